@@ -1,0 +1,29 @@
+# racgate: `make run` serves the example config; `make test` runs every test.
+GO      ?= go
+NPM     ?= npm
+BIN     := bin/racgate
+CONFIG  ?= examples/racgate.yaml
+
+.PHONY: all build web run test test-go test-web fuzz-seeds vet clean
+
+all: build
+
+web:
+	cd webclient && $(NPM) ci --no-audit --no-fund && $(NPM) run build
+
+build: web
+	$(GO) build -o $(BIN) ./cmd/racgate
+
+run: build
+	./$(BIN) serve -config $(CONFIG)
+
+vet:
+	$(GO) vet ./...
+
+# go test runs the fuzz targets' seed corpora as ordinary tests.
+test: web vet
+	$(GO) test -race -count=1 -timeout 20m ./...
+	cd webclient && $(NPM) test
+
+clean:
+	rm -rf bin webclient/dist/*.js webclient/dist/*.css webclient/node_modules
