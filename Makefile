@@ -4,7 +4,7 @@ NPM     ?= npm
 BIN     := bin/racgate
 CONFIG  ?= examples/racgate.yaml
 
-.PHONY: all build web run test test-go test-web fuzz-seeds vet clean
+.PHONY: all build web run test vet demo-desktop clean
 
 all: build
 
@@ -16,6 +16,9 @@ build: web
 
 run: build
 	./$(BIN) serve -config $(CONFIG)
+
+demo-desktop:
+	./scripts/demo-desktop.sh
 
 vet:
 	$(GO) vet ./...
