@@ -1,0 +1,109 @@
+package peers
+
+import (
+	"bufio"
+	"image/color"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLookup(t *testing.T) {
+	if _, ok := Lookup("sh"); !ok {
+		t.Fatal("sh not found")
+	}
+	if _, ok := Lookup("racgate-no-such-binary-xyz"); ok {
+		t.Fatal("found a binary that does not exist")
+	}
+}
+
+func TestFreePort(t *testing.T) {
+	p := FreePort(t)
+	if p <= 0 || p > 65535 {
+		t.Fatalf("port %d", p)
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+	if err != nil {
+		t.Fatalf("port %d not free: %v", p, err)
+	}
+	l.Close()
+}
+
+// readBanner reads the RFB ProtocolVersion line a server sends first.
+func readBanner(t *testing.T, addr string) string {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	return line
+}
+
+func TestXvfbScreenshot(t *testing.T) {
+	Require(t, "Xvfb", "xwd", "xsetroot")
+	x := StartXvfb(t, "64x48", 24)
+	if !strings.HasPrefix(x.Display, ":") {
+		t.Fatalf("display %q", x.Display)
+	}
+	x.Run(t, "xsetroot", "-solid", "#3060a0")
+	img := WaitStill(t, x, 100*time.Millisecond, 5*time.Second)
+	if img.Rect.Dx() != 64 || img.Rect.Dy() != 48 {
+		t.Fatalf("screenshot %v, want 64x48", img.Rect)
+	}
+	want := color.RGBA{0x30, 0x60, 0xa0, 0xff}
+	for _, p := range [][2]int{{0, 0}, {63, 47}, {10, 20}} {
+		if got := img.RGBAAt(p[0], p[1]); got != want {
+			t.Fatalf("pixel %v = %v, want %v", p, got, want)
+		}
+	}
+}
+
+func TestXvncStarts(t *testing.T) {
+	Require(t, "Xvnc", "vncpasswd", "xwd", "xdpyinfo")
+	x := StartXvnc(t, XvncOptions{Geometry: "320x200", Password: "s3cret"})
+	if b := readBanner(t, x.Addr); !strings.HasPrefix(b, "RFB 003.") {
+		t.Fatalf("banner %q", b)
+	}
+	if _, err := os.Stat(x.Dir + "/passwd"); err != nil {
+		t.Fatalf("password file: %v", err)
+	}
+	out := string(x.Run(t, "xdpyinfo"))
+	if !strings.Contains(out, "320x200 pixels") {
+		t.Fatalf("xdpyinfo does not show 320x200:\n%s", out)
+	}
+	if img := x.Screenshot(t); img.Rect.Dx() != 320 || img.Rect.Dy() != 200 {
+		t.Fatalf("screenshot %v", img.Rect)
+	}
+}
+
+func TestX11vncStarts(t *testing.T) {
+	Require(t, "Xvfb", "x11vnc")
+	x := StartXvfb(t, "200x100", 24)
+	addr := StartX11vnc(t, x)
+	if b := readBanner(t, addr); !strings.HasPrefix(b, "RFB 003.") {
+		t.Fatalf("banner %q", b)
+	}
+}
+
+func TestStartClientStopsAtCleanup(t *testing.T) {
+	Require(t, "Xvfb", "xterm")
+	x := StartXvfb(t, "200x100", 24)
+	var pid int
+	t.Run("inner", func(t *testing.T) {
+		cmd := x.Start(t, "xterm", "-geometry", "20x5+0+0")
+		pid = cmd.Process.Pid
+	})
+	// After the subtest's cleanup the xterm must be gone (Wait reaped it).
+	if err := syscallKill0(pid); err == nil {
+		t.Fatalf("xterm %d still running after cleanup", pid)
+	}
+}
