@@ -1,0 +1,318 @@
+package wire
+
+import (
+	"bytes"
+	"compress/zlib"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"reflect"
+	"testing"
+)
+
+// vectors.json is shared with the browser decoder (webclient/src/wire.ts). Its schema:
+//
+//	[ { "name":     unique name,
+//	    "hex":      one websocket message, hex: one or more framed protocol messages,
+//	    "message":  (single-message vectors) the decoded message, see describe below,
+//	    "messages": (stream vectors) every decoded message in order,
+//	    "canvas":   (stream vectors) {"width","height","rgb"}: the picture after drawing
+//	                every message on a fresh canvas, rgb = hex of R,G,B per pixel, rows
+//	                top to bottom,
+//	    "error":    (malformed vectors) "malformed": decoding must fail } ]
+//
+// A decoded message is {"type": the spec's name (HELLO, ..., TERMINAL_RESIZE, or
+// "UNKNOWN" with "typeByte"), then its fields in lowerCamelCase as in docs/protocol.md
+// (x, y, width, height, srcX, srcY, r, g, b, encoding, id, hotX, hotY, version, kind,
+// flags, name, text, code, reason, down, keysym, buttons, dx, dy, cols, rows) with byte
+// fields (data, rgba, payload) as hex strings.
+// Regenerate with: go test ./render/wire -run TestVectors -update
+var update = flag.Bool("update", false, "rewrite testdata/vectors.json")
+
+const vectorsPath = "testdata/vectors.json"
+
+type vector struct {
+	Name     string           `json:"name"`
+	Hex      string           `json:"hex"`
+	Message  map[string]any   `json:"message,omitempty"`
+	Messages []map[string]any `json:"messages,omitempty"`
+	Canvas   *canvasVector    `json:"canvas,omitempty"`
+	Error    string           `json:"error,omitempty"`
+}
+
+type canvasVector struct {
+	Width  int    `json:"width"`
+	Height int    `json:"height"`
+	RGB    string `json:"rgb"`
+}
+
+func describe(m Message) map[string]any {
+	h := hex.EncodeToString
+	switch m := m.(type) {
+	case Hello:
+		return map[string]any{"type": "HELLO", "version": m.Version, "kind": m.Kind, "flags": m.Flags, "name": m.Name}
+	case Resize:
+		return map[string]any{"type": "RESIZE", "width": m.Width, "height": m.Height}
+	case Fill:
+		return map[string]any{"type": "FILL", "x": m.X, "y": m.Y, "width": m.W, "height": m.H, "r": m.R, "g": m.G, "b": m.B}
+	case Copy:
+		return map[string]any{"type": "COPY", "x": m.X, "y": m.Y, "width": m.W, "height": m.H, "srcX": m.SrcX, "srcY": m.SrcY}
+	case Image:
+		return map[string]any{"type": "IMAGE", "x": m.X, "y": m.Y, "width": m.W, "height": m.H, "encoding": m.Encoding, "data": h(m.Data)}
+	case Frame:
+		return map[string]any{"type": "FRAME", "id": m.ID}
+	case Cursor:
+		return map[string]any{"type": "CURSOR", "hotX": m.HotX, "hotY": m.HotY, "width": m.W, "height": m.H, "rgba": h(m.RGBA)}
+	case Clipboard:
+		return map[string]any{"type": "CLIPBOARD", "text": m.Text}
+	case Bell:
+		return map[string]any{"type": "BELL"}
+	case Name:
+		return map[string]any{"type": "NAME", "name": m.Name}
+	case Close:
+		return map[string]any{"type": "CLOSE", "code": uint16(m.Code), "reason": m.Reason}
+	case Terminal:
+		return map[string]any{"type": "TERMINAL", "data": h(m.Data)}
+	case Ack:
+		return map[string]any{"type": "ACK", "id": m.ID}
+	case Key:
+		return map[string]any{"type": "KEY", "down": m.Down, "keysym": m.Keysym, "code": m.Code}
+	case Pointer:
+		return map[string]any{"type": "POINTER", "x": m.X, "y": m.Y, "buttons": m.Buttons}
+	case ClientClipboard:
+		return map[string]any{"type": "CLIENT_CLIPBOARD", "text": m.Text}
+	case ResizeRequest:
+		return map[string]any{"type": "RESIZE_REQUEST", "width": m.Width, "height": m.Height}
+	case TerminalInput:
+		return map[string]any{"type": "TERMINAL_INPUT", "data": h(m.Data)}
+	case Wheel:
+		return map[string]any{"type": "WHEEL", "x": m.X, "y": m.Y, "dx": m.DX, "dy": m.DY}
+	case TerminalResize:
+		return map[string]any{"type": "TERMINAL_RESIZE", "cols": m.Cols, "rows": m.Rows}
+	case Unknown:
+		return map[string]any{"type": "UNKNOWN", "typeByte": uint8(m.T), "payload": h(m.Payload)}
+	}
+	panic(fmt.Sprintf("describe: %T", m))
+}
+
+// streamWriter builds a deflate stream the way the server does: one zlib stream, a sync
+// flush after every piece.
+type streamWriter struct {
+	buf bytes.Buffer
+	zw  *zlib.Writer
+}
+
+func newStreamWriter() *streamWriter {
+	s := &streamWriter{}
+	s.zw, _ = zlib.NewWriterLevel(&s.buf, zlib.BestCompression)
+	return s
+}
+
+func (s *streamWriter) piece(raw []byte) []byte {
+	s.zw.Write(raw)
+	s.zw.Flush()
+	out := bytes.Clone(s.buf.Bytes())
+	s.buf.Reset()
+	return out
+}
+
+// packPalette is ZPALETTE's inflated layout for indices idx of a w-wide image.
+func packPalette(pal [][3]byte, idx []int, w int) []byte {
+	bits := PaletteBits(len(pal))
+	out := []byte{byte(len(pal) - 1)}
+	for _, c := range pal {
+		out = append(out, c[:]...)
+	}
+	for y := 0; y < len(idx)/w; y++ {
+		row := make([]byte, (w*bits+7)/8)
+		for x := 0; x < w; x++ {
+			bit := x * bits
+			row[bit/8] |= byte(idx[y*w+x] << (8 - bits - bit%8))
+		}
+		out = append(out, row...)
+	}
+	return out
+}
+
+func streamVectors() []struct {
+	name string
+	msgs []Message
+} {
+	// ZRGB: a 4x3 canvas drawn by three ZRGB pieces of one stream, then a FILL and COPY.
+	s := newStreamWriter()
+	zrgb := []Message{
+		Resize{Width: 4, Height: 3},
+		Image{X: 0, Y: 0, W: 4, H: 1, Encoding: ZRGB, Data: s.piece([]byte{
+			255, 0, 0, 0, 255, 0, 0, 0, 255, 255, 255, 255})},
+		Image{X: 0, Y: 1, W: 2, H: 2, Encoding: ZRGB, Data: s.piece([]byte{
+			10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120})},
+		Image{X: 2, Y: 1, W: 2, H: 2, Encoding: ZRGB, Data: s.piece([]byte{
+			255, 0, 0, 0, 255, 0, 0, 0, 255, 255, 255, 255})}, // repeats row 0: a back reference across pieces
+		Fill{X: 3, Y: 2, W: 1, H: 1, R: 1, G: 2, B: 3},
+		Copy{X: 1, Y: 0, W: 3, H: 2, SrcX: 0, SrcY: 0}, // overlapping copy
+		Frame{ID: 1},
+	}
+	// ZPALETTE with 2, 3, 16 and 17 colours (1, 2, 4 and 8 bits per index), one stream,
+	// with a ZRGB piece between them.
+	p := newStreamWriter()
+	colours := func(n int) [][3]byte {
+		out := make([][3]byte, n)
+		for i := range out {
+			out[i] = [3]byte{byte(i * 15), byte(255 - i*15), byte(i * 7)}
+		}
+		return out
+	}
+	indices := func(n, count int) []int {
+		out := make([]int, count)
+		for i := range out {
+			out[i] = (i*7 + i/5) % n
+		}
+		return out
+	}
+	zpal := []Message{
+		Resize{Width: 10, Height: 4},
+		Image{X: 0, Y: 0, W: 10, H: 1, Encoding: ZPalette, Data: p.piece(packPalette(colours(2), indices(2, 10), 10))},
+		Image{X: 0, Y: 1, W: 5, H: 1, Encoding: ZPalette, Data: p.piece(packPalette(colours(3), indices(3, 5), 5))},
+		Image{X: 5, Y: 1, W: 5, H: 1, Encoding: ZRGB, Data: p.piece(bytes.Repeat([]byte{9, 8, 7}, 5))},
+		Image{X: 0, Y: 2, W: 3, H: 2, Encoding: ZPalette, Data: p.piece(packPalette(colours(16), indices(16, 6), 3))},
+		Image{X: 3, Y: 2, W: 7, H: 2, Encoding: ZPalette, Data: p.piece(packPalette(colours(17), indices(17, 14), 7))},
+		Frame{ID: 1},
+	}
+	return []struct {
+		name string
+		msgs []Message
+	}{{"stream-zrgb", zrgb}, {"stream-zpalette", zpal}}
+}
+
+func malformedVectors() []vector {
+	return []vector{
+		{Name: "malformed-truncated-header", Hex: "0604000000"[:8]},
+		{Name: "malformed-length-beyond-end", Hex: "060400000001"},
+		{Name: "malformed-short-fill", Hex: hex.EncodeToString(Unknown{T: TypeFill, Payload: make([]byte, 10)}.Append(nil))},
+		{Name: "malformed-cursor-short-pixels", Hex: hex.EncodeToString(Unknown{T: TypeCursor, Payload: []byte{0, 0, 0, 0, 1, 0, 1, 0, 1, 2, 3}}.Append(nil))},
+	}
+}
+
+func buildVectors(t *testing.T) []vector {
+	var vs []vector
+	for _, tc := range allMessages() {
+		vs = append(vs, vector{Name: tc.name, Hex: hex.EncodeToString(tc.m.Append(nil)), Message: describe(tc.m)})
+	}
+	for _, sv := range streamVectors() {
+		var b []byte
+		var ds []map[string]any
+		c := NewCanvas()
+		for _, m := range sv.msgs {
+			b = m.Append(b)
+			ds = append(ds, describe(m))
+			if err := c.Apply(m); err != nil {
+				t.Fatalf("%s: %v", sv.name, err)
+			}
+		}
+		vs = append(vs, vector{Name: sv.name, Hex: hex.EncodeToString(b), Messages: ds, Canvas: canvasOf(c)})
+	}
+	for _, mv := range malformedVectors() {
+		mv.Error = "malformed"
+		vs = append(vs, mv)
+	}
+	return vs
+}
+
+func canvasOf(c *Canvas) *canvasVector {
+	img := c.Image()
+	rgb := make([]byte, 0, len(img.Pix)/4*3)
+	for i := 0; i < len(img.Pix); i += 4 {
+		rgb = append(rgb, img.Pix[i:i+3]...)
+	}
+	return &canvasVector{Width: img.Rect.Dx(), Height: img.Rect.Dy(), RGB: hex.EncodeToString(rgb)}
+}
+
+// roundJSON makes a value compare equal to what json.Unmarshal gives back.
+func roundJSON(t *testing.T, v any) any {
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out any
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestVectors(t *testing.T) {
+	if *update {
+		vs := buildVectors(t)
+		b, err := json.MarshalIndent(vs, "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(vectorsPath, append(b, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw, err := os.ReadFile(vectorsPath)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	var file []vector
+	if err := json.Unmarshal(raw, &file); err != nil {
+		t.Fatal(err)
+	}
+	// The file covers what the code has: same names, and single messages encode the same.
+	built := buildVectors(t)
+	if len(built) != len(file) {
+		t.Fatalf("file has %d vectors, code %d: run with -update", len(file), len(built))
+	}
+	seen := map[Type]bool{}
+	for i, v := range file {
+		if v.Name != built[i].Name {
+			t.Fatalf("vector %d is %q, code has %q: run with -update", i, v.Name, built[i].Name)
+		}
+		b, err := hex.DecodeString(v.Hex)
+		if err != nil {
+			t.Fatalf("%s: %v", v.Name, err)
+		}
+		var got []map[string]any
+		c := NewCanvas()
+		err = Decode(b, func(m Message) error {
+			seen[m.Type()] = true
+			got = append(got, describe(m))
+			if v.Canvas == nil {
+				return nil
+			}
+			return c.Apply(m)
+		})
+		switch {
+		case v.Error != "":
+			if err == nil {
+				t.Errorf("%s: decoded without error", v.Name)
+			}
+			continue
+		case err != nil:
+			t.Errorf("%s: %v", v.Name, err)
+			continue
+		case v.Message != nil:
+			if v.Hex != built[i].Hex {
+				t.Errorf("%s: file hex %s, code encodes %s", v.Name, v.Hex, built[i].Hex)
+			}
+			if len(got) != 1 || !reflect.DeepEqual(roundJSON(t, got[0]), roundJSON(t, v.Message)) {
+				t.Errorf("%s: decoded %v, file says %v", v.Name, got, v.Message)
+			}
+		default:
+			if !reflect.DeepEqual(roundJSON(t, got), roundJSON(t, v.Messages)) {
+				t.Errorf("%s: decoded messages differ from the file", v.Name)
+			}
+			if v.Canvas == nil || !reflect.DeepEqual(*canvasOf(c), *v.Canvas) {
+				t.Errorf("%s: canvas %+v, file says %+v", v.Name, canvasOf(c), v.Canvas)
+			}
+		}
+	}
+	for ty := range typeNames {
+		if !seen[ty] {
+			t.Errorf("no vector of type %v", ty)
+		}
+	}
+}

@@ -1,0 +1,243 @@
+package wire
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"reflect"
+	"testing"
+)
+
+// allMessages has one message of every type, with values that use the whole field ranges.
+func allMessages() []struct {
+	name string
+	m    Message
+} {
+	return []struct {
+		name string
+		m    Message
+	}{
+		{"hello", Hello{Version: Version, Kind: KindDesktop, Flags: FlagResize | FlagCopy, Name: "büro-pc"}},
+		{"hello-terminal", Hello{Version: Version, Kind: KindTerminal, Flags: FlagPaste, Name: ""}},
+		{"resize", Resize{Width: 1920, Height: 1080}},
+		{"resize-max", Resize{Width: 65535, Height: 1}},
+		{"fill", Fill{X: 1, Y: 2, W: 300, H: 40, R: 0x11, G: 0x80, B: 0xff}},
+		{"copy", Copy{X: 0, Y: 16, W: 640, H: 464, SrcX: 0, SrcY: 0}},
+		{"image-zrgb", Image{X: 64, Y: 128, W: 2, H: 1, Encoding: ZRGB, Data: []byte{0x78, 0x01, 0x00, 0x00, 0xff, 0xff}}},
+		{"image-jpeg", Image{X: 0, Y: 0, W: 8, H: 8, Encoding: JPEG, Data: []byte{0xff, 0xd8, 0xff, 0xd9}}},
+		{"frame", Frame{ID: 1}},
+		{"frame-big", Frame{ID: 0xfffffffe}},
+		{"cursor", Cursor{HotX: 1, HotY: 0, W: 2, H: 1, RGBA: []byte{255, 0, 0, 255, 0, 0, 0, 0}}},
+		{"cursor-hidden", Cursor{}},
+		{"clipboard", Clipboard{Text: "héllo\nwörld ✓"}},
+		{"bell", Bell{}},
+		{"name", Name{Name: "xterm — user@host"}},
+		{"close", Close{Code: CloseAuthFailed, Reason: "wrong password"}},
+		{"terminal", Terminal{Data: []byte("\x1b[1mbold\xe2\x9c")}},
+		{"ack", Ack{ID: 42}},
+		{"key-down", Key{Down: true, Keysym: 0x61, Code: "KeyA"}},
+		{"key-up-unicode", Key{Down: false, Keysym: 0x0100263a, Code: ""}},
+		{"pointer", Pointer{X: 1023, Y: 767, Buttons: ButtonLeft | ButtonRight | ButtonForward}},
+		{"client-clipboard", ClientClipboard{Text: "paste me"}},
+		{"resize-request", ResizeRequest{Width: 1280, Height: 720}},
+		{"terminal-input", TerminalInput{Data: []byte("ls -l\r")}},
+		{"wheel", Wheel{X: 10, Y: 20, DX: -1, DY: 3}},
+		{"wheel-min", Wheel{X: 0, Y: 0, DX: -32768, DY: 32767}},
+		{"terminal-resize", TerminalResize{Cols: 80, Rows: 24}},
+		{"unknown", Unknown{T: 0x40, Payload: []byte{1, 2, 3}}},
+		{"audio-reserved", Unknown{T: TypeAudio, Payload: []byte{}}},
+	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	var all []byte
+	var want []Message
+	for _, tc := range allMessages() {
+		b := tc.m.Append(nil)
+		if Type(b[0]) != tc.m.Type() {
+			t.Errorf("%s: type byte %#x, want %#x", tc.name, b[0], tc.m.Type())
+		}
+		if n := binary.LittleEndian.Uint32(b[1:]); int(n) != len(b)-5 {
+			t.Errorf("%s: length field %d, payload %d", tc.name, n, len(b)-5)
+		}
+		got, rest, err := Next(b)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if len(rest) != 0 {
+			t.Errorf("%s: %d bytes left", tc.name, len(rest))
+		}
+		if !equalMsg(got, tc.m) {
+			t.Errorf("%s: decoded %#v, want %#v", tc.name, got, tc.m)
+		}
+		all = tc.m.Append(all)
+		want = append(want, tc.m)
+	}
+	// Several messages in one websocket message.
+	var got []Message
+	if err := Decode(all, func(m Message) error { got = append(got, m); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("Decode gave %d messages, want %d", len(got), len(want))
+	}
+	for i := range got {
+		if !equalMsg(got[i], want[i]) {
+			t.Errorf("message %d: %#v, want %#v", i, got[i], want[i])
+		}
+	}
+}
+
+// equalMsg compares messages, treating nil and empty byte slices alike.
+func equalMsg(a, b Message) bool {
+	return bytes.Equal(a.Append(nil), b.Append(nil)) && reflect.TypeOf(a) == reflect.TypeOf(b)
+}
+
+func TestFieldLayout(t *testing.T) {
+	// Spot checks against docs/protocol.md, byte by byte.
+	cases := []struct {
+		m    Message
+		want []byte
+	}{
+		{Fill{X: 1, Y: 2, W: 3, H: 4, R: 5, G: 6, B: 7}, []byte{3, 11, 0, 0, 0, 1, 0, 2, 0, 3, 0, 4, 0, 5, 6, 7}},
+		{Wheel{X: 1, Y: 2, DX: -1, DY: 1}, []byte{0x86, 8, 0, 0, 0, 1, 0, 2, 0, 0xff, 0xff, 1, 0}},
+		{Key{Down: true, Keysym: 0x01020304, Code: "A"}, []byte{0x81, 6, 0, 0, 0, 1, 4, 3, 2, 1, 'A'}},
+		{Hello{Version: 1, Kind: 1, Flags: 7, Name: "x"}, []byte{1, 5, 0, 0, 0, 1, 0, 1, 7, 'x'}},
+		{Close{Code: CloseShutdown, Reason: ""}, []byte{0x0b, 2, 0, 0, 0, 8, 0}},
+		{Bell{}, []byte{9, 0, 0, 0, 0}},
+	}
+	for _, c := range cases {
+		if got := c.m.Append(nil); !bytes.Equal(got, c.want) {
+			t.Errorf("%T: % x, want % x", c.m, got, c.want)
+		}
+	}
+}
+
+func TestExtraFieldsIgnored(t *testing.T) {
+	// A longer payload than known fields is how fields are added within a version.
+	b := []byte{byte(TypeFrame), 6, 0, 0, 0, 7, 0, 0, 0, 0xaa, 0xbb}
+	m, rest, err := Next(b)
+	if err != nil || len(rest) != 0 {
+		t.Fatal(err, rest)
+	}
+	if m != (Frame{ID: 7}) {
+		t.Fatalf("got %#v", m)
+	}
+}
+
+func TestMalformed(t *testing.T) {
+	big := make([]byte, MaxClipboard+1)
+	for i := range big {
+		big[i] = 'a'
+	}
+	cases := []struct {
+		name string
+		b    []byte
+	}{
+		{"empty-header", []byte{1}},
+		{"short-header", []byte{1, 0, 0, 0}},
+		{"truncated-payload", []byte{byte(TypeFrame), 4, 0, 0, 0, 1, 2}},
+		{"huge-length", []byte{byte(TypeImage), 0xff, 0xff, 0xff, 0xff, 0}},
+		{"short-hello", Unknown{T: TypeHello, Payload: []byte{1, 0, 0}}.Append(nil)},
+		{"short-resize", Unknown{T: TypeResize, Payload: []byte{1, 0, 0}}.Append(nil)},
+		{"short-fill", Unknown{T: TypeFill, Payload: make([]byte, 10)}.Append(nil)},
+		{"short-copy", Unknown{T: TypeCopy, Payload: make([]byte, 11)}.Append(nil)},
+		{"short-image", Unknown{T: TypeImage, Payload: make([]byte, 8)}.Append(nil)},
+		{"short-frame", Unknown{T: TypeFrame, Payload: make([]byte, 3)}.Append(nil)},
+		{"short-cursor", Unknown{T: TypeCursor, Payload: make([]byte, 7)}.Append(nil)},
+		{"cursor-pixels-short", Unknown{T: TypeCursor, Payload: []byte{0, 0, 0, 0, 2, 0, 2, 0, 1, 2, 3}}.Append(nil)},
+		{"short-close", Unknown{T: TypeClose, Payload: []byte{1}}.Append(nil)},
+		{"short-ack", Unknown{T: TypeAck, Payload: []byte{1, 2}}.Append(nil)},
+		{"short-key", Unknown{T: TypeKey, Payload: []byte{1, 2, 3, 4}}.Append(nil)},
+		{"key-down-2", Unknown{T: TypeKey, Payload: []byte{2, 0, 0, 0, 0}}.Append(nil)},
+		{"short-pointer", Unknown{T: TypePointer, Payload: make([]byte, 5)}.Append(nil)},
+		{"short-resize-request", Unknown{T: TypeResizeRequest, Payload: make([]byte, 3)}.Append(nil)},
+		{"short-wheel", Unknown{T: TypeWheel, Payload: make([]byte, 7)}.Append(nil)},
+		{"short-terminal-resize", Unknown{T: TypeTerminalResize, Payload: make([]byte, 2)}.Append(nil)},
+		{"clipboard-too-big", Unknown{T: TypeClipboard, Payload: big}.Append(nil)},
+		{"client-clipboard-too-big", Unknown{T: TypeClientClipboard, Payload: big}.Append(nil)},
+		{"clipboard-not-utf8", Unknown{T: TypeClientClipboard, Payload: []byte{0xff, 0xfe}}.Append(nil)},
+	}
+	for _, c := range cases {
+		_, _, err := Next(c.b)
+		if !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: err %v, want ErrMalformed", c.name, err)
+		}
+		// Decode reports it too, after the good messages before it.
+		n := 0
+		err = Decode(append(Bell{}.Append(nil), c.b...), func(Message) error { n++; return nil })
+		if !errors.Is(err, ErrMalformed) || n != 1 {
+			t.Errorf("%s: Decode err %v after %d messages", c.name, err, n)
+		}
+	}
+}
+
+func TestDecodeStopsOnCallbackError(t *testing.T) {
+	stop := errors.New("stop")
+	b := Bell{}.Append(Bell{}.Append(nil))
+	n := 0
+	err := Decode(b, func(Message) error { n++; return stop })
+	if !errors.Is(err, stop) || n != 1 {
+		t.Fatalf("err %v n %d", err, n)
+	}
+}
+
+func TestTypeString(t *testing.T) {
+	if TypeTerminalResize.String() != "TERMINAL_RESIZE" || Type(0x40).String() != "0x40" {
+		t.Fatal(TypeTerminalResize.String(), Type(0x40).String())
+	}
+	if CloseAuthFailed.Reconnect() || !CloseUnreachable.Reconnect() {
+		t.Fatal("Reconnect table")
+	}
+}
+
+func FuzzNext(f *testing.F) {
+	for _, tc := range allMessages() {
+		f.Add(tc.m.Append(nil))
+	}
+	f.Add([]byte{byte(TypeCursor), 9, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0})
+	f.Add([]byte{byte(TypeFrame), 0xff, 0xff, 0xff, 0x7f})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, rest, err := Next(b)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("error does not wrap ErrMalformed: %v", err)
+			}
+			return
+		}
+		consumed := b[:len(b)-len(rest)]
+		enc := m.Append(nil)
+		// Re-encoding gives the same bytes, except fields this version does not know,
+		// which were dropped: the known payload is a prefix of the original one.
+		if enc[0] != consumed[0] || !bytes.HasPrefix(consumed[5:], enc[5:]) {
+			t.Fatalf("re-encoded % x, input % x", enc, consumed)
+		}
+		if _, ok := m.(Cursor); !ok && len(enc) != len(consumed) && !hasFixedOnly(m.Type()) {
+			t.Fatalf("variable-length %v lost bytes: % x vs % x", m.Type(), enc, consumed)
+		}
+		m2, rest2, err := Next(enc)
+		if err != nil || len(rest2) != 0 || !equalMsg(m, m2) {
+			t.Fatalf("second decode: %v %#v %#v", err, m, m2)
+		}
+	})
+}
+
+func hasFixedOnly(t Type) bool {
+	switch t {
+	case TypeBell, TypeResize, TypeFill, TypeCopy, TypeFrame, TypeAck, TypePointer, TypeResizeRequest, TypeWheel, TypeTerminalResize:
+		return true
+	}
+	return false
+}
+
+func TestNoPanicOnGarbage(t *testing.T) {
+	// A cheap deterministic sweep in addition to FuzzNext: every prefix of every message.
+	for _, tc := range allMessages() {
+		b := tc.m.Append(nil)
+		for i := 0; i < len(b); i++ {
+			if _, _, err := Next(b[:i]); err == nil {
+				t.Errorf("%s: prefix of %d bytes decoded", tc.name, i)
+			}
+		}
+	}
+}
