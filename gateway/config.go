@@ -1,0 +1,527 @@
+package gateway
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/racgate/racgate/authz"
+)
+
+// Defaults for keys a config file leaves out.
+const (
+	DefaultListen          = "127.0.0.1:8080"
+	DefaultSessionLifetime = 12 * time.Hour
+	maxConfigSize          = 4 << 20
+	minSecretLen           = 32
+)
+
+// Protocols an endpoint may name.
+var protocols = []string{"vnc", "rdp", "ssh"}
+
+var defaultPorts = map[string]string{"vnc": "5900", "rdp": "3389", "ssh": "22"}
+
+// Config is one parsed, validated racgate.yaml. It is read-only once loaded; a reload
+// makes a new one.
+type Config struct {
+	File      string   // path it was read from, for messages
+	Listen    string   // host:port
+	PublicURL *url.URL // nil when not set
+	Session   SessionConfig
+	Store     string // "memory"
+
+	Users            []authz.User
+	Providers        []*Provider
+	Endpoints        []*Endpoint
+	PropertyMappings []*PropertyMapping
+}
+
+// SessionConfig is the login cookie.
+type SessionConfig struct {
+	SecretFile string // resolved against the config file's folder
+	Secret     []byte // file content; nil means a random key per start
+	Lifetime   time.Duration
+}
+
+// Provider groups endpoints and holds the settings and limits they share.
+type Provider struct {
+	Name              string
+	ConnectionTimeout time.Duration // absolute limit per connection; 0 = none
+	Settings          Settings
+	PropertyMappings  []string
+}
+
+// Endpoint is one remote machine users can open.
+type Endpoint struct {
+	Name               string
+	Provider           string
+	Protocol           string // vnc, rdp or ssh
+	Host               string // as written: host or host:port
+	Settings           Settings
+	MaximumConnections int // -1 unlimited
+	PropertyMappings   []string
+	ConnectionSettings []string // keys a connect request may set
+	Groups             []string // empty = every logged-in user
+
+	hostname, port string // from Host, with the protocol's default port
+}
+
+// PropertyMapping is a named set of settings applied on top of the others.
+type PropertyMapping struct {
+	Name     string
+	Settings Settings
+}
+
+// Endpoint returns the endpoint with that name, or nil.
+func (c *Config) Endpoint(name string) *Endpoint {
+	for _, e := range c.Endpoints {
+		if e.Name == name {
+			return e
+		}
+	}
+	return nil
+}
+
+func (c *Config) provider(name string) *Provider {
+	for _, p := range c.Providers {
+		if p.Name == name {
+			return p
+		}
+	}
+	return nil
+}
+
+func (c *Config) mapping(name string) *PropertyMapping {
+	for _, m := range c.PropertyMappings {
+		if m.Name == name {
+			return m
+		}
+	}
+	return nil
+}
+
+// ConnectionTimeout is the absolute connection limit for ep (from its provider).
+func (c *Config) ConnectionTimeout(ep *Endpoint) time.Duration {
+	if p := c.provider(ep.Provider); p != nil {
+		return p.ConnectionTimeout
+	}
+	return 0
+}
+
+// LoadConfig reads and validates a config file. Problems come back as ConfigErrors, each
+// with file:line and the key at fault.
+func LoadConfig(path string) (*Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	var buf bytes.Buffer
+	if _, err := buf.ReadFrom(io.LimitReader(f, maxConfigSize+1)); err != nil {
+		return nil, fmt.Errorf("config: read %s: %w", path, err)
+	}
+	if buf.Len() > maxConfigSize {
+		return nil, fmt.Errorf("config: %s is larger than %d bytes", path, maxConfigSize)
+	}
+	return ParseConfig(path, buf.Bytes())
+}
+
+// ParseConfig parses config text; file names it in messages and anchors relative paths
+// (session.secret-file).
+func ParseConfig(file string, data []byte) (*Config, error) {
+	d := &decoder{file: file}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		line, msg := yamlErr(err)
+		return nil, ConfigErrors{{File: file, Line: line, Msg: msg}}
+	}
+	c := &Config{File: file, Listen: DefaultListen, Store: "memory",
+		Session: SessionConfig{Lifetime: DefaultSessionLifetime}}
+	if len(doc.Content) == 0 {
+		return nil, ConfigErrors{{File: file, Line: 1, Msg: "empty config file"}}
+	}
+	root := doc.Content[0]
+	lines := &nodeLines{endpoint: map[*Endpoint]*epLines{}, providerNames: map[string]int{},
+		endpointNames: map[string]int{}, mappingNames: map[string]int{}}
+	d.mapping(root, "", map[string]fieldFunc{
+		"listen":     func(k string, v *yaml.Node) { d.listen(k, v, &c.Listen) },
+		"public-url": func(k string, v *yaml.Node) { c.PublicURL = d.publicURL(k, v) },
+		"session":    func(k string, v *yaml.Node) { d.session(k, v, file, &c.Session) },
+		"store":      func(k string, v *yaml.Node) { d.store(k, v, &c.Store) },
+		"users":      func(k string, v *yaml.Node) { d.users(k, v, c) },
+		"providers":  func(k string, v *yaml.Node) { d.providers(k, v, c, lines) },
+		"endpoints":  func(k string, v *yaml.Node) { d.endpoints(k, v, c, lines) },
+		"property-mappings": func(k string, v *yaml.Node) {
+			d.sequence(v, k, func(k string, v *yaml.Node) {
+				m := &PropertyMapping{}
+				d.mapping(v, k, map[string]fieldFunc{
+					"name":     func(k string, v *yaml.Node) { d.name(k, v, &m.Name, lines.mappingNames, "property mapping") },
+					"settings": func(k string, v *yaml.Node) { m.Settings = d.settings(k, v) },
+				})
+				d.required(v, k, "name", m.Name)
+				c.PropertyMappings = append(c.PropertyMappings, m)
+			})
+		},
+	})
+	d.references(c, lines)
+	if len(d.errs) > 0 {
+		return nil, d.errs
+	}
+	return c, nil
+}
+
+// nodeLines remembers where names and references were written, for cross-checks.
+type nodeLines struct {
+	providerNames, endpointNames, mappingNames map[string]int
+	providerRefs                                           []ref // provider property-mappings
+	endpoint                                               map[*Endpoint]*epLines
+}
+
+type ref struct {
+	key  string
+	line int
+	name string
+}
+
+type epLines struct {
+	key      string
+	provider ref
+	mappings []ref
+}
+
+func (d *decoder) listen(k string, v *yaml.Node, dst *string) {
+	s, ok := d.scalar(v, k)
+	if !ok {
+		return
+	}
+	if _, port, err := net.SplitHostPort(s); err != nil || port == "" {
+		d.errorf(v, k, "want host:port, got %q", s)
+		return
+	}
+	*dst = s
+}
+
+func (d *decoder) publicURL(k string, v *yaml.Node) *url.URL {
+	s, ok := d.scalar(v, k)
+	if !ok {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		d.errorf(v, k, "want an absolute http:// or https:// URL, got %q", s)
+		return nil
+	}
+	return u
+}
+
+func (d *decoder) session(k string, v *yaml.Node, file string, s *SessionConfig) {
+	d.mapping(v, k, map[string]fieldFunc{
+		"secret-file": func(k string, v *yaml.Node) {
+			p, ok := d.scalar(v, k)
+			if !ok {
+				return
+			}
+			if !filepath.IsAbs(p) {
+				p = filepath.Join(filepath.Dir(file), p)
+			}
+			s.SecretFile = p
+			b, err := os.ReadFile(p)
+			if err != nil {
+				d.errorf(v, k, "%v", err)
+				return
+			}
+			b = bytes.TrimSpace(b)
+			if len(b) < minSecretLen {
+				d.errorf(v, k, "%s holds %d bytes; want at least %d (e.g. openssl rand -hex 32)", p, len(b), minSecretLen)
+				return
+			}
+			s.Secret = b
+		},
+		"lifetime": func(k string, v *yaml.Node) {
+			d.duration(v, k, &s.Lifetime)
+			if s.Lifetime == 0 {
+				d.errorf(v, k, "must be longer than 0")
+			}
+		},
+	})
+}
+
+func (d *decoder) store(k string, v *yaml.Node, dst *string) {
+	s, ok := d.scalar(v, k)
+	if !ok {
+		return
+	}
+	switch s {
+	case "memory":
+		*dst = s
+	case "redis":
+		d.errorf(v, k, "store redis is not supported yet (use memory)")
+	default:
+		d.errorf(v, k, "unknown store %q (want memory)", s)
+	}
+}
+
+func (d *decoder) users(k string, v *yaml.Node, c *Config) {
+	seen := map[string]int{}
+	d.sequence(v, k, func(k string, v *yaml.Node) {
+		var u authz.User
+		d.mapping(v, k, map[string]fieldFunc{
+			"username": func(k string, v *yaml.Node) { d.name(k, v, &u.Username, seen, "user") },
+			"password-hash": func(k string, v *yaml.Node) {
+				s, ok := d.scalar(v, k)
+				if !ok {
+					return
+				}
+				if _, err := bcrypt.Cost([]byte(s)); err != nil {
+					d.errorf(v, k, "not a bcrypt hash (make one with `racgate hash-password`)")
+					return
+				}
+				u.PasswordHash = s
+			},
+			"groups": func(k string, v *yaml.Node) { d.strList(v, k, &u.Groups) },
+		})
+		d.required(v, k, "username", u.Username)
+		d.required(v, k, "password-hash", u.PasswordHash)
+		c.Users = append(c.Users, u)
+	})
+}
+
+func (d *decoder) providers(k string, v *yaml.Node, c *Config, lines *nodeLines) {
+	d.sequence(v, k, func(k string, v *yaml.Node) {
+		p := &Provider{}
+		d.mapping(v, k, map[string]fieldFunc{
+			"name":               func(k string, v *yaml.Node) { d.name(k, v, &p.Name, lines.providerNames, "provider") },
+			"connection-timeout": func(k string, v *yaml.Node) { d.duration(v, k, &p.ConnectionTimeout) },
+			"settings":           func(k string, v *yaml.Node) { p.Settings = d.settings(k, v) },
+			"property-mappings": func(k string, v *yaml.Node) {
+				lines.providerRefs = append(lines.providerRefs, d.refs(k, v, &p.PropertyMappings)...)
+			},
+		})
+		d.required(v, k, "name", p.Name)
+		c.Providers = append(c.Providers, p)
+	})
+}
+
+func (d *decoder) endpoints(k string, v *yaml.Node, c *Config, lines *nodeLines) {
+	d.sequence(v, k, func(k string, v *yaml.Node) {
+		e := &Endpoint{MaximumConnections: -1}
+		el := &epLines{key: k}
+		var hostNode *yaml.Node
+		d.mapping(v, k, map[string]fieldFunc{
+			"name": func(k string, v *yaml.Node) {
+				d.name(k, v, &e.Name, lines.endpointNames, "endpoint")
+				if strings.ContainsAny(e.Name, "/?#") {
+					d.errorf(v, k, "must not contain / ? or #")
+				}
+			},
+			"provider": func(k string, v *yaml.Node) {
+				d.str(v, k, &e.Provider)
+				el.provider = ref{k, v.Line, e.Provider}
+			},
+			"protocol": func(k string, v *yaml.Node) {
+				s, ok := d.scalar(v, k)
+				if !ok {
+					return
+				}
+				if !contains(protocols, s) {
+					d.errorf(v, k, "unknown protocol %q (want vnc, rdp or ssh)", s)
+					return
+				}
+				e.Protocol = s
+			},
+			"host": func(k string, v *yaml.Node) { d.str(v, k, &e.Host); hostNode = v },
+			"settings": func(k string, v *yaml.Node) {
+				e.Settings = d.settings(k, v)
+				for i := 0; i+1 < len(v.Content); i += 2 {
+					if n := v.Content[i].Value; n == "hostname" || n == "port" {
+						d.errorf(v.Content[i], join(k, n), "set the endpoint's host (host:port) instead")
+					}
+				}
+			},
+			"maximum-connections": func(k string, v *yaml.Node) {
+				d.integer(v, k, &e.MaximumConnections)
+				if e.MaximumConnections < -1 {
+					d.errorf(v, k, "want -1 (unlimited) or a number of connections, got %d", e.MaximumConnections)
+				}
+			},
+			"property-mappings": func(k string, v *yaml.Node) { el.mappings = d.refs(k, v, &e.PropertyMappings) },
+			"connection-settings": func(k string, v *yaml.Node) {
+				d.sequence(v, k, func(k string, v *yaml.Node) {
+					s, ok := d.scalar(v, k)
+					if !ok {
+						return
+					}
+					if _, known := knownSettings[s]; !known {
+						d.errorf(v, k, "unknown setting %q", s)
+						return
+					}
+					if s == "hostname" || s == "port" || s == "password" || s == "username" {
+						d.errorf(v, k, "%s cannot be set by the connect request", s)
+						return
+					}
+					e.ConnectionSettings = append(e.ConnectionSettings, s)
+				})
+			},
+			"groups": func(k string, v *yaml.Node) { d.strList(v, k, &e.Groups) },
+		})
+		d.required(v, k, "name", e.Name)
+		d.required(v, k, "provider", e.Provider)
+		d.required(v, k, "protocol", e.Protocol)
+		d.required(v, k, "host", e.Host)
+		if hostNode != nil && e.Host != "" {
+			h, p, err := splitHost(e.Host, defaultPorts[e.Protocol])
+			if err != nil {
+				d.errorf(hostNode, k+".host", "%v", err)
+			}
+			e.hostname, e.port = h, p
+		}
+		lines.endpoint[e] = el
+		c.Endpoints = append(c.Endpoints, e)
+	})
+}
+
+// splitHost reads "host" or "host:port" (IPv6 in brackets).
+func splitHost(s, defPort string) (host, port string, err error) {
+	host, port, err = net.SplitHostPort(s)
+	if err != nil {
+		if strings.Contains(err.Error(), "missing port") {
+			host, port, err = strings.Trim(s, "[]"), defPort, nil
+		} else {
+			return "", "", fmt.Errorf("want host or host:port, got %q", s)
+		}
+	}
+	if host == "" || strings.ContainsAny(host, " /") {
+		return "", "", fmt.Errorf("want host or host:port, got %q", s)
+	}
+	if n, perr := strconv.Atoi(port); perr != nil || n < 1 || n > 65535 {
+		return "", "", fmt.Errorf("port in %q: want 1-65535", s)
+	}
+	return host, port, nil
+}
+
+func (d *decoder) name(k string, v *yaml.Node, dst *string, seen map[string]int, what string) {
+	s, ok := d.scalar(v, k)
+	if !ok {
+		return
+	}
+	if s == "" {
+		d.errorf(v, k, "empty %s name", what)
+		return
+	}
+	if first, dup := seen[s]; dup {
+		d.errorf(v, k, "duplicate %s name %q (first at line %d)", what, s, first)
+		return
+	}
+	seen[s] = v.Line
+	*dst = s
+}
+
+func (d *decoder) required(v *yaml.Node, k, field, val string) {
+	if v.Kind == yaml.MappingNode && val == "" {
+		for i := 0; i+1 < len(v.Content); i += 2 {
+			if v.Content[i].Value == field {
+				return // present but invalid: already reported
+			}
+		}
+		d.errorf(v, join(k, field), "missing")
+	}
+}
+
+func (d *decoder) refs(k string, v *yaml.Node, dst *[]string) []ref {
+	var out []ref
+	d.sequence(v, k, func(k string, v *yaml.Node) {
+		if s, ok := d.scalar(v, k); ok {
+			*dst = append(*dst, s)
+			out = append(out, ref{k, v.Line, s})
+		}
+	})
+	return out
+}
+
+// settings reads a flat mapping of scalar values, normalised to strings.
+func (d *decoder) settings(k string, v *yaml.Node) Settings {
+	s := Settings{}
+	fields := map[string]fieldFunc{}
+	for i := 0; i+1 < len(v.Content) && v.Kind == yaml.MappingNode; i += 2 {
+		name := v.Content[i].Value
+		fields[name] = func(k string, v *yaml.Node) {
+			val, ok := d.scalar(v, k)
+			if !ok {
+				return
+			}
+			if err := checkSetting(name, val); err != nil {
+				d.errorf(v, k, "%v", err)
+				return
+			}
+			s[name] = val
+		}
+	}
+	d.mapping(v, k, fields)
+	return s
+}
+
+func (d *decoder) references(c *Config, lines *nodeLines) {
+	for _, r := range lines.providerRefs {
+		if c.mapping(r.name) == nil {
+			d.errs = append(d.errs, &ConfigError{File: d.file, Line: r.line, Key: r.key,
+				Msg: fmt.Sprintf("unknown property mapping %q", r.name)})
+		}
+	}
+	for _, e := range c.Endpoints {
+		el := lines.endpoint[e]
+		if e.Provider != "" && c.provider(e.Provider) == nil {
+			d.errs = append(d.errs, &ConfigError{File: d.file, Line: el.provider.line, Key: el.provider.key,
+				Msg: fmt.Sprintf("unknown provider %q", e.Provider)})
+		}
+		for _, r := range el.mappings {
+			if c.mapping(r.name) == nil {
+				d.errs = append(d.errs, &ConfigError{File: d.file, Line: r.line, Key: r.key,
+					Msg: fmt.Sprintf("unknown property mapping %q", r.name)})
+			}
+		}
+	}
+	sortErrs(d.errs)
+}
+
+func sortErrs(es ConfigErrors) {
+	// stable insertion sort by line: lists are short
+	for i := 1; i < len(es); i++ {
+		for j := i; j > 0 && es[j].Line < es[j-1].Line; j-- {
+			es[j], es[j-1] = es[j-1], es[j]
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// yamlErr splits a yaml syntax error ("yaml: line 3: ...") into line and message.
+func yamlErr(err error) (int, string) {
+	s := strings.TrimPrefix(err.Error(), "yaml: ")
+	rest, ok := strings.CutPrefix(s, "line ")
+	if !ok {
+		return 0, s
+	}
+	num, msg, ok := strings.Cut(rest, ": ")
+	n, aerr := strconv.Atoi(num)
+	if !ok || aerr != nil {
+		return 0, s
+	}
+	return n, msg
+}

@@ -1,0 +1,140 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Settings is a flat map of connection parameters named as in Guacamole and authentik RAC
+// (hostname, port, username, password, ignore-cert, ...). Values are strings; YAML
+// booleans and numbers are kept as written ("true", "24").
+type Settings map[string]string
+
+// Bool reports a boolean setting; absent or unparsable is false.
+func (s Settings) Bool(key string) bool {
+	b, _ := strconv.ParseBool(s[key])
+	return b
+}
+
+// ErrSettingNotAllowed is returned when a connect request sets a key the endpoint does not
+// list in connection-settings.
+var ErrSettingNotAllowed = errors.New("setting not allowed for this endpoint")
+
+type settingKind uint8
+
+const (
+	kindString settingKind = iota
+	kindBool
+	kindPort
+	kindInt
+)
+
+// knownSettings are the parameter names racgate understands (a subset of Guacamole's for
+// VNC, RDP and SSH). A misspelt name in the config is an error rather than silently
+// ignored.
+var knownSettings = map[string]settingKind{
+	// network and credentials
+	"hostname": kindString, "port": kindPort, "username": kindString, "password": kindString,
+	"domain": kindString, "ignore-cert": kindBool, "security": kindString,
+	// clipboard and input
+	"disable-copy": kindBool, "disable-paste": kindBool, "read-only": kindBool,
+	"clipboard-encoding": kindString, "server-layout": kindString,
+	// display
+	"color-depth": kindInt, "encodings": kindString, "quality": kindString,
+	"compress-level": kindInt, "swap-red-blue": kindBool, "cursor": kindString,
+	"resize-method": kindString, "dpi": kindInt, "width": kindInt, "height": kindInt,
+	// RDP performance flags
+	"enable-wallpaper": kindBool, "enable-theming": kindBool, "enable-font-smoothing": kindBool,
+	"enable-full-window-drag": kindBool, "enable-desktop-composition": kindBool,
+	"enable-menu-animations": kindBool, "disable-bitmap-caching": kindBool,
+	"disable-offscreen-caching": kindBool, "disable-glyph-caching": kindBool,
+	"console": kindBool, "initial-program": kindString, "client-name": kindString,
+	"timezone": kindString, "disable-audio": kindBool, "enable-audio-input": kindBool,
+	"enable-printing": kindBool, "enable-drive": kindBool, "enable-touch": kindBool,
+	// SSH
+	"host-key": kindString, "private-key": kindString, "passphrase": kindString,
+	"command": kindString, "color-scheme": kindString, "font-name": kindString,
+	"font-size": kindInt, "scrollback": kindInt, "terminal-type": kindString,
+	"locale": kindString, "server-alive-interval": kindInt, "enable-sftp": kindBool,
+	"sftp-root-directory": kindString, "backspace": kindInt,
+	// VNC
+	"dest-host": kindString, "dest-port": kindPort, "autoretry": kindInt,
+	"enable-audio": kindBool,
+}
+
+// checkSetting validates one key/value pair on its own (not against a protocol).
+func checkSetting(key, value string) error {
+	kind, ok := knownSettings[key]
+	if !ok {
+		return fmt.Errorf("unknown setting %q", key)
+	}
+	switch kind {
+	case kindBool:
+		if _, err := strconv.ParseBool(value); err != nil {
+			return fmt.Errorf("setting %s: want true or false, got %q", key, value)
+		}
+	case kindPort:
+		if p, err := strconv.Atoi(value); err != nil || p < 1 || p > 65535 {
+			return fmt.Errorf("setting %s: want a port 1-65535, got %q", key, value)
+		}
+	case kindInt:
+		if _, err := strconv.Atoi(value); err != nil {
+			return fmt.Errorf("setting %s: want a whole number, got %q", key, value)
+		}
+	}
+	if key == "quality" && value != "lossless" {
+		if q, err := strconv.Atoi(value); err != nil || q < 0 || q > 9 {
+			return fmt.Errorf("setting quality: want 0-9 or lossless, got %q", value)
+		}
+	}
+	if key == "compress-level" {
+		if c, _ := strconv.Atoi(value); c < 0 || c > 9 {
+			return fmt.Errorf("setting compress-level: want 0-9, got %q", value)
+		}
+	}
+	return nil
+}
+
+// Merge returns the settings for one connection to ep, merged lowest to highest
+// precedence: provider settings, endpoint settings (with host as hostname and port),
+// connection settings, provider property mappings, endpoint property mappings. conn holds
+// what the connect request asked for; a key the endpoint does not allow is an error
+// wrapping ErrSettingNotAllowed, as is an invalid value.
+func (c *Config) Merge(ep *Endpoint, conn Settings) (Settings, error) {
+	prov := c.provider(ep.Provider)
+	if prov == nil {
+		return nil, fmt.Errorf("endpoint %q: unknown provider %q", ep.Name, ep.Provider)
+	}
+	for _, k := range slices.Sorted(maps.Keys(conn)) {
+		if !slices.Contains(ep.ConnectionSettings, k) {
+			return nil, fmt.Errorf("%q: %w", k, ErrSettingNotAllowed)
+		}
+		if err := checkSetting(k, conn[k]); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrSettingNotAllowed, err)
+		}
+	}
+	out := make(Settings, 16)
+	maps.Copy(out, prov.Settings)
+	maps.Copy(out, ep.Settings)
+	out["hostname"], out["port"] = ep.hostname, ep.port
+	maps.Copy(out, conn)
+	for _, names := range [][]string{prov.PropertyMappings, ep.PropertyMappings} {
+		for _, name := range names {
+			pm := c.mapping(name)
+			if pm == nil {
+				return nil, fmt.Errorf("endpoint %q: unknown property mapping %q", ep.Name, name)
+			}
+			maps.Copy(out, pm.Settings)
+		}
+	}
+	return out, nil
+}
+
+// String lists the keys (never the values: they may be passwords) for logs.
+func (s Settings) String() string {
+	return "[" + strings.Join(slices.Sorted(maps.Keys(s)), " ") + "]"
+}
