@@ -392,6 +392,9 @@ func (d *decoder) endpoints(k string, v *yaml.Node, c *Config, lines *nodeLines)
 
 // splitHost reads "host" or "host:port" (IPv6 in brackets).
 func splitHost(s, defPort string) (host, port string, err error) {
+	if ip := net.ParseIP(strings.Trim(s, "[]")); ip != nil && !strings.HasPrefix(s, "[") && strings.Count(s, ":") > 1 {
+		return s, defPort, nil // bare IPv6 address
+	}
 	host, port, err = net.SplitHostPort(s)
 	if err != nil {
 		if strings.Contains(err.Error(), "missing port") {
