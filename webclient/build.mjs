@@ -1,0 +1,44 @@
+// Build: bundles src/main.ts to dist/client.js and copies static/ to dist/.
+// With --tests, also bundles test/unit/*.test.ts (and the wire module the browser tests'
+// fake server uses) to test/out/ for `node --test`.
+import * as esbuild from "esbuild";
+import { cpSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = dirname(fileURLToPath(import.meta.url));
+const dist = join(root, "dist");
+mkdirSync(dist, { recursive: true });
+for (const f of readdirSync(dist)) if (f !== ".gitkeep") rmSync(join(dist, f), { recursive: true });
+
+await esbuild.build({
+  entryPoints: [join(root, "src/main.ts")],
+  outfile: join(dist, "client.js"),
+  bundle: true,
+  minify: true,
+  sourcemap: "linked",
+  format: "iife",
+  target: ["chrome100", "firefox100", "safari15"],
+  logLevel: "warning",
+});
+cpSync(join(root, "static"), dist, { recursive: true });
+
+if (process.argv.includes("--tests")) {
+  const out = join(root, "test/out");
+  rmSync(out, { recursive: true, force: true });
+  const unit = join(root, "test/unit");
+  await esbuild.build({
+    entryPoints: [
+      ...readdirSync(unit).filter((f) => f.endsWith(".test.ts")).map((f) => join(unit, f)),
+      join(root, "src/wire.ts"),
+    ],
+    outdir: out,
+    outExtension: { ".js": ".mjs" },
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    sourcemap: "inline",
+    logLevel: "warning",
+  });
+}

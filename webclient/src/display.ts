@@ -1,0 +1,126 @@
+// The desktop canvas: draws RESIZE, FILL, COPY, IMAGE and CURSOR
+// (docs/protocol.md § Server to client) into a 2D canvas of framebuffer size.
+
+import { Inflater, PaletteDecoder, rgbToRGBA } from "./zstream.js";
+import { ENC_ZPALETTE, ENC_ZRGB, ProtocolError } from "./wire.js";
+import type { Copy, Cursor, Fill, Image, Resize } from "./wire.js";
+
+// Canvas size limits: browsers refuse larger canvases, and bounding the framebuffer
+// bounds every IMAGE buffer, which must lie inside it.
+export const MAX_SIDE = 16384;
+export const MAX_AREA = 8192 * 8192;
+
+export class Display {
+  readonly canvas: HTMLCanvasElement;
+  private ctx: CanvasRenderingContext2D;
+  width = 0;
+  height = 0;
+  // One ImageData, grown as needed and drawn from with a dirty rectangle, so an
+  // IMAGE does not allocate.
+  private scratch: ImageData | null = null;
+  private palette = new PaletteDecoder();
+
+  constructor(canvas: HTMLCanvasElement) {
+    this.canvas = canvas;
+    const ctx = canvas.getContext("2d", { alpha: false });
+    if (!ctx) throw new Error("canvas 2D context unavailable");
+    this.ctx = ctx;
+  }
+
+  /** § RESIZE: new size, content black. */
+  resize(m: Pick<Resize, "width" | "height">): void {
+    if (m.width > MAX_SIDE || m.height > MAX_SIDE || m.width * m.height > MAX_AREA) {
+      throw new ProtocolError(`RESIZE ${m.width}x${m.height} is larger than this client draws`);
+    }
+    this.width = m.width;
+    this.height = m.height;
+    this.canvas.width = m.width; // also clears and resets the context
+    this.canvas.height = m.height;
+    this.ctx.imageSmoothingEnabled = false;
+    this.ctx.fillStyle = "#000";
+    this.ctx.fillRect(0, 0, m.width, m.height);
+    if (this.scratch && (this.scratch.width > m.width || this.scratch.height > m.height)) this.scratch = null;
+  }
+
+  private inside(name: string, x: number, y: number, w: number, h: number): void {
+    if (x + w > this.width || y + h > this.height) {
+      throw new ProtocolError(`${name} ${w}x${h}+${x}+${y} outside the ${this.width}x${this.height} framebuffer`);
+    }
+  }
+
+  /** § FILL */
+  fill(m: Fill): void {
+    this.inside("FILL", m.x, m.y, m.width, m.height);
+    this.ctx.fillStyle = `rgb(${m.r},${m.g},${m.b})`;
+    this.ctx.fillRect(m.x, m.y, m.width, m.height);
+  }
+
+  /** § COPY: the HTML canvas spec copies the source first when a canvas draws itself. */
+  copy(m: Copy): void {
+    this.inside("COPY", m.x, m.y, m.width, m.height);
+    this.inside("COPY source", m.srcX, m.srcY, m.width, m.height);
+    if (m.width === 0 || m.height === 0) return;
+    this.ctx.drawImage(this.canvas, m.srcX, m.srcY, m.width, m.height, m.x, m.y, m.width, m.height);
+  }
+
+  /** Check an IMAGE's rectangle before anything is allocated or decoded for it. */
+  checkImage(m: Image): void {
+    this.inside("IMAGE", m.x, m.y, m.width, m.height);
+  }
+
+  /** § IMAGE ZRGB and ZPALETTE, from this websocket's deflate stream z. */
+  imageDeflate(m: Image, z: Inflater): void {
+    this.checkImage(m);
+    const { width: w, height: h } = m;
+    if (w === 0 || h === 0) {
+      // Still a piece of the stream: it must be consumed to keep the stream in step.
+      if (m.encoding === ENC_ZRGB) z.inflate(m.data, 0);
+      else z.inflateUpTo(m.data, 1 + 3 * 256);
+      return;
+    }
+    const img = this.scratchFor(w, h);
+    const stride = img.width * 4;
+    if (m.encoding === ENC_ZRGB) {
+      rgbToRGBA(z.inflate(m.data, w * h * 3), w, h, img.data, stride);
+    } else if (m.encoding === ENC_ZPALETTE) {
+      this.palette.decode(z, m.data, w, h, img.data, stride);
+    } else {
+      throw new ProtocolError(`IMAGE encoding ${m.encoding} is not a deflate encoding`);
+    }
+    this.ctx.putImageData(img, m.x, m.y, 0, 0, w, h);
+  }
+
+  private scratchFor(w: number, h: number): ImageData {
+    const s = this.scratch;
+    if (s && s.width >= w && s.height >= h) return s;
+    const nw = Math.max(w, s ? s.width : 0);
+    const nh = Math.max(h, s ? s.height : 0);
+    this.scratch = new ImageData(nw, nh);
+    return this.scratch;
+  }
+
+  /** § IMAGE JPEG and PNG, once decoded. */
+  drawBitmap(m: Image, bm: ImageBitmap): void {
+    this.checkImage(m);
+    this.ctx.drawImage(bm, 0, 0, m.width, m.height, m.x, m.y, m.width, m.height);
+  }
+}
+
+/**
+ * cursorCSS makes the CSS cursor value for § CURSOR: a PNG data URL of the RGBA
+ * image with its hot spot, or "none" for an empty cursor.
+ */
+export function cursorCSS(m: Cursor, doc: Document = document): string {
+  if (m.width === 0 || m.height === 0) return "none";
+  const c = doc.createElement("canvas");
+  c.width = m.width;
+  c.height = m.height;
+  const ctx = c.getContext("2d");
+  if (!ctx) return "auto";
+  const img = new ImageData(m.width, m.height);
+  img.data.set(m.rgba.subarray(0, m.width * m.height * 4));
+  ctx.putImageData(img, 0, 0);
+  const hx = Math.min(m.hotX, m.width - 1);
+  const hy = Math.min(m.hotY, m.height - 1);
+  return `url(${c.toDataURL("image/png")}) ${hx} ${hy}, auto`;
+}

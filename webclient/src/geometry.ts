@@ -1,0 +1,89 @@
+// Scaling the framebuffer into the window and mapping input back to framebuffer
+// pixels; pointer buttons and wheel notches (docs/protocol.md § POINTER, § WHEEL).
+
+import { BUTTON_BACK, BUTTON_FORWARD, BUTTON_LEFT, BUTTON_MIDDLE, BUTTON_RIGHT } from "./wire.js";
+
+export type Rect = { left: number; top: number; width: number; height: number };
+
+/**
+ * fitRect places a fbW×fbH framebuffer in an areaW×areaH area (CSS pixels), scaled to
+ * fit with its aspect ratio kept, centred. dpr is devicePixelRatio: a framebuffer of
+ * exactly the area's device-pixel size is shown one framebuffer pixel per device pixel.
+ */
+export function fitRect(areaW: number, areaH: number, fbW: number, fbH: number, dpr = 1): Rect {
+  if (fbW <= 0 || fbH <= 0 || areaW <= 0 || areaH <= 0) return { left: 0, top: 0, width: 0, height: 0 };
+  let scale = Math.min(areaW / fbW, areaH / fbH);
+  // Snap to 1:1 in device pixels when the sizes match after rounding, to avoid a blur.
+  if (Math.abs(scale * dpr - 1) < 0.002) scale = 1 / dpr;
+  const width = fbW * scale;
+  const height = fbH * scale;
+  return { left: (areaW - width) / 2, top: (areaH - height) / 2, width, height };
+}
+
+/** toFramebuffer maps a point relative to the page to framebuffer pixels, clamped. */
+export function toFramebuffer(px: number, py: number, r: Rect, fbW: number, fbH: number): { x: number; y: number } {
+  if (r.width <= 0 || r.height <= 0) return { x: 0, y: 0 };
+  const x = Math.floor(((px - r.left) * fbW) / r.width);
+  const y = Math.floor(((py - r.top) * fbH) / r.height);
+  return { x: clamp(x, 0, fbW - 1), y: clamp(y, 0, fbH - 1) };
+}
+
+/** toPage maps the centre of framebuffer pixel (x, y) to a page point. */
+export function toPage(x: number, y: number, r: Rect, fbW: number, fbH: number): { x: number; y: number } {
+  return { x: r.left + ((x + 0.5) * r.width) / fbW, y: r.top + ((y + 0.5) * r.height) / fbH };
+}
+
+function clamp(v: number, lo: number, hi: number): number {
+  return v < lo ? lo : v > hi ? hi : v;
+}
+
+/** The size in device pixels of an area of cssW×cssH CSS pixels, as sent to the server. */
+export function devicePixels(cssW: number, cssH: number, dpr: number): { width: number; height: number } {
+  return { width: clamp(Math.round(cssW * dpr), 1, 0xffff), height: clamp(Math.round(cssH * dpr), 1, 0xffff) };
+}
+
+/**
+ * pointerButtons converts MouseEvent.buttons (1 left, 2 right, 4 middle, 8 back,
+ * 16 forward) to the POINTER mask (1 left, 2 middle, 4 right, 8 back, 16 forward).
+ */
+export function pointerButtons(domButtons: number): number {
+  let m = 0;
+  if (domButtons & 1) m |= BUTTON_LEFT;
+  if (domButtons & 2) m |= BUTTON_RIGHT;
+  if (domButtons & 4) m |= BUTTON_MIDDLE;
+  if (domButtons & 8) m |= BUTTON_BACK;
+  if (domButtons & 16) m |= BUTTON_FORWARD;
+  return m;
+}
+
+/** WheelEvent.deltaMode values. */
+export const DELTA_PIXEL = 0;
+export const DELTA_LINE = 1;
+export const DELTA_PAGE = 2;
+const PIXELS_PER_NOTCH = 100;
+
+/**
+ * WheelAccumulator turns wheel deltas into whole notches: pixel deltas add up until
+ * 100 px make one notch (touchpads send many small deltas); a line or a page is one
+ * notch.
+ */
+export class WheelAccumulator {
+  private accX = 0;
+  private accY = 0;
+
+  add(deltaX: number, deltaY: number, deltaMode: number): { dx: number; dy: number } {
+    const k = deltaMode === DELTA_PIXEL ? 1 / PIXELS_PER_NOTCH : 1;
+    this.accX += deltaX * k;
+    this.accY += deltaY * k;
+    const dx = Math.trunc(this.accX);
+    const dy = Math.trunc(this.accY);
+    this.accX -= dx;
+    this.accY -= dy;
+    return { dx: clamp(dx, -32768, 32767), dy: clamp(dy, -32768, 32767) };
+  }
+
+  reset(): void {
+    this.accX = 0;
+    this.accY = 0;
+  }
+}

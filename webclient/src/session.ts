@@ -1,0 +1,288 @@
+// One racgate.v1 websocket session: connects, draws server messages strictly in order
+// (JPEG/PNG decode asynchronously, so messages wait in a queue), acknowledges frames,
+// and sends input (docs/protocol.md).
+
+import { Display, cursorCSS } from "./display.js";
+import { Inflater } from "./zstream.js";
+import {
+  decodeMessages,
+  encodeMessages,
+  ENC_JPEG,
+  ENC_PNG,
+  FLAG_COPY,
+  FLAG_PASTE,
+  FLAG_RESIZE,
+  KIND_TERMINAL,
+  MAX_SERVER_MESSAGE,
+  ProtocolError,
+  SUBPROTOCOL,
+} from "./wire.js";
+import type { ClientMessage, Hello, Image, Message } from "./wire.js";
+
+export type State = "connecting" | "connected" | "closed";
+
+/** How the session reports to the page. */
+export interface SessionUI {
+  state(s: State, detail: string): void;
+  hello(h: Hello): void;
+  title(name: string): void;
+  resized(width: number, height: number): void;
+  cursor(css: string): void;
+  clipboard(text: string): void;
+  bell(): void;
+  terminal(data: Uint8Array): void;
+}
+
+// A queued item: a message, or an IMAGE whose JPEG/PNG decode started on arrival so
+// that decodes overlap while drawing stays in order.
+type Decoded = { bitmap: ImageBitmap | null; error: unknown };
+type Item = Message | { type: "BITMAP"; image: Image; decoded: Promise<Decoded> } | { type: "WS_CLOSED" };
+
+export interface SessionOptions {
+  url: string; // the websocket URL
+  display: Display;
+  ui: SessionUI;
+  WebSocketImpl?: typeof WebSocket;
+}
+
+export class Session {
+  private ws: WebSocket | null = null;
+  private z: Inflater | null = null;
+  private queue: Item[] = [];
+  private head = 0;
+  private runner = -1; // the gen whose run loop is active
+  private closeMsg: { code: number; reason: string } | null = null;
+  private failure: string | null = null;
+  private gen = 0; // incremented per websocket, so late async work of an old one is dropped
+  state: State = "closed";
+  flags = 0;
+  kind = 0;
+
+  constructor(private o: SessionOptions) {}
+
+  connect(url = this.o.url): void {
+    this.teardown();
+    const gen = ++this.gen;
+    this.closeMsg = null;
+    this.failure = null;
+    this.flags = 0;
+    this.z = new Inflater(); // a new websocket starts a new deflate stream
+    this.setState("connecting", "connecting…");
+    const WS = this.o.WebSocketImpl ?? WebSocket;
+    let ws: WebSocket;
+    try {
+      ws = new WS(url, [SUBPROTOCOL]);
+    } catch (e) {
+      this.failure = `cannot open websocket: ${errText(e)}`;
+      this.setState("closed", this.failure);
+      return;
+    }
+    ws.binaryType = "arraybuffer";
+    this.ws = ws;
+    ws.onmessage = (ev) => {
+      if (gen === this.gen) this.receive(ev.data);
+    };
+    ws.onclose = () => {
+      if (gen === this.gen) this.closed();
+    };
+    ws.onerror = () => {
+      /* onclose follows with the outcome */
+    };
+  }
+
+  /** Close the websocket from this side (page unload, reconnect). */
+  disconnect(): void {
+    this.teardown();
+    if (this.state !== "closed") this.setState("closed", "disconnected");
+  }
+
+  private teardown(code = 1000, reason = ""): void {
+    const ws = this.ws;
+    this.ws = null;
+    this.gen++;
+    if (ws) {
+      ws.onmessage = ws.onclose = ws.onerror = null;
+      try {
+        ws.close(code, reason);
+      } catch {
+        /* already closed */
+      }
+    }
+    this.dropQueue();
+  }
+
+  private dropQueue(): void {
+    for (let i = this.head; i < this.queue.length; i++) {
+      const it = this.queue[i];
+      if (it.type === "BITMAP") void it.decoded.then((d) => d.bitmap?.close());
+    }
+    this.queue = [];
+    this.head = 0;
+  }
+
+  send(m: ClientMessage): void {
+    if (this.state !== "connected" || !this.ws || this.ws.readyState !== 1) return;
+    this.ws.send(encodeMessages(m));
+  }
+
+  private receive(data: unknown): void {
+    try {
+      if (!(data instanceof ArrayBuffer)) throw new ProtocolError("text websocket message (the protocol is binary)");
+      if (data.byteLength > MAX_SERVER_MESSAGE) throw new ProtocolError(`websocket message of ${data.byteLength} bytes exceeds 4 MiB`);
+      decodeMessages(data, (m) => {
+        if (m.type === "IMAGE" && (m.encoding === ENC_JPEG || m.encoding === ENC_PNG)) {
+          this.queue.push({ type: "BITMAP", image: m, decoded: decodeBitmap(m) });
+        } else {
+          this.queue.push(m);
+        }
+      });
+    } catch (e) {
+      this.fail(e);
+      return;
+    }
+    if (this.runner !== this.gen) void this.run(this.gen);
+  }
+
+  // run draws queued items in order; it waits only for bitmap decodes.
+  private async run(gen: number): Promise<void> {
+    this.runner = gen;
+    try {
+      while (gen === this.gen && this.head < this.queue.length) {
+        const it = this.queue[this.head++];
+        if (it.type === "BITMAP") {
+          const d = await it.decoded;
+          if (gen !== this.gen) {
+            d.bitmap?.close();
+            return;
+          }
+          if (!d.bitmap) throw new ProtocolError(`IMAGE ${it.image.encoding === ENC_JPEG ? "JPEG" : "PNG"} does not decode: ${errText(d.error)}`);
+          try {
+            this.o.display.drawBitmap(it.image, d.bitmap);
+          } finally {
+            d.bitmap.close();
+          }
+        } else if (it.type === "WS_CLOSED") {
+          this.finishClose();
+          return;
+        } else {
+          this.handle(it);
+        }
+        if (this.head > 1024 && this.head * 2 > this.queue.length) {
+          this.queue = this.queue.slice(this.head);
+          this.head = 0;
+        }
+      }
+    } catch (e) {
+      if (gen === this.gen) this.fail(e);
+    } finally {
+      if (this.runner === gen) this.runner = -1;
+    }
+  }
+
+  private handle(m: Message): void {
+    const ui = this.o.ui;
+    const d = this.o.display;
+    switch (m.type) {
+      case "HELLO": // § HELLO
+        this.flags = m.flags;
+        this.kind = m.kind;
+        this.setState("connected", "connected");
+        ui.hello(m);
+        if (m.name) ui.title(m.name);
+        return;
+      case "RESIZE":
+        d.resize(m);
+        ui.resized(m.width, m.height);
+        return;
+      case "FILL":
+        d.fill(m);
+        return;
+      case "COPY":
+        d.copy(m);
+        return;
+      case "IMAGE":
+        d.imageDeflate(m, this.z!);
+        return;
+      case "FRAME": // § FRAME: everything before is drawn
+        this.send({ type: "ACK", id: m.id });
+        return;
+      case "CURSOR":
+        ui.cursor(cursorCSS(m));
+        return;
+      case "CLIPBOARD":
+        if (this.flags & FLAG_COPY) ui.clipboard(m.text);
+        return;
+      case "BELL":
+        ui.bell();
+        return;
+      case "NAME":
+        ui.title(m.name);
+        return;
+      case "CLOSE": // § CLOSE: the websocket closes next
+        this.closeMsg = { code: m.code, reason: m.reason };
+        return;
+      case "TERMINAL":
+        if (this.kind === KIND_TERMINAL) ui.terminal(m.data);
+        return;
+      default:
+        return; // unknown or client types: skipped (§ Versioning)
+    }
+  }
+
+  private fail(e: unknown): void {
+    const text = e instanceof ProtocolError ? `protocol error: ${e.message}` : `client error: ${errText(e)}`;
+    console.error("racgate:", e);
+    this.failure = text;
+    this.teardown(4000, "protocol error");
+    this.setState("closed", text);
+  }
+
+  // The websocket closed: draw what arrived before it, in order, then report.
+  private closed(): void {
+    this.queue.push({ type: "WS_CLOSED" });
+    if (this.runner !== this.gen) void this.run(this.gen);
+  }
+
+  private finishClose(): void {
+    this.ws = null;
+    let detail: string;
+    if (this.failure) detail = this.failure;
+    else if (this.closeMsg) detail = this.closeMsg.reason || `closed (code ${this.closeMsg.code})`;
+    else detail = "connection lost";
+    this.gen++;
+    this.dropQueue();
+    this.setState("closed", detail);
+  }
+
+  /** The CLOSE code received, if any. */
+  get closeCode(): number | null {
+    return this.closeMsg?.code ?? null;
+  }
+
+  get canResize(): boolean {
+    return (this.flags & FLAG_RESIZE) !== 0;
+  }
+  get pasteAllowed(): boolean {
+    return (this.flags & FLAG_PASTE) !== 0;
+  }
+  get copyAllowed(): boolean {
+    return (this.flags & FLAG_COPY) !== 0;
+  }
+
+  private setState(s: State, detail: string): void {
+    this.state = s;
+    this.o.ui.state(s, detail);
+  }
+}
+
+function decodeBitmap(m: Image): Promise<Decoded> {
+  const blob = new Blob([m.data as Uint8Array<ArrayBuffer>], { type: m.encoding === ENC_JPEG ? "image/jpeg" : "image/png" });
+  return createImageBitmap(blob).then(
+    (bitmap) => ({ bitmap, error: null }),
+    (error: unknown) => ({ bitmap: null, error }),
+  );
+}
+
+function errText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,323 @@
+// The racgate.v1 wire protocol (docs/protocol.md): message types, a decoder for
+// websocket messages and an encoder for every message type. The encoder covers the
+// server's messages too, so tests and the fake server speak the same code that the
+// vectors check.
+
+export const SUBPROTOCOL = "racgate.v1";
+export const VERSION = 1;
+
+// Message types (§ Server to client, § Client to server).
+export const T = {
+  HELLO: 0x01,
+  RESIZE: 0x02,
+  FILL: 0x03,
+  COPY: 0x04,
+  IMAGE: 0x05,
+  FRAME: 0x06,
+  CURSOR: 0x07,
+  CLIPBOARD: 0x08,
+  BELL: 0x09,
+  NAME: 0x0a,
+  CLOSE: 0x0b,
+  TERMINAL: 0x0c,
+  AUDIO: 0x0d,
+  ACK: 0x80,
+  KEY: 0x81,
+  POINTER: 0x82,
+  CLIENT_CLIPBOARD: 0x83,
+  RESIZE_REQUEST: 0x84,
+  TERMINAL_INPUT: 0x85,
+  WHEEL: 0x86,
+  TERMINAL_RESIZE: 0x87,
+} as const;
+
+// HELLO kind and flags (§ HELLO).
+export const KIND_DESKTOP = 0;
+export const KIND_TERMINAL = 1;
+export const FLAG_RESIZE = 1;
+export const FLAG_PASTE = 2; // browser → remote clipboard allowed
+export const FLAG_COPY = 4; // remote → browser clipboard allowed
+
+// IMAGE encodings (§ IMAGE).
+export const ENC_ZRGB = 0;
+export const ENC_ZPALETTE = 1;
+export const ENC_JPEG = 2;
+export const ENC_PNG = 3;
+
+// POINTER button bits (§ POINTER).
+export const BUTTON_LEFT = 1;
+export const BUTTON_MIDDLE = 2;
+export const BUTTON_RIGHT = 4;
+export const BUTTON_BACK = 8;
+export const BUTTON_FORWARD = 16;
+
+// Size limits (§ Framing).
+export const MAX_SERVER_MESSAGE = 4 << 20;
+export const MAX_CLIENT_MESSAGE = 1 << 20;
+export const MAX_CLIPBOARD = 1 << 20;
+const HEADER = 5;
+
+// CLOSE codes after which reconnecting makes no sense (§ CLOSE table).
+const NO_RECONNECT = new Set([3, 7, 9, 10, 12]);
+export function closeAllowsReconnect(code: number): boolean {
+  return !NO_RECONNECT.has(code);
+}
+
+export type Hello = { type: "HELLO"; version: number; kind: number; flags: number; name: string };
+export type Resize = { type: "RESIZE"; width: number; height: number };
+export type Fill = { type: "FILL"; x: number; y: number; width: number; height: number; r: number; g: number; b: number };
+export type Copy = { type: "COPY"; x: number; y: number; width: number; height: number; srcX: number; srcY: number };
+export type Image = { type: "IMAGE"; x: number; y: number; width: number; height: number; encoding: number; data: Uint8Array };
+export type Frame = { type: "FRAME"; id: number };
+export type Cursor = { type: "CURSOR"; hotX: number; hotY: number; width: number; height: number; rgba: Uint8Array };
+export type Clipboard = { type: "CLIPBOARD"; text: string };
+export type Bell = { type: "BELL" };
+export type Name = { type: "NAME"; name: string };
+export type Close = { type: "CLOSE"; code: number; reason: string };
+export type Terminal = { type: "TERMINAL"; data: Uint8Array };
+export type Ack = { type: "ACK"; id: number };
+export type Key = { type: "KEY"; down: boolean; keysym: number; code: string };
+export type Pointer = { type: "POINTER"; x: number; y: number; buttons: number };
+export type ClientClipboard = { type: "CLIENT_CLIPBOARD"; text: string };
+export type ResizeRequest = { type: "RESIZE_REQUEST"; width: number; height: number };
+export type TerminalInput = { type: "TERMINAL_INPUT"; data: Uint8Array };
+export type Wheel = { type: "WHEEL"; x: number; y: number; dx: number; dy: number };
+export type TerminalResize = { type: "TERMINAL_RESIZE"; cols: number; rows: number };
+// A type this version does not know (or AUDIO, whose layout is not fixed yet): skipped.
+export type Unknown = { type: "UNKNOWN"; typeByte: number; payload: Uint8Array };
+
+export type ServerMessage = Hello | Resize | Fill | Copy | Image | Frame | Cursor | Clipboard | Bell | Name | Close | Terminal;
+export type ClientMessage = Ack | Key | Pointer | ClientClipboard | ResizeRequest | TerminalInput | Wheel | TerminalResize;
+export type Message = ServerMessage | ClientMessage | Unknown;
+
+/** ProtocolError: the peer sent bytes that break docs/protocol.md. The session ends. */
+export class ProtocolError extends Error {
+  override name = "ProtocolError";
+}
+
+const utf8 = new TextDecoder("utf-8");
+const utf8enc = new TextEncoder();
+
+function short(name: string, have: number, need: number): ProtocolError {
+  return new ProtocolError(`${name}: payload of ${have} bytes, need at least ${need}`);
+}
+
+/**
+ * Decode every protocol message in one websocket message, in order, calling
+ * onMessage for each. Byte arrays in the messages alias buf (no copy).
+ * Throws ProtocolError on a truncated header or payload or a too-short payload.
+ */
+export function decodeMessages(buf: ArrayBuffer | Uint8Array, onMessage: (m: Message) => void): void {
+  const bytes = buf instanceof Uint8Array ? buf : new Uint8Array(buf);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let off = 0;
+  while (off < bytes.length) {
+    if (bytes.length - off < HEADER) {
+      throw new ProtocolError(`truncated message header at offset ${off}`);
+    }
+    const type = bytes[off];
+    const length = dv.getUint32(off + 1, true);
+    const start = off + HEADER;
+    // The length is checked against what is there before anything is sliced.
+    if (length > bytes.length - start) {
+      throw new ProtocolError(`message type 0x${type.toString(16)} at offset ${off}: length ${length} exceeds the ${bytes.length - start} bytes left`);
+    }
+    onMessage(decodePayload(type, bytes.subarray(start, start + length), new DataView(bytes.buffer, bytes.byteOffset + start, length)));
+    off = start + length;
+  }
+}
+
+function decodePayload(type: number, p: Uint8Array, dv: DataView): Message {
+  const n = p.length;
+  const u16 = (o: number) => dv.getUint16(o, true);
+  switch (type) {
+    case T.HELLO: // § HELLO
+      if (n < 4) throw short("HELLO", n, 4);
+      return { type: "HELLO", version: u16(0), kind: p[2], flags: p[3], name: utf8.decode(p.subarray(4)) };
+    case T.RESIZE: // § RESIZE
+      if (n < 4) throw short("RESIZE", n, 4);
+      return { type: "RESIZE", width: u16(0), height: u16(2) };
+    case T.FILL: // § FILL
+      if (n < 11) throw short("FILL", n, 11);
+      return { type: "FILL", x: u16(0), y: u16(2), width: u16(4), height: u16(6), r: p[8], g: p[9], b: p[10] };
+    case T.COPY: // § COPY
+      if (n < 12) throw short("COPY", n, 12);
+      return { type: "COPY", x: u16(0), y: u16(2), width: u16(4), height: u16(6), srcX: u16(8), srcY: u16(10) };
+    case T.IMAGE: // § IMAGE
+      if (n < 9) throw short("IMAGE", n, 9);
+      return { type: "IMAGE", x: u16(0), y: u16(2), width: u16(4), height: u16(6), encoding: p[8], data: p.subarray(9) };
+    case T.FRAME: // § FRAME
+      if (n < 4) throw short("FRAME", n, 4);
+      return { type: "FRAME", id: dv.getUint32(0, true) };
+    case T.CURSOR: { // § CURSOR
+      if (n < 8) throw short("CURSOR", n, 8);
+      const width = u16(4), height = u16(6);
+      const need = 8 + width * height * 4;
+      if (n < need) throw short("CURSOR", n, need);
+      return { type: "CURSOR", hotX: u16(0), hotY: u16(2), width, height, rgba: p.subarray(8, need) };
+    }
+    case T.CLIPBOARD: // § CLIPBOARD
+      return { type: "CLIPBOARD", text: utf8.decode(p) };
+    case T.BELL: // § BELL
+      return { type: "BELL" };
+    case T.NAME: // § NAME
+      return { type: "NAME", name: utf8.decode(p) };
+    case T.CLOSE: // § CLOSE
+      if (n < 2) throw short("CLOSE", n, 2);
+      return { type: "CLOSE", code: u16(0), reason: utf8.decode(p.subarray(2)) };
+    case T.TERMINAL: // § TERMINAL
+      return { type: "TERMINAL", data: p };
+    case T.ACK: // § ACK
+      if (n < 4) throw short("ACK", n, 4);
+      return { type: "ACK", id: dv.getUint32(0, true) };
+    case T.KEY: // § KEY
+      if (n < 5) throw short("KEY", n, 5);
+      return { type: "KEY", down: p[0] !== 0, keysym: dv.getUint32(1, true), code: utf8.decode(p.subarray(5)) };
+    case T.POINTER: // § POINTER
+      if (n < 6) throw short("POINTER", n, 6);
+      return { type: "POINTER", x: u16(0), y: u16(2), buttons: u16(4) };
+    case T.CLIENT_CLIPBOARD: // § 0x83 CLIPBOARD
+      return { type: "CLIENT_CLIPBOARD", text: utf8.decode(p) };
+    case T.RESIZE_REQUEST: // § RESIZE_REQUEST
+      if (n < 4) throw short("RESIZE_REQUEST", n, 4);
+      return { type: "RESIZE_REQUEST", width: u16(0), height: u16(2) };
+    case T.TERMINAL_INPUT: // § TERMINAL_INPUT
+      return { type: "TERMINAL_INPUT", data: p };
+    case T.WHEEL: // § WHEEL
+      if (n < 8) throw short("WHEEL", n, 8);
+      return { type: "WHEEL", x: u16(0), y: u16(2), dx: dv.getInt16(4, true), dy: dv.getInt16(6, true) };
+    case T.TERMINAL_RESIZE: // § TERMINAL_RESIZE
+      if (n < 4) throw short("TERMINAL_RESIZE", n, 4);
+      return { type: "TERMINAL_RESIZE", cols: u16(0), rows: u16(2) };
+    default:
+      return { type: "UNKNOWN", typeByte: type, payload: p };
+  }
+}
+
+/** Writer builds one or more framed messages into a growing buffer. */
+export class Writer {
+  private buf: Uint8Array<ArrayBuffer>;
+  private dv: DataView;
+  private len = 0;
+  private start = 0;
+
+  constructor(capacity = 64) {
+    this.buf = new Uint8Array(capacity);
+    this.dv = new DataView(this.buf.buffer);
+  }
+
+  private grow(extra: number): void {
+    if (this.len + extra <= this.buf.length) return;
+    let c = this.buf.length * 2;
+    while (c < this.len + extra) c *= 2;
+    const nb = new Uint8Array(c);
+    nb.set(this.buf.subarray(0, this.len));
+    this.buf = nb;
+    this.dv = new DataView(nb.buffer);
+  }
+
+  begin(type: number): this {
+    this.grow(HEADER);
+    this.start = this.len;
+    this.buf[this.len] = type;
+    this.len += HEADER;
+    return this;
+  }
+  end(): this {
+    this.dv.setUint32(this.start + 1, this.len - this.start - HEADER, true);
+    return this;
+  }
+  u8(v: number): this {
+    this.grow(1);
+    this.buf[this.len++] = v;
+    return this;
+  }
+  u16(v: number): this {
+    this.grow(2);
+    this.dv.setUint16(this.len, v, true);
+    this.len += 2;
+    return this;
+  }
+  i16(v: number): this {
+    this.grow(2);
+    this.dv.setInt16(this.len, v, true);
+    this.len += 2;
+    return this;
+  }
+  u32(v: number): this {
+    this.grow(4);
+    this.dv.setUint32(this.len, v >>> 0, true);
+    this.len += 4;
+    return this;
+  }
+  bytes(b: Uint8Array): this {
+    this.grow(b.length);
+    this.buf.set(b, this.len);
+    this.len += b.length;
+    return this;
+  }
+  text(s: string): this {
+    return this.bytes(utf8enc.encode(s));
+  }
+  /** The bytes written so far (a copy, so the writer can be reused). */
+  finish(): Uint8Array<ArrayBuffer> {
+    const out = this.buf.slice(0, this.len);
+    this.len = 0;
+    return out;
+  }
+}
+
+/** Append one message, framed, to w. */
+export function writeMessage(w: Writer, m: Message): Writer {
+  switch (m.type) {
+    case "HELLO":
+      return w.begin(T.HELLO).u16(m.version).u8(m.kind).u8(m.flags).text(m.name).end();
+    case "RESIZE":
+      return w.begin(T.RESIZE).u16(m.width).u16(m.height).end();
+    case "FILL":
+      return w.begin(T.FILL).u16(m.x).u16(m.y).u16(m.width).u16(m.height).u8(m.r).u8(m.g).u8(m.b).end();
+    case "COPY":
+      return w.begin(T.COPY).u16(m.x).u16(m.y).u16(m.width).u16(m.height).u16(m.srcX).u16(m.srcY).end();
+    case "IMAGE":
+      return w.begin(T.IMAGE).u16(m.x).u16(m.y).u16(m.width).u16(m.height).u8(m.encoding).bytes(m.data).end();
+    case "FRAME":
+      return w.begin(T.FRAME).u32(m.id).end();
+    case "CURSOR":
+      return w.begin(T.CURSOR).u16(m.hotX).u16(m.hotY).u16(m.width).u16(m.height).bytes(m.rgba).end();
+    case "CLIPBOARD":
+      return w.begin(T.CLIPBOARD).text(m.text).end();
+    case "BELL":
+      return w.begin(T.BELL).end();
+    case "NAME":
+      return w.begin(T.NAME).text(m.name).end();
+    case "CLOSE":
+      return w.begin(T.CLOSE).u16(m.code).text(m.reason).end();
+    case "TERMINAL":
+      return w.begin(T.TERMINAL).bytes(m.data).end();
+    case "ACK":
+      return w.begin(T.ACK).u32(m.id).end();
+    case "KEY":
+      return w.begin(T.KEY).u8(m.down ? 1 : 0).u32(m.keysym).text(m.code).end();
+    case "POINTER":
+      return w.begin(T.POINTER).u16(m.x).u16(m.y).u16(m.buttons).end();
+    case "CLIENT_CLIPBOARD":
+      return w.begin(T.CLIENT_CLIPBOARD).text(m.text).end();
+    case "RESIZE_REQUEST":
+      return w.begin(T.RESIZE_REQUEST).u16(m.width).u16(m.height).end();
+    case "TERMINAL_INPUT":
+      return w.begin(T.TERMINAL_INPUT).bytes(m.data).end();
+    case "WHEEL":
+      return w.begin(T.WHEEL).u16(m.x).u16(m.y).i16(m.dx).i16(m.dy).end();
+    case "TERMINAL_RESIZE":
+      return w.begin(T.TERMINAL_RESIZE).u16(m.cols).u16(m.rows).end();
+    case "UNKNOWN":
+      return w.begin(m.typeByte).bytes(m.payload).end();
+  }
+}
+
+/** Encode messages back to back into one websocket message. */
+export function encodeMessages(...ms: Message[]): Uint8Array<ArrayBuffer> {
+  const w = new Writer();
+  for (const m of ms) writeMessage(w, m);
+  return w.finish();
+}

@@ -1,0 +1,147 @@
+// The per-websocket deflate stream of IMAGE ZRGB and ZPALETTE (docs/protocol.md § IMAGE,
+// "The deflate stream") and the conversion of its pixels to RGBA.
+
+import { ZStream, zlibInflate, zlibInflateInit, Z_OK, Z_BUF_ERROR, Z_STREAM_END, Z_SYNC_FLUSH } from "pako";
+import { ProtocolError } from "./wire.js";
+
+/**
+ * Inflater holds one zlib stream for the life of a websocket. Each piece must
+ * inflate to exactly the size its IMAGE header implies, given all earlier pieces.
+ */
+export class Inflater {
+  private strm = new ZStream();
+  private scratch = new Uint8Array(64);
+  private out = new Uint8Array(0);
+
+  constructor() {
+    if (zlibInflateInit(this.strm) !== Z_OK) throw new Error("zlib: inflateInit failed");
+  }
+
+  /**
+   * Inflate one sync-flushed piece to exactly want bytes. The result is a view of an
+   * internal buffer, valid until the next call.
+   */
+  inflate(piece: Uint8Array, want: number): Uint8Array {
+    const got = this.inflateUpTo(piece, want);
+    if (got.length < want) throw new ProtocolError(`IMAGE: deflate piece inflates to ${got.length} bytes, want ${want}`);
+    return got;
+  }
+
+  /**
+   * Inflate a whole piece into at most max bytes (more is a protocol error). The result
+   * is a view of an internal buffer, valid until the next call.
+   */
+  inflateUpTo(piece: Uint8Array, max: number): Uint8Array {
+    if (this.out.length < max) this.out = new Uint8Array(Math.max(max, this.out.length * 2));
+    const s = this.strm;
+    s.input = piece;
+    s.next_in = 0;
+    s.avail_in = piece.length;
+    s.output = this.out as Uint8Array<ArrayBuffer>;
+    s.next_out = 0;
+    s.avail_out = max;
+    let rc = max > 0 ? zlibInflate(s, Z_SYNC_FLUSH) : Z_OK;
+    check(rc, s.msg);
+    const got = max - s.avail_out;
+    // The output may be full before the piece's trailing empty stored block was read:
+    // drain the rest into a scratch buffer, which must stay empty.
+    while (s.avail_in > 0) {
+      s.output = this.scratch as Uint8Array<ArrayBuffer>;
+      s.next_out = 0;
+      s.avail_out = this.scratch.length;
+      const before = s.avail_in;
+      rc = zlibInflate(s, Z_SYNC_FLUSH);
+      check(rc, s.msg);
+      if (s.next_out > 0) throw new ProtocolError(`IMAGE: deflate piece inflates to more than ${max} bytes`);
+      if (s.avail_in === before || rc === Z_STREAM_END) break;
+    }
+    return this.out.subarray(0, got);
+  }
+}
+
+function check(rc: number, msg: string): void {
+  if (rc !== Z_OK && rc !== Z_BUF_ERROR && rc !== Z_STREAM_END) {
+    throw new ProtocolError(`IMAGE: deflate stream: ${msg || "error " + rc}`);
+  }
+}
+
+/** ZRGB (§ IMAGE encoding 0): RGB rows → RGBA into dst with dstStride bytes per row. */
+export function rgbToRGBA(src: Uint8Array, width: number, height: number, dst: Uint8ClampedArray | Uint8Array, dstStride: number): void {
+  let s = 0;
+  for (let y = 0; y < height; y++) {
+    let d = y * dstStride;
+    const end = d + width * 4;
+    while (d < end) {
+      dst[d] = src[s];
+      dst[d + 1] = src[s + 1];
+      dst[d + 2] = src[s + 2];
+      dst[d + 3] = 255;
+      d += 4;
+      s += 3;
+    }
+  }
+}
+
+/** The number of bytes a ZPALETTE piece inflates to for n colours (§ IMAGE encoding 1). */
+export function paletteSize(n: number, width: number, height: number): number {
+  return 1 + 3 * n + paletteRowBytes(n, width) * height;
+}
+
+export function paletteBits(n: number): number {
+  return n <= 2 ? 1 : n <= 4 ? 2 : n <= 16 ? 4 : 8;
+}
+
+function paletteRowBytes(n: number, width: number): number {
+  return Math.ceil((width * paletteBits(n)) / 8);
+}
+
+/**
+ * ZPALETTE: inflate the piece, then expand indices to RGBA into dst. The palette is held as packed u32 (RGBA in
+ * memory order) so that each pixel is one store.
+ */
+export class PaletteDecoder {
+  private pal = new Uint32Array(256);
+  private palBytes = new Uint8Array(this.pal.buffer);
+
+  decode(z: Inflater, piece: Uint8Array, width: number, height: number, dst: Uint8ClampedArray | Uint8Array, dstStride: number): void {
+    // The size depends on the count byte inside the piece, so inflate into room for
+    // 256 colours and check the length against the count afterwards.
+    const data = z.inflateUpTo(piece, paletteSize(256, width, height));
+    if (data.length < 1) throw new ProtocolError("IMAGE ZPALETTE: empty piece");
+    const n = data[0] + 1;
+    const want = paletteSize(n, width, height);
+    if (data.length !== want) throw new ProtocolError(`IMAGE ZPALETTE: piece inflates to ${data.length} bytes, want ${want} for ${n} colours`);
+    const pb = this.palBytes;
+    for (let i = 0; i < n; i++) {
+      pb[i * 4] = data[1 + i * 3];
+      pb[i * 4 + 1] = data[2 + i * 3];
+      pb[i * 4 + 2] = data[3 + i * 3];
+      pb[i * 4 + 3] = 255;
+    }
+    for (let i = n; i < 256; i++) this.pal[i] = this.pal[0]; // indices ≥ n: defined, not garbage
+    const bits = paletteBits(n);
+    const rowBytes = paletteRowBytes(n, width);
+    let src = 1 + 3 * n;
+    const out32 = new Uint32Array(dst.buffer, dst.byteOffset, dst.byteLength >>> 2);
+    const stride32 = dstStride >>> 2;
+    const mask = (1 << bits) - 1;
+    const pal = this.pal;
+    for (let y = 0; y < height; y++) {
+      let d = y * stride32;
+      if (bits === 8) {
+        for (let x = 0; x < width; x++) out32[d++] = pal[data[src + x]];
+      } else {
+        const perByte = 8 / bits;
+        let x = 0;
+        for (let i = 0; i < rowBytes; i++) {
+          const b = data[src + i];
+          for (let k = 0; k < perByte && x < width; k++, x++) {
+            out32[d++] = pal[(b >> (8 - bits * (k + 1))) & mask];
+          }
+        }
+      }
+      src += rowBytes;
+    }
+  }
+}
+
