@@ -33,6 +33,7 @@ if (process.argv.includes("--tests")) {
       join(root, "src/wire.ts"),
     ],
     outdir: out,
+    entryNames: "[name]",
     outExtension: { ".js": ".mjs" },
     bundle: true,
     platform: "node",

@@ -1,0 +1,254 @@
+// The wire decoder and encoder against the shared vectors (render/wire/testdata/vectors.json),
+// including the deflate stream vectors drawn to exact pixels.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { Deflate, Z_SYNC_FLUSH } from "pako";
+import { decodeMessages, encodeMessages, ProtocolError, ENC_ZRGB, ENC_ZPALETTE, T, closeAllowsReconnect } from "../../src/wire.js";
+import type { Message } from "../../src/wire.js";
+import { Inflater, PaletteDecoder, rgbToRGBA, paletteSize } from "../../src/zstream.js";
+
+type Vector = {
+  name: string;
+  hex: string;
+  message?: Record<string, unknown>;
+  messages?: Record<string, unknown>[];
+  canvas?: { width: number; height: number; rgb: string };
+  error?: string;
+};
+
+const vectorsURL = new URL("../../../render/wire/testdata/vectors.json", import.meta.url);
+const vectors: Vector[] = JSON.parse(readFileSync(vectorsURL, "utf8"));
+
+const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex");
+const unhex = (s: string) => new Uint8Array(Buffer.from(s, "hex"));
+
+// describe gives a decoded message the vectors' JSON form: byte fields as hex.
+function describe(m: Message): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(m)) out[k] = v instanceof Uint8Array ? hex(v) : v;
+  return out;
+}
+
+// undescribe turns a vector's JSON message back into a Message for the encoder.
+function undescribe(j: Record<string, unknown>): Message {
+  const m: Record<string, unknown> = { ...j };
+  for (const k of ["data", "rgba", "payload"]) if (typeof m[k] === "string") m[k] = unhex(m[k] as string);
+  return m as unknown as Message;
+}
+
+function decodeAll(b: Uint8Array): Message[] {
+  const out: Message[] = [];
+  decodeMessages(b, (m) => out.push(m));
+  return out;
+}
+
+test("vectors file is there and covers every message type", () => {
+  assert.ok(vectors.length > 20, `only ${vectors.length} vectors`);
+  const seen = new Set<number>();
+  for (const v of vectors) for (const m of v.error ? [] : decodeAll(unhex(v.hex))) {
+    seen.add(m.type === "UNKNOWN" ? m.typeByte : (T as Record<string, number>)[m.type]);
+  }
+  for (const [name, code] of Object.entries(T)) {
+    if (name === "AUDIO") continue; // reserved: decoded as UNKNOWN
+    assert.ok(seen.has(code), `no vector for ${name}`);
+  }
+});
+
+for (const v of vectors) {
+  test(`vector ${v.name}`, () => {
+    const bytes = unhex(v.hex);
+    if (v.error) {
+      assert.throws(() => decodeAll(bytes), ProtocolError);
+      return;
+    }
+    const got = decodeAll(bytes).map(describe);
+    const want = v.message ? [v.message] : v.messages!;
+    assert.deepEqual(got, want);
+    // The encoder writes the same bytes back.
+    assert.equal(hex(encodeMessages(...want.map(undescribe))), v.hex);
+    if (v.canvas) {
+      const c = drawModel(decodeAll(bytes));
+      assert.equal(c.width, v.canvas.width);
+      assert.equal(c.height, v.canvas.height);
+      assert.equal(hex(c.rgb()), v.canvas.rgb);
+    }
+  });
+}
+
+// A software canvas drawing what Display draws, with the same deflate and pixel code.
+function drawModel(ms: Message[]) {
+  let width = 0, height = 0;
+  let px = new Uint8Array(0); // RGBA
+  const z = new Inflater();
+  const pal = new PaletteDecoder();
+  let scratch = new Uint8Array(0);
+  for (const m of ms) {
+    switch (m.type) {
+      case "RESIZE":
+        width = m.width; height = m.height;
+        px = new Uint8Array(width * height * 4);
+        for (let i = 3; i < px.length; i += 4) px[i] = 255;
+        break;
+      case "FILL":
+        for (let y = m.y; y < m.y + m.height; y++) for (let x = m.x; x < m.x + m.width; x++) px.set([m.r, m.g, m.b, 255], (y * width + x) * 4);
+        break;
+      case "COPY": {
+        const src = px.slice();
+        for (let y = 0; y < m.height; y++) for (let x = 0; x < m.width; x++) {
+          const s = ((m.srcY + y) * width + m.srcX + x) * 4;
+          px.set(src.subarray(s, s + 4), ((m.y + y) * width + m.x + x) * 4);
+        }
+        break;
+      }
+      case "IMAGE": {
+        // Decode into a scratch buffer wider than the image, as Display does (stride ≠ width).
+        const stride = (m.width + 3) * 4;
+        scratch = new Uint8Array(stride * m.height);
+        if (m.encoding === ENC_ZRGB) rgbToRGBA(z.inflate(m.data, m.width * m.height * 3), m.width, m.height, scratch, stride);
+        else if (m.encoding === ENC_ZPALETTE) pal.decode(z, m.data, m.width, m.height, scratch, stride);
+        else throw new Error(`model cannot draw encoding ${m.encoding}`);
+        for (let y = 0; y < m.height; y++) px.set(scratch.subarray(y * stride, y * stride + m.width * 4), ((m.y + y) * width + m.x) * 4);
+        break;
+      }
+    }
+  }
+  return {
+    width, height,
+    rgb() {
+      const out = new Uint8Array(width * height * 3);
+      for (let i = 0, j = 0; i < px.length; i += 4, j += 3) out.set(px.subarray(i, i + 3), j);
+      return out;
+    },
+  };
+}
+
+test("stream vectors: every piece inflates whole on its own", () => {
+  for (const v of vectors.filter((v) => v.canvas)) {
+    const z = new Inflater();
+    for (const m of decodeAll(unhex(v.hex))) {
+      if (m.type !== "IMAGE") continue;
+      // Ends with a sync flush marker, and inflating stops exactly at the piece's end.
+      assert.equal(hex(m.data.subarray(m.data.length - 4)), "0000ffff", `${v.name}: piece lacks sync flush`);
+      const n = m.encoding === ENC_ZRGB ? m.width * m.height * 3 : -1;
+      if (n >= 0) assert.equal(z.inflate(m.data, n).length, n);
+      else {
+        const got = z.inflateUpTo(m.data, paletteSize(256, m.width, m.height));
+        assert.equal(got.length, paletteSize(got[0] + 1, m.width, m.height));
+      }
+    }
+  }
+});
+
+// A server-side stream made with pako, to check sizes that the vectors do not.
+function serverStream() {
+  const d = new Deflate({ level: 6 });
+  const chunks: Uint8Array[] = [];
+  d.onData = (c: Uint8Array) => chunks.push(c);
+  return (raw: Uint8Array) => {
+    chunks.length = 0;
+    d.push(raw, Z_SYNC_FLUSH);
+    const n = chunks.reduce((a, c) => a + c.length, 0);
+    const out = new Uint8Array(n);
+    let o = 0;
+    for (const c of chunks) { out.set(c, o); o += c.length; }
+    return out;
+  };
+}
+
+test("inflater: many pieces in one stream, back references across pieces", () => {
+  const piece = serverStream();
+  const z = new Inflater();
+  let seed = 7;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24;
+  const first = new Uint8Array(30000).map(() => rnd());
+  for (let i = 0; i < 20; i++) {
+    // Later pieces repeat the first: deflate refers back into earlier pieces.
+    const raw = i % 2 ? first : new Uint8Array(1000 + i * 777).map((_, k) => (k * i) & 0xff);
+    const got = z.inflate(piece(raw), raw.length);
+    assert.deepEqual(got, raw);
+  }
+});
+
+test("inflater: a piece of the wrong size is a protocol error", () => {
+  const piece = serverStream();
+  const raw = new Uint8Array(3 * 10 * 10).fill(9);
+  assert.throws(() => new Inflater().inflate(piece(raw), raw.length - 3), /more than/);
+  const piece2 = serverStream();
+  assert.throws(() => new Inflater().inflate(piece2(raw), raw.length + 3), /inflates to 300 bytes, want 303/);
+  assert.throws(() => new Inflater().inflate(new Uint8Array([1, 2, 3, 4, 5, 6]), 10), ProtocolError);
+});
+
+test("palette: 1, 2, 4 and 8 bits per index, rows start on a byte", () => {
+  for (const n of [1, 2, 3, 4, 5, 16, 17, 256]) {
+    const w = 13, h = 3;
+    const bits = n <= 2 ? 1 : n <= 4 ? 2 : n <= 16 ? 4 : 8;
+    const rowBytes = Math.ceil((w * bits) / 8);
+    const raw = new Uint8Array(1 + 3 * n + rowBytes * h);
+    raw[0] = n - 1;
+    for (let i = 0; i < n; i++) raw.set([i, 255 - i, (i * 7) & 0xff], 1 + 3 * i);
+    const idx = (x: number, y: number) => (x * 5 + y * 3) % n;
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+      const bit = x * bits;
+      raw[1 + 3 * n + y * rowBytes + (bit >> 3)] |= idx(x, y) << (8 - bits - (bit & 7));
+    }
+    const dst = new Uint8Array(w * h * 4);
+    new PaletteDecoder().decode(new Inflater(), serverStream()(raw), w, h, dst, w * 4);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+      const i = idx(x, y);
+      assert.deepEqual([...dst.subarray((y * w + x) * 4, (y * w + x) * 4 + 4)], [i, 255 - i, (i * 7) & 0xff, 255], `n=${n} (${x},${y})`);
+    }
+    // The wrong count for the length is refused.
+    const bad = raw.slice();
+    bad[0] = n === 256 ? 0 : n;
+    assert.throws(() => new PaletteDecoder().decode(new Inflater(), serverStream()(bad), w, h, dst, w * 4), ProtocolError, `n=${n}`);
+  }
+});
+
+test("decoder: several messages in one websocket message, unknown types skipped", () => {
+  const b = encodeMessages(
+    { type: "FRAME", id: 1 },
+    { type: "UNKNOWN", typeByte: 0x7f, payload: new Uint8Array([1, 2, 3]) },
+    { type: "FILL", x: 1, y: 2, width: 3, height: 4, r: 5, g: 6, b: 7 },
+  );
+  const got = decodeAll(b);
+  assert.deepEqual(got.map((m) => m.type), ["FRAME", "UNKNOWN", "FILL"]);
+  // Longer payloads than a type's fixed fields are accepted (fields appended in a version).
+  const longer = new Uint8Array([0x06, 6, 0, 0, 0, 9, 0, 0, 0, 0xaa, 0xbb]);
+  assert.deepEqual(decodeAll(longer), [{ type: "FRAME", id: 9 }]);
+});
+
+test("decoder: random and truncated input throws only ProtocolError", () => {
+  let seed = 1;
+  const rnd = () => (seed = (seed * 1664525 + 1013904223) >>> 0) >>> 24;
+  const all = vectors.filter((v) => !v.error).map((v) => unhex(v.hex));
+  for (let i = 0; i < 5000; i++) {
+    let b: Uint8Array;
+    if (i % 2) {
+      const v = all[i % all.length];
+      b = v.slice(0, rnd() % (v.length + 1));
+      if (b.length) b[rnd() % b.length] ^= rnd();
+    } else {
+      b = new Uint8Array(rnd() % 40).map(() => rnd());
+      if (b.length > 4 && i % 4 === 0) b[0] = (rnd() % 14) | (i % 8 === 0 ? 0x80 : 0);
+    }
+    try {
+      decodeAll(b);
+    } catch (e) {
+      assert.ok(e instanceof ProtocolError, `input ${hex(b)}: ${e}`);
+    }
+  }
+});
+
+test("a length beyond the message is refused before anything is allocated", () => {
+  const b = new Uint8Array([0x05, 0xff, 0xff, 0xff, 0xff, 0, 0]);
+  assert.throws(() => decodeAll(b), /exceeds/);
+  // A cursor claiming 65535×65535 pixels in a short payload.
+  const c = new Uint8Array([0x07, 8, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]);
+  assert.throws(() => decodeAll(c), ProtocolError);
+});
+
+test("CLOSE codes: reconnect makes sense except for 3, 7, 9, 10, 12", () => {
+  const no = [3, 7, 9, 10, 12];
+  for (let c = 1; c <= 12; c++) assert.equal(closeAllowsReconnect(c), !no.includes(c), `code ${c}`);
+});
