@@ -1,0 +1,112 @@
+package vnc
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"io"
+)
+
+// Buffer sizes and bounds on what a server may make us hold.
+const (
+	readBufferSize   = 64 << 10
+	maxFramebufferWH = 8192    // per side; bounds every rectangle and the framebuffer
+	maxTextLen       = 1 << 20 // clipboard text we accept
+	maxSkipLen       = 16 << 20
+	maxNameLen       = 64 << 10
+	maxReasonLen     = 64 << 10
+)
+
+// reader reads big-endian RFB fields from a buffered connection and keeps one
+// scratch buffer, so steady-state decoding does not allocate.
+type reader struct {
+	br      *bufio.Reader
+	scratch []byte
+}
+
+func newReader(r io.Reader) *reader {
+	return &reader{br: bufio.NewReaderSize(r, readBufferSize)}
+}
+
+// eof turns a clean EOF inside a message into io.ErrUnexpectedEOF.
+func eof(err error) error {
+	if errors.Is(err, io.EOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+func (r *reader) u8() (uint8, error) {
+	b, err := r.br.ReadByte()
+	return b, eof(err)
+}
+
+func (r *reader) u16() (uint16, error) {
+	b, err := r.peek(2)
+	if err != nil {
+		return 0, err
+	}
+	return binary.BigEndian.Uint16(b), nil
+}
+
+func (r *reader) u32() (uint32, error) {
+	b, err := r.peek(4)
+	if err != nil {
+		return 0, err
+	}
+	return binary.BigEndian.Uint32(b), nil
+}
+
+// peek returns the next n bytes (n <= readBufferSize) and consumes them; the
+// slice is valid until the next read.
+func (r *reader) peek(n int) ([]byte, error) {
+	b, err := r.br.Peek(n)
+	if err != nil {
+		return nil, eof(err)
+	}
+	r.br.Discard(n)
+	return b, nil
+}
+
+// full reads n bytes into the scratch buffer, valid until the next full call.
+// Callers bound n before calling.
+func (r *reader) full(n int) ([]byte, error) {
+	if cap(r.scratch) < n {
+		r.scratch = make([]byte, n)
+	}
+	b := r.scratch[:n]
+	if _, err := io.ReadFull(r.br, b); err != nil {
+		return nil, eof(err)
+	}
+	return b, nil
+}
+
+// into reads exactly len(b) bytes into b.
+func (r *reader) into(b []byte) error {
+	_, err := io.ReadFull(r.br, b)
+	return eof(err)
+}
+
+func (r *reader) skip(n int) error {
+	_, err := r.br.Discard(n)
+	return eof(err)
+}
+
+// str reads a u32 length and that many bytes, refusing lengths above limit.
+func (r *reader) str(msg string, limit int) (string, error) {
+	n, err := r.u32()
+	if err != nil {
+		return "", err
+	}
+	if n > uint32(limit) {
+		return "", protoErr(msg, "string length %d exceeds %d", n, limit)
+	}
+	b, err := r.full(int(n))
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+// ReadByte lets compress/flate read compressed data straight from the buffer.
+func (r *reader) ReadByte() (byte, error) { return r.br.ReadByte() }

@@ -1,0 +1,194 @@
+package vnc
+
+import (
+	"image"
+	"image/color"
+)
+
+// Tight compression control (rfbproto "Tight Encoding").
+const (
+	tightFill           = 0x8
+	tightJPEG           = 0x9
+	tightPNG            = 0xA
+	tightFilterOn       = 0x4 // in the high nibble of basic compression
+	tightFilterCopy     = 0
+	tightFilterPalette  = 1
+	tightFilterGradient = 2
+	tightMinToCompress  = 12 // shorter data is sent without zlib
+	tightMaxLength      = 1<<22 - 1
+)
+
+// readCompactLength reads Tight's 1-3 byte length: 7 bits per byte, the top
+// bit meaning another byte follows; the third byte holds 8 bits.
+func (c *Client) readCompactLength() (int, error) {
+	n := 0
+	for i := range 3 {
+		b, err := c.r.u8()
+		if err != nil {
+			return 0, err
+		}
+		if i == 2 {
+			return n | int(b)<<14, nil
+		}
+		n |= int(b&0x7f) << (7 * i)
+		if b&0x80 == 0 {
+			return n, nil
+		}
+	}
+	return n, nil
+}
+
+// readTight reads one Tight rectangle. TPIXELs are 3 bytes R, G, B for our
+// pixel format.
+func (c *Client) readTight(r image.Rectangle) error {
+	const msg = "FramebufferUpdate/Tight"
+	ctl, err := c.r.u8()
+	if err != nil {
+		return err
+	}
+	for i := range 4 {
+		if ctl&(1<<i) != 0 {
+			c.tight[i].reset()
+		}
+	}
+	kind := ctl >> 4
+	switch {
+	case kind == tightFill:
+		p, err := c.r.peek(3)
+		if err != nil {
+			return err
+		}
+		c.sink.Fill(r, color.RGBA{p[0], p[1], p[2], 255})
+		return nil
+	case kind == tightJPEG:
+		n, err := c.readCompactLength()
+		if err != nil {
+			return err
+		}
+		data, err := c.r.full(n)
+		if err != nil {
+			return err
+		}
+		if r.Empty() {
+			return nil
+		}
+		if err := c.sink.DrawJPEG(r, data); err != nil {
+			return &ProtocolError{Message: msg, Reason: "JPEG", Err: err}
+		}
+		return nil
+	case kind == tightPNG:
+		return protoErr(msg, "PNG compression was not requested")
+	case kind&0x8 != 0:
+		return protoErr(msg, "bad compression control %#02x", ctl)
+	}
+	stream := int(kind & 3)
+	filter := tightFilterCopy
+	if kind&tightFilterOn != 0 {
+		f, err := c.r.u8()
+		if err != nil {
+			return err
+		}
+		filter = int(f)
+	}
+	w, h := r.Dx(), r.Dy()
+	var palette [256][4]byte
+	ncolors := 0
+	rowSize := w * 3
+	switch filter {
+	case tightFilterCopy, tightFilterGradient:
+	case tightFilterPalette:
+		n, err := c.r.u8()
+		if err != nil {
+			return err
+		}
+		ncolors = int(n) + 1
+		p, err := c.r.peek(ncolors * 3)
+		if err != nil {
+			return err
+		}
+		for i := range ncolors {
+			palette[i] = [4]byte{p[i*3], p[i*3+1], p[i*3+2], 0}
+		}
+		rowSize = w
+		if ncolors == 2 {
+			rowSize = (w + 7) / 8
+		}
+	default:
+		return protoErr(msg, "unknown filter %d", filter)
+	}
+	size := rowSize * h
+	var data []byte
+	if size < tightMinToCompress {
+		if data, err = c.r.full(size); err != nil {
+			return err
+		}
+	} else {
+		n, err := c.readCompactLength()
+		if err != nil {
+			return err
+		}
+		if data, err = c.tight[stream].inflate(c.r, n, size); err != nil {
+			return &ProtocolError{Message: msg, Reason: "inflate", Err: err}
+		}
+		if len(data) != size {
+			return protoErr(msg, "inflated %d bytes, want %d", len(data), size)
+		}
+	}
+	if size == 0 {
+		return nil
+	}
+	out := c.pixBuf(w * h * 4)
+	switch filter {
+	case tightFilterCopy:
+		for i := range w * h {
+			out[i*4], out[i*4+1], out[i*4+2], out[i*4+3] = data[i*3], data[i*3+1], data[i*3+2], 0
+		}
+	case tightFilterGradient:
+		tightGradient(out, data, w, h)
+	case tightFilterPalette:
+		if ncolors == 2 {
+			for y := range h {
+				row := data[y*rowSize:]
+				for x := range w {
+					idx := row[x/8] >> (7 - x%8) & 1
+					copy(out[(y*w+x)*4:], palette[idx][:])
+				}
+			}
+		} else {
+			for i, idx := range data[:w*h] {
+				if int(idx) >= ncolors {
+					return protoErr(msg, "palette index %d of %d", idx, ncolors)
+				}
+				copy(out[i*4:], palette[idx][:])
+			}
+		}
+	}
+	c.sink.SetPixels(r, out, w*4)
+	return nil
+}
+
+// tightGradient undoes the gradient filter: each component was sent as the
+// difference from left + above - above-left, clamped to 0..255 (outside the
+// rectangle counts as 0).
+func tightGradient(out, data []byte, w, h int) {
+	for y := range h {
+		for x := range w {
+			o, d := (y*w+x)*4, (y*w+x)*3
+			for c := range 3 {
+				var left, above, aboveLeft int
+				if x > 0 {
+					left = int(out[o-4+c])
+				}
+				if y > 0 {
+					above = int(out[o-w*4+c])
+					if x > 0 {
+						aboveLeft = int(out[o-w*4-4+c])
+					}
+				}
+				p := max(0, min(255, left+above-aboveLeft))
+				out[o+c] = byte(p + int(data[d+c]))
+			}
+			out[o+3] = 0
+		}
+	}
+}

@@ -1,0 +1,138 @@
+package vnc
+
+import (
+	"fmt"
+	"image"
+)
+
+// readFramebufferUpdate reads FramebufferUpdate (RFC 6143 §7.6.1): rectangles,
+// each checked against the framebuffer before any decoding, then EndFrame and
+// the next incremental request.
+func (c *Client) readFramebufferUpdate() error {
+	b, err := c.r.peek(3)
+	if err != nil {
+		return err
+	}
+	n := int(b[1])<<8 | int(b[2])
+	for i := 0; i < n; i++ {
+		h, err := c.r.peek(12)
+		if err != nil {
+			return err
+		}
+		rh := rectHeader{
+			X: uint16(h[0])<<8 | uint16(h[1]), Y: uint16(h[2])<<8 | uint16(h[3]),
+			Width: uint16(h[4])<<8 | uint16(h[5]), Height: uint16(h[6])<<8 | uint16(h[7]),
+			Encoding: int32(uint32(h[8])<<24 | uint32(h[9])<<16 | uint32(h[10])<<8 | uint32(h[11])),
+		}
+		if rh.Encoding == PseudoEncodingLastRect {
+			break
+		}
+		if err := c.readRect(rh); err != nil {
+			return err
+		}
+	}
+	c.sink.EndFrame()
+	if c.pendingResize {
+		c.pendingResize = false
+		return c.requestUpdate(false)
+	}
+	if c.continuous {
+		return nil
+	}
+	return c.requestUpdate(true)
+}
+
+// readRect decodes one rectangle.
+func (c *Client) readRect(rh rectHeader) error {
+	r := image.Rect(int(rh.X), int(rh.Y), int(rh.X)+int(rh.Width), int(rh.Y)+int(rh.Height))
+	switch rh.Encoding {
+	case PseudoEncodingCursor:
+		return c.readCursor(rh)
+	case PseudoEncodingDesktopSize:
+		return c.handleDesktopSize(int(rh.Width), int(rh.Height))
+	case PseudoEncodingExtendedDesktopSize:
+		return c.readExtendedDesktopSize(rh)
+	case PseudoEncodingDesktopName:
+		return c.readDesktopName()
+	case PseudoEncodingQEMUExtendedKeyEvent:
+		c.mu.Lock()
+		c.qemuKeys = true
+		c.mu.Unlock()
+		return nil
+	}
+	c.mu.Lock()
+	fb := image.Rect(0, 0, c.width, c.height)
+	c.mu.Unlock()
+	if !r.In(fb) && !r.Empty() {
+		return protoErr("FramebufferUpdate/"+encodingName(rh.Encoding), "rectangle %v outside framebuffer %v", r, fb)
+	}
+	var err error
+	switch rh.Encoding {
+	case EncodingRaw:
+		err = c.readRaw(r)
+	case EncodingCopyRect:
+		err = c.readCopyRect(r, fb)
+	case EncodingRRE:
+		err = c.readRRE(r)
+	case EncodingHextile:
+		err = c.readHextile(r)
+	case EncodingZlib:
+		err = c.readZlib(r)
+	case EncodingZRLE:
+		err = c.readZRLE(r)
+	case EncodingTight:
+		err = c.readTight(r)
+	default:
+		return protoErr("FramebufferUpdate", "unrequested %s", encodingName(rh.Encoding))
+	}
+	if err != nil {
+		if _, ok := err.(*ProtocolError); ok {
+			return err
+		}
+		return fmt.Errorf("vnc: FramebufferUpdate/%s: %w", encodingName(rh.Encoding), err)
+	}
+	return nil
+}
+
+// pixBuf returns the reusable pixel buffer with at least n bytes.
+func (c *Client) pixBuf(n int) []byte {
+	if cap(c.pix) < n {
+		c.pix = make([]byte, n)
+	}
+	return c.pix[:n]
+}
+
+// rawChunk bounds how much of a Raw rectangle is held at once.
+const rawChunk = 256 << 10
+
+// readRaw reads Raw pixels (RFC 6143 §7.7.1), a band of rows at a time.
+func (c *Client) readRaw(r image.Rectangle) error {
+	if r.Empty() {
+		return nil
+	}
+	stride := r.Dx() * 4
+	rows := max(1, rawChunk/stride)
+	for y := r.Min.Y; y < r.Max.Y; y += rows {
+		n := min(rows, r.Max.Y-y)
+		buf := c.pixBuf(n * stride)
+		if err := c.r.into(buf); err != nil {
+			return err
+		}
+		c.sink.SetPixels(image.Rect(r.Min.X, y, r.Max.X, y+n), buf, stride)
+	}
+	return nil
+}
+
+// readCopyRect reads CopyRect (RFC 6143 §7.7.2).
+func (c *Client) readCopyRect(r, fb image.Rectangle) error {
+	b, err := c.r.peek(4)
+	if err != nil {
+		return err
+	}
+	src := image.Pt(int(b[0])<<8|int(b[1]), int(b[2])<<8|int(b[3]))
+	if sr := r.Sub(r.Min).Add(src); !sr.In(fb) && !r.Empty() {
+		return protoErr("FramebufferUpdate/CopyRect", "source %v outside framebuffer %v", sr, fb)
+	}
+	c.sink.Copy(r, src)
+	return nil
+}

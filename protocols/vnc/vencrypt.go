@@ -1,0 +1,118 @@
+package vnc
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"slices"
+)
+
+// ErrAnonymousTLS reports that the server offers only VeNCrypt's anonymous TLS
+// subtypes (TLSNone, TLSVnc, TLSPlain). They need anonymous Diffie-Hellman
+// cipher suites, which Go's crypto/tls does not implement; configure the
+// server for X509None, X509Vnc or X509Plain instead.
+var ErrAnonymousTLS = fmt.Errorf("%w: VeNCrypt anonymous TLS (TLSNone/TLSVnc/TLSPlain) is not supported, use an X509 subtype", ErrUnsupported)
+
+// vencryptPreference lists the subtypes we can use with cfg, best first.
+func (cfg *Config) vencryptPreference() []uint32 {
+	var p []uint32
+	if cfg.TLSConfig != nil {
+		if cfg.Username != "" {
+			p = append(p, vencryptX509Plain)
+		}
+		p = append(p, vencryptX509Vnc, vencryptX509None)
+	}
+	if cfg.Username != "" {
+		p = append(p, vencryptPlain)
+	}
+	return p
+}
+
+// vencrypt runs the VeNCrypt security type (rfbproto "VeNCrypt"): version 0.2,
+// subtype choice, an optional TLS handshake, then the inner authentication.
+func (c *Client) vencrypt(ctx context.Context) error {
+	const msg = "VeNCrypt"
+	b, err := c.r.peek(2)
+	if err != nil {
+		return fmt.Errorf("vnc: read VeNCrypt version: %w", err)
+	}
+	if b[0] != 0 || b[1] < 2 {
+		return fmt.Errorf("%w: VeNCrypt version %d.%d", ErrUnsupported, b[0], b[1])
+	}
+	if err := c.send(func(b []byte) []byte { return append(b, 0, 2) }); err != nil {
+		return err
+	}
+	ack, err := c.r.u8()
+	if err != nil {
+		return err
+	}
+	if ack != 0 {
+		return fmt.Errorf("%w: server refused VeNCrypt 0.2", ErrUnsupported)
+	}
+	n, err := c.r.u8()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return protoErr(msg, "no subtypes")
+	}
+	offered := make([]uint32, n) // n <= 255
+	for i := range offered {
+		if offered[i], err = c.r.u32(); err != nil {
+			return err
+		}
+	}
+	var chosen uint32
+	for _, t := range c.cfg.vencryptPreference() {
+		if slices.Contains(offered, t) {
+			chosen = t
+			break
+		}
+	}
+	if chosen == 0 {
+		for _, t := range offered {
+			if t == vencryptTLSNone || t == vencryptTLSVnc || t == vencryptTLSPlain {
+				return fmt.Errorf("%w (server offers %v)", ErrAnonymousTLS, offered)
+			}
+		}
+		if slices.ContainsFunc(offered, func(t uint32) bool { return t >= vencryptX509None && t <= vencryptX509Plain }) && c.cfg.TLSConfig == nil {
+			return fmt.Errorf("%w: VeNCrypt X509 subtypes need Config.TLSConfig (server offers %v)", ErrUnsupported, offered)
+		}
+		return fmt.Errorf("%w: no usable VeNCrypt subtype (server offers %v)", ErrUnsupported, offered)
+	}
+	if err := c.send(func(b []byte) []byte { return be32(b, chosen) }); err != nil {
+		return err
+	}
+	if chosen != vencryptPlain {
+		// The server accepts the TLS subtype with a byte of 1, then TLS starts.
+		ok, err := c.r.u8()
+		if err != nil {
+			return err
+		}
+		if ok != 1 {
+			return fmt.Errorf("vnc: server refused VeNCrypt subtype %d", chosen)
+		}
+		if c.r.br.Buffered() != 0 {
+			return protoErr(msg, "data before the TLS handshake")
+		}
+		tc := tls.Client(c.conn, c.cfg.TLSConfig)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			return fmt.Errorf("vnc: VeNCrypt TLS handshake: %w", err)
+		}
+		c.conn = tc
+		c.r = newReader(tc)
+	}
+	switch chosen {
+	case vencryptX509Vnc:
+		return c.vncAuth()
+	case vencryptPlain, vencryptX509Plain:
+		user, pass := c.cfg.Username, c.cfg.Password
+		return c.send(func(b []byte) []byte {
+			b = be32(b, uint32(len(user)))
+			b = be32(b, uint32(len(pass)))
+			b = append(b, user...)
+			return append(b, pass...)
+		})
+	}
+	return nil // X509None
+}
