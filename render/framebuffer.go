@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"image"
 	"image/color"
+	"image/draw"
 	"image/jpeg"
 )
 
@@ -149,15 +150,11 @@ func DecodeJPEG(data []byte, size image.Point) (*image.RGBA, error) {
 	if rgba, ok := img.(*image.RGBA); ok {
 		return rgba, nil
 	}
-	out := image.NewRGBA(img.Bounds())
-	b := img.Bounds()
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			r, g, bl, _ := img.At(x, y).RGBA()
-			o := out.PixOffset(x, y)
-			out.Pix[o], out.Pix[o+1], out.Pix[o+2], out.Pix[o+3] = uint8(r>>8), uint8(g>>8), uint8(bl>>8), 255
-		}
-	}
+	// draw.Draw has fast paths for what image/jpeg returns (YCbCr, Gray, CMYK): no
+	// per-pixel interface calls, and the same YCbCr→RGB arithmetic as a client drawing
+	// the JPEG with draw.Draw.
+	out := image.NewRGBA(image.Rectangle{Max: img.Bounds().Size()})
+	draw.Draw(out, out.Rect, img, img.Bounds().Min, draw.Src)
 	return out, nil
 }
 

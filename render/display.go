@@ -1,0 +1,277 @@
+package render
+
+import (
+	"bytes"
+	"compress/zlib"
+	"errors"
+	"image"
+	"image/color"
+	"sync"
+
+	"github.com/racgate/racgate/render/wire"
+)
+
+// ErrClosed is returned by Viewer.Run after Viewer.Close or Display.Close.
+var ErrClosed = errors.New("render: closed")
+
+// Options tune a Display. The zero value of a field means its default; the Disable
+// switches exist so that the benchmark can measure what each choice is worth.
+type Options struct {
+	TileSize      int   // damage granularity in pixels; default 64
+	MaxInFlight   int   // unacknowledged frames per viewer; default 2
+	JPEGQuality   int   // 0 = lossless only; 1..100 = JPEG for photo-like regions
+	JPEGMinPixels int   // smallest region sent as JPEG; default 64×64
+	ZlibLevel     int   // compress/zlib level; 0 means the default, zlib.BestSpeed
+	Pool          *Pool // bounded worker pool for encoding; nil = encode on the viewer's goroutine
+	Passthrough   bool  // forward DrawJPEG bytes undecoded (DefaultOptions sets it)
+
+	MaxPendingOps   int // COPY and passthrough JPEG ops held per viewer; default 64
+	MaxPendingBytes int // passthrough JPEG bytes held per viewer; default 2 MiB
+
+	DisableFill    bool // never send FILL for uniform regions
+	DisablePalette bool // never send ZPALETTE
+	DisableMerge   bool // one rectangle per dirty tile
+	DisableCopy    bool // send copied areas as pixels instead of COPY
+}
+
+// DefaultOptions are the options racgate runs with.
+func DefaultOptions() Options { return Options{Passthrough: true} }
+
+const (
+	// maxRegionPixels bounds one IMAGE so that its worst case (ZRGB of noise, about
+	// 3 bytes a pixel) stays far below the 4 MiB websocket message limit.
+	maxRegionPixels = 64 * 1024
+	// chunkBytes is where a viewer sends what it has encoded so far of a frame.
+	chunkBytes = 1 << 20
+	// maxCursor bounds the cursor image's side; larger ones are cropped.
+	maxCursor = 256
+)
+
+func (o Options) withDefaults() Options {
+	if o.TileSize <= 0 {
+		o.TileSize = 64
+	}
+	if o.TileSize > 1024 {
+		o.TileSize = 1024
+	}
+	if o.MaxInFlight <= 0 {
+		o.MaxInFlight = 2
+	}
+	if o.JPEGQuality > 100 {
+		o.JPEGQuality = 100
+	}
+	if o.JPEGMinPixels <= 0 {
+		o.JPEGMinPixels = 64 * 64
+	}
+	if o.ZlibLevel == 0 || o.ZlibLevel < zlib.HuffmanOnly || o.ZlibLevel > zlib.BestCompression {
+		o.ZlibLevel = zlib.BestSpeed
+	}
+	if o.MaxPendingOps <= 0 {
+		o.MaxPendingOps = 64
+	}
+	if o.MaxPendingBytes <= 0 {
+		o.MaxPendingBytes = 2 << 20
+	}
+	return o
+}
+
+// Display is a Sink that any number of viewers watch. See the package documentation.
+type Display struct {
+	opts Options
+
+	mu        sync.Mutex
+	fb        Framebuffer
+	frameSeq  uint64 // EndFrame calls
+	cursor    wire.Cursor
+	cursorSeq uint64
+	viewers   []*Viewer
+	tmp       []image.Rectangle // scratch for Copy
+	closed    bool
+	done      chan struct{}
+}
+
+var _ Sink = (*Display)(nil)
+
+// NewDisplay returns an empty (0×0) display.
+func NewDisplay(o Options) *Display {
+	return &Display{opts: o.withDefaults(), done: make(chan struct{})}
+}
+
+// Close ends every viewer's Run with ErrClosed. Sink calls after Close are harmless.
+func (d *Display) Close() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.closed {
+		d.closed = true
+		close(d.done)
+	}
+}
+
+// Snapshot returns a copy of the framebuffer and cursor.
+func (d *Display) Snapshot() *Framebuffer {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	fb := d.fb
+	fb.Pix = bytes.Clone(d.fb.Pix)
+	if d.fb.Cursor != nil {
+		c := *d.fb.Cursor
+		c.Pix = bytes.Clone(c.Pix)
+		fb.Cursor = &c
+	}
+	return &fb
+}
+
+// Resize implements Sink: every viewer gets RESIZE and then a full frame.
+func (d *Display) Resize(width, height int) {
+	if width > 0xffff {
+		width = 0xffff // the wire carries u16 sizes
+	}
+	if height > 0xffff {
+		height = 0xffff
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.fb.Resize(width, height)
+	for _, v := range d.viewers {
+		v.resetLocked()
+	}
+}
+
+// SetPixels implements Sink.
+func (d *Display) SetPixels(r image.Rectangle, pix []byte, stride int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.fb.SetPixels(r, pix, stride)
+	for _, v := range d.viewers {
+		v.st.dmg.add(r)
+	}
+}
+
+// Fill implements Sink.
+func (d *Display) Fill(r image.Rectangle, c color.RGBA) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.fb.Fill(r, c)
+	for _, v := range d.viewers {
+		v.st.dmg.add(r)
+	}
+}
+
+// clipCopy clips a copy the way Framebuffer.Copy does: the destination by the
+// framebuffer, then the source by the framebuffer, moving the other with it.
+func clipCopy(bounds, dst image.Rectangle, src image.Point) (image.Rectangle, image.Point) {
+	dc := dst.Intersect(bounds)
+	s := src.Add(dc.Min.Sub(dst.Min))
+	sr := image.Rectangle{s, s.Add(dc.Size())}.Intersect(bounds)
+	min := dc.Min.Add(sr.Min.Sub(s))
+	return image.Rectangle{min, min.Add(sr.Size())}, sr.Min
+}
+
+// Copy implements Sink. A viewer gets a COPY, and the part of its pending damage that
+// lies in the source moves with the copy: the client copies what it has, which is stale
+// there.
+func (d *Display) Copy(dst image.Rectangle, src image.Point) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	dc, sp := clipCopy(d.fb.Bounds(), dst, src)
+	d.fb.Copy(dst, src)
+	if dc.Empty() {
+		return
+	}
+	delta := dc.Min.Sub(sp)
+	sr := dc.Sub(delta)
+	for _, v := range d.viewers {
+		st := &v.st
+		if d.opts.DisableCopy || len(st.ops) >= d.opts.MaxPendingOps || st.dmg.allDirty {
+			st.dmg.add(dc)
+			v.collapsed++
+			continue
+		}
+		d.tmp = d.tmp[:0]
+		st.dmg.forEach(sr, func(b image.Rectangle) { d.tmp = append(d.tmp, b.Add(delta)) })
+		for _, b := range d.tmp {
+			st.dmg.add(b)
+		}
+		st.ops = append(st.ops, op{dst: dc, src: sp})
+	}
+}
+
+// DrawJPEG implements Sink. The JPEG is decoded into the framebuffer and, with
+// Passthrough, its bytes are forwarded to viewers as they are.
+func (d *Display) DrawJPEG(r image.Rectangle, data []byte) error {
+	// Decode outside the lock: only the protocol client's goroutine calls Sink methods.
+	img, err := DecodeJPEG(data, r.Size())
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.fb.SetPixels(r, img.Pix, img.Stride)
+	pass := d.opts.Passthrough && r.In(d.fb.Bounds()) && len(data) <= d.opts.MaxPendingBytes && len(data) <= wire.MaxServerMessage/2
+	var shared []byte // one copy for all viewers; never written after
+	for _, v := range d.viewers {
+		st := &v.st
+		if !pass || len(st.ops) >= d.opts.MaxPendingOps || st.opsBytes+len(data) > d.opts.MaxPendingBytes || st.dmg.allDirty {
+			st.dmg.add(r)
+			v.collapsed++
+			continue
+		}
+		if shared == nil {
+			shared = bytes.Clone(data)
+		}
+		st.ops = append(st.ops, op{dst: r, jpeg: shared})
+		st.opsBytes += len(shared)
+		st.dmg.removeWithin(r)
+	}
+	return nil
+}
+
+// SetCursor implements Sink: every viewer gets CURSOR once per change.
+func (d *Display) SetCursor(img *image.RGBA, hot image.Point) {
+	c := wire.Cursor{HotX: max(hot.X, 0), HotY: max(hot.Y, 0)}
+	var own *image.RGBA
+	if img != nil && !img.Rect.Empty() {
+		b := img.Rect
+		b.Max.X = min(b.Max.X, b.Min.X+maxCursor)
+		b.Max.Y = min(b.Max.Y, b.Min.Y+maxCursor)
+		own = image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+		for y := 0; y < b.Dy(); y++ {
+			copy(own.Pix[y*own.Stride:][:b.Dx()*4], img.Pix[img.PixOffset(b.Min.X, b.Min.Y+y):])
+		}
+		c.W, c.H, c.RGBA = b.Dx(), b.Dy(), own.Pix
+		c.HotX, c.HotY = min(c.HotX, 0xffff), min(c.HotY, 0xffff)
+	}
+	d.mu.Lock()
+	d.fb.SetCursor(own, hot)
+	d.cursor = c
+	d.cursorSeq++
+	vs := d.viewers
+	d.mu.Unlock()
+	for _, v := range vs {
+		v.wakeUp()
+	}
+}
+
+// EndFrame implements Sink: viewers that may are woken to send a frame.
+func (d *Display) EndFrame() {
+	d.mu.Lock()
+	d.fb.EndFrame()
+	d.frameSeq++
+	vs := d.viewers
+	d.mu.Unlock()
+	for _, v := range vs {
+		v.wakeUp()
+	}
+}
+
+func (d *Display) remove(v *Viewer) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for i, x := range d.viewers {
+		if x == v {
+			// Copy on write: Sink methods wake a slice taken under the lock.
+			d.viewers = append(d.viewers[:i:i], d.viewers[i+1:]...)
+			return
+		}
+	}
+}

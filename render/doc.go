@@ -1,0 +1,35 @@
+// # Display, viewers and frames
+//
+// A Display is the Sink a protocol client draws into, from one goroutine, and the
+// source any number of Viewers read from. It owns one Framebuffer behind a mutex. Every
+// Sink call updates the framebuffer and, for every viewer, records what the viewer
+// still lacks:
+//
+//   - damage: per tile (Options.TileSize) a bounding box of changed pixels. Its memory
+//     is fixed by the framebuffer size, however many updates arrive.
+//   - ops: a short list, in Sink order, of COPY operations and of passthrough JPEGs
+//     (DrawJPEG bytes forwarded undecoded). The list is bounded (MaxPendingOps,
+//     MaxPendingBytes); past the bound, an operation becomes damage instead.
+//
+// The invariant: the client's canvas, after the pending ops, equals the framebuffer
+// everywhere outside the damage. A frame therefore sends the ops, then the damaged
+// pixels from the framebuffer as they are now. A Copy whose source meets pending damage
+// moves that damage to the destination (the client would copy stale pixels); a JPEG
+// clears the damage it covers entirely.
+//
+// A viewer's Run sends RESIZE, CURSOR and a full first frame, then sends a frame when
+// the display has ended one (EndFrame) since its last and fewer than MaxInFlight frames
+// are unacknowledged. It takes its pending state under the lock and copies the damaged
+// pixels out (a short memcpy), then encodes without the lock, on the Pool if there is
+// one, in chunks of about 1 MiB so that its buffers stay small. A stalled viewer holds
+// one merged picture of what changed, never a queue, and never blocks the Sink caller or
+// other viewers: they share nothing but the lock's short critical sections.
+//
+// Encoding per region, by content: one colour → FILL; at most 256 colours (counted with
+// a fixed hash table and an early exit) → ZPALETTE; otherwise ZRGB, or JPEG when
+// JPEGQuality > 0 and the region is large and photo-like (most pixels differ from their
+// left neighbour). ZRGB and ZPALETTE share one zlib stream per viewer with a sync flush
+// after each IMAGE. Dirty tiles that meet along a row are merged into one rectangle
+// when that adds little area. Each choice can be switched off in Options for the
+// benchmark.
+package render

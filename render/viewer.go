@@ -1,0 +1,327 @@
+package render
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/racgate/racgate/render/wire"
+)
+
+// op is a pending COPY (jpeg nil) or passthrough JPEG, in Sink order.
+type op struct {
+	dst  image.Rectangle
+	src  image.Point
+	jpeg []byte // shared between viewers, read-only
+}
+
+// viewerState is a viewer's pending work, guarded by Display.mu. Its size is bounded:
+// fixed-size damage plus at most MaxPendingOps ops of at most MaxPendingBytes.
+type viewerState struct {
+	dmg      damage
+	ops      []op
+	opsBytes int
+	resized  bool // RESIZE to send
+	first    bool // the first frame is sent without waiting for EndFrame
+}
+
+// Viewer is one client watching a Display; see NewViewer.
+type Viewer struct {
+	d     *Display
+	send  func([]byte) error
+	wake  chan struct{}
+	done  chan struct{}
+	close sync.Once
+
+	sent  atomic.Uint32 // last FRAME id sent
+	acked atomic.Uint32 // last FRAME id acknowledged
+
+	// Guarded by d.mu.
+	st        viewerState
+	collapsed uint64 // ops turned into damage
+	seenSeq   uint64 // d.frameSeq when the last frame was taken
+	cursorSeq uint64 // d.cursorSeq last sent
+
+	// Owned by Run's goroutine.
+	enc     *encoder
+	out     []byte
+	ops     []op
+	rects   []image.Rectangle
+	offs    []int
+	scratch []byte
+	size    image.Point // for RESIZE
+	resized bool
+	first   bool
+
+	countsPtr atomic.Pointer[EncodeCounts] // the encoder's counts after the last chunk
+
+	stats struct {
+		bytes, frames, messages, merged atomic.Uint64
+		encodeNanos                     atomic.Int64
+	}
+}
+
+// ViewerStats are a viewer's counters, for metrics and the benchmark.
+type ViewerStats struct {
+	Bytes        uint64        // bytes passed to send
+	Frames       uint64        // FRAME messages sent
+	Messages     uint64        // websocket messages (send calls)
+	EncodeTime   time.Duration // time spent encoding
+	Merged       uint64        // display frames (EndFrame) folded into a later frame
+	Collapsed    uint64        // COPY / JPEG ops sent as pixels instead (limits, stalls)
+	InFlight     int           // frames sent and not acknowledged
+	PendingOps   int           // ops held now
+	PendingBytes int           // passthrough JPEG bytes held now
+	Counts       EncodeCounts  // regions and ops by encoding
+}
+
+// NewViewer adds a viewer. send gets one websocket message at a time (several wire
+// messages, at most wire.MaxServerMessage bytes); it must not keep msg, and is called
+// only from Run's goroutine. Call Run once.
+func (d *Display) NewViewer(send func(msg []byte) error) *Viewer {
+	v := &Viewer{d: d, send: send, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	v.resetLocked()
+	v.cursorSeq = d.cursorSeq - 1 // send the cursor first thing
+	d.viewers = append(d.viewers, v)
+	return v
+}
+
+// resetLocked makes the next frame a RESIZE and a full update (new viewer, Resize).
+func (v *Viewer) resetLocked() {
+	st := &v.st
+	clear(st.ops)
+	st.ops, st.opsBytes = st.ops[:0], 0
+	st.dmg.reset(v.d.fb.Bounds(), v.d.opts.TileSize)
+	st.dmg.all()
+	st.resized, st.first = true, true
+}
+
+func (v *Viewer) wakeUp() {
+	select {
+	case v.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Ack records that the client drew frame id. Call it from the websocket reader.
+func (v *Viewer) Ack(id uint32) {
+	for {
+		a := v.acked.Load()
+		if id <= a || id > v.sent.Load() {
+			return // old, duplicate or never sent: ignore
+		}
+		if v.acked.CompareAndSwap(a, id) {
+			v.wakeUp()
+			return
+		}
+	}
+}
+
+// Close ends Run with ErrClosed.
+func (v *Viewer) Close() {
+	v.close.Do(func() { close(v.done) })
+}
+
+// Stats returns the viewer's counters.
+func (v *Viewer) Stats() ViewerStats {
+	s := ViewerStats{
+		Bytes:      v.stats.bytes.Load(),
+		Frames:     v.stats.frames.Load(),
+		Messages:   v.stats.messages.Load(),
+		EncodeTime: time.Duration(v.stats.encodeNanos.Load()),
+		Merged:     v.stats.merged.Load(),
+		InFlight:   int(v.sent.Load() - v.acked.Load()),
+	}
+	v.d.mu.Lock()
+	s.Collapsed = v.collapsed
+	s.PendingOps, s.PendingBytes = len(v.st.ops), v.st.opsBytes
+	v.d.mu.Unlock()
+	if c := v.countsPtr.Load(); c != nil {
+		s.Counts = *c
+	}
+	return s
+}
+
+// Run sends the viewer RESIZE, CURSOR and a full frame, then updates paced by Ack. It
+// returns ErrClosed after Close or Display.Close, ctx's error when ctx ends, or the
+// error of send.
+func (v *Viewer) Run(ctx context.Context) error {
+	d := v.d
+	defer d.remove(v)
+	v.enc = newEncoder(&d.opts)
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-v.done:
+			return ErrClosed
+		case <-d.done:
+			return ErrClosed
+		default:
+		}
+		sent, err := v.step(ctx)
+		if err != nil {
+			return err
+		}
+		if sent {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-v.done:
+			return ErrClosed
+		case <-d.done:
+			return ErrClosed
+		case <-v.wake:
+		}
+	}
+}
+
+// step sends a frame or a cursor change if one is due, and reports whether it did.
+func (v *Viewer) step(ctx context.Context) (bool, error) {
+	d := v.d
+	inFlight := int(v.sent.Load() - v.acked.Load())
+	d.mu.Lock()
+	wantFrame := v.st.first || v.seenSeq != d.frameSeq
+	cursor, cursorDue := d.cursor, v.cursorSeq != d.cursorSeq
+	v.cursorSeq = d.cursorSeq
+	if !wantFrame || inFlight >= d.opts.MaxInFlight {
+		d.mu.Unlock()
+		if !cursorDue {
+			return false, nil
+		}
+		// A cursor change goes out at once: it is small and replaces the last one.
+		v.out = cursor.Append(v.out[:0])
+		return true, v.flush()
+	}
+	if skipped := d.frameSeq - v.seenSeq; skipped > 1 && !v.st.first {
+		v.stats.merged.Add(skipped - 1)
+	}
+	v.seenSeq = d.frameSeq
+	v.takeLocked()
+	d.mu.Unlock()
+
+	v.out = v.out[:0]
+	if v.resized {
+		v.out = wire.Resize{Width: v.size.X, Height: v.size.Y}.Append(v.out)
+	}
+	if cursorDue {
+		v.out = cursor.Append(v.out)
+	}
+	if len(v.ops) == 0 && len(v.rects) == 0 && !v.resized && !v.first {
+		// Nothing changed for this viewer: no empty frame, no ack round trip.
+		if len(v.out) > 0 {
+			return true, v.flush()
+		}
+		return false, nil
+	}
+	return true, v.sendFrame(ctx)
+}
+
+// takeLocked moves the pending state to the Run goroutine and copies the damaged
+// pixels out, so that encoding happens without the lock.
+func (v *Viewer) takeLocked() {
+	d, st := v.d, &v.st
+	v.resized, v.first = st.resized, st.first
+	v.size = image.Pt(d.fb.Width, d.fb.Height)
+	st.resized, st.first = false, false
+	v.ops = append(v.ops[:0], st.ops...)
+	clear(st.ops)
+	st.ops, st.opsBytes = st.ops[:0], 0
+	maxW := maxRegionPixels / d.opts.TileSize
+	v.rects = st.dmg.rects(v.rects[:0], !d.opts.DisableMerge, maxW)
+	st.dmg.clear()
+	n := 0
+	v.offs = v.offs[:0]
+	for _, r := range v.rects {
+		v.offs = append(v.offs, n)
+		n += r.Dx() * r.Dy() * BytesPerPixel
+	}
+	v.scratch = grow(v.scratch, n)
+	for i, r := range v.rects {
+		w := r.Dx() * BytesPerPixel
+		dst := v.scratch[v.offs[i]:]
+		for y := r.Min.Y; y < r.Max.Y; y++ {
+			copy(dst[(y-r.Min.Y)*w:][:w], d.fb.Pix[y*d.fb.Stride+r.Min.X*BytesPerPixel:])
+		}
+	}
+}
+
+// sendFrame encodes the taken frame in chunks of about chunkBytes (on the pool if
+// there is one) and sends each, ending with FRAME.
+func (v *Viewer) sendFrame(ctx context.Context) error {
+	oi, ri := 0, 0
+	for {
+		start := time.Now()
+		encode := func() { oi, ri = v.encodeChunk(oi, ri) }
+		if p := v.d.opts.Pool; p != nil {
+			if err := p.do(ctx, encode); err != nil {
+				return err
+			}
+		} else {
+			encode()
+		}
+		v.stats.encodeNanos.Add(int64(time.Since(start)))
+		done := oi == len(v.ops) && ri == len(v.rects)
+		if done {
+			id := v.sent.Load() + 1
+			v.out = wire.Frame{ID: id}.Append(v.out)
+			v.sent.Store(id)
+			v.stats.frames.Add(1)
+		}
+		c := v.enc.counts
+		v.countsPtr.Store(&c)
+		if err := v.flush(); err != nil {
+			return err
+		}
+		if done {
+			return nil
+		}
+	}
+}
+
+// encodeChunk appends ops from oi and regions from ri to v.out until it holds about
+// chunkBytes, and returns where it stopped.
+func (v *Viewer) encodeChunk(oi, ri int) (int, int) {
+	for ; oi < len(v.ops); oi++ {
+		o := v.ops[oi]
+		if o.jpeg == nil {
+			v.out = wire.Copy{X: o.dst.Min.X, Y: o.dst.Min.Y, W: o.dst.Dx(), H: o.dst.Dy(), SrcX: o.src.X, SrcY: o.src.Y}.Append(v.out)
+			v.enc.counts.Copy++
+			continue
+		}
+		if len(v.out) > 0 && len(v.out)+len(o.jpeg)+64 > wire.MaxServerMessage {
+			return oi, ri
+		}
+		v.out = wire.Image{X: o.dst.Min.X, Y: o.dst.Min.Y, W: o.dst.Dx(), H: o.dst.Dy(), Encoding: wire.JPEG, Data: o.jpeg}.Append(v.out)
+		v.enc.counts.Passthrough++
+		v.ops[oi].jpeg = nil // let it go once sent
+	}
+	for ; ri < len(v.rects); ri++ {
+		if len(v.out) >= chunkBytes {
+			return oi, ri
+		}
+		r := v.rects[ri]
+		v.out = v.enc.region(v.out, r, v.scratch[v.offs[ri]:], r.Dx()*BytesPerPixel)
+	}
+	return oi, ri
+}
+
+func (v *Viewer) flush() error {
+	if len(v.out) == 0 {
+		return nil
+	}
+	if err := v.send(v.out); err != nil {
+		return fmt.Errorf("render: send: %w", err)
+	}
+	v.stats.bytes.Add(uint64(len(v.out)))
+	v.stats.messages.Add(1)
+	v.out = v.out[:0]
+	return nil
+}
