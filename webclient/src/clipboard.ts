@@ -54,6 +54,7 @@ export class ClipboardSync {
     } catch {
       return; // not permitted or not focused: the paste event or the panel still work
     }
+    if (text === "") return; // an empty browser clipboard does not clear the remote's
     this.offer(text);
   }
 

@@ -147,8 +147,12 @@ function start(): void {
     },
   });
 
+  // The size last asked of the server (in the websocket URL or a RESIZE_REQUEST): a
+  // request goes out only when the window's size moves away from it.
+  let asked = { width: 0, height: 0 };
   const wsURL = () => {
     const { width, height } = deviceSize();
+    asked = { width, height };
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
     return `${proto}//${location.host}/ws/${encodeURIComponent(endpoint)}?width=${width}&height=${height}`;
   };
@@ -202,7 +206,9 @@ function start(): void {
     resizeTimer = setTimeout(() => {
       if (session.state !== "connected" || !session.canResize) return;
       const { width, height } = deviceSize();
-      if (width !== display.width || height !== display.height) session.send({ type: "RESIZE_REQUEST", width, height });
+      if (width === asked.width && height === asked.height) return;
+      asked = { width, height };
+      session.send({ type: "RESIZE_REQUEST", width, height });
     }, RESIZE_DEBOUNCE_MS);
   };
   new ResizeObserver(onResize).observe(view);

@@ -173,6 +173,10 @@ test("clipboard: remote text goes to the browser, or the panel when not permitte
 
 test("clipboard: browser text is sent when it changed and paste is allowed", async () => {
   const a = fakeClipboard(true, true);
+  a.c.pasteAllowed = true;
+  await a.c.syncFromBrowser(); // an empty browser clipboard is not sent
+  assert.deepEqual(a.sent, []);
+  a.c.pasteAllowed = false;
   a.state.text = "one";
   await a.c.syncFromBrowser();
   assert.deepEqual(a.sent, []); // paste not allowed yet

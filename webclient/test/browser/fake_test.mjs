@@ -1,0 +1,502 @@
+// Browser tests of the web client against a scripted fake gateway (fake_server.mjs), in
+// Debian's chromium. They run when chromium exists (RACGATE_BROWSER_TESTS=1 makes a
+// missing chromium a failure). Canvas pixels are compared with what the server sent.
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { deflateSync } from "node:zlib";
+import { Deflate, Z_SYNC_FLUSH } from "pako";
+import { startFakeServer } from "./fake_server.mjs";
+import { openBrowser, CHROMIUM } from "./session.mjs";
+
+const here = fileURLToPath(new URL(".", import.meta.url));
+const required = process.env.RACGATE_BROWSER_TESTS === "1";
+const haveChromium = existsSync(CHROMIUM);
+const haveDist = existsSync(join(here, "../../dist/client.js"));
+const skip = !haveChromium ? `no ${CHROMIUM}` : !haveDist ? "dist/client.js not built (npm run build)" : false;
+if (skip && required) throw new Error(`RACGATE_BROWSER_TESTS=1 but ${skip}`);
+
+// The wire module compiled by `node build.mjs --tests` (the same code the page runs).
+const wire = skip ? null : await import("../out/wire.mjs");
+const enc = (...ms) => wire.encodeMessages(...ms);
+const decode = (bytes) => {
+  const out = [];
+  wire.decodeMessages(bytes, (m) => out.push(m));
+  return out;
+};
+const all = (conn) => conn.messages.flatMap(decode);
+const waitMsg = (conn, pred, what, ms = 5000) => conn.next((msgs) => msgs.flatMap(decode).find(pred), ms, what);
+
+let server;
+let b;
+const sessions = {}; // endpoint → function(conn) scripting the server side
+const endpoints = ["desk", "desk2"];
+
+before(async () => {
+  if (skip) return;
+  server = await startFakeServer({
+    endpoints,
+    onSession: (conn) => (sessions[conn.endpoint] ?? (() => {}))(conn),
+  });
+  b = await openBrowser({ baseURL: server.url, viewport: { width: 1024, height: 768 } });
+});
+
+after(async () => {
+  await b?.close();
+  await server?.close();
+});
+
+const hello = (flags = 7, name = "Fake Desk") => ({ type: "HELLO", version: 1, kind: 0, flags, name });
+
+// One zlib stream per websocket, sync-flushed per piece, as the server's.
+function zstream() {
+  const d = new Deflate({ level: 6 });
+  let chunks = [];
+  d.onData = (c) => chunks.push(c);
+  return (raw) => {
+    chunks = [];
+    d.push(raw, Z_SYNC_FLUSH);
+    return new Uint8Array(Buffer.concat(chunks));
+  };
+}
+
+// A software framebuffer (RGB) that applies what the test sends.
+class Model {
+  constructor(w, h) {
+    this.w = w;
+    this.h = h;
+    this.px = new Uint8Array(w * h * 3);
+  }
+  set(x, y, r, g, b) {
+    this.px.set([r, g, b], (y * this.w + x) * 3);
+  }
+  get(x, y) {
+    return [...this.px.subarray((y * this.w + x) * 3, (y * this.w + x) * 3 + 3)];
+  }
+  fill(x, y, w, h, r, g, b) {
+    for (let j = y; j < y + h; j++) for (let i = x; i < x + w; i++) this.set(i, j, r, g, b);
+  }
+  rgb(x, y, w, h, rgb) {
+    for (let j = 0; j < h; j++) for (let i = 0; i < w; i++) this.set(x + i, y + j, ...rgb.subarray((j * w + i) * 3, (j * w + i) * 3 + 3));
+  }
+  copy(x, y, w, h, sx, sy) {
+    const src = this.px.slice();
+    for (let j = 0; j < h; j++) for (let i = 0; i < w; i++) this.px.set(src.subarray(((sy + j) * this.w + sx + i) * 3, ((sy + j) * this.w + sx + i) * 3 + 3), ((y + j) * this.w + x + i) * 3);
+  }
+}
+
+// A PNG of RGB pixels (PNG spec: signature, IHDR, IDAT with filter 0 rows, IEND).
+const CRC = new Int32Array(256).map((_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c;
+});
+function crc32(b) {
+  let c = -1;
+  for (const x of b) c = CRC[(c ^ x) & 255] ^ (c >>> 8);
+  return (c ^ -1) >>> 0;
+}
+function png(w, h, rgb) {
+  const chunk = (type, data) => {
+    const t = Buffer.concat([Buffer.from(type, "ascii"), data]);
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(t));
+    return Buffer.concat([len, t, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0);
+  ihdr.writeUInt32BE(h, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
+  const raw = Buffer.alloc((w * 3 + 1) * h);
+  for (let y = 0; y < h; y++) Buffer.from(rgb.buffer, rgb.byteOffset + y * w * 3, w * 3).copy(raw, y * (w * 3 + 1) + 1);
+  return new Uint8Array(Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk("IHDR", ihdr), chunk("IDAT", deflateSync(raw)), chunk("IEND", Buffer.alloc(0))]));
+}
+
+async function canvasRGB() {
+  const r = await b.page.evaluate(() => {
+    const c = document.getElementById("screen");
+    return { w: c.width, h: c.height, d: Array.from(c.getContext("2d").getImageData(0, 0, c.width, c.height).data) };
+  });
+  const m = new Model(r.w, r.h);
+  for (let i = 0, j = 0; i < r.d.length; i += 4, j += 3) {
+    m.px[j] = r.d[i];
+    m.px[j + 1] = r.d[i + 1];
+    m.px[j + 2] = r.d[i + 2];
+  }
+  return m;
+}
+
+function firstDiff(got, want, skipRect) {
+  for (let y = 0; y < want.h; y++)
+    for (let x = 0; x < want.w; x++) {
+      if (skipRect && x >= skipRect.x && x < skipRect.x + skipRect.w && y >= skipRect.y && y < skipRect.y + skipRect.h) continue;
+      if (got.get(x, y).join() !== want.get(x, y).join()) return `(${x},${y}): got ${got.get(x, y)}, want ${want.get(x, y)}`;
+    }
+  return null;
+}
+
+test("draws FILL, ZRGB, ZPALETTE, PNG, overlapping COPY and JPEG exactly, ACKs each FRAME", { skip }, async () => {
+  const W = 64, H = 48;
+  const want = new Model(W, H);
+  let conn;
+  sessions.desk = (c) => {
+    conn = c;
+    const z = zstream();
+    want.fill(0, 0, W, H, 10, 20, 30);
+    const grad = new Uint8Array(16 * 8 * 3).map((_, i) => (i * 37) & 255);
+    want.rgb(4, 4, 16, 8, grad);
+    // ZPALETTE, 3 colours → 2 bits per index, 13 px rows (4 bytes each, padded).
+    const pal = [[255, 0, 0], [0, 255, 0], [1, 2, 3]];
+    const pw = 13, ph = 5, rowBytes = 4;
+    const praw = new Uint8Array(1 + 9 + rowBytes * ph);
+    praw[0] = 2;
+    pal.forEach((c, i) => praw.set(c, 1 + 3 * i));
+    for (let y = 0; y < ph; y++)
+      for (let x = 0; x < pw; x++) {
+        const idx = (x + y) % 3;
+        praw[10 + y * rowBytes + (x >> 2)] |= idx << (6 - 2 * (x & 3));
+        want.set(24 + x, 4 + y, ...pal[idx]);
+      }
+    const prgb = new Uint8Array(8 * 8 * 3).map((_, i) => (i % 3 === 0 ? 200 : i * 5) & 255);
+    want.rgb(40, 4, 8, 8, prgb);
+    want.copy(8, 6, 20, 10, 4, 4); // overlapping source and destination
+    // Two websocket messages; the second holds several protocol messages.
+    c.send(enc(hello(), { type: "RESIZE", width: W, height: H }));
+    c.send(
+      enc(
+        { type: "FILL", x: 0, y: 0, width: W, height: H, r: 10, g: 20, b: 30 },
+        { type: "IMAGE", x: 4, y: 4, width: 16, height: 8, encoding: 0, data: z(grad) },
+        { type: "IMAGE", x: 24, y: 4, width: pw, height: ph, encoding: 1, data: z(praw) },
+        { type: "IMAGE", x: 40, y: 4, width: 8, height: 8, encoding: 3, data: png(8, 8, prgb) },
+        { type: "COPY", x: 8, y: 6, width: 20, height: 10, srcX: 4, srcY: 4 },
+        { type: "FRAME", id: 1 },
+      ),
+    );
+  };
+  await b.run({ open: "desk" });
+  await b.run({ waitState: "connected", timeoutMs: 5000 });
+  assert.deepEqual(conn.query, { width: "1024", height: "768" }, "websocket asks for the window size in device pixels");
+  await waitMsg(conn, (m) => m.type === "ACK" && m.id === 1, "ACK 1");
+  assert.equal(firstDiff(await canvasRGB(), want), null);
+  assert.equal((await b.run({ title: true })).text, "Fake Desk");
+
+  // JPEG: made by the browser itself, solid colour, so decoding is within a few levels.
+  const jpeg = await b.page.evaluate(() => {
+    const c = document.createElement("canvas");
+    c.width = c.height = 16;
+    const x = c.getContext("2d");
+    x.fillStyle = "rgb(200,30,60)";
+    x.fillRect(0, 0, 16, 16);
+    return c.toDataURL("image/jpeg", 1);
+  });
+  const jpegBytes = new Uint8Array(Buffer.from(jpeg.slice(jpeg.indexOf(",") + 1), "base64"));
+  conn.send(enc({ type: "IMAGE", x: 0, y: 32, width: 16, height: 16, encoding: 2, data: jpegBytes }, { type: "FILL", x: 60, y: 44, width: 4, height: 4, r: 9, g: 9, b: 9 }, { type: "FRAME", id: 2 }, { type: "NAME", name: "xterm — user@host" }));
+  want.fill(60, 44, 4, 4, 9, 9, 9);
+  await waitMsg(conn, (m) => m.type === "ACK" && m.id === 2, "ACK 2");
+  const got = await canvasRGB();
+  // The FILL after the JPEG is drawn after it (order kept across the async decode).
+  assert.equal(firstDiff(got, want, { x: 0, y: 32, w: 16, h: 16 }), null);
+  for (let y = 32; y < 48; y++)
+    for (let x = 0; x < 16; x++) {
+      const [r, g, bl] = got.get(x, y);
+      assert.ok(Math.abs(r - 200) <= 4 && Math.abs(g - 30) <= 4 && Math.abs(bl - 60) <= 4, `JPEG pixel (${x},${y}) = ${[r, g, bl]}`);
+    }
+  assert.equal((await b.run({ title: true })).text, "xterm — user@host");
+  // Frames are acknowledged once each, in order.
+  assert.deepEqual(all(conn).filter((m) => m.type === "ACK").map((m) => m.id), [1, 2]);
+  // Scaled to fit: 64×48 in 1024×768 is 16× with the aspect ratio kept.
+  const box = await b.page.evaluate(() => {
+    const r = document.getElementById("screen").getBoundingClientRect();
+    return [r.left, r.top, r.width, r.height];
+  });
+  assert.deepEqual(box, [0, 0, 1024, 768]);
+});
+
+for (const name of ["stream-zrgb", "stream-zpalette"]) {
+  test(`vector ${name} drawn by the page equals the vector's canvas`, { skip }, async () => {
+    const vectors = JSON.parse(readFileSync(join(here, "../../../render/wire/testdata/vectors.json"), "utf8"));
+    const v = vectors.find((v) => v.name === name);
+    assert.ok(v, `no vector ${name}`);
+    let conn;
+    sessions[name] = (c) => {
+      conn = c;
+      c.send(enc(hello()));
+      c.send(new Uint8Array(Buffer.from(v.hex, "hex")));
+    };
+    await b.run({ open: name });
+    await b.run({ waitState: "connected" });
+    await waitMsg(conn, (m) => m.type === "ACK" && m.id === 1, "ACK 1");
+    const got = await canvasRGB();
+    assert.deepEqual([got.w, got.h], [v.canvas.width, v.canvas.height]);
+    assert.equal(Buffer.from(got.px).toString("hex"), v.canvas.rgb);
+  });
+}
+
+test("keyboard, pointer, wheel and cursor", { skip }, async () => {
+  let conn;
+  sessions.input = (c) => {
+    conn = c;
+    c.send(enc(hello(), { type: "RESIZE", width: 200, height: 100 }, { type: "FILL", x: 0, y: 0, width: 200, height: 100, r: 50, g: 50, b: 50 }, { type: "FRAME", id: 1 }));
+  };
+  await b.run({ open: "input" });
+  await b.run({ waitState: "connected" });
+  await waitMsg(conn, (m) => m.type === "ACK", "ACK");
+  const keys = () => all(conn).filter((m) => m.type === "KEY").map((m) => [m.down ? "down" : "up", m.keysym.toString(16), m.code]);
+
+  await b.run({ type: "aé€" });
+  await b.run({ press: "Enter" });
+  await waitMsg(conn, (m) => m.type === "KEY" && m.keysym === 0xff0d && !m.down, "Enter up");
+  assert.deepEqual(keys(), [
+    ["down", "61", "KeyA"], ["up", "61", "KeyA"],
+    ["down", "e9", ""], ["up", "e9", ""],
+    ["down", "10020ac", ""], ["up", "10020ac", ""],
+    ["down", "ff0d", "Enter"], ["up", "ff0d", "Enter"],
+  ]);
+
+  // A key held when the canvas loses focus is released.
+  conn.messages.length = 0;
+  await b.page.keyboard.down("Shift");
+  await b.page.evaluate(() => document.getElementById("screen").blur());
+  await waitMsg(conn, (m) => m.type === "KEY" && !m.down, "Shift released on blur");
+  assert.deepEqual(keys(), [["down", "ffe1", "ShiftLeft"], ["up", "ffe1", "ShiftLeft"]]);
+  await b.page.keyboard.up("Shift");
+
+  // Pointer: framebuffer coordinates through the 5.12× scale; buttons left=1, right=4.
+  conn.messages.length = 0;
+  await b.run({ click: { x: 10, y: 20 } });
+  await b.run({ click: { x: 150, y: 80, button: "right" } });
+  await b.run({ click: { x: 199, y: 99, button: "middle" } });
+  await waitMsg(conn, (m) => m.type === "POINTER" && m.x === 199 && m.buttons === 0, "middle release");
+  const ptr = all(conn).filter((m) => m.type === "POINTER").map((m) => [m.x, m.y, m.buttons]);
+  for (const want of [[10, 20, 1], [10, 20, 0], [150, 80, 4], [150, 80, 0], [199, 99, 2], [199, 99, 0]]) {
+    assert.ok(ptr.some((p) => p.join() === want.join()), `no POINTER ${want} in ${JSON.stringify(ptr)}`);
+  }
+  const focused = await b.page.evaluate(() => document.activeElement?.id);
+  assert.equal(focused, "screen", "a click focuses the canvas");
+
+  conn.messages.length = 0;
+  await b.run({ wheel: { x: 50, y: 50, dy: 300 } });
+  await b.run({ wheel: { x: 50, y: 50, dy: -100 } });
+  await waitMsg(conn, (m) => m.type === "WHEEL" && m.dy < 0, "wheel up");
+  const wheels = all(conn).filter((m) => m.type === "WHEEL");
+  assert.equal(wheels.filter((m) => m.dy > 0).reduce((a, m) => a + m.dy, 0), 3);
+  assert.equal(wheels.filter((m) => m.dy < 0).reduce((a, m) => a + m.dy, 0), -1);
+  assert.ok(wheels.every((m) => m.x === 50 && m.y === 50 && m.dx === 0), JSON.stringify(wheels));
+
+  // Context menu suppressed: a right click left no menu and the default was prevented.
+  const prevented = await b.page.evaluate(() => {
+    const e = new MouseEvent("contextmenu", { bubbles: true, cancelable: true });
+    return !document.getElementById("screen").dispatchEvent(e);
+  });
+  assert.ok(prevented, "contextmenu default prevented");
+
+  // CURSOR: an image with hot spot, then hidden.
+  const rgba = new Uint8Array(4 * 4 * 4).map((_, i) => (i % 4 === 3 ? 255 : i * 13));
+  conn.send(enc({ type: "CURSOR", hotX: 1, hotY: 2, width: 4, height: 4, rgba }, { type: "FRAME", id: 2 }));
+  await waitMsg(conn, (m) => m.type === "ACK" && m.id === 2, "ACK 2");
+  const cur = await b.page.evaluate(() => document.getElementById("screen").style.cursor);
+  assert.match(cur, /^url\("data:image\/png;base64,[A-Za-z0-9+/=]+"\) 1 2, auto$/);
+  // The cursor image holds the pixels sent.
+  const px = await b.page.evaluate(async (u) => {
+    const img = new Image();
+    img.src = u;
+    await img.decode();
+    const c = document.createElement("canvas");
+    c.width = img.width;
+    c.height = img.height;
+    const x = c.getContext("2d");
+    x.drawImage(img, 0, 0);
+    return Array.from(x.getImageData(0, 0, c.width, c.height).data);
+  }, cur.slice(5, cur.indexOf('")')));
+  assert.deepEqual(px, Array.from(rgba));
+  conn.send(enc({ type: "CURSOR", hotX: 0, hotY: 0, width: 0, height: 0, rgba: new Uint8Array(0) }, { type: "FRAME", id: 3 }));
+  await waitMsg(conn, (m) => m.type === "ACK" && m.id === 3, "ACK 3");
+  assert.equal(await b.page.evaluate(() => document.getElementById("screen").style.cursor), "none");
+});
+
+test("clipboard both ways, the panel, and RESIZE_REQUEST on window resize", { skip }, async () => {
+  let conn;
+  sessions.clip = (c) => {
+    conn = c;
+    c.send(enc(hello(7), { type: "RESIZE", width: 320, height: 200 }, { type: "FRAME", id: 1 }));
+  };
+  await b.run({ open: "clip" });
+  await b.run({ waitState: "connected" });
+  await waitMsg(conn, (m) => m.type === "ACK", "ACK");
+
+  conn.send(enc({ type: "CLIPBOARD", text: "héllo\nwörld ✓" }));
+  let text = "";
+  for (let i = 0; i < 50 && text !== "héllo\nwörld ✓"; i++) {
+    text = (await b.run({ readClipboard: true })).text;
+    if (text !== "héllo\nwörld ✓") await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal(text, "héllo\nwörld ✓");
+
+  await b.run({ writeClipboard: "from browser ✓" });
+  const cc = await waitMsg(conn, (m) => m.type === "CLIENT_CLIPBOARD", "CLIENT_CLIPBOARD");
+  assert.equal(cc.text, "from browser ✓");
+
+  // The panel: type text, send.
+  await b.page.click("#clipboard-toggle");
+  await b.page.fill("#clipboard", "typed in the panel");
+  await b.page.click("#clipboard-send");
+  const cp = await waitMsg(conn, (m) => m.type === "CLIENT_CLIPBOARD" && m.text.startsWith("typed"), "panel CLIPBOARD");
+  assert.equal(cp.text, "typed in the panel");
+  await b.page.click("#clipboard-toggle");
+
+  // Window resize: one RESIZE_REQUEST (debounced) with the new size in device pixels.
+  await b.run({ setViewport: { width: 700, height: 500 } });
+  await b.run({ setViewport: { width: 640, height: 400 } });
+  const rr = await waitMsg(conn, (m) => m.type === "RESIZE_REQUEST", "RESIZE_REQUEST");
+  assert.deepEqual([rr.width, rr.height], [640, 400]);
+  await new Promise((r) => setTimeout(r, 600));
+  assert.equal(all(conn).filter((m) => m.type === "RESIZE_REQUEST").length, 1);
+  // The canvas is rescaled to the new window at once (320×200 → 640×400).
+  const box = await b.page.evaluate(() => {
+    const r = document.getElementById("screen").getBoundingClientRect();
+    return [r.width, r.height];
+  });
+  assert.deepEqual(box, [640, 400]);
+  conn.send(enc({ type: "RESIZE", width: 640, height: 400 }, { type: "FRAME", id: 2 }));
+  await waitMsg(conn, (m) => m.type === "ACK" && m.id === 2, "ACK 2");
+  await b.run({ setViewport: { width: 1024, height: 768 } });
+});
+
+test("HELLO flags: no paste, no copy, no resize", { skip }, async () => {
+  let conn;
+  sessions.locked = (c) => {
+    conn = c;
+    c.send(enc(hello(0), { type: "RESIZE", width: 320, height: 200 }, { type: "FRAME", id: 1 }));
+  };
+  await b.run({ writeClipboard: "before" });
+  await b.run({ open: "locked" });
+  await b.run({ waitState: "connected" });
+  await waitMsg(conn, (m) => m.type === "ACK", "ACK");
+  conn.send(enc({ type: "CLIPBOARD", text: "must not arrive" }, { type: "FRAME", id: 2 }));
+  await waitMsg(conn, (m) => m.type === "ACK" && m.id === 2, "ACK 2");
+  await b.run({ writeClipboard: "secret from browser" });
+  await b.run({ setViewport: { width: 800, height: 600 } });
+  await new Promise((r) => setTimeout(r, 700));
+  assert.equal((await b.run({ readClipboard: true })).text, "secret from browser");
+  const types = all(conn).map((m) => m.type);
+  assert.ok(!types.includes("CLIENT_CLIPBOARD"), `sent ${types}`);
+  assert.ok(!types.includes("RESIZE_REQUEST"), `sent ${types}`);
+  await b.run({ setViewport: { width: 1024, height: 768 } });
+});
+
+test("CLOSE shows the reason, reconnect opens a new websocket, a dropped one is 'connection lost'", { skip }, async () => {
+  const conns = [];
+  sessions.closing = (c) => {
+    conns.push(c);
+    c.send(enc(hello(), { type: "RESIZE", width: 100, height: 100 }, { type: "FRAME", id: 1 }));
+  };
+  await b.run({ open: "closing" });
+  await b.run({ waitState: "connected" });
+  await waitMsg(conns[0], (m) => m.type === "ACK", "ACK");
+  assert.equal(await b.page.isVisible("#reconnect"), false);
+  conns[0].send(enc({ type: "CLOSE", code: 1, reason: "the remote machine ended the session" }));
+  conns[0].close();
+  await b.run({ waitState: "closed" });
+  const st = await b.run({ statusText: true });
+  assert.match(st.text, /the remote machine ended the session/);
+  assert.equal(await b.page.isVisible("#reconnect"), true);
+
+  await b.run({ reconnect: true });
+  await b.run({ waitState: "connected" });
+  assert.equal(conns.length, 2);
+  await waitMsg(conns[1], (m) => m.type === "ACK" && m.id === 1, "ACK 1 on the new websocket");
+  assert.equal(await b.page.isVisible("#reconnect"), false);
+  conns[1].close({ abrupt: true });
+  await b.run({ waitState: "closed" });
+  assert.match((await b.run({ statusText: true })).text, /connection lost/);
+});
+
+test("malformed messages end the session with a clear error, the page survives", { skip }, async () => {
+  const cases = [
+    ["short FILL", new Uint8Array([0x03, 2, 0, 0, 0, 1, 2]), /FILL/],
+    ["IMAGE outside the framebuffer", enc({ type: "IMAGE", x: 90, y: 0, width: 20, height: 1, encoding: 0, data: zstream()(new Uint8Array(60)) }), /outside/],
+    ["length beyond the message", new Uint8Array([0x06, 9, 0, 0, 0, 1]), /exceeds/],
+    ["bad deflate data", enc({ type: "IMAGE", x: 0, y: 0, width: 2, height: 2, encoding: 0, data: new Uint8Array([1, 2, 3, 4]) }), /deflate/],
+    ["text websocket message", "text", /binary/],
+  ];
+  for (const [name, bytes, re] of cases) {
+    let conn;
+    const ep = `broken-${name.replace(/\W+/g, "-")}`;
+    sessions[ep] = (c) => {
+      conn = c;
+      c.send(enc(hello(), { type: "RESIZE", width: 100, height: 100 }));
+      if (typeof bytes === "string") c.sendText(bytes);
+      else c.send(bytes);
+    };
+    b.logs.length = 0;
+    await b.run({ open: ep });
+    await b.run({ waitState: "closed" });
+    const st = (await b.run({ statusText: true })).text;
+    assert.match(st, /protocol error/, name);
+    assert.match(st, re, name);
+    await conn.next((_, c) => c.closed, 3000, "websocket closed by the client");
+    assert.equal(conn.closeCode, 4000, `${name}: close code`);
+    assert.deepEqual(b.logs.filter((l) => l.startsWith("pageerror")), [], name);
+  }
+});
+
+test("session.mjs CLI: login, open by link, screenshot; a failing step exits non-zero", { skip }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "racgate-cli-"));
+  try {
+    sessions.desk2 = (c) => c.send(enc(hello(7, "Desk Two"), { type: "RESIZE", width: 30, height: 20 }, { type: "FILL", x: 0, y: 0, width: 30, height: 20, r: 1, g: 200, b: 3 }, { type: "FRAME", id: 1 }));
+    sessions.silent = () => {}; // never says HELLO
+    const run = (steps) =>
+      new Promise((resolve, reject) => {
+        const f = join(dir, `steps-${Math.random()}.json`);
+        writeFileSync(f, JSON.stringify(steps));
+        const p = spawn(process.execPath, [join(here, "session.mjs"), f], { env: { ...process.env, RACGATE_URL: server.url }, stdio: ["ignore", "pipe", "pipe"] });
+        let out = "", err = "";
+        p.stdout.on("data", (d) => (out += d));
+        p.stderr.on("data", (d) => (err += d));
+        p.on("error", reject);
+        p.on("close", (code) => {
+          try {
+            resolve({ code, out: JSON.parse(out), err });
+          } catch {
+            reject(new Error(`bad output (exit ${code}): ${out} ${err}`));
+          }
+        });
+      });
+    const ok = await run([
+      { login: { username: "alice", password: "secret" } },
+      { open: "desk2" },
+      { waitState: "connected", timeoutMs: 5000 },
+      { sleep: 200 },
+      { canvasPNG: join(dir, "c.png") },
+      { canvasRaw: join(dir, "c.raw") },
+      { statusText: true },
+      { title: true },
+    ]);
+    assert.equal(ok.code, 0, JSON.stringify(ok.out));
+    assert.equal(ok.out.ok, true);
+    assert.equal(ok.out.results[1].how, "link");
+    assert.match(ok.out.results[0].url, /\/$/);
+    assert.deepEqual([ok.out.results[4].width, ok.out.results[4].height], [30, 20]);
+    assert.deepEqual(readFileSync(join(dir, "c.png")).subarray(0, 8), Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]));
+    const raw = readFileSync(join(dir, "c.raw"));
+    assert.equal(raw.length, 30 * 20 * 4);
+    for (let i = 0; i < raw.length; i += 4) assert.deepEqual([...raw.subarray(i, i + 4)], [1, 200, 3, 255]);
+    assert.equal(ok.out.results[7].text, "Desk Two");
+
+    const bad = await run([{ open: "silent" }, { waitState: "connected", timeoutMs: 500 }, { sleep: 1 }]);
+    assert.equal(bad.code, 1);
+    assert.equal(bad.out.ok, false);
+    assert.equal(bad.out.failed.index, 1);
+    assert.match(bad.out.failed.error, /connecting/);
+    assert.equal(bad.out.results.length, 1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,333 @@
+#!/usr/bin/env node
+// Drives the racgate web client in Debian's chromium through playwright-core.
+//
+// CLI:  RACGATE_URL=http://127.0.0.1:PORT node session.mjs steps.json
+//       steps.json is a JSON list of steps (below); the results are written to stdout as
+//       JSON {"ok": true, "results": [...]} and the exit code is 0; on the first failing
+//       step {"ok": false, "failed": {"index", "step", "error"}, "results": [...]} and
+//       exit code 1 (2 for bad usage).
+// Library: const b = await openBrowser({ baseURL }); await b.run(step); await b.close().
+//
+// Steps (one key each, options beside it):
+//   {"login": {"username","password"}}      fill the /login form and submit
+//   {"open": "endpoint"}                    click a[data-endpoint=NAME] on /, else /connect/NAME
+//   {"waitState": "connected", "timeoutMs"} wait for canvas#screen[data-state=...]
+//   {"canvasPNG": "path"}                   save the canvas at framebuffer size as PNG
+//   {"canvasRaw": "path"}                   save raw RGBA; result has width, height
+//   {"type": "text"}                        type on the focused canvas, key by key
+//   {"press": "Enter"}                      a key or chord (playwright names: "Control+c")
+//   {"click": {"x","y","button"?}}          framebuffer coordinates
+//   {"wheel": {"x","y","dx"?,"dy"}}         wheel in pixels at framebuffer coordinates
+//   {"setViewport": {"width","height"}}
+//   {"readClipboard": true}                 result: text
+//   {"writeClipboard": "text"}              then tells the page it regained focus
+//   {"waitFor": {"selector","text"?,"timeoutMs"?}}
+//   {"statusText": true}                    result: text of #status-text
+//   {"title": true}                         result: document.title
+//   {"reconnect": true}                     click #reconnect
+//   {"sleep": ms}
+
+import { chromium } from "playwright-core";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+
+export const CHROMIUM = process.env.RACGATE_CHROMIUM || "/usr/bin/chromium";
+export const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+const DEFAULT_TIMEOUT_MS = 15000;
+
+/**
+ * openBrowser starts chromium with a fresh profile and one page. The returned object
+ * runs steps (run), exposes the page, and close() removes the profile.
+ */
+export async function openBrowser({ baseURL, viewport = { width: 1024, height: 768 }, timeoutMs = DEFAULT_TIMEOUT_MS } = {}) {
+  if (!baseURL) throw new Error("no base URL (set RACGATE_URL)");
+  const base = new URL(baseURL);
+  const profile = mkdtempSync(join(tmpdir(), "racgate-chromium-"));
+  let context;
+  try {
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: CHROMIUM_ARGS,
+      viewport,
+      timeout: timeoutMs,
+    });
+  } catch (e) {
+    rmSync(profile, { recursive: true, force: true });
+    throw e;
+  }
+  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: base.origin });
+  context.setDefaultTimeout(timeoutMs);
+  const page = context.pages()[0] ?? (await context.newPage());
+  const logs = [];
+  page.on("console", (m) => {
+    if (m.type() === "error" || m.type() === "warning") logs.push(`${m.type()}: ${m.text()}`);
+  });
+  page.on("pageerror", (e) => logs.push(`pageerror: ${e.message}`));
+
+  const b = {
+    page,
+    context,
+    logs,
+    base,
+    timeoutMs,
+    run: (step) => runStep(b, step),
+    async close() {
+      try {
+        await context.close();
+      } finally {
+        rmSync(profile, { recursive: true, force: true });
+      }
+    },
+  };
+  return b;
+}
+
+const url = (b, path) => new URL(path, b.base).toString();
+
+// fbToPage maps framebuffer pixel (x, y) to the centre of its page area.
+async function fbToPage(page, x, y) {
+  const p = await page.evaluate(
+    ([x, y]) => {
+      const c = document.getElementById("screen");
+      const r = c.getBoundingClientRect();
+      if (!c.width || !c.height || !r.width) return null;
+      return { x: r.left + ((x + 0.5) * r.width) / c.width, y: r.top + ((y + 0.5) * r.height) / c.height };
+    },
+    [x, y],
+  );
+  if (!p) throw new Error("the canvas has no framebuffer yet");
+  return p;
+}
+
+async function canvasRGBA(page) {
+  return page.evaluate(() => {
+    const c = document.getElementById("screen");
+    const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+    let s = "";
+    for (let i = 0; i < d.length; i += 0x8000) s += String.fromCharCode.apply(null, d.subarray(i, i + 0x8000));
+    return { width: c.width, height: c.height, b64: btoa(s) };
+  });
+}
+
+async function focusCanvas(page) {
+  await page.bringToFront();
+  await page.focus("#screen");
+}
+
+const STEPS = {
+  async login(b, v) {
+    await b.page.goto(url(b, "/login"));
+    await b.page.fill('[name="username"]', String(v.username ?? ""));
+    await b.page.fill('[name="password"]', String(v.password ?? ""));
+    const nav = b.page.waitForNavigation({ timeout: b.timeoutMs }).catch(() => null);
+    const submit = b.page.locator('form [type="submit"]');
+    if (await submit.count()) await submit.first().click();
+    else await b.page.press('[name="password"]', "Enter");
+    await nav;
+    return { url: b.page.url() };
+  },
+
+  async open(b, name) {
+    const here = new URL(b.page.url() === "about:blank" ? url(b, "/") : b.page.url());
+    if (here.origin !== b.base.origin || here.pathname !== "/") await b.page.goto(url(b, "/"));
+    const link = b.page.locator(`a[data-endpoint="${String(name).replace(/["\\]/g, "\\$&")}"]`);
+    let how = "link";
+    if ((await link.count()) > 0) {
+      const popup = b.context.waitForEvent("page", { timeout: 1000 }).catch(() => null);
+      await link.first().click();
+      const p = await popup;
+      if (p) {
+        // The link opened a new tab: drive that one from now on.
+        b.page = p;
+        b.cdp = null;
+        p.on("pageerror", (e) => b.logs.push(`pageerror: ${e.message}`));
+      }
+      await b.page.waitForURL(/\/connect\//);
+    } else {
+      how = "url";
+      await b.page.goto(url(b, `/connect/${encodeURIComponent(name)}`));
+    }
+    await b.page.waitForSelector("#screen", { state: "attached" });
+    return { how, url: b.page.url() };
+  },
+
+  async waitState(b, state, step) {
+    const timeout = step.timeoutMs ?? b.timeoutMs;
+    try {
+      await b.page.waitForSelector(`#screen[data-state="${state}"]`, { state: "attached", timeout });
+    } catch (e) {
+      const now = await b.page.evaluate(() => [document.getElementById("screen")?.dataset.state, document.getElementById("status-text")?.textContent]).catch(() => []);
+      throw new Error(`state is ${now[0]} (${now[1]}), not ${state} after ${timeout} ms`);
+    }
+    return { state };
+  },
+
+  async canvasPNG(b, path) {
+    const r = await b.page.evaluate(() => {
+      const c = document.getElementById("screen");
+      return { width: c.width, height: c.height, url: c.toDataURL("image/png") };
+    });
+    writeFileSync(path, Buffer.from(r.url.slice(r.url.indexOf(",") + 1), "base64"));
+    return { path, width: r.width, height: r.height };
+  },
+
+  async canvasRaw(b, path) {
+    const r = await canvasRGBA(b.page);
+    writeFileSync(path, Buffer.from(r.b64, "base64"));
+    return { path, width: r.width, height: r.height };
+  },
+
+  async type(b, text, step) {
+    await focusCanvas(b.page);
+    // Key by key, so that characters outside the US layout still make key events
+    // (keyboard.type would insert them as text without any).
+    for (const ch of String(text)) {
+      try {
+        await b.page.keyboard.press(ch === "\n" ? "Enter" : ch, { delay: step.delayMs ?? 5 });
+      } catch (e) {
+        if (!/Unknown key/.test(String(e?.message))) throw e;
+        // Not on playwright's US layout: a key event carrying the character, as a
+        // keyboard with that character on a key would make.
+        b.cdp ??= await b.context.newCDPSession(b.page);
+        await b.cdp.send("Input.dispatchKeyEvent", { type: "keyDown", key: ch, text: ch, unmodifiedText: ch });
+        await b.cdp.send("Input.dispatchKeyEvent", { type: "keyUp", key: ch });
+      }
+    }
+    return {};
+  },
+
+  async press(b, key) {
+    await focusCanvas(b.page);
+    await b.page.keyboard.press(String(key));
+    return {};
+  },
+
+  async click(b, v) {
+    const p = await fbToPage(b.page, Number(v.x), Number(v.y));
+    await b.page.mouse.click(p.x, p.y, { button: v.button ?? "left" });
+    return { pageX: p.x, pageY: p.y };
+  },
+
+  async wheel(b, v) {
+    const p = await fbToPage(b.page, Number(v.x), Number(v.y));
+    await b.page.mouse.move(p.x, p.y);
+    await b.page.mouse.wheel(Number(v.dx ?? 0), Number(v.dy ?? 0));
+    return {};
+  },
+
+  async setViewport(b, v) {
+    await b.page.setViewportSize({ width: Number(v.width), height: Number(v.height) });
+    return {};
+  },
+
+  async readClipboard(b) {
+    await b.page.bringToFront();
+    return { text: await b.page.evaluate(() => navigator.clipboard.readText()) };
+  },
+
+  async writeClipboard(b, text) {
+    await b.page.bringToFront();
+    await b.page.evaluate(async (t) => {
+      await navigator.clipboard.writeText(t);
+      window.dispatchEvent(new Event("focus")); // the page syncs its clipboard on focus
+    }, String(text));
+    return {};
+  },
+
+  async waitFor(b, v) {
+    const timeout = v.timeoutMs ?? b.timeoutMs;
+    await b.page.waitForFunction(
+      ([sel, text]) => {
+        const e = document.querySelector(sel);
+        return !!e && (text == null || (e.textContent ?? "").includes(text));
+      },
+      [v.selector, v.text ?? null],
+      { timeout },
+    );
+    return {};
+  },
+
+  async statusText(b) {
+    return { text: (await b.page.textContent("#status-text")) ?? "" };
+  },
+
+  async title(b) {
+    return { text: await b.page.title() };
+  },
+
+  async reconnect(b) {
+    await b.page.click("#reconnect");
+    return {};
+  },
+
+  async sleep(b, ms) {
+    await new Promise((r) => setTimeout(r, Number(ms)));
+    return {};
+  },
+};
+
+/** runStep runs one step object and returns its result (throws on failure). */
+export async function runStep(b, step) {
+  if (!step || typeof step !== "object") throw new Error(`a step must be an object, got ${JSON.stringify(step)}`);
+  const name = Object.keys(STEPS).find((k) => k in step);
+  if (!name) throw new Error(`unknown step ${JSON.stringify(step)}; steps: ${Object.keys(STEPS).join(", ")}`);
+  const t0 = Date.now();
+  const r = await STEPS[name](b, step[name], step);
+  return { step: name, ...r, ms: Date.now() - t0 };
+}
+
+/** runSteps runs a list of steps in a fresh browser; never throws. */
+export async function runSteps(steps, { baseURL, timeoutMs } = {}) {
+  const results = [];
+  let b;
+  try {
+    if (!Array.isArray(steps)) throw new Error("the steps file must hold a JSON list");
+    b = await openBrowser({ baseURL, timeoutMs });
+  } catch (e) {
+    return { ok: false, failed: { index: -1, step: "launch", error: String(e?.message ?? e) }, results };
+  }
+  try {
+    for (let i = 0; i < steps.length; i++) {
+      try {
+        results.push(await runStep(b, steps[i]));
+      } catch (e) {
+        return { ok: false, failed: { index: i, step: steps[i], error: String(e?.message ?? e) }, results, logs: b.logs };
+      }
+    }
+    return { ok: true, results, logs: b.logs };
+  } finally {
+    await b.close().catch(() => {});
+  }
+}
+
+async function main() {
+  const file = process.argv[2];
+  if (!file) {
+    process.stderr.write("usage: RACGATE_URL=http://host:port node session.mjs steps.json\n");
+    process.exit(2);
+  }
+  let steps;
+  try {
+    steps = JSON.parse(readFileSync(file, "utf8"));
+  } catch (e) {
+    process.stdout.write(JSON.stringify({ ok: false, failed: { index: -1, step: "read steps", error: String(e.message) }, results: [] }) + "\n");
+    process.exit(2);
+  }
+  const out = await runSteps(steps, { baseURL: process.env.RACGATE_URL, timeoutMs: Number(process.env.RACGATE_STEP_TIMEOUT_MS) || undefined });
+  process.stdout.write(JSON.stringify(out) + "\n");
+  process.exit(out.ok ? 0 : 1);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) await main();
