@@ -183,8 +183,8 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 // nodeLines remembers where names and references were written, for cross-checks.
 type nodeLines struct {
 	providerNames, endpointNames, mappingNames map[string]int
-	providerRefs                                           []ref // provider property-mappings
-	endpoint                                               map[*Endpoint]*epLines
+	providerRefs                               []ref // provider property-mappings
+	endpoint                                   map[*Endpoint]*epLines
 }
 
 type ref struct {

@@ -11,7 +11,7 @@ import (
 )
 
 // a valid bcrypt hash ("demo", cost 4) for test configs
-const testHash = "$2a$04$Sn0oT14rSNUuXcUxTGLB7ezWUwVI2hNAvqo7yyO1QWrU1itbxnzVy"
+const testHash = "$2a$04$3srTMFq4qglqvLSi//7lrudBZEF2.jmJn94Td9TEmpei9oZa5Mzqe"
 
 const goodConfig = `listen: 127.0.0.1:0
 users:

@@ -1,0 +1,102 @@
+package gateway
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// metrics are the server's counters, written out in the Prometheus text format by hand
+// (https://prometheus.io/docs/instrumenting/exposition_formats/).
+type metrics struct {
+	sessionsActive atomic.Int64
+	bytesSent      atomic.Uint64 // websocket payload bytes to browsers
+
+	mu            sync.Mutex
+	sessionsTotal map[string]uint64 // by protocol
+	errorsTotal   map[string]uint64 // by kind
+	loginsTotal   map[string]uint64 // by result
+	// from viewers that have ended; live ones are added at scrape time
+	framesDone uint64
+	encodeDone time.Duration
+}
+
+func newMetrics() *metrics {
+	m := &metrics{sessionsTotal: map[string]uint64{}, errorsTotal: map[string]uint64{}, loginsTotal: map[string]uint64{}}
+	for _, p := range protocols {
+		m.sessionsTotal[p] = 0
+	}
+	return m
+}
+
+func (m *metrics) inc(which map[string]uint64, label string) {
+	m.mu.Lock()
+	which[label]++
+	m.mu.Unlock()
+}
+
+func (m *metrics) sessionStarted(protocol string) {
+	m.sessionsActive.Add(1)
+	m.inc(m.sessionsTotal, protocol)
+}
+
+func (m *metrics) error(kind string) { m.inc(m.errorsTotal, kind) }
+
+func (m *metrics) viewerDone(frames uint64, encode time.Duration) {
+	m.mu.Lock()
+	m.framesDone += frames
+	m.encodeDone += encode
+	m.mu.Unlock()
+}
+
+func (s *Server) handleMetrics(w http.ResponseWriter, _ *http.Request) {
+	m := s.metrics
+	// Live viewers' stats first, then the totals, so a session ending in between is
+	// at worst counted low for one scrape, never twice.
+	var frames uint64
+	var encode time.Duration
+	s.mu.Lock()
+	for sess := range s.sessions {
+		f, e := sess.viewerStats()
+		frames += f
+		encode += e
+	}
+	s.mu.Unlock()
+	m.mu.Lock()
+	frames += m.framesDone
+	encode += m.encodeDone
+	sessions := maps.Clone(m.sessionsTotal)
+	errs := maps.Clone(m.errorsTotal)
+	logins := maps.Clone(m.loginsTotal)
+	m.mu.Unlock()
+
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	gauge(w, "racgate_sessions_active", "Websocket sessions open now.", float64(m.sessionsActive.Load()))
+	labelled(w, "racgate_sessions_total", "Sessions started, by protocol.", "protocol", sessions)
+	counter(w, "racgate_bytes_sent_total", "Websocket payload bytes sent to browsers.", float64(m.bytesSent.Load()))
+	counter(w, "racgate_frames_sent_total", "Frames sent to browsers.", float64(frames))
+	counter(w, "racgate_encode_seconds_total", "Time spent encoding frames.", encode.Seconds())
+	labelled(w, "racgate_errors_total", "Sessions ended by an error, by kind.", "kind", errs)
+	labelled(w, "racgate_logins_total", "Login attempts, by result.", "result", logins)
+}
+
+func gauge(w io.Writer, name, help string, v float64) {
+	fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s gauge\n%s %v\n", name, help, name, name, v)
+}
+
+func counter(w io.Writer, name, help string, v float64) {
+	fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s counter\n%s %v\n", name, help, name, name, v)
+}
+
+func labelled(w io.Writer, name, help, label string, vals map[string]uint64) {
+	fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s counter\n", name, help, name)
+	for _, k := range slices.Sorted(maps.Keys(vals)) {
+		// label values are our own fixed words, no escaping needed
+		fmt.Fprintf(w, "%s{%s=%q} %d\n", name, label, k, vals[k])
+	}
+}

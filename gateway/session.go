@@ -1,0 +1,607 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/coder/websocket"
+
+	"github.com/racgate/racgate/gateway/store"
+	"github.com/racgate/racgate/render"
+	"github.com/racgate/racgate/render/wire"
+)
+
+// remote is a connected protocol client, as a session drives it (protocols/vnc.Client
+// through an adapter; fakes in tests).
+type remote interface {
+	Run(ctx context.Context) error
+	Close() error
+	Size() (w, h int)
+	CanResize() bool
+	KeyEvent(keysym uint32, code string, down bool) error
+	// PointerEvent takes an RFB-style mask: bit 0 left, 1 middle, 2 right, 3/4 wheel
+	// up/down, 5/6 wheel left/right, 7 back.
+	PointerEvent(mask uint8, x, y int) error
+	SetClipboard(text string) error
+	SetDesktopSize(w, h int) error
+}
+
+// remoteEvents are what the remote tells the browser outside the picture. They are called
+// from the remote's goroutine and must not block.
+type remoteEvents struct {
+	Clipboard func(text string)
+	Bell      func()
+	Name      func(name string)
+}
+
+// dialFunc connects to ep with merged settings and returns the remote with the display it
+// draws into. Errors wrap errRemoteAuth, errRemoteProtocol or errNotImplemented where
+// they apply; anything else counts as unreachable.
+type dialFunc func(ctx context.Context, ep *Endpoint, set Settings, ev remoteEvents, log *slog.Logger) (remote, display, error)
+
+// display is the picture a session's viewer streams (render.Display through an adapter).
+type display interface {
+	render.Sink
+	NewViewer(send func(msg []byte) error) viewer
+	Close()
+}
+
+type viewer interface {
+	Run(ctx context.Context) error
+	Ack(id uint32)
+	Close()
+	Stats() (frames uint64, encode time.Duration)
+}
+
+// Errors a dialFunc or remote wraps so the session can tell the user what happened.
+var (
+	errRemoteAuth     = errors.New("remote refused the credentials")
+	errRemoteProtocol = errors.New("remote broke the protocol")
+	errNotImplemented = errors.New("protocol not implemented yet")
+)
+
+// Close codes under local names, for brevity.
+const (
+	closeRemoteEnded   = wire.CloseRemoteEnded
+	closeUnreachable   = wire.CloseUnreachable
+	closeAuthFailed    = wire.CloseAuthFailed
+	closeProtocolError = wire.CloseProtocolError
+	closeLimit         = wire.CloseLimit
+	closeTimeout       = wire.CloseTimeout
+	closeShutdown      = wire.CloseShutdown
+	closeSessionEnded  = wire.CloseSessionEnded
+	closeForbidden     = wire.CloseForbidden
+	closeInternal      = wire.CloseInternal
+	closeClientError   = wire.CloseClientError
+)
+
+// sessionEnd is why a session ended: the CLOSE the user gets, and the error behind it.
+type sessionEnd struct {
+	Code   wire.CloseCode
+	Reason string // for the user
+	Err    error  // for the log; may be nil
+}
+
+func (e *sessionEnd) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %v", e.Reason, e.Err)
+	}
+	return e.Reason
+}
+
+func (e *sessionEnd) Unwrap() error { return e.Err }
+
+func endWith(code wire.CloseCode, reason string) error {
+	return &sessionEnd{Code: code, Reason: reason}
+}
+
+// errKind names a close code for racgate_errors_total.
+func errKind(c wire.CloseCode) string {
+	switch c {
+	case closeUnreachable:
+		return "unreachable"
+	case closeAuthFailed:
+		return "auth_failed"
+	case closeProtocolError:
+		return "protocol_error"
+	case closeLimit:
+		return "limit"
+	case closeTimeout:
+		return "timeout"
+	case closeForbidden:
+		return "forbidden"
+	case closeInternal:
+		return "internal"
+	case closeClientError:
+		return "client_error"
+	}
+	return ""
+}
+
+// Bounds on what a browser may ask for.
+const (
+	maxDesktopSide  = 8192
+	maxWheelNotches = 32 // per WHEEL message
+	dialTimeout     = 20 * time.Second
+	closeWait       = 3 * time.Second
+	ctrlQueue       = 32
+)
+
+// session is one websocket: one browser tab connected to one remote.
+type session struct {
+	srv      *Server
+	conn     *websocket.Conn
+	ep       *Endpoint
+	user     string
+	loginID  string
+	settings Settings
+	log      *slog.Logger
+
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+
+	remote atomic.Pointer[remoteBox]
+	view   atomic.Pointer[viewerBox]
+	ctrl   chan []byte // CLIPBOARD, BELL, NAME to the browser
+	lease  store.Lease
+
+	readOnly, noCopy, noPaste bool
+	canResize                 bool
+
+	// reader goroutine only
+	buttons uint8
+	x, y    int
+}
+
+type remoteBox struct{ r remote }
+type viewerBox struct{ v viewer }
+
+func (ss *session) end(why error) { ss.cancel(why) }
+
+func (ss *session) viewerStats() (uint64, time.Duration) {
+	if vb := ss.view.Load(); vb != nil {
+		return vb.v.Stats()
+	}
+	return 0, 0
+}
+
+// send writes one websocket message. Writes use their own context so that ending the
+// session does not abort the final CLOSE.
+func (ss *session) send(ctx context.Context, msg []byte) error {
+	if err := ss.conn.Write(ctx, websocket.MessageBinary, msg); err != nil {
+		return err
+	}
+	ss.srv.metrics.bytesSent.Add(uint64(len(msg)))
+	return nil
+}
+
+// wantsProtocol reports whether the client offered our websocket subprotocol.
+func wantsProtocol(r *http.Request) bool {
+	for _, h := range r.Header.Values("Sec-WebSocket-Protocol") {
+		for p := range strings.SplitSeq(h, ",") {
+			if strings.TrimSpace(p) == wire.Subprotocol {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
+	if !wantsProtocol(r) {
+		s.metrics.error("client_error")
+		http.Error(w, "websocket subprotocol "+wire.Subprotocol+" required", http.StatusBadRequest)
+		return
+	}
+	if !s.sameOrigin(r) {
+		s.metrics.error("forbidden")
+		http.Error(w, "websocket from another origin refused", http.StatusForbidden)
+		return
+	}
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		Subprotocols:       []string{wire.Subprotocol},
+		InsecureSkipVerify: true, // Origin checked above, against public-url too
+		CompressionMode:    websocket.CompressionDisabled,
+	})
+	if err != nil {
+		s.log.Info("websocket accept", "err", err, "remote", r.RemoteAddr)
+		return
+	}
+	conn.SetReadLimit(wire.MaxClientMessage)
+	// From here on every refusal is a CLOSE the user can read.
+	refuse := func(code wire.CloseCode, reason string) {
+		s.metrics.error(errKind(code))
+		ctx, cancel := context.WithTimeout(context.Background(), closeWait)
+		defer cancel()
+		conn.Write(ctx, websocket.MessageBinary, wire.Close{Code: code, Reason: reason}.Append(nil))
+		conn.Close(websocket.StatusPolicyViolation, trimReason(reason))
+	}
+	lg, err := s.currentLogin(r)
+	if err != nil {
+		refuse(closeSessionEnded, "You are not logged in (or your login has expired): log in again.")
+		return
+	}
+	st := s.state.Load()
+	name := r.PathValue("endpoint")
+	ep := st.cfg.Endpoint(name)
+	if ep == nil || !lg.User.Allowed(ep.Groups) {
+		refuse(closeForbidden, fmt.Sprintf("There is no endpoint %q open to you.", name))
+		return
+	}
+	width, height, conn0, err := connectRequest(r)
+	if err != nil {
+		refuse(closeForbidden, err.Error())
+		return
+	}
+	set, err := st.cfg.Merge(ep, conn0)
+	if err != nil {
+		refuse(closeForbidden, "Connection settings refused: "+err.Error())
+		return
+	}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	lease, err := s.store.Acquire(ctx, ep.Name, ep.MaximumConnections)
+	if err != nil {
+		if errors.Is(err, store.ErrLimit) {
+			refuse(closeLimit, fmt.Sprintf("%s already has its maximum of %d connections; try again later.", ep.Name, ep.MaximumConnections))
+		} else {
+			s.log.Error("connection store", "err", err)
+			refuse(closeInternal, "racgate could not count connections.")
+		}
+		return
+	}
+	defer lease.Release(context.Background()) // after an early return; run releases it sooner
+
+	ss := &session{
+		srv: s, conn: conn, ep: ep, user: lg.User.Username, loginID: lg.ID, settings: set,
+		ctx: ctx, cancel: cancel, ctrl: make(chan []byte, ctrlQueue),
+		lease:    lease,
+		readOnly: set.Bool("read-only"), noCopy: set.Bool("disable-copy"), noPaste: set.Bool("disable-paste"),
+	}
+	ss.log = s.log.With("user", ss.user, "endpoint", ep.Name, "remote", r.RemoteAddr)
+	if !s.register(ss) {
+		refuse(closeShutdown, "racgate is shutting down")
+		return
+	}
+	defer s.unregister(ss)
+	s.metrics.sessionStarted(ep.Protocol)
+	defer s.metrics.sessionsActive.Add(-1)
+
+	// Limits: the provider's absolute timeout, and the login's expiry.
+	if d := st.cfg.ConnectionTimeout(ep); d > 0 {
+		t := time.AfterFunc(d, func() {
+			ss.end(endWith(closeTimeout, fmt.Sprintf("The connection reached its time limit (%v).", d)))
+		})
+		defer t.Stop()
+	}
+	t := time.AfterFunc(lg.Expires.Sub(s.now()), func() {
+		ss.end(endWith(closeSessionEnded, "Your racgate login has expired: log in again."))
+	})
+	defer t.Stop()
+
+	ss.run(width, height)
+}
+
+// connectRequest reads /ws/NAME?width=W&height=H&setting=value...
+func connectRequest(r *http.Request) (w, h int, set Settings, err error) {
+	q := r.URL.Query()
+	set = Settings{}
+	for k, vs := range q {
+		if len(vs) != 1 {
+			return 0, 0, nil, fmt.Errorf("parameter %q given %d times", k, len(vs))
+		}
+		switch k {
+		case "width", "height":
+			n, err := strconv.Atoi(vs[0])
+			if err != nil || n < 1 || n > maxDesktopSide {
+				return 0, 0, nil, fmt.Errorf("%s: want 1-%d, got %q", k, maxDesktopSide, vs[0])
+			}
+			if k == "width" {
+				w = n
+			} else {
+				h = n
+			}
+		default:
+			set[k] = vs[0]
+		}
+	}
+	return w, h, set, nil
+}
+
+// run is the session's life once accepted: dial, HELLO, then the goroutines until one
+// ends it; then CLOSE and teardown.
+func (ss *session) run(width, height int) {
+	s := ss.srv
+	start := time.Now()
+	ss.log.Info("session start", "protocol", ss.ep.Protocol, "settings", ss.settings.String())
+
+	var wg sync.WaitGroup
+	wctx, wcancel := context.WithCancel(context.Background())
+	defer wcancel()
+	// The reader runs from the start, so closing the tab during the dial cancels it.
+	wg.Go(func() { ss.end(ss.readLoop(wctx)) })
+
+	events := remoteEvents{
+		Clipboard: func(text string) {
+			if !ss.noCopy {
+				ss.queue(wire.Clipboard{Text: clipText(text)}.Append(nil))
+			}
+		},
+		Bell: func() { ss.queue(wire.Bell{}.Append(nil)) },
+		Name: func(n string) { ss.queue(wire.Name{Name: strings.ToValidUTF8(n, "?")}.Append(nil)) },
+	}
+	dctx, dcancel := context.WithTimeout(ss.ctx, dialTimeout)
+	rem, disp, err := s.dial(dctx, ss.ep, ss.settings, events, ss.log)
+	dcancel()
+	if err == nil && ss.ctx.Err() != nil {
+		rem.Close()
+		disp.Close()
+		err = context.Cause(ss.ctx)
+	}
+	if err != nil {
+		ss.end(dialError(err, ss.ep))
+	} else {
+		ss.connected(rem, disp, width, height, wctx, &wg)
+	}
+
+	<-ss.ctx.Done()
+	cause := context.Cause(ss.ctx)
+	var se *sessionEnd
+	if !errors.As(cause, &se) {
+		se = &sessionEnd{Code: closeInternal, Reason: "racgate hit an internal error.", Err: cause}
+	}
+	if rb := ss.remote.Load(); rb != nil {
+		rb.r.Close()
+	}
+	if vb := ss.view.Load(); vb != nil {
+		vb.v.Close()
+	}
+	ss.lease.Release(context.Background()) // the remote is gone: free the slot now
+	// The last message: CLOSE, then the websocket close handshake.
+	cctx, ccancel := context.WithTimeout(context.Background(), closeWait)
+	ss.send(cctx, wire.Close{Code: se.Code, Reason: se.Reason}.Append(nil))
+	ccancel()
+	status := websocket.StatusNormalClosure
+	if se.Code == closeClientError {
+		status = websocket.StatusPolicyViolation
+	}
+	ss.conn.Close(status, trimReason(se.Reason))
+	wcancel() // unblocks any write still stuck on a dead connection
+	wg.Wait()
+	if vb := ss.view.Load(); vb != nil {
+		f, e := vb.v.Stats()
+		s.metrics.viewerDone(f, e)
+	}
+	if k := errKind(se.Code); k != "" {
+		s.metrics.error(k)
+	}
+	attrs := []any{"duration", time.Since(start).Round(time.Millisecond), "code", int(se.Code), "reason", se.Reason}
+	if se.Err != nil {
+		attrs = append(attrs, "err", se.Err)
+	}
+	ss.log.Info("session end", attrs...)
+}
+
+// connected starts the viewer, the remote and the control writer.
+func (ss *session) connected(rem remote, disp display, width, height int, wctx context.Context, wg *sync.WaitGroup) {
+	ss.canResize = rem.CanResize() && !ss.readOnly
+	var flags uint8
+	if ss.canResize {
+		flags |= wire.FlagResize
+	}
+	if !ss.noPaste && !ss.readOnly {
+		flags |= wire.FlagPaste
+	}
+	if !ss.noCopy {
+		flags |= wire.FlagCopy
+	}
+	// HELLO goes before anything the viewer sends.
+	if err := ss.send(wctx, wire.Hello{Version: wire.Version, Kind: wire.KindDesktop, Flags: flags, Name: ss.ep.Name}.Append(nil)); err != nil {
+		rem.Close()
+		disp.Close()
+		ss.end(&sessionEnd{Code: closeRemoteEnded, Reason: "browser gone", Err: err})
+		return
+	}
+	v := disp.NewViewer(func(msg []byte) error { return ss.send(wctx, msg) })
+	ss.view.Store(&viewerBox{v})
+	ss.remote.Store(&remoteBox{rem})
+	wg.Go(func() {
+		defer disp.Close()
+		err := rem.Run(ss.ctx)
+		ss.end(remoteEnded(err))
+	})
+	wg.Go(func() {
+		err := v.Run(ss.ctx)
+		if ss.ctx.Err() == nil {
+			ss.end(&sessionEnd{Code: closeInternal, Reason: "racgate could not send the picture.", Err: err})
+		}
+	})
+	wg.Go(func() {
+		for {
+			select {
+			case <-ss.ctx.Done():
+				return
+			case msg := <-ss.ctrl:
+				if err := ss.send(wctx, msg); err != nil {
+					ss.end(&sessionEnd{Code: closeRemoteEnded, Reason: "browser gone", Err: err})
+					return
+				}
+			}
+		}
+	})
+	if w, h := rem.Size(); ss.canResize && width > 0 && height > 0 && (w != width || h != height) {
+		if err := rem.SetDesktopSize(width, height); err != nil {
+			ss.log.Info("initial resize", "err", err)
+		}
+	}
+}
+
+// queue hands a message to the control writer without blocking the remote's goroutine.
+func (ss *session) queue(msg []byte) {
+	select {
+	case ss.ctrl <- msg:
+	default:
+		ss.log.Warn("control message dropped: browser too slow")
+	}
+}
+
+func clipText(s string) string {
+	s = strings.ToValidUTF8(s, "?")
+	if len(s) > wire.MaxClipboard {
+		s = s[:wire.MaxClipboard]
+		for !utf8.ValidString(s) {
+			s = s[:len(s)-1]
+		}
+	}
+	return s
+}
+
+func trimReason(s string) string {
+	// a websocket close reason is at most 123 bytes
+	if len(s) > 120 {
+		s = s[:120]
+		for !utf8.ValidString(s) {
+			s = s[:len(s)-1]
+		}
+	}
+	return s
+}
+
+func dialError(err error, ep *Endpoint) error {
+	var se *sessionEnd
+	switch {
+	case errors.As(err, &se):
+		return se
+	case errors.Is(err, errRemoteAuth):
+		return &sessionEnd{Code: closeAuthFailed, Reason: ep.Name + " refused the credentials.", Err: err}
+	case errors.Is(err, errRemoteProtocol):
+		return &sessionEnd{Code: closeProtocolError, Reason: ep.Name + " sent something racgate could not understand.", Err: err}
+	case errors.Is(err, errNotImplemented):
+		return &sessionEnd{Code: closeInternal, Reason: fmt.Sprintf("Protocol %s is not implemented yet.", ep.Protocol), Err: err}
+	}
+	return &sessionEnd{Code: closeUnreachable, Reason: ep.Name + " could not be reached.", Err: err}
+}
+
+func remoteEnded(err error) error {
+	var se *sessionEnd
+	switch {
+	case errors.As(err, &se):
+		return se
+	case errors.Is(err, errRemoteProtocol):
+		return &sessionEnd{Code: closeProtocolError, Reason: "The remote machine sent something racgate could not understand.", Err: err}
+	case errors.Is(err, errRemoteAuth):
+		return &sessionEnd{Code: closeAuthFailed, Reason: "The remote machine refused the credentials.", Err: err}
+	}
+	return &sessionEnd{Code: closeRemoteEnded, Reason: "The remote machine ended the session.", Err: err}
+}
+
+// readLoop reads the browser's messages until the websocket ends or breaks the protocol.
+// ctx is the write context, not the session's: coder/websocket closes the connection when
+// a Read's context ends, and the session still has to send CLOSE after it ends.
+func (ss *session) readLoop(ctx context.Context) error {
+	for {
+		typ, data, err := ss.conn.Read(ctx)
+		if err != nil {
+			if ss.ctx.Err() != nil {
+				return context.Cause(ss.ctx)
+			}
+			return &sessionEnd{Code: closeRemoteEnded, Reason: "The browser closed the connection.", Err: err}
+		}
+		if typ != websocket.MessageBinary {
+			return &sessionEnd{Code: closeClientError, Reason: "The browser sent a text message; racgate.v1 is binary."}
+		}
+		if err := wire.Decode(data, ss.handle); err != nil {
+			var se *sessionEnd
+			if errors.As(err, &se) {
+				return se
+			}
+			if errors.Is(err, wire.ErrMalformed) {
+				return &sessionEnd{Code: closeClientError, Reason: "The browser sent a malformed message.", Err: err}
+			}
+			return remoteEnded(err) // sending input to the remote failed
+		}
+	}
+}
+
+// handle applies one browser message. Input before the remote is connected is dropped.
+func (ss *session) handle(m wire.Message) error {
+	if a, ok := m.(wire.Ack); ok {
+		if vb := ss.view.Load(); vb != nil {
+			vb.v.Ack(a.ID)
+		}
+		return nil
+	}
+	rb := ss.remote.Load()
+	if rb == nil || ss.readOnly {
+		return nil
+	}
+	r := rb.r
+	switch m := m.(type) {
+	case wire.Key:
+		return r.KeyEvent(m.Keysym, m.Code, m.Down)
+	case wire.Pointer:
+		ss.buttons = rfbButtons(m.Buttons)
+		ss.x, ss.y = m.X, m.Y
+		return r.PointerEvent(ss.buttons, m.X, m.Y)
+	case wire.Wheel:
+		ss.x, ss.y = m.X, m.Y
+		return ss.wheel(r, m.DX, m.DY)
+	case wire.ClientClipboard:
+		if ss.noPaste {
+			return nil
+		}
+		return r.SetClipboard(m.Text)
+	case wire.ResizeRequest:
+		if !ss.canResize {
+			return nil
+		}
+		if m.Width < 1 || m.Height < 1 || m.Width > maxDesktopSide || m.Height > maxDesktopSide {
+			return &sessionEnd{Code: closeClientError, Reason: fmt.Sprintf("Resize to %dx%d refused.", m.Width, m.Height)}
+		}
+		return r.SetDesktopSize(m.Width, m.Height)
+	}
+	return nil // terminal messages on a desktop, unknown types: skipped
+}
+
+// rfbButtons maps wire buttons (bit 0 left, 1 middle, 2 right, 3 back, 4 forward) to the
+// RFB mask (bits 0-2 the same, 7 back; RFB has no forward button).
+func rfbButtons(b uint16) uint8 {
+	m := uint8(b & 7)
+	if b&wire.ButtonBack != 0 {
+		m |= 1 << 7
+	}
+	return m
+}
+
+// wheel sends one press and release of the RFB wheel buttons per notch (RFB 7.5.5: bits
+// 3/4 up/down, 5/6 left/right), keeping the held buttons.
+func (ss *session) wheel(r remote, dx, dy int) error {
+	step := func(n int, neg, pos uint8) error {
+		bit := pos
+		if n < 0 {
+			bit, n = neg, -n
+		}
+		for range min(n, maxWheelNotches) {
+			if err := r.PointerEvent(ss.buttons|bit, ss.x, ss.y); err != nil {
+				return err
+			}
+			if err := r.PointerEvent(ss.buttons, ss.x, ss.y); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := step(dy, 1<<3, 1<<4); err != nil {
+		return err
+	}
+	return step(dx, 1<<5, 1<<6)
+}
