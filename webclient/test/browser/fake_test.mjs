@@ -500,3 +500,62 @@ test("session.mjs CLI: login, open by link, screenshot; a failing step exits non
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("dead keys, numpad, AltGraph, the paste shortcut, BELL, terminal endpoints", { skip }, async () => {
+  let conn;
+  sessions.keys = (c) => {
+    conn = c;
+    c.send(enc(hello(7, ""), { type: "RESIZE", width: 100, height: 100 }, { type: "FRAME", id: 1 }));
+  };
+  await b.run({ open: "keys" });
+  await b.run({ waitState: "connected" });
+  await waitMsg(conn, (m) => m.type === "ACK", "ACK");
+  assert.equal(await b.page.title(), "keys", "the endpoint name is the title when HELLO has no name");
+  const cdp = await b.context.newCDPSession(b.page);
+  const key = async (type, o) => cdp.send("Input.dispatchKeyEvent", { type, ...o });
+  await b.page.focus("#screen");
+  conn.messages.length = 0;
+  // A dead circumflex, then the composed ê.
+  await key("rawKeyDown", { key: "Dead", code: "BracketLeft", windowsVirtualKeyCode: 219 });
+  await key("keyUp", { key: "Dead", code: "BracketLeft", windowsVirtualKeyCode: 219 });
+  await key("keyDown", { key: "ê", code: "KeyE", text: "ê", windowsVirtualKeyCode: 69 });
+  await key("keyUp", { key: "ê", code: "KeyE", windowsVirtualKeyCode: 69 });
+  // Numpad 7 with NumLock on, AltGraph.
+  await key("keyDown", { key: "7", code: "Numpad7", text: "7", location: 3, windowsVirtualKeyCode: 103 });
+  await key("keyUp", { key: "7", code: "Numpad7", location: 3, windowsVirtualKeyCode: 103 });
+  await key("rawKeyDown", { key: "AltGraph", code: "AltRight", location: 2, windowsVirtualKeyCode: 225 });
+  await key("keyUp", { key: "AltGraph", code: "AltRight", location: 2, windowsVirtualKeyCode: 225 });
+  await waitMsg(conn, (m) => m.type === "KEY" && m.keysym === 0xfe03 && !m.down, "AltGraph up");
+  const keys = all(conn).filter((m) => m.type === "KEY").map((m) => [m.down, m.keysym.toString(16), m.code]);
+  assert.deepEqual(keys, [
+    [true, "ea", "KeyE"], [false, "ea", "KeyE"],
+    [true, "ffb7", "Numpad7"], [false, "ffb7", "Numpad7"],
+    [true, "fe03", "AltRight"], [false, "fe03", "AltRight"],
+  ]);
+
+  // Ctrl+V: the clipboard reaches the remote before the V does.
+  conn.messages.length = 0;
+  await b.page.evaluate(() => {
+    window.__pastes = 0;
+    document.addEventListener("paste", () => window.__pastes++);
+    return navigator.clipboard.writeText("pasted ✓");
+  });
+  await b.run({ press: "Control+v" });
+  await waitMsg(conn, (m) => m.type === "KEY" && m.keysym === 0xffe3 && !m.down, "Control up");
+  const seq = all(conn).map((m) => (m.type === "KEY" ? `${m.down ? "+" : "-"}${m.keysym.toString(16)}` : m.type === "CLIENT_CLIPBOARD" ? `clip:${m.text}` : m.type));
+  assert.deepEqual(seq, ["+ffe3", "clip:pasted ✓", "+76", "-76", "-ffe3"]);
+  assert.equal(await b.page.evaluate(() => window.__pastes), 1, "the browser's paste event carried the text");
+
+  // BELL flashes the view.
+  conn.send(enc({ type: "BELL" }, { type: "FRAME", id: 2 }));
+  await waitMsg(conn, (m) => m.type === "ACK" && m.id === 2, "ACK 2");
+  assert.equal(await b.page.evaluate(() => document.getElementById("view").classList.contains("bell")), true);
+  await cdp.detach();
+
+  // A terminal endpoint: the canvas gives way to the terminal area.
+  sessions.term = (c) => c.send(enc({ type: "HELLO", version: 1, kind: 1, flags: 2, name: "shell" }, { type: "TERMINAL", data: new Uint8Array([0x24, 0x20]) }));
+  await b.run({ open: "term" });
+  await b.run({ waitState: "connected" });
+  assert.equal(await b.page.isVisible("#terminal"), true);
+  assert.equal(await b.page.isVisible("#screen"), false);
+});
