@@ -195,6 +195,7 @@ type ref struct {
 
 type epLines struct {
 	key      string
+	line     int
 	provider ref
 	mappings []ref
 }
@@ -315,7 +316,7 @@ func (d *decoder) providers(k string, v *yaml.Node, c *Config, lines *nodeLines)
 func (d *decoder) endpoints(k string, v *yaml.Node, c *Config, lines *nodeLines) {
 	d.sequence(v, k, func(k string, v *yaml.Node) {
 		e := &Endpoint{MaximumConnections: -1}
-		el := &epLines{key: k}
+		el := &epLines{key: k, line: v.Line}
 		var hostNode *yaml.Node
 		d.mapping(v, k, map[string]fieldFunc{
 			"name": func(k string, v *yaml.Node) {
@@ -486,10 +487,23 @@ func (d *decoder) references(c *Config, lines *nodeLines) {
 			d.errs = append(d.errs, &ConfigError{File: d.file, Line: el.provider.line, Key: el.provider.key,
 				Msg: fmt.Sprintf("unknown provider %q", e.Provider)})
 		}
+		bad := false
 		for _, r := range el.mappings {
 			if c.mapping(r.name) == nil {
+				bad = true
 				d.errs = append(d.errs, &ConfigError{File: d.file, Line: r.line, Key: r.key,
 					Msg: fmt.Sprintf("unknown property mapping %q", r.name)})
+			}
+		}
+		// The settings as every connection gets them must make sense for the protocol.
+		if e.Protocol == "vnc" && !bad && c.provider(e.Provider) != nil && e.hostname != "" {
+			set, err := c.Merge(e, nil)
+			if err == nil {
+				_, _, err = vncOptions(set)
+			}
+			if err != nil {
+				d.errs = append(d.errs, &ConfigError{File: d.file, Line: el.line, Key: el.key + ".settings",
+					Msg: err.Error() + " (after merging provider, endpoint and property mapping settings)"})
 			}
 		}
 	}

@@ -1,0 +1,136 @@
+package gateway
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/racgate/racgate/protocols/vnc"
+	"github.com/racgate/racgate/render"
+)
+
+// vncEncodings maps Guacamole's encoding names to RFB encodings. Names Guacamole knows
+// that racgate does not decode are skipped rather than refused, so settings carry over.
+var vncEncodings = map[string]int32{
+	"raw": vnc.EncodingRaw, "copyrect": vnc.EncodingCopyRect, "rre": vnc.EncodingRRE,
+	"hextile": vnc.EncodingHextile, "zlib": vnc.EncodingZlib, "tight": vnc.EncodingTight,
+	"zrle": vnc.EncodingZRLE,
+}
+
+var vncSkippedEncodings = map[string]bool{"ultra": true, "corre": true, "tightpng": true, "zywrle": true}
+
+// vncOptions is a vnc.Config and render.Options read from merged settings.
+func vncOptions(set Settings) (vnc.Config, render.Options, error) {
+	cfg := vnc.Config{
+		Username: set["username"], Password: set["password"],
+		QualityLevel: -1, CompressLevel: -1, Shared: true,
+	}
+	opts := render.DefaultOptions()
+	switch sec := set["security"]; sec {
+	case "", "any":
+	case "none":
+		cfg.SecurityTypes = []uint8{vnc.SecurityNone}
+	case "vnc":
+		cfg.SecurityTypes = []uint8{vnc.SecurityVNCAuth}
+	case "vencrypt":
+		cfg.SecurityTypes = []uint8{vnc.SecurityVeNCrypt}
+		cfg.TLSConfig = &tls.Config{ServerName: set["hostname"], InsecureSkipVerify: set.Bool("ignore-cert")}
+	default:
+		return cfg, opts, fmt.Errorf("setting security: %q is not a VNC security type (want any, none, vnc or vencrypt)", sec)
+	}
+	if e := set["encodings"]; e != "" {
+		for _, name := range strings.Fields(e) {
+			name = strings.ToLower(name)
+			if enc, ok := vncEncodings[name]; ok {
+				cfg.Encodings = append(cfg.Encodings, enc)
+			} else if !vncSkippedEncodings[name] {
+				return cfg, opts, fmt.Errorf("setting encodings: unknown VNC encoding %q (want tight zrle hextile zlib rre copyrect raw)", name)
+			}
+		}
+		if len(cfg.Encodings) == 0 {
+			return cfg, opts, errors.New("setting encodings: no encoding racgate supports")
+		}
+	}
+	// quality: 0-9 lets the server send JPEG (Tight) at that level and lets racgate send
+	// JPEG for photo-like regions; lossless (the default) sends exact pixels only.
+	switch q := set["quality"]; q {
+	case "", "lossless":
+		opts.JPEGQuality = 0
+		opts.Passthrough = false
+	default:
+		n, err := strconv.Atoi(q)
+		if err != nil || n < 0 || n > 9 {
+			return cfg, opts, fmt.Errorf("setting quality: want 0-9 or lossless, got %q", q)
+		}
+		cfg.QualityLevel = n
+		opts.JPEGQuality = 15 + 9*n // 15..96
+	}
+	if c := set["compress-level"]; c != "" {
+		n, err := strconv.Atoi(c)
+		if err != nil || n < 0 || n > 9 {
+			return cfg, opts, fmt.Errorf("setting compress-level: want 0-9, got %q", c)
+		}
+		cfg.CompressLevel = n
+		opts.ZlibLevel = max(n, 1)
+	}
+	return cfg, opts, nil
+}
+
+// dialRemote connects to ep's remote machine. Only VNC exists so far.
+func (s *Server) dialRemote(ctx context.Context, ep *Endpoint, set Settings, ev remoteEvents, log *slog.Logger) (remote, display, error) {
+	if ep.Protocol != "vnc" {
+		return nil, nil, fmt.Errorf("%s: %w", ep.Protocol, errNotImplemented)
+	}
+	cfg, opts, err := vncOptions(set)
+	if err != nil {
+		return nil, nil, &sessionEnd{Code: closeInternal, Reason: "The endpoint's settings are invalid: " + err.Error(), Err: err}
+	}
+	cfg.OnClipboard, cfg.OnBell, cfg.OnName = ev.Clipboard, ev.Bell, ev.Name
+	cfg.Logger = log
+	opts.Pool = s.pool
+	d := render.NewDisplay(opts)
+	c, err := vnc.Dial(ctx, net.JoinHostPort(set["hostname"], set["port"]), cfg, d)
+	if err != nil {
+		d.Close()
+		return nil, nil, vncError(err)
+	}
+	return &vncRemote{c}, renderDisplay{d}, nil
+}
+
+// vncError marks vnc errors for the session's CLOSE codes.
+func vncError(err error) error {
+	var pe *vnc.ProtocolError
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, vnc.ErrAuthFailed):
+		return fmt.Errorf("%w: %w", errRemoteAuth, err)
+	case errors.As(err, &pe), errors.Is(err, vnc.ErrUnsupported):
+		return fmt.Errorf("%w: %w", errRemoteProtocol, err)
+	}
+	return err
+}
+
+type vncRemote struct{ *vnc.Client }
+
+func (r *vncRemote) Run(ctx context.Context) error { return vncError(r.Client.Run(ctx)) }
+
+// renderDisplay adapts *render.Display to display.
+type renderDisplay struct{ *render.Display }
+
+func (d renderDisplay) NewViewer(send func([]byte) error) viewer {
+	return renderViewer{d.Display.NewViewer(send)}
+}
+
+type renderViewer struct{ *render.Viewer }
+
+func (v renderViewer) Stats() (uint64, time.Duration) {
+	st := v.Viewer.Stats()
+	return st.Frames, st.EncodeTime
+}
