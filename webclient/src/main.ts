@@ -8,7 +8,7 @@ import type { Rect } from "./geometry.js";
 import { Input } from "./input.js";
 import { Session } from "./session.js";
 import type { State } from "./session.js";
-import { KIND_TERMINAL } from "./wire.js";
+import { closeAllowsReconnect, KIND_TERMINAL } from "./wire.js";
 
 const RESIZE_DEBOUNCE_MS = 300;
 const PASTE_WAIT_MS = 200;
@@ -116,6 +116,10 @@ function start(): void {
         status.dataset.state = s;
         statusText.textContent = s === "closed" ? `closed: ${detail}` : detail;
         reconnect.hidden = s !== "closed";
+        // Still offered after a CLOSE whose code says retrying will not help (bad
+        // credentials, not allowed): the user may have fixed the cause elsewhere.
+        const code = session.closeCode;
+        reconnect.dataset.useful = String(code === null || closeAllowsReconnect(code));
         if (s === "connected") canvas.focus({ preventScroll: true });
       },
       hello(h) {

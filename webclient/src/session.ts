@@ -53,6 +53,8 @@ export class Session {
   private runner = -1; // the gen whose run loop is active
   private closeMsg: { code: number; reason: string } | null = null;
   private failure: string | null = null;
+  private opened = false;
+  private wsClose = { code: 0, reason: "" };
   private gen = 0; // incremented per websocket, so late async work of an old one is dropped
   state: State = "closed";
   flags = 0;
@@ -65,6 +67,7 @@ export class Session {
     const gen = ++this.gen;
     this.closeMsg = null;
     this.failure = null;
+    this.opened = false;
     this.flags = 0;
     this.z = new Inflater(); // a new websocket starts a new deflate stream
     this.setState("connecting", "connecting…");
@@ -82,8 +85,13 @@ export class Session {
     ws.onmessage = (ev) => {
       if (gen === this.gen) this.receive(ev.data);
     };
-    ws.onclose = () => {
-      if (gen === this.gen) this.closed();
+    ws.onopen = () => {
+      this.opened = true;
+    };
+    ws.onclose = (ev) => {
+      if (gen !== this.gen) return;
+      this.wsClose = { code: ev.code, reason: ev.reason };
+      this.closed();
     };
     ws.onerror = () => {
       /* onclose follows with the outcome */
@@ -101,7 +109,7 @@ export class Session {
     this.ws = null;
     this.gen++;
     if (ws) {
-      ws.onmessage = ws.onclose = ws.onerror = null;
+      ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
       try {
         ws.close(code, reason);
       } catch {
@@ -248,7 +256,12 @@ export class Session {
     let detail: string;
     if (this.failure) detail = this.failure;
     else if (this.closeMsg) detail = this.closeMsg.reason || `closed (code ${this.closeMsg.code})`;
-    else detail = "connection lost";
+    else {
+      // No CLOSE: say what the websocket itself reported, if anything.
+      const { code, reason } = this.wsClose;
+      detail = this.opened ? "connection lost" : "connection lost (the websocket could not be opened)";
+      if (reason) detail += ` (${code}: ${reason})`;
+    }
     this.gen++;
     this.dropQueue();
     this.setState("closed", detail);

@@ -58,7 +58,8 @@ export async function startFakeServer({ onSession, endpoints = [] } = {}) {
   server.on("upgrade", (req, socket) => {
     const u = new URL(req.url, "http://x");
     const protocols = String(req.headers["sec-websocket-protocol"] ?? "").split(",").map((s) => s.trim());
-    if (!u.pathname.startsWith("/ws/") || !protocols.includes("racgate.v1")) {
+    // Endpoints named refused* are refused, as a gateway refuses an unknown endpoint.
+    if (!u.pathname.startsWith("/ws/") || !protocols.includes("racgate.v1") || u.pathname.startsWith("/ws/refused")) {
       socket.end("HTTP/1.1 400 Bad Request\r\n\r\n");
       return;
     }

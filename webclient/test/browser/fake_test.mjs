@@ -416,6 +416,22 @@ test("CLOSE shows the reason, reconnect opens a new websocket, a dropped one is 
   conns[1].close({ abrupt: true });
   await b.run({ waitState: "closed" });
   assert.match((await b.run({ statusText: true })).text, /connection lost/);
+  assert.equal(await b.page.getAttribute("#reconnect", "data-useful"), "true");
+
+  // CLOSE with a code where retrying does not help: the button stays, marked so.
+  sessions.denied = (c) => {
+    c.send(enc({ type: "CLOSE", code: 3, reason: "the remote machine refused the credentials" }));
+    c.close();
+  };
+  await b.run({ open: "denied" });
+  await b.run({ waitState: "closed" });
+  assert.match((await b.run({ statusText: true })).text, /refused the credentials/);
+  assert.equal(await b.page.getAttribute("#reconnect", "data-useful"), "false");
+
+  // A websocket the gateway refuses.
+  await b.run({ open: "refused-one" });
+  await b.run({ waitState: "closed" });
+  assert.match((await b.run({ statusText: true })).text, /connection lost \(the websocket could not be opened\)/);
 });
 
 test("malformed messages end the session with a clear error, the page survives", { skip }, async () => {
