@@ -1,0 +1,219 @@
+// Command racgate is the remote-access gateway: it serves the web client and connects
+// browsers to VNC (and later RDP and SSH) machines named in a YAML config.
+//
+//	racgate serve -config FILE     run the gateway (SIGHUP reloads, SIGINT/SIGTERM stop)
+//	racgate check-config FILE      print OK or every error with file:line
+//	racgate hash-password          read a password on stdin, print a bcrypt hash
+//	racgate version                print the version
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/racgate/racgate/authz"
+	"github.com/racgate/racgate/gateway"
+)
+
+// shutdownGrace is how long sessions get to say goodbye on SIGINT/SIGTERM.
+const shutdownGrace = 5 * time.Second
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `usage:
+  racgate serve -config FILE [-log-level info] [-log-format text]
+  racgate check-config FILE
+  racgate hash-password [-cost N]    (password on stdin)
+  racgate version
+`)
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	switch args[0] {
+	case "serve":
+		return serve(args[1:], stderr)
+	case "check-config":
+		return checkConfig(args[1:], stdout, stderr)
+	case "hash-password":
+		return hashPassword(args[1:], stdin, stdout, stderr)
+	case "version", "-version", "--version":
+		fmt.Fprintln(stdout, "racgate", version())
+		return 0
+	case "help", "-h", "-help", "--help":
+		usage(stdout)
+		return 0
+	}
+	fmt.Fprintf(stderr, "racgate: unknown command %q\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
+}
+
+func checkConfig(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("check-config", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "usage: racgate check-config FILE")
+		return 2
+	}
+	if _, err := gateway.LoadConfig(fs.Arg(0)); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	fmt.Fprintln(stdout, "OK")
+	return 0
+}
+
+func hashPassword(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("hash-password", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cost := fs.Int("cost", 0, "bcrypt cost (default 10)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	line, err := bufio.NewReader(io.LimitReader(stdin, 4096)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		fmt.Fprintln(stderr, "racgate: read password:", err)
+		return 1
+	}
+	pw := strings.TrimRight(line, "\r\n")
+	h, err := authz.HashPassword(pw, *cost)
+	if err != nil {
+		fmt.Fprintln(stderr, "racgate:", err)
+		return 1
+	}
+	fmt.Fprintln(stdout, h)
+	return 0
+}
+
+func serve(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "", "config file (YAML)")
+	level := fs.String("log-level", "info", "debug, info, warn or error")
+	format := fs.String("log-format", "text", "text or json")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *path == "" || fs.NArg() != 0 {
+		fmt.Fprintln(stderr, "usage: racgate serve -config FILE")
+		return 2
+	}
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(*level)); err != nil {
+		fmt.Fprintln(stderr, "racgate: -log-level:", err)
+		return 2
+	}
+	hopts := &slog.HandlerOptions{Level: lv}
+	var logger *slog.Logger
+	switch *format {
+	case "text":
+		logger = slog.New(slog.NewTextHandler(stderr, hopts))
+	case "json":
+		logger = slog.New(slog.NewJSONHandler(stderr, hopts))
+	default:
+		fmt.Fprintln(stderr, "racgate: -log-format: want text or json")
+		return 2
+	}
+
+	cfg, err := gateway.LoadConfig(*path)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	srv, err := gateway.NewServer(cfg, logger)
+	if err != nil {
+		fmt.Fprintln(stderr, "racgate:", err)
+		return 1
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		fmt.Fprintln(stderr, "racgate:", err)
+		return 1
+	}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	logger.Info("racgate listening", "addr", ln.Addr().String(), "config", *path, "version", version())
+
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+
+	for {
+		select {
+		case err := <-served:
+			logger.Error("http server stopped", "err", err)
+			return 1
+		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				reload(srv, cfg.Listen, *path, logger)
+				continue
+			}
+			logger.Info("shutting down", "signal", sig.String())
+			ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+			// Stop accepting first; websockets are hijacked, so this does not wait for them.
+			if err := hs.Shutdown(ctx); err != nil {
+				logger.Warn("http shutdown", "err", err)
+			}
+			err := srv.Shutdown(ctx)
+			cancel()
+			if err != nil {
+				logger.Warn("sessions did not end in time", "err", err)
+				return 1
+			}
+			logger.Info("stopped")
+			return 0
+		}
+	}
+}
+
+// reload applies a changed config file; a bad one is refused and the running config kept.
+func reload(srv *gateway.Server, listen, path string, logger *slog.Logger) {
+	cfg, err := gateway.LoadConfig(path)
+	if err == nil {
+		err = srv.Reload(cfg)
+	}
+	if err != nil {
+		logger.Error("config reload refused; keeping the running config", "err", err)
+		return
+	}
+	if cfg.Listen != listen {
+		logger.Warn("listen address changes need a restart", "running", listen, "config", cfg.Listen)
+	}
+	logger.Info("config reloaded", "config", path)
+}
