@@ -26,6 +26,7 @@ type client struct {
 	canvas  *wire.Canvas
 	types   []wire.Type
 	images  []uint8 // IMAGE encodings in order
+	jpegs   [][]byte
 	frames  []uint32
 	err     error
 	stalled bool          // don't acknowledge
@@ -65,6 +66,9 @@ func (c *client) send(b []byte) error {
 		switch m := m.(type) {
 		case wire.Image:
 			c.images = append(c.images, m.Encoding)
+			if m.Encoding == wire.JPEG {
+				c.jpegs = append(c.jpegs, m.Data)
+			}
 		case wire.Frame:
 			c.frames = append(c.frames, m.ID)
 			if want := uint32(len(c.frames)); m.ID != want {

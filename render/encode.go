@@ -199,12 +199,12 @@ func (e *encoder) packPalette(n, w, h int) []byte {
 		return raw
 	}
 	clear(body)
-	perByte := 8 / bits
 	for y := 0; y < h; y++ {
 		src := e.idx[y*w : y*w+w]
 		dst := body[y*stride : y*stride+stride]
 		for x, k := range src {
-			dst[x/perByte] |= k << (8 - bits - (x%perByte)*bits)
+			bit := x * bits // bits is 1, 2 or 4: shifts, no division
+			dst[bit>>3] |= k << (8 - bits - bit&7)
 		}
 	}
 	return raw

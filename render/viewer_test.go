@@ -1,0 +1,442 @@
+package render
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/racgate/racgate/render/wire"
+)
+
+func startDisplay(t *testing.T, o Options, w, h int) (*Display, *client, context.CancelFunc) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	d := NewDisplay(o)
+	d.Resize(w, h)
+	c := newClient(t, d)
+	c.run(ctx)
+	t.Cleanup(func() { cancel(); d.Close() })
+	// The first frame: RESIZE, CURSOR, a full picture.
+	waitFor(t, "first frame", func() bool { return c.v.Stats().Frames == 1 })
+	return d, c, cancel
+}
+
+func imagesAfter(c *client, fn func()) ([]wire.Type, []uint8) {
+	c.reset()
+	n := c.v.Stats().Frames
+	fn()
+	waitFor(c.t, "a frame", func() bool { return c.v.Stats().Frames > n })
+	return c.seen()
+}
+
+func TestFirstFrame(t *testing.T) {
+	d := NewDisplay(DefaultOptions())
+	defer d.Close()
+	d.Resize(130, 70)
+	d.Fill(image.Rect(0, 0, 130, 70), color.RGBA{1, 2, 3, 255})
+	c := newClient(t, d)
+	c.run(context.Background())
+	waitFor(t, "first frame", func() bool { return c.v.Stats().Frames == 1 })
+	types, _ := c.seen()
+	if types[0] != wire.TypeResize || types[1] != wire.TypeCursor || types[len(types)-1] != wire.TypeFrame {
+		t.Fatalf("first frame %v", types)
+	}
+	// Uniform everywhere: only FILLs between CURSOR and FRAME.
+	for _, ty := range types[2 : len(types)-1] {
+		if ty != wire.TypeFill {
+			t.Fatalf("uniform picture sent as %v", types)
+		}
+	}
+	c.converge(d)
+}
+
+func TestEncodingChoice(t *testing.T) {
+	d, c, _ := startDisplay(t, DefaultOptions(), 256, 128)
+	tile := image.Rect(64, 64, 128, 128)
+	pix := make([]byte, 64*64*4)
+	set := func(f func(x, y int) (r, g, b uint8)) {
+		for y := 0; y < 64; y++ {
+			for x := 0; x < 64; x++ {
+				o := (y*64 + x) * 4
+				pix[o], pix[o+1], pix[o+2] = f(x, y)
+			}
+		}
+		d.SetPixels(tile, pix, 64*4)
+		d.EndFrame()
+	}
+	check := func(name string, wantType wire.Type, wantEnc int, fn func()) {
+		t.Helper()
+		types, encs := imagesAfter(c, fn)
+		if !slices.Contains(types, wantType) {
+			t.Errorf("%s: sent %v, want a %v", name, types, wantType)
+		}
+		if wantEnc >= 0 && !slices.Equal(encs, []uint8{uint8(wantEnc)}) {
+			t.Errorf("%s: image encodings %v, want [%d]", name, encs, wantEnc)
+		}
+		if wantType == wire.TypeFill && len(encs) != 0 {
+			t.Errorf("%s: images %v", name, encs)
+		}
+		c.converge(d)
+	}
+	check("uniform", wire.TypeFill, -1, func() { set(func(x, y int) (uint8, uint8, uint8) { return 9, 8, 7 }) })
+	check("two colours", wire.TypeImage, wire.ZPalette, func() {
+		set(func(x, y int) (uint8, uint8, uint8) {
+			if (x/3+y/5)%2 == 0 {
+				return 255, 255, 255
+			}
+			return 0, 0, 0
+		})
+	})
+	check("200 colours", wire.TypeImage, wire.ZPalette, func() {
+		set(func(x, y int) (uint8, uint8, uint8) { return uint8((x * y) % 200), 1, uint8((x * y) % 200) })
+	})
+	rng := rand.New(rand.NewPCG(1, 2))
+	check("noise", wire.TypeImage, wire.ZRGB, func() {
+		set(func(x, y int) (uint8, uint8, uint8) { return uint8(rng.IntN(256)), uint8(rng.IntN(256)), uint8(rng.IntN(256)) })
+	})
+	check("scroll", wire.TypeCopy, -1, func() {
+		d.Copy(image.Rect(0, 0, 256, 112), image.Pt(0, 16))
+		d.EndFrame()
+	})
+	types, _ := c.seen()
+	if slices.Contains(types, wire.TypeImage) {
+		t.Errorf("scroll of an in-sync viewer sent pixels: %v", types)
+	}
+}
+
+func TestJPEGForPhotos(t *testing.T) {
+	d, c, _ := startDisplay(t, Options{JPEGQuality: 85}, 256, 128)
+	rng := rand.New(rand.NewPCG(3, 4))
+	pix := make([]byte, 128*128*4)
+	for i := range pix {
+		pix[i] = uint8(100 + rng.IntN(60)) // photo-like: most pixels differ, smoothly
+	}
+	_, encs := imagesAfter(c, func() {
+		d.SetPixels(image.Rect(0, 0, 128, 128), pix, 128*4)
+		d.EndFrame()
+	})
+	if len(encs) == 0 || !slices.Contains(encs, wire.JPEG) {
+		t.Fatalf("encodings %v, want JPEG", encs)
+	}
+	// Lossy, but close: mean absolute error per channel.
+	waitFor(t, "drawn", func() bool { return c.v.Stats().InFlight == 0 })
+	fb := d.Snapshot()
+	c.mu.Lock()
+	img := c.canvas.Image()
+	sum := 0
+	for y := 0; y < 128; y++ {
+		for x := 0; x < 128; x++ {
+			for k := 0; k < 3; k++ {
+				sum += abs(int(img.Pix[img.PixOffset(x, y)+k]) - int(fb.Pix[y*fb.Stride+x*4+k]))
+			}
+		}
+	}
+	c.mu.Unlock()
+	if mean := float64(sum) / (128 * 128 * 3); mean > 20 {
+		t.Errorf("JPEG mean error %.1f", mean)
+	}
+	// Text-like content with many colours stays lossless.
+	for i := 0; i < len(pix); i += 4 {
+		pix[i], pix[i+1], pix[i+2] = uint8(i>>9), uint8(i>>10), uint8(i>>11)
+	}
+	_, encs = imagesAfter(c, func() {
+		d.SetPixels(image.Rect(0, 0, 128, 128), pix, 128*4)
+		d.EndFrame()
+	})
+	if slices.Contains(encs, wire.JPEG) {
+		t.Errorf("runs of equal pixels sent as JPEG: %v", encs)
+	}
+	c.converge(d)
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+func TestPassthroughJPEG(t *testing.T) {
+	d, c, _ := startDisplay(t, DefaultOptions(), 64, 64)
+	img := image.NewRGBA(image.Rect(0, 0, 24, 16))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i * 7)
+	}
+	var b bytes.Buffer
+	jpeg.Encode(&b, img, nil)
+	data := b.Bytes()
+	orig := bytes.Clone(data)
+	n := c.v.Stats().Frames
+	if err := d.DrawJPEG(image.Rect(10, 20, 34, 36), data); err != nil {
+		t.Fatal(err)
+	}
+	clear(data) // the caller may reuse data after DrawJPEG returns
+	d.EndFrame()
+	waitFor(t, "frame", func() bool { return c.v.Stats().Frames > n })
+	if st := c.v.Stats(); st.Counts.Passthrough != 1 {
+		t.Fatalf("counts %+v", st.Counts)
+	}
+	c.mu.Lock()
+	if len(c.jpegs) != 1 || !bytes.Equal(c.jpegs[0], orig) {
+		t.Errorf("passthrough sent %d JPEGs, not the original bytes", len(c.jpegs))
+	}
+	c.mu.Unlock()
+	// Go's decoder on both sides: the client's picture is exactly the framebuffer.
+	c.converge(d)
+	if err := d.DrawJPEG(image.Rect(0, 0, 10, 10), orig); err == nil {
+		t.Error("JPEG of the wrong size accepted")
+	}
+}
+
+func TestCursorWithoutFrame(t *testing.T) {
+	d, c, _ := startDisplay(t, DefaultOptions(), 32, 32)
+	c.reset()
+	img := image.NewRGBA(image.Rect(0, 0, 300, 2)) // wider than maxCursor: cropped
+	img.Pix[0], img.Pix[3] = 200, 255
+	d.SetCursor(img, image.Pt(1, 1))
+	waitFor(t, "cursor", func() bool { ty, _ := c.seen(); return slices.Contains(ty, wire.TypeCursor) })
+	c.mu.Lock()
+	cur, hot := c.canvas.CursorImg, c.canvas.CursorHot
+	c.mu.Unlock()
+	if cur == nil || cur.Rect.Dx() != maxCursor || cur.Rect.Dy() != 2 || cur.Pix[0] != 200 || hot != image.Pt(1, 1) {
+		t.Fatalf("cursor %v hot %v", cur.Rect, hot)
+	}
+	if s := d.Snapshot(); s.Cursor == nil || s.Cursor.Pix[0] != 200 {
+		t.Fatal("snapshot cursor")
+	}
+	d.SetCursor(nil, image.Point{})
+	waitFor(t, "hidden cursor", func() bool { c.mu.Lock(); defer c.mu.Unlock(); return c.canvas.CursorImg == nil })
+}
+
+func TestResize(t *testing.T) {
+	d, c, _ := startDisplay(t, DefaultOptions(), 32, 32)
+	d.Fill(image.Rect(0, 0, 10, 10), color.RGBA{R: 255})
+	d.Resize(300, 40)
+	d.Fill(image.Rect(100, 10, 300, 40), color.RGBA{G: 255})
+	d.EndFrame()
+	waitFor(t, "resize", func() bool { c.mu.Lock(); defer c.mu.Unlock(); return c.canvas.Image().Rect.Dx() == 300 })
+	c.converge(d)
+}
+
+func TestNoEmptyFrames(t *testing.T) {
+	d, c, _ := startDisplay(t, DefaultOptions(), 32, 32)
+	for range 10 {
+		d.EndFrame()
+	}
+	d.Fill(image.Rect(0, 0, 1, 1), color.RGBA{B: 9})
+	d.EndFrame()
+	c.converge(d)
+	time.Sleep(20 * time.Millisecond)
+	if f := c.v.Stats().Frames; f > 3 {
+		t.Errorf("%d frames for one change", f)
+	}
+}
+
+// A viewer that never acknowledges keeps bounded state while the display changes a lot.
+func TestStalledViewerBounded(t *testing.T) {
+	o := Options{TileSize: 32, MaxPendingOps: 16, MaxPendingBytes: 64 << 10, Passthrough: true}
+	d := NewDisplay(o)
+	defer d.Close()
+	d.Resize(320, 200)
+	c := newClient(t, d)
+	c.setStalled(true)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c.run(ctx)
+	waitFor(t, "first frames", func() bool { return c.v.Stats().Frames >= 1 })
+	r := newRandOps(99)
+	size := image.Pt(320, 200)
+	maxOps, maxBytes := 0, 0
+	for i := 0; i < 10000; i++ {
+		r.step(t, d, &size)
+		if i%100 == 0 {
+			st := c.v.Stats()
+			maxOps, maxBytes = max(maxOps, st.PendingOps), max(maxBytes, st.PendingBytes)
+		}
+	}
+	d.EndFrame()
+	d.mu.Lock()
+	v := c.v
+	tiles := len(v.st.dmg.boxes)
+	wantTiles := ((d.fb.Width + 31) / 32) * ((d.fb.Height + 31) / 32)
+	opsCap := cap(v.st.ops)
+	d.mu.Unlock()
+	st := c.v.Stats()
+	if maxOps > o.MaxPendingOps || maxBytes > o.MaxPendingBytes || opsCap > 2*o.MaxPendingOps {
+		t.Errorf("pending ops %d (cap %d), bytes %d over the limits", maxOps, opsCap, maxBytes)
+	}
+	if tiles != wantTiles {
+		t.Errorf("damage holds %d tiles, framebuffer has %d", tiles, wantTiles)
+	}
+	if st.Frames > 2 || st.Bytes > 2<<20 {
+		t.Errorf("stalled viewer sent %d frames, %d bytes", st.Frames, st.Bytes)
+	}
+	if st.Collapsed == 0 {
+		t.Error("no ops collapsed into damage in 10000 updates")
+	}
+	c.setStalled(false)
+	c.converge(d)
+}
+
+// A send that blocks must not block the protocol client's Sink calls.
+func TestSlowSendDoesNotBlockSink(t *testing.T) {
+	d := NewDisplay(DefaultOptions())
+	defer d.Close()
+	d.Resize(200, 100)
+	c := newClient(t, d)
+	c.gate = make(chan struct{})
+	c.inSend = make(chan struct{}, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c.run(ctx)
+	<-c.inSend // Run is now blocked in send
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		r := newRandOps(5)
+		size := image.Pt(200, 100)
+		for i := 0; i < 500; i++ {
+			r.step(t, d, &size)
+		}
+		d.EndFrame()
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Sink calls blocked by a stalled send")
+	}
+	// Another viewer still gets everything.
+	other := newClient(t, d)
+	other.run(ctx)
+	other.converge(d)
+	close(c.gate) // unblock the slow one: it catches up
+	c.converge(d)
+}
+
+func TestConcurrentViewers(t *testing.T) {
+	pool := NewPool(2)
+	defer pool.Close()
+	d := NewDisplay(Options{TileSize: 32, Pool: pool, Passthrough: true})
+	defer d.Close()
+	d.Resize(160, 120)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var cs []*client
+	for i := 0; i < 4; i++ {
+		c := newClient(t, d)
+		c.run(ctx)
+		cs = append(cs, c)
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		r := newRandOps(11)
+		size := image.Pt(160, 120)
+		for i := 0; i < 2000; i++ {
+			r.step(t, d, &size)
+		}
+		d.EndFrame()
+	}()
+	// Viewers join and leave while it runs; stats are read concurrently.
+	for i := 0; i < 5; i++ {
+		c := newClient(t, d)
+		cctx, ccancel := context.WithCancel(ctx)
+		c.run(cctx)
+		_ = c.v.Stats()
+		time.Sleep(time.Millisecond)
+		if i%2 == 0 {
+			ccancel()
+		} else {
+			c.v.Close()
+		}
+		if err := <-c.done; !errors.Is(err, context.Canceled) && !errors.Is(err, ErrClosed) {
+			t.Errorf("Run: %v", err)
+		}
+		ccancel()
+		_ = d.Snapshot()
+	}
+	wg.Wait()
+	for _, c := range cs {
+		c.converge(d)
+	}
+	d.Close()
+	for _, c := range cs {
+		if err := <-c.done; !errors.Is(err, ErrClosed) {
+			t.Errorf("Run after Display.Close: %v", err)
+		}
+	}
+	d.mu.Lock()
+	n := len(d.viewers)
+	d.mu.Unlock()
+	if n != 0 {
+		t.Errorf("%d viewers left registered", n)
+	}
+}
+
+func TestSendErrorEndsRun(t *testing.T) {
+	d := NewDisplay(DefaultOptions())
+	defer d.Close()
+	d.Resize(10, 10)
+	boom := errors.New("boom")
+	v := d.NewViewer(func([]byte) error { return boom })
+	if err := v.Run(context.Background()); !errors.Is(err, boom) {
+		t.Fatalf("Run: %v", err)
+	}
+}
+
+func TestAckIgnoresBogusIDs(t *testing.T) {
+	d, c, _ := startDisplay(t, DefaultOptions(), 10, 10)
+	c.v.Ack(1000) // never sent
+	c.v.Ack(0)
+	if st := c.v.Stats(); st.InFlight < 0 || st.InFlight > 2 {
+		t.Fatalf("in flight %d", st.InFlight)
+	}
+	d.Fill(image.Rect(0, 0, 3, 3), color.RGBA{R: 1})
+	d.EndFrame()
+	c.converge(d)
+}
+
+func TestPassthroughOff(t *testing.T) {
+	d, c, _ := startDisplay(t, Options{}, 64, 64)
+	img := image.NewRGBA(image.Rect(0, 0, 16, 16))
+	var b bytes.Buffer
+	jpeg.Encode(&b, img, nil)
+	_, encs := imagesAfter(c, func() {
+		if err := d.DrawJPEG(image.Rect(0, 0, 16, 16), b.Bytes()); err != nil {
+			t.Fatal(err)
+		}
+		d.EndFrame()
+	})
+	if slices.Contains(encs, wire.JPEG) {
+		t.Errorf("JPEG forwarded with Passthrough off: %v", encs)
+	}
+	c.converge(d)
+}
+
+// A frame bigger than a websocket message is split; every message stays within the limit
+// (the client checks) and the picture is whole.
+func TestLargeFrameChunked(t *testing.T) {
+	d, c, _ := startDisplay(t, DefaultOptions(), 1600, 1000)
+	rng := rand.New(rand.NewPCG(8, 9))
+	pix := make([]byte, 1600*1000*4)
+	for i := range pix {
+		pix[i] = uint8(rng.Uint32())
+	}
+	before := c.v.Stats()
+	d.SetPixels(image.Rect(0, 0, 1600, 1000), pix, 1600*4)
+	d.EndFrame()
+	c.converge(d)
+	after := c.v.Stats()
+	if after.Frames != before.Frames+1 || after.Messages-before.Messages < 4 {
+		t.Errorf("frames %d→%d, messages %d→%d", before.Frames, after.Frames, before.Messages, after.Messages)
+	}
+}
