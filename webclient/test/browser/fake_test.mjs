@@ -575,3 +575,33 @@ test("dead keys, numpad, AltGraph, the paste shortcut, BELL, terminal endpoints"
   assert.equal(await b.page.isVisible("#terminal"), true);
   assert.equal(await b.page.isVisible("#screen"), false);
 });
+
+test("devicePixelRatio 2: sizes in device pixels, pointer mapped through the scale", { skip }, async () => {
+  const hi = await openBrowser({ baseURL: server.url, viewport: { width: 400, height: 300 }, deviceScaleFactor: 2 });
+  try {
+    let conn;
+    sessions.hidpi = (c) => {
+      conn = c;
+      c.send(enc(hello(7), { type: "RESIZE", width: 800, height: 600 }, { type: "FRAME", id: 1 }));
+    };
+    await hi.run({ open: "hidpi" });
+    await hi.run({ waitState: "connected" });
+    await waitMsg(conn, (m) => m.type === "ACK", "ACK");
+    assert.deepEqual(conn.query, { width: "800", height: "600" });
+    const box = await hi.page.evaluate(() => {
+      const r = document.getElementById("screen").getBoundingClientRect();
+      return [r.left, r.top, r.width, r.height];
+    });
+    assert.deepEqual(box, [0, 0, 400, 300], "one framebuffer pixel per device pixel");
+    await hi.run({ click: { x: 799, y: 599 } });
+    await hi.run({ click: { x: 1, y: 3 } });
+    await waitMsg(conn, (m) => m.type === "POINTER" && m.x === 1 && m.buttons === 0, "second click");
+    const ptr = all(conn).filter((m) => m.type === "POINTER" && m.buttons === 1).map((m) => [m.x, m.y]);
+    assert.deepEqual(ptr, [[799, 599], [1, 3]]);
+    await hi.run({ setViewport: { width: 500, height: 300 } });
+    const rr = await waitMsg(conn, (m) => m.type === "RESIZE_REQUEST", "RESIZE_REQUEST");
+    assert.deepEqual([rr.width, rr.height], [1000, 600]);
+  } finally {
+    await hi.close();
+  }
+});

@@ -50,7 +50,7 @@ const DEFAULT_TIMEOUT_MS = 15000;
  * openBrowser starts chromium with a fresh profile and one page. The returned object
  * runs steps (run), exposes the page, and close() removes the profile.
  */
-export async function openBrowser({ baseURL, viewport = { width: 1024, height: 768 }, timeoutMs = DEFAULT_TIMEOUT_MS } = {}) {
+export async function openBrowser({ baseURL, viewport = { width: 1024, height: 768 }, deviceScaleFactor = 1, timeoutMs = DEFAULT_TIMEOUT_MS } = {}) {
   if (!baseURL) throw new Error("no base URL (set RACGATE_URL)");
   const base = new URL(baseURL);
   const profile = mkdtempSync(join(tmpdir(), "racgate-chromium-"));
@@ -61,6 +61,7 @@ export async function openBrowser({ baseURL, viewport = { width: 1024, height: 7
       headless: true,
       args: CHROMIUM_ARGS,
       viewport,
+      deviceScaleFactor,
       timeout: timeoutMs,
     });
   } catch (e) {
