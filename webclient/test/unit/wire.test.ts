@@ -252,3 +252,28 @@ test("CLOSE codes: reconnect makes sense except for 3, 7, 9, 10, 12", () => {
   const no = [3, 7, 9, 10, 12];
   for (let c = 1; c <= 12; c++) assert.equal(closeAllowsReconnect(c), !no.includes(c), `code ${c}`);
 });
+
+test("inflater and palette: random pieces throw only ProtocolError", () => {
+  let seed = 99;
+  const rnd = () => (seed = (seed * 1664525 + 1013904223) >>> 0) >>> 24;
+  const good = serverStream()(new Uint8Array([1, 0, 0, 0, 255, 255, 255, 0b10100000]));
+  for (let i = 0; i < 2000; i++) {
+    const z = new Inflater();
+    let piece: Uint8Array;
+    if (i % 3 === 0) {
+      piece = good.slice();
+      piece[rnd() % piece.length] ^= 1 << (rnd() & 7);
+    } else {
+      piece = new Uint8Array(rnd() % 64).map(() => rnd());
+      if (i % 3 === 1 && piece.length > 2) piece.set([0x78, 0x9c]); // a valid zlib header
+    }
+    const w = 1 + (rnd() % 20), h = 1 + (rnd() % 5);
+    const dst = new Uint8Array(w * h * 4);
+    try {
+      if (i & 1) new PaletteDecoder().decode(z, piece, w, h, dst, w * 4);
+      else z.inflate(piece, w * h * 3);
+    } catch (e) {
+      assert.ok(e instanceof ProtocolError, `piece ${hex(piece)}: ${e}`);
+    }
+  }
+});
