@@ -82,6 +82,7 @@ type Display struct {
 	mu        sync.Mutex
 	fb        Framebuffer
 	frameSeq  uint64 // EndFrame calls
+	midFrame  bool   // the framebuffer changed since the last EndFrame
 	cursor    wire.Cursor
 	cursorSeq uint64
 	viewers   []*Viewer
@@ -132,6 +133,7 @@ func (d *Display) Resize(width, height int) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.fb.Resize(width, height)
+	d.midFrame = true
 	for _, v := range d.viewers {
 		v.resetLocked()
 	}
@@ -142,6 +144,7 @@ func (d *Display) SetPixels(r image.Rectangle, pix []byte, stride int) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.fb.SetPixels(r, pix, stride)
+	d.midFrame = true
 	for _, v := range d.viewers {
 		v.st.dmg.add(r)
 	}
@@ -152,6 +155,7 @@ func (d *Display) Fill(r image.Rectangle, c color.RGBA) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.fb.Fill(r, c)
+	d.midFrame = true
 	for _, v := range d.viewers {
 		v.st.dmg.add(r)
 	}
@@ -175,6 +179,7 @@ func (d *Display) Copy(dst image.Rectangle, src image.Point) {
 	defer d.mu.Unlock()
 	dc, sp := clipCopy(d.fb.Bounds(), dst, src)
 	d.fb.Copy(dst, src)
+	d.midFrame = true
 	if dc.Empty() {
 		return
 	}
@@ -207,6 +212,7 @@ func (d *Display) DrawJPEG(r image.Rectangle, data []byte) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.fb.SetPixels(r, img.Pix, img.Stride)
+	d.midFrame = true
 	pass := d.opts.Passthrough && r.In(d.fb.Bounds()) && len(data) <= d.opts.MaxPendingBytes && len(data) <= wire.MaxServerMessage/2
 	var shared []byte // one copy for all viewers; never written after
 	for _, v := range d.viewers {
@@ -252,11 +258,20 @@ func (d *Display) SetCursor(img *image.RGBA, hot image.Point) {
 	}
 }
 
-// EndFrame implements Sink: viewers that may are woken to send a frame.
+// EndFrame implements Sink. The framebuffer is consistent now: viewers waiting for
+// that get their frame taken here (a copy of their damaged pixels, under the lock they
+// would take anyway), and every viewer is woken.
 func (d *Display) EndFrame() {
 	d.mu.Lock()
 	d.fb.EndFrame()
 	d.frameSeq++
+	d.midFrame = false
+	for _, v := range d.viewers {
+		if v.waitEnd {
+			v.takeLocked()
+			v.waitEnd, v.taken = false, true
+		}
+	}
 	vs := d.viewers
 	d.mu.Unlock()
 	for _, v := range vs {

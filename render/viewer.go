@@ -44,6 +44,8 @@ type Viewer struct {
 	collapsed uint64 // ops turned into damage
 	seenSeq   uint64 // d.frameSeq when the last frame was taken
 	cursorSeq uint64 // d.cursorSeq last sent
+	waitEnd   bool   // the next EndFrame takes a frame for this viewer
+	taken     bool   // a frame was taken for Run (by EndFrame)
 
 	// Owned by Run's goroutine.
 	enc     *encoder
@@ -184,15 +186,32 @@ func (v *Viewer) Run(ctx context.Context) error {
 }
 
 // step sends a frame or a cursor change if one is due, and reports whether it did.
+//
+// A frame is taken only where the display is consistent: at once if no Sink call
+// changed the framebuffer since the last EndFrame, otherwise by the next EndFrame
+// (waitEnd), which takes it for us under the lock and wakes us.
 func (v *Viewer) step(ctx context.Context) (bool, error) {
 	d := v.d
 	inFlight := int(v.sent.Load() - v.acked.Load())
 	d.mu.Lock()
-	wantFrame := v.st.first || v.seenSeq != d.frameSeq
 	cursor, cursorDue := d.cursor, v.cursorSeq != d.cursorSeq
-	v.cursorSeq = d.cursorSeq
-	if !wantFrame || inFlight >= d.opts.MaxInFlight {
-		d.mu.Unlock()
+	taken := v.taken
+	if !taken && !v.waitEnd && inFlight < d.opts.MaxInFlight && (v.st.first || v.seenSeq != d.frameSeq) {
+		if d.midFrame {
+			v.waitEnd = true
+		} else {
+			v.takeLocked()
+			taken = true
+		}
+	}
+	v.taken = false
+	// Before the first frame the cursor waits for it: RESIZE comes first.
+	cursorDue = cursorDue && (taken || v.sent.Load() > 0)
+	if cursorDue {
+		v.cursorSeq = d.cursorSeq
+	}
+	d.mu.Unlock()
+	if !taken {
 		if !cursorDue {
 			return false, nil
 		}
@@ -200,12 +219,6 @@ func (v *Viewer) step(ctx context.Context) (bool, error) {
 		v.out = cursor.Append(v.out[:0])
 		return true, v.flush()
 	}
-	if skipped := d.frameSeq - v.seenSeq; skipped > 1 && !v.st.first {
-		v.stats.merged.Add(skipped - 1)
-	}
-	v.seenSeq = d.frameSeq
-	v.takeLocked()
-	d.mu.Unlock()
 
 	v.out = v.out[:0]
 	if v.resized {
@@ -228,6 +241,10 @@ func (v *Viewer) step(ctx context.Context) (bool, error) {
 // pixels out, so that encoding happens without the lock.
 func (v *Viewer) takeLocked() {
 	d, st := v.d, &v.st
+	if skipped := d.frameSeq - v.seenSeq; skipped > 1 && !st.first {
+		v.stats.merged.Add(skipped - 1)
+	}
+	v.seenSeq = d.frameSeq
 	v.resized, v.first = st.resized, st.first
 	v.size = image.Pt(d.fb.Width, d.fb.Height)
 	st.resized, st.first = false, false

@@ -21,6 +21,7 @@ func startDisplay(t *testing.T, o Options, w, h int) (*Display, *client, context
 	ctx, cancel := context.WithCancel(context.Background())
 	d := NewDisplay(o)
 	d.Resize(w, h)
+	d.EndFrame()
 	c := newClient(t, d)
 	c.run(ctx)
 	t.Cleanup(func() { cancel(); d.Close() })
@@ -42,6 +43,7 @@ func TestFirstFrame(t *testing.T) {
 	defer d.Close()
 	d.Resize(130, 70)
 	d.Fill(image.Rect(0, 0, 130, 70), color.RGBA{1, 2, 3, 255})
+	d.EndFrame()
 	c := newClient(t, d)
 	c.run(context.Background())
 	waitFor(t, "first frame", func() bool { return c.v.Stats().Frames == 1 })
@@ -100,7 +102,9 @@ func TestEncodingChoice(t *testing.T) {
 	})
 	rng := rand.New(rand.NewPCG(1, 2))
 	check("noise", wire.TypeImage, wire.ZRGB, func() {
-		set(func(x, y int) (uint8, uint8, uint8) { return uint8(rng.IntN(256)), uint8(rng.IntN(256)), uint8(rng.IntN(256)) })
+		set(func(x, y int) (uint8, uint8, uint8) {
+			return uint8(rng.IntN(256)), uint8(rng.IntN(256)), uint8(rng.IntN(256))
+		})
 	})
 	check("scroll", wire.TypeCopy, -1, func() {
 		d.Copy(image.Rect(0, 0, 256, 112), image.Pt(0, 16))
@@ -246,6 +250,7 @@ func TestStalledViewerBounded(t *testing.T) {
 	d := NewDisplay(o)
 	defer d.Close()
 	d.Resize(320, 200)
+	d.EndFrame()
 	c := newClient(t, d)
 	c.setStalled(true)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -291,6 +296,7 @@ func TestSlowSendDoesNotBlockSink(t *testing.T) {
 	d := NewDisplay(DefaultOptions())
 	defer d.Close()
 	d.Resize(200, 100)
+	d.EndFrame()
 	c := newClient(t, d)
 	c.gate = make(chan struct{})
 	c.inSend = make(chan struct{}, 1)
@@ -386,6 +392,7 @@ func TestSendErrorEndsRun(t *testing.T) {
 	d := NewDisplay(DefaultOptions())
 	defer d.Close()
 	d.Resize(10, 10)
+	d.EndFrame()
 	boom := errors.New("boom")
 	v := d.NewViewer(func([]byte) error { return boom })
 	if err := v.Run(context.Background()); !errors.Is(err, boom) {
@@ -438,5 +445,54 @@ func TestLargeFrameChunked(t *testing.T) {
 	after := c.v.Stats()
 	if after.Frames != before.Frames+1 || after.Messages-before.Messages < 4 {
 		t.Errorf("frames %d→%d, messages %d→%d", before.Frames, after.Frames, before.Messages, after.Messages)
+	}
+}
+
+// Every FRAME closes a picture the display had at an EndFrame, never a half-drawn one.
+func TestFramesAreConsistent(t *testing.T) {
+	d := NewDisplay(Options{TileSize: 16})
+	defer d.Close()
+	d.Resize(64, 64)
+	d.EndFrame()
+	var torn, frames int
+	var mu sync.Mutex
+	canvas := wire.NewCanvas()
+	var v *Viewer
+	v = d.NewViewer(func(b []byte) error {
+		mu.Lock()
+		defer mu.Unlock()
+		return wire.Decode(b, func(m wire.Message) error {
+			if f, ok := m.(wire.Frame); ok {
+				img := canvas.Image()
+				if img.RGBAAt(0, 0) != img.RGBAAt(63, 63) {
+					torn++
+				}
+				frames++
+				v.Ack(f.ID)
+			}
+			return canvas.Apply(m)
+		})
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go v.Run(ctx)
+	for i := 0; i < 3000; i++ {
+		c := color.RGBA{uint8(i), uint8(i >> 8), 0, 255}
+		d.Fill(image.Rect(0, 0, 64, 32), c)
+		if i%100 == 0 {
+			time.Sleep(time.Millisecond) // give the viewer room to take mid-frame
+		}
+		d.Fill(image.Rect(0, 32, 64, 64), c)
+		d.EndFrame()
+	}
+	waitFor(t, "last frame", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return canvas.Image().RGBAAt(0, 63) == color.RGBA{uint8(2999 & 255), uint8(2999 >> 8), 0, 255}
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if torn > 0 {
+		t.Errorf("%d of %d frames showed a half-drawn picture", torn, frames)
 	}
 }
