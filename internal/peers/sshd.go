@@ -206,3 +206,16 @@ func ensureSSHTestUser() error {
 	}
 	return err
 }
+
+// AuthorizeKey adds an authorized_keys line ("ssh-ed25519 AAAA...") for User.
+func (s *SSHD) AuthorizeKey(t testing.TB, line string) {
+	t.Helper()
+	f, err := os.OpenFile(filepath.Join(s.Dir, s.User+"_keys"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(strings.TrimSpace(line) + "\n"); err != nil {
+		t.Fatal(err)
+	}
+}
