@@ -65,8 +65,31 @@ function check(rc: number, msg: string): void {
   }
 }
 
+// Whether a u32 store puts its low byte first: then a pixel is one store of R | G<<8 |
+// B<<16 | A<<24, about a third faster than four byte stores.
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 /** ZRGB (§ IMAGE encoding 0): RGB rows → RGBA into dst with dstStride bytes per row. */
 export function rgbToRGBA(src: Uint8Array, width: number, height: number, dst: Uint8ClampedArray | Uint8Array, dstStride: number): void {
+  if (LITTLE_ENDIAN && (dst.byteOffset & 3) === 0 && (dstStride & 3) === 0) rgbToRGBA32(src, width, height, dst, dstStride);
+  else rgbToRGBA8(src, width, height, dst, dstStride);
+}
+
+export function rgbToRGBA32(src: Uint8Array, width: number, height: number, dst: Uint8ClampedArray | Uint8Array, dstStride: number): void {
+  const out = new Uint32Array(dst.buffer, dst.byteOffset, dst.byteLength >>> 2);
+  const stride = dstStride >>> 2;
+  let s = 0;
+  for (let y = 0; y < height; y++) {
+    let d = y * stride;
+    const end = d + width;
+    while (d < end) {
+      out[d++] = src[s] | (src[s + 1] << 8) | (src[s + 2] << 16) | 0xff000000;
+      s += 3;
+    }
+  }
+}
+
+export function rgbToRGBA8(src: Uint8Array, width: number, height: number, dst: Uint8ClampedArray | Uint8Array, dstStride: number): void {
   let s = 0;
   for (let y = 0; y < height; y++) {
     let d = y * dstStride;

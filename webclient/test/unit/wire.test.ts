@@ -277,3 +277,15 @@ test("inflater and palette: random pieces throw only ProtocolError", () => {
     }
   }
 });
+
+test("RGB → RGBA: the u32 and the byte paths agree, stride kept", async () => {
+  const { rgbToRGBA32, rgbToRGBA8 } = await import("../../src/zstream.js");
+  const w = 7, h = 5, stride = (w + 2) * 4;
+  const src = new Uint8Array(w * h * 3).map((_, i) => (i * 31 + 7) & 255);
+  const a = new Uint8Array(stride * h).fill(1), b = new Uint8Array(stride * h).fill(1);
+  rgbToRGBA32(src, w, h, a, stride);
+  rgbToRGBA8(src, w, h, b, stride);
+  assert.deepEqual(a, b);
+  assert.deepEqual([...a.subarray(stride, stride + 4)], [src[w * 3], src[w * 3 + 1], src[w * 3 + 2], 255]);
+  assert.equal(a[w * 4], 1, "bytes past the row untouched");
+});
