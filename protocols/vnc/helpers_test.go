@@ -21,6 +21,7 @@ type syncSink struct {
 	mu     sync.Mutex
 	fb     render.Framebuffer
 	jpegs  int
+	copies int
 	cursor *image.RGBA
 }
 
@@ -33,6 +34,7 @@ func (s *syncSink) SetPixels(r image.Rectangle, pix []byte, stride int) {
 func (s *syncSink) Fill(r image.Rectangle, c color.RGBA) { s.mu.Lock(); s.fb.Fill(r, c); s.mu.Unlock() }
 func (s *syncSink) Copy(dst image.Rectangle, src image.Point) {
 	s.mu.Lock()
+	s.copies++
 	s.fb.Copy(dst, src)
 	s.mu.Unlock()
 }
@@ -51,6 +53,8 @@ func (s *syncSink) SetCursor(img *image.RGBA, hot image.Point) {
 func (s *syncSink) EndFrame() { s.mu.Lock(); s.fb.EndFrame(); s.mu.Unlock() }
 
 func (s *syncSink) frames() int { s.mu.Lock(); defer s.mu.Unlock(); return s.fb.Frames }
+func (s *syncSink) copyCount() int { s.mu.Lock(); defer s.mu.Unlock(); return s.copies }
+func (s *syncSink) cursorImage() *image.RGBA { s.mu.Lock(); defer s.mu.Unlock(); return s.cursor }
 func (s *syncSink) jpegCount() int { s.mu.Lock(); defer s.mu.Unlock(); return s.jpegs }
 func (s *syncSink) size() (int, int) { s.mu.Lock(); defer s.mu.Unlock(); return s.fb.Width, s.fb.Height }
 
@@ -122,14 +126,20 @@ func connect(t *testing.T, addr string, cfg vnc.Config) *session {
 	return s
 }
 
+// pointerMoves makes each waitMatch move the pointer (tests here run serially).
+var pointerMoves int
+
 // waitMatch waits until the decoded framebuffer equals the X screen (mean
 // absolute error at most maxMAE per channel, 0 = exact).
 func waitMatch(t *testing.T, x *peers.X, s *session, maxMAE float64) {
 	t.Helper()
 	// TigerVNC draws the pointer into the framebuffer while it is not where
-	// this client last put it; xwd never shows the pointer, so put it in the
-	// corner, over the root window.
-	if err := s.c.PointerEvent(0, x.Width-1, x.Height-1); err != nil {
+	// this client last put it; xwd never shows the pointer. Put it over the
+	// first xterm, whose I-beam cursor then arrives as a Cursor rectangle.
+	// Xvnc polls the pointer position and only stops drawing the pointer when
+	// it sees it move, so every call moves it somewhere new.
+	pointerMoves++
+	if err := s.c.PointerEvent(0, 60+pointerMoves%100, 60); err != nil {
 		t.Fatal(err)
 	}
 	screen := peers.WaitStill(t, x, 150*time.Millisecond, 10*time.Second)
@@ -170,3 +180,5 @@ func desktop(t *testing.T, o peers.XvncOptions) *peers.X {
 	}
 	return x
 }
+
+func itoaT(i int) string { return fmt.Sprint(i) }
