@@ -1,0 +1,162 @@
+package vnc_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"math/big"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/racgate/racgate/internal/peers"
+	"github.com/racgate/racgate/protocols/vnc"
+	"github.com/racgate/racgate/render"
+)
+
+func dialErr(addr string, cfg vnc.Config) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := vnc.Dial(ctx, addr, cfg, render.NewFramebuffer(0, 0))
+	if err == nil {
+		c.Close()
+	}
+	return err
+}
+
+func TestXvncVNCAuth(t *testing.T) {
+	peers.Require(t, "Xvnc", "vncpasswd")
+	x := desktop(t, peers.XvncOptions{Password: "t0ps3cret"})
+	err := dialErr(x.Addr, vnc.Config{Password: "wrong", QualityLevel: -1, CompressLevel: -1})
+	if !errors.Is(err, vnc.ErrAuthFailed) {
+		t.Fatalf("wrong password: err = %v, want ErrAuthFailed", err)
+	}
+	s := connect(t, x.Addr, vnc.Config{Password: "t0ps3cret", QualityLevel: -1, CompressLevel: -1})
+	waitMatch(t, x, s, 0)
+	// A config that does not allow VNC authentication must not use it.
+	err = dialErr(x.Addr, vnc.Config{SecurityTypes: []uint8{vnc.SecurityNone}, QualityLevel: -1, CompressLevel: -1})
+	if !errors.Is(err, vnc.ErrUnsupported) {
+		t.Fatalf("None only against VncAuth server: err = %v, want ErrUnsupported", err)
+	}
+}
+
+// selfSigned writes a certificate for localhost/127.0.0.1 and its key to dir
+// and returns a TLS config that trusts it.
+func selfSigned(t *testing.T, dir string) (certFile, keyFile string, cfg *tls.Config) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()),
+		Subject:      pkix.Name{CommonName: "racgate test"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		DNSNames:     []string{"localhost"},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, &tls.Config{RootCAs: pool, ServerName: "localhost"}
+}
+
+func TestXvncVeNCryptX509Vnc(t *testing.T) {
+	peers.Require(t, "Xvnc", "vncpasswd")
+	certFile, keyFile, tlsCfg := selfSigned(t, t.TempDir())
+	x := desktop(t, peers.XvncOptions{SecurityTypes: "X509Vnc", Password: "x509pass",
+		ExtraArgs: []string{"-X509Cert", certFile, "-X509Key", keyFile}})
+	// Without a TLS config the X509 subtypes cannot be used.
+	err := dialErr(x.Addr, vnc.Config{Password: "x509pass", QualityLevel: -1, CompressLevel: -1})
+	if !errors.Is(err, vnc.ErrUnsupported) {
+		t.Fatalf("no TLSConfig: err = %v, want ErrUnsupported", err)
+	}
+	// A certificate we do not trust fails the TLS handshake.
+	err = dialErr(x.Addr, vnc.Config{Password: "x509pass", TLSConfig: &tls.Config{ServerName: "localhost"}, QualityLevel: -1, CompressLevel: -1})
+	var uae x509.UnknownAuthorityError
+	if !errors.As(err, &uae) {
+		t.Fatalf("untrusted cert: err = %v, want x509.UnknownAuthorityError", err)
+	}
+	err = dialErr(x.Addr, vnc.Config{Password: "nope", TLSConfig: tlsCfg, QualityLevel: -1, CompressLevel: -1})
+	if !errors.Is(err, vnc.ErrAuthFailed) {
+		t.Fatalf("wrong password over TLS: err = %v, want ErrAuthFailed", err)
+	}
+	s := connect(t, x.Addr, vnc.Config{Password: "x509pass", TLSConfig: tlsCfg, QualityLevel: -1, CompressLevel: -1})
+	waitMatch(t, x, s, 0)
+}
+
+func TestXvncVeNCryptAnonymousTLS(t *testing.T) {
+	peers.Require(t, "Xvnc", "vncpasswd")
+	x := peers.StartXvnc(t, peers.XvncOptions{SecurityTypes: "TLSVnc", Password: "anon"})
+	err := dialErr(x.Addr, vnc.Config{Password: "anon", QualityLevel: -1, CompressLevel: -1})
+	if !errors.Is(err, vnc.ErrAnonymousTLS) || !errors.Is(err, vnc.ErrUnsupported) {
+		t.Fatalf("err = %v, want ErrAnonymousTLS", err)
+	}
+	if !strings.Contains(err.Error(), "anonymous TLS") {
+		t.Fatalf("error does not say why: %v", err)
+	}
+}
+
+// X509Plain checks the user name and password with PAM (service "tigervnc"),
+// so a real local user is needed: created here when running as root.
+func TestXvncVeNCryptX509Plain(t *testing.T) {
+	peers.Require(t, "Xvnc", "useradd", "userdel", "chpasswd")
+	if os.Geteuid() != 0 {
+		t.Skip("X509Plain needs a PAM user; creating one needs root")
+	}
+	var rnd [4]byte
+	rand.Read(rnd[:])
+	user, pass := "rgvnc"+hex.EncodeToString(rnd[:]), "Pl41n-"+hex.EncodeToString(rnd[:])
+	useradd, _ := peers.Lookup("useradd")
+	if out, err := exec.Command(useradd, "-M", "-s", "/usr/sbin/nologin", user).CombinedOutput(); err != nil {
+		t.Fatalf("useradd: %v: %s", err, out)
+	}
+	t.Cleanup(func() {
+		userdel, _ := peers.Lookup("userdel")
+		exec.Command(userdel, user).Run()
+	})
+	chpasswd, _ := peers.Lookup("chpasswd")
+	cmd := exec.Command(chpasswd)
+	cmd.Stdin = strings.NewReader(user + ":" + pass + "\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("chpasswd: %v: %s", err, out)
+	}
+	certFile, keyFile, tlsCfg := selfSigned(t, t.TempDir())
+	x := desktop(t, peers.XvncOptions{SecurityTypes: "X509Plain",
+		ExtraArgs: []string{"-X509Cert", certFile, "-X509Key", keyFile, "-PlainUsers", user}})
+	err := dialErr(x.Addr, vnc.Config{Username: user, Password: "wrong", TLSConfig: tlsCfg, QualityLevel: -1, CompressLevel: -1})
+	if !errors.Is(err, vnc.ErrAuthFailed) {
+		t.Fatalf("wrong password: err = %v, want ErrAuthFailed", err)
+	}
+	s := connect(t, x.Addr, vnc.Config{Username: user, Password: pass, TLSConfig: tlsCfg, QualityLevel: -1, CompressLevel: -1})
+	waitMatch(t, x, s, 0)
+}
