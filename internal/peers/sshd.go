@@ -38,7 +38,9 @@ type SSHD struct {
 
 // StartSSHD runs /usr/sbin/sshd with its own sshd_config in a temporary
 // directory on a free loopback port, and stops it (by PID) when the test ends.
-func StartSSHD(t testing.TB) *SSHD {
+// extraConfig lines ("PasswordAuthentication no") go first in sshd_config,
+// where they win: sshd keeps the first value it reads for a keyword.
+func StartSSHD(t testing.TB, extraConfig ...string) *SSHD {
 	t.Helper()
 	Require(t, "sshd", "ssh-keygen", "useradd", "chpasswd")
 	bin, _ := Lookup("sshd")
@@ -90,7 +92,7 @@ func StartSSHD(t testing.TB) *SSHD {
 		port := FreePort(t)
 		conf := filepath.Join(dir, fmt.Sprintf("sshd_config.%d", attempt))
 		logPath := filepath.Join(dir, fmt.Sprintf("sshd.%d.log", attempt))
-		if err := os.WriteFile(conf, []byte(sshdConfig(dir, hostKeyPath, port)), 0o644); err != nil {
+		if err := os.WriteFile(conf, []byte(sshdConfig(dir, hostKeyPath, port, extraConfig)), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		logf, err := os.Create(logPath)
@@ -137,9 +139,14 @@ func (s *SSHD) Log() string {
 	return b.String()
 }
 
-func sshdConfig(dir, hostKey string, port int) string {
+func sshdConfig(dir, hostKey string, port int, extra []string) string {
+	var pre strings.Builder
+	for _, l := range extra {
+		pre.WriteString(strings.TrimSpace(l))
+		pre.WriteByte('\n')
+	}
 	return fmt.Sprintf(`# Written by racgate's internal/peers for one test.
-Port %d
+%sPort %d
 ListenAddress 127.0.0.1
 HostKey %s
 PidFile %s
@@ -160,7 +167,7 @@ MaxAuthTries 10
 LoginGraceTime 30
 AcceptEnv LANG LC_* TZ
 Subsystem sftp internal-sftp
-`, port, hostKey, filepath.Join(dir, "sshd.pid"), SSHTestUser,
+`, pre.String(), port, hostKey, filepath.Join(dir, "sshd.pid"), SSHTestUser,
 		filepath.Join(dir, "%u_keys"))
 }
 
