@@ -25,7 +25,7 @@ type viewerState struct {
 	ops      []op
 	opsBytes int
 	resized  bool // RESIZE to send
-	first    bool // the first frame is sent without waiting for EndFrame
+	first    bool // a full frame is due (new viewer, Resize) even without a new EndFrame
 }
 
 // Viewer is one client watching a Display; see NewViewer.
@@ -131,13 +131,14 @@ func (v *Viewer) Close() {
 
 // Stats returns the viewer's counters.
 func (v *Viewer) Stats() ViewerStats {
+	acked := v.acked.Load() // before sent: acked <= sent holds between the two loads
 	s := ViewerStats{
 		Bytes:      v.stats.bytes.Load(),
 		Frames:     v.stats.frames.Load(),
 		Messages:   v.stats.messages.Load(),
 		EncodeTime: time.Duration(v.stats.encodeNanos.Load()),
 		Merged:     v.stats.merged.Load(),
-		InFlight:   int(v.sent.Load() - v.acked.Load()),
+		InFlight:   int(v.sent.Load() - acked),
 	}
 	v.d.mu.Lock()
 	s.Collapsed = v.collapsed
