@@ -128,6 +128,11 @@ func Dial(ctx context.Context, addr string, cfg Config) (*Session, error) {
 	}
 	log := c.Logger.With("addr", addr, "user", c.User)
 
+	// ctx bounds everything up to a running shell, including the
+	// keyboard-interactive handler.
+	ctx, cancel := context.WithTimeout(ctx, c.DialTimeout)
+	defer cancel()
+
 	var refused error
 	hostKeyCB, hostKeyAlgs, err := hostKeyCheck(&c, addr, log, &refused)
 	if err != nil {
@@ -147,26 +152,25 @@ func Dial(ctx context.Context, addr string, cfg Config) (*Session, error) {
 		Timeout:           c.DialTimeout,
 	}
 
-	ctx, cancel := context.WithTimeout(ctx, c.DialTimeout)
-	defer cancel()
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("ssh: connect to %s: %w", addr, err)
 	}
-	// The handshake has no context of its own: a deadline bounds it and
-	// cancellation closes the socket.
+	// x/crypto's handshake and session requests take no context: a
+	// deadline bounds them and cancellation closes the socket.
 	if dl, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(dl)
 	}
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	sc, chans, reqs, err := xssh.NewClientConn(conn, addr, clientCfg)
-	if !stop() || err != nil {
+	if err != nil {
+		stop()
 		conn.Close()
 		switch {
 		case refused != nil:
 			return nil, refused
-		case err == nil || ctx.Err() != nil:
+		case ctx.Err() != nil:
 			return nil, fmt.Errorf("ssh: handshake with %s: %w", addr, context.Cause(ctx))
 		case isAuthFailure(err) || tr.causedBy(err):
 			ae := tr.error(c.User)
@@ -175,15 +179,19 @@ func Dial(ctx context.Context, addr string, cfg Config) (*Session, error) {
 		}
 		return nil, fmt.Errorf("ssh: handshake with %s: %w", addr, err)
 	}
-	_ = conn.SetDeadline(time.Time{})
 	client := xssh.NewClient(sc, chans, reqs)
 	log.Debug("ssh connected", "server", string(sc.ServerVersion()))
 
-	s, err := startSession(ctx, client, &c, log)
-	if err != nil {
+	s, err := startSession(client, &c, log)
+	if !stop() || err != nil {
 		client.Close()
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("ssh: session setup with %s: %w", addr, context.Cause(ctx))
+		}
 		return nil, err
 	}
+	_ = conn.SetDeadline(time.Time{})
+	s.startBackground()
 	return s, nil
 }
 

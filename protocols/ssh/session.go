@@ -1,7 +1,6 @@
 package ssh
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -40,11 +39,16 @@ type Session struct {
 
 	waitDone chan struct{}
 	waitErr  error
+
+	stdout, stderr io.Reader     // read only by the copiers
+	every          time.Duration // keepalive interval; <= 0 for none
 }
 
 // startSession opens the session channel (RFC 4254 §6.1), sends env (§6.4)
 // and pty-req (§6.2), then shell or exec (§6.5).
-func startSession(ctx context.Context, client *xssh.Client, c *Config, log *slog.Logger) (*Session, error) {
+// Its goroutines start with startBackground once Dial has lifted the setup
+// deadline.
+func startSession(client *xssh.Client, c *Config, log *slog.Logger) (*Session, error) {
 	sess, err := client.NewSession()
 	if err != nil {
 		return nil, fmt.Errorf("ssh: open session: %w", err)
@@ -96,11 +100,6 @@ func startSession(ctx context.Context, client *xssh.Client, c *Config, log *slog
 		}
 		return nil, fmt.Errorf("ssh: start %s: %w", what, err)
 	}
-	if ctx.Err() != nil {
-		sess.Close()
-		return nil, fmt.Errorf("ssh: session setup: %w", context.Cause(ctx))
-	}
-
 	outR, outW := io.Pipe()
 	s := &Session{
 		client:   client,
@@ -112,11 +111,18 @@ func startSession(ctx context.Context, client *xssh.Client, c *Config, log *slog
 		closed:   make(chan struct{}),
 		failed:   make(chan struct{}),
 		waitDone: make(chan struct{}),
+		stdout:   stdout,
+		stderr:   stderr,
+		every:    c.KeepAlive,
 	}
+	return s, nil
+}
+
+func (s *Session) startBackground() {
 	var copiers sync.WaitGroup
 	copiers.Add(2)
-	go s.copyOut(&copiers, stdout)
-	go s.copyOut(&copiers, stderr)
+	go s.copyOut(&copiers, s.stdout)
+	go s.copyOut(&copiers, s.stderr)
 	go func() {
 		copiers.Wait()
 		// Both streams ended: EOF for Read, unless we tore the
@@ -127,16 +133,15 @@ func startSession(ctx context.Context, client *xssh.Client, c *Config, log *slog
 			err = s.failErr
 		default:
 		}
-		outW.CloseWithError(err)
+		s.outW.CloseWithError(err)
 	}()
 	go func() {
-		s.waitErr = exitError(sess.Wait())
+		s.waitErr = exitError(s.sess.Wait())
 		close(s.waitDone)
 	}()
-	if c.KeepAlive > 0 {
-		go s.keepAlive(c.KeepAlive)
+	if s.every > 0 {
+		go s.keepAlive(s.every)
 	}
-	return s, nil
 }
 
 func (s *Session) copyOut(wg *sync.WaitGroup, r io.Reader) {
