@@ -12,6 +12,10 @@
 // for stdout and stderr together, x/crypto's channelWindowSize), plus one
 // 32 KiB copy buffer per stream here. When the reader is slow the window stays
 // shut and SSH itself stops the remote process; nothing grows without bound.
+// (x/crypto v0.58.0 channel.go: data beyond the granted window is a protocol
+// error, and the window is only reopened as Read consumes data.)
+// TestFloodBoundedMemory reads `yes` slowly and checks the heap stays within
+// a few MiB.
 package ssh
 
 import (

@@ -25,8 +25,9 @@ type Session struct {
 	stdin  io.WriteCloser
 	log    *slog.Logger
 
-	// Output: stdout and stderr are copied into one pipe so Read sees them
-	// in arrival order; the pipe has no buffer, so a slow Read keeps the
+	// Output: with a PTY the server sends everything as stdout, already
+	// in order; stderr (from servers that keep it apart) is merged in
+	// chunk by chunk. The pipe has no buffer, so a slow Read keeps the
 	// copiers blocked and the channel window shut.
 	outR *io.PipeReader
 	outW *io.PipeWriter
