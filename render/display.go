@@ -7,6 +7,7 @@ import (
 	"image"
 	"image/color"
 	"sync"
+	"time"
 
 	"github.com/racgate/racgate/render/wire"
 )
@@ -24,6 +25,10 @@ type Options struct {
 	ZlibLevel     int   // compress/zlib level; 0 means the default, zlib.BestSpeed
 	Pool          *Pool // bounded worker pool for encoding; nil = encode on the viewer's goroutine
 	Passthrough   bool  // forward DrawJPEG bytes undecoded (DefaultOptions sets it)
+
+	// RefreshDelay is how long after its last lossy (JPEG) region a viewer gets those
+	// areas again losslessly; default 300 ms, negative: never.
+	RefreshDelay time.Duration
 
 	MaxPendingOps   int // COPY and passthrough JPEG ops held per viewer; default 64
 	MaxPendingBytes int // passthrough JPEG bytes held per viewer; default 2 MiB
@@ -65,6 +70,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ZlibLevel == 0 || o.ZlibLevel < zlib.HuffmanOnly || o.ZlibLevel > zlib.BestCompression {
 		o.ZlibLevel = zlib.BestSpeed
+	}
+	if o.RefreshDelay == 0 {
+		o.RefreshDelay = 300 * time.Millisecond
 	}
 	if o.MaxPendingOps <= 0 {
 		o.MaxPendingOps = 64

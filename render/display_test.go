@@ -261,6 +261,7 @@ func TestConvergesAfterRandomOps(t *testing.T) {
 		{"no-merge-no-copy", Options{TileSize: 32, DisableMerge: true, DisableCopy: true}},
 		{"no-fill-no-palette", Options{TileSize: 8, DisableFill: true, DisablePalette: true, ZlibLevel: 9}},
 		{"pool", Options{TileSize: 16, Pool: pool, Passthrough: true}},
+		{"jpeg-refresh", Options{TileSize: 16, JPEGQuality: 40, JPEGMinPixels: 64, RefreshDelay: 20 * time.Millisecond, Passthrough: true}},
 	}
 	for _, vr := range variants {
 		for seed := uint64(1); seed <= 6; seed++ {
@@ -285,6 +286,9 @@ func TestConvergesAfterRandomOps(t *testing.T) {
 				}
 				d.EndFrame()
 				fast.converge(d)
+				if vr.o.JPEGQuality > 0 && fast.v.Stats().Counts.JPEG == 0 {
+					t.Error("no JPEG region in a lossy run")
+				}
 				st := stalled.v.Stats()
 				if st.Frames > uint64(d.opts.MaxInFlight) {
 					t.Errorf("stalled viewer was sent %d frames with %d in flight allowed", st.Frames, d.opts.MaxInFlight)

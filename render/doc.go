@@ -29,7 +29,9 @@
 // a fixed hash table and an early exit) → ZPALETTE; otherwise ZRGB, or JPEG when
 // JPEGQuality > 0 and the region is large and photo-like (most pixels differ from their
 // left neighbour). ZRGB and ZPALETTE share one zlib stream per viewer with a sync flush
-// after each IMAGE. Dirty tiles that meet along a row are merged into one rectangle
-// when that adds little area. Each choice can be switched off in Options for the
-// benchmark.
+// after each IMAGE. Dirty tiles that meet along a row are merged into one rectangle when
+// that adds little area. Each choice can be switched off in Options for the benchmark.
+//
+// A viewer remembers which tiles it sent as JPEG and, RefreshDelay after its last lossy
+// region, sends them again losslessly, so a picture that stays still ends up exact.
 package render

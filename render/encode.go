@@ -27,6 +27,7 @@ type encoder struct {
 	pal    paletteTable
 	jbuf   bytes.Buffer
 	counts EncodeCounts
+	noJPEG bool // this frame is a lossless refresh
 }
 
 func newEncoder(o *Options) *encoder {
@@ -39,27 +40,28 @@ func newEncoder(o *Options) *encoder {
 	return e
 }
 
-// region appends the messages for r, whose pixels are pix (framebuffer layout, stride).
-func (e *encoder) region(out []byte, r image.Rectangle, pix []byte, stride int) []byte {
+// region appends the messages for r, whose pixels are pix (framebuffer layout,
+// stride), and reports whether it chose a lossy encoding.
+func (e *encoder) region(out []byte, r image.Rectangle, pix []byte, stride int) ([]byte, bool) {
 	w, h := r.Dx(), r.Dy()
 	if w <= 0 || h <= 0 {
-		return out
+		return out, false
 	}
 	if !e.opts.DisableFill {
 		if c, ok := uniform(pix, w, h, stride); ok {
 			e.counts.Fill++
-			return wire.Fill{X: r.Min.X, Y: r.Min.Y, W: w, H: h, R: uint8(c), G: uint8(c >> 8), B: uint8(c >> 16)}.Append(out)
+			return wire.Fill{X: r.Min.X, Y: r.Min.Y, W: w, H: h, R: uint8(c), G: uint8(c >> 8), B: uint8(c >> 16)}.Append(out), false
 		}
 	}
 	if !e.opts.DisablePalette {
 		if n, ok := e.palette(pix, w, h, stride); ok {
 			e.counts.ZPalette++
-			return e.deflate(out, r, wire.ZPalette, e.packPalette(n, w, h))
+			return e.deflate(out, r, wire.ZPalette, e.packPalette(n, w, h)), false
 		}
 	}
-	if e.opts.JPEGQuality > 0 && w*h >= e.opts.JPEGMinPixels && photoLike(pix, w, h, stride) {
+	if e.opts.JPEGQuality > 0 && !e.noJPEG && w*h >= e.opts.JPEGMinPixels && photoLike(pix, w, h, stride) {
 		e.counts.JPEG++
-		return e.jpeg(out, r, pix, stride)
+		return e.jpeg(out, r, pix, stride), true
 	}
 	e.counts.ZRGB++
 	raw := grow(e.raw, w*h*3)
@@ -72,7 +74,7 @@ func (e *encoder) region(out []byte, r image.Rectangle, pix []byte, stride int) 
 			o += 3
 		}
 	}
-	return e.deflate(out, r, wire.ZRGB, raw)
+	return e.deflate(out, r, wire.ZRGB, raw), false
 }
 
 // deflate writes raw into the stream, sync-flushes and appends the IMAGE.

@@ -11,7 +11,7 @@ import (
 
 // roundTrip encodes a region and draws the result on a canvas; it returns the canvas.
 func roundTrip(t testing.TB, e *encoder, c *wire.Canvas, r image.Rectangle, pix []byte, stride int) {
-	out := e.region(nil, r, pix, stride)
+	out, _ := e.region(nil, r, pix, stride)
 	if err := wire.Decode(out, c.Apply); err != nil {
 		t.Fatalf("decode: %v", err)
 	}
@@ -125,7 +125,7 @@ func benchRegion(b *testing.B, o Options, gen func(w, h int, rng *rand.Rand) []b
 	b.SetBytes(w * h * 4)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		out = e.region(out[:0], image.Rect(0, 0, w, h), tiles[i%len(tiles)], w*4)
+		out, _ = e.region(out[:0], image.Rect(0, 0, w, h), tiles[i%len(tiles)], w*4)
 		n += len(out)
 	}
 	b.ReportMetric(float64(n)/float64(b.N), "wire-bytes/op")

@@ -58,6 +58,12 @@ type Viewer struct {
 	resized bool
 	first   bool
 
+	lossy      lossyTiles
+	refresh    *time.Timer // armed after a lossy region, until the refresh
+	refreshDue bool        // the timer fired
+	lossless   bool        // the frame being sent is a lossless refresh
+	sentLossy  bool        // the frame being sent has lossy regions
+
 	countsPtr atomic.Pointer[EncodeCounts] // the encoder's counts after the last chunk
 
 	stats struct {
@@ -157,6 +163,9 @@ func (v *Viewer) Run(ctx context.Context) error {
 	d := v.d
 	defer d.remove(v)
 	v.enc = newEncoder(&d.opts)
+	v.refresh = time.NewTimer(time.Hour)
+	v.refresh.Stop()
+	defer v.refresh.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -182,6 +191,8 @@ func (v *Viewer) Run(ctx context.Context) error {
 		case <-d.done:
 			return ErrClosed
 		case <-v.wake:
+		case <-v.refresh.C:
+			v.refreshDue = true
 		}
 	}
 }
@@ -197,7 +208,14 @@ func (v *Viewer) step(ctx context.Context) (bool, error) {
 	d.mu.Lock()
 	cursor, cursorDue := d.cursor, v.cursorSeq != d.cursorSeq
 	taken := v.taken
-	if !taken && !v.waitEnd && inFlight < d.opts.MaxInFlight && (v.st.first || v.seenSeq != d.frameSeq) {
+	refresh := v.refreshDue && v.lossy.n > 0 && !v.st.first
+	v.refreshDue = v.refreshDue && v.lossy.n > 0
+	if !taken && !v.waitEnd && inFlight < d.opts.MaxInFlight && (v.st.first || v.seenSeq != d.frameSeq || refresh) {
+		if refresh {
+			// Lossless refresh: the lossy tiles become damage, sent without JPEG.
+			v.lossy.each(v.st.dmg.add)
+			v.lossless, v.refreshDue = true, false
+		}
 		if d.midFrame {
 			v.waitEnd = true
 		} else {
@@ -223,6 +241,7 @@ func (v *Viewer) step(ctx context.Context) (bool, error) {
 
 	v.out = v.out[:0]
 	if v.resized {
+		v.lossy.reset(image.Rectangle{Max: v.size}, d.opts.TileSize)
 		v.out = wire.Resize{Width: v.size.X, Height: v.size.Y}.Append(v.out)
 	}
 	if cursorDue {
@@ -230,6 +249,7 @@ func (v *Viewer) step(ctx context.Context) (bool, error) {
 	}
 	if len(v.ops) == 0 && len(v.rects) == 0 && !v.resized && !v.first {
 		// Nothing changed for this viewer: no empty frame, no ack round trip.
+		v.lossless = false
 		if len(v.out) > 0 {
 			return true, v.flush()
 		}
@@ -275,9 +295,14 @@ func (v *Viewer) takeLocked() {
 // there is one) and sends each, ending with FRAME.
 func (v *Viewer) sendFrame(ctx context.Context) error {
 	oi, ri := 0, 0
+	v.enc.noJPEG, v.sentLossy = v.lossless, false
+	v.lossless = false
 	for {
-		start := time.Now()
-		encode := func() { oi, ri = v.encodeChunk(oi, ri) }
+		encode := func() {
+			start := time.Now()
+			oi, ri = v.encodeChunk(oi, ri)
+			v.stats.encodeNanos.Add(int64(time.Since(start)))
+		}
 		if p := v.d.opts.Pool; p != nil {
 			if err := p.do(ctx, encode); err != nil {
 				return err
@@ -285,13 +310,14 @@ func (v *Viewer) sendFrame(ctx context.Context) error {
 		} else {
 			encode()
 		}
-		v.stats.encodeNanos.Add(int64(time.Since(start)))
 		done := oi == len(v.ops) && ri == len(v.rects)
 		if done {
+			if v.sentLossy && v.d.opts.RefreshDelay > 0 {
+				v.refresh.Reset(v.d.opts.RefreshDelay)
+			}
 			id := v.sent.Load() + 1
 			v.out = wire.Frame{ID: id}.Append(v.out)
-			v.sent.Store(id)
-			v.stats.frames.Add(1)
+			v.sent.Store(id) // before send: an ack may come back at once
 		}
 		c := v.enc.counts
 		v.countsPtr.Store(&c)
@@ -299,6 +325,7 @@ func (v *Viewer) sendFrame(ctx context.Context) error {
 			return err
 		}
 		if done {
+			v.stats.frames.Add(1)
 			return nil
 		}
 	}
@@ -310,6 +337,11 @@ func (v *Viewer) encodeChunk(oi, ri int) (int, int) {
 	for ; oi < len(v.ops); oi++ {
 		o := v.ops[oi]
 		if o.jpeg == nil {
+			if v.lossy.any(o.dst.Sub(o.dst.Min).Add(o.src)) {
+				v.lossy.mark(o.dst)
+			} else {
+				v.lossy.sentLossless(o.dst)
+			}
 			v.out = wire.Copy{X: o.dst.Min.X, Y: o.dst.Min.Y, W: o.dst.Dx(), H: o.dst.Dy(), SrcX: o.src.X, SrcY: o.src.Y}.Append(v.out)
 			v.enc.counts.Copy++
 			continue
@@ -319,14 +351,22 @@ func (v *Viewer) encodeChunk(oi, ri int) (int, int) {
 		}
 		v.out = wire.Image{X: o.dst.Min.X, Y: o.dst.Min.Y, W: o.dst.Dx(), H: o.dst.Dy(), Encoding: wire.JPEG, Data: o.jpeg}.Append(v.out)
 		v.enc.counts.Passthrough++
-		v.ops[oi].jpeg = nil // let it go once sent
+		v.lossy.sentLossless(o.dst) // the client now has what the framebuffer has
+		v.ops[oi].jpeg = nil        // let it go once sent
 	}
 	for ; ri < len(v.rects); ri++ {
 		if len(v.out) >= chunkBytes {
 			return oi, ri
 		}
 		r := v.rects[ri]
-		v.out = v.enc.region(v.out, r, v.scratch[v.offs[ri]:], r.Dx()*BytesPerPixel)
+		var lossy bool
+		v.out, lossy = v.enc.region(v.out, r, v.scratch[v.offs[ri]:], r.Dx()*BytesPerPixel)
+		if lossy {
+			v.lossy.mark(r)
+			v.sentLossy = true
+		} else {
+			v.lossy.sentLossless(r)
+		}
 	}
 	return oi, ri
 }

@@ -147,6 +147,11 @@ func TestJPEGForPhotos(t *testing.T) {
 	if mean := float64(sum) / (128 * 128 * 3); mean > 20 {
 		t.Errorf("JPEG mean error %.1f", mean)
 	}
+	// Once no more lossy regions come, the lossy area is sent again losslessly.
+	c.converge(d)
+	if _, encs := c.seen(); slices.Contains(encs[len(encs)-1:], wire.JPEG) {
+		t.Errorf("refresh sent as JPEG: %v", encs)
+	}
 	// Text-like content with many colours stays lossless.
 	for i := 0; i < len(pix); i += 4 {
 		pix[i], pix[i+1], pix[i+2] = uint8(i>>9), uint8(i>>10), uint8(i>>11)
