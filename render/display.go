@@ -18,7 +18,7 @@ var ErrClosed = errors.New("render: closed")
 // Options tune a Display. The zero value of a field means its default; the Disable
 // switches exist so that the benchmark can measure what each choice is worth.
 type Options struct {
-	TileSize      int   // damage granularity in pixels; default 64
+	TileSize      int   // damage granularity in pixels; default 64, at most 256
 	MaxInFlight   int   // unacknowledged frames per viewer; default 2
 	JPEGQuality   int   // 0 = lossless only; 1..100 = JPEG for photo-like regions
 	JPEGMinPixels int   // smallest region sent as JPEG; default 64×64
@@ -56,8 +56,8 @@ func (o Options) withDefaults() Options {
 	if o.TileSize <= 0 {
 		o.TileSize = 64
 	}
-	if o.TileSize > 1024 {
-		o.TileSize = 1024
+	if o.TileSize > 256 {
+		o.TileSize = 256 // a tile must fit in maxRegionPixels
 	}
 	if o.MaxInFlight <= 0 {
 		o.MaxInFlight = 2
