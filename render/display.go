@@ -188,14 +188,17 @@ func (d *Display) Copy(dst image.Rectangle, src image.Point) {
 	dc, sp := clipCopy(d.fb.Bounds(), dst, src)
 	d.fb.Copy(dst, src)
 	d.midFrame = true
-	if dc.Empty() {
-		return
+	if dc.Empty() || dc.Min == sp {
+		return // nothing, or onto itself
 	}
 	delta := dc.Min.Sub(sp)
 	sr := dc.Sub(delta)
 	for _, v := range d.viewers {
 		st := &v.st
-		if d.opts.DisableCopy || len(st.ops) >= d.opts.MaxPendingOps || st.dmg.allDirty {
+		if st.dmg.allDirty {
+			continue // everything is sent anyway
+		}
+		if d.opts.DisableCopy || len(st.ops) >= d.opts.MaxPendingOps {
 			st.dmg.add(dc)
 			v.collapsed++
 			continue
@@ -225,7 +228,11 @@ func (d *Display) DrawJPEG(r image.Rectangle, data []byte) error {
 	var shared []byte // one copy for all viewers; never written after
 	for _, v := range d.viewers {
 		st := &v.st
-		if !pass || len(st.ops) >= d.opts.MaxPendingOps || st.opsBytes+len(data) > d.opts.MaxPendingBytes || st.dmg.allDirty {
+		if !pass || st.dmg.allDirty {
+			st.dmg.add(r)
+			continue
+		}
+		if len(st.ops) >= d.opts.MaxPendingOps || st.opsBytes+len(data) > d.opts.MaxPendingBytes {
 			st.dmg.add(r)
 			v.collapsed++
 			continue
