@@ -159,9 +159,10 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 // randOps drives a display with random operations of every kind.
 type randOps struct {
-	rng   *rand.Rand
-	jpegs [][]byte // pre-encoded JPEGs, 8..40 px
-	sizes []image.Point
+	noResize bool
+	rng      *rand.Rand
+	jpegs    [][]byte // pre-encoded JPEGs, 8..40 px
+	sizes    []image.Point
 }
 
 func newRandOps(seed uint64) *randOps {
@@ -193,9 +194,10 @@ func (r *randOps) colour() color.RGBA {
 func (r *randOps) step(t *testing.T, d *Display, size *image.Point) bool {
 	fb := image.Rectangle{Max: *size}
 	switch k := r.rng.IntN(100); {
-	case k < 2:
+	case k < 2 && !r.noResize:
 		*size = image.Pt(20+r.rng.IntN(120), 20+r.rng.IntN(100))
 		d.Resize(size.X, size.Y)
+	case k < 2:
 	case k < 25:
 		rc := r.rect(fb)
 		pix := make([]byte, rc.Dx()*rc.Dy()*4)
