@@ -9,7 +9,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"sync"
@@ -100,7 +99,8 @@ func NewClient(ctx context.Context, conn net.Conn, cfg Config, sink render.Sink)
 		c.log = slog.New(slog.DiscardHandler)
 	}
 	// Cancelling ctx interrupts blocked reads and writes of the handshake.
-	stop := context.AfterFunc(ctx, func() { c.conn.SetDeadline(time.Unix(1, 0)) })
+	// The deadline is set on the TCP connection, which a TLS layer shares.
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 	err := c.handshake(ctx)
 	if !stop() || ctx.Err() != nil {
 		if err == nil {
@@ -108,7 +108,7 @@ func NewClient(ctx context.Context, conn net.Conn, cfg Config, sink render.Sink)
 		}
 		return nil, fmt.Errorf("vnc: handshake: %w", errors.Join(ctx.Err(), err))
 	}
-	c.conn.SetDeadline(time.Time{})
+	conn.SetDeadline(time.Time{})
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +118,8 @@ func NewClient(ctx context.Context, conn net.Conn, cfg Config, sink render.Sink)
 // Run reads server messages and draws into the sink until ctx ends, the
 // connection closes or the server misbehaves (a *ProtocolError).
 func (c *Client) Run(ctx context.Context) error {
-	stop := context.AfterFunc(ctx, func() { c.conn.SetReadDeadline(time.Unix(1, 0)) })
+	// Cancelling ctx interrupts a blocked read or write; the caller still Closes.
+	stop := context.AfterFunc(ctx, func() { c.conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 	for {
 		err := c.readMessage()
@@ -259,10 +260,4 @@ func (c *Client) requestUpdate(incremental bool) error {
 		b = be16(b, uint16(w))
 		return be16(b, uint16(h))
 	})
-}
-
-// discard reads and drops n bytes (for data we do not use).
-func (c *Client) discard(n int) error {
-	_, err := io.CopyN(io.Discard, c.r.br, int64(n))
-	return eof(err)
 }

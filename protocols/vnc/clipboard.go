@@ -28,7 +28,7 @@ func (c *Client) readServerCutText() error {
 			return protoErr(msg, "text of %d bytes exceeds %d", length, maxSkipLen)
 		}
 		c.log.Warn("vnc: dropping large clipboard", "bytes", length)
-		return c.discard(int(length))
+		return c.r.skip(int(length))
 	}
 	data, err := c.r.full(int(length))
 	if err != nil {

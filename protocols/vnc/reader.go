@@ -71,13 +71,23 @@ func (r *reader) peek(n int) ([]byte, error) {
 // full reads n bytes into the scratch buffer, valid until the next full call.
 // Callers bound n before calling.
 func (r *reader) full(n int) ([]byte, error) {
-	if cap(r.scratch) < n {
-		r.scratch = make([]byte, n)
+	// Grow with the data that actually arrives, so a length that lies costs
+	// no more memory than the bytes sent.
+	b := r.scratch[:0]
+	for len(b) < n {
+		if len(b) == cap(b) {
+			grown := make([]byte, len(b), min(n, max(2*cap(b), 64<<10)))
+			copy(grown, b)
+			b = grown
+		}
+		m, err := r.br.Read(b[len(b):min(n, cap(b))])
+		b = b[:len(b)+m]
+		if err != nil && len(b) < n {
+			r.scratch = b[:0]
+			return nil, eof(err)
+		}
 	}
-	b := r.scratch[:n]
-	if _, err := io.ReadFull(r.br, b); err != nil {
-		return nil, eof(err)
-	}
+	r.scratch = b[:0]
 	return b, nil
 }
 

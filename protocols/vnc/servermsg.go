@@ -38,7 +38,5 @@ func (c *Client) readSetColourMapEntries() error {
 		return err
 	}
 	n := int(b[3])<<8 | int(b[4])
-	return c.skip(n * 6)
+	return c.r.skip(n * 6)
 }
-
-func (c *Client) skip(n int) error { return c.r.skip(n) }
