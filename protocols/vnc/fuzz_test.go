@@ -186,4 +186,3 @@ func FuzzCompactLength(f *testing.F) {
 		}
 	})
 }
-

@@ -52,11 +52,15 @@ func (s *syncSink) SetCursor(img *image.RGBA, hot image.Point) {
 }
 func (s *syncSink) EndFrame() { s.mu.Lock(); s.fb.EndFrame(); s.mu.Unlock() }
 
-func (s *syncSink) frames() int { s.mu.Lock(); defer s.mu.Unlock(); return s.fb.Frames }
-func (s *syncSink) copyCount() int { s.mu.Lock(); defer s.mu.Unlock(); return s.copies }
+func (s *syncSink) frames() int              { s.mu.Lock(); defer s.mu.Unlock(); return s.fb.Frames }
+func (s *syncSink) copyCount() int           { s.mu.Lock(); defer s.mu.Unlock(); return s.copies }
 func (s *syncSink) cursorImage() *image.RGBA { s.mu.Lock(); defer s.mu.Unlock(); return s.cursor }
-func (s *syncSink) jpegCount() int { s.mu.Lock(); defer s.mu.Unlock(); return s.jpegs }
-func (s *syncSink) size() (int, int) { s.mu.Lock(); defer s.mu.Unlock(); return s.fb.Width, s.fb.Height }
+func (s *syncSink) jpegCount() int           { s.mu.Lock(); defer s.mu.Unlock(); return s.jpegs }
+func (s *syncSink) size() (int, int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.fb.Width, s.fb.Height
+}
 
 // diff compares the framebuffer with img: pixels that differ and the mean
 // absolute error per channel.
