@@ -494,3 +494,17 @@ func TestPlainKeyAndPointer(t *testing.T) {
 		t.Fatalf("wrote %x, want suffix %x", conn.written.Bytes(), want)
 	}
 }
+
+func TestExtendedDesktopSizeRefused(t *testing.T) {
+	eds := appendScreen([]byte{1, 0, 0, 0}, Screen{ID: 1, Width: 10, Height: 10})
+	stream := serverHello(10, 10)
+	// Reason 1 (our request), status 3 (invalid layout), a size that must not apply.
+	stream = append(stream, fbUpdate(rect(edsReasonClient, 3, 50, 50, PseudoEncodingExtendedDesktopSize, eds))...)
+	c, fb, _ := mustRun(t, stream, Config{})
+	if w, h := c.Size(); w != 10 || h != 10 || fb.Width != 10 {
+		t.Fatalf("size %dx%d after a refusal", w, h)
+	}
+	if !c.CanResize() {
+		t.Fatal("CanResize false after ExtendedDesktopSize")
+	}
+}

@@ -122,4 +122,16 @@ func TestX11vnc(t *testing.T) {
 			t.Fatalf("size %dx%d", w, h)
 		}
 	}
+	// x11vnc announces ExtendedDesktopSize but refuses SetDesktopSize: the
+	// session goes on at the old size.
+	s := connect(t, addr, vnc.Config{QualityLevel: -1, CompressLevel: -1, Shared: true})
+	eventually(t, 5*time.Second, "ExtendedDesktopSize", s.c.CanResize)
+	if err := s.c.SetDesktopSize(640, 480); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	if w, h := s.c.Size(); w != 800 || h != 600 {
+		t.Fatalf("size %dx%d after a refused resize", w, h)
+	}
+	waitMatch(t, x, s, 0)
 }

@@ -160,3 +160,11 @@ func TestXvncVeNCryptX509Plain(t *testing.T) {
 	s := connect(t, x.Addr, vnc.Config{Username: user, Password: pass, TLSConfig: tlsCfg, QualityLevel: -1, CompressLevel: -1})
 	waitMatch(t, x, s, 0)
 }
+
+func TestXvncVeNCryptX509None(t *testing.T) {
+	certFile, keyFile, tlsCfg := selfSigned(t, t.TempDir())
+	x := desktop(t, peers.XvncOptions{SecurityTypes: "X509None",
+		ExtraArgs: []string{"-X509Cert", certFile, "-X509Key", keyFile}})
+	s := connect(t, x.Addr, vnc.Config{TLSConfig: tlsCfg, QualityLevel: -1, CompressLevel: -1})
+	waitMatch(t, x, s, 0)
+}
