@@ -63,6 +63,19 @@ func (e *encoder) region(out []byte, r image.Rectangle, pix []byte, stride int) 
 		e.counts.JPEG++
 		return e.jpeg(out, r, pix, stride), true
 	}
+	if t := e.opts.TileSize; r.Min.X/t != (r.Max.X-1)/t && !(e.opts.DisablePalette && e.opts.DisableFill) {
+		// A merged run of tiles with many colours: most of its tiles may still be
+		// uniform or few-coloured (text beside an icon), so encode tile by tile.
+		lossy := false
+		for x := r.Min.X; x < r.Max.X; {
+			next := min((x/t+1)*t, r.Max.X)
+			var l bool
+			out, l = e.region(out, image.Rect(x, r.Min.Y, next, r.Max.Y), pix[(x-r.Min.X)*BytesPerPixel:], stride)
+			lossy = lossy || l
+			x = next
+		}
+		return out, lossy
+	}
 	e.counts.ZRGB++
 	raw := grow(e.raw, w*h*3)
 	e.raw = raw

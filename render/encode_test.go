@@ -174,3 +174,25 @@ func BenchmarkDisplayScroll(b *testing.B) {
 	b.ReportMetric(float64(st.Bytes)/float64(b.N), "wire-bytes/op")
 	b.ReportMetric(float64(st.Frames)/float64(b.N), "frames/op")
 }
+
+// A merged run of tiles that fails the palette as a whole is encoded tile by tile, so
+// that its text tiles still get ZPALETTE.
+func TestMergedRunSplitsOnManyColours(t *testing.T) {
+	o := DefaultOptions().withDefaults() // TileSize 64
+	e := newEncoder(&o)
+	rng := rand.New(rand.NewPCG(5, 5))
+	const w, h = 256, 64
+	pix := textTile(w, h, rng)
+	noise := photoTile(64, 64, rng)
+	for y := 0; y < 64; y++ {
+		copy(pix[(y*w+192)*4:][:64*4], noise[y*64*4:][:64*4])
+	}
+	c := wire.NewCanvas()
+	c.Apply(wire.Resize{Width: w, Height: h})
+	r := image.Rect(0, 0, w, h)
+	roundTrip(t, e, c, r, pix, w*4)
+	checkRegion(t, c, r, pix, w*4, 0)
+	if e.counts.ZPalette != 3 || e.counts.ZRGB != 1 {
+		t.Fatalf("counts %+v, want 3 ZPALETTE tiles and 1 ZRGB", e.counts)
+	}
+}
