@@ -284,6 +284,9 @@ func TestStalledViewerBounded(t *testing.T) {
 	if maxOps > o.MaxPendingOps || maxBytes > o.MaxPendingBytes || opsCap > 2*o.MaxPendingOps {
 		t.Errorf("pending ops %d (cap %d), bytes %d over the limits", maxOps, opsCap, maxBytes)
 	}
+	if maxOps == 0 {
+		t.Error("the stalled viewer never held an op: the bound was not exercised")
+	}
 	if tiles != wantTiles {
 		t.Errorf("damage holds %d tiles, framebuffer has %d", tiles, wantTiles)
 	}
