@@ -18,7 +18,7 @@ const (
 func (c *Client) readHextile(r image.Rectangle) error {
 	const msg = "FramebufferUpdate/Hextile"
 	var bg, fg [4]byte
-	var tile [16 * 16 * 4]byte
+	tile := c.pixBuf(16 * 16 * 4)
 	for ty := r.Min.Y; ty < r.Max.Y; ty += 16 {
 		th := min(16, r.Max.Y-ty)
 		for tx := r.Min.X; tx < r.Max.X; tx += 16 {
@@ -33,7 +33,7 @@ func (c *Client) readHextile(r image.Rectangle) error {
 				if err := c.r.into(tile[:stride*th]); err != nil {
 					return err
 				}
-				c.sink.SetPixels(tr, tile[:], stride)
+				c.sink.SetPixels(tr, tile, stride)
 				continue
 			}
 			if mask&hextileBackgroundSpecified != 0 {
@@ -88,7 +88,7 @@ func (c *Client) readHextile(r image.Rectangle) error {
 					}
 				}
 			}
-			c.sink.SetPixels(tr, tile[:], stride)
+			c.sink.SetPixels(tr, tile, stride)
 		}
 	}
 	return nil
