@@ -95,12 +95,29 @@ func (s *Server) dialRemote(ctx context.Context, ep *Endpoint, set Settings, ev 
 	cfg.Logger = log
 	opts.Pool = s.pool
 	d := render.NewDisplay(opts)
-	c, err := vnc.Dial(ctx, net.JoinHostPort(set["hostname"], set["port"]), cfg, d)
+	fs := &firstFrameSink{Sink: d, ready: make(chan struct{})}
+	c, err := vnc.Dial(ctx, net.JoinHostPort(set["hostname"], set["port"]), cfg, fs)
 	if err != nil {
 		d.Close()
 		return nil, nil, vncError(err)
 	}
-	return &vncRemote{c}, renderDisplay{d}, nil
+	return &vncRemote{Client: c, ready: fs.ready}, renderDisplay{d}, nil
+}
+
+// firstFrameSink tells when the first frame is complete: only then does the VNC client
+// know whether the server can resize (ExtendedDesktopSize comes with the first update).
+type firstFrameSink struct {
+	render.Sink
+	ready chan struct{}
+	done  bool // the client's goroutine only
+}
+
+func (f *firstFrameSink) EndFrame() {
+	f.Sink.EndFrame()
+	if !f.done {
+		f.done = true
+		close(f.ready)
+	}
 }
 
 // vncError marks vnc errors for the session's CLOSE codes.
@@ -117,7 +134,12 @@ func vncError(err error) error {
 	return err
 }
 
-type vncRemote struct{ *vnc.Client }
+type vncRemote struct {
+	*vnc.Client
+	ready chan struct{}
+}
+
+func (r *vncRemote) Ready() <-chan struct{} { return r.ready }
 
 func (r *vncRemote) Run(ctx context.Context) error { return vncError(r.Client.Run(ctx)) }
 

@@ -486,6 +486,7 @@ func (f *fakeRemote) Run(ctx context.Context) error {
 		return errors.New("closed")
 	}
 }
+func (f *fakeRemote) Ready() <-chan struct{}      { c := make(chan struct{}); close(c); return c }
 func (f *fakeRemote) Close() error                { f.closeOnce.Do(func() { close(f.closed) }); return nil }
 func (f *fakeRemote) Size() (int, int)            { return f.w, f.h }
 func (f *fakeRemote) CanResize() bool             { return f.resizable }

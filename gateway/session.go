@@ -24,6 +24,9 @@ import (
 // through an adapter; fakes in tests).
 type remote interface {
 	Run(ctx context.Context) error
+	// Ready is closed once the first picture is complete, when Size and CanResize are
+	// known for sure.
+	Ready() <-chan struct{}
 	Close() error
 	Size() (w, h int)
 	CanResize() bool
@@ -134,6 +137,7 @@ const (
 	dialTimeout     = 20 * time.Second
 	closeWait       = 3 * time.Second
 	ctrlQueue       = 32
+	firstFrameWait  = 10 * time.Second
 )
 
 // session is one websocket: one browser tab connected to one remote.
@@ -149,10 +153,11 @@ type session struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 
-	remote atomic.Pointer[remoteBox]
-	view   atomic.Pointer[viewerBox]
-	ctrl   chan []byte // CLIPBOARD, BELL, NAME to the browser
-	lease  store.Lease
+	remote    atomic.Pointer[remoteBox]
+	helloSent atomic.Bool // input is passed on only after HELLO
+	view      atomic.Pointer[viewerBox]
+	ctrl      chan []byte // CLIPBOARD, BELL, NAME to the browser
+	lease     store.Lease
 
 	readOnly, noCopy, noPaste bool
 	canResize                 bool
@@ -391,8 +396,22 @@ func (ss *session) run(width, height int) {
 	ss.log.Info("session end", attrs...)
 }
 
-// connected starts the viewer, the remote and the control writer.
+// connected starts the remote, waits for its first picture, sends HELLO and starts the
+// viewer and the control writer.
 func (ss *session) connected(rem remote, disp display, width, height int, wctx context.Context, wg *sync.WaitGroup) {
+	ss.remote.Store(&remoteBox{rem})
+	wg.Go(func() {
+		defer disp.Close()
+		err := rem.Run(ss.ctx)
+		ss.end(remoteEnded(err))
+	})
+	select {
+	case <-rem.Ready():
+	case <-ss.ctx.Done():
+		return
+	case <-time.After(firstFrameWait):
+		ss.log.Warn("no picture from the remote yet; going on", "waited", firstFrameWait)
+	}
 	ss.canResize = rem.CanResize() && !ss.readOnly
 	var flags uint8
 	if ss.canResize {
@@ -406,19 +425,12 @@ func (ss *session) connected(rem remote, disp display, width, height int, wctx c
 	}
 	// HELLO goes before anything the viewer sends.
 	if err := ss.send(wctx, wire.Hello{Version: wire.Version, Kind: wire.KindDesktop, Flags: flags, Name: ss.ep.Name}.Append(nil)); err != nil {
-		rem.Close()
-		disp.Close()
 		ss.end(&sessionEnd{Code: closeRemoteEnded, Reason: "browser gone", Err: err})
 		return
 	}
 	v := disp.NewViewer(func(msg []byte) error { return ss.send(wctx, msg) })
 	ss.view.Store(&viewerBox{v})
-	ss.remote.Store(&remoteBox{rem})
-	wg.Go(func() {
-		defer disp.Close()
-		err := rem.Run(ss.ctx)
-		ss.end(remoteEnded(err))
-	})
+	ss.helloSent.Store(true)
 	wg.Go(func() {
 		err := v.Run(ss.ctx)
 		if ss.ctx.Err() == nil {
@@ -541,7 +553,7 @@ func (ss *session) handle(m wire.Message) error {
 		return nil
 	}
 	rb := ss.remote.Load()
-	if rb == nil || ss.readOnly {
+	if rb == nil || !ss.helloSent.Load() || ss.readOnly {
 		return nil
 	}
 	r := rb.r

@@ -1,0 +1,301 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/racgate/racgate/internal/peers"
+	"github.com/racgate/racgate/render/wire"
+)
+
+// browser is a Go websocket client that behaves like the web client: it draws every
+// message into a wire.Canvas and acknowledges every FRAME.
+type browser struct {
+	t    *testing.T
+	conn *websocket.Conn
+
+	mu     sync.Mutex
+	canvas *wire.Canvas
+	frames int
+	hello  *wire.Hello
+	clips  []string
+	closed *wire.Close
+	err    error
+	done   chan struct{}
+}
+
+func newBrowser(t *testing.T, conn *websocket.Conn) *browser {
+	b := &browser{t: t, conn: conn, canvas: wire.NewCanvas(), done: make(chan struct{})}
+	go b.loop()
+	return b
+}
+
+func (b *browser) loop() {
+	defer close(b.done)
+	for {
+		_, data, err := b.conn.Read(context.Background())
+		if err != nil {
+			b.mu.Lock()
+			b.err = err
+			b.mu.Unlock()
+			return
+		}
+		var acks []byte
+		b.mu.Lock()
+		err = wire.Decode(data, func(m wire.Message) error {
+			switch m := m.(type) {
+			case wire.Hello:
+				b.hello = &m
+			case wire.Frame:
+				b.frames++
+				acks = wire.Ack{ID: m.ID}.Append(acks)
+			case wire.Clipboard:
+				b.clips = append(b.clips, m.Text)
+			case wire.Close:
+				b.closed = &m
+			}
+			return b.canvas.Apply(m)
+		})
+		b.mu.Unlock()
+		if err != nil {
+			b.mu.Lock()
+			b.err = err
+			b.mu.Unlock()
+			b.conn.CloseNow()
+			return
+		}
+		if acks != nil {
+			b.conn.Write(context.Background(), websocket.MessageBinary, acks)
+		}
+	}
+}
+
+// snapshot copies the canvas.
+func (b *browser) snapshot() *image.RGBA {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	img := b.canvas.Image()
+	cp := image.NewRGBA(img.Rect)
+	copy(cp.Pix, img.Pix)
+	return cp
+}
+
+func (b *browser) wait(what string, timeout time.Duration, cond func(b *browser) bool) {
+	b.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		b.mu.Lock()
+		ok, err := cond(b), b.err
+		b.mu.Unlock()
+		if ok {
+			return
+		}
+		if err != nil && b.closed == nil {
+			b.t.Fatalf("waiting for %s: connection: %v", what, err)
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (b *browser) send(ms ...wire.Message) {
+	b.t.Helper()
+	var buf []byte
+	for _, m := range ms {
+		buf = m.Append(buf)
+	}
+	if err := b.conn.Write(context.Background(), websocket.MessageBinary, buf); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// diff counts pixels whose RGB differ between the canvas and the X screen.
+func diff(a, b *image.RGBA) (int, string) {
+	if a.Rect != b.Rect {
+		return -1, fmt.Sprintf("size %v vs %v", a.Rect, b.Rect)
+	}
+	n, first := 0, ""
+	for y := 0; y < a.Rect.Dy(); y++ {
+		for x := 0; x < a.Rect.Dx(); x++ {
+			i := y*a.Stride + x*4
+			j := y*b.Stride + x*4
+			if a.Pix[i] != b.Pix[j] || a.Pix[i+1] != b.Pix[j+1] || a.Pix[i+2] != b.Pix[j+2] {
+				if n == 0 {
+					first = fmt.Sprintf("first at (%d,%d): %v vs %v", x, y, a.Pix[i:i+3], b.Pix[j:j+3])
+				}
+				n++
+			}
+		}
+	}
+	return n, first
+}
+
+// matchScreen waits for the X screen to be still, then for the canvas to equal it.
+func matchScreen(t *testing.T, b *browser, x *peers.X) *image.RGBA {
+	t.Helper()
+	screen := peers.WaitStill(t, x, 200*time.Millisecond, 15*time.Second)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n, first := diff(b.snapshot(), screen)
+		if n == 0 {
+			return screen
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("canvas differs from xwd in %d pixels (%s)", n, first)
+		}
+		time.Sleep(100 * time.Millisecond)
+		if n2, _ := diff(screen, x.Screenshot(t)); n2 != 0 {
+			screen = peers.WaitStill(t, x, 200*time.Millisecond, 15*time.Second)
+		}
+	}
+}
+
+func metricValue(t *testing.T, body, name string) float64 {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + ` (\S+)$`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("metric %s missing:\n%s", name, body)
+	}
+	v, err := strconv.ParseFloat(m[1], 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// TestXvncSession is the whole path: browser login, websocket, racgate's VNC client
+// against a real Xvnc, pictures checked against xwd, typing, clipboard, metrics and the
+// end of the remote.
+func TestXvncSession(t *testing.T) {
+	peers.Require(t, "Xvnc", "vncpasswd", "xwd", "xterm", "xclip")
+	x := peers.StartXvnc(t, peers.XvncOptions{Geometry: "640x480", Password: "racgate1"})
+	x.Start(t, "xterm", "-geometry", "60x15+20+20", "-fa", "", "-fn", "fixed", "+bc")
+
+	y := strings.NewReplacer("https://gw.example", "http://gw.example",
+		"host: 127.0.0.1:1\n", "host: "+x.Addr+"\n    settings: {password: racgate1, quality: lossless}\n").Replace(testConfig)
+	ts := newTestServer(t, y)
+	conn, _, err := ts.wsDial(t, ts.loggedIn(t, "demo"), "/ws/desk", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseNow()
+	conn.SetReadLimit(wire.MaxServerMessage)
+	b := newBrowser(t, conn)
+
+	b.wait("HELLO", 15*time.Second, func(b *browser) bool { return b.hello != nil })
+	if b.hello.Name != "desk" || b.hello.Flags&wire.FlagResize == 0 || b.hello.Flags&wire.FlagCopy == 0 {
+		t.Fatalf("HELLO %+v", b.hello)
+	}
+	b.wait("first frame", 15*time.Second, func(b *browser) bool { return b.frames > 0 })
+	before := matchScreen(t, b, x)
+
+	// Type into the xterm: the screen changes, and the canvas follows it exactly.
+	var keys []wire.Message
+	for _, r := range "echo racgate-typed" {
+		keys = append(keys, wire.Key{Down: true, Keysym: uint32(r)}, wire.Key{Keysym: uint32(r)})
+	}
+	keys = append(keys, wire.Key{Down: true, Keysym: 0xff0d, Code: "Enter"}, wire.Key{Keysym: 0xff0d, Code: "Enter"})
+	// The pointer over the xterm gives it the keyboard focus.
+	b.send(append([]wire.Message{wire.Pointer{X: 100, Y: 60}}, keys...)...)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if n, _ := diff(before, x.Screenshot(t)); n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("typing did not change the X screen")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	after := matchScreen(t, b, x)
+	if n, _ := diff(before, after); n < 50 {
+		t.Fatalf("only %d pixels changed after typing", n)
+	}
+
+	// The remote clipboard reaches the browser.
+	// xclip forks a child that serves the selection (-loops: a few requests, then it
+	// exits); no output pipes, or waiting would wait for the child too.
+	xctx, xcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer xcancel()
+	cmd := x.Command(xctx, "xclip", "-selection", "clipboard", "-i", "-loops", "3")
+	cmd.Stdin = strings.NewReader("from the remote ✓")
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("xclip: %v", err)
+	}
+	b.wait("remote clipboard", 10*time.Second, func(b *browser) bool {
+		for _, c := range b.clips {
+			if c == "from the remote ✓" || c == "from the remote ?" { // legacy cut text is Latin-1
+				return true
+			}
+		}
+		return false
+	})
+
+	// Metrics count what was sent.
+	_, body := get(t, ts.client(), ts.hs.URL+"/metrics")
+	if v := metricValue(t, body, "racgate_bytes_sent_total"); v < 1000 {
+		t.Fatalf("racgate_bytes_sent_total %v", v)
+	}
+	if v := metricValue(t, body, "racgate_frames_sent_total"); v < 1 {
+		t.Fatalf("racgate_frames_sent_total %v", v)
+	}
+	if v := metricValue(t, body, "racgate_sessions_active"); v != 1 {
+		t.Fatalf("racgate_sessions_active %v", v)
+	}
+
+	// The remote goes away: the browser is told so.
+	if err := syscall.Kill(x.PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	b.wait("CLOSE", 10*time.Second, func(b *browser) bool { return b.closed != nil })
+	if b.closed.Code != wire.CloseRemoteEnded {
+		t.Fatalf("CLOSE %d %q, want remote ended", b.closed.Code, b.closed.Reason)
+	}
+}
+
+// TestXvncWrongPassword: the remote refuses the credentials; the user reads why.
+func TestXvncWrongPassword(t *testing.T) {
+	peers.Require(t, "Xvnc", "vncpasswd")
+	x := peers.StartXvnc(t, peers.XvncOptions{Geometry: "320x240", Password: "racgate1"})
+	y := strings.NewReplacer("https://gw.example", "http://gw.example",
+		"host: 127.0.0.1:1\n", "host: "+x.Addr+"\n    settings: {password: wrong-pw}\n").Replace(testConfig)
+	ts := newTestServer(t, y)
+	conn, _, err := ts.wsDial(t, ts.loggedIn(t, "demo"), "/ws/desk", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseNow()
+	cl := lastClose(t, readUntil(t, conn, wire.TypeClose, 15*time.Second))
+	if cl.Code != wire.CloseAuthFailed {
+		t.Fatalf("CLOSE %d %q, want auth failed", cl.Code, cl.Reason)
+	}
+}
+
+// TestUnreachable: nothing listens on the endpoint's port.
+func TestUnreachable(t *testing.T) {
+	port := peers.FreePort(t)
+	y := strings.NewReplacer("https://gw.example", "http://gw.example",
+		"host: 127.0.0.1:1\n", fmt.Sprintf("host: 127.0.0.1:%d\n", port)).Replace(testConfig)
+	ts := newTestServer(t, y)
+	conn, _, err := ts.wsDial(t, ts.loggedIn(t, "demo"), "/ws/desk", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseNow()
+	cl := lastClose(t, readUntil(t, conn, wire.TypeClose, 15*time.Second))
+	if cl.Code != wire.CloseUnreachable {
+		t.Fatalf("CLOSE %d %q, want unreachable", cl.Code, cl.Reason)
+	}
+}
