@@ -434,7 +434,8 @@ func (ss *session) connected(rem remote, disp display, width, height int, wctx c
 	wg.Go(func() {
 		err := v.Run(ss.ctx)
 		if ss.ctx.Err() == nil {
-			ss.end(&sessionEnd{Code: closeInternal, Reason: "racgate could not send the picture.", Err: err})
+			// send failed: the browser's connection broke
+			ss.end(&sessionEnd{Code: closeRemoteEnded, Reason: "The browser connection failed.", Err: err})
 		}
 	})
 	wg.Go(func() {

@@ -243,6 +243,20 @@ func TestXvncSession(t *testing.T) {
 		return false
 	})
 
+	// The browser's clipboard reaches the remote (Xvnc owns the X clipboard after it).
+	b.send(wire.ClientClipboard{Text: "from the browser"})
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		out, _ := x.Command(context.Background(), "xclip", "-o", "-selection", "clipboard").Output()
+		if string(out) == "from the browser" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("X clipboard holds %q", out)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
 	// Metrics count what was sent.
 	_, body := get(t, ts.client(), ts.hs.URL+"/metrics")
 	if v := metricValue(t, body, "racgate_bytes_sent_total"); v < 1000 {
@@ -263,6 +277,39 @@ func TestXvncSession(t *testing.T) {
 	if b.closed.Code != wire.CloseRemoteEnded {
 		t.Fatalf("CLOSE %d %q, want remote ended", b.closed.Code, b.closed.Reason)
 	}
+}
+
+// TestXvncInitialResize: the browser's size differs from the remote's, so racgate asks
+// Xvnc to resize at the start; the canvas gets the new size and still matches xwd.
+func TestXvncInitialResize(t *testing.T) {
+	peers.Require(t, "Xvnc", "xwd")
+	x := peers.StartXvnc(t, peers.XvncOptions{Geometry: "640x480"})
+	y := strings.NewReplacer("https://gw.example", "http://gw.example",
+		"host: 127.0.0.1:1\n", "host: "+x.Addr+"\n    settings: {quality: lossless, encodings: zrle copyrect raw}\n").Replace(testConfig)
+	ts := newTestServer(t, y)
+	conn, _, err := ts.wsDial(t, ts.loggedIn(t, "demo"), "/ws/desk?width=800&height=600", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseNow()
+	conn.SetReadLimit(wire.MaxServerMessage)
+	b := newBrowser(t, conn)
+	b.wait("canvas 800x600", 15*time.Second, func(b *browser) bool {
+		return b.canvas.Image().Rect == image.Rect(0, 0, 800, 600)
+	})
+	if b.hello.Flags&wire.FlagResize == 0 {
+		t.Fatalf("HELLO flags %b lack resize", b.hello.Flags)
+	}
+	screen := matchScreen(t, b, x)
+	if screen.Rect.Dx() != 800 || screen.Rect.Dy() != 600 {
+		t.Fatalf("X screen %v after resize", screen.Rect)
+	}
+	// and on request later
+	b.send(wire.ResizeRequest{Width: 500, Height: 400})
+	b.wait("canvas 500x400", 15*time.Second, func(b *browser) bool {
+		return b.canvas.Image().Rect == image.Rect(0, 0, 500, 400)
+	})
+	matchScreen(t, b, x)
 }
 
 // TestXvncWrongPassword: the remote refuses the credentials; the user reads why.
