@@ -70,7 +70,8 @@ type Client struct {
 	tight         [4]zstream
 	tightPal      [256][3]byte
 	pix           []byte // decoded pixels for one rectangle or tile
-	continuous    bool   // server supports ContinuousUpdates and we enabled it
+	cuSeen        bool   // the server announced ContinuousUpdates
+	continuous    bool   // continuous updates are enabled
 	pendingResize bool
 	closeOnce     sync.Once
 }

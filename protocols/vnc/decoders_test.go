@@ -508,3 +508,27 @@ func TestExtendedDesktopSizeRefused(t *testing.T) {
 		t.Fatal("CanResize false after ExtendedDesktopSize")
 	}
 }
+
+func TestContinuousUpdates(t *testing.T) {
+	upd := fbUpdate(rect(0, 0, 1, 1, EncodingRaw, rgbx(1, 1, 1)))
+	incremental := []byte{msgFramebufferUpdateRequest, 1, 0, 0, 0, 0, 0, 8, 0, 4}
+	// Without continuous updates each update is followed by a request.
+	_, _, conn := mustRun(t, append(serverHello(8, 4), upd...), Config{})
+	if !bytes.HasSuffix(conn.written.Bytes(), incremental) {
+		t.Fatal("no incremental request after an update")
+	}
+	// EndOfContinuousUpdates announces support: we enable them and stop requesting.
+	stream := append(serverHello(8, 4), msgEndOfContinuousUpdates)
+	stream = append(stream, upd...)
+	_, _, conn = mustRun(t, stream, Config{})
+	enable := []byte{msgEnableContinuousUpdates, 1, 0, 0, 0, 0, 0, 8, 0, 4}
+	if !bytes.HasSuffix(conn.written.Bytes(), enable) {
+		t.Fatalf("wrote %x, want EnableContinuousUpdates last", conn.written.Bytes())
+	}
+	// A second one means the server stopped them: requests resume.
+	stream = append(stream, msgEndOfContinuousUpdates)
+	_, _, conn = mustRun(t, stream, Config{})
+	if !bytes.HasSuffix(conn.written.Bytes(), incremental) {
+		t.Fatal("requests did not resume")
+	}
+}

@@ -33,14 +33,33 @@ func (c *Client) readServerFence() error {
 	})
 }
 
-// handleEndOfContinuousUpdates notes EndOfContinuousUpdates (rfbproto
-// "EndOfContinuousUpdates"): the server supports continuous updates. We keep
-// requesting updates incrementally, which every server supports; if we had
-// enabled them, this ends them and requests resume.
+// handleEndOfContinuousUpdates handles EndOfContinuousUpdates (rfbproto
+// "EndOfContinuousUpdates"). The first one says the server supports
+// continuous updates: we enable them for the whole screen, so the server
+// pushes changes without waiting a round trip for each request, paced by its
+// Fence-based congestion control. A later one means the server stopped them:
+// we go back to requesting updates.
 func (c *Client) handleEndOfContinuousUpdates() error {
+	if !c.cuSeen {
+		c.cuSeen = true
+		c.continuous = true
+		return c.enableContinuousUpdates()
+	}
 	if c.continuous {
 		c.continuous = false
 		return c.requestUpdate(true)
 	}
 	return nil
+}
+
+// enableContinuousUpdates sends EnableContinuousUpdates for the whole screen.
+func (c *Client) enableContinuousUpdates() error {
+	c.mu.Lock()
+	w, h := c.width, c.height
+	c.mu.Unlock()
+	return c.send(func(b []byte) []byte {
+		b = append(b, msgEnableContinuousUpdates, 1, 0, 0, 0, 0)
+		b = be16(b, uint16(w))
+		return be16(b, uint16(h))
+	})
 }

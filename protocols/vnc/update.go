@@ -34,6 +34,12 @@ func (c *Client) readFramebufferUpdate() error {
 	c.sink.EndFrame()
 	if c.pendingResize {
 		c.pendingResize = false
+		if c.continuous {
+			// The continuous area follows the new size.
+			if err := c.enableContinuousUpdates(); err != nil {
+				return err
+			}
+		}
 		return c.requestUpdate(false)
 	}
 	if c.continuous {
