@@ -58,7 +58,7 @@ type Client struct {
 	width      int
 	height     int
 	canResize  bool
-	screens    []Screen
+	screens    []screen
 	qemuKeys   bool
 	extClip    bool   // server announced extended clipboard caps
 	clipServer uint32 // server's extended clipboard flags (formats and actions)
@@ -224,7 +224,7 @@ func (c *Client) SetDesktopSize(width, height int) error {
 	}
 	c.mu.Lock()
 	ok := c.canResize
-	var scr Screen
+	var scr screen
 	if len(c.screens) > 0 {
 		scr = c.screens[0]
 	}
@@ -242,7 +242,7 @@ func (c *Client) SetDesktopSize(width, height int) error {
 	})
 }
 
-func appendScreen(b []byte, s Screen) []byte {
+func appendScreen(b []byte, s screen) []byte {
 	b = be32(b, s.ID)
 	b = be16(b, s.X)
 	b = be16(b, s.Y)

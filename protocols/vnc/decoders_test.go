@@ -421,7 +421,7 @@ func TestCursor(t *testing.T) {
 func TestDesktopSizeAndName(t *testing.T) {
 	var names []string
 	eds := []byte{1, 0, 0, 0}
-	eds = appendScreen(eds, Screen{ID: 7, Width: 30, Height: 20})
+	eds = appendScreen(eds, screen{ID: 7, Width: 30, Height: 20})
 	stream := serverHello(10, 10)
 	stream = append(stream, fbUpdate(
 		rect(0, 0, 30, 20, PseudoEncodingExtendedDesktopSize, eds),
@@ -496,7 +496,7 @@ func TestPlainKeyAndPointer(t *testing.T) {
 }
 
 func TestExtendedDesktopSizeRefused(t *testing.T) {
-	eds := appendScreen([]byte{1, 0, 0, 0}, Screen{ID: 1, Width: 10, Height: 10})
+	eds := appendScreen([]byte{1, 0, 0, 0}, screen{ID: 1, Width: 10, Height: 10})
 	stream := serverHello(10, 10)
 	// Reason 1 (our request), status 3 (invalid layout), a size that must not apply.
 	stream = append(stream, fbUpdate(rect(edsReasonClient, 3, 50, 50, PseudoEncodingExtendedDesktopSize, eds))...)

@@ -12,10 +12,10 @@ const (
 	edsReasonOther  = 2
 )
 
-// ResizeError is an ExtendedDesktopSize refusal of our SetDesktopSize.
-type ResizeError struct{ Status uint16 }
+// resizeError is an ExtendedDesktopSize refusal of our SetDesktopSize.
+type resizeError struct{ Status uint16 }
 
-func (e *ResizeError) Error() string {
+func (e *resizeError) Error() string {
 	reason := "unknown"
 	switch e.Status {
 	case 1:
@@ -55,13 +55,13 @@ func (c *Client) readExtendedDesktopSize(rh rectHeader) error {
 		return err
 	}
 	n := int(b[0])
-	screens := make([]Screen, n) // n <= 255
+	screens := make([]screen, n) // n <= 255
 	for i := range screens {
 		s, err := c.r.peek(16)
 		if err != nil {
 			return err
 		}
-		screens[i] = Screen{
+		screens[i] = screen{
 			ID: binary.BigEndian.Uint32(s), X: binary.BigEndian.Uint16(s[4:]), Y: binary.BigEndian.Uint16(s[6:]),
 			Width: binary.BigEndian.Uint16(s[8:]), Height: binary.BigEndian.Uint16(s[10:]),
 			Flags: binary.BigEndian.Uint32(s[12:]),
@@ -76,7 +76,7 @@ func (c *Client) readExtendedDesktopSize(rh rectHeader) error {
 	c.mu.Unlock()
 	if status != 0 {
 		if reason == edsReasonClient {
-			c.log.Warn("vnc: SetDesktopSize refused", "error", (&ResizeError{Status: status}).Error())
+			c.log.Warn("vnc: SetDesktopSize refused", "error", (&resizeError{Status: status}).Error())
 		}
 		return nil
 	}

@@ -78,7 +78,7 @@ func FuzzHandshake(f *testing.F) {
 func FuzzServerMessages(f *testing.F) {
 	f.Add(fbUpdate(rect(0, 0, 2, 1, EncodingRaw, append(rgbx(1, 2, 3), rgbx(4, 5, 6)...))))
 	f.Add(fbUpdate(rect(1, 1, 3, 2, PseudoEncodingCursor, append(make([]byte, 24), 0xa0, 0x40))))
-	f.Add(fbUpdate(rect(0, 0, 30, 20, PseudoEncodingExtendedDesktopSize, appendScreen([]byte{1, 0, 0, 0}, Screen{Width: 30, Height: 20}))))
+	f.Add(fbUpdate(rect(0, 0, 30, 20, PseudoEncodingExtendedDesktopSize, appendScreen([]byte{1, 0, 0, 0}, screen{Width: 30, Height: 20}))))
 	f.Add(fbUpdate(rect(0, 0, 0, 0, PseudoEncodingDesktopName, append(be32(nil, 2), "hi"...)), rect(0, 0, 0, 0, PseudoEncodingLastRect, nil)))
 	f.Add(fbUpdate(rect(0, 0, 20, 10, PseudoEncodingDesktopSize, nil)))
 	f.Add(append(append([]byte{msgServerFence, 0, 0, 0}, be32(nil, fenceRequest|fenceBlockBefore)...), 2, 'h', 'i'))

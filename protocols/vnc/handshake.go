@@ -87,7 +87,8 @@ func (c *Client) readServerInit() error {
 		return fmt.Errorf("vnc: read ServerInit: %w", err)
 	}
 	w, h := int(b[0])<<8|int(b[1]), int(b[2])<<8|int(b[3])
-	// The server's own pixel format (b[4:20]) does not matter: we set ours.
+	// The server's own pixel format only matters for the log: we set ours.
+	pf := unmarshalPixelFormat(b[4:20])
 	if w > maxFramebufferWH || h > maxFramebufferWH {
 		return protoErr(msg, "framebuffer %dx%d larger than %d", w, h, maxFramebufferWH)
 	}
@@ -98,6 +99,7 @@ func (c *Client) readServerInit() error {
 	c.mu.Lock()
 	c.width, c.height, c.name = w, h, name
 	c.mu.Unlock()
+	c.log.Debug("vnc ServerInit", "width", w, "height", h, "name", name, "bpp", pf.BitsPerPixel, "depth", pf.Depth)
 	c.sink.Resize(w, h)
 	if c.cfg.OnName != nil {
 		c.cfg.OnName(name)

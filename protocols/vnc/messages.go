@@ -131,8 +131,8 @@ func encodingName(e int32) string {
 	return "encoding " + strconv.Itoa(int(e))
 }
 
-// PixelFormat is the PIXEL_FORMAT structure (RFC 6143 §7.4).
-type PixelFormat struct {
+// pixelFormat is the PIXEL_FORMAT structure (RFC 6143 §7.4).
+type pixelFormat struct {
 	BitsPerPixel, Depth             uint8
 	BigEndian, TrueColour           bool
 	RedMax, GreenMax, BlueMax       uint16
@@ -141,20 +141,20 @@ type PixelFormat struct {
 
 // framebufferFormat is what the client asks for: pixels arrive in the render
 // framebuffer layout (R, G, B, X bytes), so raw data needs no conversion.
-var framebufferFormat = PixelFormat{
+var framebufferFormat = pixelFormat{
 	BitsPerPixel: 32, Depth: 24, BigEndian: false, TrueColour: true,
 	RedMax: 255, GreenMax: 255, BlueMax: 255,
 	RedShift: 0, GreenShift: 8, BlueShift: 16,
 }
 
-func (p PixelFormat) marshal(b []byte) []byte {
+func (p pixelFormat) marshal(b []byte) []byte {
 	return append(b, p.BitsPerPixel, p.Depth, boolByte(p.BigEndian), boolByte(p.TrueColour),
 		byte(p.RedMax>>8), byte(p.RedMax), byte(p.GreenMax>>8), byte(p.GreenMax),
 		byte(p.BlueMax>>8), byte(p.BlueMax), p.RedShift, p.GreenShift, p.BlueShift, 0, 0, 0)
 }
 
-func unmarshalPixelFormat(b []byte) PixelFormat {
-	return PixelFormat{
+func unmarshalPixelFormat(b []byte) pixelFormat {
+	return pixelFormat{
 		BitsPerPixel: b[0], Depth: b[1], BigEndian: b[2] != 0, TrueColour: b[3] != 0,
 		RedMax: binary.BigEndian.Uint16(b[4:]), GreenMax: binary.BigEndian.Uint16(b[6:]),
 		BlueMax: binary.BigEndian.Uint16(b[8:]), RedShift: b[10], GreenShift: b[11], BlueShift: b[12],
@@ -167,8 +167,8 @@ type rectHeader struct {
 	Encoding            int32
 }
 
-// Screen is one screen of an ExtendedDesktopSize layout (rfbproto "ExtendedDesktopSize").
-type Screen struct {
+// screen is one screen of an ExtendedDesktopSize layout (rfbproto "ExtendedDesktopSize").
+type screen struct {
 	ID                  uint32
 	X, Y, Width, Height uint16
 	Flags               uint32

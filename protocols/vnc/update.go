@@ -1,6 +1,7 @@
 package vnc
 
 import (
+	"errors"
 	"fmt"
 	"image"
 )
@@ -92,7 +93,8 @@ func (c *Client) readRect(rh rectHeader) error {
 		return protoErr("FramebufferUpdate", "unrequested %s", encodingName(rh.Encoding))
 	}
 	if err != nil {
-		if _, ok := err.(*ProtocolError); ok {
+		var pe *ProtocolError
+		if errors.As(err, &pe) {
 			return err
 		}
 		return fmt.Errorf("vnc: FramebufferUpdate/%s: %w", encodingName(rh.Encoding), err)
