@@ -242,6 +242,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	go func() { s.wg.Wait(); close(done) }()
 	select {
 	case <-done:
+		s.pool.Close() // idempotent; late viewers encode on their own goroutines
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("gateway: sessions still open: %w", ctx.Err())
