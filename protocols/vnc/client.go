@@ -20,7 +20,9 @@ import (
 
 // Config configures a Client. The zero value connects with no credentials, all
 // supported security types and the default encodings, at JPEG quality 0 and
-// compression level 0; set QualityLevel and CompressLevel to -1 for server defaults.
+// compression level 0; set QualityLevel and CompressLevel to -1 for server
+// defaults. The callbacks run on Run's goroutine (OnName also during the
+// handshake) and must not block it for long.
 type Config struct {
 	Username, Password string // Password for VNC auth / VeNCrypt; Username for *Plain
 	// SecurityTypes lists allowed RFB security types in preference order; nil
@@ -93,7 +95,8 @@ func Dial(ctx context.Context, addr string, cfg Config, sink render.Sink) (*Clie
 
 // NewClient performs the RFB handshake on conn (ProtocolVersion, security,
 // ClientInit/ServerInit), sets the pixel format and encodings, resizes sink to
-// the server's framebuffer and requests the first update. ctx bounds the handshake.
+// the server's framebuffer and requests the first update. ctx bounds the
+// handshake only. On error the caller still owns (and closes) conn.
 func NewClient(ctx context.Context, conn net.Conn, cfg Config, sink render.Sink) (*Client, error) {
 	c := &Client{cfg: cfg, conn: conn, r: newReader(conn), sink: sink, log: cfg.Logger}
 	if c.log == nil {

@@ -115,7 +115,7 @@ func TestX11vnc(t *testing.T) {
 	x.Run(t, "xsetroot", "-solid", "#405060")
 	x.Start(t, "xterm", "-geometry", "50x10+30+30", "-bg", "navy", "-fg", "yellow", "-e", "sh", "-c", "echo x11vnc test; exec sleep 600")
 	addr := peers.StartX11vnc(t, x)
-	for _, enc := range []int32{vnc.EncodingTight, vnc.EncodingZRLE, vnc.EncodingHextile} {
+	for _, enc := range []int32{vnc.EncodingTight, vnc.EncodingZRLE, vnc.EncodingHextile, vnc.EncodingZlib} {
 		s := connect(t, addr, vnc.Config{Encodings: []int32{enc}, QualityLevel: -1, CompressLevel: -1, Shared: true})
 		waitMatch(t, x, s, 0)
 		if w, h := s.c.Size(); w != 800 || h != 600 {
