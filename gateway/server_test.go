@@ -651,6 +651,7 @@ func TestSessionEnds(t *testing.T) {
 		}, code: wire.CloseProtocolError},
 		{name: "timeout", yaml: strings.Replace(base, "  - name: lab\n", "  - name: lab\n    connection-timeout: 300ms\n", 1),
 			code: wire.CloseTimeout, reason: "time limit"},
+		{name: "login expires", yaml: base + "session: {lifetime: 2s}\n", code: wire.CloseSessionEnded, reason: "login has expired"},
 		{name: "shutdown", act: func(ts *testServer, _ *http.Client, _ *websocket.Conn, _ *fakeRemote) {
 			go ts.Shutdown(context.Background())
 		}, code: wire.CloseShutdown, reason: "racgate is shutting down"},

@@ -3,8 +3,11 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,7 +17,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/racgate/racgate/internal/peers"
+	"github.com/racgate/racgate/render/wire"
 )
 
 func TestCheckConfig(t *testing.T) {
@@ -46,56 +53,133 @@ func TestHashPassword(t *testing.T) {
 	}
 }
 
-// TestServeSignals runs the real binary: it serves, refuses a bad reload and keeps
-// serving, reloads a good one, and stops cleanly on SIGTERM.
-func TestServeSignals(t *testing.T) {
+type proc struct {
+	t     *testing.T
+	cmd   *exec.Cmd
+	lines chan string
+}
+
+// startRacgate builds and starts racgate serve with the config text; it returns once the
+// server listens, with its address.
+func startRacgate(t *testing.T, cfgText string) (*proc, string, string) {
+	t.Helper()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "racgate")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	good, err := os.ReadFile("../../examples/racgate.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfgText := strings.Replace(string(good), "listen: 127.0.0.1:8080", "listen: 127.0.0.1:0", 1)
 	cfg := filepath.Join(dir, "racgate.yaml")
 	os.WriteFile(cfg, []byte(cfgText), 0o600)
-
 	cmd := exec.Command(bin, "serve", "-config", cfg)
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	lines := make(chan string, 100)
+	p := &proc{t: t, cmd: cmd, lines: make(chan string, 100)}
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
-			lines <- sc.Text()
+			p.lines <- sc.Text()
 		}
-		close(lines)
+		close(p.lines)
 	}()
-	waitLine := func(re string) []string {
-		t.Helper()
-		r := regexp.MustCompile(re)
-		timeout := time.After(10 * time.Second)
-		for {
-			select {
-			case l, ok := <-lines:
-				if !ok {
-					t.Fatalf("racgate exited waiting for %q", re)
-				}
-				t.Log(l)
-				if m := r.FindStringSubmatch(l); m != nil {
-					return m
-				}
-			case <-timeout:
-				t.Fatalf("no log line %q", re)
+	addr := p.waitLine(`racgate listening" addr=(\S+)`)[1]
+	return p, addr, cfg
+}
+
+func (p *proc) waitLine(re string) []string {
+	p.t.Helper()
+	r := regexp.MustCompile(re)
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case l, ok := <-p.lines:
+			if !ok {
+				p.t.Fatalf("racgate exited waiting for %q", re)
 			}
+			p.t.Log(l)
+			if m := r.FindStringSubmatch(l); m != nil {
+				return m
+			}
+		case <-timeout:
+			p.t.Fatalf("no log line %q", re)
 		}
 	}
-	addr := waitLine(`racgate listening" addr=(\S+)`)[1]
+}
+
+// TestServeShutdownEndsSessions: SIGTERM with a live session against a real Xvnc; the
+// browser reads CLOSE "racgate is shutting down" and racgate exits 0.
+func TestServeShutdownEndsSessions(t *testing.T) {
+	peers.Require(t, "Xvnc")
+	x := peers.StartXvnc(t, peers.XvncOptions{Geometry: "320x240"})
+	good, err := os.ReadFile("../../examples/racgate.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgText := strings.NewReplacer("listen: 127.0.0.1:8080", "listen: 127.0.0.1:0",
+		"host: 127.0.0.1:5901", "host: "+x.Addr, "public-url: http://127.0.0.1:8080", "").Replace(string(good))
+	p, addr, _ := startRacgate(t, cfgText)
+
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	resp, err := c.PostForm("http://"+addr+"/login", url.Values{"username": {"demo"}, "password": {"demo"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Request.URL.Path != "/" {
+		t.Fatalf("login: %s at %s", resp.Status, resp.Request.URL)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	conn, _, err := websocket.Dial(ctx, "ws://"+addr+"/ws/Demo%20desktop",
+		&websocket.DialOptions{HTTPClient: c, Subprotocols: []string{wire.Subprotocol}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseNow()
+	conn.SetReadLimit(wire.MaxServerMessage)
+	var hello, closed bool
+	var cl wire.Close
+	for !closed {
+		_, data, err := conn.Read(ctx)
+		if err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		wire.Decode(data, func(m wire.Message) error {
+			switch m := m.(type) {
+			case wire.Hello:
+				hello = true
+				p.cmd.Process.Signal(syscall.SIGTERM)
+			case wire.Frame:
+				conn.Write(ctx, websocket.MessageBinary, wire.Ack{ID: m.ID}.Append(nil))
+			case wire.Close:
+				cl, closed = m, true
+			}
+			return nil
+		})
+	}
+	if !hello || cl.Code != wire.CloseShutdown || cl.Reason != "racgate is shutting down" {
+		t.Fatalf("hello %v, CLOSE %d %q", hello, cl.Code, cl.Reason)
+	}
+	conn.Read(ctx) // the close handshake
+	p.waitLine(`session end.*code=8`)
+	p.waitLine(`stopped`)
+	if err := p.cmd.Wait(); err != nil {
+		t.Fatalf("exit: %v", err)
+	}
+}
+
+// TestServeSignals runs the real binary: it serves, refuses a bad reload and keeps
+// serving, reloads a good one, and stops cleanly on SIGTERM.
+func TestServeSignals(t *testing.T) {
+	good, err := os.ReadFile("../../examples/racgate.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgText := strings.Replace(string(good), "listen: 127.0.0.1:8080", "listen: 127.0.0.1:0", 1)
+	p, addr, cfg := startRacgate(t, cfgText)
 	health := func() {
 		t.Helper()
 		resp, err := http.Get("http://" + addr + "/healthz")
@@ -111,17 +195,17 @@ func TestServeSignals(t *testing.T) {
 	health()
 
 	os.WriteFile(cfg, []byte(cfgText+"bogus: 1\n"), 0o600)
-	cmd.Process.Signal(syscall.SIGHUP)
-	waitLine(`config reload refused.*bogus: unknown key`)
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	p.waitLine(`config reload refused.*bogus: unknown key`)
 	health()
 
 	os.WriteFile(cfg, []byte(cfgText), 0o600)
-	cmd.Process.Signal(syscall.SIGHUP)
-	waitLine(`config reloaded`)
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	p.waitLine(`config reloaded`)
 
-	cmd.Process.Signal(syscall.SIGTERM)
-	waitLine(`stopped`)
-	if err := cmd.Wait(); err != nil {
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.waitLine(`stopped`)
+	if err := p.cmd.Wait(); err != nil {
 		t.Fatalf("exit: %v", err)
 	}
 }
