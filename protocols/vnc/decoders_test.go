@@ -532,3 +532,15 @@ func TestContinuousUpdates(t *testing.T) {
 		t.Fatal("requests did not resume")
 	}
 }
+
+func TestLastRectAndBell(t *testing.T) {
+	// An update announcing 65535 rectangles ends at LastRect; a Bell follows.
+	upd := []byte{msgFramebufferUpdate, 0, 0xff, 0xff}
+	upd = append(upd, rect(1, 1, 1, 1, EncodingRaw, rgbx(7, 8, 9))...)
+	upd = append(upd, rect(0, 0, 0, 0, PseudoEncodingLastRect, nil)...)
+	bells := 0
+	_, fb, _ := mustRun(t, append(append(serverHello(4, 4), upd...), msgBell, msgBell), Config{OnBell: func() { bells++ }})
+	if fb.Frames != 1 || fb.At(1, 1) != (color.RGBA{7, 8, 9, 255}) || bells != 2 {
+		t.Fatalf("frames %d, pixel %v, bells %d", fb.Frames, fb.At(1, 1), bells)
+	}
+}
