@@ -7,7 +7,6 @@ package vnc
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -70,7 +69,6 @@ type Client struct {
 	zlib          zstream
 	zrle          zstream
 	tight         [4]zstream
-	tightPal      [256][3]byte
 	pix           []byte // decoded pixels for one rectangle or tile
 	cuSeen        bool   // the server announced ContinuousUpdates
 	continuous    bool   // continuous updates are enabled
@@ -108,9 +106,9 @@ func NewClient(ctx context.Context, conn net.Conn, cfg Config, sink render.Sink)
 	err := c.handshake(ctx)
 	if !stop() || ctx.Err() != nil {
 		if err == nil {
-			err = ctx.Err()
+			return nil, fmt.Errorf("vnc: handshake: %w", ctx.Err())
 		}
-		return nil, fmt.Errorf("vnc: handshake: %w", errors.Join(ctx.Err(), err))
+		return nil, fmt.Errorf("vnc: handshake: %w (%v)", ctx.Err(), err)
 	}
 	conn.SetDeadline(time.Time{})
 	if err != nil {
@@ -120,7 +118,7 @@ func NewClient(ctx context.Context, conn net.Conn, cfg Config, sink render.Sink)
 }
 
 // Run reads server messages and draws into the sink until ctx ends, the
-// connection closes or the server misbehaves (a *ProtocolError).
+// connection closes or the server misbehaves (a *ProtocolError). Call it once.
 func (c *Client) Run(ctx context.Context) error {
 	// Cancelling ctx interrupts a blocked read or write; the caller still Closes.
 	stop := context.AfterFunc(ctx, func() { c.conn.SetDeadline(time.Unix(1, 0)) })
