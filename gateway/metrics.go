@@ -45,7 +45,12 @@ func (m *metrics) sessionStarted(protocol string) {
 	m.inc(m.sessionsTotal, protocol)
 }
 
-func (m *metrics) error(kind string) { m.inc(m.errorsTotal, kind) }
+// error counts a session ended by an error; kind "" (a normal end) is not counted.
+func (m *metrics) error(kind string) {
+	if kind != "" {
+		m.inc(m.errorsTotal, kind)
+	}
+}
 
 func (m *metrics) viewerDone(frames uint64, encode time.Duration) {
 	m.mu.Lock()

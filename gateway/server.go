@@ -43,7 +43,8 @@ type Server struct {
 	dial    dialFunc
 	now     func() time.Time
 
-	randomKey []byte // used while the config names no secret-file
+	randomKey []byte        // used while the config names no secret-file
+	loginSem  chan struct{} // bounds concurrent bcrypt checks, so a login flood cannot take every CPU
 
 	mu       sync.Mutex
 	sessions map[*session]struct{}
@@ -67,6 +68,7 @@ func NewServer(cfg *Config, logger *slog.Logger) (*Server, error) {
 		web:       webclient.FS(),
 		now:       time.Now,
 		randomKey: key,
+		loginSem:  make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)),
 		sessions:  map[*session]struct{}{},
 		revoked:   map[string]time.Time{},
 	}
@@ -154,7 +156,13 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	username, password := r.PostFormValue("username"), r.PostFormValue("password")
 	next := safeNext(r.PostFormValue("next"))
 	st := s.state.Load()
+	select {
+	case s.loginSem <- struct{}{}:
+	case <-r.Context().Done():
+		return
+	}
 	u, err := st.users.Authenticate(username, password)
+	<-s.loginSem
 	if err != nil {
 		s.metrics.inc(s.metrics.loginsTotal, "failed")
 		s.log.Info("login failed", "user", username, "remote", r.RemoteAddr)

@@ -449,6 +449,16 @@ func TestWebsocketRefusals(t *testing.T) {
 			}
 		})
 	}
+	_, body := get(t, ts.client(), ts.hs.URL+"/metrics")
+	for _, want := range []string{`racgate_errors_total{kind="forbidden"} 6`, `racgate_errors_total{kind="client_error"} 1`,
+		`racgate_errors_total{kind="internal"} 1`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %s:\n%s", want, body)
+		}
+	}
+	if strings.Contains(body, `kind=""`) {
+		t.Errorf("metrics count a normal end as an error:\n%s", body)
+	}
 }
 
 // fakeRemote records input and can end or send events on demand.

@@ -138,6 +138,7 @@ const (
 	closeWait       = 3 * time.Second
 	ctrlQueue       = 32
 	firstFrameWait  = 10 * time.Second
+	maxSettingLen   = 1024 // a connection setting's value from the query string
 )
 
 // session is one websocket: one browser tab connected to one remote.
@@ -316,6 +317,9 @@ func connectRequest(r *http.Request) (w, h int, set Settings, err error) {
 				h = n
 			}
 		default:
+			if len(k) > 64 || len(vs[0]) > maxSettingLen {
+				return 0, 0, nil, fmt.Errorf("parameter %.64q too long", k)
+			}
 			set[k] = vs[0]
 		}
 	}
