@@ -43,6 +43,8 @@ type Server struct {
 	dial    dialFunc
 	now     func() time.Time
 
+	pingInterval time.Duration // websocket keepalive
+
 	randomKey []byte        // used while the config names no secret-file
 	loginSem  chan struct{} // bounds concurrent bcrypt checks, so a login flood cannot take every CPU
 
@@ -61,16 +63,17 @@ func NewServer(cfg *Config, logger *slog.Logger) (*Server, error) {
 	key := make([]byte, 32)
 	rand.Read(key)
 	s := &Server{
-		log:       logger,
-		store:     store.NewMemory(),
-		pool:      render.NewPool(runtime.GOMAXPROCS(0)),
-		metrics:   newMetrics(),
-		web:       webclient.FS(),
-		now:       time.Now,
-		randomKey: key,
-		loginSem:  make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)),
-		sessions:  map[*session]struct{}{},
-		revoked:   map[string]time.Time{},
+		log:          logger,
+		store:        store.NewMemory(),
+		pool:         render.NewPool(runtime.GOMAXPROCS(0)),
+		metrics:      newMetrics(),
+		web:          webclient.FS(),
+		now:          time.Now,
+		pingInterval: 30 * time.Second,
+		randomKey:    key,
+		loginSem:     make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)),
+		sessions:     map[*session]struct{}{},
+		revoked:      map[string]time.Time{},
 	}
 	s.dial = s.dialRemote
 	if err := s.Reload(cfg); err != nil {

@@ -756,3 +756,42 @@ func TestReadOnlyAndNoPaste(t *testing.T) {
 		t.Fatalf("read-only session sent input: %q", ev)
 	}
 }
+
+func TestDeadBrowserEndsSession(t *testing.T) {
+	ts := newTestServer(t, strings.Replace(testConfig, "https://", "http://", 1))
+	ts.pingInterval = 100 * time.Millisecond
+	remotes := ts.useFake(nil)
+	c := ts.loggedIn(t, "demo")
+	dial := func(path string) (*websocket.Conn, *fakeRemote) {
+		conn, _, err := ts.wsDial(t, c, path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.CloseNow() })
+		f := <-remotes
+		readUntil(t, conn, wire.TypeHello, 5*time.Second)
+		return conn, f
+	}
+	// A keeps reading, so it answers pings (coder/websocket pongs while a Read is pending).
+	alive, fAlive := dial("/ws/secret")
+	go func() {
+		for {
+			if _, _, err := alive.Read(context.Background()); err != nil {
+				return
+			}
+		}
+	}()
+	// B never reads again: no pongs.
+	_, fDead := dial("/ws/desk")
+	select {
+	case <-fDead.closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("remote still open with a browser that does not answer")
+	}
+	waitFor(t, "lease release", func() bool { n, _ := ts.store.Count(context.Background(), "desk"); return n == 0 })
+	select {
+	case <-fAlive.closed:
+		t.Fatal("the session of a browser that answers pings ended")
+	default:
+	}
+}

@@ -338,6 +338,7 @@ func (ss *session) run(width, height int) {
 	defer wcancel()
 	// The reader runs from the start, so closing the tab during the dial cancels it.
 	wg.Go(func() { ss.end(ss.readLoop(wctx)) })
+	wg.Go(func() { ss.keepalive(wctx) })
 
 	events := remoteEvents{
 		Clipboard: func(text string) {
@@ -458,6 +459,28 @@ func (ss *session) connected(rem remote, disp display, width, height int, wctx c
 	if w, h := rem.Size(); ss.canResize && width > 0 && height > 0 && (w != width || h != height) {
 		if err := rem.SetDesktopSize(width, height); err != nil {
 			ss.log.Info("initial resize", "err", err)
+		}
+	}
+}
+
+// keepalive pings the browser so that a connection that died without a FIN (sleep,
+// network loss) ends the session and frees its slot instead of holding it forever.
+func (ss *session) keepalive(wctx context.Context) {
+	t := time.NewTicker(ss.srv.pingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ss.ctx.Done():
+			return
+		case <-t.C:
+		}
+		// A ping's context ending closes the connection; use a child of wctx.
+		ctx, cancel := context.WithTimeout(wctx, ss.srv.pingInterval)
+		err := ss.conn.Ping(ctx)
+		cancel()
+		if err != nil {
+			ss.end(&sessionEnd{Code: closeRemoteEnded, Reason: "The browser stopped answering.", Err: err})
+			return
 		}
 	}
 }
