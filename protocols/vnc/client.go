@@ -73,6 +73,7 @@ type Client struct {
 	cuSeen        bool   // the server announced ContinuousUpdates
 	continuous    bool   // continuous updates are enabled
 	pendingResize bool
+	stats         decodeStats
 	closeOnce     sync.Once
 }
 

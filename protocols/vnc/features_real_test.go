@@ -111,15 +111,26 @@ func TestXvncFenceKeepsUpdating(t *testing.T) {
 
 func TestX11vnc(t *testing.T) {
 	peers.Require(t, "Xvfb", "x11vnc", "xwd", "xsetroot", "xterm")
-	x := peers.StartXvfb(t, "800x600", 24)
-	x.Run(t, "xsetroot", "-solid", "#405060")
-	x.Start(t, "xterm", "-geometry", "50x10+30+30", "-bg", "navy", "-fg", "yellow", "-e", "sh", "-c", "echo x11vnc test; exec sleep 600")
+	x := peers.StartXvfb(t, "1024x768", 24)
+	addContent(t, x)
 	addr := peers.StartX11vnc(t, x)
-	for _, enc := range []int32{vnc.EncodingTight, vnc.EncodingZRLE, vnc.EncodingHextile, vnc.EncodingZlib} {
-		s := connect(t, addr, vnc.Config{Encodings: []int32{enc}, QualityLevel: -1, CompressLevel: -1, Shared: true})
-		waitMatch(t, x, s, 0)
-		if w, h := s.c.Size(); w != 800 || h != 600 {
+	cases := []struct {
+		enc     int32
+		quality int
+		maxMAE  float64
+	}{
+		{vnc.EncodingTight, -1, 0}, {vnc.EncodingTight, 8, 8}, {vnc.EncodingZRLE, -1, 0},
+		{vnc.EncodingHextile, -1, 0}, {vnc.EncodingZlib, -1, 0},
+	}
+	for _, tc := range cases {
+		s := connect(t, addr, vnc.Config{Encodings: []int32{tc.enc}, QualityLevel: tc.quality, CompressLevel: -1, Shared: true})
+		waitMatch(t, x, s, tc.maxMAE)
+		if w, h := s.c.Size(); w != 1024 || h != 768 {
 			t.Fatalf("size %dx%d", w, h)
+		}
+		s.stop(t)
+		if vnc.RectCount(s.c, tc.enc) == 0 {
+			t.Errorf("no rectangle arrived in %d", tc.enc)
 		}
 	}
 	// x11vnc announces ExtendedDesktopSize but refuses SetDesktopSize: the
@@ -130,7 +141,7 @@ func TestX11vnc(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(time.Second)
-	if w, h := s.c.Size(); w != 800 || h != 600 {
+	if w, h := s.c.Size(); w != 1024 || h != 768 {
 		t.Fatalf("size %dx%d after a refused resize", w, h)
 	}
 	waitMatch(t, x, s, 0)

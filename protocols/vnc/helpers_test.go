@@ -101,9 +101,29 @@ func (s *syncSink) diff(img *image.RGBA) (bad int, mae float64, first string) {
 
 // session is a running client.
 type session struct {
-	c    *vnc.Client
-	sink *syncSink
-	errc chan error
+	c      *vnc.Client
+	sink   *syncSink
+	errc   chan error
+	cancel context.CancelFunc
+	once   sync.Once
+}
+
+// stop ends the session and waits for Run; afterwards the client's decode
+// statistics may be read.
+func (s *session) stop(t *testing.T) {
+	s.once.Do(func() {
+		s.cancel()
+		s.c.Close()
+		select {
+		case err := <-s.errc:
+			if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, net.ErrClosed) {
+				t.Errorf("Run: %v", err)
+			}
+			t.Logf("decoded: %s", vnc.DecodeStats(s.c))
+		case <-time.After(5 * time.Second):
+			t.Error("Run did not return after cancel")
+		}
+	})
 }
 
 func connect(t *testing.T, addr string, cfg vnc.Config) *session {
@@ -117,19 +137,9 @@ func connect(t *testing.T, addr string, cfg vnc.Config) *session {
 	}
 	s.c = c
 	runCtx, stop := context.WithCancel(context.Background())
+	s.cancel = stop
 	go func() { s.errc <- c.Run(runCtx) }()
-	t.Cleanup(func() {
-		stop()
-		c.Close()
-		select {
-		case err := <-s.errc:
-			if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, net.ErrClosed) {
-				t.Errorf("Run: %v", err)
-			}
-		case <-time.After(5 * time.Second):
-			t.Error("Run did not return after cancel")
-		}
-	})
+	t.Cleanup(func() { s.stop(t) })
 	return s
 }
 
@@ -177,6 +187,13 @@ func desktop(t *testing.T, o peers.XvncOptions) *peers.X {
 	t.Helper()
 	peers.Require(t, "Xvnc", "xwd", "xsetroot", "xterm")
 	x := peers.StartXvnc(t, o)
+	addContent(t, x)
+	return x
+}
+
+// addContent draws on x's screen.
+func addContent(t *testing.T, x *peers.X) {
+	t.Helper()
 	x.Run(t, "xsetroot", "-solid", "#2a6f97")
 	x.Start(t, "xterm", "-geometry", "60x15+20+20", "-bg", "black", "-fg", "#d0ffd0",
 		"-e", "sh", "-c", "printf 'racgate VNC test: h\\303\\251llo\\n'; ls -la /usr/bin | head -12; exec sleep 600")
@@ -186,7 +203,6 @@ func desktop(t *testing.T, o peers.XvncOptions) *peers.X {
 	if _, ok := peers.Lookup("xlogo"); ok {
 		x.Start(t, "xlogo", "-geometry", "150x150+800+40", "-fg", "red", "-bg", "yellow")
 	}
-	return x
 }
 
 func itoaT(i int) string { return fmt.Sprint(i) }

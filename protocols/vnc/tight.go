@@ -54,6 +54,7 @@ func (c *Client) readTight(r image.Rectangle) error {
 	kind := ctl >> 4
 	switch {
 	case kind == tightFill:
+		c.stats.tight[tightStatFill]++
 		p, err := c.r.peek(3)
 		if err != nil {
 			return err
@@ -61,6 +62,7 @@ func (c *Client) readTight(r image.Rectangle) error {
 		c.sink.Fill(r, color.RGBA{p[0], p[1], p[2], 255})
 		return nil
 	case kind == tightJPEG:
+		c.stats.tight[tightStatJPEG]++
 		n, err := c.readCompactLength()
 		if err != nil {
 			return err
@@ -116,6 +118,7 @@ func (c *Client) readTight(r image.Rectangle) error {
 	default:
 		return protoErr(msg, "unknown filter %d", filter)
 	}
+	c.stats.tight[filter]++
 	size := rowSize * h
 	var data []byte
 	if size < tightMinToCompress {

@@ -73,6 +73,7 @@ func (c *Client) readRect(rh rectHeader) error {
 	if !r.In(fb) && !r.Empty() {
 		return protoErr("FramebufferUpdate/"+encodingName(rh.Encoding), "rectangle %v outside framebuffer %v", r, fb)
 	}
+	c.stats.count(rh.Encoding)
 	var err error
 	switch rh.Encoding {
 	case EncodingRaw:
@@ -143,4 +144,26 @@ func (c *Client) readCopyRect(r, fb image.Rectangle) error {
 	}
 	c.sink.Copy(r, src)
 	return nil
+}
+
+// decodeStats counts decoded rectangles, for tests and debugging.
+type decodeStats struct {
+	rects map[int32]int
+	tight [5]int // by tightStat*
+}
+
+// Tight rectangle kinds in decodeStats.tight: the basic filters, then fill and JPEG.
+const (
+	tightStatCopy     = tightFilterCopy
+	tightStatPalette  = tightFilterPalette
+	tightStatGradient = tightFilterGradient
+	tightStatFill     = 3
+	tightStatJPEG     = 4
+)
+
+func (s *decodeStats) count(enc int32) {
+	if s.rects == nil {
+		s.rects = make(map[int32]int)
+	}
+	s.rects[enc]++
 }

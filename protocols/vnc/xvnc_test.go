@@ -48,6 +48,12 @@ func TestXvncEncodings(t *testing.T) {
 			if tc.copy && s.sink.copyCount() == 0 {
 				t.Error("moving a window sent no CopyRect")
 			}
+			s.stop(t)
+			// TigerVNC has no Zlib encoder and sends Raw instead (x11vnc
+			// covers Zlib); every other encoding must really have been used.
+			if enc := tc.enc[0]; enc != vnc.EncodingZlib && vnc.RectCount(s.c, enc) == 0 {
+				t.Errorf("no rectangle arrived in %d", enc)
+			}
 		})
 	}
 }
