@@ -29,4 +29,4 @@ test: web vet
 	cd webclient && $(NPM) test
 
 clean:
-	rm -rf bin webclient/dist/*.js webclient/dist/*.css webclient/node_modules
+	rm -rf bin webclient/node_modules webclient/test/out && find webclient/dist -type f ! -name .gitkeep -delete

@@ -1,0 +1,225 @@
+// Package e2e runs racgate end to end: a real Xvnc desktop, the gateway, and the web
+// client in headless Chromium, checking what the browser shows against xwd of the X screen.
+package e2e
+
+import (
+	"fmt"
+	"image"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/racgate/racgate/gateway"
+	"github.com/racgate/racgate/internal/peers"
+)
+
+const (
+	testUser     = "alice"
+	testPassword = "correct horse"
+)
+
+// startGateway writes a config with one user and one VNC endpoint named "desk" at addr,
+// and serves it on a loopback httptest server.
+func startGateway(t *testing.T, addr string, endpointSettings string) string {
+	t.Helper()
+	hash, err := bcrypt.GenerateFromPassword([]byte(testPassword), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := fmt.Sprintf(`
+store: memory
+users:
+  - username: %s
+    password-hash: %q
+providers:
+  - name: test
+endpoints:
+  - name: desk
+    provider: test
+    protocol: vnc
+    host: %s
+    settings: {%s}
+`, testUser, hash, addr, endpointSettings)
+	path := filepath.Join(t.TempDir(), "racgate.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := gateway.LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.NewTextHandler(&testWriter{t: t, prefix: "racgate: "}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	srv, err := gateway.NewServer(c, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	return hs.URL
+}
+
+// canvasImage reads the browser canvas at framebuffer resolution.
+func canvasImage(t *testing.T, b *browser) *image.RGBA {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "canvas.rgba")
+	res := b.do(map[string]any{"canvasRaw": path})
+	w, _ := res["width"].(float64)
+	h, _ := res["height"].(float64)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("canvasRaw: %v", err)
+	}
+	img := &image.RGBA{Pix: data, Stride: int(w) * 4, Rect: image.Rect(0, 0, int(w), int(h))}
+	if len(data) != int(w)*int(h)*4 {
+		t.Fatalf("canvasRaw: %d bytes for %vx%v", len(data), w, h)
+	}
+	return img
+}
+
+// diff counts pixels whose RGB differ between two images of the same size.
+func diff(a, b *image.RGBA) (int, string) {
+	if a.Rect.Size() != b.Rect.Size() {
+		return -1, fmt.Sprintf("sizes differ: %v vs %v", a.Rect.Size(), b.Rect.Size())
+	}
+	n, first := 0, ""
+	for y := 0; y < a.Rect.Dy(); y++ {
+		for x := 0; x < a.Rect.Dx(); x++ {
+			i, j := a.PixOffset(x+a.Rect.Min.X, y+a.Rect.Min.Y), b.PixOffset(x+b.Rect.Min.X, y+b.Rect.Min.Y)
+			if a.Pix[i] != b.Pix[j] || a.Pix[i+1] != b.Pix[j+1] || a.Pix[i+2] != b.Pix[j+2] {
+				if n == 0 {
+					first = fmt.Sprintf("first at (%d,%d): %v vs %v", x, y, a.Pix[i:i+3], b.Pix[j:j+3])
+				}
+				n++
+			}
+		}
+	}
+	return n, first
+}
+
+// waitCanvasEquals polls until the canvas equals the X screen, which must be still.
+func waitCanvasEquals(t *testing.T, b *browser, x *peers.X, what string) *image.RGBA {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		screen := peers.WaitStill(t, x, 150*time.Millisecond, 10*time.Second)
+		canvas := canvasImage(t, b)
+		n, first := diff(canvas, screen)
+		if n == 0 {
+			return screen
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: canvas differs from the X screen in %d pixels (%s)", what, n, first)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func TestBrowserVNC(t *testing.T) {
+	peers.Require(t, "Xvnc", "xwd", "xterm", "xclip", "xsetroot")
+	x := peers.StartXvnc(t, peers.XvncOptions{Geometry: "1024x768"})
+	x.Run(t, "xsetroot", "-solid", "#336699")
+	x.Start(t, "xterm", "-geometry", "80x24+20+20", "-fa", "", "-bg", "white", "-fg", "black")
+	url := startGateway(t, x.Addr, "quality: lossless")
+
+	b := startBrowser(t, url)
+	b.do(map[string]any{"setViewport": map[string]any{"width": 1024, "height": 768}})
+	b.do(map[string]any{"login": map[string]any{"username": testUser, "password": testPassword}})
+	b.do(map[string]any{"open": "desk"})
+	b.do(map[string]any{"waitState": "connected", "timeoutMs": 15000})
+
+	t.Run("canvas equals X screen", func(t *testing.T) {
+		waitCanvasEquals(t, b, x, "after connect")
+	})
+
+	t.Run("typing reaches the xterm", func(t *testing.T) {
+		before := peers.WaitStill(t, x, 150*time.Millisecond, 10*time.Second)
+		// Without a window manager X focus follows the pointer: put it over the xterm.
+		b.do(map[string]any{"click": map[string]any{"x": 100, "y": 100}})
+		b.do(map[string]any{"type": "echo racgate-e2e"})
+		b.do(map[string]any{"press": "Enter"})
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			after := peers.WaitStill(t, x, 150*time.Millisecond, 10*time.Second)
+			if n, _ := diff(before, after); n > 200 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("typing changed nothing on the X screen")
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		waitCanvasEquals(t, b, x, "after typing")
+	})
+
+	t.Run("clipboard browser to remote", func(t *testing.T) {
+		const text = "héllo ✓ 世界 from the browser"
+		b.do(map[string]any{"writeClipboard": text})
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			got := strings.TrimSpace(string(x.Run(t, "xclip", "-o", "-selection", "clipboard")))
+			if got == text {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("remote clipboard is %q, want %q", got, text)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	})
+
+	t.Run("clipboard remote to browser", func(t *testing.T) {
+		const text = "ünïcödé ✓ 世界 from the remote"
+		cmd := x.Command(t.Context(), "xclip", "-i", "-selection", "clipboard")
+		cmd.Stdin = strings.NewReader(text)
+		// xclip forks a child that owns the selection until the X server goes away;
+		// leave its output unconnected so that Run does not wait for that child.
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("xclip: %v", err)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			res := b.do(map[string]any{"readClipboard": true})
+			if res["text"] == text {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("browser clipboard is %q, want %q", res["text"], text)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	})
+
+	t.Run("remote screen follows the window", func(t *testing.T) {
+		b.do(map[string]any{"setViewport": map[string]any{"width": 800, "height": 600}})
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			s := x.Screenshot(t)
+			// The page's status bar may take some of the height; the width is the window's.
+			if s.Rect.Dx() == 800 && s.Rect.Dy() <= 600 && s.Rect.Dy() >= 500 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("X screen is %v after the window became 800x600", s.Rect.Size())
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		waitCanvasEquals(t, b, x, "after resize")
+	})
+
+	t.Run("killed server shows closed with a reason", func(t *testing.T) {
+		if p, err := os.FindProcess(x.PID); err == nil {
+			p.Kill()
+		}
+		b.do(map[string]any{"waitState": "closed", "timeoutMs": 15000})
+		res := b.do(map[string]any{"statusText": true})
+		if s, _ := res["text"].(string); strings.TrimSpace(s) == "" {
+			t.Fatalf("status after the server died: %q", res["text"])
+		}
+	})
+}
