@@ -376,6 +376,9 @@ func (ss *session) run(width, height int) {
 		vb.v.Close()
 	}
 	ss.lease.Release(context.Background()) // the remote is gone: free the slot now
+	if k := errKind(se.Code); k != "" {
+		s.metrics.error(k) // before CLOSE, so a client that read CLOSE sees it counted
+	}
 	// The last message: CLOSE, then the websocket close handshake.
 	cctx, ccancel := context.WithTimeout(context.Background(), closeWait)
 	ss.send(cctx, wire.Close{Code: se.Code, Reason: se.Reason}.Append(nil))
@@ -390,9 +393,6 @@ func (ss *session) run(width, height int) {
 	if vb := ss.view.Load(); vb != nil {
 		f, e := vb.v.Stats()
 		s.metrics.viewerDone(f, e)
-	}
-	if k := errKind(se.Code); k != "" {
-		s.metrics.error(k)
 	}
 	attrs := []any{"duration", time.Since(start).Round(time.Millisecond), "code", int(se.Code), "reason", se.Reason}
 	if se.Err != nil {
