@@ -164,12 +164,19 @@ func (c *Client) CanResize() bool {
 	return c.canResize
 }
 
-// send writes one message under the write lock.
+// writeTimeout bounds one write, so that a server that stops reading cannot
+// block the callers of the input methods for ever.
+const writeTimeout = 20 * time.Second
+
+// send writes one message under the write lock. A failed write may have sent
+// part of a message, so it closes the connection (and Run returns).
 func (c *Client) send(build func(b []byte) []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	c.wbuf = build(c.wbuf[:0])
+	c.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
 	if _, err := c.conn.Write(c.wbuf); err != nil {
+		c.Close()
 		return fmt.Errorf("vnc: write: %w", err)
 	}
 	return nil
