@@ -111,41 +111,6 @@ func (c *Client) pixBuf(n int) []byte {
 	return c.pix[:n]
 }
 
-// rawChunk bounds how much of a Raw rectangle is held at once.
-const rawChunk = 256 << 10
-
-// readRaw reads Raw pixels (RFC 6143 §7.7.1), a band of rows at a time.
-func (c *Client) readRaw(r image.Rectangle) error {
-	if r.Empty() {
-		return nil
-	}
-	stride := r.Dx() * 4
-	rows := max(1, rawChunk/stride)
-	for y := r.Min.Y; y < r.Max.Y; y += rows {
-		n := min(rows, r.Max.Y-y)
-		buf := c.pixBuf(n * stride)
-		if err := c.r.into(buf); err != nil {
-			return err
-		}
-		c.sink.SetPixels(image.Rect(r.Min.X, y, r.Max.X, y+n), buf, stride)
-	}
-	return nil
-}
-
-// readCopyRect reads CopyRect (RFC 6143 §7.7.2).
-func (c *Client) readCopyRect(r, fb image.Rectangle) error {
-	b, err := c.r.peek(4)
-	if err != nil {
-		return err
-	}
-	src := image.Pt(int(b[0])<<8|int(b[1]), int(b[2])<<8|int(b[3]))
-	if sr := r.Sub(r.Min).Add(src); !sr.In(fb) && !r.Empty() {
-		return protoErr("FramebufferUpdate/CopyRect", "source %v outside framebuffer %v", sr, fb)
-	}
-	c.sink.Copy(r, src)
-	return nil
-}
-
 // decodeStats counts decoded rectangles, for tests and debugging.
 type decodeStats struct {
 	rects map[int32]int
