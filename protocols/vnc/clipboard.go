@@ -217,6 +217,7 @@ func (c *Client) SetClipboard(text string) error {
 			return c.sendClipboardProvide(text)
 		}
 	}
+	// ClientCutText (RFC 6143 §7.5.6).
 	latin := stringToLatin1(text)
 	return c.send(func(b []byte) []byte {
 		b = append(b, msgClientCutText, 0, 0, 0)

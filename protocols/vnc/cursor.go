@@ -5,8 +5,7 @@ import "image"
 // maxCursorWH bounds the cursor size a server may send.
 const maxCursorWH = 1024
 
-// readCursor reads the Cursor pseudo-encoding (rfbproto "Cursor
-// Pseudo-encoding"): pixels, then a bitmask of one bit per pixel, rows padded
+// readCursor reads the Cursor pseudo-encoding (RFC 6143 §7.8.1): pixels, then a bitmask of one bit per pixel, rows padded
 // to bytes, set where the cursor is opaque. The rectangle's position is the
 // hot spot.
 func (c *Client) readCursor(rh rectHeader) error {

@@ -28,8 +28,7 @@ func (e *resizeError) Error() string {
 	return fmt.Sprintf("vnc: server refused SetDesktopSize: status %d (%s)", e.Status, reason)
 }
 
-// handleDesktopSize applies a DesktopSize pseudo-rectangle (rfbproto
-// "DesktopSize Pseudo-encoding").
+// handleDesktopSize applies a DesktopSize pseudo-rectangle (RFC 6143 §7.8.2).
 func (c *Client) handleDesktopSize(w, h int) error {
 	if w > maxFramebufferWH || h > maxFramebufferWH {
 		return protoErr("FramebufferUpdate/DesktopSize", "framebuffer %dx%d larger than %d", w, h, maxFramebufferWH)

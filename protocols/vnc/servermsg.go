@@ -15,7 +15,7 @@ func (c *Client) readMessage() error {
 		return c.readFramebufferUpdate()
 	case msgSetColourMapEntries:
 		return c.readSetColourMapEntries()
-	case msgBell:
+	case msgBell: // RFC 6143 §7.6.3
 		if c.cfg.OnBell != nil {
 			c.cfg.OnBell()
 		}

@@ -5,10 +5,10 @@ import (
 	"image"
 )
 
-// zrleTile is the ZRLE tile size (rfbproto "ZRLE Encoding").
+// zrleTile is the ZRLE tile size (RFC 6143 §7.7.6).
 const zrleTile = 64
 
-// readZRLE reads ZRLE: zlib-compressed 64x64 tiles (one stream per connection)
+// readZRLE reads ZRLE (RFC 6143 §7.7.6): zlib-compressed 64x64 tiles (one stream per connection)
 // of CPIXELs, which for our pixel format are 3 bytes R, G, B.
 func (c *Client) readZRLE(r image.Rectangle) error {
 	const msg = "FramebufferUpdate/ZRLE"
