@@ -61,8 +61,8 @@ func (m *metrics) viewerDone(frames uint64, encode time.Duration) {
 
 func (s *Server) handleMetrics(w http.ResponseWriter, _ *http.Request) {
 	m := s.metrics
-	// Live viewers' stats first, then the totals, so a session ending in between is
-	// at worst counted low for one scrape, never twice.
+	// Live viewers plus ended ones, under s.mu: a session moves from one to the other
+	// under it too (unregister), so it is counted exactly once.
 	var frames uint64
 	var encode time.Duration
 	s.mu.Lock()
@@ -71,7 +71,6 @@ func (s *Server) handleMetrics(w http.ResponseWriter, _ *http.Request) {
 		frames += f
 		encode += e
 	}
-	s.mu.Unlock()
 	m.mu.Lock()
 	frames += m.framesDone
 	encode += m.encodeDone
@@ -79,6 +78,7 @@ func (s *Server) handleMetrics(w http.ResponseWriter, _ *http.Request) {
 	errs := maps.Clone(m.errorsTotal)
 	logins := maps.Clone(m.loginsTotal)
 	m.mu.Unlock()
+	s.mu.Unlock()
 
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	gauge(w, "racgate_sessions_active", "Websocket sessions open now.", float64(m.sessionsActive.Load()))

@@ -275,6 +275,9 @@ func (s *Server) register(ss *session) bool {
 func (s *Server) unregister(ss *session) {
 	s.mu.Lock()
 	delete(s.sessions, ss)
+	// Under s.mu, as the metrics handler sums live sessions: counted once, never twice.
+	f, e := ss.viewerStats()
+	s.metrics.viewerDone(f, e)
 	s.mu.Unlock()
 	s.wg.Done()
 }

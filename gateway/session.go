@@ -390,10 +390,6 @@ func (ss *session) run(width, height int) {
 	ss.conn.Close(status, trimReason(se.Reason))
 	wcancel() // unblocks any write still stuck on a dead connection
 	wg.Wait()
-	if vb := ss.view.Load(); vb != nil {
-		f, e := vb.v.Stats()
-		s.metrics.viewerDone(f, e)
-	}
 	attrs := []any{"duration", time.Since(start).Round(time.Millisecond), "code", int(se.Code), "reason", se.Reason}
 	if se.Err != nil {
 		attrs = append(attrs, "err", se.Err)
