@@ -209,3 +209,19 @@ func TestServeSignals(t *testing.T) {
 		t.Fatalf("exit: %v", err)
 	}
 }
+
+func TestServeRefusesBadConfig(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte("listen: 127.0.0.1:0\nstore: redis\n"), 0o600)
+	var errb bytes.Buffer
+	if rc := run([]string{"serve", "-config", bad}, nil, io.Discard, &errb); rc != 1 ||
+		!strings.Contains(errb.String(), bad+":2: store: store redis is not supported yet") {
+		t.Fatalf("rc %d: %s", rc, errb.String())
+	}
+	if rc := run([]string{"serve"}, nil, io.Discard, io.Discard); rc != 2 {
+		t.Fatalf("serve without -config: rc %d", rc)
+	}
+	if rc := run([]string{"bogus"}, nil, io.Discard, io.Discard); rc != 2 {
+		t.Fatalf("unknown command: rc %d", rc)
+	}
+}
