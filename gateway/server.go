@@ -121,6 +121,8 @@ func (s *Server) routes() {
 		w.Write([]byte("ok"))
 	})
 	m.HandleFunc("GET /metrics", s.handleMetrics)
+	// Browsers ask for it on every page; no icon, and no 404 in their consoles.
+	m.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	s.mux = m
 }
 
