@@ -126,9 +126,9 @@ func TestXvncVeNCryptAnonymousTLS(t *testing.T) {
 	}
 }
 
-// X509Plain checks the user name and password with PAM (service "tigervnc"),
-// so a real local user is needed: created here when running as root.
-func TestXvncVeNCryptX509Plain(t *testing.T) {
+// X509Plain and Plain check the user name and password with PAM (service
+// "tigervnc"), so a real local user is needed: created here when running as root.
+func TestXvncVeNCryptPlain(t *testing.T) {
 	peers.Require(t, "Xvnc", "useradd", "userdel", "chpasswd")
 	if os.Geteuid() != 0 {
 		t.Skip("X509Plain needs a PAM user; creating one needs root")
@@ -159,6 +159,16 @@ func TestXvncVeNCryptX509Plain(t *testing.T) {
 	}
 	s := connect(t, x.Addr, vnc.Config{Username: user, Password: pass, TLSConfig: tlsCfg, QualityLevel: -1, CompressLevel: -1})
 	waitMatch(t, x, s, 0)
+
+	// VeNCrypt Plain: the same, without TLS (the password crosses in clear).
+	xp := peers.StartXvnc(t, peers.XvncOptions{SecurityTypes: "Plain", ExtraArgs: []string{"-PlainUsers", user}})
+	err = dialErr(xp.Addr, vnc.Config{Username: user, Password: "wrong", QualityLevel: -1, CompressLevel: -1})
+	if !errors.Is(err, vnc.ErrAuthFailed) {
+		t.Fatalf("Plain, wrong password: err = %v, want ErrAuthFailed", err)
+	}
+	if err := dialErr(xp.Addr, vnc.Config{Username: user, Password: pass, QualityLevel: -1, CompressLevel: -1}); err != nil {
+		t.Fatalf("Plain: %v", err)
+	}
 }
 
 func TestXvncVeNCryptX509None(t *testing.T) {
