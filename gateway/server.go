@@ -115,7 +115,14 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /logout", s.handleLogout)
 	m.HandleFunc("GET /connect/{endpoint}", s.handleConnect)
 	m.HandleFunc("GET /ws/{endpoint}", s.handleWS)
-	m.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(s.web)))
+	static := http.StripPrefix("/static/", http.FileServerFS(s.web))
+	m.HandleFunc("GET /static/", func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/") {
+			http.NotFound(w, r) // no directory listings
+			return
+		}
+		static.ServeHTTP(w, r)
+	})
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok"))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
@@ -304,6 +305,14 @@ func TestConnectPage(t *testing.T) {
 	}
 	if resp, _ := get(t, c, ts.hs.URL+"/connect/nope"); resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("unknown endpoint: %s", resp.Status)
+	}
+	if resp, _ := get(t, c, ts.hs.URL+"/static/"); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("/static/ listing: %s", resp.Status)
+	}
+	if _, err := fs.Stat(ts.web, "client.html"); err == nil { // built (make web)
+		if resp, body := get(t, c, ts.hs.URL+"/static/client.html"); resp.StatusCode != http.StatusOK || !strings.Contains(body, "<canvas") {
+			t.Fatalf("/static/client.html: %s", resp.Status)
+		}
 	}
 }
 
