@@ -44,6 +44,7 @@ type Server struct {
 	now     func() time.Time
 
 	pingInterval time.Duration // websocket keepalive
+	pingTimeout  time.Duration // for the pong
 
 	randomKey []byte        // used while the config names no secret-file
 	loginSem  chan struct{} // bounds concurrent bcrypt checks, so a login flood cannot take every CPU
@@ -70,6 +71,7 @@ func NewServer(cfg *Config, logger *slog.Logger) (*Server, error) {
 		web:          webclient.FS(),
 		now:          time.Now,
 		pingInterval: 30 * time.Second,
+		pingTimeout:  30 * time.Second,
 		randomKey:    key,
 		loginSem:     make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)),
 		sessions:     map[*session]struct{}{},

@@ -668,9 +668,9 @@ func TestSessionEnds(t *testing.T) {
 		{name: "protocol error later", act: func(_ *testServer, _ *http.Client, _ *websocket.Conn, f *fakeRemote) {
 			f.end <- errRemoteProtocol
 		}, code: wire.CloseProtocolError},
-		{name: "timeout", yaml: strings.Replace(base, "  - name: lab\n", "  - name: lab\n    connection-timeout: 300ms\n", 1),
+		{name: "timeout", yaml: strings.Replace(base, "  - name: lab\n", "  - name: lab\n    connection-timeout: 1s\n", 1),
 			code: wire.CloseTimeout, reason: "time limit"},
-		{name: "login expires", yaml: base + "session: {lifetime: 2s}\n", code: wire.CloseSessionEnded, reason: "login has expired"},
+		{name: "login expires", yaml: base + "session: {lifetime: 3s}\n", code: wire.CloseSessionEnded, reason: "login has expired"},
 		{name: "shutdown", act: func(ts *testServer, _ *http.Client, _ *websocket.Conn, _ *fakeRemote) {
 			go ts.Shutdown(context.Background())
 		}, code: wire.CloseShutdown, reason: "racgate is shutting down"},
@@ -768,7 +768,7 @@ func TestReadOnlyAndNoPaste(t *testing.T) {
 
 func TestDeadBrowserEndsSession(t *testing.T) {
 	ts := newTestServer(t, strings.Replace(testConfig, "https://", "http://", 1))
-	ts.pingInterval = 100 * time.Millisecond
+	ts.pingInterval, ts.pingTimeout = 100*time.Millisecond, time.Second
 	remotes := ts.useFake(nil)
 	c := ts.loggedIn(t, "demo")
 	dial := func(path string) (*websocket.Conn, *fakeRemote) {

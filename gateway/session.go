@@ -471,7 +471,7 @@ func (ss *session) keepalive(wctx context.Context) {
 		case <-t.C:
 		}
 		// A ping's context ending closes the connection; use a child of wctx.
-		ctx, cancel := context.WithTimeout(wctx, ss.srv.pingInterval)
+		ctx, cancel := context.WithTimeout(wctx, ss.srv.pingTimeout)
 		err := ss.conn.Ping(ctx)
 		cancel()
 		if err != nil {
