@@ -12,3 +12,10 @@ func DecodeStats(c *Client) string {
 
 // RectCount is how many rectangles of enc c decoded (after Run returned).
 func RectCount(c *Client, enc int32) int { return c.stats.rects[enc] }
+
+// QEMUKeys reports whether c sends QEMU extended key events.
+func QEMUKeys(c *Client) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.qemuKeys
+}
