@@ -15,26 +15,31 @@ func TestXvncEncodings(t *testing.T) {
 	peers.Require(t, "xdotool")
 	x := desktop(t, peers.XvncOptions{})
 	cases := []struct {
-		name    string
-		enc     []int32
-		quality int
-		maxMAE  float64 // mean absolute error per channel allowed (JPEG)
-		jpeg    bool
-		copy    bool
+		name     string
+		enc      []int32
+		quality  int
+		maxMAE   float64 // mean absolute error per channel allowed (JPEG)
+		jpeg     bool
+		copy     bool
+		compress int
 	}{
-		{"Raw", []int32{vnc.EncodingRaw}, -1, 0, false, false},
-		{"CopyRect+Raw", []int32{vnc.EncodingCopyRect, vnc.EncodingRaw}, -1, 0, false, true},
-		{"RRE", []int32{vnc.EncodingRRE}, -1, 0, false, false},
-		{"Hextile", []int32{vnc.EncodingHextile}, -1, 0, false, false},
-		{"Zlib", []int32{vnc.EncodingZlib}, -1, 0, false, false},
-		{"ZRLE", []int32{vnc.EncodingZRLE}, -1, 0, false, false},
-		{"Tight lossless", []int32{vnc.EncodingTight}, -1, 0, false, false},
-		{"Tight JPEG q8", []int32{vnc.EncodingTight}, 8, 8, true, false},
+		{"Raw", []int32{vnc.EncodingRaw}, -1, 0, false, false, -1},
+		{"CopyRect+Raw", []int32{vnc.EncodingCopyRect, vnc.EncodingRaw}, -1, 0, false, true, -1},
+		{"RRE", []int32{vnc.EncodingRRE}, -1, 0, false, false, -1},
+		{"Hextile", []int32{vnc.EncodingHextile}, -1, 0, false, false, -1},
+		{"Zlib", []int32{vnc.EncodingZlib}, -1, 0, false, false, -1},
+		{"ZRLE", []int32{vnc.EncodingZRLE}, -1, 0, false, false, -1},
+		{"Tight lossless", []int32{vnc.EncodingTight}, -1, 0, false, false, -1},
+		{"Tight JPEG q8", []int32{vnc.EncodingTight}, 8, 8, true, false, -1},
+		{"ZRLE compress 0", []int32{vnc.EncodingZRLE}, -1, 0, false, false, 0},
+		{"Tight compress 9", []int32{vnc.EncodingTight}, -1, 0, false, false, 9},
+		// The zero Config: default encodings, JPEG quality 0, compression 0.
+		{"zero Config", nil, 0, 16, true, false, 0},
 	}
 	colours := []string{"#803050", "#2a6f97"}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s := connect(t, x.Addr, vnc.Config{Encodings: tc.enc, QualityLevel: tc.quality, CompressLevel: -1, Shared: true})
+			s := connect(t, x.Addr, vnc.Config{Encodings: tc.enc, QualityLevel: tc.quality, CompressLevel: tc.compress, Shared: true})
 			waitMatch(t, x, s, tc.maxMAE)
 			if tc.jpeg && s.sink.jpegCount() == 0 {
 				t.Error("no JPEG rectangle arrived with quality 8")
@@ -51,7 +56,11 @@ func TestXvncEncodings(t *testing.T) {
 			s.stop(t)
 			// TigerVNC has no Zlib encoder and sends Raw instead (x11vnc
 			// covers Zlib); every other encoding must really have been used.
-			if enc := tc.enc[0]; enc != vnc.EncodingZlib && vnc.RectCount(s.c, enc) == 0 {
+			enc := vnc.EncodingTight // the default's first choice
+			if tc.enc != nil {
+				enc = tc.enc[0]
+			}
+			if enc != vnc.EncodingZlib && vnc.RectCount(s.c, enc) == 0 {
 				t.Errorf("no rectangle arrived in %d", enc)
 			}
 		})
