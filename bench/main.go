@@ -1,0 +1,218 @@
+// Command bench measures racgate on real servers: it starts Xvnc with scripted
+// workloads, racgate as its own process, and drives headless racgate.v1 clients that
+// decode and acknowledge every frame as the browser does. It reports bytes, frames, CPU,
+// memory and input-to-pixel latency per scenario; given -guacd it runs the same scenarios
+// through guacd and prints racgate/guacd ratios. See docs/benchmarks.md.
+//
+//	go run ./bench [-duration 10s] [-sessions 1] [-scenarios busy,typing] [-json out.json] [-svg dir]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/racgate/racgate/bench/report"
+)
+
+type options struct {
+	racgate  string
+	duration time.Duration
+	warmup   time.Duration
+	width    int
+	height   int
+	sessions int
+	scale    []int
+	only     []string
+	variants bool
+	samples  int
+	guacd    string
+	guacdPID int
+	jsonPath string
+	svgDir   string
+	keep     bool
+	verbose  bool
+	progress io.Writer
+	out      io.Writer
+	maxScale int
+	buildDir string
+}
+
+func (o *options) want(name string) bool {
+	return len(o.only) == 0 || slices.Contains(o.only, name)
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	o, err := parseFlags(args, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintln(stderr, "bench:", err)
+		return 2
+	}
+	o.out, o.progress = stdout, stderr
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := execute(ctx, o)
+	if err != nil {
+		fmt.Fprintln(stderr, "bench:", err)
+		return 1
+	}
+	report.Table(stdout, res)
+	if o.jsonPath != "" {
+		if err := report.WriteJSON(o.jsonPath, res); err != nil {
+			fmt.Fprintln(stderr, "bench:", err)
+			return 1
+		}
+	}
+	if o.svgDir != "" {
+		if err := report.WriteSVG(o.svgDir, res); err != nil {
+			fmt.Fprintln(stderr, "bench:", err)
+			return 1
+		}
+	}
+	return 0
+}
+
+func parseFlags(args []string, stderr io.Writer) (*options, error) {
+	o := &options{}
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.racgate, "racgate", "", "racgate binary (default: go build ./cmd/racgate into a temp dir)")
+	fs.DurationVar(&o.duration, "duration", 8*time.Second, "measuring window per scenario")
+	fs.DurationVar(&o.warmup, "warmup", time.Second, "time after the first frames before measuring")
+	fs.IntVar(&o.width, "width", 1024, "desktop width")
+	fs.IntVar(&o.height, "height", 768, "desktop height")
+	fs.IntVar(&o.sessions, "sessions", 1, "concurrent sessions per workload scenario")
+	scale := fs.String("scale", "1,10,100", "session counts for the scaling curve (idle desktop), at most 1000")
+	only := fs.String("scenarios", "", "comma-separated scenarios to run (idle,busy,churn,drag,typing,slow-client,scale,ssh-idle,ssh-flood); default all")
+	fs.BoolVar(&o.variants, "variants", false, "also run busy with each quality/compress/encodings variant")
+	fs.IntVar(&o.samples, "samples", 200, "latency samples (key presses) at most, within -duration")
+	fs.StringVar(&o.guacd, "guacd", "", "guacd host:port: run the scenarios through guacd too and print ratios")
+	fs.IntVar(&o.guacdPID, "guacd-pid", 0, "guacd's PID (local guacd), for its CPU and memory")
+	fs.StringVar(&o.jsonPath, "json", "", "write results as JSON to this file")
+	fs.StringVar(&o.svgDir, "svg", "", "write SVG charts into this directory")
+	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (logs, configs)")
+	fs.BoolVar(&o.verbose, "v", false, "debug logs")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() != 0 {
+		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	for f := range strings.SplitSeq(*scale, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 1 || n > 1000 {
+			return nil, fmt.Errorf("-scale: want counts 1-1000, got %q", f)
+		}
+		o.scale = append(o.scale, n)
+	}
+	for f := range strings.SplitSeq(*only, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			o.only = append(o.only, f)
+		}
+	}
+	switch {
+	case o.duration <= 0 || o.duration > 10*time.Minute:
+		return nil, errors.New("-duration: want 0-10m")
+	case o.sessions < 1 || o.sessions > 1000:
+		return nil, errors.New("-sessions: want 1-1000")
+	case o.width < 64 || o.height < 64 || o.width > 4096 || o.height > 4096:
+		return nil, errors.New("-width/-height: want 64-4096")
+	case o.samples < 1 || o.samples > 10000:
+		return nil, errors.New("-samples: want 1-10000")
+	}
+	return o, nil
+}
+
+// execute runs every selected scenario and returns the results.
+func execute(ctx context.Context, o *options) (*report.Run, error) {
+	level := slog.LevelWarn
+	if o.verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(o.progress, &slog.HandlerOptions{Level: level}))
+	dir, err := os.MkdirTemp("", "racgate-bench-")
+	if err != nil {
+		return nil, err
+	}
+	if o.keep {
+		fmt.Fprintln(o.progress, "bench: files in", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
+	prog := &report.Progress{W: o.progress}
+	defer prog.Done()
+	bin := o.racgate
+	if bin == "" {
+		prog.Set("building racgate")
+		if bin, err = buildRacgate(ctx, dir); err != nil {
+			return nil, err
+		}
+	}
+	h := &harness{o: o, dir: dir, bin: bin, log: log, prog: prog}
+	run := &report.Run{
+		Started: time.Now().UTC(), Width: o.width, Height: o.height, Duration: o.duration.Seconds(),
+		Host: hostInfo(),
+	}
+	list := scenarios(o)
+	if len(list) == 0 {
+		return nil, fmt.Errorf("no scenario matches -scenarios %q", strings.Join(o.only, ","))
+	}
+	for i, sc := range list {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		label := fmt.Sprintf("%d/%d %s", i+1, len(list), sc.Name+variantLabel(sc.Variant))
+		run.Results = append(run.Results, h.racgate(ctx, sc, label))
+		if o.guacd != "" {
+			run.Results = append(run.Results, h.guacd(ctx, sc, label))
+		}
+	}
+	if o.guacd != "" {
+		run.Ratios = report.Ratios(run.Results)
+	}
+	run.Notes = append(run.Notes,
+		"CPU and RSS are read from /proc of the racgate process (utime+stime, VmRSS); server CPU is Xvnc's.",
+		"goroutines: racgate's /metrics does not expose them yet (-1).")
+	return run, nil
+}
+
+func variantLabel(v string) string {
+	if v == "" {
+		return ""
+	}
+	return " [" + v + "]"
+}
+
+func hostInfo() report.Host {
+	h := report.Host{CPUs: runtime.NumCPU(), Go: runtime.Version(), Comment: "shared machine: other work may run at the same time"}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			h.Load1, _ = strconv.ParseFloat(f[0], 64)
+		}
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		h.Kernel = strings.TrimSpace(string(b))
+	}
+	return h
+}

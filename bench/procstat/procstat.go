@@ -1,0 +1,127 @@
+// Package procstat reads a process's CPU time and memory from Linux's /proc, for the
+// benchmark harness: CPU from /proc/PID/stat (utime+stime), memory and threads from
+// /proc/PID/status (VmRSS, Threads). See proc(5).
+package procstat
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+)
+
+// ClockTick is USER_HZ, the unit of utime and stime in /proc/PID/stat. Linux fixes it at
+// 100 on every architecture Go supports (sysconf(_SC_CLK_TCK) needs cgo; we have none).
+const ClockTick = 100
+
+// ErrFormat is wrapped by parse errors: the file did not look like proc(5) says.
+var ErrFormat = errors.New("procstat: unexpected format")
+
+// maxFile bounds what is read of one /proc file; stat and status are a few KiB.
+const maxFile = 64 << 10
+
+// Sample is one reading of a process.
+type Sample struct {
+	At      time.Time
+	CPU     time.Duration // user + system time since the process started
+	RSS     int64         // resident set size in bytes
+	Threads int
+}
+
+// Read samples process pid.
+func Read(pid int) (Sample, error) {
+	s := Sample{At: time.Now()}
+	stat, err := readFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return s, err
+	}
+	ut, st, err := ParseStat(stat)
+	if err != nil {
+		return s, fmt.Errorf("pid %d: %w", pid, err)
+	}
+	s.CPU = ticks(ut + st)
+	status, err := readFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return s, err
+	}
+	kb, threads, err := ParseStatus(status)
+	if err != nil {
+		return s, fmt.Errorf("pid %d: %w", pid, err)
+	}
+	s.RSS, s.Threads = kb*1024, threads
+	return s, nil
+}
+
+func ticks(n uint64) time.Duration {
+	return time.Duration(n) * (time.Second / ClockTick)
+}
+
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("procstat: %w", err)
+	}
+	defer f.Close()
+	b := make([]byte, maxFile)
+	n, err := f.Read(b)
+	if err != nil {
+		return nil, fmt.Errorf("procstat: read %s: %w", path, err)
+	}
+	return b[:n], nil
+}
+
+// ParseStat returns utime and stime (fields 14 and 15, in clock ticks) of a
+// /proc/PID/stat line. The command name (field 2) is in parentheses and may hold spaces
+// and parentheses itself, so fields are counted from the last ')'.
+func ParseStat(b []byte) (utime, stime uint64, err error) {
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, 0, fmt.Errorf("%w: stat has no command name", ErrFormat)
+	}
+	fields := bytes.Fields(b[i+1:])
+	// fields[0] is field 3 (state), so field N is fields[N-3].
+	if len(fields) < 13 {
+		return 0, 0, fmt.Errorf("%w: stat has %d fields after the name, want at least 13", ErrFormat, len(fields))
+	}
+	utime, err1 := strconv.ParseUint(string(fields[14-3]), 10, 64)
+	stime, err2 := strconv.ParseUint(string(fields[15-3]), 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, 0, fmt.Errorf("%w: stat utime %q stime %q", ErrFormat, fields[14-3], fields[15-3])
+	}
+	return utime, stime, nil
+}
+
+// ParseStatus returns VmRSS (in KiB) and Threads from /proc/PID/status. A zombie has no
+// VmRSS; that reads as 0.
+func ParseStatus(b []byte) (rssKB int64, threads int, err error) {
+	seenThreads := false
+	for line := range bytes.SplitSeq(b, []byte{'\n'}) {
+		key, val, ok := bytes.Cut(line, []byte{':'})
+		if !ok {
+			continue
+		}
+		switch string(key) {
+		case "VmRSS":
+			f := bytes.Fields(val)
+			if len(f) != 2 || string(f[1]) != "kB" {
+				return 0, 0, fmt.Errorf("%w: VmRSS %q", ErrFormat, val)
+			}
+			rssKB, err = strconv.ParseInt(string(f[0]), 10, 64)
+			if err != nil || rssKB < 0 {
+				return 0, 0, fmt.Errorf("%w: VmRSS %q", ErrFormat, val)
+			}
+		case "Threads":
+			threads, err = strconv.Atoi(string(bytes.TrimSpace(val)))
+			if err != nil || threads < 0 {
+				return 0, 0, fmt.Errorf("%w: Threads %q", ErrFormat, val)
+			}
+			seenThreads = true
+		}
+	}
+	if !seenThreads {
+		return 0, 0, fmt.Errorf("%w: status has no Threads line", ErrFormat)
+	}
+	return rssKB, threads, nil
+}

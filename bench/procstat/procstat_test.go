@@ -1,0 +1,75 @@
+package procstat
+
+import (
+	"errors"
+	"os"
+	"testing"
+	"time"
+)
+
+func TestParseStat(t *testing.T) {
+	// A command name with a space and a ')' of its own: fields count from the last ')'.
+	line := "4242 (a b) c) S 1 4242 4242 0 -1 4194560 1234 0 0 0 517 93 0 0 20 0 9 0 12345 1000000 500 18446744073709551615\n"
+	ut, st, err := ParseStat([]byte(line))
+	if err != nil || ut != 517 || st != 93 {
+		t.Fatalf("ParseStat = %d, %d, %v; want 517, 93", ut, st, err)
+	}
+	for _, bad := range []string{"", "12 (x) S 1 2", "12 x S 1 2 3 4 5 6 7 8 9 10 11 12 13", "1 (x) S 1 1 1 0 -1 0 0 0 0 0 -5 3 0 0"} {
+		if _, _, err := ParseStat([]byte(bad)); !errors.Is(err, ErrFormat) {
+			t.Errorf("ParseStat(%q) err = %v, want ErrFormat", bad, err)
+		}
+	}
+}
+
+func TestParseStatus(t *testing.T) {
+	status := "Name:\tracgate\nVmPeak:\t  9000 kB\nVmRSS:\t    2048 kB\nThreads:\t7\n"
+	kb, th, err := ParseStatus([]byte(status))
+	if err != nil || kb != 2048 || th != 7 {
+		t.Fatalf("ParseStatus = %d, %d, %v; want 2048, 7", kb, th, err)
+	}
+	// A zombie has no VmRSS.
+	if kb, th, err := ParseStatus([]byte("Name:\tx\nThreads:\t1\n")); err != nil || kb != 0 || th != 1 {
+		t.Fatalf("zombie: %d, %d, %v", kb, th, err)
+	}
+	for _, bad := range []string{"", "VmRSS:\t12 MB\nThreads:\t1\n", "VmRSS: x kB\nThreads: 1\n", "Threads: -1\n"} {
+		if _, _, err := ParseStatus([]byte(bad)); !errors.Is(err, ErrFormat) {
+			t.Errorf("ParseStatus(%q) err = %v, want ErrFormat", bad, err)
+		}
+	}
+}
+
+// TestReadSelf reads this process, which has certainly used CPU and memory by now.
+func TestReadSelf(t *testing.T) {
+	end := time.Now().Add(50 * time.Millisecond)
+	for time.Now().Before(end) { // burn a little CPU so that at least one tick is counted
+	}
+	s, err := Read(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.CPU <= 0 || s.RSS <= 0 || s.Threads <= 0 {
+		t.Fatalf("Read(self) = %+v, want positive CPU, RSS and threads", s)
+	}
+	if _, err := Read(-1); err == nil {
+		t.Fatal("Read(-1) succeeded")
+	}
+}
+
+func FuzzParseStat(f *testing.F) {
+	f.Add([]byte("1 (init) S 0 1 1 0 -1 4194560 100 0 0 0 10 20 0 0 20 0 1 0 1 100 10"))
+	f.Add([]byte("1 ((x)) S"))
+	f.Add([]byte(")"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ParseStat(b)
+	})
+}
+
+func FuzzParseStatus(f *testing.F) {
+	f.Add([]byte("VmRSS:\t  100 kB\nThreads:\t3\n"))
+	f.Add([]byte("Threads:"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if kb, th, err := ParseStatus(b); err == nil && (kb < 0 || th < 0) {
+			t.Fatalf("negative result %d %d", kb, th)
+		}
+	})
+}

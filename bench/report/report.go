@@ -1,0 +1,253 @@
+// Package report holds the benchmark harness's results and writes them as a terminal
+// table, JSON and hand-written SVG charts.
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Run is one harness run.
+type Run struct {
+	Started  time.Time `json:"started"`
+	Host     Host      `json:"host"`
+	Width    int       `json:"width"`
+	Height   int       `json:"height"`
+	Duration float64   `json:"duration_s"` // measuring window per scenario
+	Results  []Result  `json:"results"`
+	Ratios   []Ratio   `json:"ratios,omitempty"` // racgate/guacd, only with --guacd
+	Notes    []string  `json:"notes,omitempty"`
+}
+
+// Host describes the machine.
+type Host struct {
+	CPUs    int     `json:"cpus"`
+	Load1   float64 `json:"load1"` // load average at the start: the machine may be shared
+	Go      string  `json:"go"`
+	Kernel  string  `json:"kernel,omitempty"`
+	Comment string  `json:"comment,omitempty"`
+}
+
+// Result is one scenario through one gateway.
+type Result struct {
+	Scenario string `json:"scenario"`
+	Variant  string `json:"variant,omitempty"` // settings varied (e.g. quality=lossless)
+	Gateway  string `json:"gateway"`           // racgate or guacd
+	Sessions int    `json:"sessions"`
+	Skipped  string `json:"skipped,omitempty"` // why it did not run
+
+	Seconds       float64 `json:"seconds"`        // measuring window
+	BytesPerSec   float64 `json:"bytes_per_s"`    // to the client, all sessions
+	FramesPerSec  float64 `json:"frames_per_s"`   // per session
+	FirstFrameMs  float64 `json:"first_frame_ms"` // mean over sessions, from dial to the first FRAME
+	FirstFrameMax float64 `json:"first_frame_max_ms"`
+
+	// CPU of the gateway process, seconds per session per 10 s of wall time.
+	CPUPerSession10s float64 `json:"cpu_s_per_session_per_10s"`
+	CPUTotal10s      float64 `json:"cpu_s_per_10s"` // the gateway, all sessions
+	ServerCPU10s     float64 `json:"server_cpu_s_per_10s"`
+	RSSBytes         int64   `json:"rss_bytes"`             // the gateway at the end of the window
+	RSSPerSession    float64 `json:"rss_bytes_per_session"` // growth over the idle gateway, per session
+	RSSGrowth        int64   `json:"rss_growth_bytes"`      // RSS change within the window (bounded memory)
+	Threads          int     `json:"threads"`
+	Goroutines       int     `json:"goroutines"` // -1: not exposed by the gateway
+
+	Frames    uint64            `json:"frames"`
+	Bytes     uint64            `json:"bytes"`
+	Encodings map[string]uint64 `json:"image_bytes_by_encoding,omitempty"`
+	Latency   *Latency          `json:"latency,omitempty"`
+	LagFrames float64           `json:"lag_frames_per_s,omitempty"`
+	Note      string            `json:"note,omitempty"`
+	Errors    []string          `json:"errors,omitempty"`
+}
+
+// Latency is input-to-pixel latency in milliseconds.
+type Latency struct {
+	Samples int       `json:"samples"`
+	Lost    int       `json:"lost"` // key presses with no change seen in time
+	Total   Quantiles `json:"total_ms"`
+	Server  Quantiles `json:"server_ms"`  // the remote server's share (direct RFB client)
+	Gateway Quantiles `json:"gateway_ms"` // total minus server, per sample
+	// Raw samples (ms) for the distribution chart.
+	TotalRaw   []float64 `json:"total_raw_ms,omitempty"`
+	GatewayRaw []float64 `json:"gateway_raw_ms,omitempty"`
+}
+
+// Quantiles of a sample.
+type Quantiles struct {
+	P50 float64 `json:"p50"`
+	P95 float64 `json:"p95"`
+	P99 float64 `json:"p99"`
+	Max float64 `json:"max"`
+}
+
+// QuantilesOf computes the nearest-rank quantiles of xs (ms). xs is not changed.
+func QuantilesOf(xs []float64) Quantiles {
+	if len(xs) == 0 {
+		return Quantiles{}
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	q := func(p float64) float64 {
+		i := int(math.Ceil(p*float64(len(s)))) - 1
+		return s[max(0, min(i, len(s)-1))]
+	}
+	return Quantiles{P50: q(0.50), P95: q(0.95), P99: q(0.99), Max: s[len(s)-1]}
+}
+
+// Ratio compares racgate with guacd on one scenario: racgate's figure over guacd's.
+type Ratio struct {
+	Scenario string  `json:"scenario"`
+	Bytes    float64 `json:"bytes"`
+	CPU      float64 `json:"cpu"`
+	RSS      float64 `json:"rss_per_session"`
+}
+
+// Ratios pairs racgate and guacd results of the same scenario and variant.
+func Ratios(rs []Result) []Ratio {
+	var out []Ratio
+	for _, r := range rs {
+		if r.Gateway != "racgate" || r.Skipped != "" {
+			continue
+		}
+		for _, g := range rs {
+			if g.Gateway == "guacd" && g.Skipped == "" && g.Scenario == r.Scenario && g.Variant == r.Variant {
+				out = append(out, Ratio{
+					Scenario: r.Scenario + variantSuffix(r.Variant),
+					Bytes:    div(r.BytesPerSec, g.BytesPerSec),
+					CPU:      div(r.CPUPerSession10s, g.CPUPerSession10s),
+					RSS:      div(r.RSSPerSession, g.RSSPerSession),
+				})
+			}
+		}
+	}
+	return out
+}
+
+func div(a, b float64) float64 {
+	if b == 0 {
+		return math.NaN()
+	}
+	return a / b
+}
+
+func variantSuffix(v string) string {
+	if v == "" {
+		return ""
+	}
+	return " [" + v + "]"
+}
+
+// WriteJSON writes run to path, indented.
+func WriteJSON(path string, run *Run) error {
+	b, err := json.MarshalIndent(sanitize(run), "", "  ")
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// sanitize replaces NaN ratios (no guacd figure) by 0: JSON has no NaN.
+func sanitize(run *Run) *Run {
+	c := *run
+	c.Ratios = slices.Clone(run.Ratios)
+	for i := range c.Ratios {
+		for _, p := range []*float64{&c.Ratios[i].Bytes, &c.Ratios[i].CPU, &c.Ratios[i].RSS} {
+			if math.IsNaN(*p) || math.IsInf(*p, 0) {
+				*p = 0
+			}
+		}
+	}
+	return &c
+}
+
+// Table writes the human summary.
+func Table(w io.Writer, run *Run) {
+	fmt.Fprintf(w, "racgate bench: %d CPUs (load %.2f at start, shared machine), %dx%d, %.0f s per scenario, %s\n\n",
+		run.Host.CPUs, run.Host.Load1, run.Width, run.Height, run.Duration, run.Host.Go)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "scenario\tgateway\tsess\tKB/s\tfps/sess\tTTFF ms\tCPU-s/sess/10s\tserver CPU-s/10s\tRSS MB\tRSS/sess MB\tΔRSS MB\tlat p50/p95/p99 ms\tgw share p50/p99 ms\t")
+	for _, r := range run.Results {
+		name := r.Scenario + variantSuffix(r.Variant)
+		if r.Skipped != "" {
+			fmt.Fprintf(tw, "%s\t%s\t%d\tskipped: %s\t\t\t\t\t\t\t\t\t\t\n", name, r.Gateway, r.Sessions, r.Skipped)
+			continue
+		}
+		lat, gw := "-", "-"
+		if l := r.Latency; l != nil && l.Samples > 0 {
+			lat = fmt.Sprintf("%.1f/%.1f/%.1f", l.Total.P50, l.Total.P95, l.Total.P99)
+			gw = fmt.Sprintf("%.1f/%.1f", l.Gateway.P50, l.Gateway.P99)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%.1f\t%.1f\t%.0f\t%.3f\t%.3f\t%.1f\t%.2f\t%+.1f\t%s\t%s\t\n",
+			name, r.Gateway, r.Sessions, r.BytesPerSec/1e3, r.FramesPerSec, r.FirstFrameMs,
+			r.CPUPerSession10s, r.ServerCPU10s, float64(r.RSSBytes)/1e6, r.RSSPerSession/1e6,
+			float64(r.RSSGrowth)/1e6, lat, gw)
+	}
+	tw.Flush()
+	if len(run.Ratios) > 0 {
+		fmt.Fprintln(w, "\nracgate / guacd (same run; below 1 is better for racgate):")
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "scenario\tbytes\tCPU\tRSS/sess\t")
+		for _, q := range run.Ratios {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", q.Scenario, ratio(q.Bytes), ratio(q.CPU), ratio(q.RSS))
+		}
+		tw.Flush()
+	}
+	for _, r := range run.Results {
+		for _, e := range r.Errors {
+			fmt.Fprintf(w, "! %s (%s): %s\n", r.Scenario, r.Gateway, e)
+		}
+	}
+	if len(run.Notes) > 0 {
+		fmt.Fprintln(w)
+		for _, n := range run.Notes {
+			fmt.Fprintln(w, "note:", n)
+		}
+	}
+}
+
+func ratio(x float64) string {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.2fx", x)
+}
+
+// Progress is the one-line status on a terminal: each Set overwrites the line.
+type Progress struct {
+	W     io.Writer
+	start time.Time
+	last  int
+}
+
+// Set shows msg with the time since the first call.
+func (p *Progress) Set(msg string) {
+	if p == nil || p.W == nil {
+		return
+	}
+	if p.start.IsZero() {
+		p.start = time.Now()
+	}
+	line := fmt.Sprintf("[%5.1fs] %s", time.Since(p.start).Seconds(), msg)
+	pad := ""
+	if n := p.last - len(line); n > 0 {
+		pad = strings.Repeat(" ", n)
+	}
+	fmt.Fprintf(p.W, "\r%s%s", line, pad)
+	p.last = len(line)
+}
+
+// Done ends the progress line.
+func (p *Progress) Done() {
+	if p != nil && p.W != nil && p.last > 0 {
+		fmt.Fprintln(p.W)
+		p.last = 0
+	}
+}
