@@ -15,6 +15,7 @@ const (
 	maxSkipLen       = 16 << 20
 	maxNameLen       = 64 << 10
 	maxReasonLen     = 64 << 10
+	maxKeptScratch   = 4 << 20 // a Tight JPEG or a large cursor
 )
 
 // reader reads big-endian RFB fields from a buffered connection and keeps one
@@ -87,7 +88,12 @@ func (r *reader) full(n int) ([]byte, error) {
 			return nil, eof(err)
 		}
 	}
-	r.scratch = b[:0]
+	// Keep ordinary sizes for reuse; let a rare large one go.
+	if cap(b) <= maxKeptScratch {
+		r.scratch = b[:0]
+	} else {
+		r.scratch = nil
+	}
 	return b, nil
 }
 
