@@ -84,17 +84,22 @@ func (r *reader) full(n int) ([]byte, error) {
 		m, err := r.br.Read(b[len(b):min(n, cap(b))])
 		b = b[:len(b)+m]
 		if err != nil && len(b) < n {
-			r.scratch = b[:0]
+			r.keep(b)
 			return nil, eof(err)
 		}
 	}
-	// Keep ordinary sizes for reuse; let a rare large one go.
+	r.keep(b)
+	return b, nil
+}
+
+// keep stores b for reuse if it is of an ordinary size; a rare large buffer
+// is let go.
+func (r *reader) keep(b []byte) {
 	if cap(b) <= maxKeptScratch {
 		r.scratch = b[:0]
 	} else {
 		r.scratch = nil
 	}
-	return b, nil
 }
 
 // into reads exactly len(b) bytes into b.
