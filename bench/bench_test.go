@@ -1,0 +1,136 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/racgate/racgate/bench/report"
+	"github.com/racgate/racgate/internal/peers"
+)
+
+// TestSmoke runs the busy terminal (2 sessions) and the typing latency scenario for a few
+// seconds each through a real racgate process against real Xvnc, and checks that every
+// figure is there and sane.
+func TestSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("smoke run starts Xvnc and racgate")
+	}
+	peers.Require(t, "Xvnc", "xterm", "xdotool", "xsetroot", "go")
+	dir := t.TempDir()
+	jsonPath := filepath.Join(dir, "out.json")
+	svgDir := filepath.Join(dir, "svg")
+	var stdout, stderr bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	o, err := parseFlags([]string{"-scenarios", "busy,typing", "-sessions", "2", "-duration", "3s",
+		"-warmup", "500ms", "-samples", "40", "-json", jsonPath, "-svg", svgDir}, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.out, o.progress = &stdout, &stderr
+	run, err := execute(ctx, o)
+	if err != nil {
+		t.Fatalf("execute: %v\n%s", err, stderr.String())
+	}
+	if len(run.Results) != 2 {
+		t.Fatalf("%d results, want 2: %+v", len(run.Results), run.Results)
+	}
+	for _, r := range run.Results {
+		if r.Skipped != "" || len(r.Errors) > 0 {
+			t.Fatalf("%s: skipped %q, errors %v\n%s", r.Scenario, r.Skipped, r.Errors, stderr.String())
+		}
+		// typing stops at -samples key presses, before the 3 s window ends
+		if r.Gateway != "racgate" || r.Seconds < 0.5 || r.Seconds > 10 {
+			t.Errorf("%s: gateway %q, window %.1f s", r.Scenario, r.Gateway, r.Seconds)
+		}
+		if r.FirstFrameMs <= 0 || r.FirstFrameMs > 30000 || r.FirstFrameMax < r.FirstFrameMs {
+			t.Errorf("%s: first frame %.1f ms (max %.1f)", r.Scenario, r.FirstFrameMs, r.FirstFrameMax)
+		}
+		if r.RSSBytes <= 0 || r.Threads <= 0 {
+			t.Errorf("%s: RSS %d, threads %d", r.Scenario, r.RSSBytes, r.Threads)
+		}
+	}
+	busy, typing := run.Results[0], run.Results[1]
+	if busy.Scenario != "busy" || busy.Sessions != 2 || typing.Scenario != "typing" {
+		t.Fatalf("scenarios %q (%d sessions), %q", busy.Scenario, busy.Sessions, typing.Scenario)
+	}
+	// A scrolling terminal: many frames, kilobytes a second, real CPU in racgate and Xvnc.
+	if busy.Bytes == 0 || busy.BytesPerSec < 1000 || busy.Frames < 4 || busy.FramesPerSec <= 1 {
+		t.Errorf("busy: %d bytes (%.0f/s), %d frames (%.1f/s per session)", busy.Bytes, busy.BytesPerSec, busy.Frames, busy.FramesPerSec)
+	}
+	if busy.CPUPerSession10s <= 0 || busy.ServerCPU10s <= 0 || busy.CPUTotal10s < busy.CPUPerSession10s {
+		t.Errorf("busy: CPU %.3f s/session/10s, total %.3f, Xvnc %.3f", busy.CPUPerSession10s, busy.CPUTotal10s, busy.ServerCPU10s)
+	}
+	if len(busy.Encodings) == 0 {
+		t.Errorf("busy: no IMAGE bytes counted by encoding")
+	}
+	// Latency: key presses reached the screen, within a second, with the shares adding up.
+	l := typing.Latency
+	if l == nil || l.Samples < 10 {
+		t.Fatalf("typing: latency %+v", l)
+	}
+	if l.Total.P50 <= 0 || l.Total.P99 < l.Total.P50 || l.Total.Max > 1000 {
+		t.Errorf("typing: latency quantiles %+v", l.Total)
+	}
+	if l.Server.P50 <= 0 || l.Server.P50 > l.Total.P99 || l.Gateway.P50 < 0 || l.Gateway.P50 > l.Total.P50 {
+		t.Errorf("typing: server share %+v, gateway share %+v, total %+v", l.Server, l.Gateway, l.Total)
+	}
+	if l.Lost > l.Samples/4 {
+		t.Errorf("typing: %d of %d key presses lost", l.Lost, l.Samples+l.Lost)
+	}
+
+	// The outputs: JSON that reads back, a table, SVG files.
+	if err := report.WriteJSON(jsonPath, run); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(jsonPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back report.Run
+	if err := json.Unmarshal(b, &back); err != nil || len(back.Results) != 2 || back.Results[0].Bytes != busy.Bytes {
+		t.Fatalf("JSON round trip: %v, %+v", err, back.Results)
+	}
+	var table bytes.Buffer
+	report.Table(&table, run)
+	if !strings.Contains(table.String(), "busy") || !strings.Contains(table.String(), "typing") {
+		t.Errorf("table lacks scenarios:\n%s", table.String())
+	}
+	if err := report.WriteSVG(svgDir, run); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("\n%s", table.String())
+}
+
+func TestParseFlags(t *testing.T) {
+	var stderr bytes.Buffer
+	o, err := parseFlags([]string{"-scale", "1, 10,1000", "-scenarios", "busy,scale"}, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(o.scale) != 3 || o.scale[2] != 1000 || !o.want("scale") || o.want("idle") {
+		t.Fatalf("options %+v", o)
+	}
+	list := scenarios(o)
+	if len(list) != 4 || list[0].Name != "busy" || list[3].Sessions != 1000 {
+		t.Fatalf("scenarios %+v", list)
+	}
+	for _, bad := range [][]string{{"-scale", "0"}, {"-scale", "1001"}, {"-sessions", "0"}, {"-duration", "-1s"}, {"extra"}} {
+		if _, err := parseFlags(bad, &stderr); err == nil {
+			t.Errorf("parseFlags(%q) accepted", bad)
+		}
+	}
+	// SSH scenarios are listed but skipped with the reason until the gateway speaks SSH.
+	o, _ = parseFlags([]string{"-scenarios", "ssh-idle,ssh-flood"}, &stderr)
+	for _, sc := range scenarios(o) {
+		if sc.Skip == "" {
+			t.Errorf("%s not skipped", sc.Name)
+		}
+	}
+}

@@ -1,0 +1,153 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"image"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/racgate/racgate/render/wire"
+)
+
+// fakeGateway answers /login like racgate and runs serve on each websocket.
+func fakeGateway(t *testing.T, serve func(ctx context.Context, c *websocket.Conn)) *httptest.Server {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		if r.FormValue("username") != "u" || r.FormValue("password") != "p" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		http.SetCookie(w, &http.Cookie{Name: "racgate", Value: "ok", Path: "/"})
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+	})
+	mux.HandleFunc("GET /ws/{ep}", func(w http.ResponseWriter, r *http.Request) {
+		if c, err := r.Cookie("racgate"); err != nil || c.Value != "ok" {
+			http.Error(w, "no login", http.StatusForbidden)
+			return
+		}
+		if r.PathValue("ep") != "desk top" || r.URL.Query().Get("width") != "64" || r.URL.Query().Get("quality") != "lossless" {
+			http.Error(w, "bad request "+r.URL.String(), http.StatusBadRequest)
+			return
+		}
+		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{wire.Subprotocol}})
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		serve(r.Context(), c)
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func msgs(ms ...wire.Message) []byte {
+	var b []byte
+	for _, m := range ms {
+		b = m.Append(b)
+	}
+	return b
+}
+
+func TestSessionDrawsAndAcks(t *testing.T) {
+	acks := make(chan uint32, 4)
+	srv := fakeGateway(t, func(ctx context.Context, c *websocket.Conn) {
+		c.Write(ctx, websocket.MessageBinary, msgs(wire.Hello{Version: 1, Name: "x"}, wire.Resize{Width: 64, Height: 48},
+			wire.Fill{X: 0, Y: 0, W: 64, H: 48, R: 10, G: 20, B: 30}, wire.Frame{ID: 1}))
+		for id := uint32(1); id <= 2; id++ {
+			_, b, err := c.Read(ctx)
+			if err != nil {
+				return
+			}
+			m, _, err := wire.Next(b)
+			if a, ok := m.(wire.Ack); err == nil && ok {
+				acks <- a.ID
+			}
+			if id == 1 { // the second frame changes nothing
+				c.Write(ctx, websocket.MessageBinary, msgs(wire.Fill{X: 8, Y: 8, W: 4, H: 4, R: 255}, wire.Frame{ID: 2}, wire.Frame{ID: 3}))
+			}
+		}
+		c.Write(ctx, websocket.MessageBinary, msgs(wire.Close{Code: wire.CloseRemoteEnded, Reason: "bye"}))
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := Login(ctx, srv.URL, "u", "wrong"); err == nil {
+		t.Fatal("login with a wrong password succeeded")
+	}
+	hc, err := Login(ctx, srv.URL, "u", "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var events []FrameEvent
+	s, err := Dial(ctx, hc, srv.URL, "desk top", Options{Width: 64, Height: 48,
+		Settings: map[string][]string{"quality": {"lossless"}},
+		OnFrame:  func(ev FrameEvent) { events = append(events, ev) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Run(ctx)
+	if !errors.Is(err, ErrClosed) {
+		t.Fatalf("Run = %v, want ErrClosed", err)
+	}
+	if c := s.Closed(); c == nil || c.Code != wire.CloseRemoteEnded || s.Hello() == nil || s.Hello().Name != "x" {
+		t.Fatalf("close %+v hello %+v", c, s.Hello())
+	}
+	if a, b := <-acks, <-acks; a != 1 || b != 2 {
+		t.Fatalf("acks %d, %d; want 1, 2", a, b)
+	}
+	st := s.Stats()
+	if st.Frames != 3 || st.Fills != 2 || st.Messages != 3 || st.FirstFrame <= 0 {
+		t.Fatalf("stats %+v", st)
+	}
+	want := []FrameEvent{{ID: 1, Changed: true, Drawn: image.Rect(0, 0, 64, 48)}, {ID: 2, Changed: true, Drawn: image.Rect(8, 8, 12, 12)}, {ID: 3}}
+	if len(events) != 3 {
+		t.Fatalf("events %+v", events)
+	}
+	for i, ev := range events {
+		if ev.ID != want[i].ID || ev.Changed != want[i].Changed || ev.Drawn != want[i].Drawn || ev.At.IsZero() {
+			t.Errorf("event %d = %+v, want %+v", i, ev, want[i])
+		}
+	}
+	if got := s.Canvas().Image().RGBAAt(9, 9); got.R != 255 || got.G != 0 {
+		t.Errorf("pixel (9,9) = %v, want red", got)
+	}
+	if got := s.Canvas().Image().RGBAAt(0, 0); got.R != 10 || got.G != 20 || got.B != 30 {
+		t.Errorf("pixel (0,0) = %v", got)
+	}
+}
+
+// TestSessionMalformed: a broken message ends the session with an error, no panic.
+func TestSessionMalformed(t *testing.T) {
+	for name, payload := range map[string][]byte{
+		"truncated":   {0x06, 4, 0, 0, 0, 1},
+		"outside":     msgs(wire.Resize{Width: 4, Height: 4}, wire.Fill{X: 2, Y: 2, W: 4, H: 4}),
+		"bad deflate": msgs(wire.Resize{Width: 4, Height: 4}, wire.Image{W: 2, H: 2, Encoding: wire.ZRGB, Data: []byte{1, 2, 3}}),
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv := fakeGateway(t, func(ctx context.Context, c *websocket.Conn) {
+				c.Write(ctx, websocket.MessageBinary, payload)
+				c.Read(ctx) // until the client goes
+			})
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			hc, err := Login(ctx, srv.URL, "u", "p")
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := Dial(ctx, hc, srv.URL, "desk top", Options{Width: 64, Height: 48, Settings: map[string][]string{"quality": {"lossless"}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = s.Run(ctx)
+			if err == nil || errors.Is(err, ErrClosed) || !(errors.Is(err, wire.ErrMalformed) || errors.Is(err, wire.ErrCanvas)) {
+				t.Fatalf("Run = %v, want a wire error", err)
+			}
+			s.Close()
+		})
+	}
+}
