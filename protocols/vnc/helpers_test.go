@@ -143,9 +143,6 @@ func connect(t *testing.T, addr string, cfg vnc.Config) *session {
 	return s
 }
 
-// pointerMoves makes each waitMatch move the pointer (tests here run serially).
-var pointerMoves int
-
 // waitMatch waits until the decoded framebuffer equals the X screen: exactly
 // for maxMAE 0, else with a mean absolute error per channel, over the pixels
 // that differ, of at most maxMAE (lossy JPEG).
@@ -155,10 +152,14 @@ func waitMatch(t *testing.T, x *peers.X, s *session, maxMAE float64) {
 	// this client last put it; xwd never shows the pointer. Put it over the
 	// first xterm, whose I-beam cursor then arrives as a Cursor rectangle.
 	// Xvnc polls the pointer position and only stops drawing the pointer when
-	// it sees it move, so every call moves it somewhere new.
-	pointerMoves++
-	if err := s.c.PointerEvent(0, 60+pointerMoves%100, 60); err != nil {
-		t.Fatal(err)
+	// it sees it move, so move it twice, a poll apart.
+	for i, p := range []image.Point{{50, 50}, {100, 60}} {
+		if i > 0 {
+			time.Sleep(150 * time.Millisecond)
+		}
+		if err := s.c.PointerEvent(0, p.X, p.Y); err != nil {
+			t.Fatal(err)
+		}
 	}
 	screen := peers.WaitStill(t, x, 150*time.Millisecond, 10*time.Second)
 	deadline := time.Now().Add(10 * time.Second)
