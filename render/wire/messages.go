@@ -13,19 +13,20 @@ type Type uint8
 
 // Message types (docs/protocol.md, "Server to client" and "Client to server").
 const (
-	TypeHello     Type = 0x01
-	TypeResize    Type = 0x02
-	TypeFill      Type = 0x03
-	TypeCopy      Type = 0x04
-	TypeImage     Type = 0x05
-	TypeFrame     Type = 0x06
-	TypeCursor    Type = 0x07
-	TypeClipboard Type = 0x08
-	TypeBell      Type = 0x09
-	TypeName      Type = 0x0A
-	TypeClose     Type = 0x0B
-	TypeTerminal  Type = 0x0C
-	TypeAudio     Type = 0x0D // reserved; decoded as Unknown
+	TypeHello          Type = 0x01
+	TypeResize         Type = 0x02
+	TypeFill           Type = 0x03
+	TypeCopy           Type = 0x04
+	TypeImage          Type = 0x05
+	TypeFrame          Type = 0x06
+	TypeCursor         Type = 0x07
+	TypeClipboard      Type = 0x08
+	TypeBell           Type = 0x09
+	TypeName           Type = 0x0A
+	TypeClose          Type = 0x0B
+	TypeTerminal       Type = 0x0C
+	TypeAudio          Type = 0x0D // reserved; decoded as Unknown
+	TypeTerminalConfig Type = 0x0E
 
 	TypeAck             Type = 0x80
 	TypeKey             Type = 0x81
@@ -41,7 +42,7 @@ var typeNames = map[Type]string{
 	TypeHello: "HELLO", TypeResize: "RESIZE", TypeFill: "FILL", TypeCopy: "COPY",
 	TypeImage: "IMAGE", TypeFrame: "FRAME", TypeCursor: "CURSOR", TypeClipboard: "CLIPBOARD",
 	TypeBell: "BELL", TypeName: "NAME", TypeClose: "CLOSE", TypeTerminal: "TERMINAL",
-	TypeAudio: "AUDIO", TypeAck: "ACK", TypeKey: "KEY", TypePointer: "POINTER",
+	TypeAudio: "AUDIO", TypeTerminalConfig: "TERMINAL_CONFIG", TypeAck: "ACK", TypeKey: "KEY", TypePointer: "POINTER",
 	TypeClientClipboard: "CLIENT_CLIPBOARD", TypeResizeRequest: "RESIZE_REQUEST",
 	TypeTerminalInput: "TERMINAL_INPUT", TypeWheel: "WHEEL", TypeTerminalResize: "TERMINAL_RESIZE",
 }
@@ -178,6 +179,14 @@ type Close struct {
 // Terminal is TERMINAL (0x0C). Data aliases the decoded input.
 type Terminal struct{ Data []byte }
 
+// TerminalConfig is TERMINAL_CONFIG (0x0E): how the browser draws a terminal, sent
+// right after HELLO of kind terminal. FontSize 0 and an empty or unknown ColorScheme
+// mean the client's defaults.
+type TerminalConfig struct {
+	FontSize    int
+	ColorScheme string
+}
+
 // Client to server.
 
 // Ack is ACK (0x80).
@@ -230,6 +239,7 @@ func (Bell) Type() Type            { return TypeBell }
 func (Name) Type() Type            { return TypeName }
 func (Close) Type() Type           { return TypeClose }
 func (Terminal) Type() Type        { return TypeTerminal }
+func (TerminalConfig) Type() Type  { return TypeTerminalConfig }
 func (Ack) Type() Type             { return TypeAck }
 func (Key) Type() Type             { return TypeKey }
 func (Pointer) Type() Type         { return TypePointer }
@@ -312,6 +322,11 @@ func (m Close) Append(b []byte) []byte {
 
 func (m Terminal) Append(b []byte) []byte {
 	return append(header(b, TypeTerminal, len(m.Data)), m.Data...)
+}
+
+func (m TerminalConfig) Append(b []byte) []byte {
+	b = u16(header(b, TypeTerminalConfig, 2+len(m.ColorScheme)), m.FontSize)
+	return append(b, m.ColorScheme...)
 }
 
 func (m Ack) Append(b []byte) []byte {

@@ -26,7 +26,8 @@ import (
 // A decoded message is {"type": the spec's name (HELLO, ..., TERMINAL_RESIZE, or
 // "UNKNOWN" with "typeByte"), then its fields in lowerCamelCase as in docs/protocol.md
 // (x, y, width, height, srcX, srcY, r, g, b, encoding, id, hotX, hotY, version, kind,
-// flags, name, text, code, reason, down, keysym, buttons, dx, dy, cols, rows) with byte
+// flags, name, text, code, reason, fontSize, colorScheme, down, keysym, buttons, dx, dy,
+// cols, rows) with byte
 // fields (data, rgba, payload) as hex strings.
 // Regenerate with: go test ./render/wire -run TestVectors -update
 var update = flag.Bool("update", false, "rewrite testdata/vectors.json")
@@ -75,6 +76,8 @@ func describe(m Message) map[string]any {
 		return map[string]any{"type": "CLOSE", "code": uint16(m.Code), "reason": m.Reason}
 	case Terminal:
 		return map[string]any{"type": "TERMINAL", "data": h(m.Data)}
+	case TerminalConfig:
+		return map[string]any{"type": "TERMINAL_CONFIG", "fontSize": m.FontSize, "colorScheme": m.ColorScheme}
 	case Ack:
 		return map[string]any{"type": "ACK", "id": m.ID}
 	case Key:

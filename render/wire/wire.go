@@ -23,7 +23,7 @@ func malformed(t Type, format string, args ...any) error {
 // fixed is the length of each known type's fixed fields; a shorter payload is an error.
 var fixed = [256]int8{
 	TypeHello: 4, TypeResize: 4, TypeFill: 11, TypeCopy: 12, TypeImage: 9, TypeFrame: 4,
-	TypeCursor: 8, TypeClose: 2, TypeAck: 4, TypeKey: 5, TypePointer: 6,
+	TypeCursor: 8, TypeClose: 2, TypeTerminalConfig: 2, TypeAck: 4, TypeKey: 5, TypePointer: 6,
 	TypeResizeRequest: 4, TypeWheel: 8, TypeTerminalResize: 4,
 }
 
@@ -81,6 +81,8 @@ func Next(b []byte) (m Message, rest []byte, err error) {
 		return Close{Code: CloseCode(le16(p, 0)), Reason: string(p[2:])}, rest, nil
 	case TypeTerminal:
 		return Terminal{Data: p}, rest, nil
+	case TypeTerminalConfig: // § TERMINAL_CONFIG
+		return TerminalConfig{FontSize: le16(p, 0), ColorScheme: string(p[2:])}, rest, nil
 	case TypeAck: // § ACK
 		return Ack{ID: binary.LittleEndian.Uint32(p)}, rest, nil
 	case TypeKey: // § KEY

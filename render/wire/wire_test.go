@@ -34,6 +34,8 @@ func allMessages() []struct {
 		{"name", Name{Name: "xterm — user@host"}},
 		{"close", Close{Code: CloseAuthFailed, Reason: "wrong password"}},
 		{"terminal", Terminal{Data: []byte("\x1b[1mbold\xe2\x9c")}},
+		{"terminal-config", TerminalConfig{FontSize: 14, ColorScheme: "solarized-dark"}},
+		{"terminal-config-defaults", TerminalConfig{}},
 		{"ack", Ack{ID: 42}},
 		{"key-down", Key{Down: true, Keysym: 0x61, Code: "KeyA"}},
 		{"key-up-unicode", Key{Down: false, Keysym: 0x0100263a, Code: ""}},
@@ -105,6 +107,7 @@ func TestFieldLayout(t *testing.T) {
 		{Hello{Version: 1, Kind: 1, Flags: 7, Name: "x"}, []byte{1, 5, 0, 0, 0, 1, 0, 1, 7, 'x'}},
 		{Close{Code: CloseShutdown, Reason: ""}, []byte{0x0b, 2, 0, 0, 0, 8, 0}},
 		{Bell{}, []byte{9, 0, 0, 0, 0}},
+		{TerminalConfig{FontSize: 0x0102, ColorScheme: "ab"}, []byte{0x0e, 4, 0, 0, 0, 2, 1, 'a', 'b'}},
 	}
 	for _, c := range cases {
 		if got := c.m.Append(nil); !bytes.Equal(got, c.want) {

@@ -21,6 +21,7 @@ export const T = {
   CLOSE: 0x0b,
   TERMINAL: 0x0c,
   AUDIO: 0x0d,
+  TERMINAL_CONFIG: 0x0e,
   ACK: 0x80,
   KEY: 0x81,
   POINTER: 0x82,
@@ -75,6 +76,7 @@ export type Bell = { type: "BELL" };
 export type Name = { type: "NAME"; name: string };
 export type Close = { type: "CLOSE"; code: number; reason: string };
 export type Terminal = { type: "TERMINAL"; data: Uint8Array };
+export type TerminalConfig = { type: "TERMINAL_CONFIG"; fontSize: number; colorScheme: string };
 export type Ack = { type: "ACK"; id: number };
 export type Key = { type: "KEY"; down: boolean; keysym: number; code: string };
 export type Pointer = { type: "POINTER"; x: number; y: number; buttons: number };
@@ -86,7 +88,7 @@ export type TerminalResize = { type: "TERMINAL_RESIZE"; cols: number; rows: numb
 // A type this version does not know (or AUDIO, whose layout is not fixed yet): skipped.
 export type Unknown = { type: "UNKNOWN"; typeByte: number; payload: Uint8Array };
 
-export type ServerMessage = Hello | Resize | Fill | Copy | Image | Frame | Cursor | Clipboard | Bell | Name | Close | Terminal;
+export type ServerMessage = Hello | Resize | Fill | Copy | Image | Frame | Cursor | Clipboard | Bell | Name | Close | Terminal | TerminalConfig;
 export type ClientMessage = Ack | Key | Pointer | ClientClipboard | ResizeRequest | TerminalInput | Wheel | TerminalResize;
 export type Message = ServerMessage | ClientMessage | Unknown;
 
@@ -167,6 +169,9 @@ function decodePayload(type: number, p: Uint8Array, dv: DataView): Message {
       return { type: "CLOSE", code: u16(0), reason: utf8.decode(p.subarray(2)) };
     case T.TERMINAL: // § TERMINAL
       return { type: "TERMINAL", data: p };
+    case T.TERMINAL_CONFIG: // § TERMINAL_CONFIG
+      if (n < 2) throw short("TERMINAL_CONFIG", n, 2);
+      return { type: "TERMINAL_CONFIG", fontSize: u16(0), colorScheme: utf8.decode(p.subarray(2)) };
     case T.ACK: // § ACK
       if (n < 4) throw short("ACK", n, 4);
       return { type: "ACK", id: dv.getUint32(0, true) };
@@ -294,6 +299,8 @@ export function writeMessage(w: Writer, m: Message): Writer {
       return w.begin(T.CLOSE).u16(m.code).text(m.reason).end();
     case "TERMINAL":
       return w.begin(T.TERMINAL).bytes(m.data).end();
+    case "TERMINAL_CONFIG":
+      return w.begin(T.TERMINAL_CONFIG).u16(m.fontSize).text(m.colorScheme).end();
     case "ACK":
       return w.begin(T.ACK).u32(m.id).end();
     case "KEY":
