@@ -1,0 +1,453 @@
+// Package rdp is a Remote Desktop Protocol client (MS-RDPBCGR with TLS
+// security; NLA via MS-CSSP/MS-NLMP is still to come). It decodes what the
+// server sends into a render.Sink and sends keyboard and pointer input.
+//
+// One file per protocol layer: tpkt.go (TPKT, X.224 negotiation), tls.go,
+// mcs.go (T.125), gcc.go (T.124 and the data blocks), info.go (Client Info),
+// licensing.go, capabilities.go, finalize.go, slowpath.go and fastpath.go
+// (share PDUs and fast-path output/input), bitmap.go and planar.go (bitmap
+// codecs), channel.go (static virtual channels).
+package rdp
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/racgate/racgate/render"
+)
+
+// Config configures a Client. Setting names in comments are the
+// Guacamole/authentik ones the gateway maps from.
+type Config struct {
+	Username, Password, Domain string // username, password, domain
+	// Security is "any" (or empty), "nla", "nla-ext", "tls" or "rdp"
+	// (security). This version implements "tls"; "any" offers TLS only until
+	// NLA is implemented.
+	Security string
+	// IgnoreCert accepts any server certificate (ignore-cert).
+	IgnoreCert bool
+	// CertFingerprints pins server certificates by SHA-256 of the DER
+	// certificate: "sha256:<hex>" (cert-fingerprints).
+	CertFingerprints []string
+	// RootCAs verifies the server certificate; nil means the system roots.
+	RootCAs *x509.CertPool
+	// Width and Height of the desktop (width, height); 1024x768 when zero.
+	Width, Height int
+	DPI           int // dpi; reserved for the monitor layout (not sent yet)
+	// ColorDepth is 16, 24 or 32 (color-depth); 32 when zero.
+	ColorDepth     int
+	ClientName     string // client-name; "racgate" when empty
+	KeyboardLayout uint32 // server-layout as a Windows keyboard layout ID; 0x409 (US) when zero
+	Timezone       string // timezone, an IANA name ("Europe/Berlin")
+	Performance    PerformanceFlags
+	Logger         *slog.Logger
+}
+
+// Client is one RDP session. Run reads and decodes server PDUs; the input
+// methods may be called from other goroutines meanwhile.
+type Client struct {
+	cfg  Config
+	tcp  net.Conn
+	conn net.Conn // TLS over tcp
+	fr   *frameReader
+	sink render.Sink
+	log  *slog.Logger
+
+	wmu  sync.Mutex // owns writes to conn
+	wbuf []byte
+
+	mu              sync.Mutex // guards the fields below, read by other goroutines
+	width           int
+	height          int
+	shareID         uint32
+	buttons         uint16 // last pointer button state sent
+	fastInputShared bool   // copy of fastInput for input methods
+
+	// Set during the connection sequence, then read-only.
+	userID   uint16
+	server   *serverData
+	channels []staticChannel
+
+	// Decoder state, used by Run's goroutine only.
+	active    bool // finalization done (Font Map received)
+	errorInfo uint32
+	frag      []byte // fast-path fragment reassembly
+	fragCode  uint8
+	fragging  bool
+	pix       []byte // decoded pixels of one bitmap
+	planes    []byte // planar codec scratch
+	palette   [256][3]byte
+	drawn     bool // something was drawn since the last EndFrame
+	pointers  pointerCache
+
+	closeOnce sync.Once
+}
+
+// Dial connects to addr ("host:port") over TCP and runs the RDP connection
+// sequence (MS-RDPBCGR 1.3.1.1) up to an active session. ctx bounds the
+// connection sequence only.
+func Dial(ctx context.Context, addr string, cfg Config, sink render.Sink) (*Client, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("rdp: address %q: %w", addr, err)
+	}
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("rdp: dial %s: %w", addr, err)
+	}
+	c, err := newClient(ctx, conn, host, cfg, sink)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// handshakeTimeout bounds the connection sequence when ctx has no deadline.
+const handshakeTimeout = 60 * time.Second
+
+func newClient(ctx context.Context, conn net.Conn, host string, cfg Config, sink render.Sink) (*Client, error) {
+	if err := cfg.normalize(); err != nil {
+		return nil, err
+	}
+	c := &Client{cfg: cfg, tcp: conn, conn: conn, sink: sink, log: cfg.Logger}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	conn.SetDeadline(time.Now().Add(handshakeTimeout))
+	// Cancelling ctx interrupts blocked reads and writes of the handshake;
+	// the deadline is on the TCP connection, which TLS shares.
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	err := c.connect(ctx, host)
+	if !stop() || ctx.Err() != nil {
+		if err == nil {
+			return nil, fmt.Errorf("rdp: connect: %w", ctx.Err())
+		}
+		return nil, fmt.Errorf("rdp: connect: %w (%v)", ctx.Err(), err)
+	}
+	conn.SetDeadline(time.Time{})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (cfg *Config) normalize() error {
+	if cfg.Width == 0 {
+		cfg.Width = 1024
+	}
+	if cfg.Height == 0 {
+		cfg.Height = 768
+	}
+	if cfg.Width < 200 || cfg.Height < 200 || cfg.Width > maxDesktopSize || cfg.Height > maxDesktopSize {
+		return fmt.Errorf("rdp: desktop size %dx%d out of range", cfg.Width, cfg.Height)
+	}
+	switch cfg.ColorDepth {
+	case 0:
+		cfg.ColorDepth = 32
+	case 16, 24, 32:
+	default:
+		return fmt.Errorf("rdp: color depth %d (want 16, 24 or 32)", cfg.ColorDepth)
+	}
+	if cfg.ClientName == "" {
+		cfg.ClientName = "racgate"
+	}
+	if cfg.KeyboardLayout == 0 {
+		cfg.KeyboardLayout = 0x409
+	}
+	return nil
+}
+
+// requestedProtocols maps Config.Security to the X.224 negotiation offer.
+func (cfg *Config) requestedProtocols() (uint32, error) {
+	switch cfg.Security {
+	case "", "any", "tls":
+		return ProtocolSSL, nil
+	case "nla", "nla-ext":
+		return 0, fmt.Errorf("%w: security %q (NLA is not implemented yet)", ErrUnsupported, cfg.Security)
+	case "rdp":
+		return 0, fmt.Errorf("%w: security \"rdp\" (standard RDP security is not implemented)", ErrUnsupported)
+	}
+	return 0, fmt.Errorf("rdp: unknown security mode %q", cfg.Security)
+}
+
+// connect runs the connection sequence (MS-RDPBCGR 1.3.1.1).
+func (c *Client) connect(ctx context.Context, host string) error {
+	requested, err := c.cfg.requestedProtocols()
+	if err != nil {
+		return err
+	}
+	// Connection Initiation (2.2.1.1, 2.2.1.2).
+	if _, err := c.tcp.Write(x224ConnectionRequest(c.cfg.Username, requested)); err != nil {
+		return fmt.Errorf("rdp: X.224 Connection Request: %w", err)
+	}
+	c.fr = newFrameReader(c.tcp)
+	fast, p, err := c.fr.next()
+	if err != nil {
+		return fmt.Errorf("rdp: X.224 Connection Confirm: %w", err)
+	}
+	if fast {
+		return protoErr("X.224 Connection Confirm", "MS-RDPBCGR 2.2.1.2", "got a fast-path PDU")
+	}
+	selected, _, err := parseX224ConnectionConfirm(p)
+	if err != nil {
+		return err
+	}
+	if selected&requested == 0 || selected&^requested != 0 {
+		return fmt.Errorf("%w: server selected security protocol %#x, we offered %#x", ErrUnsupported, selected, requested)
+	}
+	// Security upgrade (5.4.5.1). The X.224 exchange is complete, so nothing
+	// is buffered in the frame reader.
+	t, err := upgradeTLS(ctx, c.tcp, host, &c.cfg)
+	if err != nil {
+		return err
+	}
+	c.conn = t
+	c.fr = newFrameReader(t)
+
+	// Basic Settings Exchange (2.2.1.3, 2.2.1.4).
+	ci := mcsConnectInitial(gccConferenceCreateRequest(clientDataBlocks(&c.cfg, selected, c.channels)))
+	b := appendX224Data(nil)
+	b = append(b, ci...)
+	if err := finishTPKT(b, 0); err != nil {
+		return err
+	}
+	if err := c.write(b); err != nil {
+		return err
+	}
+	p, err = c.readX224("MCS Connect-Response")
+	if err != nil {
+		return err
+	}
+	ud, err := parseMCSConnectResponse(p)
+	if err != nil {
+		return err
+	}
+	if c.server, err = parseGCCConferenceCreateResponse(ud); err != nil {
+		return err
+	}
+	if c.server.encryptionMethod != 0 {
+		return fmt.Errorf("%w: server asks for standard RDP encryption (method %#x) inside TLS", ErrUnsupported, c.server.encryptionMethod)
+	}
+	for i := range c.channels {
+		if i < len(c.server.channelIDs) {
+			c.channels[i].ID = c.server.channelIDs[i]
+		}
+	}
+
+	// Channel Connection (2.2.1.5-2.2.1.9).
+	if err := c.write(mcsErectDomainRequestPDU()); err != nil {
+		return err
+	}
+	if err := c.write(mcsAttachUserRequestPDU()); err != nil {
+		return err
+	}
+	if p, err = c.readX224("MCS Attach User Confirm"); err != nil {
+		return err
+	}
+	if c.userID, err = parseMCSAttachUserConfirm(p); err != nil {
+		return err
+	}
+	join := []uint16{c.userID, c.server.ioChannel}
+	if c.server.msgChannel != 0 {
+		join = append(join, c.server.msgChannel)
+	}
+	for _, ch := range c.channels {
+		if ch.ID != 0 {
+			join = append(join, ch.ID)
+		}
+	}
+	for _, id := range join {
+		if err := c.write(mcsChannelJoinRequestPDU(c.userID, id)); err != nil {
+			return err
+		}
+		if p, err = c.readX224("MCS Channel Join Confirm"); err != nil {
+			return err
+		}
+		if err := parseMCSChannelJoinConfirm(p, id); err != nil {
+			return err
+		}
+	}
+
+	// Secure Settings Exchange (2.2.1.11): no Security Exchange with TLS.
+	if err := c.sendIO(func(b []byte) []byte { return clientInfoPDU(b, &c.cfg) }); err != nil {
+		return err
+	}
+
+	// Licensing (2.2.1.12), Capabilities Exchange (2.2.1.13) and
+	// Connection Finalization (2.2.1.14-2.2.1.22): handled by the PDU loop,
+	// which returns once the Font Map has arrived.
+	licensed := false
+	for !c.active {
+		fast, p, err := c.fr.next()
+		if err != nil {
+			return c.readError(err)
+		}
+		if fast {
+			if err := c.handleFastPath(p); err != nil {
+				return err
+			}
+			continue
+		}
+		if !licensed {
+			done, handled, err := c.handleLicensing(p)
+			if err != nil {
+				return err
+			}
+			licensed = done
+			if handled {
+				continue
+			}
+			licensed = true
+		}
+		if err := c.handleSlowPath(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readX224 reads one TPKT frame and returns its X.224 Data payload.
+func (c *Client) readX224(what string) ([]byte, error) {
+	fast, p, err := c.fr.next()
+	if err != nil {
+		return nil, fmt.Errorf("rdp: reading %s: %w", what, c.readError(err))
+	}
+	if fast {
+		return nil, protoErr(what, "MS-RDPBCGR 1.3.1.1", "got a fast-path PDU during the connection sequence")
+	}
+	return x224Data(p)
+}
+
+// readError explains a read error: a server that closes the connection after
+// telling us why (Set Error Info PDU) gets that reason reported.
+func (c *Client) readError(err error) error {
+	if c.errorInfo != 0 && !errors.Is(err, net.ErrClosed) {
+		return errorInfoError(c.errorInfo, err)
+	}
+	return err
+}
+
+// handleLicensing handles a PDU that arrives before licensing is complete.
+// handled is false when p is not a licensing PDU (the server skipped
+// licensing); done reports that licensing is finished.
+func (c *Client) handleLicensing(p []byte) (done, handled bool, err error) {
+	p, err = x224Data(p)
+	if err != nil {
+		return false, false, err
+	}
+	ch, data, err := parseMCSDomainPDU(p)
+	if err != nil {
+		return false, false, c.readError(err)
+	}
+	if ch != c.server.ioChannel || len(data) < 4 {
+		return false, true, nil
+	}
+	flags := uint16(data[0]) | uint16(data[1])<<8
+	switch {
+	case flags&secLicensePkt != 0:
+		done, err := parseServerLicensePDU(data[4:])
+		return done, true, err
+	case flags&secAutodetectReq != 0:
+		// Auto-detect requests (MS-RDPBCGR 2.2.14) are optional to answer.
+		return false, true, nil
+	case flags&secEncrypt != 0:
+		return false, true, fmt.Errorf("%w: encrypted PDU (standard RDP security)", ErrUnsupported)
+	}
+	// Not a security header: the server went straight to capabilities.
+	return true, false, nil
+}
+
+// write sends one complete PDU under the write lock. A failed write may have
+// sent part of a PDU, so it closes the connection (and Run returns).
+func (c *Client) write(b []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.writeLocked(b)
+}
+
+func (c *Client) writeLocked(b []byte) error {
+	c.tcp.SetWriteDeadline(time.Now().Add(writeTimeout))
+	if _, err := c.conn.Write(b); err != nil {
+		c.Close()
+		return fmt.Errorf("rdp: write: %w", err)
+	}
+	return nil
+}
+
+// writeTimeout bounds one write, so that a server that stops reading cannot
+// block the callers of the input methods for ever.
+const writeTimeout = 20 * time.Second
+
+// sendIO sends an MCS Send Data Request on the I/O channel with the body
+// that build appends.
+func (c *Client) sendIO(build func(b []byte) []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	b := appendMCSSendDataRequest(c.wbuf[:0], c.userID, c.server.ioChannel)
+	b = build(b)
+	c.wbuf = b
+	if err := finishMCSSendData(b, 0); err != nil {
+		return err
+	}
+	return c.writeLocked(b)
+}
+
+// Run reads server PDUs and draws into the sink until ctx ends, the
+// connection closes or the server misbehaves (a *ProtocolError). Call it once.
+func (c *Client) Run(ctx context.Context) error {
+	stop := context.AfterFunc(ctx, func() { c.tcp.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	for {
+		err := c.readPDU()
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return err
+		}
+	}
+}
+
+// readPDU reads and handles one frame; it ends a frame for the sink when no
+// more input is waiting.
+func (c *Client) readPDU() error {
+	fast, p, err := c.fr.next()
+	if err != nil {
+		return c.readError(err)
+	}
+	if fast {
+		err = c.handleFastPath(p)
+	} else {
+		err = c.handleSlowPath(p)
+	}
+	if err != nil {
+		return err
+	}
+	if c.drawn && c.fr.r.Buffered() == 0 {
+		c.drawn = false
+		c.sink.EndFrame()
+	}
+	return nil
+}
+
+// Close closes the connection; Run then returns.
+func (c *Client) Close() error {
+	var err error
+	c.closeOnce.Do(func() { err = c.conn.Close() })
+	return err
+}
+
+// Size is the desktop size the server chose.
+func (c *Client) Size() (w, h int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.width, c.height
+}
