@@ -1,0 +1,233 @@
+package guac
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
+	"net"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// fakeGuacd accepts one connection and runs script on it with a reader for the client's
+// instructions. It stands in for guacd, which is not packaged for Debian.
+func fakeGuacd(t *testing.T, script func(c net.Conn, r *Reader) error) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		c, err := ln.Accept()
+		ln.Close()
+		if err != nil {
+			done <- err
+			return
+		}
+		defer c.Close()
+		done <- script(c, NewReader(c))
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		if err := <-done; err != nil {
+			t.Errorf("fake guacd: %v", err)
+		}
+	})
+	return ln.Addr().String()
+}
+
+func write(c net.Conn, ins ...Instruction) error {
+	var b []byte
+	for _, i := range ins {
+		b = i.Append(b)
+	}
+	_, err := c.Write(b)
+	return err
+}
+
+func expectOp(r *Reader, op string) (Instruction, error) {
+	ins, err := r.Read()
+	if err != nil {
+		return ins, err
+	}
+	if ins.Opcode != op {
+		return ins, errors.New("got " + ins.String() + ", want " + op)
+	}
+	return ins, nil
+}
+
+// imageStream is img, blobs of at most 64 base64 characters (guacd splits too), end.
+func imageStream(stream, mimetype string, data []byte) []Instruction {
+	enc := base64.StdEncoding.EncodeToString(data)
+	out := []Instruction{{"img", []string{stream, "14", "0", mimetype, "0", "0"}}}
+	for len(enc) > 0 {
+		n := min(64, len(enc))
+		out = append(out, Instruction{"blob", []string{stream, enc[:n]}})
+		enc = enc[n:]
+	}
+	return append(out, Instruction{"end", []string{stream}})
+}
+
+func testImages(t *testing.T) (pngData, jpegData []byte) {
+	img := image.NewRGBA(image.Rect(0, 0, 16, 8))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i * 7)
+	}
+	img.Set(0, 0, color.RGBA{255, 0, 0, 255})
+	var p, j bytes.Buffer
+	if err := png.Encode(&p, img); err != nil {
+		t.Fatal(err)
+	}
+	if err := jpeg.Encode(&j, img, nil); err != nil {
+		t.Fatal(err)
+	}
+	return p.Bytes(), j.Bytes()
+}
+
+func TestSession(t *testing.T) {
+	pngData, jpegData := testImages(t)
+	webp := []byte("RIFF\x10\x00\x00\x00WEBPVP8 not decoded")
+	syncs := make(chan string, 4)
+	addr := fakeGuacd(t, func(c net.Conn, r *Reader) error {
+		sel, err := expectOp(r, "select")
+		if err != nil {
+			return err
+		}
+		if !slices.Equal(sel.Args, []string{"vnc"}) {
+			return errors.New("select " + sel.String())
+		}
+		if err := write(c, Instruction{"args", []string{"VERSION_1_5_0", "hostname", "port", "password"}}); err != nil {
+			return err
+		}
+		// The client's handshake, in the order guacamole-common-js sends it.
+		want := []string{"4.size,4.1024,3.768,2.96;", "5.audio;", "5.video;",
+			"5.image,9.image/png,10.image/jpeg,10.image/webp;",
+			"7.connect,13.VERSION_1_5_0,9.127.0.0.1,4.5901,0.;"}
+		for _, w := range want {
+			ins, err := r.Read()
+			if err != nil {
+				return err
+			}
+			if ins.String() != w {
+				return errors.New("got " + ins.String() + ", want " + w)
+			}
+		}
+		frame := []Instruction{{"ready", []string{"$abc"}}, {"size", []string{"0", "1024", "768"}}}
+		frame = append(frame, imageStream("1", "image/png", pngData)...)
+		frame = append(frame, imageStream("2", "image/jpeg", jpegData)...)
+		frame = append(frame, imageStream("3", "image/webp", webp)...)
+		frame = append(frame, Instruction{"sync", []string{"1000", "1"}}, Instruction{"sync", []string{"1040"}})
+		if err := write(c, frame...); err != nil {
+			return err
+		}
+		// Every sync is answered with its timestamp.
+		for range 2 {
+			ins, err := expectOp(r, "sync")
+			if err != nil {
+				return err
+			}
+			syncs <- ins.Args[0]
+		}
+		if ins, err := expectOp(r, "key"); err != nil || !slices.Equal(ins.Args, []string{"97", "1"}) {
+			return errors.New("key: " + ins.String())
+		}
+		return write(c, Instruction{"error", []string{"Aborted. See logs.", "519"}})
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := Dial(ctx, addr, Config{Protocol: "vnc", Width: 1024, Height: 768,
+		Params: map[string]string{"hostname": "127.0.0.1", "port": "5901"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if c.ID != "$abc" {
+		t.Errorf("ID %q", c.ID)
+	}
+	var events []SyncEvent
+	c.OnSync = func(ev SyncEvent) {
+		events = append(events, ev)
+		if len(events) == 2 {
+			c.Key('a', true)
+		}
+	}
+	err = c.Run(ctx)
+	if !errors.Is(err, ErrServer) || !strings.Contains(err.Error(), "Aborted") {
+		t.Fatalf("Run = %v, want the server's error", err)
+	}
+	if a, b := <-syncs, <-syncs; a != "1000" || b != "1040" {
+		t.Fatalf("sync answers %q %q", a, b)
+	}
+	if len(events) != 2 || !events[0].Changed || events[1].Changed {
+		t.Fatalf("sync events %+v", events)
+	}
+	st := c.Stats()
+	if st.Syncs != 2 || st.Decoded != 2 || st.FirstSync <= 0 {
+		t.Fatalf("stats %+v", st)
+	}
+	for m, n := range map[string]int{"image/png": len(pngData), "image/jpeg": len(jpegData), "image/webp": len(webp)} {
+		if st.Images[m] != 1 || st.ImageBytes[m] != uint64(n) {
+			t.Errorf("%s: %d images, %d bytes; want 1, %d", m, st.Images[m], st.ImageBytes[m], n)
+		}
+	}
+	if st.Bytes < uint64(len(pngData)+len(jpegData)) {
+		t.Errorf("Bytes = %d", st.Bytes)
+	}
+}
+
+// TestSessionBadInput: broken streams end the session with an error, never a panic.
+func TestSessionBadInput(t *testing.T) {
+	for name, tail := range map[string][]Instruction{
+		"bad base64": {{"img", []string{"1", "14", "0", "image/png", "0", "0"}}, {"blob", []string{"1", "!!!"}}},
+		"bad png":    imageStream("1", "image/png", []byte("not a png")),
+		"short img":  {{"img", []string{"1"}}},
+		"bare sync":  {{"sync", nil}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			addr := fakeGuacd(t, func(c net.Conn, r *Reader) error {
+				if _, err := expectOp(r, "select"); err != nil {
+					return err
+				}
+				write(c, Instruction{"args", []string{"hostname"}})
+				for range 5 {
+					if _, err := r.Read(); err != nil {
+						return err
+					}
+				}
+				write(c, append([]Instruction{{"ready", []string{"$x"}}}, tail...)...)
+				r.Read() // until the client hangs up
+				return nil
+			})
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			c, err := Dial(ctx, addr, Config{Protocol: "vnc", Width: 64, Height: 64})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = c.Run(ctx)
+			c.Close()
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("Run = %v, want ErrMalformed", err)
+			}
+		})
+	}
+}
+
+func TestHandshakeRefused(t *testing.T) {
+	addr := fakeGuacd(t, func(c net.Conn, r *Reader) error {
+		r.Read()
+		return write(c, Instruction{"error", []string{"No such protocol", "256"}})
+	})
+	_, err := Dial(context.Background(), addr, Config{Protocol: "nope"})
+	if !errors.Is(err, ErrServer) {
+		t.Fatalf("Dial = %v, want ErrServer", err)
+	}
+}
