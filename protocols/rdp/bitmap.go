@@ -15,6 +15,11 @@ const (
 	noBitmapCompressionHdrFlag = 0x0400
 )
 
+// decodeStats counts decoded bitmaps by codec (Run's goroutine only).
+type decodeStats struct {
+	raw, planar, interleaved int
+}
+
 // maxBitmapPixels bounds one decoded bitmap (width*height) before allocation.
 const maxBitmapPixels = maxDesktopSize * maxDesktopSize / 4
 
@@ -88,10 +93,13 @@ func (c *Client) drawBitmap(bd *bitmapData) error {
 	var err error
 	switch {
 	case bd.flags&bitmapCompression == 0:
+		c.stats.raw++
 		err = c.decodeRaw(pix, bd)
 	case bd.bpp == 32:
+		c.stats.planar++
 		err = c.decodePlanar(pix, bd.data, bd.width, bd.height)
 	default:
+		c.stats.interleaved++
 		err = c.decodeInterleaved(pix, bd)
 	}
 	if err != nil {

@@ -85,6 +85,7 @@ type Client struct {
 	palette   [256][3]byte
 	drawn     bool // something was drawn since the last EndFrame
 	pointers  pointerCache
+	stats     decodeStats
 
 	closeOnce sync.Once
 }

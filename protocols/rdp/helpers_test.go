@@ -7,6 +7,7 @@ import (
 	"image"
 	"image/color"
 	"net"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -93,6 +94,7 @@ func (s *session) stop(t *testing.T) {
 			if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, net.ErrClosed) {
 				t.Errorf("Run: %v", err)
 			}
+			t.Logf("decoded: %s", rdp.DecodeStats(s.c))
 		case <-time.After(5 * time.Second):
 			t.Error("Run did not return after cancel")
 		}
@@ -151,4 +153,24 @@ func desktop(t *testing.T) *peers.X {
 	x.Start(t, "xterm", "-geometry", "60x15+20+20", "-bg", "black", "-fg", "#d0ffd0",
 		"-e", "sh", "-c", "printf 'racgate RDP test: h\\303\\251llo\\n'; ls -la /usr/bin | head -12; exec sleep 600")
 	return x
+}
+
+func readFile(name string) (string, error) {
+	b, err := os.ReadFile(name)
+	return string(b), err
+}
+
+func (s *syncSink) cursorImage() *image.RGBA { s.mu.Lock(); defer s.mu.Unlock(); return s.cursor }
+
+// opaque reports whether img has opaque pixels.
+func opaque(img *image.RGBA) bool {
+	if img == nil {
+		return false
+	}
+	for i := 3; i < len(img.Pix); i += 4 {
+		if img.Pix[i] == 255 {
+			return true
+		}
+	}
+	return false
 }

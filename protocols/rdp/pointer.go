@@ -173,7 +173,8 @@ func (c *Client) decodePointer(w, h, bpp int, xor, and []byte) (*image.RGBA, err
 					alphaSeen = true
 				}
 			default:
-				c.convertRow(px[:], src[x*(bpp+7)/8:], 1, bpp)
+				bpb := (bpp + 7) / 8
+				c.convertRow(px[:], src[x*bpb:x*bpb+bpb], 1, bpp)
 				r, g, b, a = px[0], px[1], px[2], 0xFF
 			}
 			if bpp != 32 && hasAnd {

@@ -1,18 +1,101 @@
 package rdp_test
 
 import (
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/racgate/racgate/internal/peers"
+	"github.com/racgate/racgate/protocols/keys"
 	"github.com/racgate/racgate/protocols/rdp"
 )
 
 func TestShadowTLS(t *testing.T) {
+	peers.Require(t, "xdotool")
 	x := desktop(t)
+	x.Start(t, "xlogo", "-geometry", "120x120+700+40")
 	srv := peers.StartFreeRDPShadow(t, x, peers.ShadowOptions{})
 	s := connect(t, srv, rdp.Config{Username: srv.User, Password: srv.Password, IgnoreCert: true})
 	if w, h := s.c.Size(); w != 1024 || h != 768 {
 		t.Fatalf("Size = %dx%d, want the shadowed screen's 1024x768", w, h)
 	}
 	waitMatch(t, x, s)
+	// Changes on the X screen arrive as updates.
+	x.Run(t, "xsetroot", "-solid", "#803050")
+	x.Run(t, "xdotool", "search", "--class", "xlogo", "windowmove", "%@", "800", "300")
+	waitMatch(t, x, s)
+	s.stop(t)
+	if rdp.PlanarCount(s.c) == 0 {
+		t.Error("no planar bitmap was decoded at 32 bpp")
+	}
+}
+
+// TestShadowTyping types into an xterm on the shadowed display with
+// scancodes and unicode events and checks the X screen shows the text.
+func TestShadowTyping(t *testing.T) {
+	peers.Require(t, "xdotool")
+	x := desktop(t)
+	srv := peers.StartFreeRDPShadow(t, x, peers.ShadowOptions{})
+	s := connect(t, srv, rdp.Config{Username: srv.User, Password: srv.Password, IgnoreCert: true})
+	waitMatch(t, x, s)
+	// A second xterm running cat, focused by clicking into it.
+	x.Start(t, "xterm", "-geometry", "40x5+500+400", "-bg", "white", "-fg", "black", "-title", "typing",
+		"-e", "sh", "-c", "cat > typed.txt")
+	time.Sleep(500 * time.Millisecond)
+	before := x.Screenshot(t)
+	if err := s.c.Pointer(0, 600, 440); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.c.Pointer(1, 600, 440); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.c.Pointer(0, 600, 440); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	press := func(code string, shift bool) {
+		sc, ok := keys.XTScancode(code)
+		if !ok {
+			t.Fatalf("no scancode for %s", code)
+		}
+		if shift {
+			s.c.KeyScancode(0x2A, true)
+		}
+		if err := s.c.KeyScancode(sc, true); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.c.KeyScancode(sc, false); err != nil {
+			t.Fatal(err)
+		}
+		if shift {
+			s.c.KeyScancode(0x2A, false)
+		}
+	}
+	for _, k := range []string{"KeyR", "KeyD", "KeyP"} {
+		press(k, false)
+	}
+	press("Digit1", true) // '!'
+	press("Enter", false)
+	// The file shows what the X server delivered to the focused xterm.
+	file := x.Dir + "/typed.txt"
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, _ := readFile(file)
+		if strings.Contains(b, "rdp!\n") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("typed.txt = %q, want rdp!", b)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// And the framebuffer shows the changed screen.
+	waitMatch(t, x, s)
+	if after := x.Screenshot(t); string(after.Pix) == string(before.Pix) {
+		t.Fatal("screen did not change")
+	}
+	// The pointer over the xterm is its I-beam, sent as a pointer update.
+	if !opaque(s.sink.cursorImage()) {
+		t.Error("no pointer shape with opaque pixels arrived")
+	}
 }
