@@ -125,3 +125,65 @@ func ParseStatus(b []byte) (rssKB int64, threads int, err error) {
 	}
 	return rssKB, threads, nil
 }
+
+// ParsePPID returns the parent PID (field 4) of a /proc/PID/stat line.
+func ParsePPID(b []byte) (int, error) {
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("%w: stat has no command name", ErrFormat)
+	}
+	fields := bytes.Fields(b[i+1:])
+	if len(fields) < 2 {
+		return 0, fmt.Errorf("%w: stat too short", ErrFormat)
+	}
+	ppid, err := strconv.Atoi(string(fields[4-3]))
+	if err != nil || ppid < 0 {
+		return 0, fmt.Errorf("%w: ppid %q", ErrFormat, fields[4-3])
+	}
+	return ppid, nil
+}
+
+// maxTree bounds the processes ReadTree sums.
+const maxTree = 4096
+
+// ReadTree samples pid and all its descendants and sums CPU, RSS and threads: guacd
+// forks a process per connection. Processes that end while it reads are skipped.
+func ReadTree(pid int) (Sample, error) {
+	root, err := Read(pid)
+	if err != nil {
+		return root, err
+	}
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return root, fmt.Errorf("procstat: %w", err)
+	}
+	children := map[int][]int{}
+	for _, e := range ents {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := readFile(fmt.Sprintf("/proc/%d/stat", p))
+		if err != nil {
+			continue
+		}
+		if pp, err := ParsePPID(b); err == nil {
+			children[pp] = append(children[pp], p)
+		}
+	}
+	sum := root
+	queue := append([]int(nil), children[pid]...)
+	for n := 0; len(queue) > 0 && n < maxTree; n++ {
+		p := queue[0]
+		queue = queue[1:]
+		s, err := Read(p)
+		if err != nil {
+			continue
+		}
+		sum.CPU += s.CPU
+		sum.RSS += s.RSS
+		sum.Threads += s.Threads
+		queue = append(queue, children[p]...)
+	}
+	return sum, nil
+}

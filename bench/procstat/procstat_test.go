@@ -3,6 +3,7 @@ package procstat
 import (
 	"errors"
 	"os"
+	"os/exec"
 	"testing"
 	"time"
 )
@@ -72,4 +73,44 @@ func FuzzParseStatus(f *testing.F) {
 			t.Fatalf("negative result %d %d", kb, th)
 		}
 	})
+}
+
+func TestParsePPID(t *testing.T) {
+	if pp, err := ParsePPID([]byte("77 (sh (x)) S 12 77 77 0")); err != nil || pp != 12 {
+		t.Fatalf("ParsePPID = %d, %v", pp, err)
+	}
+	for _, bad := range []string{"", "1 (x) S", "1 (x) S -3 1"} {
+		if _, err := ParsePPID([]byte(bad)); !errors.Is(err, ErrFormat) {
+			t.Errorf("ParsePPID(%q) = %v", bad, err)
+		}
+	}
+}
+
+// TestReadTree: a child's CPU is added to its parent's.
+func TestReadTree(t *testing.T) {
+	cmd := exec.Command("sh", "-c", "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; sleep 5")
+	if err := cmd.Start(); err != nil {
+		t.Skip("no sh:", err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		// In this order, as CPU only grows: the tree is read last.
+		child, err3 := Read(cmd.Process.Pid)
+		self, err1 := Read(os.Getpid())
+		tree, err2 := ReadTree(os.Getpid())
+		if err1 != nil || err2 != nil || err3 != nil {
+			t.Fatal(err1, err2, err3)
+		}
+		if child.CPU > 0 {
+			if tree.CPU < self.CPU+child.CPU {
+				t.Fatalf("tree %+v < self %+v + child %+v", tree, self, child)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the child used no CPU")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
