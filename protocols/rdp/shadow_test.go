@@ -95,7 +95,9 @@ func TestShadowTyping(t *testing.T) {
 		t.Fatal("screen did not change")
 	}
 	// The pointer over the xterm is its I-beam, sent as a pointer update.
-	if !opaque(s.sink.cursorImage()) {
-		t.Error("no pointer shape with opaque pixels arrived")
+	for deadline := time.Now().Add(5 * time.Second); !opaque(s.sink.cursorImage()); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no pointer shape with opaque pixels arrived")
+		}
 	}
 }
