@@ -46,6 +46,13 @@ func (s *syncSink) SetCursor(img *image.RGBA, hot image.Point) {
 	s.mu.Lock()
 	s.cursors++
 	s.cursor = img
+	if os.Getenv("RDPDEBUG") != "" {
+		if img != nil {
+			fmt.Println("cursor", img.Bounds(), hot, opaque(img))
+		} else {
+			fmt.Println("cursor nil")
+		}
+	}
 	s.fb.SetCursor(img, hot)
 	s.mu.Unlock()
 }

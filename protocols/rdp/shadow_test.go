@@ -95,7 +95,9 @@ func TestShadowTyping(t *testing.T) {
 		t.Fatal("screen did not change")
 	}
 	// The pointer over the xterm is its I-beam, sent as a pointer update.
-	for deadline := time.Now().Add(5 * time.Second); !opaque(s.sink.cursorImage()); time.Sleep(50 * time.Millisecond) {
+	for i, deadline := 0, time.Now().Add(5*time.Second); !opaque(s.sink.cursorImage()); i++ {
+		s.c.Pointer(0, 100+i%50, 100)
+		time.Sleep(100 * time.Millisecond)
 		if time.Now().After(deadline) {
 			t.Fatal("no pointer shape with opaque pixels arrived")
 		}
