@@ -2,12 +2,95 @@ package main
 
 import (
 	"context"
+	"net"
+	"time"
 
+	"github.com/racgate/racgate/bench/guac"
+	"github.com/racgate/racgate/bench/procstat"
 	"github.com/racgate/racgate/bench/report"
 )
 
-// guacd runs sc through guacd. Not wired yet.
+// guacd runs sc through the guacd at -guacd.
 func (h *harness) guacd(ctx context.Context, sc scenario, label string) report.Result {
-	return report.Result{Scenario: sc.Name, Variant: sc.Variant, Gateway: "guacd", Sessions: sc.Sessions, Goroutines: -1,
-		Skipped: "guacd runner not wired yet"}
+	return h.scenario(ctx, sc, label, &guacdGateway{addr: h.o.guacd, pid: h.o.guacdPID, width: h.o.width, height: h.o.height})
 }
+
+// guacdGateway talks to a guacd someone else runs. It reaches the scenario's Xvnc on
+// 127.0.0.1, so guacd must run on this machine. Its CPU and memory are known only with
+// -guacd-pid: then the figures are guacd's and its per-connection children's.
+type guacdGateway struct {
+	addr          string
+	pid           int
+	width, height int
+	x             *xvnc
+}
+
+func (g *guacdGateway) name() string { return "guacd" }
+
+func (g *guacdGateway) start(ctx context.Context, ps *procs, dir string, x *xvnc) error {
+	g.x = x
+	return nil
+}
+
+func (g *guacdGateway) proc() (procstat.Sample, bool, error) {
+	if g.pid == 0 {
+		return procstat.Sample{At: time.Now()}, false, nil
+	}
+	s, err := procstat.ReadTree(g.pid)
+	return s, err == nil, err
+}
+
+// guacdParams are guacd's VNC parameters for the scenario: the settings racgate gets,
+// under guacd's names where it has them.
+func (g *guacdGateway) params(sc scenario) map[string]string {
+	host, port, _ := net.SplitHostPort(g.x.Addr)
+	p := map[string]string{"hostname": host, "port": port}
+	if e := sc.Settings.Get("encodings"); e != "" {
+		p["encodings"] = e
+	}
+	return p
+}
+
+func (g *guacdGateway) dial(ctx context.Context, sc scenario, onFrame func(time.Time, bool)) (viewer, error) {
+	c, err := guac.Dial(ctx, g.addr, guac.Config{Protocol: "vnc", Params: g.params(sc), Width: g.width, Height: g.height})
+	if err != nil {
+		return nil, err
+	}
+	if onFrame != nil {
+		c.OnSync = func(ev guac.SyncEvent) { onFrame(ev.At, ev.Changed) }
+	}
+	if sc.AckDelay > 0 {
+		// guacamole-common-js answers a sync once it has drawn the frame: a slow
+		// browser answers late.
+		d := sc.AckDelay
+		prev := c.OnSync
+		c.OnSync = func(ev guac.SyncEvent) {
+			if prev != nil {
+				prev(ev)
+			}
+			time.Sleep(d)
+		}
+	}
+	return guacdViewer{c}, nil
+}
+
+func (g *guacdGateway) finish(context.Context, *report.Result) {}
+
+type guacdViewer struct{ c *guac.Conn }
+
+func (v guacdViewer) run(ctx context.Context) error { return v.c.Run(ctx) }
+func (v guacdViewer) close()                        { v.c.Close() }
+
+func (v guacdViewer) stats() viewStats {
+	st := v.c.Stats()
+	return viewStats{Bytes: st.Bytes, Frames: st.Syncs, FirstFrame: st.FirstSync, ImageBytes: st.ImageBytes}
+}
+
+func (v guacdViewer) press(_ context.Context, keysym uint32, _ string) error {
+	if err := v.c.Key(keysym, true); err != nil {
+		return err
+	}
+	return v.c.Key(keysym, false)
+}
+
+func (v guacdViewer) pointer(_ context.Context, x, y int) error { return v.c.Mouse(x, y, 0) }

@@ -1,25 +1,19 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
-	"github.com/racgate/racgate/bench/client"
 	"github.com/racgate/racgate/bench/procstat"
 	"github.com/racgate/racgate/bench/report"
 )
@@ -36,28 +30,36 @@ type harness struct {
 // Bounds of a scenario's set-up.
 const (
 	firstFrameTimeout = 60 * time.Second
-	dialParallel      = 16 // websockets opened at once
-	endpointName      = "bench"
+	dialParallel      = 16 // sessions opened at once
 )
 
-// configYAML is racgate's config for one scenario: one user, one endpoint on addr whose
-// clients may choose quality, compress-level and encodings.
-func configYAML(addr, user, hash string) string {
-	return fmt.Sprintf(`listen: 127.0.0.1:0
-store: memory
-users:
-  - username: %s
-    password-hash: %q
-providers:
-  - name: bench
-endpoints:
-  - name: %s
-    provider: bench
-    protocol: vnc
-    host: %s
-    maximum-connections: -1
-    connection-settings: [quality, compress-level, encodings]
-`, user, hash, endpointName, addr)
+// gateway is what the sessions go through: racgate or guacd.
+type gateway interface {
+	name() string
+	// start readies the gateway for sessions to x (racgate: start the process, log in).
+	start(ctx context.Context, ps *procs, dir string, x *xvnc) error
+	// proc samples the gateway's processes; ok is false when they are not known.
+	proc() (s procstat.Sample, ok bool, err error)
+	// dial opens one session; onFrame, if not nil, is told of every frame.
+	dial(ctx context.Context, sc scenario, onFrame func(at time.Time, changed bool)) (viewer, error)
+	// finish adds what only this gateway knows to res at the end of the window.
+	finish(ctx context.Context, res *report.Result)
+}
+
+// viewer is one session, as a client sees it.
+type viewer interface {
+	run(ctx context.Context) error
+	stats() viewStats
+	press(ctx context.Context, keysym uint32, code string) error
+	pointer(ctx context.Context, x, y int) error
+	close()
+}
+
+type viewStats struct {
+	Bytes      uint64
+	Frames     uint64
+	ImageBytes map[string]uint64 // by encoding
+	FirstFrame time.Duration     // dial to first frame; 0 before
 }
 
 // newDir makes a fresh directory for one scenario.
@@ -67,30 +69,36 @@ func (h *harness) newDir(name string) (string, error) {
 	return d, os.MkdirAll(d, 0o700)
 }
 
-// racgate runs sc through racgate and measures it. Failures become the result's Errors
-// (or Skipped when a server is missing): one broken scenario does not stop the run.
+// racgate runs sc through racgate.
 func (h *harness) racgate(ctx context.Context, sc scenario, label string) report.Result {
-	res := report.Result{Scenario: sc.Name, Variant: sc.Variant, Gateway: "racgate", Sessions: sc.Sessions, Goroutines: -1}
+	return h.scenario(ctx, sc, label, &racgateGateway{bin: h.bin, log: h.log})
+}
+
+// scenario runs sc through gw and measures it. Failures become the result's Errors (or
+// Skipped when a program is missing): one broken scenario does not stop the run.
+func (h *harness) scenario(ctx context.Context, sc scenario, label string, gw gateway) report.Result {
+	res := report.Result{Scenario: sc.Name, Variant: sc.Variant, Gateway: gw.name(), Sessions: sc.Sessions, Goroutines: -1}
 	if sc.Skip != "" {
 		res.Skipped = sc.Skip
 		return res
 	}
 	ps := &procs{}
 	defer ps.stopAll()
-	if err := h.racgateRun(ctx, ps, sc, label, &res); err != nil {
+	if err := h.measure(ctx, ps, sc, label, gw, &res); err != nil {
 		if errors.Is(err, exec.ErrNotFound) {
 			res.Skipped = err.Error()
 		} else {
 			res.Errors = append(res.Errors, err.Error())
 		}
-		h.log.Warn("scenario failed", "scenario", sc.Name, "variant", sc.Variant, "err", err)
+		h.log.Warn("scenario failed", "scenario", sc.Name, "variant", sc.Variant, "gateway", gw.name(), "err", err)
 	}
 	return res
 }
 
-func (h *harness) racgateRun(ctx context.Context, ps *procs, sc scenario, label string, res *report.Result) error {
+func (h *harness) measure(ctx context.Context, ps *procs, sc scenario, label string, gw gateway, res *report.Result) error {
 	o := h.o
-	dir, err := h.newDir(sc.Name)
+	label += " via " + gw.name()
+	dir, err := h.newDir(sc.Name + "-" + gw.name())
 	if err != nil {
 		return err
 	}
@@ -103,21 +111,11 @@ func (h *harness) racgateRun(ctx context.Context, ps *procs, sc scenario, label 
 	if err := sc.Workload(ctx, x, window); err != nil {
 		return fmt.Errorf("workload: %w", err)
 	}
-	user, pass := "bench", randomPassword()
-	hash, err := bcrypt.GenerateFromPassword([]byte(pass), bcrypt.MinCost)
-	if err != nil {
+	h.prog.Set(label + ": starting " + gw.name())
+	if err := gw.start(ctx, ps, dir, x); err != nil {
 		return err
 	}
-	h.prog.Set(label + ": starting racgate")
-	rg, err := startRacgate(ctx, ps, h.bin, dir, configYAML(x.Addr, user, string(hash)), h.log)
-	if err != nil {
-		return err
-	}
-	hc, err := client.Login(ctx, rg.Base, user, pass)
-	if err != nil {
-		return err
-	}
-	idle, err := procstat.Read(rg.p.pid())
+	idle, idleOK, err := gw.proc()
 	if err != nil {
 		return err
 	}
@@ -129,7 +127,7 @@ func (h *harness) racgateRun(ctx context.Context, ps *procs, sc scenario, label 
 	if sc.Latency {
 		lat = newLatencyProbe()
 	}
-	sessions, runErrs, wait, err := h.openSessions(sctx, hc, rg.Base, sc, lat)
+	views, runErrs, wait, err := openViewers(sctx, gw, sc, lat)
 	defer func() {
 		cancel()
 		wait()
@@ -137,29 +135,29 @@ func (h *harness) racgateRun(ctx context.Context, ps *procs, sc scenario, label 
 	if err != nil {
 		return err
 	}
-	if err := waitFirstFrames(sctx, sessions, runErrs); err != nil {
+	if err := waitFirstFrames(sctx, views, runErrs); err != nil {
 		return err
 	}
 	var ttff, ttffMax time.Duration
-	for _, s := range sessions {
-		f := s.Stats().FirstFrame
+	for _, v := range views {
+		f := v.stats().FirstFrame
 		ttff += f
 		ttffMax = max(ttffMax, f)
 	}
-	res.FirstFrameMs = ms(ttff) / float64(len(sessions))
+	res.FirstFrameMs = ms(ttff) / float64(len(views))
 	res.FirstFrameMax = ms(ttffMax)
 
 	h.prog.Set(label + ": warming up")
 	if err := sleep(ctx, o.warmup); err != nil {
 		return err
 	}
-	s0, r0, x0, err := sample(sessions, rg.p.pid(), x.p.pid())
+	s0, g0, x0, err := sample(views, gw, x.p.pid())
 	if err != nil {
 		return err
 	}
 	h.prog.Set(fmt.Sprintf("%s: measuring %v", label, o.duration))
 	if lat != nil {
-		l, err := lat.run(sctx, sessions[0], x, o.duration, o.samples)
+		l, err := lat.run(sctx, views[0], x, o.duration, o.samples)
 		if err != nil {
 			return fmt.Errorf("latency: %w", err)
 		}
@@ -167,7 +165,7 @@ func (h *harness) racgateRun(ctx context.Context, ps *procs, sc scenario, label 
 	} else if err := sleep(ctx, o.duration); err != nil {
 		return err
 	}
-	s1, r1, x1, err := sample(sessions, rg.p.pid(), x.p.pid())
+	s1, g1, x1, err := sample(views, gw, x.p.pid())
 	if err != nil {
 		return err
 	}
@@ -176,30 +174,32 @@ func (h *harness) racgateRun(ctx context.Context, ps *procs, sc scenario, label 
 		return fmt.Errorf("a session ended early: %w", err)
 	default:
 	}
-	secs := r1.At.Sub(r0.At).Seconds()
-	n := float64(len(sessions))
+	secs := x1.At.Sub(x0.At).Seconds()
+	n := float64(len(views))
 	res.Seconds = secs
 	res.Bytes = s1.Bytes - s0.Bytes
 	res.Frames = s1.Frames - s0.Frames
 	res.BytesPerSec = float64(res.Bytes) / secs / n
 	res.FramesPerSec = float64(res.Frames) / secs / n
-	res.CPUTotal10s = (r1.CPU - r0.CPU).Seconds() * 10 / secs
-	res.CPUPerSession10s = res.CPUTotal10s / n
 	res.ServerCPU10s = (x1.CPU - x0.CPU).Seconds() * 10 / secs
-	res.RSSBytes = r1.RSS
-	res.RSSPerSession = float64(r1.RSS-idle.RSS) / n
-	res.RSSGrowth = r1.RSS - r0.RSS
-	res.Threads = r1.Threads
-	res.Goroutines = goroutines(ctx, hc, rg.Base)
+	if idleOK {
+		res.CPUTotal10s = (g1.CPU - g0.CPU).Seconds() * 10 / secs
+		res.CPUPerSession10s = res.CPUTotal10s / n
+		res.RSSBytes = g1.RSS
+		res.RSSPerSession = float64(g1.RSS-idle.RSS) / n
+		res.RSSGrowth = g1.RSS - g0.RSS
+		res.Threads = g1.Threads
+	}
 	res.Encodings = map[string]uint64{}
-	for i, name := range []string{"zrgb", "zpalette", "jpeg", "png"} {
-		if b := s1.ImageBytes[i] - s0.ImageBytes[i]; b > 0 {
-			res.Encodings[name] = b
+	for k, b := range s1.ImageBytes {
+		if d := b - s0.ImageBytes[k]; d > 0 {
+			res.Encodings[k] = d
 		}
 	}
 	if sc.AckDelay > 0 {
 		res.Note = fmt.Sprintf("client acknowledges each frame %v late", sc.AckDelay)
 	}
+	gw.finish(ctx, res)
 	return nil
 }
 
@@ -220,17 +220,17 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// openSessions dials sc.Sessions websockets, at most dialParallel at a time, and runs
-// each. runErrs gets the error of any session that ends before ctx; wait waits for all
-// of them after ctx is cancelled.
-func (h *harness) openSessions(ctx context.Context, hc *http.Client, base string, sc scenario, lat *latencyProbe) ([]*client.Session, chan error, func(), error) {
-	sessions := make([]*client.Session, sc.Sessions)
+// openViewers dials sc.Sessions sessions, at most dialParallel at a time, and runs each.
+// runErrs gets the error of any session that ends before ctx; wait closes them all and
+// waits for them after ctx is cancelled.
+func openViewers(ctx context.Context, gw gateway, sc scenario, lat *latencyProbe) ([]viewer, chan error, func(), error) {
+	views := make([]viewer, sc.Sessions)
 	runErrs := make(chan error, sc.Sessions)
 	var runWG sync.WaitGroup
 	wait := func() {
-		for _, s := range sessions {
-			if s != nil {
-				s.Close()
+		for _, v := range views {
+			if v != nil {
+				v.close()
 			}
 		}
 		runWG.Wait()
@@ -238,22 +238,22 @@ func (h *harness) openSessions(ctx context.Context, hc *http.Client, base string
 	var dialWG sync.WaitGroup
 	sem := make(chan struct{}, dialParallel)
 	errs := make(chan error, sc.Sessions)
-	for i := range sessions {
-		opts := client.Options{Width: h.o.width, Height: h.o.height, Settings: sc.Settings, AckDelay: sc.AckDelay}
+	for i := range views {
+		var onFrame func(time.Time, bool)
 		if i == 0 && lat != nil {
-			opts.OnFrame = lat.onFrame
+			onFrame = lat.onFrame
 		}
 		dialWG.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			s, err := client.Dial(ctx, hc, base, endpointName, opts)
+			v, err := gw.dial(ctx, sc, onFrame)
 			if err != nil {
 				errs <- err
 				return
 			}
-			sessions[i] = s
+			views[i] = v
 			runWG.Go(func() {
-				if err := s.Run(ctx); err != nil && ctx.Err() == nil {
+				if err := v.run(ctx); err != nil && ctx.Err() == nil {
 					runErrs <- err
 				}
 			})
@@ -262,18 +262,18 @@ func (h *harness) openSessions(ctx context.Context, hc *http.Client, base string
 	dialWG.Wait()
 	close(errs)
 	if err := <-errs; err != nil {
-		return sessions, runErrs, wait, err
+		return views, runErrs, wait, err
 	}
-	return sessions, runErrs, wait, nil
+	return views, runErrs, wait, nil
 }
 
 // waitFirstFrames waits until every session has drawn a frame.
-func waitFirstFrames(ctx context.Context, sessions []*client.Session, runErrs chan error) error {
+func waitFirstFrames(ctx context.Context, views []viewer, runErrs chan error) error {
 	deadline := time.Now().Add(firstFrameTimeout)
 	for {
 		missing := 0
-		for _, s := range sessions {
-			if s.Stats().Frames == 0 {
+		for _, v := range views {
+			if v.stats().Frames == 0 {
 				missing++
 			}
 		}
@@ -281,7 +281,7 @@ func waitFirstFrames(ctx context.Context, sessions []*client.Session, runErrs ch
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%d of %d sessions had no frame after %v", missing, len(sessions), firstFrameTimeout)
+			return fmt.Errorf("%d of %d sessions had no frame after %v", missing, len(views), firstFrameTimeout)
 		}
 		select {
 		case err := <-runErrs:
@@ -293,45 +293,21 @@ func waitFirstFrames(ctx context.Context, sessions []*client.Session, runErrs ch
 	}
 }
 
-// sample reads the sessions' counters and the two processes at one moment.
-func sample(sessions []*client.Session, gatewayPID, serverPID int) (client.Stats, procstat.Sample, procstat.Sample, error) {
-	var sum client.Stats
-	for _, s := range sessions {
-		st := s.Stats()
+// sample reads the sessions' counters and the processes at one moment.
+func sample(views []viewer, gw gateway, serverPID int) (viewStats, procstat.Sample, procstat.Sample, error) {
+	sum := viewStats{ImageBytes: map[string]uint64{}}
+	for _, v := range views {
+		st := v.stats()
 		sum.Bytes += st.Bytes
 		sum.Frames += st.Frames
-		for i := range sum.ImageBytes {
-			sum.ImageBytes[i] += st.ImageBytes[i]
+		for k, b := range st.ImageBytes {
+			sum.ImageBytes[k] += b
 		}
 	}
-	g, err := procstat.Read(gatewayPID)
+	g, _, err := gw.proc()
 	if err != nil {
 		return sum, g, g, err
 	}
 	x, err := procstat.Read(serverPID)
 	return sum, g, x, err
-}
-
-// goroutines reads go_goroutines from racgate's /metrics, or -1 when it is not there.
-func goroutines(ctx context.Context, hc *http.Client, base string) int {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
-	if err != nil {
-		return -1
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return -1
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		for _, name := range []string{"go_goroutines ", "racgate_goroutines "} {
-			if v, ok := strings.CutPrefix(sc.Text(), name); ok {
-				if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
-					return int(f)
-				}
-			}
-		}
-	}
-	return -1
 }

@@ -8,7 +8,6 @@ import (
 	"image/color"
 	"time"
 
-	"github.com/racgate/racgate/bench/client"
 	"github.com/racgate/racgate/bench/report"
 	"github.com/racgate/racgate/protocols/vnc"
 )
@@ -34,13 +33,14 @@ func newLatencyProbe() *latencyProbe {
 	return &latencyProbe{frames: make(chan time.Time, 256), direct: make(chan time.Time, 256)}
 }
 
-// onFrame is the session's OnFrame: changed frames only, never blocking the reader.
-func (p *latencyProbe) onFrame(ev client.FrameEvent) {
-	if !ev.Changed {
+// onFrame is told of every frame of the probed session: changed ones are kept, never
+// blocking the session's reader.
+func (p *latencyProbe) onFrame(at time.Time, changed bool) {
+	if !changed {
 		return
 	}
 	select {
-	case p.frames <- ev.At:
+	case p.frames <- at:
 	default:
 	}
 }
@@ -97,7 +97,7 @@ func firstAfter(ctx context.Context, ch chan time.Time, t0 time.Time) (time.Time
 
 // run types up to n keys within d into the xterm under the pointer and returns the
 // latency figures.
-func (p *latencyProbe) run(ctx context.Context, s *client.Session, x *xvnc, d time.Duration, n int) (*report.Latency, error) {
+func (p *latencyProbe) run(ctx context.Context, s viewer, x *xvnc, d time.Duration, n int) (*report.Latency, error) {
 	dctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	vc, err := vnc.Dial(dctx, x.Addr, vnc.Config{SecurityTypes: []uint8{vnc.SecurityNone}, QualityLevel: -1, CompressLevel: -1, Shared: true},
@@ -113,7 +113,7 @@ func (p *latencyProbe) run(ctx context.Context, s *client.Session, x *xvnc, d ti
 		<-runDone
 	}()
 	// Keyboard focus follows the pointer (no window manager): put it over the xterm.
-	if err := s.Pointer(ctx, 200, 150, 0); err != nil {
+	if err := s.pointer(ctx, 200, 150); err != nil {
 		return nil, err
 	}
 	if err := sleep(ctx, 200*time.Millisecond); err != nil {
@@ -124,7 +124,7 @@ func (p *latencyProbe) run(ctx context.Context, s *client.Session, x *xvnc, d ti
 	end := time.Now().Add(d)
 	for i := 0; i < n && time.Now().Before(end); i++ {
 		if i > 0 && i%lineLength == 0 {
-			if err := press(ctx, s, 0xff0d, "Enter"); err != nil { // XK_Return
+			if err := s.press(ctx, 0xff0d, "Enter"); err != nil { // XK_Return
 				return nil, err
 			}
 			if err := sleep(ctx, 200*time.Millisecond); err != nil {
@@ -135,7 +135,7 @@ func (p *latencyProbe) run(ctx context.Context, s *client.Session, x *xvnc, d ti
 		drain(p.direct)
 		ch := 'a' + rune(i%26)
 		t0 := time.Now()
-		if err := press(ctx, s, uint32(ch), "Key"+string(ch-'a'+'A')); err != nil {
+		if err := s.press(ctx, uint32(ch), "Key"+string(ch-'a'+'A')); err != nil {
 			return nil, err
 		}
 		at, ok := firstAfter(ctx, p.frames, t0)
@@ -167,11 +167,4 @@ func (p *latencyProbe) run(ctx context.Context, s *client.Session, x *xvnc, d ti
 	lat.Server = report.QuantilesOf(server)
 	lat.Gateway = report.QuantilesOf(lat.GatewayRaw)
 	return lat, nil
-}
-
-func press(ctx context.Context, s *client.Session, keysym uint32, code string) error {
-	if err := s.Key(ctx, keysym, code, true); err != nil {
-		return err
-	}
-	return s.Key(ctx, keysym, code, false)
 }

@@ -162,11 +162,17 @@ func execute(ctx context.Context, o *options) (*report.Run, error) {
 	}
 	prog := &report.Progress{W: o.progress}
 	defer prog.Done()
-	bin := o.racgate
+	bin, buildNote := o.racgate, ""
 	if bin == "" {
 		prog.Set("building racgate")
-		if bin, err = buildRacgate(ctx, dir); err != nil {
+		var note string
+		if bin, note, err = buildRacgate(ctx, dir); err != nil {
 			return nil, err
+		}
+		if note != "" {
+			buildNote = note
+			prog.Done()
+			fmt.Fprintln(o.progress, "bench:", note)
 		}
 	}
 	h := &harness{o: o, dir: dir, bin: bin, log: log, prog: prog}
@@ -190,6 +196,9 @@ func execute(ctx context.Context, o *options) (*report.Run, error) {
 	}
 	if o.guacd != "" {
 		run.Ratios = report.Ratios(run.Results)
+	}
+	if buildNote != "" {
+		run.Notes = append(run.Notes, buildNote)
 	}
 	run.Notes = append(run.Notes,
 		"CPU and RSS are read from /proc of the racgate process (utime+stime, VmRSS); server CPU is Xvnc's.",

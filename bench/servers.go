@@ -360,16 +360,63 @@ func startRacgate(ctx context.Context, ps *procs, bin, dir, config string, log *
 	}
 }
 
-// buildRacgate builds cmd/racgate into dir and returns the binary's path.
-func buildRacgate(ctx context.Context, dir string) (string, error) {
+// buildRacgate builds cmd/racgate into dir and returns the binary's path. When the
+// working tree does not build (other work in progress), it builds the last commit
+// instead, from a copy made with git archive, and says so in note.
+func buildRacgate(ctx context.Context, dir string) (bin, note string, err error) {
 	goBin, err := lookup("go")
 	if err != nil {
-		goBin = filepath.Join(os.Getenv("GOROOT"), "bin", "go")
+		return "", "", err
 	}
-	out := filepath.Join(dir, "racgate")
-	cmd := exec.CommandContext(ctx, goBin, "build", "-o", out, "github.com/racgate/racgate/cmd/racgate")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build racgate: %w: %s", err, b)
+	bin = filepath.Join(dir, "racgate")
+	build := func(srcDir string) error {
+		cmd := exec.CommandContext(ctx, goBin, "build", "-o", bin, "./cmd/racgate")
+		cmd.Dir = srcDir
+		if b, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("go build racgate in %s: %w: %s", srcDir, err, strings.TrimSpace(string(b)))
+		}
+		return nil
 	}
-	return out, nil
+	root, err := moduleRoot(ctx, goBin)
+	if err != nil {
+		return "", "", err
+	}
+	treeErr := build(root)
+	if treeErr == nil {
+		return bin, "", nil
+	}
+	gitBin, err := lookup("git")
+	if err != nil {
+		return "", "", treeErr
+	}
+	rev, err := exec.CommandContext(ctx, gitBin, "-C", root, "rev-parse", "--short", "HEAD").Output()
+	if err != nil {
+		return "", "", treeErr
+	}
+	src := filepath.Join(dir, "src")
+	if err := os.MkdirAll(src, 0o700); err != nil {
+		return "", "", err
+	}
+	archive := exec.CommandContext(ctx, "sh", "-c", `"$1" -C "$2" archive HEAD | tar -x -C "$3"`, "sh", gitBin, root, src)
+	if b, err := archive.CombinedOutput(); err != nil {
+		return "", "", fmt.Errorf("%w; git archive HEAD: %v: %s", treeErr, err, b)
+	}
+	if err := build(src); err != nil {
+		return "", "", fmt.Errorf("%w; and HEAD: %w", treeErr, err)
+	}
+	r := strings.TrimSpace(string(rev))
+	return bin, "the working tree did not build; racgate was built from commit " + r, nil
+}
+
+// moduleRoot is the directory of the racgate module (go.mod).
+func moduleRoot(ctx context.Context, goBin string) (string, error) {
+	out, err := exec.CommandContext(ctx, goBin, "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	mod := strings.TrimSpace(string(out))
+	if mod == "" || mod == os.DevNull {
+		return "", errors.New("run bench inside the racgate module (or pass -racgate)")
+	}
+	return filepath.Dir(mod), nil
 }

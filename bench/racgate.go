@@ -1,0 +1,136 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/racgate/racgate/bench/client"
+	"github.com/racgate/racgate/bench/procstat"
+	"github.com/racgate/racgate/bench/report"
+)
+
+const endpointName = "bench"
+
+// configYAML is racgate's config for one scenario: one user, one endpoint on addr whose
+// clients may choose quality, compress-level and encodings.
+func configYAML(addr, user, hash string) string {
+	return fmt.Sprintf(`listen: 127.0.0.1:0
+store: memory
+users:
+  - username: %s
+    password-hash: %q
+providers:
+  - name: bench
+endpoints:
+  - name: %s
+    provider: bench
+    protocol: vnc
+    host: %s
+    maximum-connections: -1
+    connection-settings: [quality, compress-level, encodings]
+`, user, hash, endpointName, addr)
+}
+
+// racgateGateway runs racgate as its own process for one scenario.
+type racgateGateway struct {
+	bin string
+	log *slog.Logger
+	rg  *racgateProc
+	hc  *http.Client
+}
+
+func (g *racgateGateway) name() string { return "racgate" }
+
+func (g *racgateGateway) start(ctx context.Context, ps *procs, dir string, x *xvnc) error {
+	user, pass := "bench", randomPassword()
+	hash, err := bcrypt.GenerateFromPassword([]byte(pass), bcrypt.MinCost)
+	if err != nil {
+		return err
+	}
+	g.rg, err = startRacgate(ctx, ps, g.bin, dir, configYAML(x.Addr, user, string(hash)), g.log)
+	if err != nil {
+		return err
+	}
+	g.hc, err = client.Login(ctx, g.rg.Base, user, pass)
+	return err
+}
+
+func (g *racgateGateway) proc() (procstat.Sample, bool, error) {
+	s, err := procstat.Read(g.rg.p.pid())
+	return s, err == nil, err
+}
+
+func (g *racgateGateway) dial(ctx context.Context, sc scenario, onFrame func(time.Time, bool)) (viewer, error) {
+	o := client.Options{Settings: sc.Settings, AckDelay: sc.AckDelay}
+	if onFrame != nil {
+		o.OnFrame = func(ev client.FrameEvent) { onFrame(ev.At, ev.Changed) }
+	}
+	s, err := client.Dial(ctx, g.hc, g.rg.Base, endpointName, o)
+	if err != nil {
+		return nil, err
+	}
+	return racgateViewer{s}, nil
+}
+
+func (g *racgateGateway) finish(ctx context.Context, res *report.Result) {
+	res.Goroutines = goroutines(ctx, g.hc, g.rg.Base)
+}
+
+type racgateViewer struct{ s *client.Session }
+
+func (v racgateViewer) run(ctx context.Context) error { return v.s.Run(ctx) }
+func (v racgateViewer) close()                        { v.s.Close() }
+
+var encodingNames = [...]string{"zrgb", "zpalette", "jpeg", "png"}
+
+func (v racgateViewer) stats() viewStats {
+	st := v.s.Stats()
+	out := viewStats{Bytes: st.Bytes, Frames: st.Frames, FirstFrame: st.FirstFrame, ImageBytes: map[string]uint64{}}
+	for i, name := range encodingNames {
+		out.ImageBytes[name] = st.ImageBytes[i]
+	}
+	return out
+}
+
+func (v racgateViewer) press(ctx context.Context, keysym uint32, code string) error {
+	if err := v.s.Key(ctx, keysym, code, true); err != nil {
+		return err
+	}
+	return v.s.Key(ctx, keysym, code, false)
+}
+
+func (v racgateViewer) pointer(ctx context.Context, x, y int) error {
+	return v.s.Pointer(ctx, x, y, 0)
+}
+
+// goroutines reads go_goroutines from racgate's /metrics, or -1 when it is not there.
+func goroutines(ctx context.Context, hc *http.Client, base string) int {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
+	if err != nil {
+		return -1
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return -1
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		for _, name := range []string{"go_goroutines ", "racgate_goroutines "} {
+			if v, ok := strings.CutPrefix(sc.Text(), name); ok {
+				if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
+					return int(f)
+				}
+			}
+		}
+	}
+	return -1
+}
