@@ -25,6 +25,7 @@ func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
 }
 
 func TestXvncSetDesktopSize(t *testing.T) {
+	t.Parallel()
 	peers.Require(t, "xdpyinfo")
 	x := desktop(t, peers.XvncOptions{})
 	s := connect(t, x.Addr, vnc.Config{QualityLevel: -1, CompressLevel: -1})
@@ -48,6 +49,7 @@ func TestXvncSetDesktopSize(t *testing.T) {
 const clipText = "héllo ✓ 世界\nline two"
 
 func TestXvncClipboard(t *testing.T) {
+	t.Parallel()
 	peers.Require(t, "xclip")
 	x := desktop(t, peers.XvncOptions{})
 	var mu sync.Mutex
@@ -96,6 +98,7 @@ func TestXvncClipboard(t *testing.T) {
 // Xvnc sends Fence requests with its updates and stops updating a client that
 // does not answer them: a busy screen must keep arriving for several seconds.
 func TestXvncFenceKeepsUpdating(t *testing.T) {
+	t.Parallel()
 	x := desktop(t, peers.XvncOptions{})
 	x.Start(t, "xterm", "-geometry", "30x5+600+600", "-e", "sh", "-c", "i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.05; done")
 	s := connect(t, x.Addr, vnc.Config{QualityLevel: -1, CompressLevel: -1})
@@ -110,6 +113,7 @@ func TestXvncFenceKeepsUpdating(t *testing.T) {
 }
 
 func TestX11vnc(t *testing.T) {
+	t.Parallel()
 	peers.Require(t, "Xvfb", "x11vnc", "xwd", "xsetroot", "xterm")
 	x := peers.StartXvfb(t, "1024x768", 24)
 	addContent(t, x)

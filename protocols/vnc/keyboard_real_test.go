@@ -61,6 +61,7 @@ func typeIntoXterm(t *testing.T, x *peers.X, s *session, wrongKeysyms, noCodes b
 // Xvnc announces QEMU extended key events: keys go as scancodes. Xvnc only
 // uses them with -RawKeyboard (else it maps the keysyms).
 func TestXvncKeyboardScancodes(t *testing.T) {
+	t.Parallel()
 	peers.Require(t, "Xvnc", "xterm")
 	x := peers.StartXvnc(t, peers.XvncOptions{ExtraArgs: []string{"-RawKeyboard"}})
 	s := connect(t, x.Addr, vnc.Config{QualityLevel: -1, CompressLevel: -1})
@@ -71,6 +72,7 @@ func TestXvncKeyboardScancodes(t *testing.T) {
 
 // x11vnc has no QEMU extended keys: keys go as keysyms.
 func TestX11vncKeyboardKeysyms(t *testing.T) {
+	t.Parallel()
 	peers.Require(t, "Xvfb", "x11vnc", "xterm")
 	x := peers.StartXvfb(t, "640x480", 24)
 	addr := peers.StartX11vnc(t, x)

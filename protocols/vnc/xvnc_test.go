@@ -12,6 +12,7 @@ import (
 // after the initial update, then after the desktop changes (new root colour,
 // a window moved, which TigerVNC sends as CopyRect when allowed).
 func TestXvncEncodings(t *testing.T) {
+	t.Parallel()
 	peers.Require(t, "xdotool")
 	x := desktop(t, peers.XvncOptions{})
 	cases := []struct {
