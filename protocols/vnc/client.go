@@ -1,7 +1,3 @@
-// Package vnc is an RFB (VNC) client: RFC 6143 plus the community extensions
-// of rfbproto (Tight, ZRLE, Fence, ExtendedDesktopSize, extended clipboard,
-// QEMU extended keys, VeNCrypt). It decodes what the server sends into a
-// render.Sink and sends keyboard, pointer, clipboard and resize requests.
 package vnc
 
 import (
