@@ -15,8 +15,9 @@
 // The client asks for 32-bit little-endian pixels with red, green and blue in
 // the low three bytes, the render framebuffer layout, so Raw data is copied
 // without conversion. Everything the server sends is checked before use: a
-// malformed message ends the session with a *ProtocolError, and no length read
-// off the wire is trusted for an allocation beyond the framebuffer's size.
+// malformed message ends the session with a *ProtocolError, and every length
+// read off the wire is bounded (by the framebuffer's size or a fixed limit)
+// before anything is allocated for it; buffers grow only with data received.
 //
 // Server behaviour worth knowing (TigerVNC Xvnc 1.12, x11vnc 0.9.16):
 //   - Xvnc draws the pointer into the framebuffer until the client moves it
