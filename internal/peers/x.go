@@ -253,11 +253,18 @@ func StartXvfb(t testing.TB, geometry string, depth int) *X {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	p, display, err := startX(t, bin, []string{"-screen", "0", fmt.Sprintf("%sx%d", geometry, depth), "-nolisten", "tcp"}, dir, "Xvfb.log")
-	if err != nil {
-		t.Fatal(err)
+	// Servers starting at the same moment may race for a display: retry.
+	var lastErr error
+	for attempt := range 3 {
+		p, display, err := startX(t, bin, []string{"-screen", "0", fmt.Sprintf("%sx%d", geometry, depth), "-nolisten", "tcp"}, dir, fmt.Sprintf("Xvfb.%d.log", attempt))
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		return &X{Display: display, Dir: dir, PID: p.cmd.Process.Pid, Width: w, Height: h}
 	}
-	return &X{Display: display, Dir: dir, PID: p.cmd.Process.Pid, Width: w, Height: h}
+	t.Fatal(lastErr)
+	return nil
 }
 
 // StartX11vnc serves x's display with x11vnc on a free loopback port, without a
