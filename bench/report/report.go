@@ -176,9 +176,8 @@ func Table(w io.Writer, run *Run) {
 	fmt.Fprintln(tw, "scenario\tgateway\tsess\tKB/s\tfps/sess\tTTFF ms\tCPU-s/sess/10s\tserver CPU-s/10s\tRSS MB\tRSS/sess MB\tΔRSS MB\tlat p50/p95/p99 ms\tgw share p50/p99 ms\t")
 	for _, r := range run.Results {
 		name := r.Scenario + variantSuffix(r.Variant)
-		if r.Skipped != "" {
-			fmt.Fprintf(tw, "%s\t%s\t%d\tskipped: %s\t\t\t\t\t\t\t\t\t\t\n", name, r.Gateway, r.Sessions, r.Skipped)
-			continue
+		if r.Skipped != "" || len(r.Errors) > 0 {
+			continue // listed below the table
 		}
 		lat, gw := "-", "-"
 		if l := r.Latency; l != nil && l.Samples > 0 {
@@ -201,8 +200,11 @@ func Table(w io.Writer, run *Run) {
 		tw.Flush()
 	}
 	for _, r := range run.Results {
+		if r.Skipped != "" {
+			fmt.Fprintf(w, "- %s (%s) skipped: %s\n", r.Scenario+variantSuffix(r.Variant), r.Gateway, r.Skipped)
+		}
 		for _, e := range r.Errors {
-			fmt.Fprintf(w, "! %s (%s): %s\n", r.Scenario, r.Gateway, e)
+			fmt.Fprintf(w, "! %s (%s) failed: %s\n", r.Scenario+variantSuffix(r.Variant), r.Gateway, e)
 		}
 	}
 	if len(run.Notes) > 0 {

@@ -1,0 +1,115 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func sampleRun() *Run {
+	lat := &Latency{TotalRaw: []float64{3, 4, 5, 6, 20}, GatewayRaw: []float64{0.2, 0.3, 0.4, 0.5, 9}}
+	lat.Samples = len(lat.TotalRaw)
+	lat.Total, lat.Gateway = QuantilesOf(lat.TotalRaw), QuantilesOf(lat.GatewayRaw)
+	rs := []Result{
+		{Scenario: "busy", Gateway: "racgate", Sessions: 1, BytesPerSec: 200e3, CPUPerSession10s: 1, RSSPerSession: 8e6},
+		{Scenario: "busy", Gateway: "guacd", Sessions: 1, BytesPerSec: 1000e3, CPUPerSession10s: 4, RSSPerSession: 32e6},
+		{Scenario: "typing <&>", Gateway: "racgate", Sessions: 1, Latency: lat},
+		{Scenario: "ssh-idle", Gateway: "racgate", Skipped: "no SSH yet"},
+		{Scenario: "scale", Variant: "1 sessions", Gateway: "racgate", Sessions: 1, CPUTotal10s: 0.01, RSSBytes: 20e6},
+		{Scenario: "scale", Variant: "10 sessions", Gateway: "racgate", Sessions: 10, CPUTotal10s: 0.05, RSSBytes: 40e6},
+		{Scenario: "scale", Variant: "100 sessions", Gateway: "racgate", Sessions: 100, CPUTotal10s: 0.4, RSSBytes: 200e6},
+	}
+	return &Run{Host: Host{CPUs: 2}, Width: 1024, Height: 768, Duration: 5, Results: rs, Ratios: Ratios(rs)}
+}
+
+func TestQuantiles(t *testing.T) {
+	xs := make([]float64, 100)
+	for i := range xs {
+		xs[i] = float64(100 - i) // 100..1, unsorted
+	}
+	q := QuantilesOf(xs)
+	if q.P50 != 50 || q.P95 != 95 || q.P99 != 99 || q.Max != 100 || xs[0] != 100 {
+		t.Fatalf("QuantilesOf = %+v (input changed: %v)", q, xs[0] != 100)
+	}
+	if q := QuantilesOf(nil); q != (Quantiles{}) {
+		t.Fatalf("empty: %+v", q)
+	}
+}
+
+func TestRatiosAndTable(t *testing.T) {
+	run := sampleRun()
+	if len(run.Ratios) != 1 || run.Ratios[0].Bytes != 0.2 || run.Ratios[0].CPU != 0.25 || run.Ratios[0].RSS != 0.25 {
+		t.Fatalf("ratios %+v", run.Ratios)
+	}
+	var b bytes.Buffer
+	Table(&b, run)
+	out := b.String()
+	for _, want := range []string{"busy", "guacd", "skipped: no SSH yet", "0.20x", "0.25x", "5.0/20.0/20.0"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestWriteJSON(t *testing.T) {
+	run := sampleRun()
+	run.Ratios = append(run.Ratios, Ratio{Scenario: "x", Bytes: math.NaN()})
+	p := filepath.Join(t.TempDir(), "r.json")
+	if err := WriteJSON(p, run); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(p)
+	var back Run
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if len(back.Results) != len(run.Results) || back.Results[2].Latency.Total.P99 != 20 || back.Ratios[1].Bytes != 0 {
+		t.Fatalf("round trip: %+v", back)
+	}
+}
+
+// TestWriteSVG: every chart is well-formed XML and shows what it should.
+func TestWriteSVG(t *testing.T) {
+	dir := t.TempDir()
+	if err := WriteSVG(dir, sampleRun()); err != nil {
+		t.Fatal(err)
+	}
+	for name, wants := range map[string][]string{
+		BytesSVG:   {"busy", "racgate", "guacd", "1000"},
+		CPUSVG:     {"busy", "4.0"},
+		LatencySVG: {"racgate total", "racgate gateway share"},
+		ScalingSVG: {"sessions (log scale)", ">100<"},
+	} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := xml.NewDecoder(bytes.NewReader(b))
+		for {
+			_, err := d.Token()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatalf("%s: not XML: %v", name, err)
+			}
+		}
+		for _, w := range wants {
+			if !bytes.Contains(b, []byte(w)) {
+				t.Errorf("%s lacks %q", name, w)
+			}
+		}
+	}
+	// The bytes chart scales bars to the largest value: guacd's bar is five times racgate's.
+	b, _ := os.ReadFile(filepath.Join(dir, BytesSVG))
+	if !strings.Contains(string(b), `width="500.0" height="12.0" fill="#e08a1e"`) || !strings.Contains(string(b), `width="100.0" height="12.0" fill="#2b7bba"`) {
+		t.Errorf("bar widths not proportional:\n%s", b)
+	}
+}
