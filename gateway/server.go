@@ -33,15 +33,16 @@ type state struct {
 
 // Server serves racgate over HTTP. Create it with NewServer.
 type Server struct {
-	log     *slog.Logger
-	state   atomic.Pointer[state]
-	store   store.Store
-	pool    *render.Pool
-	metrics *metrics
-	web     fs.FS
-	mux     *http.ServeMux
-	dial    dialFunc
-	now     func() time.Time
+	log      *slog.Logger
+	state    atomic.Pointer[state]
+	store    store.Store
+	pool     *render.Pool
+	metrics  *metrics
+	web      fs.FS
+	mux      *http.ServeMux
+	dial     dialFunc
+	dialTerm termDialFunc // terminal endpoints (ssh)
+	now      func() time.Time
 
 	pingInterval time.Duration // websocket keepalive
 	pingTimeout  time.Duration // for the pong
@@ -65,7 +66,7 @@ func NewServer(cfg *Config, logger *slog.Logger) (*Server, error) {
 	rand.Read(key)
 	s := &Server{
 		log:          logger,
-		store:        store.NewMemory(),
+		store:        store.NewMemory("", ""),
 		pool:         render.NewPool(runtime.GOMAXPROCS(0)),
 		metrics:      newMetrics(),
 		web:          webclient.FS(),
@@ -78,6 +79,7 @@ func NewServer(cfg *Config, logger *slog.Logger) (*Server, error) {
 		revoked:      map[string]time.Time{},
 	}
 	s.dial = s.dialRemote
+	s.dialTerm = s.dialSSH
 	if err := s.Reload(cfg); err != nil {
 		return nil, err
 	}

@@ -157,11 +157,13 @@ type session struct {
 	remote    atomic.Pointer[remoteBox]
 	helloSent atomic.Bool // input is passed on only after HELLO
 	view      atomic.Pointer[viewerBox]
-	ctrl      chan []byte // CLIPBOARD, BELL, NAME to the browser
+	term      atomic.Pointer[termBox] // terminal endpoints instead of remote and view
+	ctrl      chan []byte             // CLIPBOARD, BELL, NAME to the browser
 	lease     store.Lease
 
 	readOnly, noCopy, noPaste bool
 	canResize                 bool
+	cols, rows                int // a terminal's initial size in cells; 0 for the default
 
 	// reader goroutine only
 	buttons uint8
@@ -255,7 +257,8 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
-	lease, err := s.store.Acquire(ctx, ep.Name, ep.MaximumConnections)
+	lease, err := s.store.Acquire(ctx, store.Request{Endpoint: ep.Name, User: lg.User.Username, Login: lg.ID,
+		Remote: r.RemoteAddr, EndpointLimit: ep.MaximumConnections, UserLimit: -1})
 	if err != nil {
 		if errors.Is(err, store.ErrLimit) {
 			refuse(closeLimit, fmt.Sprintf("%s already has its maximum of %d connections; try again later.", ep.Name, ep.MaximumConnections))
@@ -273,6 +276,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		lease:    lease,
 		readOnly: set.Bool("read-only"), noCopy: set.Bool("disable-copy"), noPaste: set.Bool("disable-paste"),
 	}
+	ss.cols, ss.rows = terminalSize(r.URL.Query())
 	ss.log = s.log.With("user", ss.user, "endpoint", ep.Name, "remote", r.RemoteAddr)
 	if !s.register(ss) {
 		refuse(closeShutdown, "racgate is shutting down")
@@ -316,6 +320,10 @@ func connectRequest(r *http.Request) (w, h int, set Settings, err error) {
 			} else {
 				h = n
 			}
+		case "cols", "rows": // a terminal's size in cells, read by terminalSize
+			if _, err := parseCells(k, vs[0]); err != nil {
+				return 0, 0, nil, err
+			}
 		default:
 			if len(k) > 64 || len(vs[0]) > maxSettingLen {
 				return 0, 0, nil, fmt.Errorf("parameter %.64q too long", k)
@@ -350,6 +358,12 @@ func (ss *session) run(width, height int) {
 		Name: func(n string) { ss.queue(wire.Name{Name: strings.ToValidUTF8(n, "?")}.Append(nil)) },
 	}
 	dctx, dcancel := context.WithTimeout(ss.ctx, dialTimeout)
+	if ss.ep.Protocol == "ssh" {
+		ss.runTerminal(dctx, wctx, &wg)
+		dcancel()
+		ss.finish(start, wcancel, &wg)
+		return
+	}
 	rem, disp, err := s.dial(dctx, ss.ep, ss.settings, events, ss.log)
 	dcancel()
 	if err == nil && ss.ctx.Err() != nil {
@@ -362,7 +376,13 @@ func (ss *session) run(width, height int) {
 	} else {
 		ss.connected(rem, disp, width, height, wctx, &wg)
 	}
+	ss.finish(start, wcancel, &wg)
+}
 
+// finish waits for the session's end, then tears down, sends CLOSE and closes the
+// websocket.
+func (ss *session) finish(start time.Time, wcancel context.CancelFunc, wg *sync.WaitGroup) {
+	s := ss.srv
 	<-ss.ctx.Done()
 	cause := context.Cause(ss.ctx)
 	var se *sessionEnd
@@ -374,6 +394,9 @@ func (ss *session) run(width, height int) {
 	}
 	if vb := ss.view.Load(); vb != nil {
 		vb.v.Close()
+	}
+	if tb := ss.term.Load(); tb != nil {
+		tb.t.Close()
 	}
 	ss.lease.Release(context.Background()) // the remote is gone: free the slot now
 	if k := errKind(se.Code); k != "" {
@@ -575,6 +598,9 @@ func (ss *session) handle(m wire.Message) error {
 			vb.v.Ack(a.ID)
 		}
 		return nil
+	}
+	if tb := ss.term.Load(); tb != nil {
+		return ss.handleTerminal(tb.t, m)
 	}
 	rb := ss.remote.Load()
 	if rb == nil || !ss.helloSent.Load() || ss.readOnly {

@@ -61,6 +61,7 @@ var knownSettings = map[string]settingKind{
 	"font-size": kindInt, "scrollback": kindInt, "terminal-type": kindString,
 	"locale": kindString, "server-alive-interval": kindInt, "enable-sftp": kindBool,
 	"sftp-root-directory": kindString, "backspace": kindInt,
+	"known-hosts-file": kindString, "ignore-host-key": kindBool,
 	// VNC
 	"dest-host": kindString, "dest-port": kindPort, "autoretry": kindInt,
 	"enable-audio": kindBool,

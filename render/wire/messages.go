@@ -324,6 +324,10 @@ func (m Terminal) Append(b []byte) []byte {
 	return append(header(b, TypeTerminal, len(m.Data)), m.Data...)
 }
 
+// AppendTerminalHeader appends a TERMINAL header for n bytes of data that the caller
+// appends next, so that terminal output can be read straight into the message.
+func AppendTerminalHeader(b []byte, n int) []byte { return header(b, TypeTerminal, n) }
+
 func (m TerminalConfig) Append(b []byte) []byte {
 	b = u16(header(b, TypeTerminalConfig, 2+len(m.ColorScheme)), m.FontSize)
 	return append(b, m.ColorScheme...)

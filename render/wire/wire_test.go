@@ -116,6 +116,14 @@ func TestFieldLayout(t *testing.T) {
 	}
 }
 
+func TestAppendTerminalHeader(t *testing.T) {
+	data := []byte("out\r\n")
+	got := append(AppendTerminalHeader([]byte{0xaa}, len(data)), data...)
+	if want := (Terminal{Data: data}).Append([]byte{0xaa}); !bytes.Equal(got, want) {
+		t.Fatalf("% x, want % x", got, want)
+	}
+}
+
 func TestExtraFieldsIgnored(t *testing.T) {
 	// A longer payload than known fields is how fields are added within a version.
 	b := []byte{byte(TypeFrame), 6, 0, 0, 0, 7, 0, 0, 0, 0xaa, 0xbb}

@@ -1,0 +1,351 @@
+package gateway
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/racgate/racgate/protocols/ssh"
+	"github.com/racgate/racgate/render/wire"
+)
+
+// terminal is a connected terminal remote (protocols/ssh.Session; fakes in tests): a byte
+// stream each way plus the PTY size.
+type terminal interface {
+	// Read returns the terminal's output; io.EOF once the remote ended and all was read.
+	Read(p []byte) (int, error)
+	Write(p []byte) (int, error)
+	Resize(cols, rows int) error
+	Close() error
+	// Wait returns how the remote program ended, after Read has returned io.EOF.
+	Wait() error
+}
+
+// termDialFunc connects a terminal endpoint with merged settings and the initial size in
+// cells (0 for the default). Errors are *sessionEnd where the user should read why.
+type termDialFunc func(ctx context.Context, ep *Endpoint, set Settings, cols, rows int, log *slog.Logger) (terminal, error)
+
+// Terminal bounds.
+const (
+	maxTermCells = 4096 // columns or rows; protocols/ssh refuses more
+	// Output is read in chunks of termChunk; at most termChunks of them wait for the
+	// browser, plus the message being sent. That bounds what a session holds; beyond it
+	// the reader stops, the SSH window stays shut and the remote program waits.
+	termChunk   = 32 << 10
+	termChunks  = 4
+	termMsgMax  = 64 << 10 // one TERMINAL message's data
+	minFontSize = 6
+	maxFontSize = 96
+)
+
+// sshOptions maps merged settings (Guacamole's SSH parameter names) to an ssh.Config and
+// the browser's TERMINAL_CONFIG.
+func sshOptions(set Settings) (ssh.Config, wire.TerminalConfig, error) {
+	cfg := ssh.Config{
+		User:           set["username"],
+		Password:       set["password"],
+		HostKey:        set["host-key"],
+		KnownHostsFile: set["known-hosts-file"],
+		IgnoreHostKey:  set.Bool("ignore-host-key"),
+		Command:        set["command"],
+		Term:           set["terminal-type"],
+	}
+	var tc wire.TerminalConfig
+	if k := set["private-key"]; k != "" {
+		cfg.PrivateKey = []byte(k)
+	}
+	if p := set["passphrase"]; p != "" {
+		cfg.Passphrase = []byte(p)
+	}
+	if t := cfg.Term; t != "" {
+		// TERM goes into the PTY request and the remote's environment: a plain name only.
+		for _, r := range t {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' || r == '+') || len(t) > 64 {
+				return cfg, tc, fmt.Errorf("setting terminal-type: %q is not a terminal name", t)
+			}
+		}
+	}
+	env := map[string]string{}
+	if l := set["locale"]; l != "" {
+		env["LANG"] = l
+	}
+	if tz := set["timezone"]; tz != "" {
+		env["TZ"] = tz
+	}
+	for k, v := range env {
+		if strings.ContainsAny(v, "\x00\n\r") {
+			return cfg, tc, fmt.Errorf("setting for %s holds a control character", k)
+		}
+	}
+	if len(env) > 0 {
+		cfg.Env = env
+	}
+	if s := set["server-alive-interval"]; s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 || n > 3600 {
+			return cfg, tc, fmt.Errorf("setting server-alive-interval: want 0-3600 seconds, got %q", s)
+		}
+		if n > 0 {
+			cfg.KeepAlive = time.Duration(n) * time.Second
+		}
+	}
+	if f := set["known-hosts-file"]; f != "" {
+		if _, err := os.Stat(f); err != nil {
+			return cfg, tc, fmt.Errorf("setting known-hosts-file: %w", err)
+		}
+	}
+	if s := set["font-size"]; s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < minFontSize || n > maxFontSize {
+			return cfg, tc, fmt.Errorf("setting font-size: want %d-%d, got %q", minFontSize, maxFontSize, s)
+		}
+		tc.FontSize = n
+	}
+	tc.ColorScheme = strings.ToValidUTF8(set["color-scheme"], "?")
+	if len(tc.ColorScheme) > 256 {
+		return cfg, tc, errors.New("setting color-scheme: longer than 256 bytes")
+	}
+	return cfg, tc, nil
+}
+
+// dialSSH connects an SSH endpoint.
+func (s *Server) dialSSH(ctx context.Context, ep *Endpoint, set Settings, cols, rows int, log *slog.Logger) (terminal, error) {
+	cfg, _, err := sshOptions(set)
+	if err == nil && cfg.User == "" {
+		err = errors.New("no username setting")
+	}
+	if err != nil {
+		return nil, &sessionEnd{Code: closeInternal, Reason: "The endpoint's settings are invalid: " + err.Error(), Err: err}
+	}
+	cfg.Cols, cfg.Rows = cols, rows
+	cfg.Logger = log
+	if cfg.IgnoreHostKey {
+		log.Warn("ssh host key not checked (ignore-host-key)")
+	}
+	sess, err := ssh.Dial(ctx, net.JoinHostPort(set["hostname"], set["port"]), cfg)
+	if err != nil {
+		return nil, sshDialError(err, ep)
+	}
+	return sess, nil
+}
+
+// sshDialError gives a failed dial its CLOSE. A refused host key is CloseForbidden, not
+// CloseAuthFailed: racgate's own trust policy refused the server, the credentials were
+// never tried, and retyping them cannot help; like a policy refusal it needs an
+// administrator (to pin the key or update known_hosts).
+func sshDialError(err error, ep *Endpoint) error {
+	var hk *ssh.HostKeyError
+	var ae *ssh.AuthError
+	switch {
+	case errors.As(err, &hk):
+		reason := fmt.Sprintf("racgate does not trust the SSH host key of %s (%s %s): an administrator must set host-key or add it to the known_hosts file.", ep.Name, hk.Type, hk.Fingerprint)
+		if errors.Is(err, ssh.ErrHostKeyMismatch) {
+			reason = fmt.Sprintf("The SSH host key of %s (%s %s) does not match the configured one: the server's key changed or the connection is intercepted.", ep.Name, hk.Type, hk.Fingerprint)
+		}
+		return &sessionEnd{Code: closeForbidden, Reason: reason, Err: err}
+	case errors.As(err, &ae):
+		return &sessionEnd{Code: closeAuthFailed, Reason: fmt.Sprintf("%s refused the credentials: %s.", ep.Name, ae.Error()), Err: err}
+	}
+	return &sessionEnd{Code: closeUnreachable, Reason: ep.Name + " could not be reached over SSH.", Err: err}
+}
+
+// terminalSize reads the optional cols and rows of the connect request (cells; 0 when
+// absent). connectRequest has already refused bad values.
+func terminalSize(q url.Values) (cols, rows int) {
+	cols, _ = parseCells("cols", q.Get("cols"))
+	rows, _ = parseCells("rows", q.Get("rows"))
+	return cols, rows
+}
+
+// parseCells parses a terminal dimension; "" is 0.
+func parseCells(k, v string) (int, error) {
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > maxTermCells {
+		return 0, fmt.Errorf("%s: want 1-%d, got %.16q", k, maxTermCells, v)
+	}
+	return n, nil
+}
+
+type termBox struct{ t terminal }
+
+// runTerminal dials a terminal endpoint and starts relaying it.
+func (ss *session) runTerminal(dctx, wctx context.Context, wg *sync.WaitGroup) {
+	t, err := ss.srv.dialTerm(dctx, ss.ep, ss.settings, ss.cols, ss.rows, ss.log)
+	if err == nil && ss.ctx.Err() != nil {
+		t.Close()
+		err = context.Cause(ss.ctx)
+	}
+	if err != nil {
+		ss.end(dialError(err, ss.ep))
+		return
+	}
+	ss.terminalConnected(t, wctx, wg)
+}
+
+// terminalConnected sends HELLO (kind terminal) and TERMINAL_CONFIG, then pumps output.
+func (ss *session) terminalConnected(t terminal, wctx context.Context, wg *sync.WaitGroup) {
+	ss.term.Store(&termBox{t})
+	_, tc, _ := sshOptions(ss.settings) // checked by the dial
+	var flags uint8
+	if !ss.readOnly {
+		flags |= wire.FlagResize
+		if !ss.noPaste {
+			flags |= wire.FlagPaste
+		}
+	}
+	if !ss.noCopy {
+		flags |= wire.FlagCopy
+	}
+	msg := wire.Hello{Version: wire.Version, Kind: wire.KindTerminal, Flags: flags, Name: ss.ep.Name}.Append(nil)
+	msg = tc.Append(msg)
+	if err := ss.send(wctx, msg); err != nil {
+		ss.end(&sessionEnd{Code: closeRemoteEnded, Reason: "browser gone", Err: err})
+		return
+	}
+	ss.helloSent.Store(true)
+	full := make(chan []byte, termChunks)
+	free := make(chan []byte, termChunks)
+	for range termChunks {
+		free <- make([]byte, termChunk)
+	}
+	var readErr error // set before full is closed
+	wg.Go(func() {
+		defer close(full)
+		for {
+			var buf []byte
+			select {
+			case buf = <-free:
+			case <-ss.ctx.Done():
+				return
+			}
+			n, err := t.Read(buf[:cap(buf)])
+			if n > 0 {
+				full <- buf[:n] // never blocks: there are only termChunks buffers
+			} else {
+				free <- buf
+			}
+			if err != nil {
+				readErr = err
+				return
+			}
+		}
+	})
+	wg.Go(func() {
+		err := ss.pumpTerminal(wctx, full, free)
+		switch {
+		case err != nil:
+		case ss.ctx.Err() != nil: // the reader stopped because the session ended
+			err = context.Cause(ss.ctx)
+		default:
+			err = terminalEnded(readErr, t)
+		}
+		ss.end(err)
+	})
+}
+
+// pumpTerminal sends what the reader produced as TERMINAL messages, coalescing the chunks
+// that are ready into one message of at most termMsgMax. It returns nil when the output
+// ended (full closed), after sending all of it.
+func (ss *session) pumpTerminal(wctx context.Context, full <-chan []byte, free chan<- []byte) error {
+	msg := make([]byte, 0, 5+termMsgMax)
+	var next []byte // a chunk that did not fit the last message
+	for {
+		chunk := next
+		next = nil
+		if chunk == nil {
+			var ok bool
+			select {
+			case chunk, ok = <-full:
+				if !ok {
+					return nil
+				}
+			case <-ss.ctx.Done():
+				return context.Cause(ss.ctx)
+			}
+		}
+		msg = append(wire.AppendTerminalHeader(msg[:0], 0), chunk...)
+		free <- chunk[:0]
+		done := false
+	more:
+		for !done {
+			select {
+			case c, ok := <-full:
+				if !ok {
+					done = true // the output ended: send this message, then return
+					break more
+				}
+				if len(msg)-5+len(c) > termMsgMax {
+					next = c
+					break more
+				}
+				msg = append(msg, c...)
+				free <- c[:0]
+			default:
+				break more
+			}
+		}
+		binary.LittleEndian.PutUint32(msg[1:5], uint32(len(msg)-5))
+		if err := ss.send(wctx, msg); err != nil {
+			if ss.ctx.Err() != nil {
+				return context.Cause(ss.ctx)
+			}
+			return &sessionEnd{Code: closeRemoteEnded, Reason: "The browser connection failed.", Err: err}
+		}
+		if done {
+			return nil
+		}
+	}
+}
+
+// terminalEnded tells the user how the remote ended once its output is all sent.
+func terminalEnded(readErr error, t terminal) error {
+	if readErr != nil && !errors.Is(readErr, io.EOF) {
+		return &sessionEnd{Code: closeRemoteEnded, Reason: "The connection to the remote machine was lost.", Err: readErr}
+	}
+	var exit *ssh.ExitError
+	switch err := t.Wait(); {
+	case err == nil:
+		return endWith(closeRemoteEnded, "The remote session ended (exit status 0).")
+	case errors.As(err, &exit):
+		if exit.Signal != "" {
+			return &sessionEnd{Code: closeRemoteEnded, Reason: fmt.Sprintf("The remote program was killed by signal %s.", exit.Signal), Err: err}
+		}
+		return &sessionEnd{Code: closeRemoteEnded, Reason: fmt.Sprintf("The remote session ended (exit status %d).", exit.Status), Err: err}
+	default:
+		return &sessionEnd{Code: closeRemoteEnded, Reason: "The remote session ended.", Err: err}
+	}
+}
+
+// handleTerminal applies one browser message to a terminal session.
+func (ss *session) handleTerminal(t terminal, m wire.Message) error {
+	if !ss.helloSent.Load() || ss.readOnly {
+		return nil
+	}
+	switch m := m.(type) {
+	case wire.TerminalInput: // § TERMINAL_INPUT: typed and pasted bytes alike
+		if len(m.Data) == 0 {
+			return nil
+		}
+		_, err := t.Write(m.Data)
+		return err
+	case wire.TerminalResize: // § TERMINAL_RESIZE
+		if m.Cols < 1 || m.Rows < 1 || m.Cols > maxTermCells || m.Rows > maxTermCells {
+			return &sessionEnd{Code: closeClientError, Reason: fmt.Sprintf("Terminal resize to %dx%d refused.", m.Cols, m.Rows)}
+		}
+		return t.Resize(m.Cols, m.Rows)
+	}
+	return nil // desktop messages on a terminal, unknown types: skipped
+}

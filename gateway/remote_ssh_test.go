@@ -1,0 +1,231 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/racgate/racgate/protocols/ssh"
+	"github.com/racgate/racgate/render/wire"
+)
+
+func TestSSHOptions(t *testing.T) {
+	cfg, tc, err := sshOptions(Settings{
+		"username": "u", "password": "p", "private-key": "KEY", "passphrase": "pp",
+		"host-key": "SHA256:x", "ignore-host-key": "true", "command": "top",
+		"terminal-type": "xterm-256color", "locale": "de_DE.UTF-8", "timezone": "Europe/Berlin",
+		"font-size": "18", "color-scheme": "light", "server-alive-interval": "7",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.User != "u" || cfg.Password != "p" || string(cfg.PrivateKey) != "KEY" || string(cfg.Passphrase) != "pp" ||
+		cfg.HostKey != "SHA256:x" || !cfg.IgnoreHostKey || cfg.Command != "top" || cfg.Term != "xterm-256color" ||
+		cfg.Env["LANG"] != "de_DE.UTF-8" || cfg.Env["TZ"] != "Europe/Berlin" || len(cfg.Env) != 2 || cfg.KeepAlive != 7*time.Second {
+		t.Fatalf("config %+v", cfg)
+	}
+	if tc != (wire.TerminalConfig{FontSize: 18, ColorScheme: "light"}) {
+		t.Fatalf("terminal config %+v", tc)
+	}
+	for _, bad := range []Settings{
+		{"font-size": "2"}, {"font-size": "x"}, {"terminal-type": "xterm\nEVIL=1"},
+		{"locale": "a\nb"}, {"server-alive-interval": "-1"}, {"known-hosts-file": "/nonexistent/known_hosts"},
+		{"color-scheme": strings.Repeat("x", 300)},
+	} {
+		if _, _, err := sshOptions(bad); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+	// Nothing set: defaults everywhere.
+	cfg, tc, err = sshOptions(Settings{})
+	if err != nil || cfg.Env != nil || cfg.KeepAlive != 0 || tc != (wire.TerminalConfig{}) {
+		t.Fatalf("empty settings: %+v %+v %v", cfg, tc, err)
+	}
+}
+
+func TestSSHConfigValidation(t *testing.T) {
+	base := "listen: 127.0.0.1:0\nproviders: [{name: p}]\nendpoints:\n  - {name: s, provider: p, protocol: ssh, host: h, settings: {%s}}\n"
+	if _, err := ParseConfig("t.yaml", fmt.Appendf(nil, base, "username: u, ignore-host-key: true, font-size: 12")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := ParseConfig("t.yaml", fmt.Appendf(nil, base, "font-size: 500"))
+	if err == nil || !strings.Contains(err.Error(), "t.yaml:4") || !strings.Contains(err.Error(), "font-size") {
+		t.Fatalf("bad font-size: %v", err)
+	}
+	if _, err := ParseConfig("t.yaml", fmt.Appendf(nil, base, "known-hosts-fil: x")); err == nil {
+		t.Fatal("misspelt setting accepted")
+	}
+}
+
+func TestSSHDialErrors(t *testing.T) {
+	ep := &Endpoint{Name: "box"}
+	hk := &ssh.HostKeyError{Addr: "a:22", Type: "ssh-ed25519", Fingerprint: "SHA256:abc", Err: ssh.ErrHostKeyUnknown}
+	var se *sessionEnd
+	if !errors.As(sshDialError(fmt.Errorf("wrapped: %w", hk), ep), &se) || se.Code != closeForbidden || !strings.Contains(se.Reason, "SHA256:abc") {
+		t.Fatalf("unknown host key: %+v", se)
+	}
+	ae := &ssh.AuthError{User: "u", Tried: []string{"password"}}
+	if !errors.As(sshDialError(ae, ep), &se) || se.Code != closeAuthFailed || !errors.Is(se, ssh.ErrAuthFailed) {
+		t.Fatalf("auth: %+v", se)
+	}
+	if !errors.As(sshDialError(io.ErrUnexpectedEOF, ep), &se) || se.Code != closeUnreachable {
+		t.Fatalf("other: %+v", se)
+	}
+}
+
+// fakeTerm is a terminal whose output a test writes into a pipe.
+type fakeTerm struct {
+	out   *io.PipeReader
+	outW  *io.PipeWriter
+	mu    sync.Mutex
+	in    bytes.Buffer
+	sizes [][2]int
+	wait  error
+}
+
+func newFakeTerm() *fakeTerm {
+	r, w := io.Pipe()
+	return &fakeTerm{out: r, outW: w}
+}
+
+func (f *fakeTerm) Read(p []byte) (int, error) { return f.out.Read(p) }
+func (f *fakeTerm) Write(p []byte) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.in.Write(p)
+}
+func (f *fakeTerm) Resize(c, r int) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sizes = append(f.sizes, [2]int{c, r})
+	return nil
+}
+func (f *fakeTerm) Close() error { f.out.CloseWithError(ssh.ErrClosed); return nil }
+func (f *fakeTerm) Wait() error  { return f.wait }
+
+// TestTerminalPump: output written in many small pieces arrives whole, in order, in
+// TERMINAL messages of at most 64 KiB, and the exit status ends the session.
+func TestTerminalPump(t *testing.T) {
+	ts := newTestServer(t, sshConfigYAML("127.0.0.1:1", []string{"username: u", "ignore-host-key: true"}))
+	ft := newFakeTerm()
+	ft.wait = &ssh.ExitError{Status: 7}
+	var sizes [][2]int // dialled with
+	ts.dialTerm = func(ctx context.Context, ep *Endpoint, set Settings, cols, rows int, log *slog.Logger) (terminal, error) {
+		sizes = append(sizes, [2]int{cols, rows})
+		return ft, nil
+	}
+	c := dialTerm(t, ts, "?cols=100&rows=40").start()
+	c.wait("HELLO", 5*time.Second, func(c *termClient) bool { return c.hello != nil })
+	var want bytes.Buffer
+	for i := range 20000 {
+		line := fmt.Sprintf("line %d ✓\r\n", i)
+		want.WriteString(line)
+		if _, err := ft.outW.Write([]byte(line)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	big := bytes.Repeat([]byte("x"), 200<<10) // more than one message
+	want.Write(big)
+	ft.outW.Write(big)
+	ft.outW.Close()
+	cl := c.waitClose(10 * time.Second)
+	if cl.Code != closeRemoteEnded || !strings.Contains(cl.Reason, "exit status 7") {
+		t.Fatalf("CLOSE %+v", cl)
+	}
+	if got := c.out.String(); got != want.String() {
+		t.Fatalf("got %d bytes, want %d", len(got), want.Len())
+	}
+
+	if len(sizes) != 1 || sizes[0] != [2]int{100, 40} {
+		t.Fatalf("dialled with %v, want 100x40 from the URL", sizes)
+	}
+
+	// Input and resize reach the terminal.
+	ft = newFakeTerm()
+	c = dialTerm(t, ts, "").start()
+	c.wait("HELLO", 5*time.Second, func(c *termClient) bool { return c.hello != nil })
+	c.send(wire.TerminalInput{Data: []byte("ls\r")}, wire.TerminalResize{Cols: 90, Rows: 30}, wire.Key{Down: true, Keysym: 'a'})
+	waitFor(t, "input", func() bool {
+		ft.mu.Lock()
+		defer ft.mu.Unlock()
+		return ft.in.String() == "ls\r" && len(ft.sizes) == 1 && ft.sizes[0] == [2]int{90, 30}
+	})
+	c.send(wire.TerminalResize{Cols: 0, Rows: 30})
+	cl = c.waitClose(5 * time.Second)
+	if cl.Code != closeClientError {
+		t.Fatalf("resize to 0 columns: CLOSE %+v", cl)
+	}
+}
+
+// FuzzTerminalMessages: whatever the browser sends to a terminal session ends it with a
+// clear error or reaches the terminal in bounds; never a panic.
+func FuzzTerminalMessages(f *testing.F) {
+	f.Add(wire.TerminalInput{Data: []byte("echo hi\r")}.Append(nil))
+	f.Add(wire.TerminalResize{Cols: 80, Rows: 24}.Append(wire.TerminalInput{Data: []byte{0x1b, '[', 'A'}}.Append(nil)))
+	f.Add(wire.TerminalResize{Cols: 0, Rows: 65535}.Append(nil))
+	f.Add(wire.Key{Down: true, Keysym: 'x'}.Append(wire.Ack{ID: 1}.Append(nil)))
+	f.Add([]byte{byte(wire.TypeTerminalResize), 3, 0, 0, 0, 1, 2, 3})
+	f.Add([]byte{byte(wire.TypeTerminalInput), 0xff, 0xff, 0xff, 0xff})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ft := newFakeTerm()
+		ss := &session{ep: &Endpoint{Name: "x"}}
+		ss.term.Store(&termBox{ft})
+		ss.helloSent.Store(true)
+		var typed bytes.Buffer
+		err := wire.Decode(b, func(m wire.Message) error {
+			if in, ok := m.(wire.TerminalInput); ok {
+				typed.Write(in.Data)
+			}
+			return ss.handle(m)
+		})
+		var se *sessionEnd
+		if err != nil && !errors.Is(err, wire.ErrMalformed) && !(errors.As(err, &se) && se.Code == closeClientError) {
+			t.Fatalf("unexpected error %v", err)
+		}
+		if !bytes.Equal(ft.in.Bytes(), typed.Bytes()) {
+			t.Fatalf("terminal got %q, browser typed %q", ft.in.Bytes(), typed.Bytes())
+		}
+		for _, s := range ft.sizes {
+			if s[0] < 1 || s[1] < 1 || s[0] > maxTermCells || s[1] > maxTermCells {
+				t.Fatalf("resize %v passed on", s)
+			}
+		}
+	})
+}
+
+// FuzzTerminalSize: cols and rows in the connect URL are in bounds or refused, and never
+// become settings.
+func FuzzTerminalSize(f *testing.F) {
+	f.Add("cols=80&rows=24")
+	f.Add("width=800&height=600&cols=132&rows=43")
+	f.Add("cols=0")
+	f.Add("rows=4097")
+	f.Add("cols=-1&rows=x")
+	f.Add("cols=1&cols=2")
+	f.Fuzz(func(t *testing.T, q string) {
+		r := httptest.NewRequest("GET", "/ws/x", nil)
+		r.URL.RawQuery = q
+		_, _, set, err := connectRequest(r)
+		if err != nil {
+			return
+		}
+		cols, rows := terminalSize(r.URL.Query())
+		if cols < 0 || rows < 0 || cols > maxTermCells || rows > maxTermCells {
+			t.Fatalf("size %dx%d out of bounds", cols, rows)
+		}
+		if _, ok := set["cols"]; ok {
+			t.Fatal("cols leaked into settings")
+		}
+		if _, ok := set["rows"]; ok {
+			t.Fatal("rows leaked into settings")
+		}
+	})
+}

@@ -1,0 +1,395 @@
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	xssh "golang.org/x/crypto/ssh"
+
+	"github.com/racgate/racgate/internal/peers"
+	"github.com/racgate/racgate/render/wire"
+)
+
+// sshConfigYAML is a config with one SSH endpoint "shell" on addr; settings are YAML
+// lines ("key: value") for the endpoint, provider the provider's.
+func sshConfigYAML(addr string, settings []string, provider ...string) string {
+	ind := func(lines []string, n int) string {
+		var b strings.Builder
+		for _, l := range lines {
+			for _, part := range strings.Split(l, "\n") {
+				b.WriteString(strings.Repeat(" ", n) + part + "\n")
+			}
+		}
+		return b.String()
+	}
+	prov := "  - name: lab\n"
+	if len(provider) > 0 {
+		prov += "    settings:\n" + ind(provider, 6)
+	}
+	return `listen: 127.0.0.1:0
+users:
+  - username: demo
+    password-hash: "` + testHash + `"
+providers:
+` + prov + `endpoints:
+  - name: shell
+    provider: lab
+    protocol: ssh
+    host: ` + addr + `
+    settings:
+` + ind(settings, 6)
+}
+
+// termClient is a Go websocket client of a terminal session.
+type termClient struct {
+	t    *testing.T
+	conn *websocket.Conn
+
+	mu     sync.Mutex
+	hello  *wire.Hello
+	config *wire.TerminalConfig
+	out    strings.Builder
+	closed *wire.Close
+	order  []wire.Type // message types, in order, without repeats of TERMINAL
+	err    error
+	done   chan struct{}
+}
+
+func dialTerm(t *testing.T, ts *testServer, query string) *termClient {
+	t.Helper()
+	conn, _, err := ts.wsDial(t, ts.loggedIn(t, "demo"), "/ws/shell"+query, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.CloseNow() })
+	conn.SetReadLimit(wire.MaxServerMessage)
+	return &termClient{t: t, conn: conn, done: make(chan struct{})}
+}
+
+// start reads in the background; a test that wants a slow browser does not call it.
+func (c *termClient) start() *termClient {
+	go func() {
+		defer close(c.done)
+		for {
+			_, data, err := c.conn.Read(context.Background())
+			c.mu.Lock()
+			if err != nil {
+				c.err = err
+				c.mu.Unlock()
+				return
+			}
+			err = wire.Decode(data, func(m wire.Message) error {
+				if n := len(c.order); m.Type() != wire.TypeTerminal || n == 0 || c.order[n-1] != wire.TypeTerminal {
+					c.order = append(c.order, m.Type())
+				}
+				switch m := m.(type) {
+				case wire.Hello:
+					c.hello = &m
+				case wire.TerminalConfig:
+					c.config = &m
+				case wire.Terminal:
+					if len(m.Data) > 64<<10 {
+						return fmt.Errorf("TERMINAL of %d bytes, over 64 KiB", len(m.Data))
+					}
+					c.out.Write(m.Data)
+				case wire.Close:
+					c.closed = &m
+				}
+				return nil
+			})
+			if err != nil {
+				c.err = err
+				c.mu.Unlock()
+				return
+			}
+			c.mu.Unlock()
+		}
+	}()
+	return c
+}
+
+func (c *termClient) wait(what string, timeout time.Duration, cond func(c *termClient) bool) {
+	c.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		c.mu.Lock()
+		ok, err, closed := cond(c), c.err, c.closed
+		out := c.out.String()
+		c.mu.Unlock()
+		if ok {
+			return
+		}
+		if err != nil || closed != nil || time.Now().After(deadline) {
+			if len(out) > 2000 {
+				out = "…" + out[len(out)-2000:]
+			}
+			c.t.Fatalf("waiting for %s: err %v, CLOSE %+v; output so far:\n%s", what, err, closed, out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitOutput waits until the output holds s, and returns the output after it.
+func (c *termClient) waitOutput(s string) {
+	c.t.Helper()
+	c.wait(fmt.Sprintf("output %q", s), 15*time.Second, func(c *termClient) bool { return strings.Contains(c.out.String(), s) })
+}
+
+func (c *termClient) waitClose(timeout time.Duration) wire.Close {
+	c.t.Helper()
+	select {
+	case <-c.done:
+	case <-time.After(timeout):
+		c.t.Fatal("the session did not end")
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed == nil {
+		c.t.Fatalf("no CLOSE (err %v)", c.err)
+	}
+	return *c.closed
+}
+
+func (c *termClient) send(ms ...wire.Message) {
+	c.t.Helper()
+	send(c.t, c.conn, ms...)
+}
+
+func typeLine(s string) wire.Message { return wire.TerminalInput{Data: []byte(s + "\r")} }
+
+func hostKeyFingerprint(t *testing.T, line string) string {
+	t.Helper()
+	k, _, _, _, err := xssh.ParseAuthorizedKey([]byte(line))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return xssh.FingerprintSHA256(k)
+}
+
+func yamlQuote(s string) string { return strconv.Quote(s) }
+
+// TestSSHSession: a shell on a real sshd through racgate: HELLO and TERMINAL_CONFIG, the
+// initial size from the URL, typing, resize, UTF-8, and the exit status at the end.
+func TestSSHSession(t *testing.T) {
+	d := peers.StartSSHD(t)
+	ts := newTestServer(t, sshConfigYAML(d.Addr, []string{
+		"username: " + d.User, "password: " + yamlQuote(d.Password),
+		"host-key: " + yamlQuote(d.HostKey), "font-size: 17", "color-scheme: solarized-dark",
+		"locale: C.UTF-8", "timezone: Europe/Berlin",
+	}))
+	c := dialTerm(t, ts, "?width=800&height=600&cols=91&rows=27").start()
+	c.wait("HELLO", 15*time.Second, func(c *termClient) bool { return c.hello != nil && c.config != nil })
+	if h := *c.hello; h.Kind != wire.KindTerminal || h.Name != "shell" || h.Flags != wire.FlagResize|wire.FlagPaste|wire.FlagCopy {
+		t.Fatalf("HELLO %+v", h)
+	}
+	if *c.config != (wire.TerminalConfig{FontSize: 17, ColorScheme: "solarized-dark"}) {
+		t.Fatalf("TERMINAL_CONFIG %+v", *c.config)
+	}
+	if c.order[0] != wire.TypeHello || c.order[1] != wire.TypeTerminalConfig {
+		t.Fatalf("message order %v: want HELLO, TERMINAL_CONFIG first", c.order)
+	}
+
+	// Each command prints a marker computed by the shell, so the echo of the typed line
+	// (which holds the expression, not the result) never matches.
+	c.send(typeLine("echo size-$((1+1)) $(stty size)"))
+	c.waitOutput("size-2 27 91")
+	c.send(typeLine("echo hello-$((6*7))"))
+	c.waitOutput("hello-42")
+	c.send(wire.TerminalResize{Cols: 120, Rows: 33})
+	c.send(typeLine("echo size-$((2+1)) $(stty size)"))
+	c.waitOutput("size-3 33 120")
+	c.send(typeLine("echo tz-$TZ-$((1)) lang-$LANG"))
+	c.waitOutput("tz-Europe/Berlin-1 lang-C.UTF-8")
+	// UTF-8 both ways, a wide character included.
+	c.send(wire.TerminalInput{Data: []byte("printf 'u8-%s\\n' \"$(echo 'grüße 漢字' | tr a-z A-Z)\"\r")})
+	c.waitOutput("u8-GRüßE 漢字")
+	c.send(typeLine("exit 3"))
+	cl := c.waitClose(15 * time.Second)
+	if cl.Code != wire.CloseRemoteEnded || !strings.Contains(cl.Reason, "exit status 3") {
+		t.Fatalf("CLOSE %+v, want code 1 with exit status 3", cl)
+	}
+}
+
+// TestSSHBadCredentialsAndHostKeys: every refusal is a CLOSE that says why.
+func TestSSHBadCredentialsAndHostKeys(t *testing.T) {
+	d := peers.StartSSHD(t)
+	fp := hostKeyFingerprint(t, d.HostKey)
+	otherKey := strings.Fields(string(must(os.ReadFile(filepath.Join(d.Dir, "client_ed25519.pub")))))
+	cases := []struct {
+		name     string
+		settings []string
+		code     wire.CloseCode
+		want     []string
+	}{
+		{"wrong password", []string{"username: " + d.User, "password: wrong-password", "host-key: " + yamlQuote(d.HostKey)},
+			wire.CloseAuthFailed, []string{"refused the credentials", "authentication failed", d.User}},
+		{"unknown host key", []string{"username: " + d.User, "password: " + yamlQuote(d.Password)},
+			wire.CloseForbidden, []string{"does not trust", fp, "ssh-ed25519"}},
+		{"changed host key", []string{"username: " + d.User, "password: " + yamlQuote(d.Password), "host-key: " + yamlQuote(otherKey[0]+" "+otherKey[1])},
+			wire.CloseForbidden, []string{"does not match", fp}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := newTestServer(t, sshConfigYAML(d.Addr, tc.settings))
+			c := dialTerm(t, ts, "?width=800&height=600").start()
+			cl := c.waitClose(20 * time.Second)
+			if cl.Code != tc.code {
+				t.Fatalf("CLOSE %+v, want code %d", cl, tc.code)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(cl.Reason, w) {
+					t.Errorf("reason %q lacks %q", cl.Reason, w)
+				}
+			}
+			if strings.Contains(cl.Reason, d.Password) {
+				t.Error("the reason holds the password")
+			}
+			if c.hello != nil {
+				t.Error("HELLO before a refusal")
+			}
+		})
+	}
+}
+
+// TestSSHKeyAndKnownHosts: a private key from the settings and the host key from a
+// provider's known_hosts file.
+func TestSSHKeyAndKnownHosts(t *testing.T) {
+	d := peers.StartSSHD(t)
+	kh := filepath.Join(t.TempDir(), "known_hosts")
+	host, port, _ := strings.Cut(d.Addr, ":")
+	if err := os.WriteFile(kh, []byte("["+host+"]:"+port+" "+d.HostKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ts := newTestServer(t, sshConfigYAML(d.Addr,
+		[]string{"username: " + d.User, "private-key: |\n  " + strings.ReplaceAll(strings.TrimSpace(string(d.ClientKey)), "\n", "\n  "), "command: echo key-$((40+2)); exit 0"},
+		"known-hosts-file: "+yamlQuote(kh)))
+	c := dialTerm(t, ts, "").start()
+	c.waitOutput("key-42")
+	cl := c.waitClose(15 * time.Second)
+	if cl.Code != wire.CloseRemoteEnded || !strings.Contains(cl.Reason, "exit status 0") {
+		t.Fatalf("CLOSE %+v", cl)
+	}
+}
+
+// TestSSHFloodSlowBrowser: `yes` against a browser that stops reading. racgate's heap
+// stays bounded, the remote program is throttled (its CPU time stops growing: it waits
+// on the PTY because the SSH window is shut), the output arrives intact once the browser
+// reads again, and closing the websocket ends the remote program.
+func TestSSHFloodSlowBrowser(t *testing.T) {
+	peers.Require(t, "pgrep")
+	d := peers.StartSSHD(t)
+	tag := make([]byte, 6)
+	rand.Read(tag)
+	marker := "racgate-flood-" + hex.EncodeToString(tag)
+	ts := newTestServer(t, sshConfigYAML(d.Addr, []string{
+		"username: " + d.User, "password: " + yamlQuote(d.Password), "host-key: " + yamlQuote(d.HostKey),
+		"command: exec yes " + marker,
+	}))
+	heap := func() uint64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	base := heap()
+	c := dialTerm(t, ts, "?cols=80&rows=24")
+	// Read only the first message, then nothing: a stalled browser.
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	_, first, err := c.conn.Read(ctx)
+	cancel()
+	if err != nil || wire.Type(first[0]) != wire.TypeHello {
+		t.Fatalf("first message: %v % x", err, first[:min(len(first), 8)])
+	}
+	pid := waitPID(t, marker)
+	cpu := func() int64 {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			t.Fatalf("yes is gone: %v", err)
+		}
+		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+		ut, _ := strconv.ParseInt(f[11], 10, 64) // utime, field 14
+		st, _ := strconv.ParseInt(f[12], 10, 64) // stime, field 15
+		return ut + st
+	}
+	// Let the buffers between yes and the stalled browser fill up.
+	time.Sleep(3 * time.Second)
+	peak := heap()
+	for range 5 {
+		time.Sleep(200 * time.Millisecond)
+		peak = max(peak, heap())
+	}
+	const bound = 16 << 20
+	if peak > base+bound {
+		t.Fatalf("heap grew from %d to %d bytes with a stalled browser (bound %d)", base, peak, bound)
+	}
+	c1 := cpu()
+	time.Sleep(time.Second)
+	if c2 := cpu(); c2-c1 > 10 { // clock ticks (1/100 s): a running yes uses ~100
+		t.Fatalf("yes used %d ticks in 1 s while the browser read nothing: not throttled", c2-c1)
+	}
+	t.Logf("heap %d → %d bytes; yes throttled", base, peak)
+
+	// Reading again: the stream resumes, line after line intact.
+	c.start()
+	c.wait("more output", 15*time.Second, func(c *termClient) bool { return c.out.Len() > 4<<20 })
+	c.mu.Lock()
+	lines := strings.Split(c.out.String(), "\r\n")
+	c.mu.Unlock()
+	for i, l := range lines[1 : len(lines)-1] {
+		if l != marker {
+			t.Fatalf("line %d is %q", i+1, l)
+		}
+	}
+
+	// Closing the websocket ends the remote yes.
+	c.conn.Close(websocket.StatusNormalClosure, "")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the remote yes still runs 10 s after the browser left")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// waitPID finds the one process whose command line holds marker.
+func waitPID(t *testing.T, marker string) int {
+	t.Helper()
+	pgrep, _ := peers.Lookup("pgrep")
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		out, _ := exec.Command(pgrep, "-f", "^yes "+marker).Output()
+		if f := strings.Fields(string(out)); len(f) == 1 {
+			pid, err := strconv.Atoi(f[0])
+			if err == nil {
+				return pid
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no process %q (pgrep: %q)", marker, out)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
