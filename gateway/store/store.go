@@ -1,80 +1,113 @@
-// Package store counts live connections per endpoint so that maximum-connections holds.
-// The in-memory store serves one racgate instance; a Redis store (shared by many
-// instances, leases with a TTL and heartbeat) will implement the same interface.
+// Package store keeps the live connections of racgate instances: leases counted against
+// per-endpoint and per-user limits, termination requests, and the registry of instances.
+// Memory serves a single instance; Redis is shared by many, with leases that expire
+// unless their instance renews them, so a crashed instance frees its slots.
 package store
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
+	"time"
 )
 
-// ErrLimit is returned by Acquire when the endpoint already has limit live connections.
-var ErrLimit = errors.New("store: connection limit reached")
+// Errors Acquire and Terminate wrap; test with errors.Is.
+var (
+	// ErrLimit: a limit is full. The error is a *LimitError naming which one.
+	ErrLimit = errors.New("store: connection limit reached")
+	// ErrUnavailable: the store cannot be reached (Redis down) or is recovering its
+	// counts after losing them; new connections are refused unless fail-open.
+	ErrUnavailable = errors.New("store: unavailable")
+	// ErrNotFound: no live connection has that ID.
+	ErrNotFound = errors.New("store: no such connection")
+	// ErrClosed: the store was closed.
+	ErrClosed = errors.New("store: closed")
+)
+
+// Limit kinds a LimitError names.
+const (
+	LimitEndpoint = "maximum-connections"
+	LimitUser     = "maximum-connections-per-user"
+)
+
+// LimitError says which limit refused a connection.
+type LimitError struct {
+	Which    string // LimitEndpoint or LimitUser
+	Endpoint string
+	User     string // for LimitUser
+	Limit    int
+}
+
+func (e *LimitError) Error() string {
+	if e.Which == LimitUser {
+		return fmt.Sprintf("store: user %q has %d connections to %q (%s)", e.User, e.Limit, e.Endpoint, e.Which)
+	}
+	return fmt.Sprintf("store: endpoint %q has %d connections (%s)", e.Endpoint, e.Limit, e.Which)
+}
+
+func (e *LimitError) Unwrap() error { return ErrLimit }
+
+// Request asks for one connection slot.
+type Request struct {
+	Endpoint string
+	User     string
+	Login    string // the racgate login (session) the connection belongs to
+	Remote   string // the browser's address, for the admin view
+	// Limits: below 0 unlimited, 0 none allowed. The user limit counts the user's
+	// connections to this endpoint.
+	EndpointLimit int
+	UserLimit     int
+}
+
+// Conn is one live connection as the admin view shows it.
+type Conn struct {
+	ID       string    `json:"id"`
+	Endpoint string    `json:"endpoint"`
+	User     string    `json:"user"`
+	Login    string    `json:"-"` // a login ID is a bearer secret's handle: not shown
+	Remote   string    `json:"remote,omitempty"`
+	Instance string    `json:"instance"`
+	Started  time.Time `json:"started"`
+	// Unchecked: admitted while the store was unavailable (fail-open); counted once the
+	// store is back.
+	Unchecked bool `json:"unchecked,omitempty"`
+}
+
+// Instance is one racgate instance in the registry.
+type Instance struct {
+	ID        string    `json:"id"`
+	PublicURL string    `json:"public_url,omitempty"`
+	Conns     int       `json:"connections"`
+	Started   time.Time `json:"started"`
+	Seen      time.Time `json:"seen"` // last heartbeat
+}
 
 // Store hands out leases, one per live connection.
 type Store interface {
-	// Acquire takes a connection slot on endpoint. A limit below 0 means unlimited; 0
-	// means no connection is allowed. It returns an error wrapping ErrLimit when full.
-	Acquire(ctx context.Context, endpoint string, limit int) (Lease, error)
-	// Count is the number of live leases on endpoint.
+	// Acquire takes a slot for req. It returns an error wrapping ErrLimit (a
+	// *LimitError) when a limit is full, ErrUnavailable when the store cannot count.
+	Acquire(ctx context.Context, req Request) (Lease, error)
+	// Count is the number of live leases on endpoint; CountUser those of user on it.
 	Count(ctx context.Context, endpoint string) (int, error)
+	CountUser(ctx context.Context, endpoint, user string) (int, error)
+	// Connections lists every live connection on every instance.
+	Connections(ctx context.Context) ([]Conn, error)
+	// Instances lists the live instances, this one included.
+	Instances(ctx context.Context) ([]Instance, error)
+	// Terminate asks whichever instance holds connection id to end it; that lease's
+	// Done channel closes. It returns an error wrapping ErrNotFound for an unknown id.
+	Terminate(ctx context.Context, id, reason string) error
+	// Close stops heartbeats. Leases not released stay counted until they expire
+	// (Memory: they vanish with it).
+	Close() error
 }
 
 // Lease is one held slot. Release frees it; calling it again does nothing.
 type Lease interface {
+	Conn() Conn
+	// Done is closed when someone asked (Terminate) for the connection to end.
+	Done() <-chan struct{}
+	// Reason is the termination reason once Done is closed.
+	Reason() string
 	Release(ctx context.Context) error
-}
-
-// Memory is a Store for a single instance.
-type Memory struct {
-	mu    sync.Mutex
-	count map[string]int
-}
-
-var _ Store = (*Memory)(nil)
-
-// NewMemory returns an empty in-memory store.
-func NewMemory() *Memory { return &Memory{count: make(map[string]int)} }
-
-// Acquire implements Store.
-func (m *Memory) Acquire(ctx context.Context, endpoint string, limit int) (Lease, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	n := m.count[endpoint]
-	if limit >= 0 && n >= limit {
-		return nil, fmt.Errorf("endpoint %q has %d of %d connections: %w", endpoint, n, limit, ErrLimit)
-	}
-	m.count[endpoint] = n + 1
-	return &memLease{m: m, endpoint: endpoint}, nil
-}
-
-// Count implements Store.
-func (m *Memory) Count(_ context.Context, endpoint string) (int, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.count[endpoint], nil
-}
-
-type memLease struct {
-	m        *Memory
-	endpoint string
-	once     sync.Once
-}
-
-func (l *memLease) Release(context.Context) error {
-	l.once.Do(func() {
-		l.m.mu.Lock()
-		defer l.m.mu.Unlock()
-		if n := l.m.count[l.endpoint] - 1; n > 0 {
-			l.m.count[l.endpoint] = n
-		} else {
-			delete(l.m.count, l.endpoint)
-		}
-	})
-	return nil
 }

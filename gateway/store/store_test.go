@@ -3,80 +3,332 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
-func TestMemoryLimit(t *testing.T) {
+// The shared suite: every Store passes it. newStore returns another instance on the same
+// backing (the same Memory, or a new Redis store on the same server), so that the Redis
+// run spreads its work over several instances.
+type suite struct {
+	newStore func(t *testing.T) Store
+	// settle is how long a change takes to show in Connections and Instances.
+	settle time.Duration
+}
+
+func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %v: %s", within, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (s suite) run(t *testing.T) {
+	t.Run("Limits", s.testLimits)
+	t.Run("Concurrent200Limit5", s.testConcurrentLimit)
+	t.Run("ConcurrentPerUser", s.testConcurrentPerUser)
+	t.Run("Terminate", s.testTerminate)
+	t.Run("Registry", s.testRegistry)
+}
+
+func req(ep, user string, epLimit, userLimit int) Request {
+	return Request{Endpoint: ep, User: user, Login: "login-" + user, EndpointLimit: epLimit, UserLimit: userLimit}
+}
+
+func count(t *testing.T, st Store, ep string) int {
+	t.Helper()
+	n, err := st.Count(context.Background(), ep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func (s suite) testLimits(t *testing.T) {
 	ctx := context.Background()
-	m := NewMemory()
-	a, err := m.Acquire(ctx, "e", 2)
+	st := s.newStore(t)
+	a, err := st.Acquire(ctx, req("e", "ann", 2, -1))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := m.Acquire(ctx, "e", 2)
+	b, err := st.Acquire(ctx, req("e", "bob", 2, -1))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.Acquire(ctx, "e", 2); !errors.Is(err, ErrLimit) {
-		t.Fatalf("third Acquire: %v, want ErrLimit", err)
+	_, err = st.Acquire(ctx, req("e", "cat", 2, -1))
+	var le *LimitError
+	if !errors.Is(err, ErrLimit) || !errors.As(err, &le) || le.Which != LimitEndpoint || le.Limit != 2 {
+		t.Fatalf("third Acquire: %v, want the endpoint limit", err)
 	}
-	if _, err := m.Acquire(ctx, "other", 0); !errors.Is(err, ErrLimit) {
+	if _, err := st.Acquire(ctx, req("other", "ann", 0, -1)); !errors.Is(err, ErrLimit) {
 		t.Fatalf("limit 0: %v, want ErrLimit", err)
 	}
-	a.Release(ctx)
+	if err := a.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
 	a.Release(ctx) // twice frees one slot only
-	if n, _ := m.Count(ctx, "e"); n != 1 {
+	if n := count(t, st, "e"); n != 1 {
 		t.Fatalf("Count = %d, want 1", n)
 	}
-	c, err := m.Acquire(ctx, "e", 2)
+	c, err := st.Acquire(ctx, req("e", "ann", 2, -1))
 	if err != nil {
 		t.Fatalf("after release: %v", err)
 	}
+	if c.Conn().ID == a.Conn().ID || c.Conn().User != "ann" || c.Conn().Endpoint != "e" {
+		t.Fatalf("conn %+v", c.Conn())
+	}
 	b.Release(ctx)
 	c.Release(ctx)
-	if n, _ := m.Count(ctx, "e"); n != 0 {
+	if n := count(t, st, "e"); n != 0 {
 		t.Fatalf("Count = %d, want 0", n)
+	}
+
+	// Per user: ann may have one on u; others are not affected.
+	u1, err := st.Acquire(ctx, req("u", "ann", -1, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = st.Acquire(ctx, req("u", "ann", -1, 1))
+	if !errors.As(err, &le) || le.Which != LimitUser || le.User != "ann" {
+		t.Fatalf("second for ann: %v, want the user limit", err)
+	}
+	u2, err := st.Acquire(ctx, req("u", "bob", -1, 1))
+	if err != nil {
+		t.Fatalf("bob: %v", err)
+	}
+	if n, err := st.CountUser(ctx, "u", "ann"); err != nil || n != 1 {
+		t.Fatalf("CountUser = %d, %v; want 1", n, err)
+	}
+	u1.Release(ctx)
+	u2.Release(ctx)
+	if n, _ := st.CountUser(ctx, "u", "ann"); n != 0 {
+		t.Fatalf("CountUser after release = %d", n)
 	}
 }
 
-func TestMemoryUnlimitedConcurrent(t *testing.T) {
+// 200 attempts at once on an endpoint with limit 5 admit exactly 5; then, with holders
+// coming and going, never more than 5 hold a slot at any moment.
+func (s suite) testConcurrentLimit(t *testing.T) {
 	ctx := context.Background()
-	m := NewMemory()
-	var wg sync.WaitGroup
-	for range 50 {
+	stores := []Store{s.newStore(t), s.newStore(t), s.newStore(t)}
+	const limit, attempts = 5, 200
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		admitted []Lease
+		start    = make(chan struct{})
+	)
+	for i := range attempts {
 		wg.Go(func() {
-			l, err := m.Acquire(ctx, "e", -1)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			l.Release(ctx)
-		})
-	}
-	wg.Wait()
-	if n, _ := m.Count(ctx, "e"); n != 0 {
-		t.Fatalf("Count = %d, want 0", n)
-	}
-}
-
-func TestMemoryConcurrentLimit(t *testing.T) {
-	ctx := context.Background()
-	m := NewMemory()
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	got := 0
-	for range 20 {
-		wg.Go(func() {
-			if _, err := m.Acquire(ctx, "e", 5); err == nil {
+			<-start
+			l, err := stores[i%len(stores)].Acquire(ctx, req("busy", fmt.Sprint("u", i), limit, -1))
+			if err == nil {
 				mu.Lock()
-				got++
+				admitted = append(admitted, l)
 				mu.Unlock()
+			} else if !errors.Is(err, ErrLimit) {
+				t.Error(err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if len(admitted) != limit {
+		t.Fatalf("%d of %d admitted, want %d", len(admitted), attempts, limit)
+	}
+	if n := count(t, stores[0], "busy"); n != limit {
+		t.Fatalf("Count = %d, want %d", n, limit)
+	}
+	for _, l := range admitted {
+		l.Release(ctx)
+	}
+
+	// Churn: each holder counts itself in after Acquire and out before Release, so the
+	// counter is at most the number of leases held.
+	var holding, peak, turns atomic.Int64
+	stop := time.Now().Add(time.Second)
+	for i := range attempts {
+		wg.Go(func() {
+			for time.Now().Before(stop) {
+				l, err := stores[i%len(stores)].Acquire(ctx, req("churn", "u", limit, -1))
+				if err != nil {
+					if !errors.Is(err, ErrLimit) {
+						t.Error(err)
+						return
+					}
+					time.Sleep(time.Millisecond)
+					continue
+				}
+				n := holding.Add(1)
+				for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+				}
+				turns.Add(1)
+				time.Sleep(2 * time.Millisecond)
+				holding.Add(-1)
+				if err := l.Release(ctx); err != nil {
+					t.Error(err)
+				}
 			}
 		})
 	}
 	wg.Wait()
-	if got != 5 {
-		t.Fatalf("%d acquired, want 5", got)
+	if p := peak.Load(); p > limit || p < 1 {
+		t.Fatalf("peak holders %d, want 1..%d", p, limit)
+	}
+	if turns.Load() < limit {
+		t.Fatalf("only %d turns", turns.Load())
+	}
+	if n := count(t, stores[0], "churn"); n != 0 {
+		t.Fatalf("Count after churn = %d, want 0", n)
+	}
+	t.Logf("churn: %d turns, peak %d", turns.Load(), peak.Load())
+}
+
+func (s suite) testConcurrentPerUser(t *testing.T) {
+	ctx := context.Background()
+	stores := []Store{s.newStore(t), s.newStore(t)}
+	users := []string{"ann", "bob", "cat", "dan"}
+	const perUser = 2
+	var (
+		wg  sync.WaitGroup
+		mu  sync.Mutex
+		got = map[string][]Lease{}
+	)
+	start := make(chan struct{})
+	for i := range 200 {
+		wg.Go(func() {
+			<-start
+			u := users[i%len(users)]
+			l, err := stores[i%len(stores)].Acquire(ctx, req("pu", u, -1, perUser))
+			if err == nil {
+				mu.Lock()
+				got[u] = append(got[u], l)
+				mu.Unlock()
+			} else if !errors.Is(err, ErrLimit) {
+				t.Error(err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	for _, u := range users {
+		if len(got[u]) != perUser {
+			t.Errorf("user %s admitted %d times, want %d", u, len(got[u]), perUser)
+		}
+	}
+	if n := count(t, stores[0], "pu"); n != perUser*len(users) {
+		t.Errorf("Count = %d, want %d", n, perUser*len(users))
+	}
+	for _, ls := range got {
+		for _, l := range ls {
+			l.Release(ctx)
+		}
+	}
+}
+
+func (s suite) testTerminate(t *testing.T) {
+	ctx := context.Background()
+	holder, other := s.newStore(t), s.newStore(t)
+	l, err := holder.Acquire(ctx, req("t", "ann", -1, -1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Release(ctx)
+	select {
+	case <-l.Done():
+		t.Fatal("Done closed before any termination")
+	default:
+	}
+	// The request may go through another instance; it learns of the connection from
+	// the registry.
+	eventually(t, s.settle+time.Second, "Terminate finds the connection", func() bool {
+		err := other.Terminate(ctx, l.Conn().ID, "admin says so")
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			t.Fatal(err)
+		}
+		return err == nil
+	})
+	select {
+	case <-l.Done():
+	case <-time.After(2 * time.Second):
+		t.Fatal("lease not terminated within 2s")
+	}
+	if l.Reason() != "admin says so" {
+		t.Fatalf("reason %q", l.Reason())
+	}
+	if err := other.Terminate(ctx, "no-such-id", "x"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown id: %v, want ErrNotFound", err)
+	}
+}
+
+func (s suite) testRegistry(t *testing.T) {
+	ctx := context.Background()
+	st := s.newStore(t)
+	a, err := st.Acquire(ctx, Request{Endpoint: "r", User: "ann", Remote: "10.0.0.1:5", EndpointLimit: -1, UserLimit: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := st.Acquire(ctx, req("r2", "bob", -1, -1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst := a.Conn().Instance
+	mine := func() []Conn {
+		cs, err := st.Connections(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []Conn
+		for _, c := range cs {
+			if c.ID == a.Conn().ID || c.ID == b.Conn().ID {
+				out = append(out, c)
+			}
+		}
+		return out
+	}
+	eventually(t, s.settle+time.Second, "both connections listed", func() bool { return len(mine()) == 2 })
+	c := mine()[0]
+	if c.ID != a.Conn().ID || c.User != "ann" || c.Endpoint != "r" || c.Remote != "10.0.0.1:5" || c.Instance != inst || c.Started.IsZero() {
+		t.Fatalf("listed %+v, want %+v", c, a.Conn())
+	}
+	ins, err := st.Instances(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, in := range ins {
+		if in.ID == inst {
+			found = true
+			if in.Conns != 2 {
+				t.Errorf("instance %s reports %d connections, want 2", in.ID, in.Conns)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("instance %q not in %+v", inst, ins)
+	}
+	a.Release(ctx)
+	b.Release(ctx)
+	eventually(t, s.settle+time.Second, "released connections gone from the list", func() bool { return len(mine()) == 0 })
+}
+
+func TestMemory(t *testing.T) {
+	m := NewMemory("one", "")
+	t.Cleanup(func() { m.Close() })
+	suite{newStore: func(*testing.T) Store { return m }}.run(t)
+}
+
+func TestMemoryClosed(t *testing.T) {
+	m := NewMemory("", "")
+	m.Close()
+	if _, err := m.Acquire(context.Background(), req("e", "u", -1, -1)); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Acquire after Close: %v", err)
 	}
 }

@@ -1,0 +1,142 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Memory is a Store for a single instance: leases live as long as the process.
+type Memory struct {
+	instance Instance
+
+	mu     sync.Mutex
+	leases map[string]*lease          // by connection ID
+	byEP   map[string]int             // live leases per endpoint
+	byUser map[[2]string]int          // per endpoint and user
+	closed bool
+}
+
+var _ Store = (*Memory)(nil)
+
+// NewMemory returns an empty in-memory store. instance names this racgate in the admin
+// view ("" = the host name).
+func NewMemory(instance, publicURL string) *Memory {
+	if instance == "" {
+		instance, _ = os.Hostname()
+	}
+	return &Memory{
+		instance: Instance{ID: instance, PublicURL: publicURL, Started: time.Now()},
+		leases:   map[string]*lease{}, byEP: map[string]int{}, byUser: map[[2]string]int{},
+	}
+}
+
+// Acquire implements Store.
+func (m *Memory) Acquire(ctx context.Context, req Request) (Lease, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, ErrClosed
+	}
+	uk := [2]string{req.Endpoint, req.User}
+	if req.EndpointLimit >= 0 && m.byEP[req.Endpoint] >= req.EndpointLimit {
+		return nil, &LimitError{Which: LimitEndpoint, Endpoint: req.Endpoint, Limit: req.EndpointLimit}
+	}
+	if req.UserLimit >= 0 && m.byUser[uk] >= req.UserLimit {
+		return nil, &LimitError{Which: LimitUser, Endpoint: req.Endpoint, User: req.User, Limit: req.UserLimit}
+	}
+	c := Conn{ID: newID(), Endpoint: req.Endpoint, User: req.User, Login: req.Login,
+		Remote: req.Remote, Instance: m.instance.ID, Started: time.Now()}
+	l := newLease(c, func(context.Context) error {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		delete(m.leases, c.ID)
+		decr(m.byEP, c.Endpoint)
+		decr(m.byUser, uk)
+		return nil
+	})
+	m.leases[c.ID] = l
+	m.byEP[req.Endpoint]++
+	m.byUser[uk]++
+	return l, nil
+}
+
+func decr[K comparable](m map[K]int, k K) {
+	if n := m[k] - 1; n > 0 {
+		m[k] = n
+	} else {
+		delete(m, k)
+	}
+}
+
+// Count implements Store.
+func (m *Memory) Count(_ context.Context, endpoint string) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.byEP[endpoint], nil
+}
+
+// CountUser implements Store.
+func (m *Memory) CountUser(_ context.Context, endpoint, user string) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.byUser[[2]string{endpoint, user}], nil
+}
+
+// Connections implements Store.
+func (m *Memory) Connections(context.Context) ([]Conn, error) {
+	m.mu.Lock()
+	out := make([]Conn, 0, len(m.leases))
+	for _, l := range m.leases {
+		out = append(out, l.conn)
+	}
+	m.mu.Unlock()
+	sortConns(out)
+	return out, nil
+}
+
+func sortConns(cs []Conn) {
+	slices.SortFunc(cs, func(a, b Conn) int {
+		if c := a.Started.Compare(b.Started); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+}
+
+// Instances implements Store.
+func (m *Memory) Instances(context.Context) ([]Instance, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	in := m.instance
+	in.Conns = len(m.leases)
+	in.Seen = time.Now()
+	return []Instance{in}, nil
+}
+
+// Terminate implements Store.
+func (m *Memory) Terminate(_ context.Context, id, reason string) error {
+	m.mu.Lock()
+	l := m.leases[id]
+	m.mu.Unlock()
+	if l == nil {
+		return fmt.Errorf("terminate %q: %w", id, ErrNotFound)
+	}
+	l.terminate(reason)
+	return nil
+}
+
+// Close implements Store.
+func (m *Memory) Close() error {
+	m.mu.Lock()
+	m.closed = true
+	m.mu.Unlock()
+	return nil
+}

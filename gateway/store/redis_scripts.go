@@ -1,0 +1,99 @@
+package store
+
+import "github.com/redis/go-redis/v9"
+
+// Lua scripts run atomically in Redis. Times come from the Redis server (TIME) so that
+// instances with skewed clocks agree on when a lease expires. Every key a script touches
+// for one endpoint carries the endpoint's hash tag, so in a Cluster they share a slot.
+//
+// Keys per endpoint E (prefix P):
+//
+//	P:{E}:conns        ZSET connection ID -> expiry (ms): the endpoint's live leases
+//	P:{E}:user:U       ZSET connection ID -> expiry (ms): user U's leases on E
+//	P:{E}:kill:ID      reason: termination request, the fallback for a missed message
+//
+// Registry (one slot): P:{instances} ZSET instance -> expiry, P:{instances}:I the
+// instance's JSON record. P:epoch marks when this Redis last started holding counts.
+
+const luaNow = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+`
+
+// acquire: KEYS conns, user; ARGV id, ttl ms, endpoint limit, user limit.
+// Returns 0 admitted, 1 endpoint full, 2 user full.
+var acquireScript = redis.NewScript(luaNow + `
+local ttl = tonumber(ARGV[2])
+local eplimit, ulimit = tonumber(ARGV[3]), tonumber(ARGV[4])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+if eplimit >= 0 and redis.call('ZCARD', KEYS[1]) >= eplimit then return 1 end
+if ulimit >= 0 and redis.call('ZCARD', KEYS[2]) >= ulimit then return 2 end
+redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
+redis.call('ZADD', KEYS[2], now + ttl, ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ttl)
+redis.call('PEXPIRE', KEYS[2], ttl)
+return 0
+`)
+
+// renew: KEYS conns, user, kill; ARGV id, ttl ms. Extends the lease, adding it back if
+// Redis lost it (a restart) so a live connection is counted exactly once again.
+// Returns the kill reason, or false.
+var renewScript = redis.NewScript(luaNow + `
+local ttl = tonumber(ARGV[2])
+redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
+redis.call('ZADD', KEYS[2], now + ttl, ARGV[1])
+if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+if redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end
+return redis.call('GET', KEYS[3])
+`)
+
+// release: KEYS conns, user, kill; ARGV id.
+var releaseScript = redis.NewScript(`
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('DEL', KEYS[3])
+return 0
+`)
+
+// count: KEYS a lease ZSET. Live members only.
+var countScript = redis.NewScript(luaNow + `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+return redis.call('ZCARD', KEYS[1])
+`)
+
+// register: KEYS instances, record; ARGV instance ID, JSON, ttl ms.
+var registerScript = redis.NewScript(luaNow + `
+local ttl = tonumber(ARGV[3])
+redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ttl)
+return 0
+`)
+
+// instances: KEYS instances; ARGV record key prefix. Returns the live records.
+var instancesScript = redis.NewScript(luaNow + `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
+local out = {}
+for _, id in ipairs(ids) do
+  local r = redis.call('GET', ARGV[1] .. id)
+  if r then out[#out + 1] = r end
+end
+return out
+`)
+
+// epoch: KEYS epoch. Sets it to now if missing; returns its age in ms.
+var epochScript = redis.NewScript(luaNow + `
+local e = redis.call('GET', KEYS[1])
+if not e then
+  redis.call('SET', KEYS[1], now)
+  return 0
+end
+return now - tonumber(e)
+`)
+
+// epochAge: KEYS epoch. Its age in ms, or -1 when missing (Redis lost its keys).
+var epochAgeScript = redis.NewScript(luaNow + `
+local e = redis.call('GET', KEYS[1])
+if not e then return -1 end
+return now - tonumber(e)
+`)

@@ -1,0 +1,203 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/racgate/racgate/internal/peers"
+)
+
+const testTTL = 1500 * time.Millisecond
+
+func testClient(t *testing.T, addr string) redis.UniversalClient {
+	c := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{addr},
+		DialTimeout: 300 * time.Millisecond, ReadTimeout: 500 * time.Millisecond, WriteTimeout: 500 * time.Millisecond,
+		MaxRetries: 1})
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// newRedisStore starts a store (an "instance") on rdb with a short TTL.
+func newRedisStore(t *testing.T, rdb redis.UniversalClient, name string, mod ...func(*RedisOptions)) *Redis {
+	t.Helper()
+	o := RedisOptions{Instance: name, LeaseTTL: testTTL, Prefix: "t"}
+	for _, f := range mod {
+		f(&o)
+	}
+	st, err := NewRedis(rdb, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func TestRedis(t *testing.T) {
+	srv := peers.StartRedis(t)
+	n := 0
+	suite{
+		newStore: func(t *testing.T) Store {
+			n++
+			return newRedisStore(t, testClient(t, srv.Addr), fmt.Sprint("inst", n))
+		},
+		settle: testTTL,
+	}.run(t)
+}
+
+// A crashed instance (heartbeat stopped, nothing released) frees its slots within the TTL.
+func TestRedisDeadInstanceExpires(t *testing.T) {
+	ctx := context.Background()
+	srv := peers.StartRedis(t)
+	a := newRedisStore(t, testClient(t, srv.Addr), "a")
+	b := newRedisStore(t, testClient(t, srv.Addr), "b")
+	for range 3 {
+		if _, err := a.Acquire(ctx, req("e", "ann", 3, -1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := b.Acquire(ctx, req("e", "bob", 3, -1)); !errors.Is(err, ErrLimit) {
+		t.Fatalf("b while a holds 3: %v", err)
+	}
+	// Outlive several heartbeats: renewed leases must not expire.
+	time.Sleep(2 * testTTL)
+	if n := count(t, b, "e"); n != 3 {
+		t.Fatalf("after 2 TTLs with heartbeats: %d, want 3", n)
+	}
+	a.Close() // as if killed: no release
+	died := time.Now()
+	eventually(t, testTTL+time.Second, "slots of the dead instance free", func() bool { return count(t, b, "e") == 0 })
+	t.Logf("freed %v after the instance stopped (TTL %v)", time.Since(died).Round(time.Millisecond), testTTL)
+	l, err := b.Acquire(ctx, req("e", "bob", 3, -1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Release(ctx)
+	ins, err := b.Instances(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ins) != 1 || ins[0].ID != "b" {
+		t.Fatalf("instances %+v, want only b", ins)
+	}
+}
+
+// Redis restarts empty: live leases are counted again exactly once, nothing is admitted
+// meanwhile, and released ones stay released.
+func TestRedisRestart(t *testing.T) {
+	ctx := context.Background()
+	srv := peers.StartRedis(t)
+	a := newRedisStore(t, testClient(t, srv.Addr), "a")
+	b := newRedisStore(t, testClient(t, srv.Addr), "b")
+	var held []Lease
+	for i := range 3 {
+		l, err := a.Acquire(ctx, req("e", fmt.Sprint("u", i), 5, -1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, l)
+	}
+	lb, err := b.Acquire(ctx, req("e", "ann", 5, -1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone, err := b.Acquire(ctx, req("e", "bob", 5, -1))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	srv.Stop()
+	_, err = a.Acquire(ctx, req("e", "cat", 5, -1))
+	if !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Acquire with Redis down: %v, want ErrUnavailable", err)
+	}
+	gone.Release(ctx) // fails to reach Redis: must not come back
+	srv.Start()
+
+	// A connect right after the restart waits for the recount instead of overbooking.
+	l5, err := a.Acquire(ctx, req("e", "cat", 5, -1))
+	if err != nil {
+		t.Fatalf("Acquire after restart: %v", err)
+	}
+	if n := count(t, a, "e"); n != 5 {
+		t.Fatalf("after restart Count = %d, want 5 (3 on a, 1 on b, 1 new)", n)
+	}
+	if _, err := b.Acquire(ctx, req("e", "dan", 5, -1)); !errors.Is(err, ErrLimit) {
+		t.Fatalf("sixth: %v, want ErrLimit", err)
+	}
+	time.Sleep(testTTL) // more heartbeats: still exactly 5
+	if n := count(t, b, "e"); n != 5 {
+		t.Fatalf("later Count = %d, want 5", n)
+	}
+	for _, l := range append(held, lb, l5) {
+		if err := l.Release(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := count(t, a, "e"); n != 0 {
+		t.Fatalf("after releases Count = %d, want 0", n)
+	}
+}
+
+// Fail-open admits while Redis is down and counts the connection once it is back.
+func TestRedisFailOpen(t *testing.T) {
+	ctx := context.Background()
+	srv := peers.StartRedis(t)
+	a := newRedisStore(t, testClient(t, srv.Addr), "a", func(o *RedisOptions) { o.FailOpen = true })
+	srv.Stop()
+	l, err := a.Acquire(ctx, req("e", "ann", 1, -1))
+	if err != nil {
+		t.Fatalf("fail-open Acquire: %v", err)
+	}
+	if !l.Conn().Unchecked {
+		t.Fatal("lease not marked unchecked")
+	}
+	srv.Start()
+	eventually(t, 2*testTTL, "unchecked lease counted", func() bool {
+		n, err := a.Count(ctx, "e")
+		return err == nil && n == 1
+	})
+	if _, err := a.Acquire(ctx, req("e", "bob", 1, -1)); !errors.Is(err, ErrLimit) {
+		t.Fatalf("second: %v, want ErrLimit", err)
+	}
+	l.Release(ctx)
+}
+
+// A termination whose message was missed (here: never published) still arrives through
+// the kill mark at the next heartbeat.
+func TestRedisTerminateMissedMessage(t *testing.T) {
+	ctx := context.Background()
+	srv := peers.StartRedis(t)
+	rdb := testClient(t, srv.Addr)
+	a := newRedisStore(t, rdb, "a")
+	l, err := a.Acquire(ctx, req("e", "ann", -1, -1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Release(ctx)
+	if err := rdb.Set(ctx, a.epKeys("e", "ann", l.Conn().ID)[2], "marked", time.Minute).Err(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-l.Done():
+	case <-time.After(testTTL):
+		t.Fatal("kill mark not seen within a TTL")
+	}
+	if l.Reason() != "marked" {
+		t.Fatalf("reason %q", l.Reason())
+	}
+}
+
+type quietLogger struct{}
+
+func (quietLogger) Printf(context.Context, string, ...any) {}
+
+func TestMain(m *testing.M) {
+	// go-redis logs every failed dial; the outage tests cause many on purpose.
+	redis.SetLogger(quietLogger{})
+	m.Run()
+}
