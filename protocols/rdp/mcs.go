@@ -270,9 +270,10 @@ func parseMCSDomainPDU(p []byte) (channelID uint16, data []byte, err error) {
 	switch choice >> 2 {
 	case mcsSendDataIndication:
 	case mcsDisconnectProviderUltimatum:
-		// reason is 3 bits straddling the first two bytes (T.125 PER).
+		// reason is 3 bits after the 6-bit choice, straddling the first
+		// two bytes (T.125 PER).
 		b1 := d.u8()
-		return 0, nil, &disconnectError{reason: (choice&1)<<2 | b1>>6}
+		return 0, nil, &disconnectError{reason: (choice&3)<<1 | b1>>7}
 	default:
 		return 0, nil, protoErr(pdu, sec, "unexpected MCS PDU choice %d", choice>>2)
 	}

@@ -1,0 +1,236 @@
+package rdp
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/racgate/racgate/render"
+)
+
+// nopConn is a net.Conn that discards writes and has nothing to read, for
+// feeding server PDUs to a Client's handlers.
+type nopConn struct{}
+
+func (nopConn) Read([]byte) (int, error)         { return 0, io.EOF }
+func (nopConn) Write(b []byte) (int, error)      { return len(b), nil }
+func (nopConn) Close() error                     { return nil }
+func (nopConn) LocalAddr() net.Addr              { return &net.TCPAddr{} }
+func (nopConn) RemoteAddr() net.Addr             { return &net.TCPAddr{} }
+func (nopConn) SetDeadline(time.Time) error      { return nil }
+func (nopConn) SetReadDeadline(time.Time) error  { return nil }
+func (nopConn) SetWriteDeadline(time.Time) error { return nil }
+
+// testClient is a Client in the active state over nopConn, drawing into a
+// small framebuffer.
+func testClient() (*Client, *render.Framebuffer) {
+	fb := render.NewFramebuffer(64, 64)
+	cfg := Config{}
+	_ = cfg.normalize()
+	c := &Client{cfg: cfg, tcp: nopConn{}, conn: nopConn{}, sink: fb, log: slog.New(slog.DiscardHandler),
+		userID: 1007, server: &serverData{ioChannel: ioChannelID}, active: true}
+	c.width, c.height = 64, 64
+	return c, fb
+}
+
+// bitmapUpdate builds TS_UPDATE_BITMAP_DATA with one rectangle.
+func bitmapUpdate(x, y, w, h, bpp int, flags uint16, data []byte) []byte {
+	var b []byte
+	b = putU16(b, updateTypeBitmap)
+	b = putU16(b, 1)
+	for _, v := range []int{x, y, x + w - 1, y + h - 1, w, h, bpp} {
+		b = putU16(b, uint16(v))
+	}
+	b = putU16(b, flags)
+	b = putU16(b, uint16(len(data)))
+	return append(b, data...)
+}
+
+// fastPathFrame wraps one update in a fast-path output PDU.
+func fastPathFrame(code uint8, data []byte) []byte {
+	b := []byte{0, 0x80, 0, code}
+	b = putU16(b, uint16(len(data)))
+	b = append(b, data...)
+	b[1] = 0x80 | byte(len(b)>>8)
+	b[2] = byte(len(b))
+	return b
+}
+
+// slowPathFrame wraps a share data PDU in MCS Send Data Indication, X.224
+// and TPKT (without TPKT's version byte and length: as frameReader returns).
+func slowPathFrame(pduType2 uint8, body []byte) []byte {
+	sd := appendShareDataPDU(nil, serverChannelID, 0x10000, pduType2, body)
+	b := []byte{2, 0xF0, 0x80, mcsSendDataIndication << 2, 0, 2, 0x03, 0xEB, 0x70}
+	b = appendPERLength(b, len(sd))
+	return append(b, sd...)
+}
+
+func planarSeed() []byte {
+	// 2x2, RLE, no alpha: each plane one raw pair per line, line 2 deltas 0.
+	p := []byte{planarRLE | planarNA}
+	for range 3 {
+		p = append(p, 0x20, 10, 20, 0x20, 0, 0)
+	}
+	return p
+}
+
+func FuzzFastPath(f *testing.F) {
+	raw := make([]byte, 4*4*4)
+	f.Add(fastPathFrame(fpUpdateBitmap, bitmapUpdate(1, 2, 4, 4, 32, 0, raw)))
+	f.Add(fastPathFrame(fpUpdateBitmap, bitmapUpdate(0, 0, 2, 2, 32, bitmapCompression|noBitmapCompressionHdrFlag, planarSeed())))
+	f.Add(fastPathFrame(fpUpdateBitmap, bitmapUpdate(0, 0, 2, 2, 16, 0, make([]byte, 8))))
+	f.Add(fastPathFrame(fpUpdatePtrNull, nil))
+	f.Add(fastPathFrame(fpUpdatePtrDefault, nil))
+	f.Add(fastPathFrame(fpUpdateCached, []byte{3, 0}))
+	ptr := []byte{24, 0, 0, 0, 1, 0, 1, 0, 2, 0, 2, 0, 4, 0, 8, 0}
+	ptr = append(ptr, make([]byte, 12)...)
+	f.Add(fastPathFrame(fpUpdatePointer, ptr))
+	large := []byte{32, 0, 1, 0, 0, 0, 0, 0, 1, 0, 1, 0, 2, 0, 0, 0, 4, 0, 0, 0, 1, 2, 3, 4, 0, 0}
+	f.Add(fastPathFrame(fpUpdateLargePointer, large))
+	pal := putU32([]byte{2, 0, 0, 0}, 2)
+	f.Add(fastPathFrame(fpUpdatePalette, append(pal, 1, 2, 3, 4, 5, 6)))
+	// Fragmented: first + last.
+	upd := bitmapUpdate(0, 0, 1, 1, 24, 0, make([]byte, 4))
+	fr := []byte{0, 0x80, 0, fpUpdateBitmap | fragmentFirst<<4}
+	fr = putU16(fr, 4)
+	fr = append(fr, upd[:4]...)
+	fr = append(fr, fpUpdateBitmap|fragmentLast<<4)
+	fr = putU16(fr, uint16(len(upd)-4))
+	fr = append(fr, upd[4:]...)
+	fr[1], fr[2] = 0x80|byte(len(fr)>>8), byte(len(fr))
+	f.Add(fr)
+	f.Fuzz(func(t *testing.T, p []byte) {
+		// frameReader guarantees a fast-path frame has its length bytes.
+		if len(p) < 3 || p[0]&3 != 0 {
+			return
+		}
+		c, _ := testClient()
+		_ = c.handleFastPath(p)
+	})
+}
+
+func FuzzSlowPath(f *testing.F) {
+	f.Add(slowPathFrame(pduType2Update, bitmapUpdate(0, 0, 2, 2, 24, 0, make([]byte, 16))))
+	f.Add(slowPathFrame(pduType2Pointer, []byte{1, 0, 0, 0, 0, 0, 0, 0}))
+	f.Add(slowPathFrame(pduType2SetErrorInfo, []byte{0x0C, 0, 0, 0}))
+	f.Add(slowPathFrame(pduType2SaveSessionInfo, []byte{3, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0}))
+	f.Add(slowPathFrame(pduType2FontMap, []byte{0, 0, 0, 0, 3, 0, 4, 0}))
+	// A Demand Active with general, bitmap and input capability sets.
+	var caps []byte
+	caps = capSet(caps, capsTypeGeneral, make([]byte, 20))
+	bm := make([]byte, 24)
+	bm[0], bm[8], bm[9], bm[10], bm[11] = 32, 0, 4, 0, 3 // 1024x768
+	caps = capSet(caps, capsTypeBitmap, bm)
+	caps = capSet(caps, capsTypeInput, make([]byte, 84))
+	var da []byte
+	da = putU32(da, 0x103EA)
+	da = putU16(da, 4)
+	da = putU16(da, uint16(4+len(caps)))
+	da = append(da, "RDP\x00"...)
+	da = putU16(da, 3)
+	da = putU16(da, 0)
+	da = append(da, caps...)
+	da = putU32(da, 0)
+	var sc []byte
+	sc = putU16(sc, uint16(6+len(da)))
+	sc = putU16(sc, pduTypeDemandActive|pduVersion)
+	sc = putU16(sc, serverChannelID)
+	sc = append(sc, da...)
+	demand := []byte{2, 0xF0, 0x80, mcsSendDataIndication << 2, 0, 2, 0x03, 0xEB, 0x70}
+	demand = appendPERLength(demand, len(sc))
+	f.Add(append(demand, sc...))
+	f.Add([]byte{2, 0xF0, 0x80, mcsDisconnectProviderUltimatum<<2 | 1, 0x80})
+	f.Fuzz(func(t *testing.T, p []byte) {
+		c, _ := testClient()
+		_ = c.handleSlowPath(p)
+	})
+}
+
+func FuzzFrameReader(f *testing.F) {
+	f.Add([]byte{3, 0, 0, 7, 2, 0xF0, 0x80})
+	f.Add([]byte{0, 5, 1, 2, 3})
+	f.Add([]byte{0, 0x80, 6, 1, 2, 3})
+	f.Fuzz(func(t *testing.T, p []byte) {
+		fr := newFrameReader(bytes.NewReader(p))
+		for range 10 {
+			fast, frame, err := fr.next()
+			if err != nil {
+				return
+			}
+			if fast && len(frame) < 2 {
+				t.Fatalf("fast-path frame of %d bytes", len(frame))
+			}
+		}
+	})
+}
+
+func FuzzConnectionSequencePDUs(f *testing.F) {
+	f.Add([]byte{0x0E, 0xD0, 0, 0, 0x12, 0x34, 0, 2, 0, 8, 0, 1, 0, 0, 0})
+	f.Add([]byte{0x0E, 0xD0, 0, 0, 0x12, 0x34, 0, 3, 0, 8, 0, 5, 0, 0, 0})
+	f.Add(mcsConnectResponseSeed())
+	f.Add([]byte{mcsAttachUserConfirm<<2 | 2, 0, 0, 6})
+	f.Add([]byte{mcsChannelJoinConfirm<<2 | 2, 0, 0, 6, 3, 0xEB, 3, 0xEB})
+	f.Add([]byte{licenseErrorAlert, 3, 16, 0, 7, 0, 0, 0, 2, 0, 0, 0, 4, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, p []byte) {
+		parseX224ConnectionConfirm(p)
+		if ud, err := parseMCSConnectResponse(p); err == nil {
+			parseGCCConferenceCreateResponse(ud)
+		}
+		parseGCCConferenceCreateResponse(p)
+		parseMCSAttachUserConfirm(p)
+		parseMCSChannelJoinConfirm(p, 1003)
+		parseMCSDomainPDU(p)
+		parseServerLicensePDU(p)
+		parseDemandActive(p)
+		for len(p) > 0 {
+			var err error
+			if _, p, err = parseShareControl(p); err != nil {
+				break
+			}
+		}
+	})
+}
+
+func FuzzPlanar(f *testing.F) {
+	f.Add(uint8(2), uint8(2), planarSeed())
+	raw := []byte{planarNA}
+	raw = append(raw, make([]byte, 3*4+1)...)
+	f.Add(uint8(2), uint8(2), raw)
+	f.Fuzz(func(t *testing.T, w, h uint8, p []byte) {
+		dst := make([]byte, int(w)*int(h)*4)
+		decodePlanar(dst, p, int(w), int(h), nil)
+	})
+}
+
+// mcsConnectResponseSeed is an MCS Connect-Response with a GCC Conference
+// Create Response holding server core, security and network data.
+func mcsConnectResponseSeed() []byte {
+	var blocks []byte
+	blocks = putU16(blocks, scCore)
+	blocks = putU16(blocks, 12)
+	blocks = putU32(blocks, 0x00080004)
+	blocks = putU32(blocks, 1)
+	blocks = putU16(blocks, scSecurity)
+	blocks = putU16(blocks, 12)
+	blocks = putU32(blocks, 0)
+	blocks = putU32(blocks, 0)
+	blocks = putU16(blocks, scNet)
+	blocks = putU16(blocks, 8)
+	blocks = putU16(blocks, 1003)
+	blocks = putU16(blocks, 0)
+	gcc := []byte{0x00, 0x05, 0x00, 0x14, 0x7C, 0x00, 0x01}
+	inner := []byte{0x14, 0x76, 0x0A, 0x01, 0x01, 0x00, 0x01, 0xC0, 0x00, 'M', 'c', 'D', 'n'}
+	inner = appendPERLength(inner, len(blocks))
+	inner = append(inner, blocks...)
+	gcc = appendPERLength(gcc, len(inner))
+	gcc = append(gcc, inner...)
+	var c []byte
+	c = appendBERTLV(c, []byte{0x0A}, []byte{0})
+	c = appendBERTLV(c, []byte{0x02}, []byte{0})
+	c = append(c, domainParameters(34, 3, 0, 1, 0, 1, 0xFFF8, 2)...)
+	c = appendBERTLV(c, []byte{0x04}, gcc)
+	return appendBERTLV(nil, []byte{0x7F, 0x66}, c)
+}
