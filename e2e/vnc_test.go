@@ -162,7 +162,9 @@ func TestBrowserVNC(t *testing.T) {
 		b.do(map[string]any{"writeClipboard": text})
 		deadline := time.Now().Add(10 * time.Second)
 		for {
-			got := strings.TrimSpace(string(x.Run(t, "xclip", "-o", "-selection", "clipboard")))
+			// Until Xvnc owns the selection, xclip -o fails: keep polling.
+			out, _ := x.Command(t.Context(), "xclip", "-o", "-selection", "clipboard").Output()
+			got := strings.TrimSpace(string(out))
 			if got == text {
 				break
 			}
@@ -175,13 +177,14 @@ func TestBrowserVNC(t *testing.T) {
 
 	t.Run("clipboard remote to browser", func(t *testing.T) {
 		const text = "ünïcödé ✓ 世界 from the remote"
-		cmd := x.Command(t.Context(), "xclip", "-i", "-selection", "clipboard")
+		// xclip owns the selection for as long as it runs: keep it in the foreground
+		// (-quiet) as our own child, ended with the test.
+		cmd := x.Command(t.Context(), "xclip", "-quiet", "-i", "-selection", "clipboard")
 		cmd.Stdin = strings.NewReader(text)
-		// xclip forks a child that owns the selection until the X server goes away;
-		// leave its output unconnected so that Run does not wait for that child.
-		if err := cmd.Run(); err != nil {
+		if err := cmd.Start(); err != nil {
 			t.Fatalf("xclip: %v", err)
 		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 		deadline := time.Now().Add(10 * time.Second)
 		for {
 			res := b.do(map[string]any{"readClipboard": true})
