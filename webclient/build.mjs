@@ -1,4 +1,5 @@
-// Build: bundles src/main.ts to dist/client.js and copies static/ to dist/.
+// Build: bundles src/main.ts to dist/client.js and static/client.css (with xterm.js's CSS)
+// to dist/client.css, and copies the rest of static/ to dist/.
 // With --tests, also bundles test/unit/*.test.ts (and the wire module the browser tests'
 // fake server uses) to test/out/ for `node --test`.
 import * as esbuild from "esbuild";
@@ -21,7 +22,15 @@ await esbuild.build({
   target: ["chrome100", "firefox100", "safari15"],
   logLevel: "warning",
 });
-cpSync(join(root, "static"), dist, { recursive: true });
+// client.css imports xterm.js's stylesheet from node_modules: bundled into one file.
+await esbuild.build({
+  entryPoints: [join(root, "static/client.css")],
+  outfile: join(dist, "client.css"),
+  bundle: true,
+  minify: true,
+  logLevel: "warning",
+});
+cpSync(join(root, "static"), dist, { recursive: true, filter: (src) => !src.endsWith("client.css") });
 
 if (process.argv.includes("--tests")) {
   const out = join(root, "test/out");

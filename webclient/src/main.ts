@@ -8,6 +8,7 @@ import type { Rect } from "./geometry.js";
 import { Input } from "./input.js";
 import { Session } from "./session.js";
 import type { State } from "./session.js";
+import { DEFAULT_FONT_SIZE, estimateCells, measureCell, TerminalView } from "./terminal.js";
 import { closeAllowsReconnect, KIND_TERMINAL } from "./wire.js";
 
 const RESIZE_DEBOUNCE_MS = 300;
@@ -41,6 +42,7 @@ function start(): void {
   const clipText = el<HTMLTextAreaElement>("clipboard");
   const clipSend = el<HTMLButtonElement>("clipboard-send");
   const terminalBox = el<HTMLDivElement>("terminal");
+  terminalBox.dataset.state = "connecting";
 
   const endpoint = endpointFromPath(location.pathname);
   document.title = endpoint || "racgate";
@@ -107,12 +109,32 @@ function start(): void {
     }
   };
 
+  const termView = new TerminalView(terminalBox, {
+    input: (data) => session.send({ type: "TERMINAL_INPUT", data }),
+    resize: (cols, rows) => session.send({ type: "TERMINAL_RESIZE", cols, rows }),
+    copyAllowed: () => session.copyAllowed,
+    pasteAllowed: () => session.pasteAllowed,
+    note,
+  });
+  const isTerminal = () => session.kind === KIND_TERMINAL && !terminalBox.hidden;
+  // The terminal's size in cells for the connect URL: the live terminal's after a
+  // reconnect, else an estimate for the default font (TERMINAL_RESIZE corrects it).
+  const termCells = () => {
+    const t = termView.term;
+    if (t) return { cols: t.cols, rows: t.rows };
+    const cell = measureCell(DEFAULT_FONT_SIZE);
+    const a = area();
+    return estimateCells(a.w - 8, a.h - 8, cell.width, cell.height); // #terminal's padding
+  };
+  let urlCells = { cols: 80, rows: 24 };
+
   const session: Session = new Session({
     url: "",
     display,
     ui: {
       state(s: State, detail: string) {
         canvas.dataset.state = s;
+        terminalBox.dataset.state = s;
         status.dataset.state = s;
         statusText.textContent = s === "closed" ? `closed: ${detail}` : detail;
         reconnect.hidden = s !== "closed";
@@ -120,7 +142,7 @@ function start(): void {
         // credentials, not allowed): the user may have fixed the cause elsewhere.
         const code = session.closeCode;
         reconnect.dataset.useful = String(code === null || closeAllowsReconnect(code));
-        if (s === "connected") canvas.focus({ preventScroll: true });
+        if (s === "connected" && session.kind !== KIND_TERMINAL) canvas.focus({ preventScroll: true });
       },
       hello(h) {
         clip.reset();
@@ -129,7 +151,13 @@ function start(): void {
         clipSend.disabled = !clip.pasteAllowed;
         terminalBox.hidden = h.kind !== KIND_TERMINAL;
         canvas.hidden = h.kind === KIND_TERMINAL;
-        if (h.kind === KIND_TERMINAL) terminalBox.textContent = "This endpoint is a terminal; the terminal view is not available in this build.";
+        if (h.kind === KIND_TERMINAL) {
+          const term = termView.open(urlCells);
+          (window as unknown as { racgateTerminal: unknown }).racgateTerminal = term;
+          termView.fitNow();
+          termView.focus();
+          return; // the terminal pastes through xterm.js, not the remote clipboard
+        }
         void clip.syncFromBrowser();
       },
       title(name) {
@@ -145,8 +173,11 @@ function start(): void {
         void clip.fromRemote(text);
       },
       bell,
-      terminal() {
-        /* the terminal view (xterm.js) attaches here */
+      terminal(data) {
+        termView.write(data);
+      },
+      terminalConfig(fontSize, colorScheme) {
+        termView.configure(fontSize, colorScheme);
       },
     },
   });
@@ -157,8 +188,9 @@ function start(): void {
   const wsURL = () => {
     const { width, height } = deviceSize();
     asked = { width, height };
+    urlCells = termCells();
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
-    return `${proto}//${location.host}/ws/${encodeURIComponent(endpoint)}?width=${width}&height=${height}`;
+    return `${proto}//${location.host}/ws/${encodeURIComponent(endpoint)}?width=${width}&height=${height}&cols=${urlCells.cols}&rows=${urlCells.rows}`;
   };
 
   const input = new Input(canvas, {
@@ -181,6 +213,7 @@ function start(): void {
   // Browser → remote clipboard: the paste event (keyboard shortcut), and focus regained.
   document.addEventListener("paste", (e) => {
     if (e.target === clipText) return; // typing into the panel
+    if (isTerminal()) return; // xterm.js pastes into the terminal itself
     const text = e.clipboardData?.getData("text/plain");
     if (text !== undefined && session.state === "connected") {
       e.preventDefault();
@@ -189,12 +222,16 @@ function start(): void {
     pasteWaiter?.();
   });
   window.addEventListener("focus", () => {
-    if (session.state === "connected") void clip.syncFromBrowser();
+    if (session.state === "connected" && !isTerminal()) void clip.syncFromBrowser();
   });
   document.addEventListener("visibilitychange", () => {
-    if (document.visibilityState === "visible" && session.state === "connected") void clip.syncFromBrowser();
+    if (document.visibilityState === "visible" && session.state === "connected" && !isTerminal()) void clip.syncFromBrowser();
   });
   clipSend.addEventListener("click", () => {
+    if (session.state === "connected" && isTerminal()) {
+      if (session.pasteAllowed && clipText.value) termView.term?.paste(clipText.value);
+      return;
+    }
     if (session.state === "connected" && clip.offer(clipText.value, true)) note("clipboard sent");
   });
   clipToggle.addEventListener("click", () => showClipboard(Boolean(clipPanel.hidden)));
@@ -205,6 +242,10 @@ function start(): void {
   // Window size changes: relayout now, ask the remote for the new size once it settles.
   let resizeTimer: ReturnType<typeof setTimeout> | undefined;
   const onResize = () => {
+    if (isTerminal()) {
+      termView.fitNow(); // TERMINAL_RESIZE, debounced, when the cell count changes
+      return;
+    }
     layout();
     clearTimeout(resizeTimer);
     resizeTimer = setTimeout(() => {

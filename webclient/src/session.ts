@@ -31,6 +31,7 @@ export interface SessionUI {
   clipboard(text: string): void;
   bell(): void;
   terminal(data: Uint8Array): void;
+  terminalConfig?(fontSize: number, colorScheme: string): void;
 }
 
 // A queued item: a message, or an IMAGE whose JPEG/PNG decode started on arrival so
@@ -231,6 +232,9 @@ export class Session {
         return;
       case "TERMINAL":
         if (this.kind === KIND_TERMINAL) ui.terminal(m.data);
+        return;
+      case "TERMINAL_CONFIG": // § TERMINAL_CONFIG
+        if (this.kind === KIND_TERMINAL) ui.terminalConfig?.(m.fontSize, m.colorScheme);
         return;
       default:
         return; // unknown or client types: skipped (§ Versioning)

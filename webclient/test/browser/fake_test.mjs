@@ -182,7 +182,8 @@ test("draws FILL, ZRGB, ZPALETTE, PNG, overlapping COPY and JPEG exactly, ACKs e
   };
   await b.run({ open: "desk" });
   await b.run({ waitState: "connected", timeoutMs: 5000 });
-  assert.deepEqual(conn.query, { width: "1024", height: "768" }, "websocket asks for the window size in device pixels");
+  assert.deepEqual({ width: conn.query.width, height: conn.query.height }, { width: "1024", height: "768" }, "websocket asks for the window size in device pixels");
+  assert.ok(Number(conn.query.cols) > 20 && Number(conn.query.rows) > 10, `an estimate of the terminal size in cells: ${JSON.stringify(conn.query)}`);
   await waitMsg(conn, (m) => m.type === "ACK" && m.id === 1, "ACK 1");
   assert.equal(firstDiff(await canvasRGB(), want), null);
   assert.equal((await b.run({ title: true })).text, "Fake Desk");
@@ -568,12 +569,66 @@ test("dead keys, numpad, AltGraph, the paste shortcut, BELL, terminal endpoints"
   assert.equal(await b.page.evaluate(() => document.getElementById("view").classList.contains("bell")), true);
   await cdp.detach();
 
-  // A terminal endpoint: the canvas gives way to the terminal area.
+  // A terminal endpoint: the canvas gives way to the terminal (more in its own test).
   sessions.term = (c) => c.send(enc({ type: "HELLO", version: 1, kind: 1, flags: 2, name: "shell" }, { type: "TERMINAL", data: new Uint8Array([0x24, 0x20]) }));
   await b.run({ open: "term" });
   await b.run({ waitState: "connected" });
   assert.equal(await b.page.isVisible("#terminal"), true);
   assert.equal(await b.page.isVisible("#screen"), false);
+});
+
+test("terminal endpoint: xterm.js shows TERMINAL bytes, sends input, paste and its size", { skip }, async () => {
+  const t = await openBrowser({ baseURL: server.url, viewport: { width: 900, height: 600 } });
+  try {
+    let conn;
+    sessions.tty = (c) => {
+      conn = c;
+      c.send(enc(
+        { type: "HELLO", version: 1, kind: 1, flags: 7, name: "shell" },
+        { type: "TERMINAL_CONFIG", fontSize: 20, colorScheme: "solarized-dark" },
+        { type: "TERMINAL", data: new TextEncoder().encode("wide 漢字 \x1b[1mbold\x1b[0m\r\n$ ") },
+      ));
+    };
+    await t.run({ open: "tty" });
+    await t.run({ waitState: "connected" });
+    assert.equal(await t.page.getAttribute("#terminal", "data-state"), "connected");
+    assert.equal(await t.page.getAttribute("#terminal", "data-scheme"), "solarized-dark");
+    const first = await t.run({ terminalText: true });
+    assert.match(first.text, /^wide 漢字 bold\n\$/);
+    assert.equal(await t.page.evaluate(() => window.racgateTerminal.options.fontSize), 20);
+    // Fitted to the window with the server's font: the size goes to the server.
+    const q = { cols: Number(conn.query.cols), rows: Number(conn.query.rows) };
+    if (q.cols !== first.cols || q.rows !== first.rows) {
+      await waitMsg(conn, (m) => m.type === "TERMINAL_RESIZE" && m.cols === first.cols && m.rows === first.rows, "TERMINAL_RESIZE after TERMINAL_CONFIG");
+    }
+    // Typing: TERMINAL_INPUT, never KEY.
+    await t.run({ terminalType: "ls\n" });
+    await waitMsg(conn, (m) => m.type === "TERMINAL_INPUT" && new TextDecoder().decode(m.data) === "\r", "Enter");
+    const typed = all(conn).filter((m) => m.type === "TERMINAL_INPUT").map((m) => new TextDecoder().decode(m.data)).join("");
+    assert.equal(typed, "ls\r");
+    assert.equal(all(conn).filter((m) => m.type === "KEY").length, 0);
+    // Ctrl+Shift+V pastes the browser clipboard as input.
+    await t.run({ writeClipboard: "pasted ✓" });
+    await t.run({ press: "Control+Shift+V" });
+    await waitMsg(conn, (m) => m.type === "TERMINAL_INPUT" && new TextDecoder().decode(m.data) === "pasted ✓", "paste");
+    // A smaller window: fewer cells, sent once the size settles.
+    await t.run({ setViewport: { width: 500, height: 300 } });
+    await waitMsg(conn, (m) => m.type === "TERMINAL_RESIZE" && m.cols < first.cols && m.rows < first.rows, "TERMINAL_RESIZE smaller");
+    const now = await t.run({ terminalText: true });
+    const last = all(conn).filter((m) => m.type === "TERMINAL_RESIZE").at(-1);
+    assert.deepEqual([last.cols, last.rows], [now.cols, now.rows]);
+    // Selecting copies to the clipboard.
+    await t.page.evaluate(() => window.racgateTerminal.selectAll());
+    await t.page.waitForFunction(() => navigator.clipboard.readText().then((s) => s.includes("wide 漢字")));
+    // CLOSE: the terminal keeps its text, the state says closed.
+    conn.send(enc({ type: "CLOSE", code: 1, reason: "The remote session ended (exit status 0)." }));
+    conn.close();
+    await t.run({ waitState: "closed" });
+    assert.equal(await t.page.getAttribute("#terminal", "data-state"), "closed");
+    assert.match((await t.run({ statusText: true })).text, /exit status 0/);
+  } finally {
+    await t.close();
+  }
 });
 
 test("devicePixelRatio 2: sizes in device pixels, pointer mapped through the scale", { skip }, async () => {
@@ -587,7 +642,7 @@ test("devicePixelRatio 2: sizes in device pixels, pointer mapped through the sca
     await hi.run({ open: "hidpi" });
     await hi.run({ waitState: "connected" });
     await waitMsg(conn, (m) => m.type === "ACK", "ACK");
-    assert.deepEqual(conn.query, { width: "800", height: "600" });
+    assert.deepEqual({ width: conn.query.width, height: conn.query.height }, { width: "800", height: "600" });
     const box = await hi.page.evaluate(() => {
       const r = document.getElementById("screen").getBoundingClientRect();
       return [r.left, r.top, r.width, r.height];

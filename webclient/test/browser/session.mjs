@@ -26,6 +26,10 @@
 //   {"title": true}                         result: document.title
 //   {"reconnect": true}                     click #reconnect
 //   {"sleep": ms}
+//   {"terminalText": true}                  result: text = the terminal's visible lines joined by \n,
+//                                           cols, rows (window.racgateTerminal, xterm.js)
+//   {"terminalType": "text"}                type into the terminal's textarea ("\n" is Enter)
+// On a terminal endpoint, type and press go to the terminal instead of the hidden canvas.
 
 import { chromium } from "playwright-core";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -124,7 +128,13 @@ async function canvasRGBA(page) {
 
 async function focusCanvas(page) {
   await page.bringToFront();
-  await page.focus("#screen");
+  if (await page.isVisible("#terminal")) await focusTerminal(page);
+  else await page.focus("#screen");
+}
+
+async function focusTerminal(page) {
+  await page.bringToFront();
+  await page.focus("#terminal .xterm-helper-textarea");
 }
 
 const STEPS = {
@@ -270,6 +280,26 @@ const STEPS = {
 
   async reconnect(b) {
     await b.page.click("#reconnect");
+    return {};
+  },
+
+  async terminalText(b) {
+    return b.page.evaluate(() => {
+      const t = window.racgateTerminal;
+      if (!t) throw new Error("no terminal (window.racgateTerminal)");
+      const buf = t.buffer.active;
+      const lines = [];
+      for (let y = buf.viewportY; y < buf.viewportY + t.rows; y++) lines.push(buf.getLine(y)?.translateToString(true) ?? "");
+      return { text: lines.join("\n"), cols: t.cols, rows: t.rows };
+    });
+  },
+
+  async terminalType(b, text, step) {
+    await focusTerminal(b.page);
+    for (const part of String(text).split(/(\n)/)) {
+      if (part === "\n") await b.page.keyboard.press("Enter");
+      else if (part) await b.page.keyboard.type(part, { delay: step.delayMs ?? 5 });
+    }
     return {};
   },
 

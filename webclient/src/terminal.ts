@@ -1,0 +1,237 @@
+// The terminal view for HELLO kind 1: xterm.js fed with TERMINAL bytes, its input sent as
+// TERMINAL_INPUT and its size as TERMINAL_RESIZE (docs/protocol.md). WebGL draws when the
+// browser allows it, else xterm.js's own DOM renderer.
+
+import { Terminal } from "@xterm/xterm";
+import type { ITheme } from "@xterm/xterm";
+import { FitAddon } from "@xterm/addon-fit";
+import { SearchAddon } from "@xterm/addon-search";
+import { Unicode11Addon } from "@xterm/addon-unicode11";
+import { WebLinksAddon } from "@xterm/addon-web-links";
+import { WebglAddon } from "@xterm/addon-webgl";
+
+export const DEFAULT_FONT_SIZE = 15;
+export const FONT_FAMILY = 'ui-monospace, "DejaVu Sans Mono", "Liberation Mono", Menlo, Consolas, monospace';
+const RESIZE_DEBOUNCE_MS = 100;
+
+/** Built-in colour schemes by the names of the color-scheme setting. */
+export const SCHEMES: Record<string, ITheme> = {
+  default: { background: "#000000", foreground: "#d0d0d0", cursor: "#d0d0d0", selectionBackground: "#4a4a7a" },
+  light: {
+    background: "#ffffff", foreground: "#1e1e1e", cursor: "#1e1e1e", cursorAccent: "#ffffff", selectionBackground: "#b5d5ff",
+    black: "#000000", red: "#c91b00", green: "#00a600", yellow: "#a68a0d", blue: "#0225c7", magenta: "#c930c7", cyan: "#00a6b2", white: "#bfbfbf",
+    brightBlack: "#686868", brightRed: "#e0401f", brightGreen: "#2bb02b", brightYellow: "#b59a00", brightBlue: "#3f5fe0", brightMagenta: "#d948d9", brightCyan: "#13b9c5", brightWhite: "#e5e5e5",
+  },
+  "solarized-dark": {
+    background: "#002b36", foreground: "#839496", cursor: "#93a1a1", cursorAccent: "#002b36", selectionBackground: "#073642",
+    black: "#073642", red: "#dc322f", green: "#859900", yellow: "#b58900", blue: "#268bd2", magenta: "#d33682", cyan: "#2aa198", white: "#eee8d5",
+    brightBlack: "#002b36", brightRed: "#cb4b16", brightGreen: "#586e75", brightYellow: "#657b83", brightBlue: "#839496", brightMagenta: "#6c71c4", brightCyan: "#93a1a1", brightWhite: "#fdf6e3",
+  },
+};
+// Guacamole's names for the same schemes.
+const ALIASES: Record<string, string> = { "gray-black": "default", "green-black": "default", "black-white": "light", "white-black": "default", solarized: "solarized-dark", dark: "default" };
+
+/** schemeName resolves a color-scheme setting to a built-in scheme; unknown → default. */
+export function schemeName(name: string): string {
+  const n = name.trim().toLowerCase();
+  if (n in SCHEMES) return n;
+  return ALIASES[n] ?? "default";
+}
+
+/** estimateCells guesses the terminal size in cells for an area before xterm.js exists. */
+export function estimateCells(width: number, height: number, cellWidth: number, cellHeight: number): { cols: number; rows: number } {
+  const clamp = (n: number) => Math.max(1, Math.min(4096, Math.floor(n)));
+  if (!(cellWidth > 0) || !(cellHeight > 0)) return { cols: 80, rows: 24 };
+  return { cols: clamp(width / cellWidth), rows: clamp(height / cellHeight) };
+}
+
+/** measureCell measures one monospace cell at fontSize with a canvas (no layout needed). */
+export function measureCell(fontSize: number): { width: number; height: number } {
+  try {
+    const ctx = document.createElement("canvas").getContext("2d");
+    if (ctx) {
+      ctx.font = `${fontSize}px ${FONT_FAMILY}`;
+      return { width: ctx.measureText("W").width, height: Math.ceil(fontSize * 1.2) };
+    }
+  } catch {
+    /* fall through */
+  }
+  return { width: fontSize * 0.6, height: Math.ceil(fontSize * 1.2) };
+}
+
+export interface TerminalHooks {
+  input(data: Uint8Array): void; // → TERMINAL_INPUT
+  resize(cols: number, rows: number): void; // → TERMINAL_RESIZE
+  copyAllowed(): boolean;
+  pasteAllowed(): boolean;
+  note(text: string): void;
+}
+
+const utf8 = new TextEncoder();
+
+export class TerminalView {
+  term: Terminal | null = null;
+  private fit = new FitAddon();
+  private search = new SearchAddon();
+  private sent = { cols: 0, rows: 0 };
+  private resizeTimer: ReturnType<typeof setTimeout> | undefined;
+  renderer = "none";
+
+  constructor(private box: HTMLElement, private hooks: TerminalHooks) {}
+
+  /** open shows a fresh terminal (a reconnect starts from a clean screen). */
+  open(initial: { cols: number; rows: number }): Terminal {
+    if (this.term) {
+      this.term.reset();
+      this.sent = initial;
+      return this.term;
+    }
+    const term = new Terminal({
+      allowProposedApi: true, // unicode11's activeVersion
+      fontFamily: FONT_FAMILY,
+      fontSize: DEFAULT_FONT_SIZE,
+      theme: SCHEMES.default,
+      cursorBlink: true,
+      scrollback: 5000,
+      cols: initial.cols,
+      rows: initial.rows,
+    });
+    this.term = term;
+    this.sent = initial;
+    this.box.textContent = "";
+    term.loadAddon(this.fit);
+    term.loadAddon(this.search);
+    term.loadAddon(new Unicode11Addon());
+    term.unicode.activeVersion = "11";
+    term.loadAddon(new WebLinksAddon((_e, uri) => window.open(uri, "_blank", "noopener,noreferrer")));
+    term.open(this.box);
+    this.useWebGL(term);
+
+    term.onData((s) => this.hooks.input(utf8.encode(s)));
+    term.onBinary((s) => {
+      const b = new Uint8Array(s.length);
+      for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i) & 0xff;
+      this.hooks.input(b);
+    });
+    term.onResize(() => this.scheduleResize());
+    // Copy on select, as terminals on X do.
+    term.onSelectionChange(() => {
+      const text = term.getSelection();
+      if (!text || !this.hooks.copyAllowed()) return;
+      navigator.clipboard?.writeText(text).catch(() => this.hooks.note("copy: the browser refused clipboard access"));
+    });
+    term.attachCustomKeyEventHandler((e) => this.key(e));
+    // disable-copy / disable-paste also hold for the browser's own copy and paste events
+    // on xterm.js's textarea; capture runs before xterm.js sees them.
+    this.box.addEventListener("copy", (e) => {
+      if (!this.hooks.copyAllowed()) {
+        e.preventDefault();
+        e.stopPropagation();
+      }
+    }, true);
+    this.box.addEventListener("paste", (e) => {
+      if (!this.hooks.pasteAllowed()) {
+        e.preventDefault();
+        e.stopPropagation();
+        this.hooks.note("paste is disabled for this connection");
+      }
+    }, true);
+    return term;
+  }
+
+  private useWebGL(term: Terminal): void {
+    try {
+      const gl = new WebglAddon();
+      gl.onContextLoss(() => {
+        gl.dispose(); // xterm.js falls back to its DOM renderer
+        this.renderer = "dom";
+      });
+      term.loadAddon(gl);
+      this.renderer = "webgl";
+    } catch {
+      this.renderer = "dom"; // no WebGL2 here
+    }
+  }
+
+  // key handles the shortcuts the page keeps for itself; false means xterm.js skips it.
+  private key(e: KeyboardEvent): boolean {
+    if (e.type !== "keydown" || !e.ctrlKey || !e.shiftKey || e.altKey || e.metaKey) return true;
+    switch (e.code) {
+      case "KeyV": // paste from the browser clipboard
+        e.preventDefault(); // no native paste event as well
+        void this.pasteFromClipboard();
+        return false;
+      case "KeyC": {
+        e.preventDefault();
+        const text = this.term?.getSelection();
+        if (text && this.hooks.copyAllowed()) void navigator.clipboard?.writeText(text).catch(() => {});
+        return false;
+      }
+      case "KeyF": {
+        e.preventDefault();
+        const q = window.prompt("Search the terminal for");
+        if (q) this.search.findNext(q);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  async pasteFromClipboard(): Promise<void> {
+    if (!this.hooks.pasteAllowed()) {
+      this.hooks.note("paste is disabled for this connection");
+      return;
+    }
+    try {
+      const text = await navigator.clipboard.readText();
+      if (text) this.term?.paste(text); // bracketed paste if the remote asked for it
+    } catch {
+      this.hooks.note("paste: the browser refused clipboard access (use the browser's paste)");
+    }
+  }
+
+  /** configure applies TERMINAL_CONFIG. */
+  configure(fontSize: number, scheme: string): void {
+    const t = this.term;
+    if (!t) return;
+    t.options.fontSize = fontSize > 0 ? fontSize : DEFAULT_FONT_SIZE;
+    t.options.theme = SCHEMES[schemeName(scheme)];
+    this.box.dataset.scheme = schemeName(scheme);
+    this.box.style.background = SCHEMES[schemeName(scheme)].background ?? "";
+    this.fitNow();
+  }
+
+  write(data: Uint8Array): void {
+    this.term?.write(data);
+  }
+
+  /** fitNow fits the terminal to its box; a size change goes to the server, debounced. */
+  fitNow(): void {
+    if (!this.term || this.box.hidden) return;
+    try {
+      this.fit.fit();
+    } catch {
+      /* not laid out yet */
+    }
+    this.scheduleResize();
+  }
+
+  private scheduleResize(): void {
+    clearTimeout(this.resizeTimer);
+    this.resizeTimer = setTimeout(() => {
+      const t = this.term;
+      if (!t || (t.cols === this.sent.cols && t.rows === this.sent.rows)) return;
+      this.sent = { cols: t.cols, rows: t.rows };
+      this.hooks.resize(t.cols, t.rows);
+    }, RESIZE_DEBOUNCE_MS);
+  }
+
+  /** markSent records a size the server already has (the connect URL's cols/rows). */
+  markSent(cols: number, rows: number): void {
+    this.sent = { cols, rows };
+  }
+
+  focus(): void {
+    this.term?.focus();
+  }
+}
