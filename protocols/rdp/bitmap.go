@@ -111,6 +111,7 @@ func (c *Client) drawBitmap(bd *bitmapData) error {
 	h := min(bd.bottom-bd.top+1, bd.height)
 	c.sink.SetPixels(image.Rect(bd.left, bd.top, bd.left+w, bd.top+h), pix, bd.width*4)
 	c.drawn = true
+	c.logonPending = false
 	return nil
 }
 

@@ -14,9 +14,11 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/racgate/racgate/render"
@@ -84,8 +86,10 @@ type Client struct {
 	planes    []byte // planar codec scratch
 	palette   [256][3]byte
 	drawn     bool // something was drawn since the last EndFrame
-	pointers  pointerCache
-	stats     decodeStats
+	// logonPending: Client Info was sent and no picture has arrived yet.
+	logonPending bool
+	pointers     pointerCache
+	stats        decodeStats
 
 	closeOnce sync.Once
 }
@@ -281,6 +285,7 @@ func (c *Client) connect(ctx context.Context, host string) error {
 	if err := c.sendIO(func(b []byte) []byte { return clientInfoPDU(b, &c.cfg) }); err != nil {
 		return err
 	}
+	c.logonPending = true
 
 	// Licensing (2.2.1.12), Capabilities Exchange (2.2.1.13) and
 	// Connection Finalization (2.2.1.14-2.2.1.22): handled by the PDU loop,
@@ -332,6 +337,11 @@ func (c *Client) readX224(what string) ([]byte, error) {
 func (c *Client) readError(err error) error {
 	if c.errorInfo != 0 && !errors.Is(err, net.ErrClosed) {
 		return errorInfoError(c.errorInfo, err)
+	}
+	if c.logonPending && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) {
+		// Servers that check the Client Info credentials themselves
+		// (freerdp-shadow +auth) just close the connection on failure.
+		return fmt.Errorf("%w: the server closed the connection after the logon information (Client Info PDU, MS-RDPBCGR 2.2.1.11) before showing the desktop; it probably refused the credentials: %w", ErrAuthFailed, err)
 	}
 	return err
 }
