@@ -1,0 +1,137 @@
+package e2e
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/racgate/racgate/gateway"
+	"github.com/racgate/racgate/internal/peers"
+)
+
+// startSSHGateway serves a config with one user and one SSH endpoint "shell" on the sshd.
+func startSSHGateway(t *testing.T, d *peers.SSHD) string {
+	t.Helper()
+	hash, err := bcrypt.GenerateFromPassword([]byte(testPassword), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := fmt.Sprintf(`
+store: memory
+users:
+  - username: %s
+    password-hash: %q
+providers:
+  - name: test
+endpoints:
+  - name: shell
+    provider: test
+    protocol: ssh
+    host: %s
+    settings: {username: %q, password: %q, host-key: %q, font-size: 16, color-scheme: light}
+`, testUser, hash, d.Addr, d.User, d.Password, d.HostKey)
+	path := filepath.Join(t.TempDir(), "racgate.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := gateway.LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.NewTextHandler(&testWriter{t: t, prefix: "racgate: "}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	srv, err := gateway.NewServer(c, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	return hs.URL
+}
+
+// waitTerminal polls the terminal's visible text until re matches it.
+func waitTerminal(t *testing.T, b *browser, re *regexp.Regexp) (text string, match []string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		res := b.do(map[string]any{"terminalText": true})
+		text, _ = res["text"].(string)
+		if m := re.FindStringSubmatch(text); m != nil {
+			return text, m
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("terminal never showed %v; it shows:\n%s", re, text)
+		}
+		time.Sleep(150 * time.Millisecond)
+	}
+}
+
+// TestSSHBrowser: a shell on a real sshd in xterm.js through racgate: typing, paste from
+// the browser clipboard, and a window resize that the PTY follows.
+func TestSSHBrowser(t *testing.T) {
+	d := peers.StartSSHD(t)
+	b := startBrowser(t, startSSHGateway(t, d))
+	b.do(map[string]any{"login": map[string]any{"username": testUser, "password": testPassword}})
+	b.do(map[string]any{"open": "shell"})
+	b.do(map[string]any{"waitState": "connected", "timeoutMs": 20000})
+
+	// The shell computes 42: the typed line itself holds only the expression.
+	b.do(map[string]any{"terminalType": "echo hello-$((6*7))\n"})
+	waitTerminal(t, b, regexp.MustCompile(`(?m)^hello-42$`))
+
+	// Paste: the browser clipboard, Ctrl+Shift+V, then Enter.
+	b.do(map[string]any{"writeClipboard": "echo pasted-$((3*5))"})
+	b.do(map[string]any{"press": "Control+Shift+V"})
+	b.do(map[string]any{"press": "Enter"})
+	waitTerminal(t, b, regexp.MustCompile(`(?m)^pasted-15$`))
+
+	// The PTY has the size xterm.js shows; a smaller window shrinks both.
+	size := func(tag int) (rows, cols int) {
+		b.do(map[string]any{"terminalType": fmt.Sprintf("clear; echo size-$((%d+1)) $(stty size)\n", tag)})
+		_, m := waitTerminal(t, b, regexp.MustCompile(fmt.Sprintf(`(?m)^size-%d (\d+) (\d+)$`, tag+1)))
+		rows, _ = strconv.Atoi(m[1])
+		cols, _ = strconv.Atoi(m[2])
+		return rows, cols
+	}
+	termSize := func() (rows, cols int) {
+		res := b.do(map[string]any{"terminalText": true})
+		r, _ := res["rows"].(float64)
+		c, _ := res["cols"].(float64)
+		return int(r), int(c)
+	}
+	r1, c1 := size(1)
+	if tr, tc := termSize(); r1 != tr || c1 != tc {
+		t.Fatalf("stty size %dx%d, xterm.js %dx%d", r1, c1, tr, tc)
+	}
+	b.do(map[string]any{"setViewport": map[string]any{"width": 640, "height": 400}})
+	var r2, c2 int
+	deadline := time.Now().Add(10 * time.Second)
+	for tag := 10; ; tag++ {
+		r2, c2 = size(tag)
+		if r2 < r1 && c2 < c1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("stty size stayed %dx%d after the window shrank (was %dx%d)", r2, c2, r1, c1)
+		}
+	}
+	if tr, tc := termSize(); r2 != tr || c2 != tc {
+		t.Fatalf("after resize: stty size %dx%d, xterm.js %dx%d", r2, c2, tr, tc)
+	}
+
+	// Exiting the shell ends the session with its status.
+	b.do(map[string]any{"terminalType": "exit 0\n"})
+	b.do(map[string]any{"waitState": "closed"})
+	res := b.do(map[string]any{"statusText": true})
+	if s, _ := res["text"].(string); !strings.Contains(s, "exit status 0") {
+		t.Fatalf("status %q", s)
+	}
+}
