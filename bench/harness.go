@@ -30,7 +30,7 @@ type harness struct {
 // Bounds of a scenario's set-up.
 const (
 	firstFrameTimeout = 60 * time.Second
-	dialParallel      = 16 // sessions opened at once
+	dialParallel      = 8 // sessions starting at once
 )
 
 // gateway is what the sessions go through: racgate or guacd.
@@ -252,11 +252,25 @@ func openViewers(ctx context.Context, gw gateway, sc scenario, lat *latencyProbe
 				return
 			}
 			views[i] = v
+			ended := make(chan struct{})
 			runWG.Go(func() {
+				defer close(ended)
 				if err := v.run(ctx); err != nil && ctx.Err() == nil {
 					runErrs <- err
 				}
 			})
+			// Hold the slot until the first frame: users arrive a few at a time, and a
+			// server flooded with handshakes (Xvnc's listen backlog) resets them.
+			deadline := time.Now().Add(firstFrameTimeout)
+			for v.stats().Frames == 0 && time.Now().Before(deadline) {
+				select {
+				case <-ended:
+					return
+				case <-ctx.Done():
+					return
+				case <-time.After(10 * time.Millisecond):
+				}
+			}
 		})
 	}
 	dialWG.Wait()

@@ -87,7 +87,8 @@ func workloadChurn(ctx context.Context, x *xvnc, _ time.Duration) error {
 
 // drag: a terminal window with still text dragged around the screen by xdotool, every
 // 20 ms along the same path, for the whole scenario (one xdotool process: a chain of
-// windowmove and sleep commands).
+// windowmove and sleep commands). Without a window manager there is no real drag; moving
+// the window is what a drag shows on the screen.
 func workloadDrag(ctx context.Context, x *xvnc, window time.Duration) error {
 	if err := setRoot(ctx, x); err != nil {
 		return err
@@ -109,7 +110,9 @@ func workloadDrag(ctx context.Context, x *xvnc, window time.Duration) error {
 			t = 100 - t
 		}
 		px, py := 20+t*(x.Width-520)/50, 20+t*(x.Height-360)/50
-		args = append(args, "windowmove", wid, strconv.Itoa(px), strconv.Itoa(py), "sleep", "0.02")
+		// --sync waits for the move, which also flushes it: without it xdotool keeps
+		// the requests buffered until it exits.
+		args = append(args, "windowmove", "--sync", wid, strconv.Itoa(px), strconv.Itoa(py), "sleep", "0.02")
 	}
 	_, err = x.start("xdotool", args...)
 	return err

@@ -169,7 +169,11 @@ func startXvncOnce(ctx context.Context, ps *procs, bin, dir, logPath string, por
 	// -noreset keeps the screen when the last X client leaves.
 	cmd := exec.Command(bin, "-displayfd", "3", "-noreset",
 		"-rfbport", strconv.Itoa(port), "-geometry", fmt.Sprintf("%dx%d", width, height), "-depth", "24",
-		"-SecurityTypes", "None", "-localhost", "-interface", "127.0.0.1", "-nolisten", "tcp")
+		"-SecurityTypes", "None",
+		// Many sessions connect at once; TigerVNC would blacklist 127.0.0.1 after a few
+		// handshakes in flight ("Too many security failures").
+		"-BlacklistThreshold", "1000000", "-BlacklistTimeout", "0",
+		"-localhost", "-interface", "127.0.0.1", "-nolisten", "tcp")
 	cmd.ExtraFiles = []*os.File{w}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Dir = dir
