@@ -41,12 +41,18 @@ func TestParseStatus(t *testing.T) {
 
 // TestReadSelf reads this process, which has certainly used CPU and memory by now.
 func TestReadSelf(t *testing.T) {
-	end := time.Now().Add(50 * time.Millisecond)
-	for time.Now().Before(end) { // burn a little CPU so that at least one tick is counted
-	}
-	s, err := Read(os.Getpid())
-	if err != nil {
-		t.Fatal(err)
+	// Burn CPU until a tick is counted (a loaded machine may give us little of it).
+	var s Sample
+	var err error
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); {
+		for spin := time.Now().Add(10 * time.Millisecond); time.Now().Before(spin); {
+		}
+		if s, err = Read(os.Getpid()); err != nil {
+			t.Fatal(err)
+		}
+		if s.CPU > 0 {
+			break
+		}
 	}
 	if s.CPU <= 0 || s.RSS <= 0 || s.Threads <= 0 {
 		t.Fatalf("Read(self) = %+v, want positive CPU, RSS and threads", s)
