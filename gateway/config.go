@@ -38,7 +38,11 @@ type Config struct {
 	Listen    string   // host:port
 	PublicURL *url.URL // nil when not set
 	Session   SessionConfig
-	Store     string // "memory"
+	Store     StoreConfig
+	// Instance names this racgate in the registry and admin view ("" = host name).
+	Instance string
+	// AdminGroup is the group whose members may see and end every connection.
+	AdminGroup string
 
 	Users            []authz.User
 	Providers        []*Provider
@@ -57,8 +61,13 @@ type SessionConfig struct {
 type Provider struct {
 	Name              string
 	ConnectionTimeout time.Duration // absolute limit per connection; 0 = none
+	IdleTimeout       time.Duration // no input for this long ends a connection; 0 = none
 	Settings          Settings
 	PropertyMappings  []string
+
+	// MaximumConnectionsPerUser counts a user's live connections to one endpoint; -1
+	// unlimited. Endpoints may override it.
+	MaximumConnectionsPerUser int
 }
 
 // Endpoint is one remote machine users can open.
@@ -72,6 +81,10 @@ type Endpoint struct {
 	PropertyMappings   []string
 	ConnectionSettings []string // keys a connect request may set
 	Groups             []string // empty = every logged-in user
+
+	// MaximumConnectionsPerUser overrides the provider's when set (see Config.UserLimit).
+	MaximumConnectionsPerUser int
+	perUserSet                bool
 
 	hostname, port string // from Host, with the protocol's default port
 }
@@ -145,7 +158,7 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 		line, msg := yamlErr(err)
 		return nil, ConfigErrors{{File: file, Line: line, Msg: msg}}
 	}
-	c := &Config{File: file, Listen: DefaultListen, Store: "memory",
+	c := &Config{File: file, Listen: DefaultListen, Store: StoreConfig{Kind: "memory"},
 		Session: SessionConfig{Lifetime: DefaultSessionLifetime}}
 	if len(doc.Content) == 0 {
 		return nil, ConfigErrors{{File: file, Line: 1, Msg: "empty config file"}}
@@ -157,7 +170,7 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 		"listen":     func(k string, v *yaml.Node) { d.listen(k, v, &c.Listen) },
 		"public-url": func(k string, v *yaml.Node) { c.PublicURL = d.publicURL(k, v) },
 		"session":    func(k string, v *yaml.Node) { d.session(k, v, file, &c.Session) },
-		"store":      func(k string, v *yaml.Node) { d.store(k, v, &c.Store) },
+		"store":      func(k string, v *yaml.Node) { d.store(k, v, file, &c.Store) },
 		"users":      func(k string, v *yaml.Node) { d.users(k, v, c) },
 		"providers":  func(k string, v *yaml.Node) { d.providers(k, v, c, lines) },
 		"endpoints":  func(k string, v *yaml.Node) { d.endpoints(k, v, c, lines) },
@@ -172,6 +185,8 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 				c.PropertyMappings = append(c.PropertyMappings, m)
 			})
 		},
+		"instance":    func(k string, v *yaml.Node) { d.str(v, k, &c.Instance) },
+		"admin-group": func(k string, v *yaml.Node) { d.str(v, k, &c.AdminGroup) },
 	})
 	d.references(c, lines)
 	if len(d.errs) > 0 {
@@ -299,13 +314,17 @@ func (d *decoder) users(k string, v *yaml.Node, c *Config) {
 
 func (d *decoder) providers(k string, v *yaml.Node, c *Config, lines *nodeLines) {
 	d.sequence(v, k, func(k string, v *yaml.Node) {
-		p := &Provider{}
+		p := &Provider{MaximumConnectionsPerUser: -1}
 		d.mapping(v, k, map[string]fieldFunc{
 			"name":               func(k string, v *yaml.Node) { d.name(k, v, &p.Name, lines.providerNames, "provider") },
 			"connection-timeout": func(k string, v *yaml.Node) { d.duration(v, k, &p.ConnectionTimeout) },
+			"idle-timeout":       func(k string, v *yaml.Node) { d.duration(v, k, &p.IdleTimeout) },
 			"settings":           func(k string, v *yaml.Node) { p.Settings = d.settings(k, v) },
 			"property-mappings": func(k string, v *yaml.Node) {
 				lines.providerRefs = append(lines.providerRefs, d.refs(k, v, &p.PropertyMappings)...)
+			},
+			"maximum-connections-per-user": func(k string, v *yaml.Node) {
+				d.perUserLimit(k, v, &p.MaximumConnectionsPerUser)
 			},
 		})
 		d.required(v, k, "name", p.Name)
@@ -354,6 +373,10 @@ func (d *decoder) endpoints(k string, v *yaml.Node, c *Config, lines *nodeLines)
 				if e.MaximumConnections < -1 {
 					d.errorf(v, k, "want -1 (unlimited) or a number of connections, got %d", e.MaximumConnections)
 				}
+			},
+			"maximum-connections-per-user": func(k string, v *yaml.Node) {
+				d.perUserLimit(k, v, &e.MaximumConnectionsPerUser)
+				e.perUserSet = true
 			},
 			"property-mappings": func(k string, v *yaml.Node) { el.mappings = d.refs(k, v, &e.PropertyMappings) },
 			"connection-settings": func(k string, v *yaml.Node) {

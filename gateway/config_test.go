@@ -50,7 +50,7 @@ func TestGoodConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Store != "memory" || c.Session.Lifetime != DefaultSessionLifetime || c.PublicURL != nil {
+	if c.Store.Kind != "memory" || c.Session.Lifetime != DefaultSessionLifetime || c.PublicURL != nil {
 		t.Fatalf("defaults: %+v", c)
 	}
 	if ep := c.Endpoint("desk"); ep.MaximumConnections != -1 {
@@ -116,7 +116,7 @@ func TestBadConfigs(t *testing.T) {
 			`t.yaml:10: endpoints[0].settings: setting encodings: unknown VNC encoding "h264"`},
 		{"vnc security via provider", strings.Replace(goodConfig, "{ignore-cert: true}", "{security: nla}", 1),
 			`t.yaml:10: endpoints[0].settings: setting security: "nla" is not a VNC security type`},
-		{"redis store", goodConfig + "store: redis\n", `t.yaml:14: store: store redis is not supported yet (use memory)`},
+		{"redis store without addrs", goodConfig + "store: redis\n", `t.yaml:14: store: redis needs its addresses: store: {redis: {addrs: [host:6379]}}`},
 		{"bad listen", "listen: localhost\n", `t.yaml:1: listen: want host:port, got "localhost"`},
 		{"bad public url", "public-url: example.com\n", `t.yaml:1: public-url: want an absolute http:// or https:// URL, got "example.com"`},
 		{"endpoints not list", "endpoints: {a: b}\n", `t.yaml:1: endpoints: want a list, got a mapping`},

@@ -88,6 +88,7 @@ func (s *Server) handleMetrics(w http.ResponseWriter, _ *http.Request) {
 	counter(w, "racgate_encode_seconds_total", "Time spent encoding frames.", encode.Seconds())
 	labelled(w, "racgate_errors_total", "Sessions ended by an error, by kind.", "kind", errs)
 	labelled(w, "racgate_logins_total", "Login attempts, by result.", "result", logins)
+	s.writeControlMetrics(w)
 }
 
 func gauge(w io.Writer, name, help string, v float64) {

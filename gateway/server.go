@@ -55,6 +55,11 @@ type Server struct {
 	revoked  map[string]time.Time // logged-out login IDs, until their expiry
 	closing  bool
 	wg       sync.WaitGroup // live sessions
+
+	// connection control (control.go, admin.go)
+	control    *controlMetrics
+	storeCfg   StoreConfig // a reload may not change it
+	closeStore func()
 }
 
 // NewServer makes a server for cfg. logger may be nil (logs are discarded).
@@ -66,7 +71,7 @@ func NewServer(cfg *Config, logger *slog.Logger) (*Server, error) {
 	rand.Read(key)
 	s := &Server{
 		log:          logger,
-		store:        store.NewMemory("", ""),
+		control:      newControlMetrics(),
 		pool:         render.NewPool(runtime.GOMAXPROCS(0)),
 		metrics:      newMetrics(),
 		web:          webclient.FS(),
@@ -80,7 +85,13 @@ func NewServer(cfg *Config, logger *slog.Logger) (*Server, error) {
 	}
 	s.dial = s.dialRemote
 	s.dialTerm = s.dialSSH
+	st, closeStore, err := openStore(cfg, logger, s.control.storeOp)
+	if err != nil {
+		return nil, err
+	}
+	s.store, s.closeStore, s.storeCfg = st, closeStore, cfg.Store
 	if err := s.Reload(cfg); err != nil {
+		closeStore()
 		return nil, err
 	}
 	s.routes()
@@ -93,8 +104,8 @@ func (s *Server) Reload(cfg *Config) error {
 	if cfg == nil {
 		return errors.New("gateway: nil config")
 	}
-	if cfg.Store != "memory" {
-		return fmt.Errorf("gateway: store %q not supported yet", cfg.Store)
+	if !cfg.Store.Equal(s.storeCfg) {
+		return errors.New("gateway: store changes need a restart")
 	}
 	users, err := authz.NewUsers(cfg.Users)
 	if err != nil {
@@ -132,6 +143,7 @@ func (s *Server) routes() {
 		w.Write([]byte("ok"))
 	})
 	m.HandleFunc("GET /metrics", s.handleMetrics)
+	s.adminRoutes(m)
 	// Browsers ask for it on every page; no icon, and no 404 in their consoles.
 	m.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	s.mux = m
@@ -210,6 +222,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 		s.revoke(lg.ID, lg.Expires)
 		s.endSessions(func(ss *session) bool { return ss.loginID == lg.ID },
 			endWith(closeSessionEnded, "you logged out"))
+		s.terminateLogin(r.Context(), lg.ID) // on the other instances
 		s.log.Info("logout", "user", lg.User.Username, "remote", r.RemoteAddr)
 	}
 	s.clearLoginCookie(w)
@@ -267,8 +280,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	select {
 	case <-done:
 		s.pool.Close() // idempotent; late viewers encode on their own goroutines
+		s.closeStore() // every lease is released: leave the registry
 		return nil
 	case <-ctx.Done():
+		s.closeStore() // leases still held expire with their TTL
 		return fmt.Errorf("gateway: sessions still open: %w", ctx.Err())
 	}
 }

@@ -160,6 +160,7 @@ type session struct {
 	term      atomic.Pointer[termBox] // terminal endpoints instead of remote and view
 	ctrl      chan []byte             // CLIPBOARD, BELL, NAME to the browser
 	lease     store.Lease
+	lastInput atomic.Int64 // unix nanoseconds of the last input, for idle-timeout
 
 	readOnly, noCopy, noPaste bool
 	canResize                 bool
@@ -257,15 +258,9 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
-	lease, err := s.store.Acquire(ctx, store.Request{Endpoint: ep.Name, User: lg.User.Username, Login: lg.ID,
-		Remote: r.RemoteAddr, EndpointLimit: ep.MaximumConnections, UserLimit: -1})
-	if err != nil {
-		if errors.Is(err, store.ErrLimit) {
-			refuse(closeLimit, fmt.Sprintf("%s already has its maximum of %d connections; try again later.", ep.Name, ep.MaximumConnections))
-		} else {
-			s.log.Error("connection store", "err", err)
-			refuse(closeInternal, "racgate could not count connections.")
-		}
+	lease, code, why := s.acquire(ctx, st.cfg, ep, lg, r.RemoteAddr)
+	if lease == nil {
+		refuse(code, why) // names the limit (control.go)
 		return
 	}
 	defer lease.Release(context.Background()) // after an early return; run releases it sooner
@@ -277,7 +272,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		readOnly: set.Bool("read-only"), noCopy: set.Bool("disable-copy"), noPaste: set.Bool("disable-paste"),
 	}
 	ss.cols, ss.rows = terminalSize(r.URL.Query())
-	ss.log = s.log.With("user", ss.user, "endpoint", ep.Name, "remote", r.RemoteAddr)
+	ss.log = s.log.With("user", ss.user, "endpoint", ep.Name, "remote", r.RemoteAddr, "conn", lease.Conn().ID)
 	if !s.register(ss) {
 		refuse(closeShutdown, "racgate is shutting down")
 		return
@@ -297,6 +292,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		ss.end(endWith(closeSessionEnded, "Your racgate login has expired: log in again."))
 	})
 	defer t.Stop()
+	defer s.watch(ss, st.cfg)() // idle timeout, termination requests
 
 	ss.run(width, height)
 }
@@ -599,6 +595,7 @@ func (ss *session) handle(m wire.Message) error {
 		}
 		return nil
 	}
+	ss.touch() // any message but ACK is the user's input
 	if tb := ss.term.Load(); tb != nil {
 		return ss.handleTerminal(tb.t, m)
 	}

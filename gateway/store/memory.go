@@ -15,9 +15,9 @@ type Memory struct {
 	instance Instance
 
 	mu     sync.Mutex
-	leases map[string]*lease          // by connection ID
-	byEP   map[string]int             // live leases per endpoint
-	byUser map[[2]string]int          // per endpoint and user
+	leases map[string]*lease // by connection ID
+	byEP   map[string]int    // live leases per endpoint
+	byUser map[[2]string]int // per endpoint and user
 	closed bool
 }
 
@@ -132,6 +132,9 @@ func (m *Memory) Terminate(_ context.Context, id, reason string) error {
 	l.terminate(reason)
 	return nil
 }
+
+// InstanceID implements Store.
+func (m *Memory) InstanceID() string { return m.instance.ID }
 
 // Close implements Store.
 func (m *Memory) Close() error {

@@ -493,6 +493,9 @@ func (r *Redis) subscriber(ps *redis.PubSub) {
 	}
 }
 
+// InstanceID implements Store.
+func (r *Redis) InstanceID() string { return r.inst.ID }
+
 // Close implements Store. The instance leaves the registry; its unreleased leases stay
 // until they expire.
 func (r *Redis) Close() error {

@@ -64,7 +64,7 @@ type Conn struct {
 	ID       string    `json:"id"`
 	Endpoint string    `json:"endpoint"`
 	User     string    `json:"user"`
-	Login    string    `json:"-"` // a login ID is a bearer secret's handle: not shown
+	Login    string    `json:"login,omitempty"` // for logout on other instances; the admin API leaves it out
 	Remote   string    `json:"remote,omitempty"`
 	Instance string    `json:"instance"`
 	Started  time.Time `json:"started"`
@@ -97,6 +97,8 @@ type Store interface {
 	// Terminate asks whichever instance holds connection id to end it; that lease's
 	// Done channel closes. It returns an error wrapping ErrNotFound for an unknown id.
 	Terminate(ctx context.Context, id, reason string) error
+	// InstanceID names this instance in the registry.
+	InstanceID() string
 	// Close stops heartbeats. Leases not released stay counted until they expire
 	// (Memory: they vanish with it).
 	Close() error

@@ -1,0 +1,5 @@
+package gateway
+
+import "net/http"
+
+func (s *Server) adminRoutes(m *http.ServeMux) {}

@@ -1,0 +1,212 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/racgate/racgate/gateway/store"
+	"github.com/racgate/racgate/render/wire"
+)
+
+// Connection control: leases from the store against the limits, the idle timeout,
+// termination requests (admin, logout on another instance), and their metrics.
+
+// acquire takes a lease for a connection to ep, or says why not: the CLOSE code and a
+// reason naming the limit, for the user. Every refusal is an audit log line.
+func (s *Server) acquire(ctx context.Context, cfg *Config, ep *Endpoint, lg *login, remote string) (store.Lease, wire.CloseCode, string) {
+	userLimit := cfg.UserLimit(ep)
+	lease, err := s.store.Acquire(ctx, store.Request{Endpoint: ep.Name, User: lg.User.Username, Login: lg.ID,
+		Remote: remote, EndpointLimit: ep.MaximumConnections, UserLimit: userLimit})
+	if err == nil {
+		return lease, 0, ""
+	}
+	var (
+		le     *store.LimitError
+		code   = closeLimit
+		reason string
+		kind   string // refusals metric label
+	)
+	switch {
+	case errors.As(err, &le) && le.Which == store.LimitUser:
+		kind = "user_limit"
+		reason = fmt.Sprintf("You already have %d connection(s) to %s, the most allowed per user (maximum-connections-per-user); close one and try again.", le.Limit, ep.Name)
+	case errors.As(err, &le):
+		kind = "endpoint_limit"
+		reason = fmt.Sprintf("%s already has its maximum of %d connections (maximum-connections); try again later.", ep.Name, le.Limit)
+	case errors.Is(err, store.ErrUnavailable):
+		kind, code = "store_unavailable", closeInternal
+		reason = "racgate cannot count connections right now (its connection store is unavailable); try again shortly."
+	default:
+		kind, code = "store_error", closeInternal
+		reason = "racgate could not count connections."
+	}
+	s.control.refused(kind)
+	s.log.Info("connection refused", "audit", true, "user", lg.User.Username, "endpoint", ep.Name,
+		"remote", remote, "why", kind, "err", err)
+	return nil, code, reason
+}
+
+// watch ends ss when its lease is terminated (admin, logout elsewhere) or when it has had
+// no input for the provider's idle-timeout. The returned func stops watching.
+func (s *Server) watch(ss *session, cfg *Config) (stop func()) {
+	ss.touch()
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		select {
+		case <-ss.lease.Done():
+			if why := ss.lease.Reason(); why == logoutReason {
+				ss.end(endWith(closeSessionEnded, why))
+			} else {
+				ss.end(endWith(closeKilled, terminationReason(why)))
+			}
+		case <-done:
+		}
+	})
+	var idle *time.Timer
+	if d := cfg.IdleTimeout(ss.ep); d > 0 {
+		var check func()
+		check = func() {
+			last := time.Unix(0, ss.lastInput.Load())
+			if left := d - time.Since(last); left > 0 {
+				idle.Reset(left) // input came meanwhile: look again when it could be idle
+				return
+			}
+			ss.end(endWith(closeTimeout, fmt.Sprintf("The connection was idle for %v (idle-timeout).", d)))
+		}
+		idle = time.AfterFunc(d, check)
+	}
+	return func() {
+		close(done)
+		if idle != nil {
+			idle.Stop()
+		}
+		wg.Wait()
+	}
+}
+
+// logoutReason marks a termination by the user's logout on another instance.
+const logoutReason = "You logged out."
+
+// closeKilled is CLOSE code 7: an administrator (or the user's logout) ended it.
+const closeKilled = wire.CloseKilled
+
+func terminationReason(r string) string {
+	if r == "" {
+		return "An administrator ended the connection."
+	}
+	return r
+}
+
+// touch records input from the user, for the idle timeout.
+func (ss *session) touch() { ss.lastInput.Store(time.Now().UnixNano()) }
+
+// terminateLogin ends the connections of a login on every instance (logout).
+func (s *Server) terminateLogin(ctx context.Context, loginID string) {
+	conns, err := s.store.Connections(ctx)
+	if err != nil {
+		s.log.Warn("logout: cannot list connections on other instances", "err", err)
+		return
+	}
+	for _, c := range conns {
+		if c.Login == loginID {
+			if err := s.store.Terminate(ctx, c.ID, logoutReason); err != nil && !errors.Is(err, store.ErrNotFound) {
+				s.log.Warn("logout: terminate", "conn", c.ID, "err", err)
+			}
+		}
+	}
+}
+
+// controlMetrics: refusals by reason and store operation latency.
+type controlMetrics struct {
+	mu       sync.Mutex
+	refusals map[string]uint64
+	ops      map[string]*opStats
+}
+
+type opStats struct {
+	n, errs uint64
+	total   time.Duration
+	buckets [len(storeBuckets)]uint64
+}
+
+// storeBuckets are the latency histogram's upper bounds (seconds).
+var storeBuckets = [...]float64{0.001, 0.005, 0.025, 0.1, 0.5, 2.5}
+
+func newControlMetrics() *controlMetrics {
+	m := &controlMetrics{refusals: map[string]uint64{}, ops: map[string]*opStats{}}
+	for _, k := range []string{"endpoint_limit", "user_limit", "store_unavailable"} {
+		m.refusals[k] = 0
+	}
+	return m
+}
+
+func (m *controlMetrics) refused(kind string) {
+	m.mu.Lock()
+	m.refusals[kind]++
+	m.mu.Unlock()
+}
+
+// storeOp is the store's Observe hook.
+func (m *controlMetrics) storeOp(op string, d time.Duration, err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st := m.ops[op]
+	if st == nil {
+		st = &opStats{}
+		m.ops[op] = st
+	}
+	st.n++
+	st.total += d
+	if err != nil {
+		st.errs++
+	}
+	for i, b := range storeBuckets {
+		if d.Seconds() <= b {
+			st.buckets[i]++
+		}
+	}
+}
+
+// writeControlMetrics adds live connections per endpoint (this instance), refusals and
+// store latency to /metrics.
+func (s *Server) writeControlMetrics(w io.Writer) {
+	live := map[string]uint64{}
+	for _, e := range s.state.Load().cfg.Endpoints {
+		live[e.Name] = 0
+	}
+	s.mu.Lock()
+	for ss := range s.sessions {
+		live[ss.ep.Name]++
+	}
+	s.mu.Unlock()
+	inst := s.store.InstanceID()
+	fmt.Fprintf(w, "# HELP racgate_connections_live Live connections on this instance, by endpoint.\n# TYPE racgate_connections_live gauge\n")
+	for _, k := range slices.Sorted(maps.Keys(live)) {
+		fmt.Fprintf(w, "racgate_connections_live{endpoint=%q,instance=%q} %d\n", k, inst, live[k])
+	}
+	m := s.control
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	labelled(w, "racgate_connections_refused_total", "Connections refused, by reason.", "reason", m.refusals)
+	const h = "racgate_store_seconds"
+	fmt.Fprintf(w, "# HELP %s Connection store operation latency.\n# TYPE %s histogram\n", h, h)
+	for _, op := range slices.Sorted(maps.Keys(m.ops)) {
+		st := m.ops[op]
+		for i, b := range storeBuckets {
+			fmt.Fprintf(w, "%s_bucket{op=%q,le=\"%g\"} %d\n", h, op, b, st.buckets[i])
+		}
+		fmt.Fprintf(w, "%s_bucket{op=%q,le=\"+Inf\"} %d\n%s_sum{op=%q} %g\n%s_count{op=%q} %d\n",
+			h, op, st.n, h, op, st.total.Seconds(), h, op, st.n)
+	}
+	fmt.Fprintf(w, "# HELP racgate_store_errors_total Failed connection store operations.\n# TYPE racgate_store_errors_total counter\n")
+	for _, op := range slices.Sorted(maps.Keys(m.ops)) {
+		fmt.Fprintf(w, "racgate_store_errors_total{op=%q} %d\n", op, m.ops[op].errs)
+	}
+}
