@@ -8,7 +8,8 @@ import type { Rect } from "./geometry.js";
 import { Input } from "./input.js";
 import { Session } from "./session.js";
 import type { State } from "./session.js";
-import { DEFAULT_FONT_SIZE, estimateCells, measureCell, TerminalView } from "./terminal.js";
+import { DEFAULT_FONT_SIZE, estimateCells } from "./termconfig.js";
+import { measureCell, TerminalView } from "./terminal.js";
 import { closeAllowsReconnect, KIND_TERMINAL } from "./wire.js";
 
 const RESIZE_DEBOUNCE_MS = 300;
