@@ -62,6 +62,7 @@ type Provider struct {
 	Name              string
 	ConnectionTimeout time.Duration // absolute limit per connection; 0 = none
 	IdleTimeout       time.Duration // no input for this long ends a connection; 0 = none
+	IdleTimeout       time.Duration // no input for this long ends a connection; 0 = none
 	Settings          Settings
 	PropertyMappings  []string
 
@@ -81,6 +82,10 @@ type Endpoint struct {
 	PropertyMappings   []string
 	ConnectionSettings []string // keys a connect request may set
 	Groups             []string // empty = every logged-in user
+
+	// MaximumConnectionsPerUser overrides the provider's when set (see Config.UserLimit).
+	MaximumConnectionsPerUser int
+	perUserSet                bool
 
 	// MaximumConnectionsPerUser overrides the provider's when set (see Config.UserLimit).
 	MaximumConnectionsPerUser int
@@ -272,21 +277,6 @@ func (d *decoder) session(k string, v *yaml.Node, file string, s *SessionConfig)
 	})
 }
 
-func (d *decoder) store(k string, v *yaml.Node, dst *string) {
-	s, ok := d.scalar(v, k)
-	if !ok {
-		return
-	}
-	switch s {
-	case "memory":
-		*dst = s
-	case "redis":
-		d.errorf(v, k, "store redis is not supported yet (use memory)")
-	default:
-		d.errorf(v, k, "unknown store %q (want memory)", s)
-	}
-}
-
 func (d *decoder) users(k string, v *yaml.Node, c *Config) {
 	seen := map[string]int{}
 	d.sequence(v, k, func(k string, v *yaml.Node) {
@@ -319,9 +309,13 @@ func (d *decoder) providers(k string, v *yaml.Node, c *Config, lines *nodeLines)
 			"name":               func(k string, v *yaml.Node) { d.name(k, v, &p.Name, lines.providerNames, "provider") },
 			"connection-timeout": func(k string, v *yaml.Node) { d.duration(v, k, &p.ConnectionTimeout) },
 			"idle-timeout":       func(k string, v *yaml.Node) { d.duration(v, k, &p.IdleTimeout) },
+			"idle-timeout":       func(k string, v *yaml.Node) { d.duration(v, k, &p.IdleTimeout) },
 			"settings":           func(k string, v *yaml.Node) { p.Settings = d.settings(k, v) },
 			"property-mappings": func(k string, v *yaml.Node) {
 				lines.providerRefs = append(lines.providerRefs, d.refs(k, v, &p.PropertyMappings)...)
+			},
+			"maximum-connections-per-user": func(k string, v *yaml.Node) {
+				d.perUserLimit(k, v, &p.MaximumConnectionsPerUser)
 			},
 			"maximum-connections-per-user": func(k string, v *yaml.Node) {
 				d.perUserLimit(k, v, &p.MaximumConnectionsPerUser)
@@ -373,6 +367,10 @@ func (d *decoder) endpoints(k string, v *yaml.Node, c *Config, lines *nodeLines)
 				if e.MaximumConnections < -1 {
 					d.errorf(v, k, "want -1 (unlimited) or a number of connections, got %d", e.MaximumConnections)
 				}
+			},
+			"maximum-connections-per-user": func(k string, v *yaml.Node) {
+				d.perUserLimit(k, v, &e.MaximumConnectionsPerUser)
+				e.perUserSet = true
 			},
 			"maximum-connections-per-user": func(k string, v *yaml.Node) {
 				d.perUserLimit(k, v, &e.MaximumConnectionsPerUser)
