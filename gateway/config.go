@@ -62,7 +62,6 @@ type Provider struct {
 	Name              string
 	ConnectionTimeout time.Duration // absolute limit per connection; 0 = none
 	IdleTimeout       time.Duration // no input for this long ends a connection; 0 = none
-	IdleTimeout       time.Duration // no input for this long ends a connection; 0 = none
 	Settings          Settings
 	PropertyMappings  []string
 
@@ -82,10 +81,6 @@ type Endpoint struct {
 	PropertyMappings   []string
 	ConnectionSettings []string // keys a connect request may set
 	Groups             []string // empty = every logged-in user
-
-	// MaximumConnectionsPerUser overrides the provider's when set (see Config.UserLimit).
-	MaximumConnectionsPerUser int
-	perUserSet                bool
 
 	// MaximumConnectionsPerUser overrides the provider's when set (see Config.UserLimit).
 	MaximumConnectionsPerUser int
@@ -309,13 +304,9 @@ func (d *decoder) providers(k string, v *yaml.Node, c *Config, lines *nodeLines)
 			"name":               func(k string, v *yaml.Node) { d.name(k, v, &p.Name, lines.providerNames, "provider") },
 			"connection-timeout": func(k string, v *yaml.Node) { d.duration(v, k, &p.ConnectionTimeout) },
 			"idle-timeout":       func(k string, v *yaml.Node) { d.duration(v, k, &p.IdleTimeout) },
-			"idle-timeout":       func(k string, v *yaml.Node) { d.duration(v, k, &p.IdleTimeout) },
 			"settings":           func(k string, v *yaml.Node) { p.Settings = d.settings(k, v) },
 			"property-mappings": func(k string, v *yaml.Node) {
 				lines.providerRefs = append(lines.providerRefs, d.refs(k, v, &p.PropertyMappings)...)
-			},
-			"maximum-connections-per-user": func(k string, v *yaml.Node) {
-				d.perUserLimit(k, v, &p.MaximumConnectionsPerUser)
 			},
 			"maximum-connections-per-user": func(k string, v *yaml.Node) {
 				d.perUserLimit(k, v, &p.MaximumConnectionsPerUser)
@@ -367,10 +358,6 @@ func (d *decoder) endpoints(k string, v *yaml.Node, c *Config, lines *nodeLines)
 				if e.MaximumConnections < -1 {
 					d.errorf(v, k, "want -1 (unlimited) or a number of connections, got %d", e.MaximumConnections)
 				}
-			},
-			"maximum-connections-per-user": func(k string, v *yaml.Node) {
-				d.perUserLimit(k, v, &e.MaximumConnectionsPerUser)
-				e.perUserSet = true
 			},
 			"maximum-connections-per-user": func(k string, v *yaml.Node) {
 				d.perUserLimit(k, v, &e.MaximumConnectionsPerUser)

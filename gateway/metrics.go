@@ -89,7 +89,6 @@ func (s *Server) handleMetrics(w http.ResponseWriter, _ *http.Request) {
 	labelled(w, "racgate_errors_total", "Sessions ended by an error, by kind.", "kind", errs)
 	labelled(w, "racgate_logins_total", "Login attempts, by result.", "result", logins)
 	s.writeControlMetrics(w)
-	s.writeControlMetrics(w)
 }
 
 func gauge(w io.Writer, name, help string, v float64) {

@@ -144,7 +144,6 @@ func (s *Server) routes() {
 	})
 	m.HandleFunc("GET /metrics", s.handleMetrics)
 	s.adminRoutes(m)
-	s.adminRoutes(m)
 	// Browsers ask for it on every page; no icon, and no 404 in their consoles.
 	m.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	s.mux = m
@@ -223,7 +222,6 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 		s.revoke(lg.ID, lg.Expires)
 		s.endSessions(func(ss *session) bool { return ss.loginID == lg.ID },
 			endWith(closeSessionEnded, "you logged out"))
-		s.terminateLogin(r.Context(), lg.ID) // on the other instances
 		s.terminateLogin(r.Context(), lg.ID) // on the other instances
 		s.log.Info("logout", "user", lg.User.Username, "remote", r.RemoteAddr)
 	}

@@ -161,7 +161,6 @@ type session struct {
 	ctrl      chan []byte             // CLIPBOARD, BELL, NAME to the browser
 	lease     store.Lease
 	lastInput atomic.Int64 // unix nanoseconds of the last input, for idle-timeout
-	lastInput atomic.Int64 // unix nanoseconds of the last input, for idle-timeout
 
 	readOnly, noCopy, noPaste bool
 	canResize                 bool
@@ -293,7 +292,6 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		ss.end(endWith(closeSessionEnded, "Your racgate login has expired: log in again."))
 	})
 	defer t.Stop()
-	defer s.watch(ss, st.cfg)() // idle timeout, termination requests
 	defer s.watch(ss, st.cfg)() // idle timeout, termination requests
 
 	ss.run(width, height)
