@@ -1,8 +1,9 @@
-// Package rdp is a Remote Desktop Protocol client (MS-RDPBCGR with TLS
-// security; NLA via MS-CSSP/MS-NLMP is still to come). It decodes what the
+// Package rdp is a Remote Desktop Protocol client (MS-RDPBCGR with TLS or
+// NLA: CredSSP (MS-CSSP) over NTLMv2 (MS-NLMP)). It decodes what the
 // server sends into a render.Sink and sends keyboard and pointer input.
 //
 // One file per protocol layer: tpkt.go (TPKT, X.224 negotiation), tls.go,
+// ntlm.go and credssp.go (NLA),
 // mcs.go (T.125), gcc.go (T.124 and the data blocks), info.go (Client Info),
 // licensing.go, capabilities.go, finalize.go, slowpath.go and fastpath.go
 // (share PDUs and fast-path output/input), bitmap.go and planar.go (bitmap
@@ -12,6 +13,7 @@ package rdp
 import (
 	"context"
 	"crypto/x509"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -28,9 +30,9 @@ import (
 // Guacamole/authentik ones the gateway maps from.
 type Config struct {
 	Username, Password, Domain string // username, password, domain
-	// Security is "any" (or empty), "nla", "nla-ext", "tls" or "rdp"
-	// (security). This version implements "tls"; "any" offers TLS only until
-	// NLA is implemented.
+	// Security is "any" (or empty: TLS or NLA, as the server prefers),
+	// "nla" (CredSSP), "nla-ext" (CredSSP with the early authorization
+	// result), "tls" or "rdp" (standard RDP security, not implemented).
 	Security string
 	// IgnoreCert accepts any server certificate (ignore-cert).
 	IgnoreCert bool
@@ -170,13 +172,18 @@ func (cfg *Config) normalize() error {
 	return nil
 }
 
-// requestedProtocols maps Config.Security to the X.224 negotiation offer.
+// requestedProtocols maps Config.Security to the X.224 negotiation offer
+// (MS-RDPBCGR 2.2.1.1.1).
 func (cfg *Config) requestedProtocols() (uint32, error) {
 	switch cfg.Security {
-	case "", "any", "tls":
+	case "", "any":
+		return ProtocolSSL | ProtocolHybrid | ProtocolHybridEx, nil
+	case "tls":
 		return ProtocolSSL, nil
-	case "nla", "nla-ext":
-		return 0, fmt.Errorf("%w: security %q (NLA is not implemented yet)", ErrUnsupported, cfg.Security)
+	case "nla":
+		return ProtocolHybrid, nil
+	case "nla-ext":
+		return ProtocolHybrid | ProtocolHybridEx, nil
 	case "rdp":
 		return 0, fmt.Errorf("%w: security \"rdp\" (standard RDP security is not implemented)", ErrUnsupported)
 	}
@@ -215,6 +222,25 @@ func (c *Client) connect(ctx context.Context, host string) error {
 		return err
 	}
 	c.conn = t
+	if selected&(ProtocolHybrid|ProtocolHybridEx) != 0 {
+		pub, err := subjectPublicKey(t.ConnectionState().PeerCertificates[0].RawSubjectPublicKeyInfo)
+		if err != nil {
+			return err
+		}
+		if err := credSSP(t, pub, &c.cfg); err != nil {
+			return err
+		}
+		if selected&ProtocolHybridEx != 0 {
+			// Early User Authorization Result PDU (2.2.10.2).
+			var res [4]byte
+			if _, err := io.ReadFull(t, res[:]); err != nil {
+				return fmt.Errorf("rdp: Early User Authorization Result: %w", err)
+			}
+			if v := binary.LittleEndian.Uint32(res[:]); v != 0 {
+				return fmt.Errorf("%w: Early User Authorization Result %#x (MS-RDPBCGR 2.2.10.2)", ErrAuthFailed, v)
+			}
+		}
+	}
 	c.fr = newFrameReader(t)
 
 	// Basic Settings Exchange (2.2.1.3, 2.2.1.4).

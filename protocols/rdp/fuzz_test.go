@@ -2,6 +2,7 @@ package rdp
 
 import (
 	"bytes"
+	"encoding/asn1"
 	"io"
 	"log/slog"
 	"net"
@@ -233,4 +234,22 @@ func mcsConnectResponseSeed() []byte {
 	c = append(c, domainParameters(34, 3, 0, 1, 0, 1, 0xFFF8, 2)...)
 	c = appendBERTLV(c, []byte{0x04}, gcc)
 	return appendBERTLV(nil, []byte{0x7F, 0x66}, c)
+}
+
+func FuzzNLA(f *testing.F) {
+	f.Add(ntlmSpecChallenge())
+	req, _ := asn1.Marshal(tsRequest{Version: 6, NegoTokens: []negoToken{{ntlmSpecChallenge()}}})
+	f.Add(req)
+	req, _ = asn1.Marshal(tsRequest{Version: 6, ErrorCode: -1073741715})
+	f.Add(req)
+	f.Fuzz(func(t *testing.T, p []byte) {
+		if r, err := readTSRequest(bytes.NewReader(p)); err == nil && len(r.NegoTokens) > 0 {
+			p = r.NegoTokens[0].Token
+		}
+		n := &ntlmClient{user: "u", password: "p"}
+		n.negotiateMessage()
+		if _, err := n.authenticateMessage(p); err == nil {
+			n.unseal(p)
+		}
+	})
 }

@@ -65,7 +65,7 @@ func TestShadowWrongPassword(t *testing.T) {
 	peers.Require(t, "Xvfb", "freerdp-shadow-cli")
 	x := peers.StartXvfb(t, "640x480", 24)
 	srv := peers.StartFreeRDPShadow(t, x, peers.ShadowOptions{})
-	c, err := dialErr(t, srv.Addr, rdp.Config{Username: srv.User, Password: "wrong-" + srv.Password, IgnoreCert: true})
+	c, err := dialErr(t, srv.Addr, rdp.Config{Username: srv.User, Password: "wrong-" + srv.Password, IgnoreCert: true, Security: "tls"})
 	if err == nil {
 		err = c.Run(context.Background())
 	}

@@ -1,6 +1,7 @@
 package rdp_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +16,7 @@ func TestShadowTLS(t *testing.T) {
 	x := desktop(t)
 	x.Start(t, "xlogo", "-geometry", "120x120+700+40")
 	srv := peers.StartFreeRDPShadow(t, x, peers.ShadowOptions{})
-	s := connect(t, srv, rdp.Config{Username: srv.User, Password: srv.Password, IgnoreCert: true})
+	s := connect(t, srv, rdp.Config{Username: srv.User, Password: srv.Password, IgnoreCert: true, Security: "tls"})
 	if w, h := s.c.Size(); w != 1024 || h != 768 {
 		t.Fatalf("Size = %dx%d, want the shadowed screen's 1024x768", w, h)
 	}
@@ -36,7 +37,7 @@ func TestShadowTyping(t *testing.T) {
 	peers.Require(t, "xdotool")
 	x := desktop(t)
 	srv := peers.StartFreeRDPShadow(t, x, peers.ShadowOptions{})
-	s := connect(t, srv, rdp.Config{Username: srv.User, Password: srv.Password, IgnoreCert: true})
+	s := connect(t, srv, rdp.Config{Username: srv.User, Password: srv.Password, IgnoreCert: true, Security: "tls"})
 	waitMatch(t, x, s)
 	// A second xterm running cat, focused by clicking into it.
 	x.Start(t, "xterm", "-geometry", "40x5+500+400", "-bg", "white", "-fg", "black", "-title", "typing",
@@ -101,5 +102,29 @@ func TestShadowTyping(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("no pointer shape with opaque pixels arrived")
 		}
+	}
+}
+
+// TestShadowNLA logs in with NLA (CredSSP over NTLMv2) against a SAM file,
+// draws the screen, and checks that a wrong password is refused as such.
+func TestShadowNLA(t *testing.T) {
+	x := desktop(t)
+	srv := peers.StartFreeRDPShadow(t, x, peers.ShadowOptions{Security: "nla"})
+	for _, sec := range []string{"nla", "any"} {
+		t.Run(sec, func(t *testing.T) {
+			s := connect(t, srv, rdp.Config{Username: srv.User, Password: srv.Password, IgnoreCert: true, Security: sec})
+			waitMatch(t, x, s)
+		})
+	}
+	_, err := dialErr(t, srv.Addr, rdp.Config{Username: srv.User, Password: "wrong-" + srv.Password, IgnoreCert: true, Security: "nla"})
+	t.Logf("wrong password: %v", err)
+	if !errors.Is(err, rdp.ErrAuthFailed) {
+		t.Fatalf("wrong password: %v", err)
+	}
+	// TLS alone is refused by this server (HYBRID_REQUIRED_BY_SERVER).
+	_, err = dialErr(t, srv.Addr, rdp.Config{Username: srv.User, Password: srv.Password, IgnoreCert: true, Security: "tls"})
+	var nf *rdp.NegotiationFailure
+	if !errors.As(err, &nf) || nf.Code != 5 {
+		t.Fatalf("TLS-only against an NLA server: %v", err)
 	}
 }
