@@ -229,3 +229,29 @@ func FuzzTerminalSize(f *testing.F) {
 		}
 	})
 }
+
+// TestTerminalReadOnly: a read-only terminal gets neither input nor resizes, and HELLO
+// says so; disable-copy clears the copy flag.
+func TestTerminalReadOnly(t *testing.T) {
+	ts := newTestServer(t, sshConfigYAML("127.0.0.1:1", []string{"username: u", "ignore-host-key: true", "read-only: true", "disable-copy: true"}))
+	ft := newFakeTerm()
+	ts.dialTerm = func(context.Context, *Endpoint, Settings, int, int, *slog.Logger) (terminal, error) { return ft, nil }
+	c := dialTerm(t, ts, "").start()
+	c.wait("HELLO", 5*time.Second, func(c *termClient) bool { return c.hello != nil })
+	if c.hello.Kind != wire.KindTerminal || c.hello.Flags != 0 {
+		t.Fatalf("HELLO %+v, want a terminal with no flags", *c.hello)
+	}
+	c.send(wire.TerminalInput{Data: []byte("rm -rf ~\r")}, wire.TerminalResize{Cols: 0, Rows: 0})
+	// Output still flows, after the input was handled (the reader handles in order).
+	ft.outW.Write([]byte("still here"))
+	c.waitOutput("still here")
+	time.Sleep(200 * time.Millisecond)
+	ft.mu.Lock()
+	defer ft.mu.Unlock()
+	if ft.in.Len() != 0 || len(ft.sizes) != 0 {
+		t.Fatalf("read-only terminal got input %q and sizes %v", ft.in.String(), ft.sizes)
+	}
+	if c.closed != nil {
+		t.Fatalf("CLOSE %+v", *c.closed)
+	}
+}
