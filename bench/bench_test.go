@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -132,5 +134,50 @@ func TestParseFlags(t *testing.T) {
 		if sc.Skip == "" {
 			t.Errorf("%s not skipped", sc.Name)
 		}
+	}
+}
+
+// TestRenderMatrix runs three render variants on one busy terminal for a few seconds and
+// checks their figures. (All nine under -race on two shared cores would not get past
+// their first frames; DisablePalette alone sends megabyte frames that the race detector
+// slows to a crawl.)
+func TestRenderMatrix(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Xvnc")
+	}
+	peers.Require(t, "Xvnc", "xterm", "xdotool", "xsetroot")
+	o, err := parseFlags([]string{"-duration", "3s", "-warmup", "1s"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{o: o, dir: t.TempDir(), log: slog.New(slog.DiscardHandler), prog: &report.Progress{}}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var variants []renderVariant
+	for _, v := range renderVariants {
+		if v.name == "default (lossless)" || v.name == "DisableFill" || v.name == "TileSize=32" {
+			variants = append(variants, v)
+		}
+	}
+	rs := h.renderMatrix(ctx, "render-busy", workloadBusy, variants, "test")
+	if len(rs) != 3 {
+		t.Fatalf("%d results for 3 variants", len(rs))
+	}
+	by := map[string]report.Result{}
+	for _, r := range rs {
+		if r.Skipped != "" || len(r.Errors) > 0 {
+			t.Fatalf("%s: skipped %q errors %v", r.Variant, r.Skipped, r.Errors)
+		}
+		if r.Bytes == 0 || r.Frames == 0 || r.CPUPerSession10s <= 0 {
+			t.Errorf("%s: %d bytes, %d frames, %.3f CPU", r.Variant, r.Bytes, r.Frames, r.CPUPerSession10s)
+		}
+		by[r.Variant] = r
+	}
+	// Terminal text has few colours: palettes carry it, unless switched off.
+	if by["default (lossless)"].Encodings["zpalette"] == 0 {
+		t.Errorf("default: no ZPALETTE bytes: %v", by["default (lossless)"].Encodings)
+	}
+	if n := by["default (lossless)"].Encodings["jpeg"]; n != 0 {
+		t.Errorf("lossless default: %d JPEG bytes", n)
 	}
 }

@@ -95,13 +95,13 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.racgate, "racgate", "", "racgate binary (default: go build ./cmd/racgate into a temp dir)")
-	fs.DurationVar(&o.duration, "duration", 8*time.Second, "measuring window per scenario")
+	fs.DurationVar(&o.duration, "duration", 6*time.Second, "measuring window per scenario")
 	fs.DurationVar(&o.warmup, "warmup", time.Second, "time after the first frames before measuring")
 	fs.IntVar(&o.width, "width", 1024, "desktop width")
 	fs.IntVar(&o.height, "height", 768, "desktop height")
 	fs.IntVar(&o.sessions, "sessions", 1, "concurrent sessions per workload scenario")
 	scale := fs.String("scale", "1,10,100", "session counts for the scaling curve (idle desktop), at most 1000")
-	only := fs.String("scenarios", "", "comma-separated scenarios to run (idle,busy,churn,drag,typing,slow-client,scale,ssh-idle,ssh-flood); default all")
+	only := fs.String("scenarios", "", "comma-separated scenarios to run (idle,busy,churn,drag,typing,slow-client,scale,ssh-idle,ssh-flood,render); default all")
 	fs.BoolVar(&o.variants, "variants", false, "also run busy with each quality/compress/encodings variant")
 	fs.IntVar(&o.samples, "samples", 200, "latency samples (key presses) at most, within -duration")
 	fs.StringVar(&o.guacd, "guacd", "", "guacd host:port: run the scenarios through guacd too and print ratios")
@@ -181,7 +181,7 @@ func execute(ctx context.Context, o *options) (*report.Run, error) {
 		Host: hostInfo(),
 	}
 	list := scenarios(o)
-	if len(list) == 0 {
+	if len(list) == 0 && !o.want("render") {
 		return nil, fmt.Errorf("no scenario matches -scenarios %q", strings.Join(o.only, ","))
 	}
 	for i, sc := range list {
@@ -192,6 +192,15 @@ func execute(ctx context.Context, o *options) (*report.Run, error) {
 		run.Results = append(run.Results, h.racgate(ctx, sc, label))
 		if o.guacd != "" {
 			run.Results = append(run.Results, h.guacd(ctx, sc, label))
+		}
+	}
+	if o.want("render") {
+		for i, m := range []struct {
+			name string
+			wl   func(context.Context, *xvnc, time.Duration) error
+		}{{"render-busy", workloadBusy}, {"render-churn", workloadChurn}} {
+			label := fmt.Sprintf("render %d/2 %s", i+1, m.name)
+			run.Results = append(run.Results, h.renderMatrix(ctx, m.name, m.wl, renderVariants, label)...)
 		}
 	}
 	if o.guacd != "" {
