@@ -82,6 +82,11 @@ func TestSSHBrowser(t *testing.T) {
 	b.do(map[string]any{"login": map[string]any{"username": testUser, "password": testPassword}})
 	b.do(map[string]any{"open": "shell"})
 	b.do(map[string]any{"waitState": "connected", "timeoutMs": 20000})
+	// font-size and color-scheme reached xterm.js (TERMINAL_CONFIG).
+	b.do(map[string]any{"waitFor": map[string]any{"selector": `#terminal[data-scheme="light"]`}})
+	if fs, _ := b.do(map[string]any{"terminalText": true})["fontSize"].(float64); fs != 16 {
+		t.Fatalf("font size %v, want 16 from the settings", fs)
+	}
 
 	// The shell computes 42: the typed line itself holds only the expression.
 	b.do(map[string]any{"terminalType": "echo hello-$((6*7))\n"})

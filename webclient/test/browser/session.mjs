@@ -27,7 +27,7 @@
 //   {"reconnect": true}                     click #reconnect
 //   {"sleep": ms}
 //   {"terminalText": true}                  result: text = the terminal's visible lines joined by \n,
-//                                           cols, rows (window.racgateTerminal, xterm.js)
+//                                           cols, rows, fontSize (window.racgateTerminal, xterm.js)
 //   {"terminalType": "text"}                type into the terminal's textarea ("\n" is Enter)
 // On a terminal endpoint, type and press go to the terminal instead of the hidden canvas.
 
@@ -290,7 +290,7 @@ const STEPS = {
       const buf = t.buffer.active;
       const lines = [];
       for (let y = buf.viewportY; y < buf.viewportY + t.rows; y++) lines.push(buf.getLine(y)?.translateToString(true) ?? "");
-      return { text: lines.join("\n"), cols: t.cols, rows: t.rows };
+      return { text: lines.join("\n"), cols: t.cols, rows: t.rows, fontSize: t.options.fontSize };
     });
   },
 
