@@ -43,6 +43,8 @@ type Config struct {
 	Instance string
 	// AdminGroup is the group whose members may see and end every connection.
 	AdminGroup string
+	// AdminToken (from admin-token-file) lets the CLI use the admin API; nil = no token.
+	AdminToken []byte
 
 	Users            []authz.User
 	Providers        []*Provider
@@ -187,6 +189,9 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 		},
 		"instance":    func(k string, v *yaml.Node) { d.str(v, k, &c.Instance) },
 		"admin-group": func(k string, v *yaml.Node) { d.str(v, k, &c.AdminGroup) },
+		"admin-token-file": func(k string, v *yaml.Node) {
+			c.AdminToken = d.secretFile(k, v, file)
+		},
 	})
 	d.references(c, lines)
 	if len(d.errs) > 0 {

@@ -191,6 +191,26 @@ func (d *decoder) perUserLimit(k string, v *yaml.Node, dst *int) {
 	}
 }
 
+// secretFile reads a key file of at least minSecretLen bytes (surrounding space trimmed).
+func (d *decoder) secretFile(k string, v *yaml.Node, file string) []byte {
+	p, ok := d.scalar(v, k)
+	if !ok {
+		return nil
+	}
+	p = relTo(file, p)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		d.errorf(v, k, "%v", err)
+		return nil
+	}
+	b = bytes.TrimSpace(b)
+	if len(b) < minSecretLen {
+		d.errorf(v, k, "%s holds %d bytes; want at least %d (e.g. openssl rand -hex 32)", p, len(b), minSecretLen)
+		return nil
+	}
+	return b
+}
+
 func relTo(file, p string) string {
 	if filepath.IsAbs(p) {
 		return p
