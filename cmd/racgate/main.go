@@ -4,6 +4,7 @@
 //	racgate serve -config FILE     run the gateway (SIGHUP reloads, SIGINT/SIGTERM stop)
 //	racgate check-config FILE      print OK or every error with file:line
 //	racgate hash-password          read a password on stdin, print a bcrypt hash
+//	racgate connections list|kill  live connections on every instance (admin API)
 //	racgate version                print the version
 package main
 
@@ -40,6 +41,7 @@ func usage(w io.Writer) {
   racgate serve -config FILE [-log-level info] [-log-format text]
   racgate check-config FILE
   racgate hash-password [-cost N]    (password on stdin)
+  racgate connections [-config FILE | -url URL -token-file FILE] list | kill ID
   racgate version
 `)
 }
@@ -56,6 +58,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return checkConfig(args[1:], stdout, stderr)
 	case "hash-password":
 		return hashPassword(args[1:], stdin, stdout, stderr)
+	case "connections":
+		return connections(args[1:], stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "racgate", version())
 		return 0

@@ -215,7 +215,7 @@ func TestServeRefusesBadConfig(t *testing.T) {
 	os.WriteFile(bad, []byte("listen: 127.0.0.1:0\nstore: redis\n"), 0o600)
 	var errb bytes.Buffer
 	if rc := run([]string{"serve", "-config", bad}, nil, io.Discard, &errb); rc != 1 ||
-		!strings.Contains(errb.String(), bad+":2: store: store redis is not supported yet") {
+		!strings.Contains(errb.String(), bad+":2: store: redis needs its addresses") {
 		t.Fatalf("rc %d: %s", rc, errb.String())
 	}
 	if rc := run([]string{"serve"}, nil, io.Discard, io.Discard); rc != 2 {

@@ -1,0 +1,396 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/racgate/racgate/internal/peers"
+	"github.com/racgate/racgate/render/wire"
+)
+
+// Several racgate instances (in-process Servers) sharing one real redis-server.
+
+const multiTTL = time.Second
+
+// multiConfig: endpoint five (limit 5), perUser (2 per user), any (no limits).
+func multiConfig(dir, redisAddr, instance string) string {
+	return `listen: 127.0.0.1:0
+instance: ` + instance + `
+session: {secret-file: ` + filepath.Join(dir, "session.key") + `}
+admin-group: admins
+admin-token-file: ` + filepath.Join(dir, "admin.token") + `
+store:
+  redis:
+    addrs: [` + redisAddr + `]
+    lease-ttl: 1s
+users:
+  - username: demo
+    password-hash: "` + testHash + `"
+    groups: [admins]
+  - username: bob
+    password-hash: "` + testHash + `"
+providers:
+  - name: lab
+endpoints:
+  - name: five
+    provider: lab
+    protocol: vnc
+    host: 127.0.0.1:1
+    maximum-connections: 5
+  - name: perUser
+    provider: lab
+    protocol: vnc
+    host: 127.0.0.1:2
+    maximum-connections-per-user: 2
+  - name: any
+    provider: lab
+    protocol: vnc
+    host: 127.0.0.1:3
+`
+}
+
+type cluster struct {
+	redis *peers.Redis
+	gws   []*testServer
+	token string
+}
+
+func startCluster(t *testing.T, n int) *cluster {
+	t.Helper()
+	r := peers.StartRedis(t)
+	dir := t.TempDir()
+	token := strings.Repeat("adm1n", 8)
+	os.WriteFile(filepath.Join(dir, "session.key"), []byte(strings.Repeat("k", 40)), 0o600)
+	os.WriteFile(filepath.Join(dir, "admin.token"), []byte(token), 0o600)
+	c := &cluster{redis: r, token: token}
+	for i := range n {
+		name := fmt.Sprintf("gw%d", i)
+		cfg, err := ParseConfig(filepath.Join(dir, name+".yaml"), []byte(multiConfig(dir, r.Addr, name)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo})).With("gw", name)
+		s, err := NewServer(cfg, logger)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs := httptest.NewServer(s.Handler())
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			s.Shutdown(ctx)
+			hs.Close()
+		})
+		ts := &testServer{Server: s, hs: hs, cfg: cfg}
+		ts.dial = fakeDial
+		c.gws = append(c.gws, ts)
+	}
+	return c
+}
+
+// fakeDial connects to a fakeRemote nobody watches (useFake queues a bounded number).
+func fakeDial(ctx context.Context, ep *Endpoint, set Settings, ev remoteEvents, log *slog.Logger) (remote, display, error) {
+	return &fakeRemote{w: 800, h: 600, ev: ev, end: make(chan error, 1), closed: make(chan struct{})}, fakeDisplay{}, nil
+}
+
+// loginAll logs user in once; the cookie (one secret-file) is good on every instance.
+func (c *cluster) login(t *testing.T, user string) []*http.Client {
+	t.Helper()
+	first := c.gws[0].loggedIn(t, user)
+	u0, _ := url.Parse(c.gws[0].hs.URL)
+	cks := first.Jar.Cookies(u0)
+	out := []*http.Client{first}
+	for _, g := range c.gws[1:] {
+		jar, _ := cookiejar.New(nil)
+		u, _ := url.Parse(g.hs.URL)
+		jar.SetCookies(u, cks)
+		out = append(out, &http.Client{Jar: jar, CheckRedirect: first.CheckRedirect})
+	}
+	return out
+}
+
+// attempt opens /ws/endpoint and returns the conn after HELLO, or the CLOSE.
+func attempt(ts *testServer, c *http.Client, endpoint string) (*websocket.Conn, *wire.Close, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(ts.hs.URL, "http")+"/ws/"+endpoint,
+		&websocket.DialOptions{HTTPClient: c, Subprotocols: []string{wire.Subprotocol}})
+	if err != nil {
+		return nil, nil, err
+	}
+	for {
+		_, data, err := conn.Read(ctx)
+		if err != nil {
+			conn.CloseNow()
+			return nil, nil, err
+		}
+		var hello bool
+		var cl *wire.Close
+		wire.Decode(data, func(m wire.Message) error {
+			switch m := m.(type) {
+			case wire.Hello:
+				hello = true
+			case wire.Close:
+				cl = &m
+			}
+			return nil
+		})
+		if cl != nil {
+			conn.CloseNow()
+			return nil, cl, nil
+		}
+		if hello {
+			return conn, nil, nil
+		}
+	}
+}
+
+// drain keeps reading a live connection (fake remotes send queued fakes) and reports
+// its CLOSE on the channel.
+func drain(conn *websocket.Conn) chan wire.Close {
+	ch := make(chan wire.Close, 1)
+	go func() {
+		defer close(ch)
+		for {
+			_, data, err := conn.Read(context.Background())
+			if err != nil {
+				return
+			}
+			wire.Decode(data, func(m wire.Message) error {
+				if c, ok := m.(wire.Close); ok {
+					ch <- c
+				}
+				return nil
+			})
+		}
+	}()
+	return ch
+}
+
+func storeCount(t *testing.T, ts *testServer, ep string) int {
+	t.Helper()
+	n, err := ts.store.Count(context.Background(), ep)
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+func TestMultiInstance(t *testing.T) {
+	c := startCluster(t, 3)
+	demo := c.login(t, "demo")
+	bob := c.login(t, "bob")
+
+	t.Run("200 attempts, limit 5", func(t *testing.T) {
+		var (
+			wg      sync.WaitGroup
+			mu      sync.Mutex
+			live    []*websocket.Conn
+			refused atomic.Int64
+			start   = make(chan struct{})
+		)
+		for i := range 200 {
+			wg.Go(func() {
+				<-start
+				conn, cl, err := attempt(c.gws[i%3], demo[i%3], "five")
+				switch {
+				case err != nil:
+					t.Error(err)
+				case cl != nil && cl.Code == wire.CloseLimit && strings.Contains(cl.Reason, "maximum of 5 connections"):
+					refused.Add(1)
+				case cl != nil:
+					t.Errorf("CLOSE %d %q", cl.Code, cl.Reason)
+				default:
+					mu.Lock()
+					live = append(live, conn)
+					mu.Unlock()
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		if len(live) != 5 || refused.Load() != 195 {
+			t.Fatalf("%d admitted, %d refused; want 5 and 195", len(live), refused.Load())
+		}
+		if n := storeCount(t, c.gws[1], "five"); n != 5 {
+			t.Fatalf("store count %d, want 5", n)
+		}
+		for _, conn := range live {
+			conn.Close(websocket.StatusNormalClosure, "")
+		}
+		waitFor(t, "all released", func() bool { return storeCount(t, c.gws[2], "five") == 0 })
+	})
+
+	t.Run("per-user limit across instances", func(t *testing.T) {
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		got := map[string][]*websocket.Conn{}
+		for i := range 30 {
+			wg.Go(func() {
+				user, cl := "demo", demo[i%3]
+				if i%2 == 1 {
+					user, cl = "bob", bob[i%3]
+				}
+				conn, cls, err := attempt(c.gws[i%3], cl, "perUser")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if cls != nil {
+					if cls.Code != wire.CloseLimit || !strings.Contains(cls.Reason, "maximum-connections-per-user") {
+						t.Errorf("CLOSE %d %q", cls.Code, cls.Reason)
+					}
+					return
+				}
+				mu.Lock()
+				got[user] = append(got[user], conn)
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		if len(got["demo"]) != 2 || len(got["bob"]) != 2 {
+			t.Fatalf("admitted demo %d, bob %d; want 2 each", len(got["demo"]), len(got["bob"]))
+		}
+		for _, cs := range got {
+			for _, conn := range cs {
+				conn.Close(websocket.StatusNormalClosure, "")
+			}
+		}
+	})
+
+	t.Run("terminate from A closes on B", func(t *testing.T) {
+		conn, cl, err := attempt(c.gws[1], bob[1], "any")
+		if err != nil || cl != nil {
+			t.Fatalf("connect: %v %v", cl, err)
+		}
+		closed := drain(conn)
+		var id string
+		waitFor(t, "connection listed on A", func() bool {
+			req, _ := http.NewRequest("GET", c.gws[0].hs.URL+"/api/connections", nil)
+			req.Header.Set("Authorization", "Bearer "+c.token)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return false
+			}
+			defer resp.Body.Close()
+			var list ConnectionList
+			json.NewDecoder(resp.Body).Decode(&list)
+			for _, x := range list.Connections {
+				if x.User == "bob" && x.Instance == "gw1" {
+					id = x.ID
+				}
+			}
+			return id != "" && len(list.Instances) == 3
+		})
+		req, _ := http.NewRequest("DELETE", c.gws[0].hs.URL+"/api/connections/"+id, nil)
+		req.Header.Set("Authorization", "Bearer "+c.token)
+		asked := time.Now()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("DELETE on A: %v %v", resp, err)
+		}
+		select {
+		case got := <-closed:
+			if got.Code != wire.CloseKilled {
+				t.Fatalf("CLOSE %d %q, want 7", got.Code, got.Reason)
+			}
+			t.Logf("closed on B %v after the request on A", time.Since(asked).Round(time.Millisecond))
+		case <-time.After(2 * time.Second):
+			t.Fatal("connection on B not closed within 2s")
+		}
+	})
+
+	t.Run("logout on A ends the login's connection on B", func(t *testing.T) {
+		conn, cl, err := attempt(c.gws[2], demo[2], "any")
+		if err != nil || cl != nil {
+			t.Fatalf("connect: %v %v", cl, err)
+		}
+		closed := drain(conn)
+		time.Sleep(100 * time.Millisecond) // registry record written
+		req, _ := http.NewRequest("POST", c.gws[0].hs.URL+"/logout", nil)
+		resp, err := demo[0].Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		select {
+		case got := <-closed:
+			if got.Code != wire.CloseSessionEnded {
+				t.Fatalf("CLOSE %d %q, want 9", got.Code, got.Reason)
+			}
+		case <-time.After(2 * time.Second):
+			t.Fatal("connection on B not closed within 2s of the logout on A")
+		}
+	})
+
+	t.Run("Redis restart and outage", func(t *testing.T) {
+		var held []*websocket.Conn
+		for i := range 3 {
+			conn, cl, err := attempt(c.gws[i], bob[i], "five")
+			if err != nil || cl != nil {
+				t.Fatalf("connect %d: %v %v", i, cl, err)
+			}
+			held = append(held, conn)
+		}
+		closes := make([]chan wire.Close, len(held))
+		for i, conn := range held {
+			closes[i] = drain(conn)
+		}
+		c.redis.Stop()
+		// Down: new connections refused with a clear message; live ones keep running.
+		_, cl, err := attempt(c.gws[0], bob[0], "any")
+		if err != nil || cl == nil || cl.Code != wire.CloseInternal || !strings.Contains(cl.Reason, "connection store is unavailable") {
+			t.Fatalf("while Redis is down: %v %v", cl, err)
+		}
+		time.Sleep(multiTTL + 500*time.Millisecond) // longer than a lease: only heartbeats keep them
+		c.redis.Start()
+		waitFor(t, "leases counted again", func() bool { return storeCount(t, c.gws[0], "five") == 3 })
+		for i, ch := range closes {
+			select {
+			case cl := <-ch:
+				t.Fatalf("connection %d ended during the outage: %d %q", i, cl.Code, cl.Reason)
+			default:
+			}
+		}
+		// Exactly two more fit (5), from any instance.
+		var extra []*websocket.Conn
+		for i := range 4 {
+			conn, cl, err := attempt(c.gws[i%3], bob[i%3], "five")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cl != nil && cl.Code != wire.CloseLimit {
+				t.Fatalf("CLOSE %d %q, want 5", cl.Code, cl.Reason)
+			}
+			if cl == nil {
+				extra = append(extra, conn)
+			}
+		}
+		if len(extra) != 2 {
+			t.Fatalf("%d admitted after the restart, want 2", len(extra))
+		}
+		time.Sleep(multiTTL) // heartbeats go on: still 5, nothing counted twice
+		if n := storeCount(t, c.gws[1], "five"); n != 5 {
+			t.Fatalf("count %d, want 5", n)
+		}
+		for _, conn := range append(held, extra...) {
+			conn.Close(websocket.StatusNormalClosure, "")
+		}
+		waitFor(t, "all released", func() bool { return storeCount(t, c.gws[2], "five") == 0 })
+	})
+}
