@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/racgate/racgate/protocols/ssh"
@@ -41,11 +42,15 @@ const (
 	// Output is read in chunks of termChunk; at most termChunks of them wait for the
 	// browser, plus the message being sent. That bounds what a session holds; beyond it
 	// the reader stops, the SSH window stays shut and the remote program waits.
-	termChunk   = 32 << 10
-	termChunks  = 4
-	termMsgMax  = 64 << 10 // one TERMINAL message's data
-	minFontSize = 6
-	maxFontSize = 96
+	termChunk  = 32 << 10
+	termChunks = 4
+	termMsgMax = 64 << 10 // one TERMINAL message's data
+	// termInFlight TERMINAL messages at most wait for the browser's ACK of the FRAME after
+	// them: a browser that receives fast but draws slowly is not sent more than
+	// termInFlight*termMsgMax bytes ahead of what its terminal has processed.
+	termInFlight = 4
+	minFontSize  = 6
+	maxFontSize  = 96
 )
 
 // sshOptions maps merged settings (Guacamole's SSH parameter names) to an ssh.Config and
@@ -179,7 +184,26 @@ func parseCells(k, v string) (int, error) {
 	return n, nil
 }
 
-type termBox struct{ t terminal }
+// termBox is a session's terminal and the browser's progress through its output.
+type termBox struct {
+	t     terminal
+	acked atomic.Uint32 // the highest FRAME id the browser acknowledged
+	ack   chan struct{} // a token when acked moved
+}
+
+// Ack records the browser's ACK (§ FRAME) of a frame after terminal output.
+func (tb *termBox) Ack(id uint32) {
+	for {
+		old := tb.acked.Load()
+		if id <= old || tb.acked.CompareAndSwap(old, id) {
+			break
+		}
+	}
+	select {
+	case tb.ack <- struct{}{}:
+	default:
+	}
+}
 
 // runTerminal dials a terminal endpoint and starts relaying it.
 func (ss *session) runTerminal(dctx, wctx context.Context, wg *sync.WaitGroup) {
@@ -197,7 +221,8 @@ func (ss *session) runTerminal(dctx, wctx context.Context, wg *sync.WaitGroup) {
 
 // terminalConnected sends HELLO (kind terminal) and TERMINAL_CONFIG, then pumps output.
 func (ss *session) terminalConnected(t terminal, wctx context.Context, wg *sync.WaitGroup) {
-	ss.term.Store(&termBox{t})
+	tb := &termBox{t: t, ack: make(chan struct{}, 1)}
+	ss.term.Store(tb)
 	_, tc, _ := sshOptions(ss.settings) // checked by the dial
 	var flags uint8
 	if !ss.readOnly {
@@ -244,7 +269,7 @@ func (ss *session) terminalConnected(t terminal, wctx context.Context, wg *sync.
 		}
 	})
 	wg.Go(func() {
-		err := ss.pumpTerminal(wctx, full, free)
+		err := ss.pumpTerminal(wctx, tb, full, free)
 		switch {
 		case err != nil:
 		case ss.ctx.Err() != nil: // the reader stopped because the session ended
@@ -257,12 +282,22 @@ func (ss *session) terminalConnected(t terminal, wctx context.Context, wg *sync.
 }
 
 // pumpTerminal sends what the reader produced as TERMINAL messages, coalescing the chunks
-// that are ready into one message of at most termMsgMax. It returns nil when the output
-// ended (full closed), after sending all of it.
-func (ss *session) pumpTerminal(wctx context.Context, full <-chan []byte, free chan<- []byte) error {
-	msg := make([]byte, 0, 5+termMsgMax)
+// that are ready into one message of at most termMsgMax, each followed by a FRAME that the
+// browser acknowledges once its terminal has processed the output; it waits while
+// termInFlight frames are unacknowledged. It returns nil when the output ended (full
+// closed), after sending all of it.
+func (ss *session) pumpTerminal(wctx context.Context, tb *termBox, full <-chan []byte, free chan<- []byte) error {
+	msg := make([]byte, 0, 5+termMsgMax+9)
 	var next []byte // a chunk that did not fit the last message
+	var frame uint32
 	for {
+		for a := tb.acked.Load(); a < frame && frame-a >= termInFlight; a = tb.acked.Load() {
+			select {
+			case <-tb.ack:
+			case <-ss.ctx.Done():
+				return context.Cause(ss.ctx)
+			}
+		}
 		chunk := next
 		next = nil
 		if chunk == nil {
@@ -298,6 +333,8 @@ func (ss *session) pumpTerminal(wctx context.Context, full <-chan []byte, free c
 			}
 		}
 		binary.LittleEndian.PutUint32(msg[1:5], uint32(len(msg)-5))
+		frame++
+		msg = wire.Frame{ID: frame}.Append(msg)
 		if err := ss.send(wctx, msg); err != nil {
 			if ss.ctx.Err() != nil {
 				return context.Cause(ss.ctx)

@@ -177,7 +177,7 @@ func FuzzTerminalMessages(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		ft := newFakeTerm()
 		ss := &session{ep: &Endpoint{Name: "x"}}
-		ss.term.Store(&termBox{ft})
+		ss.term.Store(&termBox{t: ft, ack: make(chan struct{}, 1)})
 		ss.helloSent.Store(true)
 		var typed bytes.Buffer
 		err := wire.Decode(b, func(m wire.Message) error {
@@ -253,5 +253,52 @@ func TestTerminalReadOnly(t *testing.T) {
 	}
 	if c.closed != nil {
 		t.Fatalf("CLOSE %+v", *c.closed)
+	}
+}
+
+// TestTerminalPacedByAcks: a browser that receives everything but whose terminal never
+// finishes drawing (no ACK) is sent at most termInFlight messages; the remote then waits.
+// Once it acknowledges, the rest follows.
+func TestTerminalPacedByAcks(t *testing.T) {
+	ts := newTestServer(t, sshConfigYAML("127.0.0.1:1", []string{"username: u", "ignore-host-key: true"}))
+	ft := newFakeTerm()
+	ts.dialTerm = func(context.Context, *Endpoint, Settings, int, int, *slog.Logger) (terminal, error) { return ft, nil }
+	c := dialTerm(t, ts, "")
+	c.noAck.Store(true)
+	c.start()
+	c.wait("HELLO", 5*time.Second, func(c *termClient) bool { return c.hello != nil })
+	const total = 8 << 20
+	wrote := make(chan int, 1)
+	go func() {
+		n := 0
+		chunk := bytes.Repeat([]byte("0123456789abcde\n"), 1024)
+		for n < total {
+			m, err := ft.outW.Write(chunk)
+			n += m
+			if err != nil {
+				break
+			}
+		}
+		wrote <- n
+		ft.outW.Close()
+	}()
+	time.Sleep(time.Second)
+	c.mu.Lock()
+	got, frames := c.out.Len(), c.frames
+	c.mu.Unlock()
+	if frames != termInFlight || got > termInFlight*termMsgMax {
+		t.Fatalf("without ACKs the browser got %d frames, %d bytes (want %d frames, at most %d bytes)", frames, got, termInFlight, termInFlight*termMsgMax)
+	}
+	select {
+	case n := <-wrote:
+		t.Fatalf("the remote wrote all %d bytes without ACKs", n)
+	default:
+	}
+	// Acknowledge the last frame: everything arrives.
+	c.noAck.Store(false)
+	c.send(wire.Ack{ID: uint32(frames)})
+	cl := c.waitClose(20 * time.Second)
+	if cl.Code != closeRemoteEnded || c.out.Len() != total {
+		t.Fatalf("CLOSE %+v after %d of %d bytes", cl, c.out.Len(), total)
 	}
 }

@@ -592,6 +592,8 @@ func (ss *session) handle(m wire.Message) error {
 	if a, ok := m.(wire.Ack); ok {
 		if vb := ss.view.Load(); vb != nil {
 			vb.v.Ack(a.ID)
+		} else if tb := ss.term.Load(); tb != nil {
+			tb.Ack(a.ID)
 		}
 		return nil
 	}

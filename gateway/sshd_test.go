@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -62,7 +63,9 @@ type termClient struct {
 	config *wire.TerminalConfig
 	out    strings.Builder
 	closed *wire.Close
-	order  []wire.Type // message types, in order, without repeats of TERMINAL
+	order  []wire.Type // message types, in order, without repeats of TERMINAL and FRAME
+	frames int
+	noAck  atomic.Bool // a browser that receives but never finishes drawing
 	err    error
 	done   chan struct{}
 }
@@ -90,8 +93,9 @@ func (c *termClient) start() *termClient {
 				c.mu.Unlock()
 				return
 			}
+			var acks []byte
 			err = wire.Decode(data, func(m wire.Message) error {
-				if n := len(c.order); m.Type() != wire.TypeTerminal || n == 0 || c.order[n-1] != wire.TypeTerminal {
+				if n := len(c.order); (m.Type() != wire.TypeTerminal && m.Type() != wire.TypeFrame) || n == 0 || c.order[n-1] != wire.TypeTerminal {
 					c.order = append(c.order, m.Type())
 				}
 				switch m := m.(type) {
@@ -104,6 +108,11 @@ func (c *termClient) start() *termClient {
 						return fmt.Errorf("TERMINAL of %d bytes, over 64 KiB", len(m.Data))
 					}
 					c.out.Write(m.Data)
+				case wire.Frame:
+					c.frames++
+					if !c.noAck.Load() {
+						acks = wire.Ack{ID: m.ID}.Append(acks)
+					}
 				case wire.Close:
 					c.closed = &m
 				}
@@ -115,6 +124,9 @@ func (c *termClient) start() *termClient {
 				return
 			}
 			c.mu.Unlock()
+			if acks != nil {
+				c.conn.Write(context.Background(), websocket.MessageBinary, acks)
+			}
 		}
 	}()
 	return c

@@ -180,6 +180,9 @@ function start(): void {
       terminalConfig(fontSize, colorScheme) {
         termView.configure(fontSize, colorScheme);
       },
+      terminalFlush(done) {
+        termView.flush(done);
+      },
     },
   });
 

@@ -32,6 +32,8 @@ export interface SessionUI {
   bell(): void;
   terminal(data: Uint8Array): void;
   terminalConfig?(fontSize: number, colorScheme: string): void;
+  /** terminalFlush calls done once the terminal has processed all output so far. */
+  terminalFlush?(done: () => void): void;
 }
 
 // A queued item: a message, or an IMAGE whose JPEG/PNG decode started on arrival so
@@ -212,9 +214,17 @@ export class Session {
       case "IMAGE":
         d.imageDeflate(m, this.z!);
         return;
-      case "FRAME": // § FRAME: everything before is drawn
-        this.send({ type: "ACK", id: m.id });
+      case "FRAME": { // § FRAME: everything before is drawn
+        const id = m.id;
+        if (this.kind === KIND_TERMINAL && ui.terminalFlush) {
+          // xterm.js parses asynchronously: ACK once it has, which paces the server.
+          const gen = this.gen;
+          ui.terminalFlush(() => {
+            if (gen === this.gen) this.send({ type: "ACK", id });
+          });
+        } else this.send({ type: "ACK", id });
         return;
+      }
       case "CURSOR":
         ui.cursor(cursorCSS(m));
         return;

@@ -174,6 +174,12 @@ export class TerminalView {
     this.term?.write(data);
   }
 
+  /** flush calls done once xterm.js has processed everything written before. */
+  flush(done: () => void): void {
+    if (this.term) this.term.write(new Uint8Array(0), done);
+    else done();
+  }
+
   /** fitNow fits the terminal to its box; a size change goes to the server, debounced. */
   fitNow(): void {
     if (!this.term || this.box.hidden) return;

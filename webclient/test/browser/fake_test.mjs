@@ -587,12 +587,15 @@ test("terminal endpoint: xterm.js shows TERMINAL bytes, sends input, paste and i
         { type: "HELLO", version: 1, kind: 1, flags: 7, name: "shell" },
         { type: "TERMINAL_CONFIG", fontSize: 20, colorScheme: "solarized-dark" },
         { type: "TERMINAL", data: new TextEncoder().encode("wide 漢字 \x1b[1mbold\x1b[0m\r\n$ ") },
+        { type: "FRAME", id: 1 },
       ));
     };
     await t.run({ open: "tty" });
     await t.run({ waitState: "connected" });
     assert.equal(await t.page.getAttribute("#terminal", "data-state"), "connected");
     assert.equal(await t.page.getAttribute("#terminal", "data-scheme"), "solarized-dark");
+    // FRAME after terminal output: ACK once xterm.js has processed it.
+    await waitMsg(conn, (m) => m.type === "ACK" && m.id === 1, "ACK of the terminal's FRAME");
     const first = await t.run({ terminalText: true });
     assert.match(first.text, /^wide 漢字 bold\n\$/);
     assert.equal(await t.page.evaluate(() => window.racgateTerminal.options.fontSize), 20);
