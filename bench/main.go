@@ -29,6 +29,7 @@ import (
 type options struct {
 	racgate  string
 	duration time.Duration
+	record   time.Duration
 	warmup   time.Duration
 	width    int
 	height   int
@@ -45,8 +46,6 @@ type options struct {
 	verbose  bool
 	progress io.Writer
 	out      io.Writer
-	maxScale int
-	buildDir string
 }
 
 func (o *options) want(name string) bool {
@@ -95,7 +94,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.racgate, "racgate", "", "racgate binary (default: go build ./cmd/racgate into a temp dir)")
-	fs.DurationVar(&o.duration, "duration", 6*time.Second, "measuring window per scenario")
+	fs.DurationVar(&o.duration, "duration", 5*time.Second, "measuring window per scenario")
+	fs.DurationVar(&o.record, "record", 3*time.Second, "render matrix: workload recorded, then replayed through each render option")
 	fs.DurationVar(&o.warmup, "warmup", time.Second, "time after the first frames before measuring")
 	fs.IntVar(&o.width, "width", 1024, "desktop width")
 	fs.IntVar(&o.height, "height", 768, "desktop height")
@@ -134,6 +134,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	switch {
 	case o.duration <= 0 || o.duration > 10*time.Minute:
 		return nil, errors.New("-duration: want 0-10m")
+	case o.record <= 0 || o.record > time.Minute:
+		return nil, errors.New("-record: want 0-1m")
 	case o.sessions < 1 || o.sessions > 1000:
 		return nil, errors.New("-sessions: want 1-1000")
 	case o.width < 64 || o.height < 64 || o.width > 4096 || o.height > 4096:

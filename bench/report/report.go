@@ -184,6 +184,11 @@ func Table(w io.Writer, run *Run) {
 			lat = fmt.Sprintf("%.1f/%.1f/%.1f", l.Total.P50, l.Total.P95, l.Total.P99)
 			gw = fmt.Sprintf("%.1f/%.1f", l.Gateway.P50, l.Gateway.P99)
 		}
+		if r.Gateway == "render" { // the in-process render matrix: no process, no server
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%.1f\t%.1f\t-\t%.3f\t-\t-\t-\t-\t-\t-\t\n",
+				name, r.Gateway, r.Sessions, r.BytesPerSec/1e3, r.FramesPerSec, r.CPUPerSession10s)
+			continue
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%.1f\t%.1f\t%.0f\t%.3f\t%.3f\t%.1f\t%.2f\t%+.1f\t%s\t%s\t\n",
 			name, r.Gateway, r.Sessions, r.BytesPerSec/1e3, r.FramesPerSec, r.FirstFrameMs,
 			r.CPUPerSession10s, r.ServerCPU10s, float64(r.RSSBytes)/1e6, r.RSSPerSession/1e6,
