@@ -153,7 +153,8 @@ function start(): void {
         terminalBox.hidden = h.kind !== KIND_TERMINAL;
         canvas.hidden = h.kind === KIND_TERMINAL;
         if (h.kind === KIND_TERMINAL) {
-          const term = termView.open(urlCells);
+          // On a terminal the resize flag is clear only for read-only connections.
+          const term = termView.open(urlCells, !session.canResize);
           (window as unknown as { racgateTerminal: unknown }).racgateTerminal = term;
           termView.fitNow();
           termView.focus();

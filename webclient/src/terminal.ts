@@ -11,6 +11,7 @@ import { WebglAddon } from "@xterm/addon-webgl";
 import { DEFAULT_FONT_SIZE, FONT_FAMILY, SCHEMES, schemeName } from "./termconfig.js";
 
 const RESIZE_DEBOUNCE_MS = 100;
+const COPY_DEBOUNCE_MS = 150;
 
 /** measureCell measures one monospace cell at fontSize with a canvas (no layout needed). */
 export function measureCell(fontSize: number): { width: number; height: number } {
@@ -46,10 +47,14 @@ export class TerminalView {
 
   constructor(private box: HTMLElement, private hooks: TerminalHooks) {}
 
-  /** open shows a fresh terminal (a reconnect starts from a clean screen). */
-  open(initial: { cols: number; rows: number }): Terminal {
+  /**
+   * open shows a fresh terminal (a reconnect starts from a clean screen). A read-only
+   * connection (HELLO without the resize flag) takes no input.
+   */
+  open(initial: { cols: number; rows: number }, readOnly = false): Terminal {
     if (this.term) {
       this.term.reset();
+      this.term.options.disableStdin = readOnly;
       this.sent = initial;
       return this.term;
     }
@@ -62,6 +67,7 @@ export class TerminalView {
       scrollback: 5000,
       cols: initial.cols,
       rows: initial.rows,
+      disableStdin: readOnly,
     });
     this.term = term;
     this.sent = initial;
@@ -82,11 +88,15 @@ export class TerminalView {
       this.hooks.input(b);
     });
     term.onResize(() => this.scheduleResize());
-    // Copy on select, as terminals on X do.
+    // Copy on select, as terminals on X do; once the selection settles, not per mouse move.
+    let copyTimer: ReturnType<typeof setTimeout> | undefined;
     term.onSelectionChange(() => {
-      const text = term.getSelection();
-      if (!text || !this.hooks.copyAllowed()) return;
-      navigator.clipboard?.writeText(text).catch(() => this.hooks.note("copy: the browser refused clipboard access"));
+      clearTimeout(copyTimer);
+      copyTimer = setTimeout(() => {
+        const text = term.getSelection();
+        if (!text || !this.hooks.copyAllowed()) return;
+        navigator.clipboard?.writeText(text).catch(() => this.hooks.note("copy: the browser refused clipboard access"));
+      }, COPY_DEBOUNCE_MS);
     });
     term.attachCustomKeyEventHandler((e) => this.key(e));
     // disable-copy / disable-paste also hold for the browser's own copy and paste events
