@@ -287,8 +287,9 @@ func (ss *session) terminalConnected(t terminal, wctx context.Context, wg *sync.
 // termInFlight frames are unacknowledged. It returns nil when the output ended (full
 // closed), after sending all of it.
 func (ss *session) pumpTerminal(wctx context.Context, tb *termBox, full <-chan []byte, free chan<- []byte) error {
-	msg := make([]byte, 0, 5+termMsgMax+9)
-	var next []byte // a chunk that did not fit the last message
+	const hdr = 5                                // type and u32 length (§ Framing)
+	msg := make([]byte, 0, hdr+termMsgMax+hdr+4) // TERMINAL, then FRAME
+	var next []byte                              // a chunk that did not fit the last message
 	var frame uint32
 	for {
 		for a := tb.acked.Load(); a < frame && frame-a >= termInFlight; a = tb.acked.Load() {
@@ -322,7 +323,7 @@ func (ss *session) pumpTerminal(wctx context.Context, tb *termBox, full <-chan [
 					done = true // the output ended: send this message, then return
 					break more
 				}
-				if len(msg)-5+len(c) > termMsgMax {
+				if len(msg)-hdr+len(c) > termMsgMax {
 					next = c
 					break more
 				}
@@ -332,7 +333,7 @@ func (ss *session) pumpTerminal(wctx context.Context, tb *termBox, full <-chan [
 				break more
 			}
 		}
-		binary.LittleEndian.PutUint32(msg[1:5], uint32(len(msg)-5))
+		binary.LittleEndian.PutUint32(msg[1:hdr], uint32(len(msg)-hdr))
 		frame++
 		msg = wire.Frame{ID: frame}.Append(msg)
 		if err := ss.send(wctx, msg); err != nil {
