@@ -195,7 +195,41 @@ func (c *Client) handlePalette(p []byte) error {
 	return nil
 }
 
-// decodeInterleaved decodes interleaved RLE (2.2.9.1.1.3.1.2.4).
+// decodeInterleaved decodes interleaved RLE (2.2.9.1.1.3.1.2.4) into dst
+// (top-down, render layout).
 func (c *Client) decodeInterleaved(dst []byte, bd *bitmapData) error {
-	return protoErr("Bitmap Data", "MS-RDPBCGR 2.2.9.1.1.3.1.2.4", "interleaved RLE at %d bpp is not implemented yet", bd.bpp)
+	n := bd.width * bd.height
+	if cap(c.native) < n {
+		c.native = make([]uint32, n)
+	}
+	native := c.native[:n]
+	if err := decodeInterleavedRLE(native, bd.data, bd.width, bd.bpp); err != nil {
+		return err
+	}
+	for y := range bd.height {
+		src := native[(bd.height-1-y)*bd.width : (bd.height-y)*bd.width]
+		c.convertNative(dst[y*bd.width*4:(y+1)*bd.width*4], src, bd.bpp)
+	}
+	return nil
+}
+
+// convertNative converts pixel values of depth bpp to R, G, B, X.
+func (c *Client) convertNative(dst []byte, src []uint32, bpp int) {
+	for x, v := range src {
+		d := dst[4*x : 4*x+4 : 4*x+4]
+		switch bpp {
+		case 24:
+			d[0], d[1], d[2] = byte(v>>16), byte(v>>8), byte(v)
+		case 16:
+			r, g, b := byte(v>>11)&0x1F, byte(v>>5)&0x3F, byte(v)&0x1F
+			d[0], d[1], d[2] = r<<3|r>>2, g<<2|g>>4, b<<3|b>>2
+		case 15:
+			r, g, b := byte(v>>10)&0x1F, byte(v>>5)&0x1F, byte(v)&0x1F
+			d[0], d[1], d[2] = r<<3|r>>2, g<<3|g>>2, b<<3|b>>2
+		case 8:
+			p := &c.palette[byte(v)]
+			d[0], d[1], d[2] = p[0], p[1], p[2]
+		}
+		d[3] = 0
+	}
 }

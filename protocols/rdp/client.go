@@ -84,8 +84,9 @@ type Client struct {
 	frag      []byte // fast-path fragment reassembly
 	fragCode  uint8
 	fragging  bool
-	pix       []byte // decoded pixels of one bitmap
-	planes    []byte // planar codec scratch
+	pix       []byte   // decoded pixels of one bitmap
+	planes    []byte   // planar codec scratch
+	native    []uint32 // interleaved RLE scratch: pixel values
 	palette   [256][3]byte
 	drawn     bool // something was drawn since the last EndFrame
 	// logonPending: Client Info was sent and no picture has arrived yet.

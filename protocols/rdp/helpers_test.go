@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"image/png"
 	"net"
 	"os"
 	"sync"
@@ -23,6 +24,8 @@ type syncSink struct {
 	fb      render.Framebuffer
 	cursors int
 	cursor  *image.RGBA
+	// quantize maps a screen pixel to what the colour depth can show.
+	quantize func(r, g, b byte) (byte, byte, byte)
 }
 
 func (s *syncSink) Resize(w, h int) { s.mu.Lock(); s.fb.Resize(w, h); s.mu.Unlock() }
@@ -72,9 +75,13 @@ func (s *syncSink) diff(img *image.RGBA) (bad int, first string) {
 		for x := 0; x < b.Dx(); x++ {
 			o := y*s.fb.Stride + x*4
 			p := img.PixOffset(x, y)
-			if s.fb.Pix[o] != img.Pix[p] || s.fb.Pix[o+1] != img.Pix[p+1] || s.fb.Pix[o+2] != img.Pix[p+2] {
+			r, g, b := img.Pix[p], img.Pix[p+1], img.Pix[p+2]
+			if s.quantize != nil {
+				r, g, b = s.quantize(r, g, b)
+			}
+			if s.fb.Pix[o] != r || s.fb.Pix[o+1] != g || s.fb.Pix[o+2] != b {
 				if bad == 0 {
-					first = fmt.Sprintf("(%d,%d): got %v, screen %v", x, y, s.fb.Pix[o:o+3], img.Pix[p:p+3])
+					first = fmt.Sprintf("(%d,%d): got %v, screen %v (expected %v)", x, y, s.fb.Pix[o:o+3], img.Pix[p:p+3], []byte{r, g, b})
 				}
 				bad++
 			}
@@ -129,12 +136,18 @@ func connect(t *testing.T, srv *peers.RDPServer, cfg rdp.Config) *session {
 // for pixel.
 func waitMatch(t *testing.T, x *peers.X, s *session) {
 	t.Helper()
+	waitMatchWithin(t, x, s, 0)
+}
+
+// waitMatchWithin is waitMatch allowing maxBad differing pixels.
+func waitMatchWithin(t *testing.T, x *peers.X, s *session, maxBad int) {
+	t.Helper()
 	screen := peers.WaitStill(t, x, 150*time.Millisecond, 10*time.Second)
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		bad, first := s.sink.diff(screen)
-		if bad == 0 {
-			t.Logf("framebuffer matches the screen (%d frames)", s.sink.frames())
+		if bad <= maxBad {
+			t.Logf("framebuffer matches the screen (%d frames, %d pixels differ, %s)", s.sink.frames(), bad, first)
 			return
 		}
 		select {
@@ -143,6 +156,9 @@ func waitMatch(t *testing.T, x *peers.X, s *session) {
 		default:
 		}
 		if time.Now().After(deadline) {
+			if dir := os.Getenv("RDP_DUMP"); dir != "" {
+				s.sink.dump(dir, screen)
+			}
 			t.Fatalf("framebuffer differs from the screen in %d pixels; first %s", bad, first)
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -180,4 +196,22 @@ func opaque(img *image.RGBA) bool {
 		}
 	}
 	return false
+}
+
+// dump writes the framebuffer and the screen as PNG files into dir, for
+// looking at a failed comparison.
+func (s *syncSink) dump(dir string, screen *image.RGBA) {
+	s.mu.Lock()
+	img := image.NewRGBA(image.Rect(0, 0, s.fb.Width, s.fb.Height))
+	for i := 0; i < len(img.Pix) && i < len(s.fb.Pix); i += 4 {
+		copy(img.Pix[i:i+3], s.fb.Pix[i:i+3])
+		img.Pix[i+3] = 255
+	}
+	s.mu.Unlock()
+	for name, m := range map[string]*image.RGBA{"decoded.png": img, "screen.png": screen} {
+		if f, err := os.Create(dir + "/" + name); err == nil {
+			png.Encode(f, m)
+			f.Close()
+		}
+	}
 }
