@@ -146,7 +146,7 @@ func TestRenderMatrix(t *testing.T) {
 		t.Skip("starts Xvnc")
 	}
 	peers.Require(t, "Xvnc", "xterm", "xdotool", "xsetroot")
-	o, err := parseFlags([]string{"-duration", "3s", "-warmup", "1s"}, io.Discard)
+	o, err := parseFlags([]string{"-record", "1500ms", "-warmup", "1s"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
