@@ -405,3 +405,14 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+// TestSSHUnreachable: nothing listens on the port: CLOSE 2.
+func TestSSHUnreachable(t *testing.T) {
+	addr := "127.0.0.1:" + strconv.Itoa(peers.FreePort(t))
+	ts := newTestServer(t, sshConfigYAML(addr, []string{"username: u", "password: p", "ignore-host-key: true"}))
+	c := dialTerm(t, ts, "").start()
+	cl := c.waitClose(20 * time.Second)
+	if cl.Code != wire.CloseUnreachable || !strings.Contains(cl.Reason, "could not be reached") {
+		t.Fatalf("CLOSE %+v, want code 2", cl)
+	}
+}
