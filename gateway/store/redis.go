@@ -294,14 +294,29 @@ func (r *Redis) records(ctx context.Context) ([]record, error) {
 	}
 	out := make([]record, 0, len(raw))
 	for _, s := range raw {
-		var rec record
-		if len(s) > maxRecord || json.Unmarshal([]byte(s), &rec) != nil {
-			r.log.Warn("bad instance record in the store; skipped", "bytes", len(s))
+		rec, err := decodeRecord(s)
+		if err != nil {
+			r.log.Warn("bad instance record in the store; skipped", "bytes", len(s), "err", err)
 			continue
 		}
 		out = append(out, rec)
 	}
 	return out, nil
+}
+
+// decodeRecord reads an instance's registry entry, as another instance wrote it.
+func decodeRecord(s string) (record, error) {
+	var rec record
+	if len(s) > maxRecord {
+		return rec, fmt.Errorf("record of %d bytes, limit %d", len(s), maxRecord)
+	}
+	if err := json.Unmarshal([]byte(s), &rec); err != nil {
+		return rec, err
+	}
+	if rec.ID == "" {
+		return rec, errors.New("record without an instance ID")
+	}
+	return rec, nil
 }
 
 // Terminate implements Store: a kill mark beside the lease (read by the holder's next
@@ -334,7 +349,7 @@ func (r *Redis) Terminate(ctx context.Context, id, reason string) error {
 	start := time.Now()
 	_, err := r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.Set(ctx, r.epKeys(c.Endpoint, c.User, c.ID)[2], reason, 2*r.opt.LeaseTTL)
-		p.Publish(ctx, r.key("terminate"), id+"\n"+reason)
+		p.Publish(ctx, r.key("terminate"), formatTermination(id, reason))
 		return nil
 	})
 	r.observe("terminate", start, err)
@@ -487,7 +502,7 @@ func (r *Redis) subscriber(ps *redis.PubSub) {
 			if !ok {
 				return
 			}
-			id, reason, _ := strings.Cut(m.Payload, "\n")
+			id, reason := parseTermination(m.Payload)
 			r.terminateLocal(id, reason)
 		}
 	}
@@ -495,6 +510,14 @@ func (r *Redis) subscriber(ps *redis.PubSub) {
 
 // InstanceID implements Store.
 func (r *Redis) InstanceID() string { return r.inst.ID }
+
+// A termination message is "ID\nreason".
+func formatTermination(id, reason string) string { return id + "\n" + reason }
+
+func parseTermination(payload string) (id, reason string) {
+	id, reason, _ = strings.Cut(payload, "\n")
+	return id, reason
+}
 
 // Close implements Store. The instance leaves the registry; its unreleased leases stay
 // until they expire.
