@@ -594,6 +594,9 @@ test("terminal endpoint: xterm.js shows TERMINAL bytes, sends input, paste and i
     await t.run({ waitState: "connected" });
     assert.equal(await t.page.getAttribute("#terminal", "data-state"), "connected");
     assert.equal(await t.page.getAttribute("#terminal", "data-scheme"), "solarized-dark");
+    const renderer = await t.page.getAttribute("#terminal", "data-renderer");
+    assert.match(renderer ?? "", /^(webgl|dom)$/);
+    console.log(`# terminal renderer: ${renderer}`);
     // FRAME after terminal output: ACK once xterm.js has processed it.
     await waitMsg(conn, (m) => m.type === "ACK" && m.id === 1, "ACK of the terminal's FRAME");
     const first = await t.run({ terminalText: true });
