@@ -637,6 +637,25 @@ test("terminal endpoint: xterm.js shows TERMINAL bytes, sends input, paste and i
   }
 });
 
+test("terminal without WebGL: xterm.js's DOM renderer draws the text", { skip }, async () => {
+  const t = await openBrowser({ baseURL: server.url, viewport: { width: 600, height: 400 }, extraArgs: ["--disable-3d-apis"] });
+  try {
+    sessions.nogl = (c) => c.send(enc(
+      { type: "HELLO", version: 1, kind: 1, flags: 7, name: "shell" },
+      { type: "TERMINAL_CONFIG", fontSize: 0, colorScheme: "no-such-scheme" },
+      { type: "TERMINAL", data: new TextEncoder().encode("plain DOM text\r\n") },
+    ));
+    await t.run({ open: "nogl" });
+    await t.run({ waitState: "connected" });
+    assert.equal(await t.page.getAttribute("#terminal", "data-renderer"), "dom");
+    assert.equal(await t.page.getAttribute("#terminal", "data-scheme"), "default", "an unknown scheme gives the default");
+    await t.page.waitForFunction(() => (document.querySelector("#terminal .xterm-rows")?.textContent ?? "").includes("plain DOM text"));
+    assert.equal(await t.page.evaluate(() => window.racgateTerminal.options.fontSize), 15, "font size 0 gives the default");
+  } finally {
+    await t.close();
+  }
+});
+
 test("devicePixelRatio 2: sizes in device pixels, pointer mapped through the scale", { skip }, async () => {
   const hi = await openBrowser({ baseURL: server.url, viewport: { width: 400, height: 300 }, deviceScaleFactor: 2 });
   try {

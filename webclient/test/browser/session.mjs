@@ -51,10 +51,11 @@ export const CHROMIUM_ARGS = [
 const DEFAULT_TIMEOUT_MS = 15000;
 
 /**
- * openBrowser starts chromium with a fresh profile and one page. The returned object
+ * openBrowser starts chromium with a fresh profile and one page (extraArgs: more
+ * chromium flags). The returned object
  * runs steps (run), exposes the page, and close() removes the profile.
  */
-export async function openBrowser({ baseURL, viewport = { width: 1024, height: 768 }, deviceScaleFactor = 1, timeoutMs = DEFAULT_TIMEOUT_MS } = {}) {
+export async function openBrowser({ baseURL, viewport = { width: 1024, height: 768 }, deviceScaleFactor = 1, timeoutMs = DEFAULT_TIMEOUT_MS, extraArgs = [] } = {}) {
   if (!baseURL) throw new Error("no base URL (set RACGATE_URL)");
   const base = new URL(baseURL);
   const profile = mkdtempSync(join(tmpdir(), "racgate-chromium-"));
@@ -63,7 +64,7 @@ export async function openBrowser({ baseURL, viewport = { width: 1024, height: 7
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: CHROMIUM_ARGS,
+      args: [...CHROMIUM_ARGS, ...extraArgs],
       viewport,
       deviceScaleFactor,
       timeout: timeoutMs,
