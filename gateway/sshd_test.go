@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -300,7 +299,6 @@ func TestSSHKeyAndKnownHosts(t *testing.T) {
 // on the PTY because the SSH window is shut), the output arrives intact once the browser
 // reads again, and closing the websocket ends the remote program.
 func TestSSHFloodSlowBrowser(t *testing.T) {
-	peers.Require(t, "pgrep")
 	d := peers.StartSSHD(t)
 	tag := make([]byte, 6)
 	rand.Read(tag)
@@ -379,21 +377,28 @@ func TestSSHFloodSlowBrowser(t *testing.T) {
 	}
 }
 
-// waitPID finds the one process whose command line holds marker.
+// waitPID finds the one process running "yes marker", from /proc.
 func waitPID(t *testing.T, marker string) int {
 	t.Helper()
-	pgrep, _ := peers.Lookup("pgrep")
+	want := "yes\x00" + marker + "\x00"
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		out, _ := exec.Command(pgrep, "-f", "^yes "+marker).Output()
-		if f := strings.Fields(string(out)); len(f) == 1 {
-			pid, err := strconv.Atoi(f[0])
-			if err == nil {
-				return pid
+		var found []int
+		dirs, _ := os.ReadDir("/proc")
+		for _, d := range dirs {
+			pid, err := strconv.Atoi(d.Name())
+			if err != nil {
+				continue
+			}
+			if cmd, err := os.ReadFile(filepath.Join("/proc", d.Name(), "cmdline")); err == nil && string(cmd) == want {
+				found = append(found, pid)
 			}
 		}
+		if len(found) == 1 {
+			return found[0]
+		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no process %q (pgrep: %q)", marker, out)
+			t.Fatalf("processes running yes %s: %v, want one", marker, found)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
