@@ -45,6 +45,9 @@ type Config struct {
 	AdminGroup string
 	// AdminToken (from admin-token-file) lets the CLI use the admin API; nil = no token.
 	AdminToken []byte
+	// RouteToLeastLoaded sends a connect page request to the instance (with a public-url)
+	// that has the fewest connections.
+	RouteToLeastLoaded bool
 
 	Users            []authz.User
 	Providers        []*Provider
@@ -192,6 +195,7 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 		"admin-token-file": func(k string, v *yaml.Node) {
 			c.AdminToken = d.secretFile(k, v, file)
 		},
+		"route-to-least-loaded": func(k string, v *yaml.Node) { d.boolean(v, k, &c.RouteToLeastLoaded) },
 	})
 	d.references(c, lines)
 	if len(d.errs) > 0 {

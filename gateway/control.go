@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/http"
+	"net/url"
 	"slices"
 	"sync"
 	"time"
@@ -121,6 +123,40 @@ func (s *Server) terminateLogin(ctx context.Context, loginID string) {
 			}
 		}
 	}
+}
+
+// lessLoaded is where to send a connect page request instead of serving it here: the
+// instance with a public-url and the fewest connections, when it has at least two fewer
+// than this one (so that two instances never send users back and forth). nil = here.
+func (s *Server) lessLoaded(r *http.Request) *url.URL {
+	cfg := s.state.Load().cfg
+	if !cfg.RouteToLeastLoaded || cfg.PublicURL == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
+	defer cancel()
+	ins, err := s.store.Instances(ctx)
+	if err != nil {
+		return nil // serve here rather than fail
+	}
+	self := s.store.InstanceID()
+	mine, best := -1, -1
+	for i, in := range ins {
+		switch {
+		case in.ID == self:
+			mine = in.Conns
+		case in.PublicURL != "" && (best < 0 || in.Conns < ins[best].Conns):
+			best = i
+		}
+	}
+	if mine < 0 || best < 0 || ins[best].Conns+2 > mine {
+		return nil
+	}
+	u, err := url.Parse(ins[best].PublicURL)
+	if err != nil {
+		return nil
+	}
+	return u.ResolveReference(&url.URL{Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery})
 }
 
 // controlMetrics: refusals by reason and store operation latency.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -393,4 +394,68 @@ func TestMultiInstance(t *testing.T) {
 		}
 		waitFor(t, "all released", func() bool { return storeCount(t, c.gws[2], "five") == 0 })
 	})
+}
+
+// With route-to-least-loaded, a connect page request goes to the instance with fewer
+// connections (by two or more), at its public-url.
+func TestRouteToLeastLoaded(t *testing.T) {
+	r := peers.StartRedis(t)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "session.key"), []byte(strings.Repeat("k", 40)), 0o600)
+	os.WriteFile(filepath.Join(dir, "admin.token"), []byte(strings.Repeat("adm1n", 8)), 0o600)
+	var gws []*testServer
+	for i := range 2 {
+		name := fmt.Sprintf("gw%d", i)
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := strings.Replace(multiConfig(dir, r.Addr, name), "listen: 127.0.0.1:0\n",
+			"listen: 127.0.0.1:0\npublic-url: http://"+l.Addr().String()+"\nroute-to-least-loaded: true\n", 1)
+		cfg, err := ParseConfig(filepath.Join(dir, name+".yaml"), []byte(text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := NewServer(cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs := &httptest.Server{Listener: l, Config: &http.Server{Handler: s.Handler()}}
+		hs.Start()
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			s.Shutdown(ctx)
+			hs.Close()
+		})
+		ts := &testServer{Server: s, hs: hs, cfg: cfg}
+		ts.dial = fakeDial
+		gws = append(gws, ts)
+	}
+	c := &cluster{gws: gws}
+	demo := c.login(t, "demo")
+	page := func() *http.Response {
+		t.Helper()
+		resp, _ := get(t, demo[0], gws[0].hs.URL+"/connect/any?quality=5")
+		return resp
+	}
+	if resp := page(); resp.StatusCode == http.StatusSeeOther {
+		t.Fatalf("redirected with no connections anywhere: %s", resp.Header.Get("Location"))
+	}
+	var held []*websocket.Conn
+	for range 2 {
+		conn, cl, err := attempt(gws[0], demo[0], "any")
+		if err != nil || cl != nil {
+			t.Fatalf("connect: %v %v", cl, err)
+		}
+		held = append(held, conn)
+	}
+	want := gws[1].hs.URL + "/connect/any?quality=5"
+	waitFor(t, "redirect to the idle instance", func() bool {
+		resp := page()
+		return resp.StatusCode == http.StatusSeeOther && resp.Header.Get("Location") == want
+	})
+	held[0].Close(websocket.StatusNormalClosure, "")
+	waitFor(t, "no redirect at one connection", func() bool { return page().StatusCode != http.StatusSeeOther })
+	held[1].Close(websocket.StatusNormalClosure, "")
 }

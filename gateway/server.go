@@ -241,6 +241,10 @@ func (s *Server) handleConnect(w http.ResponseWriter, r *http.Request) {
 			"There is no endpoint of that name open to you."})
 		return
 	}
+	if u := s.lessLoaded(r); u != nil { // route-to-least-loaded (control.go)
+		http.Redirect(w, r, u.String(), http.StatusSeeOther)
+		return
+	}
 	page, err := fs.ReadFile(s.web, "client.html")
 	if _, jsErr := fs.Stat(s.web, "client.js"); err != nil || jsErr != nil {
 		s.render(w, http.StatusServiceUnavailable, "message", messagePage{"Web client not built",
