@@ -137,6 +137,9 @@ export class TerminalView {
     if (e.type !== "keydown" || !e.ctrlKey || !e.shiftKey || e.altKey || e.metaKey) return true;
     switch (e.code) {
       case "KeyV": // paste from the browser clipboard
+        // Without the async clipboard API (Firefox), the browser's own paste event follows
+        // and xterm.js pastes it.
+        if (!navigator.clipboard?.readText) return false;
         e.preventDefault(); // no native paste event as well
         void this.pasteFromClipboard();
         return false;
