@@ -10,8 +10,10 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 	"unicode/utf16"
@@ -179,4 +181,286 @@ func ensureRDPTestUser() error {
 		time.Sleep(200 * time.Millisecond)
 	}
 	return err
+}
+
+// XRDPOptions configures StartXRDP.
+type XRDPOptions struct {
+	// Session is shell script text run as the user's X session on the
+	// Xorg display xrdp starts (after `xhost +si:localuser:root`, so that
+	// tests running as root can use xwd and xdotool on it). It should end by
+	// exec'ing a long-running client; when it exits the session ends.
+	// Empty means a solid root window and one xterm.
+	Session string
+}
+
+// xrdpSesmanPort is fixed: xrdp reads the sesman port from
+// /etc/xrdp/sesman.ini, not from the xrdp.ini it is given, so only one
+// StartXRDP instance can run on a machine at a time.
+const xrdpSesmanPort = 3350
+
+// StartXRDP runs xrdp-sesman and xrdp with their own configuration in a
+// temporary directory, xrdp on a free loopback port with TLS security, and
+// stops them (by PID) when the test ends. A client that logs in as
+// RDPTestUser gets an Xorg (xorgxrdp) session running o.Session; find its
+// display with (*RDPServer).WaitSession.
+func StartXRDP(t testing.TB, o XRDPOptions) *RDPServer {
+	t.Helper()
+	Require(t, "xrdp", "xrdp-sesman", "Xorg", "xhost")
+	requireRoot(t, "StartXRDP")
+	if _, err := os.Stat("/usr/lib/xorg/modules/libxorgxrdp.so"); err != nil {
+		if os.Getenv(RequireEnv) == "1" {
+			t.Fatalf("peers: xorgxrdp is not installed (%s=1)", RequireEnv)
+		}
+		t.Skip("peers: skipping, xorgxrdp is not installed")
+	}
+	if err := ensureRDPTestUser(); err != nil {
+		t.Fatalf("peers: test user %s: %v", RDPTestUser, err)
+	}
+	for _, a := range []string{"127.0.0.1", "::1"} {
+		if c, err := net.DialTimeout("tcp", net.JoinHostPort(a, strconv.Itoa(xrdpSesmanPort)), time.Second); err == nil {
+			c.Close()
+			t.Fatalf("peers: port %d is taken (another xrdp-sesman?); StartXRDP needs it", xrdpSesmanPort)
+		}
+	}
+	// The session script runs as the test user: the directory must be
+	// readable by it.
+	dir, err := os.MkdirTemp("", "racgate-xrdp-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	session := o.Session
+	if session == "" {
+		session = "xsetroot -solid '#2a6f97'\nexec xterm -geometry 60x15+20+20 -bg black -fg '#d0ffd0'\n"
+	}
+	script := filepath.Join(dir, "session.sh")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\nxhost +si:localuser:root >/dev/null\n"+session), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll("/run/xrdp/sockdir", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod("/run/xrdp/sockdir", 0o777|os.ModeSticky|os.ModeSetgid); err != nil {
+		t.Fatal(err)
+	}
+	sesmanIni := filepath.Join(dir, "sesman.ini")
+	if err := os.WriteFile(sesmanIni, []byte(sesmanConfig(dir, script)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sesman, _ := Lookup("xrdp-sesman")
+	logf, err := os.Create(filepath.Join(dir, "sesman.out.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(sesman, "-n", "-c", sesmanIni)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Dir = dir
+	sp, err := startProcess(t, cmd)
+	logf.Close()
+	if err != nil {
+		t.Fatalf("peers: xrdp-sesman: %v", err)
+	}
+	// sesman resolves its ListenAddress its own way and may bind [::1].
+	if err := waitPorts(sp, "127.0.0.1", "::1", xrdpSesmanPort); err != nil {
+		t.Fatalf("peers: xrdp-sesman: %v: %s", err, logTail(filepath.Join(dir, "sesman.log")))
+	}
+	srv := &RDPServer{User: RDPTestUser, Password: RDPTestPassword, Dir: dir}
+	// Registered after sesman's stop, so it runs first: end the sessions
+	// while sesman is there to clean up their Xorg and chansrv.
+	t.Cleanup(srv.endSessions)
+
+	xrdp, _ := Lookup("xrdp")
+	var lastErr error
+	for attempt := range 3 {
+		port := FreePort(t)
+		ini := filepath.Join(dir, fmt.Sprintf("xrdp.%d.ini", attempt))
+		if err := os.WriteFile(ini, []byte(xrdpConfig(dir, port, attempt)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		logf, err := os.Create(filepath.Join(dir, fmt.Sprintf("xrdp.out.%d.log", attempt)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(xrdp, "-n", "-c", ini)
+		cmd.Stdout, cmd.Stderr = logf, logf
+		cmd.Dir = dir
+		p, err := startProcess(t, cmd)
+		logf.Close()
+		if err != nil {
+			t.Fatalf("peers: xrdp: %v", err)
+		}
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		if err := waitPort(p, addr); err != nil {
+			p.stop()
+			lastErr = fmt.Errorf("peers: xrdp on %s: %w: %s", addr, err, logTail(filepath.Join(dir, fmt.Sprintf("xrdp.%d.log", attempt))))
+			continue
+		}
+		srv.Addr, srv.PID = addr, p.cmd.Process.Pid
+		return srv
+	}
+	t.Fatal(lastErr)
+	return nil
+}
+
+// waitPorts waits until port accepts TCP connections on one of two
+// addresses or p exits.
+func waitPorts(p *process, a1, a2 string, port int) error {
+	deadline := time.Now().Add(startTimeout)
+	for time.Now().Before(deadline) {
+		if p.exited() {
+			return errors.New("server exited")
+		}
+		for _, a := range []string{a1, a2} {
+			if c, err := net.DialTimeout("tcp", net.JoinHostPort(a, strconv.Itoa(port)), time.Second); err == nil {
+				c.Close()
+				return nil
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return errors.New("port not accepting connections")
+}
+
+var (
+	sessionStartedRe = regexp.MustCompile(`Session started successfully for user \S+ on display (\d+)`)
+	windowManagerRe  = regexp.MustCompile(`window manager \(pid (\d+)\)`)
+)
+
+// WaitSession waits until xrdp-sesman has started a session (a client has
+// logged in) and returns its X display. Screenshot, Run and Start work on
+// it as root (the session script allowed root with xhost).
+func (s *RDPServer) WaitSession(t testing.TB, timeout time.Duration) *X {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		b, _ := os.ReadFile(filepath.Join(s.Dir, "sesman.log"))
+		if m := sessionStartedRe.FindAllSubmatch(b, -1); len(m) > 0 {
+			x := &X{Display: ":" + string(m[len(m)-1][1]), Dir: s.Dir}
+			// xhost runs first in the session script: wait until it did.
+			for time.Now().Before(deadline) {
+				if _, err := x.screenshot(); err == nil {
+					return x
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("peers: no xrdp session after %v\n%s", timeout, s.Log())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// endSessions ends the sessions sesman started by stopping their window
+// manager (the session script's process, which sesman waits for), then
+// waits for their X displays to go.
+func (s *RDPServer) endSessions() {
+	b, _ := os.ReadFile(filepath.Join(s.Dir, "sesman.log"))
+	var displays []string
+	for _, m := range sessionStartedRe.FindAllSubmatch(b, -1) {
+		displays = append(displays, string(m[1]))
+	}
+	for _, m := range windowManagerRe.FindAllSubmatch(b, -1) {
+		if pid, err := strconv.Atoi(string(m[1])); err == nil && pid > 1 {
+			_ = syscall.Kill(pid, syscall.SIGTERM)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for _, d := range displays {
+		for time.Now().Before(deadline) {
+			if _, err := os.Stat("/tmp/.X11-unix/X" + d); os.IsNotExist(err) {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+}
+
+func sesmanConfig(dir, script string) string {
+	return fmt.Sprintf(`; Written by racgate's internal/peers for one test.
+[Globals]
+ListenAddress=127.0.0.1
+ListenPort=%d
+EnableUserWindowManager=false
+UserWindowManager=session.sh
+DefaultWindowManager=%s
+ReconnectScript=/etc/xrdp/reconnectwm.sh
+[Security]
+AllowRootLogin=false
+MaxLoginRetry=4
+AlwaysGroupCheck=false
+[Sessions]
+X11DisplayOffset=10
+MaxSessions=50
+KillDisconnected=true
+DisconnectedTimeLimit=0
+IdleTimeLimit=0
+Policy=Default
+[Logging]
+LogFile=%s
+LogLevel=INFO
+EnableSyslog=false
+[Xorg]
+param=/usr/lib/xorg/Xorg
+param=-config
+param=xrdp/xorg.conf
+param=-noreset
+param=-nolisten
+param=tcp
+param=-logfile
+param=.xorgxrdp.%%s.log
+[Chansrv]
+FuseMountName=thinclient_drives
+FileUmask=077
+EnableFuseMount=false
+[ChansrvLogging]
+LogLevel=INFO
+EnableSyslog=false
+[SessionVariables]
+`, xrdpSesmanPort, script, filepath.Join(dir, "sesman.log"))
+}
+
+func xrdpConfig(dir string, port, attempt int) string {
+	return fmt.Sprintf(`; Written by racgate's internal/peers for one test.
+[Globals]
+ini_version=1
+fork=false
+port=tcp://127.0.0.1:%d
+security_layer=tls
+crypt_level=none
+certificate=/etc/xrdp/cert.pem
+key_file=/etc/xrdp/key.pem
+ssl_protocols=TLSv1.2, TLSv1.3
+autorun=Xorg
+allow_channels=true
+bitmap_cache=true
+bitmap_compression=true
+bulk_compression=false
+max_bpp=32
+new_cursors=true
+use_fastpath=both
+[Logging]
+LogFile=%s
+LogLevel=INFO
+EnableSyslog=false
+[Channels]
+rdpdr=false
+rdpsnd=false
+drdynvc=false
+cliprdr=true
+rail=false
+xrdpvr=false
+tcutils=false
+[Xorg]
+name=Xorg
+lib=libxup.so
+username=ask
+password=ask
+ip=127.0.0.1
+port=-1
+code=20
+`, port, filepath.Join(dir, fmt.Sprintf("xrdp.%d.log", attempt)))
 }

@@ -85,3 +85,21 @@ func TestSAMLine(t *testing.T) {
 		t.Fatalf("SAMLine = %q, want %q", got, want)
 	}
 }
+
+func TestStartXRDP(t *testing.T) {
+	Require(t, "xrdp", "xrdp-sesman")
+	var s *RDPServer
+	t.Run("inner", func(t *testing.T) {
+		s = StartXRDP(t, XRDPOptions{})
+		// security_layer=tls: an offer of SSL|HYBRID gets SSL.
+		if typ, proto := x224Negotiate(t, s.Addr, 3); typ != 2 || proto != 1 {
+			t.Fatalf("negotiation response type %d protocol %d, want 2/1 (TLS)\n%s", typ, proto, s.Log())
+		}
+	})
+	if s == nil {
+		return
+	}
+	if err := syscallKill0(s.PID); err == nil {
+		t.Fatalf("xrdp %d still running after cleanup", s.PID)
+	}
+}

@@ -92,6 +92,7 @@ type Client struct {
 	// logonPending: Client Info was sent and no picture has arrived yet.
 	logonPending bool
 	pointers     pointerCache
+	license      *licenseState // during a licence exchange
 	stats        decodeStats
 
 	closeOnce sync.Once
@@ -392,6 +393,22 @@ func (c *Client) handleLicensing(p []byte) (done, handled bool, err error) {
 	switch {
 	case flags&secLicensePkt != 0:
 		done, err := parseServerLicensePDU(data[4:])
+		if errors.Is(err, errLicenseExchange) {
+			var reply []byte
+			if data[4] == licenseRequest {
+				reply, err = c.clientNewLicenseRequest(data[4:])
+			} else {
+				reply, err = c.clientPlatformChallengeResponse(data[4:])
+			}
+			if err != nil {
+				return false, true, err
+			}
+			err = c.sendIO(func(b []byte) []byte {
+				b = putU16(b, secLicensePkt)
+				b = putU16(b, 0)
+				return append(b, reply...)
+			})
+		}
 		return done, true, err
 	case flags&secAutodetectReq != 0:
 		// Auto-detect requests (MS-RDPBCGR 2.2.14) are optional to answer.

@@ -186,6 +186,11 @@ func FuzzConnectionSequencePDUs(f *testing.F) {
 		parseMCSDomainPDU(p)
 		parseServerLicensePDU(p)
 		parseDemandActive(p)
+		serverLicenseKey(p)
+		c, _ := testClient()
+		c.clientNewLicenseRequest(p)
+		c.license = &licenseState{encKey: make([]byte, 16), macSaltKey: make([]byte, 16)}
+		c.clientPlatformChallengeResponse(p)
 		for len(p) > 0 {
 			var err error
 			if _, p, err = parseShareControl(p); err != nil {

@@ -1,6 +1,9 @@
 package rdp
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
 
 // Licensing PDU message types (MS-RDPBCGR 2.2.1.12.1.1 bMsgType).
 const (
@@ -18,11 +21,14 @@ const (
 	licenseStTotalAbort      = 0x00000001
 )
 
+// errLicenseExchange tells the caller to run the licence exchange.
+var errLicenseExchange = errors.New("rdp: licence exchange")
+
 // parseServerLicensePDU reads a Server License PDU (MS-RDPBCGR 2.2.1.12)
 // after its security header and reports whether licensing is complete.
 // Servers in remote administration mode, xrdp and FreeRDP answer with
-// STATUS_VALID_CLIENT at once; a full licence exchange (2.2.2) with a licence
-// server is not implemented and ends with ErrLicense.
+// STATUS_VALID_CLIENT at once; a licence request or platform challenge
+// returns errLicenseExchange (license_exchange.go answers them).
 func parseServerLicensePDU(p []byte) (done bool, err error) {
 	const pdu, sec = "Server License Error PDU", "MS-RDPBCGR 2.2.1.12"
 	d := decoder{b: p}
@@ -47,7 +53,7 @@ func parseServerLicensePDU(p []byte) (done bool, err error) {
 		// do; a server that sends one without a request has licensed us.
 		return true, nil
 	case licenseRequest, licensePlatformChallenge:
-		return false, fmt.Errorf("%w: the server requires a licence exchange (MS-RDPELE), which this client does not implement", ErrLicense)
+		return false, errLicenseExchange
 	}
 	return false, protoErr(pdu, sec, "message type %#x", msgType)
 }

@@ -105,7 +105,7 @@ func TestLicenseValidClient(t *testing.T) {
 	if !errors.Is(err, ErrLicense) {
 		t.Fatalf("licence error: %v", err)
 	}
-	if _, err := parseServerLicensePDU(unhex(t, "01 03 10 00 00 00 00 00 00 00 00 00 00 00 00 00")); !errors.Is(err, ErrLicense) {
+	if _, err := parseServerLicensePDU(unhex(t, "01 03 10 00 00 00 00 00 00 00 00 00 00 00 00 00")); !errors.Is(err, errLicenseExchange) {
 		t.Fatalf("licence request: %v", err)
 	}
 }
