@@ -94,7 +94,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.racgate, "racgate", "", "racgate binary (default: go build ./cmd/racgate into a temp dir)")
-	fs.DurationVar(&o.duration, "duration", 5*time.Second, "measuring window per scenario")
+	fs.DurationVar(&o.duration, "duration", 4*time.Second, "measuring window per scenario")
 	fs.DurationVar(&o.record, "record", 3*time.Second, "render matrix: workload recorded, then replayed through each render option")
 	fs.DurationVar(&o.warmup, "warmup", time.Second, "time after the first frames before measuring")
 	fs.IntVar(&o.width, "width", 1024, "desktop width")
@@ -200,8 +200,8 @@ func execute(ctx context.Context, o *options) (*report.Run, error) {
 		for i, m := range []struct {
 			name string
 			wl   func(context.Context, *xvnc, time.Duration) error
-		}{{"render-busy", workloadBusy}, {"render-churn", workloadChurn}} {
-			label := fmt.Sprintf("render %d/2 %s", i+1, m.name)
+		}{{"render-busy", workloadBusy}, {"render-churn", workloadChurn}, {"render-drag", workloadDrag}} {
+			label := fmt.Sprintf("render %d/3 %s", i+1, m.name)
 			run.Results = append(run.Results, h.renderMatrix(ctx, m.name, m.wl, renderVariants, label)...)
 		}
 	}

@@ -76,6 +76,11 @@ func (s *svg) text(x, y float64, anchor string, size int, t string) {
 	fmt.Fprintf(&s.b, `<text x="%.1f" y="%.1f" text-anchor="%s" font-size="%d">%s</text>`+"\n", x, y, anchor, size, html.EscapeString(t))
 }
 
+// vtext is text turned to read upwards, for a vertical axis.
+func (s *svg) vtext(x, y float64, t string) {
+	fmt.Fprintf(&s.b, `<text x="%.1f" y="%.1f" text-anchor="middle" transform="rotate(-90 %.1f %.1f)">%s</text>`+"\n", x, y, x, y, html.EscapeString(t))
+}
+
 func (s *svg) rect(x, y, w, h float64, fill string) {
 	fmt.Fprintf(&s.b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"/>`+"\n", x, y, w, h, fill)
 }
@@ -253,7 +258,7 @@ func scaling(rs []Result) string {
 		maxRSS = max(maxRSS, float64(r.RSSBytes)/1e6)
 	}
 	maxCPU, maxRSS = niceMax(maxCPU), niceMax(maxRSS)
-	const w, h, left, right, topY, bottom = 760.0, 420.0, 70.0, 80.0, 40.0, 50.0
+	const w, h, left, right, topY, bottom = 760.0, 420.0, 70.0, 70.0, 40.0, 50.0
 	pw, ph := w-left-right, h-topY-bottom
 	logMax := math.Log10(float64(maxN))
 	xOf := func(n int) float64 {
@@ -274,8 +279,8 @@ func scaling(rs []Result) string {
 		s.text(left+pw+6, y+4, "start", 11, trimFloat(maxRSS*float64(4-i)/4))
 	}
 	s.text(left+pw/2, h-12, "middle", 12, "sessions (log scale)")
-	s.text(14, topY+ph/2, "middle", 12, "CPU-s / 10 s")
-	s.text(w-14, topY+ph/2, "middle", 12, "RSS MB")
+	s.vtext(18, topY+ph/2, "CPU-s per 10 s")
+	s.vtext(w-18, topY+ph/2, "RSS MB")
 	byGW := map[string][]Result{}
 	var gws []string
 	for _, r := range pts {
