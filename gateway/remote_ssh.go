@@ -49,8 +49,11 @@ const (
 	// them: a browser that receives fast but draws slowly is not sent more than
 	// termInFlight*termMsgMax bytes ahead of what its terminal has processed.
 	termInFlight = 4
-	minFontSize  = 6
-	maxFontSize  = 96
+	// termInputQueue pieces of typed input (termChunk bytes at most each) wait for the
+	// remote, so that a remote slow to read input does not hold up the ACKs behind it.
+	termInputQueue = 16
+	minFontSize    = 6
+	maxFontSize    = 96
 )
 
 // sshOptions maps merged settings (Guacamole's SSH parameter names) to an ssh.Config and
@@ -184,11 +187,34 @@ func parseCells(k, v string) (int, error) {
 	return n, nil
 }
 
-// termBox is a session's terminal and the browser's progress through its output.
+// termBox is a session's terminal, its pending input and the browser's progress through
+// its output.
 type termBox struct {
 	t     terminal
+	in    chan []byte   // TERMINAL_INPUT for writeInput, in order
 	acked atomic.Uint32 // the highest FRAME id the browser acknowledged
 	ack   chan struct{} // a token when acked moved
+}
+
+func newTermBox(t terminal) *termBox {
+	return &termBox{t: t, in: make(chan []byte, termInputQueue), ack: make(chan struct{}, 1)}
+}
+
+// writeInput writes queued input to the terminal until in is closed or ctx ends.
+func (tb *termBox) writeInput(ctx context.Context) error {
+	for {
+		select {
+		case p, ok := <-tb.in:
+			if !ok {
+				return nil
+			}
+			if _, err := tb.t.Write(p); err != nil {
+				return err
+			}
+		case <-ctx.Done():
+			return nil
+		}
+	}
 }
 
 // Ack records the browser's ACK (§ FRAME) of a frame after terminal output.
@@ -221,7 +247,7 @@ func (ss *session) runTerminal(dctx, wctx context.Context, wg *sync.WaitGroup) {
 
 // terminalConnected sends HELLO (kind terminal) and TERMINAL_CONFIG, then pumps output.
 func (ss *session) terminalConnected(t terminal, wctx context.Context, wg *sync.WaitGroup) {
-	tb := &termBox{t: t, ack: make(chan struct{}, 1)}
+	tb := newTermBox(t)
 	ss.term.Store(tb)
 	_, tc, _ := sshOptions(ss.settings) // checked by the dial
 	var flags uint8
@@ -241,6 +267,11 @@ func (ss *session) terminalConnected(t terminal, wctx context.Context, wg *sync.
 		return
 	}
 	ss.helloSent.Store(true)
+	wg.Go(func() {
+		if err := tb.writeInput(ss.ctx); err != nil {
+			ss.end(remoteEnded(err))
+		}
+	})
 	full := make(chan []byte, termChunks)
 	free := make(chan []byte, termChunks)
 	for range termChunks {
@@ -368,22 +399,30 @@ func terminalEnded(readErr error, t terminal) error {
 }
 
 // handleTerminal applies one browser message to a terminal session.
-func (ss *session) handleTerminal(t terminal, m wire.Message) error {
+func (ss *session) handleTerminal(tb *termBox, m wire.Message) error {
 	if !ss.helloSent.Load() || ss.readOnly {
 		return nil
 	}
 	switch m := m.(type) {
 	case wire.TerminalInput: // § TERMINAL_INPUT: typed and pasted bytes alike
-		if len(m.Data) == 0 {
-			return nil
+		// Queued in pieces (m.Data is the websocket message's own buffer, not reused): a
+		// big paste waits for the remote's SSH window without blocking this reader, and
+		// with it the ACKs that pace the output, until the queue is full.
+		for p := m.Data; len(p) > 0; {
+			n := min(len(p), termChunk)
+			select {
+			case tb.in <- p[:n:n]:
+			case <-ss.ctx.Done():
+				return context.Cause(ss.ctx)
+			}
+			p = p[n:]
 		}
-		_, err := t.Write(m.Data)
-		return err
+		return nil
 	case wire.TerminalResize: // § TERMINAL_RESIZE
 		if m.Cols < 1 || m.Rows < 1 || m.Cols > maxTermCells || m.Rows > maxTermCells {
 			return &sessionEnd{Code: closeClientError, Reason: fmt.Sprintf("Terminal resize to %dx%d refused.", m.Cols, m.Rows)}
 		}
-		return t.Resize(m.Cols, m.Rows)
+		return tb.t.Resize(m.Cols, m.Rows)
 	}
 	return nil // desktop messages on a terminal, unknown types: skipped
 }

@@ -89,6 +89,7 @@ type fakeTerm struct {
 	in    bytes.Buffer
 	sizes [][2]int
 	wait  error
+	gate  chan struct{} // if not nil, Write waits for it to close: a remote not reading input
 }
 
 func newFakeTerm() *fakeTerm {
@@ -98,6 +99,9 @@ func newFakeTerm() *fakeTerm {
 
 func (f *fakeTerm) Read(p []byte) (int, error) { return f.out.Read(p) }
 func (f *fakeTerm) Write(p []byte) (int, error) {
+	if f.gate != nil {
+		<-f.gate
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.in.Write(p)
@@ -176,8 +180,10 @@ func FuzzTerminalMessages(f *testing.F) {
 	f.Add([]byte{byte(wire.TypeTerminalInput), 0xff, 0xff, 0xff, 0xff})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		ft := newFakeTerm()
-		ss := &session{ep: &Endpoint{Name: "x"}}
-		ss.term.Store(&termBox{t: ft, ack: make(chan struct{}, 1)})
+		ss := &session{ep: &Endpoint{Name: "x"}, ctx: context.Background()}
+		tb := newTermBox(ft)
+		tb.in = make(chan []byte, len(b)+1) // room for every piece: input is drained below
+		ss.term.Store(tb)
 		ss.helloSent.Store(true)
 		var typed bytes.Buffer
 		err := wire.Decode(b, func(m wire.Message) error {
@@ -189,6 +195,10 @@ func FuzzTerminalMessages(f *testing.F) {
 		var se *sessionEnd
 		if err != nil && !errors.Is(err, wire.ErrMalformed) && !(errors.As(err, &se) && se.Code == closeClientError) {
 			t.Fatalf("unexpected error %v", err)
+		}
+		close(tb.in)
+		if err := tb.writeInput(context.Background()); err != nil {
+			t.Fatal(err)
 		}
 		if !bytes.Equal(ft.in.Bytes(), typed.Bytes()) {
 			t.Fatalf("terminal got %q, browser typed %q", ft.in.Bytes(), typed.Bytes())
@@ -301,4 +311,26 @@ func TestTerminalPacedByAcks(t *testing.T) {
 	if cl.Code != closeRemoteEnded || c.out.Len() != total {
 		t.Fatalf("CLOSE %+v after %d of %d bytes", cl, c.out.Len(), total)
 	}
+}
+
+// TestTerminalInputDoesNotBlockAcks: while the remote does not read its input, output
+// still flows: the ACKs that pace it are not stuck behind the pending input.
+func TestTerminalInputDoesNotBlockAcks(t *testing.T) {
+	ts := newTestServer(t, sshConfigYAML("127.0.0.1:1", []string{"username: u", "ignore-host-key: true"}))
+	ft := newFakeTerm()
+	ft.gate = make(chan struct{})
+	ts.dialTerm = func(context.Context, *Endpoint, Settings, int, int, *slog.Logger) (terminal, error) { return ft, nil }
+	c := dialTerm(t, ts, "").start()
+	c.wait("HELLO", 5*time.Second, func(c *termClient) bool { return c.hello != nil })
+	paste := bytes.Repeat([]byte("p"), 512<<10)
+	c.send(wire.TerminalInput{Data: paste})
+	const total = 4 << 20 // far more than termInFlight frames
+	go ft.outW.Write(bytes.Repeat([]byte("o"), total)) // and the remote stays
+	c.wait("all output", 15*time.Second, func(c *termClient) bool { return c.out.Len() == total })
+	close(ft.gate) // the remote reads its input at last
+	waitFor(t, "the paste", func() bool {
+		ft.mu.Lock()
+		defer ft.mu.Unlock()
+		return bytes.Equal(ft.in.Bytes(), paste)
+	})
 }

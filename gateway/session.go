@@ -599,7 +599,7 @@ func (ss *session) handle(m wire.Message) error {
 	}
 	ss.touch() // any message but ACK is the user's input
 	if tb := ss.term.Load(); tb != nil {
-		return ss.handleTerminal(tb.t, m)
+		return ss.handleTerminal(tb, m)
 	}
 	rb := ss.remote.Load()
 	if rb == nil || !ss.helloSent.Load() || ss.readOnly {
