@@ -1,0 +1,108 @@
+package rdp
+
+import (
+	"bytes"
+	"sync"
+	"testing"
+)
+
+// capConn records what the client writes.
+type capConn struct {
+	nopConn
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (c *capConn) Write(b []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.buf.Write(b)
+}
+
+func (c *capConn) take() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b := bytes.Clone(c.buf.Bytes())
+	c.buf.Reset()
+	return b
+}
+
+func inputClient(fast bool) (*Client, *capConn) {
+	c, _ := testClient()
+	cc := &capConn{}
+	c.conn, c.tcp = cc, cc
+	c.fastInputShared = fast
+	c.shareID = 0x103EA
+	return c, cc
+}
+
+func TestPointerButtons(t *testing.T) {
+	c, cc := inputClient(true)
+	// Press left and back at (10, 20): a move, then the left button down
+	// (PTRFLAGS_DOWN|BUTTON1) and the extended button down.
+	if err := c.Pointer(1|8, 10, 20); err != nil {
+		t.Fatal(err)
+	}
+	want := unhex(t, `0c 80 18
+		20 00 08 0a 00 14 00
+		20 00 90 0a 00 14 00
+		40 01 80 0a 00 14 00`)
+	if got := cc.take(); !bytes.Equal(got, want) {
+		t.Fatalf("press: got % x\nwant % x", got, want)
+	}
+	// Release left only, move to (11, 20): a move and BUTTON1 without DOWN.
+	c.Pointer(8, 11, 20)
+	want = unhex(t, `08 80 11 20 00 08 0b 00 14 00 20 00 10 0b 00 14 00`)
+	if got := cc.take(); !bytes.Equal(got, want) {
+		t.Fatalf("release: got % x\nwant % x", got, want)
+	}
+}
+
+func TestWheel(t *testing.T) {
+	c, cc := inputClient(true)
+	// Three notches down: rotations of -240 and -120 (9-bit two's
+	// complement with PTRFLAGS_WHEEL_NEGATIVE), one notch right: +120.
+	if err := c.Wheel(1, 3, 5, 6); err != nil {
+		t.Fatal(err)
+	}
+	want := unhex(t, `0c 80 18
+		20 10 03 05 00 06 00
+		20 88 03 05 00 06 00
+		20 78 04 05 00 06 00`)
+	if got := cc.take(); !bytes.Equal(got, want) {
+		t.Fatalf("got  % x\nwant % x", got, want)
+	}
+}
+
+// TestSlowPathInput: without fast-path input the same events go in a
+// slow-path Input Event PDU (MS-RDPBCGR 2.2.8.1.1.3).
+func TestSlowPathInput(t *testing.T) {
+	c, cc := inputClient(false)
+	if err := c.KeyScancode(0xE01D, true); err != nil { // ControlRight
+		t.Fatal(err)
+	}
+	got := cc.take()
+	// TPKT, X.224, MCS Send Data Request on the I/O channel, share headers,
+	// then numEvents 1, pad, eventTime 0, INPUT_EVENT_SCANCODE, flags
+	// KBDFLAGS_EXTENDED, keyCode 0x1d, pad.
+	tail := unhex(t, "1c 00 00 00 01 00 00 00 00 00 00 00 04 00 00 01 1d 00 00 00")
+	if !bytes.HasSuffix(got, tail) || got[0] != 3 || got[7] != mcsSendDataRequest<<2 {
+		t.Fatalf("got % x", got)
+	}
+	if err := c.SyncLocks(false, true, true, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := cc.take(); !bytes.HasSuffix(got, unhex(t, "00 00 00 00 00 00 00 00 06 00 00 00")) {
+		t.Fatalf("sync: % x", got)
+	}
+}
+
+func TestKeyUnicodeSurrogates(t *testing.T) {
+	c, cc := inputClient(true)
+	if err := c.KeyUnicode('😀', true); err != nil { // U+1F600
+		t.Fatal(err)
+	}
+	if got, want := cc.take(), unhex(t, "08 80 09 80 3d d8 80 00 de"); !bytes.Equal(got, want) {
+		t.Fatalf("got % x want % x", got, want)
+	}
+}
