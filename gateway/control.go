@@ -73,8 +73,12 @@ func (s *Server) watch(ss *session, cfg *Config) (stop func()) {
 	})
 	var idle *time.Timer
 	if d := cfg.IdleTimeout(ss.ep); d > 0 {
-		var check func()
-		check = func() {
+		armed := make(chan struct{}) // idle is set before check reads it
+		check := func() {
+			<-armed
+			if ss.ctx.Err() != nil {
+				return // ended meanwhile: do not re-arm
+			}
 			last := time.Unix(0, ss.lastInput.Load())
 			if left := d - time.Since(last); left > 0 {
 				idle.Reset(left) // input came meanwhile: look again when it could be idle
@@ -83,6 +87,7 @@ func (s *Server) watch(ss *session, cfg *Config) (stop func()) {
 			ss.end(endWith(closeTimeout, fmt.Sprintf("The connection was idle for %v (idle-timeout).", d)))
 		}
 		idle = time.AfterFunc(d, check)
+		close(armed)
 	}
 	return func() {
 		close(done)
