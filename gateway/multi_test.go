@@ -459,3 +459,51 @@ func TestRouteToLeastLoaded(t *testing.T) {
 	waitFor(t, "no redirect at one connection", func() bool { return page().StatusCode != http.StatusSeeOther })
 	held[1].Close(websocket.StatusNormalClosure, "")
 }
+
+// The Redis store over TLS with a password, as the config names them; a wrong password
+// refuses connections with a clear CLOSE instead of admitting them uncounted.
+func TestRedisTLSAndPassword(t *testing.T) {
+	r := peers.StartRedisWith(t, peers.RedisOptions{Password: "pw-123", TLS: true})
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "session.key"), []byte(strings.Repeat("k", 40)), 0o600)
+	os.WriteFile(filepath.Join(dir, "admin.token"), []byte(strings.Repeat("adm1n", 8)), 0o600)
+	for _, tc := range []struct {
+		pw string
+		ok bool
+	}{{"pw-123", true}, {"wrong", false}} {
+		os.WriteFile(filepath.Join(dir, "redis.pw"), []byte(tc.pw+"\n"), 0o600)
+		text := strings.Replace(multiConfig(dir, r.Addr, "tls"), "    lease-ttl: 1s\n",
+			"    lease-ttl: 1s\n    password-file: redis.pw\n    tls: {ca-file: "+r.CAFile+"}\n", 1)
+		cfg, err := ParseConfig(filepath.Join(dir, "tls.yaml"), []byte(text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := NewServer(cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs := httptest.NewServer(s.Handler())
+		ts := &testServer{Server: s, hs: hs, cfg: cfg}
+		ts.dial = fakeDial
+		demo := ts.loggedIn(t, "demo")
+		conn, cl, err := attempt(ts, demo, "five")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.ok {
+			if cl != nil {
+				t.Fatalf("TLS+password: CLOSE %d %q", cl.Code, cl.Reason)
+			}
+			if n := storeCount(t, ts, "five"); n != 1 {
+				t.Fatalf("count %d, want 1", n)
+			}
+			conn.Close(websocket.StatusNormalClosure, "")
+		} else if cl == nil || cl.Code != wire.CloseInternal || !strings.Contains(cl.Reason, "unavailable") {
+			t.Fatalf("wrong password: %+v, want CLOSE 11 store unavailable", cl)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		s.Shutdown(ctx)
+		cancel()
+		hs.Close()
+	}
+}

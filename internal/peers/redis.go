@@ -1,7 +1,14 @@
 package peers
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -9,28 +16,53 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Redis is a redis-server for one test, on a free loopback port, without persistence:
 // a Restart loses every key, as a crashed cache would.
 type Redis struct {
-	Addr string // "127.0.0.1:P"
-	Dir  string
+	Addr   string // "127.0.0.1:P"
+	Dir    string
+	CAFile string // with TLS: the PEM certificate clients must trust (self-signed, for 127.0.0.1)
 
 	t    testing.TB
 	bin  string
 	port int
+	o    RedisOptions
 
 	mu     sync.Mutex
 	p      *process
 	starts int
 }
 
+// RedisOptions: a password (requirepass) and TLS only (no plain port).
+type RedisOptions struct {
+	Password string
+	TLS      bool
+}
+
 // StartRedis starts redis-server and stops it (by PID) when the test ends.
-func StartRedis(t testing.TB) *Redis {
+func StartRedis(t testing.TB) *Redis { t.Helper(); return StartRedisWith(t, RedisOptions{}) }
+
+// StartRedisWith is StartRedis with a password and/or TLS.
+func StartRedisWith(t testing.TB, o RedisOptions) *Redis {
 	t.Helper()
 	bin := mustLookup(t, "redis-server")
-	r := &Redis{t: t, bin: bin, Dir: t.TempDir()}
+	r := &Redis{t: t, bin: bin, Dir: t.TempDir(), o: o}
+	if o.TLS {
+		cert, key, err := selfSigned()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.CAFile = filepath.Join(r.Dir, "cert.pem")
+		if err := os.WriteFile(r.CAFile, cert, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(r.Dir, "key.pem"), key, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	var lastErr error
 	for range 3 {
 		r.port = FreePort(t)
@@ -53,8 +85,17 @@ func (r *Redis) start() error {
 		return err
 	}
 	defer logf.Close()
-	cmd := exec.Command(r.bin, "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", r.Dir, "--daemonize", "no")
+	args := []string{"--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", r.Dir, "--daemonize", "no"}
+	if r.o.TLS {
+		args = append(args[2:], "--port", "0", "--tls-port", strconv.Itoa(r.port),
+			"--tls-cert-file", r.CAFile, "--tls-key-file", filepath.Join(r.Dir, "key.pem"),
+			"--tls-ca-cert-file", r.CAFile, "--tls-auth-clients", "no")
+	}
+	if r.o.Password != "" {
+		args = append(args, "--requirepass", r.o.Password)
+	}
+	cmd := exec.Command(r.bin, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Dir = r.Dir
 	p, err := startProcess(r.t, cmd)
@@ -104,4 +145,33 @@ func (r *Redis) PID() int {
 		return 0
 	}
 	return r.p.cmd.Process.Pid
+}
+
+// selfSigned makes a certificate and key (PEM) for 127.0.0.1, valid for a day.
+func selfSigned() (certPEM, keyPEM []byte, err error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	kb, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), nil
 }
