@@ -119,30 +119,7 @@ func FuzzSlowPath(f *testing.F) {
 	f.Add(slowPathFrame(pduType2SetErrorInfo, []byte{0x0C, 0, 0, 0}))
 	f.Add(slowPathFrame(pduType2SaveSessionInfo, []byte{3, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0}))
 	f.Add(slowPathFrame(pduType2FontMap, []byte{0, 0, 0, 0, 3, 0, 4, 0}))
-	// A Demand Active with general, bitmap and input capability sets.
-	var caps []byte
-	caps = capSet(caps, capsTypeGeneral, make([]byte, 20))
-	bm := make([]byte, 24)
-	bm[0], bm[8], bm[9], bm[10], bm[11] = 32, 0, 4, 0, 3 // 1024x768
-	caps = capSet(caps, capsTypeBitmap, bm)
-	caps = capSet(caps, capsTypeInput, make([]byte, 84))
-	var da []byte
-	da = putU32(da, 0x103EA)
-	da = putU16(da, 4)
-	da = putU16(da, uint16(4+len(caps)))
-	da = append(da, "RDP\x00"...)
-	da = putU16(da, 3)
-	da = putU16(da, 0)
-	da = append(da, caps...)
-	da = putU32(da, 0)
-	var sc []byte
-	sc = putU16(sc, uint16(6+len(da)))
-	sc = putU16(sc, pduTypeDemandActive|pduVersion)
-	sc = putU16(sc, serverChannelID)
-	sc = append(sc, da...)
-	demand := []byte{2, 0xF0, 0x80, mcsSendDataIndication << 2, 0, 2, 0x03, 0xEB, 0x70}
-	demand = appendPERLength(demand, len(sc))
-	f.Add(append(demand, sc...))
+	f.Add(demandActiveFrame(1024, 768))
 	f.Add([]byte{2, 0xF0, 0x80, mcsDisconnectProviderUltimatum<<2 | 1, 0x80})
 	f.Fuzz(func(t *testing.T, p []byte) {
 		c, _ := testClient()
@@ -257,4 +234,39 @@ func FuzzNLA(f *testing.F) {
 			n.unseal(p)
 		}
 	})
+}
+
+// demandActiveFrame is a Demand Active PDU (MS-RDPBCGR 2.2.1.13.1) with
+// general, bitmap (desktop w x h) and input capability sets, framed as
+// frameReader returns a TPKT payload.
+func demandActiveFrame(w, h int) []byte {
+	var caps []byte
+	caps = capSet(caps, capsTypeGeneral, make([]byte, 20))
+	bm := make([]byte, 24)
+	bm[0] = 32
+	setU16(bm[8:], uint16(w))
+	setU16(bm[10:], uint16(h))
+	caps = capSet(caps, capsTypeBitmap, bm)
+	caps = capSet(caps, capsTypeInput, make([]byte, 84))
+	var da []byte
+	da = putU32(da, 0x103EA)
+	da = putU16(da, 4)
+	da = putU16(da, uint16(4+len(caps)))
+	da = append(da, "RDP\x00"...)
+	da = putU16(da, 3)
+	da = putU16(da, 0)
+	da = append(da, caps...)
+	da = putU32(da, 0)
+	return shareControlFrame(pduTypeDemandActive, da)
+}
+
+func shareControlFrame(typ uint16, body []byte) []byte {
+	var sc []byte
+	sc = putU16(sc, uint16(6+len(body)))
+	sc = putU16(sc, typ|pduVersion)
+	sc = putU16(sc, serverChannelID)
+	sc = append(sc, body...)
+	b := []byte{2, 0xF0, 0x80, mcsSendDataIndication << 2, 0, 2, 0x03, 0xEB, 0x70}
+	b = appendPERLength(b, len(sc))
+	return append(b, sc...)
 }

@@ -1,0 +1,82 @@
+package rdp
+
+import (
+	"testing"
+)
+
+// planarTile builds a 64x64 planar bitmap (RLE, no alpha) whose lines are
+// four raw segments of 15 values and one of 4.
+func planarTile() []byte {
+	b := []byte{planarRLE | planarNA}
+	for p := range 3 {
+		for y := range 64 {
+			for range 4 {
+				b = append(b, 0xF0)
+				for i := range 15 {
+					b = append(b, byte(p*7+y+i))
+				}
+			}
+			b = append(b, 0x40, 1, 2, 3, 4)
+		}
+	}
+	return b
+}
+
+// interleavedTile builds a 64x64, 16 bpp interleaved RLE bitmap of colour
+// images, one order a line.
+func interleavedTile() []byte {
+	var b []byte
+	for y := range 64 {
+		b = append(b, 0x80, 64-32)
+		for x := range 64 {
+			b = putU16(b, uint16(x*y))
+		}
+	}
+	return b
+}
+
+func BenchmarkPlanar64(b *testing.B) {
+	src := planarTile()
+	dst := make([]byte, 64*64*4)
+	scratch, err := decodePlanar(dst, src, 64, 64, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(64 * 64 * 4)
+	b.ReportAllocs()
+	for b.Loop() {
+		scratch, _ = decodePlanar(dst, src, 64, 64, scratch)
+	}
+}
+
+func BenchmarkInterleaved64(b *testing.B) {
+	src := interleavedTile()
+	dst := make([]uint32, 64*64)
+	if err := decodeInterleavedRLE(dst, src, 64, 16); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(64 * 64 * 4)
+	b.ReportAllocs()
+	for b.Loop() {
+		decodeInterleavedRLE(dst, src, 64, 16)
+	}
+}
+
+// TestBitmapUpdateNoAllocs: decoding fast-path bitmap updates allocates
+// nothing once the scratch buffers have grown.
+func TestBitmapUpdateNoAllocs(t *testing.T) {
+	c, _ := testClient()
+	planar := fastPathFrame(fpUpdateBitmap, bitmapUpdate(0, 0, 64, 64, 32, bitmapCompression|noBitmapCompressionHdrFlag, planarTile()))
+	inter := fastPathFrame(fpUpdateBitmap, bitmapUpdate(0, 0, 64, 64, 16, bitmapCompression|noBitmapCompressionHdrFlag, interleavedTile()))
+	for _, f := range [][]byte{planar, inter} {
+		if err := c.handleFastPath(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := testing.AllocsPerRun(20, func() {
+		c.handleFastPath(planar)
+		c.handleFastPath(inter)
+	}); n != 0 {
+		t.Fatalf("%v allocations per update pair", n)
+	}
+}
