@@ -201,3 +201,20 @@ func TestMain(m *testing.M) {
 	redis.SetLogger(quietLogger{})
 	m.Run()
 }
+
+// The shared suite on a three-node Redis Cluster: one endpoint's keys must share a slot
+// (hash tags), scripts and pipelines must route.
+func TestRedisCluster(t *testing.T) {
+	cl := peers.StartRedisCluster(t, 3)
+	n := 0
+	suite{
+		newStore: func(t *testing.T) Store {
+			n++
+			c := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: cl.Addrs, IsClusterMode: true,
+				DialTimeout: time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second})
+			t.Cleanup(func() { c.Close() })
+			return newRedisStore(t, c, fmt.Sprint("node", n))
+		},
+		settle: testTTL,
+	}.run(t)
+}

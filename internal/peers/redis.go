@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -40,6 +41,7 @@ type Redis struct {
 type RedisOptions struct {
 	Password string
 	TLS      bool
+	cluster  bool // StartRedisCluster's nodes
 }
 
 // StartRedis starts redis-server and stops it (by PID) when the test ends.
@@ -94,6 +96,9 @@ func (r *Redis) start() error {
 	}
 	if r.o.Password != "" {
 		args = append(args, "--requirepass", r.o.Password)
+	}
+	if r.o.cluster {
+		args = append(args, "--cluster-enabled", "yes", "--cluster-config-file", filepath.Join(r.Dir, "nodes.conf"))
 	}
 	cmd := exec.Command(r.bin, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
@@ -174,4 +179,44 @@ func selfSigned() (certPEM, keyPEM []byte, err error) {
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
 		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), nil
+}
+
+// RedisCluster is a Redis Cluster of masters without replicas, each a Redis above.
+type RedisCluster struct {
+	Nodes []*Redis
+	Addrs []string
+}
+
+// StartRedisCluster starts n cluster-enabled redis-servers and joins them (redis-cli
+// --cluster create), so that the hash slots are spread over them.
+func StartRedisCluster(t testing.TB, n int) *RedisCluster {
+	t.Helper()
+	cli := mustLookup(t, "redis-cli")
+	c := &RedisCluster{}
+	for range n {
+		r := StartRedisWith(t, RedisOptions{cluster: true})
+		c.Nodes = append(c.Nodes, r)
+		c.Addrs = append(c.Addrs, r.Addr)
+	}
+	args := append([]string{"--cluster", "create"}, c.Addrs...)
+	args = append(args, "--cluster-replicas", "0", "--cluster-yes")
+	if out, err := exec.Command(cli, args...).CombinedOutput(); err != nil {
+		t.Fatalf("peers: redis-cli --cluster create: %v\n%s", err, out)
+	}
+	// The nodes agree on the slot map a moment after create returns.
+	deadline := time.Now().Add(startTimeout)
+	for _, a := range c.Addrs {
+		host, port, _ := net.SplitHostPort(a)
+		for {
+			out, _ := exec.Command(cli, "-h", host, "-p", port, "cluster", "info").Output()
+			if strings.Contains(string(out), "cluster_state:ok") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("peers: redis cluster not ok: %s", out)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	return c
 }
