@@ -345,6 +345,10 @@ func (c *Client) connect(ctx context.Context, host string) error {
 			return err
 		}
 	}
+	if c.drawn {
+		c.drawn = false
+		c.sink.EndFrame()
+	}
 	return nil
 }
 

@@ -195,8 +195,9 @@ func (c *Client) Pointer(buttons uint16, x, y int) error {
 	return c.sendInput(evs...)
 }
 
-// Wheel scrolls by dy notches (positive is down, away from the user... as
-// browsers report it) and dx notches (positive is right) at x, y.
+// Wheel scrolls at x, y by dy notches vertically (positive scrolls down, as
+// browser wheel events count) and dx notches horizontally (positive scrolls
+// right).
 func (c *Client) Wheel(dx, dy int, x, y int) error {
 	px, py := clampCoord(x), clampCoord(y)
 	var evs []inputEvent

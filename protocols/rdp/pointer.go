@@ -2,6 +2,7 @@ package rdp
 
 import (
 	"image"
+	"strconv"
 )
 
 // Pointer updates (MS-RDPBCGR 2.2.9.1.1.4, fast-path 2.2.9.1.2.1.5-11):
@@ -146,7 +147,7 @@ func (c *Client) decodePointer(w, h, bpp int, xor, and []byte) (*image.RGBA, err
 	switch bpp {
 	case 1, 8, 15, 16, 24, 32:
 	default:
-		return nil, pointerError("xorBpp " + itoa(bpp))
+		return nil, pointerError("xorBpp " + strconv.Itoa(bpp))
 	}
 	xorRow := ((w*bpp+7)/8 + 1) &^ 1
 	andRow := ((w+7)/8 + 1) &^ 1
@@ -205,26 +206,4 @@ func (c *Client) decodePointer(w, h, bpp int, xor, and []byte) (*image.RGBA, err
 		}
 	}
 	return img, nil
-}
-
-func itoa(v int) string {
-	if v == 0 {
-		return "0"
-	}
-	neg := v < 0
-	if neg {
-		v = -v
-	}
-	var b [20]byte
-	i := len(b)
-	for v > 0 {
-		i--
-		b[i] = byte('0' + v%10)
-		v /= 10
-	}
-	if neg {
-		i--
-		b[i] = '-'
-	}
-	return string(b[i:])
 }

@@ -35,12 +35,11 @@ func TestShadowCertificate(t *testing.T) {
 	if !errors.Is(err, rdp.ErrCertificate) {
 		t.Fatalf("untrusted certificate: %v", err)
 	}
-	msg := err.Error()
-	i := strings.Index(msg, "sha256:")
-	if i < 0 || len(msg) < i+7+64 {
-		t.Fatalf("no fingerprint in %q", msg)
+	var ce *rdp.CertificateError
+	if !errors.As(err, &ce) || len(ce.Fingerprint) != len("sha256:")+64 || !strings.Contains(err.Error(), ce.Fingerprint) {
+		t.Fatalf("no fingerprint in %v", err)
 	}
-	fp := msg[i : i+7+64]
+	fp := ce.Fingerprint
 	t.Logf("refused: %v", err)
 
 	cfg.CertFingerprints = []string{fp}

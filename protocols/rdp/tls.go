@@ -36,7 +36,7 @@ func upgradeTLS(ctx context.Context, conn net.Conn, host string, cfg *Config) (*
 		if errors.Is(err, ErrCertificate) {
 			return nil, err
 		}
-		var ce *certError
+		var ce *CertificateError
 		if errors.As(err, &ce) {
 			return nil, ce
 		}
@@ -45,25 +45,25 @@ func upgradeTLS(ctx context.Context, conn net.Conn, host string, cfg *Config) (*
 	return t, nil
 }
 
-// certError carries ErrCertificate with the fingerprint and reason.
-type certError struct {
-	fingerprint string
-	reason      error
+// CertificateError is a refused server certificate. It matches
+// ErrCertificate with errors.Is.
+type CertificateError struct {
+	// Fingerprint is the certificate's SHA-256 fingerprint in the form
+	// Config.CertFingerprints accepts ("sha256:<hex>"), so that an
+	// administrator can pin it.
+	Fingerprint string
+	Reason      error // why it is not trusted
 }
 
-func (e *certError) Error() string {
-	return fmt.Sprintf("%v (sha256:%s): %v", ErrCertificate, e.fingerprint, e.reason)
+func (e *CertificateError) Error() string {
+	return fmt.Sprintf("%v (%s): %v", ErrCertificate, e.Fingerprint, e.Reason)
 }
 
-func (e *certError) Unwrap() error { return ErrCertificate }
-
-// Fingerprint returns the rejected certificate's SHA-256 fingerprint in the
-// form cert-fingerprints accepts ("sha256:<hex>").
-func (e *certError) Fingerprint() string { return "sha256:" + e.fingerprint }
+func (e *CertificateError) Unwrap() []error { return []error{ErrCertificate, e.Reason} }
 
 func verifyServerCert(cs tls.ConnectionState, host string, cfg *Config, pins [][sha256.Size]byte) error {
 	if len(cs.PeerCertificates) == 0 {
-		return &certError{reason: errors.New("no certificate")}
+		return &CertificateError{Reason: errors.New("no certificate")}
 	}
 	leaf := cs.PeerCertificates[0]
 	sum := sha256.Sum256(leaf.Raw)
@@ -83,7 +83,7 @@ func verifyServerCert(cs tls.ConnectionState, host string, cfg *Config, pins [][
 		if len(pins) > 0 {
 			err = fmt.Errorf("not one of the %d pinned fingerprints and %w", len(pins), err)
 		}
-		return &certError{fingerprint: hex.EncodeToString(sum[:]), reason: err}
+		return &CertificateError{Fingerprint: "sha256:" + hex.EncodeToString(sum[:]), Reason: err}
 	}
 	return nil
 }
