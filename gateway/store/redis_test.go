@@ -218,3 +218,20 @@ func TestRedisCluster(t *testing.T) {
 		settle: testTTL,
 	}.run(t)
 }
+
+// Through a Sentinel: go-redis asks it for the master, as `master-name` configures.
+func TestRedisSentinel(t *testing.T) {
+	master := peers.StartRedis(t)
+	sentinel := peers.StartRedisSentinel(t, master, "mymaster")
+	n := 0
+	suite{
+		newStore: func(t *testing.T) Store {
+			n++
+			c := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{sentinel}, MasterName: "mymaster",
+				DialTimeout: time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second})
+			t.Cleanup(func() { c.Close() })
+			return newRedisStore(t, c, fmt.Sprint("s", n))
+		},
+		settle: testTTL,
+	}.run(t)
+}

@@ -220,3 +220,43 @@ func StartRedisCluster(t testing.TB, n int) *RedisCluster {
 	}
 	return c
 }
+
+// StartRedisSentinel starts a Sentinel (redis-server --sentinel) watching master under
+// masterName, and returns its address.
+func StartRedisSentinel(t testing.TB, master *Redis, masterName string) string {
+	t.Helper()
+	bin := mustLookup(t, "redis-server")
+	dir := t.TempDir()
+	var lastErr error
+	for attempt := range 3 {
+		port := FreePort(t)
+		conf := filepath.Join(dir, fmt.Sprintf("sentinel.%d.conf", attempt))
+		host, mport, _ := net.SplitHostPort(master.Addr)
+		// Sentinel rewrites its config file: it must be its own and writable.
+		text := fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\nsentinel monitor %s %s %s 1\n", port, dir, masterName, host, mport)
+		if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		logPath := filepath.Join(dir, fmt.Sprintf("sentinel.%d.log", attempt))
+		logf, err := os.Create(logPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(bin, conf, "--sentinel")
+		cmd.Stdout, cmd.Stderr, cmd.Dir = logf, logf, dir
+		p, err := startProcess(t, cmd)
+		logf.Close()
+		if err != nil {
+			t.Fatalf("peers: sentinel: %v", err)
+		}
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		if err := waitPort(p, addr); err != nil {
+			p.stop()
+			lastErr = fmt.Errorf("peers: sentinel on %s: %w: %s", addr, err, logTail(logPath))
+			continue
+		}
+		return addr
+	}
+	t.Fatal(lastErr)
+	return ""
+}
