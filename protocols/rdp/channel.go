@@ -1,9 +1,16 @@
 package rdp
 
-// Static virtual channels (MS-RDPBCGR 1.3.3, 2.2.1.3.4 CHANNEL_DEF). Channels
-// are requested in the Client Network Data, joined after Attach User, and
-// carry Virtual Channel PDUs (2.2.6.1) on their own MCS channel. Clipboard
-// (cliprdr) and audio (rdpsnd) will register here; none is requested yet.
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// Static virtual channels (MS-RDPBCGR 1.3.3, 2.2.1.3.4 CHANNEL_DEF): named
+// in the Client Network Data, joined after Attach User, and carrying
+// Virtual Channel PDUs (2.2.6.1) on their own MCS channel, each message cut
+// into chunks of at most CHANNEL_CHUNK_LENGTH bytes with a CHANNEL_PDU_HEADER.
+// Clipboard (cliprdr) and audio (rdpsnd) will register here with
+// addChannel before Dial's connection sequence; none does yet.
 
 // Channel options (2.2.1.3.4.1).
 const (
@@ -13,15 +20,120 @@ const (
 	channelOptionShowProtocol = 0x00200000
 )
 
+// CHANNEL_PDU_HEADER flags (2.2.6.1.1).
+const (
+	channelFlagFirst        = 0x00000001
+	channelFlagLast         = 0x00000002
+	channelFlagShowProtocol = 0x00000010
+	channelPacketCompressed = 0x00200000
+)
+
+// channelChunkLength is CHANNEL_CHUNK_LENGTH (2.2.6.1), the chunk size we
+// announce in the Virtual Channel Capability Set.
+const channelChunkLength = 1600
+
+// maxChannelMessage bounds one reassembled virtual channel message.
+const maxChannelMessage = 16 << 20
+
 // staticChannel is one requested static virtual channel.
 type staticChannel struct {
 	Name    string // up to 7 ASCII characters, e.g. "cliprdr"
 	Options uint32
 	ID      uint16 // MCS channel ID assigned by the server (2.2.1.4.4)
+	// handle receives each complete message, on Run's goroutine; data is
+	// only valid during the call.
+	handle func(data []byte) error
+	buf    []byte // reassembly of a chunked message
+	total  int    // its announced length
 }
 
-// Channel PDU header flags (2.2.6.1.1 CHANNEL_PDU_HEADER).
-const (
-	channelFlagFirst = 0x01
-	channelFlagLast  = 0x02
-)
+// addChannel requests a static virtual channel; call it before the
+// connection sequence sends the Client Network Data.
+func (c *Client) addChannel(name string, options uint32, handle func([]byte) error) {
+	c.channels = append(c.channels, staticChannel{Name: name, Options: options | channelOptionInitialized, handle: handle})
+}
+
+// handleChannelData receives one Virtual Channel PDU (2.2.6.1) for MCS
+// channel ch and hands complete messages to the channel's handler.
+func (c *Client) handleChannelData(ch uint16, data []byte) error {
+	const pdu, sec = "Virtual Channel PDU", "MS-RDPBCGR 2.2.6.1"
+	var vc *staticChannel
+	for i := range c.channels {
+		if c.channels[i].ID == ch {
+			vc = &c.channels[i]
+		}
+	}
+	if vc == nil {
+		c.log.Debug("rdp: data on unrequested channel", "channel", ch, "bytes", len(data))
+		return nil
+	}
+	d := decoder{b: data}
+	total, flags := int(d.u32()), d.u32()
+	chunk := d.rest()
+	if d.err != nil {
+		return protoErr(pdu, sec, "truncated header on channel %s", vc.Name)
+	}
+	if flags&channelPacketCompressed != 0 {
+		return protoErr(pdu, sec, "compressed data on channel %s, but no compression was advertised", vc.Name)
+	}
+	if total > maxChannelMessage || len(chunk) > total {
+		return protoErr(pdu, sec, "channel %s: chunk of %d bytes of a %d-byte message", vc.Name, len(chunk), total)
+	}
+	if flags&channelFlagFirst != 0 {
+		vc.buf, vc.total = vc.buf[:0], total
+	} else if vc.total == 0 {
+		return protoErr(pdu, sec, "channel %s: continuation without a first chunk", vc.Name)
+	}
+	if flags&channelFlagFirst != 0 && flags&channelFlagLast != 0 {
+		vc.total = 0
+		return vc.handle(chunk)
+	}
+	if len(vc.buf)+len(chunk) > vc.total {
+		return protoErr(pdu, sec, "channel %s: chunks exceed the announced %d bytes", vc.Name, vc.total)
+	}
+	vc.buf = append(vc.buf, chunk...)
+	if flags&channelFlagLast == 0 {
+		return nil
+	}
+	if len(vc.buf) != vc.total {
+		return protoErr(pdu, sec, "channel %s: %d of %d bytes", vc.Name, len(vc.buf), vc.total)
+	}
+	vc.total = 0
+	return vc.handle(vc.buf)
+}
+
+// sendChannel sends one message on the static channel with MCS ID id, cut
+// into chunks (2.2.6.1). It may be called from any goroutine.
+func (c *Client) sendChannel(id uint16, msg []byte) error {
+	if len(msg) > maxChannelMessage {
+		return fmt.Errorf("rdp: channel message of %d bytes too long", len(msg))
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	for off := 0; off == 0 || off < len(msg); {
+		n := min(len(msg)-off, channelChunkLength)
+		flags := uint32(0)
+		if off == 0 {
+			flags |= channelFlagFirst
+		}
+		if off+n == len(msg) {
+			flags |= channelFlagLast
+		}
+		b := appendMCSSendDataRequest(c.wbuf[:0], c.userID, id)
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(msg)))
+		b = binary.LittleEndian.AppendUint32(b, flags)
+		b = append(b, msg[off:off+n]...)
+		c.wbuf = b
+		if err := finishMCSSendData(b, 0); err != nil {
+			return err
+		}
+		if err := c.writeLocked(b); err != nil {
+			return err
+		}
+		off += n
+		if len(msg) == 0 {
+			break
+		}
+	}
+	return nil
+}

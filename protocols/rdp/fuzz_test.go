@@ -121,8 +121,11 @@ func FuzzSlowPath(f *testing.F) {
 	f.Add(slowPathFrame(pduType2FontMap, []byte{0, 0, 0, 0, 3, 0, 4, 0}))
 	f.Add(demandActiveFrame(1024, 768))
 	f.Add([]byte{2, 0xF0, 0x80, mcsDisconnectProviderUltimatum<<2 | 1, 0x80})
+	f.Add(append([]byte{2, 0xF0, 0x80, mcsSendDataIndication << 2, 0, 2, 0x03, 0xEC, 0x70, 11}, channelPDU(3, channelFlagFirst|channelFlagLast, []byte("abc"))...))
 	f.Fuzz(func(t *testing.T, p []byte) {
 		c, _ := testClient()
+		c.addChannel("cliprdr", 0, func([]byte) error { return nil })
+		c.channels[0].ID = 1004
 		_ = c.handleSlowPath(p)
 	})
 }

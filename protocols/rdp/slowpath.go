@@ -174,13 +174,6 @@ func (c *Client) handleSlowPath(p []byte) error {
 	return nil
 }
 
-// handleChannelData receives data for a static virtual channel. No channel
-// is requested yet, so there is nothing to route to.
-func (c *Client) handleChannelData(ch uint16, data []byte) error {
-	c.log.Debug("rdp: data on unrequested channel", "channel", ch, "bytes", len(data))
-	return nil
-}
-
 // activate answers a Demand Active PDU with Confirm Active and the client
 // finalization PDUs (1.3.1.1 phases 8 and 9; also reactivation, 1.3.1.3).
 func (c *Client) activate(body []byte) error {
