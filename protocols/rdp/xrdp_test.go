@@ -1,10 +1,14 @@
 package rdp_test
 
 import (
+	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/racgate/racgate/internal/peers"
+	"github.com/racgate/racgate/protocols/keys"
 	"github.com/racgate/racgate/protocols/rdp"
 )
 
@@ -34,5 +38,47 @@ func TestXRDP(t *testing.T) {
 	s.stop(t)
 	if rdp.PlanarCount(s.c) == 0 {
 		t.Error("no planar bitmap was decoded at 32 bpp")
+	}
+}
+
+// TestXRDPTyping types into an xterm in an xrdp session with scancodes and
+// reads what arrived from the file cat writes. A unicode event for 'é' is
+// sent too; xrdp 0.9 drops unicode events for characters its keymap lacks,
+// so it is only logged.
+func TestXRDPTyping(t *testing.T) {
+	peers.Require(t, "xterm")
+	out := "/tmp/racgate-xrdp-typed-" + strconv.Itoa(os.Getpid())
+	os.Remove(out)
+	t.Cleanup(func() { os.Remove(out) })
+	srv := peers.StartXRDP(t, peers.XRDPOptions{
+		Session: "exec xterm -geometry 60x15+0+0 -e sh -c 'cat > " + out + "'\n",
+	})
+	s := connect(t, srv, rdp.Config{Username: srv.User, Password: srv.Password, IgnoreCert: true, Security: "tls"})
+	srv.WaitSession(t, 30*time.Second)
+	time.Sleep(500 * time.Millisecond) // xterm maps its window
+	s.c.Pointer(0, 100, 50)
+	for _, code := range []string{"KeyX", "KeyR", "KeyD", "KeyP"} {
+		sc, _ := keys.XTScancode(code)
+		s.c.KeyScancode(sc, true)
+		s.c.KeyScancode(sc, false)
+	}
+	s.c.KeyUnicode('é', true)
+	s.c.KeyUnicode('é', false)
+	s.c.KeyScancode(0x1C, true) // Enter
+	s.c.KeyScancode(0x1C, false)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, _ := os.ReadFile(out)
+		if strings.HasPrefix(string(b), "xrdp") && strings.HasSuffix(string(b), "\n") {
+			t.Logf("typed %q", b)
+			if string(b) != "xrdpé\n" {
+				t.Logf("unicode event not applied by xrdp: %q", b)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("typed %q, want xrdp...", b)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
