@@ -43,7 +43,9 @@ type Config struct {
 	RootCAs *x509.CertPool
 	// Width and Height of the desktop (width, height); 1024x768 when zero.
 	Width, Height int
-	DPI           int // dpi; reserved for the monitor layout (not sent yet)
+	// DPI (dpi) is sent as the desktop scale factor and physical size in
+	// the Client Core Data; 0 sends neither (the server assumes 96).
+	DPI int
 	// ColorDepth is 16, 24 or 32 (color-depth); 32 when zero.
 	ColorDepth     int
 	ClientName     string // client-name; "racgate" when empty
@@ -164,6 +166,9 @@ func (cfg *Config) normalize() error {
 	case 16, 24, 32:
 	default:
 		return fmt.Errorf("rdp: color depth %d (want 16, 24 or 32)", cfg.ColorDepth)
+	}
+	if cfg.DPI < 0 || cfg.DPI > 1000 {
+		return fmt.Errorf("rdp: dpi %d out of range", cfg.DPI)
 	}
 	if cfg.ClientName == "" {
 		cfg.ClientName = "racgate"

@@ -88,6 +88,14 @@ func clientDataBlocks(cfg *Config, selected uint32, channels []staticChannel) []
 	b = append(b, make([]byte, 64)...) // clientDigProductId
 	b = append(b, connectionTypeLAN, 0)
 	b = putU32(b, selected) // serverSelectedProtocol
+	if cfg.DPI > 0 {
+		// Physical size and scale factors (2.2.1.3.2), from the DPI.
+		b = putU32(b, uint32(cfg.Width*254/(cfg.DPI*10))) // desktopPhysicalWidth, mm
+		b = putU32(b, uint32(cfg.Height*254/(cfg.DPI*10)))
+		b = putU16(b, 0) // desktopOrientation: landscape
+		b = putU32(b, uint32(max(100, min(500, cfg.DPI*100/96))))
+		b = putU32(b, deviceScaleFactor(cfg.DPI))
+	}
 	binary.LittleEndian.PutUint16(b[start+2:], uint16(len(b)-start))
 
 	// TS_UD_CS_SECURITY (2.2.1.3.3): with TLS/CredSSP the server ignores the
@@ -192,4 +200,16 @@ func parseGCCConferenceCreateResponse(p []byte) (*serverData, error) {
 		}
 	}
 	return sd, nil
+}
+
+// deviceScaleFactor picks the allowed deviceScaleFactor (100, 140 or 180,
+// MS-RDPBCGR 2.2.1.3.2) nearest to dpi/96.
+func deviceScaleFactor(dpi int) uint32 {
+	switch s := dpi * 100 / 96; {
+	case s < 120:
+		return 100
+	case s < 160:
+		return 140
+	}
+	return 180
 }

@@ -17,7 +17,7 @@ func TestShadowTLS(t *testing.T) {
 	x := desktop(t)
 	x.Start(t, "xlogo", "-geometry", "120x120+700+40")
 	srv := peers.StartFreeRDPShadow(t, x, peers.ShadowOptions{})
-	s := connect(t, srv, rdp.Config{Username: srv.User, Password: srv.Password, IgnoreCert: true, Security: "tls"})
+	s := connect(t, srv, rdp.Config{Username: srv.User, Password: srv.Password, IgnoreCert: true, Security: "tls", DPI: 120})
 	if w, h := s.c.Size(); w != 1024 || h != 768 {
 		t.Fatalf("Size = %dx%d, want the shadowed screen's 1024x768", w, h)
 	}

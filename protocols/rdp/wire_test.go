@@ -2,6 +2,7 @@ package rdp
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"strings"
@@ -183,5 +184,38 @@ func TestPointerDecode(t *testing.T) {
 	}
 	if _, err := c.decodePointer(2, 2, 24, xor[:5], and); err == nil {
 		t.Fatal("short XOR mask accepted")
+	}
+}
+
+func TestClientCoreData(t *testing.T) {
+	cfg := Config{Width: 1280, Height: 800, DPI: 144, ClientName: "a-very-long-client-name"}
+	if err := cfg.normalize(); err != nil {
+		t.Fatal(err)
+	}
+	b := clientDataBlocks(&cfg, ProtocolSSL, nil)
+	d := decoder{b: b}
+	if d.u16() != csCore {
+		t.Fatal("first block is not TS_UD_CS_CORE")
+	}
+	n := int(d.u16())
+	core := decoder{b: b[4:n]}
+	core.u32()
+	if w, h := core.u16(), core.u16(); w != 1280 || h != 800 {
+		t.Fatalf("desktop %dx%d", w, h)
+	}
+	core.skip(12)
+	name := core.bytes(32)
+	if string(name[:30]) != string(utf16le("a-very-long-cli")) || name[30] != 0 || name[31] != 0 {
+		t.Fatalf("clientName % x is not truncated with a terminator", name)
+	}
+	// After serverSelectedProtocol: physical size, orientation, scale.
+	tail := decoder{b: b[n-18 : n]}
+	pw, ph := tail.u32(), tail.u32()
+	tail.u16()
+	if scale, dev := tail.u32(), tail.u32(); pw != 225 || ph != 141 || scale != 150 || dev != 140 {
+		t.Fatalf("physical %dx%d mm, scale %d, device %d", pw, ph, scale, dev)
+	}
+	if typ := binary.LittleEndian.Uint16(b[n:]); typ != csSecurity {
+		t.Fatalf("block after core %#x", typ)
 	}
 }

@@ -22,7 +22,7 @@ func TestXRDP(t *testing.T) {
 			"xterm -geometry 40x8+600+300 -bg '#ffeedd' -fg '#113355' -e sh -c 'seq 1 30; exec sleep 600' &\n" +
 			"exec xterm -geometry 60x15+20+20 -bg black -fg '#d0ffd0' -e sh -c 'echo racgate xrdp test; ls -la /usr/bin | head -12; exec sleep 600'\n",
 	})
-	s := connect(t, srv, rdp.Config{Username: srv.User, Password: srv.Password, IgnoreCert: true, Security: "tls", Width: 1024, Height: 768})
+	s := connect(t, srv, rdp.Config{Username: srv.User, Password: srv.Password, IgnoreCert: true, Security: "tls", Width: 1024, Height: 768, DPI: 144})
 	x := srv.WaitSession(t, 30*time.Second)
 	waitMatch(t, x, s)
 	x.Run(t, "xsetroot", "-solid", "#803050")
