@@ -129,8 +129,8 @@ func TestTimeoutsFireOnTime(t *testing.T) {
 	ts = newTestServer(t, cfg)
 	ts.useFake(nil)
 	demo = ts.loggedIn(t, "demo")
+	start := time.Now() // the limit counts from the connect request
 	conn = ts.open(t, demo, "open")
-	start := time.Now()
 	stop := make(chan struct{})
 	go func() {
 		for {

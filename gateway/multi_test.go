@@ -26,7 +26,9 @@ import (
 
 // Several racgate instances (in-process Servers) sharing one real redis-server.
 
-const multiTTL = time.Second
+// multiTTL is long enough that a burst of 200 connects on a loaded test machine cannot
+// starve a heartbeat past it (a lease that is not renewed in time expires by design).
+const multiTTL = 3 * time.Second
 
 // multiConfig: endpoint five (limit 5), perUser (2 per user), any (no limits).
 func multiConfig(dir, redisAddr, instance string) string {
@@ -38,7 +40,7 @@ admin-token-file: ` + filepath.Join(dir, "admin.token") + `
 store:
   redis:
     addrs: [` + redisAddr + `]
-    lease-ttl: 1s
+    lease-ttl: 3s
 users:
   - username: demo
     password-hash: "` + testHash + `"
@@ -472,8 +474,8 @@ func TestRedisTLSAndPassword(t *testing.T) {
 		ok bool
 	}{{"pw-123", true}, {"wrong", false}} {
 		os.WriteFile(filepath.Join(dir, "redis.pw"), []byte(tc.pw+"\n"), 0o600)
-		text := strings.Replace(multiConfig(dir, r.Addr, "tls"), "    lease-ttl: 1s\n",
-			"    lease-ttl: 1s\n    password-file: redis.pw\n    tls: {ca-file: "+r.CAFile+"}\n", 1)
+		text := strings.Replace(multiConfig(dir, r.Addr, "tls"), "    lease-ttl: 3s\n",
+			"    lease-ttl: 3s\n    password-file: redis.pw\n    tls: {ca-file: "+r.CAFile+"}\n", 1)
 		cfg, err := ParseConfig(filepath.Join(dir, "tls.yaml"), []byte(text))
 		if err != nil {
 			t.Fatal(err)
