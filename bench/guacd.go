@@ -59,18 +59,9 @@ func (g *guacdGateway) dial(ctx context.Context, sc scenario, onFrame func(time.
 	if onFrame != nil {
 		c.OnSync = func(ev guac.SyncEvent) { onFrame(ev.At, ev.Changed) }
 	}
-	if sc.AckDelay > 0 {
-		// guacamole-common-js answers a sync once it has drawn the frame: a slow
-		// browser answers late.
-		d := sc.AckDelay
-		prev := c.OnSync
-		c.OnSync = func(ev guac.SyncEvent) {
-			if prev != nil {
-				prev(ev)
-			}
-			time.Sleep(d)
-		}
-	}
+	// guacamole-common-js answers a sync once it has drawn the frame: a slow browser
+	// answers late.
+	c.SyncDelay = sc.AckDelay
 	return guacdViewer{c}, nil
 }
 

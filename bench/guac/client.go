@@ -67,6 +67,9 @@ type Conn struct {
 
 	// OnSync, if set before Run, is called on Run's goroutine for every sync.
 	OnSync func(SyncEvent)
+	// SyncDelay, if set before Run, makes a slow client: each sync is answered this much
+	// later, and nothing is read meanwhile, like a browser that draws slowly.
+	SyncDelay time.Duration
 
 	wmu  sync.Mutex
 	wbuf []byte
@@ -269,6 +272,9 @@ func (c *Conn) handle(el [][]byte, at time.Time) error {
 			c.stats.FirstSync = at.Sub(c.start)
 		}
 		c.mu.Unlock()
+		if c.SyncDelay > 0 {
+			time.Sleep(c.SyncDelay)
+		}
 		if err := c.send("sync", ts); err != nil {
 			return err
 		}

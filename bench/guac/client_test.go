@@ -231,3 +231,41 @@ func TestHandshakeRefused(t *testing.T) {
 		t.Fatalf("Dial = %v, want ErrServer", err)
 	}
 }
+
+// TestSyncDelay: a slow client answers each sync late.
+func TestSyncDelay(t *testing.T) {
+	const delay = 80 * time.Millisecond
+	gaps := make(chan time.Duration, 1)
+	addr := fakeGuacd(t, func(c net.Conn, r *Reader) error {
+		r.Read()
+		write(c, Instruction{"args", []string{"hostname"}})
+		for range 5 {
+			if _, err := r.Read(); err != nil {
+				return err
+			}
+		}
+		start := time.Now()
+		write(c, Instruction{"ready", []string{"$x"}}, Instruction{"sync", []string{"1"}}, Instruction{"sync", []string{"2"}})
+		for range 2 {
+			if _, err := expectOp(r, "sync"); err != nil {
+				return err
+			}
+		}
+		gaps <- time.Since(start)
+		return write(c, Instruction{"disconnect", nil})
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := Dial(ctx, addr, Config{Protocol: "vnc", Width: 64, Height: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SyncDelay = delay
+	if err := c.Run(ctx); !errors.Is(err, ErrServer) {
+		t.Fatalf("Run = %v, want the server's disconnect", err)
+	}
+	if g := <-gaps; g < 2*delay {
+		t.Fatalf("two syncs answered after %v, want at least %v", g, 2*delay)
+	}
+}
