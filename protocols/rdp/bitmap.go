@@ -85,6 +85,11 @@ func (c *Client) drawBitmap(bd *bitmapData) error {
 	if bd.width == 0 || bd.height == 0 {
 		return nil
 	}
+	// Bitmaps cover part of the desktop (widths padded to a multiple of 4,
+	// tiles up to 64 pixels): bound the allocation by the desktop's size.
+	if bd.width > c.width+64 || bd.height > c.height+64 {
+		return protoErr("Bitmap Data", "MS-RDPBCGR 2.2.9.1.1.3.1.2.2", "bitmap %dx%d larger than the %dx%d desktop", bd.width, bd.height, c.width, c.height)
+	}
 	need := bd.width * bd.height * 4
 	if cap(c.pix) < need {
 		c.pix = make([]byte, need)

@@ -108,7 +108,8 @@ func serverLicenseKey(cert []byte) (*rsa.PublicKey, error) {
 		kd.u32() // datalen
 		exp := kd.u32()
 		mod := kd.bytes(keylen)
-		if d.err != nil || kd.err != nil || magic != 0x31415352 || keylen < 8 {
+		// Up to 4096-bit keys: a bigger modulus would only cost us CPU.
+		if d.err != nil || kd.err != nil || magic != 0x31415352 || keylen < 8+64 || keylen > 8+512 {
 			return nil, protoErr(pdu, "MS-RDPBCGR 2.2.1.4.3.1.1.1", "bad RSA public key")
 		}
 		m := slices.Clone(mod[:keylen-8]) // 8 zero bytes of padding
@@ -131,8 +132,8 @@ func serverLicenseKey(cert []byte) (*rsa.PublicKey, error) {
 			return nil, &ProtocolError{PDU: pdu, Section: sec, Reason: "server certificate", Err: err}
 		}
 		k, ok := c.PublicKey.(*rsa.PublicKey)
-		if !ok {
-			return nil, protoErr(pdu, sec, "not an RSA key")
+		if !ok || k.N.BitLen() > 4096 {
+			return nil, protoErr(pdu, sec, "not an RSA key of up to 4096 bits")
 		}
 		return k, nil
 	}
