@@ -27,7 +27,7 @@ func TestSmoke(t *testing.T) {
 	dir := t.TempDir()
 	jsonPath := filepath.Join(dir, "out.json")
 	svgDir := filepath.Join(dir, "svg")
-	var stdout, stderr bytes.Buffer
+	var stderr bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	o, err := parseFlags([]string{"-scenarios", "busy,typing", "-sessions", "2", "-duration", "3s",
@@ -35,7 +35,7 @@ func TestSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o.out, o.progress = &stdout, &stderr
+	o.progress = &stderr
 	run, err := execute(ctx, o)
 	if err != nil {
 		t.Fatalf("execute: %v\n%s", err, stderr.String())

@@ -71,7 +71,7 @@ func (h *harness) newDir(name string) (string, error) {
 
 // racgate runs sc through racgate.
 func (h *harness) racgate(ctx context.Context, sc scenario, label string) report.Result {
-	return h.scenario(ctx, sc, label, &racgateGateway{bin: h.bin, log: h.log})
+	return h.scenario(ctx, sc, label, &racgateGateway{bin: h.bin, log: h.log, width: h.o.width, height: h.o.height})
 }
 
 // scenario runs sc through gw and measures it. Failures become the result's Errors (or

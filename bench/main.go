@@ -45,7 +45,6 @@ type options struct {
 	keep     bool
 	verbose  bool
 	progress io.Writer
-	out      io.Writer
 }
 
 func (o *options) want(name string) bool {
@@ -65,7 +64,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "bench:", err)
 		return 2
 	}
-	o.out, o.progress = stdout, stderr
+	o.progress = stderr
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	res, err := execute(ctx, o)

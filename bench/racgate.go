@@ -41,10 +41,11 @@ endpoints:
 
 // racgateGateway runs racgate as its own process for one scenario.
 type racgateGateway struct {
-	bin string
-	log *slog.Logger
-	rg  *racgateProc
-	hc  *http.Client
+	bin           string
+	log           *slog.Logger
+	width, height int // the browser's size, sent as the browser does
+	rg            *racgateProc
+	hc            *http.Client
 }
 
 func (g *racgateGateway) name() string { return "racgate" }
@@ -69,7 +70,7 @@ func (g *racgateGateway) proc() (procstat.Sample, bool, error) {
 }
 
 func (g *racgateGateway) dial(ctx context.Context, sc scenario, onFrame func(time.Time, bool)) (viewer, error) {
-	o := client.Options{Settings: sc.Settings, AckDelay: sc.AckDelay}
+	o := client.Options{Width: g.width, Height: g.height, Settings: sc.Settings, AckDelay: sc.AckDelay}
 	if onFrame != nil {
 		o.OnFrame = func(ev client.FrameEvent) { onFrame(ev.At, ev.Changed) }
 	}
