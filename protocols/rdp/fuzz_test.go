@@ -117,7 +117,7 @@ func FuzzSlowPath(f *testing.F) {
 	f.Add(slowPathFrame(pduType2Update, bitmapUpdate(0, 0, 2, 2, 24, 0, make([]byte, 16))))
 	f.Add(slowPathFrame(pduType2Pointer, []byte{1, 0, 0, 0, 0, 0, 0, 0}))
 	f.Add(slowPathFrame(pduType2SetErrorInfo, []byte{0x0C, 0, 0, 0}))
-	f.Add(slowPathFrame(pduType2SaveSessionInfo, []byte{3, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0}))
+	f.Add(slowPathFrame(pduType2SaveSessionInfo, logonErrorsInfo(0xC000006D, 0)))
 	f.Add(slowPathFrame(pduType2FontMap, []byte{0, 0, 0, 0, 3, 0, 4, 0}))
 	f.Add(demandActiveFrame(1024, 768))
 	f.Add([]byte{2, 0xF0, 0x80, mcsDisconnectProviderUltimatum<<2 | 1, 0x80})
@@ -272,4 +272,17 @@ func shareControlFrame(typ uint16, body []byte) []byte {
 	b := []byte{2, 0xF0, 0x80, mcsSendDataIndication << 2, 0, 2, 0x03, 0xEB, 0x70}
 	b = appendPERLength(b, len(sc))
 	return append(b, sc...)
+}
+
+// logonErrorsInfo is a Save Session Info PDU body with extended logon info
+// holding logon errors (MS-RDPBCGR 2.2.10.1.1.4).
+func logonErrorsInfo(typ, data uint32) []byte {
+	b := putU32(nil, infoTypeLogonExtendedInfo)
+	b = putU16(b, 22)
+	b = putU32(b, logonExAutoReconnectCookie|logonExLogonErrors)
+	b = putU32(b, 4)
+	b = putU32(b, 0xAAAAAAAA) // a stand-in cookie
+	b = putU32(b, 8)
+	b = putU32(b, typ)
+	return putU32(b, data)
 }

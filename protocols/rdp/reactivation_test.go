@@ -1,7 +1,9 @@
 package rdp
 
 import (
+	"errors"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -49,5 +51,18 @@ func TestReactivation(t *testing.T) {
 	}
 	if !c.active {
 		t.Fatal("not active after Font Map")
+	}
+}
+
+// TestLogonErrors: an NTSTATUS logon failure in Save Session Info ends the
+// session with ErrAuthFailed; LOGON_MSG_SESSION_CONTINUE does not.
+func TestLogonErrors(t *testing.T) {
+	c, _ := testClient()
+	if err := c.handleSlowPath(slowPathFrame(pduType2SaveSessionInfo, logonErrorsInfo(0xFFFFFFFE, 2))); err != nil {
+		t.Fatalf("session continue: %v", err)
+	}
+	err := c.handleSlowPath(slowPathFrame(pduType2SaveSessionInfo, logonErrorsInfo(0xC000006D, 0)))
+	if !errors.Is(err, ErrAuthFailed) || !strings.Contains(err.Error(), "STATUS_LOGON_FAILURE") {
+		t.Fatalf("logon failure: %v", err)
 	}
 }

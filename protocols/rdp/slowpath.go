@@ -237,27 +237,36 @@ func (c *Client) handleData(p []byte) error {
 	return nil
 }
 
-// Save Session Info (2.2.10.1.1): logon error notifications (2.2.10.1.1.4).
+// Save Session Info (2.2.10.1.1): extended logon info (2.2.10.1.1.4) may
+// carry logon errors (2.2.10.1.1.4.1.1).
 const (
-	infoTypeLogonErrorInfo    = 3
-	logonFailedBadPassword    = 0x00000000
-	logonFailedUpdatePassword = 0x00000001
-	logonFailedOther          = 0x00000002
+	infoTypeLogonExtendedInfo  = 3
+	logonExAutoReconnectCookie = 0x1
+	logonExLogonErrors         = 0x2
 )
 
 func (c *Client) handleSaveSessionInfo(p []byte) error {
+	const pdu, sec = "Save Session Info PDU", "MS-RDPBCGR 2.2.10.1.1.4"
 	d := decoder{b: p}
-	infoType := d.u32()
-	if infoType != infoTypeLogonErrorInfo {
+	if d.u32() != infoTypeLogonExtendedInfo {
 		return nil
 	}
-	typ := d.u32()
-	if d.err != nil {
-		return protoErr("Save Session Info PDU", "MS-RDPBCGR 2.2.10.1.1.4", "truncated logon error info")
+	d.u16() // Length
+	present := d.u32()
+	if present&logonExAutoReconnectCookie != 0 {
+		d.skip(int(d.u32()))
 	}
-	switch typ {
-	case logonFailedBadPassword, logonFailedUpdatePassword, logonFailedOther:
-		return fmt.Errorf("%w: server reports logon failure %d (MS-RDPBCGR 2.2.10.1.1.4)", ErrAuthFailed, typ)
+	if present&logonExLogonErrors == 0 {
+		return nil
+	}
+	d.u32() // cbFieldData
+	typ, data := d.u32(), d.u32()
+	if d.err != nil {
+		return protoErr(pdu, sec, "truncated logon errors")
+	}
+	c.log.Debug("rdp: logon error info", "type", typ, "data", data)
+	if name, ok := logonStatus[typ]; ok {
+		return fmt.Errorf("%w: the server reports %s (%#08x) (MS-RDPBCGR 2.2.10.1.1.4.1.1)", ErrAuthFailed, name, typ)
 	}
 	return nil
 }
