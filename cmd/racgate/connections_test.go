@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -236,5 +237,33 @@ endpoints:
 	}
 	if rc := run([]string{"connections", "-url", "http://" + addrB, "-token-file", tokenFile, "kill", "nope"}, nil, &out, &errb); rc != 1 {
 		t.Fatalf("kill of an unknown ID: rc %d", rc)
+	}
+}
+
+func TestAdminTarget(t *testing.T) {
+	dir := t.TempDir()
+	token := strings.Repeat("x", 32)
+	os.WriteFile(filepath.Join(dir, "admin.token"), []byte(token+"\n"), 0o600)
+	cfg := filepath.Join(dir, "r.yaml")
+	os.WriteFile(cfg, []byte("listen: 0.0.0.0:9000\nadmin-token-file: admin.token\n"), 0o600)
+	u, tok, err := adminTarget(cfg, "", "")
+	if err != nil || u != "http://127.0.0.1:9000" || tok != token {
+		t.Fatalf("from config: %q %q %v", u, tok, err)
+	}
+	os.WriteFile(cfg, []byte("listen: 0.0.0.0:9000\npublic-url: https://gw.example/\nadmin-token-file: admin.token\n"), 0o600)
+	if u, _, _ := adminTarget(cfg, "", ""); u != "https://gw.example" {
+		t.Fatalf("public-url: %q", u)
+	}
+	os.WriteFile(cfg, []byte("listen: 0.0.0.0:9000\n"), 0o600)
+	if _, _, err := adminTarget(cfg, "", ""); err == nil || !strings.Contains(err.Error(), "no admin token") {
+		t.Fatalf("without a token: %v", err)
+	}
+	t.Setenv("RACGATE_ADMIN_TOKEN", "from-env")
+	if u, tok, err := adminTarget("", "http://h:1/", ""); err != nil || u != "http://h:1" || tok != "from-env" {
+		t.Fatalf("env: %q %q %v", u, tok, err)
+	}
+	var errb bytes.Buffer
+	if rc := run([]string{"connections", "frob"}, nil, io.Discard, &errb); rc != 2 || !strings.Contains(errb.String(), "usage") {
+		t.Fatalf("bad subcommand: rc %d %s", rc, errb.String())
 	}
 }
