@@ -2,6 +2,7 @@ package rdp
 
 import (
 	"bytes"
+	"errors"
 	"sync"
 	"testing"
 )
@@ -104,5 +105,45 @@ func TestKeyUnicodeSurrogates(t *testing.T) {
 	}
 	if got, want := cc.take(), unhex(t, "08 80 09 80 3d d8 80 00 de"); !bytes.Equal(got, want) {
 		t.Fatalf("got % x want % x", got, want)
+	}
+}
+
+// TestPointerUpdates: a 32 bpp New Pointer with alpha is shown and cached;
+// Cached Pointer shows it again; Null hides the pointer.
+func TestPointerUpdates(t *testing.T) {
+	c, fb := testClient()
+	// 2x1 pointer, xorBpp 32, cache index 3, hot spot (1,0): pixels
+	// (B,G,R,A) = half-transparent red, opaque blue; an empty AND mask.
+	var p []byte
+	p = putU16(p, 32)
+	p = putU16(p, 3)
+	p = putU16(p, 1)
+	p = putU16(p, 0)
+	p = putU16(p, 2)
+	p = putU16(p, 1)
+	p = putU16(p, 2) // lengthAndMask: one row of 2 bytes
+	p = putU16(p, 8) // lengthXorMask
+	p = append(p, 0, 0, 0xFF, 0x80, 0xFF, 0, 0, 0xFF)
+	p = append(p, 0, 0)
+	if err := c.handleFastPath(fastPathFrame(fpUpdatePointer, p)); err != nil {
+		t.Fatal(err)
+	}
+	want := []byte{0xFF, 0, 0, 0x80, 0, 0, 0xFF, 0xFF}
+	if fb.Cursor == nil || !bytes.Equal(fb.Cursor.Pix, want) || fb.CursorHot.X != 1 {
+		t.Fatalf("cursor %v hot %v", fb.Cursor, fb.CursorHot)
+	}
+	c.handleFastPath(fastPathFrame(fpUpdatePtrNull, nil))
+	if fb.Cursor != nil {
+		t.Fatal("null pointer did not hide the cursor")
+	}
+	if err := c.handleFastPath(fastPathFrame(fpUpdateCached, []byte{3, 0})); err != nil {
+		t.Fatal(err)
+	}
+	if fb.Cursor == nil || !bytes.Equal(fb.Cursor.Pix, want) {
+		t.Fatal("cached pointer not restored")
+	}
+	var pe *ProtocolError
+	if err := c.handleFastPath(fastPathFrame(fpUpdateCached, []byte{pointerCacheSize, 0})); !errors.As(err, &pe) {
+		t.Fatalf("cache index out of range: %v", err)
 	}
 }

@@ -22,6 +22,9 @@ func TestShadowTLS(t *testing.T) {
 		t.Fatalf("Size = %dx%d, want the shadowed screen's 1024x768", w, h)
 	}
 	waitMatch(t, x, s)
+	if s.sink.frames() == 0 {
+		t.Error("no end of frame reached the sink")
+	}
 	// Changes on the X screen arrive as updates.
 	x.Run(t, "xsetroot", "-solid", "#803050")
 	x.Run(t, "xdotool", "search", "--class", "xlogo", "windowmove", "%@", "800", "300")
