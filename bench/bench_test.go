@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"image"
 	"io"
 	"log/slog"
 	"os"
@@ -179,5 +180,87 @@ func TestRenderMatrix(t *testing.T) {
 	}
 	if n := by["default (lossless)"].Encodings["jpeg"]; n != 0 {
 		t.Errorf("lossless default: %d JPEG bytes", n)
+	}
+}
+
+// TestCanvasMatchesScreen: what the harness's client draws from racgate's frames is the X
+// screen, pixel for pixel (xwd -root, once the screen is still): the bytes and frames the
+// harness counts are the real picture.
+func TestCanvasMatchesScreen(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Xvnc and racgate")
+	}
+	peers.Require(t, "Xvnc", "xterm", "xdotool", "xsetroot", "xwd", "go")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	ps := &procs{}
+	defer ps.stopAll()
+	x, err := startXvnc(ctx, ps, dir, 640, 480)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := workloadTyping(ctx, x, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	bin, _, err := buildRacgate(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw := &racgateGateway{bin: bin, log: slog.New(slog.DiscardHandler), width: 640, height: 480}
+	if err := gw.start(ctx, ps, dir, x); err != nil {
+		t.Fatal(err)
+	}
+	v, err := gw.dial(ctx, scenario{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- v.run(rctx) }()
+	// Type something so that the picture is more than a blank terminal.
+	v.pointer(ctx, 100, 100)
+	time.Sleep(200 * time.Millisecond)
+	for _, ch := range "racgate bench" {
+		if err := v.press(ctx, uint32(ch), ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var screen *image.RGBA
+	for prev := []byte(nil); ; {
+		time.Sleep(300 * time.Millisecond)
+		out, err := x.run(ctx, "xwd", "-root", "-silent")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Equal(out, prev) {
+			if screen, err = peers.DecodeXWD(out); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+		prev = out
+	}
+	time.Sleep(500 * time.Millisecond) // the last frames reach the client
+	stop()
+	if err := <-done; err != nil {
+		t.Fatalf("session: %v", err)
+	}
+	v.close()
+	got := v.(racgateViewer).s.Canvas().Image()
+	if got.Rect != screen.Rect {
+		t.Fatalf("canvas %v, screen %v", got.Rect, screen.Rect)
+	}
+	diff := 0
+	for i := 0; i < len(got.Pix); i += 4 {
+		if got.Pix[i] != screen.Pix[i] || got.Pix[i+1] != screen.Pix[i+1] || got.Pix[i+2] != screen.Pix[i+2] {
+			diff++
+		}
+	}
+	if diff != 0 {
+		t.Fatalf("%d of %d pixels differ from the X screen", diff, len(got.Pix)/4)
+	}
+	if st := v.stats(); st.Frames == 0 || st.Bytes == 0 {
+		t.Fatalf("stats %+v", st)
 	}
 }
