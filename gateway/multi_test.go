@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -359,6 +360,17 @@ func TestMultiInstance(t *testing.T) {
 		_, cl, err := attempt(c.gws[0], bob[0], "any")
 		if err != nil || cl == nil || cl.Code != wire.CloseInternal || !strings.Contains(cl.Reason, "connection store is unavailable") {
 			t.Fatalf("while Redis is down: %v %v", cl, err)
+		}
+		_, body := get(t, c.gws[0].client(), c.gws[0].hs.URL+"/metrics")
+		for _, want := range []string{`racgate_connections_refused_total{reason="store_unavailable"} 1`,
+			`racgate_store_seconds_bucket{op="acquire",le="+Inf"}`, `racgate_store_seconds_count{op="heartbeat"}`,
+			`racgate_connections_live{endpoint="five",instance="gw0"} 1`} {
+			if !strings.Contains(body, want) {
+				t.Errorf("metrics lack %s:\n%s", want, body)
+			}
+		}
+		if !regexp.MustCompile(`racgate_store_errors_total\{op="acquire"\} [1-9]`).MatchString(body) {
+			t.Errorf("no failed acquire counted:\n%s", body)
 		}
 		time.Sleep(multiTTL + 500*time.Millisecond) // longer than a lease: only heartbeats keep them
 		c.redis.Start()
