@@ -248,3 +248,18 @@ func TestAdminAPI(t *testing.T) {
 	}
 	expectClose(t, conn, wire.CloseKilled, "administrator", 2*time.Second)
 }
+
+func TestReloadKeepsStore(t *testing.T) {
+	ts := newTestServer(t, controlConfig)
+	cfg, err := ParseConfig("t.yaml", []byte(controlConfig+"store: {redis: {addrs: [127.0.0.1:1]}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.Reload(cfg); err == nil || !strings.Contains(err.Error(), "store changes need a restart") {
+		t.Fatalf("Reload to another store: %v", err)
+	}
+	same, _ := ParseConfig("t.yaml", []byte(controlConfig+"store: memory\n"))
+	if err := ts.Reload(same); err != nil {
+		t.Fatalf("Reload with the same store: %v", err)
+	}
+}
