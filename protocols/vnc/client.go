@@ -25,6 +25,10 @@ type Config struct {
 	// authentication, then None).
 	SecurityTypes []uint8
 	TLSConfig     *tls.Config // VeNCrypt X509*: the caller sets RootCAs/ServerName/InsecureSkipVerify
+	// NoAnonymousTLS refuses VeNCrypt's TLSNone, TLSVnc and TLSPlain, whose
+	// anonymous TLS encrypts but does not authenticate the server. When
+	// allowed, they rank after the X509 subtypes and before Plain.
+	NoAnonymousTLS bool
 	// Encodings lists preferred encodings in order; nil means Tight, ZRLE,
 	// Hextile, Zlib, RRE, CopyRect, Raw. Every supported pseudo-encoding is
 	// announced after them either way.

@@ -140,7 +140,7 @@ func TestVeNCryptPlainWithoutTLS(t *testing.T) {
 	s = append(s, be32(nil, vencryptTLSVnc)...)
 	s = append(s, be32(nil, vencryptPlain)...)
 	s = append(s, be32(nil, 0)...) // SecurityResult
-	c, conn, err := handshake(append(s, serverInit(4, 4, "")...), Config{Username: "bob", Password: "pw"})
+	c, conn, err := handshake(append(s, serverInit(4, 4, "")...), Config{Username: "bob", Password: "pw", NoAnonymousTLS: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,11 +149,27 @@ func TestVeNCryptPlainWithoutTLS(t *testing.T) {
 	if !bytes.HasPrefix(conn.written.Bytes(), want) {
 		t.Fatalf("wrote %q, want prefix %q", conn.written.Bytes()[:len(want)], want)
 	}
-	// Only anonymous TLS offered: a clear error.
+	// By default anonymous TLS (TLSVnc) ranks above Plain: the client picks
+	// subtype 258, then the stream ends before the server's accept byte.
+	_, conn, err = handshake(s[:len(s)-4], Config{Username: "bob", Password: "pw"})
+	if err == nil {
+		t.Fatal("handshake on a truncated stream succeeded")
+	}
+	want = []byte("RFB 003.008\n\x13\x00\x02\x00\x00\x01\x02")
+	if !bytes.Equal(conn.written.Bytes(), want) {
+		t.Fatalf("wrote %q, want %q", conn.written.Bytes(), want)
+	}
+	// Only anonymous TLS offered but forbidden: a clear error.
 	s = append([]byte("RFB 003.008\n"), 1, SecurityVeNCrypt, 0, 2, 0, 1)
 	s = append(s, be32(nil, vencryptTLSNone)...)
-	if _, _, err := handshake(s, Config{}); !errors.Is(err, ErrAnonymousTLS) {
+	if _, _, err := handshake(s, Config{NoAnonymousTLS: true}); !errors.Is(err, ErrAnonymousTLS) {
 		t.Fatalf("err = %v, want ErrAnonymousTLS", err)
+	}
+	// TLSPlain offered without a user name: nothing usable, not ErrAnonymousTLS.
+	s = append([]byte("RFB 003.008\n"), 1, SecurityVeNCrypt, 0, 2, 0, 1)
+	s = append(s, be32(nil, vencryptTLSPlain)...)
+	if _, _, err := handshake(s, Config{}); !errors.Is(err, ErrUnsupported) || errors.Is(err, ErrAnonymousTLS) {
+		t.Fatalf("TLSPlain without user: err = %v, want ErrUnsupported", err)
 	}
 }
 

@@ -116,30 +116,49 @@ func TestXvncVeNCryptX509Vnc(t *testing.T) {
 	waitMatch(t, x, s, 0)
 }
 
+// Anonymous TLS (VeNCrypt TLSNone/TLSVnc, protocols/vnc/anontls) against
+// Xvnc's GnuTLS: the session must decode the real screen.
 func TestXvncVeNCryptAnonymousTLS(t *testing.T) {
 	t.Parallel()
 	peers.Require(t, "Xvnc", "vncpasswd")
-	x := peers.StartXvnc(t, peers.XvncOptions{SecurityTypes: "TLSVnc", Password: "anon"})
-	err := dialErr(x.Addr, vnc.Config{Password: "anon", QualityLevel: -1, CompressLevel: -1})
-	if !errors.Is(err, vnc.ErrAnonymousTLS) || !errors.Is(err, vnc.ErrUnsupported) {
-		t.Fatalf("err = %v, want ErrAnonymousTLS", err)
-	}
-	if !strings.Contains(err.Error(), "anonymous TLS") {
-		t.Fatalf("error does not say why: %v", err)
-	}
+	t.Run("TLSNone", func(t *testing.T) {
+		t.Parallel()
+		x := desktop(t, peers.XvncOptions{SecurityTypes: "TLSNone"})
+		// Refused when the config forbids anonymous TLS.
+		err := dialErr(x.Addr, vnc.Config{NoAnonymousTLS: true, QualityLevel: -1, CompressLevel: -1})
+		if !errors.Is(err, vnc.ErrAnonymousTLS) || !errors.Is(err, vnc.ErrUnsupported) {
+			t.Fatalf("NoAnonymousTLS: err = %v, want ErrAnonymousTLS", err)
+		}
+		if !strings.Contains(err.Error(), "anonymous TLS") {
+			t.Fatalf("error does not say why: %v", err)
+		}
+		s := connect(t, x.Addr, vnc.Config{Encodings: []int32{vnc.EncodingZRLE}, QualityLevel: -1, CompressLevel: -1})
+		waitMatch(t, x, s, 0)
+	})
+	t.Run("TLSVnc", func(t *testing.T) {
+		t.Parallel()
+		x := desktop(t, peers.XvncOptions{SecurityTypes: "TLSVnc", Password: "anon"})
+		err := dialErr(x.Addr, vnc.Config{Password: "wrong", QualityLevel: -1, CompressLevel: -1})
+		if !errors.Is(err, vnc.ErrAuthFailed) {
+			t.Fatalf("wrong password: err = %v, want ErrAuthFailed", err)
+		}
+		// Raw moves the most bytes through the record layer.
+		s := connect(t, x.Addr, vnc.Config{Password: "anon", Encodings: []int32{vnc.EncodingRaw}, QualityLevel: -1, CompressLevel: -1})
+		waitMatch(t, x, s, 0)
+	})
 }
 
-// X509Plain and Plain check the user name and password with PAM (service
-// "tigervnc"), so a real local user is needed: created here when running as root.
-func TestXvncVeNCryptPlain(t *testing.T) {
-	t.Parallel()
-	peers.Require(t, "Xvnc", "useradd", "userdel", "chpasswd")
+// pamUser creates a local user for Xvnc's PAM check (service "tigervnc") and
+// removes it at cleanup; it needs root.
+func pamUser(t *testing.T) (user, pass string) {
+	t.Helper()
+	peers.Require(t, "useradd", "userdel", "chpasswd")
 	if os.Geteuid() != 0 {
-		t.Skip("X509Plain needs a PAM user; creating one needs root")
+		t.Skip("Plain authentication needs a PAM user; creating one needs root")
 	}
 	var rnd [4]byte
 	rand.Read(rnd[:])
-	user, pass := "rgvnc"+hex.EncodeToString(rnd[:]), "Pl41n-"+hex.EncodeToString(rnd[:])
+	user, pass = "rgvnc"+hex.EncodeToString(rnd[:]), "Pl41n-"+hex.EncodeToString(rnd[:])
 	useradd, _ := peers.Lookup("useradd")
 	if out, err := exec.Command(useradd, "-M", "-s", "/usr/sbin/nologin", user).CombinedOutput(); err != nil {
 		t.Fatalf("useradd: %v: %s", err, out)
@@ -154,6 +173,28 @@ func TestXvncVeNCryptPlain(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("chpasswd: %v: %s", err, out)
 	}
+	return user, pass
+}
+
+func TestXvncVeNCryptTLSPlain(t *testing.T) {
+	t.Parallel()
+	peers.Require(t, "Xvnc")
+	user, pass := pamUser(t)
+	x := desktop(t, peers.XvncOptions{SecurityTypes: "TLSPlain", ExtraArgs: []string{"-PlainUsers", user}})
+	err := dialErr(x.Addr, vnc.Config{Username: user, Password: "wrong", QualityLevel: -1, CompressLevel: -1})
+	if !errors.Is(err, vnc.ErrAuthFailed) {
+		t.Fatalf("wrong password: err = %v, want ErrAuthFailed", err)
+	}
+	s := connect(t, x.Addr, vnc.Config{Username: user, Password: pass, QualityLevel: -1, CompressLevel: -1})
+	waitMatch(t, x, s, 0)
+}
+
+// X509Plain and Plain check the user name and password with PAM (service
+// "tigervnc"), so a real local user is needed: created here when running as root.
+func TestXvncVeNCryptPlain(t *testing.T) {
+	t.Parallel()
+	peers.Require(t, "Xvnc")
+	user, pass := pamUser(t)
 	certFile, keyFile, tlsCfg := selfSigned(t, t.TempDir())
 	x := desktop(t, peers.XvncOptions{SecurityTypes: "X509Plain",
 		ExtraArgs: []string{"-X509Cert", certFile, "-X509Key", keyFile, "-PlainUsers", user}})

@@ -5,15 +5,19 @@ import (
 	"crypto/tls"
 	"fmt"
 	"slices"
+
+	"github.com/racgate/racgate/protocols/vnc/anontls"
 )
 
 // ErrAnonymousTLS reports that the server offers only VeNCrypt's anonymous TLS
-// subtypes (TLSNone, TLSVnc, TLSPlain). They need anonymous Diffie-Hellman
-// cipher suites, which Go's crypto/tls does not implement; configure the
-// server for X509None, X509Vnc or X509Plain instead.
-var ErrAnonymousTLS = fmt.Errorf("%w: VeNCrypt anonymous TLS (TLSNone/TLSVnc/TLSPlain) is not supported, use an X509 subtype", ErrUnsupported)
+// subtypes (TLSNone, TLSVnc, TLSPlain) and Config.NoAnonymousTLS forbids
+// them. Anonymous TLS does not authenticate the server; configure the server
+// for X509None, X509Vnc or X509Plain, or allow anonymous TLS.
+var ErrAnonymousTLS = fmt.Errorf("%w: VeNCrypt anonymous TLS (TLSNone/TLSVnc/TLSPlain) is disabled by Config.NoAnonymousTLS, use an X509 subtype", ErrUnsupported)
 
-// vencryptPreference lists the subtypes we can use with cfg, best first.
+// vencryptPreference lists the subtypes we can use with cfg, best first:
+// TLS with server certificates, then anonymous TLS (encrypted, but the server
+// is not authenticated), then Plain (password in clear).
 func (cfg *Config) vencryptPreference() []uint32 {
 	var p []uint32
 	if cfg.TLSConfig != nil {
@@ -21,6 +25,12 @@ func (cfg *Config) vencryptPreference() []uint32 {
 			p = append(p, vencryptX509Plain)
 		}
 		p = append(p, vencryptX509Vnc, vencryptX509None)
+	}
+	if !cfg.NoAnonymousTLS {
+		if cfg.Username != "" {
+			p = append(p, vencryptTLSPlain)
+		}
+		p = append(p, vencryptTLSVnc, vencryptTLSNone)
 	}
 	if cfg.Username != "" {
 		p = append(p, vencryptPlain)
@@ -70,10 +80,9 @@ func (c *Client) vencrypt(ctx context.Context) error {
 		}
 	}
 	if chosen == 0 {
-		for _, t := range offered {
-			if t == vencryptTLSNone || t == vencryptTLSVnc || t == vencryptTLSPlain {
-				return fmt.Errorf("%w (server offers %v)", ErrAnonymousTLS, offered)
-			}
+		anon := slices.ContainsFunc(offered, func(t uint32) bool { return t >= vencryptTLSNone && t <= vencryptTLSPlain })
+		if anon && c.cfg.NoAnonymousTLS {
+			return fmt.Errorf("%w (server offers %v)", ErrAnonymousTLS, offered)
 		}
 		if slices.ContainsFunc(offered, func(t uint32) bool { return t >= vencryptX509None && t <= vencryptX509Plain }) && c.cfg.TLSConfig == nil {
 			return fmt.Errorf("%w: VeNCrypt X509 subtypes need Config.TLSConfig (server offers %v)", ErrUnsupported, offered)
@@ -95,17 +104,31 @@ func (c *Client) vencrypt(ctx context.Context) error {
 		if c.r.br.Buffered() != 0 {
 			return protoErr(msg, "data before the TLS handshake")
 		}
-		tc := tls.Client(c.conn, c.cfg.TLSConfig)
-		if err := tc.HandshakeContext(ctx); err != nil {
-			return fmt.Errorf("vnc: VeNCrypt TLS handshake: %w", err)
+		if chosen >= vencryptX509None {
+			tc := tls.Client(c.conn, c.cfg.TLSConfig)
+			if err := tc.HandshakeContext(ctx); err != nil {
+				return fmt.Errorf("vnc: VeNCrypt TLS handshake: %w", err)
+			}
+			c.conn = tc
+		} else {
+			ac, err := anontls.Client(c.conn, nil)
+			if err != nil {
+				return fmt.Errorf("vnc: VeNCrypt anonymous TLS: %w", err)
+			}
+			if err := ac.HandshakeContext(ctx); err != nil {
+				return fmt.Errorf("vnc: VeNCrypt anonymous TLS handshake: %w", err)
+			}
+			st := ac.ConnectionState()
+			c.log.Debug("vnc anonymous TLS (server not authenticated)", "subtype", chosen,
+				"suite", st.CipherSuite, "dh_bits", st.DHBits, "extended_master_secret", st.ExtendedMasterSecret)
+			c.conn = ac
 		}
-		c.conn = tc
-		c.r = newReader(tc)
+		c.r = newReader(c.conn)
 	}
 	switch chosen {
-	case vencryptX509Vnc:
+	case vencryptX509Vnc, vencryptTLSVnc:
 		return c.vncAuth()
-	case vencryptPlain, vencryptX509Plain:
+	case vencryptPlain, vencryptX509Plain, vencryptTLSPlain:
 		user, pass := c.cfg.Username, c.cfg.Password
 		return c.send(func(b []byte) []byte {
 			b = be32(b, uint32(len(user)))
@@ -114,5 +137,5 @@ func (c *Client) vencrypt(ctx context.Context) error {
 			return append(b, pass...)
 		})
 	}
-	return nil // X509None
+	return nil // X509None, TLSNone
 }
