@@ -10,12 +10,41 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/racgate/racgate/bench/report"
 	"github.com/racgate/racgate/internal/peers"
 )
+
+// testDir holds what the package's tests share: the racgate binary, built once.
+var testDir string
+
+func TestMain(m *testing.M) {
+	d, err := os.MkdirTemp("", "racgate-bench-test-")
+	if err != nil {
+		panic(err)
+	}
+	testDir = d
+	code := m.Run()
+	os.RemoveAll(d)
+	os.Exit(code)
+}
+
+var racgateBin = sync.OnceValues(func() (string, error) {
+	bin, _, err := buildRacgate(context.Background(), testDir)
+	return bin, err
+})
+
+func testRacgate(t *testing.T) string {
+	t.Helper()
+	bin, err := racgateBin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
 
 // TestSmoke runs the busy terminal (2 sessions) and the typing latency scenario for a few
 // seconds each through a real racgate process against real Xvnc, and checks that every
@@ -31,7 +60,7 @@ func TestSmoke(t *testing.T) {
 	var stderr bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	o, err := parseFlags([]string{"-scenarios", "busy,typing", "-sessions", "2", "-duration", "3s",
+	o, err := parseFlags([]string{"-racgate", testRacgate(t), "-scenarios", "busy,typing", "-sessions", "2", "-duration", "3s",
 		"-warmup", "500ms", "-samples", "40", "-json", jsonPath, "-svg", svgDir}, &stderr)
 	if err != nil {
 		t.Fatal(err)
@@ -147,7 +176,7 @@ func TestRenderMatrix(t *testing.T) {
 		t.Skip("starts Xvnc")
 	}
 	peers.Require(t, "Xvnc", "xterm", "xdotool", "xsetroot")
-	o, err := parseFlags([]string{"-record", "1500ms", "-warmup", "1s"}, io.Discard)
+	o, err := parseFlags([]string{"-record", "1s", "-warmup", "1s"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,11 +232,7 @@ func TestCanvasMatchesScreen(t *testing.T) {
 	if err := workloadTyping(ctx, x, time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	bin, _, err := buildRacgate(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gw := &racgateGateway{bin: bin, log: slog.New(slog.DiscardHandler), width: 640, height: 480}
+	gw := &racgateGateway{bin: testRacgate(t), log: slog.New(slog.DiscardHandler), width: 640, height: 480}
 	if err := gw.start(ctx, ps, dir, x); err != nil {
 		t.Fatal(err)
 	}
