@@ -513,12 +513,17 @@ func (d *decoder) references(c *Config, lines *nodeLines) {
 			}
 		}
 		// The settings as every connection gets them must make sense for the protocol.
-		if (e.Protocol == "vnc" || e.Protocol == "ssh") && !bad && c.provider(e.Provider) != nil && e.hostname != "" {
+		if !bad && c.provider(e.Provider) != nil && e.hostname != "" {
 			set, err := c.Merge(e, nil)
-			if err == nil && e.Protocol == "vnc" {
-				_, _, err = vncOptions(set)
-			} else if err == nil {
-				_, _, err = sshOptions(set)
+			if err == nil {
+				switch e.Protocol {
+				case "vnc":
+					_, _, err = vncOptions(set)
+				case "ssh":
+					_, _, err = sshOptions(set)
+				case "rdp":
+					_, err = rdpOptions(set)
+				}
 			}
 			if err != nil {
 				d.errs = append(d.errs, &ConfigError{File: d.file, Line: el.line, Key: el.key + ".settings",

@@ -83,7 +83,7 @@ func NewServer(cfg *Config, logger *slog.Logger) (*Server, error) {
 		sessions:     map[*session]struct{}{},
 		revoked:      map[string]time.Time{},
 	}
-	s.dial = s.dialRemote
+	s.dial = s.dialDesktop
 	s.dialTerm = s.dialSSH
 	st, closeStore, err := openStore(cfg, logger, s.control.storeOp)
 	if err != nil {

@@ -437,7 +437,7 @@ func TestWebsocketRefusals(t *testing.T) {
 		{"not in group", ts.loggedIn(t, "bob"), "/ws/secret", wire.CloseForbidden, `no endpoint "secret"`},
 		{"setting not allowed", demo, "/ws/desk?password=x", wire.CloseForbidden, "not allowed"},
 		{"bad width", demo, "/ws/desk?width=0", wire.CloseForbidden, "width"},
-		{"rdp", demo, "/ws/Windows%20box", wire.CloseInternal, "Protocol rdp is not implemented yet"},
+		{"rdp unreachable", demo, "/ws/Windows%20box", wire.CloseUnreachable, "could not be reached over RDP"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			conn, _, err := ts.wsDial(t, tc.client, tc.path, nil)
@@ -460,7 +460,7 @@ func TestWebsocketRefusals(t *testing.T) {
 	}
 	_, body := get(t, ts.client(), ts.hs.URL+"/metrics")
 	for _, want := range []string{`racgate_errors_total{kind="forbidden"} 6`, `racgate_errors_total{kind="client_error"} 1`,
-		`racgate_errors_total{kind="internal"} 1`} {
+		`racgate_errors_total{kind="unreachable"} 1`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %s:\n%s", want, body)
 		}

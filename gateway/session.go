@@ -360,7 +360,11 @@ func (ss *session) run(width, height int) {
 		ss.finish(start, wcancel, &wg)
 		return
 	}
-	rem, disp, err := s.dial(dctx, ss.ep, ss.settings, events, ss.log)
+	set := ss.settings
+	if ss.ep.Protocol == "rdp" {
+		set = rdpBrowserSize(set, width, height) // RDP picks the size at connect time
+	}
+	rem, disp, err := s.dial(dctx, ss.ep, set, events, ss.log)
 	dcancel()
 	if err == nil && ss.ctx.Err() != nil {
 		rem.Close()
@@ -437,10 +441,14 @@ func (ss *session) connected(rem remote, disp display, width, height int, wctx c
 	if ss.canResize {
 		flags |= wire.FlagResize
 	}
-	if !ss.noPaste && !ss.readOnly {
+	clip := true
+	if c, ok := rem.(clipboardOptional); ok {
+		clip = c.CanClipboard()
+	}
+	if clip && !ss.noPaste && !ss.readOnly {
 		flags |= wire.FlagPaste
 	}
-	if !ss.noCopy {
+	if clip && !ss.noCopy {
 		flags |= wire.FlagCopy
 	}
 	// HELLO goes before anything the viewer sends.

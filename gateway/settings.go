@@ -40,6 +40,7 @@ var knownSettings = map[string]settingKind{
 	// network and credentials
 	"hostname": kindString, "port": kindPort, "username": kindString, "password": kindString,
 	"domain": kindString, "ignore-cert": kindBool, "security": kindString,
+	"cert-fingerprints": kindString,
 	// clipboard and input
 	"disable-copy": kindBool, "disable-paste": kindBool, "read-only": kindBool,
 	"clipboard-encoding": kindString, "server-layout": kindString,

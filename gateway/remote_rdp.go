@@ -1,0 +1,347 @@
+package gateway
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/racgate/racgate/protocols/keys"
+	"github.com/racgate/racgate/protocols/rdp"
+	"github.com/racgate/racgate/render"
+)
+
+// Bounds on the RDP desktop size (protocols/rdp refuses anything outside them).
+const (
+	rdpMinSide = 200
+	rdpMaxSide = 8192
+)
+
+// rdpPerformance maps Guacamole's performance settings to protocols/rdp flags.
+var rdpPerformance = []struct {
+	key  string
+	flag rdp.PerformanceFlags
+}{
+	{"enable-wallpaper", rdp.EnableWallpaper},
+	{"enable-font-smoothing", rdp.EnableFontSmoothing},
+	{"enable-full-window-drag", rdp.EnableFullWindowDrag},
+	{"enable-desktop-composition", rdp.EnableDesktopComposition},
+	{"enable-theming", rdp.EnableTheming},
+	{"enable-menu-animations", rdp.EnableMenuAnimations},
+}
+
+// rdpOptions is an rdp.Config read from merged settings. It refuses what protocols/rdp
+// would refuse at dial time, so that the config load names the mistake instead.
+func rdpOptions(set Settings) (rdp.Config, error) {
+	cfg := rdp.Config{
+		Username: set["username"], Password: set["password"], Domain: set["domain"],
+		IgnoreCert: set.Bool("ignore-cert"), ClientName: set["client-name"],
+	}
+	switch sec := set["security"]; sec {
+	case "", "any", "nla", "nla-ext", "tls":
+		cfg.Security = sec
+	case "rdp":
+		return cfg, errors.New(`setting security: "rdp" (standard RDP security) is not supported; use any, nla, nla-ext or tls`)
+	default:
+		return cfg, fmt.Errorf("setting security: %q is not an RDP security mode (want any, nla, nla-ext or tls)", sec)
+	}
+	// cert-fingerprints: SHA-256 of the DER certificate, "sha256:<hex>" or bare hex,
+	// colons allowed as openssl prints them; several separated by commas or spaces.
+	for fp := range strings.FieldsFuncSeq(set["cert-fingerprints"], func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' }) {
+		h := fp
+		if len(h) > 7 && strings.EqualFold(h[:7], "sha256:") {
+			h = h[7:]
+		}
+		b, err := hex.DecodeString(strings.ReplaceAll(h, ":", ""))
+		if err != nil || len(b) != 32 {
+			return cfg, fmt.Errorf("setting cert-fingerprints: %.80q is not a SHA-256 fingerprint (want sha256:<64 hex digits>)", fp)
+		}
+		cfg.CertFingerprints = append(cfg.CertFingerprints, "sha256:"+hex.EncodeToString(b))
+	}
+	if d := set["color-depth"]; d != "" {
+		switch n, _ := strconv.Atoi(d); n {
+		case 16, 24, 32:
+			cfg.ColorDepth = n
+		default:
+			return cfg, fmt.Errorf("setting color-depth: want 16, 24 or 32 for RDP, got %q", d)
+		}
+	}
+	for _, side := range []struct {
+		key string
+		v   *int
+	}{{"width", &cfg.Width}, {"height", &cfg.Height}} {
+		if s := set[side.key]; s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < rdpMinSide || n > rdpMaxSide {
+				return cfg, fmt.Errorf("setting %s: want %d-%d, got %q", side.key, rdpMinSide, rdpMaxSide, s)
+			}
+			*side.v = n
+		}
+	}
+	if s := set["dpi"]; s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 1000 {
+			return cfg, fmt.Errorf("setting dpi: want 1-1000, got %q", s)
+		}
+		cfg.DPI = n
+	}
+	if l := set["server-layout"]; l != "" {
+		id, ok := rdp.KeyboardLayoutID(l)
+		if !ok {
+			return cfg, fmt.Errorf("setting server-layout: unknown keyboard layout %q (e.g. en-us-qwerty, de-de-qwertz, fr-fr-azerty)", l)
+		}
+		cfg.KeyboardLayout = id
+	}
+	if tz := set["timezone"]; tz != "" {
+		// protocols/rdp would fall back to UTC; a misspelt zone is the config's mistake.
+		if _, err := time.LoadLocation(tz); err != nil || tz == "Local" {
+			return cfg, fmt.Errorf("setting timezone: %q is not an IANA time zone (e.g. Europe/Berlin)", tz)
+		}
+		cfg.Timezone = tz
+	}
+	if n := len(cfg.ClientName); n > 15 {
+		// Client Core Data clientName holds 15 characters (MS-RDPBCGR 2.2.1.3.2).
+		return cfg, fmt.Errorf("setting client-name: at most 15 characters, got %d", n)
+	}
+	for _, p := range rdpPerformance {
+		if set.Bool(p.key) {
+			cfg.Performance |= p.flag
+		}
+	}
+	return cfg, nil
+}
+
+// rdpBrowserSize returns set with the browser's size as width and height, unless the
+// endpoint fixes them; the size is brought into what RDP servers accept.
+func rdpBrowserSize(set Settings, w, h int) Settings {
+	if w <= 0 || h <= 0 || set["width"] != "" || set["height"] != "" {
+		return set
+	}
+	out := make(Settings, len(set)+2)
+	for k, v := range set {
+		out[k] = v
+	}
+	out["width"] = strconv.Itoa(max(rdpMinSide, min(w, rdpMaxSide)))
+	out["height"] = strconv.Itoa(max(rdpMinSide, min(h, rdpMaxSide)))
+	return out
+}
+
+// dialDesktop connects to a VNC or RDP endpoint.
+func (s *Server) dialDesktop(ctx context.Context, ep *Endpoint, set Settings, ev remoteEvents, log *slog.Logger) (remote, display, error) {
+	if ep.Protocol == "rdp" {
+		return s.dialRDP(ctx, ep, set, log)
+	}
+	return s.dialRemote(ctx, ep, set, ev, log)
+}
+
+// dialRDP connects to an RDP endpoint.
+func (s *Server) dialRDP(ctx context.Context, ep *Endpoint, set Settings, log *slog.Logger) (remote, display, error) {
+	cfg, err := rdpOptions(set)
+	if err != nil {
+		return nil, nil, &sessionEnd{Code: closeInternal, Reason: "The endpoint's settings are invalid: " + err.Error(), Err: err}
+	}
+	cfg.Logger = log
+	opts := render.DefaultOptions()
+	opts.Pool = s.pool
+	d := render.NewDisplay(opts)
+	fs := &firstFrameSink{Sink: d, ready: make(chan struct{})}
+	c, err := rdp.Dial(ctx, net.JoinHostPort(set["hostname"], set["port"]), cfg, fs)
+	if err != nil {
+		d.Close()
+		return nil, nil, rdpDialError(err, ep)
+	}
+	return &rdpRemote{c: c, ready: fs.ready}, renderDisplay{d}, nil
+}
+
+// rdpDialError gives a failed RDP dial its CLOSE.
+func rdpDialError(err error, ep *Endpoint) error {
+	var ce *rdp.CertificateError
+	var pe *rdp.ProtocolError
+	var nf *rdp.NegotiationFailure
+	switch {
+	case errors.As(err, &nf):
+		return &sessionEnd{Code: closeProtocolError, Reason: fmt.Sprintf("%s refused the RDP security mode (%v): check the security setting.", ep.Name, err), Err: err}
+	case errors.As(err, &ce):
+		// Like an SSH host key: racgate's trust policy refused the server, so an
+		// administrator has to act, not the user.
+		return &sessionEnd{Code: closeForbidden, Err: err, Reason: fmt.Sprintf(
+			"racgate does not trust the certificate of %s (%s): an administrator must add it to cert-fingerprints or set ignore-cert.",
+			ep.Name, ce.Fingerprint)}
+	case errors.Is(err, rdp.ErrAuthFailed):
+		return &sessionEnd{Code: closeAuthFailed, Reason: "The remote machine refused the credentials.", Err: err}
+	case errors.Is(err, rdp.ErrLicense):
+		return &sessionEnd{Code: closeForbidden, Reason: "The remote machine refused to license the session (no Remote Desktop licence available).", Err: err}
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return &sessionEnd{Code: closeUnreachable, Reason: ep.Name + " did not complete the RDP connection in time.", Err: err}
+	case errors.As(err, &pe), errors.Is(err, rdp.ErrUnsupported):
+		return &sessionEnd{Code: closeProtocolError, Reason: ep.Name + " sent something racgate could not understand or does not support.", Err: err}
+	}
+	return &sessionEnd{Code: closeUnreachable, Reason: ep.Name + " could not be reached over RDP.", Err: err}
+}
+
+// rdpRunError gives the end of a running RDP session its CLOSE.
+func rdpRunError(err error) error {
+	var pe *rdp.ProtocolError
+	switch {
+	case errors.Is(err, rdp.ErrLicense):
+		return &sessionEnd{Code: closeForbidden, Reason: "The remote machine refused to license the session.", Err: err}
+	case errors.Is(err, rdp.ErrAuthFailed):
+		return &sessionEnd{Code: closeAuthFailed, Reason: "The remote machine refused the credentials.", Err: err}
+	case errors.As(err, &pe), errors.Is(err, rdp.ErrUnsupported):
+		return &sessionEnd{Code: closeProtocolError, Reason: "The remote machine sent something racgate could not understand.", Err: err}
+	}
+	return &sessionEnd{Code: closeRemoteEnded, Reason: "The remote machine ended the session.", Err: err}
+}
+
+// clipboardOptional is a remote that may lack a clipboard; the session then offers the
+// browser neither copy nor paste.
+type clipboardOptional interface{ CanClipboard() bool }
+
+// rdpRemote adapts *rdp.Client to the session's remote. Key and pointer events come from
+// the session's reader goroutine only, so the lock and button state needs no lock.
+type rdpRemote struct {
+	c     *rdp.Client
+	ready chan struct{}
+
+	synced          bool // the server's lock states were set
+	caps, num       bool // lock states as the server has them
+	shiftL, shiftR  bool // held, to read CapsLock off a letter's keysym
+	lastPointerMask uint8
+}
+
+func (r *rdpRemote) Run(ctx context.Context) error { return rdpRunError(r.c.Run(ctx)) }
+func (r *rdpRemote) Ready() <-chan struct{}        { return r.ready }
+func (r *rdpRemote) Close() error                  { return r.c.Close() }
+func (r *rdpRemote) Size() (int, int)              { return r.c.Size() }
+func (r *rdpRemote) CanResize() bool               { return false } // needs the display control channel
+func (r *rdpRemote) CanClipboard() bool            { return false } // needs the cliprdr channel
+func (r *rdpRemote) SetClipboard(string) error     { return nil }   // needs the cliprdr channel
+func (r *rdpRemote) SetDesktopSize(w, h int) error { return nil }   // CanResize is false
+
+// KeyEvent sends the physical key as its scancode when the code maps (the server applies
+// its layout), else the keysym's character as a unicode event.
+func (r *rdpRemote) KeyEvent(keysym uint32, code string, down bool) error {
+	switch code {
+	case "ShiftLeft":
+		r.shiftL = down
+	case "ShiftRight":
+		r.shiftR = down
+	case "CapsLock", "NumLock":
+		// The browser toggles its lock on the press; the server follows through a
+		// synchronize event rather than the key, so both never disagree.
+		if !down {
+			return nil
+		}
+		if code == "CapsLock" {
+			r.caps = !r.caps
+		} else {
+			r.num = !r.num
+		}
+		r.synced = true
+		return r.c.SyncLocks(false, r.num, r.caps, false)
+	}
+	if err := r.syncLocks(keysym, code, down); err != nil {
+		return err
+	}
+	if sc, ok := keys.XTScancode(code); ok {
+		return r.c.KeyScancode(sc, down)
+	}
+	if ch, ok := keysymRune(keysym); ok {
+		return r.c.KeyUnicode(ch, down)
+	}
+	return nil // neither a known key nor a character: nothing the server could use
+}
+
+// syncLocks reads the browser's CapsLock and NumLock states off what a key produced (a
+// letter's case against Shift; a keypad digit or its navigation keysym) and tells the
+// server when they differ from what it has, and on the first key of the session.
+func (r *rdpRemote) syncLocks(keysym uint32, code string, down bool) error {
+	if !down {
+		return nil
+	}
+	caps, num := r.caps, r.num
+	if len(code) == 4 && strings.HasPrefix(code, "Key") {
+		shift := r.shiftL || r.shiftR
+		switch {
+		case keysym >= 'A' && keysym <= 'Z':
+			caps = !shift
+		case keysym >= 'a' && keysym <= 'z':
+			caps = shift
+		}
+	}
+	if len(code) == 7 && strings.HasPrefix(code, "Numpad") && code[6] >= '0' && code[6] <= '9' {
+		num = keysym >= xkKP0 && keysym <= xkKP9
+	}
+	if r.synced && caps == r.caps && num == r.num {
+		return nil
+	}
+	r.synced, r.caps, r.num = true, caps, num
+	return r.c.SyncLocks(false, num, caps, false)
+}
+
+// X11 keysyms used above.
+const (
+	xkKP0 = 0xffb0
+	xkKP9 = 0xffb9
+)
+
+// keysymRune is the character a keysym types: Latin-1 keysyms are their code points,
+// Unicode keysyms are 0x01000000 + code point. Function keysyms have none.
+func keysymRune(ks uint32) (rune, bool) {
+	switch {
+	case ks >= 0x20 && ks <= 0x7e, ks >= 0xa0 && ks <= 0xff:
+		return rune(ks), true
+	case ks >= 0x01000100 && ks <= 0x0110ffff:
+		cp := rune(ks - 0x01000000)
+		if cp >= 0xd800 && cp <= 0xdfff {
+			return 0, false
+		}
+		return cp, true
+	}
+	return 0, false
+}
+
+// PointerEvent maps the RFB-style mask (session.go) to RDP: buttons as they are held,
+// wheel bits as one notch each on their press.
+func (r *rdpRemote) PointerEvent(mask uint8, x, y int) error {
+	pressed := mask &^ r.lastPointerMask
+	r.lastPointerMask = mask
+	var buttons uint16
+	if mask&1 != 0 {
+		buttons |= 1 // left
+	}
+	if mask&2 != 0 {
+		buttons |= 2 // middle
+	}
+	if mask&4 != 0 {
+		buttons |= 4 // right
+	}
+	if mask&(1<<7) != 0 {
+		buttons |= 8 // back
+	}
+	if err := r.c.Pointer(buttons, x, y); err != nil {
+		return err
+	}
+	var dx, dy int
+	if pressed&(1<<3) != 0 {
+		dy--
+	}
+	if pressed&(1<<4) != 0 {
+		dy++
+	}
+	if pressed&(1<<5) != 0 {
+		dx--
+	}
+	if pressed&(1<<6) != 0 {
+		dx++
+	}
+	if dx != 0 || dy != 0 {
+		return r.c.Wheel(dx, dy, x, y)
+	}
+	return nil
+}
