@@ -42,6 +42,9 @@ var renderVariants = []renderVariant{
 		o.JPEGQuality = 15 + 9*8 // as the gateway maps quality 8
 		o.Passthrough = true
 	}},
+	{name: "quality=8, no passthrough", jpeg: true, set: func(o *render.Options) {
+		o.JPEGQuality = 15 + 9*8 // Tight JPEG decoded, then encoded again by render
+	}},
 	{name: "DisableFill", set: func(o *render.Options) { o.DisableFill = true }},
 	{name: "DisablePalette", set: func(o *render.Options) { o.DisablePalette = true }},
 	{name: "DisableMerge", set: func(o *render.Options) { o.DisableMerge = true }},
