@@ -166,6 +166,8 @@ func scenarios(o *options) []scenario {
 	add(scenario{Name: "drag", Desc: "xterm window dragged by xdotool", Sessions: n, Workload: workloadDrag})
 	add(scenario{Name: "typing", Desc: "key to pixel latency into xterm -e cat", Sessions: 1, Workload: workloadTyping, Latency: true})
 	add(scenario{Name: "slow-client", Desc: "busy terminal, client acks after 200 ms", Sessions: 1, Workload: workloadBusy, AckDelay: 200 * time.Millisecond})
+	// How far a slow client lags: key to pixel when every frame is acknowledged late.
+	add(scenario{Name: "slow-typing", Desc: "key to pixel latency, client acks after 200 ms", Sessions: 1, Workload: workloadTyping, Latency: true, AckDelay: 200 * time.Millisecond})
 	if o.want("scale") {
 		for _, k := range o.scale {
 			list = append(list, scenario{Name: "scale", Variant: fmt.Sprintf("%d sessions", k), Desc: "idle desktop, many viewers", Sessions: k, Workload: workloadIdle})
