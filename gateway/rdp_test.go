@@ -1,0 +1,275 @@
+package gateway
+
+import (
+	"errors"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/racgate/racgate/internal/peers"
+	"github.com/racgate/racgate/protocols/rdp"
+	"github.com/racgate/racgate/render/wire"
+)
+
+func TestRDPOptions(t *testing.T) {
+	const fp = "sha256:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+	good := Settings{
+		"username": "u", "password": "p", "domain": "D", "security": "nla-ext", "ignore-cert": "false",
+		"cert-fingerprints": fp + ", 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FE",
+		"color-depth":       "16", "width": "1280", "height": "720", "dpi": "120", "server-layout": "de-de-qwertz",
+		"timezone": "Europe/Berlin", "client-name": "kiosk-7", "enable-wallpaper": "true", "enable-theming": "true",
+		"enable-font-smoothing": "false",
+	}
+	cfg, err := rdpOptions(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Username != "u" || cfg.Password != "p" || cfg.Domain != "D" || cfg.Security != "nla-ext" || cfg.IgnoreCert ||
+		cfg.ColorDepth != 16 || cfg.Width != 1280 || cfg.Height != 720 || cfg.DPI != 120 || cfg.KeyboardLayout != 0x407 ||
+		cfg.Timezone != "Europe/Berlin" || cfg.ClientName != "kiosk-7" ||
+		cfg.Performance != rdp.EnableWallpaper|rdp.EnableTheming {
+		t.Fatalf("config %+v", cfg)
+	}
+	if len(cfg.CertFingerprints) != 2 || cfg.CertFingerprints[0] != fp ||
+		cfg.CertFingerprints[1] != fp[:len(fp)-2]+"fe" {
+		t.Fatalf("fingerprints %q", cfg.CertFingerprints)
+	}
+	if cfg, err := rdpOptions(Settings{}); err != nil || cfg.Security != "" || cfg.Width != 0 || cfg.KeyboardLayout != 0 {
+		t.Fatalf("empty settings: %+v, %v", cfg, err)
+	}
+	for k, v := range map[string]string{
+		"security": "rdp", "cert-fingerprints": "sha256:0011", "color-depth": "8", "width": "100",
+		"height": "9000", "dpi": "0", "server-layout": "xx-yy-qwerty", "timezone": "Mars/Olympus",
+		"client-name": "a-much-too-long-client-name",
+	} {
+		if _, err := rdpOptions(Settings{k: v}); err == nil || !strings.Contains(err.Error(), k) {
+			t.Errorf("%s=%q: %v, want an error naming the setting", k, v, err)
+		}
+	}
+	// The config load names the file and line of an endpoint with a bad setting.
+	y := strings.Replace(testConfig, "    host: 127.0.0.1:3\n", "    host: 127.0.0.1:3\n    settings: {server-layout: klingon}\n", 1)
+	_, err = ParseConfig("t.yaml", []byte(y))
+	if err == nil || !regexp.MustCompile(`t\.yaml:\d+: .*server-layout: unknown keyboard layout "klingon"`).MatchString(err.Error()) {
+		t.Fatalf("bad server-layout: %v", err)
+	}
+}
+
+func TestRDPBrowserSize(t *testing.T) {
+	set := Settings{"hostname": "h"}
+	if got := rdpBrowserSize(set, 1300, 50); got["width"] != "1300" || got["height"] != "200" || set["width"] != "" {
+		t.Fatalf("browser size: %v (input %v)", got, set)
+	}
+	if got := rdpBrowserSize(Settings{"width": "800"}, 1300, 700); got["width"] != "800" || got["height"] != "" {
+		t.Fatalf("endpoint width: %v", got)
+	}
+	if got := rdpBrowserSize(set, 0, 0); got["width"] != "" {
+		t.Fatalf("no browser size: %v", got)
+	}
+}
+
+func TestKeysymRune(t *testing.T) {
+	for ks, want := range map[uint32]rune{'a': 'a', 0xe9: 'é', 0x010020ac: '€', 0x0101f600: '😀'} {
+		if r, ok := keysymRune(ks); !ok || r != want {
+			t.Errorf("keysymRune(%#x) = %q, %v; want %q", ks, r, ok, want)
+		}
+	}
+	for _, ks := range []uint32{0xff0d, 0xffe1, 0x0100d800, 0x1f, 0x01110000} {
+		if r, ok := keysymRune(ks); ok {
+			t.Errorf("keysymRune(%#x) = %q, want none", ks, r)
+		}
+	}
+}
+
+// rdpConfig is testConfig with endpoint "desk" an RDP endpoint at addr.
+func rdpConfig(addr, settings string, connSettings string) string {
+	return strings.NewReplacer("https://gw.example", "http://gw.example",
+		"    protocol: vnc\n    host: 127.0.0.1:1\n", "    protocol: rdp\n    host: "+addr+"\n    settings: {"+settings+"}\n",
+		"connection-settings: [read-only]", "connection-settings: ["+connSettings+"]").Replace(testConfig)
+}
+
+// rdpDesktop is an Xvfb with a coloured root and an xterm showing text.
+func rdpDesktop(t *testing.T) *peers.X {
+	t.Helper()
+	peers.Require(t, "Xvfb", "xwd", "xsetroot", "xterm", "freerdp-shadow-cli")
+	x := peers.StartXvfb(t, "1024x768", 24)
+	x.Run(t, "xsetroot", "-solid", "#2a6f97")
+	x.Start(t, "xterm", "-geometry", "60x15+20+20", "-bg", "black", "-fg", "#d0ffd0",
+		"-e", "sh", "-c", "printf 'racgate gateway RDP test\\n'; ls -la /usr/bin | head -12; exec sleep 600")
+	return x
+}
+
+// TestRDPShadowSession is the whole path over RDP: racgate's RDP client logs into
+// freerdp-shadow (TLS, password checked by the server), the canvas equals xwd of the
+// shadowed display, and KEY events with codes type into an xterm there.
+func TestRDPShadowSession(t *testing.T) {
+	x := rdpDesktop(t)
+	srv := peers.StartFreeRDPShadow(t, x, peers.ShadowOptions{Security: "tls"})
+	ts := newTestServer(t, rdpConfig(srv.Addr,
+		"username: "+srv.User+", password: "+srv.Password+", security: tls, ignore-cert: true, color-depth: 32", "read-only"))
+	conn, _, err := ts.wsDial(t, ts.loggedIn(t, "demo"), "/ws/desk?width=1024&height=768", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseNow()
+	conn.SetReadLimit(wire.MaxServerMessage)
+	b := newBrowser(t, conn)
+	b.wait("HELLO", 20*time.Second, func(b *browser) bool { return b.hello != nil || b.closed != nil })
+	if b.closed != nil {
+		t.Fatalf("CLOSE %d %q\n%s", b.closed.Code, b.closed.Reason, srv.Log())
+	}
+	// No virtual channels yet: no resize and no clipboard, so the browser scales to fit.
+	if b.hello.Kind != wire.KindDesktop || b.hello.Flags&(wire.FlagResize|wire.FlagCopy|wire.FlagPaste) != 0 {
+		t.Fatalf("HELLO %+v", b.hello)
+	}
+	b.wait("first frame", 15*time.Second, func(b *browser) bool { return b.frames > 0 })
+	before := matchScreen(t, b, x)
+
+	// Type into an xterm running cat, focused by clicking into it: scancodes from the
+	// codes; the file shows what X delivered.
+	x.Start(t, "xterm", "-geometry", "40x5+500+400", "-bg", "white", "-fg", "black", "-e", "sh", "-c", "cat > typed.txt")
+	time.Sleep(500 * time.Millisecond)
+	b.send(wire.Pointer{X: 600, Y: 440}, wire.Pointer{X: 600, Y: 440, Buttons: 1}, wire.Pointer{X: 600, Y: 440})
+	var keys []wire.Message
+	press := func(code string, keysym uint32) {
+		keys = append(keys, wire.Key{Down: true, Keysym: keysym, Code: code}, wire.Key{Keysym: keysym, Code: code})
+	}
+	for _, c := range "rdp" {
+		press("Key"+strings.ToUpper(string(c)), uint32(c))
+	}
+	keys = append(keys, wire.Key{Down: true, Keysym: 0xffe1, Code: "ShiftLeft"})
+	press("Digit1", '!')
+	keys = append(keys, wire.Key{Keysym: 0xffe1, Code: "ShiftLeft"})
+	press("Enter", 0xff0d)
+	b.send(keys...)
+	file := filepath.Join(x.Dir, "typed.txt")
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		got, _ := os.ReadFile(file)
+		if string(got) == "rdp!\n" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("typed.txt = %q, want %q", got, "rdp!\n")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	after := matchScreen(t, b, x)
+	if n, _ := diff(before, after); n < 50 {
+		t.Fatalf("only %d pixels changed after typing", n)
+	}
+}
+
+// TestRDPShadowNLACertificate: an NLA-only freerdp-shadow with a self-signed
+// certificate. Without ignore-cert the user is told the fingerprint; pinned by it,
+// NLA logs in and the canvas equals the screen; a wrong password is refused as such.
+func TestRDPShadowNLACertificate(t *testing.T) {
+	x := rdpDesktop(t)
+	srv := peers.StartFreeRDPShadow(t, x, peers.ShadowOptions{Security: "nla"})
+	ts := newTestServer(t, rdpConfig(srv.Addr,
+		"username: "+srv.User+", password: "+srv.Password+", security: nla", "cert-fingerprints"))
+	demo := ts.loggedIn(t, "demo")
+	closeOf := func(ts *testServer, query string) wire.Close {
+		t.Helper()
+		conn, _, err := ts.wsDial(t, ts.loggedIn(t, "demo"), "/ws/desk"+query, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.CloseNow()
+		conn.SetReadLimit(wire.MaxServerMessage)
+		return lastClose(t, readUntil(t, conn, wire.TypeClose, 20*time.Second))
+	}
+
+	cl := closeOf(ts, "")
+	fp := regexp.MustCompile(`sha256:[0-9a-f]{64}`).FindString(cl.Reason)
+	if cl.Code != wire.CloseForbidden || fp == "" || !strings.Contains(cl.Reason, "cert-fingerprints") ||
+		!strings.Contains(cl.Reason, "ignore-cert") {
+		t.Fatalf("untrusted certificate: CLOSE %d %q", cl.Code, cl.Reason)
+	}
+	// The fingerprint is the certificate's: pinned, it is trusted.
+	pin := "?cert-fingerprints=" + url.QueryEscape(fp)
+	conn, _, err := ts.wsDial(t, demo, "/ws/desk"+pin, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseNow()
+	conn.SetReadLimit(wire.MaxServerMessage)
+	b := newBrowser(t, conn)
+	b.wait("first frame", 20*time.Second, func(b *browser) bool { return b.frames > 0 || b.closed != nil })
+	if b.closed != nil {
+		t.Fatalf("pinned: CLOSE %d %q", b.closed.Code, b.closed.Reason)
+	}
+	matchScreen(t, b, x)
+	conn.CloseNow()
+
+	// Another pinned fingerprint does not let this certificate through.
+	other := "sha256:" + strings.Repeat("ab", 32)
+	if cl := closeOf(ts, "?cert-fingerprints="+url.QueryEscape(other)); cl.Code != wire.CloseForbidden || !strings.Contains(cl.Reason, fp) {
+		t.Fatalf("wrong pin: CLOSE %d %q", cl.Code, cl.Reason)
+	}
+	bad := newTestServer(t, rdpConfig(srv.Addr,
+		"username: "+srv.User+", password: wrong-"+srv.Password+", security: nla, cert-fingerprints: '"+fp+"'", "read-only"))
+	if cl := closeOf(bad, ""); cl.Code != wire.CloseAuthFailed ||
+		!strings.Contains(cl.Reason, "refused the credentials") {
+		t.Fatalf("wrong password: CLOSE %d %q", cl.Code, cl.Reason)
+	}
+}
+
+// TestRDPErrors maps protocols/rdp errors to CLOSE codes.
+func TestRDPErrors(t *testing.T) {
+	ep := &Endpoint{Name: "win"}
+	for _, tc := range []struct {
+		err  error
+		code wire.CloseCode
+		want string
+	}{
+		{&rdp.CertificateError{Fingerprint: "sha256:abcd", Reason: errors.New("x509")}, wire.CloseForbidden, "sha256:abcd"},
+		{rdp.ErrAuthFailed, wire.CloseAuthFailed, "refused the credentials"},
+		{&rdp.ServerError{Code: 0x102, Err: errors.New("EOF")}, wire.CloseForbidden, "licen"},
+		{&rdp.ProtocolError{PDU: "Demand Active", Reason: "short"}, wire.CloseProtocolError, "could not understand"},
+		{&rdp.NegotiationFailure{Code: 5}, wire.CloseProtocolError, "security"},
+		{errors.New("dial tcp: connection refused"), wire.CloseUnreachable, "could not be reached"},
+	} {
+		var se *sessionEnd
+		if !errors.As(rdpDialError(tc.err, ep), &se) || se.Code != tc.code || !strings.Contains(se.Reason, tc.want) {
+			t.Errorf("%v: %+v, want %d %q", tc.err, se, tc.code, tc.want)
+		}
+	}
+	var se *sessionEnd
+	if errors.As(rdpRunError(errors.New("EOF")), &se); se.Code != wire.CloseRemoteEnded {
+		t.Errorf("end of connection: %+v", se)
+	}
+	if errors.As(rdpRunError(&rdp.ProtocolError{PDU: "x"}), &se); se.Code != wire.CloseProtocolError {
+		t.Errorf("protocol error: %+v", se)
+	}
+}
+
+// TestRDPXRDP logs into xrdp (one per machine: the only xrdp test here) through the
+// gateway with the browser's size, and compares the canvas with the session's display.
+func TestRDPXRDP(t *testing.T) {
+	peers.Require(t, "xwd", "xsetroot", "xterm")
+	srv := peers.StartXRDP(t, peers.XRDPOptions{
+		Session: "xsetroot -solid '#2a6f97'\n" +
+			"exec xterm -geometry 60x15+20+20 -bg black -fg '#d0ffd0' -e sh -c 'echo racgate gateway xrdp; exec sleep 600'\n",
+	})
+	ts := newTestServer(t, rdpConfig(srv.Addr,
+		"username: "+srv.User+", password: "+srv.Password+", ignore-cert: true", "read-only"))
+	conn, _, err := ts.wsDial(t, ts.loggedIn(t, "demo"), "/ws/desk?width=900&height=700", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseNow()
+	conn.SetReadLimit(wire.MaxServerMessage)
+	b := newBrowser(t, conn)
+	b.wait("first frame", 30*time.Second, func(b *browser) bool { return b.frames > 0 || b.closed != nil })
+	if b.closed != nil {
+		t.Fatalf("CLOSE %d %q\n%s", b.closed.Code, b.closed.Reason, srv.Log())
+	}
+	x := srv.WaitSession(t, 30*time.Second)
+	screen := matchScreen(t, b, x)
+	if screen.Rect.Dx() != 900 || screen.Rect.Dy() != 700 {
+		t.Fatalf("xrdp desktop %v, want the browser's 900x700", screen.Rect)
+	}
+}
