@@ -1,12 +1,14 @@
 package anontls
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,6 +18,10 @@ import (
 type Config struct {
 	// Rand is the source of randomness; nil means crypto/rand.Reader.
 	Rand io.Reader
+	// CipherSuites lists the suites to offer, in preference order (the
+	// server decides); nil means TLS_DH_anon_WITH_AES_128_GCM_SHA256 and
+	// TLS_DH_anon_WITH_AES_256_GCM_SHA384. Unknown values are an error.
+	CipherSuites []uint16
 }
 
 // State describes an established connection.
@@ -29,8 +35,10 @@ type State struct {
 // implements net.Conn; Read and Write may be called concurrently with each
 // other (one reader and one writer at a time each).
 type Conn struct {
-	conn net.Conn
-	rand io.Reader
+	conn   net.Conn
+	br     *bufio.Reader // conn, read a record or more per system call
+	rand   io.Reader
+	suites []suite
 
 	hsMu   sync.Mutex // serialises handshakes
 	hsDone atomic.Bool
@@ -58,13 +66,31 @@ func Client(conn net.Conn, cfg *Config) (*Conn, error) {
 		return nil, errors.New("anontls: nil net.Conn")
 	}
 	c := &Conn{
-		conn: conn,
-		rand: rand.Reader,
-		rbuf: make([]byte, recordHeaderLen+maxCiphertext),
-		wbuf: make([]byte, 0, recordHeaderLen+explicitNonce+maxPlaintext+gcmTagLen),
+		conn:   conn,
+		br:     bufio.NewReaderSize(conn, recordHeaderLen+maxCiphertext),
+		rand:   rand.Reader,
+		suites: suites,
+		rbuf:   make([]byte, recordHeaderLen+maxCiphertext),
+		wbuf:   make([]byte, 0, recordHeaderLen+explicitNonce+maxPlaintext+gcmTagLen),
 	}
-	if cfg != nil && cfg.Rand != nil {
+	if cfg == nil {
+		return c, nil
+	}
+	if cfg.Rand != nil {
 		c.rand = cfg.Rand
+	}
+	if cfg.CipherSuites != nil {
+		c.suites = nil
+		for _, id := range cfg.CipherSuites {
+			i := slices.IndexFunc(suites, func(s suite) bool { return s.id == id })
+			if i < 0 {
+				return nil, fmt.Errorf("anontls: cipher suite %#04x is not supported", id)
+			}
+			c.suites = append(c.suites, suites[i])
+		}
+		if len(c.suites) == 0 {
+			return nil, errors.New("anontls: no cipher suites")
+		}
 	}
 	return c, nil
 }
@@ -114,8 +140,13 @@ func (c *Conn) HandshakeContext(ctx context.Context) (err error) {
 	err = c.clientHandshake()
 	c.inMu.Unlock()
 	if err != nil {
-		c.hsErr = fmt.Errorf("anontls: handshake: %w", err)
-		return c.hsErr
+		var le *localError
+		var ae *AlertError
+		if !errors.As(err, &le) && !errors.As(err, &ae) {
+			err = fmt.Errorf("anontls: handshake: %w", err) // I/O errors say where
+		}
+		c.hsErr = err
+		return err
 	}
 	c.hsDone.Store(true)
 	return nil

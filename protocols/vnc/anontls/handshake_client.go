@@ -36,7 +36,7 @@ func (c *Conn) clientHandshake() error {
 	if _, err := io.ReadFull(c.rand, hello.random[:]); err != nil {
 		return fmt.Errorf("anontls: random: %w", err)
 	}
-	for _, s := range suites {
+	for _, s := range c.suites {
 		hello.cipherSuites = append(hello.cipherSuites, s.id)
 	}
 	msg := hello.marshal()
@@ -56,11 +56,11 @@ func (c *Conn) clientHandshake() error {
 	if sh.version != versionTLS12 {
 		return c.fail(protoErr(alertProtocolVersion, "server chose version %#04x, want TLS 1.2", sh.version))
 	}
-	i := slices.IndexFunc(suites, func(s suite) bool { return s.id == sh.cipherSuite })
+	i := slices.IndexFunc(c.suites, func(s suite) bool { return s.id == sh.cipherSuite })
 	if i < 0 {
 		return c.fail(protoErr(alertIllegalParameter, "server chose cipher suite %#04x we did not offer", sh.cipherSuite))
 	}
-	cs := suites[i]
+	cs := c.suites[i]
 	transcript = append(transcript, msg...)
 
 	msg, err = c.readHandshake(typeServerKeyExchange)

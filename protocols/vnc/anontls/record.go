@@ -120,7 +120,7 @@ func (c *Conn) readRecord() (uint8, []byte, error) {
 func (c *Conn) readRecordOnce() (uint8, []byte, error) {
 	hdr := c.rbuf[:recordHeaderLen]
 	c.rawPartial = 0
-	n, err := io.ReadFull(c.conn, hdr)
+	n, err := io.ReadFull(c.br, hdr)
 	c.rawPartial = n
 	if err != nil {
 		if n > 0 && errors.Is(err, io.EOF) {
@@ -145,7 +145,7 @@ func (c *Conn) readRecordOnce() (uint8, []byte, error) {
 		return 0, nil, protoErr(alertRecordOverflow, "record of %d bytes (limit %d)", length, limit)
 	}
 	body := c.rbuf[recordHeaderLen : recordHeaderLen+length]
-	if _, err := io.ReadFull(c.conn, body); err != nil {
+	if _, err := io.ReadFull(c.br, body); err != nil {
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
 		}
