@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"errors"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -250,9 +251,13 @@ func TestRDPErrors(t *testing.T) {
 // gateway with the browser's size, and compares the canvas with the session's display.
 func TestRDPXRDP(t *testing.T) {
 	peers.Require(t, "xwd", "xsetroot", "xterm")
+	// The session runs as the test user: cat writes where it may.
+	out := fmt.Sprintf("/tmp/racgate-gateway-xrdp-%d", os.Getpid())
+	os.Remove(out)
+	t.Cleanup(func() { os.Remove(out) })
 	srv := peers.StartXRDP(t, peers.XRDPOptions{
 		Session: "xsetroot -solid '#2a6f97'\n" +
-			"exec xterm -geometry 60x15+20+20 -bg black -fg '#d0ffd0' -e sh -c 'echo racgate gateway xrdp; exec sleep 600'\n",
+			"exec xterm -geometry 60x15+20+20 -bg black -fg '#d0ffd0' -e sh -c 'echo racgate gateway xrdp; exec cat > " + out + "'\n",
 	})
 	ts := newTestServer(t, rdpConfig(srv.Addr,
 		"username: "+srv.User+", password: "+srv.Password+", ignore-cert: true", "read-only"))
@@ -271,5 +276,95 @@ func TestRDPXRDP(t *testing.T) {
 	screen := matchScreen(t, b, x)
 	if screen.Rect.Dx() != 900 || screen.Rect.Dy() != 700 {
 		t.Fatalf("xrdp desktop %v, want the browser's 900x700", screen.Rect)
+	}
+
+	// Typing with the browser's CapsLock on for one letter: xrdp follows the
+	// synchronize events, so 'A' comes out upper case and 'b' lower case again.
+	var keys []wire.Message
+	press := func(code string, keysym uint32) {
+		keys = append(keys, wire.Key{Down: true, Keysym: keysym, Code: code}, wire.Key{Keysym: keysym, Code: code})
+	}
+	press("KeyX", 'x')
+	press("KeyA", 'A')
+	press("KeyB", 'b')
+	press("Enter", 0xff0d)
+	b.send(append([]wire.Message{wire.Pointer{X: 100, Y: 60}}, keys...)...)
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		got, _ := os.ReadFile(out)
+		if string(got) == "xAb\n" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("typed %q, want %q", got, "xAb\n")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	after := matchScreen(t, b, x)
+	if n, _ := diff(screen, after); n < 20 {
+		t.Fatalf("only %d pixels changed after typing", n)
+	}
+}
+
+// rdpRecorder records what rdpRemote sends, in the rdp.Client call's words.
+type rdpRecorder struct{ calls []string }
+
+func (r *rdpRecorder) add(format string, args ...any) error {
+	r.calls = append(r.calls, fmt.Sprintf(format, args...))
+	return nil
+}
+func (r *rdpRecorder) KeyScancode(sc uint16, down bool) error { return r.add("sc %#x %v", sc, down) }
+func (r *rdpRecorder) KeyUnicode(ch rune, down bool) error    { return r.add("uni %c %v", ch, down) }
+func (r *rdpRecorder) Pointer(b uint16, x, y int) error       { return r.add("ptr %d %d,%d", b, x, y) }
+func (r *rdpRecorder) Wheel(dx, dy, x, y int) error           { return r.add("wheel %d %d", dx, dy) }
+func (r *rdpRecorder) SyncLocks(scroll, num, caps, kana bool) error {
+	return r.add("sync num=%v caps=%v", num, caps)
+}
+
+func (r *rdpRecorder) take() string {
+	s := strings.Join(r.calls, "; ")
+	r.calls = nil
+	return s
+}
+
+// TestRDPInput: codes become scancodes, characters without a code unicode events, the
+// lock states follow the browser's, and the RFB mask becomes buttons and wheel notches.
+func TestRDPInput(t *testing.T) {
+	rec := &rdpRecorder{}
+	r := &rdpRemote{in: rec}
+	steps := []struct {
+		do   func()
+		want string
+	}{
+		// The first key sets the server's locks; 'a' from KeyA: CapsLock off.
+		{func() { r.KeyEvent('a', "KeyA", true) }, "sync num=false caps=false; sc 0x1e true"},
+		{func() { r.KeyEvent('a', "KeyA", false) }, "sc 0x1e false"},
+		// 'A' without Shift: the browser's CapsLock is on.
+		{func() { r.KeyEvent('A', "KeyA", true) }, "sync num=false caps=true; sc 0x1e true"},
+		// With Shift held, 'a' means CapsLock on: nothing to sync.
+		{func() { r.KeyEvent(0xffe1, "ShiftLeft", true) }, "sc 0x2a true"},
+		{func() { r.KeyEvent('a', "KeyA", true) }, "sc 0x1e true"},
+		{func() { r.KeyEvent(0xffe1, "ShiftLeft", false) }, "sc 0x2a false"},
+		// The CapsLock key toggles both sides: no sync needed after it.
+		{func() { r.KeyEvent(0xffe5, "CapsLock", true) }, "sc 0x3a true"},
+		{func() { r.KeyEvent(0xffe5, "CapsLock", false) }, "sc 0x3a false"},
+		{func() { r.KeyEvent('b', "KeyB", true) }, "sc 0x30 true"},
+		// A keypad digit: NumLock on.
+		{func() { r.KeyEvent(0xffb7, "Numpad7", true) }, "sync num=true caps=false; sc 0x47 true"},
+		// Extended key; a character with no code; a keysym with neither.
+		{func() { r.KeyEvent(0xff52, "ArrowUp", true) }, "sc 0xe048 true"},
+		{func() { r.KeyEvent(0x010020ac, "", true) }, "uni € true"},
+		{func() { r.KeyEvent(0x10000ff, "", true) }, ""},
+		// Buttons: left, then middle+right+back; wheel bits are notches on their press.
+		{func() { r.PointerEvent(1, 10, 20) }, "ptr 1 10,20"},
+		{func() { r.PointerEvent(2|4|128, 11, 21) }, "ptr 14 11,21"},
+		{func() { r.PointerEvent(1<<4, 12, 22) }, "ptr 0 12,22; wheel 0 1"},
+		{func() { r.PointerEvent(0, 12, 22) }, "ptr 0 12,22"},
+		{func() { r.PointerEvent(1<<3|1<<6, 12, 22) }, "ptr 0 12,22; wheel 1 -1"},
+	}
+	for i, s := range steps {
+		s.do()
+		if got := rec.take(); got != s.want {
+			t.Errorf("step %d: %q, want %q", i, got, s.want)
+		}
 	}
 }

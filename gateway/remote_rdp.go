@@ -155,7 +155,7 @@ func (s *Server) dialRDP(ctx context.Context, ep *Endpoint, set Settings, log *s
 		d.Close()
 		return nil, nil, rdpDialError(err, ep)
 	}
-	return &rdpRemote{c: c, ready: fs.ready}, renderDisplay{d}, nil
+	return &rdpRemote{c: c, in: c, ready: fs.ready}, renderDisplay{d}, nil
 }
 
 // rdpDialError gives a failed RDP dial its CLOSE.
@@ -198,6 +198,15 @@ func rdpRunError(err error) error {
 	return &sessionEnd{Code: closeRemoteEnded, Reason: "The remote machine ended the session.", Err: err}
 }
 
+// rdpInput is the input half of *rdp.Client.
+type rdpInput interface {
+	KeyScancode(scancode uint16, down bool) error
+	KeyUnicode(r rune, down bool) error
+	Pointer(buttons uint16, x, y int) error
+	Wheel(dx, dy int, x, y int) error
+	SyncLocks(scroll, num, caps, kana bool) error
+}
+
 // clipboardOptional is a remote that may lack a clipboard; the session then offers the
 // browser neither copy nor paste.
 type clipboardOptional interface{ CanClipboard() bool }
@@ -206,6 +215,7 @@ type clipboardOptional interface{ CanClipboard() bool }
 // the session's reader goroutine only, so the lock and button state needs no lock.
 type rdpRemote struct {
 	c     *rdp.Client
+	in    rdpInput // c, or a recorder in tests
 	ready chan struct{}
 
 	synced          bool // the server's lock states were set
@@ -232,27 +242,27 @@ func (r *rdpRemote) KeyEvent(keysym uint32, code string, down bool) error {
 	case "ShiftRight":
 		r.shiftR = down
 	case "CapsLock", "NumLock":
-		// The browser toggles its lock on the press; the server follows through a
-		// synchronize event rather than the key, so both never disagree.
-		if !down {
-			return nil
+		// The key toggles the server's lock as it toggles the browser's: follow it.
+		if down && r.synced {
+			if code == "CapsLock" {
+				r.caps = !r.caps
+			} else {
+				r.num = !r.num
+			}
 		}
-		if code == "CapsLock" {
-			r.caps = !r.caps
-		} else {
-			r.num = !r.num
+		if sc, ok := keys.XTScancode(code); ok {
+			return r.in.KeyScancode(sc, down)
 		}
-		r.synced = true
-		return r.c.SyncLocks(false, r.num, r.caps, false)
+		return nil
 	}
 	if err := r.syncLocks(keysym, code, down); err != nil {
 		return err
 	}
 	if sc, ok := keys.XTScancode(code); ok {
-		return r.c.KeyScancode(sc, down)
+		return r.in.KeyScancode(sc, down)
 	}
 	if ch, ok := keysymRune(keysym); ok {
-		return r.c.KeyUnicode(ch, down)
+		return r.in.KeyUnicode(ch, down)
 	}
 	return nil // neither a known key nor a character: nothing the server could use
 }
@@ -281,7 +291,7 @@ func (r *rdpRemote) syncLocks(keysym uint32, code string, down bool) error {
 		return nil
 	}
 	r.synced, r.caps, r.num = true, caps, num
-	return r.c.SyncLocks(false, num, caps, false)
+	return r.in.SyncLocks(false, num, caps, false)
 }
 
 // X11 keysyms used above.
@@ -324,7 +334,7 @@ func (r *rdpRemote) PointerEvent(mask uint8, x, y int) error {
 	if mask&(1<<7) != 0 {
 		buttons |= 8 // back
 	}
-	if err := r.c.Pointer(buttons, x, y); err != nil {
+	if err := r.in.Pointer(buttons, x, y); err != nil {
 		return err
 	}
 	var dx, dy int
@@ -341,7 +351,7 @@ func (r *rdpRemote) PointerEvent(mask uint8, x, y int) error {
 		dx++
 	}
 	if dx != 0 || dy != 0 {
-		return r.c.Wheel(dx, dy, x, y)
+		return r.in.Wheel(dx, dy, x, y)
 	}
 	return nil
 }
