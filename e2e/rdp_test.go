@@ -1,0 +1,97 @@
+package e2e
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/racgate/racgate/gateway"
+	"github.com/racgate/racgate/internal/peers"
+)
+
+// startRDPGateway serves a gateway with one user and one RDP endpoint "desk" at addr.
+func startRDPGateway(t *testing.T, addr, endpointSettings string) string {
+	t.Helper()
+	hash, err := bcrypt.GenerateFromPassword([]byte(testPassword), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := fmt.Sprintf(`
+store: memory
+users:
+  - username: %s
+    password-hash: %q
+providers:
+  - name: test
+endpoints:
+  - name: desk
+    provider: test
+    protocol: rdp
+    host: %s
+    settings: {%s}
+`, testUser, hash, addr, endpointSettings)
+	path := filepath.Join(t.TempDir(), "racgate.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := gateway.LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.NewTextHandler(&testWriter{t: t, prefix: "racgate: "}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	srv, err := gateway.NewServer(c, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	return hs.URL
+}
+
+// TestBrowserRDP opens an RDP endpoint (freerdp-shadow on Xvfb, TLS with the password
+// checked by the server) in Chromium: the canvas shows the X screen exactly, and typing
+// in the page reaches an xterm there.
+func TestBrowserRDP(t *testing.T) {
+	peers.Require(t, "Xvfb", "xwd", "xterm", "xsetroot", "freerdp-shadow-cli")
+	x := peers.StartXvfb(t, "1024x768", 24)
+	x.Run(t, "xsetroot", "-solid", "#336699")
+	x.Start(t, "xterm", "-geometry", "60x10+20+20", "-bg", "white", "-fg", "black",
+		"-e", "sh", "-c", "echo racgate e2e rdp; exec cat > typed.txt")
+	srv := peers.StartFreeRDPShadow(t, x, peers.ShadowOptions{Security: "tls"})
+	url := startRDPGateway(t, srv.Addr, fmt.Sprintf("username: %s, password: %s, security: tls, ignore-cert: true, color-depth: 32", srv.User, srv.Password))
+
+	b := startBrowser(t, url)
+	b.do(map[string]any{"setViewport": map[string]any{"width": 1024, "height": 768}})
+	b.do(map[string]any{"login": map[string]any{"username": testUser, "password": testPassword}})
+	b.do(map[string]any{"open": "desk"})
+	b.do(map[string]any{"waitState": "connected", "timeoutMs": 20000})
+
+	t.Run("canvas equals X screen", func(t *testing.T) {
+		waitCanvasEquals(t, b, x, "after connect")
+	})
+
+	t.Run("typing reaches the xterm", func(t *testing.T) {
+		// Without a window manager X focus follows the pointer: put it over the xterm.
+		b.do(map[string]any{"click": map[string]any{"x": 100, "y": 60}})
+		b.do(map[string]any{"type": "rdp e2e"})
+		b.do(map[string]any{"press": "Enter"})
+		file := filepath.Join(x.Dir, "typed.txt")
+		for deadline := time.Now().Add(10 * time.Second); ; {
+			got, _ := os.ReadFile(file)
+			if string(got) == "rdp e2e\n" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("typed.txt = %q, want %q", got, "rdp e2e\n")
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		waitCanvasEquals(t, b, x, "after typing")
+	})
+}
