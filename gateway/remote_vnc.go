@@ -23,6 +23,11 @@ var vncEncodings = map[string]int32{
 	"zrle": vnc.EncodingZRLE,
 }
 
+var vncVeNCryptSubtypes = map[string]uint32{
+	"tlsnone": vnc.VeNCryptTLSNone, "tlsvnc": vnc.VeNCryptTLSVnc, "tlsplain": vnc.VeNCryptTLSPlain,
+	"x509none": vnc.VeNCryptX509None, "x509vnc": vnc.VeNCryptX509Vnc, "x509plain": vnc.VeNCryptX509Plain,
+}
+
 var vncSkippedEncodings = map[string]bool{"ultra": true, "corre": true, "tightpng": true, "zywrle": true}
 
 // vncOptions is a vnc.Config and render.Options read from merged settings.
@@ -41,8 +46,15 @@ func vncOptions(set Settings) (vnc.Config, render.Options, error) {
 	case "vencrypt":
 		cfg.SecurityTypes = []uint8{vnc.SecurityVeNCrypt}
 		cfg.TLSConfig = &tls.Config{ServerName: set["hostname"], InsecureSkipVerify: set.Bool("ignore-cert")}
+	case "tlsnone", "tlsvnc", "tlsplain", "x509none", "x509vnc", "x509plain":
+		// One VeNCrypt subtype; the tls* ones are anonymous TLS (no server authentication).
+		cfg.SecurityTypes = []uint8{vnc.SecurityVeNCrypt}
+		cfg.VeNCryptSubtypes = []uint32{vncVeNCryptSubtypes[sec]}
+		if strings.HasPrefix(sec, "x509") {
+			cfg.TLSConfig = &tls.Config{ServerName: set["hostname"], InsecureSkipVerify: set.Bool("ignore-cert")}
+		}
 	default:
-		return cfg, opts, fmt.Errorf("setting security: %q is not a VNC security type (want any, none, vnc or vencrypt)", sec)
+		return cfg, opts, fmt.Errorf("setting security: %q is not a VNC security type (want any, none, vnc, vencrypt, tlsnone, tlsvnc, tlsplain, x509none, x509vnc or x509plain)", sec)
 	}
 	if e := set["encodings"]; e != "" {
 		for _, name := range strings.Fields(e) {

@@ -29,6 +29,12 @@ type Config struct {
 	// anonymous TLS encrypts but does not authenticate the server. When
 	// allowed, they rank after the X509 subtypes and before Plain.
 	NoAnonymousTLS bool
+	// VeNCryptSubtypes lists allowed VeNCrypt subtypes (VeNCrypt*) in
+	// preference order; nil means X509Plain, X509Vnc, X509None, TLSPlain,
+	// TLSVnc, TLSNone, Plain. Those the rest of the config rules out (X509*
+	// without TLSConfig, *Plain without Username, TLS* with NoAnonymousTLS)
+	// are skipped.
+	VeNCryptSubtypes []uint32
 	// Encodings lists preferred encodings in order; nil means Tight, ZRLE,
 	// Hextile, Zlib, RRE, CopyRect, Raw. Every supported pseudo-encoding is
 	// announced after them either way.

@@ -5,8 +5,10 @@
 //
 // Supported: RFB 3.3, 3.7 and 3.8 (later versions are spoken as 3.8);
 // security None, VNC authentication and VeNCrypt (Plain, X509None, X509Vnc,
-// X509Plain; the anonymous TLS subtypes need cipher suites Go lacks and fail
-// with ErrAnonymousTLS); encodings Raw, CopyRect, RRE, Hextile, Zlib, ZRLE and
+// X509Plain, and the anonymous TLS subtypes TLSNone, TLSVnc, TLSPlain through
+// package anontls, since crypto/tls lacks anonymous Diffie-Hellman; anonymous
+// TLS does not authenticate the server, so X509 subtypes are preferred and
+// Config.NoAnonymousTLS refuses it); encodings Raw, CopyRect, RRE, Hextile, Zlib, ZRLE and
 // Tight (JPEG rectangles go to Sink.DrawJPEG undecoded); pseudo-encodings
 // Cursor, DesktopSize, ExtendedDesktopSize (SetDesktopSize), LastRect,
 // DesktopName, Fence, ContinuousUpdates, extended clipboard (UTF-8) and QEMU

@@ -159,6 +159,16 @@ func TestVeNCryptPlainWithoutTLS(t *testing.T) {
 	if !bytes.Equal(conn.written.Bytes(), want) {
 		t.Fatalf("wrote %q, want %q", conn.written.Bytes(), want)
 	}
+	// VeNCryptSubtypes restricts the choice: Plain only, even without
+	// NoAnonymousTLS.
+	_, conn, _ = handshake(s[:len(s)-4], Config{Username: "bob", Password: "pw", VeNCryptSubtypes: []uint32{VeNCryptPlain}})
+	want = []byte("RFB 003.008\n\x13\x00\x02\x00\x00\x01\x00")
+	if !bytes.HasPrefix(conn.written.Bytes(), want) {
+		t.Fatalf("VeNCryptSubtypes Plain: wrote %q, want prefix %q", conn.written.Bytes(), want)
+	}
+	if _, _, err := handshake(s, Config{Username: "bob", Password: "pw", VeNCryptSubtypes: []uint32{VeNCryptTLSNone}}); !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("VeNCryptSubtypes TLSNone against TLSVnc+Plain: err = %v, want ErrUnsupported", err)
+	}
 	// Only anonymous TLS offered but forbidden: a clear error.
 	s = append([]byte("RFB 003.008\n"), 1, SecurityVeNCrypt, 0, 2, 0, 1)
 	s = append(s, be32(nil, vencryptTLSNone)...)

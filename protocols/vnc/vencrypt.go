@@ -15,25 +15,47 @@ import (
 // for X509None, X509Vnc or X509Plain, or allow anonymous TLS.
 var ErrAnonymousTLS = fmt.Errorf("%w: VeNCrypt anonymous TLS (TLSNone/TLSVnc/TLSPlain) is disabled by Config.NoAnonymousTLS, use an X509 subtype", ErrUnsupported)
 
+// VeNCrypt subtypes (rfbproto "VeNCrypt"), for Config.VeNCryptSubtypes.
+const (
+	VeNCryptPlain     = vencryptPlain     // user name and password in clear
+	VeNCryptTLSNone   = vencryptTLSNone   // anonymous TLS
+	VeNCryptTLSVnc    = vencryptTLSVnc    // anonymous TLS, then VNC authentication
+	VeNCryptTLSPlain  = vencryptTLSPlain  // anonymous TLS, then user name and password
+	VeNCryptX509None  = vencryptX509None  // TLS with the server's certificate checked
+	VeNCryptX509Vnc   = vencryptX509Vnc   // X509 TLS, then VNC authentication
+	VeNCryptX509Plain = vencryptX509Plain // X509 TLS, then user name and password
+)
+
 // vencryptPreference lists the subtypes we can use with cfg, best first:
 // TLS with server certificates, then anonymous TLS (encrypted, but the server
-// is not authenticated), then Plain (password in clear).
+// is not authenticated), then Plain (password in clear). Config.VeNCryptSubtypes,
+// when set, replaces this order; subtypes cfg cannot use are left out either way.
 func (cfg *Config) vencryptPreference() []uint32 {
+	usable := func(t uint32) bool {
+		switch t {
+		case vencryptX509None, vencryptX509Vnc:
+			return cfg.TLSConfig != nil
+		case vencryptX509Plain:
+			return cfg.TLSConfig != nil && cfg.Username != ""
+		case vencryptTLSNone, vencryptTLSVnc:
+			return !cfg.NoAnonymousTLS
+		case vencryptTLSPlain:
+			return !cfg.NoAnonymousTLS && cfg.Username != ""
+		case vencryptPlain:
+			return cfg.Username != ""
+		}
+		return false
+	}
+	order := cfg.VeNCryptSubtypes
+	if order == nil {
+		order = []uint32{vencryptX509Plain, vencryptX509Vnc, vencryptX509None,
+			vencryptTLSPlain, vencryptTLSVnc, vencryptTLSNone, vencryptPlain}
+	}
 	var p []uint32
-	if cfg.TLSConfig != nil {
-		if cfg.Username != "" {
-			p = append(p, vencryptX509Plain)
+	for _, t := range order {
+		if usable(t) {
+			p = append(p, t)
 		}
-		p = append(p, vencryptX509Vnc, vencryptX509None)
-	}
-	if !cfg.NoAnonymousTLS {
-		if cfg.Username != "" {
-			p = append(p, vencryptTLSPlain)
-		}
-		p = append(p, vencryptTLSVnc, vencryptTLSNone)
-	}
-	if cfg.Username != "" {
-		p = append(p, vencryptPlain)
 	}
 	return p
 }
