@@ -59,6 +59,8 @@ type Conn struct {
 	werr  error
 }
 
+var _ net.Conn = (*Conn)(nil)
+
 // Client returns a client-side connection over conn. The handshake runs on
 // the first Read or Write, or explicitly with Handshake or HandshakeContext.
 func Client(conn net.Conn, cfg *Config) (*Conn, error) {
