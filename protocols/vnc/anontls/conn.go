@@ -103,7 +103,7 @@ func (c *Conn) Handshake() error { return c.HandshakeContext(context.Background(
 // HandshakeContext runs the handshake if it has not run yet. If ctx ends
 // first, the underlying connection is closed and ctx's error returned
 // (wrapped). A failed handshake leaves the connection unusable.
-func (c *Conn) HandshakeContext(ctx context.Context) (err error) {
+func (c *Conn) HandshakeContext(ctx context.Context) error {
 	if c.hsDone.Load() {
 		return nil
 	}
@@ -118,6 +118,17 @@ func (c *Conn) HandshakeContext(ctx context.Context) (err error) {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("anontls: handshake: %w", err)
 	}
+	if err := c.handshakeWatched(ctx); err != nil {
+		c.hsErr = err
+		return err
+	}
+	c.hsDone.Store(true)
+	return nil
+}
+
+// handshakeWatched runs the handshake, closing the connection if ctx ends
+// first; then ctx's error is what it returns.
+func (c *Conn) handshakeWatched(ctx context.Context) (err error) {
 	if ctx.Done() != nil {
 		done := make(chan struct{})
 		interrupted := make(chan error, 1)
@@ -134,23 +145,19 @@ func (c *Conn) HandshakeContext(ctx context.Context) (err error) {
 			close(done)
 			if ctxErr := <-interrupted; ctxErr != nil {
 				err = fmt.Errorf("anontls: handshake: %w", ctxErr)
-				c.hsErr = err
 			}
 		}()
 	}
 	c.inMu.Lock()
-	err = c.clientHandshake()
-	c.inMu.Unlock()
-	if err != nil {
+	defer c.inMu.Unlock()
+	if err := c.clientHandshake(); err != nil {
 		var le *localError
 		var ae *AlertError
 		if !errors.As(err, &le) && !errors.As(err, &ae) {
 			err = fmt.Errorf("anontls: handshake: %w", err) // I/O errors say where
 		}
-		c.hsErr = err
 		return err
 	}
-	c.hsDone.Store(true)
 	return nil
 }
 
