@@ -353,13 +353,17 @@ func TestRDPInput(t *testing.T) {
 		// Extended key; a character with no code; a keysym with neither.
 		{func() { r.KeyEvent(0xff52, "ArrowUp", true) }, "sc 0xe048 true"},
 		{func() { r.KeyEvent(0x010020ac, "", true) }, "uni € true"},
+		{func() { r.KeyEvent(0xff08, "", false) }, "sc 0xe false"},
+		{func() { r.KeyEvent(0xff53, "", true) }, "sc 0xe04d true"},
 		{func() { r.KeyEvent(0x10000ff, "", true) }, ""},
 		// Buttons: left, then middle+right+back; wheel bits are notches on their press.
 		{func() { r.PointerEvent(1, 10, 20) }, "ptr 1 10,20"},
 		{func() { r.PointerEvent(2|4|128, 11, 21) }, "ptr 14 11,21"},
 		{func() { r.PointerEvent(1<<4, 12, 22) }, "ptr 0 12,22; wheel 0 1"},
-		{func() { r.PointerEvent(0, 12, 22) }, "ptr 0 12,22"},
-		{func() { r.PointerEvent(1<<3|1<<6, 12, 22) }, "ptr 0 12,22; wheel 1 -1"},
+		{func() { r.PointerEvent(0, 12, 22) }, ""}, // nothing moved
+		{func() { r.PointerEvent(1<<3|1<<6, 12, 22) }, "wheel 1 -1"},
+		{func() { r.PointerEvent(1<<3|1<<6, 12, 22) }, ""}, // held: no new notch
+		{func() { r.PointerEvent(0, 13, 22) }, "ptr 0 13,22"},
 	}
 	for i, s := range steps {
 		s.do()

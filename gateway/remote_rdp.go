@@ -222,6 +222,9 @@ type rdpRemote struct {
 	caps, num       bool // lock states as the server has them
 	shiftL, shiftR  bool // held, to read CapsLock off a letter's keysym
 	lastPointerMask uint8
+	pointerSent     bool // lastButtons, lastX, lastY were sent
+	lastButtons     uint16
+	lastX, lastY    int
 }
 
 func (r *rdpRemote) Run(ctx context.Context) error { return rdpRunError(r.c.Run(ctx)) }
@@ -261,6 +264,10 @@ func (r *rdpRemote) KeyEvent(keysym uint32, code string, down bool) error {
 	if sc, ok := keys.XTScancode(code); ok {
 		return r.in.KeyScancode(sc, down)
 	}
+	if sc, ok := keysymScancodes[keysym]; ok {
+		// No code (an on-screen or IME keyboard): editing keys still work.
+		return r.in.KeyScancode(sc, down)
+	}
 	if ch, ok := keysymRune(keysym); ok {
 		return r.in.KeyUnicode(ch, down)
 	}
@@ -292,6 +299,15 @@ func (r *rdpRemote) syncLocks(keysym uint32, code string, down bool) error {
 	}
 	r.synced, r.caps, r.num = true, caps, num
 	return r.in.SyncLocks(false, num, caps, false)
+}
+
+// keysymScancodes are the editing keys' scancodes by X11 keysym, for key events that come
+// without a code. Read-only.
+var keysymScancodes = map[uint32]uint16{
+	0xff08: 0x0E, 0xff09: 0x0F, 0xff0d: 0x1C, 0xff1b: 0x01, // BackSpace Tab Return Escape
+	0xffff: 0xE053, 0xff50: 0xE047, 0xff57: 0xE04F, // Delete Home End
+	0xff55: 0xE049, 0xff56: 0xE051, // Prior Next
+	0xff51: 0xE04B, 0xff52: 0xE048, 0xff53: 0xE04D, 0xff54: 0xE050, // Left Up Right Down
 }
 
 // X11 keysyms used above.
@@ -334,8 +350,13 @@ func (r *rdpRemote) PointerEvent(mask uint8, x, y int) error {
 	if mask&(1<<7) != 0 {
 		buttons |= 8 // back
 	}
-	if err := r.in.Pointer(buttons, x, y); err != nil {
-		return err
+	// A wheel notch comes as press and release of its bit at the same place: the release
+	// and a repeated position need no event of their own.
+	if !r.pointerSent || buttons != r.lastButtons || x != r.lastX || y != r.lastY {
+		if err := r.in.Pointer(buttons, x, y); err != nil {
+			return err
+		}
+		r.pointerSent, r.lastButtons, r.lastX, r.lastY = true, buttons, x, y
 	}
 	var dx, dy int
 	if pressed&(1<<3) != 0 {
