@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -100,7 +101,7 @@ func (s *Server) currentLogin(r *http.Request) (*login, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.isRevoked(id) {
+	if s.isRevoked(r.Context(), id) {
 		return nil, errRevoked
 	}
 	u, ok := st.users.Lookup(name)
@@ -126,10 +127,10 @@ func (s *Server) clearLoginCookie(w http.ResponseWriter) {
 		HttpOnly: true, SameSite: http.SameSiteLaxMode})
 }
 
-// revoke remembers a logged-out login until it would have expired anyway.
-func (s *Server) revoke(id string, until time.Time) {
+// revoke remembers a logged-out login until it would have expired anyway: here, and in
+// the store so that every instance refuses the cookie.
+func (s *Server) revoke(ctx context.Context, id string, until time.Time) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	now := s.now()
 	for k, t := range s.revoked {
 		if !now.Before(t) {
@@ -137,12 +138,27 @@ func (s *Server) revoke(id string, until time.Time) {
 		}
 	}
 	s.revoked[id] = until
+	s.mu.Unlock()
+	if err := s.store.Revoke(ctx, id, until); err != nil {
+		s.log.Warn("logout: cannot record it for the other instances", "err", err)
+	}
 }
 
-func (s *Server) isRevoked(id string) bool {
+// isRevoked reports whether a login was logged out, here or on another instance. When
+// the store cannot answer, only this instance's own logouts count: refusing every login
+// while Redis is away would lock everyone out, and connecting needs the store anyway.
+func (s *Server) isRevoked(ctx context.Context, id string) bool {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	_, ok := s.revoked[id]
+	s.mu.Unlock()
+	if ok {
+		return true
+	}
+	ok, err := s.store.Revoked(ctx, id)
+	if err != nil {
+		s.log.Warn("cannot check for a logout on another instance", "err", err)
+		return false
+	}
 	return ok
 }
 

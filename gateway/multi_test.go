@@ -340,6 +340,12 @@ func TestMultiInstance(t *testing.T) {
 		case <-time.After(2 * time.Second):
 			t.Fatal("connection on B not closed within 2s of the logout on A")
 		}
+		// The logged-out cookie no longer opens anything on any instance.
+		for i := range c.gws {
+			if _, cl, err := attempt(c.gws[i], demo[i], "any"); err != nil || cl == nil || cl.Code != wire.CloseSessionEnded {
+				t.Fatalf("connect on instance %d after the logout on A: CLOSE %v, err %v; want CLOSE 9", i, cl, err)
+			}
+		}
 	})
 
 	t.Run("Redis restart and outage", func(t *testing.T) {

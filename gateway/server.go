@@ -219,7 +219,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if lg, err := s.currentLogin(r); err == nil {
-		s.revoke(lg.ID, lg.Expires)
+		s.revoke(r.Context(), lg.ID, lg.Expires)
 		s.endSessions(func(ss *session) bool { return ss.loginID == lg.ID },
 			endWith(closeSessionEnded, "you logged out"))
 		s.terminateLogin(r.Context(), lg.ID) // on the other instances

@@ -14,11 +14,12 @@ import (
 type Memory struct {
 	instance Instance
 
-	mu     sync.Mutex
-	leases map[string]*lease // by connection ID
-	byEP   map[string]int    // live leases per endpoint
-	byUser map[[2]string]int // per endpoint and user
-	closed bool
+	mu      sync.Mutex
+	leases  map[string]*lease    // by connection ID
+	byEP    map[string]int       // live leases per endpoint
+	byUser  map[[2]string]int    // per endpoint and user
+	revoked map[string]time.Time // logged-out logins, until their expiry
+	closed  bool
 }
 
 var _ Store = (*Memory)(nil)
@@ -32,6 +33,7 @@ func NewMemory(instance, publicURL string) *Memory {
 	return &Memory{
 		instance: Instance{ID: instance, PublicURL: publicURL, Started: time.Now()},
 		leases:   map[string]*lease{}, byEP: map[string]int{}, byUser: map[[2]string]int{},
+		revoked: map[string]time.Time{},
 	}
 }
 
@@ -131,6 +133,30 @@ func (m *Memory) Terminate(_ context.Context, id, reason string) error {
 	}
 	l.terminate(reason)
 	return nil
+}
+
+// Revoke implements Store.
+func (m *Memory) Revoke(_ context.Context, login string, until time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := time.Now()
+	for k, t := range m.revoked {
+		if !now.Before(t) {
+			delete(m.revoked, k)
+		}
+	}
+	if now.Before(until) {
+		m.revoked[login] = until
+	}
+	return nil
+}
+
+// Revoked implements Store.
+func (m *Memory) Revoked(_ context.Context, login string) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	until, ok := m.revoked[login]
+	return ok && time.Now().Before(until), nil
 }
 
 // InstanceID implements Store.

@@ -508,6 +508,36 @@ func (r *Redis) subscriber(ps *redis.PubSub) {
 	}
 }
 
+// Revoke implements Store: a key per revoked login that expires with the login.
+func (r *Redis) Revoke(ctx context.Context, login string, until time.Time) error {
+	ttl := time.Until(until)
+	if ttl <= 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	start := time.Now()
+	err := r.rdb.Set(ctx, r.key("revoked", login), "1", ttl).Err()
+	r.observe("revoke", start, err)
+	if err != nil {
+		return unavailable(err)
+	}
+	return nil
+}
+
+// Revoked implements Store.
+func (r *Redis) Revoked(ctx context.Context, login string) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	start := time.Now()
+	n, err := r.rdb.Exists(ctx, r.key("revoked", login)).Result()
+	r.observe("revoked", start, err)
+	if err != nil {
+		return false, unavailable(err)
+	}
+	return n > 0, nil
+}
+
 // InstanceID implements Store.
 func (r *Redis) InstanceID() string { return r.inst.ID }
 

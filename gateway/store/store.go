@@ -97,6 +97,11 @@ type Store interface {
 	// Terminate asks whichever instance holds connection id to end it; that lease's
 	// Done channel closes. It returns an error wrapping ErrNotFound for an unknown id.
 	Terminate(ctx context.Context, id, reason string) error
+	// Revoke records that a racgate login ended (logout) so that every instance refuses
+	// its cookie from now on; the record lasts until the login would have expired anyway.
+	Revoke(ctx context.Context, login string, until time.Time) error
+	// Revoked reports whether login was revoked on any instance.
+	Revoked(ctx context.Context, login string) (bool, error)
 	// InstanceID names this instance in the registry.
 	InstanceID() string
 	// Close stops heartbeats. Leases not released stay counted until they expire

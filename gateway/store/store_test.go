@@ -36,6 +36,38 @@ func (s suite) run(t *testing.T) {
 	t.Run("ConcurrentPerUser", s.testConcurrentPerUser)
 	t.Run("Terminate", s.testTerminate)
 	t.Run("Registry", s.testRegistry)
+	t.Run("Revoke", s.testRevoke)
+}
+
+// testRevoke: a logout recorded on one instance is seen on another, and only until the
+// login would have expired.
+func (s suite) testRevoke(t *testing.T) {
+	ctx := context.Background()
+	a, b := s.newStore(t), s.newStore(t)
+	if ok, err := b.Revoked(ctx, "login-1"); err != nil || ok {
+		t.Fatalf("Revoked before Revoke = %v, %v", ok, err)
+	}
+	if err := a.Revoke(ctx, "login-1", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Revoke(ctx, "login-2", time.Now().Add(300*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Revoke(ctx, "login-3", time.Now().Add(-time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		login string
+		want  bool
+	}{{"login-1", true}, {"login-2", true}, {"login-3", false}, {"login-4", false}} {
+		if ok, err := b.Revoked(ctx, c.login); err != nil || ok != c.want {
+			t.Fatalf("Revoked(%s) = %v, %v; want %v", c.login, ok, err, c.want)
+		}
+	}
+	eventually(t, 3*time.Second, "a short revocation expires", func() bool {
+		ok, err := b.Revoked(ctx, "login-2")
+		return err == nil && !ok
+	})
 }
 
 func req(ep, user string, epLimit, userLimit int) Request {
