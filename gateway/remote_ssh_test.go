@@ -324,7 +324,7 @@ func TestTerminalInputDoesNotBlockAcks(t *testing.T) {
 	c.wait("HELLO", 5*time.Second, func(c *termClient) bool { return c.hello != nil })
 	paste := bytes.Repeat([]byte("p"), 512<<10)
 	c.send(wire.TerminalInput{Data: paste})
-	const total = 4 << 20 // far more than termInFlight frames
+	const total = 4 << 20                              // far more than termInFlight frames
 	go ft.outW.Write(bytes.Repeat([]byte("o"), total)) // and the remote stays
 	c.wait("all output", 15*time.Second, func(c *termClient) bool { return c.out.Len() == total })
 	close(ft.gate) // the remote reads its input at last
