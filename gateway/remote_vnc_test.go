@@ -41,6 +41,21 @@ func TestVNCOptions(t *testing.T) {
 			t.Errorf("security %s: %v", tc.sec, cfg.SecurityTypes)
 		}
 	}
+	for _, tc := range []struct {
+		sec     string
+		subtype uint32
+		x509    bool
+	}{
+		{"tlsnone", vnc.VeNCryptTLSNone, false}, {"tlsvnc", vnc.VeNCryptTLSVnc, false},
+		{"tlsplain", vnc.VeNCryptTLSPlain, false}, {"x509none", vnc.VeNCryptX509None, true},
+		{"x509vnc", vnc.VeNCryptX509Vnc, true}, {"x509plain", vnc.VeNCryptX509Plain, true},
+	} {
+		cfg, _, err := vncOptions(Settings{"hostname": "h", "security": tc.sec})
+		if err != nil || !slices.Equal(cfg.SecurityTypes, []uint8{vnc.SecurityVeNCrypt}) ||
+			!slices.Equal(cfg.VeNCryptSubtypes, []uint32{tc.subtype}) || (cfg.TLSConfig != nil) != tc.x509 {
+			t.Errorf("security %s: %v %v %v tls=%v", tc.sec, err, cfg.SecurityTypes, cfg.VeNCryptSubtypes, cfg.TLSConfig != nil)
+		}
+	}
 	for _, bad := range []Settings{{"security": "nla"}, {"encodings": "h264"}, {"encodings": "ultra"},
 		{"quality": "10"}, {"compress-level": "x"}} {
 		if _, _, err := vncOptions(bad); err == nil {
