@@ -233,7 +233,7 @@ func TestCanvasMatchesScreen(t *testing.T) {
 		t.Fatal(err)
 	}
 	gw := &racgateGateway{bin: testRacgate(t), log: slog.New(slog.DiscardHandler), width: 640, height: 480}
-	if err := gw.start(ctx, ps, dir, x); err != nil {
+	if err := gw.start(ctx, ps, dir, remoteServer{Protocol: "vnc", Addr: x.Addr}); err != nil {
 		t.Fatal(err)
 	}
 	v, err := gw.dial(ctx, scenario{}, nil)
@@ -287,5 +287,35 @@ func TestCanvasMatchesScreen(t *testing.T) {
 	}
 	if st := v.stats(); st.Frames == 0 || st.Bytes == 0 {
 		t.Fatalf("stats %+v", st)
+	}
+}
+
+// TestRDPBusy: the busy terminal over RDP, freerdp-shadow-cli sharing an Xvfb with NLA
+// checked against a SAM file, through racgate.
+func TestRDPBusy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Xvfb, freerdp-shadow-cli and racgate")
+	}
+	peers.Require(t, "Xvfb", "freerdp-shadow-cli", "xterm", "xdotool", "xsetroot", "perl")
+	o, err := parseFlags([]string{"-duration", "2s", "-warmup", "500ms"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{o: o, dir: t.TempDir(), bin: testRacgate(t), log: slog.New(slog.DiscardHandler), prog: &report.Progress{}}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res := h.racgate(ctx, scenario{Name: "rdp-busy", Sessions: 1, Workload: workloadBusy, RDP: true}, "test")
+	if res.Skipped != "" || len(res.Errors) > 0 {
+		t.Fatalf("skipped %q errors %v", res.Skipped, res.Errors)
+	}
+	if res.Bytes == 0 || res.Frames == 0 || res.CPUPerSession10s <= 0 || res.ServerCPU10s <= 0 || res.RSSBytes <= 0 {
+		t.Fatalf("result %+v", res)
+	}
+}
+
+func TestSAMLine(t *testing.T) {
+	// MS-NLMP 4.2.2.1.2: the NT hash (NTOWFv1) of "Password" in the spec's examples.
+	if got, want := samLine("User", "Password"), "User:::a4f49c406510bdcab6824ee7c30fd852:::"; got != want {
+		t.Fatalf("samLine = %q, want %q", got, want)
 	}
 }

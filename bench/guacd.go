@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"maps"
 	"net"
 	"time"
 
@@ -22,13 +23,13 @@ type guacdGateway struct {
 	addr          string
 	pid           int
 	width, height int
-	x             *xvnc
+	rem           remoteServer
 }
 
 func (g *guacdGateway) name() string { return "guacd" }
 
-func (g *guacdGateway) start(ctx context.Context, ps *procs, dir string, x *xvnc) error {
-	g.x = x
+func (g *guacdGateway) start(ctx context.Context, ps *procs, dir string, rem remoteServer) error {
+	g.rem = rem
 	return nil
 }
 
@@ -40,11 +41,12 @@ func (g *guacdGateway) proc() (procstat.Sample, bool, error) {
 	return s, err == nil, err
 }
 
-// guacdParams are guacd's VNC parameters for the scenario: the settings racgate gets,
-// under guacd's names where it has them.
+// params are guacd's parameters for the scenario: the settings racgate gets, under
+// guacd's names (Guacamole's, which racgate follows).
 func (g *guacdGateway) params(sc scenario) map[string]string {
-	host, port, _ := net.SplitHostPort(g.x.Addr)
+	host, port, _ := net.SplitHostPort(g.rem.Addr)
 	p := map[string]string{"hostname": host, "port": port}
+	maps.Copy(p, g.rem.Settings)
 	if e := sc.Settings.Get("encodings"); e != "" {
 		p["encodings"] = e
 	}
@@ -52,7 +54,7 @@ func (g *guacdGateway) params(sc scenario) map[string]string {
 }
 
 func (g *guacdGateway) dial(ctx context.Context, sc scenario, onFrame func(time.Time, bool)) (viewer, error) {
-	c, err := guac.Dial(ctx, g.addr, guac.Config{Protocol: "vnc", Params: g.params(sc), Width: g.width, Height: g.height})
+	c, err := guac.Dial(ctx, g.addr, guac.Config{Protocol: g.rem.Protocol, Params: g.params(sc), Width: g.width, Height: g.height})
 	if err != nil {
 		return nil, err
 	}

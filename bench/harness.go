@@ -36,14 +36,21 @@ const (
 // gateway is what the sessions go through: racgate or guacd.
 type gateway interface {
 	name() string
-	// start readies the gateway for sessions to x (racgate: start the process, log in).
-	start(ctx context.Context, ps *procs, dir string, x *xvnc) error
+	// start readies the gateway for sessions to rem (racgate: start the process, log in).
+	start(ctx context.Context, ps *procs, dir string, rem remoteServer) error
 	// proc samples the gateway's processes; ok is false when they are not known.
 	proc() (s procstat.Sample, ok bool, err error)
 	// dial opens one session; onFrame, if not nil, is told of every frame.
 	dial(ctx context.Context, sc scenario, onFrame func(at time.Time, changed bool)) (viewer, error)
 	// finish adds what only this gateway knows to res at the end of the window.
 	finish(ctx context.Context, res *report.Result)
+}
+
+// remoteServer is the machine the sessions connect to.
+type remoteServer struct {
+	Protocol string            // vnc or rdp
+	Addr     string            // host:port
+	Settings map[string]string // connection parameters (credentials, security)
 }
 
 // viewer is one session, as a client sees it.
@@ -102,17 +109,13 @@ func (h *harness) measure(ctx context.Context, ps *procs, sc scenario, label str
 	if err != nil {
 		return err
 	}
-	h.prog.Set(label + ": starting Xvnc")
-	x, err := startXvnc(ctx, ps, dir, o.width, o.height)
+	window := o.warmup + o.duration + 30*time.Second // workloads outlive the measurement
+	x, rem, server, err := h.startRemote(ctx, ps, dir, sc, label, window)
 	if err != nil {
 		return err
 	}
-	window := o.warmup + o.duration + 30*time.Second // workloads outlive the measurement
-	if err := sc.Workload(ctx, x, window); err != nil {
-		return fmt.Errorf("workload: %w", err)
-	}
 	h.prog.Set(label + ": starting " + gw.name())
-	if err := gw.start(ctx, ps, dir, x); err != nil {
+	if err := gw.start(ctx, ps, dir, rem); err != nil {
 		return err
 	}
 	idle, idleOK, err := gw.proc()
@@ -151,7 +154,7 @@ func (h *harness) measure(ctx context.Context, ps *procs, sc scenario, label str
 	if err := sleep(ctx, o.warmup); err != nil {
 		return err
 	}
-	s0, g0, x0, err := sample(views, gw, x.p.pid())
+	s0, g0, x0, err := sample(views, gw, server.pid())
 	if err != nil {
 		return err
 	}
@@ -165,7 +168,7 @@ func (h *harness) measure(ctx context.Context, ps *procs, sc scenario, label str
 	} else if err := sleep(ctx, o.duration); err != nil {
 		return err
 	}
-	s1, g1, x1, err := sample(views, gw, x.p.pid())
+	s1, g1, x1, err := sample(views, gw, server.pid())
 	if err != nil {
 		return err
 	}
@@ -201,6 +204,37 @@ func (h *harness) measure(ctx context.Context, ps *procs, sc scenario, label str
 	}
 	gw.finish(ctx, res)
 	return nil
+}
+
+// startRemote starts the scenario's display, its workload and the server the sessions
+// connect to: Xvnc itself, or Xvfb shared by freerdp-shadow-cli for RDP. server is the
+// process whose CPU is the server's share.
+func (h *harness) startRemote(ctx context.Context, ps *procs, dir string, sc scenario, label string, window time.Duration) (x *xvnc, rem remoteServer, server *proc, err error) {
+	if !sc.RDP {
+		h.prog.Set(label + ": starting Xvnc")
+		if x, err = startXvnc(ctx, ps, dir, h.o.width, h.o.height); err != nil {
+			return nil, rem, nil, err
+		}
+		if err := sc.Workload(ctx, x, window); err != nil {
+			return nil, rem, nil, fmt.Errorf("workload: %w", err)
+		}
+		return x, remoteServer{Protocol: "vnc", Addr: x.Addr}, x.p, nil
+	}
+	h.prog.Set(label + ": starting Xvfb and freerdp-shadow-cli")
+	if x, err = startXvfb(ctx, ps, dir, h.o.width, h.o.height); err != nil {
+		return nil, rem, nil, err
+	}
+	if err := sc.Workload(ctx, x, window); err != nil {
+		return nil, rem, nil, fmt.Errorf("workload: %w", err)
+	}
+	pass := randomPassword()
+	addr, shadow, err := startShadow(ctx, ps, x, pass)
+	if err != nil {
+		return nil, rem, nil, err
+	}
+	rem = remoteServer{Protocol: "rdp", Addr: addr, Settings: map[string]string{
+		"username": rdpUser, "password": pass, "security": "nla", "ignore-cert": "true"}}
+	return x, rem, shadow, nil
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

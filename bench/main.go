@@ -100,7 +100,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.height, "height", 768, "desktop height")
 	fs.IntVar(&o.sessions, "sessions", 1, "concurrent sessions per workload scenario")
 	scale := fs.String("scale", "1,10,100", "session counts for the scaling curve (idle desktop), at most 1000")
-	only := fs.String("scenarios", "", "comma-separated scenarios to run (idle,busy,churn,drag,typing,slow-client,slow-typing,scale,ssh-idle,ssh-flood,render); default all")
+	only := fs.String("scenarios", "", "comma-separated scenarios to run (idle,busy,churn,drag,typing,slow-client,slow-typing,scale,rdp-idle,rdp-busy,ssh-idle,ssh-flood,render); default all")
 	fs.BoolVar(&o.variants, "variants", false, "also run busy with each quality/compress/encodings variant")
 	fs.IntVar(&o.samples, "samples", 200, "latency samples (key presses) at most, within -duration")
 	fs.StringVar(&o.guacd, "guacd", "", "guacd host:port: run the scenarios through guacd too and print ratios")
@@ -211,7 +211,7 @@ func execute(ctx context.Context, o *options) (*report.Run, error) {
 		run.Notes = append(run.Notes, buildNote)
 	}
 	run.Notes = append(run.Notes,
-		"CPU and RSS are read from /proc of the racgate process (utime+stime, VmRSS); server CPU is Xvnc's.",
+		"CPU and RSS are read from /proc of the racgate process (utime+stime, VmRSS); server CPU is Xvnc's (freerdp-shadow-cli's for RDP).",
 		"goroutines: racgate's /metrics does not expose them yet (-1).")
 	return run, nil
 }

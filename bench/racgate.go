@@ -5,7 +5,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,10 +21,11 @@ import (
 
 const endpointName = "bench"
 
-// configYAML is racgate's config for one scenario: one user, one endpoint on addr whose
-// clients may choose quality, compress-level and encodings.
-func configYAML(addr, user, hash string) string {
-	return fmt.Sprintf(`listen: 127.0.0.1:0
+// configYAML is racgate's config for one scenario: one user and one endpoint on rem. A
+// VNC endpoint's clients may choose quality, compress-level and encodings.
+func configYAML(rem remoteServer, user, hash string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `listen: 127.0.0.1:0
 store: memory
 users:
   - username: %s
@@ -32,11 +35,20 @@ providers:
 endpoints:
   - name: %s
     provider: bench
-    protocol: vnc
+    protocol: %s
     host: %s
     maximum-connections: -1
-    connection-settings: [quality, compress-level, encodings]
-`, user, hash, endpointName, addr)
+`, user, hash, endpointName, rem.Protocol, rem.Addr)
+	if rem.Protocol == "vnc" {
+		b.WriteString("    connection-settings: [quality, compress-level, encodings]\n")
+	}
+	if len(rem.Settings) > 0 {
+		b.WriteString("    settings:\n")
+		for _, k := range slices.Sorted(maps.Keys(rem.Settings)) {
+			fmt.Fprintf(&b, "      %s: %q\n", k, rem.Settings[k])
+		}
+	}
+	return b.String()
 }
 
 // racgateGateway runs racgate as its own process for one scenario.
@@ -50,13 +62,13 @@ type racgateGateway struct {
 
 func (g *racgateGateway) name() string { return "racgate" }
 
-func (g *racgateGateway) start(ctx context.Context, ps *procs, dir string, x *xvnc) error {
+func (g *racgateGateway) start(ctx context.Context, ps *procs, dir string, rem remoteServer) error {
 	user, pass := "bench", randomPassword()
 	hash, err := bcrypt.GenerateFromPassword([]byte(pass), bcrypt.MinCost)
 	if err != nil {
 		return err
 	}
-	g.rg, err = startRacgate(ctx, ps, g.bin, dir, configYAML(x.Addr, user, string(hash)), g.log)
+	g.rg, err = startRacgate(ctx, ps, g.bin, dir, configYAML(rem, user, string(hash)), g.log)
 	if err != nil {
 		return err
 	}

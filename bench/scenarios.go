@@ -18,6 +18,7 @@ type scenario struct {
 	Sessions int
 	// Workload starts the X clients; they run until the scenario ends.
 	Workload func(ctx context.Context, x *xvnc, window time.Duration) error
+	RDP      bool          // the sessions use RDP (freerdp-shadow-cli on Xvfb) instead of VNC
 	Latency  bool          // measure input-to-pixel latency instead of only watching
 	AckDelay time.Duration // slow clients
 	Skip     string        // why this scenario cannot run yet
@@ -173,6 +174,8 @@ func scenarios(o *options) []scenario {
 			list = append(list, scenario{Name: "scale", Variant: fmt.Sprintf("%d sessions", k), Desc: "idle desktop, many viewers", Sessions: k, Workload: workloadIdle})
 		}
 	}
+	add(scenario{Name: "rdp-idle", Desc: "xclock + top over RDP (freerdp-shadow-cli)", Sessions: n, Workload: workloadIdle, RDP: true})
+	add(scenario{Name: "rdp-busy", Desc: "busy terminal over RDP (freerdp-shadow-cli)", Sessions: n, Workload: workloadBusy, RDP: true})
 	add(scenario{Name: "ssh-idle", Skip: sshSkip, Sessions: 1})
 	add(scenario{Name: "ssh-flood", Skip: sshSkip, Sessions: 1})
 	return list

@@ -155,54 +155,15 @@ func startXvnc(ctx context.Context, ps *procs, dir string, width, height int) (*
 }
 
 func startXvncOnce(ctx context.Context, ps *procs, bin, dir, logPath string, port, width, height int) (*xvnc, error) {
-	r, w, err := os.Pipe()
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	logf, err := os.Create(logPath)
-	if err != nil {
-		w.Close()
-		return nil, err
-	}
-	defer logf.Close()
-	// -noreset keeps the screen when the last X client leaves.
-	cmd := exec.Command(bin, "-displayfd", "3", "-noreset",
+	display, p, err := startDisplayServer(ctx, ps, bin, dir, logPath,
 		"-rfbport", strconv.Itoa(port), "-geometry", fmt.Sprintf("%dx%d", width, height), "-depth", "24",
 		"-SecurityTypes", "None",
 		// Many sessions connect at once; TigerVNC would blacklist 127.0.0.1 after a few
 		// handshakes in flight ("Too many security failures").
 		"-BlacklistThreshold", "1000000", "-BlacklistTimeout", "0",
 		"-localhost", "-interface", "127.0.0.1", "-nolisten", "tcp")
-	cmd.ExtraFiles = []*os.File{w}
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "HOME="+dir)
-	p, err := ps.start(cmd)
-	w.Close()
 	if err != nil {
-		return nil, fmt.Errorf("start Xvnc: %w", err)
-	}
-	line := make(chan string, 1)
-	go func() {
-		s, _ := bufio.NewReader(io.LimitReader(r, 64)).ReadString('\n')
-		line <- s
-	}()
-	var display string
-	select {
-	case s := <-line:
-		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil {
-			p.stop()
-			return nil, fmt.Errorf("Xvnc gave no display: %s", logTail(logPath))
-		}
-		display = ":" + strconv.Itoa(n)
-	case <-time.After(startTimeout):
-		p.stop()
-		return nil, fmt.Errorf("Xvnc did not start in %v: %s", startTimeout, logTail(logPath))
-	case <-ctx.Done():
-		p.stop()
-		return nil, ctx.Err()
+		return nil, err
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	if err := waitPort(ctx, p, addr); err != nil {
@@ -210,6 +171,54 @@ func startXvncOnce(ctx context.Context, ps *procs, bin, dir, logPath string, por
 		return nil, fmt.Errorf("Xvnc %s on %s: %w: %s", display, addr, err, logTail(logPath))
 	}
 	return &xvnc{ps: ps, p: p, Display: display, Addr: addr, Dir: dir, Width: width, Height: height}, nil
+}
+
+// startDisplayServer starts an X server (Xvnc, Xvfb) with -displayfd and -noreset and
+// returns its display once it accepts clients.
+func startDisplayServer(ctx context.Context, ps *procs, bin, dir, logPath string, args ...string) (string, *proc, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return "", nil, err
+	}
+	defer r.Close()
+	logf, err := os.Create(logPath)
+	if err != nil {
+		w.Close()
+		return "", nil, err
+	}
+	defer logf.Close()
+	// -noreset keeps the screen when the last X client leaves.
+	cmd := exec.Command(bin, append([]string{"-displayfd", "3", "-noreset"}, args...)...)
+	cmd.ExtraFiles = []*os.File{w}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "HOME="+dir)
+	p, err := ps.start(cmd)
+	w.Close()
+	name := filepath.Base(bin)
+	if err != nil {
+		return "", nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	line := make(chan string, 1)
+	go func() {
+		s, _ := bufio.NewReader(io.LimitReader(r, 64)).ReadString('\n')
+		line <- s
+	}()
+	select {
+	case s := <-line:
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil {
+			p.stop()
+			return "", nil, fmt.Errorf("%s gave no display: %s", name, logTail(logPath))
+		}
+		return ":" + strconv.Itoa(n), p, nil
+	case <-time.After(startTimeout):
+		p.stop()
+		return "", nil, fmt.Errorf("%s did not start in %v: %s", name, startTimeout, logTail(logPath))
+	case <-ctx.Done():
+		p.stop()
+		return "", nil, ctx.Err()
+	}
 }
 
 // waitPort waits until addr accepts TCP connections, or p exits.
