@@ -210,6 +210,10 @@ func TestRDPShadowNLACertificate(t *testing.T) {
 	if cl := closeOf(ts, "?cert-fingerprints="+url.QueryEscape(other)); cl.Code != wire.CloseForbidden || !strings.Contains(cl.Reason, fp) {
 		t.Fatalf("wrong pin: CLOSE %d %q", cl.Code, cl.Reason)
 	}
+	if cl := closeOf(ts, "?cert-fingerprints=sha256:beef"); cl.Code != wire.CloseForbidden ||
+		!strings.Contains(cl.Reason, "Connection settings refused: setting cert-fingerprints") {
+		t.Fatalf("malformed pin: CLOSE %d %q", cl.Code, cl.Reason)
+	}
 	bad := newTestServer(t, rdpConfig(srv.Addr,
 		"username: "+srv.User+", password: wrong-"+srv.Password+", security: nla, cert-fingerprints: '"+fp+"'", "read-only"))
 	if cl := closeOf(bad, ""); cl.Code != wire.CloseAuthFailed ||
@@ -317,7 +321,7 @@ func (r *rdpRecorder) KeyUnicode(ch rune, down bool) error    { return r.add("un
 func (r *rdpRecorder) Pointer(b uint16, x, y int) error       { return r.add("ptr %d %d,%d", b, x, y) }
 func (r *rdpRecorder) Wheel(dx, dy, x, y int) error           { return r.add("wheel %d %d", dx, dy) }
 func (r *rdpRecorder) SyncLocks(scroll, num, caps, kana bool) error {
-	return r.add("sync num=%v caps=%v", num, caps)
+	return r.add("sync scroll=%v num=%v caps=%v", scroll, num, caps)
 }
 
 func (r *rdpRecorder) take() string {
@@ -336,10 +340,10 @@ func TestRDPInput(t *testing.T) {
 		want string
 	}{
 		// The first key sets the server's locks; 'a' from KeyA: CapsLock off.
-		{func() { r.KeyEvent('a', "KeyA", true) }, "sync num=false caps=false; sc 0x1e true"},
+		{func() { r.KeyEvent('a', "KeyA", true) }, "sync scroll=false num=false caps=false; sc 0x1e true"},
 		{func() { r.KeyEvent('a', "KeyA", false) }, "sc 0x1e false"},
 		// 'A' without Shift: the browser's CapsLock is on.
-		{func() { r.KeyEvent('A', "KeyA", true) }, "sync num=false caps=true; sc 0x1e true"},
+		{func() { r.KeyEvent('A', "KeyA", true) }, "sync scroll=false num=false caps=true; sc 0x1e true"},
 		// With Shift held, 'a' means CapsLock on: nothing to sync.
 		{func() { r.KeyEvent(0xffe1, "ShiftLeft", true) }, "sc 0x2a true"},
 		{func() { r.KeyEvent('a', "KeyA", true) }, "sc 0x1e true"},
@@ -348,8 +352,9 @@ func TestRDPInput(t *testing.T) {
 		{func() { r.KeyEvent(0xffe5, "CapsLock", true) }, "sc 0x3a true"},
 		{func() { r.KeyEvent(0xffe5, "CapsLock", false) }, "sc 0x3a false"},
 		{func() { r.KeyEvent('b', "KeyB", true) }, "sc 0x30 true"},
+		{func() { r.KeyEvent(0xff14, "ScrollLock", true) }, "sc 0x46 true"},
 		// A keypad digit: NumLock on.
-		{func() { r.KeyEvent(0xffb7, "Numpad7", true) }, "sync num=true caps=false; sc 0x47 true"},
+		{func() { r.KeyEvent(0xffb7, "Numpad7", true) }, "sync scroll=true num=true caps=false; sc 0x47 true"},
 		// Extended key; a character with no code; a keysym with neither.
 		{func() { r.KeyEvent(0xff52, "ArrowUp", true) }, "sc 0xe048 true"},
 		{func() { r.KeyEvent(0x010020ac, "", true) }, "uni € true"},

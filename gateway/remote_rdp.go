@@ -143,7 +143,8 @@ func (s *Server) dialDesktop(ctx context.Context, ep *Endpoint, set Settings, ev
 func (s *Server) dialRDP(ctx context.Context, ep *Endpoint, set Settings, log *slog.Logger) (remote, display, error) {
 	cfg, err := rdpOptions(set)
 	if err != nil {
-		return nil, nil, &sessionEnd{Code: closeInternal, Reason: "The endpoint's settings are invalid: " + err.Error(), Err: err}
+		// The configuration was checked at load, so it is the connect request's settings.
+		return nil, nil, &sessionEnd{Code: closeForbidden, Reason: "Connection settings refused: " + err.Error(), Err: err}
 	}
 	cfg.Logger = log
 	opts := render.DefaultOptions()
@@ -220,6 +221,7 @@ type rdpRemote struct {
 
 	synced          bool // the server's lock states were set
 	caps, num       bool // lock states as the server has them
+	scroll          bool // ScrollLock, toggled by its key only
 	shiftL, shiftR  bool // held, to read CapsLock off a letter's keysym
 	lastPointerMask uint8
 	pointerSent     bool // lastButtons, lastX, lastY were sent
@@ -244,13 +246,16 @@ func (r *rdpRemote) KeyEvent(keysym uint32, code string, down bool) error {
 		r.shiftL = down
 	case "ShiftRight":
 		r.shiftR = down
-	case "CapsLock", "NumLock":
+	case "CapsLock", "NumLock", "ScrollLock":
 		// The key toggles the server's lock as it toggles the browser's: follow it.
 		if down && r.synced {
-			if code == "CapsLock" {
+			switch code {
+			case "CapsLock":
 				r.caps = !r.caps
-			} else {
+			case "NumLock":
 				r.num = !r.num
+			default:
+				r.scroll = !r.scroll
 			}
 		}
 		if sc, ok := keys.XTScancode(code); ok {
@@ -298,7 +303,7 @@ func (r *rdpRemote) syncLocks(keysym uint32, code string, down bool) error {
 		return nil
 	}
 	r.synced, r.caps, r.num = true, caps, num
-	return r.in.SyncLocks(false, num, caps, false)
+	return r.in.SyncLocks(r.scroll, num, caps, false)
 }
 
 // keysymScancodes are the editing keys' scancodes by X11 keysym, for key events that come
