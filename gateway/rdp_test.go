@@ -377,3 +377,57 @@ func TestRDPInput(t *testing.T) {
 		}
 	}
 }
+
+// FuzzRDPOptions: any setting value is accepted into a config protocols/rdp takes, or
+// refused with an error naming the setting; never a panic.
+func FuzzRDPOptions(f *testing.F) {
+	f.Add("cert-fingerprints", "sha256:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff, 00:11")
+	f.Add("server-layout", "de-de-qwertz")
+	f.Add("timezone", "Local")
+	f.Add("width", "-1")
+	f.Add("security", "nla-ext")
+	f.Add("client-name", "ünïcödé-name")
+	f.Fuzz(func(t *testing.T, key, value string) {
+		cfg, err := rdpOptions(Settings{key: value})
+		if err != nil {
+			if !strings.Contains(err.Error(), key) {
+				t.Fatalf("%s=%q: error does not name the setting: %v", key, value, err)
+			}
+			return
+		}
+		for _, fp := range cfg.CertFingerprints {
+			if len(fp) != len("sha256:")+64 {
+				t.Fatalf("fingerprint %q", fp)
+			}
+		}
+		if cfg.Width != 0 && (cfg.Width < rdpMinSide || cfg.Width > rdpMaxSide) {
+			t.Fatalf("width %d", cfg.Width)
+		}
+	})
+}
+
+// FuzzRDPInput: any key and pointer events map to scancodes RDP can carry, characters
+// and bounded wheel steps; never a panic.
+func FuzzRDPInput(f *testing.F) {
+	f.Add(uint32('a'), "KeyA", true, uint8(1), 10, 20)
+	f.Add(uint32(0x0101f600), "", false, uint8(0x78), -5, 70000)
+	f.Add(uint32(0xff14), "ScrollLock", true, uint8(0x80), 0, 0)
+	f.Fuzz(func(t *testing.T, keysym uint32, code string, down bool, mask uint8, x, y int) {
+		rec := &rdpRecorder{}
+		r := &rdpRemote{in: rec}
+		r.KeyEvent(keysym, code, down)
+		r.PointerEvent(mask, x, y)
+		r.PointerEvent(0, x, y)
+		for _, c := range rec.calls {
+			var sc uint16
+			var d bool
+			if n, _ := fmt.Sscanf(c, "sc %v %v", &sc, &d); n == 2 && sc>>8 != 0 && sc>>8 != 0xE0 {
+				t.Fatalf("scancode %#x from %#x %q", sc, keysym, code)
+			}
+			var dx, dy int
+			if n, _ := fmt.Sscanf(c, "wheel %d %d", &dx, &dy); n == 2 && (dx < -1 || dx > 1 || dy < -1 || dy > 1) {
+				t.Fatalf("wheel %d %d from mask %#x", dx, dy, mask)
+			}
+		}
+	})
+}
