@@ -27,6 +27,7 @@ const (
 	TypeTerminal       Type = 0x0C
 	TypeAudio          Type = 0x0D // reserved; decoded as Unknown
 	TypeTerminalConfig Type = 0x0E
+	TypePrompt         Type = 0x0F
 
 	TypeAck             Type = 0x80
 	TypeKey             Type = 0x81
@@ -36,6 +37,7 @@ const (
 	TypeTerminalInput   Type = 0x85
 	TypeWheel           Type = 0x86
 	TypeTerminalResize  Type = 0x87
+	TypePromptResponse  Type = 0x88
 )
 
 var typeNames = map[Type]string{
@@ -45,6 +47,7 @@ var typeNames = map[Type]string{
 	TypeAudio: "AUDIO", TypeTerminalConfig: "TERMINAL_CONFIG", TypeAck: "ACK", TypeKey: "KEY", TypePointer: "POINTER",
 	TypeClientClipboard: "CLIENT_CLIPBOARD", TypeResizeRequest: "RESIZE_REQUEST",
 	TypeTerminalInput: "TERMINAL_INPUT", TypeWheel: "WHEEL", TypeTerminalResize: "TERMINAL_RESIZE",
+	TypePrompt: "PROMPT", TypePromptResponse: "PROMPT_RESPONSE",
 }
 
 func (t Type) String() string {
@@ -114,6 +117,8 @@ const (
 	MaxServerMessage = 4 << 20 // one websocket message from the server
 	MaxClientMessage = 1 << 20 // one websocket message from the client
 	MaxClipboard     = 1 << 20 // clipboard text
+	MaxPrompts       = 16      // prompts in a PROMPT, answers in a PROMPT_RESPONSE
+	MaxPromptText    = 4 << 10 // one name, instruction, prompt text or answer, in bytes
 	headerLen        = 5
 )
 
@@ -187,6 +192,25 @@ type TerminalConfig struct {
 	ColorScheme string
 }
 
+// Prompt is PROMPT (0x0F): the remote asks the user something before the session is
+// connected (SSH keyboard-interactive, RFC 4256 §3.2). Encoding more than MaxPrompts
+// prompts or strings over MaxPromptText bytes gives a message receivers refuse.
+type Prompt struct {
+	ID          uint32
+	Name        string
+	Instruction string
+	Prompts     []PromptField
+}
+
+// PromptField is one question of a PROMPT.
+type PromptField struct {
+	Text string
+	Echo bool // the answer may be shown as typed
+}
+
+// Flags of a PromptField (§ PROMPT).
+const PromptEcho = 1
+
 // Client to server.
 
 // Ack is ACK (0x80).
@@ -220,6 +244,13 @@ type Wheel struct{ X, Y, DX, DY int }
 // TerminalResize is TERMINAL_RESIZE (0x87).
 type TerminalResize struct{ Cols, Rows int }
 
+// PromptResponse is PROMPT_RESPONSE (0x88): the answers to PROMPT ID, in order. No
+// answers means the user cancelled.
+type PromptResponse struct {
+	ID      uint32
+	Answers []string
+}
+
 // Unknown is a message of a type this package does not decode; a receiver skips it.
 // Payload aliases the decoded input.
 type Unknown struct {
@@ -240,6 +271,8 @@ func (Name) Type() Type            { return TypeName }
 func (Close) Type() Type           { return TypeClose }
 func (Terminal) Type() Type        { return TypeTerminal }
 func (TerminalConfig) Type() Type  { return TypeTerminalConfig }
+func (Prompt) Type() Type          { return TypePrompt }
+func (PromptResponse) Type() Type  { return TypePromptResponse }
 func (Ack) Type() Type             { return TypeAck }
 func (Key) Type() Type             { return TypeKey }
 func (Pointer) Type() Type         { return TypePointer }
@@ -331,6 +364,43 @@ func AppendTerminalHeader(b []byte, n int) []byte { return header(b, TypeTermina
 func (m TerminalConfig) Append(b []byte) []byte {
 	b = u16(header(b, TypeTerminalConfig, 2+len(m.ColorScheme)), m.FontSize)
 	return append(b, m.ColorScheme...)
+}
+
+// str16 appends a string with its u16 length.
+func str16(b []byte, s string) []byte {
+	return append(binary.LittleEndian.AppendUint16(b, uint16(len(s))), s...)
+}
+
+func (m Prompt) Append(b []byte) []byte {
+	n := 4 + 2 + len(m.Name) + 2 + len(m.Instruction) + 1
+	for _, p := range m.Prompts {
+		n += 1 + 2 + len(p.Text)
+	}
+	b = binary.LittleEndian.AppendUint32(header(b, TypePrompt, n), m.ID)
+	b = str16(b, m.Name)
+	b = str16(b, m.Instruction)
+	b = append(b, byte(len(m.Prompts)))
+	for _, p := range m.Prompts {
+		var f byte
+		if p.Echo {
+			f = PromptEcho
+		}
+		b = str16(append(b, f), p.Text)
+	}
+	return b
+}
+
+func (m PromptResponse) Append(b []byte) []byte {
+	n := 4 + 1
+	for _, a := range m.Answers {
+		n += 2 + len(a)
+	}
+	b = binary.LittleEndian.AppendUint32(header(b, TypePromptResponse, n), m.ID)
+	b = append(b, byte(len(m.Answers)))
+	for _, a := range m.Answers {
+		b = str16(b, a)
+	}
+	return b
 }
 
 func (m Ack) Append(b []byte) []byte {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -27,7 +28,7 @@ import (
 // "UNKNOWN" with "typeByte"), then its fields in lowerCamelCase as in docs/protocol.md
 // (x, y, width, height, srcX, srcY, r, g, b, encoding, id, hotX, hotY, version, kind,
 // flags, name, text, code, reason, fontSize, colorScheme, down, keysym, buttons, dx, dy,
-// cols, rows) with byte
+// cols, rows, instruction, prompts: [{text, echo}], answers: [strings]) with byte
 // fields (data, rgba, payload) as hex strings.
 // Regenerate with: go test ./render/wire -run TestVectors -update
 var update = flag.Bool("update", false, "rewrite testdata/vectors.json")
@@ -78,6 +79,14 @@ func describe(m Message) map[string]any {
 		return map[string]any{"type": "TERMINAL", "data": h(m.Data)}
 	case TerminalConfig:
 		return map[string]any{"type": "TERMINAL_CONFIG", "fontSize": m.FontSize, "colorScheme": m.ColorScheme}
+	case Prompt:
+		ps := make([]map[string]any, len(m.Prompts))
+		for i, p := range m.Prompts {
+			ps[i] = map[string]any{"text": p.Text, "echo": p.Echo}
+		}
+		return map[string]any{"type": "PROMPT", "id": m.ID, "name": m.Name, "instruction": m.Instruction, "prompts": ps}
+	case PromptResponse:
+		return map[string]any{"type": "PROMPT_RESPONSE", "id": m.ID, "answers": append([]string{}, m.Answers...)}
 	case Ack:
 		return map[string]any{"type": "ACK", "id": m.ID}
 	case Key:
@@ -194,6 +203,10 @@ func malformedVectors() []vector {
 		{Name: "malformed-truncated-header", Hex: "0604000000"[:8]},
 		{Name: "malformed-length-beyond-end", Hex: "060400000001"},
 		{Name: "malformed-short-fill", Hex: hex.EncodeToString(Unknown{T: TypeFill, Payload: make([]byte, 10)}.Append(nil))},
+		{Name: "malformed-prompt-no-prompts", Hex: hex.EncodeToString(Prompt{ID: 1}.Append(nil))},
+		{Name: "malformed-prompt-text-beyond-end", Hex: hex.EncodeToString(Unknown{T: TypePrompt, Payload: []byte{1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 5, 0, 'a'}}.Append(nil))},
+		{Name: "malformed-prompt-response-17-answers", Hex: hex.EncodeToString(PromptResponse{ID: 1, Answers: make([]string, MaxPrompts+1)}.Append(nil))},
+		{Name: "malformed-prompt-response-answer-too-long", Hex: hex.EncodeToString(PromptResponse{ID: 1, Answers: []string{strings.Repeat("a", MaxPromptText+1)}}.Append(nil))},
 		{Name: "malformed-cursor-short-pixels", Hex: hex.EncodeToString(Unknown{T: TypeCursor, Payload: []byte{0, 0, 0, 0, 1, 0, 1, 0, 1, 2, 3}}.Append(nil))},
 	}
 }

@@ -25,6 +25,7 @@ var fixed = [256]int8{
 	TypeHello: 4, TypeResize: 4, TypeFill: 11, TypeCopy: 12, TypeImage: 9, TypeFrame: 4,
 	TypeCursor: 8, TypeClose: 2, TypeTerminalConfig: 2, TypeAck: 4, TypeKey: 5, TypePointer: 6,
 	TypeResizeRequest: 4, TypeWheel: 8, TypeTerminalResize: 4,
+	TypePrompt: 9, TypePromptResponse: 5,
 }
 
 func le16(p []byte, i int) int { return int(binary.LittleEndian.Uint16(p[i:])) }
@@ -83,6 +84,10 @@ func Next(b []byte) (m Message, rest []byte, err error) {
 		return Terminal{Data: p}, rest, nil
 	case TypeTerminalConfig: // § TERMINAL_CONFIG
 		return TerminalConfig{FontSize: le16(p, 0), ColorScheme: string(p[2:])}, rest, nil
+	case TypePrompt: // § PROMPT
+		return decodePrompt(b, rest, p)
+	case TypePromptResponse: // § PROMPT_RESPONSE
+		return decodePromptResponse(b, rest, p)
 	case TypeAck: // § ACK
 		return Ack{ID: binary.LittleEndian.Uint32(p)}, rest, nil
 	case TypeKey: // § KEY
@@ -117,6 +122,96 @@ func checkClipboard(t Type, p []byte) error {
 		return malformed(t, "clipboard is not UTF-8")
 	}
 	return nil
+}
+
+// stringReader reads the u16-length-prefixed UTF-8 strings of PROMPT and
+// PROMPT_RESPONSE, each bounded by MaxPromptText.
+type stringReader struct {
+	t   Type
+	p   []byte
+	err error
+}
+
+func (r *stringReader) u8(what string) byte {
+	if r.err != nil {
+		return 0
+	}
+	if len(r.p) < 1 {
+		r.err = malformed(r.t, "%s missing", what)
+		return 0
+	}
+	v := r.p[0]
+	r.p = r.p[1:]
+	return v
+}
+
+func (r *stringReader) str(what string) string {
+	if r.err != nil {
+		return ""
+	}
+	if len(r.p) < 2 {
+		r.err = malformed(r.t, "%s length missing", what)
+		return ""
+	}
+	n := le16(r.p, 0)
+	switch {
+	case n > MaxPromptText:
+		r.err = malformed(r.t, "%s of %d bytes over the %d limit", what, n, MaxPromptText)
+	case n > len(r.p)-2:
+		r.err = malformed(r.t, "%s of %d bytes beyond the %d left", what, n, len(r.p)-2)
+	case !utf8.Valid(r.p[2 : 2+n]):
+		r.err = malformed(r.t, "%s is not UTF-8", what)
+	}
+	if r.err != nil {
+		return ""
+	}
+	s := string(r.p[2 : 2+n])
+	r.p = r.p[2+n:]
+	return s
+}
+
+func decodePrompt(b, rest, p []byte) (Message, []byte, error) {
+	m := Prompt{ID: binary.LittleEndian.Uint32(p)}
+	r := stringReader{t: TypePrompt, p: p[4:]}
+	m.Name = r.str("name")
+	m.Instruction = r.str("instruction")
+	n := int(r.u8("count"))
+	if r.err == nil && (n < 1 || n > MaxPrompts) {
+		return nil, b, malformed(TypePrompt, "%d prompts, want 1-%d", n, MaxPrompts)
+	}
+	if r.err == nil {
+		m.Prompts = make([]PromptField, n) // n ≤ MaxPrompts
+	}
+	for i := 0; i < n && r.err == nil; i++ {
+		f := r.u8("flags")
+		if f&^PromptEcho != 0 {
+			return nil, b, malformed(TypePrompt, "prompt %d flags %#x", i, f)
+		}
+		m.Prompts[i] = PromptField{Echo: f&PromptEcho != 0, Text: r.str("prompt")}
+	}
+	if r.err != nil {
+		return nil, b, r.err
+	}
+	return m, rest, nil
+}
+
+func decodePromptResponse(b, rest, p []byte) (Message, []byte, error) {
+	m := PromptResponse{ID: binary.LittleEndian.Uint32(p)}
+	n := int(p[4])
+	if n > MaxPrompts {
+		return nil, b, malformed(TypePromptResponse, "%d answers over the %d limit", n, MaxPrompts)
+	}
+	r := stringReader{t: TypePromptResponse, p: p[5:]}
+	if n > 0 {
+		m.Answers = make([]string, n)
+	}
+	for i := 0; i < n && r.err == nil; i++ {
+		m.Answers[i] = r.str("answer")
+	}
+	if r.err != nil {
+		return nil, b, r.err
+	}
+	return m, rest, nil
 }
 
 // Decode calls fn for every message of b, one websocket message, in order. It stops

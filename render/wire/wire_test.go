@@ -46,6 +46,11 @@ func allMessages() []struct {
 		{"wheel", Wheel{X: 10, Y: 20, DX: -1, DY: 3}},
 		{"wheel-min", Wheel{X: 0, Y: 0, DX: -32768, DY: 32767}},
 		{"terminal-resize", TerminalResize{Cols: 80, Rows: 24}},
+		{"prompt", Prompt{ID: 7, Name: "", Instruction: "", Prompts: []PromptField{{Text: "Password: ", Echo: false}}}},
+		{"prompt-two", Prompt{ID: 0xfffffffe, Name: "Zwei-Faktor", Instruction: "Code aus der App ✓", Prompts: []PromptField{{Text: "Passwort: "}, {Text: "Code: ", Echo: true}}}},
+		{"prompt-response", PromptResponse{ID: 7, Answers: []string{"sécret"}}},
+		{"prompt-response-two", PromptResponse{ID: 0xfffffffe, Answers: []string{"", "123456"}}},
+		{"prompt-response-cancel", PromptResponse{ID: 3}},
 		{"unknown", Unknown{T: 0x40, Payload: []byte{1, 2, 3}}},
 		{"audio-reserved", Unknown{T: TypeAudio, Payload: []byte{}}},
 	}
@@ -108,6 +113,9 @@ func TestFieldLayout(t *testing.T) {
 		{Close{Code: CloseShutdown, Reason: ""}, []byte{0x0b, 2, 0, 0, 0, 8, 0}},
 		{Bell{}, []byte{9, 0, 0, 0, 0}},
 		{TerminalConfig{FontSize: 0x0102, ColorScheme: "ab"}, []byte{0x0e, 4, 0, 0, 0, 2, 1, 'a', 'b'}},
+		{Prompt{ID: 0x01020304, Name: "n", Instruction: "", Prompts: []PromptField{{Text: "P:"}, {Text: "", Echo: true}}},
+			[]byte{0x0f, 18, 0, 0, 0, 4, 3, 2, 1, 1, 0, 'n', 0, 0, 2, 0, 2, 0, 'P', ':', 1, 0, 0}},
+		{PromptResponse{ID: 9, Answers: []string{"ab", ""}}, []byte{0x88, 11, 0, 0, 0, 9, 0, 0, 0, 2, 2, 0, 'a', 'b', 0, 0}},
 	}
 	for _, c := range cases {
 		if got := c.m.Append(nil); !bytes.Equal(got, c.want) {
@@ -167,6 +175,20 @@ func TestMalformed(t *testing.T) {
 		{"short-terminal-resize", Unknown{T: TypeTerminalResize, Payload: make([]byte, 2)}.Append(nil)},
 		{"clipboard-too-big", Unknown{T: TypeClipboard, Payload: big}.Append(nil)},
 		{"client-clipboard-too-big", Unknown{T: TypeClientClipboard, Payload: big}.Append(nil)},
+		{"prompt-no-prompts", Prompt{ID: 1}.Append(nil)},
+		{"prompt-17-prompts", Prompt{ID: 1, Prompts: make([]PromptField, MaxPrompts+1)}.Append(nil)},
+		{"prompt-text-too-long", Prompt{ID: 1, Prompts: []PromptField{{Text: string(big[:MaxPromptText+1])}}}.Append(nil)},
+		{"prompt-name-too-long", Prompt{ID: 1, Name: string(big[:MaxPromptText+1]), Prompts: []PromptField{{}}}.Append(nil)},
+		{"prompt-bad-flags", Unknown{T: TypePrompt, Payload: []byte{1, 0, 0, 0, 0, 0, 0, 0, 1, 2, 0, 0}}.Append(nil)},
+		{"prompt-text-beyond-end", Unknown{T: TypePrompt, Payload: []byte{1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 5, 0, 'a'}}.Append(nil)},
+		{"prompt-missing-prompt", Unknown{T: TypePrompt, Payload: []byte{1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 1, 0, 'a'}}.Append(nil)},
+		{"prompt-not-utf8", Unknown{T: TypePrompt, Payload: []byte{1, 0, 0, 0, 2, 0, 0xff, 0xfe, 0, 0, 1, 0, 0, 0}}.Append(nil)},
+		{"short-prompt", Unknown{T: TypePrompt, Payload: make([]byte, 8)}.Append(nil)},
+		{"short-prompt-response", Unknown{T: TypePromptResponse, Payload: make([]byte, 4)}.Append(nil)},
+		{"prompt-response-17-answers", PromptResponse{ID: 1, Answers: make([]string, MaxPrompts+1)}.Append(nil)},
+		{"prompt-response-answer-too-long", PromptResponse{ID: 1, Answers: []string{string(big[:MaxPromptText+1])}}.Append(nil)},
+		{"prompt-response-missing-answer", Unknown{T: TypePromptResponse, Payload: []byte{1, 0, 0, 0, 2, 1, 0, 'x'}}.Append(nil)},
+		{"prompt-response-not-utf8", Unknown{T: TypePromptResponse, Payload: []byte{1, 0, 0, 0, 1, 1, 0, 0xc3}}.Append(nil)},
 		{"clipboard-not-utf8", Unknown{T: TypeClientClipboard, Payload: []byte{0xff, 0xfe}}.Append(nil)},
 	}
 	for _, c := range cases {
@@ -235,7 +257,8 @@ func FuzzNext(f *testing.F) {
 
 func hasFixedOnly(t Type) bool {
 	switch t {
-	case TypeBell, TypeResize, TypeFill, TypeCopy, TypeFrame, TypeAck, TypePointer, TypeResizeRequest, TypeWheel, TypeTerminalResize:
+	case TypeBell, TypeResize, TypeFill, TypeCopy, TypeFrame, TypeAck, TypePointer, TypeResizeRequest, TypeWheel, TypeTerminalResize,
+		TypePrompt, TypePromptResponse: // length-prefixed fields: bytes after them are ignored
 		return true
 	}
 	return false

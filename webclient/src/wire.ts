@@ -22,6 +22,7 @@ export const T = {
   TERMINAL: 0x0c,
   AUDIO: 0x0d,
   TERMINAL_CONFIG: 0x0e,
+  PROMPT: 0x0f,
   ACK: 0x80,
   KEY: 0x81,
   POINTER: 0x82,
@@ -30,6 +31,7 @@ export const T = {
   TERMINAL_INPUT: 0x85,
   WHEEL: 0x86,
   TERMINAL_RESIZE: 0x87,
+  PROMPT_RESPONSE: 0x88,
 } as const;
 
 // HELLO kind and flags (§ HELLO).
@@ -56,6 +58,9 @@ export const BUTTON_FORWARD = 16;
 export const MAX_SERVER_MESSAGE = 4 << 20;
 export const MAX_CLIENT_MESSAGE = 1 << 20;
 export const MAX_CLIPBOARD = 1 << 20;
+export const MAX_PROMPTS = 16; // prompts in a PROMPT, answers in a PROMPT_RESPONSE
+export const MAX_PROMPT_TEXT = 4 << 10; // bytes of one name, instruction, prompt or answer
+const PROMPT_ECHO = 1;
 const HEADER = 5;
 
 // CLOSE codes after which reconnecting makes no sense (§ CLOSE table).
@@ -77,6 +82,9 @@ export type Name = { type: "NAME"; name: string };
 export type Close = { type: "CLOSE"; code: number; reason: string };
 export type Terminal = { type: "TERMINAL"; data: Uint8Array };
 export type TerminalConfig = { type: "TERMINAL_CONFIG"; fontSize: number; colorScheme: string };
+export type PromptField = { text: string; echo: boolean };
+export type Prompt = { type: "PROMPT"; id: number; name: string; instruction: string; prompts: PromptField[] };
+export type PromptResponse = { type: "PROMPT_RESPONSE"; id: number; answers: string[] };
 export type Ack = { type: "ACK"; id: number };
 export type Key = { type: "KEY"; down: boolean; keysym: number; code: string };
 export type Pointer = { type: "POINTER"; x: number; y: number; buttons: number };
@@ -88,8 +96,8 @@ export type TerminalResize = { type: "TERMINAL_RESIZE"; cols: number; rows: numb
 // A type this version does not know (or AUDIO, whose layout is not fixed yet): skipped.
 export type Unknown = { type: "UNKNOWN"; typeByte: number; payload: Uint8Array };
 
-export type ServerMessage = Hello | Resize | Fill | Copy | Image | Frame | Cursor | Clipboard | Bell | Name | Close | Terminal | TerminalConfig;
-export type ClientMessage = Ack | Key | Pointer | ClientClipboard | ResizeRequest | TerminalInput | Wheel | TerminalResize;
+export type ServerMessage = Hello | Resize | Fill | Copy | Image | Frame | Cursor | Clipboard | Bell | Name | Close | Terminal | TerminalConfig | Prompt;
+export type ClientMessage = Ack | Key | Pointer | ClientClipboard | ResizeRequest | TerminalInput | Wheel | TerminalResize | PromptResponse;
 export type Message = ServerMessage | ClientMessage | Unknown;
 
 /** ProtocolError: the peer sent bytes that break docs/protocol.md. The session ends. */
@@ -98,6 +106,7 @@ export class ProtocolError extends Error {
 }
 
 const utf8 = new TextDecoder("utf-8");
+const utf8strict = new TextDecoder("utf-8", { fatal: true });
 const utf8enc = new TextEncoder();
 
 function short(name: string, have: number, need: number): ProtocolError {
@@ -127,6 +136,58 @@ export function decodeMessages(buf: ArrayBuffer | Uint8Array, onMessage: (m: Mes
     onMessage(decodePayload(type, bytes.subarray(start, start + length), new DataView(bytes.buffer, bytes.byteOffset + start, length)));
     off = start + length;
   }
+}
+
+// Reads the u16-length-prefixed UTF-8 strings of PROMPT and PROMPT_RESPONSE, each bounded
+// by MAX_PROMPT_TEXT before anything is sliced.
+class FieldReader {
+  off: number;
+  constructor(private name: string, private p: Uint8Array, private dv: DataView, off: number) {
+    this.off = off;
+  }
+  u8(what: string): number {
+    if (this.off + 1 > this.p.length) throw new ProtocolError(`${this.name}: ${what} missing`);
+    return this.p[this.off++];
+  }
+  str(what: string): string {
+    if (this.off + 2 > this.p.length) throw new ProtocolError(`${this.name}: ${what} length missing`);
+    const n = this.dv.getUint16(this.off, true);
+    if (n > MAX_PROMPT_TEXT) throw new ProtocolError(`${this.name}: ${what} of ${n} bytes over the ${MAX_PROMPT_TEXT} limit`);
+    const start = this.off + 2;
+    if (n > this.p.length - start) throw new ProtocolError(`${this.name}: ${what} of ${n} bytes beyond the end`);
+    this.off = start + n;
+    try {
+      return utf8strict.decode(this.p.subarray(start, start + n));
+    } catch {
+      throw new ProtocolError(`${this.name}: ${what} is not UTF-8`);
+    }
+  }
+}
+
+function decodePrompt(p: Uint8Array, dv: DataView): Prompt {
+  if (p.length < 9) throw short("PROMPT", p.length, 9);
+  const r = new FieldReader("PROMPT", p, dv, 4);
+  const name = r.str("name");
+  const instruction = r.str("instruction");
+  const count = r.u8("count");
+  if (count < 1 || count > MAX_PROMPTS) throw new ProtocolError(`PROMPT: ${count} prompts, want 1-${MAX_PROMPTS}`);
+  const prompts: PromptField[] = [];
+  for (let i = 0; i < count; i++) {
+    const flags = r.u8("flags");
+    if (flags & ~PROMPT_ECHO) throw new ProtocolError(`PROMPT: prompt ${i} flags 0x${flags.toString(16)}`);
+    prompts.push({ text: r.str("prompt"), echo: (flags & PROMPT_ECHO) !== 0 });
+  }
+  return { type: "PROMPT", id: dv.getUint32(0, true), name, instruction, prompts };
+}
+
+function decodePromptResponse(p: Uint8Array, dv: DataView): PromptResponse {
+  if (p.length < 5) throw short("PROMPT_RESPONSE", p.length, 5);
+  const count = p[4];
+  if (count > MAX_PROMPTS) throw new ProtocolError(`PROMPT_RESPONSE: ${count} answers over the ${MAX_PROMPTS} limit`);
+  const r = new FieldReader("PROMPT_RESPONSE", p, dv, 5);
+  const answers: string[] = [];
+  for (let i = 0; i < count; i++) answers.push(r.str("answer"));
+  return { type: "PROMPT_RESPONSE", id: dv.getUint32(0, true), answers };
 }
 
 function decodePayload(type: number, p: Uint8Array, dv: DataView): Message {
@@ -172,6 +233,10 @@ function decodePayload(type: number, p: Uint8Array, dv: DataView): Message {
     case T.TERMINAL_CONFIG: // § TERMINAL_CONFIG
       if (n < 2) throw short("TERMINAL_CONFIG", n, 2);
       return { type: "TERMINAL_CONFIG", fontSize: u16(0), colorScheme: utf8.decode(p.subarray(2)) };
+    case T.PROMPT: // § PROMPT
+      return decodePrompt(p, dv);
+    case T.PROMPT_RESPONSE: // § PROMPT_RESPONSE
+      return decodePromptResponse(p, dv);
     case T.ACK: // § ACK
       if (n < 4) throw short("ACK", n, 4);
       return { type: "ACK", id: dv.getUint32(0, true) };
@@ -264,6 +329,11 @@ export class Writer {
   text(s: string): this {
     return this.bytes(utf8enc.encode(s));
   }
+  /** A string with its u16 byte length first (PROMPT, PROMPT_RESPONSE). */
+  text16(s: string): this {
+    const b = utf8enc.encode(s);
+    return this.u16(b.length).bytes(b);
+  }
   /** The bytes written so far (a copy, so the writer can be reused). */
   finish(): Uint8Array<ArrayBuffer> {
     const out = this.buf.slice(0, this.len);
@@ -301,6 +371,16 @@ export function writeMessage(w: Writer, m: Message): Writer {
       return w.begin(T.TERMINAL).bytes(m.data).end();
     case "TERMINAL_CONFIG":
       return w.begin(T.TERMINAL_CONFIG).u16(m.fontSize).text(m.colorScheme).end();
+    case "PROMPT": {
+      w.begin(T.PROMPT).u32(m.id).text16(m.name).text16(m.instruction).u8(m.prompts.length);
+      for (const q of m.prompts) w.u8(q.echo ? PROMPT_ECHO : 0).text16(q.text);
+      return w.end();
+    }
+    case "PROMPT_RESPONSE": {
+      w.begin(T.PROMPT_RESPONSE).u32(m.id).u8(m.answers.length);
+      for (const a of m.answers) w.text16(a);
+      return w.end();
+    }
     case "ACK":
       return w.begin(T.ACK).u32(m.id).end();
     case "KEY":
