@@ -95,7 +95,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.racgate, "racgate", "", "racgate binary (default: go build ./cmd/racgate into a temp dir)")
 	fs.DurationVar(&o.duration, "duration", 4*time.Second, "measuring window per scenario")
 	fs.DurationVar(&o.record, "record", 2*time.Second, "render matrix: workload recorded, then replayed through each render option")
-	fs.DurationVar(&o.warmup, "warmup", time.Second, "time after the first frames before measuring")
+	fs.DurationVar(&o.warmup, "warmup", 500*time.Millisecond, "time after the first frames before measuring")
 	fs.IntVar(&o.width, "width", 1024, "desktop width")
 	fs.IntVar(&o.height, "height", 768, "desktop height")
 	fs.IntVar(&o.sessions, "sessions", 1, "concurrent sessions per workload scenario")
