@@ -3,6 +3,7 @@ package gateway
 import (
 	"errors"
 	"fmt"
+	"image"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -160,6 +161,29 @@ func TestRDPShadowSession(t *testing.T) {
 	after := matchScreen(t, b, x)
 	if n, _ := diff(before, after); n < 50 {
 		t.Fatalf("only %d pixels changed after typing", n)
+	}
+
+	// The wheel scrolls an xterm's history: down at its end changes nothing, up shows
+	// earlier lines, and down again the same number of notches returns to the end.
+	x.Start(t, "xterm", "-geometry", "30x8+600+80", "-e", "sh", "-c", "seq 1 300; exec sleep 600")
+	time.Sleep(300 * time.Millisecond)
+	b.send(wire.Pointer{X: 700, Y: 120}) // focus follows the pointer: its cursor changes
+	time.Sleep(300 * time.Millisecond)
+	bottom := matchScreen(t, b, x)
+	wheel := func(dy int) *image.RGBA {
+		t.Helper()
+		b.send(wire.Wheel{X: 700, Y: 120, DY: dy})
+		time.Sleep(700 * time.Millisecond)
+		return matchScreen(t, b, x)
+	}
+	if n, first := diff(bottom, wheel(3)); n != 0 {
+		t.Fatalf("scrolling down at the end changed %d pixels (%s)", n, first)
+	}
+	if n, _ := diff(bottom, wheel(-3)); n < 50 {
+		t.Fatalf("scrolling up changed only %d pixels", n)
+	}
+	if n, first := diff(bottom, wheel(3)); n != 0 {
+		t.Fatalf("scrolling back down leaves %d pixels changed (%s)", n, first)
 	}
 }
 
