@@ -15,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/racgate/racgate/protocols/ssh"
 	"github.com/racgate/racgate/render/wire"
@@ -33,8 +34,21 @@ type terminal interface {
 }
 
 // termDialFunc connects a terminal endpoint with merged settings and the initial size in
-// cells (0 for the default). Errors are *sessionEnd where the user should read why.
-type termDialFunc func(ctx context.Context, ep *Endpoint, set Settings, cols, rows int, log *slog.Logger) (terminal, error)
+// cells (0 for the default). ask puts login prompts the settings cannot answer to the
+// user. Errors are *sessionEnd where the user should read why.
+type termDialFunc func(ctx context.Context, ep *Endpoint, set Settings, cols, rows int, ask askFunc, log *slog.Logger) (terminal, error)
+
+// askFunc asks the user one round of keyboard-interactive prompts (RFC 4256 §3.2) and
+// returns the answers in order. Errors are *sessionEnd.
+type askFunc func(ctx context.Context, name, instruction string, prompts []ssh.Prompt) ([]string, error)
+
+// Login prompts.
+const (
+	defaultPromptWait = 2 * time.Minute // for the user's answer to one PROMPT
+	// sshLoginLimit bounds an SSH dial including the time users take to answer
+	// prompts; the dial's own timeout (dialTimeout) is paused while a prompt waits.
+	sshLoginLimit = 10 * time.Minute
+)
 
 // Terminal bounds.
 const (
@@ -127,7 +141,7 @@ func sshOptions(set Settings) (ssh.Config, wire.TerminalConfig, error) {
 }
 
 // dialSSH connects an SSH endpoint.
-func (s *Server) dialSSH(ctx context.Context, ep *Endpoint, set Settings, cols, rows int, log *slog.Logger) (terminal, error) {
+func (s *Server) dialSSH(ctx context.Context, ep *Endpoint, set Settings, cols, rows int, ask askFunc, log *slog.Logger) (terminal, error) {
 	cfg, _, err := sshOptions(set)
 	if err == nil && cfg.User == "" {
 		err = errors.New("no username setting")
@@ -137,6 +151,8 @@ func (s *Server) dialSSH(ctx context.Context, ep *Endpoint, set Settings, cols, 
 	}
 	cfg.Cols, cfg.Rows = cols, rows
 	cfg.Logger = log
+	cfg.KeyboardInteractive = keyboardInteractive(cfg.Password, ask)
+	cfg.DialTimeout = sshLoginLimit // ctx carries the dial timeout proper
 	if cfg.IgnoreHostKey {
 		log.Warn("ssh host key not checked (ignore-host-key)")
 	}
@@ -147,6 +163,112 @@ func (s *Server) dialSSH(ctx context.Context, ep *Endpoint, set Settings, cols, 
 	return sess, nil
 }
 
+// keyboardInteractive answers keyboard-interactive rounds: the first round whose prompts
+// are all hidden password prompts from the password setting, if there is one; every other
+// round (a second try after a wrong password, a one-time code) from the user, through ask.
+// x/crypto runs the rounds one after another, on one goroutine.
+func keyboardInteractive(password string, ask askFunc) func(context.Context, string, string, []ssh.Prompt) ([]string, error) {
+	tried := false
+	return func(ctx context.Context, name, instruction string, prompts []ssh.Prompt) ([]string, error) {
+		if len(prompts) == 0 {
+			return nil, nil // an information-only round takes no answers (RFC 4256 §3.4)
+		}
+		if password != "" && !tried && passwordPrompts(prompts) {
+			tried = true
+			answers := make([]string, len(prompts))
+			for i := range answers {
+				answers[i] = password
+			}
+			return answers, nil
+		}
+		if ask == nil {
+			return nil, endWith(closeAuthFailed, "The remote machine asks a login question that nobody can answer here.")
+		}
+		return ask(ctx, name, instruction, prompts)
+	}
+}
+
+// passwordPrompts reports whether every prompt is hidden and asks for a password.
+func passwordPrompts(prompts []ssh.Prompt) bool {
+	for _, p := range prompts {
+		if p.Echo || !strings.Contains(strings.ToLower(p.Text), "password") {
+			return false
+		}
+	}
+	return true
+}
+
+// promptBox is a PROMPT waiting for its PROMPT_RESPONSE.
+type promptBox struct {
+	id      uint32
+	n       int           // prompts asked
+	answers chan []string // buffered: the reader never blocks on it
+}
+
+// askUser sends one PROMPT and waits for its answer, the session's end or the prompt
+// timeout. No answers (the user cancelled) ends the session.
+func (ss *session) askUser(ctx, wctx context.Context, id uint32, name, instruction string, prompts []ssh.Prompt) ([]string, error) {
+	if len(prompts) > wire.MaxPrompts {
+		return nil, endWith(closeProtocolError, fmt.Sprintf("The remote machine asks %d login questions at once; racgate shows at most %d.", len(prompts), wire.MaxPrompts))
+	}
+	msg := wire.Prompt{ID: id, Name: promptText(name), Instruction: promptText(instruction), Prompts: make([]wire.PromptField, len(prompts))}
+	for i, p := range prompts {
+		msg.Prompts[i] = wire.PromptField{Text: promptText(p.Text), Echo: p.Echo}
+	}
+	pb := &promptBox{id: id, n: len(prompts), answers: make(chan []string, 1)}
+	ss.prompt.Store(pb)
+	defer ss.prompt.CompareAndSwap(pb, nil)
+	if err := ss.send(wctx, msg.Append(nil)); err != nil {
+		return nil, &sessionEnd{Code: closeRemoteEnded, Reason: "The browser connection failed.", Err: err}
+	}
+	wait := ss.srv.promptWait
+	if wait <= 0 {
+		wait = defaultPromptWait
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case a := <-pb.answers:
+		if len(a) == 0 {
+			return nil, endWith(closeAuthFailed, "Authentication cancelled.")
+		}
+		return a, nil
+	case <-t.C:
+		return nil, endWith(closeTimeout, "No answer to the login prompt.")
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	}
+}
+
+// promptAnswered hands a PROMPT_RESPONSE to the waiting askUser. An answer to a prompt that
+// no longer waits (it timed out, or was answered already) is dropped.
+func (ss *session) promptAnswered(r wire.PromptResponse) error {
+	pb := ss.prompt.Load()
+	if pb == nil || pb.id != r.ID {
+		return nil
+	}
+	if len(r.Answers) != 0 && len(r.Answers) != pb.n {
+		return &sessionEnd{Code: closeClientError, Reason: fmt.Sprintf("The browser sent %d answers to %d login questions.", len(r.Answers), pb.n)}
+	}
+	if ss.prompt.CompareAndSwap(pb, nil) {
+		pb.answers <- r.Answers // the only send: the swap above succeeds once
+	}
+	return nil
+}
+
+// promptText makes a string from the SSH server fit PROMPT: valid UTF-8 of at most
+// MaxPromptText bytes.
+func promptText(s string) string {
+	s = strings.ToValidUTF8(s, "?")
+	if len(s) > wire.MaxPromptText {
+		s = s[:wire.MaxPromptText]
+		for !utf8.ValidString(s) {
+			s = s[:len(s)-1]
+		}
+	}
+	return s
+}
+
 // sshDialError gives a failed dial its CLOSE. A refused host key is CloseForbidden, not
 // CloseAuthFailed: racgate's own trust policy refused the server, the credentials were
 // never tried, and retyping them cannot help; like a policy refusal it needs an
@@ -154,7 +276,10 @@ func (s *Server) dialSSH(ctx context.Context, ep *Endpoint, set Settings, cols, 
 func sshDialError(err error, ep *Endpoint) error {
 	var hk *ssh.HostKeyError
 	var ae *ssh.AuthError
+	var se *sessionEnd
 	switch {
+	case errors.As(err, &se): // a login prompt went unanswered or was cancelled
+		return se
 	case errors.As(err, &hk):
 		reason := fmt.Sprintf("racgate does not trust the SSH host key of %s (%s %s): an administrator must set host-key or add it to the known_hosts file.", ep.Name, hk.Type, hk.Fingerprint)
 		if errors.Is(err, ssh.ErrHostKeyMismatch) {
@@ -231,9 +356,24 @@ func (tb *termBox) Ack(id uint32) {
 	}
 }
 
-// runTerminal dials a terminal endpoint and starts relaying it.
-func (ss *session) runTerminal(dctx, wctx context.Context, wg *sync.WaitGroup) {
-	t, err := ss.srv.dialTerm(dctx, ss.ep, ss.settings, ss.cols, ss.rows, ss.log)
+// runTerminal dials a terminal endpoint and starts relaying it. The dial has dialTimeout,
+// not counting the time the user takes to answer login prompts.
+func (ss *session) runTerminal(wctx context.Context, wg *sync.WaitGroup) {
+	dctx, dcancel := context.WithCancelCause(ss.ctx)
+	defer dcancel(nil)
+	expired := fmt.Errorf("ssh dial: %w", context.DeadlineExceeded)
+	timer := time.AfterFunc(dialTimeout, func() { dcancel(expired) })
+	defer timer.Stop()
+	var id uint32
+	ask := func(ctx context.Context, name, instruction string, prompts []ssh.Prompt) ([]string, error) {
+		if !timer.Stop() {
+			return nil, context.Cause(dctx) // the dial timed out already
+		}
+		defer timer.Reset(dialTimeout)
+		id++
+		return ss.askUser(ctx, wctx, id, name, instruction, prompts)
+	}
+	t, err := ss.srv.dialTerm(dctx, ss.ep, ss.settings, ss.cols, ss.rows, ask, ss.log)
 	if err == nil && ss.ctx.Err() != nil {
 		t.Close()
 		err = context.Cause(ss.ctx)

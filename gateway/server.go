@@ -46,6 +46,7 @@ type Server struct {
 
 	pingInterval time.Duration // websocket keepalive
 	pingTimeout  time.Duration // for the pong
+	promptWait   time.Duration // for the answer to a login prompt; defaultPromptWait when 0
 
 	randomKey []byte        // used while the config names no secret-file
 	loginSem  chan struct{} // bounds concurrent bcrypt checks, so a login flood cannot take every CPU

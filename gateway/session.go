@@ -157,8 +157,9 @@ type session struct {
 	remote    atomic.Pointer[remoteBox]
 	helloSent atomic.Bool // input is passed on only after HELLO
 	view      atomic.Pointer[viewerBox]
-	term      atomic.Pointer[termBox] // terminal endpoints instead of remote and view
-	ctrl      chan []byte             // CLIPBOARD, BELL, NAME to the browser
+	term      atomic.Pointer[termBox]   // terminal endpoints instead of remote and view
+	prompt    atomic.Pointer[promptBox] // a login prompt waiting for PROMPT_RESPONSE
+	ctrl      chan []byte               // CLIPBOARD, BELL, NAME to the browser
 	lease     store.Lease
 	lastInput atomic.Int64 // unix nanoseconds of the last input, for idle-timeout
 
@@ -353,13 +354,13 @@ func (ss *session) run(width, height int) {
 		Bell: func() { ss.queue(wire.Bell{}.Append(nil)) },
 		Name: func(n string) { ss.queue(wire.Name{Name: strings.ToValidUTF8(n, "?")}.Append(nil)) },
 	}
-	dctx, dcancel := context.WithTimeout(ss.ctx, dialTimeout)
 	if ss.ep.Protocol == "ssh" {
-		ss.runTerminal(dctx, wctx, &wg)
-		dcancel()
+		// Its own dial timeout, paused while the user answers a login prompt.
+		ss.runTerminal(wctx, &wg)
 		ss.finish(start, wcancel, &wg)
 		return
 	}
+	dctx, dcancel := context.WithTimeout(ss.ctx, dialTimeout)
 	set := ss.settings
 	if ss.ep.Protocol == "rdp" {
 		set = rdpBrowserSize(set, width, height) // RDP picks the size at connect time
@@ -606,6 +607,10 @@ func (ss *session) handle(m wire.Message) error {
 		return nil
 	}
 	ss.touch() // any message but ACK is the user's input
+	// A login prompt's answer comes during the dial, before HELLO.
+	if r, ok := m.(wire.PromptResponse); ok {
+		return ss.promptAnswered(r)
+	}
 	if tb := ss.term.Load(); tb != nil {
 		return ss.handleTerminal(tb, m)
 	}
