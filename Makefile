@@ -4,7 +4,7 @@ NPM     ?= npm
 BIN     := bin/racgate
 CONFIG  ?= examples/racgate.yaml
 
-.PHONY: all build web run test vet demo-desktop clean
+.PHONY: all build web run test vet bench demo-desktop clean
 
 all: build
 
@@ -16,6 +16,10 @@ build: web
 
 run: build
 	./$(BIN) serve -config $(CONFIG)
+
+# The benchmark harness (see docs/benchmarks.md); BENCHFLAGS passes flags, e.g. -guacd 127.0.0.1:4822.
+bench: build
+	$(GO) run ./bench -racgate $(BIN) $(BENCHFLAGS)
 
 demo-desktop:
 	./scripts/demo-desktop.sh
