@@ -5,6 +5,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -89,6 +90,11 @@ func (s *Server) handleMetrics(w http.ResponseWriter, _ *http.Request) {
 	labelled(w, "racgate_errors_total", "Sessions ended by an error, by kind.", "kind", errs)
 	labelled(w, "racgate_logins_total", "Login attempts, by result.", "result", logins)
 	s.writeControlMetrics(w)
+	// The process's own figures, for the benchmark harness and for leaks in production.
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	gauge(w, "go_goroutines", "Goroutines that currently exist.", float64(runtime.NumGoroutine()))
+	gauge(w, "go_memstats_heap_inuse_bytes", "Bytes in in-use heap spans.", float64(ms.HeapInuse))
 }
 
 func gauge(w io.Writer, name, help string, v float64) {

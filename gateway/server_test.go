@@ -281,7 +281,8 @@ func TestHealthAndMetrics(t *testing.T) {
 	_, body = get(t, ts.client(), ts.hs.URL+"/metrics")
 	for _, want := range []string{"racgate_sessions_active 0\n", `racgate_sessions_total{protocol="vnc"} 0`,
 		"# TYPE racgate_bytes_sent_total counter\n", "racgate_frames_sent_total 0\n",
-		"racgate_encode_seconds_total 0\n", `racgate_logins_total{result="failed"} 1`} {
+		"racgate_encode_seconds_total 0\n", `racgate_logins_total{result="failed"} 1`,
+		"# TYPE go_goroutines gauge\ngo_goroutines ", "go_memstats_heap_inuse_bytes "} {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %q:\n%s", want, body)
 		}
