@@ -212,7 +212,7 @@ func execute(ctx context.Context, o *options) (*report.Run, error) {
 	}
 	run.Notes = append(run.Notes,
 		"CPU and RSS are read from /proc of the racgate process (utime+stime, VmRSS); server CPU is Xvnc's (freerdp-shadow-cli's for RDP).",
-		"goroutines: racgate's /metrics does not expose them yet (-1).")
+		"goroutines: go_goroutines from racgate's /metrics (-1 where it cannot be read).")
 	return run, nil
 }
 
