@@ -6,6 +6,7 @@ import { Display } from "./display.js";
 import { devicePixels, fitRect, toFramebuffer } from "./geometry.js";
 import type { Rect } from "./geometry.js";
 import { Input } from "./input.js";
+import { PromptForm } from "./prompt.js";
 import { Session } from "./session.js";
 import type { State } from "./session.js";
 import { DEFAULT_FONT_SIZE, estimateCells } from "./termconfig.js";
@@ -44,6 +45,10 @@ function start(): void {
   const clipSend = el<HTMLButtonElement>("clipboard-send");
   const terminalBox = el<HTMLDivElement>("terminal");
   terminalBox.dataset.state = "connecting";
+  // Login questions from the remote (SSH keyboard-interactive), asked while connecting.
+  const promptForm = new PromptForm(el<HTMLFormElement>("prompt"), {
+    answer: (id, answers) => session.answerPrompt(id, answers),
+  });
 
   const endpoint = endpointFromPath(location.pathname);
   document.title = endpoint || "racgate";
@@ -138,6 +143,7 @@ function start(): void {
         terminalBox.dataset.state = s;
         status.dataset.state = s;
         statusText.textContent = s === "closed" ? `closed: ${detail}` : detail;
+        promptForm.hide(); // a prompt belongs to one connection attempt
         reconnect.hidden = s !== "closed";
         // Still offered after a CLOSE whose code says retrying will not help (bad
         // credentials, not allowed): the user may have fixed the cause elsewhere.
@@ -183,6 +189,10 @@ function start(): void {
       },
       terminalFlush(done) {
         termView.flush(done);
+      },
+      prompt(p) {
+        statusText.textContent = "connecting: the remote machine asks for a login…";
+        promptForm.show(p);
       },
     },
   });

@@ -17,7 +17,7 @@ import {
   ProtocolError,
   SUBPROTOCOL,
 } from "./wire.js";
-import type { ClientMessage, Hello, Image, Message } from "./wire.js";
+import type { ClientMessage, Hello, Image, Message, Prompt } from "./wire.js";
 
 export type State = "connecting" | "connected" | "closed";
 
@@ -34,6 +34,11 @@ export interface SessionUI {
   terminalConfig?(fontSize: number, colorScheme: string): void;
   /** terminalFlush calls done once the terminal has processed all output so far. */
   terminalFlush?(done: () => void): void;
+  /**
+   * prompt shows a login question (§ PROMPT) while connecting; the page answers with
+   * Session.answerPrompt. Without it every PROMPT is cancelled.
+   */
+  prompt?(p: Prompt): void;
 }
 
 // A queued item: a message, or an IMAGE whose JPEG/PNG decode started on arrival so
@@ -134,6 +139,15 @@ export class Session {
   send(m: ClientMessage): void {
     if (this.state !== "connected" || !this.ws || this.ws.readyState !== 1) return;
     this.ws.send(encodeMessages(m));
+  }
+
+  /**
+   * answerPrompt sends the answers to PROMPT id (§ PROMPT_RESPONSE), in the prompts'
+   * order; no answers cancel the login.
+   */
+  answerPrompt(id: number, answers: string[]): void {
+    if (this.state !== "connecting" || !this.ws || this.ws.readyState !== 1) return;
+    this.ws.send(encodeMessages({ type: "PROMPT_RESPONSE", id, answers }));
   }
 
   private receive(data: unknown): void {
@@ -242,6 +256,11 @@ export class Session {
         return;
       case "TERMINAL":
         if (this.kind === KIND_TERMINAL) ui.terminal(m.data);
+        return;
+      case "PROMPT": // § PROMPT: only before HELLO
+        if (this.state !== "connecting") return;
+        if (ui.prompt) ui.prompt(m);
+        else this.answerPrompt(m.id, []);
         return;
       case "TERMINAL_CONFIG": // § TERMINAL_CONFIG
         if (this.kind === KIND_TERMINAL) ui.terminalConfig?.(m.fontSize, m.colorScheme);

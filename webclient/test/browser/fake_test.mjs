@@ -637,6 +637,51 @@ test("terminal endpoint: xterm.js shows TERMINAL bytes, sends input, paste and i
   }
 });
 
+test("login prompts: the form asks while connecting, answers go back as PROMPT_RESPONSE, Escape cancels", { skip }, async () => {
+  const t = await openBrowser({ baseURL: server.url, viewport: { width: 700, height: 500 } });
+  try {
+    let conn;
+    sessions.ask = (c) => {
+      conn = c;
+      c.send(enc({
+        type: "PROMPT", id: 5, name: "Zwei-Faktor", instruction: "Bitte anmelden",
+        prompts: [{ text: "Password: ", echo: false }, { text: "Code: ", echo: true }],
+      }));
+    };
+    await t.run({ open: "ask" });
+    const r = await t.run({ answerPrompt: ["sécret", "123456"] });
+    assert.deepEqual(r.fields, [{ label: "Password:", type: "password" }, { label: "Code:", type: "text" }]);
+    assert.equal(await t.page.getAttribute("#screen", "data-state"), "connecting");
+    const resp = await waitMsg(conn, (m) => m.type === "PROMPT_RESPONSE", "PROMPT_RESPONSE");
+    assert.deepEqual(resp, { type: "PROMPT_RESPONSE", id: 5, answers: ["sécret", "123456"] });
+    // A second round (a wrong password), then the session connects and the form stays away.
+    conn.send(enc({ type: "PROMPT", id: 6, name: "", instruction: "", prompts: [{ text: "Password: ", echo: false }] }));
+    assert.equal((await t.run({ answerPrompt: ["again"] })).fields.length, 1);
+    await waitMsg(conn, (m) => m.type === "PROMPT_RESPONSE" && m.id === 6 && m.answers[0] === "again", "second PROMPT_RESPONSE");
+    conn.send(enc({ type: "HELLO", version: 1, kind: 1, flags: 7, name: "shell" }, { type: "TERMINAL", data: new TextEncoder().encode("in\r\n") }));
+    await t.run({ waitState: "connected" });
+    assert.equal(await t.page.isVisible("#prompt"), false);
+    assert.equal(await t.page.isVisible("#terminal"), true);
+
+    // Escape sends no answers; the server's CLOSE follows and the form is gone.
+    sessions.cancel = (c) => {
+      conn = c;
+      c.send(enc({ type: "PROMPT", id: 1, name: "", instruction: "", prompts: [{ text: "Password: ", echo: false }] }));
+    };
+    await t.run({ open: "cancel" });
+    await t.run({ answerPrompt: null });
+    const cancel = await waitMsg(conn, (m) => m.type === "PROMPT_RESPONSE", "cancel");
+    assert.deepEqual(cancel, { type: "PROMPT_RESPONSE", id: 1, answers: [] });
+    conn.send(enc({ type: "CLOSE", code: 3, reason: "Authentication cancelled." }));
+    conn.close();
+    await t.run({ waitState: "closed" });
+    assert.match((await t.run({ statusText: true })).text, /Authentication cancelled/);
+    assert.equal(await t.page.isVisible("#prompt"), false);
+  } finally {
+    await t.close();
+  }
+});
+
 test("terminal without WebGL: xterm.js's DOM renderer draws the text", { skip }, async () => {
   const t = await openBrowser({ baseURL: server.url, viewport: { width: 600, height: 400 }, extraArgs: ["--disable-3d-apis"] });
   try {

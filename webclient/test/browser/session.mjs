@@ -29,6 +29,10 @@
 //   {"terminalText": true}                  result: text = the terminal's visible lines joined by \n,
 //                                           cols, rows, fontSize (window.racgateTerminal, xterm.js)
 //   {"terminalType": "text"}                type into the terminal's textarea ("\n" is Enter)
+//   {"answerPrompt": ["answer", ...], "timeoutMs"?}  wait for the login prompt form (form#prompt),
+//                                           fill its inputs in order and submit; result: the
+//                                           prompts' labels and input types. {"answerPrompt": null}
+//                                           cancels it with Escape instead
 // On a terminal endpoint, type and press go to the terminal instead of the hidden canvas.
 
 import { chromium } from "playwright-core";
@@ -302,6 +306,26 @@ const STEPS = {
       else if (part) await b.page.keyboard.type(part, { delay: step.delayMs ?? 5 });
     }
     return {};
+  },
+
+  async answerPrompt(b, answers, step) {
+    const timeout = step.timeoutMs ?? b.timeoutMs;
+    await b.page.waitForSelector("form#prompt:not([hidden]) input[data-answer]", { timeout });
+    const fields = await b.page.$$eval("form#prompt input[data-answer]", (inputs) =>
+      inputs.map((i) => ({ label: i.labels?.[0]?.textContent ?? "", type: i.type })),
+    );
+    if (answers === null) {
+      await b.page.press("form#prompt input[data-answer]", "Escape");
+    } else {
+      if (!Array.isArray(answers) || answers.length !== fields.length) {
+        throw new Error(`the form asks ${fields.length} questions (${fields.map((f) => f.label).join(" | ")}); the step has ${JSON.stringify(answers)}`);
+      }
+      const inputs = b.page.locator("form#prompt input[data-answer]");
+      for (let i = 0; i < answers.length; i++) await inputs.nth(i).fill(String(answers[i]));
+      await b.page.click('form#prompt [type="submit"]');
+    }
+    await b.page.waitForSelector("form#prompt", { state: "hidden", timeout });
+    return { fields };
   },
 
   async sleep(b, ms) {
