@@ -21,6 +21,13 @@ import (
 // startSSHGateway serves a config with one user and one SSH endpoint "shell" on the sshd.
 func startSSHGateway(t *testing.T, d *peers.SSHD) string {
 	t.Helper()
+	return startSSHGatewayWith(t, d, fmt.Sprintf("password: %q, ", d.Password))
+}
+
+// startSSHGatewayWith is startSSHGateway with the endpoint's credential settings given as
+// flow-map entries ("password: ..., "), or none.
+func startSSHGatewayWith(t *testing.T, d *peers.SSHD, credentials string) string {
+	t.Helper()
 	hash, err := bcrypt.GenerateFromPassword([]byte(testPassword), bcrypt.MinCost)
 	if err != nil {
 		t.Fatal(err)
@@ -37,8 +44,8 @@ endpoints:
     provider: test
     protocol: ssh
     host: %s
-    settings: {username: %q, password: %q, host-key: %q, font-size: 16, color-scheme: light}
-`, testUser, hash, d.Addr, d.User, d.Password, d.HostKey)
+    settings: {username: %q, %shost-key: %q, font-size: 16, color-scheme: light}
+`, testUser, hash, d.Addr, d.User, credentials, d.HostKey)
 	path := filepath.Join(t.TempDir(), "racgate.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -138,5 +145,44 @@ func TestSSHBrowser(t *testing.T) {
 	res := b.do(map[string]any{"statusText": true})
 	if s, _ := res["text"].(string); !strings.Contains(s, "exit status 0") {
 		t.Fatalf("status %q", s)
+	}
+}
+
+// TestSSHBrowserPrompt: an SSH endpoint without a password setting on an sshd that logs in
+// with keyboard-interactive only: the server's password question appears as the page's
+// login form while connecting; the right answer logs in, Escape cancels.
+func TestSSHBrowserPrompt(t *testing.T) {
+	d := peers.StartSSHD(t, "PasswordAuthentication no", "KbdInteractiveAuthentication yes", "PubkeyAuthentication no")
+	b := startBrowser(t, startSSHGatewayWith(t, d, ""))
+	b.do(map[string]any{"login": map[string]any{"username": testUser, "password": testPassword}})
+
+	// Answered: the terminal connects.
+	{
+		b.do(map[string]any{"open": "shell"})
+		res := b.do(map[string]any{"answerPrompt": []string{d.Password}, "timeoutMs": 20000})
+		fields, _ := res["fields"].([]any)
+		if len(fields) != 1 {
+			t.Fatalf("prompt fields %v, want one", res["fields"])
+		}
+		f, _ := fields[0].(map[string]any)
+		if label, _ := f["label"].(string); !strings.Contains(label, "Password") || f["type"] != "password" {
+			t.Fatalf("prompt field %v: want a hidden password question", f)
+		}
+		b.do(map[string]any{"waitState": "connected", "timeoutMs": 20000})
+		b.do(map[string]any{"terminalType": "echo prompt-$((6*7))\n"})
+		waitTerminal(t, b, regexp.MustCompile(`(?m)^prompt-42$`))
+		b.do(map[string]any{"terminalType": "exit 0\n"})
+		b.do(map[string]any{"waitState": "closed"})
+	}
+
+	// Cancelled with Escape: the session ends and says so.
+	{
+		b.do(map[string]any{"open": "shell"})
+		b.do(map[string]any{"answerPrompt": nil, "timeoutMs": 20000})
+		b.do(map[string]any{"waitState": "closed", "timeoutMs": 20000})
+		res := b.do(map[string]any{"statusText": true})
+		if s, _ := res["text"].(string); !strings.Contains(s, "Authentication cancelled") {
+			t.Fatalf("status %q", s)
+		}
 	}
 }
