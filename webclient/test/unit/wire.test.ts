@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { Deflate, Z_SYNC_FLUSH } from "pako";
-import { decodeMessages, encodeMessages, ProtocolError, ENC_ZRGB, ENC_ZPALETTE, T, closeAllowsReconnect } from "../../src/wire.js";
+import { decodeMessages, encodeMessages, ProtocolError, ENC_ZRGB, ENC_ZPALETTE, T, closeAllowsReconnect, MAX_PROMPT_TEXT } from "../../src/wire.js";
 import type { Message } from "../../src/wire.js";
 import { Inflater, PaletteDecoder, rgbToRGBA, paletteSize } from "../../src/zstream.js";
 
@@ -288,4 +288,23 @@ test("RGB → RGBA: the u32 and the byte paths agree, stride kept", async () => 
   assert.deepEqual(a, b);
   assert.deepEqual([...a.subarray(stride, stride + 4)], [src[w * 3], src[w * 3 + 1], src[w * 3 + 2], 255]);
   assert.equal(a[w * 4], 1, "bytes past the row untouched");
+});
+
+test("PROMPT and PROMPT_RESPONSE: bounds, UTF-8 and flags checked before use", () => {
+  const ok = encodeMessages({ type: "PROMPT", id: 2, name: "n", instruction: "", prompts: [{ text: "Password: ", echo: false }] });
+  assert.deepEqual(decodeAll(ok), [{ type: "PROMPT", id: 2, name: "n", instruction: "", prompts: [{ text: "Password: ", echo: false }] }]);
+  // The same message with one byte changed: flags 2, name not UTF-8, count 0, count 17.
+  const flagsAt = ok.length - 2 - "Password: ".length - 1;
+  const variants: [number, number][] = [[flagsAt, 2], [11, 0xff], [14, 0], [14, 17]];
+  for (const [at, v] of variants) {
+    const b = ok.slice();
+    b[at] = v;
+    assert.throws(() => decodeAll(b), ProtocolError, `byte ${at} = ${v}`);
+  }
+  // Answers: empty (cancel), and one over 4 KiB refused.
+  assert.deepEqual(decodeAll(encodeMessages({ type: "PROMPT_RESPONSE", id: 1, answers: [] })), [{ type: "PROMPT_RESPONSE", id: 1, answers: [] }]);
+  const long = encodeMessages({ type: "PROMPT_RESPONSE", id: 1, answers: ["x".repeat(MAX_PROMPT_TEXT + 1)] });
+  assert.throws(() => decodeAll(long), /over the 4096 limit/);
+  const atLimit = encodeMessages({ type: "PROMPT_RESPONSE", id: 1, answers: ["é".repeat(MAX_PROMPT_TEXT / 2)] });
+  assert.equal(decodeAll(atLimit).length, 1);
 });
