@@ -47,7 +47,10 @@ function start(): void {
   terminalBox.dataset.state = "connecting";
   // Login questions from the remote (SSH keyboard-interactive), asked while connecting.
   const promptForm = new PromptForm(el<HTMLFormElement>("prompt"), {
-    answer: (id, answers) => session.answerPrompt(id, answers),
+    answer: (id, answers) => {
+      session.answerPrompt(id, answers);
+      if (session.state === "connecting") statusText.textContent = "connecting…";
+    },
   });
 
   const endpoint = endpointFromPath(location.pathname);
