@@ -108,7 +108,7 @@ func (c *Client) handleFastPathUpdate(code uint8, data []byte) error {
 		c.setDefaultPointer()
 		return nil
 	case fpUpdatePtrPosition:
-		return nil
+		return handlePointerPosition(data)
 	case fpUpdateColor:
 		return c.handleColorPointer(data, 24)
 	case fpUpdatePointer:

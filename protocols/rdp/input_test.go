@@ -147,3 +147,20 @@ func TestPointerUpdates(t *testing.T) {
 		t.Fatalf("cache index out of range: %v", err)
 	}
 }
+
+// TestPointerPositionUpdate: a server's pointer position update is checked and dropped
+// (a page cannot move the user's pointer); a short one is a protocol error.
+func TestPointerPositionUpdate(t *testing.T) {
+	c, fb := testClient()
+	before := fb.Cursor
+	if err := c.handleFastPathUpdate(fpUpdatePtrPosition, []byte{10, 0, 20, 0}); err != nil {
+		t.Fatalf("position update: %v", err)
+	}
+	if fb.Cursor != before {
+		t.Fatal("a position update changed the cursor image")
+	}
+	var pe *ProtocolError
+	if err := c.handleFastPathUpdate(fpUpdatePtrPosition, []byte{10, 0}); !errors.As(err, &pe) {
+		t.Fatalf("short position update: %v, want a *ProtocolError", err)
+	}
+}

@@ -43,6 +43,7 @@ func (c *Client) handleSlowPathPointer(p []byte) error {
 			c.setDefaultPointer()
 		}
 	case ptrMsgTypePosition:
+		return handlePointerPosition(body)
 	case ptrMsgTypeColor:
 		return c.handleColorPointer(body, 24)
 	case ptrMsgTypePointer:
@@ -51,6 +52,16 @@ func (c *Client) handleSlowPathPointer(p []byte) error {
 		return c.handleLargePointer(body)
 	case ptrMsgTypeCached:
 		return c.handleCachedPointer(body)
+	}
+	return nil
+}
+
+// handlePointerPosition checks a TS_POINTERPOSATTRIBUTE (2.2.9.1.1.4.2) and drops it: the
+// server moved its pointer (an application warped it), but a web page cannot move the
+// user's own pointer, and drawing a second one where the server says would show two.
+func handlePointerPosition(body []byte) error {
+	if len(body) < 4 {
+		return protoErr("Pointer Position Update", "MS-RDPBCGR 2.2.9.1.1.4.2", "shorter than its 4 bytes")
 	}
 	return nil
 }
