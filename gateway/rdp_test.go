@@ -343,7 +343,7 @@ func (r *rdpRecorder) add(format string, args ...any) error {
 func (r *rdpRecorder) KeyScancode(sc uint16, down bool) error { return r.add("sc %#x %v", sc, down) }
 func (r *rdpRecorder) KeyUnicode(ch rune, down bool) error    { return r.add("uni %c %v", ch, down) }
 func (r *rdpRecorder) Pointer(b uint16, x, y int) error       { return r.add("ptr %d %d,%d", b, x, y) }
-func (r *rdpRecorder) Wheel(dx, dy, x, y int) error           { return r.add("wheel %d %d", dx, dy) }
+func (r *rdpRecorder) Wheel(dx, dy, x, y int) error           { return r.add("wheel %d %d %d,%d", dx, dy, x, y) }
 func (r *rdpRecorder) SyncLocks(scroll, num, caps, kana bool) error {
 	return r.add("sync scroll=%v num=%v caps=%v", scroll, num, caps)
 }
@@ -355,7 +355,7 @@ func (r *rdpRecorder) take() string {
 }
 
 // TestRDPInput: codes become scancodes, characters without a code unicode events, the
-// lock states follow the browser's, and the RFB mask becomes buttons and wheel notches.
+// lock states follow the browser's, and buttons and wheel notches pass straight through.
 func TestRDPInput(t *testing.T) {
 	rec := &rdpRecorder{}
 	r := &rdpRemote{in: rec}
@@ -385,14 +385,17 @@ func TestRDPInput(t *testing.T) {
 		{func() { r.KeyEvent(0xff08, "", false) }, "sc 0xe false"},
 		{func() { r.KeyEvent(0xff53, "", true) }, "sc 0xe04d true"},
 		{func() { r.KeyEvent(0x10000ff, "", true) }, ""},
-		// Buttons: left, then middle+right+back; wheel bits are notches on their press.
-		{func() { r.PointerEvent(1, 10, 20) }, "ptr 1 10,20"},
-		{func() { r.PointerEvent(2|4|128, 11, 21) }, "ptr 14 11,21"},
-		{func() { r.PointerEvent(1<<4, 12, 22) }, "ptr 0 12,22; wheel 0 1"},
-		{func() { r.PointerEvent(0, 12, 22) }, ""}, // nothing moved
-		{func() { r.PointerEvent(1<<3|1<<6, 12, 22) }, "wheel 1 -1"},
-		{func() { r.PointerEvent(1<<3|1<<6, 12, 22) }, ""}, // held: no new notch
-		{func() { r.PointerEvent(0, 13, 22) }, "ptr 0 13,22"},
+		// Buttons pass straight through in protocols/rdp's bits: left, then
+		// middle+right+back (XBUTTON1), then forward (XBUTTON2) alone.
+		{func() { r.Pointer(wire.ButtonLeft, 10, 20) }, "ptr 1 10,20"},
+		{func() { r.Pointer(wire.ButtonMiddle|wire.ButtonRight|wire.ButtonBack, 11, 21) }, "ptr 14 11,21"},
+		{func() { r.Pointer(wire.ButtonForward, 12, 22) }, "ptr 16 12,22"},
+		{func() { r.Pointer(wire.ButtonForward, 12, 22) }, "ptr 16 12,22"}, // a repeat is the browser's to send
+		{func() { r.Pointer(0, 13, 22) }, "ptr 0 13,22"},
+		// Wheel notches keep their count and sign: dy > 0 down, dx > 0 right.
+		{func() { r.Wheel(0, 1, 13, 22) }, "wheel 0 1 13,22"},
+		{func() { r.Wheel(1, -1, 13, 22) }, "wheel 1 -1 13,22"},
+		{func() { r.Wheel(-5, 7, 14, 23) }, "wheel -5 7 14,23"},
 	}
 	for i, s := range steps {
 		s.do()
@@ -430,28 +433,43 @@ func FuzzRDPOptions(f *testing.F) {
 	})
 }
 
-// FuzzRDPInput: any key and pointer events map to scancodes RDP can carry, characters
-// and bounded wheel steps; never a panic.
+// FuzzRDPInput: any key and pointer events map to scancodes RDP can carry, characters,
+// the browser's buttons and its wheel notches unchanged; never a panic.
 func FuzzRDPInput(f *testing.F) {
-	f.Add(uint32('a'), "KeyA", true, uint8(1), 10, 20)
-	f.Add(uint32(0x0101f600), "", false, uint8(0x78), -5, 70000)
-	f.Add(uint32(0xff14), "ScrollLock", true, uint8(0x80), 0, 0)
-	f.Fuzz(func(t *testing.T, keysym uint32, code string, down bool, mask uint8, x, y int) {
+	f.Add(uint32('a'), "KeyA", true, uint16(1), 0, 1, 10, 20)
+	f.Add(uint32(0x0101f600), "", false, uint16(0x18), -32, 32, -5, 70000)
+	f.Add(uint32(0xff14), "ScrollLock", true, uint16(0xffff), 0, 0, 0, 0)
+	f.Fuzz(func(t *testing.T, keysym uint32, code string, down bool, buttons uint16, dx, dy, x, y int) {
 		rec := &rdpRecorder{}
 		r := &rdpRemote{in: rec}
 		r.KeyEvent(keysym, code, down)
-		r.PointerEvent(mask, x, y)
-		r.PointerEvent(0, x, y)
+		r.Pointer(buttons, x, y)
+		r.Wheel(dx, dy, x, y)
+		var ptrs, wheels int
 		for _, c := range rec.calls {
 			var sc uint16
 			var d bool
 			if n, _ := fmt.Sscanf(c, "sc %v %v", &sc, &d); n == 2 && sc>>8 != 0 && sc>>8 != 0xE0 {
 				t.Fatalf("scancode %#x from %#x %q", sc, keysym, code)
 			}
-			var dx, dy int
-			if n, _ := fmt.Sscanf(c, "wheel %d %d", &dx, &dy); n == 2 && (dx < -1 || dx > 1 || dy < -1 || dy > 1) {
-				t.Fatalf("wheel %d %d from mask %#x", dx, dy, mask)
+			var b uint16
+			var px, py int
+			if n, _ := fmt.Sscanf(c, "ptr %d %d,%d", &b, &px, &py); n == 3 {
+				ptrs++
+				if b != buttons || px != x || py != y {
+					t.Fatalf("%q from buttons %#x at %d,%d", c, buttons, x, y)
+				}
 			}
+			var wx, wy int
+			if n, _ := fmt.Sscanf(c, "wheel %d %d", &wx, &wy); n == 2 {
+				wheels++
+				if wx != dx || wy != dy {
+					t.Fatalf("%q from notches %d %d", c, dx, dy)
+				}
+			}
+		}
+		if ptrs != 1 || wheels != 1 {
+			t.Fatalf("%d pointer and %d wheel calls, want 1 each: %q", ptrs, wheels, rec.calls)
 		}
 	})
 }

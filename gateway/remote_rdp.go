@@ -212,21 +212,17 @@ type rdpInput interface {
 // browser neither copy nor paste.
 type clipboardOptional interface{ CanClipboard() bool }
 
-// rdpRemote adapts *rdp.Client to the session's remote. Key and pointer events come from
-// the session's reader goroutine only, so the lock and button state needs no lock.
+// rdpRemote adapts *rdp.Client to the session's remote. Key events come from the
+// session's reader goroutine only, so the lock state needs no lock.
 type rdpRemote struct {
 	c     *rdp.Client
 	in    rdpInput // c, or a recorder in tests
 	ready chan struct{}
 
-	synced          bool // the server's lock states were set
-	caps, num       bool // lock states as the server has them
-	scroll          bool // ScrollLock, toggled by its key only
-	shiftL, shiftR  bool // held, to read CapsLock off a letter's keysym
-	lastPointerMask uint8
-	pointerSent     bool // lastButtons, lastX, lastY were sent
-	lastButtons     uint16
-	lastX, lastY    int
+	synced         bool // the server's lock states were set
+	caps, num      bool // lock states as the server has them
+	scroll         bool // ScrollLock, toggled by its key only
+	shiftL, shiftR bool // held, to read CapsLock off a letter's keysym
 }
 
 func (r *rdpRemote) Run(ctx context.Context) error { return rdpRunError(r.c.Run(ctx)) }
@@ -337,47 +333,13 @@ func keysymRune(ks uint32) (rune, bool) {
 	return 0, false
 }
 
-// PointerEvent maps the RFB-style mask (session.go) to RDP: buttons as they are held,
-// wheel bits as one notch each on their press.
-func (r *rdpRemote) PointerEvent(mask uint8, x, y int) error {
-	pressed := mask &^ r.lastPointerMask
-	r.lastPointerMask = mask
-	var buttons uint16
-	if mask&1 != 0 {
-		buttons |= 1 // left
-	}
-	if mask&2 != 0 {
-		buttons |= 2 // middle
-	}
-	if mask&4 != 0 {
-		buttons |= 4 // right
-	}
-	if mask&(1<<7) != 0 {
-		buttons |= 8 // back
-	}
-	// A wheel notch comes as press and release of its bit at the same place: the release
-	// and a repeated position need no event of their own.
-	if !r.pointerSent || buttons != r.lastButtons || x != r.lastX || y != r.lastY {
-		if err := r.in.Pointer(buttons, x, y); err != nil {
-			return err
-		}
-		r.pointerSent, r.lastButtons, r.lastX, r.lastY = true, buttons, x, y
-	}
-	var dx, dy int
-	if pressed&(1<<3) != 0 {
-		dy--
-	}
-	if pressed&(1<<4) != 0 {
-		dy++
-	}
-	if pressed&(1<<5) != 0 {
-		dx--
-	}
-	if pressed&(1<<6) != 0 {
-		dx++
-	}
-	if dx != 0 || dy != 0 {
-		return r.in.Wheel(dx, dy, x, y)
-	}
-	return nil
+// Pointer passes the wire buttons straight on: they are protocols/rdp's bits (left 1,
+// middle 2, right 4, back 8 = XBUTTON1, forward 16 = XBUTTON2).
+func (r *rdpRemote) Pointer(buttons uint16, x, y int) error {
+	return r.in.Pointer(buttons, x, y)
+}
+
+// Wheel passes the notches straight on; protocols/rdp turns them into WHEEL_DELTA units.
+func (r *rdpRemote) Wheel(dx, dy, x, y int) error {
+	return r.in.Wheel(dx, dy, x, y)
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/racgate/racgate/protocols/vnc"
 	"github.com/racgate/racgate/render"
+	"github.com/racgate/racgate/render/wire"
 )
 
 // vncEncodings maps Guacamole's encoding names to RFB encodings. Names Guacamole knows
@@ -113,7 +114,7 @@ func (s *Server) dialRemote(ctx context.Context, ep *Endpoint, set Settings, ev 
 		d.Close()
 		return nil, nil, vncError(err)
 	}
-	return &vncRemote{Client: c, ready: fs.ready}, renderDisplay{d}, nil
+	return &vncRemote{Client: c, ptr: c, ready: fs.ready}, renderDisplay{d}, nil
 }
 
 // firstFrameSink tells when the first frame is complete: only then does the VNC client
@@ -146,9 +147,68 @@ func vncError(err error) error {
 	return err
 }
 
+// vncPointer is the pointer half of *vnc.Client.
+type vncPointer interface {
+	PointerEvent(mask uint8, x, y int) error
+}
+
+// vncRemote adapts *vnc.Client to the session's remote. Pointer and Wheel come from the
+// session's reader goroutine only, so mask needs no lock.
 type vncRemote struct {
 	*vnc.Client
+	ptr   vncPointer // Client, or a recorder in tests
 	ready chan struct{}
+	mask  uint8 // the buttons last sent, for the wheel to keep them held
+}
+
+// RFC 6143 §7.5.5 PointerEvent button-mask bits beyond left, middle and right (bits 0-2),
+// as X servers number buttons 4-8.
+const (
+	rfbWheelUp    = 1 << 3
+	rfbWheelDown  = 1 << 4
+	rfbWheelLeft  = 1 << 5
+	rfbWheelRight = 1 << 6
+	rfbButtonBack = 1 << 7 // X button 8
+)
+
+// rfbButtons maps wire buttons to the RFB mask. RFB's 8 bits end at X button 8 (back);
+// forward is X button 9, which RFB cannot carry, so it is dropped.
+func rfbButtons(b uint16) uint8 {
+	m := uint8(b & (wire.ButtonLeft | wire.ButtonMiddle | wire.ButtonRight)) // same bits 0-2
+	if b&wire.ButtonBack != 0 {
+		m |= rfbButtonBack
+	}
+	return m
+}
+
+// Pointer sends a PointerEvent with the held buttons as an RFB mask.
+func (r *vncRemote) Pointer(buttons uint16, x, y int) error {
+	r.mask = rfbButtons(buttons)
+	return r.ptr.PointerEvent(r.mask, x, y)
+}
+
+// Wheel sends one press and release of an RFB wheel button per notch (RFC 6143 §7.5.5),
+// keeping the held buttons down.
+func (r *vncRemote) Wheel(dx, dy, x, y int) error {
+	step := func(n int, neg, pos uint8) error {
+		bit := pos
+		if n < 0 {
+			bit, n = neg, -n
+		}
+		for range n {
+			if err := r.ptr.PointerEvent(r.mask|bit, x, y); err != nil {
+				return err
+			}
+			if err := r.ptr.PointerEvent(r.mask, x, y); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := step(dy, rfbWheelUp, rfbWheelDown); err != nil {
+		return err
+	}
+	return step(dx, rfbWheelLeft, rfbWheelRight)
 }
 
 func (r *vncRemote) Ready() <-chan struct{} { return r.ready }

@@ -1,10 +1,14 @@
 package gateway
 
 import (
+	"fmt"
+	"math/bits"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/racgate/racgate/protocols/vnc"
+	"github.com/racgate/racgate/render/wire"
 )
 
 func TestVNCOptions(t *testing.T) {
@@ -63,3 +67,89 @@ func TestVNCOptions(t *testing.T) {
 		}
 	}
 }
+
+// vncRecorder records the PointerEvents vncRemote sends.
+type vncRecorder struct{ calls []string }
+
+func (r *vncRecorder) PointerEvent(mask uint8, x, y int) error {
+	r.calls = append(r.calls, fmt.Sprintf("ptr %d %d,%d", mask, x, y))
+	return nil
+}
+
+func (r *vncRecorder) take() string {
+	s := strings.Join(r.calls, "; ")
+	r.calls = nil
+	return s
+}
+
+// TestVNCPointer: the browser's buttons become the RFB mask (back is X button 8, bit 7;
+// forward has no RFB bit and is dropped) and each wheel notch a press and release of its
+// wheel bit with the held buttons kept down.
+func TestVNCPointer(t *testing.T) {
+	rec := &vncRecorder{}
+	r := &vncRemote{ptr: rec}
+	steps := []struct {
+		do   func() error
+		want string
+	}{
+		{func() error { return r.Pointer(wire.ButtonLeft|wire.ButtonBack, 10, 20) }, "ptr 129 10,20"},
+		// wheel down ×2, then left ×1, left and back held
+		{func() error { return r.Wheel(-1, 2, 11, 21) }, "ptr 145 11,21; ptr 129 11,21; ptr 145 11,21; ptr 129 11,21; ptr 161 11,21; ptr 129 11,21"},
+		{func() error { return r.Pointer(wire.ButtonMiddle|wire.ButtonRight, 11, 21) }, "ptr 6 11,21"},
+		{func() error { return r.Pointer(wire.ButtonForward, 12, 22) }, "ptr 0 12,22"},
+		{func() error { return r.Pointer(wire.ButtonLeft|wire.ButtonForward, 12, 22) }, "ptr 1 12,22"},
+		{func() error { return r.Pointer(wire.ButtonBack|wire.ButtonForward, 12, 22) }, "ptr 128 12,22"},
+		// wheel up and right, back held
+		{func() error { return r.Wheel(1, -1, 13, 23) }, "ptr 136 13,23; ptr 128 13,23; ptr 192 13,23; ptr 128 13,23"},
+		{func() error { return r.Pointer(0, 13, 23) }, "ptr 0 13,23"},
+		{func() error { return r.Wheel(0, 0, 13, 23) }, ""},
+	}
+	for i, s := range steps {
+		if err := s.do(); err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		if got := rec.take(); got != s.want {
+			t.Errorf("step %d: %q, want %q", i, got, s.want)
+		}
+	}
+}
+
+// FuzzVNCPointer: any buttons and notches give masks with only left, middle, right and
+// back held, one press and release per notch with the wheel bit on the press only.
+func FuzzVNCPointer(f *testing.F) {
+	f.Add(uint16(wire.ButtonLeft|wire.ButtonBack), -1, 2, 10, 20)
+	f.Add(uint16(0xffff), 32, -32, -5, 70000)
+	f.Add(uint16(wire.ButtonForward), 0, 0, 0, 0)
+	f.Fuzz(func(t *testing.T, buttons uint16, dx, dy, x, y int) {
+		dx, dy = max(-maxWheelNotches, min(dx, maxWheelNotches)), max(-maxWheelNotches, min(dy, maxWheelNotches)) // as the session bounds them
+		var masks []uint8
+		rec := vncPointerFunc(func(m uint8, _, _ int) error { masks = append(masks, m); return nil })
+		r := &vncRemote{ptr: rec}
+		if err := r.Pointer(buttons, x, y); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Wheel(dx, dy, x, y); err != nil {
+			t.Fatal(err)
+		}
+		held := masks[0]
+		if held&^(1|2|4|128) != 0 || held&7 != uint8(buttons&7) || (held&128 != 0) != (buttons&wire.ButtonBack != 0) {
+			t.Fatalf("buttons %#x: mask %#x", buttons, held)
+		}
+		notches := abs(dx) + abs(dy)
+		if len(masks) != 1+2*notches {
+			t.Fatalf("%d notches: %d events", notches, len(masks))
+		}
+		for i := 1; i < len(masks); i += 2 {
+			press, release := masks[i], masks[i+1]
+			if release != held || press&held != held || bits.OnesCount8(press^held) != 1 || (press^held)&0x78 == 0 {
+				t.Fatalf("notch %d: press %#x release %#x held %#x", i/2, press, release, held)
+			}
+		}
+	})
+}
+
+type vncPointerFunc func(mask uint8, x, y int) error
+
+func (f vncPointerFunc) PointerEvent(mask uint8, x, y int) error { return f(mask, x, y) }
+
+func abs(n int) int { return max(n, -n) }

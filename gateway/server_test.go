@@ -514,8 +514,11 @@ func (f *fakeRemote) SetClipboard(s string) error { return f.record("clip " + s)
 func (f *fakeRemote) KeyEvent(k uint32, code string, down bool) error {
 	return f.record("key " + itoa(int64(k)) + " " + code + " " + map[bool]string{true: "down", false: "up"}[down])
 }
-func (f *fakeRemote) PointerEvent(m uint8, x, y int) error {
-	return f.record("ptr " + itoa(int64(m)) + " " + itoa(int64(x)) + "," + itoa(int64(y)))
+func (f *fakeRemote) Pointer(b uint16, x, y int) error {
+	return f.record("ptr " + itoa(int64(b)) + " " + itoa(int64(x)) + "," + itoa(int64(y)))
+}
+func (f *fakeRemote) Wheel(dx, dy, x, y int) error {
+	return f.record("wheel " + itoa(int64(dx)) + " " + itoa(int64(dy)) + " " + itoa(int64(x)) + "," + itoa(int64(y)))
 }
 func (f *fakeRemote) SetDesktopSize(w, h int) error {
 	return f.record("size " + itoa(int64(w)) + "x" + itoa(int64(h)))
@@ -612,6 +615,9 @@ func TestSessionWithFakeRemote(t *testing.T) {
 		wire.Key{Down: true, Keysym: 0x61, Code: "KeyA"}, wire.Key{Keysym: 0x61, Code: "KeyA"},
 		wire.Pointer{X: 10, Y: 20, Buttons: wire.ButtonLeft | wire.ButtonBack},
 		wire.Wheel{X: 11, Y: 21, DY: 2, DX: -1},
+		wire.Wheel{X: 11, Y: 21, DY: 1000, DX: -1000}, // bounded
+		wire.Wheel{X: 12, Y: 22},                      // no notch: nothing to send
+		wire.Pointer{X: 11, Y: 21, Buttons: wire.ButtonForward},
 		wire.Pointer{X: 11, Y: 21},
 		wire.ClientClipboard{Text: "héllo"},
 		wire.ResizeRequest{Width: 640, Height: 480},
@@ -619,9 +625,9 @@ func TestSessionWithFakeRemote(t *testing.T) {
 		wire.Ack{ID: 1},
 	)
 	want := []string{"size 1024x700", "key 97 KeyA down", "key 97 KeyA up",
-		"ptr 129 10,20",
-		"ptr 145 11,21", "ptr 129 11,21", "ptr 145 11,21", "ptr 129 11,21", // wheel down ×2, left held, back held
-		"ptr 161 11,21", "ptr 129 11,21", // wheel left ×1
+		"ptr 9 10,20", // left and back as the browser sent them (the adapters map them)
+		"wheel -1 2 11,21", "wheel -32 32 11,21",
+		"ptr 16 11,21", // forward
 		"ptr 0 11,21", "clip héllo", "size 640x480"}
 	waitFor(t, "input", func() bool { return len(f.Events()) >= len(want) })
 	if got := f.Events(); strings.Join(got, "|") != strings.Join(want, "|") {

@@ -31,9 +31,13 @@ type remote interface {
 	Size() (w, h int)
 	CanResize() bool
 	KeyEvent(keysym uint32, code string, down bool) error
-	// PointerEvent takes an RFB-style mask: bit 0 left, 1 middle, 2 right, 3/4 wheel
-	// up/down, 5/6 wheel left/right, 7 back.
-	PointerEvent(mask uint8, x, y int) error
+	// Pointer moves the pointer with the buttons held as the browser sent them (wire
+	// bits: wire.ButtonLeft, Middle, Right, Back, Forward); each adapter maps them to
+	// its protocol.
+	Pointer(buttons uint16, x, y int) error
+	// Wheel turns the wheel by notches at (x, y): dy > 0 down, dx > 0 right. The held
+	// buttons are those of the last Pointer.
+	Wheel(dx, dy, x, y int) error
 	SetClipboard(text string) error
 	SetDesktopSize(w, h int) error
 }
@@ -166,10 +170,6 @@ type session struct {
 	readOnly, noCopy, noPaste bool
 	canResize                 bool
 	cols, rows                int // a terminal's initial size in cells; 0 for the default
-
-	// reader goroutine only
-	buttons uint8
-	x, y    int
 }
 
 type remoteBox struct{ r remote }
@@ -623,12 +623,15 @@ func (ss *session) handle(m wire.Message) error {
 	case wire.Key:
 		return r.KeyEvent(m.Keysym, m.Code, m.Down)
 	case wire.Pointer:
-		ss.buttons = rfbButtons(m.Buttons)
-		ss.x, ss.y = m.X, m.Y
-		return r.PointerEvent(ss.buttons, m.X, m.Y)
+		return r.Pointer(m.Buttons, m.X, m.Y)
 	case wire.Wheel:
-		ss.x, ss.y = m.X, m.Y
-		return ss.wheel(r, m.DX, m.DY)
+		// Bounded here so no adapter turns one message into unbounded work.
+		dx := max(-maxWheelNotches, min(m.DX, maxWheelNotches))
+		dy := max(-maxWheelNotches, min(m.DY, maxWheelNotches))
+		if dx == 0 && dy == 0 {
+			return nil
+		}
+		return r.Wheel(dx, dy, m.X, m.Y)
 	case wire.ClientClipboard:
 		if ss.noPaste {
 			return nil
@@ -644,38 +647,4 @@ func (ss *session) handle(m wire.Message) error {
 		return r.SetDesktopSize(m.Width, m.Height)
 	}
 	return nil // terminal messages on a desktop, unknown types: skipped
-}
-
-// rfbButtons maps wire buttons (bit 0 left, 1 middle, 2 right, 3 back, 4 forward) to the
-// RFB mask (bits 0-2 the same, 7 back; RFB has no forward button).
-func rfbButtons(b uint16) uint8 {
-	m := uint8(b & 7)
-	if b&wire.ButtonBack != 0 {
-		m |= 1 << 7
-	}
-	return m
-}
-
-// wheel sends one press and release of the RFB wheel buttons per notch (RFB 7.5.5: bits
-// 3/4 up/down, 5/6 left/right), keeping the held buttons.
-func (ss *session) wheel(r remote, dx, dy int) error {
-	step := func(n int, neg, pos uint8) error {
-		bit := pos
-		if n < 0 {
-			bit, n = neg, -n
-		}
-		for range min(n, maxWheelNotches) {
-			if err := r.PointerEvent(ss.buttons|bit, ss.x, ss.y); err != nil {
-				return err
-			}
-			if err := r.PointerEvent(ss.buttons, ss.x, ss.y); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	if err := step(dy, 1<<3, 1<<4); err != nil {
-		return err
-	}
-	return step(dx, 1<<5, 1<<6)
 }
