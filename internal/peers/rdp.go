@@ -198,6 +198,51 @@ type XRDPOptions struct {
 // StartXRDP instance can run on a machine at a time.
 const xrdpSesmanPort = 3350
 
+// lockXRDP holds a machine-wide lock (a file lock, so it spans test processes) until the
+// test ends, so that one StartXRDP at a time has the sesman port.
+func lockXRDP(t testing.TB) {
+	t.Helper()
+	f, err := os.OpenFile(filepath.Join(os.TempDir(), "racgate-xrdp.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatalf("peers: xrdp lock: %v", err)
+	}
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) || time.Now().After(deadline) {
+			f.Close()
+			t.Fatalf("peers: xrdp lock: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// Registered first, so it runs after every other cleanup of the test has stopped xrdp.
+	t.Cleanup(func() { f.Close() })
+}
+
+// waitPortFree waits until nothing listens on port on either loopback address.
+func waitPortFree(port int, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	for {
+		taken := false
+		for _, a := range []string{"127.0.0.1", "::1"} {
+			if c, err := net.DialTimeout("tcp", net.JoinHostPort(a, strconv.Itoa(port)), time.Second); err == nil {
+				c.Close()
+				taken = true
+			}
+		}
+		if !taken {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("port %d is still taken after %v", port, within)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 // StartXRDP runs xrdp-sesman and xrdp with their own configuration in a
 // temporary directory, xrdp on a free loopback port with TLS security, and
 // stops them (by PID) when the test ends. A client that logs in as
@@ -216,11 +261,10 @@ func StartXRDP(t testing.TB, o XRDPOptions) *RDPServer {
 	if err := ensureRDPTestUser(); err != nil {
 		t.Fatalf("peers: test user %s: %v", RDPTestUser, err)
 	}
-	for _, a := range []string{"127.0.0.1", "::1"} {
-		if c, err := net.DialTimeout("tcp", net.JoinHostPort(a, strconv.Itoa(xrdpSesmanPort)), time.Second); err == nil {
-			c.Close()
-			t.Fatalf("peers: port %d is taken (another xrdp-sesman?); StartXRDP needs it", xrdpSesmanPort)
-		}
+	// Test binaries of several packages run at once: take turns for the fixed port.
+	lockXRDP(t)
+	if err := waitPortFree(xrdpSesmanPort, 15*time.Second); err != nil {
+		t.Fatalf("peers: %v (another xrdp-sesman?); StartXRDP needs it", err)
 	}
 	// The session script runs as the test user: the directory must be
 	// readable by it.
