@@ -1,14 +1,12 @@
 package peers
 
 import (
-	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -57,7 +55,7 @@ func StartFreeRDPShadow(t testing.TB, x *X, o ShadowOptions) *RDPServer {
 	t.Helper()
 	bin := mustLookup(t, "freerdp-shadow-cli")
 	requireRoot(t, "StartFreeRDPShadow")
-	if err := ensureRDPTestUser(); err != nil {
+	if err := EnsureUser(RDPTestUser, RDPTestPassword, true); err != nil {
 		t.Fatalf("peers: test user %s: %v", RDPTestUser, err)
 	}
 	dir := t.TempDir()
@@ -146,43 +144,6 @@ func requireRoot(t testing.TB, what string) {
 	t.Skipf("peers: skipping, %s needs root", what)
 }
 
-// ensureRDPTestUser creates RDPTestUser if missing and sets its password.
-// Several test binaries may race here: a failed useradd is fine when the user
-// exists afterwards, and chpasswd always writes the same password.
-func ensureRDPTestUser() error {
-	useradd, ok := Lookup("useradd")
-	chpasswd, ok2 := Lookup("chpasswd")
-	if !ok || !ok2 {
-		return errors.New("useradd/chpasswd not installed")
-	}
-	if _, err := user.Lookup(RDPTestUser); err != nil {
-		var unknown user.UnknownUserError
-		if !errors.As(err, &unknown) {
-			return fmt.Errorf("look up: %w", err)
-		}
-		out, err := exec.Command(useradd, "-m", "-s", "/bin/bash", RDPTestUser).CombinedOutput()
-		if _, lerr := user.Lookup(RDPTestUser); lerr != nil {
-			return fmt.Errorf("useradd: %v: %s", err, out)
-		}
-	}
-	var err error
-	// chpasswd fails while another process holds the shadow file lock.
-	for range 10 {
-		ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
-		cmd := exec.CommandContext(ctx, chpasswd)
-		cmd.Stdin = strings.NewReader(RDPTestUser + ":" + RDPTestPassword + "\n")
-		var out []byte
-		out, err = cmd.CombinedOutput()
-		cancel()
-		if err == nil {
-			return nil
-		}
-		err = fmt.Errorf("chpasswd: %w: %s", err, out)
-		time.Sleep(200 * time.Millisecond)
-	}
-	return err
-}
-
 // XRDPOptions configures StartXRDP.
 type XRDPOptions struct {
 	// Session is shell script text run as the user's X session on the
@@ -202,21 +163,9 @@ const xrdpSesmanPort = 3350
 // test ends, so that one StartXRDP at a time has the sesman port.
 func lockXRDP(t testing.TB) {
 	t.Helper()
-	f, err := os.OpenFile(filepath.Join(os.TempDir(), "racgate-xrdp.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	f, err := flockFile("racgate-xrdp.lock", 5*time.Minute)
 	if err != nil {
-		t.Fatalf("peers: xrdp lock: %v", err)
-	}
-	deadline := time.Now().Add(5 * time.Minute)
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) || time.Now().After(deadline) {
-			f.Close()
-			t.Fatalf("peers: xrdp lock: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
+		t.Fatalf("peers: xrdp: %v", err)
 	}
 	// Registered first, so it runs after every other cleanup of the test has stopped xrdp.
 	t.Cleanup(func() { f.Close() })
@@ -258,7 +207,7 @@ func StartXRDP(t testing.TB, o XRDPOptions) *RDPServer {
 		}
 		t.Skip("peers: skipping, xorgxrdp is not installed")
 	}
-	if err := ensureRDPTestUser(); err != nil {
+	if err := EnsureUser(RDPTestUser, RDPTestPassword, true); err != nil {
 		t.Fatalf("peers: test user %s: %v", RDPTestUser, err)
 	}
 	// Test binaries of several packages run at once: take turns for the fixed port.

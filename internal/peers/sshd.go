@@ -1,18 +1,14 @@
 package peers
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 )
 
 // SSHTestUser is the local account StartSSHD logs into. It is created on
@@ -53,7 +49,7 @@ func StartSSHD(t testing.TB, extraConfig ...string) *SSHD {
 	}
 	bin, _ := Lookup("sshd")
 	keygen, _ := Lookup("ssh-keygen")
-	if err := ensureSSHTestUser(); err != nil {
+	if err := EnsureUser(SSHTestUser, SSHTestPassword, true); err != nil {
 		t.Fatalf("peers: test user %s: %v", SSHTestUser, err)
 	}
 	// sshd reads AuthorizedKeysFile with the user's privileges, so the
@@ -186,40 +182,6 @@ func authorizedKeyLine(pub string) string {
 		return strings.TrimSpace(pub)
 	}
 	return f[0] + " " + f[1]
-}
-
-// ensureSSHTestUser creates SSHTestUser if missing and sets its password.
-// Several test binaries may race here: a failed useradd is fine when the user
-// exists afterwards, and chpasswd always writes the same password.
-func ensureSSHTestUser() error {
-	if _, err := user.Lookup(SSHTestUser); err != nil {
-		var unknown user.UnknownUserError
-		if !errors.As(err, &unknown) {
-			return fmt.Errorf("look up: %w", err)
-		}
-		useradd, _ := Lookup("useradd")
-		out, err := exec.Command(useradd, "-m", "-s", "/bin/bash", SSHTestUser).CombinedOutput()
-		if _, lerr := user.Lookup(SSHTestUser); lerr != nil {
-			return fmt.Errorf("useradd: %v: %s", err, out)
-		}
-	}
-	chpasswd, _ := Lookup("chpasswd")
-	var err error
-	// chpasswd fails while another process holds the shadow file lock.
-	for range 10 {
-		ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
-		cmd := exec.CommandContext(ctx, chpasswd)
-		cmd.Stdin = strings.NewReader(SSHTestUser + ":" + SSHTestPassword + "\n")
-		var out []byte
-		out, err = cmd.CombinedOutput()
-		cancel()
-		if err == nil {
-			return nil
-		}
-		err = fmt.Errorf("chpasswd: %w: %s", err, out)
-		time.Sleep(200 * time.Millisecond)
-	}
-	return err
 }
 
 // AuthorizeKey adds an authorized_keys line ("ssh-ed25519 AAAA...") for User.

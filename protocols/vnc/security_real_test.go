@@ -8,13 +8,11 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"math/big"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -148,38 +146,10 @@ func TestXvncVeNCryptAnonymousTLS(t *testing.T) {
 	})
 }
 
-// pamUser creates a local user for Xvnc's PAM check (service "tigervnc") and
-// removes it at cleanup; it needs root.
-func pamUser(t *testing.T) (user, pass string) {
-	t.Helper()
-	peers.Require(t, "useradd", "userdel", "chpasswd")
-	if os.Geteuid() != 0 {
-		t.Skip("Plain authentication needs a PAM user; creating one needs root")
-	}
-	var rnd [4]byte
-	rand.Read(rnd[:])
-	user, pass = "rgvnc"+hex.EncodeToString(rnd[:]), "Pl41n-"+hex.EncodeToString(rnd[:])
-	useradd, _ := peers.Lookup("useradd")
-	if out, err := exec.Command(useradd, "-M", "-s", "/usr/sbin/nologin", user).CombinedOutput(); err != nil {
-		t.Fatalf("useradd: %v: %s", err, out)
-	}
-	t.Cleanup(func() {
-		userdel, _ := peers.Lookup("userdel")
-		exec.Command(userdel, user).Run()
-	})
-	chpasswd, _ := peers.Lookup("chpasswd")
-	cmd := exec.Command(chpasswd)
-	cmd.Stdin = strings.NewReader(user + ":" + pass + "\n")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("chpasswd: %v: %s", err, out)
-	}
-	return user, pass
-}
-
 func TestXvncVeNCryptTLSPlain(t *testing.T) {
 	t.Parallel()
 	peers.Require(t, "Xvnc")
-	user, pass := pamUser(t)
+	user, pass := peers.TempUser(t)
 	x := desktop(t, peers.XvncOptions{SecurityTypes: "TLSPlain", ExtraArgs: []string{"-PlainUsers", user}})
 	err := dialErr(x.Addr, vnc.Config{Username: user, Password: "wrong", QualityLevel: -1, CompressLevel: -1})
 	if !errors.Is(err, vnc.ErrAuthFailed) {
@@ -194,7 +164,7 @@ func TestXvncVeNCryptTLSPlain(t *testing.T) {
 func TestXvncVeNCryptPlain(t *testing.T) {
 	t.Parallel()
 	peers.Require(t, "Xvnc")
-	user, pass := pamUser(t)
+	user, pass := peers.TempUser(t)
 	certFile, keyFile, tlsCfg := selfSigned(t, t.TempDir())
 	x := desktop(t, peers.XvncOptions{SecurityTypes: "X509Plain",
 		ExtraArgs: []string{"-X509Cert", certFile, "-X509Key", keyFile, "-PlainUsers", user}})
