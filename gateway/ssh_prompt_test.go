@@ -74,8 +74,59 @@ func TestSSHPromptAnswered(t *testing.T) {
 	}
 }
 
-// TestSSHPromptRefusals: a wrong answer, a cancel, no answer and a wrong number of
-// answers each end the session with a CLOSE that says why, before any HELLO.
+// TestSSHPromptRetry: a wrong answer is asked again with a new PROMPT (the user may have
+// mistyped) and the right answer then logs in.
+func TestSSHPromptRetry(t *testing.T) {
+	d := peers.StartSSHD(t, kbdIntOnly...)
+	ts := newTestServer(t, sshConfigYAML(d.Addr, []string{"username: " + d.User, "host-key: " + yamlQuote(d.HostKey)}))
+	c := dialTerm(t, ts, "?cols=80&rows=24")
+	p1 := c.waitPrompt()
+	c.send(wire.PromptResponse{ID: p1.ID, Answers: []string{"wrong-" + d.Password}})
+	p2 := c.waitPrompt()
+	if p2.ID == p1.ID {
+		t.Fatalf("the second PROMPT reuses id %d", p1.ID)
+	}
+	c.send(wire.PromptResponse{ID: p2.ID, Answers: []string{d.Password}})
+	c.start()
+	c.wait("HELLO", 20*time.Second, func(c *termClient) bool { return c.hello != nil })
+	c.send(typeLine("echo retried-$((40+2))"))
+	c.waitOutput("retried-42")
+}
+
+// TestSSHPromptWrongThrice: every wrong answer brings a new PROMPT until the tries are
+// used up (ssh's three), then CLOSE 3 before any HELLO.
+func TestSSHPromptWrongThrice(t *testing.T) {
+	d := peers.StartSSHD(t, kbdIntOnly...)
+	ts := newTestServer(t, sshConfigYAML(d.Addr, []string{"username: " + d.User, "host-key: " + yamlQuote(d.HostKey)}))
+	c := dialTerm(t, ts, "")
+	p := c.waitPrompt()
+	prompts := 1
+	for {
+		c.send(wire.PromptResponse{ID: p.ID, Answers: []string{"wrong-" + d.Password}})
+		m := c.nextMessage(20 * time.Second)
+		if next, ok := m.(wire.Prompt); ok {
+			if prompts++; prompts > 3 {
+				t.Fatalf("PROMPT %d %+v after three wrong answers", prompts, next)
+			}
+			p = next
+			continue
+		}
+		cl, ok := m.(wire.Close)
+		if !ok {
+			t.Fatalf("got %#v, want PROMPT or CLOSE", m)
+		}
+		if cl.Code != wire.CloseAuthFailed || !strings.Contains(cl.Reason, "refused the credentials") || strings.Contains(cl.Reason, d.Password) {
+			t.Fatalf("CLOSE %+v, want code %d saying the credentials were refused", cl, wire.CloseAuthFailed)
+		}
+		break
+	}
+	if prompts != 3 {
+		t.Fatalf("%d PROMPTs before CLOSE, want 3", prompts)
+	}
+}
+
+// TestSSHPromptRefusals: a cancel, no answer and a wrong number of answers each end the
+// session at once with a CLOSE that says why, before any HELLO and without asking again.
 func TestSSHPromptRefusals(t *testing.T) {
 	d := peers.StartSSHD(t, kbdIntOnly...)
 	settings := []string{"username: " + d.User, "host-key: " + yamlQuote(d.HostKey)}
@@ -85,12 +136,12 @@ func TestSSHPromptRefusals(t *testing.T) {
 		code   wire.CloseCode
 		reason string
 	}{
-		{"wrong", func(p wire.Prompt) wire.Message { return wire.PromptResponse{ID: p.ID, Answers: []string{"wrong-" + d.Password}} },
-			wire.CloseAuthFailed, "refused the credentials"},
 		{"cancel", func(p wire.Prompt) wire.Message { return wire.PromptResponse{ID: p.ID} },
 			wire.CloseAuthFailed, "Authentication cancelled"},
 		{"no answer", nil, wire.CloseTimeout, "No answer to the login prompt"},
-		{"two answers", func(p wire.Prompt) wire.Message { return wire.PromptResponse{ID: p.ID, Answers: []string{d.Password, d.Password}} },
+		{"two answers", func(p wire.Prompt) wire.Message {
+			return wire.PromptResponse{ID: p.ID, Answers: []string{d.Password, d.Password}}
+		},
 			wire.CloseClientError, "2 answers to 1"},
 	}
 	for _, tc := range cases {
@@ -105,25 +156,16 @@ func TestSSHPromptRefusals(t *testing.T) {
 				c.send(wire.PromptResponse{ID: p.ID + 1, Answers: []string{d.Password}})
 				c.send(tc.answer(p))
 			}
-			for {
-				switch m := c.nextMessage(20 * time.Second).(type) {
-				case wire.Prompt: // the server may ask again after a wrong answer
-					if tc.name != "wrong" {
-						t.Fatalf("another PROMPT %+v", m)
-					}
-					c.send(tc.answer(m))
-					continue
-				case wire.Close:
-					if m.Code != tc.code || !strings.Contains(m.Reason, tc.reason) {
-						t.Fatalf("CLOSE %+v, want code %d with %q", m, tc.code, tc.reason)
-					}
-					if strings.Contains(m.Reason, d.Password) {
-						t.Fatal("the reason holds the password")
-					}
-				default:
-					t.Fatalf("got %#v, want CLOSE", m)
+			switch m := c.nextMessage(20 * time.Second).(type) {
+			case wire.Close:
+				if m.Code != tc.code || !strings.Contains(m.Reason, tc.reason) {
+					t.Fatalf("CLOSE %+v, want code %d with %q", m, tc.code, tc.reason)
 				}
-				break
+				if strings.Contains(m.Reason, d.Password) {
+					t.Fatal("the reason holds the password")
+				}
+			default:
+				t.Fatalf("got %#v, want CLOSE", m)
 			}
 			if el := time.Since(start); tc.answer == nil && el < 900*time.Millisecond {
 				t.Fatalf("closed after %v, before the prompt timeout", el)

@@ -24,6 +24,11 @@ const (
 	methodKbdInt    = "keyboard-interactive"
 )
 
+// kbdIntTries is how many keyboard-interactive rounds a KeyboardInteractive handler (a
+// person) gets: a mistyped answer is asked again rather than ending the login, as
+// OpenSSH's NumberOfPasswordPrompts does. The server's MaxAuthTries still bounds it.
+const kbdIntTries = 3
+
 // errUnanswerable ends keyboard-interactive when the default answerer sees a
 // prompt that is not a password prompt (an OTP code, say).
 var errUnanswerable = errors.New("keyboard-interactive prompt that is not a password prompt; no KeyboardInteractive handler configured")
@@ -117,7 +122,7 @@ func authMethods(ctx context.Context, cfg *Config, tr *authTracker) ([]xssh.Auth
 		answer = passwordAnswerer(cfg.Password)
 	}
 	if answer != nil {
-		methods = append(methods, xssh.KeyboardInteractive(func(name, instruction string, questions []string, echos []bool) ([]string, error) {
+		kbdInt := xssh.KeyboardInteractive(func(name, instruction string, questions []string, echos []bool) ([]string, error) {
 			tr.try(methodKbdInt)
 			if len(questions) != len(echos) {
 				return nil, errors.New("keyboard-interactive: prompts and echo flags differ in number")
@@ -135,7 +140,15 @@ func authMethods(ctx context.Context, cfg *Config, tr *authTracker) ([]xssh.Auth
 				return nil, err
 			}
 			return answers, nil
-		}))
+		})
+		// A server that refuses the answers sends USERAUTH_FAILURE (RFC 4256 §3.4); a
+		// person may have mistyped, so ask again. The fixed password would only fail
+		// again, and an error from the handler (a cancel) ends the method at once.
+		if cfg.KeyboardInteractive != nil {
+			methods = append(methods, xssh.RetryableAuthMethod(kbdInt, kbdIntTries))
+		} else {
+			methods = append(methods, kbdInt)
+		}
 	}
 	if len(methods) == 0 {
 		return nil, errors.New("no credentials configured: set a password, a private key or a keyboard-interactive handler")

@@ -6,7 +6,9 @@ import (
 	"crypto/rand"
 	"encoding/pem"
 	"errors"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/racgate/racgate/internal/peers"
@@ -90,4 +92,104 @@ func TestNoUsableMethod(t *testing.T) {
 	if len(ae.Tried) != 0 || !strings.Contains(err.Error(), "publickey") {
 		t.Fatalf("err = %v (tried %v), want a message naming publickey as the only allowed method", err, ae.Tried)
 	}
+}
+
+// kbdIntSSHD is an sshd that takes the password only through PAM's keyboard-interactive
+// conversation.
+func kbdIntSSHD(t *testing.T) *peers.SSHD {
+	return peers.StartSSHD(t, "PasswordAuthentication no", "KbdInteractiveAuthentication yes")
+}
+
+// answerRounds answers password prompts with answers[i] in the i-th round that asks
+// something, counting those rounds; past the list it repeats the last answer.
+func answerRounds(rounds *atomic.Int32, answers ...string) func(context.Context, string, string, []Prompt) ([]string, error) {
+	return func(_ context.Context, _, _ string, prompts []Prompt) ([]string, error) {
+		if len(prompts) == 0 {
+			return nil, nil // an info-only round
+		}
+		n := int(rounds.Add(1)) - 1
+		out := make([]string, len(prompts))
+		for i := range out {
+			out[i] = answers[min(n, len(answers)-1)]
+		}
+		return out, nil
+	}
+}
+
+// TestKeyboardInteractiveRetry: a person who mistypes is asked again, and the right
+// answer in the second round logs in.
+func TestKeyboardInteractiveRetry(t *testing.T) {
+	d := kbdIntSSHD(t)
+	var rounds atomic.Int32
+	cfg := baseConfig(t, d)
+	cfg.Password = "" // only the handler can log in
+	cfg.KeyboardInteractive = answerRounds(&rounds, "wrong-"+d.Password, d.Password)
+	shellCheck(t, dial(t, d, cfg))
+	if n := rounds.Load(); n != 2 {
+		t.Fatalf("%d rounds asked, want 2 (one wrong, one right)", n)
+	}
+}
+
+// TestKeyboardInteractiveTries: three wrong answers end the login with ErrAuthFailed,
+// after exactly kbdIntTries rounds.
+func TestKeyboardInteractiveTries(t *testing.T) {
+	d := kbdIntSSHD(t)
+	var rounds atomic.Int32
+	cfg := baseConfig(t, d)
+	cfg.Password = ""
+	cfg.KeyboardInteractive = answerRounds(&rounds, "wrong")
+	_, err := Dial(context.Background(), d.Addr, cfg)
+	var ae *AuthError
+	if !errors.Is(err, ErrAuthFailed) || !errors.As(err, &ae) {
+		t.Fatalf("err = %v, want ErrAuthFailed\nsshd log:\n%s", err, d.Log())
+	}
+	if n := rounds.Load(); n != kbdIntTries {
+		t.Fatalf("%d rounds asked, want %d", n, kbdIntTries)
+	}
+	if !slices.Contains(ae.Tried, methodKbdInt) {
+		t.Fatalf("tried %v, want keyboard-interactive", ae.Tried)
+	}
+}
+
+// TestKeyboardInteractiveCancel: an error from the handler (the user cancelled) ends the
+// login at once instead of asking again.
+func TestKeyboardInteractiveCancel(t *testing.T) {
+	d := kbdIntSSHD(t)
+	var rounds atomic.Int32
+	cancelled := errors.New("cancelled by the user")
+	cfg := baseConfig(t, d)
+	cfg.Password = ""
+	wrong := answerRounds(&rounds, "wrong")
+	cfg.KeyboardInteractive = func(ctx context.Context, name, instr string, prompts []Prompt) ([]string, error) {
+		if len(prompts) > 0 && rounds.Load() == 1 {
+			rounds.Add(1)
+			return nil, cancelled
+		}
+		return wrong(ctx, name, instr, prompts)
+	}
+	_, err := Dial(context.Background(), d.Addr, cfg)
+	if !errors.Is(err, ErrAuthFailed) || !errors.Is(err, cancelled) {
+		t.Fatalf("err = %v, want ErrAuthFailed wrapping the cancel", err)
+	}
+	if n := rounds.Load(); n != 2 {
+		t.Fatalf("%d rounds asked, want 2 (one wrong, then the cancel)", n)
+	}
+}
+
+// TestKeyboardInteractiveServerLimit: sshd's MaxAuthTries below our tries ends the
+// login from the server's side; that is still ErrAuthFailed, not a protocol error.
+func TestKeyboardInteractiveServerLimit(t *testing.T) {
+	d := peers.StartSSHD(t, "PasswordAuthentication no", "KbdInteractiveAuthentication yes", "MaxAuthTries 2")
+	var rounds atomic.Int32
+	cfg := baseConfig(t, d)
+	cfg.Password = ""
+	cfg.KeyboardInteractive = answerRounds(&rounds, "wrong")
+	_, err := Dial(context.Background(), d.Addr, cfg)
+	if !errors.Is(err, ErrAuthFailed) {
+		t.Fatalf("err = %v, want ErrAuthFailed\nsshd log:\n%s", err, d.Log())
+	}
+	if n := rounds.Load(); n < 1 || n > 2 {
+		t.Fatalf("%d rounds asked, want at most MaxAuthTries (2)", n)
+	}
+	t.Logf("sshd with MaxAuthTries 2 asked %d rounds: %v", rounds.Load(), err)
 }
