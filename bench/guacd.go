@@ -50,6 +50,7 @@ func (g *guacdGateway) params(sc scenario) map[string]string {
 	if e := sc.Settings.Get("encodings"); e != "" {
 		p["encodings"] = e
 	}
+	maps.Copy(p, sc.GuacdParams)
 	return p
 }
 

@@ -10,7 +10,10 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -144,5 +147,133 @@ func TestGuacdPath(t *testing.T) {
 	rs := report.Ratios([]report.Result{{Scenario: "busy", Gateway: "racgate", BytesPerSec: res.BytesPerSec / 2, CPUPerSession10s: res.CPUPerSession10s / 4}, res})
 	if len(rs) != 1 || rs[0].Bytes != 0.5 || rs[0].CPU != 0.25 {
 		t.Errorf("ratios %+v", rs)
+	}
+}
+
+// guacdEnv names a guacd binary to test the harness against. guacd is not packaged in
+// Debian and never installed by CI, so this is not a peers.Require peer: without the
+// variable the test skips, even under RACGATE_REQUIRE_PEERS.
+const guacdEnv = "RACGATE_GUACD"
+
+// startGuacd runs the guacd binary named by guacdEnv in the foreground on a free
+// loopback port, stopped by PID at the end of the test.
+func startGuacd(t *testing.T, ps *procs) (addr string, pid int) {
+	t.Helper()
+	bin := os.Getenv(guacdEnv)
+	if bin == "" {
+		t.Skipf("%s is not set: no guacd to test against (guacd is not packaged in Debian)", guacdEnv)
+	}
+	port, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	cmd := exec.Command(bin, "-b", "127.0.0.1", "-l", strconv.Itoa(port), "-f", "-L", "info")
+	logPath := filepath.Join(t.TempDir(), "guacd.log")
+	lf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lf.Close()
+	cmd.Stdout, cmd.Stderr = lf, lf
+	p, err := ps.start(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := waitPort(context.Background(), p, addr); err != nil {
+		t.Fatalf("guacd: %v\n%s", err, logTail(logPath))
+	}
+	return addr, p.pid()
+}
+
+// TestRealGuacd checks the harness's Guacamole client against a real guacd and Xvnc:
+// the handshake is accepted, guacd sizes the display as asked, sends images the client
+// decodes, keeps the session while every sync is answered, and its processes are
+// measured.
+func TestRealGuacd(t *testing.T) {
+	peers.Require(t, "Xvnc", "xterm", "xdotool", "xsetroot")
+	ps := &procs{}
+	t.Cleanup(ps.stopAll)
+	addr, pid := startGuacd(t, ps)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	// The client on its own: handshake, display size, decoded images.
+	dir := t.TempDir()
+	x, err := startXvnc(ctx, ps, dir, 800, 600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := workloadBusy(ctx, x, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	host, port, _ := net.SplitHostPort(x.Addr)
+	c, err := guac.Dial(ctx, addr, guac.Config{Protocol: "vnc", Width: 800, Height: 600,
+		Params: map[string]string{"hostname": host, "port": port}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(c.ID, "$") {
+		t.Errorf("connection ID %q, want guacd's $UUID", c.ID)
+	}
+	rctx, rcancel := context.WithTimeout(ctx, 3*time.Second)
+	err = c.Run(rctx)
+	rcancel()
+	c.Close()
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	st := c.Stats()
+	t.Logf("guacd: %d syncs, %d images decoded, by type %v, %d bytes", st.Syncs, st.Decoded, st.Images, st.Bytes)
+	if st.Width != 800 || st.Height != 600 {
+		t.Errorf("guacd's display %dx%d, want 800x600", st.Width, st.Height)
+	}
+	if st.Syncs < 10 || st.Decoded == 0 || st.Images["image/png"]+st.Images["image/webp"]+st.Images["image/jpeg"] == 0 {
+		t.Errorf("in 3 s of a scrolling terminal: %+v", st)
+	}
+
+	// The harness's guacd path: a measured scenario.
+	o, err := parseFlags([]string{"-duration", "2s", "-warmup", "300ms", "-guacd", addr,
+		"-guacd-pid", strconv.Itoa(pid)}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{o: o, dir: t.TempDir(), log: slog.New(slog.DiscardHandler), prog: &report.Progress{}}
+	res := h.guacd(ctx, scenario{Name: "busy", Sessions: 1, Workload: workloadBusy}, "test")
+	if res.Skipped != "" || len(res.Errors) > 0 {
+		t.Fatalf("skipped %q errors %v", res.Skipped, res.Errors)
+	}
+	if res.BytesPerSec < 1000 || res.FramesPerSec < 5 || res.FirstFrameMs <= 0 {
+		t.Errorf("bytes/s %.0f frames/s %.1f first frame %.0f ms", res.BytesPerSec, res.FramesPerSec, res.FirstFrameMs)
+	}
+	// guacd encodes in its per-connection child: CPU and RSS come from the tree.
+	if res.CPUPerSession10s <= 0 || res.RSSPerSession <= 0 {
+		t.Errorf("guacd CPU %.3f CPU-s/10 s, RSS/session %.0f", res.CPUPerSession10s, res.RSSPerSession)
+	}
+}
+
+// TestGuacdParams: with -guacd, busy gains a pair run with guacd's force-lossless, and
+// the connect parameters carry it with the server's address and credentials.
+func TestGuacdParams(t *testing.T) {
+	o, err := parseFlags([]string{"-scenarios", "busy", "-guacd", "127.0.0.1:4822"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := scenarios(o)
+	if len(list) != 2 || list[1].Variant != "guacd force-lossless" || list[0].GuacdParams != nil {
+		t.Fatalf("scenarios %+v", list)
+	}
+	g := &guacdGateway{rem: remoteServer{Protocol: "rdp", Addr: "127.0.0.1:3390", Settings: map[string]string{"username": "bench"}}}
+	p := g.params(list[1])
+	if p["force-lossless"] != "true" || p["hostname"] != "127.0.0.1" || p["port"] != "3390" || p["username"] != "bench" {
+		t.Fatalf("params %v", p)
+	}
+	if p := g.params(list[0]); p["force-lossless"] != "" {
+		t.Fatalf("plain busy params %v", p)
+	}
+	// Without -guacd the pair is not run.
+	o, _ = parseFlags([]string{"-scenarios", "busy"}, io.Discard)
+	if list := scenarios(o); len(list) != 1 {
+		t.Fatalf("scenarios without -guacd %+v", list)
 	}
 }

@@ -15,7 +15,9 @@ type scenario struct {
 	Desc     string
 	Variant  string     // what Settings vary, for the report
 	Settings url.Values // connection settings the clients ask for
-	Sessions int
+	// GuacdParams are extra guacd connection parameters (racgate ignores them).
+	GuacdParams map[string]string
+	Sessions    int
 	// Workload starts the X clients; they run until the scenario ends.
 	Workload func(ctx context.Context, x *xvnc, window time.Duration) error
 	RDP      bool          // the sessions use RDP (freerdp-shadow-cli on Xvfb) instead of VNC
@@ -162,6 +164,13 @@ func scenarios(o *options) []scenario {
 			q, _ := url.ParseQuery(strings.ReplaceAll(v.q, " ", "+"))
 			list = append(list, scenario{Name: "busy", Variant: v.name, Settings: q, Sessions: n, Workload: workloadBusy})
 		}
+	}
+	if o.guacd != "" && o.want("busy") {
+		// guacd sends regions that change more than 3 times a second as JPEG/WebP (lossy);
+		// racgate is lossless unless asked. This pair compares both at lossless quality,
+		// as the bytes target is stated.
+		list = append(list, scenario{Name: "busy", Variant: "guacd force-lossless", Sessions: n, Workload: workloadBusy,
+			GuacdParams: map[string]string{"force-lossless": "true"}})
 	}
 	add(scenario{Name: "churn", Desc: "full-screen random colour blocks", Sessions: n, Workload: workloadChurn})
 	add(scenario{Name: "drag", Desc: "xterm window dragged by xdotool", Sessions: n, Workload: workloadDrag})

@@ -25,6 +25,11 @@ const (
 	maxStreamBytes = 32 << 20 // decoded bytes of one image
 	maxPixels      = 8192 * 8192
 	handshakeWait  = 20 * time.Second
+	// DefaultKeepAlive is how often an otherwise silent client sends nop:
+	// guacamole-common-js's keep-alive period. guacd drops a user it has heard nothing
+	// from for 15 s ("User is not responding."), which a still screen (no sync to
+	// answer) would otherwise cause.
+	DefaultKeepAlive = 5 * time.Second
 )
 
 // Version is the protocol version this client speaks (the handshake's version argument).
@@ -49,6 +54,9 @@ type Stats struct {
 	ImageBytes   map[string]uint64 // decoded image bytes by mimetype
 	Decoded      uint64            // images decoded (png, jpeg); webp is only counted
 	FirstSync    time.Duration     // from Dial to the first sync
+	// Width and Height are the default layer's (0) size from guacd's last size
+	// instruction: the display it agreed to.
+	Width, Height int
 }
 
 // SyncEvent is one sync (frame end) as received.
@@ -70,6 +78,8 @@ type Conn struct {
 	// SyncDelay, if set before Run, makes a slow client: each sync is answered this much
 	// later, and nothing is read meanwhile, like a browser that draws slowly.
 	SyncDelay time.Duration
+	// KeepAlive, if set before Run, replaces DefaultKeepAlive; negative sends no nop.
+	KeepAlive time.Duration
 
 	wmu  sync.Mutex
 	wbuf []byte
@@ -235,6 +245,11 @@ func (c *Conn) Close() error {
 func (c *Conn) Run(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() { c.conn.SetReadDeadline(time.Now()) })
 	defer stop()
+	if every := c.keepAlive(); every > 0 {
+		kctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		go c.sendKeepAlive(kctx, every)
+	}
 	for {
 		el, err := c.r.ReadRaw()
 		if err != nil {
@@ -246,6 +261,30 @@ func (c *Conn) Run(ctx context.Context) error {
 		at := time.Now()
 		if err := c.handle(el, at); err != nil {
 			return err
+		}
+	}
+}
+
+func (c *Conn) keepAlive() time.Duration {
+	if c.KeepAlive == 0 {
+		return DefaultKeepAlive
+	}
+	return c.KeepAlive
+}
+
+// sendKeepAlive sends nop every period until ctx ends or a write fails (Run then sees
+// the broken connection).
+func (c *Conn) sendKeepAlive(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if c.send("nop") != nil {
+				return
+			}
 		}
 	}
 }
@@ -283,6 +322,21 @@ func (c *Conn) handle(el [][]byte, at time.Time) error {
 		}
 		c.changed = false
 		return nil
+	case "size": // size,LAYER,WIDTH,HEIGHT
+		if len(args) < 3 {
+			return fmt.Errorf("%w: size with %d arguments", ErrMalformed, len(args))
+		}
+		if string(args[0]) != "0" {
+			return nil // a buffer or another layer
+		}
+		w, errW := strconv.Atoi(string(args[1]))
+		h, errH := strconv.Atoi(string(args[2]))
+		if errW != nil || errH != nil || w < 0 || h < 0 || w*h > maxPixels {
+			return fmt.Errorf("%w: size %q", ErrMalformed, strs(args))
+		}
+		c.mu.Lock()
+		c.stats.Width, c.stats.Height = w, h
+		c.mu.Unlock()
 	case "img": // img,STREAM,MASK,LAYER,MIMETYPE,X,Y
 		if len(args) < 6 {
 			return fmt.Errorf("%w: img with %d arguments", ErrMalformed, len(args))

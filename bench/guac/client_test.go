@@ -152,6 +152,7 @@ func TestSession(t *testing.T) {
 	if c.ID != "$abc" {
 		t.Errorf("ID %q", c.ID)
 	}
+	c.KeepAlive = -1 // the script expects exactly key after the syncs
 	var events []SyncEvent
 	c.OnSync = func(ev SyncEvent) {
 		events = append(events, ev)
@@ -170,7 +171,7 @@ func TestSession(t *testing.T) {
 		t.Fatalf("sync events %+v", events)
 	}
 	st := c.Stats()
-	if st.Syncs != 2 || st.Decoded != 2 || st.FirstSync <= 0 {
+	if st.Syncs != 2 || st.Decoded != 2 || st.FirstSync <= 0 || st.Width != 1024 || st.Height != 768 {
 		t.Fatalf("stats %+v", st)
 	}
 	for m, n := range map[string]int{"image/png": len(pngData), "image/jpeg": len(jpegData), "image/webp": len(webp)} {
@@ -190,6 +191,8 @@ func TestSessionBadInput(t *testing.T) {
 		"bad png":    imageStream("1", "image/png", []byte("not a png")),
 		"short img":  {{"img", []string{"1"}}},
 		"bare sync":  {{"sync", nil}},
+		"bad size":   {{"size", []string{"0", "-5", "x"}}},
+		"huge size":  {{"size", []string{"0", "100000", "100000"}}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			addr := fakeGuacd(t, func(c net.Conn, r *Reader) error {
@@ -267,5 +270,46 @@ func TestSyncDelay(t *testing.T) {
 	}
 	if g := <-gaps; g < 2*delay {
 		t.Fatalf("two syncs answered after %v, want at least %v", g, 2*delay)
+	}
+}
+
+// TestKeepAlive: on a still screen (no sync to answer) the client still sends nop
+// periodically, as guacamole-common-js does; guacd drops a user silent for 15 s.
+func TestKeepAlive(t *testing.T) {
+	const every = 40 * time.Millisecond
+	gap := make(chan time.Duration, 1)
+	addr := fakeGuacd(t, func(c net.Conn, r *Reader) error {
+		r.Read()
+		write(c, Instruction{"args", []string{"hostname"}})
+		for range 5 {
+			if _, err := r.Read(); err != nil {
+				return err
+			}
+		}
+		if err := write(c, Instruction{"ready", []string{"$x"}}); err != nil {
+			return err
+		}
+		start := time.Now()
+		for range 3 {
+			if _, err := expectOp(r, "nop"); err != nil {
+				return err
+			}
+		}
+		gap <- time.Since(start)
+		return write(c, Instruction{"disconnect", nil})
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := Dial(ctx, addr, Config{Protocol: "vnc", Width: 64, Height: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.KeepAlive = every
+	if err := c.Run(ctx); !errors.Is(err, ErrServer) {
+		t.Fatalf("Run = %v, want the server's disconnect", err)
+	}
+	if g := <-gap; g < 3*every-every/2 {
+		t.Fatalf("three nops within %v, want about %v apart", g, every)
 	}
 }

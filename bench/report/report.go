@@ -108,6 +108,10 @@ type Ratio struct {
 	Bytes    float64 `json:"bytes"`
 	CPU      float64 `json:"cpu"`
 	RSS      float64 `json:"rss_per_session"`
+	// Input-to-pixel latency, total (key sent to the frame that shows it), where both
+	// ran the latency probe; NaN (0 in JSON) otherwise.
+	LatencyP50 float64 `json:"latency_p50"`
+	LatencyP99 float64 `json:"latency_p99"`
 }
 
 // Ratios pairs racgate and guacd results of the same scenario and variant.
@@ -120,11 +124,17 @@ func Ratios(rs []Result) []Ratio {
 		for _, g := range rs {
 			if g.Gateway == "guacd" && g.Skipped == "" && g.Scenario == r.Scenario && g.Variant == r.Variant {
 				out = append(out, Ratio{
-					Scenario: r.Scenario + variantSuffix(r.Variant),
-					Bytes:    div(r.BytesPerSec, g.BytesPerSec),
-					CPU:      div(r.CPUPerSession10s, g.CPUPerSession10s),
-					RSS:      div(r.RSSPerSession, g.RSSPerSession),
+					Scenario:   r.Scenario + variantSuffix(r.Variant),
+					Bytes:      div(r.BytesPerSec, g.BytesPerSec),
+					CPU:        div(r.CPUPerSession10s, g.CPUPerSession10s),
+					RSS:        div(r.RSSPerSession, g.RSSPerSession),
+					LatencyP50: math.NaN(), LatencyP99: math.NaN(),
 				})
+				if r.Latency != nil && g.Latency != nil && r.Latency.Samples > 0 && g.Latency.Samples > 0 {
+					q := &out[len(out)-1]
+					q.LatencyP50 = div(r.Latency.Total.P50, g.Latency.Total.P50)
+					q.LatencyP99 = div(r.Latency.Total.P99, g.Latency.Total.P99)
+				}
 			}
 		}
 	}
@@ -159,7 +169,7 @@ func sanitize(run *Run) *Run {
 	c := *run
 	c.Ratios = slices.Clone(run.Ratios)
 	for i := range c.Ratios {
-		for _, p := range []*float64{&c.Ratios[i].Bytes, &c.Ratios[i].CPU, &c.Ratios[i].RSS} {
+		for _, p := range []*float64{&c.Ratios[i].Bytes, &c.Ratios[i].CPU, &c.Ratios[i].RSS, &c.Ratios[i].LatencyP50, &c.Ratios[i].LatencyP99} {
 			if math.IsNaN(*p) || math.IsInf(*p, 0) {
 				*p = 0
 			}
@@ -198,9 +208,10 @@ func Table(w io.Writer, run *Run) {
 	if len(run.Ratios) > 0 {
 		fmt.Fprintln(w, "\nracgate / guacd (same run; below 1 is better for racgate):")
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "scenario\tbytes\tCPU\tRSS/sess\t")
+		fmt.Fprintln(tw, "scenario\tbytes\tCPU\tRSS/sess\tlat p50\tlat p99\t")
 		for _, q := range run.Ratios {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", q.Scenario, ratio(q.Bytes), ratio(q.CPU), ratio(q.RSS))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", q.Scenario, ratio(q.Bytes), ratio(q.CPU), ratio(q.RSS),
+				ratio(q.LatencyP50), ratio(q.LatencyP99))
 		}
 		tw.Flush()
 	}

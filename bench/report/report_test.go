@@ -113,3 +113,35 @@ func TestWriteSVG(t *testing.T) {
 		t.Errorf("bar widths not proportional:\n%s", b)
 	}
 }
+
+// TestLatencyRatios: latency ratios are total p50 and p99, racgate over guacd, only
+// where both ran the latency probe.
+func TestLatencyRatios(t *testing.T) {
+	mk := func(p50, p99 float64) *Latency {
+		return &Latency{Samples: 10, Total: Quantiles{P50: p50, P95: p99, P99: p99, Max: p99}}
+	}
+	rs := []Result{
+		{Scenario: "typing", Gateway: "racgate", Latency: mk(10, 15), CPUPerSession10s: 1},
+		{Scenario: "typing", Gateway: "guacd", Latency: mk(20, 60), CPUPerSession10s: 2},
+		{Scenario: "busy", Gateway: "racgate", BytesPerSec: 1},
+		{Scenario: "busy", Gateway: "guacd", BytesPerSec: 2},
+	}
+	q := Ratios(rs)
+	if len(q) != 2 || q[0].LatencyP50 != 0.5 || q[0].LatencyP99 != 0.25 || q[0].CPU != 0.5 {
+		t.Fatalf("typing ratios %+v", q)
+	}
+	if !math.IsNaN(q[1].LatencyP50) || !math.IsNaN(q[1].LatencyP99) || q[1].Bytes != 0.5 {
+		t.Fatalf("busy has no latency: %+v", q[1])
+	}
+	var b bytes.Buffer
+	Table(&b, &Run{Results: rs, Ratios: q})
+	for _, want := range []string{"lat p99", "0.25x", "n/a"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, b.String())
+		}
+	}
+	p := filepath.Join(t.TempDir(), "r.json")
+	if err := WriteJSON(p, &Run{Results: rs, Ratios: q}); err != nil {
+		t.Fatalf("NaN latency ratios must not break JSON: %v", err)
+	}
+}
