@@ -124,7 +124,7 @@ function start(): void {
     copyAllowed: () => session.copyAllowed,
     pasteAllowed: () => session.pasteAllowed,
     note,
-  });
+  }, el<HTMLDivElement>("terminal-search"));
   const isTerminal = () => session.kind === KIND_TERMINAL && !terminalBox.hidden;
   // The terminal's size in cells for the connect URL: the live terminal's after a
   // reconnect, else an estimate for the default font (TERMINAL_RESIZE corrects it).

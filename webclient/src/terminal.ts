@@ -8,7 +8,9 @@ import { SearchAddon } from "@xterm/addon-search";
 import { Unicode11Addon } from "@xterm/addon-unicode11";
 import { WebLinksAddon } from "@xterm/addon-web-links";
 import { WebglAddon } from "@xterm/addon-webgl";
+import { openLink } from "./links.js";
 import { DEFAULT_FONT_SIZE, FONT_FAMILY, SCHEMES, schemeName } from "./termconfig.js";
+import { SearchBar } from "./termsearch.js";
 
 const RESIZE_DEBOUNCE_MS = 100;
 const COPY_DEBOUNCE_MS = 150;
@@ -37,15 +39,29 @@ export interface TerminalHooks {
 
 const utf8 = new TextEncoder();
 
+function isMac(): boolean {
+  const p = (navigator as Navigator & { userAgentData?: { platform?: string } }).userAgentData?.platform ?? navigator.platform;
+  return /^mac/i.test(p);
+}
+
 export class TerminalView {
   term: Terminal | null = null;
   private fit = new FitAddon();
   private search = new SearchAddon();
   private sent = { cols: 0, rows: 0 };
   private resizeTimer: ReturnType<typeof setTimeout> | undefined;
+  private searchBar: SearchBar | null = null;
   renderer = "none";
 
-  constructor(private box: HTMLElement, private hooks: TerminalHooks) {}
+  /** searchBar is the page's #terminal-search; without it Ctrl+Shift+F does nothing. */
+  constructor(private box: HTMLElement, private hooks: TerminalHooks, searchBar?: HTMLElement) {
+    if (searchBar) {
+      this.searchBar = new SearchBar(searchBar, this.search, {
+        focusTerminal: () => this.focus(),
+        clearSelection: () => this.term?.clearSelection(),
+      });
+    }
+  }
 
   /**
    * open shows a fresh terminal (a reconnect starts from a clean screen). A read-only
@@ -53,6 +69,7 @@ export class TerminalView {
    */
   open(initial: { cols: number; rows: number }, readOnly = false): Terminal {
     if (this.term) {
+      this.searchBar?.close();
       this.term.reset();
       this.term.options.disableStdin = readOnly;
       this.sent = initial;
@@ -68,6 +85,13 @@ export class TerminalView {
       cols: initial.cols,
       rows: initial.rows,
       disableStdin: readOnly,
+      // OSC 8 hyperlinks: their text need not be their target, so ask first; xterm.js
+      // offers only http(s) ones, and openLink checks again.
+      linkHandler: {
+        activate: (_e, uri) => {
+          if (window.confirm(`Open ${uri}?`)) openLink(uri);
+        },
+      },
     });
     this.term = term;
     this.sent = initial;
@@ -76,7 +100,7 @@ export class TerminalView {
     term.loadAddon(this.search);
     term.loadAddon(new Unicode11Addon());
     term.unicode.activeVersion = "11";
-    term.loadAddon(new WebLinksAddon((_e, uri) => window.open(uri, "_blank", "noopener,noreferrer")));
+    term.loadAddon(new WebLinksAddon((_e, uri) => openLink(uri)));
     term.open(this.box);
     this.useWebGL(term);
     this.box.dataset.renderer = this.renderer;
@@ -92,6 +116,9 @@ export class TerminalView {
     let copyTimer: ReturnType<typeof setTimeout> | undefined;
     term.onSelectionChange(() => {
       clearTimeout(copyTimer);
+      // A match the search bar selected is not the user's selection: no copy (nor of a
+      // mouse selection while the bar is open).
+      if (this.searchBar?.isOpen) return;
       copyTimer = setTimeout(() => {
         const text = term.getSelection();
         if (!text || !this.hooks.copyAllowed()) return;
@@ -133,7 +160,14 @@ export class TerminalView {
   }
 
   // key handles the shortcuts the page keeps for itself; false means xterm.js skips it.
+  // They all need Ctrl+Shift (Ctrl+F etc. belong to the remote shell), or on macOS Cmd+F,
+  // which a terminal there never sends on.
   private key(e: KeyboardEvent): boolean {
+    if (e.type === "keydown" && isMac() && e.metaKey && !e.ctrlKey && !e.altKey && !e.shiftKey && e.code === "KeyF") {
+      e.preventDefault(); // not the browser's find, which cannot see the terminal's canvas
+      this.searchBar?.open();
+      return false;
+    }
     if (e.type !== "keydown" || !e.ctrlKey || !e.shiftKey || e.altKey || e.metaKey) return true;
     switch (e.code) {
       case "KeyV": // paste from the browser clipboard
@@ -149,12 +183,10 @@ export class TerminalView {
         if (text && this.hooks.copyAllowed()) void navigator.clipboard?.writeText(text).catch(() => {});
         return false;
       }
-      case "KeyF": {
+      case "KeyF":
         e.preventDefault();
-        const q = window.prompt("Search the terminal for");
-        if (q) this.search.findNext(q);
+        this.searchBar?.open();
         return false;
-      }
     }
     return true;
   }

@@ -637,6 +637,146 @@ test("terminal endpoint: xterm.js shows TERMINAL bytes, sends input, paste and i
   }
 });
 
+test("terminal search bar: Ctrl+Shift+F, incremental, Enter / Shift+Enter, Escape; Ctrl+F goes to the shell", { skip }, async () => {
+  const t = await openBrowser({ baseURL: server.url, viewport: { width: 900, height: 600 } });
+  try {
+    let conn;
+    sessions.find = (c) => {
+      conn = c;
+      c.send(enc(
+        { type: "HELLO", version: 1, kind: 1, flags: 7, name: "shell" },
+        { type: "TERMINAL", data: new TextEncoder().encode("first line\r\nthe quokka lives here\r\nwombat one\r\nfiller\r\nmore filler\r\n  a wombat two\r\n$ ") },
+        { type: "FRAME", id: 1 },
+      ));
+    };
+    await t.run({ open: "find" });
+    await t.run({ waitState: "connected" });
+    await waitMsg(conn, (m) => m.type === "ACK" && m.id === 1, "ACK");
+    const p = t.page;
+    const sel = () => p.evaluate(() => ({ text: window.racgateTerminal.getSelection(), pos: window.racgateTerminal.getSelectionPosition() }));
+    const count = () => p.textContent("#terminal-search-count");
+    const inputs = () => all(conn).filter((m) => m.type === "TERMINAL_INPUT").length;
+    assert.equal(await p.isVisible("#terminal-search"), false);
+    await t.run({ writeClipboard: "untouched" });
+
+    await t.run({ press: "Control+Shift+F" });
+    await p.waitForSelector("#terminal-search", { state: "visible" });
+    assert.equal(await p.evaluate(() => document.activeElement?.id), "terminal-search-input");
+    // Typing searches as it goes; none of it reaches the remote.
+    await p.keyboard.type("quokka", { delay: 10 });
+    await p.waitForFunction(() => window.racgateTerminal.getSelection() === "quokka");
+    assert.deepEqual((await sel()).pos, { start: { x: 4, y: 1 }, end: { x: 10, y: 1 } });
+    assert.equal(await count(), "1/1");
+    // The match the search selected is not copied (copy on select is for the user's own).
+    await p.waitForTimeout(400);
+    assert.equal((await t.run({ readClipboard: true })).text, "untouched");
+
+    // Two occurrences: Enter goes to the next, Shift+Enter back, the buttons too.
+    await p.fill("#terminal-search-input", "wombat");
+    await p.waitForFunction(() => window.racgateTerminal.getSelection() === "wombat");
+    assert.deepEqual((await sel()).pos, { start: { x: 0, y: 2 }, end: { x: 6, y: 2 } });
+    assert.equal(await count(), "1/2");
+    await p.keyboard.press("Enter");
+    assert.deepEqual(await sel(), { text: "wombat", pos: { start: { x: 4, y: 5 }, end: { x: 10, y: 5 } } });
+    assert.equal(await count(), "2/2");
+    await p.keyboard.press("Shift+Enter");
+    assert.deepEqual((await sel()).pos, { start: { x: 0, y: 2 }, end: { x: 6, y: 2 } });
+    await p.click("#terminal-search-next");
+    assert.deepEqual((await sel()).pos.start, { x: 4, y: 5 });
+    await p.click("#terminal-search-previous");
+    assert.deepEqual((await sel()).pos.start, { x: 0, y: 2 });
+    await p.keyboard.press("Enter"); // wraps past the last match
+    await p.keyboard.press("Enter");
+    assert.deepEqual((await sel()).pos.start, { x: 0, y: 2 });
+
+    await p.fill("#terminal-search-input", "xyzzy");
+    await p.waitForFunction(() => document.getElementById("terminal-search-count").textContent === "no match");
+    assert.equal(await p.getAttribute("#terminal-search", "data-found"), "false");
+    assert.equal((await sel()).text, "");
+    assert.equal(inputs(), 0, "search keys are not terminal input");
+
+    // Escape: the bar goes, the keyboard is the terminal's again.
+    await p.focus("#terminal-search-input");
+    await p.keyboard.press("Escape");
+    await p.waitForSelector("#terminal-search", { state: "hidden" });
+    assert.equal(await p.evaluate(() => document.getElementById("terminal").contains(document.activeElement)), true);
+    // Ctrl+F alone is the shell's (forward-char in readline): TERMINAL_INPUT 0x06.
+    await p.keyboard.press("Control+f");
+    const cf = await waitMsg(conn, (m) => m.type === "TERMINAL_INPUT", "Ctrl+F as TERMINAL_INPUT");
+    assert.deepEqual([...cf.data], [0x06]);
+    assert.equal(await p.isVisible("#terminal-search"), false);
+    // Reopened: the last query is there, selected, so typing replaces it.
+    await t.run({ press: "Control+Shift+F" });
+    await p.waitForSelector("#terminal-search", { state: "visible" });
+    assert.equal(await p.inputValue("#terminal-search-input"), "xyzzy");
+    assert.deepEqual(await p.evaluate(() => { const i = document.activeElement; return [i.selectionStart, i.selectionEnd]; }), [0, 5]);
+    await p.click("#terminal-search-close");
+    await p.waitForSelector("#terminal-search", { state: "hidden" });
+    assert.equal(await p.evaluate(() => document.getElementById("terminal").contains(document.activeElement)), true);
+    assert.equal(inputs(), 1);
+  } finally {
+    await t.close();
+  }
+});
+
+test("terminal links: a click opens http(s) in a new tab, javascript: never", { skip }, async () => {
+  const t = await openBrowser({ baseURL: server.url, viewport: { width: 900, height: 600 } });
+  try {
+    const osc8 = (uri, text) => `\x1b]8;;${uri}\x07${text}\x1b]8;;\x07`;
+    sessions.links = (c) => c.send(enc(
+      { type: "HELLO", version: 1, kind: 1, flags: 7, name: "shell" },
+      { type: "TERMINAL", data: new TextEncoder().encode(
+        "see https://example.test/path for more\r\n" +
+        "javascript:alert(1)\r\n" +
+        `${osc8("javascript:alert(2)", "evil osc")}\r\n` +
+        `${osc8("https://example.test/osc", "good osc")}\r\n$ `,
+      ) },
+      { type: "FRAME", id: 1 },
+    ));
+    await t.run({ open: "links" });
+    await t.run({ waitState: "connected" });
+    const p = t.page;
+    await p.waitForFunction(() => window.racgateTerminal.buffer.active.getLine(3)?.translateToString(true) === "good osc");
+    await p.evaluate(() => {
+      window.opened = [];
+      window.confirmed = [];
+      window.open = (...a) => { window.opened.push(a); return null; };
+      window.confirm = (q) => { window.confirmed.push(q); return true; };
+    });
+    // The page position of the middle of cell (col, row), from the rendered screen's size.
+    const cell = (col, row) => p.evaluate(([col, row]) => {
+      const term = window.racgateTerminal;
+      const r = document.querySelector("#terminal .xterm-screen").getBoundingClientRect();
+      const w = r.width / term.cols, h = r.height / term.rows;
+      return { x: r.left + (col + 0.5) * w, y: r.top + (row + 0.5) * h };
+    }, [col, row]);
+    const clickCell = async (col, row) => {
+      const { x, y } = await cell(col, row);
+      await p.mouse.move(x - 3, y);
+      await p.mouse.move(x, y); // hovering finds the link
+      await p.waitForTimeout(150);
+      await p.mouse.click(x, y);
+      await p.waitForTimeout(150);
+    };
+    await clickCell(8, 0); // inside "https://example.test/path"
+    await p.waitForFunction(() => window.opened.length === 1);
+    assert.deepEqual(await p.evaluate(() => window.opened), [["https://example.test/path", "_blank", "noopener,noreferrer"]]);
+    await clickCell(3, 1); // plain javascript: text is no link
+    await clickCell(14, 1);
+    await clickCell(2, 2); // an OSC 8 javascript: link is never offered
+    await clickCell(5, 3); // an OSC 8 https link: asked first, then opened
+    await p.waitForFunction(() => window.opened.length === 2);
+    const got = await p.evaluate(() => ({ opened: window.opened, confirmed: window.confirmed }));
+    assert.deepEqual(got.opened[1], ["https://example.test/osc", "_blank", "noopener,noreferrer"]);
+    assert.equal(got.confirmed.length, 1);
+    assert.match(got.confirmed[0], /https:\/\/example\.test\/osc/);
+    assert.equal(got.opened.length, 2);
+    assert.equal(got.opened.some((a) => /javascript/i.test(String(a[0]))), false);
+  } finally {
+    await t.close();
+  }
+});
+
 test("login prompts: the form asks while connecting, answers go back as PROMPT_RESPONSE, Escape cancels", { skip }, async () => {
   const t = await openBrowser({ baseURL: server.url, viewport: { width: 700, height: 500 } });
   try {
