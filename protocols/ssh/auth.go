@@ -25,7 +25,7 @@ const (
 )
 
 // kbdIntTries is how many keyboard-interactive rounds a KeyboardInteractive handler (a
-// person) gets: a mistyped answer is asked again rather than ending the login, as
+// person) gets when there is no Password: a mistyped answer is asked again rather than ending the login, as
 // OpenSSH's NumberOfPasswordPrompts does. The server's MaxAuthTries still bounds it.
 const kbdIntTries = 3
 
@@ -142,9 +142,11 @@ func authMethods(ctx context.Context, cfg *Config, tr *authTracker) ([]xssh.Auth
 			return answers, nil
 		})
 		// A server that refuses the answers sends USERAUTH_FAILURE (RFC 4256 §3.4); a
-		// person may have mistyped, so ask again. The fixed password would only fail
-		// again, and an error from the handler (a cancel) ends the method at once.
-		if cfg.KeyboardInteractive != nil {
+		// person may have mistyped, so ask again. With a Password the refused answer is
+		// most likely that password (the handler answers with it, the password method
+		// has usually failed already) and nobody typed it: no retry, as with the default
+		// answerer. An error from the handler (a cancel) ends the method at once.
+		if cfg.KeyboardInteractive != nil && cfg.Password == "" {
 			methods = append(methods, xssh.RetryableAuthMethod(kbdInt, kbdIntTries))
 		} else {
 			methods = append(methods, kbdInt)

@@ -193,3 +193,21 @@ func TestKeyboardInteractiveServerLimit(t *testing.T) {
 	}
 	t.Logf("sshd with MaxAuthTries 2 asked %d rounds: %v", rounds.Load(), err)
 }
+
+// TestKeyboardInteractiveNoRetryWithPassword: with a Password the handler answers with it
+// (as the gateway does); a refused round is that password refused, not a typo, so nobody
+// is asked again.
+func TestKeyboardInteractiveNoRetryWithPassword(t *testing.T) {
+	d := kbdIntSSHD(t)
+	var rounds atomic.Int32
+	cfg := baseConfig(t, d)
+	cfg.Password = "wrong-" + d.Password
+	cfg.KeyboardInteractive = answerRounds(&rounds, cfg.Password, d.Password)
+	_, err := Dial(context.Background(), d.Addr, cfg)
+	if !errors.Is(err, ErrAuthFailed) {
+		t.Fatalf("err = %v, want ErrAuthFailed", err)
+	}
+	if n := rounds.Load(); n != 1 {
+		t.Fatalf("%d rounds asked, want 1", n)
+	}
+}
