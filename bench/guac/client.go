@@ -311,17 +311,17 @@ func (c *Conn) handle(el [][]byte, at time.Time) error {
 			c.stats.FirstSync = at.Sub(c.start)
 		}
 		c.mu.Unlock()
-		if c.SyncDelay > 0 {
-			time.Sleep(c.SyncDelay)
-		}
-		if err := c.send("sync", ts); err != nil {
-			return err
-		}
+		// The frame is seen when its sync arrives; a slow client then takes SyncDelay
+		// to draw it before answering (bench/client does the same with ACK), so that
+		// the latency probe types its next key while the client is still busy.
 		if c.OnSync != nil {
 			c.OnSync(SyncEvent{Timestamp: ts, At: at, Changed: c.changed})
 		}
 		c.changed = false
-		return nil
+		if c.SyncDelay > 0 {
+			time.Sleep(c.SyncDelay)
+		}
+		return c.send("sync", ts)
 	case "size": // size,LAYER,WIDTH,HEIGHT
 		if len(args) < 3 {
 			return fmt.Errorf("%w: size with %d arguments", ErrMalformed, len(args))
