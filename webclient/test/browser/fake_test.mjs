@@ -710,10 +710,47 @@ test("terminal search bar: Ctrl+Shift+F, incremental, Enter / Shift+Enter, Escap
     await p.waitForSelector("#terminal-search", { state: "visible" });
     assert.equal(await p.inputValue("#terminal-search-input"), "xyzzy");
     assert.deepEqual(await p.evaluate(() => { const i = document.activeElement; return [i.selectionStart, i.selectionEnd]; }), [0, 5]);
+    // Search reaches into the scrollback and scrolls the match into view.
+    conn.send(enc({ type: "TERMINAL", data: new TextEncoder().encode(Array.from({ length: 80 }, (_, i) => `\r\nscroll ${i}`).join("")) }));
+    await p.waitForFunction(() => window.racgateTerminal.buffer.active.viewportY > 40);
+    await p.keyboard.type("quokka", { delay: 10 });
+    await p.waitForFunction(() => window.racgateTerminal.getSelection() === "quokka");
+    assert.deepEqual((await sel()).pos.start, { x: 4, y: 1 });
+    assert.ok(await p.evaluate(() => window.racgateTerminal.buffer.active.viewportY <= 1), "scrolled to the match");
     await p.click("#terminal-search-close");
     await p.waitForSelector("#terminal-search", { state: "hidden" });
     assert.equal(await p.evaluate(() => document.getElementById("terminal").contains(document.activeElement)), true);
     assert.equal(inputs(), 1);
+  } finally {
+    await t.close();
+  }
+});
+
+test("terminal search bar on macOS: Cmd+F opens it; Ctrl+F stays the shell's", { skip }, async () => {
+  const t = await openBrowser({ baseURL: server.url, viewport: { width: 700, height: 400 } });
+  try {
+    await t.page.addInitScript(() => {
+      Object.defineProperty(Navigator.prototype, "platform", { get: () => "MacIntel" });
+      Object.defineProperty(Navigator.prototype, "userAgentData", { get: () => ({ platform: "macOS" }) });
+    });
+    let conn;
+    sessions.mac = (c) => {
+      conn = c;
+      c.send(enc({ type: "HELLO", version: 1, kind: 1, flags: 7, name: "shell" }, { type: "TERMINAL", data: new TextEncoder().encode("one kiwi\r\n$ ") }));
+    };
+    await t.run({ open: "mac" });
+    await t.run({ waitState: "connected" });
+    await t.run({ press: "Control+f" });
+    const cf = await waitMsg(conn, (m) => m.type === "TERMINAL_INPUT", "Ctrl+F as TERMINAL_INPUT");
+    assert.deepEqual([...cf.data], [0x06]);
+    assert.equal(await t.page.isVisible("#terminal-search"), false);
+    await t.run({ press: "Meta+f" });
+    await t.page.waitForSelector("#terminal-search", { state: "visible" });
+    await t.page.keyboard.type("kiwi");
+    await t.page.waitForFunction(() => window.racgateTerminal.getSelection() === "kiwi");
+    await t.page.keyboard.press("Escape");
+    await t.page.waitForSelector("#terminal-search", { state: "hidden" });
+    assert.equal(all(conn).filter((m) => m.type === "TERMINAL_INPUT").length, 1, "Cmd+F and the search typed nothing into the shell");
   } finally {
     await t.close();
   }
