@@ -163,7 +163,7 @@ export class TerminalView {
   // They all need Ctrl+Shift (Ctrl+F etc. belong to the remote shell), or on macOS Cmd+F,
   // which a terminal there never sends on.
   private key(e: KeyboardEvent): boolean {
-    if (e.type === "keydown" && isMac() && e.metaKey && !e.ctrlKey && !e.altKey && !e.shiftKey && e.code === "KeyF") {
+    if (e.type === "keydown" && e.metaKey && e.code === "KeyF" && !e.ctrlKey && !e.altKey && !e.shiftKey && isMac()) {
       e.preventDefault(); // not the browser's find, which cannot see the terminal's canvas
       this.searchBar?.open();
       return false;
