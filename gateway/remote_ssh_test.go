@@ -245,7 +245,9 @@ func FuzzTerminalSize(f *testing.F) {
 func TestTerminalReadOnly(t *testing.T) {
 	ts := newTestServer(t, sshConfigYAML("127.0.0.1:1", []string{"username: u", "ignore-host-key: true", "read-only: true", "disable-copy: true"}))
 	ft := newFakeTerm()
-	ts.dialTerm = func(context.Context, *Endpoint, Settings, int, int, askFunc, *slog.Logger) (terminal, error) { return ft, nil }
+	ts.dialTerm = func(context.Context, *Endpoint, Settings, int, int, askFunc, *slog.Logger) (terminal, error) {
+		return ft, nil
+	}
 	c := dialTerm(t, ts, "").start()
 	c.wait("HELLO", 5*time.Second, func(c *termClient) bool { return c.hello != nil })
 	if c.hello.Kind != wire.KindTerminal || c.hello.Flags != 0 {
@@ -272,7 +274,9 @@ func TestTerminalReadOnly(t *testing.T) {
 func TestTerminalPacedByAcks(t *testing.T) {
 	ts := newTestServer(t, sshConfigYAML("127.0.0.1:1", []string{"username: u", "ignore-host-key: true"}))
 	ft := newFakeTerm()
-	ts.dialTerm = func(context.Context, *Endpoint, Settings, int, int, askFunc, *slog.Logger) (terminal, error) { return ft, nil }
+	ts.dialTerm = func(context.Context, *Endpoint, Settings, int, int, askFunc, *slog.Logger) (terminal, error) {
+		return ft, nil
+	}
 	c := dialTerm(t, ts, "")
 	c.noAck.Store(true)
 	c.start()
@@ -319,7 +323,9 @@ func TestTerminalInputDoesNotBlockAcks(t *testing.T) {
 	ts := newTestServer(t, sshConfigYAML("127.0.0.1:1", []string{"username: u", "ignore-host-key: true"}))
 	ft := newFakeTerm()
 	ft.gate = make(chan struct{})
-	ts.dialTerm = func(context.Context, *Endpoint, Settings, int, int, askFunc, *slog.Logger) (terminal, error) { return ft, nil }
+	ts.dialTerm = func(context.Context, *Endpoint, Settings, int, int, askFunc, *slog.Logger) (terminal, error) {
+		return ft, nil
+	}
 	c := dialTerm(t, ts, "").start()
 	c.wait("HELLO", 5*time.Second, func(c *termClient) bool { return c.hello != nil })
 	paste := bytes.Repeat([]byte("p"), 512<<10)

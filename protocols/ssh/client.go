@@ -55,7 +55,8 @@ type Config struct {
 	Passphrase []byte
 	// KeyboardInteractive answers keyboard-interactive prompts. nil answers
 	// hidden prompts that mention "password" with Password and fails
-	// on any other prompt.
+	// on any other prompt. When it is set and Password is empty (a person
+	// answers), a wrong answer is asked again, up to three rounds.
 	KeyboardInteractive func(ctx context.Context, name, instruction string, prompts []Prompt) ([]string, error)
 
 	// HostKey pins the server key: "ssh-ed25519 AAAA..." (authorized_keys
