@@ -5,6 +5,7 @@ package rdp
 // section the bytes come from.
 
 import (
+	"bytes"
 	"encoding/hex"
 	"os"
 	"path/filepath"
@@ -189,5 +190,97 @@ func TestSpecInterleavedBitmapUpdate(t *testing.T) {
 	// Outside the rectangle nothing was drawn.
 	if p := fb.At(x0-1, y0); p.R|p.G|p.B != 0 {
 		t.Errorf("pixel left of the rectangle: %v", p)
+	}
+}
+
+// TestSpecX224ConnectionConfirm reads the MS-RDPBCGR 4.1.2 Server X.224
+// Connection Confirm through the frame reader: TPKT length 19, RDP_NEG_RSP
+// selecting PROTOCOL_RDP with flags 0.
+func TestSpecX224ConnectionConfirm(t *testing.T) {
+	pdu := readHexVector(t, "ms-rdpbcgr-4.1.2-x224-connection-confirm.hex")
+	fast, frame, err := newFrameReader(bytes.NewReader(pdu)).next()
+	if err != nil || fast {
+		t.Fatalf("frame: fast-path %v, %v", fast, err)
+	}
+	if len(frame) != 19-4 {
+		t.Fatalf("frame of %d bytes, want 15", len(frame))
+	}
+	sel, flags, err := parseX224ConnectionConfirm(frame)
+	if err != nil || sel != ProtocolRDP || flags != 0 {
+		t.Fatalf("selectedProtocol %#x, flags %#x, %v", sel, flags, err)
+	}
+}
+
+// TestSpecMCSConnectResponse parses the MS-RDPBCGR 4.1.4 Server MCS Connect
+// Response with its GCC Conference Create Response and checks every field
+// of the server data blocks we keep, as annotated there.
+func TestSpecMCSConnectResponse(t *testing.T) {
+	pdu := readHexVector(t, "ms-rdpbcgr-4.1.4-mcs-connect-response.hex")
+	_, frame, err := newFrameReader(bytes.NewReader(pdu)).next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := x224Data(frame)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ud, err := parseMCSConnectResponse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ud) != 287 { // Connect-Response::userData (287 bytes)
+		t.Errorf("userData of %d bytes, want 287", len(ud))
+	}
+	sd, err := parseGCCConferenceCreateResponse(ud)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sd.version != 0x00080004 || sd.requestedProtocols != ProtocolRDP {
+		t.Errorf("SC_CORE version %#x, clientRequestedProtocols %#x", sd.version, sd.requestedProtocols)
+	}
+	if sd.ioChannel != 1003 || !slices.Equal(sd.channelIDs, []uint16{1004, 1005, 1006}) || sd.msgChannel != 0 {
+		t.Errorf("SC_NET MCSChannelId %d, channelIdArray %v, SC_MCS_MSGCHANNEL %d", sd.ioChannel, sd.channelIDs, sd.msgChannel)
+	}
+	// ENCRYPTION_METHOD_128BIT, ENCRYPTION_LEVEL_CLIENT_COMPATIBLE.
+	if sd.encryptionMethod != 2 || sd.encryptionLevel != 2 {
+		t.Errorf("SC_SECURITY encryptionMethod %d, encryptionLevel %d", sd.encryptionMethod, sd.encryptionLevel)
+	}
+	// Each truncation of the PDU is an error, not a half-filled result.
+	for _, n := range []int{10, 40, 80, 200, len(data) - 1} {
+		ud, err := parseMCSConnectResponse(data[:n])
+		if err == nil {
+			_, err = parseGCCConferenceCreateResponse(ud)
+		}
+		if err == nil {
+			t.Errorf("truncated to %d bytes: no error", n)
+		}
+	}
+}
+
+// TestSpecDemandActive parses the decrypted TS_DEMAND_ACTIVE_PDU of
+// MS-RDPBCGR 4.1.12: shareID 0x000103ea, 13 capability sets, General
+// extraFlags 0x041d (FASTPATH_OUTPUT_SUPPORTED set), Bitmap 24 bpp 1280x1024,
+// Input inputFlags 0x0035, no Multifragment Update or Large Pointer set.
+func TestSpecDemandActive(t *testing.T) {
+	pdu := readHexVector(t, "ms-rdpbcgr-4.1.12-demand-active.hex")
+	sc, rest, err := parseShareControl(pdu)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc.pduType != 1 || sc.source != 1002 || len(rest) != 0 { // PDUTYPE_DEMANDACTIVEPDU
+		t.Fatalf("pduType %d, pduSource %d, %d bytes after totalLength", sc.pduType, sc.source, len(rest))
+	}
+	da, err := parseDemandActive(sc.body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := demandActive{shareID: 0x000103EA, width: 1280, height: 1024, bpp: 24, fastPathOutput: true, inputFlags: 0x0035}
+	if *da != want {
+		t.Errorf("got  %+v\nwant %+v", *da, want)
+	}
+	for _, n := range []int{4, 8, 20, 100, 300} {
+		if _, err := parseDemandActive(sc.body[:n]); err == nil {
+			t.Errorf("truncated to %d bytes: no error", n)
+		}
 	}
 }
