@@ -103,6 +103,9 @@ func FuzzFastPath(f *testing.F) {
 	fr = append(fr, upd[4:]...)
 	fr[1], fr[2] = 0x80|byte(len(fr)>>8), byte(len(fr))
 	f.Add(fr)
+	// MS-RDPEGDI 4.2.2 (interleaved, 16 bpp) and 4.2.7 (raw, 32 bpp) bitmaps.
+	f.Add(fastPathFrame(fpUpdateBitmap, bitmapUpdate(0, 0, 32, 32, 16, bitmapCompression|noBitmapCompressionHdrFlag, readHexVector(f, "ms-rdpegdi-4.2.2-compressed.hex"))))
+	f.Add(fastPathFrame(fpUpdateBitmap, bitmapUpdate(0, 0, 5, 2, 32, 0, specRaw32)))
 	f.Fuzz(func(t *testing.T, p []byte) {
 		// frameReader guarantees a fast-path frame has its length bytes.
 		if len(p) < 3 || p[0]&3 != 0 {
@@ -134,6 +137,8 @@ func FuzzFrameReader(f *testing.F) {
 	f.Add([]byte{3, 0, 0, 7, 2, 0xF0, 0x80})
 	f.Add([]byte{0, 5, 1, 2, 3})
 	f.Add([]byte{0, 0x80, 6, 1, 2, 3})
+	// MS-RDPBCGR 4.1.2 and 4.1.4, back to back.
+	f.Add(append(readHexVector(f, "ms-rdpbcgr-4.1.2-x224-connection-confirm.hex"), readHexVector(f, "ms-rdpbcgr-4.1.4-mcs-connect-response.hex")...))
 	f.Fuzz(func(t *testing.T, p []byte) {
 		fr := newFrameReader(bytes.NewReader(p))
 		for range 10 {
@@ -155,6 +160,11 @@ func FuzzConnectionSequencePDUs(f *testing.F) {
 	f.Add([]byte{mcsAttachUserConfirm<<2 | 2, 0, 0, 6})
 	f.Add([]byte{mcsChannelJoinConfirm<<2 | 2, 0, 0, 6, 3, 0xEB, 3, 0xEB})
 	f.Add([]byte{licenseErrorAlert, 3, 16, 0, 7, 0, 0, 0, 2, 0, 0, 0, 4, 0, 0, 0})
+	// MS-RDPBCGR 4.1.2 and 4.1.4 without TPKT (and X.224 Data) headers, and
+	// the 4.1.12 TS_DEMAND_ACTIVE_PDU after its share control header.
+	f.Add(readHexVector(f, "ms-rdpbcgr-4.1.2-x224-connection-confirm.hex")[4:])
+	f.Add(readHexVector(f, "ms-rdpbcgr-4.1.4-mcs-connect-response.hex")[7:])
+	f.Add(readHexVector(f, "ms-rdpbcgr-4.1.12-demand-active.hex")[6:])
 	f.Fuzz(func(t *testing.T, p []byte) {
 		parseX224ConnectionConfirm(p)
 		if ud, err := parseMCSConnectResponse(p); err == nil {
@@ -185,6 +195,12 @@ func FuzzPlanar(f *testing.F) {
 	raw := []byte{planarNA}
 	raw = append(raw, make([]byte, 3*4+1)...)
 	f.Add(uint8(2), uint8(2), raw)
+	// The MS-RDPEGDI 3.1.9.2.3 example plane as R, G and B.
+	spec := []byte{planarRLE | planarNA}
+	for range 3 {
+		spec = append(spec, specPlanarPlane...)
+	}
+	f.Add(uint8(6), uint8(3), spec)
 	f.Fuzz(func(t *testing.T, w, h uint8, p []byte) {
 		dst := make([]byte, int(w)*int(h)*4)
 		decodePlanar(dst, p, int(w), int(h), nil)

@@ -76,6 +76,9 @@ func FuzzInterleaved(f *testing.F) {
 	f.Add(uint8(4), uint8(4), uint8(24), []byte{0x62, 0x33, 0x22, 0x11, 0x01, 0x01, 0xC2, 0xFF, 0, 0, 0x40, 1, 1, 0xE1, 1, 2, 3, 4, 5, 6, 0xFD, 0xF0, 1, 0, 2, 2})
 	f.Add(uint8(9), uint8(1), uint8(16), []byte{0xF9, 0xFE})
 	f.Add(uint8(8), uint8(2), uint8(8), []byte{0xF2, 16, 0, 0xAA, 0x55})
+	// MS-RDPEGDI 4.2.1 and 4.2.2 compressed bitmaps.
+	f.Add(uint8(16), uint8(1), uint8(8), []byte{0x10})
+	f.Add(uint8(32), uint8(32), uint8(16), readHexVector(f, "ms-rdpegdi-4.2.2-compressed.hex"))
 	f.Fuzz(func(t *testing.T, w, h, bpp uint8, src []byte) {
 		dst := make([]uint32, int(w)*int(h))
 		decodeInterleavedRLE(dst, src, int(w), int(bpp))

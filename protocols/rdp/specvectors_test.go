@@ -284,3 +284,36 @@ func TestSpecDemandActive(t *testing.T) {
 		}
 	}
 }
+
+// specRaw32 is the uncompressed 5x2, 32 bpp bitmap data of MS-RDPEGDI 4.2.7
+// (Cache Bitmap Revision 3, codecID 0): little-endian XRGB pixels, the
+// first five the first stored (bottom) line.
+var specRaw32 = []byte{
+	0x5b, 0x4f, 0x45, 0xff, 0x5b, 0x4f, 0x45, 0xff, 0x5b, 0x4f, 0x45, 0xff, 0x5b, 0x4f, 0x45, 0xff,
+	0x5b, 0x4f, 0x45, 0xff, 0x5b, 0x50, 0x45, 0xff, 0x5b, 0x50, 0x45, 0xff, 0x5b, 0x50, 0x45, 0xff,
+	0x5b, 0x50, 0x45, 0xff, 0x5b, 0x50, 0x45, 0xff,
+}
+
+// TestSpecRaw32BitmapUpdate draws the MS-RDPEGDI 4.2.7 bitmap data as an
+// uncompressed fast-path bitmap update: the bottom row is R 0x45, G 0x4f,
+// B 0x5b and the top row has G 0x50.
+func TestSpecRaw32BitmapUpdate(t *testing.T) {
+	c, fb := testClient()
+	const x0, y0 = 3, 7
+	if err := c.handleFastPath(fastPathFrame(fpUpdateBitmap, bitmapUpdate(x0, y0, 5, 2, 32, 0, specRaw32))); err != nil {
+		t.Fatal(err)
+	}
+	for y := range 2 {
+		for x := range 5 {
+			i := ((1-y)*5 + x) * 4
+			want := [3]byte{specRaw32[i+2], specRaw32[i+1], specRaw32[i]}
+			p := fb.At(x0+x, y0+y)
+			if got := [3]byte{p.R, p.G, p.B}; got != want {
+				t.Errorf("pixel (%d,%d): got %x, want %x", x, y, got, want)
+			}
+		}
+	}
+	if p := fb.At(x0+5, y0); p.R|p.G|p.B != 0 {
+		t.Errorf("pixel right of the rectangle: %v", p)
+	}
+}
