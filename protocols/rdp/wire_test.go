@@ -97,7 +97,8 @@ func TestMCSDomainPDUs(t *testing.T) {
 }
 
 func TestLicenseValidClient(t *testing.T) {
-	// STATUS_VALID_CLIENT error alert (MS-RDPBCGR 2.2.1.12.1.3, 4.1.12).
+	// STATUS_VALID_CLIENT error alert (MS-RDPBCGR 2.2.1.12.1.3): the
+	// decrypted licensing packet of the 4.1.11 annotated dump.
 	done, err := parseServerLicensePDU(unhex(t, "ff 03 10 00 07 00 00 00 02 00 00 00 04 00 00 00"))
 	if !done || err != nil {
 		t.Fatalf("valid client: %v %v", done, err)
