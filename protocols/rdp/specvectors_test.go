@@ -424,3 +424,54 @@ func TestSpecVirtualChannelPDU(t *testing.T) {
 		t.Error("chunk longer than CHANNEL_PDU_HEADER::length accepted")
 	}
 }
+
+// TestSpecFinalizationPDUs parses the decrypted server finalization PDUs of
+// MS-RDPBCGR 4.1.19 to 4.1.22 (Synchronize, Control Cooperate, Control
+// Granted Control, Font Map) and the 4.3.3 Save Session Info PDU (Logon
+// Info Extended with an auto-reconnect cookie), checks the headers'
+// fields, and hands each to the client: only the Font Map activates it.
+func TestSpecFinalizationPDUs(t *testing.T) {
+	for _, tc := range []struct {
+		sec, pdu string
+		pduType2 uint8
+		body     string // after the share data header
+		activate bool
+	}{
+		{"4.1.19", "16 00 17 00 ea 03 ea 03 01 00 14 00 16 00 1f 00 00 00 01 00 63 44", pduType2Synchronize, "01 00 63 44", false},
+		{"4.1.20", "1a 00 17 00 ea 03 ea 03 01 00 b5 02 1a 00 14 00 00 00 04 00 00 00 00 00 00 00", pduType2Control, "04 00 00 00 00 00 00 00", false},
+		{"4.1.21", "1a 00 17 00 ea 03 ea 03 01 00 12 02 1a 00 14 00 00 00 02 00 ef 03 ea 03 00 00", pduType2Control, "02 00 ef 03 ea 03 00 00", false},
+		{"4.1.22", "1a 00 17 00 ea 03 ea 03 01 00 45 02 1a 00 28 00 00 00 00 00 00 00 03 00 04 00", pduType2FontMap, "00 00 00 00 03 00 04 00", true},
+		{"4.3.3", "", pduType2SaveSessionInfo, "", false},
+	} {
+		var pdu []byte
+		if tc.pdu != "" {
+			pdu = unhex(t, tc.pdu)
+		} else {
+			pdu = readHexVector(t, "ms-rdpbcgr-4.3.3-save-session-info.hex")
+		}
+		sc, rest, err := parseShareControl(pdu)
+		if err != nil || sc.pduType != pduTypeData || sc.source != 1002 || len(rest) != 0 {
+			t.Errorf("%s: pduType %d, pduSource %d, %d bytes left, %v", tc.sec, sc.pduType, sc.source, len(rest), err)
+			continue
+		}
+		sd, err := parseShareData(sc.body)
+		if err != nil || sd.pduType2 != tc.pduType2 {
+			t.Errorf("%s: pduType2 %d, %v", tc.sec, sd.pduType2, err)
+			continue
+		}
+		if tc.body != "" && !bytes.Equal(sd.body, unhex(t, tc.body)) {
+			t.Errorf("%s: body % x", tc.sec, sd.body)
+		}
+		if tc.sec == "4.3.3" && len(sd.body) != 630-18 {
+			t.Errorf("%s: body of %d bytes", tc.sec, len(sd.body))
+		}
+		c, _ := testClient()
+		c.active = false
+		if err := c.handleData(sc.body); err != nil {
+			t.Errorf("%s: %v", tc.sec, err)
+		}
+		if c.active != tc.activate {
+			t.Errorf("%s: active %v after the PDU", tc.sec, c.active)
+		}
+	}
+}
