@@ -201,6 +201,12 @@ func FuzzPlanar(f *testing.F) {
 		spec = append(spec, specPlanarPlane...)
 	}
 	f.Add(uint8(6), uint8(3), spec)
+	// MS-RDPEGDI 3.1.9.2.2: extra long runs, in each plane of a 100x1 bitmap.
+	long := []byte{planarRLE | planarNA}
+	for range 3 {
+		long = append(long, 0x1F, 0x41, 0xF2, 0x52)
+	}
+	f.Add(uint8(100), uint8(1), long)
 	f.Fuzz(func(t *testing.T, w, h uint8, p []byte) {
 		dst := make([]byte, int(w)*int(h)*4)
 		decodePlanar(dst, p, int(w), int(h), nil)

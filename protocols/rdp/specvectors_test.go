@@ -475,3 +475,42 @@ func TestSpecFinalizationPDUs(t *testing.T) {
 		}
 	}
 }
+
+// TestSpecPlanarRLEExamples decodes the other RDP 6.0 RLE examples of
+// MS-RDPEGDI 3.1.9.2. The spec gives the first two as segments (RAW and RUN
+// lists), so their bytes are encoded here by the rules of 2.2.2.5.1.2
+// (controlByte = cRawBytes<<4 | nRunLength); 3.1.9.2.2 gives its bytes.
+func TestSpecPlanarRLEExamples(t *testing.T) {
+	for _, tc := range []struct {
+		sec           string
+		width, height int
+		src, want     []byte
+	}{
+		// 3.1.9.2: "AAAABBCCCCCD" is RAW [A] RUN [3], RAW [BBC] RUN [4],
+		// RAW [D] RUN [0].
+		{"3.1.9.2 segments", 12, 1,
+			[]byte{0x13, 'A', 0x34, 'B', 'B', 'C', 0x10, 'D'},
+			[]byte("AAAABBCCCCCD")},
+		// 3.1.9.2: lines 10..60, 5..55, 5..55 are RAW [10,...,60] RUN [0];
+		// RAW [-5] RUN [5]; RAW [<none>] RUN [6]. -5 is coded 2*5-1 = 9
+		// (3.1.9.2.1), and a RUN without RAW repeats 0.
+		{"3.1.9.2 deltas", 6, 3,
+			[]byte{0x60, 10, 20, 30, 40, 50, 60, 0x15, 9, 0x06},
+			[]byte{10, 20, 30, 40, 50, 60, 5, 15, 25, 35, 45, 55, 5, 15, 25, 35, 45, 55}},
+		// 3.1.9.2.2: 'A' 100 times is RAW [A] RUN [15], then RUN [47] and
+		// RUN [37] (nRunLength 2: 32 + cRawBytes) of that same value.
+		{"3.1.9.2.2 extra long runs", 100, 1,
+			[]byte{0x1F, 0x41, 0xF2, 0x52},
+			bytes.Repeat([]byte{'A'}, 100)},
+	} {
+		plane := make([]byte, tc.width*tc.height)
+		used, err := decodePlanarRLEPlane(plane, tc.src, tc.width, tc.height)
+		if err != nil {
+			t.Errorf("%s: %v", tc.sec, err)
+			continue
+		}
+		if used != len(tc.src) || !bytes.Equal(plane, tc.want) {
+			t.Errorf("%s: used %d of %d bytes, got %v, want %v", tc.sec, used, len(tc.src), plane, tc.want)
+		}
+	}
+}
