@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
+	"image"
 	"os"
 	"path/filepath"
 	"slices"
@@ -511,6 +512,83 @@ func TestSpecPlanarRLEExamples(t *testing.T) {
 		}
 		if used != len(tc.src) || !bytes.Equal(plane, tc.want) {
 			t.Errorf("%s: used %d of %d bytes, got %v, want %v", tc.sec, used, len(tc.src), plane, tc.want)
+		}
+	}
+}
+
+// colorPointer builds a TS_COLORPOINTERATTRIBUTE (MS-RDPBCGR 2.2.9.1.1.4.4).
+func colorPointer(idx, w, h int, xor, and []byte) []byte {
+	var b []byte
+	for _, v := range []int{idx, 1, 2, w, h, len(and), len(xor)} {
+		b = putU16(b, uint16(v))
+	}
+	return append(append(b, xor...), and...)
+}
+
+// TestSpecPointerMaskPadding checks the mask layout MS-RDPBCGR 2.2.9.1.1.4.4
+// states by example: a 3x3 24 bpp cursor has 10-byte XOR scanlines (9
+// bytes rounded up to even), a 7x7 cursor 2-byte AND scanlines; both masks
+// are bottom-up. Padding bytes are set to garbage so that a wrong stride
+// shows. The 3x3 shape goes by slow path, the 7x7 by fast path.
+func TestSpecPointerMaskPadding(t *testing.T) {
+	c, _ := testClient()
+	// 3x3: pixel x of stored line l is B=0x10*l+x, G=0x80, R=0x40+x.
+	var xor []byte
+	for l := range 3 {
+		for x := range 3 {
+			xor = append(xor, byte(0x10*l+x), 0x80, byte(0x40+x))
+		}
+		xor = append(xor, 0xEE) // pad to 10 bytes
+	}
+	and := []byte{0x00, 0xEE, 0x00, 0xEE, 0x00, 0xEE} // 2-byte lines, all opaque
+	pdu := putU16(nil, ptrMsgTypeColor)
+	pdu = putU16(pdu, 0)
+	if err := c.handleSlowPathPointer(append(pdu, colorPointer(3, 3, 3, xor, and)...)); err != nil {
+		t.Fatal(err)
+	}
+	img := c.pointers[3].img
+	if img == nil || img.Bounds().Dx() != 3 || img.Bounds().Dy() != 3 || c.pointers[3].hot != image.Pt(1, 2) {
+		t.Fatalf("cached pointer %+v", c.pointers[3])
+	}
+	for y := range 3 {
+		for x := range 3 {
+			l := 2 - y
+			want := [4]byte{byte(0x40 + x), 0x80, byte(0x10*l + x), 0xFF}
+			o := img.PixOffset(x, y)
+			if got := [4]byte(img.Pix[o : o+4]); got != want {
+				t.Errorf("3x3 pixel (%d,%d): got %x, want %x", x, y, got, want)
+			}
+		}
+	}
+
+	// 7x7, black XOR (22-byte lines: 21 bytes and a pad), AND mask with
+	// the bit of pixel x = l set in stored line l: transparent there.
+	xor = nil
+	for range 7 {
+		xor = append(xor, make([]byte, 21)...)
+		xor = append(xor, 0xEE)
+	}
+	and = nil
+	for l := range 7 {
+		and = append(and, 0x80>>l, 0xFF) // second byte is padding
+	}
+	if err := c.handleFastPath(fastPathFrame(fpUpdateColor, colorPointer(4, 7, 7, xor, and))); err != nil {
+		t.Fatal(err)
+	}
+	img = c.pointers[4].img
+	if img == nil || img.Bounds().Dx() != 7 || img.Bounds().Dy() != 7 {
+		t.Fatalf("cached pointer %+v", c.pointers[4])
+	}
+	for y := range 7 {
+		for x := range 7 {
+			want := [4]byte{0, 0, 0, 0xFF}
+			if x == 6-y {
+				want[3] = 0
+			}
+			o := img.PixOffset(x, y)
+			if got := [4]byte(img.Pix[o : o+4]); got != want {
+				t.Errorf("7x7 pixel (%d,%d): got %x, want %x", x, y, got, want)
+			}
 		}
 	}
 }
