@@ -907,3 +907,25 @@ test("devicePixelRatio 2: sizes in device pixels, pointer mapped through the sca
     await hi.close();
   }
 });
+
+test("touch acts as the mouse: a tap is a left click where the finger was", { skip }, async () => {
+  const t = await openBrowser({ baseURL: server.url, viewport: { width: 400, height: 300 }, hasTouch: true });
+  try {
+    let conn;
+    sessions.touch = (c) => {
+      conn = c;
+      c.send(enc(hello(), { type: "RESIZE", width: 800, height: 600 }, { type: "FRAME", id: 1 }));
+    };
+    await t.run({ open: "touch" });
+    await t.run({ waitState: "connected" });
+    await waitMsg(conn, (m) => m.type === "ACK", "ACK");
+    conn.messages.length = 0;
+    await t.run({ tap: { x: 600, y: 150 } });
+    await waitMsg(conn, (m) => m.type === "POINTER" && m.buttons === 0 && m.x === 600, "tap release");
+    const ptr = all(conn).filter((m) => m.type === "POINTER").map((m) => [m.x, m.y, m.buttons]);
+    assert.ok(ptr.some((p) => p.join() === "600,150,1"), `no press at the tap in ${JSON.stringify(ptr)}`);
+    assert.ok(ptr.every((p) => p[0] === 600 && p[1] === 150), `a tap moved the pointer elsewhere: ${JSON.stringify(ptr)}`);
+  } finally {
+    await t.close();
+  }
+});

@@ -17,6 +17,7 @@
 //   {"type": "text"}                        type on the focused canvas, key by key
 //   {"press": "Enter"}                      a key or chord (playwright names: "Control+c")
 //   {"click": {"x","y","button"?}}          framebuffer coordinates
+//   {"tap": {"x","y"}}                      a touch tap at framebuffer coordinates (needs hasTouch)
 //   {"wheel": {"x","y","dx"?,"dy"}}         wheel in pixels at framebuffer coordinates
 //   {"setViewport": {"width","height"}}
 //   {"readClipboard": true}                 result: text
@@ -59,7 +60,7 @@ const DEFAULT_TIMEOUT_MS = 15000;
  * chromium flags). The returned object
  * runs steps (run), exposes the page, and close() removes the profile.
  */
-export async function openBrowser({ baseURL, viewport = { width: 1024, height: 768 }, deviceScaleFactor = 1, timeoutMs = DEFAULT_TIMEOUT_MS, extraArgs = [] } = {}) {
+export async function openBrowser({ baseURL, viewport = { width: 1024, height: 768 }, deviceScaleFactor = 1, hasTouch = false, timeoutMs = DEFAULT_TIMEOUT_MS, extraArgs = [] } = {}) {
   if (!baseURL) throw new Error("no base URL (set RACGATE_URL)");
   const base = new URL(baseURL);
   const profile = mkdtempSync(join(tmpdir(), "racgate-chromium-"));
@@ -71,6 +72,7 @@ export async function openBrowser({ baseURL, viewport = { width: 1024, height: 7
       args: [...CHROMIUM_ARGS, ...extraArgs],
       viewport,
       deviceScaleFactor,
+      hasTouch,
       timeout: timeoutMs,
     });
   } catch (e) {
@@ -233,6 +235,12 @@ const STEPS = {
   async click(b, v) {
     const p = await fbToPage(b.page, Number(v.x), Number(v.y));
     await b.page.mouse.click(p.x, p.y, { button: v.button ?? "left" });
+    return { pageX: p.x, pageY: p.y };
+  },
+
+  async tap(b, v) {
+    const p = await fbToPage(b.page, Number(v.x), Number(v.y));
+    await b.page.touchscreen.tap(p.x, p.y);
     return { pageX: p.x, pageY: p.y };
   },
 
