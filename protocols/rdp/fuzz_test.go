@@ -116,6 +116,14 @@ func FuzzFastPath(f *testing.F) {
 	})
 }
 
+// sendDataIndication wraps data in an X.224 Data TPDU and MCS Send Data
+// Indication from user 1002 (as frameReader returns it, without TPKT).
+func sendDataIndication(channel uint16, data []byte) []byte {
+	b := []byte{2, 0xF0, 0x80, mcsSendDataIndication << 2, 0, 1, byte(channel >> 8), byte(channel), 0x70}
+	b = appendPERLength(b, len(data))
+	return append(b, data...)
+}
+
 func FuzzSlowPath(f *testing.F) {
 	f.Add(slowPathFrame(pduType2Update, bitmapUpdate(0, 0, 2, 2, 24, 0, make([]byte, 16))))
 	f.Add(slowPathFrame(pduType2Pointer, []byte{1, 0, 0, 0, 0, 0, 0, 0}))
@@ -125,6 +133,13 @@ func FuzzSlowPath(f *testing.F) {
 	f.Add(demandActiveFrame(1024, 768))
 	f.Add([]byte{2, 0xF0, 0x80, mcsDisconnectProviderUltimatum<<2 | 1, 0x80})
 	f.Add(append([]byte{2, 0xF0, 0x80, mcsSendDataIndication << 2, 0, 2, 0x03, 0xEC, 0x70, 11}, channelPDU(3, channelFlagFirst|channelFlagLast, []byte("abc"))...))
+	// The decrypted share control PDUs of MS-RDPBCGR 4.1.12, 4.1.22 and
+	// 4.3.3 in a Send Data Indication on the I/O channel (as with TLS, no
+	// security header).
+	for _, name := range []string{"ms-rdpbcgr-4.1.12-demand-active.hex", "ms-rdpbcgr-4.3.3-save-session-info.hex"} {
+		f.Add(sendDataIndication(ioChannelID, readHexVector(f, name)))
+	}
+	f.Add(sendDataIndication(ioChannelID, []byte{0x1a, 0, 0x17, 0, 0xea, 3, 0xea, 3, 1, 0, 0x45, 2, 0x1a, 0, 0x28, 0, 0, 0, 0, 0, 0, 0, 3, 0, 4, 0}))
 	f.Fuzz(func(t *testing.T, p []byte) {
 		c, _ := testClient()
 		c.addChannel("cliprdr", 0, func([]byte) error { return nil })

@@ -592,3 +592,26 @@ func TestSpecPointerMaskPadding(t *testing.T) {
 		}
 	}
 }
+
+// TestSpecSlowPathFrames hands the decrypted MS-RDPBCGR 4.1.12 Demand Active
+// and 4.1.22 Font Map PDUs to the client's slow-path entry point, wrapped in
+// a Send Data Indication on the I/O channel as they arrive under TLS: the
+// Demand Active sets the desktop size it announces; the Font
+// Map then activates the client.
+func TestSpecSlowPathFrames(t *testing.T) {
+	c, _ := testClient()
+	c.active = false
+	if err := c.handleSlowPath(sendDataIndication(ioChannelID, readHexVector(t, "ms-rdpbcgr-4.1.12-demand-active.hex"))); err != nil {
+		t.Fatal(err)
+	}
+	if c.width != 1280 || c.height != 1024 || c.active {
+		t.Fatalf("after Demand Active: %dx%d, active %v", c.width, c.height, c.active)
+	}
+	fontMap := unhex(t, "1a 00 17 00 ea 03 ea 03 01 00 45 02 1a 00 28 00 00 00 00 00 00 00 03 00 04 00")
+	if err := c.handleSlowPath(sendDataIndication(ioChannelID, fontMap)); err != nil {
+		t.Fatal(err)
+	}
+	if !c.active {
+		t.Fatal("Font Map did not activate the client")
+	}
+}
