@@ -180,6 +180,9 @@ func FuzzConnectionSequencePDUs(f *testing.F) {
 	f.Add(readHexVector(f, "ms-rdpbcgr-4.1.2-x224-connection-confirm.hex")[4:])
 	f.Add(readHexVector(f, "ms-rdpbcgr-4.1.4-mcs-connect-response.hex")[7:])
 	f.Add(readHexVector(f, "ms-rdpbcgr-4.1.12-demand-active.hex")[6:])
+	// The 4.1.4 proprietary server certificate (its last 184 bytes).
+	cr := readHexVector(f, "ms-rdpbcgr-4.1.4-mcs-connect-response.hex")
+	f.Add(cr[len(cr)-184:])
 	f.Fuzz(func(t *testing.T, p []byte) {
 		parseX224ConnectionConfirm(p)
 		if ud, err := parseMCSConnectResponse(p); err == nil {

@@ -615,3 +615,32 @@ func TestSpecSlowPathFrames(t *testing.T) {
 		t.Fatal("Font Map did not activate the client")
 	}
 }
+
+// TestSpecProprietaryCertificate reads the server certificate that ends the
+// MS-RDPBCGR 4.1.4 Server Security Data (serverCertLen 184): a
+// PROPRIETARYSERVERCERTIFICATE whose RSA_PUBLIC_KEY has keylen 72, bitlen
+// 512, pubExp 0x00010001 and a little-endian modulus (2.2.1.4.3.1.1.1).
+func TestSpecProprietaryCertificate(t *testing.T) {
+	pdu := readHexVector(t, "ms-rdpbcgr-4.1.4-mcs-connect-response.hex")
+	cert := pdu[len(pdu)-184:]
+	if !bytes.Equal(cert[:4], []byte{1, 0, 0, 0}) || string(cert[16:20]) != "RSA1" {
+		t.Fatalf("not the certificate: % x", cert[:20])
+	}
+	key, err := serverLicenseKey(cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key.E != 0x00010001 || key.N.BitLen() != 512 {
+		t.Fatalf("pubExp %#x, modulus of %d bits", key.E, key.N.BitLen())
+	}
+	mod := key.N.FillBytes(make([]byte, 64))
+	slices.Reverse(mod)
+	if !bytes.Equal(mod, cert[36:100]) {
+		t.Fatalf("modulus (little-endian) % x\nwant % x", mod, cert[36:100])
+	}
+	for _, n := range []int{8, 30, 99} {
+		if _, err := serverLicenseKey(cert[:n]); err == nil {
+			t.Errorf("certificate truncated to %d bytes accepted", n)
+		}
+	}
+}
