@@ -92,6 +92,15 @@ func vncOptions(set Settings) (vnc.Config, render.Options, error) {
 		cfg.CompressLevel = n
 		opts.ZlibLevel = max(n, 1)
 	}
+	// render-min-frame-interval: milliseconds between a viewer's frames (0 = no limit);
+	// unset keeps render's default.
+	if f := set["render-min-frame-interval"]; f != "" {
+		ms, err := strconv.Atoi(f)
+		if err != nil || ms < 0 || ms > 1000 {
+			return cfg, opts, fmt.Errorf("setting render-min-frame-interval: want 0-1000 (ms), got %q", f)
+		}
+		opts.MinFrameInterval = time.Duration(ms) * time.Millisecond
+	}
 	return cfg, opts, nil
 }
 

@@ -48,6 +48,7 @@ var knownSettings = map[string]settingKind{
 	"color-depth": kindInt, "encodings": kindString, "quality": kindString,
 	"compress-level": kindInt, "swap-red-blue": kindBool, "cursor": kindString,
 	"resize-method": kindString, "dpi": kindInt, "width": kindInt, "height": kindInt,
+	"render-min-frame-interval": kindInt, // ms between a viewer's frames; 0 = no limit
 	// RDP performance flags
 	"enable-wallpaper": kindBool, "enable-theming": kindBool, "enable-font-smoothing": kindBool,
 	"enable-full-window-drag": kindBool, "enable-desktop-composition": kindBool,
@@ -91,6 +92,11 @@ func checkSetting(key, value string) error {
 	if key == "quality" && value != "lossless" {
 		if q, err := strconv.Atoi(value); err != nil || q < 0 || q > 9 {
 			return fmt.Errorf("setting quality: want 0-9 or lossless, got %q", value)
+		}
+	}
+	if key == "render-min-frame-interval" {
+		if ms, _ := strconv.Atoi(value); ms < 0 || ms > 1000 {
+			return fmt.Errorf("setting render-min-frame-interval: want 0-1000 (ms), got %q", value)
 		}
 	}
 	if key == "compress-level" {

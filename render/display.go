@@ -30,6 +30,13 @@ type Options struct {
 	// areas again losslessly; default 300 ms, negative: never.
 	RefreshDelay time.Duration
 
+	// MinFrameInterval is the least time between two frames of a viewer; 0 = no limit.
+	// The limit is on the leading edge: a frame due after a quiet period goes out at
+	// once, and changes that come sooner merge into one frame sent when the interval
+	// has passed. Busy servers (Xvnc) end updates back to back; gathering them costs
+	// at most one interval of latency, only while the screen is busy.
+	MinFrameInterval time.Duration
+
 	MaxPendingOps   int // COPY and passthrough JPEG ops held per viewer; default 64
 	MaxPendingBytes int // passthrough JPEG bytes held per viewer; default 2 MiB
 
@@ -40,7 +47,13 @@ type Options struct {
 }
 
 // DefaultOptions are the options racgate runs with.
-func DefaultOptions() Options { return Options{Passthrough: true} }
+func DefaultOptions() Options {
+	return Options{Passthrough: true, MinFrameInterval: DefaultMinFrameInterval}
+}
+
+// DefaultMinFrameInterval is DefaultOptions' MinFrameInterval, chosen by measurement
+// (docs/benchmarks.md, "Frame rate limit").
+const DefaultMinFrameInterval = 16 * time.Millisecond
 
 const (
 	// maxRegionPixels bounds one IMAGE so that its worst case (ZRGB of noise, about

@@ -264,6 +264,8 @@ func TestConvergesAfterRandomOps(t *testing.T) {
 		{"no-fill-no-palette", Options{TileSize: 8, DisableFill: true, DisablePalette: true, ZlibLevel: 9}},
 		{"pool", Options{TileSize: 16, Pool: pool, Passthrough: true}},
 		{"jpeg-refresh", Options{TileSize: 16, JPEGQuality: 40, JPEGMinPixels: 64, RefreshDelay: 20 * time.Millisecond, Passthrough: true}},
+		{"min-frame-interval", Options{TileSize: 16, MinFrameInterval: 20 * time.Millisecond, MaxInFlight: 1, Passthrough: true}},
+		{"no-frame-limit", Options{TileSize: 16, MinFrameInterval: 0, Passthrough: true}},
 	}
 	for _, vr := range variants {
 		for seed := uint64(1); seed <= 6; seed++ {

@@ -64,6 +64,10 @@ type Viewer struct {
 	lossless   bool        // the frame being sent is a lossless refresh
 	sentLossy  bool        // the frame being sent has lossy regions
 
+	lastFrame time.Time   // when the last frame was taken, for MinFrameInterval
+	pace      *time.Timer // armed while a frame waits for MinFrameInterval
+	paced     bool        // pace is armed
+
 	countsPtr atomic.Pointer[EncodeCounts] // the encoder's counts after the last chunk
 
 	stats struct {
@@ -166,6 +170,9 @@ func (v *Viewer) Run(ctx context.Context) error {
 	v.refresh = time.NewTimer(time.Hour)
 	v.refresh.Stop()
 	defer v.refresh.Stop()
+	v.pace = time.NewTimer(time.Hour)
+	v.pace.Stop()
+	defer v.pace.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -193,6 +200,8 @@ func (v *Viewer) Run(ctx context.Context) error {
 		case <-v.wake:
 		case <-v.refresh.C:
 			v.refreshDue = true
+		case <-v.pace.C:
+			v.paced = false
 		}
 	}
 }
@@ -210,7 +219,20 @@ func (v *Viewer) step(ctx context.Context) (bool, error) {
 	taken := v.taken
 	refresh := v.refreshDue && v.lossy.n > 0 && !v.st.first
 	v.refreshDue = v.refreshDue && v.lossy.n > 0
-	if !taken && !v.waitEnd && inFlight < d.opts.MaxInFlight && (v.st.first || v.seenSeq != d.frameSeq || refresh) {
+	due := !taken && !v.waitEnd && inFlight < d.opts.MaxInFlight && (v.st.first || v.seenSeq != d.frameSeq || refresh)
+	if due && d.opts.MinFrameInterval > 0 && !v.lastFrame.IsZero() {
+		// Too soon after the last frame: wait for the rest of the interval while
+		// damage keeps merging. Checked before waitEnd so that EndFrame never takes
+		// a frame early for us.
+		if wait := d.opts.MinFrameInterval - time.Since(v.lastFrame); wait > 0 {
+			due = false
+			if !v.paced {
+				v.pace.Reset(wait)
+				v.paced = true
+			}
+		}
+	}
+	if due {
 		if refresh {
 			// Lossless refresh: the lossy tiles become damage, sent without JPEG.
 			v.lossy.each(v.st.dmg.add)
@@ -255,6 +277,11 @@ func (v *Viewer) step(ctx context.Context) (bool, error) {
 		}
 		return false, nil
 	}
+	if v.paced {
+		v.pace.Stop()
+		v.paced = false
+	}
+	v.lastFrame = time.Now() // the interval runs from here; empty takes above don't count
 	return true, v.sendFrame(ctx)
 }
 

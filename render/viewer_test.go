@@ -505,3 +505,78 @@ func TestFramesAreConsistent(t *testing.T) {
 		t.Errorf("%d of %d frames showed a half-drawn picture", torn, frames)
 	}
 }
+
+// A burst of display frames 1 ms apart is sent as about one frame per MinFrameInterval,
+// and the last picture still arrives.
+func TestMinFrameIntervalMerges(t *testing.T) {
+	const interval = 20 * time.Millisecond
+	d, c, _ := startDisplay(t, Options{TileSize: 16, MinFrameInterval: interval}, 64, 64)
+	before := c.v.Stats()
+	start := time.Now()
+	for i := range 100 {
+		d.Fill(image.Rect(i%64, 0, i%64+1, 64), color.RGBA{uint8(i), uint8(i * 7), 1, 255})
+		d.EndFrame()
+		time.Sleep(time.Millisecond)
+	}
+	c.converge(d)
+	elapsed := time.Since(start)
+	after := c.v.Stats()
+	frames := after.Frames - before.Frames
+	// One frame at once (leading edge), then at most one per interval.
+	if bound := uint64(elapsed/interval) + 2; frames > bound {
+		t.Errorf("%d frames in %v with MinFrameInterval %v, want at most %d", frames, elapsed, interval, bound)
+	}
+	if frames == 0 || after.Merged == before.Merged {
+		t.Errorf("frames %d, merged %d→%d: the burst was not merged", frames, before.Merged, after.Merged)
+	}
+}
+
+// The first change after a quiet period goes out without waiting for MinFrameInterval;
+// one that follows it at once waits.
+func TestMinFrameIntervalLeadingEdge(t *testing.T) {
+	const interval = 200 * time.Millisecond // long, so that "did not wait" is unambiguous
+	d := NewDisplay(Options{MinFrameInterval: interval})
+	defer d.Close()
+	d.Resize(32, 32)
+	d.EndFrame()
+	var (
+		mu     sync.Mutex
+		frames []time.Time
+	)
+	var v *Viewer
+	v = d.NewViewer(func(b []byte) error {
+		return wire.Decode(b, func(m wire.Message) error {
+			if f, ok := m.(wire.Frame); ok {
+				mu.Lock()
+				frames = append(frames, time.Now())
+				mu.Unlock()
+				v.Ack(f.ID)
+			}
+			return nil
+		})
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go v.Run(ctx)
+	count := func() int { mu.Lock(); defer mu.Unlock(); return len(frames) }
+	frameAt := func(i int) time.Time { mu.Lock(); defer mu.Unlock(); return frames[i] }
+	waitFor(t, "first frame", func() bool { return count() == 1 })
+	for round := range 3 {
+		time.Sleep(interval + interval/2) // quiet
+		n := count()
+		end := time.Now()
+		d.Fill(image.Rect(0, 0, 32, 32), color.RGBA{uint8(round), 2, 3, 255})
+		d.EndFrame()
+		waitFor(t, "leading frame", func() bool { return count() > n })
+		if lag := frameAt(n).Sub(end); lag >= interval/2 {
+			t.Fatalf("round %d: first frame after quiet sent %v after EndFrame; it must not wait MinFrameInterval (%v)", round, lag, interval)
+		}
+		// A change right behind it is held back until the interval has passed.
+		d.Fill(image.Rect(0, 0, 8, 8), color.RGBA{uint8(round), 9, 9, 255})
+		d.EndFrame()
+		waitFor(t, "trailing frame", func() bool { return count() > n+1 })
+		if gap := frameAt(n + 1).Sub(frameAt(n)); gap < interval*3/4 {
+			t.Fatalf("round %d: second frame %v after the first, want about %v", round, gap, interval)
+		}
+	}
+}
