@@ -243,8 +243,8 @@ func (c *Client) connect(ctx context.Context, host string) error {
 			if _, err := io.ReadFull(t, res[:]); err != nil {
 				return fmt.Errorf("rdp: Early User Authorization Result: %w", err)
 			}
-			if v := binary.LittleEndian.Uint32(res[:]); v != 0 {
-				return fmt.Errorf("%w: Early User Authorization Result %#x (MS-RDPBCGR 2.2.10.2)", ErrAuthFailed, v)
+			if v := binary.LittleEndian.Uint32(res[:]); v != authzSuccess {
+				return fmt.Errorf("%w: Early User Authorization Result %s (MS-RDPBCGR 2.2.10.2)", ErrAuthFailed, authzResultName(v))
 			}
 		}
 	}
@@ -355,6 +355,22 @@ func (c *Client) connect(ctx context.Context, host string) error {
 		c.sink.EndFrame()
 	}
 	return nil
+}
+
+// Early User Authorization Result values (MS-RDPBCGR 2.2.10.2).
+const (
+	authzSuccess      = 0x00000000
+	authzAccessDenied = 0x00000005
+)
+
+// authzResultName names an Early User Authorization Result so that an
+// administrator sees that the account may not log on remotely (the
+// credentials themselves were accepted by CredSSP).
+func authzResultName(v uint32) string {
+	if v == authzAccessDenied {
+		return "AUTHZ_ACCESS_DENIED (0x5): the account is not allowed to log on remotely"
+	}
+	return fmt.Sprintf("%#x", v)
 }
 
 // readX224 reads one TPKT frame and returns its X.224 Data payload.
