@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"syscall"
 )
 
 // CredSSP (MS-CSSP): NLA over the TLS connection before the MCS exchange.
@@ -174,8 +175,9 @@ func credSSP(conn net.Conn, pubKey []byte, cfg *Config) error {
 	}
 	resp, err = readTSRequest(conn)
 	if err != nil {
-		// Servers before version 3 report a failed logon by closing.
-		if errors.Is(err, io.EOF) {
+		// Servers before version 3 report a failed logon by closing, with
+		// a FIN or, as Windows does, a reset.
+		if errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) {
 			return fmt.Errorf("%w: the server closed the connection after the NTLM AUTHENTICATE_MESSAGE (MS-CSSP 3.1.5): %w", ErrAuthFailed, err)
 		}
 		return err

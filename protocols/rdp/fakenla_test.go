@@ -45,6 +45,14 @@ type fakeNLA struct {
 	// badProof answers pubKeyAuth for another public key, as a man in the
 	// middle that terminates TLS itself would.
 	badProof bool
+	// echoProof returns the client's own pubKeyAuth, as a relay that
+	// does not know the session keys could.
+	echoProof bool
+	// reset ends a rejected logon with a TCP reset instead of a FIN, as
+	// Windows servers do.
+	reset bool
+	// shortAuthz sends half an Early User Authorization Result and closes.
+	shortAuthz bool
 }
 
 // fakeNLAResult is what the fake observed.
@@ -178,6 +186,9 @@ func (f *fakeNLA) serve(c net.Conn, cert tls.Certificate, r *fakeNLAResult) erro
 		if f.version >= 3 {
 			writeTSRequest(tc, &tsRequest{Version: f.version, ErrorCode: statusLogonFailure})
 		}
+		if tcp, ok := c.(*net.TCPConn); ok && f.reset {
+			tcp.SetLinger(0)
+		}
 		return nil
 	}
 	if err != nil {
@@ -219,7 +230,11 @@ func (f *fakeNLA) serve(c net.Conn, cert tls.Certificate, r *fakeNLAResult) erro
 	if !bytes.Equal(got, want) {
 		return fmt.Errorf("fake: client pubKeyAuth (version %d) is %x, want %x", f.version, got, want)
 	}
-	if err := writeTSRequest(tc, &tsRequest{Version: f.version, PubKeyAuth: s.seal(answer)}); err != nil {
+	sealed := s.seal(answer)
+	if f.echoProof {
+		sealed = req.PubKeyAuth
+	}
+	if err := writeTSRequest(tc, &tsRequest{Version: f.version, PubKeyAuth: sealed}); err != nil {
 		return err
 	}
 	r.stage = "pubKeyAuth"
@@ -227,13 +242,13 @@ func (f *fakeNLA) serve(c net.Conn, cert tls.Certificate, r *fakeNLAResult) erro
 	// TSCredentials (2.2.1.2).
 	req, err = readTSRequest(tc)
 	if err != nil {
-		if f.badProof {
+		if f.badProof || f.echoProof {
 			r.stage = "refused" // the client did not send the password
 			return nil
 		}
 		return fmt.Errorf("fake: TSRequest 3: %w", err)
 	}
-	if f.badProof {
+	if f.badProof || f.echoProof {
 		return errors.New("fake: the client sent its credentials after a wrong pubKeyAuth")
 	}
 	plain, err := s.unseal(req.AuthInfo)
@@ -253,11 +268,15 @@ func (f *fakeNLA) serve(c net.Conn, cert tls.Certificate, r *fakeNLAResult) erro
 
 	if f.selected == ProtocolHybridEx {
 		// Early User Authorization Result PDU (MS-RDPBCGR 2.2.10.2).
-		if _, err := tc.Write(binary.LittleEndian.AppendUint32(nil, f.authz)); err != nil {
+		res := binary.LittleEndian.AppendUint32(nil, f.authz)
+		if f.shortAuthz {
+			res = res[:2]
+		}
+		if _, err := tc.Write(res); err != nil {
 			return err
 		}
 		r.stage = "authz"
-		if f.authz != authzSuccess {
+		if f.authz != authzSuccess || f.shortAuthz {
 			return nil
 		}
 	}
@@ -388,6 +407,7 @@ func TestFakeNLA(t *testing.T) {
 		password  string
 		security  string
 		wantStage string
+		ignore    bool // IgnoreCert instead of pinning the fingerprint
 		check     func(t *testing.T, err error)
 	}
 	reachedMCS := func(t *testing.T, err error) {
@@ -441,7 +461,41 @@ func TestFakeNLA(t *testing.T) {
 			},
 		})
 	}
+	refused := func(t *testing.T, err error) {
+		t.Helper()
+		var pe *ProtocolError
+		if !errors.As(err, &pe) || !strings.Contains(err.Error(), "pubKeyAuth") {
+			t.Fatalf("Dial = %v, want a ProtocolError about pubKeyAuth", err)
+		}
+	}
 	cases = append(cases,
+		tc{
+			name:     "v2/wrong password, reset",
+			fake:     fakeNLA{version: 2, selected: ProtocolHybrid, reset: true},
+			password: "guess", security: "nla", wantStage: "rejected",
+			check: authFailed("closed the connection after the NTLM AUTHENTICATE_MESSAGE"),
+		},
+		tc{
+			name:     "v2/echoed pubKeyAuth",
+			fake:     fakeNLA{version: 2, selected: ProtocolHybrid, echoProof: true},
+			password: password, security: "nla", wantStage: "refused", check: refused,
+		},
+		tc{
+			name:     "v6/echoed pubKeyAuth",
+			fake:     fakeNLA{version: 6, selected: ProtocolHybrid, echoProof: true},
+			password: password, security: "nla", wantStage: "refused", check: refused,
+		},
+		tc{
+			name:     "v6/HYBRID_EX truncated result",
+			fake:     fakeNLA{version: 6, selected: ProtocolHybridEx, shortAuthz: true},
+			password: password, security: "nla-ext", wantStage: "authz",
+			check: func(t *testing.T, err error) {
+				t.Helper()
+				if !errors.Is(err, io.ErrUnexpectedEOF) || !strings.Contains(err.Error(), "Early User Authorization Result") {
+					t.Fatalf("Dial = %v, want an unexpected EOF in the Early User Authorization Result", err)
+				}
+			},
+		},
 		tc{
 			name:     "v6/HYBRID_EX access denied",
 			fake:     fakeNLA{version: 6, selected: ProtocolHybridEx, authz: authzAccessDenied},
@@ -451,7 +505,7 @@ func TestFakeNLA(t *testing.T) {
 		tc{
 			name:     "v3/HYBRID_EX access denied",
 			fake:     fakeNLA{version: 3, selected: ProtocolHybridEx, authz: authzAccessDenied},
-			password: password, security: "any", wantStage: "authz",
+			password: password, security: "any", wantStage: "authz", ignore: true,
 			check: authFailed("AUTHZ_ACCESS_DENIED"),
 		},
 	)
@@ -461,8 +515,11 @@ func TestFakeNLA(t *testing.T) {
 			addr, res := startFakeNLA(t, c.fake, cert)
 			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 			defer cancel()
-			cl, err := Dial(ctx, addr, Config{Username: user, Domain: domain, Password: c.password,
-				Security: c.security, CertFingerprints: []string{pin}}, render.NewFramebuffer(1, 1))
+			cfg := Config{Username: user, Domain: domain, Password: c.password, Security: c.security, CertFingerprints: []string{pin}}
+			if c.ignore {
+				cfg.CertFingerprints, cfg.IgnoreCert = nil, true
+			}
+			cl, err := Dial(ctx, addr, cfg, render.NewFramebuffer(1, 1))
 			if cl != nil {
 				cl.Close()
 			}
