@@ -22,7 +22,8 @@ import (
 const endpointName = "bench"
 
 // configYAML is racgate's config for one scenario: one user and one endpoint on rem. A
-// VNC endpoint's clients may choose quality, compress-level and encodings.
+// VNC endpoint's clients may choose quality, compress-level, encodings and
+// render-min-frame-interval.
 func configYAML(rem remoteServer, user, hash string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `listen: 127.0.0.1:0
@@ -40,7 +41,7 @@ endpoints:
     maximum-connections: -1
 `, user, hash, endpointName, rem.Protocol, rem.Addr)
 	if rem.Protocol == "vnc" {
-		b.WriteString("    connection-settings: [quality, compress-level, encodings]\n")
+		b.WriteString("    connection-settings: [quality, compress-level, encodings, render-min-frame-interval]\n")
 	}
 	if len(rem.Settings) > 0 {
 		b.WriteString("    settings:\n")

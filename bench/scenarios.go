@@ -175,6 +175,23 @@ func scenarios(o *options) []scenario {
 	add(scenario{Name: "churn", Desc: "full-screen random colour blocks", Sessions: n, Workload: workloadChurn})
 	add(scenario{Name: "drag", Desc: "xterm window dragged by xdotool", Sessions: n, Workload: workloadDrag})
 	add(scenario{Name: "typing", Desc: "key to pixel latency into xterm -e cat", Sessions: 1, Workload: workloadTyping, Latency: true})
+	if o.variants {
+		// The frame rate limit (render.Options.MinFrameInterval) off and at each
+		// candidate, against the default above, in the same run.
+		for _, name := range []string{"busy", "typing"} {
+			if !o.want(name) {
+				continue
+			}
+			for _, ms := range []string{"0", "10", "16", "20"} {
+				sc := scenario{Name: name, Variant: "min-frame-interval=" + ms + "ms", Sessions: n, Workload: workloadBusy,
+					Settings: url.Values{"render-min-frame-interval": {ms}}}
+				if name == "typing" {
+					sc.Sessions, sc.Workload, sc.Latency = 1, workloadTyping, true
+				}
+				list = append(list, sc)
+			}
+		}
+	}
 	add(scenario{Name: "slow-client", Desc: "busy terminal, client acks after 200 ms", Sessions: 1, Workload: workloadBusy, AckDelay: 200 * time.Millisecond})
 	// How far a slow client lags: key to pixel when every frame is acknowledged late.
 	add(scenario{Name: "slow-typing", Desc: "key to pixel latency, client acks after 200 ms", Sessions: 1, Workload: workloadTyping, Latency: true, AckDelay: 200 * time.Millisecond})
