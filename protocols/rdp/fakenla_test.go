@@ -408,6 +408,7 @@ func TestFakeNLA(t *testing.T) {
 		security  string
 		wantStage string
 		ignore    bool // IgnoreCert instead of pinning the fingerprint
+		noDomain  bool // a local account: empty domain
 		check     func(t *testing.T, err error)
 	}
 	reachedMCS := func(t *testing.T, err error) {
@@ -469,6 +470,28 @@ func TestFakeNLA(t *testing.T) {
 		}
 	}
 	cases = append(cases,
+		// A server that picks HYBRID from an offer with HYBRID_EX sends no
+		// Early User Authorization Result: the client must not wait for one.
+		tc{
+			name:     "v6/HYBRID from an nla-ext offer",
+			fake:     fakeNLA{version: 6, selected: ProtocolHybrid},
+			password: password, security: "nla-ext", wantStage: "mcs", check: reachedMCS,
+		},
+		tc{
+			name:     "v4/HYBRID from an any offer",
+			fake:     fakeNLA{version: 4, selected: ProtocolHybrid},
+			password: password, security: "any", wantStage: "mcs", check: reachedMCS,
+		},
+		tc{
+			name:     "v6/local account",
+			fake:     fakeNLA{version: 6, selected: ProtocolHybridEx},
+			password: password, security: "nla-ext", wantStage: "mcs", noDomain: true, check: reachedMCS,
+		},
+		tc{
+			name:     "v2/local account",
+			fake:     fakeNLA{version: 2, selected: ProtocolHybrid},
+			password: password, security: "nla", wantStage: "mcs", noDomain: true, check: reachedMCS,
+		},
 		tc{
 			name:     "v2/wrong password, reset",
 			fake:     fakeNLA{version: 2, selected: ProtocolHybrid, reset: true},
@@ -511,11 +534,15 @@ func TestFakeNLA(t *testing.T) {
 	)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			c.fake.user, c.fake.domain, c.fake.password = user, domain, password
+			dom := domain
+			if c.noDomain {
+				dom = ""
+			}
+			c.fake.user, c.fake.domain, c.fake.password = user, dom, password
 			addr, res := startFakeNLA(t, c.fake, cert)
 			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 			defer cancel()
-			cfg := Config{Username: user, Domain: domain, Password: c.password, Security: c.security, CertFingerprints: []string{pin}}
+			cfg := Config{Username: user, Domain: dom, Password: c.password, Security: c.security, CertFingerprints: []string{pin}}
 			if c.ignore {
 				cfg.CertFingerprints, cfg.IgnoreCert = nil, true
 			}
@@ -534,7 +561,7 @@ func TestFakeNLA(t *testing.T) {
 			}
 			if c.wantStage == "mcs" || c.wantStage == "authz" {
 				if r.creds == nil || string(r.creds.Password) != string(utf16le(password)) ||
-					string(r.creds.UserName) != string(utf16le(user)) || string(r.creds.DomainName) != string(utf16le(domain)) {
+					string(r.creds.UserName) != string(utf16le(user)) || string(r.creds.DomainName) != string(utf16le(dom)) {
 					t.Fatalf("TSPasswordCreds = %+v", r.creds)
 				}
 			} else if r.creds != nil {
