@@ -376,6 +376,14 @@ func (f *fakeNLA) acceptAuthenticate(negotiate, challenge, m, serverChallenge []
 		return nil, err
 	}
 	c.XORKeyStream(exported, encKey)
+	// With a server timestamp the client sends Z(24) as the LMv2 response
+	// and flags the MIC in its AV pairs (3.1.5.1.2).
+	if !bytes.Equal(fields[0], make([]byte, 24)) {
+		return nil, fmt.Errorf("fake: LmChallengeResponse % x, want Z(24)", fields[0])
+	}
+	if avFlags, err := fakeAVFlags(nt[16+28:]); err != nil || avFlags&0x2 == 0 {
+		return nil, fmt.Errorf("fake: MsvAvFlags %#x without MIC present: %v", avFlags, err)
+	}
 	// MIC over the three messages with the MIC zeroed (3.2.5.1.2).
 	zeroed := append([]byte(nil), m...)
 	clear(zeroed[72:88])
@@ -383,6 +391,24 @@ func (f *fakeNLA) acceptAuthenticate(negotiate, challenge, m, serverChallenge []
 		return nil, fmt.Errorf("fake: MIC %x, want %x", m[72:88], mic)
 	}
 	return exported, nil
+}
+
+// fakeAVFlags returns MsvAvFlags from AV pairs (MS-NLMP 2.2.2.1).
+func fakeAVFlags(av []byte) (uint32, error) {
+	for len(av) >= 4 {
+		id, n := binary.LittleEndian.Uint16(av), int(binary.LittleEndian.Uint16(av[2:]))
+		if n > len(av)-4 {
+			return 0, fmt.Errorf("fake: AV pair %d of %d bytes overruns", id, n)
+		}
+		if id == msvAvEOL {
+			break
+		}
+		if id == msvAvFlags && n == 4 {
+			return binary.LittleEndian.Uint32(av[4:]), nil
+		}
+		av = av[4+n:]
+	}
+	return 0, errors.New("fake: no MsvAvFlags")
 }
 
 func fakeBindingHash(magic string, nonce, pubKey []byte) []byte {
