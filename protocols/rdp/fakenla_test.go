@@ -3,11 +3,13 @@ package rdp
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rc4"
+	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
@@ -64,14 +66,22 @@ type fakeNLAResult struct {
 
 var errFakeRejected = errors.New("fake: credentials rejected")
 
-func nlaCert(t *testing.T) (tls.Certificate, []byte) {
+// nlaCert makes a self-signed certificate: ECDSA P-256, or RSA as Windows
+// servers have (then pubKeyAuth binds a DER RSAPublicKey).
+func nlaCert(t *testing.T, useRSA bool) (tls.Certificate, []byte) {
 	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	var k crypto.Signer
+	var err error
+	if useRSA {
+		k, err = rsa.GenerateKey(rand.Reader, 2048)
+	} else {
+		k, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, k.Public(), k)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -423,9 +433,9 @@ func fakeBindingHash(magic string, nonce, pubKey []byte) []byte {
 // NLA protocols, a wrong password, a refused early authorization and a man
 // in the middle.
 func TestFakeNLA(t *testing.T) {
-	cert, der := nlaCert(t)
-	sum := sha256.Sum256(der)
-	pin := "sha256:" + hex.EncodeToString(sum[:])
+	cert, der := nlaCert(t, false)
+	rsaCert, rsaDER := nlaCert(t, true)
+	pinOf := func(der []byte) string { sum := sha256.Sum256(der); return "sha256:" + hex.EncodeToString(sum[:]) }
 	const user, domain, password = "alice", "CORP", "s3cret-Pässword"
 	type tc struct {
 		name      string
@@ -435,6 +445,7 @@ func TestFakeNLA(t *testing.T) {
 		wantStage string
 		ignore    bool // IgnoreCert instead of pinning the fingerprint
 		noDomain  bool // a local account: empty domain
+		useRSA    bool // the server has an RSA certificate
 		check     func(t *testing.T, err error)
 	}
 	reachedMCS := func(t *testing.T, err error) {
@@ -519,6 +530,27 @@ func TestFakeNLA(t *testing.T) {
 			password: password, security: "nla", wantStage: "mcs", noDomain: true, check: reachedMCS,
 		},
 		tc{
+			name:     "v2/RSA certificate",
+			fake:     fakeNLA{version: 2, selected: ProtocolHybrid},
+			password: password, security: "nla", wantStage: "mcs", useRSA: true, check: reachedMCS,
+		},
+		tc{
+			name:     "v4/RSA certificate, man in the middle",
+			fake:     fakeNLA{version: 4, selected: ProtocolHybrid, badProof: true},
+			password: password, security: "nla", wantStage: "refused", useRSA: true,
+			check: func(t *testing.T, err error) {
+				t.Helper()
+				if !errors.Is(err, ErrCertificate) {
+					t.Fatalf("Dial = %v, want ErrCertificate", err)
+				}
+			},
+		},
+		tc{
+			name:     "v6/RSA certificate",
+			fake:     fakeNLA{version: 6, selected: ProtocolHybridEx},
+			password: password, security: "nla-ext", wantStage: "mcs", useRSA: true, check: reachedMCS,
+		},
+		tc{
 			name:     "v2/wrong password, reset",
 			fake:     fakeNLA{version: 2, selected: ProtocolHybrid, reset: true},
 			password: "guess", security: "nla", wantStage: "rejected",
@@ -565,7 +597,11 @@ func TestFakeNLA(t *testing.T) {
 				dom = ""
 			}
 			c.fake.user, c.fake.domain, c.fake.password = user, dom, password
-			addr, res := startFakeNLA(t, c.fake, cert)
+			crt, pin := cert, pinOf(der)
+			if c.useRSA {
+				crt, pin = rsaCert, pinOf(rsaDER)
+			}
+			addr, res := startFakeNLA(t, c.fake, crt)
 			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 			defer cancel()
 			cfg := Config{Username: user, Domain: dom, Password: c.password, Security: c.security, CertFingerprints: []string{pin}}
