@@ -295,7 +295,7 @@ func (f *fakeNLA) serve(c net.Conn, cert tls.Certificate, r *fakeNLAResult) erro
 	if err != nil {
 		return fmt.Errorf("fake: MCS Connect Initial: %w", err)
 	}
-	if len(p) < 8 || p[7] != 0x7F || p[8] != 0x65 {
+	if len(p) < 9 || p[7] != 0x7F || p[8] != 0x65 {
 		return fmt.Errorf("fake: not an MCS Connect Initial: % x", p[:min(len(p), 16)])
 	}
 	r.stage = "mcs"
