@@ -275,7 +275,7 @@ type recording struct {
 func replay(ctx context.Context, rec recording, v renderVariant) (report.Result, error) {
 	opts := render.DefaultOptions()
 	opts.MinFrameInterval = 0 // frame by frame, as recorded: the replay waits for each FRAME
-	opts.Passthrough = false // the gateway's lossless default
+	opts.Passthrough = false  // the gateway's lossless default
 	v.set(&opts)
 	d := render.NewDisplay(opts)
 	defer d.Close()

@@ -53,7 +53,7 @@ func DefaultOptions() Options {
 
 // DefaultMinFrameInterval is DefaultOptions' MinFrameInterval, chosen by measurement
 // (docs/benchmarks.md, "Frame rate limit").
-const DefaultMinFrameInterval = 16 * time.Millisecond
+const DefaultMinFrameInterval = 20 * time.Millisecond
 
 const (
 	// maxRegionPixels bounds one IMAGE so that its worst case (ZRGB of noise, about

@@ -25,6 +25,17 @@
 // one merged picture of what changed, never a queue, and never blocks the Sink caller or
 // other viewers: they share nothing but the lock's short critical sections.
 //
+// Frame rate limit (Options.MinFrameInterval, DefaultOptions: DefaultMinFrameInterval):
+// a viewer also waits until that long has passed since its previous frame, on the
+// leading edge. After a quiet period the first change (a keystroke's echo) goes out at
+// once; changes that come sooner merge into the pending damage, exactly as while waiting
+// for an ACK, and go out as one frame when a timer ends the interval. Busy VNC servers
+// end updates back to back, and each frame costs a fixed amount (encode setup, FRAME, a
+// websocket message, the client's ACK), so fewer, fuller frames cost less CPU and bytes;
+// latency grows only while the screen is already busy, and by at most the interval.
+// The interval runs from the moment a frame is taken; a take that finds nothing to send
+// does not count. 0 turns the limit off.
+//
 // Encoding per region, by content: one colour → FILL; at most 256 colours (counted with
 // a fixed hash table and an early exit) → ZPALETTE; otherwise ZRGB, or JPEG when
 // JPEGQuality > 0 and the region is large and photo-like (most pixels differ from their
