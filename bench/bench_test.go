@@ -158,12 +158,54 @@ func TestParseFlags(t *testing.T) {
 			t.Errorf("parseFlags(%q) accepted", bad)
 		}
 	}
-	// SSH scenarios are listed but skipped with the reason until the gateway speaks SSH.
+	// SSH scenarios run a command on sshd in a 128x48 terminal.
 	o, _ = parseFlags([]string{"-scenarios", "ssh-idle,ssh-flood"}, &stderr)
-	for _, sc := range scenarios(o) {
-		if sc.Skip == "" {
-			t.Errorf("%s not skipped", sc.Name)
-		}
+	list = scenarios(o)
+	if len(list) != 2 || list[0].SSH != idleCommand || list[1].SSH != floodScript || !list[1].Flood ||
+		list[1].Settings.Get("cols") != "128" || list[1].Settings.Get("rows") != "48" {
+		t.Fatalf("ssh scenarios %+v", list)
+	}
+}
+
+// TestSSHFlood runs ssh-flood for 2 s through racgate against a real sshd: the client
+// must get TERMINAL data and FRAMEs (acknowledged, or the flow stops), racgate must use
+// CPU, and the flood's own count of what it wrote must match what arrived.
+func TestSSHFlood(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts sshd and racgate")
+	}
+	peers.Require(t, "sshd", "ssh-keygen", "useradd", "chpasswd", "perl")
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: a local user and sshd")
+	}
+	o, err := parseFlags([]string{"-duration", "2s", "-warmup", "500ms", "-scenarios", "ssh-flood"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := scenarios(o)
+	if len(list) != 1 {
+		t.Fatalf("scenarios %+v", list)
+	}
+	h := &harness{o: o, dir: t.TempDir(), bin: testRacgate(t), log: slog.New(slog.DiscardHandler), prog: &report.Progress{}}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res := h.racgate(ctx, list[0], "test")
+	if res.Skipped != "" || len(res.Errors) > 0 {
+		t.Fatalf("skipped %q errors %v", res.Skipped, res.Errors)
+	}
+	t.Logf("bytes %d frames %d terminal %d remote %d CPU-s/10s %.3f remote B/CPU-s %.0f",
+		res.Bytes, res.Frames, res.TerminalBytes, res.RemoteBytes, res.CPUPerSession10s, res.RemoteBytesPerCPUSec)
+	if res.Bytes == 0 || res.Frames == 0 || res.TerminalBytes == 0 || res.RemoteBytes == 0 ||
+		res.CPUPerSession10s <= 0 || res.RemoteBytesPerCPUSec <= 0 || res.RSSBytes <= 0 {
+		t.Fatalf("result %+v", res)
+	}
+	// The pty adds a CR to each line of about 8 bytes; up to 4 frames of 64 KiB may be
+	// in flight at either end of the window.
+	if lo, hi := res.RemoteBytes/2, res.RemoteBytes*2+512<<10; res.TerminalBytes < lo || res.TerminalBytes > hi {
+		t.Fatalf("terminal bytes %d, remote wrote %d", res.TerminalBytes, res.RemoteBytes)
+	}
+	if res.Bytes < res.TerminalBytes {
+		t.Fatalf("websocket bytes %d < terminal bytes %d", res.Bytes, res.TerminalBytes)
 	}
 }
 

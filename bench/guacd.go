@@ -47,6 +47,8 @@ func (g *guacdGateway) params(sc scenario) map[string]string {
 	host, port, _ := net.SplitHostPort(g.rem.Addr)
 	p := map[string]string{"hostname": host, "port": port}
 	maps.Copy(p, g.rem.Settings)
+	// The key pinned for racgate, in its format; guacd without host-key accepts any.
+	delete(p, "host-key")
 	if e := sc.Settings.Get("encodings"); e != "" {
 		p["encodings"] = e
 	}

@@ -48,7 +48,7 @@ type gateway interface {
 
 // remoteServer is the machine the sessions connect to.
 type remoteServer struct {
-	Protocol string            // vnc or rdp
+	Protocol string            // vnc, rdp or ssh
 	Addr     string            // host:port
 	Settings map[string]string // connection parameters (credentials, security)
 }
@@ -63,10 +63,11 @@ type viewer interface {
 }
 
 type viewStats struct {
-	Bytes      uint64
-	Frames     uint64
-	ImageBytes map[string]uint64 // by encoding
-	FirstFrame time.Duration     // dial to first frame; 0 before
+	Bytes         uint64
+	Frames        uint64
+	TerminalBytes uint64            // TERMINAL data (racgate's terminal sessions)
+	ImageBytes    map[string]uint64 // by encoding
+	FirstFrame    time.Duration     // dial to first frame; 0 before
 }
 
 // newDir makes a fresh directory for one scenario.
@@ -110,7 +111,7 @@ func (h *harness) measure(ctx context.Context, ps *procs, sc scenario, label str
 		return err
 	}
 	window := o.warmup + o.duration + 30*time.Second // workloads outlive the measurement
-	x, rem, server, err := h.startRemote(ctx, ps, dir, sc, label, window)
+	x, rem, server, counter, err := h.startRemote(ctx, ps, dir, sc, label, window)
 	if err != nil {
 		return err
 	}
@@ -154,7 +155,12 @@ func (h *harness) measure(ctx context.Context, ps *procs, sc scenario, label str
 	if err := sleep(ctx, o.warmup); err != nil {
 		return err
 	}
-	s0, g0, x0, err := sample(views, gw, server.pid())
+	tree := sc.SSH != "" // sshd's work is in its per-session children
+	r0, err := remoteBytes(counter)
+	if err != nil {
+		return err
+	}
+	s0, g0, x0, err := sample(views, gw, server.pid(), tree)
 	if err != nil {
 		return err
 	}
@@ -168,7 +174,11 @@ func (h *harness) measure(ctx context.Context, ps *procs, sc scenario, label str
 	} else if err := sleep(ctx, o.duration); err != nil {
 		return err
 	}
-	s1, g1, x1, err := sample(views, gw, server.pid())
+	s1, g1, x1, err := sample(views, gw, server.pid(), tree)
+	if err != nil {
+		return err
+	}
+	r1, err := remoteBytes(counter)
 	if err != nil {
 		return err
 	}
@@ -184,6 +194,8 @@ func (h *harness) measure(ctx context.Context, ps *procs, sc scenario, label str
 	res.Frames = s1.Frames - s0.Frames
 	res.BytesPerSec = float64(res.Bytes) / secs / n
 	res.FramesPerSec = float64(res.Frames) / secs / n
+	res.TerminalBytes = s1.TerminalBytes - s0.TerminalBytes
+	res.RemoteBytes = r1 - r0
 	res.ServerCPU10s = (x1.CPU - x0.CPU).Seconds() * 10 / secs
 	if idleOK {
 		res.CPUTotal10s = (g1.CPU - g0.CPU).Seconds() * 10 / secs
@@ -192,6 +204,9 @@ func (h *harness) measure(ctx context.Context, ps *procs, sc scenario, label str
 		res.RSSPerSession = float64(g1.RSS-idle.RSS) / n
 		res.RSSGrowth = g1.RSS - g0.RSS
 		res.Threads = g1.Threads
+		if cpu := (g1.CPU - g0.CPU).Seconds(); res.RemoteBytes > 0 && cpu > 0 {
+			res.RemoteBytesPerCPUSec = float64(res.RemoteBytes) / cpu
+		}
 	}
 	res.Encodings = map[string]uint64{}
 	for k, b := range s1.ImageBytes {
@@ -207,9 +222,33 @@ func (h *harness) measure(ctx context.Context, ps *procs, sc scenario, label str
 }
 
 // startRemote starts the scenario's display, its workload and the server the sessions
-// connect to: Xvnc itself, or Xvfb shared by freerdp-shadow-cli for RDP. server is the
-// process whose CPU is the server's share.
-func (h *harness) startRemote(ctx context.Context, ps *procs, dir string, sc scenario, label string, window time.Duration) (x *xvnc, rem remoteServer, server *proc, err error) {
+// connect to: Xvnc itself, Xvfb shared by freerdp-shadow-cli for RDP, or sshd running
+// the scenario's command for SSH (x is nil then). server is the process whose CPU is the
+// server's share; counter is the flood's byte counter file, if any.
+func (h *harness) startRemote(ctx context.Context, ps *procs, dir string, sc scenario, label string, window time.Duration) (x *xvnc, rem remoteServer, server *proc, counter string, err error) {
+	if sc.SSH != "" {
+		h.prog.Set(label + ": starting sshd")
+		command := sc.SSH
+		if sc.Flood {
+			if counter, err = newCounter(dir); err != nil {
+				return nil, rem, nil, "", err
+			}
+			command += counter
+		}
+		s, err := startSSHD(ctx, ps, dir, command, counter)
+		if err != nil {
+			return nil, rem, nil, "", err
+		}
+		rem = remoteServer{Protocol: "ssh", Addr: s.Addr, Settings: map[string]string{
+			"username": sshUser, "password": s.Password, "host-key": s.HostKey}}
+		return nil, rem, s.p, counter, nil
+	}
+	x, rem, server, err = h.startDisplay(ctx, ps, dir, sc, label, window)
+	return x, rem, server, "", err
+}
+
+// startDisplay is startRemote for VNC and RDP.
+func (h *harness) startDisplay(ctx context.Context, ps *procs, dir string, sc scenario, label string, window time.Duration) (x *xvnc, rem remoteServer, server *proc, err error) {
 	if !sc.RDP {
 		h.prog.Set(label + ": starting Xvnc")
 		if x, err = startXvnc(ctx, ps, dir, h.o.width, h.o.height); err != nil {
@@ -341,13 +380,23 @@ func waitFirstFrames(ctx context.Context, views []viewer, runErrs chan error) er
 	}
 }
 
-// sample reads the sessions' counters and the processes at one moment.
-func sample(views []viewer, gw gateway, serverPID int) (viewStats, procstat.Sample, procstat.Sample, error) {
+// remoteBytes reads the flood's counter; 0 without one.
+func remoteBytes(counter string) (uint64, error) {
+	if counter == "" {
+		return 0, nil
+	}
+	return readCounter(counter)
+}
+
+// sample reads the sessions' counters and the processes at one moment; tree counts the
+// server's descendants too.
+func sample(views []viewer, gw gateway, serverPID int, tree bool) (viewStats, procstat.Sample, procstat.Sample, error) {
 	sum := viewStats{ImageBytes: map[string]uint64{}}
 	for _, v := range views {
 		st := v.stats()
 		sum.Bytes += st.Bytes
 		sum.Frames += st.Frames
+		sum.TerminalBytes += st.TerminalBytes
 		for k, b := range st.ImageBytes {
 			sum.ImageBytes[k] += b
 		}
@@ -356,6 +405,10 @@ func sample(views []viewer, gw gateway, serverPID int) (viewStats, procstat.Samp
 	if err != nil {
 		return sum, g, g, err
 	}
-	x, err := procstat.Read(serverPID)
+	read := procstat.Read
+	if tree {
+		read = procstat.ReadTree
+	}
+	x, err := read(serverPID)
 	return sum, g, x, err
 }

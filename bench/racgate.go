@@ -107,7 +107,7 @@ var encodingNames = [...]string{"zrgb", "zpalette", "jpeg", "png"}
 
 func (v racgateViewer) stats() viewStats {
 	st := v.s.Stats()
-	out := viewStats{Bytes: st.Bytes, Frames: st.Frames, FirstFrame: st.FirstFrame, ImageBytes: map[string]uint64{}}
+	out := viewStats{Bytes: st.Bytes, Frames: st.Frames, TerminalBytes: st.TerminalBytes, FirstFrame: st.FirstFrame, ImageBytes: map[string]uint64{}}
 	for i, name := range encodingNames {
 		out.ImageBytes[name] = st.ImageBytes[i]
 	}

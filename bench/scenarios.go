@@ -20,7 +20,12 @@ type scenario struct {
 	Sessions    int
 	// Workload starts the X clients; they run until the scenario ends.
 	Workload func(ctx context.Context, x *xvnc, window time.Duration) error
-	RDP      bool          // the sessions use RDP (freerdp-shadow-cli on Xvfb) instead of VNC
+	RDP      bool // the sessions use RDP (freerdp-shadow-cli on Xvfb) instead of VNC
+	// SSH, if set, is the command every SSH session runs (sshd's ForceCommand): the
+	// sessions are terminals on a bench sshd, with no X display and no Workload.
+	SSH string
+	// Flood: SSH is floodScript, which gets a counter file's path as its argument.
+	Flood    bool
 	Latency  bool          // measure input-to-pixel latency instead of only watching
 	AckDelay time.Duration // slow clients
 	Skip     string        // why this scenario cannot run yet
@@ -139,9 +144,6 @@ func workloadTyping(ctx context.Context, x *xvnc, _ time.Duration) error {
 	return err
 }
 
-// sshSkip is why the SSH scenarios do not run yet.
-const sshSkip = "racgate's gateway has no SSH wiring yet (protocols/ssh exists; gateway dials VNC only)"
-
 // scenarios lists what a run does, in order.
 func scenarios(o *options) []scenario {
 	var list []scenario
@@ -202,7 +204,10 @@ func scenarios(o *options) []scenario {
 	}
 	add(scenario{Name: "rdp-idle", Desc: "xclock + top over RDP (freerdp-shadow-cli)", Sessions: n, Workload: workloadIdle, RDP: true})
 	add(scenario{Name: "rdp-busy", Desc: "busy terminal over RDP (freerdp-shadow-cli)", Sessions: n, Workload: workloadBusy, RDP: true})
-	add(scenario{Name: "ssh-idle", Skip: sshSkip, Sessions: 1})
-	add(scenario{Name: "ssh-flood", Skip: sshSkip, Sessions: 1})
+	// Terminals: the client counts TERMINAL bytes and acknowledges each FRAME as soon as
+	// the message is read (no terminal emulation).
+	term := url.Values{"cols": {strconv.Itoa(sshCols)}, "rows": {strconv.Itoa(sshRows)}}
+	add(scenario{Name: "ssh-idle", Desc: "top -d 1 over SSH", Sessions: n, SSH: idleCommand, Settings: term})
+	add(scenario{Name: "ssh-flood", Desc: "numbers at up to ~400 KB/s over SSH", Sessions: n, SSH: floodScript, Flood: true, Settings: term})
 	return list
 }

@@ -91,13 +91,16 @@ type FrameEvent struct {
 
 // Stats count what a session received.
 type Stats struct {
-	Bytes      uint64 // websocket payload bytes from the server
-	Messages   uint64 // websocket messages
-	Frames     uint64
-	Fills      uint64
-	Copies     uint64
-	Images     [4]uint64 // IMAGE count by encoding (ZRGB, ZPALETTE, JPEG, PNG)
-	ImageBytes [4]uint64 // IMAGE data bytes by encoding
+	Bytes    uint64 // websocket payload bytes from the server
+	Messages uint64 // websocket messages
+	Frames   uint64
+	Fills    uint64
+	Copies   uint64
+	Images   [4]uint64 // IMAGE count by encoding (ZRGB, ZPALETTE, JPEG, PNG)
+	// TerminalBytes counts the data of TERMINAL messages: the remote's output as it
+	// reached the client (a terminal is not emulated here, only counted).
+	TerminalBytes uint64
+	ImageBytes    [4]uint64 // IMAGE data bytes by encoding
 	// FirstFrame is the time from the start of Dial to the first FRAME; 0 until then.
 	FirstFrame time.Duration
 }
@@ -225,6 +228,9 @@ func (s *Session) handle(ctx context.Context, at time.Time) error {
 				st.ImageBytes[m.Encoding] += uint64(len(m.Data))
 			}
 			s.touch(image.Rect(m.X, m.Y, m.X+m.W, m.Y+m.H))
+		case wire.Terminal:
+			st.TerminalBytes += uint64(len(m.Data))
+			s.changed = true
 		case wire.Frame:
 			st.Frames++
 			frames = append(frames, FrameEvent{ID: m.ID, At: at, Drawn: s.drawn, Changed: s.changed})
@@ -280,6 +286,7 @@ func (st *Stats) add(o Stats) {
 	st.Bytes += o.Bytes
 	st.Messages += o.Messages
 	st.Frames += o.Frames
+	st.TerminalBytes += o.TerminalBytes
 	st.Fills += o.Fills
 	st.Copies += o.Copies
 	for i := range st.Images {

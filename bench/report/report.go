@@ -59,13 +59,19 @@ type Result struct {
 	Threads          int     `json:"threads"`
 	Goroutines       int     `json:"goroutines"` // -1: not exposed by the gateway
 
-	Frames    uint64            `json:"frames"`
-	Bytes     uint64            `json:"bytes"`
-	Encodings map[string]uint64 `json:"image_bytes_by_encoding,omitempty"`
-	Latency   *Latency          `json:"latency,omitempty"`
-	LagFrames float64           `json:"lag_frames_per_s,omitempty"`
-	Note      string            `json:"note,omitempty"`
-	Errors    []string          `json:"errors,omitempty"`
+	Frames uint64 `json:"frames"`
+	Bytes  uint64 `json:"bytes"`
+	// Terminal scenarios: TERMINAL data the client got (racgate), the output that left
+	// the remote program in the window (the flood counts its own), and that output per
+	// CPU-second of the gateway.
+	TerminalBytes        uint64            `json:"terminal_bytes,omitempty"`
+	RemoteBytes          uint64            `json:"remote_bytes,omitempty"`
+	RemoteBytesPerCPUSec float64           `json:"remote_bytes_per_cpu_s,omitempty"`
+	Encodings            map[string]uint64 `json:"image_bytes_by_encoding,omitempty"`
+	Latency              *Latency          `json:"latency,omitempty"`
+	LagFrames            float64           `json:"lag_frames_per_s,omitempty"`
+	Note                 string            `json:"note,omitempty"`
+	Errors               []string          `json:"errors,omitempty"`
 }
 
 // Latency is input-to-pixel latency in milliseconds.
