@@ -222,6 +222,22 @@ func Table(w io.Writer, run *Run) {
 		tw.Flush()
 	}
 	for _, r := range run.Results {
+		if r.Skipped != "" || len(r.Errors) > 0 || r.TerminalBytes == 0 && r.RemoteBytes == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "- %s (%s) terminal:", r.Scenario+variantSuffix(r.Variant), r.Gateway)
+		if r.RemoteBytes > 0 {
+			fmt.Fprintf(w, " remote wrote %.1f KB/s", float64(r.RemoteBytes)/r.Seconds/1e3)
+		}
+		if r.TerminalBytes > 0 {
+			fmt.Fprintf(w, " TERMINAL data %.1f KB/s", float64(r.TerminalBytes)/r.Seconds/1e3)
+		}
+		if r.RemoteBytesPerCPUSec > 0 {
+			fmt.Fprintf(w, " (%.2f MB of remote output per gateway CPU-second)", r.RemoteBytesPerCPUSec/1e6)
+		}
+		fmt.Fprintln(w)
+	}
+	for _, r := range run.Results {
 		if r.Skipped != "" {
 			fmt.Fprintf(w, "- %s (%s) skipped: %s\n", r.Scenario+variantSuffix(r.Variant), r.Gateway, r.Skipped)
 		}
