@@ -145,3 +145,26 @@ func TestLatencyRatios(t *testing.T) {
 		t.Fatalf("NaN latency ratios must not break JSON: %v", err)
 	}
 }
+
+// TestTerminalLine: terminal scenarios get a line with the remote's output per second and
+// per gateway CPU-second; others do not.
+func TestTerminalLine(t *testing.T) {
+	run := &Run{Results: []Result{
+		{Scenario: "ssh-flood", Gateway: "racgate", Seconds: 2, RemoteBytes: 600e3, TerminalBytes: 700e3, RemoteBytesPerCPUSec: 8e6},
+		{Scenario: "ssh-flood", Gateway: "guacd", Seconds: 2, RemoteBytes: 500e3, RemoteBytesPerCPUSec: 0.5e6},
+		{Scenario: "busy", Gateway: "racgate", Seconds: 2},
+	}}
+	var b strings.Builder
+	Table(&b, run)
+	for _, want := range []string{
+		"- ssh-flood (racgate) terminal: remote wrote 300.0 KB/s TERMINAL data 350.0 KB/s (8.00 MB of remote output per gateway CPU-second)",
+		"- ssh-flood (guacd) terminal: remote wrote 250.0 KB/s (0.50 MB of remote output per gateway CPU-second)",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, b.String())
+		}
+	}
+	if strings.Contains(b.String(), "busy (racgate) terminal") {
+		t.Errorf("busy got a terminal line:\n%s", b.String())
+	}
+}
