@@ -1,7 +1,8 @@
 // Package client is a headless racgate.v1 client for the benchmark harness: it logs in,
 // opens a websocket session the way the browser does (subprotocol racgate.v1, Origin the
 // base URL), draws every message into a wire.Canvas and acknowledges every FRAME
-// (docs/protocol.md).
+// (docs/protocol.md). On a terminal session it counts TERMINAL data without emulating the
+// terminal, and acknowledges each FRAME as soon as the message holding it is read.
 package client
 
 import (

@@ -121,6 +121,60 @@ func TestSessionDrawsAndAcks(t *testing.T) {
 	}
 }
 
+// TestSessionTerminal: a terminal session's TERMINAL data is counted, not drawn, and each
+// FRAME after it is acknowledged: the next output comes only after the ACK, as racgate
+// holds a terminal's output while frames are unacknowledged.
+func TestSessionTerminal(t *testing.T) {
+	acks := make(chan uint32, 4)
+	srv := fakeGateway(t, func(ctx context.Context, c *websocket.Conn) {
+		c.Write(ctx, websocket.MessageBinary, msgs(wire.Hello{Version: 1, Kind: wire.KindTerminal, Name: "sh"},
+			wire.TerminalConfig{ColorScheme: "default"}, wire.Terminal{Data: []byte("abc")}, wire.Frame{ID: 1}))
+		for id := uint32(1); id <= 2; id++ {
+			_, b, err := c.Read(ctx)
+			if err != nil {
+				return
+			}
+			m, _, err := wire.Next(b)
+			if a, ok := m.(wire.Ack); err == nil && ok {
+				acks <- a.ID
+			}
+			if id == 1 {
+				c.Write(ctx, websocket.MessageBinary, msgs(wire.Terminal{Data: []byte("defg\r\n")}, wire.Frame{ID: 2}))
+			}
+		}
+		c.Write(ctx, websocket.MessageBinary, msgs(wire.Close{Code: wire.CloseRemoteEnded, Reason: "bye"}))
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	hc, err := Login(ctx, srv.URL, "u", "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var changed int
+	s, err := Dial(ctx, hc, srv.URL, "desk top", Options{Width: 64, Height: 48,
+		Settings: map[string][]string{"quality": {"lossless"}},
+		OnFrame: func(ev FrameEvent) {
+			if ev.Changed {
+				changed++
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Run(ctx); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Run = %v, want ErrClosed", err)
+	}
+	if h := s.Hello(); h == nil || h.Kind != wire.KindTerminal {
+		t.Fatalf("hello %+v", h)
+	}
+	if a, b := <-acks, <-acks; a != 1 || b != 2 {
+		t.Fatalf("acks %d, %d; want 1, 2", a, b)
+	}
+	if st := s.Stats(); st.TerminalBytes != 9 || st.Frames != 2 || changed != 2 {
+		t.Fatalf("stats %+v, %d changed frames", st, changed)
+	}
+}
+
 // TestSessionMalformed: a broken message ends the session with an error, no panic.
 func TestSessionMalformed(t *testing.T) {
 	for name, payload := range map[string][]byte{
