@@ -2,56 +2,23 @@ package e2e
 
 import (
 	"fmt"
-	"log/slog"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
-	"github.com/racgate/racgate/gateway"
 	"github.com/racgate/racgate/internal/peers"
 )
 
 // startRDPGateway serves a gateway with one user and one RDP endpoint "desk" at addr.
 func startRDPGateway(t *testing.T, addr, endpointSettings string) string {
 	t.Helper()
-	hash, err := bcrypt.GenerateFromPassword([]byte(testPassword), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := fmt.Sprintf(`
-store: memory
-users:
-  - username: %s
-    password-hash: %q
-providers:
-  - name: test
-endpoints:
-  - name: desk
+	return serveGateway(t, fmt.Sprintf(`  - name: desk
     provider: test
     protocol: rdp
     host: %s
     settings: {%s}
-`, testUser, hash, addr, endpointSettings)
-	path := filepath.Join(t.TempDir(), "racgate.yaml")
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	c, err := gateway.LoadConfig(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logger := slog.New(slog.NewTextHandler(&testWriter{t: t, prefix: "racgate: "}, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	srv, err := gateway.NewServer(c, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
-	return hs.URL
+`, addr, endpointSettings))
 }
 
 // TestBrowserRDP opens an RDP endpoint (freerdp-shadow on Xvfb, TLS with the password

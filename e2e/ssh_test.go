@@ -2,19 +2,12 @@ package e2e
 
 import (
 	"fmt"
-	"log/slog"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
-	"github.com/racgate/racgate/gateway"
 	"github.com/racgate/racgate/internal/peers"
 )
 
@@ -28,40 +21,12 @@ func startSSHGateway(t *testing.T, d *peers.SSHD) string {
 // flow-map entries ("password: ..., "), or none.
 func startSSHGatewayWith(t *testing.T, d *peers.SSHD, credentials string) string {
 	t.Helper()
-	hash, err := bcrypt.GenerateFromPassword([]byte(testPassword), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := fmt.Sprintf(`
-store: memory
-users:
-  - username: %s
-    password-hash: %q
-providers:
-  - name: test
-endpoints:
-  - name: shell
+	return serveGateway(t, fmt.Sprintf(`  - name: shell
     provider: test
     protocol: ssh
     host: %s
     settings: {username: %q, %shost-key: %q, font-size: 16, color-scheme: light}
-`, testUser, hash, d.Addr, d.User, credentials, d.HostKey)
-	path := filepath.Join(t.TempDir(), "racgate.yaml")
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	c, err := gateway.LoadConfig(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logger := slog.New(slog.NewTextHandler(&testWriter{t: t, prefix: "racgate: "}, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	srv, err := gateway.NewServer(c, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
-	return hs.URL
+`, d.Addr, d.User, credentials, d.HostKey))
 }
 
 // waitTerminal polls the terminal's visible text until re matches it.

@@ -24,9 +24,10 @@ const (
 	testPassword = "correct horse"
 )
 
-// startGateway writes a config with one user and one VNC endpoint named "desk" at addr,
-// and serves it on a loopback httptest server.
-func startGateway(t *testing.T, addr string, endpointSettings string) string {
+// serveGateway writes a config with one user (testUser/testPassword), a provider "test"
+// and the given endpoint (YAML mapping lines, indented for the endpoints list), loads it
+// and serves it on a loopback httptest server. It returns the base URL.
+func serveGateway(t *testing.T, endpoint string) string {
 	t.Helper()
 	hash, err := bcrypt.GenerateFromPassword([]byte(testPassword), bcrypt.MinCost)
 	if err != nil {
@@ -40,12 +41,7 @@ users:
 providers:
   - name: test
 endpoints:
-  - name: desk
-    provider: test
-    protocol: vnc
-    host: %s
-    settings: {%s}
-`, testUser, hash, addr, endpointSettings)
+%s`, testUser, hash, endpoint)
 	path := filepath.Join(t.TempDir(), "racgate.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -62,6 +58,17 @@ endpoints:
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 	return hs.URL
+}
+
+// startGateway serves one VNC endpoint named "desk" at addr.
+func startGateway(t *testing.T, addr string, endpointSettings string) string {
+	t.Helper()
+	return serveGateway(t, fmt.Sprintf(`  - name: desk
+    provider: test
+    protocol: vnc
+    host: %s
+    settings: {%s}
+`, addr, endpointSettings))
 }
 
 // canvasImage reads the browser canvas at framebuffer resolution.
