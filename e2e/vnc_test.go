@@ -89,26 +89,6 @@ func canvasImage(t *testing.T, b *browser) *image.RGBA {
 	return img
 }
 
-// diff counts pixels whose RGB differ between two images of the same size.
-func diff(a, b *image.RGBA) (int, string) {
-	if a.Rect.Size() != b.Rect.Size() {
-		return -1, fmt.Sprintf("sizes differ: %v vs %v", a.Rect.Size(), b.Rect.Size())
-	}
-	n, first := 0, ""
-	for y := 0; y < a.Rect.Dy(); y++ {
-		for x := 0; x < a.Rect.Dx(); x++ {
-			i, j := a.PixOffset(x+a.Rect.Min.X, y+a.Rect.Min.Y), b.PixOffset(x+b.Rect.Min.X, y+b.Rect.Min.Y)
-			if a.Pix[i] != b.Pix[j] || a.Pix[i+1] != b.Pix[j+1] || a.Pix[i+2] != b.Pix[j+2] {
-				if n == 0 {
-					first = fmt.Sprintf("first at (%d,%d): %v vs %v", x, y, a.Pix[i:i+3], b.Pix[j:j+3])
-				}
-				n++
-			}
-		}
-	}
-	return n, first
-}
-
 // waitCanvasEquals polls until the canvas equals the X screen, which must be still.
 func waitCanvasEquals(t *testing.T, b *browser, x *peers.X, what string) *image.RGBA {
 	t.Helper()
@@ -116,7 +96,7 @@ func waitCanvasEquals(t *testing.T, b *browser, x *peers.X, what string) *image.
 	for {
 		screen := peers.WaitStill(t, x, 150*time.Millisecond, 10*time.Second)
 		canvas := canvasImage(t, b)
-		n, first := diff(canvas, screen)
+		n, first := peers.DiffRGB(canvas, screen)
 		if n == 0 {
 			return screen
 		}
@@ -153,7 +133,7 @@ func TestBrowserVNC(t *testing.T) {
 		deadline := time.Now().Add(10 * time.Second)
 		for {
 			after := peers.WaitStill(t, x, 150*time.Millisecond, 10*time.Second)
-			if n, _ := diff(before, after); n > 200 {
+			if n, _ := peers.DiffRGB(before, after); n > 200 {
 				break
 			}
 			if time.Now().After(deadline) {

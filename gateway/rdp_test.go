@@ -159,7 +159,7 @@ func TestRDPShadowSession(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	after := matchScreen(t, b, x)
-	if n, _ := diff(before, after); n < 50 {
+	if n, _ := peers.DiffRGB(before, after); n < 50 {
 		t.Fatalf("only %d pixels changed after typing", n)
 	}
 
@@ -176,13 +176,13 @@ func TestRDPShadowSession(t *testing.T) {
 		time.Sleep(700 * time.Millisecond)
 		return matchScreen(t, b, x)
 	}
-	if n, first := diff(bottom, wheel(3)); n != 0 {
+	if n, first := peers.DiffRGB(bottom, wheel(3)); n != 0 {
 		t.Fatalf("scrolling down at the end changed %d pixels (%s)", n, first)
 	}
-	if n, _ := diff(bottom, wheel(-3)); n < 50 {
+	if n, _ := peers.DiffRGB(bottom, wheel(-3)); n < 50 {
 		t.Fatalf("scrolling up changed only %d pixels", n)
 	}
-	if n, first := diff(bottom, wheel(3)); n != 0 {
+	if n, first := peers.DiffRGB(bottom, wheel(3)); n != 0 {
 		t.Fatalf("scrolling back down leaves %d pixels changed (%s)", n, first)
 	}
 }
@@ -328,7 +328,7 @@ func TestRDPXRDP(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	after := matchScreen(t, b, x)
-	if n, _ := diff(screen, after); n < 20 {
+	if n, _ := peers.DiffRGB(screen, after); n < 20 {
 		t.Fatalf("only %d pixels changed after typing", n)
 	}
 }

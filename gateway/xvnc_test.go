@@ -123,34 +123,13 @@ func (b *browser) send(ms ...wire.Message) {
 	}
 }
 
-// diff counts pixels whose RGB differ between the canvas and the X screen.
-func diff(a, b *image.RGBA) (int, string) {
-	if a.Rect != b.Rect {
-		return -1, fmt.Sprintf("size %v vs %v", a.Rect, b.Rect)
-	}
-	n, first := 0, ""
-	for y := 0; y < a.Rect.Dy(); y++ {
-		for x := 0; x < a.Rect.Dx(); x++ {
-			i := y*a.Stride + x*4
-			j := y*b.Stride + x*4
-			if a.Pix[i] != b.Pix[j] || a.Pix[i+1] != b.Pix[j+1] || a.Pix[i+2] != b.Pix[j+2] {
-				if n == 0 {
-					first = fmt.Sprintf("first at (%d,%d): %v vs %v", x, y, a.Pix[i:i+3], b.Pix[j:j+3])
-				}
-				n++
-			}
-		}
-	}
-	return n, first
-}
-
 // matchScreen waits for the X screen to be still, then for the canvas to equal it.
 func matchScreen(t *testing.T, b *browser, x *peers.X) *image.RGBA {
 	t.Helper()
 	screen := peers.WaitStill(t, x, 200*time.Millisecond, 15*time.Second)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		n, first := diff(b.snapshot(), screen)
+		n, first := peers.DiffRGB(b.snapshot(), screen)
 		if n == 0 {
 			return screen
 		}
@@ -158,7 +137,7 @@ func matchScreen(t *testing.T, b *browser, x *peers.X) *image.RGBA {
 			t.Fatalf("canvas differs from xwd in %d pixels (%s)", n, first)
 		}
 		time.Sleep(100 * time.Millisecond)
-		if n2, _ := diff(screen, x.Screenshot(t)); n2 != 0 {
+		if n2, _ := peers.DiffRGB(screen, x.Screenshot(t)); n2 != 0 {
 			screen = peers.WaitStill(t, x, 200*time.Millisecond, 15*time.Second)
 		}
 	}
@@ -213,7 +192,7 @@ func TestXvncSession(t *testing.T) {
 	b.send(append([]wire.Message{wire.Pointer{X: 100, Y: 60}}, keys...)...)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if n, _ := diff(before, x.Screenshot(t)); n > 0 {
+		if n, _ := peers.DiffRGB(before, x.Screenshot(t)); n > 0 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -222,7 +201,7 @@ func TestXvncSession(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	after := matchScreen(t, b, x)
-	if n, _ := diff(before, after); n < 50 {
+	if n, _ := peers.DiffRGB(before, after); n < 50 {
 		t.Fatalf("only %d pixels changed after typing", n)
 	}
 
