@@ -313,11 +313,16 @@ func replay(ctx context.Context, rec recording, v renderVariant) (report.Result,
 	vctx, cancel := context.WithCancel(ctx)
 	runDone := make(chan error, 1)
 	go func() { runDone <- view.Run(vctx) }()
-	defer func() {
-		cancel()
-		view.Close()
-		<-runDone
-	}()
+	// The viewer's goroutine writes res and decodeErr: stop it before reading them.
+	var stopOnce sync.Once
+	stop := func() {
+		stopOnce.Do(func() {
+			cancel()
+			view.Close()
+			<-runDone
+		})
+	}
+	defer stop()
 	drew := false
 	for _, op := range rec.ops {
 		switch op.kind {
@@ -331,6 +336,7 @@ func replay(ctx context.Context, rec recording, v renderVariant) (report.Result,
 			d.Copy(op.r, op.pt)
 		case opJPEG:
 			if err := d.DrawJPEG(op.r, op.data); err != nil {
+				stop()
 				return res, fmt.Errorf("replay JPEG: %w", err)
 			}
 		case opCursor:
@@ -349,8 +355,10 @@ func replay(ctx context.Context, rec recording, v renderVariant) (report.Result,
 			select {
 			case <-frameCh:
 			case <-time.After(2 * time.Second):
+				stop()
 				return res, errors.New("replay: no FRAME for 2 s")
 			case <-ctx.Done():
+				stop()
 				return res, ctx.Err()
 			}
 			continue
@@ -359,6 +367,7 @@ func replay(ctx context.Context, rec recording, v renderVariant) (report.Result,
 			drew = true
 		}
 	}
+	stop()
 	if decodeErr != nil {
 		return res, fmt.Errorf("client decode: %w", decodeErr)
 	}
