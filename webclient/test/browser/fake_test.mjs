@@ -31,6 +31,18 @@ const decode = (bytes) => {
 };
 const all = (conn) => conn.messages.flatMap(decode);
 const waitMsg = (conn, pred, what, ms = 5000) => conn.next((msgs) => msgs.flatMap(decode).find(pred), ms, what);
+// waitRelease waits for a POINTER press with these buttons at column x and then a release
+// after it. Waiting for a release alone could match the move that comes before the press.
+const waitRelease = (conn, x, buttons, what, ms = 5000) =>
+  conn.next(
+    (msgs) => {
+      const ptr = msgs.flatMap(decode).filter((m) => m.type === "POINTER" && m.x === x);
+      const i = ptr.findIndex((m) => m.buttons === buttons);
+      return i >= 0 && ptr.slice(i + 1).find((m) => m.buttons === 0);
+    },
+    ms,
+    what,
+  );
 
 let server;
 let b;
@@ -274,7 +286,7 @@ test("keyboard, pointer, wheel and cursor", { skip }, async () => {
   await b.run({ click: { x: 10, y: 20 } });
   await b.run({ click: { x: 150, y: 80, button: "right" } });
   await b.run({ click: { x: 199, y: 99, button: "middle" } });
-  await waitMsg(conn, (m) => m.type === "POINTER" && m.x === 199 && m.buttons === 0, "middle release");
+  await waitRelease(conn, 199, 2, "middle release");
   const ptr = all(conn).filter((m) => m.type === "POINTER").map((m) => [m.x, m.y, m.buttons]);
   for (const want of [[10, 20, 1], [10, 20, 0], [150, 80, 4], [150, 80, 0], [199, 99, 2], [199, 99, 0]]) {
     assert.ok(ptr.some((p) => p.join() === want.join()), `no POINTER ${want} in ${JSON.stringify(ptr)}`);
@@ -897,7 +909,7 @@ test("devicePixelRatio 2: sizes in device pixels, pointer mapped through the sca
     assert.deepEqual(box, [0, 0, 400, 300], "one framebuffer pixel per device pixel");
     await hi.run({ click: { x: 799, y: 599 } });
     await hi.run({ click: { x: 1, y: 3 } });
-    await waitMsg(conn, (m) => m.type === "POINTER" && m.x === 1 && m.buttons === 0, "second click");
+    await waitRelease(conn, 1, 1, "second click");
     const ptr = all(conn).filter((m) => m.type === "POINTER" && m.buttons === 1).map((m) => [m.x, m.y]);
     assert.deepEqual(ptr, [[799, 599], [1, 3]]);
     await hi.run({ setViewport: { width: 500, height: 300 } });
@@ -921,7 +933,7 @@ test("touch acts as the mouse: a tap is a left click where the finger was", { sk
     await waitMsg(conn, (m) => m.type === "ACK", "ACK");
     conn.messages.length = 0;
     await t.run({ tap: { x: 600, y: 150 } });
-    await waitMsg(conn, (m) => m.type === "POINTER" && m.buttons === 0 && m.x === 600, "tap release");
+    await waitRelease(conn, 600, 1, "tap release");
     const ptr = all(conn).filter((m) => m.type === "POINTER").map((m) => [m.x, m.y, m.buttons]);
     assert.ok(ptr.some((p) => p.join() === "600,150,1"), `no press at the tap in ${JSON.stringify(ptr)}`);
     assert.ok(ptr.every((p) => p[0] === 600 && p[1] === 150), `a tap moved the pointer elsewhere: ${JSON.stringify(ptr)}`);
