@@ -116,8 +116,8 @@ func TestTimeoutsFireOnTime(t *testing.T) {
 	// Idle: input at 600 ms pushes the end to about 1.6 s.
 	conn := ts.open(t, demo, "open")
 	time.Sleep(600 * time.Millisecond)
+	last := time.Now() // before the send: the server stamps the input when it arrives, later
 	send(t, conn, wire.Key{Down: true, Keysym: 0x61})
-	last := time.Now()
 	expectClose(t, conn, wire.CloseTimeout, "idle", 3*time.Second)
 	if d := time.Since(last); d < time.Second || d > 2*time.Second {
 		t.Fatalf("idle CLOSE %v after the last input; want 1s..2s", d)
