@@ -24,7 +24,9 @@ var ErrCanvas = errors.New("wire: canvas")
 type Canvas struct {
 	img       *image.RGBA
 	src       pieceReader
-	zr        io.ReadCloser
+	zr        io.ReadCloser // the connection's stream (ZRGB, ZPALETTE)
+	one       io.ReadCloser // reused for each one-shot stream (ZRGB1, ZPALETTE1)
+	oneSrc    bytes.Reader
 	buf       []byte
 	CursorImg *image.RGBA // nil when hidden
 	CursorHot image.Point
@@ -125,57 +127,136 @@ func (c *Canvas) inflate(piece []byte, n int) ([]byte, error) {
 		}
 		c.zr = zr
 	}
-	if cap(c.buf) < n {
-		c.buf = make([]byte, n)
-	}
-	out := c.buf[:n]
+	out := c.scratch(n)
 	if _, err := io.ReadFull(c.zr, out); err != nil {
 		return nil, canvasErr("deflate stream: %v", err)
 	}
 	return out, nil
 }
 
+// inflater returns how to read m's inflated bytes in order: from the connection's
+// stream (ZRGB, ZPALETTE) or from m.Data alone (ZRGB1, ZPALETTE1); done then checks
+// that the one-shot stream ends, checksum and all, exactly where the layout does.
+func (c *Canvas) inflater(m Image) (read func(n int) ([]byte, error), done func() error, err error) {
+	if m.Encoding == ZRGB || m.Encoding == ZPalette {
+		piece := m.Data
+		read = func(n int) ([]byte, error) {
+			b, err := c.inflate(piece, n)
+			piece = nil
+			return b, err
+		}
+		return read, func() error { return nil }, nil
+	}
+	c.oneSrc.Reset(m.Data)
+	if c.one == nil {
+		c.one, err = zlib.NewReader(&c.oneSrc)
+	} else {
+		err = c.one.(zlib.Resetter).Reset(&c.oneSrc, nil)
+	}
+	if err != nil {
+		return nil, nil, canvasErr("encoding %d: zlib header: %v", m.Encoding, err)
+	}
+	read = func(n int) ([]byte, error) {
+		out := c.scratch(n)
+		if _, err := io.ReadFull(c.one, out); err != nil {
+			return nil, canvasErr("encoding %d: inflates to fewer bytes than its rectangle needs: %v", m.Encoding, err)
+		}
+		return out, nil
+	}
+	done = func() error {
+		var one [1]byte
+		switch n, err := c.one.Read(one[:]); {
+		case n > 0:
+			return canvasErr("encoding %d: inflates to more bytes than its rectangle needs", m.Encoding)
+		case err != io.EOF: // a bad checksum, or the stream stops short
+			return canvasErr("encoding %d: zlib stream: %v", m.Encoding, err)
+		case c.oneSrc.Len() > 0:
+			return canvasErr("encoding %d: %d bytes after the zlib stream", m.Encoding, c.oneSrc.Len())
+		}
+		return nil
+	}
+	return read, done, nil
+}
+
+func (c *Canvas) scratch(n int) []byte {
+	if cap(c.buf) < n {
+		c.buf = make([]byte, n)
+	}
+	return c.buf[:n]
+}
+
 func (c *Canvas) image(r image.Rectangle, m Image) error {
+	switch m.Encoding {
+	case ZRGB, ZPalette, ZRGB1, ZPalette1:
+		read, done, err := c.inflater(m)
+		if err != nil {
+			return err
+		}
+		if m.Encoding == ZRGB || m.Encoding == ZRGB1 {
+			err = c.rgb(r, read)
+		} else {
+			err = c.palette(r, read)
+		}
+		if err != nil {
+			return err
+		}
+		return done()
+	}
+	return c.bitmap(r, m)
+}
+
+// rgb draws § IMAGE 0 ZRGB / 4 ZRGB1's layout.
+func (c *Canvas) rgb(r image.Rectangle, read func(int) ([]byte, error)) error {
+	w, h := r.Dx(), r.Dy()
+	px, err := read(w * h * 3)
+	if err != nil {
+		return err
+	}
+	for y := 0; y < h; y++ {
+		d := c.img.Pix[c.img.PixOffset(r.Min.X, r.Min.Y+y):][:w*4]
+		s := px[y*w*3:][:w*3]
+		for i, j := 0, 0; i < len(d); i, j = i+4, j+3 {
+			d[i], d[i+1], d[i+2], d[i+3] = s[j], s[j+1], s[j+2], 255
+		}
+	}
+	return nil
+}
+
+// palette draws § IMAGE 1 ZPALETTE / 5 ZPALETTE1's layout.
+func (c *Canvas) palette(r image.Rectangle, read func(int) ([]byte, error)) error {
+	w, h := r.Dx(), r.Dy()
+	hd, err := read(1)
+	if err != nil {
+		return err
+	}
+	n := int(hd[0]) + 1
+	bits := PaletteBits(n)
+	stride := (w*bits + 7) / 8
+	body, err := read(3*n + stride*h)
+	if err != nil {
+		return err
+	}
+	pal, idx := body[:3*n], body[3*n:]
+	mask := 1<<bits - 1
+	for y := 0; y < h; y++ {
+		d := c.img.Pix[c.img.PixOffset(r.Min.X, r.Min.Y+y):][:w*4]
+		row := idx[y*stride:][:stride]
+		for x := 0; x < w; x++ {
+			bit := x * bits
+			k := int(row[bit>>3]>>(8-bits-bit&7)) & mask
+			if k >= n {
+				return canvasErr("palette index %d of %d colours", k, n)
+			}
+			d[x*4], d[x*4+1], d[x*4+2], d[x*4+3] = pal[3*k], pal[3*k+1], pal[3*k+2], 255
+		}
+	}
+	return nil
+}
+
+// bitmap draws the encodings that are image files.
+func (c *Canvas) bitmap(r image.Rectangle, m Image) error {
 	w, h := r.Dx(), r.Dy()
 	switch m.Encoding {
-	case ZRGB: // § IMAGE, 0 ZRGB
-		px, err := c.inflate(m.Data, w*h*3)
-		if err != nil {
-			return err
-		}
-		for y := 0; y < h; y++ {
-			d := c.img.Pix[c.img.PixOffset(r.Min.X, r.Min.Y+y):][:w*4]
-			s := px[y*w*3:][:w*3]
-			for i, j := 0, 0; i < len(d); i, j = i+4, j+3 {
-				d[i], d[i+1], d[i+2], d[i+3] = s[j], s[j+1], s[j+2], 255
-			}
-		}
-	case ZPalette: // § IMAGE, 1 ZPALETTE
-		hd, err := c.inflate(m.Data, 1)
-		if err != nil {
-			return err
-		}
-		n := int(hd[0]) + 1
-		bits := PaletteBits(n)
-		stride := (w*bits + 7) / 8
-		body, err := c.inflate(nil, 3*n+stride*h)
-		if err != nil {
-			return err
-		}
-		pal, idx := body[:3*n], body[3*n:]
-		mask := 1<<bits - 1
-		for y := 0; y < h; y++ {
-			d := c.img.Pix[c.img.PixOffset(r.Min.X, r.Min.Y+y):][:w*4]
-			row := idx[y*stride:][:stride]
-			for x := 0; x < w; x++ {
-				bit := x * bits
-				k := int(row[bit>>3]>>(8-bits-bit&7)) & mask
-				if k >= n {
-					return canvasErr("palette index %d of %d colours", k, n)
-				}
-				d[x*4], d[x*4+1], d[x*4+2], d[x*4+3] = pal[3*k], pal[3*k+1], pal[3*k+2], 255
-			}
-		}
 	case JPEG, PNG: // § IMAGE, 2 JPEG and 3 PNG
 		decodeConfig, decode := jpeg.DecodeConfig, jpeg.Decode
 		if m.Encoding == PNG {

@@ -68,12 +68,16 @@ const (
 	FlagCopy   = 4 // clipboard to the browser is allowed
 )
 
-// IMAGE encodings (§ IMAGE).
+// IMAGE encodings (§ IMAGE). ZRGB and ZPalette are pieces of the connection's deflate
+// stream; ZRGB1 and ZPalette1 have the same inflated layouts but each is a complete zlib
+// stream of its own, so one encoding can be sent to many connections.
 const (
-	ZRGB     = 0
-	ZPalette = 1
-	JPEG     = 2
-	PNG      = 3
+	ZRGB      = 0
+	ZPalette  = 1
+	JPEG      = 2
+	PNG       = 3
+	ZRGB1     = 4
+	ZPalette1 = 5
 )
 
 // POINTER button bits (§ POINTER).

@@ -3,10 +3,13 @@ package wire
 import (
 	"bytes"
 	"compress/zlib"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"hash/adler32"
 	"os"
 	"reflect"
 	"strings"
@@ -22,7 +25,8 @@ import (
 //	    "canvas":   (stream vectors) {"width","height","rgb"}: the picture after drawing
 //	                every message on a fresh canvas, rgb = hex of R,G,B per pixel, rows
 //	                top to bottom,
-//	    "error":    (malformed vectors) "malformed": decoding must fail } ]
+//	    "error":    (malformed vectors) "malformed": decoding must fail; or "canvas":
+//	                decoding succeeds, drawing every message on a fresh canvas fails } ]
 //
 // A decoded message is {"type": the spec's name (HELLO, ..., TERMINAL_RESIZE, or
 // "UNKNOWN" with "typeByte"), then its fields in lowerCamelCase as in docs/protocol.md
@@ -130,6 +134,25 @@ func (s *streamWriter) piece(raw []byte) []byte {
 	return out
 }
 
+// oneShot is a complete zlib stream of raw, as ZRGB1 and ZPALETTE1 carry (§ IMAGE).
+func oneShot(raw []byte) []byte {
+	var b bytes.Buffer
+	zw, _ := zlib.NewWriterLevel(&b, zlib.BestCompression)
+	zw.Write(raw)
+	zw.Close()
+	return b.Bytes()
+}
+
+// storedZlib is a complete zlib stream of raw (at most 65535 bytes) in one stored block,
+// written by hand so that vectors compared byte for byte do not depend on a compressor.
+func storedZlib(raw []byte) []byte {
+	b := []byte{0x78, 0x01, 1} // header (no dictionary, check bits), then BFINAL=1 BTYPE=00
+	b = binary.LittleEndian.AppendUint16(b, uint16(len(raw)))
+	b = binary.LittleEndian.AppendUint16(b, ^uint16(len(raw)))
+	b = append(b, raw...)
+	return binary.BigEndian.AppendUint32(b, adler32.Checksum(raw))
+}
+
 // packPalette is ZPALETTE's inflated layout for indices idx of a w-wide image.
 func packPalette(pal [][3]byte, idx []int, w int) []byte {
 	bits := PaletteBits(len(pal))
@@ -192,10 +215,47 @@ func streamVectors() []struct {
 		Image{X: 3, Y: 2, W: 7, H: 2, Encoding: ZPalette, Data: p.piece(packPalette(colours(17), indices(17, 14), 7))},
 		Frame{ID: 1},
 	}
+	// One-shot streams (ZRGB1, ZPALETTE1) between pieces of the connection's stream: the
+	// last piece refers back to the first, so a decoder that fed the one-shot data to
+	// its stream, or reset it, draws the wrong row.
+	o := newStreamWriter()
+	row := []byte{200, 10, 10, 10, 200, 10, 10, 10, 200, 250, 250, 250}
+	oneshot := []Message{
+		Resize{Width: 4, Height: 4},
+		Image{X: 0, Y: 0, W: 4, H: 1, Encoding: ZRGB, Data: o.piece(row)},
+		Image{X: 0, Y: 1, W: 2, H: 2, Encoding: ZRGB1, Data: oneShot([]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12})},
+		Image{X: 2, Y: 1, W: 2, H: 2, Encoding: ZPalette1, Data: oneShot(packPalette(colours(3), indices(3, 4), 2))},
+		Image{X: 0, Y: 3, W: 4, H: 1, Encoding: ZRGB, Data: o.piece(row)},
+		Image{X: 0, Y: 0, W: 0, H: 0, Encoding: ZRGB1, Data: storedZlib(nil)}, // empty, still a whole stream
+		Frame{ID: 1},
+	}
 	return []struct {
 		name string
 		msgs []Message
-	}{{"stream-zrgb", zrgb}, {"stream-zpalette", zpal}}
+	}{{"stream-zrgb", zrgb}, {"stream-zpalette", zpal}, {"stream-oneshot", oneshot}}
+}
+
+// canvasErrorVectors decode, but drawing them on a fresh canvas must fail: one-shot
+// IMAGE data that is not exactly one complete zlib stream of the rectangle's size.
+func canvasErrorVectors() []vector {
+	img := func(enc uint8, data []byte) string {
+		b := Resize{Width: 2, Height: 2}.Append(nil)
+		return hex.EncodeToString(Image{W: 2, H: 2, Encoding: enc, Data: data}.Append(b))
+	}
+	px := []byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}
+	badSum := storedZlib(px)
+	badSum[len(badSum)-1] ^= 1
+	flushed := newStreamWriter().piece(px) // a sync-flushed piece: no final block, no checksum
+	// Palette: a count byte of 3 colours with the bytes of a 2-colour layout.
+	pal := append([]byte{2, 0, 0, 0, 9, 9, 9}, 0, 0x40)
+	return []vector{
+		{Name: "canvas-zrgb1-short", Hex: img(ZRGB1, storedZlib(px[:9]))},
+		{Name: "canvas-zrgb1-long", Hex: img(ZRGB1, storedZlib(append(px, 13)))},
+		{Name: "canvas-zrgb1-bad-checksum", Hex: img(ZRGB1, badSum)},
+		{Name: "canvas-zrgb1-not-final", Hex: img(ZRGB1, flushed)},
+		{Name: "canvas-zrgb1-bytes-after", Hex: img(ZRGB1, append(storedZlib(px), 0))},
+		{Name: "canvas-zpalette1-count", Hex: img(ZPalette1, storedZlib(pal))},
+	}
 }
 
 func malformedVectors() []vector {
@@ -232,6 +292,10 @@ func buildVectors(t *testing.T) []vector {
 	for _, mv := range malformedVectors() {
 		mv.Error = "malformed"
 		vs = append(vs, mv)
+	}
+	for _, cv := range canvasErrorVectors() {
+		cv.Error = "canvas"
+		vs = append(vs, cv)
 	}
 	return vs
 }
@@ -296,15 +360,20 @@ func TestVectors(t *testing.T) {
 		err = Decode(b, func(m Message) error {
 			seen[m.Type()] = true
 			got = append(got, describe(m))
-			if v.Canvas == nil {
+			if v.Canvas == nil && v.Error != "canvas" {
 				return nil
 			}
 			return c.Apply(m)
 		})
 		switch {
+		case v.Error == "canvas":
+			if !errors.Is(err, ErrCanvas) {
+				t.Errorf("%s: drawing gave %v, want ErrCanvas", v.Name, err)
+			}
+			continue
 		case v.Error != "":
-			if err == nil {
-				t.Errorf("%s: decoded without error", v.Name)
+			if err == nil || errors.Is(err, ErrCanvas) {
+				t.Errorf("%s: decoding gave %v, want a decoding error", v.Name, err)
 			}
 			continue
 		case err != nil:

@@ -24,6 +24,8 @@ func allMessages() []struct {
 		{"fill", Fill{X: 1, Y: 2, W: 300, H: 40, R: 0x11, G: 0x80, B: 0xff}},
 		{"copy", Copy{X: 0, Y: 16, W: 640, H: 464, SrcX: 0, SrcY: 0}},
 		{"image-zrgb", Image{X: 64, Y: 128, W: 2, H: 1, Encoding: ZRGB, Data: []byte{0x78, 0x01, 0x00, 0x00, 0xff, 0xff}}},
+		{"image-zrgb1", Image{X: 3, Y: 4, W: 2, H: 1, Encoding: ZRGB1, Data: storedZlib([]byte{1, 2, 3, 4, 5, 6})}},
+		{"image-zpalette1", Image{X: 0, Y: 0, W: 8, H: 1, Encoding: ZPalette1, Data: storedZlib([]byte{1, 0, 0, 0, 255, 255, 255, 0b10100101})}},
 		{"image-jpeg", Image{X: 0, Y: 0, W: 8, H: 8, Encoding: JPEG, Data: []byte{0xff, 0xd8, 0xff, 0xd9}}},
 		{"frame", Frame{ID: 1}},
 		{"frame-big", Frame{ID: 0xfffffffe}},

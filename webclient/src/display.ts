@@ -1,8 +1,9 @@
 // The desktop canvas: draws RESIZE, FILL, COPY, IMAGE and CURSOR
 // (docs/protocol.md § Server to client) into a 2D canvas of framebuffer size.
 
-import { Inflater, PaletteDecoder, rgbToRGBA } from "./zstream.js";
-import { ENC_ZPALETTE, ENC_ZRGB, ProtocolError } from "./wire.js";
+import { Inflater, OneShotInflater, PaletteDecoder, paletteSize, rgbToRGBA } from "./zstream.js";
+import type { PieceInflater } from "./zstream.js";
+import { ENC_ZPALETTE, ENC_ZPALETTE1, ENC_ZRGB, ENC_ZRGB1, ProtocolError } from "./wire.js";
 import type { Copy, Cursor, Fill, Image, Resize } from "./wire.js";
 
 // Canvas size limits: browsers refuse larger canvases, and bounding the framebuffer
@@ -19,6 +20,7 @@ export class Display {
   // IMAGE does not allocate.
   private scratch: ImageData | null = null;
   private palette = new PaletteDecoder();
+  private oneShot = new OneShotInflater(); // ZRGB1 and ZPALETTE1: reset per IMAGE
 
   constructor(canvas: HTMLCanvasElement) {
     this.canvas = canvas;
@@ -68,24 +70,40 @@ export class Display {
     this.inside("IMAGE", m.x, m.y, m.width, m.height);
   }
 
-  /** § IMAGE ZRGB and ZPALETTE, from this websocket's deflate stream z. */
+  /**
+   * § IMAGE ZRGB and ZPALETTE, from this websocket's deflate stream z; ZRGB1 and
+   * ZPALETTE1, each a zlib stream of its own (z is neither read nor advanced).
+   */
   imageDeflate(m: Image, z: Inflater): void {
     this.checkImage(m);
     const { width: w, height: h } = m;
+    let src: PieceInflater;
+    let rgb: boolean;
+    switch (m.encoding) {
+      case ENC_ZRGB: src = z; rgb = true; break;
+      case ENC_ZPALETTE: src = z; rgb = false; break;
+      case ENC_ZRGB1: src = this.oneShot; rgb = true; break;
+      case ENC_ZPALETTE1: src = this.oneShot; rgb = false; break;
+      default: throw new ProtocolError(`IMAGE encoding ${m.encoding} is not a deflate encoding`);
+    }
     if (w === 0 || h === 0) {
-      // Still a piece of the stream: it must be consumed to keep the stream in step.
-      if (m.encoding === ENC_ZRGB) z.inflate(m.data, 0);
-      else z.inflateUpTo(m.data, 1 + 3 * 256);
+      // Nothing to draw, but the data is checked all the same, and a piece of the
+      // websocket's stream must be consumed to keep the stream in step.
+      const got = src.inflateUpTo(m.data, rgb ? 0 : paletteSize(256, w, h));
+      if (!rgb && (got.length < 1 || got.length !== paletteSize(got[0] + 1, w, h))) {
+        throw new ProtocolError(`IMAGE ZPALETTE: empty piece inflates to ${got.length} bytes`);
+      }
       return;
     }
     const img = this.scratchFor(w, h);
     const stride = img.width * 4;
-    if (m.encoding === ENC_ZRGB) {
-      rgbToRGBA(z.inflate(m.data, w * h * 3), w, h, img.data, stride);
-    } else if (m.encoding === ENC_ZPALETTE) {
-      this.palette.decode(z, m.data, w, h, img.data, stride);
+    if (rgb) {
+      const want = w * h * 3;
+      const px = src.inflateUpTo(m.data, want);
+      if (px.length !== want) throw new ProtocolError(`IMAGE: piece inflates to ${px.length} bytes, want ${want}`);
+      rgbToRGBA(px, w, h, img.data, stride);
     } else {
-      throw new ProtocolError(`IMAGE encoding ${m.encoding} is not a deflate encoding`);
+      this.palette.decode(src, m.data, w, h, img.data, stride);
     }
     this.ctx.putImageData(img, m.x, m.y, 0, 0, w, h);
   }

@@ -41,11 +41,14 @@ export const FLAG_RESIZE = 1;
 export const FLAG_PASTE = 2; // browser → remote clipboard allowed
 export const FLAG_COPY = 4; // remote → browser clipboard allowed
 
-// IMAGE encodings (§ IMAGE).
+// IMAGE encodings (§ IMAGE). ZRGB and ZPALETTE are pieces of the websocket's deflate
+// stream; ZRGB1 and ZPALETTE1 have the same layouts, each a complete zlib stream of its own.
 export const ENC_ZRGB = 0;
 export const ENC_ZPALETTE = 1;
 export const ENC_JPEG = 2;
 export const ENC_PNG = 3;
+export const ENC_ZRGB1 = 4;
+export const ENC_ZPALETTE1 = 5;
 
 // POINTER button bits (§ POINTER).
 export const BUTTON_LEFT = 1;

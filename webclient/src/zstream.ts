@@ -1,14 +1,20 @@
 // The per-websocket deflate stream of IMAGE ZRGB and ZPALETTE (docs/protocol.md § IMAGE,
-// "The deflate stream") and the conversion of its pixels to RGBA.
+// "The deflate stream"), the one-shot zlib streams of ZRGB1 and ZPALETTE1, and the
+// conversion of their pixels to RGBA.
 
-import { ZStream, zlibInflate, zlibInflateInit, Z_OK, Z_BUF_ERROR, Z_STREAM_END, Z_SYNC_FLUSH } from "pako";
+import { ZStream, zlibInflate, zlibInflateInit, zlibInflateReset, Z_OK, Z_BUF_ERROR, Z_STREAM_END, Z_SYNC_FLUSH } from "pako";
 import { ProtocolError } from "./wire.js";
+
+/** What the pixel decoders need of an inflater: a whole piece, at most max bytes of it. */
+export interface PieceInflater {
+  inflateUpTo(piece: Uint8Array, max: number): Uint8Array;
+}
 
 /**
  * Inflater holds one zlib stream for the life of a websocket. Each piece must
  * inflate to exactly the size its IMAGE header implies, given all earlier pieces.
  */
-export class Inflater {
+export class Inflater implements PieceInflater {
   private strm = new ZStream();
   private scratch = new Uint8Array(64);
   private out = new Uint8Array(0);
@@ -55,6 +61,63 @@ export class Inflater {
       if (s.next_out > 0) throw new ProtocolError(`IMAGE: deflate piece inflates to more than ${max} bytes`);
       if (s.avail_in === before || rc === Z_STREAM_END) break;
     }
+    return this.out.subarray(0, got);
+  }
+}
+
+/**
+ * OneShotInflater inflates IMAGE ZRGB1 and ZPALETTE1 data: each piece is a complete zlib
+ * stream (header, final block, Adler-32) on its own, independent of the websocket's
+ * stream. One instance is reset for every piece, so pieces allocate nothing.
+ */
+export class OneShotInflater implements PieceInflater {
+  private strm = new ZStream();
+  private scratch = new Uint8Array(64);
+  private out = new Uint8Array(0);
+
+  constructor() {
+    if (zlibInflateInit(this.strm) !== Z_OK) throw new Error("zlib: inflateInit failed");
+  }
+
+  /** Inflate a complete stream to exactly want bytes (a view valid until the next call). */
+  inflate(piece: Uint8Array, want: number): Uint8Array {
+    const got = this.inflateUpTo(piece, want);
+    if (got.length < want) throw new ProtocolError(`IMAGE: zlib stream inflates to ${got.length} bytes, want ${want}`);
+    return got;
+  }
+
+  /**
+   * Inflate a complete stream to at most max bytes. The stream must end, its checksum
+   * verified, exactly at the piece's end: more output, a missing end or trailing bytes
+   * are protocol errors.
+   */
+  inflateUpTo(piece: Uint8Array, max: number): Uint8Array {
+    if (this.out.length < max) this.out = new Uint8Array(Math.max(max, this.out.length * 2));
+    const s = this.strm;
+    if (zlibInflateReset(s) !== Z_OK) throw new Error("zlib: inflateReset failed");
+    s.input = piece;
+    s.next_in = 0;
+    s.avail_in = piece.length;
+    s.output = this.out as Uint8Array<ArrayBuffer>;
+    s.next_out = 0;
+    s.avail_out = max;
+    let rc = max > 0 ? zlibInflate(s, Z_SYNC_FLUSH) : Z_OK;
+    check(rc, s.msg);
+    const got = max - s.avail_out;
+    // The output may be full before the final block's end and the checksum were read:
+    // go on into a scratch buffer, which must stay empty.
+    while (rc !== Z_STREAM_END && s.avail_in > 0) {
+      s.output = this.scratch as Uint8Array<ArrayBuffer>;
+      s.next_out = 0;
+      s.avail_out = this.scratch.length;
+      const before = s.avail_in;
+      rc = zlibInflate(s, Z_SYNC_FLUSH);
+      check(rc, s.msg);
+      if (s.next_out > 0) throw new ProtocolError(`IMAGE: zlib stream inflates to more than ${max} bytes`);
+      if (s.avail_in === before) break;
+    }
+    if (rc !== Z_STREAM_END) throw new ProtocolError("IMAGE: zlib stream does not end within its piece");
+    if (s.avail_in > 0) throw new ProtocolError(`IMAGE: ${s.avail_in} bytes after the zlib stream`);
     return this.out.subarray(0, got);
   }
 }
@@ -126,7 +189,7 @@ export class PaletteDecoder {
   private pal = new Uint32Array(256);
   private palBytes = new Uint8Array(this.pal.buffer);
 
-  decode(z: Inflater, piece: Uint8Array, width: number, height: number, dst: Uint8ClampedArray | Uint8Array, dstStride: number): void {
+  decode(z: PieceInflater, piece: Uint8Array, width: number, height: number, dst: Uint8ClampedArray | Uint8Array, dstStride: number): void {
     // The size depends on the count byte inside the piece, so inflate into room for
     // 256 colours and check the length against the count afterwards.
     const data = z.inflateUpTo(piece, paletteSize(256, width, height));

@@ -3,10 +3,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { Deflate, Z_SYNC_FLUSH } from "pako";
-import { decodeMessages, encodeMessages, ProtocolError, ENC_ZRGB, ENC_ZPALETTE, T, closeAllowsReconnect, MAX_PROMPT_TEXT } from "../../src/wire.js";
+import { Deflate, Z_SYNC_FLUSH, deflate } from "pako";
+import { decodeMessages, encodeMessages, ProtocolError, ENC_ZRGB, ENC_ZPALETTE, ENC_ZRGB1, ENC_ZPALETTE1, T, closeAllowsReconnect, MAX_PROMPT_TEXT } from "../../src/wire.js";
 import type { Message } from "../../src/wire.js";
-import { Inflater, PaletteDecoder, rgbToRGBA, paletteSize } from "../../src/zstream.js";
+import { Inflater, OneShotInflater, PaletteDecoder, rgbToRGBA, paletteSize } from "../../src/zstream.js";
 
 type Vector = {
   name: string;
@@ -58,6 +58,12 @@ test("vectors file is there and covers every message type", () => {
 for (const v of vectors) {
   test(`vector ${v.name}`, () => {
     const bytes = unhex(v.hex);
+    if (v.error === "canvas") {
+      // Decodes, but drawing it is a protocol error.
+      const ms = decodeAll(bytes);
+      assert.throws(() => drawModel(ms), ProtocolError);
+      return;
+    }
     if (v.error) {
       assert.throws(() => decodeAll(bytes), ProtocolError);
       return;
@@ -81,6 +87,7 @@ function drawModel(ms: Message[]) {
   let width = 0, height = 0;
   let px = new Uint8Array(0); // RGBA
   const z = new Inflater();
+  const one = new OneShotInflater();
   const pal = new PaletteDecoder();
   let scratch = new Uint8Array(0);
   for (const m of ms) {
@@ -105,8 +112,11 @@ function drawModel(ms: Message[]) {
         // Decode into a scratch buffer wider than the image, as Display does (stride ≠ width).
         const stride = (m.width + 3) * 4;
         scratch = new Uint8Array(stride * m.height);
+        if (m.x + m.width > width || m.y + m.height > height) throw new ProtocolError("IMAGE outside the canvas");
         if (m.encoding === ENC_ZRGB) rgbToRGBA(z.inflate(m.data, m.width * m.height * 3), m.width, m.height, scratch, stride);
         else if (m.encoding === ENC_ZPALETTE) pal.decode(z, m.data, m.width, m.height, scratch, stride);
+        else if (m.encoding === ENC_ZRGB1) rgbToRGBA(one.inflate(m.data, m.width * m.height * 3), m.width, m.height, scratch, stride);
+        else if (m.encoding === ENC_ZPALETTE1) pal.decode(one, m.data, m.width, m.height, scratch, stride);
         else throw new Error(`model cannot draw encoding ${m.encoding}`);
         for (let y = 0; y < m.height; y++) px.set(scratch.subarray(y * stride, y * stride + m.width * 4), ((m.y + y) * width + m.x) * 4);
         break;
@@ -124,10 +134,18 @@ function drawModel(ms: Message[]) {
 }
 
 test("stream vectors: every piece inflates whole on its own", () => {
+  let oneShots = 0;
   for (const v of vectors.filter((v) => v.canvas)) {
     const z = new Inflater();
     for (const m of decodeAll(unhex(v.hex))) {
       if (m.type !== "IMAGE") continue;
+      if (m.encoding === ENC_ZRGB1 || m.encoding === ENC_ZPALETTE1) {
+        // A complete stream: pako's one-call inflate ends it, checksum and all.
+        oneShots++;
+        const raw = new OneShotInflater().inflateUpTo(m.data, paletteSize(256, m.width, m.height) + m.width * m.height * 3);
+        assert.equal(raw.length, m.encoding === ENC_ZRGB1 ? m.width * m.height * 3 : paletteSize(raw[0] + 1, m.width, m.height));
+        continue;
+      }
       // Ends with a sync flush marker, and inflating stops exactly at the piece's end.
       assert.equal(hex(m.data.subarray(m.data.length - 4)), "0000ffff", `${v.name}: piece lacks sync flush`);
       const n = m.encoding === ENC_ZRGB ? m.width * m.height * 3 : -1;
@@ -136,6 +154,55 @@ test("stream vectors: every piece inflates whole on its own", () => {
         const got = z.inflateUpTo(m.data, paletteSize(256, m.width, m.height));
         assert.equal(got.length, paletteSize(got[0] + 1, m.width, m.height));
       }
+    }
+  }
+  assert.ok(oneShots >= 2, "no one-shot IMAGE in the stream vectors");
+});
+
+test("one-shot inflater: exact size, end, checksum and trailing bytes checked; reusable after an error", () => {
+  const one = new OneShotInflater();
+  let seed = 3;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24;
+  for (let i = 0; i < 30; i++) {
+    const raw = new Uint8Array(1 + ((i * 4099) % 70000)).map((_, k) => (i & 1 ? rnd() : (k >> 6) & 0xff));
+    const z = deflate(raw, { level: (i % 9) + 1 });
+    assert.deepEqual(one.inflate(z, raw.length), raw, `piece ${i}`);
+    assert.throws(() => one.inflate(z, raw.length + 1), /inflates to \d+ bytes, want/);
+    if (raw.length > 1) assert.throws(() => one.inflate(z, raw.length - 1), /more than/);
+    const badSum = z.slice();
+    badSum[badSum.length - 1] ^= 0x10;
+    assert.throws(() => one.inflate(badSum, raw.length), ProtocolError);
+    assert.throws(() => one.inflate(z.subarray(0, z.length - 2), raw.length), /does not end/);
+    const trailing = new Uint8Array(z.length + 1);
+    trailing.set(z);
+    assert.throws(() => one.inflate(trailing, raw.length), /after the zlib stream/);
+    // The stream of a connection (sync-flushed, no final block) is not a one-shot piece.
+    assert.throws(() => one.inflate(serverStream()(raw), raw.length), /does not end/);
+  }
+  // Empty: a whole stream of nothing.
+  assert.equal(one.inflate(deflate(new Uint8Array(0)), 0).length, 0);
+});
+
+test("one-shot inflater: random pieces throw only ProtocolError", () => {
+  let seed = 5;
+  const rnd = () => (seed = (seed * 1664525 + 1013904223) >>> 0) >>> 24;
+  const good = deflate(new Uint8Array([1, 0, 0, 0, 255, 255, 255, 0b10100000]));
+  const one = new OneShotInflater();
+  for (let i = 0; i < 2000; i++) {
+    let piece: Uint8Array;
+    if (i % 2) {
+      piece = good.slice(0, 1 + (rnd() % good.length));
+      piece[rnd() % piece.length] ^= 1 << (rnd() & 7);
+    } else {
+      piece = new Uint8Array(rnd() % 64).map(() => rnd());
+      if (piece.length > 2) piece.set([0x78, 0x9c]);
+    }
+    const w = 1 + (rnd() % 20), h = 1 + (rnd() % 5);
+    try {
+      if (i & 2) new PaletteDecoder().decode(one, piece, w, h, new Uint8Array(w * h * 4), w * 4);
+      else one.inflate(piece, w * h * 3);
+    } catch (e) {
+      assert.ok(e instanceof ProtocolError, `piece ${hex(piece)}: ${e}`);
     }
   }
 });
