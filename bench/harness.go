@@ -79,7 +79,7 @@ func (h *harness) newDir(name string) (string, error) {
 
 // racgate runs sc through racgate.
 func (h *harness) racgate(ctx context.Context, sc scenario, label string) report.Result {
-	return h.scenario(ctx, sc, label, &racgateGateway{bin: h.bin, log: h.log, width: h.o.width, height: h.o.height})
+	return h.scenario(ctx, sc, label, &racgateGateway{bin: h.bin, log: h.log, width: h.o.width, height: h.o.height, pprofDir: h.o.pprofDir})
 }
 
 // scenario runs sc through gw and measures it. Failures become the result's Errors (or
@@ -165,6 +165,10 @@ func (h *harness) measure(ctx context.Context, ps *procs, sc scenario, label str
 		return err
 	}
 	h.prog.Set(fmt.Sprintf("%s: measuring %v", label, o.duration))
+	if p, ok := gw.(profiler); ok {
+		stop := p.profile(sctx, o.duration, sc.Name+"-"+strings.ReplaceAll(sc.Variant, " ", "_"))
+		defer stop()
+	}
 	if lat != nil {
 		l, err := lat.run(sctx, views[0], x, o.duration, o.samples)
 		if err != nil {

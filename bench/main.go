@@ -42,6 +42,7 @@ type options struct {
 	guacdPID int
 	jsonPath string
 	svgDir   string
+	pprofDir string
 	keep     bool
 	verbose  bool
 	progress io.Writer
@@ -107,6 +108,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.guacdPID, "guacd-pid", 0, "guacd's PID (local guacd), for its CPU and memory")
 	fs.StringVar(&o.jsonPath, "json", "", "write results as JSON to this file")
 	fs.StringVar(&o.svgDir, "svg", "", "write SVG charts into this directory")
+	fs.StringVar(&o.pprofDir, "pprof", "", "write racgate's CPU profile of each measuring window into this directory")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (logs, configs)")
 	fs.BoolVar(&o.verbose, "v", false, "debug logs")
 	if err := fs.Parse(args); err != nil {

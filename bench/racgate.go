@@ -4,9 +4,12 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -56,7 +59,8 @@ endpoints:
 type racgateGateway struct {
 	bin           string
 	log           *slog.Logger
-	width, height int // the browser's size, sent as the browser does
+	width, height int    // the browser's size, sent as the browser does
+	pprofDir      string // "": no profiles
 	rg            *racgateProc
 	hc            *http.Client
 }
@@ -69,7 +73,7 @@ func (g *racgateGateway) start(ctx context.Context, ps *procs, dir string, rem r
 	if err != nil {
 		return err
 	}
-	g.rg, err = startRacgate(ctx, ps, g.bin, dir, configYAML(rem, user, string(hash)), g.log)
+	g.rg, err = startRacgate(ctx, ps, g.bin, dir, configYAML(rem, user, string(hash)), g.pprofDir != "", g.log)
 	if err != nil {
 		return err
 	}
@@ -147,4 +151,53 @@ func goroutines(ctx context.Context, hc *http.Client, base string) int {
 		}
 	}
 	return -1
+}
+
+// profiler is a gateway that can record its own CPU profile over a window.
+type profiler interface {
+	// profile starts recording for d into a file named for name; stop waits for it.
+	profile(ctx context.Context, d time.Duration, name string) (stop func())
+}
+
+func (g *racgateGateway) profile(ctx context.Context, d time.Duration, name string) func() {
+	if g.pprofDir == "" || g.rg.Debug == "" {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := fetchProfile(ctx, g.rg.Debug, d, filepath.Join(g.pprofDir, name+".pprof")); err != nil {
+			g.log.Warn("cpu profile", "scenario", name, "err", err)
+		}
+	}()
+	return func() { <-done }
+}
+
+// fetchProfile asks racgate's pprof listener for a CPU profile of d and writes it to path.
+func fetchProfile(ctx context.Context, base string, d time.Duration, path string) error {
+	secs := max(1, int(d.Round(time.Second)/time.Second))
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", base, secs), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("pprof: %s", resp.Status)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

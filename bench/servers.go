@@ -315,15 +315,20 @@ func (x *xvnc) waitWindow(ctx context.Context, name string) (string, error) {
 
 // racgateProc is a running racgate.
 type racgateProc struct {
-	p    *proc
-	Base string // http://127.0.0.1:P
+	p     *proc
+	Base  string // http://127.0.0.1:P
+	Debug string // pprof's http://127.0.0.1:P, when started with profiles
 }
 
-var listenLine = regexp.MustCompile(`msg="racgate listening" addr=(127\.0\.0\.1:\d+)`)
+var (
+	listenLine = regexp.MustCompile(`msg="racgate listening" addr=(127\.0\.0\.1:\d+)`)
+	pprofLine  = regexp.MustCompile(`msg="pprof listening" addr=(127\.0\.0\.1:\d+)`)
+)
 
 // startRacgate runs bin serve -config dir/racgate.yaml (listening on 127.0.0.1:0) and
-// reads the address from its log. Its log goes to dir/racgate.log.
-func startRacgate(ctx context.Context, ps *procs, bin, dir, config string, log *slog.Logger) (*racgateProc, error) {
+// reads the address from its log. Its log goes to dir/racgate.log. With pprof, it also
+// serves profiles on another loopback port.
+func startRacgate(ctx context.Context, ps *procs, bin, dir, config string, pprof bool, log *slog.Logger) (*racgateProc, error) {
 	cfgPath := filepath.Join(dir, "racgate.yaml")
 	if err := os.WriteFile(cfgPath, []byte(config), 0o600); err != nil {
 		return nil, err
@@ -333,7 +338,11 @@ func startRacgate(ctx context.Context, ps *procs, bin, dir, config string, log *
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "serve", "-config", cfgPath, "-log-level", "info")
+	args := []string{"serve", "-config", cfgPath, "-log-level", "info"}
+	if pprof {
+		args = append(args, "-debug-listen", "127.0.0.1:0")
+	}
+	cmd := exec.Command(bin, args...)
 	pr, pw := io.Pipe()
 	cmd.Stdout = logf
 	cmd.Stderr = io.MultiWriter(logf, pw)
@@ -347,21 +356,30 @@ func startRacgate(ctx context.Context, ps *procs, bin, dir, config string, log *
 	// The log stays open while racgate runs: its stderr is copied through a pipe, and a
 	// closed destination would end racgate with SIGPIPE.
 	go func() { <-p.done; pw.Close(); logf.Close() }()
-	addr := make(chan string, 1)
+	// The pprof line follows the listening line; both come before racgate serves.
+	type addrs struct{ base, debug string }
+	addr := make(chan addrs, 1)
 	go func() {
 		sc := bufio.NewScanner(pr)
-		found := false
+		var a addrs
+		sent := false
 		for sc.Scan() {
-			if m := listenLine.FindStringSubmatch(sc.Text()); m != nil && !found {
-				found = true
-				addr <- m[1]
+			if m := listenLine.FindStringSubmatch(sc.Text()); m != nil && a.base == "" {
+				a.base = "http://" + m[1]
+			}
+			if m := pprofLine.FindStringSubmatch(sc.Text()); m != nil && a.debug == "" {
+				a.debug = "http://" + m[1]
+			}
+			if !sent && a.base != "" && (!pprof || a.debug != "") {
+				sent = true
+				addr <- a
 			}
 		}
 	}()
 	select {
 	case a := <-addr:
-		log.Debug("racgate started", "addr", a, "pid", p.pid())
-		return &racgateProc{p: p, Base: "http://" + a}, nil
+		log.Debug("racgate started", "addr", a.base, "pid", p.pid())
+		return &racgateProc{p: p, Base: a.base, Debug: a.debug}, nil
 	case <-p.done:
 		return nil, fmt.Errorf("racgate exited: %s", logTail(logPath))
 	case <-time.After(startTimeout):

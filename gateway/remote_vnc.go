@@ -113,18 +113,49 @@ func (s *Server) dialRemote(ctx context.Context, ep *Endpoint, set Settings, ev 
 	if err != nil {
 		return nil, nil, &sessionEnd{Code: closeInternal, Reason: "The endpoint's settings are invalid: " + err.Error(), Err: err}
 	}
-	cfg.OnClipboard, cfg.OnBell, cfg.OnName = ev.Clipboard, ev.Bell, ev.Name
-	cfg.Logger = log
 	opts.Pool = s.pool
+	addr := net.JoinHostPort(set["hostname"], set["port"])
+	if set[shareSetting] != "" && !set.Bool(shareSetting) {
+		cfg.Logger = log
+		v, err := dialVNC(ctx, addr, cfg, opts, ev)
+		if err != nil {
+			return nil, nil, err
+		}
+		return v.member(), v.display(), nil
+	}
+	cfg.Logger = s.log.With("endpoint", ep.Name, "shared", true)
+	return s.shares.join(ctx, shareKey(ep.Name, set), cfg.Logger, ev, func(ctx context.Context, ev remoteEvents) (sharedRemote, error) {
+		return dialVNC(ctx, addr, cfg, opts, ev)
+	})
+}
+
+// dialVNC connects to addr, drawing into a new display.
+func dialVNC(ctx context.Context, addr string, cfg vnc.Config, opts render.Options, ev remoteEvents) (*vncConn, error) {
+	cfg.OnClipboard, cfg.OnBell, cfg.OnName = ev.Clipboard, ev.Bell, ev.Name
 	d := render.NewDisplay(opts)
 	fs := &firstFrameSink{Sink: d, ready: make(chan struct{})}
-	c, err := vnc.Dial(ctx, net.JoinHostPort(set["hostname"], set["port"]), cfg, fs)
+	c, err := vnc.Dial(ctx, addr, cfg, fs)
 	if err != nil {
 		d.Close()
-		return nil, nil, vncError(err)
+		return nil, vncError(err)
 	}
-	return &vncRemote{Client: c, ptr: c, ready: fs.ready}, renderDisplay{d}, nil
+	return &vncConn{c: c, d: d, ready: fs.ready}, nil
 }
+
+// vncConn is one VNC connection and the display it draws into, on its own or shared
+// (share.go).
+type vncConn struct {
+	c     *vnc.Client
+	d     *render.Display
+	ready chan struct{} // the first frame is complete
+}
+
+func (v *vncConn) Run(ctx context.Context) error { return vncError(v.c.Run(ctx)) }
+func (v *vncConn) Close() error                  { return v.c.Close() }
+func (v *vncConn) display() display              { return renderDisplay{v.d} }
+
+// member is a session's remote on the connection, with its own held buttons.
+func (v *vncConn) member() remote { return &vncRemote{Client: v.c, ptr: v.c, ready: v.ready} }
 
 // firstFrameSink tells when the first frame is complete: only then does the VNC client
 // know whether the server can resize (ExtendedDesktopSize comes with the first update).

@@ -37,6 +37,7 @@ type Server struct {
 	state    atomic.Pointer[state]
 	store    store.Store
 	pool     *render.Pool
+	shares   *shares // VNC connections that sessions share (share.go)
 	metrics  *metrics
 	web      fs.FS
 	mux      *http.ServeMux
@@ -74,6 +75,7 @@ func NewServer(cfg *Config, logger *slog.Logger) (*Server, error) {
 		log:          logger,
 		control:      newControlMetrics(),
 		pool:         render.NewPool(runtime.GOMAXPROCS(0)),
+		shares:       newShares(),
 		metrics:      newMetrics(),
 		web:          webclient.FS(),
 		now:          time.Now,

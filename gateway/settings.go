@@ -66,7 +66,8 @@ var knownSettings = map[string]settingKind{
 	"known-hosts-file": kindString, "ignore-host-key": kindBool,
 	// VNC
 	"dest-host": kindString, "dest-port": kindPort, "autoretry": kindInt,
-	"enable-audio": kindBool,
+	"enable-audio":     kindBool,
+	"share-connection": kindBool, // racgate's: sessions with equal settings share one connection
 }
 
 // checkSetting validates one key/value pair on its own (not against a protocol).

@@ -125,6 +125,7 @@ func serve(args []string, stderr io.Writer) int {
 	path := fs.String("config", "", "config file (YAML)")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	format := fs.String("log-format", "text", "text or json")
+	debugAddr := fs.String("debug-listen", "", "serve Go's pprof profiles on this host:port (keep it on loopback)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -171,6 +172,16 @@ func serve(args []string, stderr io.Writer) int {
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	logger.Info("racgate listening", "addr", ln.Addr().String(), "config", *path, "version", version())
+	if *debugAddr != "" {
+		dln, err := net.Listen("tcp", *debugAddr)
+		if err != nil {
+			fmt.Fprintln(stderr, "racgate: -debug-listen:", err)
+			return 1
+		}
+		defer dln.Close()
+		go http.Serve(dln, debugHandler()) //nolint:errcheck // ends when dln closes
+		logger.Info("pprof listening", "addr", dln.Addr().String())
+	}
 
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)

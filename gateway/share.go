@@ -1,0 +1,253 @@
+package gateway
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"log/slog"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Sessions of one VNC endpoint with the same merged settings share one connection to the
+// server and one render.Display: a VNC desktop is one screen that every client sees
+// whole, so N browsers need not cost N connections, N decodes and N framebuffers. Each
+// session keeps its own viewer (pacing, damage), its own input state and its own slot,
+// limits and timeouts; the connection ends when its last session leaves, and every
+// session ends when the server ends it. `share-connection: false` gives each session
+// its own connection.
+
+// shareSetting turns sharing off for an endpoint.
+const shareSetting = "share-connection"
+
+// shareKey names what a session may share: the endpoint and every merged setting, so that
+// sessions that would connect differently (credentials, quality, read-only) never meet.
+func shareKey(ep string, set Settings) string {
+	var b []byte
+	put := func(s string) {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	put(ep)
+	for _, k := range slices.Sorted(maps.Keys(set)) {
+		put(k)
+		put(set[k])
+	}
+	return string(b)
+}
+
+// shares is the registry of shared connections, by shareKey.
+type shares struct {
+	mu sync.Mutex
+	m  map[string]*sharedConn
+}
+
+func newShares() *shares {
+	return &shares{m: map[string]*sharedConn{}}
+}
+
+// sharedConn is one connection and its display, and the sessions on it.
+type sharedConn struct {
+	sh  *shares
+	key string
+	log *slog.Logger
+
+	dialed chan struct{} // closed when the dial has ended; then err or conn is set
+	err    error
+	conn   sharedRemote
+
+	cancel context.CancelFunc // ends the dial, then Run
+	ran    chan struct{}      // closed when Run has returned; runErr is set
+	runErr error
+
+	// Guarded by sh.mu.
+	members map[*shareMember]struct{}
+	gone    bool   // out of the registry: no new members
+	name    string // the desktop name, for members that join later
+}
+
+// sharedRemote is what a protocol adapter gives a shared connection.
+type sharedRemote interface {
+	Run(ctx context.Context) error
+	Close() error
+	// member returns a new session's remote on the connection; every session has its
+	// own input state (held buttons) but the same screen.
+	member() remote
+	display() display
+}
+
+// shareMember is one session on a shared connection.
+type shareMember struct {
+	sc    *sharedConn
+	ev    remoteEvents
+	leave sync.Once
+}
+
+// join returns a remote for the session on key's shared connection, dialing it with dial
+// if there is none. ctx bounds the wait for this session only: a dial that another session
+// also waits for goes on without it. log is the connection's, if this dials it.
+func (sh *shares) join(ctx context.Context, key string, log *slog.Logger, ev remoteEvents, dial func(ctx context.Context, ev remoteEvents) (sharedRemote, error)) (remote, display, error) {
+	sh.mu.Lock()
+	sc := sh.m[key]
+	if sc == nil {
+		life, cancel := context.WithCancel(context.Background())
+		sc = &sharedConn{sh: sh, key: key, log: log, dialed: make(chan struct{}), ran: make(chan struct{}),
+			cancel: cancel, members: map[*shareMember]struct{}{}}
+		sh.m[key] = sc
+		go sc.dial(life, dial)
+	}
+	m := &shareMember{sc: sc, ev: ev}
+	sc.members[m] = struct{}{}
+	name := sc.name
+	sh.mu.Unlock()
+
+	select {
+	case <-sc.dialed:
+	case <-ctx.Done():
+		m.Close()
+		return nil, nil, context.Cause(ctx)
+	}
+	if sc.err != nil {
+		m.Close()
+		return nil, nil, sc.err
+	}
+	if name != "" && ev.Name != nil {
+		ev.Name(name) // a later session learns the name the server sent at connect time
+	}
+	return &sharedSession{remote: sc.conn.member(), m: m}, sharedDisplay{sc.conn.display()}, nil
+}
+
+// dial connects, then runs the connection until its last member leaves (life ends) or
+// the server ends it.
+func (sc *sharedConn) dial(life context.Context, dial func(context.Context, remoteEvents) (sharedRemote, error)) {
+	defer sc.cancel()
+	dctx, dcancel := context.WithTimeout(life, dialTimeout)
+	conn, err := dial(dctx, remoteEvents{Clipboard: sc.clipboard, Bell: sc.bell, Name: sc.setName})
+	dcancel()
+	sc.err, sc.conn = err, conn
+	close(sc.dialed)
+	if err != nil {
+		sc.unregister()
+		close(sc.ran)
+		return
+	}
+	// The connection runs on its own context: no one session owns it.
+	start := time.Now()
+	sc.log.Info("shared connection open")
+	sc.runErr = conn.Run(life)
+	sc.unregister()
+	sc.log.Info("shared connection end", "duration", time.Since(start).Round(time.Millisecond), "err", sc.runErr)
+	conn.Close()
+	conn.display().Close()
+	close(sc.ran)
+}
+
+// unregister takes sc out of the registry: later sessions dial anew.
+func (sc *sharedConn) unregister() {
+	sc.sh.mu.Lock()
+	defer sc.sh.mu.Unlock()
+	if !sc.gone {
+		sc.gone = true
+		if sc.sh.m[sc.key] == sc {
+			delete(sc.sh.m, sc.key)
+		}
+	}
+}
+
+// each calls f for every member, outside the lock.
+func (sc *sharedConn) each(f func(remoteEvents)) {
+	sc.sh.mu.Lock()
+	ms := slices.Collect(maps.Keys(sc.members))
+	sc.sh.mu.Unlock()
+	for _, m := range ms {
+		f(m.ev)
+	}
+}
+
+func (sc *sharedConn) clipboard(text string) {
+	sc.each(func(ev remoteEvents) {
+		if ev.Clipboard != nil {
+			ev.Clipboard(text)
+		}
+	})
+}
+
+func (sc *sharedConn) bell() {
+	sc.each(func(ev remoteEvents) {
+		if ev.Bell != nil {
+			ev.Bell()
+		}
+	})
+}
+
+func (sc *sharedConn) setName(n string) {
+	sc.sh.mu.Lock()
+	sc.name = n
+	sc.sh.mu.Unlock()
+	sc.each(func(ev remoteEvents) {
+		if ev.Name != nil {
+			ev.Name(n)
+		}
+	})
+}
+
+// Close takes the member off the connection; the last one out ends it.
+func (m *shareMember) Close() error {
+	m.leave.Do(func() {
+		sc := m.sc
+		sc.sh.mu.Lock()
+		delete(sc.members, m)
+		last := len(sc.members) == 0
+		if last && !sc.gone {
+			sc.gone = true
+			delete(sc.sh.m, sc.key)
+		}
+		sc.sh.mu.Unlock()
+		if last {
+			sc.cancel() // ends a dial in progress, or Run
+		}
+	})
+	return nil
+}
+
+// sharedSession is a session's remote on a shared connection: input goes to the
+// connection, Run waits for its end, Close leaves it.
+type sharedSession struct {
+	remote
+	m *shareMember
+}
+
+// Run returns when the shared connection ends (with its error) or ctx does.
+func (s *sharedSession) Run(ctx context.Context) error {
+	select {
+	case <-s.m.sc.ran:
+		if err := s.m.sc.runErr; err != nil {
+			return err
+		}
+		return errors.New("the shared connection ended")
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+func (s *sharedSession) Close() error { return s.m.Close() }
+
+// sharedDisplay is the connection's display as one session sees it: the session adds its
+// viewer, but closing the display is the connection's business.
+type sharedDisplay struct{ display }
+
+func (sharedDisplay) Close() {}
+
+// sharedCount is the number of live shared connections and their sessions, for metrics
+// and tests.
+func (sh *shares) count() (conns, sessions int) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	for _, sc := range sh.m {
+		conns++
+		sessions += len(sc.members)
+	}
+	return conns, sessions
+}

@@ -1,0 +1,430 @@
+package gateway
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/racgate/racgate/internal/peers"
+	"github.com/racgate/racgate/render/wire"
+)
+
+func TestShareKey(t *testing.T) {
+	a := shareKey("desk", Settings{"hostname": "h", "password": "p"})
+	if b := shareKey("desk", Settings{"password": "p", "hostname": "h"}); a != b {
+		t.Fatal("equal settings in another order give another key")
+	}
+	for _, other := range []string{
+		shareKey("desk2", Settings{"hostname": "h", "password": "p"}),
+		shareKey("desk", Settings{"hostname": "h", "password": "q"}),
+		shareKey("desk", Settings{"hostname": "h", "password": "p", "read-only": "true"}),
+		shareKey("desk", Settings{"hostname": "h"}),
+	} {
+		if other == a {
+			t.Fatal("different settings share a key")
+		}
+	}
+	// No concatenation ambiguity.
+	if shareKey("e", Settings{"a": "bc"}) == shareKey("e", Settings{"ab": "c"}) {
+		t.Fatal("a=bc and ab=c share a key")
+	}
+}
+
+// fakeShared is a sharedRemote whose Run ends when told to or when its context does.
+type fakeShared struct {
+	end     chan error
+	closed  atomic.Int32
+	members atomic.Int32
+}
+
+func (f *fakeShared) Run(ctx context.Context) error {
+	select {
+	case err := <-f.end:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+func (f *fakeShared) Close() error     { f.closed.Add(1); return nil }
+func (f *fakeShared) display() display { return fakeDisplay{} }
+func (f *fakeShared) member() remote {
+	f.members.Add(1)
+	return &fakeRemote{w: 800, h: 600, end: make(chan error, 1), closed: make(chan struct{})}
+}
+
+// shareDialer counts dials and hands out one fakeShared per dial.
+type shareDialer struct {
+	mu    sync.Mutex
+	dials int
+	gate  chan struct{} // when set, a dial waits for it
+	err   error
+	last  *fakeShared
+	ev    remoteEvents
+}
+
+func (d *shareDialer) dial(ctx context.Context, ev remoteEvents) (sharedRemote, error) {
+	d.mu.Lock()
+	d.dials++
+	gate, err := d.gate, d.err
+	d.mu.Unlock()
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	f := &fakeShared{end: make(chan error, 1)}
+	d.mu.Lock()
+	d.last, d.ev = f, ev
+	d.mu.Unlock()
+	ev.Name("the desktop")
+	return f, nil
+}
+
+func (d *shareDialer) count() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.dials
+}
+
+// eventLog records a member's events.
+type eventLog struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (l *eventLog) events() remoteEvents {
+	add := func(s string) { l.mu.Lock(); l.got = append(l.got, s); l.mu.Unlock() }
+	return remoteEvents{
+		Clipboard: func(s string) { add("clip " + s) },
+		Bell:      func() { add("bell") },
+		Name:      func(s string) { add("name " + s) },
+	}
+}
+
+func (l *eventLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.got, "; ")
+}
+
+func TestSharesJoinAndLeave(t *testing.T) {
+	sh := newShares()
+	d := &shareDialer{gate: make(chan struct{})}
+	log := discardLogger()
+	ctx := context.Background()
+
+	// Three sessions arrive while the first dial is in progress: one dial for all.
+	type joined struct {
+		r   remote
+		err error
+	}
+	logs := make([]*eventLog, 3)
+	results := make(chan joined, 3)
+	for i := range logs {
+		logs[i] = &eventLog{}
+		go func() {
+			r, _, err := sh.join(ctx, "k", log, logs[i].events(), d.dial)
+			results <- joined{r, err}
+		}()
+	}
+	waitFor(t, "three members", func() bool { _, n := sh.count(); return n == 3 })
+	close(d.gate)
+	var rs []remote
+	for range 3 {
+		j := <-results
+		if j.err != nil {
+			t.Fatal(j.err)
+		}
+		rs = append(rs, j.r)
+	}
+	if n := d.count(); n != 1 {
+		t.Fatalf("%d dials for three sessions, want 1", n)
+	}
+	f := d.last
+	if n := f.members.Load(); n != 3 {
+		t.Fatalf("%d member remotes, want 3 (each its own input state)", n)
+	}
+
+	// Events reach every member; a late member learns the desktop name.
+	d.ev.Clipboard("shared text")
+	d.ev.Bell()
+	late := &eventLog{}
+	r4, _, err := sh.join(ctx, "k", log, late.events(), d.dial)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range logs {
+		if got := l.String(); got != "name the desktop; clip shared text; bell" {
+			t.Errorf("member %d events %q", i, got)
+		}
+	}
+	if got := late.String(); got != "name the desktop" {
+		t.Errorf("late member events %q", got)
+	}
+
+	// Leaving one by one: the connection lives until the last one leaves.
+	for _, r := range append(rs, r4)[:3] {
+		r.Close()
+		r.Close() // twice is harmless
+	}
+	if f.closed.Load() != 0 {
+		t.Fatal("the connection closed while a session is on it")
+	}
+	if c, n := sh.count(); c != 1 || n != 1 {
+		t.Fatalf("count %d conns %d sessions, want 1 1", c, n)
+	}
+	runErr := make(chan error, 1)
+	go func() { runErr <- r4.Run(ctx) }()
+	r4.Close()
+	waitFor(t, "the connection to close", func() bool { return f.closed.Load() == 1 })
+	if c, _ := sh.count(); c != 0 {
+		t.Fatalf("%d connections left in the registry", c)
+	}
+
+	// The next session dials anew.
+	r5, _, err := sh.join(ctx, "k", log, remoteEvents{}, d.dial)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r5.Close()
+	if n := d.count(); n != 2 {
+		t.Fatalf("%d dials, want 2", n)
+	}
+	select {
+	case <-runErr:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run of the last member did not return after the connection ended")
+	}
+}
+
+func TestSharesServerEnds(t *testing.T) {
+	sh := newShares()
+	d := &shareDialer{}
+	ctx := context.Background()
+	a, _, err := sh.join(ctx, "k", discardLogger(), remoteEvents{}, d.dial)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _, err := sh.join(ctx, "k", discardLogger(), remoteEvents{}, d.dial)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 2)
+	go func() { errs <- a.Run(ctx) }()
+	go func() { errs <- b.Run(ctx) }()
+	ended := errors.New("server went away")
+	d.last.end <- ended
+	for range 2 {
+		select {
+		case err := <-errs:
+			if !errors.Is(err, ended) {
+				t.Fatalf("Run: %v, want the server's error", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("a member's Run did not end with the connection")
+		}
+	}
+	waitFor(t, "the registry to empty", func() bool { c, _ := sh.count(); return c == 0 })
+	a.Close()
+	b.Close()
+	// A new session does not join the dead connection.
+	c, _, err := sh.join(ctx, "k", discardLogger(), remoteEvents{}, d.dial)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if n := d.count(); n != 2 {
+		t.Fatalf("%d dials, want 2", n)
+	}
+}
+
+func TestSharesDialFailsAndCancel(t *testing.T) {
+	sh := newShares()
+	ctx := context.Background()
+	refused := errors.New("refused")
+	d := &shareDialer{err: refused, gate: make(chan struct{})}
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() {
+			_, _, err := sh.join(ctx, "k", discardLogger(), remoteEvents{}, d.dial)
+			errs <- err
+		}()
+	}
+	waitFor(t, "two waiting", func() bool { _, n := sh.count(); return n == 2 })
+	close(d.gate)
+	for range 2 {
+		if err := <-errs; !errors.Is(err, refused) {
+			t.Fatalf("join: %v, want the dial's error", err)
+		}
+	}
+	waitFor(t, "the registry to empty", func() bool { c, _ := sh.count(); return c == 0 })
+
+	// The only waiting session gives up: the dial is cancelled with it.
+	d = &shareDialer{gate: make(chan struct{})}
+	jctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := sh.join(jctx, "k", discardLogger(), remoteEvents{}, d.dial)
+		done <- err
+	}()
+	waitFor(t, "the dial", func() bool { return d.count() == 1 })
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("join: %v, want cancelled", err)
+	}
+	waitFor(t, "the registry to empty", func() bool { c, _ := sh.count(); return c == 0 })
+}
+
+// loopbackConns counts established TCP connections whose local port is port: the
+// connections a server on that port has accepted.
+func loopbackConns(t *testing.T, port int) int {
+	t.Helper()
+	n := 0
+	for _, name := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		f, err := os.Open(name)
+		if err != nil {
+			continue
+		}
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			fs := strings.Fields(sc.Text())
+			if len(fs) < 4 || fs[3] != "01" { // 01: ESTABLISHED
+				continue
+			}
+			i := strings.LastIndexByte(fs[1], ':')
+			if p, err := strconv.ParseUint(fs[1][i+1:], 16, 16); err == nil && int(p) == port {
+				n++
+			}
+		}
+		f.Close()
+	}
+	return n
+}
+
+// TestXvncSharedConnection: two browsers on one VNC endpoint share one connection to Xvnc;
+// both see the screen exactly, both type into it; one leaving keeps the other; the last
+// leaving closes the connection; share-connection: false gives each its own.
+func TestXvncSharedConnection(t *testing.T) {
+	peers.Require(t, "Xvnc", "xwd", "xterm")
+	x := peers.StartXvnc(t, peers.XvncOptions{Geometry: "640x480"})
+	x.Start(t, "xterm", "-geometry", "60x15+20+20", "-fa", "", "-fn", "fixed", "+bc")
+	_, portStr, _ := strings.Cut(x.Addr, ":")
+	port, _ := strconv.Atoi(portStr)
+
+	y := strings.NewReplacer("https://gw.example", "http://gw.example",
+		"    maximum-connections: 1\n", "    maximum-connections: -1\n",
+		"host: 127.0.0.1:1\n", "host: "+x.Addr+"\n    settings: {quality: lossless}\n").Replace(testConfig)
+	ts := newTestServer(t, y)
+	open := func(user string) *browser {
+		conn, _, err := ts.wsDial(t, ts.loggedIn(t, user), "/ws/desk?width=640&height=480", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.CloseNow() })
+		conn.SetReadLimit(wire.MaxServerMessage)
+		b := newBrowser(t, conn)
+		b.wait("first frame", 15*time.Second, func(b *browser) bool { return b.frames > 0 })
+		return b
+	}
+	a, b := open("demo"), open("bob")
+	if c, n := ts.shares.count(); c != 1 || n != 2 {
+		t.Fatalf("%d shared connections with %d sessions, want 1 with 2", c, n)
+	}
+	if n := loopbackConns(t, port); n != 1 {
+		t.Fatalf("Xvnc has %d connections, want 1", n)
+	}
+	matchScreen(t, a, x)
+	matchScreen(t, b, x)
+
+	typeLine := func(who *browser, text string) {
+		before := x.Screenshot(t)
+		ms := []wire.Message{wire.Pointer{X: 100, Y: 60}}
+		for _, r := range text {
+			ms = append(ms, wire.Key{Down: true, Keysym: uint32(r)}, wire.Key{Keysym: uint32(r)})
+		}
+		who.send(ms...)
+		waitFor(t, "typing to reach X", func() bool { n, _ := peers.DiffRGB(before, x.Screenshot(t)); return n > 0 })
+	}
+	typeLine(b, "from-b")
+	matchScreen(t, a, x) // a sees what b typed
+	matchScreen(t, b, x)
+
+	// a leaves: b keeps the connection and keeps working.
+	a.conn.Close(1000, "")
+	waitFor(t, "a to leave", func() bool { _, n := ts.shares.count(); return n == 1 })
+	typeLine(b, "-still")
+	matchScreen(t, b, x)
+	if n := loopbackConns(t, port); n != 1 {
+		t.Fatalf("Xvnc has %d connections after a left, want 1", n)
+	}
+
+	// b leaves: the connection to Xvnc closes.
+	b.conn.Close(1000, "")
+	waitFor(t, "the shared connection to end", func() bool { c, _ := ts.shares.count(); return c == 0 })
+	waitFor(t, "Xvnc to see the connection close", func() bool { return loopbackConns(t, port) == 0 })
+
+	// Without sharing, two sessions are two connections.
+	y2 := strings.Replace(y, "settings: {quality: lossless}", "settings: {quality: lossless, share-connection: false}", 1)
+	ts = newTestServer(t, y2)
+	a, b = open("demo"), open("bob")
+	if n := loopbackConns(t, port); n != 2 {
+		t.Fatalf("share-connection: false: Xvnc has %d connections, want 2", n)
+	}
+	matchScreen(t, a, x)
+	matchScreen(t, b, x)
+	a.conn.Close(1000, "")
+	b.conn.Close(1000, "")
+}
+
+// TestXvncSharedServerEnds: the server going away ends every session on the connection,
+// each with the reason.
+func TestXvncSharedServerEnds(t *testing.T) {
+	peers.Require(t, "Xvnc")
+	x := peers.StartXvnc(t, peers.XvncOptions{Geometry: "320x240"})
+	y := strings.NewReplacer("https://gw.example", "http://gw.example",
+		"    maximum-connections: 1\n", "    maximum-connections: -1\n",
+		"host: 127.0.0.1:1\n", "host: "+x.Addr+"\n").Replace(testConfig)
+	ts := newTestServer(t, y)
+	var bs []*browser
+	for i := range 3 {
+		conn, _, err := ts.wsDial(t, ts.loggedIn(t, "demo"), "/ws/desk", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.CloseNow()
+		conn.SetReadLimit(wire.MaxServerMessage)
+		b := newBrowser(t, conn)
+		b.wait(fmt.Sprintf("first frame %d", i), 15*time.Second, func(b *browser) bool { return b.frames > 0 })
+		bs = append(bs, b)
+	}
+	if c, n := ts.shares.count(); c != 1 || n != 3 {
+		t.Fatalf("%d connections with %d sessions, want 1 with 3", c, n)
+	}
+	if err := syscall.Kill(x.PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range bs {
+		b.wait("CLOSE", 10*time.Second, func(b *browser) bool { return b.closed != nil })
+		if b.closed.Code != wire.CloseRemoteEnded {
+			t.Fatalf("CLOSE %d %q, want remote ended", b.closed.Code, b.closed.Reason)
+		}
+	}
+	waitFor(t, "the registry to empty", func() bool { c, _ := ts.shares.count(); return c == 0 })
+}
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
