@@ -184,7 +184,7 @@ func scenarios(o *options) []scenario {
 			if !o.want(name) {
 				continue
 			}
-			for _, ms := range []string{"0", "10", "16", "20"} {
+			for _, ms := range []string{"0", "10", "16", "20", "33", "40"} {
 				sc := scenario{Name: name, Variant: "min-frame-interval=" + ms + "ms", Sessions: n, Workload: workloadBusy,
 					Settings: url.Values{"render-min-frame-interval": {ms}}}
 				if name == "typing" {

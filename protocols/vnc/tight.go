@@ -1,6 +1,7 @@
 package vnc
 
 import (
+	"encoding/binary"
 	"image"
 	"image/color"
 )
@@ -93,7 +94,7 @@ func (c *Client) readTight(r image.Rectangle) error {
 		filter = int(f)
 	}
 	w, h := r.Dx(), r.Dy()
-	var palette [256][4]byte
+	var palette [256]uint32 // R, G, B, 0 as a little-endian word: one store a pixel
 	ncolors := 0
 	rowSize := w * 3
 	switch filter {
@@ -109,7 +110,7 @@ func (c *Client) readTight(r image.Rectangle) error {
 			return err
 		}
 		for i := range ncolors {
-			palette[i] = [4]byte{p[i*3], p[i*3+1], p[i*3+2], 0}
+			palette[i] = uint32(p[i*3]) | uint32(p[i*3+1])<<8 | uint32(p[i*3+2])<<16
 		}
 		rowSize = w
 		if ncolors == 2 {
@@ -143,18 +144,29 @@ func (c *Client) readTight(r image.Rectangle) error {
 	out := c.pixBuf(w * h * 4)
 	switch filter {
 	case tightFilterCopy:
-		for i := range w * h {
-			out[i*4], out[i*4+1], out[i*4+2], out[i*4+3] = data[i*3], data[i*3+1], data[i*3+2], 0
+		src, dst := data[:w*h*3], out[:w*h*4]
+		for i, j := 0, 0; i+2 < len(src) && j+3 < len(dst); i, j = i+3, j+4 {
+			dst[j], dst[j+1], dst[j+2], dst[j+3] = src[i], src[i+1], src[i+2], 0
 		}
 	case tightFilterGradient:
 		tightGradient(out, data, w, h)
 	case tightFilterPalette:
 		if ncolors == 2 {
+			// 1 bit a pixel, most significant first, each row padded to a byte.
+			p0, p1 := palette[0], palette[1]
 			for y := range h {
-				row := data[y*rowSize:]
-				for x := range w {
-					idx := row[x/8] >> (7 - x%8) & 1
-					copy(out[(y*w+x)*4:], palette[idx][:])
+				row := data[y*rowSize : (y+1)*rowSize]
+				dst := out[y*w*4 : (y+1)*w*4]
+				x := 0
+				for _, bits := range row {
+					for k := 7; k >= 0 && x < w; k-- {
+						v := p0
+						if bits>>k&1 != 0 {
+							v = p1
+						}
+						binary.LittleEndian.PutUint32(dst[x*4:], v)
+						x++
+					}
 				}
 			}
 		} else {
@@ -162,7 +174,7 @@ func (c *Client) readTight(r image.Rectangle) error {
 				if int(idx) >= ncolors {
 					return protoErr(msg, "palette index %d of %d", idx, ncolors)
 				}
-				copy(out[i*4:], palette[idx][:])
+				binary.LittleEndian.PutUint32(out[i*4:], palette[idx])
 			}
 		}
 	}
