@@ -110,13 +110,17 @@ type Display struct {
 	tmp       []image.Rectangle // scratch for Copy
 	closed    bool
 	done      chan struct{}
+
+	env encodeEnv // shared by the viewers' encoders; safe without mu
 }
 
 var _ Sink = (*Display)(nil)
 
 // NewDisplay returns an empty (0×0) display.
 func NewDisplay(o Options) *Display {
-	return &Display{opts: o.withDefaults(), done: make(chan struct{})}
+	d := &Display{opts: o.withDefaults(), done: make(chan struct{})}
+	d.env.cache.init(cacheLimit(0))
+	return d
 }
 
 // Close ends every viewer's Run with ErrClosed. Sink calls after Close are harmless.
@@ -158,6 +162,8 @@ func (d *Display) Resize(width, height int) {
 	for _, v := range d.viewers {
 		v.resetLocked()
 	}
+	// Entries of the old size are no use; the bound follows the new size.
+	d.env.cache.reset(cacheLimit(len(d.fb.Pix)))
 }
 
 // SetPixels implements Sink.
@@ -314,6 +320,10 @@ func (d *Display) remove(v *Viewer) {
 		if x == v {
 			// Copy on write: Sink methods wake a slice taken under the lock.
 			d.viewers = append(d.viewers[:i:i], d.viewers[i+1:]...)
+			if len(d.viewers) < 2 {
+				// A lone viewer uses its own stream: free what the cache holds.
+				d.env.cache.reset(cacheLimit(len(d.fb.Pix)))
+			}
 			return
 		}
 	}

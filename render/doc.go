@@ -23,7 +23,14 @@
 // pixels out (a short memcpy), then encodes without the lock, on the Pool if there is
 // one, in chunks of about 1 MiB so that its buffers stay small. A stalled viewer holds
 // one merged picture of what changed, never a queue, and never blocks the Sink caller or
-// other viewers: they share nothing but the lock's short critical sections.
+// other viewers: they share nothing but the lock's short critical sections and the
+// cache of encoded regions (below), whose waits last one region's encoding at most.
+//
+// Memory per viewer grows with the framebuffer only (damage and lossy-tile maps): the
+// copy of a big frame's pixels and its encoded messages (over 256 KiB) are borrowed from
+// the Display's pools and returned once the frame is sent, the encoder's scratch is
+// borrowed per chunk, and a viewer makes its deflate stream's compressor (about 1 MB)
+// only when it first encodes alone.
 //
 // Frame rate limit (Options.MinFrameInterval, DefaultOptions: DefaultMinFrameInterval):
 // a viewer also waits until that long has passed since its previous frame, on the
@@ -39,9 +46,24 @@
 // Encoding per region, by content: one colour → FILL; at most 256 colours (counted with
 // a fixed hash table and an early exit) → ZPALETTE; otherwise ZRGB, or JPEG when
 // JPEGQuality > 0 and the region is large and photo-like (most pixels differ from their
-// left neighbour). ZRGB and ZPALETTE share one zlib stream per viewer with a sync flush
-// after each IMAGE. Dirty tiles that meet along a row are merged into one rectangle when
-// that adds little area. Each choice can be switched off in Options for the benchmark.
+// left neighbour). A merged run of tiles that is neither is encoded tile by tile. Dirty
+// tiles that meet along a row are merged into one rectangle when that adds little area.
+// Each choice can be switched off in Options for the benchmark.
+//
+// Alone on its display, a viewer writes ZRGB and ZPALETTE into one zlib stream of its
+// own with a sync flush after each IMAGE: later pieces refer back to earlier ones and
+// compress better. While the display has two or more viewers (counted when a frame is
+// taken), viewers often send the same regions, and encoding them is most of the CPU; so
+// each region goes through the Display's cache instead, as ZRGB1 and ZPALETTE1, whose
+// data is one complete zlib stream per IMAGE and so can be sent on any connection. The
+// key is the rectangle, whether JPEG is allowed and a 128-bit hash of the pixels (two
+// maphash seeds per Display; no pixels kept); the value is every message the region
+// became, with its counts and whether it is lossy. The first viewer to miss a key
+// encodes it while later ones wait for its entry's ready channel: an owner waits for
+// nothing while it encodes, so this cannot deadlock, pool or not. The cache is bounded
+// by bytes (max(4 MiB, 2 × framebuffer bytes), oldest out first) and emptied on Resize
+// and when one viewer is left. EncodeCounts.Shared and SharedMiss count its hits and
+// misses.
 //
 // A viewer remembers which tiles it sent as JPEG and, RefreshDelay after its last lossy
 // region, sends them again losslessly, so a picture that stays still ends up exact.

@@ -10,39 +10,137 @@ import (
 	"github.com/racgate/racgate/render/wire"
 )
 
-// Encoding choices an encoder made, counted for tests and the benchmark.
+// Encoding choices an encoder made, counted for tests and the benchmark. A region taken
+// from the display's cache counts as the encodings it holds, and as Shared.
 type EncodeCounts struct {
 	Fill, ZPalette, ZRGB, JPEG, Copy, Passthrough uint64
+	// Shared counts regions taken from the display's cache of encoded regions (while it
+	// has several viewers); SharedMiss counts regions this viewer encoded into it.
+	Shared, SharedMiss uint64
 }
 
-// encoder turns regions of pixels into IMAGE and FILL messages for one viewer. It owns
-// the viewer's deflate stream (one per websocket, docs/protocol.md § IMAGE) and scratch
-// buffers reused from region to region.
+func (c *EncodeCounts) add(d EncodeCounts) {
+	c.Fill += d.Fill
+	c.ZPalette += d.ZPalette
+	c.ZRGB += d.ZRGB
+	c.JPEG += d.JPEG
+	c.Copy += d.Copy
+	c.Passthrough += d.Passthrough
+	c.Shared += d.Shared
+	c.SharedMiss += d.SharedMiss
+}
+
+func (c EncodeCounts) sub(d EncodeCounts) EncodeCounts {
+	return EncodeCounts{
+		Fill: c.Fill - d.Fill, ZPalette: c.ZPalette - d.ZPalette, ZRGB: c.ZRGB - d.ZRGB,
+		JPEG: c.JPEG - d.JPEG, Copy: c.Copy - d.Copy, Passthrough: c.Passthrough - d.Passthrough,
+		Shared: c.Shared - d.Shared, SharedMiss: c.SharedMiss - d.SharedMiss,
+	}
+}
+
+// encoder turns regions of pixels into IMAGE and FILL messages for one viewer. Alone on
+// its display it writes ZRGB and ZPALETTE into the viewer's deflate stream (one per
+// websocket, docs/protocol.md § IMAGE); with others (shared) it writes ZRGB1 and
+// ZPALETTE1, one zlib stream per image, through the display's cache, so that a region
+// is encoded once for all viewers.
 type encoder struct {
 	opts   *Options
-	zbuf   bytes.Buffer
-	zw     *zlib.Writer
-	raw    []byte // inflated ZRGB / ZPALETTE bytes
-	idx    []uint8
-	pal    paletteTable
-	jbuf   bytes.Buffer
+	env    *encodeEnv   // the display's cache and pools; nil: standalone (tests)
+	stream *zlib.Writer // the deflate stream, created on first use: most viewers never need it
+	sink   appendWriter // what stream appends to
+	w      *work        // scratch, held while encoding a chunk
 	counts EncodeCounts
 	noJPEG bool // this frame is a lossless refresh
+	shared bool // the display has several viewers: one-shot encodings through the cache
 }
 
-func newEncoder(o *Options) *encoder {
-	e := &encoder{opts: o}
-	zw, err := zlib.NewWriterLevel(&e.zbuf, o.ZlibLevel)
-	if err != nil { // an invalid level: NewDisplay checked it, so this is a fallback
-		zw = zlib.NewWriter(&e.zbuf)
+// work is the scratch that encoding a region needs. Viewers take one from the display's
+// pool per chunk, so idle viewers hold none.
+type work struct {
+	raw     []byte // inflated ZRGB / ZPALETTE bytes
+	idx     []uint8
+	pal     paletteTable
+	oneShot *zlib.Writer // reset for every ZRGB1 / ZPALETTE1
+	sink    appendWriter // what oneShot and JPEG append to
+}
+
+func newWork(level int) *work {
+	w := &work{}
+	zw, err := zlib.NewWriterLevel(&w.sink, level)
+	if err != nil { // an invalid level: withDefaults checked it, so this is a fallback
+		zw = zlib.NewWriter(&w.sink)
 	}
-	e.zw = zw
-	return e
+	w.oneShot = zw
+	return w
+}
+
+// appendWriter is an io.Writer that appends to b, so that compressed data goes straight
+// into the outgoing message.
+type appendWriter struct{ b []byte }
+
+func (a *appendWriter) Write(p []byte) (int, error) {
+	a.b = append(a.b, p...)
+	return len(p), nil
+}
+
+func newEncoder(o *Options) *encoder { return &encoder{opts: o} }
+
+// work returns the scratch, taking it from the display's pool if there is one.
+func (e *encoder) work() *work {
+	if e.w == nil {
+		if e.env != nil {
+			e.w = e.env.getWork(e.opts.ZlibLevel)
+		} else {
+			e.w = newWork(e.opts.ZlibLevel)
+		}
+	}
+	return e.w
+}
+
+// release gives the scratch back to the display's pool.
+func (e *encoder) release() {
+	if e.env != nil && e.w != nil {
+		e.env.works.Put(e.w)
+		e.w = nil
+	}
 }
 
 // region appends the messages for r, whose pixels are pix (framebuffer layout,
-// stride), and reports whether it chose a lossy encoding.
+// stride), and reports whether it chose a lossy encoding. Shared, it takes them from
+// the display's cache, or encodes them into it.
 func (e *encoder) region(out []byte, r image.Rectangle, pix []byte, stride int) ([]byte, bool) {
+	if !e.shared || e.env == nil || r.Empty() {
+		return e.encode(out, r, pix, stride)
+	}
+	c := &e.env.cache
+	ent, owner := c.lookup(c.key(r, e.noJPEG && e.opts.JPEGQuality > 0, pix, stride))
+	if !owner {
+		// Another viewer has it or is encoding it now; an owner never waits while it
+		// encodes, so this wait is at most one region's encoding, pool or not.
+		<-ent.ready
+		if ent.filled {
+			e.counts.add(ent.counts)
+			e.counts.Shared++
+			return append(out, ent.data...), ent.lossy
+		}
+		return e.encode(out, r, pix, stride) // the owner gave up (it panicked)
+	}
+	filled := false
+	defer func() {
+		if !filled {
+			c.abandon(ent) // waiters encode for themselves
+		}
+	}()
+	start, before := len(out), e.counts
+	out, lossy := e.encode(out, r, pix, stride)
+	c.fill(ent, bytes.Clone(out[start:]), lossy, e.counts.sub(before))
+	filled = true
+	e.counts.SharedMiss++
+	return out, lossy
+}
+
+// encode appends the messages for r, choosing by content.
+func (e *encoder) encode(out []byte, r image.Rectangle, pix []byte, stride int) ([]byte, bool) {
 	w, h := r.Dx(), r.Dy()
 	if w <= 0 || h <= 0 {
 		return out, false
@@ -53,10 +151,11 @@ func (e *encoder) region(out []byte, r image.Rectangle, pix []byte, stride int) 
 			return wire.Fill{X: r.Min.X, Y: r.Min.Y, W: w, H: h, R: uint8(c), G: uint8(c >> 8), B: uint8(c >> 16)}.Append(out), false
 		}
 	}
+	wk := e.work()
 	if !e.opts.DisablePalette {
-		if n, ok := e.palette(pix, w, h, stride); ok {
+		if n, ok := wk.palette(pix, w, h, stride); ok {
 			e.counts.ZPalette++
-			return e.deflate(out, r, wire.ZPalette, e.packPalette(n, w, h)), false
+			return e.deflate(out, r, wire.ZPalette, wk.packPalette(n, w, h)), false
 		}
 	}
 	if e.opts.JPEGQuality > 0 && !e.noJPEG && w*h >= e.opts.JPEGMinPixels && photoLike(pix, w, h, stride) {
@@ -70,15 +169,15 @@ func (e *encoder) region(out []byte, r image.Rectangle, pix []byte, stride int) 
 		for x := r.Min.X; x < r.Max.X; {
 			next := min((x/t+1)*t, r.Max.X)
 			var l bool
-			out, l = e.region(out, image.Rect(x, r.Min.Y, next, r.Max.Y), pix[(x-r.Min.X)*BytesPerPixel:], stride)
+			out, l = e.encode(out, image.Rect(x, r.Min.Y, next, r.Max.Y), pix[(x-r.Min.X)*BytesPerPixel:], stride)
 			lossy = lossy || l
 			x = next
 		}
 		return out, lossy
 	}
 	e.counts.ZRGB++
-	raw := grow(e.raw, w*h*3)
-	e.raw = raw
+	raw := grow(wk.raw, w*h*3)
+	wk.raw = raw
 	o := 0
 	for y := 0; y < h; y++ {
 		row := pix[y*stride : y*stride+w*BytesPerPixel]
@@ -90,24 +189,62 @@ func (e *encoder) region(out []byte, r image.Rectangle, pix []byte, stride int) 
 	return e.deflate(out, r, wire.ZRGB, raw), false
 }
 
-// deflate writes raw into the stream, sync-flushes and appends the IMAGE.
+// deflate appends an IMAGE of raw: enc (ZRGB or ZPALETTE) as the next sync-flushed piece
+// of the viewer's stream, or shared, its one-shot twin (ZRGB1, ZPALETTE1).
 func (e *encoder) deflate(out []byte, r image.Rectangle, enc uint8, raw []byte) []byte {
-	e.zbuf.Reset()
-	e.zw.Write(raw) // writes to a bytes.Buffer do not fail
-	e.zw.Flush()
-	out = wire.AppendImageHeader(out, r.Min.X, r.Min.Y, r.Dx(), r.Dy(), enc, e.zbuf.Len())
-	return append(out, e.zbuf.Bytes()...)
+	start := len(out)
+	if e.shared {
+		enc += wire.ZRGB1 - wire.ZRGB // ZRGB → ZRGB1, ZPALETTE → ZPALETTE1
+	}
+	out = wire.AppendImageHeader(out, r.Min.X, r.Min.Y, r.Dx(), r.Dy(), enc, 0)
+	hdr := len(out) - start
+	if e.shared {
+		wk := e.work()
+		wk.sink.b = out
+		wk.oneShot.Reset(&wk.sink)
+		wk.oneShot.Write(raw) // appends do not fail
+		wk.oneShot.Close()
+		out, wk.sink.b = wk.sink.b, nil
+	} else {
+		e.sink.b = out
+		e.streamWriter().Write(raw)
+		e.stream.Flush()
+		out, e.sink.b = e.sink.b, nil
+	}
+	return patchImageHeader(out, start, hdr, r, enc)
+}
+
+// patchImageHeader rewrites the IMAGE header of hdr bytes at start, written with no
+// data, now that the data after it is known. Appending to out[start:start] writes in place.
+func patchImageHeader(out []byte, start, hdr int, r image.Rectangle, enc uint8) []byte {
+	wire.AppendImageHeader(out[start:start], r.Min.X, r.Min.Y, r.Dx(), r.Dy(), enc, len(out)-start-hdr)
+	return out
+}
+
+func (e *encoder) streamWriter() *zlib.Writer {
+	if e.stream == nil {
+		zw, err := zlib.NewWriterLevel(&e.sink, e.opts.ZlibLevel)
+		if err != nil { // an invalid level: withDefaults checked it, so this is a fallback
+			zw = zlib.NewWriter(&e.sink)
+		}
+		e.stream = zw
+	}
+	return e.stream
 }
 
 func (e *encoder) jpeg(out []byte, r image.Rectangle, pix []byte, stride int) []byte {
-	e.jbuf.Reset()
+	wk := e.work()
+	start := len(out)
+	wk.sink.b = wire.AppendImageHeader(out, r.Min.X, r.Min.Y, r.Dx(), r.Dy(), wire.JPEG, 0)
+	hdr := len(wk.sink.b) - start
 	// image/jpeg reads *image.RGBA's bytes directly and ignores the fourth byte.
 	img := &image.RGBA{Pix: pix, Stride: stride, Rect: image.Rect(0, 0, r.Dx(), r.Dy())}
-	if err := jpeg.Encode(&e.jbuf, img, &jpeg.Options{Quality: e.opts.JPEGQuality}); err != nil {
-		return out // cannot happen with a bytes.Buffer and a valid image
+	err := jpeg.Encode(&wk.sink, img, &jpeg.Options{Quality: e.opts.JPEGQuality})
+	out, wk.sink.b = wk.sink.b, nil
+	if err != nil {
+		return out[:start] // cannot happen with an appendWriter and a valid image
 	}
-	out = wire.AppendImageHeader(out, r.Min.X, r.Min.Y, r.Dx(), r.Dy(), wire.JPEG, e.jbuf.Len())
-	return append(out, e.jbuf.Bytes()...)
+	return patchImageHeader(out, start, hdr, r, wire.JPEG)
 }
 
 func grow(b []byte, n int) []byte {
@@ -169,12 +306,12 @@ func (t *paletteTable) lookup(c uint32) (uint8, bool) {
 	}
 }
 
-// palette indexes the region's pixels into e.idx if it has at most 256 colours.
+// palette indexes the region's pixels into wk.idx if it has at most 256 colours.
 // Runs of one colour (most of text and UI) skip the table.
-func (e *encoder) palette(pix []byte, w, h, stride int) (int, bool) {
-	e.pal.reset()
-	idx := grow(e.idx, w*h)
-	e.idx = idx
+func (wk *work) palette(pix []byte, w, h, stride int) (int, bool) {
+	wk.pal.reset()
+	idx := grow(wk.idx, w*h)
+	wk.idx = idx
 	prev, pi := uint32(1<<31), uint8(0)
 	o := 0
 	for y := 0; y < h; y++ {
@@ -183,7 +320,7 @@ func (e *encoder) palette(pix []byte, w, h, stride int) (int, bool) {
 			c := binary.LittleEndian.Uint32(row[i:]) & 0xffffff
 			if c != prev {
 				var ok bool
-				if pi, ok = e.pal.lookup(c); !ok {
+				if pi, ok = wk.pal.lookup(c); !ok {
 					return 0, false
 				}
 				prev = c
@@ -192,30 +329,30 @@ func (e *encoder) palette(pix []byte, w, h, stride int) (int, bool) {
 			o++
 		}
 	}
-	return e.pal.n, true
+	return wk.pal.n, true
 }
 
 // packPalette lays out ZPALETTE's inflated bytes (§ IMAGE, 1 ZPALETTE): n−1, the
 // colours, then rows of indices packed most significant bits first.
-func (e *encoder) packPalette(n, w, h int) []byte {
+func (wk *work) packPalette(n, w, h int) []byte {
 	bits := wire.PaletteBits(n)
 	stride := (w*bits + 7) / 8
 	size := 1 + 3*n + stride*h
-	raw := grow(e.raw, size)
-	e.raw = raw
+	raw := grow(wk.raw, size)
+	wk.raw = raw
 	raw[0] = byte(n - 1)
 	for i := 0; i < n; i++ {
-		c := e.pal.colors[i]
+		c := wk.pal.colors[i]
 		raw[1+3*i], raw[2+3*i], raw[3+3*i] = byte(c), byte(c>>8), byte(c>>16)
 	}
 	body := raw[1+3*n:]
 	if bits == 8 {
-		copy(body, e.idx[:w*h])
+		copy(body, wk.idx[:w*h])
 		return raw
 	}
 	clear(body)
 	for y := 0; y < h; y++ {
-		src := e.idx[y*w : y*w+w]
+		src := wk.idx[y*w : y*w+w]
 		dst := body[y*stride : y*stride+stride]
 		for x, k := range src {
 			bit := x * bits // bits is 1, 2 or 4: shifts, no division

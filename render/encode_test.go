@@ -1,6 +1,7 @@
 package render
 
 import (
+	"bytes"
 	"context"
 	"image"
 	"math/rand/v2"
@@ -106,6 +107,25 @@ func FuzzRegion(f *testing.F) {
 		r := image.Rect(1, 0, 1+int(w), int(h))
 		// Twice: the second piece depends on the first's deflate history.
 		roundTrip(t, e, c, r, pix, stride)
+		roundTrip(t, e, c, r, pix, stride)
+		checkRegion(t, c, r, pix, stride, 0)
+		// Shared: one-shot streams through a cache (the second time a hit, the same
+		// bytes), then the stream again, undisturbed by them.
+		e.env = &encodeEnv{}
+		e.env.cache.init(1 << 20)
+		e.shared = true
+		clear(c.Image().Pix)
+		first, _ := e.region(nil, r, pix, stride)
+		again, _ := e.region(nil, r, pix, stride)
+		if !bytes.Equal(first, again) || e.counts.Shared != 1 || e.counts.SharedMiss != 1 {
+			t.Fatalf("cache: %d then %d bytes, counts %+v", len(first), len(again), e.counts)
+		}
+		if err := wire.Decode(again, c.Apply); err != nil {
+			t.Fatalf("decode: %v", err)
+		}
+		checkRegion(t, c, r, pix, stride, 0)
+		e.shared = false
+		clear(c.Image().Pix)
 		roundTrip(t, e, c, r, pix, stride)
 		checkRegion(t, c, r, pix, stride, 0)
 	})

@@ -53,10 +53,13 @@ type Viewer struct {
 	ops     []op
 	rects   []image.Rectangle
 	offs    []int
-	scratch []byte
+	pix     []byte      // the damaged pixels of the frame taken: scratch, or from d.env.pix
+	bigPix  bool        // pix came from d.env.pix: return it once the frame is sent
+	scratch []byte      // kept between frames; at most smallBuffer bytes
 	size    image.Point // for RESIZE
 	resized bool
 	first   bool
+	shared  bool // the display had several viewers when the frame was taken
 
 	lossy      lossyTiles
 	refresh    *time.Timer // armed after a lossy region, until the refresh
@@ -167,6 +170,7 @@ func (v *Viewer) Run(ctx context.Context) error {
 	d := v.d
 	defer d.remove(v)
 	v.enc = newEncoder(&d.opts)
+	v.enc.env = &d.env
 	v.refresh = time.NewTimer(time.Hour)
 	v.refresh.Stop()
 	defer v.refresh.Stop()
@@ -295,6 +299,7 @@ func (v *Viewer) takeLocked() {
 	v.seenSeq = d.frameSeq
 	v.resized, v.first = st.resized, st.first
 	v.size = image.Pt(d.fb.Width, d.fb.Height)
+	v.shared = len(d.viewers) >= 2
 	st.resized, st.first = false, false
 	v.ops = append(v.ops[:0], st.ops...)
 	clear(st.ops)
@@ -308,10 +313,16 @@ func (v *Viewer) takeLocked() {
 		v.offs = append(v.offs, n)
 		n += r.Dx() * r.Dy() * BytesPerPixel
 	}
-	v.scratch = grow(v.scratch, n)
+	if n > smallBuffer {
+		// A big frame (the first, a scroll): borrow the buffer rather than keep it.
+		v.pix, v.bigPix = d.env.pix.get(n, len(d.fb.Pix))[:n], true
+	} else {
+		v.scratch = grow(v.scratch, n)
+		v.pix = v.scratch
+	}
 	for i, r := range v.rects {
 		w := r.Dx() * BytesPerPixel
-		dst := v.scratch[v.offs[i]:]
+		dst := v.pix[v.offs[i]:]
 		for y := r.Min.Y; y < r.Max.Y; y++ {
 			copy(dst[(y-r.Min.Y)*w:][:w], d.fb.Pix[y*d.fb.Stride+r.Min.X*BytesPerPixel:])
 		}
@@ -321,13 +332,19 @@ func (v *Viewer) takeLocked() {
 // sendFrame encodes the taken frame in chunks of about chunkBytes (on the pool if
 // there is one) and sends each, ending with FRAME.
 func (v *Viewer) sendFrame(ctx context.Context) error {
+	defer v.releaseFrame()
 	oi, ri := 0, 0
 	v.enc.noJPEG, v.sentLossy = v.lossless, false
+	v.enc.shared = v.shared
 	v.lossless = false
+	if v.bigPix && cap(v.out) <= smallBuffer {
+		v.out = append(v.d.env.out.get(0, chunkBytes+chunkBytes/4), v.out...)
+	}
 	for {
 		encode := func() {
 			start := time.Now()
 			oi, ri = v.encodeChunk(oi, ri)
+			v.enc.release() // the encoder's scratch goes back between chunks
 			v.stats.encodeNanos.Add(int64(time.Since(start)))
 		}
 		if p := v.d.opts.Pool; p != nil {
@@ -355,6 +372,19 @@ func (v *Viewer) sendFrame(ctx context.Context) error {
 			v.stats.frames.Add(1)
 			return nil
 		}
+	}
+}
+
+// releaseFrame returns the frame's big buffers to the display's pools.
+func (v *Viewer) releaseFrame() {
+	if v.bigPix {
+		v.d.env.pix.put(v.pix)
+		v.bigPix = false
+	}
+	v.pix = nil
+	if cap(v.out) > smallBuffer {
+		v.d.env.out.put(v.out)
+		v.out = nil
 	}
 }
 
@@ -387,7 +417,7 @@ func (v *Viewer) encodeChunk(oi, ri int) (int, int) {
 		}
 		r := v.rects[ri]
 		var lossy bool
-		v.out, lossy = v.enc.region(v.out, r, v.scratch[v.offs[ri]:], r.Dx()*BytesPerPixel)
+		v.out, lossy = v.enc.region(v.out, r, v.pix[v.offs[ri]:], r.Dx()*BytesPerPixel)
 		if lossy {
 			v.lossy.mark(r)
 			v.sentLossy = true
