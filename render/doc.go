@@ -54,16 +54,16 @@
 // own with a sync flush after each IMAGE: later pieces refer back to earlier ones and
 // compress better. While the display has two or more viewers (counted when a frame is
 // taken), viewers often send the same regions, and encoding them is most of the CPU; so
-// each region goes through the Display's cache instead, as ZRGB1 and ZPALETTE1, whose
-// data is one complete zlib stream per IMAGE and so can be sent on any connection. The
-// key is the rectangle, whether JPEG is allowed and a 128-bit hash of the pixels (two
-// maphash seeds per Display; no pixels kept); the value is every message the region
-// became, with its counts and whether it is lossy. The first viewer to miss a key
-// encodes it while later ones wait for its entry's ready channel: an owner waits for
-// nothing while it encodes, so this cannot deadlock, pool or not. The cache is bounded
-// by bytes (max(4 MiB, 2 × framebuffer bytes), oldest out first) and emptied on Resize
-// and when one viewer is left. EncodeCounts.Shared and SharedMiss count its hits and
-// misses.
+// each region that is not a FILL (cheaper than hashing) goes through the Display's cache
+// instead, as ZRGB1 and ZPALETTE1, whose data is one complete zlib stream per IMAGE and
+// so can be sent on any connection. The key is the rectangle, whether JPEG is allowed
+// and a 128-bit hash of the pixels (two maphash seeds per Display; no pixels kept); the
+// value is every message the region became, with its counts and whether it is lossy.
+// The first viewer to miss a key encodes it while later ones wait for its entry's ready
+// channel: an owner waits for nothing while it encodes, so this cannot deadlock, pool or
+// not. The cache is bounded by bytes (max(4 MiB, 2 × framebuffer bytes), oldest out
+// first) and emptied on Resize and when one viewer is left. EncodeCounts.Shared and
+// SharedMiss count its hits and misses.
 //
 // A viewer remembers which tiles it sent as JPEG and, RefreshDelay after its last lossy
 // region, sends them again losslessly, so a picture that stays still ends up exact.

@@ -112,6 +112,12 @@ func (e *encoder) region(out []byte, r image.Rectangle, pix []byte, stride int) 
 	if !e.shared || e.env == nil || r.Empty() {
 		return e.encode(out, r, pix, stride)
 	}
+	if !e.opts.DisableFill {
+		// A uniform region costs one scan to encode, less than hashing it: no cache.
+		if c, ok := uniform(pix, r.Dx(), r.Dy(), stride); ok {
+			return e.fill(out, r, c), false
+		}
+	}
 	c := &e.env.cache
 	ent, owner := c.lookup(c.key(r, e.noJPEG && e.opts.JPEGQuality > 0, pix, stride))
 	if !owner {
@@ -147,8 +153,7 @@ func (e *encoder) encode(out []byte, r image.Rectangle, pix []byte, stride int) 
 	}
 	if !e.opts.DisableFill {
 		if c, ok := uniform(pix, w, h, stride); ok {
-			e.counts.Fill++
-			return wire.Fill{X: r.Min.X, Y: r.Min.Y, W: w, H: h, R: uint8(c), G: uint8(c >> 8), B: uint8(c >> 16)}.Append(out), false
+			return e.fill(out, r, c), false
 		}
 	}
 	wk := e.work()
@@ -187,6 +192,11 @@ func (e *encoder) encode(out []byte, r image.Rectangle, pix []byte, stride int) 
 		}
 	}
 	return e.deflate(out, r, wire.ZRGB, raw), false
+}
+
+func (e *encoder) fill(out []byte, r image.Rectangle, c uint32) []byte {
+	e.counts.Fill++
+	return wire.Fill{X: r.Min.X, Y: r.Min.Y, W: r.Dx(), H: r.Dy(), R: uint8(c), G: uint8(c >> 8), B: uint8(c >> 16)}.Append(out)
 }
 
 // deflate appends an IMAGE of raw: enc (ZRGB or ZPALETTE) as the next sync-flushed piece

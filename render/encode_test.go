@@ -117,7 +117,11 @@ func FuzzRegion(f *testing.F) {
 		clear(c.Image().Pix)
 		first, _ := e.region(nil, r, pix, stride)
 		again, _ := e.region(nil, r, pix, stride)
-		if !bytes.Equal(first, again) || e.counts.Shared != 1 || e.counts.SharedMiss != 1 {
+		want := uint64(1)
+		if _, ok := uniform(pix[4:], int(w), int(h), stride); ok {
+			want = 0 // a FILL: cheaper than the cache
+		}
+		if !bytes.Equal(first, again) || e.counts.Shared != want || e.counts.SharedMiss != want {
 			t.Fatalf("cache: %d then %d bytes, counts %+v", len(first), len(again), e.counts)
 		}
 		if err := wire.Decode(again, c.Apply); err != nil {

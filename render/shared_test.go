@@ -287,7 +287,13 @@ func TestCacheConcurrentMiss(t *testing.T) {
 	env.cache.init(4 << 20)
 	rng := rand.New(rand.NewPCG(6, 6))
 	const w, h = 192, 64
-	regions := [][]byte{textTile(w, h, rng), photoTile(w, h, rng), make([]byte, w*h*4)}
+	// Text (ZPALETTE1), noise (ZRGB1), and a run split tile by tile: FILL, FILL, ZRGB1.
+	split := make([]byte, w*h*4)
+	noise := photoTile(64, h, rng)
+	for y := range h {
+		copy(split[(y*w+128)*4:][:64*4], noise[y*64*4:])
+	}
+	regions := [][]byte{textTile(w, h, rng), photoTile(w, h, rng), split}
 	r := image.Rect(64, 0, 64+w, h)
 	for round, pix := range regions {
 		const n = 16
@@ -318,6 +324,9 @@ func TestCacheConcurrentMiss(t *testing.T) {
 			}
 			if e.counts.Fill+e.counts.ZPalette+e.counts.ZRGB == 0 {
 				t.Errorf("round %d: encoder %d counted no encoding: %+v", round, i, e.counts)
+			}
+			if round == 2 && (e.counts.Fill != 2 || e.counts.ZRGB != 1) {
+				t.Errorf("split run: encoder %d counted %+v, want 2 FILL and 1 ZRGB", i, e.counts)
 			}
 		}
 		if misses != 1 || hits != n-1 {
