@@ -1,20 +1,18 @@
 package render
 
 import (
-	"hash/maphash"
 	"image"
 	"sync"
 )
 
 // regionCache holds encoded regions of one Display while it has several viewers, so
 // that viewers sent the same pixels send the same bytes (IMAGE ZRGB1 / ZPALETTE1, FILL,
-// JPEG) encoded once. A key is the rectangle, whether JPEG was allowed and a 128-bit hash
-// of the pixels: two maphash hashes with random seeds of the Display, so content cannot
-// be crafted to collide, and no pixel copies are kept. Its size is bounded by bytes
-// (limit), oldest entries out first.
+// JPEG) encoded once. A key is the rectangle, whether JPEG was allowed and the region's
+// version: the Display stamps every tile a Sink call changes with a new number, and a
+// region's version is the newest stamp among its tiles, so equal keys mean equal pixels
+// without hashing or comparing them, and a region nobody changed stays a hit frame after
+// frame. Its size is bounded by bytes (limit), oldest entries out first.
 type regionCache struct {
-	seed1, seed2 maphash.Seed // set by NewDisplay, read-only after
-
 	mu    sync.Mutex
 	m     map[cacheKey]*cacheEntry // filled entries and those being encoded
 	fifo  []*cacheEntry            // filled entries in the map, oldest first from head
@@ -25,8 +23,8 @@ type regionCache struct {
 
 type cacheKey struct {
 	r      image.Rectangle
-	noJPEG bool // JPEG was not allowed (a lossless refresh)
-	h1, h2 uint64
+	noJPEG bool   // JPEG was not allowed (a lossless refresh)
+	ver    uint64 // Display.version of r when its pixels were taken
 }
 
 // cacheEntry is one encoded region. ready is closed once the owner (the viewer that
@@ -47,34 +45,21 @@ const entryOverhead = 192
 
 func entryCost(e *cacheEntry) int { return len(e.data) + entryOverhead }
 
-// init chooses the seeds; NewDisplay calls it before anything else can.
-func (c *regionCache) init(limit int) {
-	c.seed1, c.seed2, c.limit = maphash.MakeSeed(), maphash.MakeSeed(), limit
-}
+// init sets the limit; NewDisplay calls it before anything else can.
+func (c *regionCache) init(limit int) { c.limit = limit }
 
 // cacheLimit is the cache's bound for a framebuffer of fbBytes: a couple of screens of
 // encoded data, which is usually far smaller than the pixels.
 func cacheLimit(fbBytes int) int { return max(4<<20, 2*fbBytes) }
 
-// key hashes the region's pixels (rows of r.Dx() pixels, stride bytes apart).
-func (c *regionCache) key(r image.Rectangle, noJPEG bool, pix []byte, stride int) cacheKey {
-	k := cacheKey{r: r, noJPEG: noJPEG}
-	row, h := r.Dx()*BytesPerPixel, r.Dy()
-	if stride == row { // a viewer's copy of its damage: one run of bytes
-		b := pix[:row*h]
-		k.h1, k.h2 = maphash.Bytes(c.seed1, b), maphash.Bytes(c.seed2, b)
-		return k
+// peek returns k's entry if it is filled, else nil.
+func (c *regionCache) peek(k cacheKey) *cacheEntry {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e := c.m[k]; e != nil && e.filled {
+		return e
 	}
-	var h1, h2 maphash.Hash
-	h1.SetSeed(c.seed1)
-	h2.SetSeed(c.seed2)
-	for y := 0; y < h; y++ {
-		b := pix[y*stride:][:row]
-		h1.Write(b)
-		h2.Write(b)
-	}
-	k.h1, k.h2 = h1.Sum64(), h2.Sum64()
-	return k
+	return nil
 }
 
 // lookup returns the entry for k. If there was none it adds an empty one and the caller
@@ -97,8 +82,8 @@ func (c *regionCache) lookup(k cacheKey) (e *cacheEntry, owner bool) {
 // fill completes an owned entry, evicts the oldest entries beyond the limit and wakes
 // the waiters.
 func (c *regionCache) fill(e *cacheEntry, data []byte, lossy bool, counts EncodeCounts) {
+	c.mu.Lock() // peek reads filled under the lock; waiters after ready
 	e.data, e.lossy, e.counts, e.filled = data, lossy, counts, true
-	c.mu.Lock()
 	if c.m[e.key] == e { // not dropped by reset meanwhile
 		c.fifo = append(c.fifo, e)
 		c.bytes += entryCost(e)

@@ -108,8 +108,13 @@ type Display struct {
 	cursorSeq uint64
 	viewers   []*Viewer
 	tmp       []image.Rectangle // scratch for Copy
-	closed    bool
-	done      chan struct{}
+	// Region versions for the cache (cache.go): every Sink call that changes pixels
+	// stamps the tiles it touches with a new modSeq.
+	stamps   []uint64 // per tile, row by row
+	tileCols int
+	modSeq   uint64
+	closed   bool
+	done     chan struct{}
 
 	env encodeEnv // shared by the viewers' encoders; safe without mu
 }
@@ -159,11 +164,46 @@ func (d *Display) Resize(width, height int) {
 	defer d.mu.Unlock()
 	d.fb.Resize(width, height)
 	d.midFrame = true
+	t := d.opts.TileSize
+	d.tileCols = (d.fb.Width + t - 1) / t
+	d.stamps = make([]uint64, d.tileCols*((d.fb.Height+t-1)/t))
+	d.touchLocked(d.fb.Bounds())
 	for _, v := range d.viewers {
 		v.resetLocked()
 	}
 	// Entries of the old size are no use; the bound follows the new size.
 	d.env.cache.reset(cacheLimit(len(d.fb.Pix)))
+}
+
+// touchLocked gives the tiles r meets a new version.
+func (d *Display) touchLocked(r image.Rectangle) {
+	r = r.Intersect(d.fb.Bounds())
+	if r.Empty() {
+		return
+	}
+	d.modSeq++
+	t := d.opts.TileSize
+	for ty := r.Min.Y / t; ty <= (r.Max.Y-1)/t; ty++ {
+		row := d.stamps[ty*d.tileCols:]
+		for tx := r.Min.X / t; tx <= (r.Max.X-1)/t; tx++ {
+			row[tx] = d.modSeq
+		}
+	}
+}
+
+// versionLocked is r's version: the newest stamp among its tiles. Equal versions of one
+// rectangle mean equal pixels.
+func (d *Display) versionLocked(r image.Rectangle) uint64 {
+	r = r.Intersect(d.fb.Bounds())
+	var ver uint64
+	t := d.opts.TileSize
+	for ty := r.Min.Y / t; ty <= (r.Max.Y-1)/t; ty++ {
+		row := d.stamps[ty*d.tileCols:]
+		for tx := r.Min.X / t; tx <= (r.Max.X-1)/t; tx++ {
+			ver = max(ver, row[tx])
+		}
+	}
+	return ver
 }
 
 // SetPixels implements Sink.
@@ -172,6 +212,7 @@ func (d *Display) SetPixels(r image.Rectangle, pix []byte, stride int) {
 	defer d.mu.Unlock()
 	d.fb.SetPixels(r, pix, stride)
 	d.midFrame = true
+	d.touchLocked(r)
 	for _, v := range d.viewers {
 		v.st.dmg.add(r)
 	}
@@ -183,6 +224,7 @@ func (d *Display) Fill(r image.Rectangle, c color.RGBA) {
 	defer d.mu.Unlock()
 	d.fb.Fill(r, c)
 	d.midFrame = true
+	d.touchLocked(r)
 	for _, v := range d.viewers {
 		v.st.dmg.add(r)
 	}
@@ -207,6 +249,7 @@ func (d *Display) Copy(dst image.Rectangle, src image.Point) {
 	dc, sp := clipCopy(d.fb.Bounds(), dst, src)
 	d.fb.Copy(dst, src)
 	d.midFrame = true
+	d.touchLocked(dc)
 	if dc.Empty() || dc.Min == sp {
 		return // nothing, or onto itself
 	}
@@ -243,6 +286,7 @@ func (d *Display) DrawJPEG(r image.Rectangle, data []byte) error {
 	defer d.mu.Unlock()
 	d.fb.SetPixels(r, img.Pix, img.Stride)
 	d.midFrame = true
+	d.touchLocked(r)
 	pass := d.opts.Passthrough && r.In(d.fb.Bounds()) && len(data) <= d.opts.MaxPendingBytes && len(data) <= wire.MaxServerMessage/2
 	var shared []byte // one copy for all viewers; never written after
 	for _, v := range d.viewers {

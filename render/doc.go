@@ -54,11 +54,15 @@
 // own with a sync flush after each IMAGE: later pieces refer back to earlier ones and
 // compress better. While the display has two or more viewers (counted when a frame is
 // taken), viewers often send the same regions, and encoding them is most of the CPU; so
-// each region that is not a FILL (cheaper than hashing) goes through the Display's cache
-// instead, as ZRGB1 and ZPALETTE1, whose data is one complete zlib stream per IMAGE and
-// so can be sent on any connection. The key is the rectangle, whether JPEG is allowed
-// and a 128-bit hash of the pixels (two maphash seeds per Display; no pixels kept); the
-// value is every message the region became, with its counts and whether it is lossy.
+// each region goes through the Display's cache instead, as ZRGB1 and ZPALETTE1, whose
+// data is one complete zlib stream per IMAGE and so can be sent on any connection. The
+// key is the rectangle, whether JPEG is allowed and the region's version: every Sink
+// call stamps the tiles it changes with a new number, and a region's version is the
+// newest stamp among its tiles, so equal keys mean equal pixels with nothing hashed or
+// compared. A viewer looks its regions up when it takes a frame, under the lock, and
+// copies out only the pixels of those it must encode; a region nobody changed stays a
+// hit frame after frame. The value is every message the region became, with its counts
+// and whether it is lossy.
 // The first viewer to miss a key encodes it while later ones wait for its entry's ready
 // channel: an owner waits for nothing while it encodes, so this cannot deadlock, pool or
 // not. The cache is bounded by bytes (max(4 MiB, 2 × framebuffer bytes), oldest out

@@ -107,27 +107,19 @@ func (e *encoder) release() {
 
 // region appends the messages for r, whose pixels are pix (framebuffer layout,
 // stride), and reports whether it chose a lossy encoding. Shared, it takes them from
-// the display's cache, or encodes them into it.
-func (e *encoder) region(out []byte, r image.Rectangle, pix []byte, stride int) ([]byte, bool) {
+// the display's cache under r's version ver, or encodes them into it.
+func (e *encoder) region(out []byte, r image.Rectangle, pix []byte, stride int, ver uint64) ([]byte, bool) {
 	if !e.shared || e.env == nil || r.Empty() {
 		return e.encode(out, r, pix, stride)
 	}
-	if !e.opts.DisableFill {
-		// A uniform region costs one scan to encode, less than hashing it: no cache.
-		if c, ok := uniform(pix, r.Dx(), r.Dy(), stride); ok {
-			return e.fill(out, r, c), false
-		}
-	}
 	c := &e.env.cache
-	ent, owner := c.lookup(c.key(r, e.noJPEG && e.opts.JPEGQuality > 0, pix, stride))
+	ent, owner := c.lookup(cacheKey{r: r, noJPEG: e.noJPEG && e.opts.JPEGQuality > 0, ver: ver})
 	if !owner {
 		// Another viewer has it or is encoding it now; an owner never waits while it
 		// encodes, so this wait is at most one region's encoding, pool or not.
 		<-ent.ready
 		if ent.filled {
-			e.counts.add(ent.counts)
-			e.counts.Shared++
-			return append(out, ent.data...), ent.lossy
+			return e.cached(out, ent)
 		}
 		return e.encode(out, r, pix, stride) // the owner gave up (it panicked)
 	}
@@ -143,6 +135,13 @@ func (e *encoder) region(out []byte, r image.Rectangle, pix []byte, stride int) 
 	filled = true
 	e.counts.SharedMiss++
 	return out, lossy
+}
+
+// cached appends a filled cache entry's messages.
+func (e *encoder) cached(out []byte, ent *cacheEntry) ([]byte, bool) {
+	e.counts.add(ent.counts)
+	e.counts.Shared++
+	return append(out, ent.data...), ent.lossy
 }
 
 // encode appends the messages for r, choosing by content.

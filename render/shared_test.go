@@ -309,7 +309,7 @@ func TestCacheConcurrentMiss(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				<-start
-				outs[i], _ = e.region(nil, r, pix, w*4)
+				outs[i], _ = e.region(nil, r, pix, w*4, uint64(round+1)) // each round new pixels
 				e.release()
 			}()
 		}

@@ -53,10 +53,12 @@ type Viewer struct {
 	ops     []op
 	rects   []image.Rectangle
 	offs    []int
-	pix     []byte      // the damaged pixels of the frame taken: scratch, or from d.env.pix
-	bigPix  bool        // pix came from d.env.pix: return it once the frame is sent
-	scratch []byte      // kept between frames; at most smallBuffer bytes
-	size    image.Point // for RESIZE
+	vers    []uint64      // shared: each rect's version (Display.versionLocked)
+	hits    []*cacheEntry // shared: each rect's cached encoding, found when taken; nil: encode
+	pix     []byte        // the damaged pixels of the frame taken: scratch, or from d.env.pix
+	bigPix  bool          // pix came from d.env.pix: return it once the frame is sent
+	scratch []byte        // kept between frames; at most smallBuffer bytes
+	size    image.Point   // for RESIZE
 	resized bool
 	first   bool
 	shared  bool // the display had several viewers when the frame was taken
@@ -307,10 +309,24 @@ func (v *Viewer) takeLocked() {
 	maxW := maxRegionPixels / d.opts.TileSize
 	v.rects = st.dmg.rects(v.rects[:0], !d.opts.DisableMerge, maxW)
 	st.dmg.clear()
+	// Shared, a region another viewer already encoded at this version needs no pixels:
+	// only the others are copied out.
+	v.vers, v.hits = v.vers[:0], v.hits[:0]
+	if v.shared {
+		noJPEG := v.lossless && d.opts.JPEGQuality > 0
+		for _, r := range v.rects {
+			ver := d.versionLocked(r)
+			v.vers = append(v.vers, ver)
+			v.hits = append(v.hits, d.env.cache.peek(cacheKey{r: r, noJPEG: noJPEG, ver: ver}))
+		}
+	}
 	n := 0
 	v.offs = v.offs[:0]
-	for _, r := range v.rects {
+	for i, r := range v.rects {
 		v.offs = append(v.offs, n)
+		if v.shared && v.hits[i] != nil {
+			continue
+		}
 		n += r.Dx() * r.Dy() * BytesPerPixel
 	}
 	if n > smallBuffer {
@@ -321,6 +337,9 @@ func (v *Viewer) takeLocked() {
 		v.pix = v.scratch
 	}
 	for i, r := range v.rects {
+		if v.shared && v.hits[i] != nil {
+			continue
+		}
 		w := r.Dx() * BytesPerPixel
 		dst := v.pix[v.offs[i]:]
 		for y := r.Min.Y; y < r.Max.Y; y++ {
@@ -417,7 +436,15 @@ func (v *Viewer) encodeChunk(oi, ri int) (int, int) {
 		}
 		r := v.rects[ri]
 		var lossy bool
-		v.out, lossy = v.enc.region(v.out, r, v.pix[v.offs[ri]:], r.Dx()*BytesPerPixel)
+		switch {
+		case !v.shared:
+			v.out, lossy = v.enc.region(v.out, r, v.pix[v.offs[ri]:], r.Dx()*BytesPerPixel, 0)
+		case v.hits[ri] != nil:
+			v.out, lossy = v.enc.cached(v.out, v.hits[ri])
+			v.hits[ri] = nil // let it go once sent
+		default:
+			v.out, lossy = v.enc.region(v.out, r, v.pix[v.offs[ri]:], r.Dx()*BytesPerPixel, v.vers[ri])
+		}
 		if lossy {
 			v.lossy.mark(r)
 			v.sentLossy = true
