@@ -38,6 +38,10 @@ type Viewer struct {
 
 	sent  atomic.Uint32 // last FRAME id sent
 	acked atomic.Uint32 // last FRAME id acknowledged
+	// ackWait: Run may be waiting for an ACK to send a frame, so Ack must wake it.
+	// Otherwise an ACK changes nothing Run waits for, and waking it would be wasted (with
+	// many viewers, a goroutine switch per frame each).
+	ackWait atomic.Bool
 
 	// Guarded by d.mu.
 	st        viewerState
@@ -56,6 +60,7 @@ type Viewer struct {
 	vers    []uint64      // shared: each rect's version (Display.versionLocked)
 	hits    []*cacheEntry // shared: each rect's cached encoding, found when taken; nil: encode
 	pix     []byte        // the damaged pixels of the frame taken: scratch, or from d.env.pix
+	encodes bool          // the frame taken has regions to encode (not all cached)
 	bigPix  bool          // pix came from d.env.pix: return it once the frame is sent
 	scratch []byte        // kept between frames; at most smallBuffer bytes
 	size    image.Point   // for RESIZE
@@ -133,7 +138,11 @@ func (v *Viewer) Ack(id uint32) {
 			return // old, duplicate or never sent: ignore
 		}
 		if v.acked.CompareAndSwap(a, id) {
-			v.wakeUp()
+			// Paired with step, which sets ackWait before it reads acked: either step
+			// sees this ACK or this sees ackWait (atomics are sequentially consistent).
+			if v.ackWait.Load() {
+				v.wakeUp()
+			}
 			return
 		}
 	}
@@ -219,7 +228,11 @@ func (v *Viewer) Run(ctx context.Context) error {
 // (waitEnd), which takes it for us under the lock and wakes us.
 func (v *Viewer) step(ctx context.Context) (bool, error) {
 	d := v.d
+	v.ackWait.Store(true)
 	inFlight := int(v.sent.Load() - v.acked.Load())
+	if inFlight < d.opts.MaxInFlight {
+		v.ackWait.Store(false)
+	}
 	d.mu.Lock()
 	cursor, cursorDue := d.cursor, v.cursorSeq != d.cursorSeq
 	taken := v.taken
@@ -329,6 +342,7 @@ func (v *Viewer) takeLocked() {
 		}
 		n += r.Dx() * r.Dy() * BytesPerPixel
 	}
+	v.encodes = n > 0
 	if n > smallBuffer {
 		// A big frame (the first, a scroll): borrow the buffer rather than keep it.
 		v.pix, v.bigPix = d.env.pix.get(n, len(d.fb.Pix))[:n], true
@@ -366,7 +380,9 @@ func (v *Viewer) sendFrame(ctx context.Context) error {
 			v.enc.release() // the encoder's scratch goes back between chunks
 			v.stats.encodeNanos.Add(int64(time.Since(start)))
 		}
-		if p := v.d.opts.Pool; p != nil {
+		if p := v.d.opts.Pool; p != nil && v.encodes {
+			// Only real encoding goes to the pool: copying cached bytes and COPY ops is
+			// cheaper than the two goroutine switches of a pool job.
 			if err := p.do(ctx, encode); err != nil {
 				return err
 			}
