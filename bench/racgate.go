@@ -107,7 +107,7 @@ type racgateViewer struct{ s *client.Session }
 func (v racgateViewer) run(ctx context.Context) error { return v.s.Run(ctx) }
 func (v racgateViewer) close()                        { v.s.Close() }
 
-var encodingNames = [...]string{"zrgb", "zpalette", "jpeg", "png"}
+var encodingNames = [...]string{"zrgb", "zpalette", "jpeg", "png", "zrgb1", "zpalette1"}
 
 func (v racgateViewer) stats() viewStats {
 	st := v.s.Stats()

@@ -217,7 +217,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "websocket from another origin refused", http.StatusForbidden)
 		return
 	}
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	conn, err := websocket.Accept(bigWriteBuffer{w}, r, &websocket.AcceptOptions{
 		Subprotocols:       []string{wire.Subprotocol},
 		InsecureSkipVerify: true, // Origin checked above, against public-url too
 		CompressionMode:    websocket.CompressionDisabled,
@@ -341,8 +341,10 @@ func (ss *session) run(width, height int) {
 	var wg sync.WaitGroup
 	wctx, wcancel := context.WithCancel(context.Background())
 	defer wcancel()
-	// The reader runs from the start, so closing the tab during the dial cancels it.
-	wg.Go(func() { ss.end(ss.readLoop(wctx)) })
+	// The reader runs from the start, so closing the tab during the dial cancels it. Its
+	// context never ends: with one that can, coder/websocket arms a context.AfterFunc per
+	// message, a cost every frame's ACK paid; finish closes the connection instead.
+	wg.Go(func() { ss.end(ss.readLoop(context.WithoutCancel(wctx))) })
 	wg.Go(func() { ss.keepalive(wctx) })
 
 	events := remoteEvents{
@@ -412,7 +414,8 @@ func (ss *session) finish(start time.Time, wcancel context.CancelFunc, wg *sync.
 		status = websocket.StatusPolicyViolation
 	}
 	ss.conn.Close(status, trimReason(se.Reason))
-	wcancel() // unblocks any write still stuck on a dead connection
+	wcancel()          // unblocks any write still stuck on a dead connection
+	ss.conn.CloseNow() // and the reader and frame writes, whose contexts never end
 	wg.Wait()
 	attrs := []any{"duration", time.Since(start).Round(time.Millisecond), "code", int(se.Code), "reason", se.Reason}
 	if se.Err != nil {
@@ -457,7 +460,10 @@ func (ss *session) connected(rem remote, disp display, width, height int, wctx c
 		ss.end(&sessionEnd{Code: closeRemoteEnded, Reason: "browser gone", Err: err})
 		return
 	}
-	v := disp.NewViewer(func(msg []byte) error { return ss.send(wctx, msg) })
+	// Frames are written with a context that never ends (no AfterFunc per frame, as for
+	// the reader); finish's CloseNow unblocks a write stuck on a dead connection.
+	fctx := context.WithoutCancel(wctx)
+	v := disp.NewViewer(func(msg []byte) error { return ss.send(fctx, msg) })
 	ss.view.Store(&viewerBox{v})
 	ss.helloSent.Store(true)
 	wg.Go(func() {

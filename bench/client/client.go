@@ -97,11 +97,11 @@ type Stats struct {
 	Frames   uint64
 	Fills    uint64
 	Copies   uint64
-	Images   [4]uint64 // IMAGE count by encoding (ZRGB, ZPALETTE, JPEG, PNG)
+	Images   [6]uint64 // IMAGE count by encoding (ZRGB, ZPALETTE, JPEG, PNG, ZRGB1, ZPALETTE1)
 	// TerminalBytes counts the data of TERMINAL messages: the remote's output as it
 	// reached the client (a terminal is not emulated here, only counted).
 	TerminalBytes uint64
-	ImageBytes    [4]uint64 // IMAGE data bytes by encoding
+	ImageBytes    [6]uint64 // IMAGE data bytes by encoding
 	// FirstFrame is the time from the start of Dial to the first FRAME; 0 until then.
 	FirstFrame time.Duration
 }
