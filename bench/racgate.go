@@ -155,7 +155,8 @@ func goroutines(ctx context.Context, hc *http.Client, base string) int {
 
 // profiler is a gateway that can record its own CPU profile over a window.
 type profiler interface {
-	// profile starts recording for d into a file named for name; stop waits for it.
+	// profile starts recording CPU for d into a file named for name, and the heap after
+	// it; stop waits for both.
 	profile(ctx context.Context, d time.Duration, name string) (stop func())
 }
 
@@ -166,17 +167,21 @@ func (g *racgateGateway) profile(ctx context.Context, d time.Duration, name stri
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if err := fetchProfile(ctx, g.rg.Debug, d, filepath.Join(g.pprofDir, name+".pprof")); err != nil {
+		if err := fetchProfile(ctx, g.rg.Debug+fmt.Sprintf("/debug/pprof/profile?seconds=%d", max(1, int(d.Round(time.Second)/time.Second))),
+			filepath.Join(g.pprofDir, name+".pprof")); err != nil {
 			g.log.Warn("cpu profile", "scenario", name, "err", err)
+		}
+		// The heap at the end of the window: what the sessions hold.
+		if err := fetchProfile(ctx, g.rg.Debug+"/debug/pprof/heap", filepath.Join(g.pprofDir, name+".heap.pprof")); err != nil {
+			g.log.Warn("heap profile", "scenario", name, "err", err)
 		}
 	}()
 	return func() { <-done }
 }
 
-// fetchProfile asks racgate's pprof listener for a CPU profile of d and writes it to path.
-func fetchProfile(ctx context.Context, base string, d time.Duration, path string) error {
-	secs := max(1, int(d.Round(time.Second)/time.Second))
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", base, secs), nil)
+// fetchProfile gets a profile from racgate's pprof listener and writes it to path.
+func fetchProfile(ctx context.Context, url, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
 	}

@@ -60,18 +60,26 @@ type work struct {
 	raw     []byte // inflated ZRGB / ZPALETTE bytes
 	idx     []uint8
 	pal     paletteTable
-	oneShot *zlib.Writer // reset for every ZRGB1 / ZPALETTE1
+	oneShot *zlib.Writer // reset for every ZRGB1 / ZPALETTE1; made on first use
+	level   int
 	sink    appendWriter // what oneShot and JPEG append to
 }
 
-func newWork(level int) *work {
-	w := &work{}
-	zw, err := zlib.NewWriterLevel(&w.sink, level)
-	if err != nil { // an invalid level: withDefaults checked it, so this is a fallback
-		zw = zlib.NewWriter(&w.sink)
+func newWork(level int) *work { return &work{level: level} }
+
+// oneShotWriter returns the one-shot writer, reset to append to wk.sink. A lone viewer
+// never needs one, and a zlib writer's state is most of a megabyte.
+func (wk *work) oneShotWriter() *zlib.Writer {
+	if wk.oneShot == nil {
+		zw, err := zlib.NewWriterLevel(&wk.sink, wk.level)
+		if err != nil { // an invalid level: withDefaults checked it, so this is a fallback
+			zw = zlib.NewWriter(&wk.sink)
+		}
+		wk.oneShot = zw
+		return zw
 	}
-	w.oneShot = zw
-	return w
+	wk.oneShot.Reset(&wk.sink)
+	return wk.oneShot
 }
 
 // appendWriter is an io.Writer that appends to b, so that compressed data goes straight
@@ -210,9 +218,9 @@ func (e *encoder) deflate(out []byte, r image.Rectangle, enc uint8, raw []byte) 
 	if e.shared {
 		wk := e.work()
 		wk.sink.b = out
-		wk.oneShot.Reset(&wk.sink)
-		wk.oneShot.Write(raw) // appends do not fail
-		wk.oneShot.Close()
+		zw := wk.oneShotWriter()
+		zw.Write(raw) // appends do not fail
+		zw.Close()
 		out, wk.sink.b = wk.sink.b, nil
 	} else {
 		e.sink.b = out
@@ -321,22 +329,29 @@ func (wk *work) palette(pix []byte, w, h, stride int) (int, bool) {
 	wk.pal.reset()
 	idx := grow(wk.idx, w*h)
 	wk.idx = idx
+	// The last two colours seen skip the table: text alternates between two.
 	prev, pi := uint32(1<<31), uint8(0)
+	other, oi := uint32(1<<31), uint8(0)
 	o := 0
 	for y := 0; y < h; y++ {
 		row := pix[y*stride : y*stride+w*BytesPerPixel]
-		for i := 0; i < len(row); i += BytesPerPixel {
-			c := binary.LittleEndian.Uint32(row[i:]) & 0xffffff
+		out := idx[o : o+w]
+		for x := range out {
+			c := binary.LittleEndian.Uint32(row[x*BytesPerPixel:]) & 0xffffff
 			if c != prev {
-				var ok bool
-				if pi, ok = wk.pal.lookup(c); !ok {
-					return 0, false
+				if c == other {
+					other, oi, prev, pi = prev, pi, other, oi
+				} else {
+					ci, ok := wk.pal.lookup(c)
+					if !ok {
+						return 0, false
+					}
+					other, oi, prev, pi = prev, pi, c, ci
 				}
-				prev = c
 			}
-			idx[o] = pi
-			o++
+			out[x] = pi
 		}
+		o += w
 	}
 	return wk.pal.n, true
 }
@@ -359,13 +374,35 @@ func (wk *work) packPalette(n, w, h int) []byte {
 		copy(body, wk.idx[:w*h])
 		return raw
 	}
-	clear(body)
+	per := 8 / bits // indices per byte
 	for y := 0; y < h; y++ {
 		src := wk.idx[y*w : y*w+w]
 		dst := body[y*stride : y*stride+stride]
-		for x, k := range src {
-			bit := x * bits // bits is 1, 2 or 4: shifts, no division
-			dst[bit>>3] |= k << (8 - bits - bit&7)
+		full := w / per
+		// Whole bytes at a time, most significant index first.
+		switch bits {
+		case 1:
+			for j := range dst[:full] {
+				s := src[j*8 : j*8+8]
+				dst[j] = s[0]<<7 | s[1]<<6 | s[2]<<5 | s[3]<<4 | s[4]<<3 | s[5]<<2 | s[6]<<1 | s[7]
+			}
+		case 2:
+			for j := range dst[:full] {
+				s := src[j*4 : j*4+4]
+				dst[j] = s[0]<<6 | s[1]<<4 | s[2]<<2 | s[3]
+			}
+		case 4:
+			for j := range dst[:full] {
+				s := src[j*2 : j*2+2]
+				dst[j] = s[0]<<4 | s[1]
+			}
+		}
+		if full < stride { // the row's last, partial byte
+			var b byte
+			for x := full * per; x < w; x++ {
+				b |= src[x] << (8 - bits - (x*bits)&7)
+			}
+			dst[full] = b
 		}
 	}
 	return raw

@@ -343,8 +343,11 @@ func (v *Viewer) takeLocked() {
 		n += r.Dx() * r.Dy() * BytesPerPixel
 	}
 	v.encodes = n > 0
-	if n > smallBuffer {
-		// A big frame (the first, a scroll): borrow the buffer rather than keep it.
+	if n > smallBuffer && v.shared {
+		// A big frame (the first, a scroll) of one of many viewers: borrow the buffer
+		// rather than keep it, so that idle viewers hold none. A lone viewer keeps its
+		// own: the display's memory is then one framebuffer and one copy, and a pool
+		// emptied by every garbage collection would only churn it.
 		v.pix, v.bigPix = d.env.pix.get(n, len(d.fb.Pix))[:n], true
 	} else {
 		v.scratch = grow(v.scratch, n)
@@ -370,7 +373,7 @@ func (v *Viewer) sendFrame(ctx context.Context) error {
 	v.enc.noJPEG, v.sentLossy = v.lossless, false
 	v.enc.shared = v.shared
 	v.lossless = false
-	if v.bigPix && cap(v.out) <= smallBuffer {
+	if v.bigPix && cap(v.out) <= smallBuffer { // shared, as bigPix is
 		v.out = append(v.d.env.out.get(0, chunkBytes+chunkBytes/4), v.out...)
 	}
 	for {
@@ -417,7 +420,7 @@ func (v *Viewer) releaseFrame() {
 		v.bigPix = false
 	}
 	v.pix = nil
-	if cap(v.out) > smallBuffer {
+	if cap(v.out) > smallBuffer && v.shared {
 		v.d.env.out.put(v.out)
 		v.out = nil
 	}

@@ -153,20 +153,26 @@ func (c *Client) readTight(r image.Rectangle) error {
 	case tightFilterPalette:
 		if ncolors == 2 {
 			// 1 bit a pixel, most significant first, each row padded to a byte.
-			p0, p1 := palette[0], palette[1]
+			// Branch-free: p0 ^ (p0^p1)&-bit picks p1 where the bit is set.
+			p0, diff := palette[0], palette[0]^palette[1]
+			pick := func(b uint8, k uint) uint32 { return p0 ^ diff&-uint32(b>>k&1) }
+			full := w / 8
 			for y := range h {
 				row := data[y*rowSize : (y+1)*rowSize]
 				dst := out[y*w*4 : (y+1)*w*4]
-				x := 0
-				for _, bits := range row {
-					for k := 7; k >= 0 && x < w; k-- {
-						v := p0
-						if bits>>k&1 != 0 {
-							v = p1
-						}
-						binary.LittleEndian.PutUint32(dst[x*4:], v)
-						x++
-					}
+				for i, b := range row[:full] {
+					d := dst[i*32 : i*32+32]
+					binary.LittleEndian.PutUint32(d[0:], pick(b, 7))
+					binary.LittleEndian.PutUint32(d[4:], pick(b, 6))
+					binary.LittleEndian.PutUint32(d[8:], pick(b, 5))
+					binary.LittleEndian.PutUint32(d[12:], pick(b, 4))
+					binary.LittleEndian.PutUint32(d[16:], pick(b, 3))
+					binary.LittleEndian.PutUint32(d[20:], pick(b, 2))
+					binary.LittleEndian.PutUint32(d[24:], pick(b, 1))
+					binary.LittleEndian.PutUint32(d[28:], pick(b, 0))
+				}
+				for x := full * 8; x < w; x++ { // the last, partial byte
+					binary.LittleEndian.PutUint32(dst[x*4:], pick(row[x/8], uint(7-x%8)))
 				}
 			}
 		} else {

@@ -48,6 +48,7 @@ var typeNames = map[Type]string{
 	TypeClientClipboard: "CLIENT_CLIPBOARD", TypeResizeRequest: "RESIZE_REQUEST",
 	TypeTerminalInput: "TERMINAL_INPUT", TypeWheel: "WHEEL", TypeTerminalResize: "TERMINAL_RESIZE",
 	TypePrompt: "PROMPT", TypePromptResponse: "PROMPT_RESPONSE",
+	TypeTerminalDeflate: "TERMINAL_DEFLATE", TypeTerminalScrollback: "TERMINAL_SCROLLBACK",
 }
 
 func (t Type) String() string {

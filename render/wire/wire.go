@@ -25,7 +25,7 @@ var fixed = [256]int8{
 	TypeHello: 4, TypeResize: 4, TypeFill: 11, TypeCopy: 12, TypeImage: 9, TypeFrame: 4,
 	TypeCursor: 8, TypeClose: 2, TypeTerminalConfig: 2, TypeAck: 4, TypeKey: 5, TypePointer: 6,
 	TypeResizeRequest: 4, TypeWheel: 8, TypeTerminalResize: 4,
-	TypePrompt: 9, TypePromptResponse: 5,
+	TypePrompt: 9, TypePromptResponse: 5, TypeTerminalDeflate: 4, TypeTerminalScrollback: 4,
 }
 
 func le16(p []byte, i int) int { return int(binary.LittleEndian.Uint16(p[i:])) }
@@ -84,6 +84,10 @@ func Next(b []byte) (m Message, rest []byte, err error) {
 		return Terminal{Data: p}, rest, nil
 	case TypeTerminalConfig: // § TERMINAL_CONFIG
 		return TerminalConfig{FontSize: le16(p, 0), ColorScheme: string(p[2:])}, rest, nil
+	case TypeTerminalDeflate: // § TERMINAL_DEFLATE
+		return decodeTerminalDeflate(b, rest, p)
+	case TypeTerminalScrollback: // § TERMINAL_SCROLLBACK
+		return TerminalScrollback{Lines: binary.LittleEndian.Uint32(p)}, rest, nil
 	case TypePrompt: // § PROMPT
 		return decodePrompt(b, rest, p)
 	case TypePromptResponse: // § PROMPT_RESPONSE
