@@ -1,12 +1,10 @@
 package gateway
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -290,32 +288,6 @@ func TestSharesDialFailsAndCancel(t *testing.T) {
 	waitFor(t, "the registry to empty", func() bool { c, _ := sh.count(); return c == 0 })
 }
 
-// loopbackConns counts established TCP connections whose local port is port: the
-// connections a server on that port has accepted.
-func loopbackConns(t *testing.T, port int) int {
-	t.Helper()
-	n := 0
-	for _, name := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
-		f, err := os.Open(name)
-		if err != nil {
-			continue
-		}
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			fs := strings.Fields(sc.Text())
-			if len(fs) < 4 || fs[3] != "01" { // 01: ESTABLISHED
-				continue
-			}
-			i := strings.LastIndexByte(fs[1], ':')
-			if p, err := strconv.ParseUint(fs[1][i+1:], 16, 16); err == nil && int(p) == port {
-				n++
-			}
-		}
-		f.Close()
-	}
-	return n
-}
-
 // TestXvncSharedConnection: two browsers on one VNC endpoint share one connection to Xvnc;
 // both see the screen exactly, both type into it; one leaving keeps the other; the last
 // leaving closes the connection; share-connection: false gives each its own.
@@ -345,7 +317,7 @@ func TestXvncSharedConnection(t *testing.T) {
 	if c, n := ts.shares.count(); c != 1 || n != 2 {
 		t.Fatalf("%d shared connections with %d sessions, want 1 with 2", c, n)
 	}
-	if n := loopbackConns(t, port); n != 1 {
+	if n := peers.Accepted(t, port); n != 1 {
 		t.Fatalf("Xvnc has %d connections, want 1", n)
 	}
 	matchScreen(t, a, x)
@@ -369,20 +341,20 @@ func TestXvncSharedConnection(t *testing.T) {
 	waitFor(t, "a to leave", func() bool { _, n := ts.shares.count(); return n == 1 })
 	typeLine(b, "-still")
 	matchScreen(t, b, x)
-	if n := loopbackConns(t, port); n != 1 {
+	if n := peers.Accepted(t, port); n != 1 {
 		t.Fatalf("Xvnc has %d connections after a left, want 1", n)
 	}
 
 	// b leaves: the connection to Xvnc closes.
 	b.conn.Close(1000, "")
 	waitFor(t, "the shared connection to end", func() bool { c, _ := ts.shares.count(); return c == 0 })
-	waitFor(t, "Xvnc to see the connection close", func() bool { return loopbackConns(t, port) == 0 })
+	waitFor(t, "Xvnc to see the connection close", func() bool { return peers.Accepted(t, port) == 0 })
 
 	// Without sharing, two sessions are two connections.
 	y2 := strings.Replace(y, "settings: {quality: lossless}", "settings: {quality: lossless, share-connection: false}", 1)
 	ts = newTestServer(t, y2)
 	a, b = open("demo"), open("bob")
-	if n := loopbackConns(t, port); n != 2 {
+	if n := peers.Accepted(t, port); n != 2 {
 		t.Fatalf("share-connection: false: Xvnc has %d connections, want 2", n)
 	}
 	matchScreen(t, a, x)

@@ -107,3 +107,42 @@ func TestStartClientStopsAtCleanup(t *testing.T) {
 		t.Fatalf("xterm %d still running after cleanup", pid)
 	}
 }
+
+func TestAccepted(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	port := l.Addr().(*net.TCPAddr).Port
+	if n := Accepted(t, port); n != 0 {
+		t.Fatalf("%d connections before any dial", n)
+	}
+	var conns []net.Conn
+	for range 3 {
+		c, err := net.Dial("tcp", l.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		s, err := l.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, s)
+	}
+	if n := Accepted(t, port); n != 3 {
+		t.Fatalf("%d connections, want 3", n)
+	}
+	conns[0].Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for Accepted(t, port) != 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections after closing one, want 2", Accepted(t, port))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for _, c := range conns[1:] {
+		c.Close()
+	}
+}
