@@ -83,6 +83,9 @@ func (s *Server) handleMetrics(w http.ResponseWriter, _ *http.Request) {
 
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	gauge(w, "racgate_sessions_active", "Websocket sessions open now.", float64(m.sessionsActive.Load()))
+	conns, members := s.shares.count()
+	gauge(w, "racgate_shared_connections", "VNC connections that sessions share (share-connection).", float64(conns))
+	gauge(w, "racgate_shared_sessions", "Sessions on shared VNC connections.", float64(members))
 	labelled(w, "racgate_sessions_total", "Sessions started, by protocol.", "protocol", sessions)
 	counter(w, "racgate_bytes_sent_total", "Websocket payload bytes sent to browsers.", float64(m.bytesSent.Load()))
 	counter(w, "racgate_frames_sent_total", "Frames sent to browsers.", float64(frames))
