@@ -2,12 +2,13 @@ package render
 
 import (
 	"bytes"
-	"compress/zlib"
 	"errors"
 	"image"
 	"image/color"
 	"sync"
 	"time"
+
+	"github.com/klauspost/compress/zlib"
 
 	"github.com/racgate/racgate/render/wire"
 )

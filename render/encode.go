@@ -2,10 +2,11 @@ package render
 
 import (
 	"bytes"
-	"compress/zlib"
 	"encoding/binary"
 	"image"
 	"image/jpeg"
+
+	"github.com/klauspost/compress/zlib"
 
 	"github.com/racgate/racgate/render/wire"
 )

@@ -1,10 +1,11 @@
 package vnc
 
 import (
-	"compress/flate"
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/klauspost/compress/flate"
 )
 
 // zstream is one zlib stream that lives across rectangles (Zlib and ZRLE have
