@@ -133,6 +133,9 @@ func (s *Server) dialRemote(ctx context.Context, ep *Endpoint, set Settings, ev 
 func dialVNC(ctx context.Context, addr string, cfg vnc.Config, opts render.Options, ev remoteEvents) (*vncConn, error) {
 	cfg.OnClipboard, cfg.OnBell, cfg.OnName = ev.Clipboard, ev.Bell, ev.Name
 	d := render.NewDisplay(opts)
+	// Updates are asked for only while a browser can be sent a frame: a slow browser
+	// costs decoding at its own pace, not the server's.
+	cfg.WhenWanted = d.WhenWanted
 	fs := &firstFrameSink{Sink: d, ready: make(chan struct{})}
 	c, err := vnc.Dial(ctx, addr, cfg, fs)
 	if err != nil {

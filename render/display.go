@@ -6,6 +6,7 @@ import (
 	"image"
 	"image/color"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/klauspost/compress/zlib"
@@ -116,8 +117,10 @@ type Display struct {
 	modSeq   uint64
 	closed   bool
 	done     chan struct{}
+	demand   []func() // WhenWanted callbacks waiting for a viewer with room (demand.go)
 
-	env encodeEnv // shared by the viewers' encoders; safe without mu
+	demandWaiting atomic.Bool // demand may be non-empty: Ack must look
+	env           encodeEnv   // shared by the viewers' encoders; safe without mu
 }
 
 var _ Sink = (*Display)(nil)
@@ -132,11 +135,12 @@ func NewDisplay(o Options) *Display {
 // Close ends every viewer's Run with ErrClosed. Sink calls after Close are harmless.
 func (d *Display) Close() {
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	if !d.closed {
 		d.closed = true
 		close(d.done)
 	}
+	d.mu.Unlock()
+	d.fireDemand() // nobody will want frames again: let waiters go
 }
 
 // Snapshot returns a copy of the framebuffer and cursor.
@@ -360,7 +364,6 @@ func (d *Display) EndFrame() {
 
 func (d *Display) remove(v *Viewer) {
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	for i, x := range d.viewers {
 		if x == v {
 			// Copy on write: Sink methods wake a slice taken under the lock.
@@ -369,7 +372,9 @@ func (d *Display) remove(v *Viewer) {
 				// A lone viewer uses its own stream: free what the cache holds.
 				d.env.cache.reset(cacheLimit(len(d.fb.Pix)))
 			}
-			return
+			break
 		}
 	}
+	d.mu.Unlock()
+	d.fireDemand() // the viewer that left may have been the one the remote waited on
 }

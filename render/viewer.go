@@ -106,10 +106,11 @@ type ViewerStats struct {
 func (d *Display) NewViewer(send func(msg []byte) error) *Viewer {
 	v := &Viewer{d: d, send: send, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	v.resetLocked()
 	v.cursorSeq = d.cursorSeq - 1 // send the cursor first thing
 	d.viewers = append(d.viewers, v)
+	d.mu.Unlock()
+	d.fireDemand() // a new viewer has room
 	return v
 }
 
@@ -143,6 +144,7 @@ func (v *Viewer) Ack(id uint32) {
 			if v.ackWait.Load() {
 				v.wakeUp()
 			}
+			v.d.fireDemand() // the remote may be waiting for a viewer with room
 			return
 		}
 	}

@@ -42,10 +42,16 @@ type Config struct {
 	QualityLevel  int // 0..9 (Tight JPEG quality pseudo-encoding), -1 = none (lossless)
 	CompressLevel int // 0..9, -1 = server default
 	Shared        bool
-	OnClipboard   func(text string)
-	OnBell        func()
-	OnName        func(name string)
-	Logger        *slog.Logger
+	// WhenWanted, if set, is asked before each incremental update request: it calls its
+	// argument once an update is wanted (render.Display.WhenWanted: when a browser can
+	// be sent a frame). Meanwhile the server merges what changes, so nothing is decoded
+	// that no one can be shown yet. It keeps continuous updates off: with them the
+	// server would push at its own rate.
+	WhenWanted  func(request func())
+	OnClipboard func(text string)
+	OnBell      func()
+	OnName      func(name string)
+	Logger      *slog.Logger
 }
 
 // Client is one RFB session. Run reads and decodes server messages; the input

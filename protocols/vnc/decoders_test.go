@@ -533,6 +533,29 @@ func TestContinuousUpdates(t *testing.T) {
 	}
 }
 
+// TestWhenWanted: with Config.WhenWanted, the incremental request after an update is
+// sent only when the callback is called, and continuous updates stay off.
+func TestWhenWanted(t *testing.T) {
+	upd := fbUpdate(rect(0, 0, 1, 1, EncodingRaw, rgbx(1, 1, 1)))
+	incremental := []byte{msgFramebufferUpdateRequest, 1, 0, 0, 0, 0, 0, 8, 0, 4}
+	var held []func()
+	cfg := Config{WhenWanted: func(request func()) { held = append(held, request) }}
+	stream := append(serverHello(8, 4), msgEndOfContinuousUpdates)
+	stream = append(stream, upd...)
+	c, _, conn := mustRun(t, stream, cfg)
+	if bytes.Contains(conn.written.Bytes(), []byte{msgEnableContinuousUpdates}) {
+		t.Fatal("continuous updates enabled despite WhenWanted")
+	}
+	if bytes.HasSuffix(conn.written.Bytes(), incremental) || len(held) != 1 {
+		t.Fatalf("request sent before it was wanted (%d held)", len(held))
+	}
+	held[0]()
+	if !bytes.HasSuffix(conn.written.Bytes(), incremental) {
+		t.Fatalf("wrote %x, want the incremental request once wanted", conn.written.Bytes())
+	}
+	c.Close()
+}
+
 func TestLastRectAndBell(t *testing.T) {
 	// An update announcing 65535 rectangles ends at LastRect; a Bell follows.
 	upd := []byte{msgFramebufferUpdate, 0, 0xff, 0xff}

@@ -42,6 +42,9 @@ func (c *Client) readServerFence() error {
 func (c *Client) handleEndOfContinuousUpdates() error {
 	if !c.cuSeen {
 		c.cuSeen = true
+		if c.cfg.WhenWanted != nil {
+			return nil // requests wait for demand (Config.WhenWanted)
+		}
 		c.continuous = true
 		return c.enableContinuousUpdates()
 	}

@@ -46,6 +46,15 @@ func (c *Client) readFramebufferUpdate() error {
 	if c.continuous {
 		return nil
 	}
+	if c.cfg.WhenWanted != nil {
+		c.cfg.WhenWanted(func() {
+			// A failed write means a broken connection, which Run's read reports.
+			if err := c.requestUpdate(true); err != nil {
+				c.log.Debug("vnc: update request", "err", err)
+			}
+		})
+		return nil
+	}
 	return c.requestUpdate(true)
 }
 
