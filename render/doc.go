@@ -32,6 +32,11 @@
 // borrowed per chunk, and a viewer makes its deflate stream's compressor (about 1 MB)
 // only when it first encodes alone.
 //
+// Demand (Display.WhenWanted): a protocol client that asks for updates asks only once
+// some viewer has room for a frame, or when there are no viewers. While every browser
+// waits for its ACKs the remote merges changes itself, so a slow browser costs decoding
+// at its own pace.
+//
 // Frame rate limit (Options.MinFrameInterval, DefaultOptions: DefaultMinFrameInterval):
 // a viewer also waits until that long has passed since its previous frame, on the
 // leading edge. After a quiet period the first change (a keystroke's echo) goes out at

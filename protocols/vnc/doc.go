@@ -14,6 +14,10 @@
 // DesktopName, Fence, ContinuousUpdates, extended clipboard (UTF-8) and QEMU
 // extended key events.
 //
+// Flow control: with Config.WhenWanted the client asks for each next update only when
+// told that one is wanted (a browser can be sent a frame), and keeps continuous updates
+// off, so the server merges changes while every viewer is behind.
+//
 // The client asks for 32-bit little-endian pixels with red, green and blue in
 // the low three bytes, the render framebuffer layout, so Raw data is copied
 // without conversion. Everything the server sends is checked before use: a
