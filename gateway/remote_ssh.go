@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -53,22 +52,49 @@ const (
 // Terminal bounds.
 const (
 	maxTermCells = 4096 // columns or rows; protocols/ssh refuses more
-	// Output is read in chunks of termChunk; at most termChunks of them wait for the
-	// browser, plus the message being sent. That bounds what a session holds; beyond it
-	// the reader stops, the SSH window stays shut and the remote program waits.
-	termChunk  = 32 << 10
-	termChunks = 4
-	termMsgMax = 64 << 10 // one TERMINAL message's data
+	// Output is read in chunks of termChunk into the session's termOut, which holds at
+	// most termBufMax (termout.go); beyond it the reader stops, the SSH window stays shut
+	// and the remote program waits.
+	termChunk = 32 << 10
 	// termInFlight TERMINAL messages at most wait for the browser's ACK of the FRAME after
 	// them: a browser that receives fast but draws slowly is not sent more than
-	// termInFlight*termMsgMax bytes ahead of what its terminal has processed.
+	// termInFlight*wire.MaxTerminalData bytes ahead of what its terminal has processed.
 	termInFlight = 4
 	// termInputQueue pieces of typed input (termChunk bytes at most each) wait for the
 	// remote, so that a remote slow to read input does not hold up the ACKs behind it.
 	termInputQueue = 16
 	minFontSize    = 6
 	maxFontSize    = 96
+	// The lines of scrollback the browser keeps (setting scrollback, TERMINAL_SCROLLBACK).
+	defaultScrollback = 5000
+	maxScrollback     = 100000
 )
+
+// termOptions are a terminal endpoint's output settings.
+type termOptions struct {
+	interval   time.Duration // terminal-frame-interval
+	scrollback int
+}
+
+// termSettings reads terminal-frame-interval and scrollback.
+func termSettings(set Settings) (termOptions, error) {
+	o := termOptions{interval: defaultTermFrameInterval, scrollback: defaultScrollback}
+	if s := set["terminal-frame-interval"]; s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 || n > maxTermFrameInterval {
+			return o, fmt.Errorf("setting terminal-frame-interval: want 0-%d (ms), got %q", maxTermFrameInterval, s)
+		}
+		o.interval = time.Duration(n) * time.Millisecond
+	}
+	if s := set["scrollback"]; s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 || n > maxScrollback {
+			return o, fmt.Errorf("setting scrollback: want 0-%d lines, got %q", maxScrollback, s)
+		}
+		o.scrollback = n
+	}
+	return o, nil
+}
 
 // sshOptions maps merged settings (Guacamole's SSH parameter names) to an ssh.Config and
 // the browser's TERMINAL_CONFIG.
@@ -136,6 +162,9 @@ func sshOptions(set Settings) (ssh.Config, wire.TerminalConfig, error) {
 	tc.ColorScheme = strings.ToValidUTF8(set["color-scheme"], "?")
 	if len(tc.ColorScheme) > 256 {
 		return cfg, tc, errors.New("setting color-scheme: longer than 256 bytes")
+	}
+	if _, err := termSettings(set); err != nil {
+		return cfg, tc, err
 	}
 	return cfg, tc, nil
 }
@@ -313,17 +342,28 @@ func parseCells(k, v string) (int, error) {
 	return n, nil
 }
 
-// termBox is a session's terminal, its pending input and the browser's progress through
-// its output.
+// termBox is a session's terminal, its pending input, its output on the way to the
+// browser and the browser's progress through it.
 type termBox struct {
 	t     terminal
 	in    chan []byte   // TERMINAL_INPUT for writeInput, in order
 	acked atomic.Uint32 // the highest FRAME id the browser acknowledged
 	ack   chan struct{} // a token when acked moved
+
+	mu       sync.Mutex // guards out and readErr
+	out      *termOut
+	readErr  error         // why the output ended, set with out.eof
+	data     chan struct{} // a token when output arrived or ended
+	space    chan struct{} // a token when out made room
+	interval time.Duration // terminal-frame-interval
 }
 
 func newTermBox(t terminal) *termBox {
-	return &termBox{t: t, in: make(chan []byte, termInputQueue), ack: make(chan struct{}, 1)}
+	return &termBox{
+		t: t, in: make(chan []byte, termInputQueue), ack: make(chan struct{}, 1),
+		out:  newTermOut(0, defaultScrollback),
+		data: make(chan struct{}, 1), space: make(chan struct{}, 1), interval: defaultTermFrameInterval,
+	}
 }
 
 // writeInput writes queued input to the terminal until in is closed or ctx ends.
@@ -386,11 +426,15 @@ func (ss *session) runTerminal(wctx context.Context, wg *sync.WaitGroup) {
 	ss.terminalConnected(t, wctx, wg)
 }
 
-// terminalConnected sends HELLO (kind terminal) and TERMINAL_CONFIG, then pumps output.
+// terminalConnected sends HELLO (kind terminal), TERMINAL_CONFIG and
+// TERMINAL_SCROLLBACK, then pumps output.
 func (ss *session) terminalConnected(t terminal, wctx context.Context, wg *sync.WaitGroup) {
 	tb := newTermBox(t)
-	ss.term.Store(tb)
 	_, tc, _ := sshOptions(ss.settings) // checked by the dial
+	to, _ := termSettings(ss.settings)
+	tb.out = newTermOut(ss.rows, to.scrollback)
+	tb.interval = to.interval
+	ss.term.Store(tb)
 	var flags uint8
 	if !ss.readOnly {
 		flags |= wire.FlagResize
@@ -403,6 +447,7 @@ func (ss *session) terminalConnected(t terminal, wctx context.Context, wg *sync.
 	}
 	msg := wire.Hello{Version: wire.Version, Kind: wire.KindTerminal, Flags: flags, Name: ss.ep.Name}.Append(nil)
 	msg = tc.Append(msg)
+	msg = wire.TerminalScrollback{Lines: uint32(to.scrollback)}.Append(msg)
 	if err := ss.send(wctx, msg); err != nil {
 		ss.end(&sessionEnd{Code: closeRemoteEnded, Reason: "browser gone", Err: err})
 		return
@@ -413,111 +458,21 @@ func (ss *session) terminalConnected(t terminal, wctx context.Context, wg *sync.
 			ss.end(remoteEnded(err))
 		}
 	})
-	full := make(chan []byte, termChunks)
-	free := make(chan []byte, termChunks)
-	for range termChunks {
-		free <- make([]byte, termChunk)
-	}
-	var readErr error // set before full is closed
+	wg.Go(func() { tb.readTerminal(ss.ctx) })
 	wg.Go(func() {
-		defer close(full)
-		for {
-			var buf []byte
-			select {
-			case buf = <-free:
-			case <-ss.ctx.Done():
-				return
-			}
-			n, err := t.Read(buf[:cap(buf)])
-			if n > 0 {
-				full <- buf[:n] // never blocks: there are only termChunks buffers
-			} else {
-				free <- buf
-			}
-			if err != nil {
-				readErr = err
-				return
-			}
-		}
-	})
-	wg.Go(func() {
-		err := ss.pumpTerminal(wctx, tb, full, free)
+		err := ss.pumpTerminal(wctx, tb)
 		switch {
 		case err != nil:
 		case ss.ctx.Err() != nil: // the reader stopped because the session ended
 			err = context.Cause(ss.ctx)
 		default:
+			tb.mu.Lock()
+			readErr := tb.readErr
+			tb.mu.Unlock()
 			err = terminalEnded(readErr, t)
 		}
 		ss.end(err)
 	})
-}
-
-// pumpTerminal sends what the reader produced as TERMINAL messages, coalescing the chunks
-// that are ready into one message of at most termMsgMax, each followed by a FRAME that the
-// browser acknowledges once its terminal has processed the output; it waits while
-// termInFlight frames are unacknowledged. It returns nil when the output ended (full
-// closed), after sending all of it.
-func (ss *session) pumpTerminal(wctx context.Context, tb *termBox, full <-chan []byte, free chan<- []byte) error {
-	const hdr = 5                                // type and u32 length (§ Framing)
-	msg := make([]byte, 0, hdr+termMsgMax+hdr+4) // TERMINAL, then FRAME
-	var next []byte                              // a chunk that did not fit the last message
-	var frame uint32
-	for {
-		for a := tb.acked.Load(); a < frame && frame-a >= termInFlight; a = tb.acked.Load() {
-			select {
-			case <-tb.ack:
-			case <-ss.ctx.Done():
-				return context.Cause(ss.ctx)
-			}
-		}
-		chunk := next
-		next = nil
-		if chunk == nil {
-			var ok bool
-			select {
-			case chunk, ok = <-full:
-				if !ok {
-					return nil
-				}
-			case <-ss.ctx.Done():
-				return context.Cause(ss.ctx)
-			}
-		}
-		msg = append(wire.AppendTerminalHeader(msg[:0], 0), chunk...)
-		free <- chunk[:0]
-		done := false
-	more:
-		for !done {
-			select {
-			case c, ok := <-full:
-				if !ok {
-					done = true // the output ended: send this message, then return
-					break more
-				}
-				if len(msg)-hdr+len(c) > termMsgMax {
-					next = c
-					break more
-				}
-				msg = append(msg, c...)
-				free <- c[:0]
-			default:
-				break more
-			}
-		}
-		binary.LittleEndian.PutUint32(msg[1:hdr], uint32(len(msg)-hdr))
-		frame++
-		msg = wire.Frame{ID: frame}.Append(msg)
-		if err := ss.send(wctx, msg); err != nil {
-			if ss.ctx.Err() != nil {
-				return context.Cause(ss.ctx)
-			}
-			return &sessionEnd{Code: closeRemoteEnded, Reason: "The browser connection failed.", Err: err}
-		}
-		if done {
-			return nil
-		}
-	}
 }
 
 // terminalEnded tells the user how the remote ended once its output is all sent.
@@ -563,6 +518,9 @@ func (ss *session) handleTerminal(tb *termBox, m wire.Message) error {
 		if m.Cols < 1 || m.Rows < 1 || m.Cols > maxTermCells || m.Rows > maxTermCells {
 			return &sessionEnd{Code: closeClientError, Reason: fmt.Sprintf("Terminal resize to %dx%d refused.", m.Cols, m.Rows)}
 		}
+		tb.mu.Lock()
+		tb.out.resize(m.Rows)
+		tb.mu.Unlock()
 		return tb.t.Resize(m.Cols, m.Rows)
 	}
 	return nil // desktop messages on a terminal, unknown types: skipped

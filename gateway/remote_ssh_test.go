@@ -10,8 +10,11 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/racgate/racgate/protocols/ssh"
 	"github.com/racgate/racgate/render/wire"
@@ -39,6 +42,8 @@ func TestSSHOptions(t *testing.T) {
 		{"font-size": "2"}, {"font-size": "x"}, {"terminal-type": "xterm\nEVIL=1"},
 		{"locale": "a\nb"}, {"server-alive-interval": "-1"}, {"known-hosts-file": "/nonexistent/known_hosts"},
 		{"color-scheme": strings.Repeat("x", 300)},
+		{"terminal-frame-interval": "1001"}, {"terminal-frame-interval": "-1"}, {"terminal-frame-interval": "x"},
+		{"scrollback": "-1"}, {"scrollback": "100001"}, {"scrollback": "many"},
 	} {
 		if _, _, err := sshOptions(bad); err == nil {
 			t.Errorf("%v accepted", bad)
@@ -59,6 +64,18 @@ func TestSSHConfigValidation(t *testing.T) {
 	_, err := ParseConfig("t.yaml", fmt.Appendf(nil, base, "font-size: 500"))
 	if err == nil || !strings.Contains(err.Error(), "t.yaml:4") || !strings.Contains(err.Error(), "font-size") {
 		t.Fatalf("bad font-size: %v", err)
+	}
+	for _, bad := range []string{"terminal-frame-interval: 5000", "scrollback: 200000"} {
+		if _, err := ParseConfig("t.yaml", fmt.Appendf(nil, base, bad)); err == nil || !strings.Contains(err.Error(), strings.Split(bad, ":")[0]) {
+			t.Fatalf("%s: %v", bad, err)
+		}
+	}
+	if err := checkSetting("terminal-frame-interval", "1001"); err == nil {
+		t.Fatal("terminal-frame-interval 1001 accepted as a connection setting")
+	}
+	to, err := termSettings(Settings{"terminal-frame-interval": "0", "scrollback": "0"})
+	if err != nil || to.interval != 0 || to.scrollback != 0 {
+		t.Fatalf("terminal settings %+v %v", to, err)
 	}
 	if _, err := ParseConfig("t.yaml", fmt.Appendf(nil, base, "known-hosts-fil: x")); err == nil {
 		t.Fatal("misspelt setting accepted")
@@ -116,9 +133,10 @@ func (f *fakeTerm) Close() error { f.out.CloseWithError(ssh.ErrClosed); return n
 func (f *fakeTerm) Wait() error  { return f.wait }
 
 // TestTerminalPump: output written in many small pieces arrives whole, in order, in
-// TERMINAL messages of at most 64 KiB, and the exit status ends the session.
+// messages of at most 64 KiB, and the exit status ends the session. (The scrollback is
+// larger than the output, so that no line may be elided.)
 func TestTerminalPump(t *testing.T) {
-	ts := newTestServer(t, sshConfigYAML("127.0.0.1:1", []string{"username: u", "ignore-host-key: true"}))
+	ts := newTestServer(t, sshConfigYAML("127.0.0.1:1", []string{"username: u", "ignore-host-key: true", "scrollback: 100000"}))
 	ft := newFakeTerm()
 	ft.wait = &ssh.ExitError{Status: 7}
 	var sizes [][2]int // dialled with
@@ -300,8 +318,8 @@ func TestTerminalPacedByAcks(t *testing.T) {
 	c.mu.Lock()
 	got, frames := c.out.Len(), c.frames
 	c.mu.Unlock()
-	if frames != termInFlight || got > termInFlight*termMsgMax {
-		t.Fatalf("without ACKs the browser got %d frames, %d bytes (want %d frames, at most %d bytes)", frames, got, termInFlight, termInFlight*termMsgMax)
+	if frames != termInFlight || got > termInFlight*wire.MaxTerminalData {
+		t.Fatalf("without ACKs the browser got %d frames, %d bytes (want %d frames, at most %d bytes)", frames, got, termInFlight, termInFlight*wire.MaxTerminalData)
 	}
 	select {
 	case n := <-wrote:
@@ -339,4 +357,126 @@ func TestTerminalInputDoesNotBlockAcks(t *testing.T) {
 		defer ft.mu.Unlock()
 		return bytes.Equal(ft.in.Bytes(), paste)
 	})
+}
+
+// termBoxOf returns the terminal of the server's one session.
+func termBoxOf(t *testing.T, ts *testServer) *termBox {
+	t.Helper()
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	for ss := range ts.sessions {
+		if tb := ss.term.Load(); tb != nil {
+			return tb
+		}
+	}
+	t.Fatal("no terminal session")
+	return nil
+}
+
+// TestTerminalCoalescing: after a quiet spell output goes at once (a typed key's echo
+// is not delayed), while output that keeps coming is merged into a message per
+// terminal-frame-interval. HELLO is followed by TERMINAL_CONFIG and TERMINAL_SCROLLBACK.
+func TestTerminalCoalescing(t *testing.T) {
+	ts := newTestServer(t, sshConfigYAML("127.0.0.1:1", []string{"username: u", "ignore-host-key: true", "terminal-frame-interval: 400", "scrollback: 1234"}))
+	ft := newFakeTerm()
+	ts.dialTerm = func(context.Context, *Endpoint, Settings, int, int, askFunc, *slog.Logger) (terminal, error) {
+		return ft, nil
+	}
+	c := dialTerm(t, ts, "?cols=80&rows=24").start()
+	c.wait("HELLO", 5*time.Second, func(c *termClient) bool { return c.hello != nil && c.scrollback != nil })
+	if c.scrollback.Lines != 1234 || len(c.order) < 3 || c.order[1] != wire.TypeTerminalConfig || c.order[2] != wire.TypeTerminalScrollback {
+		t.Fatalf("TERMINAL_SCROLLBACK %+v, message order %v", *c.scrollback, c.order)
+	}
+	echo := func(s string) time.Duration {
+		start := time.Now()
+		ft.outW.Write([]byte(s))
+		c.waitOutput(s)
+		return time.Since(start)
+	}
+	if d := echo("k"); d > 200*time.Millisecond {
+		t.Fatalf("the first output took %v (interval 400 ms): not sent at once", d)
+	}
+	// A burst right after: merged, and not sent before the interval has passed.
+	start := time.Now()
+	var want strings.Builder
+	for i := range 300 {
+		line := fmt.Sprintf("burst %d\r\n", i)
+		want.WriteString(line)
+		ft.outW.Write([]byte(line))
+		if i%100 == 99 {
+			time.Sleep(50 * time.Millisecond) // the burst lasts over 100 ms
+		}
+	}
+	c.waitOutput("burst 299\r\n")
+	if d := time.Since(start); d < 250*time.Millisecond {
+		t.Fatalf("the burst arrived after %v, within the 400 ms interval of the key's echo", d)
+	}
+	c.mu.Lock()
+	frames, out := c.frames, c.out.String()
+	c.mu.Unlock()
+	if frames > 3 {
+		t.Fatalf("the key and a burst of 300 lines came in %d messages, want at most 3", frames)
+	}
+	if out != "k"+want.String() {
+		t.Fatalf("output %q", out)
+	}
+	// After a quiet spell longer than the interval, the next key's echo goes at once.
+	time.Sleep(500 * time.Millisecond)
+	if d := echo("j"); d > 200*time.Millisecond {
+		t.Fatalf("an echo after a quiet spell took %v", d)
+	}
+}
+
+// TestTerminalFloodNoAcks: a `yes`-style flood to a browser that stops acknowledging:
+// racgate keeps reading (the output is elided to what the browser can still show), holds
+// at most termBufMax of it, and stops reading when the browser goes.
+func TestTerminalFloodNoAcks(t *testing.T) {
+	ts := newTestServer(t, sshConfigYAML("127.0.0.1:1", []string{"username: u", "ignore-host-key: true"}))
+	ft := newFakeTerm()
+	ts.dialTerm = func(context.Context, *Endpoint, Settings, int, int, askFunc, *slog.Logger) (terminal, error) {
+		return ft, nil
+	}
+	c := dialTerm(t, ts, "?cols=80&rows=24")
+	c.noAck.Store(true)
+	c.start()
+	c.wait("HELLO", 5*time.Second, func(c *termClient) bool { return c.hello != nil })
+	var wrote atomic.Int64
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		chunk := bytes.Repeat([]byte("y\r\n"), 10000)
+		for {
+			n, err := ft.outW.Write(chunk)
+			wrote.Add(int64(n))
+			if err != nil {
+				return
+			}
+		}
+	}()
+	tb := termBoxOf(t, ts)
+	held := 0
+	deadline := time.Now().Add(20 * time.Second)
+	for wrote.Load() < 12<<20 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the remote wrote only %d bytes in 20 s: the reader stopped", wrote.Load())
+		}
+		tb.mu.Lock()
+		held = max(held, len(tb.out.buf))
+		tb.mu.Unlock()
+		time.Sleep(5 * time.Millisecond)
+	}
+	c.mu.Lock()
+	frames, got := c.frames, c.out.Len()
+	c.mu.Unlock()
+	if frames > termInFlight || held > termBufMax+termChunk {
+		t.Fatalf("%d frames without ACKs; %d bytes held", frames, held)
+	}
+	t.Logf("the remote wrote %d bytes; the browser got %d in %d messages; at most %d held", wrote.Load(), got, frames, held)
+	// The browser goes: the session ends, the terminal is closed, the reader stops.
+	c.conn.Close(websocket.StatusNormalClosure, "")
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the remote is still read from after the browser left")
+	}
 }

@@ -64,6 +64,7 @@ var knownSettings = map[string]settingKind{
 	"locale": kindString, "server-alive-interval": kindInt, "enable-sftp": kindBool,
 	"sftp-root-directory": kindString, "backspace": kindInt,
 	"known-hosts-file": kindString, "ignore-host-key": kindBool,
+	"terminal-frame-interval": kindInt, // ms between TERMINAL messages while output flows
 	// VNC
 	"dest-host": kindString, "dest-port": kindPort, "autoretry": kindInt,
 	"enable-audio":     kindBool,
@@ -98,6 +99,11 @@ func checkSetting(key, value string) error {
 	if key == "render-min-frame-interval" {
 		if ms, _ := strconv.Atoi(value); ms < 0 || ms > 1000 {
 			return fmt.Errorf("setting render-min-frame-interval: want 0-1000 (ms), got %q", value)
+		}
+	}
+	if key == "terminal-frame-interval" {
+		if ms, _ := strconv.Atoi(value); ms < 0 || ms > 1000 {
+			return fmt.Errorf("setting terminal-frame-interval: want 0-1000 (ms), got %q", value)
 		}
 	}
 	if key == "compress-level" {

@@ -45,6 +45,7 @@ type vector struct {
 	Message  map[string]any   `json:"message,omitempty"`
 	Messages []map[string]any `json:"messages,omitempty"`
 	Canvas   *canvasVector    `json:"canvas,omitempty"`
+	Terminal *string          `json:"terminal,omitempty"`
 	Error    string           `json:"error,omitempty"`
 }
 
@@ -83,6 +84,10 @@ func describe(m Message) map[string]any {
 		return map[string]any{"type": "TERMINAL", "data": h(m.Data)}
 	case TerminalConfig:
 		return map[string]any{"type": "TERMINAL_CONFIG", "fontSize": m.FontSize, "colorScheme": m.ColorScheme}
+	case TerminalDeflate:
+		return map[string]any{"type": "TERMINAL_DEFLATE", "size": m.Size, "data": h(m.Data)}
+	case TerminalScrollback:
+		return map[string]any{"type": "TERMINAL_SCROLLBACK", "lines": m.Lines}
 	case Prompt:
 		ps := make([]map[string]any, len(m.Prompts))
 		for i, p := range m.Prompts {
@@ -235,6 +240,51 @@ func streamVectors() []struct {
 	}{{"stream-zrgb", zrgb}, {"stream-zpalette", zpal}, {"stream-oneshot", oneshot}}
 }
 
+// terminalStreamVector is terminal output in TERMINAL and TERMINAL_DEFLATE messages, the
+// pieces of one stream referring back to earlier ones; Terminal is all of it, inflated.
+func terminalStreamVector() vector {
+	s := newStreamWriter()
+	out := [][]byte{
+		[]byte("$ "),
+		[]byte("ls -l\r\ntotal 0\r\n-rw-r--r-- 1 user user 0 Jan  1 00:00 grüße.txt\r\n"),
+		[]byte("\x1b[1;32m-rw-r--r-- 1 user user 0 Jan  1 00:00 grüße.txt\x1b[0m\r\n"),
+		[]byte("-rw-r--r-- 1 user user 0 Jan  1 00:00 \xe6\xbc"), // a character split between messages
+		[]byte("\xa2字.txt\r\n$ "),
+	}
+	msgs := []Message{TerminalScrollback{Lines: 1000}, Terminal{Data: out[0]}}
+	for _, o := range out[1:] {
+		msgs = append(msgs, TerminalDeflate{Size: len(o), Data: s.piece(o)})
+	}
+	msgs = append(msgs, Frame{ID: 1})
+	var b []byte
+	var ds []map[string]any
+	for _, m := range msgs {
+		b = m.Append(b)
+		ds = append(ds, describe(m))
+	}
+	all := hex.EncodeToString(bytes.Join(out, nil))
+	return vector{Name: "stream-terminal", Hex: hex.EncodeToString(b), Messages: ds, Terminal: &all}
+}
+
+// terminalOutput inflates the terminal output of msgs, in order.
+func terminalOutput(msgs []Message) ([]byte, error) {
+	var z TerminalInflater
+	var out []byte
+	for _, m := range msgs {
+		switch m := m.(type) {
+		case Terminal:
+			out = append(out, m.Data...)
+		case TerminalDeflate:
+			b, err := z.Inflate(m)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, b...)
+		}
+	}
+	return out, nil
+}
+
 // canvasErrorVectors decode, but drawing them on a fresh canvas must fail: one-shot
 // IMAGE data that is not exactly one complete zlib stream of the rectangle's size.
 func canvasErrorVectors() []vector {
@@ -267,6 +317,10 @@ func malformedVectors() []vector {
 		{Name: "malformed-prompt-text-beyond-end", Hex: hex.EncodeToString(Unknown{T: TypePrompt, Payload: []byte{1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 5, 0, 'a'}}.Append(nil))},
 		{Name: "malformed-prompt-response-17-answers", Hex: hex.EncodeToString(PromptResponse{ID: 1, Answers: make([]string, MaxPrompts+1)}.Append(nil))},
 		{Name: "malformed-prompt-response-answer-too-long", Hex: hex.EncodeToString(PromptResponse{ID: 1, Answers: []string{strings.Repeat("a", MaxPromptText+1)}}.Append(nil))},
+		{Name: "malformed-terminal-deflate-size-0", Hex: hex.EncodeToString(TerminalDeflate{Size: 0, Data: []byte{0x78, 0x01}}.Append(nil))},
+		{Name: "malformed-terminal-deflate-too-big", Hex: hex.EncodeToString(TerminalDeflate{Size: MaxTerminalData + 1, Data: []byte{0x78, 0x01}}.Append(nil))},
+		{Name: "malformed-terminal-deflate-short", Hex: hex.EncodeToString(Unknown{T: TypeTerminalDeflate, Payload: []byte{1, 0, 0}}.Append(nil))},
+		{Name: "malformed-terminal-scrollback-short", Hex: hex.EncodeToString(Unknown{T: TypeTerminalScrollback, Payload: []byte{1, 0}}.Append(nil))},
 		{Name: "malformed-cursor-short-pixels", Hex: hex.EncodeToString(Unknown{T: TypeCursor, Payload: []byte{0, 0, 0, 0, 1, 0, 1, 0, 1, 2, 3}}.Append(nil))},
 	}
 }
@@ -289,6 +343,7 @@ func buildVectors(t *testing.T) []vector {
 		}
 		vs = append(vs, vector{Name: sv.name, Hex: hex.EncodeToString(b), Messages: ds, Canvas: canvasOf(c)})
 	}
+	vs = append(vs, terminalStreamVector())
 	for _, mv := range malformedVectors() {
 		mv.Error = "malformed"
 		vs = append(vs, mv)
@@ -385,6 +440,16 @@ func TestVectors(t *testing.T) {
 			}
 			if len(got) != 1 || !reflect.DeepEqual(roundJSON(t, got[0]), roundJSON(t, v.Message)) {
 				t.Errorf("%s: decoded %v, file says %v", v.Name, got, v.Message)
+			}
+		case v.Terminal != nil:
+			if !reflect.DeepEqual(roundJSON(t, got), roundJSON(t, v.Messages)) {
+				t.Errorf("%s: decoded messages differ from the file", v.Name)
+			}
+			var ms []Message
+			Decode(b, func(m Message) error { ms = append(ms, m); return nil })
+			out, err := terminalOutput(ms)
+			if err != nil || hex.EncodeToString(out) != *v.Terminal {
+				t.Errorf("%s: terminal output %q (%v), file says %s", v.Name, out, err, *v.Terminal)
 			}
 		default:
 			if !reflect.DeepEqual(roundJSON(t, got), roundJSON(t, v.Messages)) {

@@ -190,6 +190,9 @@ function start(): void {
       terminalConfig(fontSize, colorScheme) {
         termView.configure(fontSize, colorScheme);
       },
+      terminalScrollback(lines) {
+        termView.setScrollback(lines);
+      },
       terminalFlush(done) {
         termView.flush(done);
       },

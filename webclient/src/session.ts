@@ -4,6 +4,7 @@
 
 import { Display, cursorCSS } from "./display.js";
 import { Inflater } from "./zstream.js";
+import { TerminalInflater } from "./termstream.js";
 import {
   decodeMessages,
   encodeMessages,
@@ -32,6 +33,8 @@ export interface SessionUI {
   bell(): void;
   terminal(data: Uint8Array): void;
   terminalConfig?(fontSize: number, colorScheme: string): void;
+  /** terminalScrollback: the most lines the terminal may keep above its screen. */
+  terminalScrollback?(lines: number): void;
   /** terminalFlush calls done once the terminal has processed all output so far. */
   terminalFlush?(done: () => void): void;
   /**
@@ -56,6 +59,7 @@ export interface SessionOptions {
 export class Session {
   private ws: WebSocket | null = null;
   private z: Inflater | null = null;
+  private tz: TerminalInflater | null = null;
   private queue: Item[] = [];
   private head = 0;
   private runner = -1; // the gen whose run loop is active
@@ -77,7 +81,8 @@ export class Session {
     this.failure = null;
     this.opened = false;
     this.flags = 0;
-    this.z = new Inflater(); // a new websocket starts a new deflate stream
+    this.z = new Inflater(); // a new websocket starts new deflate streams
+    this.tz = new TerminalInflater();
     this.setState("connecting", "connecting…");
     const WS = this.o.WebSocketImpl ?? WebSocket;
     let ws: WebSocket;
@@ -256,6 +261,14 @@ export class Session {
         return;
       case "TERMINAL":
         if (this.kind === KIND_TERMINAL) ui.terminal(m.data);
+        return;
+      case "TERMINAL_DEFLATE": { // § TERMINAL_DEFLATE: inflated even if unused, the stream goes on
+        const data = this.tz!.inflate(m);
+        if (this.kind === KIND_TERMINAL) ui.terminal(data);
+        return;
+      }
+      case "TERMINAL_SCROLLBACK": // § TERMINAL_SCROLLBACK
+        if (this.kind === KIND_TERMINAL) ui.terminalScrollback?.(m.lines);
         return;
       case "PROMPT": // § PROMPT: only before HELLO
         if (this.state !== "connecting") return;

@@ -13,6 +13,10 @@ import { DEFAULT_FONT_SIZE, FONT_FAMILY, SCHEMES, schemeName } from "./termconfi
 import { SearchBar } from "./termsearch.js";
 
 const RESIZE_DEBOUNCE_MS = 100;
+// Lines kept above the screen until the server says (TERMINAL_SCROLLBACK). The server
+// drops output only a terminal keeping more could show, so it must not be more than the
+// server's number.
+export const DEFAULT_SCROLLBACK = 5000;
 const COPY_DEBOUNCE_MS = 150;
 
 /** measureCell measures one monospace cell at fontSize with a canvas (no layout needed). */
@@ -72,6 +76,7 @@ export class TerminalView {
       this.searchBar?.close();
       this.term.reset();
       this.term.options.disableStdin = readOnly;
+      this.term.options.scrollback = DEFAULT_SCROLLBACK;
       this.sent = initial;
       return this.term;
     }
@@ -81,7 +86,7 @@ export class TerminalView {
       fontSize: DEFAULT_FONT_SIZE,
       theme: SCHEMES.default,
       cursorBlink: true,
-      scrollback: 5000,
+      scrollback: DEFAULT_SCROLLBACK,
       cols: initial.cols,
       rows: initial.rows,
       disableStdin: readOnly,
@@ -213,6 +218,11 @@ export class TerminalView {
     this.box.dataset.scheme = schemeName(scheme);
     this.box.style.background = SCHEMES[schemeName(scheme)].background ?? "";
     this.fitNow();
+  }
+
+  /** setScrollback applies TERMINAL_SCROLLBACK: sent before any output. */
+  setScrollback(lines: number): void {
+    if (this.term) this.term.options.scrollback = lines;
   }
 
   write(data: Uint8Array): void {

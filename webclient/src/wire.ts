@@ -23,6 +23,8 @@ export const T = {
   AUDIO: 0x0d,
   TERMINAL_CONFIG: 0x0e,
   PROMPT: 0x0f,
+  TERMINAL_DEFLATE: 0x10,
+  TERMINAL_SCROLLBACK: 0x11,
   ACK: 0x80,
   KEY: 0x81,
   POINTER: 0x82,
@@ -63,6 +65,7 @@ export const MAX_CLIENT_MESSAGE = 1 << 20;
 export const MAX_CLIPBOARD = 1 << 20;
 export const MAX_PROMPTS = 16; // prompts in a PROMPT, answers in a PROMPT_RESPONSE
 export const MAX_PROMPT_TEXT = 4 << 10; // bytes of one name, instruction, prompt or answer
+export const MAX_TERMINAL_DATA = 64 << 10; // output in one TERMINAL or TERMINAL_DEFLATE (inflated)
 const PROMPT_ECHO = 1;
 const HEADER = 5;
 
@@ -85,6 +88,8 @@ export type Name = { type: "NAME"; name: string };
 export type Close = { type: "CLOSE"; code: number; reason: string };
 export type Terminal = { type: "TERMINAL"; data: Uint8Array };
 export type TerminalConfig = { type: "TERMINAL_CONFIG"; fontSize: number; colorScheme: string };
+export type TerminalDeflate = { type: "TERMINAL_DEFLATE"; size: number; data: Uint8Array };
+export type TerminalScrollback = { type: "TERMINAL_SCROLLBACK"; lines: number };
 export type PromptField = { text: string; echo: boolean };
 export type Prompt = { type: "PROMPT"; id: number; name: string; instruction: string; prompts: PromptField[] };
 export type PromptResponse = { type: "PROMPT_RESPONSE"; id: number; answers: string[] };
@@ -99,7 +104,7 @@ export type TerminalResize = { type: "TERMINAL_RESIZE"; cols: number; rows: numb
 // A type this version does not know (or AUDIO, whose layout is not fixed yet): skipped.
 export type Unknown = { type: "UNKNOWN"; typeByte: number; payload: Uint8Array };
 
-export type ServerMessage = Hello | Resize | Fill | Copy | Image | Frame | Cursor | Clipboard | Bell | Name | Close | Terminal | TerminalConfig | Prompt;
+export type ServerMessage = Hello | Resize | Fill | Copy | Image | Frame | Cursor | Clipboard | Bell | Name | Close | Terminal | TerminalConfig | Prompt | TerminalDeflate | TerminalScrollback;
 export type ClientMessage = Ack | Key | Pointer | ClientClipboard | ResizeRequest | TerminalInput | Wheel | TerminalResize | PromptResponse;
 export type Message = ServerMessage | ClientMessage | Unknown;
 
@@ -238,6 +243,15 @@ function decodePayload(type: number, p: Uint8Array, dv: DataView): Message {
       return { type: "TERMINAL_CONFIG", fontSize: u16(0), colorScheme: utf8.decode(p.subarray(2)) };
     case T.PROMPT: // § PROMPT
       return decodePrompt(p, dv);
+    case T.TERMINAL_DEFLATE: { // § TERMINAL_DEFLATE
+      if (n < 4) throw short("TERMINAL_DEFLATE", n, 4);
+      const size = dv.getUint32(0, true);
+      if (size < 1 || size > MAX_TERMINAL_DATA) throw new ProtocolError(`TERMINAL_DEFLATE: size ${size}, want 1-${MAX_TERMINAL_DATA}`);
+      return { type: "TERMINAL_DEFLATE", size, data: p.subarray(4) };
+    }
+    case T.TERMINAL_SCROLLBACK: // § TERMINAL_SCROLLBACK
+      if (n < 4) throw short("TERMINAL_SCROLLBACK", n, 4);
+      return { type: "TERMINAL_SCROLLBACK", lines: dv.getUint32(0, true) };
     case T.PROMPT_RESPONSE: // § PROMPT_RESPONSE
       return decodePromptResponse(p, dv);
     case T.ACK: // § ACK
@@ -374,6 +388,10 @@ export function writeMessage(w: Writer, m: Message): Writer {
       return w.begin(T.TERMINAL).bytes(m.data).end();
     case "TERMINAL_CONFIG":
       return w.begin(T.TERMINAL_CONFIG).u16(m.fontSize).text(m.colorScheme).end();
+    case "TERMINAL_DEFLATE":
+      return w.begin(T.TERMINAL_DEFLATE).u32(m.size).bytes(m.data).end();
+    case "TERMINAL_SCROLLBACK":
+      return w.begin(T.TERMINAL_SCROLLBACK).u32(m.lines).end();
     case "PROMPT": {
       w.begin(T.PROMPT).u32(m.id).text16(m.name).text16(m.instruction).u8(m.prompts.length);
       for (const q of m.prompts) w.u8(q.echo ? PROMPT_ECHO : 0).text16(q.text);
