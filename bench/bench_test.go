@@ -168,8 +168,9 @@ func TestParseFlags(t *testing.T) {
 }
 
 // TestSSHFlood runs ssh-flood for 2 s through racgate against a real sshd: the client
-// must get TERMINAL data and FRAMEs (acknowledged, or the flow stops), racgate must use
-// CPU, and the flood's own count of what it wrote must match what arrived.
+// must get terminal output and FRAMEs (acknowledged, or the flow stops), racgate must use
+// CPU, and what arrived must be no more than the flood's own count of what it wrote (the
+// gateway drops output the browser could never show, and deflates the rest).
 func TestSSHFlood(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts sshd and racgate")
@@ -201,11 +202,12 @@ func TestSSHFlood(t *testing.T) {
 	}
 	// The pty adds a CR to each line of about 8 bytes; up to 4 frames of 64 KiB may be
 	// in flight at either end of the window.
-	if lo, hi := res.RemoteBytes/2, res.RemoteBytes*2+512<<10; res.TerminalBytes < lo || res.TerminalBytes > hi {
+	if hi := res.RemoteBytes*2 + 512<<10; res.TerminalBytes > hi {
 		t.Fatalf("terminal bytes %d, remote wrote %d", res.TerminalBytes, res.RemoteBytes)
 	}
-	if res.Bytes < res.TerminalBytes {
-		t.Fatalf("websocket bytes %d < terminal bytes %d", res.Bytes, res.TerminalBytes)
+	// Elided and deflated, the flood costs the websocket a fraction of its output.
+	if res.Bytes*4 > res.RemoteBytes {
+		t.Fatalf("websocket bytes %d for %d bytes of remote output: want under a quarter", res.Bytes, res.RemoteBytes)
 	}
 }
 

@@ -214,7 +214,7 @@ func execute(ctx context.Context, o *options) (*report.Run, error) {
 	}
 	run.Notes = append(run.Notes,
 		"CPU and RSS are read from /proc of the racgate process (utime+stime, VmRSS); server CPU is Xvnc's (freerdp-shadow-cli's for RDP; sshd's and its children's, the remote command included, for SSH).",
-		"SSH: the client counts TERMINAL bytes and acknowledges each FRAME once the message is read, without terminal emulation; ssh-flood's remote output is counted by the flood itself.",
+		"SSH: the client counts terminal output (TERMINAL, and TERMINAL_DEFLATE inflated) and acknowledges each FRAME once the message is read, without terminal emulation; ssh-flood's remote output is counted by the flood itself.",
 		"goroutines: go_goroutines from racgate's /metrics (-1 where it cannot be read).")
 	return run, nil
 }

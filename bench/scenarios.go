@@ -204,8 +204,8 @@ func scenarios(o *options) []scenario {
 	}
 	add(scenario{Name: "rdp-idle", Desc: "xclock + top over RDP (freerdp-shadow-cli)", Sessions: n, Workload: workloadIdle, RDP: true})
 	add(scenario{Name: "rdp-busy", Desc: "busy terminal over RDP (freerdp-shadow-cli)", Sessions: n, Workload: workloadBusy, RDP: true})
-	// Terminals: the client counts TERMINAL bytes and acknowledges each FRAME as soon as
-	// the message is read (no terminal emulation).
+	// Terminals: the client counts terminal output (TERMINAL_DEFLATE inflated) and
+	// acknowledges each FRAME as soon as the message is read (no terminal emulation).
 	term := url.Values{"cols": {strconv.Itoa(sshCols)}, "rows": {strconv.Itoa(sshRows)}}
 	add(scenario{Name: "ssh-idle", Desc: "top -d 1 over SSH", Sessions: n, SSH: idleCommand, Settings: term})
 	add(scenario{Name: "ssh-flood", Desc: "numbers at up to ~400 KB/s over SSH", Sessions: n, SSH: floodScript, Flood: true, Settings: term})

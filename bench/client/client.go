@@ -1,8 +1,9 @@
 // Package client is a headless racgate.v1 client for the benchmark harness: it logs in,
 // opens a websocket session the way the browser does (subprotocol racgate.v1, Origin the
 // base URL), draws every message into a wire.Canvas and acknowledges every FRAME
-// (docs/protocol.md). On a terminal session it counts TERMINAL data without emulating the
-// terminal, and acknowledges each FRAME as soon as the message holding it is read.
+// (docs/protocol.md). On a terminal session it inflates TERMINAL_DEFLATE as the browser
+// does and counts the terminal output without emulating the terminal, and acknowledges
+// each FRAME as soon as the message holding it is read.
 package client
 
 import (
@@ -98,8 +99,9 @@ type Stats struct {
 	Fills    uint64
 	Copies   uint64
 	Images   [6]uint64 // IMAGE count by encoding (ZRGB, ZPALETTE, JPEG, PNG, ZRGB1, ZPALETTE1)
-	// TerminalBytes counts the data of TERMINAL messages: the remote's output as it
-	// reached the client (a terminal is not emulated here, only counted).
+	// TerminalBytes counts the terminal output that reached the client: TERMINAL data and
+	// TERMINAL_DEFLATE inflated (a terminal is not emulated here, only counted). Output
+	// the browser could never show is not sent, so it can be far less than the remote's.
 	TerminalBytes uint64
 	ImageBytes    [6]uint64 // IMAGE data bytes by encoding
 	// FirstFrame is the time from the start of Dial to the first FRAME; 0 until then.
@@ -119,6 +121,7 @@ type Session struct {
 	close *wire.Close
 
 	// Run's goroutine only.
+	term    wire.TerminalInflater
 	buf     []byte
 	drawn   image.Rectangle
 	changed bool
@@ -231,6 +234,13 @@ func (s *Session) handle(ctx context.Context, at time.Time) error {
 			s.touch(image.Rect(m.X, m.Y, m.X+m.W, m.Y+m.H))
 		case wire.Terminal:
 			st.TerminalBytes += uint64(len(m.Data))
+			s.changed = true
+		case wire.TerminalDeflate:
+			out, err := s.term.Inflate(m)
+			if err != nil {
+				return err
+			}
+			st.TerminalBytes += uint64(len(out))
 			s.changed = true
 		case wire.Frame:
 			st.Frames++
