@@ -107,6 +107,28 @@ func waitCanvasEquals(t *testing.T, b *browser, x *peers.X, what string) *image.
 	}
 }
 
+// typeInXterm types text and Enter into the xterm under (100, 100) and waits until the X
+// screen has changed.
+func typeInXterm(t *testing.T, b *browser, x *peers.X, text string) {
+	t.Helper()
+	before := peers.WaitStill(t, x, 150*time.Millisecond, 10*time.Second)
+	// Without a window manager X focus follows the pointer: put it over the xterm.
+	b.do(map[string]any{"click": map[string]any{"x": 100, "y": 100}})
+	b.do(map[string]any{"type": text})
+	b.do(map[string]any{"press": "Enter"})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		after := peers.WaitStill(t, x, 150*time.Millisecond, 10*time.Second)
+		if n, _ := peers.DiffRGB(before, after); n > 200 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("typing changed nothing on the X screen")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 func TestBrowserVNC(t *testing.T) {
 	peers.Require(t, "Xvnc", "xwd", "xterm", "xclip", "xsetroot")
 	x := peers.StartXvnc(t, peers.XvncOptions{Geometry: "1024x768"})
@@ -125,22 +147,7 @@ func TestBrowserVNC(t *testing.T) {
 	})
 
 	t.Run("typing reaches the xterm", func(t *testing.T) {
-		before := peers.WaitStill(t, x, 150*time.Millisecond, 10*time.Second)
-		// Without a window manager X focus follows the pointer: put it over the xterm.
-		b.do(map[string]any{"click": map[string]any{"x": 100, "y": 100}})
-		b.do(map[string]any{"type": "echo racgate-e2e"})
-		b.do(map[string]any{"press": "Enter"})
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			after := peers.WaitStill(t, x, 150*time.Millisecond, 10*time.Second)
-			if n, _ := peers.DiffRGB(before, after); n > 200 {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatal("typing changed nothing on the X screen")
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
+		typeInXterm(t, b, x, "echo racgate-e2e")
 		waitCanvasEquals(t, b, x, "after typing")
 	})
 

@@ -303,13 +303,7 @@ func TestXvncSharedConnection(t *testing.T) {
 		"host: 127.0.0.1:1\n", "host: "+x.Addr+"\n    settings: {quality: lossless}\n").Replace(testConfig)
 	ts := newTestServer(t, y)
 	open := func(user string) *browser {
-		conn, _, err := ts.wsDial(t, ts.loggedIn(t, user), "/ws/desk?width=640&height=480", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { conn.CloseNow() })
-		conn.SetReadLimit(wire.MaxServerMessage)
-		b := newBrowser(t, conn)
+		b := openBrowser(t, ts, user, "/ws/desk?width=640&height=480")
 		b.wait("first frame", 15*time.Second, func(b *browser) bool { return b.frames > 0 })
 		return b
 	}
@@ -378,13 +372,7 @@ func TestXvncSharedServerEnds(t *testing.T) {
 	ts := newTestServer(t, y)
 	var bs []*browser
 	for i := range 3 {
-		conn, _, err := ts.wsDial(t, ts.loggedIn(t, "demo"), "/ws/desk", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.CloseNow()
-		conn.SetReadLimit(wire.MaxServerMessage)
-		b := newBrowser(t, conn)
+		b := openBrowser(t, ts, "demo", "/ws/desk")
 		b.wait(fmt.Sprintf("first frame %d", i), 15*time.Second, func(b *browser) bool { return b.frames > 0 })
 		bs = append(bs, b)
 	}

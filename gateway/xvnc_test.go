@@ -82,6 +82,18 @@ func (b *browser) loop() {
 	}
 }
 
+// openBrowser logs user in and opens path's websocket with a browser on it.
+func openBrowser(t *testing.T, ts *testServer, user, path string) *browser {
+	t.Helper()
+	conn, _, err := ts.wsDial(t, ts.loggedIn(t, user), path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.CloseNow() })
+	conn.SetReadLimit(wire.MaxServerMessage)
+	return newBrowser(t, conn)
+}
+
 // snapshot copies the canvas.
 func (b *browser) snapshot() *image.RGBA {
 	b.mu.Lock()
@@ -167,13 +179,7 @@ func TestXvncSession(t *testing.T) {
 	y := strings.NewReplacer("https://gw.example", "http://gw.example",
 		"host: 127.0.0.1:1\n", "host: "+x.Addr+"\n    settings: {password: racgate1, quality: lossless}\n").Replace(testConfig)
 	ts := newTestServer(t, y)
-	conn, _, err := ts.wsDial(t, ts.loggedIn(t, "demo"), "/ws/desk", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.CloseNow()
-	conn.SetReadLimit(wire.MaxServerMessage)
-	b := newBrowser(t, conn)
+	b := openBrowser(t, ts, "demo", "/ws/desk")
 
 	b.wait("HELLO", 15*time.Second, func(b *browser) bool { return b.hello != nil })
 	if b.hello.Name != "desk" || b.hello.Flags&wire.FlagResize == 0 || b.hello.Flags&wire.FlagCopy == 0 {
