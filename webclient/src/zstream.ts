@@ -11,33 +11,36 @@ export interface PieceInflater {
 }
 
 /**
- * Inflater holds one zlib stream for the life of a websocket. Each piece must
- * inflate to exactly the size its IMAGE header implies, given all earlier pieces.
+ * The buffers and the inflate loop both IMAGE inflaters share. A piece inflates into at
+ * most max bytes; what its input still holds after that (a sync flush's empty stored
+ * block, a stream's end and checksum) goes into a scratch buffer that must stay empty.
  */
-export class Inflater implements PieceInflater {
-  private strm = new ZStream();
+abstract class PieceInflaterBase implements PieceInflater {
+  protected strm = new ZStream();
   private scratch = new Uint8Array(64);
   private out = new Uint8Array(0);
+
+  /** What a piece is, for error messages. */
+  protected abstract readonly what: string;
 
   constructor() {
     if (zlibInflateInit(this.strm) !== Z_OK) throw new Error("zlib: inflateInit failed");
   }
 
+  abstract inflateUpTo(piece: Uint8Array, max: number): Uint8Array;
+
   /**
-   * Inflate one sync-flushed piece to exactly want bytes. The result is a view of an
-   * internal buffer, valid until the next call.
+   * Inflate one piece to exactly want bytes. The result is a view of an internal buffer,
+   * valid until the next call.
    */
   inflate(piece: Uint8Array, want: number): Uint8Array {
     const got = this.inflateUpTo(piece, want);
-    if (got.length < want) throw new ProtocolError(`IMAGE: deflate piece inflates to ${got.length} bytes, want ${want}`);
+    if (got.length < want) throw new ProtocolError(`IMAGE: ${this.what} inflates to ${got.length} bytes, want ${want}`);
     return got;
   }
 
-  /**
-   * Inflate a whole piece into at most max bytes (more is a protocol error). The result
-   * is a view of an internal buffer, valid until the next call.
-   */
-  inflateUpTo(piece: Uint8Array, max: number): Uint8Array {
+  /** Inflate piece into at most max bytes; returns the output and zlib's last result. */
+  protected run(piece: Uint8Array, max: number): [Uint8Array, number] {
     if (this.out.length < max) this.out = new Uint8Array(Math.max(max, this.out.length * 2));
     const s = this.strm;
     s.input = piece;
@@ -49,19 +52,33 @@ export class Inflater implements PieceInflater {
     let rc = max > 0 ? zlibInflate(s, Z_SYNC_FLUSH) : Z_OK;
     check(rc, s.msg);
     const got = max - s.avail_out;
-    // The output may be full before the piece's trailing empty stored block was read:
-    // drain the rest into a scratch buffer, which must stay empty.
-    while (s.avail_in > 0) {
+    while (rc !== Z_STREAM_END && s.avail_in > 0) {
       s.output = this.scratch as Uint8Array<ArrayBuffer>;
       s.next_out = 0;
       s.avail_out = this.scratch.length;
       const before = s.avail_in;
       rc = zlibInflate(s, Z_SYNC_FLUSH);
       check(rc, s.msg);
-      if (s.next_out > 0) throw new ProtocolError(`IMAGE: deflate piece inflates to more than ${max} bytes`);
-      if (s.avail_in === before || rc === Z_STREAM_END) break;
+      if (s.next_out > 0) throw new ProtocolError(`IMAGE: ${this.what} inflates to more than ${max} bytes`);
+      if (s.avail_in === before) break;
     }
-    return this.out.subarray(0, got);
+    return [this.out.subarray(0, got), rc];
+  }
+}
+
+/**
+ * Inflater holds one zlib stream for the life of a websocket. Each piece must
+ * inflate to exactly the size its IMAGE header implies, given all earlier pieces.
+ */
+export class Inflater extends PieceInflaterBase {
+  protected readonly what = "deflate piece";
+
+  /**
+   * Inflate a whole sync-flushed piece into at most max bytes (more is a protocol
+   * error). The result is a view of an internal buffer, valid until the next call.
+   */
+  inflateUpTo(piece: Uint8Array, max: number): Uint8Array {
+    return this.run(piece, max)[0];
   }
 }
 
@@ -70,21 +87,8 @@ export class Inflater implements PieceInflater {
  * stream (header, final block, Adler-32) on its own, independent of the websocket's
  * stream. One instance is reset for every piece, so pieces allocate nothing.
  */
-export class OneShotInflater implements PieceInflater {
-  private strm = new ZStream();
-  private scratch = new Uint8Array(64);
-  private out = new Uint8Array(0);
-
-  constructor() {
-    if (zlibInflateInit(this.strm) !== Z_OK) throw new Error("zlib: inflateInit failed");
-  }
-
-  /** Inflate a complete stream to exactly want bytes (a view valid until the next call). */
-  inflate(piece: Uint8Array, want: number): Uint8Array {
-    const got = this.inflateUpTo(piece, want);
-    if (got.length < want) throw new ProtocolError(`IMAGE: zlib stream inflates to ${got.length} bytes, want ${want}`);
-    return got;
-  }
+export class OneShotInflater extends PieceInflaterBase {
+  protected readonly what = "zlib stream";
 
   /**
    * Inflate a complete stream to at most max bytes. The stream must end, its checksum
@@ -92,33 +96,11 @@ export class OneShotInflater implements PieceInflater {
    * are protocol errors.
    */
   inflateUpTo(piece: Uint8Array, max: number): Uint8Array {
-    if (this.out.length < max) this.out = new Uint8Array(Math.max(max, this.out.length * 2));
-    const s = this.strm;
-    if (zlibInflateReset(s) !== Z_OK) throw new Error("zlib: inflateReset failed");
-    s.input = piece;
-    s.next_in = 0;
-    s.avail_in = piece.length;
-    s.output = this.out as Uint8Array<ArrayBuffer>;
-    s.next_out = 0;
-    s.avail_out = max;
-    let rc = max > 0 ? zlibInflate(s, Z_SYNC_FLUSH) : Z_OK;
-    check(rc, s.msg);
-    const got = max - s.avail_out;
-    // The output may be full before the final block's end and the checksum were read:
-    // go on into a scratch buffer, which must stay empty.
-    while (rc !== Z_STREAM_END && s.avail_in > 0) {
-      s.output = this.scratch as Uint8Array<ArrayBuffer>;
-      s.next_out = 0;
-      s.avail_out = this.scratch.length;
-      const before = s.avail_in;
-      rc = zlibInflate(s, Z_SYNC_FLUSH);
-      check(rc, s.msg);
-      if (s.next_out > 0) throw new ProtocolError(`IMAGE: zlib stream inflates to more than ${max} bytes`);
-      if (s.avail_in === before) break;
-    }
+    if (zlibInflateReset(this.strm) !== Z_OK) throw new Error("zlib: inflateReset failed");
+    const [out, rc] = this.run(piece, max);
     if (rc !== Z_STREAM_END) throw new ProtocolError("IMAGE: zlib stream does not end within its piece");
-    if (s.avail_in > 0) throw new ProtocolError(`IMAGE: ${s.avail_in} bytes after the zlib stream`);
-    return this.out.subarray(0, got);
+    if (this.strm.avail_in > 0) throw new ProtocolError(`IMAGE: ${this.strm.avail_in} bytes after the zlib stream`);
+    return out;
   }
 }
 
