@@ -356,10 +356,3 @@ func TestRDPBusy(t *testing.T) {
 		t.Fatalf("result %+v", res)
 	}
 }
-
-func TestSAMLine(t *testing.T) {
-	// MS-NLMP 4.2.2.1.2: the NT hash (NTOWFv1) of "Password" in the spec's examples.
-	if got, want := samLine("User", "Password"), "User:::a4f49c406510bdcab6824ee7c30fd852:::"; got != want {
-		t.Fatalf("samLine = %q, want %q", got, want)
-	}
-}

@@ -2,34 +2,19 @@ package main
 
 import (
 	"context"
-	"encoding/hex"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"unicode/utf16"
 
-	"golang.org/x/crypto/md4"
+	"github.com/racgate/racgate/internal/peers"
 )
 
 // rdpUser is the account the RDP scenarios log in with. freerdp-shadow-cli checks NLA
 // against a SAM file of its own, so no system user is needed.
 const rdpUser = "bench"
-
-// samLine is a WinPR SAM file line, as `winpr-hash -u USER -p PASS -f sam` prints it:
-// "USER:::<NT hash>:::", the NT hash being MD4 of the UTF-16LE password (MS-NLMP 3.3.1).
-func samLine(user, password string) string {
-	u := utf16.Encode([]rune(password))
-	b := make([]byte, 2*len(u))
-	for i, c := range u {
-		b[2*i], b[2*i+1] = byte(c), byte(c>>8)
-	}
-	h := md4.New()
-	h.Write(b)
-	return user + ":::" + hex.EncodeToString(h.Sum(nil)) + ":::"
-}
 
 // startXvfb starts Xvfb on a free display (-displayfd). The result has no RFB address.
 func startXvfb(ctx context.Context, ps *procs, dir string, width, height int) (*xvnc, error) {
@@ -53,7 +38,7 @@ func startShadow(ctx context.Context, ps *procs, x *xvnc, password string) (addr
 		return "", nil, err
 	}
 	sam := filepath.Join(x.Dir, "SAM")
-	if err := os.WriteFile(sam, []byte(samLine(rdpUser, password)+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(sam, []byte(peers.SAMLine(rdpUser, password)+"\n"), 0o600); err != nil {
 		return "", nil, err
 	}
 	var lastErr error
