@@ -5,6 +5,7 @@ import (
 	"image"
 	"image/color"
 	"strconv"
+	"testing"
 )
 
 func base64URL(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
@@ -20,3 +21,17 @@ func (nopSink) Copy(image.Rectangle, image.Point)      {}
 func (nopSink) DrawJPEG(image.Rectangle, []byte) error { return nil }
 func (nopSink) SetCursor(*image.RGBA, image.Point)     {}
 func (nopSink) EndFrame()                              {}
+
+func TestTruncUTF8(t *testing.T) {
+	for _, tc := range []struct {
+		s    string
+		n    int
+		want string
+	}{
+		{"abc", 5, "abc"}, {"abc", 2, "ab"}, {"a世b", 2, "a"}, {"a世b", 4, "a世"}, {"世", 0, ""},
+	} {
+		if got := truncUTF8(tc.s, tc.n); got != tc.want {
+			t.Errorf("truncUTF8(%q, %d) = %q, want %q", tc.s, tc.n, got, tc.want)
+		}
+	}
+}

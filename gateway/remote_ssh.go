@@ -14,7 +14,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/racgate/racgate/protocols/ssh"
 	"github.com/racgate/racgate/render/wire"
@@ -289,14 +288,7 @@ func (ss *session) promptAnswered(r wire.PromptResponse) error {
 // promptText makes a string from the SSH server fit PROMPT: valid UTF-8 of at most
 // MaxPromptText bytes.
 func promptText(s string) string {
-	s = strings.ToValidUTF8(s, "?")
-	if len(s) > wire.MaxPromptText {
-		s = s[:wire.MaxPromptText]
-		for !utf8.ValidString(s) {
-			s = s[:len(s)-1]
-		}
-	}
-	return s
+	return truncUTF8(strings.ToValidUTF8(s, "?"), wire.MaxPromptText)
 }
 
 // sshDialError gives a failed dial its CLOSE. A refused host key is CloseForbidden, not

@@ -525,25 +525,22 @@ func (ss *session) queue(msg []byte) {
 }
 
 func clipText(s string) string {
-	s = strings.ToValidUTF8(s, "?")
-	if len(s) > wire.MaxClipboard {
-		s = s[:wire.MaxClipboard]
-		for !utf8.ValidString(s) {
-			s = s[:len(s)-1]
-		}
-	}
-	return s
+	return truncUTF8(strings.ToValidUTF8(s, "?"), wire.MaxClipboard)
 }
 
 func trimReason(s string) string {
-	// a websocket close reason is at most 123 bytes
-	if len(s) > 120 {
-		s = s[:120]
-		for !utf8.ValidString(s) {
-			s = s[:len(s)-1]
-		}
+	return truncUTF8(s, 120) // a websocket close reason is at most 123 bytes
+}
+
+// truncUTF8 cuts s to at most n bytes without splitting a character.
+func truncUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
 	}
-	return s
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 func dialError(err error, ep *Endpoint) error {
