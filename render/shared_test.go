@@ -118,16 +118,7 @@ func TestSharedEncodesOnce(t *testing.T) {
 			d.EndFrame()
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			var cs []*client
-			for range n {
-				cs = append(cs, newClient(t, d))
-			}
-			for _, c := range cs {
-				c.run(ctx)
-			}
-			for _, c := range cs {
-				c.converge(d)
-			}
+			cs := runClients(ctx, t, d, n)
 			for round := 1; round <= 20; round++ {
 				textRound(d, round, size)
 				for _, c := range cs {
@@ -370,16 +361,7 @@ func TestViewerMemory(t *testing.T) {
 	d.EndFrame()
 	for _, n := range []int{1, 3} {
 		ctx, cancel := context.WithCancel(context.Background())
-		var cs []*client
-		for range n {
-			cs = append(cs, newClient(t, d))
-		}
-		for _, c := range cs {
-			c.run(ctx)
-		}
-		for _, c := range cs {
-			c.converge(d)
-		}
+		cs := runClients(ctx, t, d, n)
 		d.Fill(image.Rect(10, 10, 20, 20), color.RGBA{R: 9, A: 255}) // and a small frame
 		d.EndFrame()
 		for _, c := range cs {
@@ -401,4 +383,18 @@ func TestViewerMemory(t *testing.T) {
 			}
 		}
 	}
+}
+
+// runClients starts n clients on d and waits until each has the framebuffer.
+func runClients(ctx context.Context, t *testing.T, d *Display, n int) []*client {
+	t.Helper()
+	cs := make([]*client, n)
+	for i := range cs {
+		cs[i] = newClient(t, d)
+		cs[i].run(ctx)
+	}
+	for _, c := range cs {
+		c.converge(d)
+	}
+	return cs
 }
