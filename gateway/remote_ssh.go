@@ -440,11 +440,11 @@ func (ss *session) terminalConnected(t terminal, wctx context.Context, wg *sync.
 	msg := wire.Hello{Version: wire.Version, Kind: wire.KindTerminal, Flags: flags, Name: ss.ep.Name}.Append(nil)
 	msg = tc.Append(msg)
 	msg = wire.TerminalScrollback{Lines: uint32(to.scrollback)}.Append(msg)
+	ss.helloSent.Store(true) // before send: the browser may answer HELLO before send returns
 	if err := ss.send(wctx, msg); err != nil {
 		ss.end(&sessionEnd{Code: closeRemoteEnded, Reason: "browser gone", Err: err})
 		return
 	}
-	ss.helloSent.Store(true)
 	wg.Go(func() {
 		if err := tb.writeInput(ss.ctx); err != nil {
 			ss.end(remoteEnded(err))

@@ -455,6 +455,9 @@ func (ss *session) connected(rem remote, disp display, width, height int, wctx c
 	if clip && !ss.noCopy {
 		flags |= wire.FlagCopy
 	}
+	// Input is accepted from here on: the browser may answer HELLO (with a resize to fit its
+	// window, or a key) before send returns, and that must not be dropped.
+	ss.helloSent.Store(true)
 	// HELLO goes before anything the viewer sends.
 	if err := ss.send(wctx, wire.Hello{Version: wire.Version, Kind: wire.KindDesktop, Flags: flags, Name: ss.ep.Name}.Append(nil)); err != nil {
 		ss.end(&sessionEnd{Code: closeRemoteEnded, Reason: "browser gone", Err: err})
@@ -465,7 +468,6 @@ func (ss *session) connected(rem remote, disp display, width, height int, wctx c
 	fctx := context.WithoutCancel(wctx)
 	v := disp.NewViewer(func(msg []byte) error { return ss.send(fctx, msg) })
 	ss.view.Store(&viewerBox{v})
-	ss.helloSent.Store(true)
 	wg.Go(func() {
 		err := v.Run(ss.ctx)
 		if ss.ctx.Err() == nil {
