@@ -159,3 +159,25 @@ func (dm *damage) rects(out []image.Rectangle, merge bool, maxW int) []image.Rec
 	}
 	return out
 }
+
+// union adds every dirty box of o, which has the same geometry.
+func (dm *damage) union(o *damage) {
+	if dm.allDirty || o.empty() {
+		return
+	}
+	if o.allDirty {
+		dm.all()
+		return
+	}
+	for i, b := range o.boxes {
+		if b.Empty() {
+			continue
+		}
+		if x := &dm.boxes[i]; x.Empty() {
+			*x = b
+			dm.nDirty++
+		} else {
+			*x = x.Union(b)
+		}
+	}
+}

@@ -115,6 +115,7 @@ type Display struct {
 	stamps   []uint64 // per tile, row by row
 	tileCols int
 	modSeq   uint64
+	log      damageLog // damage every viewer lacks (damagelog.go)
 	closed   bool
 	done     chan struct{}
 	demand   []func() // WhenWanted callbacks waiting for a viewer with room (demand.go)
@@ -173,6 +174,7 @@ func (d *Display) Resize(width, height int) {
 	d.tileCols = (d.fb.Width + t - 1) / t
 	d.stamps = make([]uint64, d.tileCols*((d.fb.Height+t-1)/t))
 	d.touchLocked(d.fb.Bounds())
+	d.log.reset(d.fb.Bounds(), t)
 	for _, v := range d.viewers {
 		v.resetLocked()
 	}
@@ -218,9 +220,7 @@ func (d *Display) SetPixels(r image.Rectangle, pix []byte, stride int) {
 	d.fb.SetPixels(r, pix, stride)
 	d.midFrame = true
 	d.touchLocked(r)
-	for _, v := range d.viewers {
-		v.st.dmg.add(r)
-	}
+	d.addLocked(r)
 }
 
 // Fill implements Sink.
@@ -230,9 +230,7 @@ func (d *Display) Fill(r image.Rectangle, c color.RGBA) {
 	d.fb.Fill(r, c)
 	d.midFrame = true
 	d.touchLocked(r)
-	for _, v := range d.viewers {
-		v.st.dmg.add(r)
-	}
+	d.addLocked(r)
 }
 
 // clipCopy clips a copy the way Framebuffer.Copy does: the destination by the
@@ -260,7 +258,11 @@ func (d *Display) Copy(dst image.Rectangle, src image.Point) {
 	}
 	delta := dc.Min.Sub(sp)
 	sr := dc.Sub(delta)
+	// The damage that moves is each viewer's whole damage: fold the log in first. What
+	// changed before the copy is sealed off, so that later changes stay shared.
+	d.sealLocked()
 	for _, v := range d.viewers {
+		d.materializeLocked(v)
 		st := &v.st
 		if st.dmg.allDirty {
 			continue // everything is sent anyway
@@ -293,12 +295,18 @@ func (d *Display) DrawJPEG(r image.Rectangle, data []byte) error {
 	d.midFrame = true
 	d.touchLocked(r)
 	pass := d.opts.Passthrough && r.In(d.fb.Bounds()) && len(data) <= d.opts.MaxPendingBytes && len(data) <= wire.MaxServerMessage/2
+	if !pass {
+		d.addLocked(r)
+		return nil
+	}
+	// The JPEG clears each viewer's damage under it, the log's part included.
+	d.sealLocked()
 	var shared []byte // one copy for all viewers; never written after
 	for _, v := range d.viewers {
+		d.materializeLocked(v)
 		st := &v.st
-		if !pass || st.dmg.allDirty {
-			st.dmg.add(r)
-			continue
+		if st.dmg.allDirty {
+			continue // everything is sent anyway
 		}
 		if len(st.ops) >= d.opts.MaxPendingOps || st.opsBytes+len(data) > d.opts.MaxPendingBytes {
 			st.dmg.add(r)
@@ -347,6 +355,7 @@ func (d *Display) SetCursor(img *image.RGBA, hot image.Point) {
 func (d *Display) EndFrame() {
 	d.mu.Lock()
 	d.fb.EndFrame()
+	d.sealLocked()
 	d.frameSeq++
 	d.midFrame = false
 	for _, v := range d.viewers {
@@ -377,4 +386,12 @@ func (d *Display) remove(v *Viewer) {
 	}
 	d.mu.Unlock()
 	d.fireDemand() // the viewer that left may have been the one the remote waited on
+}
+
+// appendVersionsLocked appends the version of each of rects.
+func (d *Display) appendVersionsLocked(vers []uint64, rects []image.Rectangle) []uint64 {
+	for _, r := range rects {
+		vers = append(vers, d.versionLocked(r))
+	}
+	return vers
 }

@@ -391,7 +391,10 @@ func runClients(ctx context.Context, t *testing.T, d *Display, n int) []*client 
 	cs := make([]*client, n)
 	for i := range cs {
 		cs[i] = newClient(t, d)
-		cs[i].run(ctx)
+	}
+	// All are viewers before any takes a frame: each takes its first as one of n.
+	for _, c := range cs {
+		c.run(ctx)
 	}
 	for _, c := range cs {
 		c.converge(d)

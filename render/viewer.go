@@ -21,7 +21,8 @@ type op struct {
 // viewerState is a viewer's pending work, guarded by Display.mu. Its size is bounded:
 // fixed-size damage plus at most MaxPendingOps ops of at most MaxPendingBytes.
 type viewerState struct {
-	dmg      damage
+	dmg      damage // beside the display's log, from since on (damagelog.go)
+	since    uint64 // the last log segment folded into dmg or taken
 	ops      []op
 	opsBytes int
 	resized  bool // RESIZE to send
@@ -121,6 +122,7 @@ func (v *Viewer) resetLocked() {
 	st.ops, st.opsBytes = st.ops[:0], 0
 	st.dmg.reset(v.d.fb.Bounds(), v.d.opts.TileSize)
 	st.dmg.all()
+	v.d.joinLocked(v)
 	st.resized, st.first = true, true
 }
 
@@ -321,18 +323,14 @@ func (v *Viewer) takeLocked() {
 	v.ops = append(v.ops[:0], st.ops...)
 	clear(st.ops)
 	st.ops, st.opsBytes = st.ops[:0], 0
-	maxW := maxRegionPixels / d.opts.TileSize
-	v.rects = st.dmg.rects(v.rects[:0], !d.opts.DisableMerge, maxW)
-	st.dmg.clear()
+	d.takeRectsLocked(v, !d.opts.DisableMerge, maxRegionPixels/d.opts.TileSize, v.shared)
 	// Shared, a region another viewer already encoded at this version needs no pixels:
 	// only the others are copied out.
-	v.vers, v.hits = v.vers[:0], v.hits[:0]
+	v.hits = v.hits[:0]
 	if v.shared {
 		noJPEG := v.lossless && d.opts.JPEGQuality > 0
-		for _, r := range v.rects {
-			ver := d.versionLocked(r)
-			v.vers = append(v.vers, ver)
-			v.hits = append(v.hits, d.env.cache.peek(cacheKey{r: r, noJPEG: noJPEG, ver: ver}))
+		for i, r := range v.rects {
+			v.hits = append(v.hits, d.env.cache.peek(cacheKey{r: r, noJPEG: noJPEG, ver: v.vers[i]}))
 		}
 	}
 	n := 0
