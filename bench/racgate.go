@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -164,19 +165,26 @@ func (g *racgateGateway) profile(ctx context.Context, d time.Duration, name stri
 	if g.pprofDir == "" || g.rg.Debug == "" {
 		return func() {}
 	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
+	var wg sync.WaitGroup
+	wg.Go(func() {
 		if err := fetchProfile(ctx, g.rg.Debug+fmt.Sprintf("/debug/pprof/profile?seconds=%d", max(1, int(d.Round(time.Second)/time.Second))),
 			filepath.Join(g.pprofDir, name+".pprof")); err != nil {
 			g.log.Warn("cpu profile", "scenario", name, "err", err)
 		}
-		// The heap at the end of the window: what the sessions hold.
-		if err := fetchProfile(ctx, g.rg.Debug+"/debug/pprof/heap", filepath.Join(g.pprofDir, name+".heap.pprof")); err != nil {
+	})
+	wg.Go(func() {
+		// The heap near the end of the window, while the sessions still run: what they
+		// hold, as of a fresh garbage collection.
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(d * 9 / 10):
+		}
+		if err := fetchProfile(ctx, g.rg.Debug+"/debug/pprof/heap?gc=1", filepath.Join(g.pprofDir, name+".heap.pprof")); err != nil {
 			g.log.Warn("heap profile", "scenario", name, "err", err)
 		}
-	}()
-	return func() { <-done }
+	})
+	return wg.Wait
 }
 
 // fetchProfile gets a profile from racgate's pprof listener and writes it to path.

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -493,10 +494,10 @@ func (ss *session) handleTerminal(tb *termBox, m wire.Message) error {
 	}
 	switch m := m.(type) {
 	case wire.TerminalInput: // § TERMINAL_INPUT: typed and pasted bytes alike
-		// Queued in pieces (m.Data is the websocket message's own buffer, not reused): a
-		// big paste waits for the remote's SSH window without blocking this reader, and
-		// with it the ACKs that pace the output, until the queue is full.
-		for p := m.Data; len(p) > 0; {
+		// Queued in pieces, copied (m.Data is the reader's buffer, reused): a big paste
+		// waits for the remote's SSH window without blocking this reader, and with it
+		// the ACKs that pace the output, until the queue is full.
+		for p := bytes.Clone(m.Data); len(p) > 0; {
 			n := min(len(p), termChunk)
 			select {
 			case tb.in <- p[:n:n]:

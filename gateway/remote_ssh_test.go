@@ -336,7 +336,9 @@ func TestTerminalPacedByAcks(t *testing.T) {
 }
 
 // TestTerminalInputDoesNotBlockAcks: while the remote does not read its input, output
-// still flows: the ACKs that pace it are not stuck behind the pending input.
+// still flows: the ACKs that pace it are not stuck behind the pending input. The input
+// comes in messages of many sizes and arrives intact: the reader reuses its buffer, so
+// what waits in the queue must be copies.
 func TestTerminalInputDoesNotBlockAcks(t *testing.T) {
 	ts := newTestServer(t, sshConfigYAML("127.0.0.1:1", []string{"username: u", "ignore-host-key: true"}))
 	ft := newFakeTerm()
@@ -346,8 +348,17 @@ func TestTerminalInputDoesNotBlockAcks(t *testing.T) {
 	}
 	c := dialTerm(t, ts, "").start()
 	c.wait("HELLO", 5*time.Second, func(c *termClient) bool { return c.hello != nil })
-	paste := bytes.Repeat([]byte("p"), 512<<10)
-	c.send(wire.TerminalInput{Data: paste})
+	// 12 queued pieces of at most termChunk bytes: within termInputQueue.
+	sizes := []int{1, 5, 300, 70000, 4096, 100000, 7}
+	var paste []byte
+	for i, n := range sizes {
+		piece := make([]byte, n)
+		for j := range piece {
+			piece[j] = byte('a' + (i+j*7)%26)
+		}
+		c.send(wire.TerminalInput{Data: piece})
+		paste = append(paste, piece...)
+	}
 	const total = 4 << 20                              // far more than termInFlight frames
 	go ft.outW.Write(bytes.Repeat([]byte("o"), total)) // and the remote stays
 	c.wait("all output", 15*time.Second, func(c *termClient) bool { return c.out.Len() == total })

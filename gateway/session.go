@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -576,9 +577,20 @@ func remoteEnded(err error) error {
 // readLoop reads the browser's messages until the websocket ends or breaks the protocol.
 // ctx is the write context, not the session's: coder/websocket closes the connection when
 // a Read's context ends, and the session still has to send CLOSE after it ends.
+//
+// One buffer is reused for every message: a session reads a small one (an ACK, a key)
+// per frame or keystroke, and allocating each was measurable with a thousand sessions.
+// Handlers copy what they keep.
 func (ss *session) readLoop(ctx context.Context) error {
+	var data []byte
 	for {
-		typ, data, err := ss.conn.Read(ctx)
+		typ, r, err := ss.conn.Reader(ctx)
+		if err == nil {
+			if cap(data) > maxKeptMessage {
+				data = nil // a big paste's buffer is not kept
+			}
+			data, err = readMessage(data[:0], r)
+		}
 		if err != nil {
 			if ss.ctx.Err() != nil {
 				return context.Cause(ss.ctx)
@@ -601,7 +613,30 @@ func (ss *session) readLoop(ctx context.Context) error {
 	}
 }
 
-// handle applies one browser message. Input before the remote is connected is dropped.
+// maxKeptMessage is the largest message buffer readLoop keeps for the next message.
+const maxKeptMessage = 64 << 10
+
+// readMessage appends r's message to buf. The websocket's read limit bounds it.
+func readMessage(buf []byte, r io.Reader) ([]byte, error) {
+	if cap(buf) == 0 {
+		buf = make([]byte, 0, 512)
+	}
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
+
+// handle applies one browser message. Its data is readLoop's buffer: keep copies only. Input before the remote is connected is dropped.
 func (ss *session) handle(m wire.Message) error {
 	if a, ok := m.(wire.Ack); ok {
 		if vb := ss.view.Load(); vb != nil {

@@ -117,7 +117,6 @@ type Display struct {
 	modSeq   uint64
 	log      damageLog // damage every viewer lacks (damagelog.go)
 	closed   bool
-	done     chan struct{}
 	demand   []func() // WhenWanted callbacks waiting for a viewer with room (demand.go)
 
 	demandWaiting atomic.Bool // demand may be non-empty: Ack must look
@@ -128,7 +127,7 @@ var _ Sink = (*Display)(nil)
 
 // NewDisplay returns an empty (0×0) display.
 func NewDisplay(o Options) *Display {
-	d := &Display{opts: o.withDefaults(), done: make(chan struct{})}
+	d := &Display{opts: o.withDefaults()}
 	d.env.cache.init(cacheLimit(0))
 	return d
 }
@@ -136,11 +135,12 @@ func NewDisplay(o Options) *Display {
 // Close ends every viewer's Run with ErrClosed. Sink calls after Close are harmless.
 func (d *Display) Close() {
 	d.mu.Lock()
-	if !d.closed {
-		d.closed = true
-		close(d.done)
-	}
+	d.closed = true
+	vs := d.viewers
 	d.mu.Unlock()
+	for _, v := range vs {
+		v.Close()
+	}
 	d.fireDemand() // nobody will want frames again: let waiters go
 }
 

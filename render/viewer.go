@@ -71,6 +71,7 @@ type Viewer struct {
 
 	lossy      lossyTiles
 	refresh    *time.Timer // armed after a lossy region, until the refresh
+	refreshArm bool        // refresh is armed
 	refreshDue bool        // the timer fired
 	lossless   bool        // the frame being sent is a lossless refresh
 	sentLossy  bool        // the frame being sent has lossy regions
@@ -109,7 +110,11 @@ func (d *Display) NewViewer(send func(msg []byte) error) *Viewer {
 	d.mu.Lock()
 	v.resetLocked()
 	v.cursorSeq = d.cursorSeq - 1 // send the cursor first thing
-	d.viewers = append(d.viewers, v)
+	if d.closed {
+		v.Close() // Run returns at once
+	} else {
+		d.viewers = append(d.viewers, v)
+	}
 	d.mu.Unlock()
 	d.fireDemand() // a new viewer has room
 	return v
@@ -152,7 +157,7 @@ func (v *Viewer) Ack(id uint32) {
 	}
 }
 
-// Close ends Run with ErrClosed.
+// Close ends Run with ErrClosed (or its context's error, if that ended too).
 func (v *Viewer) Close() {
 	v.close.Do(func() { close(v.done) })
 }
@@ -184,6 +189,10 @@ func (v *Viewer) Stats() ViewerStats {
 func (v *Viewer) Run(ctx context.Context) error {
 	d := v.d
 	defer d.remove(v)
+	// Everything that ends Run closes v.done (ctx here, Display.Close by closing every
+	// viewer): the select below waits on as few channels as possible, as it runs for
+	// every frame of every viewer.
+	defer context.AfterFunc(ctx, v.Close)()
 	v.enc = newEncoder(&d.opts)
 	v.enc.env = &d.env
 	v.refresh = time.NewTimer(time.Hour)
@@ -194,12 +203,8 @@ func (v *Viewer) Run(ctx context.Context) error {
 	defer v.pace.Stop()
 	for {
 		select {
-		case <-ctx.Done():
-			return ctx.Err()
 		case <-v.done:
-			return ErrClosed
-		case <-d.done:
-			return ErrClosed
+			return v.closed(ctx)
 		default:
 		}
 		sent, err := v.step(ctx)
@@ -209,20 +214,31 @@ func (v *Viewer) Run(ctx context.Context) error {
 		if sent {
 			continue
 		}
+		var refreshC, paceC <-chan time.Time // nil unless armed: never ready
+		if v.refreshArm {
+			refreshC = v.refresh.C
+		}
+		if v.paced {
+			paceC = v.pace.C
+		}
 		select {
-		case <-ctx.Done():
-			return ctx.Err()
 		case <-v.done:
-			return ErrClosed
-		case <-d.done:
-			return ErrClosed
+			return v.closed(ctx)
 		case <-v.wake:
-		case <-v.refresh.C:
-			v.refreshDue = true
-		case <-v.pace.C:
+		case <-refreshC:
+			v.refreshArm, v.refreshDue = false, true
+		case <-paceC:
 			v.paced = false
 		}
 	}
+}
+
+// closed is Run's error once v.done is closed.
+func (v *Viewer) closed(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return ErrClosed
 }
 
 // step sends a frame or a cursor change if one is due, and reports whether it did.
@@ -396,6 +412,7 @@ func (v *Viewer) sendFrame(ctx context.Context) error {
 		if done {
 			if v.sentLossy && v.d.opts.RefreshDelay > 0 {
 				v.refresh.Reset(v.d.opts.RefreshDelay)
+				v.refreshArm = true
 			}
 			id := v.sent.Load() + 1
 			v.out = wire.Frame{ID: id}.Append(v.out)
