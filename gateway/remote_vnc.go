@@ -5,6 +5,8 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"image"
+	"image/color"
 	"log/slog"
 	"net"
 	"strconv"
@@ -160,17 +162,41 @@ func (v *vncConn) display() display              { return renderDisplay{v.d} }
 // member is a session's remote on the connection, with its own held buttons.
 func (v *vncConn) member() remote { return &vncRemote{Client: v.c, ptr: v.c, ready: v.ready} }
 
-// firstFrameSink tells when the first frame is complete: only then does the VNC client
-// know whether the server can resize (ExtendedDesktopSize comes with the first update).
+// firstFrameSink tells when the first picture is complete: the end of the first frame
+// that drew pixels. Only then does the VNC client know whether the server can resize
+// (ExtendedDesktopSize comes with the first update), and a first frame without pixels
+// (Xvnc sends that pseudo-rectangle in an update of its own) would show the browser a
+// black screen, followed at once by the whole screen again.
 type firstFrameSink struct {
 	render.Sink
 	ready chan struct{}
-	done  bool // the client's goroutine only
+	drawn bool // the client's goroutine only, as the fields below
+	done  bool
+}
+
+func (f *firstFrameSink) SetPixels(r image.Rectangle, pix []byte, stride int) {
+	f.drawn = true
+	f.Sink.SetPixels(r, pix, stride)
+}
+
+func (f *firstFrameSink) Fill(r image.Rectangle, c color.RGBA) {
+	f.drawn = true
+	f.Sink.Fill(r, c)
+}
+
+func (f *firstFrameSink) Copy(dst image.Rectangle, src image.Point) {
+	f.drawn = true
+	f.Sink.Copy(dst, src)
+}
+
+func (f *firstFrameSink) DrawJPEG(r image.Rectangle, data []byte) error {
+	f.drawn = true
+	return f.Sink.DrawJPEG(r, data)
 }
 
 func (f *firstFrameSink) EndFrame() {
 	f.Sink.EndFrame()
-	if !f.done {
+	if f.drawn && !f.done {
 		f.done = true
 		close(f.ready)
 	}

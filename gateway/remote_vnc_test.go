@@ -2,12 +2,15 @@ package gateway
 
 import (
 	"fmt"
+	"image"
+	"image/color"
 	"math/bits"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/racgate/racgate/protocols/vnc"
+	"github.com/racgate/racgate/render"
 	"github.com/racgate/racgate/render/wire"
 )
 
@@ -153,3 +156,36 @@ type vncPointerFunc func(mask uint8, x, y int) error
 func (f vncPointerFunc) PointerEvent(mask uint8, x, y int) error { return f(mask, x, y) }
 
 func abs(n int) int { return max(n, -n) }
+
+// The first picture is the first frame that drew pixels: an update of pseudo-rectangles
+// only (Xvnc sends ExtendedDesktopSize alone) does not make the session go on, which
+// would show the browser a black screen and then the whole screen again.
+func TestFirstFrameSinkWaitsForPixels(t *testing.T) {
+	d := render.NewDisplay(render.DefaultOptions())
+	defer d.Close()
+	fs := &firstFrameSink{Sink: d, ready: make(chan struct{})}
+	isReady := func() bool {
+		select {
+		case <-fs.ready:
+			return true
+		default:
+			return false
+		}
+	}
+	fs.Resize(32, 16)
+	fs.SetCursor(nil, image.Point{})
+	fs.EndFrame()
+	if isReady() {
+		t.Fatal("ready after a frame without pixels")
+	}
+	fs.Fill(image.Rect(0, 0, 32, 16), color.RGBA{R: 200, A: 255})
+	if isReady() {
+		t.Fatal("ready before the frame ended")
+	}
+	fs.EndFrame()
+	if !isReady() {
+		t.Fatal("not ready after the first frame with pixels")
+	}
+	fs.Copy(image.Rect(0, 0, 8, 8), image.Pt(8, 8))
+	fs.EndFrame() // once only: a second close would panic
+}

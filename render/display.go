@@ -119,6 +119,7 @@ type Display struct {
 	closed   bool
 	demand   []func() // WhenWanted callbacks waiting for a viewer with room (demand.go)
 
+	blankCopy     int         // maxBlankCopy; smaller in tests
 	demandWaiting atomic.Bool // demand may be non-empty: Ack must look
 	env           encodeEnv   // shared by the viewers' encoders; safe without mu
 }
@@ -127,7 +128,7 @@ var _ Sink = (*Display)(nil)
 
 // NewDisplay returns an empty (0×0) display.
 func NewDisplay(o Options) *Display {
-	d := &Display{opts: o.withDefaults()}
+	d := &Display{opts: o.withDefaults(), blankCopy: maxBlankCopy}
 	d.env.cache.init(cacheLimit(0))
 	return d
 }

@@ -28,6 +28,7 @@ type client struct {
 	images  []uint8 // IMAGE encodings in order
 	jpegs   [][]byte
 	frames  []uint32
+	first   *image.RGBA // the canvas at the first FRAME
 	err     error
 	stalled bool          // don't acknowledge
 	gate    chan struct{} // when set, each send waits for a receive from it
@@ -78,7 +79,14 @@ func (c *client) send(b []byte) error {
 				c.v.Ack(m.ID)
 			}
 		}
-		return c.canvas.Apply(m)
+		if err := c.canvas.Apply(m); err != nil {
+			return err
+		}
+		if m.Type() == wire.TypeFrame && c.first == nil {
+			img := c.canvas.Image()
+			c.first = &image.RGBA{Pix: bytes.Clone(img.Pix), Stride: img.Stride, Rect: img.Rect}
+		}
+		return nil
 	})
 	if err != nil && c.err == nil {
 		c.err = err
@@ -279,6 +287,7 @@ func TestConvergesAfterRandomOps(t *testing.T) {
 				defer cancel()
 				d := NewDisplay(vr.o)
 				defer d.Close()
+				d.blankCopy = 1024 // a lone viewer's full frames in batches of 256 pixels
 				size := image.Pt(97, 61)
 				d.Resize(size.X, size.Y)
 				fast := newClient(t, d)

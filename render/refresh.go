@@ -2,11 +2,12 @@ package render
 
 import "image"
 
-// lossyTiles marks the tiles where a viewer's client shows pixels that the encoder sent
-// lossy (JPEG), so that they can be sent again losslessly once no more lossy updates
-// come (Options.RefreshDelay). Passthrough JPEGs are not marked: the framebuffer holds
-// the same decoded JPEG, so sending it again would gain nothing.
-type lossyTiles struct {
+// tileSet is a set of tiles. A viewer keeps two: the tiles where its client shows
+// pixels that the encoder sent lossy (JPEG), so that they can be sent again losslessly
+// once no more lossy updates come (Options.RefreshDelay; passthrough JPEGs are not
+// marked: the framebuffer holds the same decoded JPEG, so sending it again would gain
+// nothing), and the tiles its client has had nothing drawn on since RESIZE (blank).
+type tileSet struct {
 	tile   int
 	cols   int
 	bounds image.Rectangle
@@ -14,7 +15,7 @@ type lossyTiles struct {
 	n      int
 }
 
-func (l *lossyTiles) reset(bounds image.Rectangle, tile int) {
+func (l *tileSet) reset(bounds image.Rectangle, tile int) {
 	l.tile, l.bounds = tile, bounds
 	l.cols = (bounds.Dx() + tile - 1) / tile
 	rows := (bounds.Dy() + tile - 1) / tile
@@ -28,7 +29,7 @@ func (l *lossyTiles) reset(bounds image.Rectangle, tile int) {
 }
 
 // tiles calls fn with the index and rectangle of every tile meeting r.
-func (l *lossyTiles) tiles(r image.Rectangle, fn func(i int, tr image.Rectangle)) {
+func (l *tileSet) tiles(r image.Rectangle, fn func(i int, tr image.Rectangle)) {
 	r = r.Intersect(l.bounds)
 	if r.Empty() {
 		return
@@ -41,7 +42,7 @@ func (l *lossyTiles) tiles(r image.Rectangle, fn func(i int, tr image.Rectangle)
 	}
 }
 
-func (l *lossyTiles) mark(r image.Rectangle) {
+func (l *tileSet) mark(r image.Rectangle) {
 	l.tiles(r, func(i int, _ image.Rectangle) {
 		if !l.marked[i] {
 			l.marked[i] = true
@@ -51,7 +52,7 @@ func (l *lossyTiles) mark(r image.Rectangle) {
 }
 
 // sentLossless unmarks the tiles r covers whole.
-func (l *lossyTiles) sentLossless(r image.Rectangle) {
+func (l *tileSet) sentLossless(r image.Rectangle) {
 	if l.n == 0 {
 		return
 	}
@@ -63,7 +64,7 @@ func (l *lossyTiles) sentLossless(r image.Rectangle) {
 	})
 }
 
-func (l *lossyTiles) any(r image.Rectangle) bool {
+func (l *tileSet) any(r image.Rectangle) bool {
 	found := false
 	if l.n > 0 {
 		l.tiles(r, func(i int, _ image.Rectangle) { found = found || l.marked[i] })
@@ -72,7 +73,7 @@ func (l *lossyTiles) any(r image.Rectangle) bool {
 }
 
 // each calls fn with every marked tile's rectangle.
-func (l *lossyTiles) each(fn func(image.Rectangle)) {
+func (l *tileSet) each(fn func(image.Rectangle)) {
 	if l.n == 0 {
 		return
 	}
@@ -81,4 +82,34 @@ func (l *lossyTiles) each(fn func(image.Rectangle)) {
 			fn(tr)
 		}
 	})
+}
+
+// fill marks every tile.
+func (l *tileSet) fill() {
+	for i := range l.marked {
+		l.marked[i] = true
+	}
+	l.n = len(l.marked)
+}
+
+// unmark unmarks every tile r meets.
+func (l *tileSet) unmark(r image.Rectangle) {
+	if l.n == 0 {
+		return
+	}
+	l.tiles(r, func(i int, _ image.Rectangle) {
+		if l.marked[i] {
+			l.marked[i] = false
+			l.n--
+		}
+	})
+}
+
+// every reports whether every tile r meets is marked.
+func (l *tileSet) every(r image.Rectangle) bool {
+	all := l.n > 0
+	if all {
+		l.tiles(r, func(i int, _ image.Rectangle) { all = all && l.marked[i] })
+	}
+	return all
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -53,23 +54,27 @@ type Viewer struct {
 	taken     bool   // a frame was taken for Run (by EndFrame)
 
 	// Owned by Run's goroutine.
-	enc     *encoder
-	out     []byte
-	ops     []op
-	rects   []image.Rectangle
-	offs    []int
-	vers    []uint64      // shared: each rect's version (Display.versionLocked)
-	hits    []*cacheEntry // shared: each rect's cached encoding, found when taken; nil: encode
-	pix     []byte        // the damaged pixels of the frame taken: scratch, or from d.env.pix
-	encodes bool          // the frame taken has regions to encode (not all cached)
-	bigPix  bool          // pix came from d.env.pix: return it once the frame is sent
-	scratch []byte        // kept between frames; at most smallBuffer bytes
-	size    image.Point   // for RESIZE
-	resized bool
-	first   bool
-	shared  bool // the display had several viewers when the frame was taken
+	enc      *encoder
+	out      []byte
+	ops      []op
+	rects    []image.Rectangle
+	tmpRects []image.Rectangle
+	offs     []int
+	vers     []uint64      // shared: each rect's version (Display.versionLocked)
+	hits     []*cacheEntry // shared: each rect's cached encoding, found when taken; nil: encode
+	pix      []byte        // the damaged pixels of the frame taken: scratch, or from d.env.pix
+	copied   int           // rects[:copied] have their pixels in pix (see copyBatchLocked)
+	copyMod  uint64        // d.modSeq when the last batch was copied
+	encodes  bool          // the frame taken has regions to encode (not all cached)
+	bigPix   bool          // pix came from d.env.pix: return it once the frame is sent
+	scratch  []byte        // kept between frames; at most smallBuffer bytes
+	size     image.Point   // for RESIZE
+	resized  bool
+	first    bool
+	shared   bool // the display had several viewers when the frame was taken
 
-	lossy      lossyTiles
+	lossy      tileSet
+	blank      tileSet     // tiles the client has had nothing drawn on since RESIZE (lone viewers)
 	refresh    *time.Timer // armed after a lossy region, until the refresh
 	refreshArm bool        // refresh is armed
 	refreshDue bool        // the timer fired
@@ -349,8 +354,16 @@ func (v *Viewer) takeLocked() {
 			v.hits = append(v.hits, d.env.cache.peek(cacheKey{r: r, noJPEG: noJPEG, ver: v.vers[i]}))
 		}
 	}
-	n := 0
 	v.offs = v.offs[:0]
+	if v.first && !v.shared {
+		v.blank.reset(image.Rectangle{Max: v.size}, d.opts.TileSize)
+		v.blank.fill()
+	}
+	if !v.shared && v.blank.n > 0 {
+		v.takeBlankLocked()
+		return
+	}
+	n := 0
 	for i, r := range v.rects {
 		v.offs = append(v.offs, n)
 		if v.shared && v.hits[i] != nil {
@@ -359,26 +372,113 @@ func (v *Viewer) takeLocked() {
 		n += r.Dx() * r.Dy() * BytesPerPixel
 	}
 	v.encodes = n > 0
+	v.copied = len(v.rects)
 	if n > smallBuffer && v.shared {
 		// A big frame (the first, a scroll) of one of many viewers: borrow the buffer
 		// rather than keep it, so that idle viewers hold none. A lone viewer keeps its
-		// own: the display's memory is then one framebuffer and one copy, and a pool
-		// emptied by every garbage collection would only churn it.
+		// own (a pool emptied by every garbage collection would only churn it), sized
+		// by its frames after the first.
 		v.pix, v.bigPix = d.env.pix.get(n, len(d.fb.Pix))[:n], true
+	} else if n > cap(v.scratch) && n > d.blankCopy && !v.shared {
+		// A lone viewer whose frames outgrow a batch of its first frame (a busy
+		// screen): the most any frame can need, at once, rather than step by step,
+		// each step leaving the last buffer behind for the garbage collector.
+		v.scratch = make([]byte, n, max(n, len(d.fb.Pix)))
+		v.pix = v.scratch
 	} else {
 		v.scratch = grow(v.scratch, n)
 		v.pix = v.scratch
 	}
 	for i, r := range v.rects {
-		if v.shared && v.hits[i] != nil {
-			continue
-		}
-		w := r.Dx() * BytesPerPixel
-		dst := v.pix[v.offs[i]:]
-		for y := r.Min.Y; y < r.Max.Y; y++ {
-			copy(dst[(y-r.Min.Y)*w:][:w], d.fb.Pix[y*d.fb.Stride+r.Min.X*BytesPerPixel:])
+		if !v.shared || v.hits[i] == nil {
+			d.copyRectLocked(v.pix[v.offs[i]:], r)
 		}
 	}
+}
+
+// copyRectLocked copies r's pixels out of the framebuffer, rows packed, into dst.
+func (d *Display) copyRectLocked(dst []byte, r image.Rectangle) {
+	w := r.Dx() * BytesPerPixel
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		copy(dst[(y-r.Min.Y)*w:][:w], d.fb.Pix[y*d.fb.Stride+r.Min.X*BytesPerPixel:])
+	}
+}
+
+// maxBlankCopy bounds the pixels a lone viewer copies out at once where its client's
+// canvas is blank (its first frame, a resize). The viewer keeps its buffer, and a copy
+// of the whole screen would stay with it for good: a few megabytes a session, where
+// its later frames (a busy terminal's) need a third of that.
+const maxBlankCopy = 1 << 20
+
+// takeBlankLocked copies out the pixels of a lone viewer's frame while part of its
+// client's canvas is still blank: its first frame, and those that finish it. The rects
+// that touch a tile drawn on before come first and are all copied; the rects on blank
+// tiles follow in batches (copyBatchLocked).
+func (v *Viewer) takeBlankLocked() {
+	for _, o := range v.ops {
+		v.blank.unmark(o.dst) // drawn on by this frame's ops, which come first
+	}
+	v.tmpRects = v.tmpRects[:0]
+	drawn := 0
+	for _, r := range v.rects {
+		if !v.blank.every(r) {
+			v.rects[drawn] = r
+			drawn++
+		} else {
+			v.tmpRects = append(v.tmpRects, r)
+		}
+	}
+	copy(v.rects[drawn:], v.tmpRects)
+	v.offs = slices.Grow(v.offs, len(v.rects))[:len(v.rects)]
+	v.copyBatchLocked(0, drawn)
+}
+
+// copyBatchLocked copies the pixels of a lone viewer's rects, from rect `from` on, into
+// its scratch: those before minEnd, and then as many as fit in maxBlankCopy bytes (one
+// rect at least). The rects not copied, all on tiles still blank in the client, go back
+// into the viewer's damage at once, so that anything that changes the framebuffer
+// meanwhile (a COPY moving them included) finds them there; if nothing did by the time
+// they are due, nextBatch takes them back for the same frame. If something did, the
+// frame ends early: the browser has all of the frame's changes to what it showed and
+// part of what it has not shown yet, as it was when the frame was taken, and the rest
+// follows in the next frame. A frame may thus leave part of the canvas blank, but never
+// shows two moments mixed.
+func (v *Viewer) copyBatchLocked(from, minEnd int) {
+	d := v.d
+	n, end := 0, from
+	for ; end < len(v.rects); end++ {
+		sz := v.rects[end].Dx() * v.rects[end].Dy() * BytesPerPixel
+		if end > from && end >= minEnd && n+sz > d.blankCopy {
+			break
+		}
+		v.offs[end] = n
+		n += sz
+	}
+	v.encodes = n > 0
+	v.scratch = grow(v.scratch, n)
+	v.pix = v.scratch
+	for i := from; i < end; i++ {
+		d.copyRectLocked(v.pix[v.offs[i]:], v.rects[i])
+	}
+	for _, r := range v.rects[end:] {
+		v.st.dmg.add(r)
+	}
+	v.copied, v.copyMod = end, d.modSeq
+}
+
+// nextBatch copies the next batch of a lone viewer's full frame if the framebuffer has
+// not changed since the last: the viewer's damage is then exactly the rects left, which
+// it takes back. Otherwise the frame ends with the rects copied so far.
+func (v *Viewer) nextBatch() {
+	d := v.d
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.modSeq != v.copyMod {
+		v.rects = v.rects[:v.copied]
+		return
+	}
+	v.st.dmg.clear()
+	v.copyBatchLocked(v.copied, 0)
 }
 
 // sendFrame encodes the taken frame in chunks of about chunkBytes (on the pool if
@@ -392,13 +492,13 @@ func (v *Viewer) sendFrame(ctx context.Context) error {
 	if v.bigPix && cap(v.out) <= smallBuffer { // shared, as bigPix is
 		v.out = append(v.d.env.out.get(0, chunkBytes+chunkBytes/4), v.out...)
 	}
+	encode := func() {
+		start := time.Now()
+		oi, ri = v.encodeChunk(oi, ri)
+		v.enc.release() // the encoder's scratch goes back between chunks
+		v.stats.encodeNanos.Add(int64(time.Since(start)))
+	}
 	for {
-		encode := func() {
-			start := time.Now()
-			oi, ri = v.encodeChunk(oi, ri)
-			v.enc.release() // the encoder's scratch goes back between chunks
-			v.stats.encodeNanos.Add(int64(time.Since(start)))
-		}
 		if p := v.d.opts.Pool; p != nil && v.encodes {
 			// Only real encoding goes to the pool: copying cached bytes and COPY ops is
 			// cheaper than the two goroutine switches of a pool job.
@@ -407,6 +507,12 @@ func (v *Viewer) sendFrame(ctx context.Context) error {
 			}
 		} else {
 			encode()
+		}
+		if ri == v.copied && ri < len(v.rects) {
+			v.nextBatch() // a lone viewer's full frame: the next batch, or the end
+			if ri < len(v.rects) && len(v.out) < chunkBytes {
+				continue
+			}
 		}
 		done := oi == len(v.ops) && ri == len(v.rects)
 		if done {
@@ -455,6 +561,7 @@ func (v *Viewer) encodeChunk(oi, ri int) (int, int) {
 				v.lossy.sentLossless(o.dst)
 			}
 			v.out = wire.Copy{X: o.dst.Min.X, Y: o.dst.Min.Y, W: o.dst.Dx(), H: o.dst.Dy(), SrcX: o.src.X, SrcY: o.src.Y}.Append(v.out)
+			v.blank.unmark(o.dst)
 			v.enc.counts.Copy++
 			continue
 		}
@@ -464,9 +571,10 @@ func (v *Viewer) encodeChunk(oi, ri int) (int, int) {
 		v.out = wire.Image{X: o.dst.Min.X, Y: o.dst.Min.Y, W: o.dst.Dx(), H: o.dst.Dy(), Encoding: wire.JPEG, Data: o.jpeg}.Append(v.out)
 		v.enc.counts.Passthrough++
 		v.lossy.sentLossless(o.dst) // the client now has what the framebuffer has
-		v.ops[oi].jpeg = nil        // let it go once sent
+		v.blank.unmark(o.dst)
+		v.ops[oi].jpeg = nil // let it go once sent
 	}
-	for ; ri < len(v.rects); ri++ {
+	for ; ri < v.copied; ri++ {
 		if len(v.out) >= chunkBytes {
 			return oi, ri
 		}
@@ -487,6 +595,7 @@ func (v *Viewer) encodeChunk(oi, ri int) (int, int) {
 		} else {
 			v.lossy.sentLossless(r)
 		}
+		v.blank.unmark(r)
 	}
 	return oi, ri
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -578,5 +579,68 @@ func TestMinFrameIntervalLeadingEdge(t *testing.T) {
 		if gap := frameAt(n + 1).Sub(frameAt(n)); gap < interval*3/4 {
 			t.Fatalf("round %d: second frame %v after the first, want about %v", round, gap, interval)
 		}
+	}
+}
+
+// A lone viewer copies a full frame out in batches (Display.blankCopy) rather than the
+// whole screen at once. With the framebuffer unchanged between batches, the first FRAME
+// has the whole screen. When it changes between them (here a COPY whose source is not
+// copied yet), the first FRAME holds what was copied, as it was when the frame was
+// taken, and nothing else; the next frame completes the picture.
+func TestFirstFrameInBatches(t *testing.T) {
+	for _, change := range []bool{false, true} {
+		t.Run(fmt.Sprint("change=", change), func(t *testing.T) {
+			pool := NewPool(1)
+			defer pool.Close()
+			d := NewDisplay(Options{TileSize: 16, Pool: pool, MinFrameInterval: 0})
+			defer d.Close()
+			d.blankCopy = 64 * 16 * BytesPerPixel // a row of tiles per batch
+			d.Resize(64, 64)
+			band := func(i int) image.Rectangle { return image.Rect(0, 16*i, 64, 16*i+16) }
+			for i := range 4 {
+				d.Fill(band(i), color.RGBA{R: uint8(50*i + 20), G: 7, B: 9, A: 255})
+			}
+			d.EndFrame()
+			taken := d.Snapshot()
+
+			// The pool's worker is busy until release: the viewer takes its frame and
+			// waits to encode the first batch, while the test changes the screen.
+			release, busy := make(chan struct{}), make(chan struct{})
+			go pool.do(context.Background(), func() { close(busy); <-release })
+			<-busy
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			c := newClient(t, d)
+			c.run(ctx)
+			waitFor(t, "first batch copied", func() bool {
+				d.mu.Lock()
+				defer d.mu.Unlock()
+				return c.v.copied == 1
+			})
+			if change {
+				d.Copy(band(0), band(3).Min) // the last band over the first
+				d.EndFrame()
+			}
+			close(release)
+			c.converge(d)
+
+			c.mu.Lock()
+			first, frames := c.first, len(c.frames)
+			c.mu.Unlock()
+			for i := range 4 {
+				r := band(i)
+				want := taken.Pix[r.Min.Y*taken.Stride:][:3]
+				got := first.Pix[first.PixOffset(r.Min.X, r.Min.Y):][:3]
+				if sent := i == 0 || !change; sent != bytes.Equal(got, want) {
+					t.Errorf("band %d at the first FRAME: %v, taken %v (sent %v)", i, got, want, sent)
+				}
+			}
+			if change && frames < 2 {
+				t.Errorf("%d frames: the screen changed, the rest needs a second", frames)
+			}
+			if !change && frames != 1 {
+				t.Errorf("%d frames for an unchanged screen", frames)
+			}
+		})
 	}
 }
