@@ -2,11 +2,16 @@
 //
 // A Display is the Sink a protocol client draws into, from one goroutine, and the
 // source any number of Viewers read from. It owns one Framebuffer behind a mutex. Every
-// Sink call updates the framebuffer and, for every viewer, records what the viewer
-// still lacks:
+// Sink call updates the framebuffer and records what each viewer still lacks:
 //
 //   - damage: per tile (Options.TileSize) a bounding box of changed pixels. Its memory
-//     is fixed by the framebuffer size, however many updates arrive.
+//     is fixed by the framebuffer size, however many updates arrive. Changes every
+//     viewer lacks alike go once into the display's damage log (damagelog.go), a short
+//     ring of segments sealed at each EndFrame; a viewer's damage is its own plus the
+//     segments after the one it last took, and viewers in step get their rectangles
+//     computed once. A Copy or a passthrough JPEG, which act on each viewer's whole
+//     damage, first fold the log into each viewer's own, as does a viewer falling more
+//     than the ring's length behind.
 //   - ops: a short list, in Sink order, of COPY operations and of passthrough JPEGs
 //     (DrawJPEG bytes forwarded undecoded). The list is bounded (MaxPendingOps,
 //     MaxPendingBytes); past the bound, an operation becomes damage instead.
@@ -21,7 +26,12 @@
 // the display has ended one (EndFrame) since its last and fewer than MaxInFlight frames
 // are unacknowledged. It takes its pending state under the lock and copies the damaged
 // pixels out (a short memcpy), then encodes without the lock, on the Pool if there is
-// one, in chunks of about 1 MiB so that its buffers stay small. A stalled viewer holds
+// one, in chunks of about 1 MiB so that its buffers stay small. Where its browser's
+// canvas is still blank (the first frame, a resize), a lone viewer copies those pixels
+// in batches of 1 MiB rather than the whole screen, taking the next batch only if the
+// framebuffer did not change meanwhile; if it did, the frame ends with what it has and
+// the rest, still damage, follows: a frame may leave part of a blank canvas blank, but
+// never mixes two moments. A stalled viewer holds
 // one merged picture of what changed, never a queue, and never blocks the Sink caller or
 // other viewers: they share nothing but the lock's short critical sections and the
 // cache of encoded regions (below), whose waits last one region's encoding at most.
