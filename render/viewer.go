@@ -375,16 +375,10 @@ func (v *Viewer) takeLocked() {
 	v.copied = len(v.rects)
 	if n > smallBuffer && v.shared {
 		// A big frame (the first, a scroll) of one of many viewers: borrow the buffer
-		// rather than keep it, so that idle viewers hold none. A lone viewer keeps its
-		// own (a pool emptied by every garbage collection would only churn it), sized
-		// by its frames after the first.
+		// rather than keep it, so that idle viewers hold none.
 		v.pix, v.bigPix = d.env.pix.get(n, len(d.fb.Pix))[:n], true
-	} else if n > cap(v.scratch) && n > d.blankCopy && !v.shared {
-		// A lone viewer whose frames outgrow a batch of its first frame (a busy
-		// screen): the most any frame can need, at once, rather than step by step,
-		// each step leaving the last buffer behind for the garbage collector.
-		v.scratch = make([]byte, n, max(n, len(d.fb.Pix)))
-		v.pix = v.scratch
+	} else if !v.shared {
+		v.pix = v.loneScratch(n)
 	} else {
 		v.scratch = grow(v.scratch, n)
 		v.pix = v.scratch
@@ -455,8 +449,7 @@ func (v *Viewer) copyBatchLocked(from, minEnd int) {
 		n += sz
 	}
 	v.encodes = n > 0
-	v.scratch = grow(v.scratch, n)
-	v.pix = v.scratch
+	v.pix = v.loneScratch(n)
 	for i := from; i < end; i++ {
 		d.copyRectLocked(v.pix[v.offs[i]:], v.rects[i])
 	}
@@ -464,6 +457,20 @@ func (v *Viewer) copyBatchLocked(from, minEnd int) {
 		v.st.dmg.add(r)
 	}
 	v.copied, v.copyMod = end, d.modSeq
+}
+
+// loneScratch returns a lone viewer's scratch with n bytes. It keeps its own (a pool
+// emptied by every garbage collection would only churn it), and when it grows, it grows
+// once to a whole screen's worth: step by step, each step would leave the last buffer
+// to the garbage collector, and the process's RSS keeps such pages. Only the pages a
+// frame writes become resident: a fresh allocation is not touched until used, so an
+// idle desktop's viewer, whose first frame is copied in batches (copyBatchLocked),
+// costs about one batch.
+func (v *Viewer) loneScratch(n int) []byte {
+	if cap(v.scratch) < n {
+		v.scratch = make([]byte, 0, max(n, len(v.d.fb.Pix)))
+	}
+	return v.scratch[:n]
 }
 
 // nextBatch copies the next batch of a lone viewer's full frame if the framebuffer has
