@@ -355,9 +355,13 @@ func (v *Viewer) takeLocked() {
 		}
 	}
 	v.offs = v.offs[:0]
-	if v.first && !v.shared {
+	if v.first {
+		// A new canvas: blank for a lone viewer, which copies it in batches; a viewer
+		// among several tracks nothing (its big frames borrow pooled buffers).
 		v.blank.reset(image.Rectangle{Max: v.size}, d.opts.TileSize)
-		v.blank.fill()
+		if !v.shared {
+			v.blank.fill()
+		}
 	}
 	if !v.shared && v.blank.n > 0 {
 		v.takeBlankLocked()
