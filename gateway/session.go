@@ -1,10 +1,10 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -582,14 +582,15 @@ func remoteEnded(err error) error {
 // per frame or keystroke, and allocating each was measurable with a thousand sessions.
 // Handlers copy what they keep.
 func (ss *session) readLoop(ctx context.Context) error {
-	var data []byte
+	var buf bytes.Buffer
 	for {
 		typ, r, err := ss.conn.Reader(ctx)
 		if err == nil {
-			if cap(data) > maxKeptMessage {
-				data = nil // a big paste's buffer is not kept
+			if buf.Cap() > maxKeptMessage {
+				buf = bytes.Buffer{} // a big paste's buffer is not kept
 			}
-			data, err = readMessage(data[:0], r)
+			buf.Reset()
+			_, err = buf.ReadFrom(r) // bounded by the websocket's read limit
 		}
 		if err != nil {
 			if ss.ctx.Err() != nil {
@@ -600,7 +601,7 @@ func (ss *session) readLoop(ctx context.Context) error {
 		if typ != websocket.MessageBinary {
 			return &sessionEnd{Code: closeClientError, Reason: "The browser sent a text message; racgate.v1 is binary."}
 		}
-		if err := wire.Decode(data, ss.handle); err != nil {
+		if err := wire.Decode(buf.Bytes(), ss.handle); err != nil {
 			var se *sessionEnd
 			if errors.As(err, &se) {
 				return se
@@ -615,26 +616,6 @@ func (ss *session) readLoop(ctx context.Context) error {
 
 // maxKeptMessage is the largest message buffer readLoop keeps for the next message.
 const maxKeptMessage = 64 << 10
-
-// readMessage appends r's message to buf. The websocket's read limit bounds it.
-func readMessage(buf []byte, r io.Reader) ([]byte, error) {
-	if cap(buf) == 0 {
-		buf = make([]byte, 0, 512)
-	}
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return buf, err
-		}
-	}
-}
 
 // handle applies one browser message. Its data is readLoop's buffer: keep copies only. Input before the remote is connected is dropped.
 func (ss *session) handle(m wire.Message) error {

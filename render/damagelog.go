@@ -22,13 +22,12 @@ type damageLog struct {
 	sum  damage   // scratch: the union of several segments
 
 	memo struct {
-		ok          bool
-		since, seq  uint64 // the segments (since, seq] it covers
-		modSeq      uint64 // Display.modSeq it was computed at
-		merge, vers bool
-		maxW        int
-		rects       []image.Rectangle
-		versions    []uint64
+		ok         bool
+		since, seq uint64 // the segments (since, seq] it covers
+		modSeq     uint64 // Display.modSeq it was computed at
+		vers       bool   // versions holds the rects' versions
+		rects      []image.Rectangle
+		versions   []uint64
 	}
 }
 
@@ -101,8 +100,9 @@ func (d *Display) joinLocked(v *Viewer) {
 // takeRectsLocked sets v.rects to the rectangles of the viewer's pending damage, and
 // v.vers to their versions when vers is set, and clears the damage. At a frame boundary
 // the open segment is empty; should it not be, it is taken too.
-func (d *Display) takeRectsLocked(v *Viewer, merge bool, maxW int, vers bool) {
+func (d *Display) takeRectsLocked(v *Viewer, vers bool) {
 	l, st := &d.log, &v.st
+	merge, maxW := !d.opts.DisableMerge, maxRegionPixels/d.opts.TileSize
 	v.vers = v.vers[:0]
 	if !st.dmg.empty() || !l.cur.empty() {
 		d.materializeLocked(v)
@@ -115,7 +115,7 @@ func (d *Display) takeRectsLocked(v *Viewer, merge bool, maxW int, vers bool) {
 		return
 	}
 	m := &l.memo
-	if !m.ok || m.since != st.since || m.seq != l.seq || m.modSeq != d.modSeq || m.merge != merge || m.maxW != maxW || (vers && !m.vers) {
+	if !m.ok || m.since != st.since || m.seq != l.seq || m.modSeq != d.modSeq || (vers && !m.vers) {
 		var dm *damage
 		switch {
 		case st.since == l.seq:
@@ -134,7 +134,7 @@ func (d *Display) takeRectsLocked(v *Viewer, merge bool, maxW int, vers bool) {
 		if vers {
 			m.versions = d.appendVersionsLocked(m.versions, m.rects)
 		}
-		m.ok, m.since, m.seq, m.modSeq, m.merge, m.maxW, m.vers = true, st.since, l.seq, d.modSeq, merge, maxW, vers
+		m.ok, m.since, m.seq, m.modSeq, m.vers = true, st.since, l.seq, d.modSeq, vers
 	}
 	st.since = l.seq
 	v.rects = append(v.rects[:0], m.rects...)

@@ -36,11 +36,12 @@
 // other viewers: they share nothing but the lock's short critical sections and the
 // cache of encoded regions (below), whose waits last one region's encoding at most.
 //
-// Memory per viewer grows with the framebuffer only (damage and lossy-tile maps): the
-// copy of a big frame's pixels and its encoded messages (over 256 KiB) are borrowed from
-// the Display's pools and returned once the frame is sent, the encoder's scratch is
-// borrowed per chunk, and a viewer makes its deflate stream's compressor (about 1 MB)
-// only when it first encodes alone.
+// Memory per viewer grows with the framebuffer only (damage and lossy-tile maps): among
+// several viewers, the copy of a big frame's pixels and its encoded messages (over 256
+// KiB) are borrowed from the Display's pools and returned once the frame is sent; a lone
+// viewer keeps one scratch of at most a screen's worth, of which only the pages its
+// frames write become resident. The encoder's scratch is borrowed per chunk, and a viewer
+// makes its deflate stream's compressor (about 1 MB) only when it first encodes alone.
 //
 // Demand (Display.WhenWanted): a protocol client that asks for updates asks only once
 // some viewer has room for a frame, or when there are no viewers. While every browser

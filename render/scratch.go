@@ -2,10 +2,11 @@ package render
 
 import "sync"
 
-// smallBuffer is the largest buffer a viewer keeps between frames. Larger ones (a full
-// frame's pixels, its encoded messages) come from the display's pools and go back once
-// the frame is sent, so an idle viewer costs little more than its damage and lossy-tile
-// maps, which grow with the framebuffer only.
+// smallBuffer is the largest buffer a viewer among several keeps between frames. Larger
+// ones (a full frame's pixels, its encoded messages) come from the display's pools and go
+// back once the frame is sent, so an idle viewer costs little more than its damage and
+// lossy-tile maps, which grow with the framebuffer only. A lone viewer keeps its own
+// (Viewer.loneScratch).
 const smallBuffer = 256 << 10
 
 // encodeEnv is what a Display's viewers share to encode: the cache of encoded regions

@@ -67,7 +67,7 @@ type Viewer struct {
 	copyMod  uint64        // d.modSeq when the last batch was copied
 	encodes  bool          // the frame taken has regions to encode (not all cached)
 	bigPix   bool          // pix came from d.env.pix: return it once the frame is sent
-	scratch  []byte        // kept between frames; at most smallBuffer bytes
+	scratch  []byte        // kept between frames: at most smallBuffer shared; alone, loneScratch
 	size     image.Point   // for RESIZE
 	resized  bool
 	first    bool
@@ -344,7 +344,7 @@ func (v *Viewer) takeLocked() {
 	v.ops = append(v.ops[:0], st.ops...)
 	clear(st.ops)
 	st.ops, st.opsBytes = st.ops[:0], 0
-	d.takeRectsLocked(v, !d.opts.DisableMerge, maxRegionPixels/d.opts.TileSize, v.shared)
+	d.takeRectsLocked(v, v.shared)
 	// Shared, a region another viewer already encoded at this version needs no pixels:
 	// only the others are copied out.
 	v.hits = v.hits[:0]
