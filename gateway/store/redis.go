@@ -447,6 +447,17 @@ func (r *Redis) renewLeases(ctx context.Context, ls []*lease, retry bool) error 
 		}
 		return nil
 	})
+	// Pipelined reports the first failed command, and a renewal that finds no kill mark
+	// (the usual case) answers redis.Nil: an answer, not a failure.
+	if errors.Is(err, redis.Nil) {
+		err = nil
+		for _, cmd := range cmds {
+			if cerr := cmd.Err(); cerr != nil && !errors.Is(cerr, redis.Nil) {
+				err = cerr
+				break
+			}
+		}
+	}
 	if retry && isNoScript(err) {
 		// A restarted Redis has no scripts cached: load and go again.
 		if err := renewScript.Load(ctx, r.rdb).Err(); err != nil {

@@ -1,9 +1,13 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -234,4 +238,90 @@ func TestRedisSentinel(t *testing.T) {
 		},
 		settle: testTTL,
 	}.run(t)
+}
+
+// logBuf collects a store's log lines for a test.
+type logBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func (l *logBuf) logger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// holds fails the test as soon as cond is false during d; it checks continuously.
+func holds(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	start := time.Now()
+	for time.Since(start) < d {
+		if !cond() {
+			t.Fatalf("after %v: no longer %s", time.Since(start).Round(time.Millisecond), what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// A held lease keeps its instance and connection in the registry for as long as it is
+// held, many TTLs, and the heartbeat logs no outage while Redis is fine (a renewal that
+// finds no kill mark is not an error).
+func TestRedisLeaseOutlivesTTLs(t *testing.T) {
+	ctx := context.Background()
+	srv := peers.StartRedis(t)
+	const ttl = time.Second
+	var logs logBuf
+	a := newRedisStore(t, testClient(t, srv.Addr), "a", func(o *RedisOptions) {
+		o.LeaseTTL = ttl
+		o.Logger = logs.logger()
+	})
+	b := newRedisStore(t, testClient(t, srv.Addr), "b", func(o *RedisOptions) { o.LeaseTTL = ttl })
+	l, err := a.Acquire(ctx, req("e", "ann", 2, -1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Release(ctx)
+	id := l.Conn().ID
+	listed := func() bool {
+		ins, err := b.Instances(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns, err := b.Connections(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inA := false
+		for _, in := range ins {
+			inA = inA || in.ID == "a" && in.Conns == 1
+		}
+		return inA && len(conns) == 1 && conns[0].ID == id && count(t, b, "e") == 1
+	}
+	eventually(t, ttl, "a and its connection listed on b", listed)
+	holds(t, 4*ttl+ttl/2, "a and its connection listed on b", listed)
+	if err := b.Terminate(ctx, id, "from b"); err != nil {
+		t.Fatalf("Terminate from b after 4 TTLs: %v", err)
+	}
+	select {
+	case <-l.Done():
+	case <-time.After(2 * time.Second):
+		t.Fatal("lease on a not ended within 2s of Terminate on b")
+	}
+	if l.Reason() != "from b" {
+		t.Fatalf("reason %q", l.Reason())
+	}
+	if out := logs.String(); strings.Contains(out, "unreachable") || strings.Contains(out, "level=WARN") {
+		t.Fatalf("false store errors logged:\n%s", out)
+	}
 }
