@@ -83,6 +83,10 @@ func rdpOptions(set Settings) (rdp.Config, error) {
 			*side.v = n
 		}
 	}
+	// The cap bounds a size set in the settings too: a connection setting may come from
+	// the connect request.
+	mw, mh := set.desktopCap()
+	cfg.Width, cfg.Height = min(cfg.Width, max(mw, rdpMinSide)), min(cfg.Height, max(mh, rdpMinSide))
 	if s := set["dpi"]; s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > 1000 {

@@ -258,6 +258,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		refuse(closeForbidden, "Connection settings refused: "+err.Error())
 		return
 	}
+	width, height = set.clampDesktop(width, height) // the first size, for RDP and VNC alike
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
 	lease, code, why := s.acquire(ctx, st.cfg, ep, lg, r.RemoteAddr)
@@ -662,10 +663,12 @@ func (ss *session) handle(m wire.Message) error {
 		if !ss.canResize {
 			return nil
 		}
+		// Beyond any screen is the browser's bug; within that, above the endpoint's cap
+		// (max-width, max-height) is clamped, so a big window gets the largest allowed.
 		if m.Width < 1 || m.Height < 1 || m.Width > maxDesktopSide || m.Height > maxDesktopSide {
 			return &sessionEnd{Code: closeClientError, Reason: fmt.Sprintf("Resize to %dx%d refused.", m.Width, m.Height)}
 		}
-		return r.SetDesktopSize(m.Width, m.Height)
+		return r.SetDesktopSize(ss.settings.clampDesktop(m.Width, m.Height))
 	}
 	return nil // terminal messages on a desktop, unknown types: skipped
 }

@@ -48,6 +48,8 @@ var knownSettings = map[string]settingKind{
 	"color-depth": kindInt, "encodings": kindString, "quality": kindString,
 	"compress-level": kindInt, "swap-red-blue": kindBool, "cursor": kindString,
 	"resize-method": kindString, "dpi": kindInt, "width": kindInt, "height": kindInt,
+	// the largest desktop a browser may ask for (desktopCap)
+	"max-width": kindInt, "max-height": kindInt,
 	"render-min-frame-interval": kindInt, // ms between a viewer's frames; 0 = no limit
 	// RDP performance flags
 	"enable-wallpaper": kindBool, "enable-theming": kindBool, "enable-font-smoothing": kindBool,
@@ -106,12 +108,48 @@ func checkSetting(key, value string) error {
 			return fmt.Errorf("setting terminal-frame-interval: want 0-1000 (ms), got %q", value)
 		}
 	}
+	if key == "max-width" || key == "max-height" {
+		if n, _ := strconv.Atoi(value); n < minDesktopCap || n > maxDesktopSide {
+			return fmt.Errorf("setting %s: want %d-%d (pixels), got %q", key, minDesktopCap, maxDesktopSide, value)
+		}
+	}
 	if key == "compress-level" {
 		if c, _ := strconv.Atoi(value); c < 0 || c > 9 {
 			return fmt.Errorf("setting compress-level: want 0-9, got %q", value)
 		}
 	}
 	return nil
+}
+
+// The desktop size a browser may ask for (connect request, RESIZE) is capped by the
+// settings max-width and max-height: each pixel costs racgate 4 bytes of framebuffer and
+// as much again of a viewer's scratch, and the remote server as much again, so a browser
+// asking for 8192x8192 would cost hundreds of MB. The default fits a 4K-wide screen.
+const (
+	defaultMaxWidth  = 4096
+	defaultMaxHeight = 2304
+	minDesktopCap    = 64
+)
+
+// desktopCap is the largest desktop a browser may ask for under these settings.
+// Values were checked by checkSetting; an unparsable one (impossible after Merge) means
+// the default.
+func (s Settings) desktopCap() (w, h int) {
+	w, h = defaultMaxWidth, defaultMaxHeight
+	if n, err := strconv.Atoi(s["max-width"]); err == nil && n >= minDesktopCap && n <= maxDesktopSide {
+		w = n
+	}
+	if n, err := strconv.Atoi(s["max-height"]); err == nil && n >= minDesktopCap && n <= maxDesktopSide {
+		h = n
+	}
+	return w, h
+}
+
+// clampDesktop brings a browser's requested size within the cap, each side on its own:
+// a request is clamped rather than refused, so a browser on a big screen still connects.
+func (s Settings) clampDesktop(w, h int) (int, int) {
+	mw, mh := s.desktopCap()
+	return min(w, mw), min(h, mh)
 }
 
 // Merge returns the settings for one connection to ep, merged lowest to highest

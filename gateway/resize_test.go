@@ -1,0 +1,161 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"log/slog"
+	"os"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/racgate/racgate/internal/peers"
+	"github.com/racgate/racgate/render/wire"
+)
+
+// heapInuse is the heap in use after two collections: the second frees what the
+// first left in sync.Pool's victim cache.
+func heapInuse() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapInuse
+}
+
+// xScreenSize reads the X screen's size with xdpyinfo.
+func xScreenSize(t *testing.T, x *peers.X) image.Point {
+	t.Helper()
+	out := x.Run(t, "xdpyinfo")
+	m := regexp.MustCompile(`dimensions:\s+(\d+)x(\d+) pixels`).FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("xdpyinfo: no dimensions in %q", out)
+	}
+	w, _ := strconv.Atoi(string(m[1]))
+	h, _ := strconv.Atoi(string(m[2]))
+	return image.Pt(w, h)
+}
+
+// rssMiB is a process's resident set in MiB, from /proc, or -1.
+func rssMiB(pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return -1
+	}
+	m := regexp.MustCompile(`VmRSS:\s+(\d+) kB`).FindSubmatch(b)
+	if m == nil {
+		return -1
+	}
+	kb, _ := strconv.Atoi(string(m[1]))
+	return kb >> 10
+}
+
+const mib = 1 << 20
+
+// TestDesktopCapSetting: max-width and max-height are checked when the config loads.
+func TestDesktopCapSetting(t *testing.T) {
+	for _, tc := range []struct{ settings, want string }{
+		{"{max-width: 1920, max-height: 1080}", ""},
+		{"{max-width: 64, max-height: 8192}", ""},
+		{"{max-width: 9000}", `test.yaml:16: endpoints[0].settings.max-width: setting max-width: want 64-8192 (pixels), got "9000"`},
+		{"{max-height: 63}", `test.yaml:16: endpoints[0].settings.max-height: setting max-height: want 64-8192 (pixels), got "63"`},
+		{"{max-height: wide}", `test.yaml:16: endpoints[0].settings.max-height: setting max-height: want a whole number, got "wide"`},
+	} {
+		y := strings.Replace(testConfig, "    host: 127.0.0.1:1\n", "    host: 127.0.0.1:1\n    settings: "+tc.settings+"\n", 1)
+		_, err := ParseConfig("test.yaml", []byte(y))
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: %v", tc.settings, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: got %v, want %s", tc.settings, err, tc.want)
+		}
+	}
+	w, h := Settings{}.desktopCap()
+	if w != 4096 || h != 2304 {
+		t.Errorf("default cap %dx%d, want 4096x2304", w, h)
+	}
+}
+
+// TestResizeClamped: the connect request's size and RESIZE reach the remote within the
+// endpoint's cap (each side clamped, not refused), and the default cap applies without
+// settings. For RDP the cap bounds the size the connection is made with.
+func TestResizeClamped(t *testing.T) {
+	base := strings.Replace(testConfig, "https://", "http://", 1)
+	for _, tc := range []struct {
+		name, settings, query string
+		resize                wire.ResizeRequest
+		want                  []string
+	}{
+		{"default cap", "", "?width=8192&height=8192", wire.ResizeRequest{Width: 8192, Height: 8192},
+			[]string{"size 4096x2304", "size 4096x2304"}},
+		{"endpoint cap", "{max-width: 1920, max-height: 1200}", "?width=3000&height=700", wire.ResizeRequest{Width: 1000, Height: 5000},
+			[]string{"size 1920x700", "size 1000x1200"}},
+		{"under the cap", "{max-width: 1920, max-height: 1200}", "?width=1024&height=700", wire.ResizeRequest{Width: 640, Height: 480},
+			[]string{"size 1024x700", "size 640x480"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			y := base
+			if tc.settings != "" {
+				y = strings.Replace(base, "    host: 127.0.0.1:1\n", "    host: 127.0.0.1:1\n    settings: "+tc.settings+"\n", 1)
+			}
+			ts := newTestServer(t, y)
+			remotes := ts.useFake(nil)
+			conn, _, err := ts.wsDial(t, ts.loggedIn(t, "demo"), "/ws/desk"+tc.query, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.CloseNow()
+			f := <-remotes
+			readUntil(t, conn, wire.TypeHello, 5*time.Second)
+			waitFor(t, "initial resize", func() bool { return len(f.Events()) > 0 })
+			send(t, conn, tc.resize)
+			waitFor(t, "resizes", func() bool { return len(f.Events()) >= len(tc.want) })
+			if got := f.Events(); strings.Join(got, "|") != strings.Join(tc.want, "|") {
+				t.Fatalf("remote got %q, want %q", got, tc.want)
+			}
+		})
+	}
+
+	t.Run("rdp settings", func(t *testing.T) {
+		for _, tc := range []struct {
+			set  Settings
+			want image.Point
+		}{
+			{Settings{"width": "5000", "height": "3000"}, image.Pt(4096, 2304)},
+			{Settings{"width": "5000", "height": "3000", "max-width": "6000", "max-height": "2000"}, image.Pt(5000, 2000)},
+			{Settings{"width": "800", "height": "600", "max-width": "64"}, image.Pt(200, 600)},
+			{Settings{}, image.Pt(0, 0)}, // protocols/rdp's default
+		} {
+			cfg, err := rdpOptions(tc.set)
+			if err != nil || image.Pt(cfg.Width, cfg.Height) != tc.want {
+				t.Errorf("rdpOptions(%v) = %dx%d, %v; want %v", tc.set, cfg.Width, cfg.Height, err, tc.want)
+			}
+		}
+	})
+
+	t.Run("rdp", func(t *testing.T) {
+		ts := newTestServer(t, base)
+		sizes := make(chan string, 1)
+		ts.dial = func(ctx context.Context, ep *Endpoint, set Settings, ev remoteEvents, log *slog.Logger) (remote, display, error) {
+			sizes <- set["width"] + "x" + set["height"]
+			return nil, nil, errRemoteAuth
+		}
+		conn, _, err := ts.wsDial(t, ts.loggedIn(t, "demo"), "/ws/Windows%20box?width=8192&height=3000", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.CloseNow()
+		select {
+		case got := <-sizes:
+			if got != "4096x2304" {
+				t.Fatalf("RDP dialled with %s, want 4096x2304", got)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("no dial")
+		}
+	})
+}
