@@ -400,3 +400,48 @@ func WaitStill(t testing.TB, x *X, interval, timeout time.Duration) *image.RGBA 
 		prev = cur
 	}
 }
+
+// WaitWindow waits until a viewable window whose title matches name (a
+// regular expression, as `xdotool search --name` takes it) is on x's
+// display, and returns its id. Tests wait on this instead of sleeping while a
+// client maps its window.
+func (x *X) WaitWindow(t testing.TB, name string, timeout time.Duration) string {
+	t.Helper()
+	Require(t, "xdotool")
+	deadline := time.Now().Add(timeout)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+		// xdotool exits 1 while nothing matches: only its output counts.
+		out, _ := x.Command(ctx, "xdotool", "search", "--onlyvisible", "--name", name).Output()
+		cancel()
+		if f := strings.Fields(string(out)); len(f) > 0 {
+			return f[0]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("peers: no viewable window named %q on %s after %v", name, x.Display, timeout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// WaitPointer waits until the X pointer of x's display is at (px, py): a
+// pointer event sent through a remote protocol has then reached the server,
+// and with no window manager the keyboard focus follows it.
+func (x *X) WaitPointer(t testing.TB, px, py int, timeout time.Duration) {
+	t.Helper()
+	Require(t, "xdotool")
+	want := fmt.Sprintf("x:%d y:%d ", px, py)
+	deadline := time.Now().Add(timeout)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+		out, err := x.Command(ctx, "xdotool", "getmouselocation").Output()
+		cancel()
+		if err == nil && strings.HasPrefix(string(out), want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("peers: pointer on %s at %q after %v, want %q", x.Display, strings.TrimSpace(string(out)), timeout, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

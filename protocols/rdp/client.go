@@ -46,7 +46,7 @@ type Config struct {
 	// DPI (dpi) is sent as the desktop scale factor and physical size in
 	// the Client Core Data; 0 sends neither (the server assumes 96).
 	DPI int
-	// ColorDepth is 16, 24 or 32 (color-depth); 32 when zero.
+	// ColorDepth is 15, 16, 24 or 32 (color-depth); 32 when zero.
 	ColorDepth     int
 	ClientName     string // client-name; "racgate" when empty
 	KeyboardLayout uint32 // server-layout as a Windows keyboard layout ID; 0x409 (US) when zero
@@ -163,9 +163,9 @@ func (cfg *Config) normalize() error {
 	switch cfg.ColorDepth {
 	case 0:
 		cfg.ColorDepth = 32
-	case 16, 24, 32:
+	case 15, 16, 24, 32:
 	default:
-		return fmt.Errorf("rdp: color depth %d (want 16, 24 or 32)", cfg.ColorDepth)
+		return fmt.Errorf("rdp: color depth %d (want 15, 16, 24 or 32)", cfg.ColorDepth)
 	}
 	if cfg.DPI < 0 || cfg.DPI > 1000 {
 		return fmt.Errorf("rdp: dpi %d out of range", cfg.DPI)

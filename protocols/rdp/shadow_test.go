@@ -46,7 +46,7 @@ func TestShadowTyping(t *testing.T) {
 	// A second xterm running cat, focused by clicking into it.
 	x.Start(t, "xterm", "-geometry", "40x5+500+400", "-bg", "white", "-fg", "black", "-title", "typing",
 		"-e", "sh", "-c", "cat > typed.txt")
-	time.Sleep(500 * time.Millisecond)
+	x.WaitWindow(t, "^typing$", 10*time.Second)
 	before := x.Screenshot(t)
 	if err := s.c.Pointer(0, 600, 440); err != nil {
 		t.Fatal(err)
@@ -57,7 +57,8 @@ func TestShadowTyping(t *testing.T) {
 	if err := s.c.Pointer(0, 600, 440); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond)
+	// Without a window manager the keyboard follows the pointer.
+	x.WaitPointer(t, 600, 440, 10*time.Second)
 	press := func(code string, shift bool) {
 		sc, ok := keys.XTScancode(code)
 		if !ok {
