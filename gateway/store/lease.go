@@ -12,6 +12,9 @@ type lease struct {
 	conn    Conn
 	done    chan struct{}
 	release func(ctx context.Context) error
+	// The limits it was admitted under: a Redis lease that expired is re-acquired only
+	// within them.
+	epLimit, userLimit int
 
 	termOnce sync.Once
 	mu       sync.Mutex

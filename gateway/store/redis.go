@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -51,6 +52,10 @@ type Redis struct {
 	// renewing is held (a one-slot semaphore) while a renewal is in flight and while a
 	// release removes its lease, so that a renewal never adds back a released lease.
 	renewing chan struct{}
+
+	// pause, set by tests only, holds the heartbeat until the channel it points to is
+	// closed: as if the process were stopped (SIGSTOP), nothing is renewed meanwhile.
+	pause atomic.Pointer[chan struct{}]
 
 	mu     sync.Mutex
 	leases map[string]*lease
@@ -148,6 +153,7 @@ func (r *Redis) Acquire(ctx context.Context, req Request) (Lease, error) {
 		return nil, &LimitError{Which: LimitUser, Endpoint: req.Endpoint, User: req.User, Limit: req.UserLimit}
 	}
 	l := newLease(c, nil)
+	l.epLimit, l.userLimit = req.EndpointLimit, req.UserLimit
 	l.release = func(ctx context.Context) error { return r.release(ctx, l) }
 	r.mu.Lock()
 	r.leases[c.ID] = l
@@ -382,12 +388,24 @@ func (r *Redis) heartbeat() {
 	t := time.NewTicker(r.heartbeatEvery())
 	defer t.Stop()
 	for {
+		tick := false
 		select {
 		case <-r.ctx.Done():
 			return
 		case <-t.C:
-			r.beat()
+			tick = true
 		case <-r.dirty:
+		}
+		if p := r.pause.Load(); p != nil {
+			select {
+			case <-*p:
+			case <-r.ctx.Done():
+				return
+			}
+		}
+		if tick {
+			r.beat()
+		} else {
 			r.register()
 		}
 	}
@@ -443,21 +461,15 @@ func (r *Redis) renewLeases(ctx context.Context, ls []*lease, retry bool) error 
 	cmds := make([]*redis.Cmd, len(ls))
 	_, err := r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, l := range ls {
-			cmds[i] = renewScript.EvalSha(ctx, p, r.epKeys(l.conn.Endpoint, l.conn.User, l.conn.ID), l.conn.ID, ttl)
+			unchecked := 0
+			if l.conn.Unchecked {
+				unchecked = 1
+			}
+			cmds[i] = renewScript.EvalSha(ctx, p, r.epKeys(l.conn.Endpoint, l.conn.User, l.conn.ID),
+				l.conn.ID, ttl, l.epLimit, l.userLimit, unchecked)
 		}
 		return nil
 	})
-	// Pipelined reports the first failed command, and a renewal that finds no kill mark
-	// (the usual case) answers redis.Nil: an answer, not a failure.
-	if errors.Is(err, redis.Nil) {
-		err = nil
-		for _, cmd := range cmds {
-			if cerr := cmd.Err(); cerr != nil && !errors.Is(cerr, redis.Nil) {
-				err = cerr
-				break
-			}
-		}
-	}
 	if retry && isNoScript(err) {
 		// A restarted Redis has no scripts cached: load and go again.
 		if err := renewScript.Load(ctx, r.rdb).Err(); err != nil {
@@ -465,16 +477,57 @@ func (r *Redis) renewLeases(ctx context.Context, ls []*lease, retry bool) error 
 		}
 		return r.renewLeases(ctx, ls, false)
 	}
+	// The script always answers an array, so every command's error is a real one (the
+	// first is what Pipelined returned); the others' answers still count.
 	for i, cmd := range cmds {
-		reason, cerr := cmd.Text()
-		if cerr == nil {
-			r.log.Info("termination requested (mark)", "id", ls[i].conn.ID)
-			ls[i].terminate(reason)
-		} else if !errors.Is(cerr, redis.Nil) && err == nil {
-			err = cerr
+		status, reason, killed, cerr := renewAnswer(cmd)
+		if cerr != nil {
+			continue
+		}
+		l := ls[i]
+		if killed {
+			r.log.Info("termination requested (mark)", "id", l.conn.ID)
+			l.terminate(reason)
+		}
+		switch status {
+		case renewReacquired:
+			r.log.Info("lease had expired; re-acquired within the limits", "id", l.conn.ID, "endpoint", l.conn.Endpoint)
+		case renewNoRoom:
+			r.lost(l)
 		}
 	}
 	return err
+}
+
+// renewAnswer reads the renew script's {status, killed, reason}.
+func renewAnswer(cmd *redis.Cmd) (status int64, reason string, killed bool, err error) {
+	v, err := cmd.Slice()
+	if err != nil {
+		return 0, "", false, err
+	}
+	if len(v) != 3 {
+		return 0, "", false, fmt.Errorf("renew answered %d values, want 3", len(v))
+	}
+	status, ok1 := v[0].(int64)
+	k, ok2 := v[1].(int64)
+	reason, ok3 := v[2].(string)
+	if !ok1 || !ok2 || !ok3 {
+		return 0, "", false, fmt.Errorf("renew answered %v", v)
+	}
+	return status, reason, k == 1, nil
+}
+
+// lost ends a lease whose slot is gone: it expired before this instance renewed it and
+// the endpoint (or user) has been full since. It is no longer renewed nor listed, so it
+// cannot take a slot back later; Release still works and does nothing more.
+func (r *Redis) lost(l *lease) {
+	r.mu.Lock()
+	delete(r.leases, l.conn.ID)
+	r.mu.Unlock()
+	r.markDirty()
+	r.log.Warn("lease expired and its slot was taken meanwhile; ending the connection",
+		"id", l.conn.ID, "endpoint", l.conn.Endpoint, "user", l.conn.User)
+	l.terminate(ReasonExpired)
 }
 
 func isNoScript(err error) bool { return err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") }

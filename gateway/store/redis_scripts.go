@@ -35,17 +35,50 @@ redis.call('PEXPIRE', KEYS[2], ttl)
 return 0
 `)
 
-// renew: KEYS conns, user, kill; ARGV id, ttl ms. Extends the lease, adding it back if
-// Redis lost it (a restart) so a live connection is counted exactly once again.
-// Returns the kill reason, or false.
+// renew: KEYS conns, user, kill; ARGV id, ttl ms, endpoint limit, user limit, unchecked
+// (1 or 0). A lease still present and unexpired is extended. One that is missing (Redis
+// lost its keys) or expired (its instance could not renew it in time, e.g. paused) may
+// have had its slot taken meanwhile: it is re-acquired only within the limits, so that
+// it never comes back on top of a full endpoint. An unchecked lease (admitted fail-open)
+// is added back regardless, as it was admitted without counting in the first place.
+// Returns {status, killed, reason}: status 0 renewed, 1 re-acquired, 2 no room (the
+// lease stays out); killed 1 when a kill mark asks for the connection's end, with its
+// reason.
 var renewScript = redis.NewScript(luaNow + `
-local ttl = tonumber(ARGV[2])
-redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
-redis.call('ZADD', KEYS[2], now + ttl, ARGV[1])
-if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
-if redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end
-return redis.call('GET', KEYS[3])
+local id, ttl = ARGV[1], tonumber(ARGV[2])
+local status = 0
+local score = redis.call('ZSCORE', KEYS[1], id)
+if not score or tonumber(score) <= now then
+  status = 1
+  if ARGV[5] ~= '1' then
+    redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+    redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+    redis.call('ZREM', KEYS[1], id)
+    redis.call('ZREM', KEYS[2], id)
+    local eplimit, ulimit = tonumber(ARGV[3]), tonumber(ARGV[4])
+    if (eplimit >= 0 and redis.call('ZCARD', KEYS[1]) >= eplimit) or
+       (ulimit >= 0 and redis.call('ZCARD', KEYS[2]) >= ulimit) then
+      status = 2
+    end
+  end
+end
+if status < 2 then
+  redis.call('ZADD', KEYS[1], now + ttl, id)
+  redis.call('ZADD', KEYS[2], now + ttl, id)
+  if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+  if redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end
+end
+local kill = redis.call('GET', KEYS[3])
+if kill then return {status, 1, kill} end
+return {status, 0, ''}
 `)
+
+// Statuses the renew script answers.
+const (
+	renewRenewed    = 0
+	renewReacquired = 1
+	renewNoRoom     = 2
+)
 
 // release: KEYS conns, user, kill; ARGV id.
 var releaseScript = redis.NewScript(`

@@ -147,28 +147,38 @@ func TestRedisRestart(t *testing.T) {
 	}
 }
 
-// Fail-open admits while Redis is down and counts the connection once it is back.
+// Fail-open admits while Redis is down and counts the connections once it is back, all
+// of them, even beyond the limit: they were admitted unchecked, and are not ended.
 func TestRedisFailOpen(t *testing.T) {
 	ctx := context.Background()
 	srv := peers.StartRedis(t)
 	a := newRedisStore(t, testClient(t, srv.Addr), "a", func(o *RedisOptions) { o.FailOpen = true })
 	srv.Stop()
-	l, err := a.Acquire(ctx, req("e", "ann", 1, -1))
-	if err != nil {
-		t.Fatalf("fail-open Acquire: %v", err)
-	}
-	if !l.Conn().Unchecked {
-		t.Fatal("lease not marked unchecked")
+	var ls []Lease
+	for _, u := range []string{"ann", "cat"} {
+		l, err := a.Acquire(ctx, req("e", u, 1, -1))
+		if err != nil {
+			t.Fatalf("fail-open Acquire: %v", err)
+		}
+		if !l.Conn().Unchecked {
+			t.Fatal("lease not marked unchecked")
+		}
+		ls = append(ls, l)
 	}
 	srv.Start()
-	eventually(t, 2*testTTL, "unchecked lease counted", func() bool {
+	eventually(t, 2*testTTL, "unchecked leases counted", func() bool {
 		n, err := a.Count(ctx, "e")
-		return err == nil && n == 1
+		return err == nil && n == 2
+	})
+	holds(t, 2*testTTL, "both unchecked leases live and counted", func() bool {
+		return !ended(ls[0]) && !ended(ls[1]) && count(t, a, "e") == 2
 	})
 	if _, err := a.Acquire(ctx, req("e", "bob", 1, -1)); !errors.Is(err, ErrLimit) {
-		t.Fatalf("second: %v, want ErrLimit", err)
+		t.Fatalf("another: %v, want ErrLimit", err)
 	}
-	l.Release(ctx)
+	for _, l := range ls {
+		l.Release(ctx)
+	}
 }
 
 // A termination whose message was missed (here: never published) still arrives through
@@ -323,5 +333,149 @@ func TestRedisLeaseOutlivesTTLs(t *testing.T) {
 	}
 	if out := logs.String(); strings.Contains(out, "unreachable") || strings.Contains(out, "level=WARN") {
 		t.Fatalf("false store errors logged:\n%s", out)
+	}
+}
+
+// pauseHeartbeat stops st's heartbeat as a SIGSTOP would; the returned func resumes it.
+func pauseHeartbeat(st *Redis) (resume func()) {
+	ch := make(chan struct{})
+	st.pause.Store(&ch)
+	return func() {
+		st.pause.Store(nil)
+		close(ch)
+	}
+}
+
+func acquireN(t *testing.T, st Store, n int, ep string, limit int) []Lease {
+	t.Helper()
+	var out []Lease
+	for i := range n {
+		l, err := st.Acquire(context.Background(), req(ep, fmt.Sprint(st.InstanceID(), "-u", i), limit, -1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+func ended(l Lease) bool {
+	select {
+	case <-l.Done():
+		return true
+	default:
+		return false
+	}
+}
+
+// An instance paused longer than the TTL (SIGSTOP) finds its leases expired and their
+// slots taken: its leases end, and never come back, not even once a slot is free again.
+func TestRedisPausedInstanceSlotsTaken(t *testing.T) {
+	ctx := context.Background()
+	srv := peers.StartRedis(t)
+	const ttl = time.Second
+	short := func(o *RedisOptions) { o.LeaseTTL = ttl }
+	a := newRedisStore(t, testClient(t, srv.Addr), "a", short)
+	b := newRedisStore(t, testClient(t, srv.Addr), "b", short)
+	held := acquireN(t, a, 2, "e", 2)
+	resume := pauseHeartbeat(a)
+	// b gets the two slots once a's leases have expired.
+	var taken []Lease
+	eventually(t, 3*ttl, "b acquires the slots a's paused leases held", func() bool {
+		l, err := b.Acquire(ctx, req("e", fmt.Sprint("b-u", len(taken)), 2, -1))
+		if err == nil {
+			taken = append(taken, l)
+		} else if !errors.Is(err, ErrLimit) {
+			t.Fatal(err)
+		}
+		return len(taken) == 2
+	})
+	resume()
+	for i, l := range held {
+		select {
+		case <-l.Done():
+		case <-time.After(2 * ttl):
+			t.Fatalf("a's lease %d not ended within 2 TTLs of the resume", i)
+		}
+		if l.Reason() != ReasonExpired {
+			t.Fatalf("a's lease %d ended with %q, want %q", i, l.Reason(), ReasonExpired)
+		}
+	}
+	live := func(want int) func() bool {
+		return func() bool {
+			for _, l := range taken[len(taken)-want:] {
+				if ended(l) {
+					t.Fatalf("b's lease %s ended: %q", l.Conn().ID, l.Reason())
+				}
+			}
+			return count(t, a, "e") == want && count(t, b, "e") == want
+		}
+	}
+	holds(t, 3*ttl, "2 leases counted (b's)", live(2))
+	eventually(t, ttl, "a lists none of its ended leases", func() bool {
+		cs, err := a.Connections(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(cs) == 2 && cs[0].Instance == "b" && cs[1].Instance == "b"
+	})
+	// A slot frees: a's ended leases must not take it back.
+	if err := taken[0].Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	holds(t, 2*ttl, "1 lease counted (b's)", live(1))
+	for _, l := range held {
+		if err := l.Release(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	taken[1].Release(ctx)
+	if n := count(t, b, "e"); n != 0 {
+		t.Fatalf("after releases Count = %d", n)
+	}
+}
+
+// An instance paused longer than the TTL whose slots nobody took: its leases are
+// re-acquired and stay live. Another instance's live lease keeps the endpoint's set, so
+// a's expired members are still in it (nothing prunes them meanwhile) when a resumes.
+func TestRedisPausedInstanceSlotsFree(t *testing.T) {
+	ctx := context.Background()
+	srv := peers.StartRedis(t)
+	rdb := testClient(t, srv.Addr)
+	const ttl = time.Second
+	short := func(o *RedisOptions) { o.LeaseTTL = ttl }
+	a := newRedisStore(t, rdb, "a", short)
+	b := newRedisStore(t, testClient(t, srv.Addr), "b", short)
+	held := acquireN(t, a, 2, "e", 3)
+	other := acquireN(t, b, 1, "e", 3)[0]
+	// Expiry read straight from the sorted set, which does not prune it.
+	expired := func() bool {
+		now, err := rdb.Time(ctx).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range held {
+			score, err := rdb.ZScore(ctx, a.epKeys("e", "", "")[0], l.Conn().ID).Result()
+			if err != nil {
+				t.Fatalf("a's lease not in the set: %v", err)
+			}
+			if int64(score) > now.UnixMilli() {
+				return false
+			}
+		}
+		return true
+	}
+	resume := pauseHeartbeat(a)
+	eventually(t, 3*ttl, "a's paused leases expire", expired)
+	resume()
+	eventually(t, ttl, "a's leases renewed", func() bool { return !expired() })
+	holds(t, 3*ttl, "a's 2 leases and b's live and counted", func() bool {
+		return !ended(held[0]) && !ended(held[1]) && !ended(other) && count(t, b, "e") == 3
+	})
+	if _, err := b.Acquire(ctx, req("e", "bob", 3, -1)); !errors.Is(err, ErrLimit) {
+		t.Fatalf("fourth on a limit of 3: %v, want ErrLimit", err)
+	}
+	for _, l := range append(held, other) {
+		l.Release(ctx)
 	}
 }

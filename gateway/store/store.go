@@ -24,6 +24,11 @@ var (
 	ErrClosed = errors.New("store: closed")
 )
 
+// ReasonExpired is a lease's Reason when the store ended it because it expired (its
+// instance could not renew it in time, e.g. cut off from Redis or paused) and its slot
+// was taken meanwhile: the connection no longer holds a slot and must end.
+const ReasonExpired = "this connection's slot expired while the gateway was unreachable"
+
 // Limit kinds a LimitError names.
 const (
 	LimitEndpoint = "maximum-connections"
@@ -112,7 +117,8 @@ type Store interface {
 // Lease is one held slot. Release frees it; calling it again does nothing.
 type Lease interface {
 	Conn() Conn
-	// Done is closed when someone asked (Terminate) for the connection to end.
+	// Done is closed when someone asked (Terminate) for the connection to end, or when
+	// the store lost the lease (Reason is then ReasonExpired).
 	Done() <-chan struct{}
 	// Reason is the termination reason once Done is closed.
 	Reason() string
