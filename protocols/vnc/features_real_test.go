@@ -1,6 +1,8 @@
 package vnc_test
 
 import (
+	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -102,7 +104,8 @@ func TestXvncFenceKeepsUpdating(t *testing.T) {
 	x := desktop(t, peers.XvncOptions{})
 	x.Start(t, "xterm", "-geometry", "30x5+600+600", "-e", "sh", "-c", "i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.05; done")
 	s := connect(t, x.Addr, vnc.Config{QualityLevel: -1, CompressLevel: -1})
-	time.Sleep(500 * time.Millisecond)
+	eventually(t, 10*time.Second, "the first frames", func() bool { return s.sink.frames() >= 3 })
+	// A rate over real time: each second must bring frames of the ticking xterm.
 	for sec := range 3 {
 		before := s.sink.frames()
 		time.Sleep(time.Second)
@@ -139,14 +142,49 @@ func TestX11vnc(t *testing.T) {
 	}
 	// x11vnc announces ExtendedDesktopSize but refuses SetDesktopSize: the
 	// session goes on at the old size.
-	s := connect(t, addr, vnc.Config{QualityLevel: -1, CompressLevel: -1, Shared: true})
+	// The refusal is an ExtendedDesktopSize rectangle with a non-zero
+	// status, which the client logs: once it is logged, the size must be
+	// the old one.
+	logs := &logWatch{}
+	s := connect(t, addr, vnc.Config{QualityLevel: -1, CompressLevel: -1, Shared: true, Logger: slog.New(logs)})
 	eventually(t, 5*time.Second, "ExtendedDesktopSize", s.c.CanResize)
 	if err := s.c.SetDesktopSize(640, 480); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(time.Second)
+	eventually(t, 10*time.Second, "the refusal of SetDesktopSize", func() bool { return logs.has("SetDesktopSize refused") })
 	if w, h := s.c.Size(); w != 1024 || h != 768 {
 		t.Fatalf("size %dx%d after a refused resize", w, h)
 	}
 	waitMatch(t, x, s, 0)
+	if w, h := s.sink.size(); w != 1024 || h != 768 {
+		t.Fatalf("framebuffer %dx%d after a refused resize", w, h)
+	}
+}
+
+// logWatch is a slog.Handler that keeps the messages it is given.
+type logWatch struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (l *logWatch) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logWatch) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.msgs = append(l.msgs, r.Message)
+	return nil
+}
+func (l *logWatch) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l *logWatch) WithGroup(string) slog.Handler      { return l }
+
+// has reports whether a message containing s was logged.
+func (l *logWatch) has(s string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, m := range l.msgs {
+		if strings.Contains(m, s) {
+			return true
+		}
+	}
+	return false
 }

@@ -32,13 +32,13 @@ var typedKeys = []struct {
 func typeIntoXterm(t *testing.T, x *peers.X, s *session, wrongKeysyms, noCodes bool) {
 	t.Helper()
 	out := filepath.Join(x.Dir, "typed.txt")
-	x.Start(t, "xterm", "-geometry", "40x5+0+0", "-e", "sh", "-c", `read line && printf %s "$line" > "$0"; exec sleep 600`, out)
-	time.Sleep(500 * time.Millisecond) // let xterm map its window
+	x.Start(t, "xterm", "-geometry", "40x5+0+0", "-title", "typing", "-e", "sh", "-c", `read line && printf %s "$line" > "$0"; exec sleep 600`, out)
+	x.WaitWindow(t, "^typing$", 10*time.Second)
 	// Without a window manager the keyboard follows the pointer.
 	if err := s.c.PointerEvent(0, 50, 30); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond)
+	x.WaitPointer(t, 50, 30, 10*time.Second)
 	for _, k := range typedKeys {
 		if wrongKeysyms {
 			k.keysym = 'z'
