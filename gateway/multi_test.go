@@ -27,9 +27,10 @@ import (
 
 // Several racgate instances (in-process Servers) sharing one real redis-server.
 
-// multiTTL is long enough that a burst of 200 connects on a loaded test machine cannot
-// starve a heartbeat past it (a lease that is not renewed in time expires by design).
-const multiTTL = 3 * time.Second
+// multiTTL is short, so that sessions outlive several leases in a test, and long enough
+// that a burst of 200 connects on a loaded test machine cannot starve a heartbeat (every
+// third of it) past it: a lease that is not renewed in time expires by design.
+const multiTTL = 2 * time.Second
 
 // multiConfig: endpoint five (limit 5), perUser (2 per user), any (no limits).
 func multiConfig(dir, redisAddr, instance string) string {
@@ -41,7 +42,7 @@ admin-token-file: ` + filepath.Join(dir, "admin.token") + `
 store:
   redis:
     addrs: [` + redisAddr + `]
-    lease-ttl: 3s
+    lease-ttl: ` + multiTTL.String() + `
 users:
   - username: demo
     password-hash: "` + testHash + `"
@@ -72,6 +73,53 @@ type cluster struct {
 	redis *peers.Redis
 	gws   []*testServer
 	token string
+	logs  *logTee
+}
+
+// logTee writes log lines to the test log and keeps them, to look for false store errors.
+type logTee struct {
+	t  *testing.T
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logTee) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	l.b.Write(p)
+	l.mu.Unlock()
+	return testWriter{l.t}.Write(p)
+}
+
+// storeErrors are the log lines so far that say the store failed: the heartbeat's
+// outage warning, and any redis.Nil reported as an error (never a real failure).
+func (l *logTee) storeErrors() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for line := range strings.Lines(l.b.String()) {
+		if strings.Contains(line, "unreachable") || strings.Contains(line, "redis: nil") {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+// noStoreErrors fails t if any instance logged a store failure so far.
+func (l *logTee) noStoreErrors(t *testing.T) {
+	t.Helper()
+	if errs := l.storeErrors(); len(errs) > 0 {
+		t.Fatalf("store errors logged while Redis was fine:\n%s", strings.Join(errs, ""))
+	}
+}
+
+// holdFor fails t as soon as cond is false during d; it checks continuously.
+func holdFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	for start := time.Now(); time.Since(start) < d; time.Sleep(50 * time.Millisecond) {
+		if !cond() {
+			t.Fatalf("after %v: no longer %s", time.Since(start).Round(time.Millisecond), what)
+		}
+	}
 }
 
 func startCluster(t *testing.T, n int) *cluster {
@@ -81,14 +129,14 @@ func startCluster(t *testing.T, n int) *cluster {
 	token := strings.Repeat("adm1n", 8)
 	os.WriteFile(filepath.Join(dir, "session.key"), []byte(strings.Repeat("k", 40)), 0o600)
 	os.WriteFile(filepath.Join(dir, "admin.token"), []byte(token), 0o600)
-	c := &cluster{redis: r, token: token}
+	c := &cluster{redis: r, token: token, logs: &logTee{t: t}}
 	for i := range n {
 		name := fmt.Sprintf("gw%d", i)
 		cfg, err := ParseConfig(filepath.Join(dir, name+".yaml"), []byte(multiConfig(dir, r.Addr, name)))
 		if err != nil {
 			t.Fatal(err)
 		}
-		logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo})).With("gw", name)
+		logger := slog.New(slog.NewTextHandler(c.logs, &slog.HandlerOptions{Level: slog.LevelInfo})).With("gw", name)
 		s, err := NewServer(cfg, logger)
 		if err != nil {
 			t.Fatal(err)
@@ -184,6 +232,22 @@ func drain(conn *websocket.Conn) chan wire.Close {
 		}
 	}()
 	return ch
+}
+
+// connections is the admin API's list on instance i (nil if it cannot be had).
+func (c *cluster) connections(i int) *ConnectionList {
+	req, _ := http.NewRequest("GET", c.gws[i].hs.URL+"/api/connections", nil)
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	var list ConnectionList
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&list) != nil {
+		return nil
+	}
+	return &list
 }
 
 func storeCount(t *testing.T, ts *testServer, ep string) int {
@@ -348,6 +412,64 @@ func TestMultiInstance(t *testing.T) {
 		}
 	})
 
+	// Sessions held for several lease TTLs stay counted and listed everywhere (the
+	// heartbeat keeps every instance's registry record), and a termination asked on one
+	// instance still finds them on another.
+	t.Run("sessions outlive several lease TTLs", func(t *testing.T) {
+		var closes []chan wire.Close
+		for i := range c.gws {
+			conn, cl, err := attempt(c.gws[i], bob[i], "five")
+			if err != nil || cl != nil {
+				t.Fatalf("connect on instance %d: %v %v", i, cl, err)
+			}
+			defer conn.Close(websocket.StatusNormalClosure, "")
+			closes = append(closes, drain(conn))
+		}
+		listed := func() bool {
+			for i, ch := range closes {
+				select {
+				case cl := <-ch:
+					t.Fatalf("connection on instance %d ended: %d %q", i, cl.Code, cl.Reason)
+				default:
+				}
+			}
+			list := c.connections(0)
+			if list == nil || len(list.Instances) != 3 || len(list.Connections) != 3 {
+				return false
+			}
+			for _, in := range list.Instances {
+				if in.Conns != 1 {
+					return false
+				}
+			}
+			return storeCount(t, c.gws[1], "five") == 3
+		}
+		waitFor(t, "one connection listed per instance", listed)
+		holdFor(t, 3*multiTTL+multiTTL/2, "one connection listed per instance", listed)
+		var id string
+		for _, x := range c.connections(0).Connections {
+			if x.Instance == "gw2" {
+				id = x.ID
+			}
+		}
+		req, _ := http.NewRequest("DELETE", c.gws[0].hs.URL+"/api/connections/"+id, nil)
+		req.Header.Set("Authorization", "Bearer "+c.token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("DELETE on gw0 of %q on gw2 after %v: %v %v", id, 3*multiTTL, resp, err)
+		}
+		select {
+		case got := <-closes[2]:
+			if got.Code != wire.CloseKilled {
+				t.Fatalf("CLOSE %d %q, want 7", got.Code, got.Reason)
+			}
+		case <-time.After(2 * time.Second):
+			t.Fatal("connection on gw2 not closed within 2s")
+		}
+		c.logs.noStoreErrors(t)
+	})
+	c.logs.noStoreErrors(t)
+
 	t.Run("Redis restart and outage", func(t *testing.T) {
 		var held []*websocket.Conn
 		for i := range 3 {
@@ -378,16 +500,21 @@ func TestMultiInstance(t *testing.T) {
 		if !regexp.MustCompile(`racgate_store_errors_total\{op="acquire"\} [1-9]`).MatchString(body) {
 			t.Errorf("no failed acquire counted:\n%s", body)
 		}
-		time.Sleep(multiTTL + 500*time.Millisecond) // longer than a lease: only heartbeats keep them
+		stillLive := func() bool {
+			for i, ch := range closes {
+				select {
+				case cl := <-ch:
+					t.Fatalf("connection %d ended during or after the outage: %d %q", i, cl.Code, cl.Reason)
+				default:
+				}
+			}
+			return true
+		}
+		// Longer than a lease: only heartbeats keep them.
+		holdFor(t, multiTTL+500*time.Millisecond, "live connections running", stillLive)
 		c.redis.Start()
 		waitFor(t, "leases counted again", func() bool { return storeCount(t, c.gws[0], "five") == 3 })
-		for i, ch := range closes {
-			select {
-			case cl := <-ch:
-				t.Fatalf("connection %d ended during the outage: %d %q", i, cl.Code, cl.Reason)
-			default:
-			}
-		}
+		stillLive()
 		// Exactly two more fit (5), from any instance.
 		var extra []*websocket.Conn
 		for i := range 4 {
@@ -405,9 +532,12 @@ func TestMultiInstance(t *testing.T) {
 		if len(extra) != 2 {
 			t.Fatalf("%d admitted after the restart, want 2", len(extra))
 		}
-		time.Sleep(multiTTL) // heartbeats go on: still 5, nothing counted twice
-		if n := storeCount(t, c.gws[1], "five"); n != 5 {
-			t.Fatalf("count %d, want 5", n)
+		// Heartbeats go on: still 5, nothing counted twice, nothing ended.
+		holdFor(t, 3*multiTTL, "5 counted", func() bool { return stillLive() && storeCount(t, c.gws[1], "five") == 5 })
+		for _, line := range c.logs.storeErrors() {
+			if strings.Contains(line, "redis: nil") {
+				t.Fatalf("redis.Nil logged as a store error: %s", line)
+			}
 		}
 		for _, conn := range append(held, extra...) {
 			conn.Close(websocket.StatusNormalClosure, "")
@@ -420,6 +550,7 @@ func TestMultiInstance(t *testing.T) {
 // connections (by two or more), at its public-url.
 func TestRouteToLeastLoaded(t *testing.T) {
 	r := peers.StartRedis(t)
+	logs := &logTee{t: t}
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "session.key"), []byte(strings.Repeat("k", 40)), 0o600)
 	os.WriteFile(filepath.Join(dir, "admin.token"), []byte(strings.Repeat("adm1n", 8)), 0o600)
@@ -436,7 +567,7 @@ func TestRouteToLeastLoaded(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, err := NewServer(cfg, nil)
+		s, err := NewServer(cfg, slog.New(slog.NewTextHandler(logs, nil)).With("gw", name))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -471,10 +602,14 @@ func TestRouteToLeastLoaded(t *testing.T) {
 		held = append(held, conn)
 	}
 	want := gws[1].hs.URL + "/connect/any?quality=5"
-	waitFor(t, "redirect to the idle instance", func() bool {
+	redirected := func() bool {
 		resp := page()
 		return resp.StatusCode == http.StatusSeeOther && resp.Header.Get("Location") == want
-	})
+	}
+	waitFor(t, "redirect to the idle instance", redirected)
+	// The loaded instance's record stays in the registry as long as it holds connections.
+	holdFor(t, 3*multiTTL, "redirect to the idle instance", redirected)
+	logs.noStoreErrors(t)
 	held[0].Close(websocket.StatusNormalClosure, "")
 	waitFor(t, "no redirect at one connection", func() bool { return page().StatusCode != http.StatusSeeOther })
 	held[1].Close(websocket.StatusNormalClosure, "")
@@ -492,8 +627,9 @@ func TestRedisTLSAndPassword(t *testing.T) {
 		ok bool
 	}{{"pw-123", true}, {"wrong", false}} {
 		os.WriteFile(filepath.Join(dir, "redis.pw"), []byte(tc.pw+"\n"), 0o600)
-		text := strings.Replace(multiConfig(dir, r.Addr, "tls"), "    lease-ttl: 3s\n",
-			"    lease-ttl: 3s\n    password-file: redis.pw\n    tls: {ca-file: "+r.CAFile+"}\n", 1)
+		ttl := "    lease-ttl: " + multiTTL.String() + "\n"
+		text := strings.Replace(multiConfig(dir, r.Addr, "tls"), ttl,
+			ttl+"    password-file: redis.pw\n    tls: {ca-file: "+r.CAFile+"}\n", 1)
 		cfg, err := ParseConfig(filepath.Join(dir, "tls.yaml"), []byte(text))
 		if err != nil {
 			t.Fatal(err)
