@@ -271,18 +271,33 @@ func TestTerminalReadOnly(t *testing.T) {
 	if c.hello.Kind != wire.KindTerminal || c.hello.Flags != 0 {
 		t.Fatalf("HELLO %+v, want a terminal with no flags", *c.hello)
 	}
-	c.send(wire.TerminalInput{Data: []byte("rm -rf ~\r")}, wire.TerminalResize{Cols: 0, Rows: 0})
-	// Output still flows, after the input was handled (the reader handles in order).
+	// A valid resize (applied at once by the reader were it allowed), input, and a
+	// resize that would end a writable session as the browser's error.
+	c.send(wire.TerminalResize{Cols: 100, Rows: 30}, wire.TerminalInput{Data: []byte("rm -rf ~\r")}, wire.TerminalResize{Cols: 0, Rows: 0})
+	// Output still flows.
 	ft.outW.Write([]byte("still here"))
 	c.waitOutput("still here")
-	time.Sleep(200 * time.Millisecond)
+	c.mu.Lock()
+	closed := c.closed
+	c.mu.Unlock()
+	if closed != nil {
+		t.Fatalf("CLOSE %+v", *closed)
+	}
+	// The barrier: the browser leaves. The reader handles those messages before it
+	// reads the close, and the session stops being counted only after all its
+	// goroutines, the input writer among them, have returned: whatever the terminal
+	// was going to get, it has got by then.
+	c.conn.Close(websocket.StatusNormalClosure, "")
+	waitFor(t, "the session's end", func() bool { return ts.metrics.sessionsActive.Load() == 0 })
 	ft.mu.Lock()
 	defer ft.mu.Unlock()
 	if ft.in.Len() != 0 || len(ft.sizes) != 0 {
 		t.Fatalf("read-only terminal got input %q and sizes %v", ft.in.String(), ft.sizes)
 	}
-	if c.closed != nil {
-		t.Fatalf("CLOSE %+v", *c.closed)
+	ts.metrics.mu.Lock()
+	defer ts.metrics.mu.Unlock()
+	if n := ts.metrics.errorsTotal[errKind(closeClientError)]; n != 0 {
+		t.Fatalf("the session ended as the browser's error (%d)", n)
 	}
 }
 
@@ -314,7 +329,21 @@ func TestTerminalPacedByAcks(t *testing.T) {
 		wrote <- n
 		ft.outW.Close()
 	}()
-	time.Sleep(time.Second)
+	// The barrier: racgate has read all it may hold (termBufMax) and the remote's
+	// writes wait. By then the pump has long had output to send, so a frame beyond
+	// termInFlight would have gone out; and the browser has the frames it may get.
+	tb := termBoxOf(t, ts)
+	start := time.Now()
+	for held := 0; held < termBufMax; time.Sleep(10 * time.Millisecond) {
+		tb.mu.Lock()
+		held = len(tb.out.buf)
+		tb.mu.Unlock()
+		if time.Since(start) > 20*time.Second {
+			t.Fatalf("racgate holds %d bytes after 20 s, want termBufMax (%d): the reader stopped early", held, termBufMax)
+		}
+	}
+	t.Logf("racgate held a full buffer after %v", time.Since(start).Round(time.Millisecond))
+	c.wait("termInFlight frames", 5*time.Second, func(c *termClient) bool { return c.frames >= termInFlight })
 	c.mu.Lock()
 	got, frames := c.out.Len(), c.frames
 	c.mu.Unlock()
