@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/racgate/racgate/render/wire"
 )
 
 // TestWhenWanted: the callback runs at once while a viewer has room, waits while every
@@ -34,12 +36,27 @@ func TestWhenWanted(t *testing.T) {
 
 	d.WhenWanted(want)
 	d.WhenWanted(want)
-	time.Sleep(20 * time.Millisecond)
 	if n := calls.Load(); n != 1 {
 		t.Fatalf("%d calls while the only viewer waits for its ACK, want 1", n)
 	}
+	// Barrier: a cursor change goes out while frames are unacknowledged. Once the
+	// second one has arrived, the viewer's loop has finished the iteration that sent
+	// the first: anything it would wrongly release on waking has run by now.
+	for i := range 2 {
+		d.SetCursor(image.NewRGBA(image.Rect(0, 0, 1+i, 1)), image.Point{})
+		if msg := <-sent; wire.Type(msg[0]) != wire.TypeCursor {
+			t.Fatalf("sent %v while waiting for its ACK, want CURSOR", wire.Type(msg[0]))
+		}
+	}
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("%d calls while the only viewer waits for its ACK, want 1", n)
+	}
+	// The ACK that frees the viewer runs the waiters on its own goroutine, before it
+	// returns.
 	v.Ack(1)
-	waitUntil(t, func() bool { return calls.Load() == 3 })
+	if n := calls.Load(); n != 3 {
+		t.Fatalf("%d calls once Ack returned, want 3", n)
+	}
 
 	// Room now: at once.
 	d.WhenWanted(want)

@@ -237,16 +237,46 @@ func TestResize(t *testing.T) {
 }
 
 func TestNoEmptyFrames(t *testing.T) {
-	d, c, _ := startDisplay(t, DefaultOptions(), 32, 32)
-	for range 10 {
-		d.EndFrame()
-	}
-	d.Fill(image.Rect(0, 0, 1, 1), color.RGBA{B: 9})
-	d.EndFrame()
-	c.converge(d)
-	time.Sleep(20 * time.Millisecond)
-	if f := c.v.Stats().Frames; f > 3 {
-		t.Errorf("%d frames for one change", f)
+	for _, interval := range []time.Duration{0, DefaultMinFrameInterval} {
+		t.Run(fmt.Sprint("interval=", interval), func(t *testing.T) {
+			o := DefaultOptions()
+			o.MinFrameInterval = interval
+			d, c, _ := startDisplay(t, o, 32, 32)
+			// Each EndFrame without a change, once the viewer has taken it (what it
+			// took was nothing), then a change; twice.
+			for round := range 2 {
+				for range 5 {
+					d.EndFrame()
+					waitFor(t, "the viewer to take the empty frame", func() bool {
+						d.mu.Lock()
+						defer d.mu.Unlock()
+						return c.v.seenSeq == d.frameSeq
+					})
+				}
+				d.Fill(image.Rect(round, round, round+1, round+1), color.RGBA{B: 9, G: uint8(round)})
+				d.EndFrame()
+				// Frames go out in order: once the change is drawn, every frame the
+				// empty EndFrames before it could have caused has been received.
+				c.converge(d)
+			}
+			types, _ := c.seen()
+			drew, frames := false, 0
+			for i, ty := range types {
+				switch ty {
+				case wire.TypeResize, wire.TypeFill, wire.TypeCopy, wire.TypeImage:
+					drew = true
+				case wire.TypeFrame:
+					frames++
+					if !drew {
+						t.Fatalf("message %d: a FRAME with nothing drawn since the last (%v)", i, types)
+					}
+					drew = false
+				}
+			}
+			if frames != 3 {
+				t.Errorf("%d frames for the first picture and two changes, want 3", frames)
+			}
+		})
 	}
 }
 
@@ -368,7 +398,10 @@ func TestConcurrentViewers(t *testing.T) {
 		cctx, ccancel := context.WithCancel(ctx)
 		c.run(cctx)
 		_ = c.v.Stats()
-		time.Sleep(time.Millisecond)
+		if i%3 == 0 {
+			// Leave once joined (its first frame is out), not only before that.
+			waitFor(t, "a joining viewer's first frame", func() bool { return c.v.Stats().Frames >= 1 })
+		}
 		if i%2 == 0 {
 			ccancel()
 		} else {
