@@ -2,9 +2,11 @@ package peers
 
 import (
 	"bufio"
+	"fmt"
 	"image/color"
 	"net"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -144,5 +146,81 @@ func TestAccepted(t *testing.T) {
 	}
 	for _, c := range conns[1:] {
 		c.Close()
+	}
+}
+
+// recordTB records how a test ended: Skip and Fatal stop the goroutine, as
+// the testing package's do.
+type recordTB struct {
+	testing.TB
+	skipped, failed bool
+	msg             string
+}
+
+func (r *recordTB) Helper() {}
+func (r *recordTB) Skipf(format string, args ...any) {
+	r.skipped, r.msg = true, fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+func (r *recordTB) Fatalf(format string, args ...any) {
+	r.failed, r.msg = true, fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+// run calls fn with r on its own goroutine, as a test function runs.
+func (r *recordTB) run(fn func(testing.TB)) {
+	done := make(chan struct{})
+	go func() { defer close(done); fn(r) }()
+	<-done
+}
+
+// TestSkipGate: a missing binary or privilege skips outside CI and fails
+// under RACGATE_REQUIRE_PEERS=1, whichever helper finds it missing.
+func TestSkipGate(t *testing.T) {
+	missing := map[string]func(testing.TB){
+		"Require": func(tb testing.TB) { Require(tb, "racgate-no-such-binary-xyz") },
+		"Skip":    func(tb testing.TB) { Skip(tb, "no %s", "thing") },
+	}
+	missing["RequireRoot"] = func(tb testing.TB) {
+		geteuid = func() int { return 1000 }
+		defer func() { geteuid = os.Geteuid }()
+		RequireRoot(tb, "this")
+	}
+	for name, fn := range missing {
+		for _, env := range []string{"", "1"} {
+			t.Setenv(RequireEnv, env)
+			r := &recordTB{}
+			r.run(fn)
+			if env == "1" && (!r.failed || r.skipped) || env == "" && (!r.skipped || r.failed) {
+				t.Errorf("%s with %s=%q: skipped %v, failed %v (%s)", name, RequireEnv, env, r.skipped, r.failed, r.msg)
+			}
+		}
+	}
+	// Nothing missing: neither.
+	t.Setenv(RequireEnv, "1")
+	r := &recordTB{}
+	r.run(func(tb testing.TB) { Require(tb, "sh") })
+	if r.skipped || r.failed {
+		t.Errorf("Require(sh): skipped %v, failed %v (%s)", r.skipped, r.failed, r.msg)
+	}
+}
+
+// TestWaitWindowAndPointer: WaitWindow finds a client's window by its title
+// once mapped, and WaitPointer sees the pointer where xdotool put it.
+func TestWaitWindowAndPointer(t *testing.T) {
+	Require(t, "Xvfb", "xterm", "xdotool")
+	x := StartXvfb(t, "320x240", 24)
+	x.Start(t, "xterm", "-geometry", "20x5+10+10", "-title", "peers-wait")
+	id := x.WaitWindow(t, "^peers-wait$", 10*time.Second)
+	if name := strings.TrimSpace(string(x.Run(t, "xdotool", "getwindowname", id))); name != "peers-wait" {
+		t.Fatalf("window %s is named %q", id, name)
+	}
+	x.Run(t, "xdotool", "mousemove", "37", "41")
+	x.WaitPointer(t, 37, 41, 5*time.Second)
+	// (37,4) is not (37,41): the coordinates are compared whole.
+	r := &recordTB{}
+	r.run(func(tb testing.TB) { x.WaitPointer(tb, 37, 4, 100*time.Millisecond) })
+	if !r.failed {
+		t.Fatal("WaitPointer(37, 4) returned with the pointer at (37, 41)")
 	}
 }

@@ -54,7 +54,7 @@ type ShadowOptions struct {
 func StartFreeRDPShadow(t testing.TB, x *X, o ShadowOptions) *RDPServer {
 	t.Helper()
 	bin := mustLookup(t, "freerdp-shadow-cli")
-	requireRoot(t, "StartFreeRDPShadow")
+	RequireRoot(t, "StartFreeRDPShadow")
 	if err := EnsureUser(RDPTestUser, RDPTestPassword, true); err != nil {
 		t.Fatalf("peers: test user %s: %v", RDPTestUser, err)
 	}
@@ -133,17 +133,6 @@ func SAMLine(userName, password string) string {
 	return userName + ":::" + hex.EncodeToString(h.Sum(nil)) + ":::"
 }
 
-func requireRoot(t testing.TB, what string) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv(RequireEnv) == "1" {
-		t.Fatalf("peers: %s needs root (%s=1)", what, RequireEnv)
-	}
-	t.Skipf("peers: skipping, %s needs root", what)
-}
-
 // XRDPOptions configures StartXRDP.
 type XRDPOptions struct {
 	// Session is shell script text run as the user's X session on the
@@ -200,12 +189,9 @@ func waitPortFree(port int, within time.Duration) error {
 func StartXRDP(t testing.TB, o XRDPOptions) *RDPServer {
 	t.Helper()
 	Require(t, "xrdp", "xrdp-sesman", "Xorg", "xhost")
-	requireRoot(t, "StartXRDP")
+	RequireRoot(t, "StartXRDP")
 	if _, err := os.Stat("/usr/lib/xorg/modules/libxorgxrdp.so"); err != nil {
-		if os.Getenv(RequireEnv) == "1" {
-			t.Fatalf("peers: xorgxrdp is not installed (%s=1)", RequireEnv)
-		}
-		t.Skip("peers: skipping, xorgxrdp is not installed")
+		Skip(t, "xorgxrdp is not installed")
 	}
 	if err := EnsureUser(RDPTestUser, RDPTestPassword, true); err != nil {
 		t.Fatalf("peers: test user %s: %v", RDPTestUser, err)

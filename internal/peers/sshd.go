@@ -41,12 +41,7 @@ func StartSSHD(t testing.TB, extraConfig ...string) *SSHD {
 	Require(t, "sshd", "ssh-keygen", "useradd", "chpasswd")
 	// sshd needs root to switch to the test user, and so do useradd and
 	// chpasswd; tests run as root here and in CI.
-	if os.Geteuid() != 0 {
-		if os.Getenv(RequireEnv) == "1" {
-			t.Fatalf("peers: StartSSHD needs root (%s=1)", RequireEnv)
-		}
-		t.Skip("peers: skipping, StartSSHD needs root")
-	}
+	RequireRoot(t, "StartSSHD")
 	bin, _ := Lookup("sshd")
 	keygen, _ := Lookup("ssh-keygen")
 	if err := EnsureUser(SSHTestUser, SSHTestPassword, true); err != nil {

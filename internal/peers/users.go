@@ -88,13 +88,11 @@ func EnsureUser(name, password string, home bool) error {
 }
 
 // TempUser creates a throwaway local account with a random name and password, without a
-// home or a shell, removed when the test ends. It skips the test when not run as root.
+// home or a shell, removed when the test ends. It skips the test when not run as root (a failure under RACGATE_REQUIRE_PEERS=1).
 func TempUser(t testing.TB) (name, password string) {
 	t.Helper()
 	Require(t, "useradd", "userdel", "chpasswd")
-	if os.Geteuid() != 0 {
-		t.Skip("peers: creating a local user needs root")
-	}
+	RequireRoot(t, "creating a local user")
 	var rnd [4]byte
 	rand.Read(rnd[:])
 	name, password = "rgtmp"+hex.EncodeToString(rnd[:]), "Tmp-pw-"+hex.EncodeToString(rnd[:])
