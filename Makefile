@@ -4,7 +4,7 @@ NPM     ?= npm
 BIN     := bin/racgate
 CONFIG  ?= examples/racgate.yaml
 
-.PHONY: all build web run test vet bench demo-desktop clean
+.PHONY: all build web run test vet bench demo-desktop fuzz clean
 
 all: build
 
@@ -31,6 +31,12 @@ vet:
 test: web vet
 	$(GO) test -race -count=1 -timeout 20m ./...
 	cd webclient && $(NPM) test
+
+# Every fuzz target, one after another, FUZZTIME each (default 1m, about 45 minutes in
+# all); FUZZPKG=render runs only packages whose path contains it. Fails if any target fails.
+FUZZTIME ?= 1m
+fuzz:
+	GO=$(GO) FUZZTIME=$(FUZZTIME) FUZZPKG=$(FUZZPKG) ./scripts/fuzz.sh
 
 clean:
 	rm -rf bin webclient/node_modules webclient/test/out && find webclient/dist -type f ! -name .gitkeep -delete
