@@ -19,6 +19,7 @@ type Memory struct {
 	byEP    map[string]int       // live leases per endpoint
 	byUser  map[[2]string]int    // per endpoint and user
 	revoked map[string]time.Time // logged-out logins, until their expiry
+	logins  *loginBook           // failed logins, for throttling
 	closed  bool
 }
 
@@ -33,7 +34,7 @@ func NewMemory(instance, publicURL string) *Memory {
 	return &Memory{
 		instance: Instance{ID: instance, PublicURL: publicURL, Started: time.Now()},
 		leases:   map[string]*lease{}, byEP: map[string]int{}, byUser: map[[2]string]int{},
-		revoked: map[string]time.Time{},
+		revoked: map[string]time.Time{}, logins: newLoginBook(maxLoginRecords),
 	}
 }
 

@@ -130,3 +130,34 @@ local e = redis.call('GET', KEYS[1])
 if not e then return -1 end
 return now - tonumber(e)
 `)
+
+// Login records (throttling): P:{login}:K, a hash of f (failures) and t (the last
+// failure, ms by Redis's clock), expiring `forget` after the last failure. One hash tag
+// for all, so that one script reads several keys on one Cluster slot.
+
+// loginFailed: KEYS the records; ARGV forget ms. Returns {failures, ms since} per key.
+var loginFailedScript = redis.NewScript(luaNow + `
+local out = {}
+for i, k in ipairs(KEYS) do
+  local f = redis.call('HINCRBY', k, 'f', 1)
+  redis.call('HSET', k, 't', now)
+  redis.call('PEXPIRE', k, ARGV[1])
+  out[i] = {f, 0}
+end
+return out
+`)
+
+// loginAttempts: KEYS the records. Returns {failures, ms since the last} per key, {0, 0}
+// for none (or one that is not ours to read).
+var loginAttemptsScript = redis.NewScript(luaNow + `
+local out = {}
+for i, k in ipairs(KEYS) do
+  local f, t = 0, now
+  if redis.call('TYPE', k).ok == 'hash' then
+    local v = redis.call('HMGET', k, 'f', 't')
+    f, t = tonumber(v[1]) or 0, tonumber(v[2]) or now
+  end
+  out[i] = {f, math.max(0, now - t)}
+end
+return out
+`)

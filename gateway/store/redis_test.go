@@ -479,3 +479,21 @@ func TestRedisPausedInstanceSlotsFree(t *testing.T) {
 		l.Release(ctx)
 	}
 }
+
+// Login records with Redis down: errors that say so.
+func TestRedisLoginUnavailable(t *testing.T) {
+	ctx := context.Background()
+	srv := peers.StartRedis(t)
+	a := newRedisStore(t, testClient(t, srv.Addr), "a")
+	failed(t, a, time.Hour, "user:ann")
+	srv.Stop()
+	if _, err := a.LoginFailed(ctx, []string{"user:ann"}, time.Hour); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("LoginFailed: %v, want ErrUnavailable", err)
+	}
+	if _, err := a.LoginAttempts(ctx, []string{"user:ann"}); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("LoginAttempts: %v, want ErrUnavailable", err)
+	}
+	if err := a.LoginSucceeded(ctx, "user:ann"); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("LoginSucceeded: %v, want ErrUnavailable", err)
+	}
+}

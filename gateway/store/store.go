@@ -22,6 +22,9 @@ var (
 	ErrNotFound = errors.New("store: no such connection")
 	// ErrClosed: the store was closed.
 	ErrClosed = errors.New("store: closed")
+	// ErrLoginKey: a login-throttling key is empty or longer than MaxLoginKey bytes, or
+	// a call names more than MaxLoginKeys keys.
+	ErrLoginKey = errors.New("store: bad login key")
 )
 
 // ReasonExpired is a lease's Reason when the store ended it because it expired (its
@@ -107,11 +110,25 @@ type Store interface {
 	Revoke(ctx context.Context, login string, until time.Time) error
 	// Revoked reports whether login was revoked on any instance.
 	Revoked(ctx context.Context, login string) (bool, error)
+	// LoginFailed records one failed login against each key and returns each key's
+	// record after it; a key's record is forgotten `forget` after its last failure.
+	LoginFailed(ctx context.Context, keys []string, forget time.Duration) ([]Attempts, error)
+	// LoginAttempts returns each key's record (zero Attempts for a key with none).
+	LoginAttempts(ctx context.Context, keys []string) ([]Attempts, error)
+	// LoginSucceeded clears key's record.
+	LoginSucceeded(ctx context.Context, key string) error
 	// InstanceID names this instance in the registry.
 	InstanceID() string
 	// Close stops heartbeats. Leases not released stay counted until they expire
 	// (Memory: they vanish with it).
 	Close() error
+}
+
+// Attempts is what the store remembers of failed logins for one key (the gateway uses
+// keys such as "user:alice" and "addr:192.0.2.7").
+type Attempts struct {
+	Failures int           // failed logins since the record was cleared or forgotten
+	Since    time.Duration // time since the last failure, by the store's clock (so instances with skewed clocks agree)
 }
 
 // Lease is one held slot. Release frees it; calling it again does nothing.

@@ -37,6 +37,7 @@ func (s suite) run(t *testing.T) {
 	t.Run("Terminate", s.testTerminate)
 	t.Run("Registry", s.testRegistry)
 	t.Run("Revoke", s.testRevoke)
+	t.Run("Login", s.testLogin)
 }
 
 // testRevoke: a logout recorded on one instance is seen on another, and only until the
