@@ -20,12 +20,7 @@ func (dm *damage) reset(bounds image.Rectangle, tile int) {
 	dm.cols = (bounds.Dx() + tile - 1) / tile
 	dm.rows = (bounds.Dy() + tile - 1) / tile
 	n := dm.cols * dm.rows
-	if cap(dm.boxes) >= n {
-		dm.boxes = dm.boxes[:n]
-		clear(dm.boxes)
-	} else {
-		dm.boxes = make([]image.Rectangle, n)
-	}
+	dm.boxes = resized(dm.boxes, n)
 	dm.nDirty = 0
 	dm.allDirty = false
 }

@@ -47,6 +47,8 @@ func (l *damageLog) reset(bounds image.Rectangle, tile int) {
 	l.sum.reset(bounds, tile)
 	l.n = 0
 	l.memo.ok = false
+	n := len(l.cur.boxes)
+	l.memo.rects, l.memo.versions = trimmed(l.memo.rects, n), trimmed(l.memo.versions, n)
 }
 
 // seg returns sealed segment s, which must be held.

@@ -176,6 +176,7 @@ func (d *Display) Resize(width, height int) {
 	d.stamps = make([]uint64, d.tileCols*((d.fb.Height+t-1)/t))
 	d.touchLocked(d.fb.Bounds())
 	d.log.reset(d.fb.Bounds(), t)
+	d.tmp = trimmed(d.tmp, len(d.stamps))
 	for _, v := range d.viewers {
 		v.resetLocked()
 	}

@@ -42,13 +42,7 @@ func (fb *Framebuffer) Resize(width, height int) {
 	}
 	fb.Width, fb.Height = width, height
 	fb.Stride = width * BytesPerPixel
-	n := fb.Stride * height
-	if cap(fb.Pix) >= n {
-		fb.Pix = fb.Pix[:n]
-		clear(fb.Pix)
-	} else {
-		fb.Pix = make([]byte, n)
-	}
+	fb.Pix = resized(fb.Pix, fb.Stride*height) // not the old screen's memory if it shrank
 }
 
 // At returns the colour at (x, y), or black outside the framebuffer.

@@ -19,12 +19,7 @@ func (l *tileSet) reset(bounds image.Rectangle, tile int) {
 	l.tile, l.bounds = tile, bounds
 	l.cols = (bounds.Dx() + tile - 1) / tile
 	rows := (bounds.Dy() + tile - 1) / tile
-	if cap(l.marked) >= l.cols*rows {
-		l.marked = l.marked[:l.cols*rows]
-		clear(l.marked)
-	} else {
-		l.marked = make([]bool, l.cols*rows)
-	}
+	l.marked = resized(l.marked, l.cols*rows)
 	l.n = 0
 }
 

@@ -28,9 +28,10 @@ func (env *encodeEnv) getWork(level int) *work {
 // bigBuffers pools byte slices of more than smallBuffer bytes.
 type bigBuffers struct{ p sync.Pool }
 
-// get returns an empty slice with room for n bytes, at least size if it allocates.
+// get returns an empty slice with room for n bytes, at least size if it allocates. A
+// pooled buffer far bigger than that (from before the screen shrank) is let go.
 func (b *bigBuffers) get(n, size int) []byte {
-	if p, ok := b.p.Get().(*[]byte); ok && cap(*p) >= n {
+	if p, ok := b.p.Get().(*[]byte); ok && cap(*p) >= n && cap(*p) <= 2*max(n, size) {
 		return (*p)[:0]
 	}
 	return make([]byte, 0, max(n, size))

@@ -134,6 +134,10 @@ func (v *Viewer) resetLocked() {
 	st.dmg.all()
 	v.d.joinLocked(v)
 	st.resized, st.first = true, true
+	// A screen that shrank: the scratch need not hold the old one (a lone viewer's
+	// grows to a screen's worth). It is only touched under the lock; a frame being sent
+	// keeps its pixels through v.pix until releaseFrame.
+	v.scratch = trimmed(v.scratch, max(len(v.d.fb.Pix), smallBuffer))
 }
 
 func (v *Viewer) wakeUp() {
@@ -337,6 +341,12 @@ func (v *Viewer) takeLocked() {
 		v.stats.merged.Add(skipped - 1)
 	}
 	v.seenSeq = d.frameSeq
+	if st.resized {
+		// Per-rectangle lists grow with the number of tiles: drop a bigger screen's.
+		tiles := len(d.stamps)
+		v.rects, v.tmpRects = trimmed(v.rects, tiles), trimmed(v.tmpRects, tiles)
+		v.offs, v.vers, v.hits = trimmed(v.offs, tiles), trimmed(v.vers, tiles), trimmed(v.hits, tiles)
+	}
 	v.resized, v.first = st.resized, st.first
 	v.size = image.Pt(d.fb.Width, d.fb.Height)
 	v.shared = len(d.viewers) >= 2
@@ -384,7 +394,12 @@ func (v *Viewer) takeLocked() {
 	} else if !v.shared {
 		v.pix = v.loneScratch(n)
 	} else {
-		v.scratch = grow(v.scratch, n)
+		if cap(v.scratch) < n {
+			// At most smallBuffer, the most a viewer among several keeps (grow's
+			// quarter to spare would pass it).
+			v.scratch = make([]byte, 0, min(n+n/4, max(n, smallBuffer)))
+		}
+		v.scratch = v.scratch[:n]
 		v.pix = v.scratch
 	}
 	for i, r := range v.rects {

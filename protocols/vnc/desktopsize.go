@@ -38,11 +38,26 @@ func (c *Client) handleDesktopSize(w, h int) error {
 	c.width, c.height = w, h
 	c.mu.Unlock()
 	if changed {
+		c.dropBigBuffers(w * h * 4)
 		c.sink.Resize(w, h)
 		// Ask for everything again at the new size.
 		c.pendingResize = true
 	}
 	return nil
+}
+
+// dropBigBuffers lets go of decoder buffers bigger than a screen of screenBytes: they
+// grow to the largest rectangle seen (ZRLE and Zlib inflate a whole one), and after the
+// screen shrank one sized for the old screen would be kept for good.
+func (c *Client) dropBigBuffers(screenBytes int) {
+	if cap(c.pix) > screenBytes {
+		c.pix = nil
+	}
+	for _, z := range []*zstream{&c.zlib, &c.zrle, &c.tight[0], &c.tight[1], &c.tight[2], &c.tight[3]} {
+		if cap(z.out) > screenBytes {
+			z.out = nil
+		}
+	}
 }
 
 // readExtendedDesktopSize reads an ExtendedDesktopSize pseudo-rectangle: x is
