@@ -176,9 +176,7 @@ func TestSSHFlood(t *testing.T) {
 		t.Skip("starts sshd and racgate")
 	}
 	peers.Require(t, "sshd", "ssh-keygen", "useradd", "chpasswd", "perl")
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: a local user and sshd")
-	}
+	peers.RequireRoot(t, "TestSSHFlood (a local user and sshd)")
 	o, err := parseFlags([]string{"-duration", "2s", "-warmup", "500ms", "-scenarios", "ssh-flood"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -280,16 +278,47 @@ func TestCanvasMatchesScreen(t *testing.T) {
 	if err := gw.start(ctx, ps, dir, remoteServer{Protocol: "vnc", Addr: x.Addr}); err != nil {
 		t.Fatal(err)
 	}
-	v, err := gw.dial(ctx, scenario{}, nil)
+	// After each FRAME (on Run's goroutine, where the canvas may be read) keep a copy
+	// of the canvas, to compare with the screen while the session runs.
+	var (
+		mu   sync.Mutex
+		last *image.RGBA
+		rv   racgateViewer
+	)
+	v, err := gw.dial(ctx, scenario{}, func(time.Time, bool) {
+		img := rv.s.Canvas().Image()
+		cp := &image.RGBA{Pix: bytes.Clone(img.Pix), Stride: img.Stride, Rect: img.Rect}
+		mu.Lock()
+		last = cp
+		mu.Unlock()
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	rv = v.(racgateViewer)
 	rctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- v.run(rctx) }()
-	// Type something so that the picture is more than a blank terminal.
-	v.pointer(ctx, 100, 100)
-	time.Sleep(200 * time.Millisecond)
+	// racgate drops input until the session is up: wait for the first FRAME.
+	for deadline := time.Now().Add(20 * time.Second); v.stats().Frames == 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no FRAME 20 s after the session opened")
+		}
+	}
+	// Type something so that the picture is more than a blank terminal. Without a
+	// window manager the keyboard follows the pointer: wait until it is there.
+	if err := v.pointer(ctx, 100, 100); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		out, err := x.run(ctx, "xdotool", "getmouselocation")
+		if err == nil && strings.HasPrefix(string(out), "x:100 y:100 ") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the pointer is at %q, not at (100,100), 10 s after POINTER", out)
+		}
+	}
 	for _, ch := range "racgate bench" {
 		if err := v.press(ctx, uint32(ch), ""); err != nil {
 			t.Fatal(err)
@@ -310,28 +339,49 @@ func TestCanvasMatchesScreen(t *testing.T) {
 		}
 		prev = out
 	}
-	time.Sleep(500 * time.Millisecond) // the last frames reach the client
+	// The last frames reach the client: wait until a FRAME leaves the canvas equal
+	// to the still screen.
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		mu.Lock()
+		img := last
+		mu.Unlock()
+		n := -1
+		if img != nil {
+			n = pixelDiff(img, screen)
+		}
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("15 s after the screen was still, the canvas differs from it in %d pixels (-1: no frame)", n)
+		}
+	}
 	stop()
 	if err := <-done; err != nil {
 		t.Fatalf("session: %v", err)
 	}
 	v.close()
 	got := v.(racgateViewer).s.Canvas().Image()
-	if got.Rect != screen.Rect {
-		t.Fatalf("canvas %v, screen %v", got.Rect, screen.Rect)
-	}
-	diff := 0
-	for i := 0; i < len(got.Pix); i += 4 {
-		if got.Pix[i] != screen.Pix[i] || got.Pix[i+1] != screen.Pix[i+1] || got.Pix[i+2] != screen.Pix[i+2] {
-			diff++
-		}
-	}
-	if diff != 0 {
-		t.Fatalf("%d of %d pixels differ from the X screen", diff, len(got.Pix)/4)
+	if diff := pixelDiff(got, screen); diff != 0 {
+		t.Fatalf("%d of %d pixels differ from the X screen (-1: sizes %v, %v)", diff, len(got.Pix)/4, got.Rect, screen.Rect)
 	}
 	if st := v.stats(); st.Frames == 0 || st.Bytes == 0 {
 		t.Fatalf("stats %+v", st)
 	}
+}
+
+// pixelDiff counts the pixels whose R, G or B differ; -1 if the sizes differ.
+func pixelDiff(a, b *image.RGBA) int {
+	if a.Rect != b.Rect || len(a.Pix) != len(b.Pix) {
+		return -1
+	}
+	diff := 0
+	for i := 0; i < len(a.Pix); i += 4 {
+		if a.Pix[i] != b.Pix[i] || a.Pix[i+1] != b.Pix[i+1] || a.Pix[i+2] != b.Pix[i+2] {
+			diff++
+		}
+	}
+	return diff
 }
 
 // TestRDPBusy: the busy terminal over RDP, freerdp-shadow-cli sharing an Xvfb with NLA
