@@ -49,27 +49,33 @@ func loadSpec(t testing.TB) map[Type]*specType {
 		}
 		defer f.Close()
 		specTypes = map[Type]*specType{}
-		var cur *specType
-		toServer := false
+		var cur *specType // the section whose layout table is still to come or being read
+		inTable, toServer := false, false
 		sc := bufio.NewScanner(f)
 		for sc.Scan() {
 			line := sc.Text()
 			switch {
 			case strings.HasPrefix(line, "## "):
-				cur = nil
+				cur, inTable = nil, false
 				toServer = line == "## Client to server"
 			case strings.HasPrefix(line, "### "):
-				cur = nil
+				cur, inTable = nil, false
 				if m := headingRE.FindStringSubmatch(line); m != nil {
 					n, _ := strconv.ParseUint(m[1], 16, 8)
 					cur = &specType{t: Type(n), name: m[2], toServer: toServer}
 					specTypes[cur.t] = cur
 				}
-			case cur != nil && strings.HasPrefix(line, "| ") && !strings.HasPrefix(line, "| size |"):
+			case cur != nil && strings.HasPrefix(line, "| size | field |"):
+				inTable = true
+			case inTable && strings.HasPrefix(line, "|-"):
+			case inTable && strings.HasPrefix(line, "| "):
 				cells := strings.Split(strings.Trim(line, "|"), "|")
 				if len(cells) >= 2 {
 					cur.rows = append(cur.rows, specRow{strings.TrimSpace(cells[0]), strings.TrimSpace(cells[1])})
 				}
+			case inTable:
+				// The layout is the section's first table; later ones (CLOSE's codes) are not.
+				cur, inTable = nil, false
 			}
 		}
 		specErr = sc.Err()

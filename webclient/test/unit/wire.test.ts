@@ -375,3 +375,35 @@ test("PROMPT and PROMPT_RESPONSE: bounds, UTF-8 and flags checked before use", (
   const atLimit = encodeMessages({ type: "PROMPT_RESPONSE", id: 1, answers: ["é".repeat(MAX_PROMPT_TEXT / 2)] });
   assert.equal(decodeAll(atLimit).length, 1);
 });
+
+// Vectors typed by hand from docs/protocol.md's layouts (render/wire/testdata/spec_vectors.json;
+// the Go test checks their fields against the spec's tables): the decoder and encoder
+// against the spec itself, not only against the Go codec.
+type SpecVector = {
+  name: string;
+  fields: [string, string][];
+  message: Record<string, unknown>;
+  canvas?: { width: number; height: number; rgb: string };
+  terminal?: string;
+};
+const specVectors: SpecVector[] = JSON.parse(readFileSync(new URL("../../../render/wire/testdata/spec_vectors.json", import.meta.url), "utf8"));
+
+test("spec vectors file is there", () => assert.ok(specVectors.length >= 25, `only ${specVectors.length} spec vectors`));
+
+for (const v of specVectors) {
+  test(`spec vector ${v.name}`, () => {
+    const all = v.fields.map(([, h]) => h).join("");
+    const ms = decodeAll(unhex(all));
+    assert.deepEqual(ms.map(describe), [v.message]);
+    assert.equal(hex(encodeMessages(undescribe(v.message))), all);
+    if (v.canvas) {
+      const c = drawModel([{ type: "RESIZE", width: v.canvas.width, height: v.canvas.height } as Message, ...ms]);
+      assert.equal(hex(c.rgb()), v.canvas.rgb);
+    }
+    if (v.terminal !== undefined) {
+      const m = ms[0];
+      assert.ok(m.type === "TERMINAL_DEFLATE");
+      assert.equal(hex(new Inflater().inflate(m.data, m.size)), v.terminal);
+    }
+  });
+}
