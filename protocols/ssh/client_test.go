@@ -583,6 +583,8 @@ type stallProxy struct {
 	l     net.Listener
 	stall atomic.Bool
 	quit  chan struct{}
+	// up and down count the reads forwarded to the server and to the client.
+	up, down atomic.Int64
 }
 
 func newStallProxy(t *testing.T, target string) *stallProxy {
@@ -607,14 +609,14 @@ func newStallProxy(t *testing.T, target string) *stallProxy {
 				continue
 			}
 			wg.Add(2)
-			go p.pipe(&wg, u, c)
-			go p.pipe(&wg, c, u)
+			go p.pipe(&wg, u, c, &p.up)
+			go p.pipe(&wg, c, u, &p.down)
 		}
 	}()
 	return p
 }
 
-func (p *stallProxy) pipe(wg *sync.WaitGroup, dst, src net.Conn) {
+func (p *stallProxy) pipe(wg *sync.WaitGroup, dst, src net.Conn, count *atomic.Int64) {
 	defer wg.Done()
 	defer dst.Close()
 	defer src.Close()
@@ -629,6 +631,7 @@ func (p *stallProxy) pipe(wg *sync.WaitGroup, dst, src net.Conn) {
 			if _, werr := dst.Write(buf[:n]); werr != nil {
 				return
 			}
+			count.Add(1)
 		}
 		if err != nil {
 			return
@@ -649,8 +652,15 @@ func TestKeepAliveClosesDeadConnection(t *testing.T) {
 	tm := newTerm(t, s)
 	tm.send("echo alive-$((2+2))\n")
 	tm.expect(`alive-4`)
-	// Keepalives have been answered meanwhile; the session must still be up.
-	time.Sleep(4 * cfg.KeepAlive)
+	// The session is idle: what the client sends now are keepalives, one an
+	// interval. Once more have gone out and come back than may be missed, the
+	// answers were counted as answers, and the session must still be up.
+	up, down := proxy.up.Load(), proxy.down.Load()
+	for deadline := time.Now().Add(30 * cfg.KeepAlive); proxy.up.Load()-up <= keepAliveMisses+1 || proxy.down.Load()-down <= keepAliveMisses+1; time.Sleep(cfg.KeepAlive / 10) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d writes to the server, %d to the client in %v: keepalives not sent or not answered", proxy.up.Load()-up, proxy.down.Load()-down, 30*cfg.KeepAlive)
+		}
+	}
 	tm.send("echo still-$((3+3))\n")
 	tm.expect(`still-6`)
 
