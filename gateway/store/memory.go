@@ -2,8 +2,14 @@ package store
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
+	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -21,7 +27,15 @@ type Memory struct {
 	revoked map[string]time.Time // logged-out logins, until their expiry
 	logins  *loginBook           // failed logins, for throttling
 	closed  bool
+
+	// revokeFile, once PersistRevocations set it, is rewritten by every Revoke;
+	// fileMu orders the rewrites, so a later one never loses to an earlier one.
+	revokeFile string
+	fileMu     sync.Mutex
 }
+
+// maxRevocationsFile bounds the revocations file PersistRevocations reads.
+const maxRevocationsFile = 16 << 20
 
 var _ Store = (*Memory)(nil)
 
@@ -136,10 +150,12 @@ func (m *Memory) Terminate(_ context.Context, id, reason string) error {
 	return nil
 }
 
-// Revoke implements Store.
+// Revoke implements Store. With PersistRevocations, it also rewrites the file; if that
+// fails the revocation still holds in this process, and the error says so.
 func (m *Memory) Revoke(_ context.Context, login string, until time.Time) error {
+	m.fileMu.Lock()
+	defer m.fileMu.Unlock()
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	now := time.Now()
 	for k, t := range m.revoked {
 		if !now.Before(t) {
@@ -149,7 +165,97 @@ func (m *Memory) Revoke(_ context.Context, login string, until time.Time) error 
 	if now.Before(until) {
 		m.revoked[login] = until
 	}
+	path := m.revokeFile
+	var all map[string]time.Time
+	if path != "" {
+		all = maps.Clone(m.revoked)
+	}
+	m.mu.Unlock()
+	if path == "" {
+		return nil
+	}
+	if err := writeRevocations(path, all); err != nil {
+		return fmt.Errorf("store: revocation of %s kept in memory only: %w", login, err)
+	}
 	return nil
+}
+
+// PersistRevocations makes logouts survive a restart: it loads the revocations (login
+// ID -> until) from the JSON file at path, if there is one, and from then on every
+// Revoke rewrites the file (atomically: a new file renamed over it), without the
+// revocations that have expired.
+func (m *Memory) PersistRevocations(path string) error {
+	loaded, err := readRevocations(path)
+	if err != nil {
+		return err
+	}
+	m.fileMu.Lock()
+	defer m.fileMu.Unlock()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := time.Now()
+	for login, until := range loaded {
+		if now.Before(until) && until.After(m.revoked[login]) {
+			m.revoked[login] = until
+		}
+	}
+	m.revokeFile = path
+	return nil
+}
+
+func readRevocations(path string) (map[string]time.Time, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: revocations: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxRevocationsFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("store: revocations: %w", err)
+	}
+	if len(b) > maxRevocationsFile {
+		return nil, fmt.Errorf("store: revocations file %s: larger than %d bytes", path, maxRevocationsFile)
+	}
+	var out map[string]time.Time
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, fmt.Errorf("store: revocations file %s: %w", path, err)
+	}
+	return out, nil
+}
+
+// writeRevocations replaces the file at path with revoked: a reader (or a crash) sees
+// the old file or the new one, never half of one.
+func writeRevocations(path string, revoked map[string]time.Time) error {
+	b, err := json.Marshal(revoked)
+	if err != nil {
+		return err
+	}
+	if len(b) > maxRevocationsFile {
+		// It could not be read back; keep the last good file.
+		return fmt.Errorf("revocations file %s would have %d bytes, limit %d", path, len(b), maxRevocationsFile)
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp") // mode 0600
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
 }
 
 // Revoked implements Store.
