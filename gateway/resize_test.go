@@ -159,3 +159,60 @@ func TestResizeClamped(t *testing.T) {
 		}
 	})
 }
+
+// TestXvncResizeCapAndRelease: a browser asks for 8192x8192, then for 1024x768 again.
+// The X screen never exceeds the max-width/max-height cap (default 4096x2304), and the
+// heap racgate uses comes back to about where it was: the big screen's framebuffer,
+// viewer scratch and decoder buffers are not kept.
+func TestXvncResizeCapAndRelease(t *testing.T) {
+	peers.Require(t, "Xvnc", "xdpyinfo", "xwd", "xterm")
+	// Each encoding has its own decoder buffers: Tight's are per rectangle (Xvnc cuts
+	// them small), ZRLE's hold a whole rectangle, up to the screen.
+	for _, enc := range []string{"tight copyrect", "zrle copyrect"} {
+		t.Run(strings.Fields(enc)[0], func(t *testing.T) { xvncResizeCapAndRelease(t, enc) })
+	}
+}
+
+func xvncResizeCapAndRelease(t *testing.T, encodings string) {
+	x := peers.StartXvnc(t, peers.XvncOptions{Geometry: "1024x768"})
+	x.Start(t, "xterm", "-geometry", "80x24+10+10", "-fa", "", "-fn", "fixed", "+bc")
+	y := strings.NewReplacer("https://gw.example", "http://gw.example",
+		"host: 127.0.0.1:1\n", "host: "+x.Addr+"\n    settings: {quality: lossless, encodings: "+encodings+"}\n").Replace(testConfig)
+	ts := newTestServer(t, y)
+	b := openBrowser(t, ts, "demo", "/ws/desk?width=1024&height=768")
+	b.wait("first frame", 15*time.Second, func(b *browser) bool { return b.frames > 0 && b.hello != nil })
+	if b.hello.Flags&wire.FlagResize == 0 {
+		t.Fatalf("HELLO flags %b lack resize", b.hello.Flags)
+	}
+	matchScreen(t, b, x)
+	before := heapInuse()
+	xBefore := rssMiB(x.PID)
+
+	b.send(wire.ResizeRequest{Width: 8192, Height: 8192})
+	b.wait("canvas resized", 60*time.Second, func(b *browser) bool {
+		return b.canvas.Image().Rect.Dx() != 1024
+	})
+	big := matchScreen(t, b, x).Rect.Size() // every big buffer has been used once
+	peak := heapInuse()
+	xPeak := rssMiB(x.PID)
+	if xs := xScreenSize(t, x); xs.X > 4096 || xs.Y > 2304 || xs != big {
+		t.Errorf("X screen %v (canvas %v) after RESIZE 8192x8192; want at most 4096x2304", xs, big)
+	}
+
+	b.send(wire.ResizeRequest{Width: 1024, Height: 768})
+	b.wait("canvas 1024x768", 30*time.Second, func(b *browser) bool {
+		return b.canvas.Image().Rect == image.Rect(0, 0, 1024, 768)
+	})
+	matchScreen(t, b, x)
+	if xs := xScreenSize(t, x); xs != image.Pt(1024, 768) {
+		t.Errorf("X screen %v, want 1024x768", xs)
+	}
+	after := heapInuse()
+	t.Logf("heap in use: %d MiB before, %d MiB at %v, %d MiB after resizing back; Xvnc RSS %d, %d, %d MiB",
+		before/mib, peak/mib, big, after/mib, xBefore, xPeak, rssMiB(x.PID))
+	// The big screen's framebuffer alone is 36 MiB, as is a lone viewer's scratch; what
+	// stays beside them (measured: about 1 MiB) is far less than either.
+	if after > before+16*mib {
+		t.Errorf("heap in use %d MiB after resizing back, %d MiB before: the big screen's buffers were kept", after/mib, before/mib)
+	}
+}
