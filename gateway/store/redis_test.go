@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.uber.org/goleak"
 
 	"github.com/racgate/racgate/internal/peers"
 )
@@ -213,7 +214,8 @@ func (quietLogger) Printf(context.Context, string, ...any) {}
 func TestMain(m *testing.M) {
 	// go-redis logs every failed dial; the outage tests cause many on purpose.
 	redis.SetLogger(quietLogger{})
-	m.Run()
+	// Every store, client and redis-server a test starts must be gone when it ends.
+	goleak.VerifyTestMain(m)
 }
 
 // The shared suite on a three-node Redis Cluster: one endpoint's keys must share a slot
