@@ -191,6 +191,7 @@ func (c *Client) activate(body []byte) error {
 	c.fastInputShared = da.inputFlags&(inputFlagFastPathInput|inputFlagFastPathInput2) != 0
 	c.mu.Unlock()
 	if resized {
+		c.dropBigBuffers(da.width, da.height)
 		c.sink.Resize(da.width, da.height)
 	}
 	if err := c.sendIO(func(b []byte) []byte { return confirmActivePDU(b, c.userID, da, &c.cfg) }); err != nil {
@@ -289,4 +290,20 @@ func (c *Client) handleSlowPathUpdate(p []byte) error {
 		return protoErr("Orders Update", "MS-RDPEGDI 2.2.2.1", "drawing orders were not advertised")
 	}
 	return protoErr("Update PDU", "MS-RDPBCGR 2.2.9.1.1.3", "update type %d", typ)
+}
+
+// dropBigBuffers lets go of bitmap scratch bigger than the largest bitmap of a w x h
+// desktop (drawBitmap's bound): it grows to the largest bitmap seen, and after the
+// desktop shrank one sized for the old desktop would be kept for good.
+func (c *Client) dropBigBuffers(w, h int) {
+	n := (w + 64) * (h + 64)
+	if cap(c.pix) > 4*n {
+		c.pix = nil
+	}
+	if cap(c.planes) > 4*n {
+		c.planes = nil
+	}
+	if cap(c.native) > n {
+		c.native = nil
+	}
 }
