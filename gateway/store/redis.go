@@ -461,6 +461,8 @@ func (r *Redis) renewLeases(ctx context.Context, ls []*lease, retry bool) error 
 	cmds := make([]*redis.Cmd, len(ls))
 	_, err := r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, l := range ls {
+			// Admitted fail-open, without counting: added back regardless of the limits
+			// once Redis is back, as before (see renewScript).
 			unchecked := 0
 			if l.conn.Unchecked {
 				unchecked = 1
@@ -482,6 +484,9 @@ func (r *Redis) renewLeases(ctx context.Context, ls []*lease, retry bool) error 
 	for i, cmd := range cmds {
 		status, reason, killed, cerr := renewAnswer(cmd)
 		if cerr != nil {
+			if err == nil {
+				err = cerr
+			}
 			continue
 		}
 		l := ls[i]
