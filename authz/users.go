@@ -54,7 +54,7 @@ type Users struct {
 // NewUsers checks every hash and returns the set. Usernames must be unique.
 func NewUsers(users []User) (*Users, error) {
 	s := &Users{byName: make(map[string]*User, len(users))}
-	cost := bcrypt.DefaultCost
+	cost := 0
 	for i := range users {
 		u := users[i]
 		if u.Username == "" {
@@ -67,11 +67,15 @@ func NewUsers(users []User) (*Users, error) {
 		if err != nil {
 			return nil, fmt.Errorf("authz: user %q: password hash: %w", u.Username, err)
 		}
-		cost = c
+		cost = max(cost, c)
 		u.Groups = slices.Clone(u.Groups)
 		s.byName[u.Username] = &u
 	}
-	// Same cost as the real hashes, so timing matches.
+	// The costliest of the real hashes, so that an unknown name never answers sooner
+	// than a known one.
+	if cost == 0 {
+		cost = bcrypt.DefaultCost
+	}
 	d, err := bcrypt.GenerateFromPassword([]byte("racgate-dummy-password"), cost)
 	if err != nil {
 		return nil, fmt.Errorf("authz: dummy hash: %w", err)

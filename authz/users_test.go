@@ -96,3 +96,22 @@ func TestHashPassword(t *testing.T) {
 		t.Error("73-byte password accepted")
 	}
 }
+
+// TestDummyHashCost: an unknown name is checked against a hash as costly as the costliest
+// real one, whatever order the users come in.
+func TestDummyHashCost(t *testing.T) {
+	h4, _ := HashPassword("a", 4)
+	h6, _ := HashPassword("b", 6)
+	for _, order := range [][]User{
+		{{Username: "slow", PasswordHash: h6}, {Username: "fast", PasswordHash: h4}},
+		{{Username: "fast", PasswordHash: h4}, {Username: "slow", PasswordHash: h6}},
+	} {
+		us, err := NewUsers(order)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c, _ := bcrypt.Cost(us.dummy); c != 6 {
+			t.Fatalf("users %s, %s: dummy cost %d, want 6", order[0].Username, order[1].Username, c)
+		}
+	}
+}

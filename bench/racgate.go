@@ -25,16 +25,19 @@ import (
 
 const endpointName = "bench"
 
-// configYAML is racgate's config for one scenario: one user and one endpoint on rem. A
+// configYAML is racgate's config for one scenario: one user (an administrator, so that
+// its login may read /metrics) and one endpoint on rem. A
 // VNC endpoint's clients may choose quality, compress-level, encodings and
 // render-min-frame-interval.
 func configYAML(rem remoteServer, user, hash string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `listen: 127.0.0.1:0
 store: memory
+admin-group: bench
 users:
   - username: %s
     password-hash: %q
+    groups: [bench]
 providers:
   - name: bench
 endpoints:

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"html/template"
@@ -32,7 +31,7 @@ func (s *Server) adminRoutes(m *http.ServeMux) {
 func (s *Server) adminUser(w http.ResponseWriter, r *http.Request) (who string, ok bool) {
 	cfg := s.state.Load().cfg
 	if tok, found := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); found {
-		if len(cfg.AdminToken) > 0 && subtle.ConstantTimeCompare([]byte(tok), cfg.AdminToken) == 1 {
+		if tokenIs(tok, cfg.AdminToken) {
 			return "token", true
 		}
 		s.log.Info("admin API: bad token", "remote", r.RemoteAddr)

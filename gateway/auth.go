@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,60 +30,93 @@ var (
 	errBadSignature = errors.New("login cookie signature invalid")
 	errExpired      = errors.New("login expired")
 	errRevoked      = errors.New("logged out")
+	// errBeforeRestart: a memory-store instance without a state-file cannot know which
+	// logins ended before its start, so it refuses all of them (StoreConfig.StateFile).
+	errBeforeRestart = errors.New("login from before racgate restarted")
 )
 
 // login is a verified session cookie.
 type login struct {
 	ID      string // random per login, for logout and ending its connections
 	User    *authz.User
+	Issued  time.Time
 	Expires time.Time
 }
 
-// signLogin makes the cookie value: "v1.<id>.<expiry unix>.<base64url username>.<mac>",
-// mac = base64url(HMAC-SHA256(key, everything before it)).
-func signLogin(key []byte, id, username string, expires time.Time) string {
-	payload := "v1." + id + "." + strconv.FormatInt(expires.Unix(), 10) + "." +
-		base64.RawURLEncoding.EncodeToString([]byte(username))
-	return payload + "." + base64.RawURLEncoding.EncodeToString(mac(key, payload))
+// loginClaims are what a login cookie says.
+type loginClaims struct {
+	ID       string
+	Username string
+	Issued   time.Time // for the memory store's restart rule (Server.bootEpoch)
+	Expires  time.Time
 }
 
-func mac(key []byte, payload string) []byte {
+// signLogin makes the cookie value:
+//
+//	"v2.<id>.<issued unix>.<expiry unix>.<base64url username>.<mac>"
+//
+// mac = base64url(HMAC-SHA256(key, everything before it, NUL, stamp)). stamp is the
+// user's credential stamp (userStamp): it is not in the cookie, so a cookie made before a
+// password change no longer verifies.
+func signLogin(key []byte, c loginClaims, stamp string) string {
+	payload := "v2." + c.ID + "." + strconv.FormatInt(c.Issued.Unix(), 10) + "." +
+		strconv.FormatInt(c.Expires.Unix(), 10) + "." + base64.RawURLEncoding.EncodeToString([]byte(c.Username))
+	return payload + "." + base64.RawURLEncoding.EncodeToString(mac(key, payload, stamp))
+}
+
+func mac(key []byte, payload, stamp string) []byte {
 	h := hmac.New(sha256.New, key)
 	h.Write([]byte(payload))
+	h.Write([]byte{0})
+	h.Write([]byte(stamp))
 	return h.Sum(nil)
 }
 
-// parseLogin checks a cookie value's signature and expiry and returns its fields.
-func parseLogin(key []byte, value string, now time.Time) (id, username string, expires time.Time, err error) {
+// userStamp is what a login cookie is bound to besides the key: the password hash, which
+// changes with the password (bcrypt salts every hash).
+func userStamp(u *authz.User) string { return u.PasswordHash }
+
+// parseLogin checks a cookie value's signature and expiry and returns what it says. stamp
+// returns the credential stamp of a user, or false for a user that does not exist.
+func parseLogin(key []byte, value string, now time.Time, stamp func(username string) (string, bool)) (loginClaims, error) {
+	var c loginClaims
 	if len(value) > maxCookieLen {
-		return "", "", time.Time{}, errBadSignature
+		return c, errBadSignature
 	}
 	i := strings.LastIndexByte(value, '.')
 	if i < 0 {
-		return "", "", time.Time{}, errBadSignature
+		return c, errBadSignature
 	}
 	payload, sig := value[:i], value[i+1:]
-	got, err := base64.RawURLEncoding.DecodeString(sig)
-	if err != nil || !hmac.Equal(got, mac(key, payload)) {
-		return "", "", time.Time{}, errBadSignature
-	}
 	parts := strings.Split(payload, ".")
-	if len(parts) != 4 || parts[0] != "v1" {
-		return "", "", time.Time{}, errBadSignature
+	if len(parts) != 5 || parts[0] != "v2" {
+		return c, errBadSignature
 	}
-	exp, err := strconv.ParseInt(parts[2], 10, 64)
+	name, err := base64.RawURLEncoding.DecodeString(parts[4])
 	if err != nil {
-		return "", "", time.Time{}, errBadSignature
+		return c, errBadSignature
 	}
-	name, err := base64.RawURLEncoding.DecodeString(parts[3])
-	if err != nil {
-		return "", "", time.Time{}, errBadSignature
+	st, known := stamp(string(name))
+	got, err := base64.RawURLEncoding.DecodeString(sig)
+	// An unknown user's cookie is checked against an empty stamp, so both cases take the
+	// same path; it cannot verify unless someone holds the key.
+	if err != nil || !hmac.Equal(got, mac(key, payload, st)) {
+		return c, errBadSignature
 	}
-	expires = time.Unix(exp, 0)
-	if !now.Before(expires) {
-		return "", "", time.Time{}, errExpired
+	if !known {
+		// signed by us, for a user removed from the config since
+		return c, fmt.Errorf("user %q no longer exists: %w", name, errNoLogin)
 	}
-	return parts[1], string(name), expires, nil
+	iat, err1 := strconv.ParseInt(parts[2], 10, 64)
+	exp, err2 := strconv.ParseInt(parts[3], 10, 64)
+	if err1 != nil || err2 != nil {
+		return c, errBadSignature
+	}
+	c = loginClaims{ID: parts[1], Username: string(name), Issued: time.Unix(iat, 0), Expires: time.Unix(exp, 0)}
+	if !now.Before(c.Expires) {
+		return c, errExpired
+	}
+	return c, nil
 }
 
 func newLoginID() string {
@@ -97,19 +132,18 @@ func (s *Server) currentLogin(r *http.Request) (*login, error) {
 		return nil, errNoLogin
 	}
 	st := s.state.Load()
-	id, name, exp, err := parseLogin(st.key, ck.Value, s.now())
+	c, err := parseLogin(st.key, ck.Value, s.now(), st.stamp)
 	if err != nil {
 		return nil, err
 	}
-	if s.isRevoked(r.Context(), id) {
+	if c.Issued.Before(s.bootEpoch) {
+		return nil, errBeforeRestart
+	}
+	if s.isRevoked(r.Context(), c.ID) {
 		return nil, errRevoked
 	}
-	u, ok := st.users.Lookup(name)
-	if !ok {
-		// removed from the config since: the login no longer counts
-		return nil, fmt.Errorf("user %q no longer exists: %w", name, errNoLogin)
-	}
-	return &login{ID: id, User: u, Expires: exp}, nil
+	u, _ := st.users.Lookup(c.Username) // parseLogin found it
+	return &login{ID: c.ID, User: u, Issued: c.Issued, Expires: c.Expires}, nil
 }
 
 func (s *Server) setLoginCookie(w http.ResponseWriter, value string, expires time.Time) {
@@ -162,23 +196,36 @@ func (s *Server) isRevoked(ctx context.Context, id string) bool {
 	return ok
 }
 
-// sameOrigin reports whether a request's Origin header (when present) is this server:
-// the request's own Host or public-url. Browsers always send Origin on websockets and
-// cross-site POSTs, so a missing one is a non-browser client.
+// sameOrigin reports whether a request's Origin header (when present) is one whose pages
+// may act here. With public-url set: its origin and allowed-origins, nothing else (not
+// the request's Host, which a DNS-rebinding page controls). Without it: the request's own
+// Host (with https when served over TLS) and allowed-origins. Browsers always send Origin
+// on websockets and cross-site POSTs, so a missing one is a non-browser client.
 func (s *Server) sameOrigin(r *http.Request) bool {
 	o := r.Header.Get("Origin")
 	if o == "" {
 		return true
 	}
-	if o == "null" {
-		return false
+	u, err := url.Parse(o)
+	if err != nil || u.Host == "" || u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" {
+		return false // "null" (a sandboxed or file: page) and anything malformed
 	}
-	scheme, host, ok := strings.Cut(o, "://")
-	if !ok {
-		return false
-	}
-	if pu := s.state.Load().cfg.PublicURL; pu != nil && strings.EqualFold(scheme, pu.Scheme) && strings.EqualFold(host, pu.Host) {
+	origin := originOf(u)
+	cfg := s.state.Load().cfg
+	if slices.Contains(cfg.AllowedOrigins, origin) {
 		return true
 	}
-	return strings.EqualFold(host, r.Host)
+	if cfg.PublicURL != nil {
+		return origin == originOf(cfg.PublicURL)
+	}
+	if r.Host == "" {
+		return false
+	}
+	own := &url.URL{Scheme: "https", Host: r.Host}
+	if origin == originOf(own) {
+		return true
+	}
+	// Plain HTTP here may still be https at a proxy in front: accept either then.
+	own.Scheme = "http"
+	return r.TLS == nil && origin == originOf(own)
 }

@@ -48,6 +48,11 @@ type Config struct {
 	// RouteToLeastLoaded sends a connect page request to the instance (with a public-url)
 	// that has the fewest connections.
 	RouteToLeastLoaded bool
+	// AllowedOrigins are origins (scheme://host[:port]) besides public-url's whose pages
+	// may log in and open websockets (config_http.go).
+	AllowedOrigins []string
+	Metrics        MetricsConfig
+	LoginThrottle  ThrottleConfig
 
 	Users            []authz.User
 	Providers        []*Provider
@@ -164,7 +169,7 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 		return nil, ConfigErrors{{File: file, Line: line, Msg: msg}}
 	}
 	c := &Config{File: file, Listen: DefaultListen, Store: StoreConfig{Kind: "memory"},
-		Session: SessionConfig{Lifetime: DefaultSessionLifetime}}
+		Session: SessionConfig{Lifetime: DefaultSessionLifetime}, LoginThrottle: DefaultThrottle}
 	if len(doc.Content) == 0 {
 		return nil, ConfigErrors{{File: file, Line: 1, Msg: "empty config file"}}
 	}
@@ -196,6 +201,9 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 			c.AdminToken = d.secretFile(k, v, file)
 		},
 		"route-to-least-loaded": func(k string, v *yaml.Node) { d.boolean(v, k, &c.RouteToLeastLoaded) },
+		"allowed-origins":       func(k string, v *yaml.Node) { d.origins(k, v, &c.AllowedOrigins) },
+		"metrics":               func(k string, v *yaml.Node) { d.metrics(k, v, file, &c.Metrics) },
+		"login-throttle":        func(k string, v *yaml.Node) { d.throttle(k, v, &c.LoginThrottle) },
 	})
 	d.references(c, lines)
 	if len(d.errs) > 0 {

@@ -23,6 +23,10 @@ import (
 type StoreConfig struct {
 	Kind  string       // "memory" or "redis"
 	Redis *RedisConfig // when Kind is "redis"
+	// StateFile (store: {memory: {state-file: F}}) keeps logouts across restarts of a
+	// memory-store instance. Without it such an instance refuses logins from before its
+	// start (auth.go): a logout must not be undone by a restart.
+	StateFile string
 }
 
 // RedisConfig is store.redis: go-redis's UniversalClient options. One address is a
@@ -43,7 +47,7 @@ type RedisConfig struct {
 // Equal reports whether two store configs name the same store; a reload cannot move
 // live connections to another one.
 func (a StoreConfig) Equal(b StoreConfig) bool {
-	if a.Kind != b.Kind || (a.Redis == nil) != (b.Redis == nil) {
+	if a.Kind != b.Kind || a.StateFile != b.StateFile || (a.Redis == nil) != (b.Redis == nil) {
 		return false
 	}
 	if a.Redis == nil {
@@ -73,7 +77,20 @@ func (d *decoder) store(k string, v *yaml.Node, file string, dst *StoreConfig) {
 			d.redis(k, v, file, rc)
 			dst.Kind, dst.Redis = "redis", rc
 		},
+		"memory": func(k string, v *yaml.Node) {
+			dst.Kind = "memory"
+			d.mapping(v, k, map[string]fieldFunc{
+				"state-file": func(k string, v *yaml.Node) {
+					if p, ok := d.scalar(v, k); ok {
+						dst.StateFile = relTo(file, p)
+					}
+				},
+			})
+		},
 	})
+	if dst.Kind == "redis" && dst.StateFile != "" {
+		d.errorf(v, k, "give redis or memory, not both")
+	}
 }
 
 func (d *decoder) redis(k string, v *yaml.Node, file string, rc *RedisConfig) {
@@ -241,6 +258,12 @@ func (c *Config) IdleTimeout(ep *Endpoint) time.Duration {
 func openStore(cfg *Config, log *slog.Logger, observe func(string, time.Duration, error)) (store.Store, func(), error) {
 	if cfg.Store.Kind != "redis" {
 		st := store.NewMemory(cfg.Instance, publicURLString(cfg))
+		if f := cfg.Store.StateFile; f != "" {
+			if err := st.PersistRevocations(f); err != nil {
+				st.Close()
+				return nil, nil, fmt.Errorf("gateway: store state-file: %w", err)
+			}
+		}
 		return st, sync.OnceFunc(func() { st.Close() }), nil
 	}
 	rc := cfg.Store.Redis

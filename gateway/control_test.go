@@ -93,7 +93,7 @@ func TestUserLimits(t *testing.T) {
 	}
 	expectClose(t, c6, wire.CloseLimit, "maximum of 1 connections (maximum-connections)", 5*time.Second)
 
-	_, body := get(t, ts.client(), ts.hs.URL+"/metrics")
+	_, body := ts.scrape(t)
 	for _, want := range []string{`racgate_connections_refused_total{reason="user_limit"} 2`,
 		`racgate_connections_refused_total{reason="endpoint_limit"} 1`,
 		`racgate_connections_live{endpoint="open",instance=`} {

@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"image"
 	"image/color"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"testing"
 )
@@ -34,4 +36,12 @@ func TestTruncUTF8(t *testing.T) {
 			t.Errorf("truncUTF8(%q, %d) = %q, want %q", tc.s, tc.n, got, tc.want)
 		}
 	}
+}
+
+// scrape reads /metrics as a scraper on metrics.listen does (MetricsHandler, no login).
+func (ts *testServer) scrape(t *testing.T) (*http.Response, string) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	ts.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	return rec.Result(), rec.Body.String()
 }

@@ -1,12 +1,14 @@
 package gateway
 
 import (
+	"crypto/subtle"
 	"fmt"
 	"io"
 	"maps"
 	"net/http"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,17 +20,19 @@ type metrics struct {
 	sessionsActive atomic.Int64
 	bytesSent      atomic.Uint64 // websocket payload bytes to browsers
 
-	mu            sync.Mutex
-	sessionsTotal map[string]uint64 // by protocol
-	errorsTotal   map[string]uint64 // by kind
-	loginsTotal   map[string]uint64 // by result
+	mu             sync.Mutex
+	sessionsTotal  map[string]uint64 // by protocol
+	errorsTotal    map[string]uint64 // by kind
+	loginsTotal    map[string]uint64 // by result
+	throttledTotal map[string]uint64 // throttled logins, by the key that held them
 	// from viewers that have ended; live ones are added at scrape time
 	framesDone uint64
 	encodeDone time.Duration
 }
 
 func newMetrics() *metrics {
-	m := &metrics{sessionsTotal: map[string]uint64{}, errorsTotal: map[string]uint64{}, loginsTotal: map[string]uint64{}}
+	m := &metrics{sessionsTotal: map[string]uint64{}, errorsTotal: map[string]uint64{}, loginsTotal: map[string]uint64{},
+		throttledTotal: map[string]uint64{"user": 0, "address": 0}}
 	for _, p := range protocols {
 		m.sessionsTotal[p] = 0
 	}
@@ -60,7 +64,32 @@ func (m *metrics) viewerDone(frames uint64, encode time.Duration) {
 	m.mu.Unlock()
 }
 
-func (s *Server) handleMetrics(w http.ResponseWriter, _ *http.Request) {
+// handleMetrics is /metrics on the main listener: for a Bearer token (metrics.token-file
+// or the admin token) or a logged-in member of admin-group. Endpoint names, instance IDs
+// and counts are nobody else's business; metrics.listen serves scrapers without asking.
+func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
+	cfg := s.state.Load().cfg
+	if tok, found := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); found {
+		if !tokenIs(tok, cfg.Metrics.Token) && !tokenIs(tok, cfg.AdminToken) {
+			s.log.Info("metrics: bad token", "remote", r.RemoteAddr)
+			http.Error(w, "bad metrics token", http.StatusUnauthorized)
+			return
+		}
+	} else if lg, err := s.currentLogin(r); err != nil || cfg.AdminGroup == "" || !lg.User.InGroup(cfg.AdminGroup) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="racgate metrics"`)
+		http.Error(w, "metrics need a Bearer token (metrics.token-file) or an administrator's login; or use metrics.listen", http.StatusUnauthorized)
+		return
+	}
+	s.writeMetrics(w, r)
+}
+
+// tokenIs compares a presented token with a configured one in constant time; no token
+// configured matches nothing.
+func tokenIs(got string, want []byte) bool {
+	return len(want) > 0 && subtle.ConstantTimeCompare([]byte(got), want) == 1
+}
+
+func (s *Server) writeMetrics(w http.ResponseWriter, _ *http.Request) {
 	m := s.metrics
 	// Live viewers plus ended ones, under s.mu: a session moves from one to the other
 	// under it too (unregister), so it is counted exactly once.
@@ -78,6 +107,7 @@ func (s *Server) handleMetrics(w http.ResponseWriter, _ *http.Request) {
 	sessions := maps.Clone(m.sessionsTotal)
 	errs := maps.Clone(m.errorsTotal)
 	logins := maps.Clone(m.loginsTotal)
+	throttled := maps.Clone(m.throttledTotal)
 	m.mu.Unlock()
 	s.mu.Unlock()
 
@@ -92,6 +122,7 @@ func (s *Server) handleMetrics(w http.ResponseWriter, _ *http.Request) {
 	counter(w, "racgate_encode_seconds_total", "Time spent encoding frames.", encode.Seconds())
 	labelled(w, "racgate_errors_total", "Sessions ended by an error, by kind.", "kind", errs)
 	labelled(w, "racgate_logins_total", "Login attempts, by result.", "result", logins)
+	labelled(w, "racgate_login_throttled_total", "Login attempts refused by the login throttle, by the key that held them.", "by", throttled)
 	s.writeControlMetrics(w)
 	// The process's own figures, for the benchmark harness and for leaks in production.
 	var ms runtime.MemStats

@@ -489,7 +489,7 @@ func TestMultiInstance(t *testing.T) {
 		if err != nil || cl == nil || cl.Code != wire.CloseInternal || !strings.Contains(cl.Reason, "connection store is unavailable") {
 			t.Fatalf("while Redis is down: %v %v", cl, err)
 		}
-		_, body := get(t, c.gws[0].client(), c.gws[0].hs.URL+"/metrics")
+		_, body := c.gws[0].scrape(t)
 		for _, want := range []string{`racgate_connections_refused_total{reason="store_unavailable"} 1`,
 			`racgate_store_seconds_bucket{op="acquire",le="+Inf"}`, `racgate_store_seconds_count{op="heartbeat"}`,
 			`racgate_connections_live{endpoint="five",instance="gw0"} 1`} {

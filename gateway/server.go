@@ -4,6 +4,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -41,6 +43,7 @@ type Server struct {
 	metrics  *metrics
 	web      fs.FS
 	mux      *http.ServeMux
+	handler  http.Handler // mux behind withBodyDeadline
 	dial     dialFunc
 	dialTerm termDialFunc // terminal endpoints (ssh)
 	now      func() time.Time
@@ -51,6 +54,17 @@ type Server struct {
 
 	randomKey []byte        // used while the config names no secret-file
 	loginSem  chan struct{} // bounds concurrent bcrypt checks, so a login flood cannot take every CPU
+	// loginFloor is how long after the request a failed login is answered, so that the
+	// answer's timing says nothing about whether the user name exists.
+	loginFloor time.Duration
+	// localThrottle counts failed logins while the store cannot (throttle.go).
+	localThrottle *store.Memory
+	// bootEpoch: logins issued before it are refused (a memory store without a
+	// state-file forgets logouts when it stops). Zero when logouts are kept.
+	bootEpoch time.Time
+	// bodyTimeout bounds reading a request body (a stalled POST must not hold a
+	// connection): defaultBodyTimeout when 0.
+	bodyTimeout time.Duration
 
 	mu       sync.Mutex
 	sessions map[*session]struct{}
@@ -58,13 +72,16 @@ type Server struct {
 	closing  bool
 	wg       sync.WaitGroup // live sessions
 
+	releaseOnce sync.Once
+
 	// connection control (control.go, admin.go)
 	control    *controlMetrics
 	storeCfg   StoreConfig // a reload may not change it
 	closeStore func()
 }
 
-// NewServer makes a server for cfg. logger may be nil (logs are discarded).
+// NewServer makes a server for cfg. logger may be nil (logs are discarded). Close (or
+// Shutdown) releases what it holds.
 func NewServer(cfg *Config, logger *slog.Logger) (*Server, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -72,37 +89,52 @@ func NewServer(cfg *Config, logger *slog.Logger) (*Server, error) {
 	key := make([]byte, 32)
 	rand.Read(key)
 	s := &Server{
-		log:          logger,
-		control:      newControlMetrics(),
-		pool:         render.NewPool(runtime.GOMAXPROCS(0)),
-		shares:       newShares(),
-		metrics:      newMetrics(),
-		web:          webclient.FS(),
-		now:          time.Now,
-		pingInterval: 30 * time.Second,
-		pingTimeout:  30 * time.Second,
-		randomKey:    key,
-		loginSem:     make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)),
-		sessions:     map[*session]struct{}{},
-		revoked:      map[string]time.Time{},
+		log:           logger,
+		control:       newControlMetrics(),
+		shares:        newShares(),
+		metrics:       newMetrics(),
+		web:           webclient.FS(),
+		now:           time.Now,
+		pingInterval:  30 * time.Second,
+		pingTimeout:   30 * time.Second,
+		randomKey:     key,
+		loginSem:      make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)),
+		loginFloor:    defaultLoginFloor,
+		localThrottle: store.NewMemory("local", ""),
+		sessions:      map[*session]struct{}{},
+		revoked:       map[string]time.Time{},
 	}
 	s.dial = s.dialDesktop
 	s.dialTerm = s.dialSSH
 	st, closeStore, err := openStore(cfg, logger, s.control.storeOp)
 	if err != nil {
+		s.localThrottle.Close()
 		return nil, err
 	}
 	s.store, s.closeStore, s.storeCfg = st, closeStore, cfg.Store
+	if cfg.Store.Kind == "memory" && cfg.Store.StateFile == "" {
+		// Cookies carry whole seconds.
+		s.bootEpoch = s.now().Truncate(time.Second)
+	}
 	if err := s.Reload(cfg); err != nil {
 		closeStore()
+		s.localThrottle.Close()
 		return nil, err
 	}
+	// Last: nothing after it can fail, so a failed NewServer leaves no workers behind.
+	s.pool = render.NewPool(runtime.GOMAXPROCS(0))
 	s.routes()
 	return s, nil
 }
 
-// Reload switches to a new config. Live connections keep the settings they started with.
-// Logins stay valid unless the user was removed or the cookie key changed.
+// defaultLoginFloor: a bcrypt check takes 50-100 ms here; every failed login is answered
+// no sooner than this, whatever it did.
+const defaultLoginFloor = 250 * time.Millisecond
+
+// Reload switches to a new config. Live connections keep the settings they started with,
+// but those the new config no longer allows end: their user removed or out of the
+// endpoint's groups, their endpoint removed, or the user's password changed (which also
+// ends the user's logins).
 func (s *Server) Reload(cfg *Config) error {
 	if cfg == nil {
 		return errors.New("gateway: nil config")
@@ -118,12 +150,71 @@ func (s *Server) Reload(cfg *Config) error {
 	if len(key) == 0 {
 		key = s.randomKey
 	}
-	s.state.Store(&state{cfg: cfg, users: users, key: key})
+	st := &state{cfg: cfg, users: users, key: key}
+	s.state.Store(st)
+	// After the Store: a session registering from now on checks st itself (handleWS).
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for ss := range s.sessions {
+		if why := st.access(ss.user, ss.stamp, ss.ep.Name); why != nil {
+			ss.log.Info("access withdrawn by a config reload", "audit", true, "why", why.Reason)
+			ss.end(why)
+		}
+	}
+	return nil
+}
+
+// stamp is a user's credential stamp (userStamp), or false for an unknown user.
+func (st *state) stamp(username string) (string, bool) {
+	u, ok := st.users.Lookup(username)
+	if !ok {
+		return "", false
+	}
+	return userStamp(u), true
+}
+
+// access says why a session of username to endpoint, made with a login bound to stamp,
+// may not go on under this state; nil when it may.
+func (st *state) access(username, stamp, endpoint string) *sessionEnd {
+	u, ok := st.users.Lookup(username)
+	switch {
+	case !ok:
+		return &sessionEnd{Code: closeSessionEnded, Reason: "Your racgate account was removed."}
+	case userStamp(u) != stamp:
+		return &sessionEnd{Code: closeSessionEnded, Reason: "Your password was changed: log in again."}
+	}
+	ep := st.cfg.Endpoint(endpoint)
+	switch {
+	case ep == nil:
+		return &sessionEnd{Code: closeForbidden, Reason: fmt.Sprintf("The endpoint %q was removed.", endpoint)}
+	case !u.Allowed(ep.Groups):
+		return &sessionEnd{Code: closeForbidden, Reason: fmt.Sprintf("You no longer have access to %q.", endpoint)}
+	}
 	return nil
 }
 
 // Handler is the server's HTTP handler.
-func (s *Server) Handler() http.Handler { return s.mux }
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// MetricsHandler serves /metrics without asking who is there: for metrics.listen, an
+// address only scrapers reach.
+func (s *Server) MetricsHandler() http.Handler { return http.HandlerFunc(s.writeMetrics) }
+
+// defaultBodyTimeout bounds reading a request body: forms and API calls are small.
+const defaultBodyTimeout = 10 * time.Second
+
+// withBodyDeadline gives a request with a body a read deadline for it, so a client that
+// stalls mid-body does not hold a connection and a goroutine. (http.Server's ReadTimeout
+// cannot do it: it would also cut the websockets, which outlive their request. net/http
+// lifts the deadline itself before the connection's next request.)
+func (s *Server) withBodyDeadline(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil && r.Body != http.NoBody {
+			http.NewResponseController(w).SetReadDeadline(time.Now().Add(cmp.Or(s.bodyTimeout, defaultBodyTimeout)))
+		}
+		h.ServeHTTP(w, r)
+	})
+}
 
 func (s *Server) routes() {
 	m := http.NewServeMux()
@@ -150,6 +241,7 @@ func (s *Server) routes() {
 	// Browsers ask for it on every page; no icon, and no 404 in their consoles.
 	m.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	s.mux = m
+	s.handler = s.withBodyDeadline(m)
 }
 
 func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
@@ -175,6 +267,7 @@ func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request) {
 const maxFormBytes = 8 << 10
 
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	if !s.sameOrigin(r) {
 		http.Error(w, "cross-origin login refused", http.StatusForbidden)
 		return
@@ -187,30 +280,82 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	username, password := r.PostFormValue("username"), r.PostFormValue("password")
 	next := safeNext(r.PostFormValue("next"))
 	st := s.state.Load()
+	tc := st.cfg.LoginThrottle
+	keys := loginKeys(username, r)
+	throttled := func(wait time.Duration, by string) {
+		s.metrics.inc(s.metrics.loginsTotal, "throttled")
+		s.metrics.inc(s.metrics.throttledTotal, by)
+		s.log.Warn("login throttled", "user", username, "remote", r.RemoteAddr, "by", by, "retry_after", retryAfter(wait))
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfter(wait)))
+		s.render(w, http.StatusTooManyRequests, "login", loginPage{Next: next, Username: username,
+			Error: fmt.Sprintf("Too many failed logins: try again in %d s.", retryAfter(wait))})
+	}
+	// Refused before waiting for a bcrypt slot, so a flood of guesses does not hold up
+	// other people's logins; and looked at again once the slot is ours, so that guesses
+	// sent all at once cannot all pass the first look.
+	if wait, by := s.loginWait(r.Context(), tc, keys); wait > 0 {
+		throttled(wait, by)
+		return
+	}
 	select {
 	case s.loginSem <- struct{}{}:
 	case <-r.Context().Done():
 		return
 	}
+	if wait, by := s.loginWait(r.Context(), tc, keys); wait > 0 {
+		<-s.loginSem
+		throttled(wait, by)
+		return
+	}
 	u, err := st.users.Authenticate(username, password)
+	var wait time.Duration
+	if err != nil {
+		wait, _ = s.loginFailed(r.Context(), tc, keys) // before the slot is free: see above
+	}
 	<-s.loginSem
 	if err != nil {
 		s.metrics.inc(s.metrics.loginsTotal, "failed")
 		s.log.Info("login failed", "user", username, "remote", r.RemoteAddr)
-		s.render(w, http.StatusUnauthorized, "login", loginPage{
-			Error: "Wrong username or password.", Next: next, Username: username})
+		msg := "Wrong username or password."
+		if wait > 0 {
+			msg += fmt.Sprintf(" Too many failed logins: try again in %d s.", retryAfter(wait))
+		}
+		// Every failure answers at the same time after the request came, whether the
+		// name exists or not.
+		if d := s.loginFloor - time.Since(start); d > 0 {
+			select {
+			case <-time.After(d):
+			case <-r.Context().Done():
+				return
+			}
+		}
+		s.render(w, http.StatusUnauthorized, "login", loginPage{Error: msg, Next: next, Username: username})
 		return
 	}
+	s.loginSucceeded(r.Context(), tc, keys)
 	s.metrics.inc(s.metrics.loginsTotal, "ok")
-	exp := s.now().Add(st.cfg.Session.Lifetime)
-	s.setLoginCookie(w, signLogin(st.key, newLoginID(), u.Username, exp), exp)
+	now := s.now()
+	exp := now.Add(st.cfg.Session.Lifetime)
+	s.setLoginCookie(w, signLogin(st.key, loginClaims{ID: newLoginID(), Username: u.Username, Issued: now, Expires: exp}, userStamp(u)), exp)
 	s.log.Info("login", "user", u.Username, "remote", r.RemoteAddr)
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
-// safeNext keeps a post-login redirect on this site.
+// safeNext keeps a post-login redirect on this site: a path, as the browser will read it.
+// Browsers drop tabs and newlines inside URLs and read a backslash as a slash, so
+// "/\t/evil.example" and "/\\evil.example" are "//evil.example" to them: another
+// host. Anything with a control character or a backslash is refused outright.
 func safeNext(p string) string {
-	if p == "" || !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.ContainsAny(p, "\\\r\n") {
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") {
+		return "/"
+	}
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c < 0x20 || c == 0x7f || c == '\\' {
+			return "/"
+		}
+	}
+	u, err := url.Parse(p)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || !strings.HasPrefix(u.Path, "/") {
 		return "/"
 	}
 	return p
@@ -274,9 +419,11 @@ func (s *Server) endSessions(match func(*session) bool, why error) int {
 	return n
 }
 
-// Shutdown ends every session with CLOSE "racgate is shutting down" and waits for them to
-// finish, or for ctx. New websockets are refused from now on. Stopping the listener is
-// the caller's (http.Server.Shutdown).
+// Shutdown ends every session with CLOSE "racgate is shutting down" and waits for them,
+// and for the shared connections they leave, to finish, or for ctx. Either way it then
+// releases what the server holds (the render pool, the store); sessions still open past
+// ctx lose their slots within the store's lease TTL. New websockets are refused from
+// now on. Stopping the listener is the caller's (http.Server.Shutdown).
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closing = true
@@ -284,15 +431,35 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.endSessions(func(*session) bool { return true }, endWith(closeShutdown, "racgate is shutting down"))
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
+	var err error
 	select {
 	case <-done:
-		s.pool.Close() // idempotent; late viewers encode on their own goroutines
-		s.closeStore() // every lease is released: leave the registry
-		return nil
+		err = s.shares.wait(ctx)
 	case <-ctx.Done():
-		s.closeStore() // leases still held expire with their TTL
-		return fmt.Errorf("gateway: sessions still open: %w", ctx.Err())
+		err = ctx.Err()
 	}
+	s.release()
+	if err != nil {
+		return fmt.Errorf("gateway: sessions still open: %w", err)
+	}
+	return nil
+}
+
+// Close ends every session at once and releases what the server holds. It waits a few
+// seconds at most for sessions to finish.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), closeWait)
+	defer cancel()
+	return s.Shutdown(ctx)
+}
+
+// release frees the server's workers and store, once.
+func (s *Server) release() {
+	s.releaseOnce.Do(func() {
+		s.pool.Close() // late viewers encode on their own goroutines
+		s.closeStore() // held leases are released, or expire with their TTL
+		s.localThrottle.Close()
+	})
 }
 
 // register adds a session unless the server is shutting down.

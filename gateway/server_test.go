@@ -52,8 +52,9 @@ endpoints:
 
 type testServer struct {
 	*Server
-	hs  *httptest.Server
-	cfg *Config
+	hs   *httptest.Server
+	cfg  *Config
+	logs *logTee // what the server logged (newTestServer's)
 }
 
 func newTestServer(t *testing.T, yaml string) *testServer {
@@ -62,12 +63,19 @@ func newTestServer(t *testing.T, yaml string) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	logs := &logTee{t: t}
+	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	s, err := NewServer(cfg, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(s.Handler())
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Tests speak from other addresses than 127.0.0.1 through this header.
+		if a := r.Header.Get(testRemoteHeader); a != "" {
+			r.RemoteAddr = a
+		}
+		s.Handler().ServeHTTP(w, r)
+	}))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -76,8 +84,11 @@ func newTestServer(t *testing.T, yaml string) *testServer {
 		}
 		hs.Close()
 	})
-	return &testServer{Server: s, hs: hs, cfg: cfg}
+	return &testServer{Server: s, hs: hs, cfg: cfg, logs: logs}
 }
+
+// testRemoteHeader sets a test request's RemoteAddr (newTestServer).
+const testRemoteHeader = "X-Test-Remote-Addr"
 
 type testWriter struct{ t *testing.T }
 
@@ -211,7 +222,11 @@ func TestCookieTamperingAndExpiry(t *testing.T) {
 	ts := newTestServer(t, testConfig)
 	st := ts.state.Load()
 	now := time.Now()
-	good := signLogin(st.key, "id1", "bob", now.Add(time.Hour))
+	bob, _ := st.users.Lookup("bob")
+	claims := func(user string, exp time.Time) loginClaims {
+		return loginClaims{ID: "id1", Username: user, Issued: now, Expires: exp}
+	}
+	good := signLogin(st.key, claims("bob", now.Add(time.Hour)), userStamp(bob))
 	tests := []struct {
 		name, value string
 		ok          bool
@@ -219,11 +234,13 @@ func TestCookieTamperingAndExpiry(t *testing.T) {
 		{"good", good, true},
 		{"other user, same mac", strings.Replace(good, b64("bob"), b64("demo"), 1), false},
 		{"later expiry, same mac", signWithMac(good, now.Add(100*time.Hour)), false},
-		{"wrong key", signLogin([]byte("another key of thirty-two bytes!"), "id1", "bob", now.Add(time.Hour)), false},
-		{"expired", signLogin(st.key, "id1", "bob", now.Add(-time.Second)), false},
-		{"garbage", "v1.x.y", false},
+		{"wrong key", signLogin([]byte("another key of thirty-two bytes!"), claims("bob", now.Add(time.Hour)), userStamp(bob)), false},
+		{"expired", signLogin(st.key, claims("bob", now.Add(-time.Second)), userStamp(bob)), false},
+		{"another password's stamp", signLogin(st.key, claims("bob", now.Add(time.Hour)), "$2a$10$an-older-hash"), false},
+		{"garbage", "v2.x.y", false},
+		{"old format", "v1.id1." + itoa(now.Add(time.Hour).Unix()) + "." + b64("bob") + ".AAAA", false},
 		{"empty", "", false},
-		{"unknown user", signLogin(st.key, "id1", "mallory", now.Add(time.Hour)), false},
+		{"unknown user", signLogin(st.key, claims("mallory", now.Add(time.Hour)), ""), false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -252,7 +269,7 @@ func b64(s string) string { return strings.TrimRight(base64URL(s), "=") }
 // signWithMac swaps the expiry of a signed value and keeps its old MAC.
 func signWithMac(v string, exp time.Time) string {
 	p := strings.Split(v, ".")
-	p[2] = func() string { return itoa(exp.Unix()) }()
+	p[3] = itoa(exp.Unix())
 	return strings.Join(p, ".")
 }
 
@@ -278,7 +295,7 @@ func TestHealthAndMetrics(t *testing.T) {
 		t.Fatalf("healthz: %s %q", resp.Status, body)
 	}
 	ts.login(t, ts.client(), "demo", "bad")
-	_, body = get(t, ts.client(), ts.hs.URL+"/metrics")
+	_, body = ts.scrape(t)
 	for _, want := range []string{"racgate_sessions_active 0\n", `racgate_sessions_total{protocol="vnc"} 0`,
 		"# TYPE racgate_bytes_sent_total counter\n", "racgate_frames_sent_total 0\n",
 		"racgate_encode_seconds_total 0\n", `racgate_logins_total{result="failed"} 1`,
@@ -459,7 +476,7 @@ func TestWebsocketRefusals(t *testing.T) {
 			}
 		})
 	}
-	_, body := get(t, ts.client(), ts.hs.URL+"/metrics")
+	_, body := ts.scrape(t)
 	for _, want := range []string{`racgate_errors_total{kind="forbidden"} 6`, `racgate_errors_total{kind="client_error"} 1`,
 		`racgate_errors_total{kind="unreachable"} 1`} {
 		if !strings.Contains(body, want) {
@@ -651,7 +668,7 @@ func TestSessionWithFakeRemote(t *testing.T) {
 	}
 	// the slot is free again
 	waitFor(t, "lease release", func() bool { n, _ := ts.store.Count(context.Background(), "desk"); return n == 0 })
-	_, body := get(t, ts.client(), ts.hs.URL+"/metrics")
+	_, body := ts.scrape(t)
 	if !strings.Contains(body, `racgate_sessions_total{protocol="vnc"} 1`) || !strings.Contains(body, "racgate_frames_sent_total 1\n") ||
 		!strings.Contains(body, `racgate_errors_total{kind="limit"} 1`) {
 		t.Fatalf("metrics:\n%s", body)

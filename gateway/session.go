@@ -153,6 +153,7 @@ type session struct {
 	ep       *Endpoint
 	user     string
 	loginID  string
+	stamp    string // the login's credential stamp (userStamp), for Reload
 	settings Settings
 	log      *slog.Logger
 
@@ -269,7 +270,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	defer lease.Release(context.Background()) // after an early return; run releases it sooner
 
 	ss := &session{
-		srv: s, conn: conn, ep: ep, user: lg.User.Username, loginID: lg.ID, settings: set,
+		srv: s, conn: conn, ep: ep, user: lg.User.Username, loginID: lg.ID, stamp: userStamp(lg.User), settings: set,
 		ctx: ctx, cancel: cancel, ctrl: make(chan []byte, ctrlQueue),
 		lease:    lease,
 		readOnly: set.Bool("read-only"), noCopy: set.Bool("disable-copy"), noPaste: set.Bool("disable-paste"),
@@ -281,6 +282,12 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.unregister(ss)
+	// A reload between the checks above and register has not seen this session: check
+	// against the state now in force (Reload stores it before it looks at sessions).
+	if why := s.state.Load().access(ss.user, ss.stamp, ep.Name); why != nil {
+		refuse(why.Code, why.Reason)
+		return
+	}
 	s.metrics.sessionStarted(ep.Protocol)
 	defer s.metrics.sessionsActive.Add(-1)
 

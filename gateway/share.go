@@ -42,6 +42,7 @@ func shareKey(ep string, set Settings) string {
 type shares struct {
 	mu sync.Mutex
 	m  map[string]*sharedConn
+	wg sync.WaitGroup // each connection's dial-and-run goroutine
 }
 
 func newShares() *shares {
@@ -96,7 +97,7 @@ func (sh *shares) join(ctx context.Context, key string, log *slog.Logger, ev rem
 		sc = &sharedConn{sh: sh, key: key, log: log, dialed: make(chan struct{}), ran: make(chan struct{}),
 			cancel: cancel, members: map[*shareMember]struct{}{}}
 		sh.m[key] = sc
-		go sc.dial(life, dial)
+		sh.wg.Go(func() { sc.dial(life, dial) })
 	}
 	m := &shareMember{sc: sc, ev: ev}
 	sc.members[m] = struct{}{}
@@ -239,6 +240,19 @@ func (s *sharedSession) Close() error { return s.m.Close() }
 type sharedDisplay struct{ display }
 
 func (sharedDisplay) Close() {}
+
+// wait returns once every shared connection has ended (each ends when its last session
+// leaves), or with ctx's error.
+func (sh *shares) wait(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { sh.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
 
 // sharedCount is the number of live shared connections and their sessions, for metrics
 // and tests.

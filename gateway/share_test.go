@@ -314,7 +314,7 @@ func TestXvncSharedConnection(t *testing.T) {
 	if n := peers.Accepted(t, port); n != 1 {
 		t.Fatalf("Xvnc has %d connections, want 1", n)
 	}
-	_, body := get(t, ts.client(), ts.hs.URL+"/metrics")
+	_, body := ts.scrape(t)
 	if c, n := metricValue(t, body, "racgate_shared_connections"), metricValue(t, body, "racgate_shared_sessions"); c != 1 || n != 2 {
 		t.Fatalf("metrics: %v shared connections, %v sessions; want 1 and 2", c, n)
 	}

@@ -245,7 +245,7 @@ func TestXvncSession(t *testing.T) {
 	}
 
 	// Metrics count what was sent.
-	_, body := get(t, ts.client(), ts.hs.URL+"/metrics")
+	_, body := ts.scrape(t)
 	b.mu.Lock()
 	received := b.bytes
 	b.mu.Unlock()

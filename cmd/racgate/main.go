@@ -172,6 +172,20 @@ func serve(args []string, stderr io.Writer) int {
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	logger.Info("racgate listening", "addr", ln.Addr().String(), "config", *path, "version", version())
+	if cfg.Metrics.Listen != "" {
+		mln, err := net.Listen("tcp", cfg.Metrics.Listen)
+		if err != nil {
+			fmt.Fprintln(stderr, "racgate: metrics.listen:", err)
+			return 1
+		}
+		defer mln.Close()
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", srv.MetricsHandler())
+		ms := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 10 * time.Second,
+			ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+		go ms.Serve(mln) //nolint:errcheck // ends when mln closes
+		logger.Info("metrics listening", "addr", mln.Addr().String())
+	}
 	if *debugAddr != "" {
 		dln, err := net.Listen("tcp", *debugAddr)
 		if err != nil {
@@ -196,7 +210,7 @@ func serve(args []string, stderr io.Writer) int {
 			return 1
 		case sig := <-sigs:
 			if sig == syscall.SIGHUP {
-				reload(srv, cfg.Listen, *path, logger)
+				reload(srv, cfg, *path, logger)
 				continue
 			}
 			logger.Info("shutting down", "signal", sig.String())
@@ -218,7 +232,7 @@ func serve(args []string, stderr io.Writer) int {
 }
 
 // reload applies a changed config file; a bad one is refused and the running config kept.
-func reload(srv *gateway.Server, listen, path string, logger *slog.Logger) {
+func reload(srv *gateway.Server, running *gateway.Config, path string, logger *slog.Logger) {
 	cfg, err := gateway.LoadConfig(path)
 	if err == nil {
 		err = srv.Reload(cfg)
@@ -227,8 +241,11 @@ func reload(srv *gateway.Server, listen, path string, logger *slog.Logger) {
 		logger.Error("config reload refused; keeping the running config", "err", err)
 		return
 	}
-	if cfg.Listen != listen {
-		logger.Warn("listen address changes need a restart", "running", listen, "config", cfg.Listen)
+	if cfg.Listen != running.Listen {
+		logger.Warn("listen address changes need a restart", "running", running.Listen, "config", cfg.Listen)
+	}
+	if cfg.Metrics.Listen != running.Metrics.Listen {
+		logger.Warn("metrics.listen changes need a restart", "running", running.Metrics.Listen, "config", cfg.Metrics.Listen)
 	}
 	logger.Info("config reloaded", "config", path)
 }
