@@ -13,6 +13,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/racgate/racgate/authz"
+	"github.com/racgate/racgate/gateway/store"
 	"github.com/racgate/racgate/render/wire"
 )
 
@@ -232,4 +233,23 @@ func cfg0(t *testing.T) *Config {
 		t.Fatal(err)
 	}
 	return cfg
+}
+
+// TestExpiredSlotEndsSession: a lease the store ended because its slot expired (a paused
+// instance whose slot another took) ends the session with CLOSE limit and says why.
+func TestExpiredSlotEndsSession(t *testing.T) {
+	ts := newTestServer(t, strings.Replace(testConfig, "https://", "http://", 1))
+	ts.useFake(nil)
+	conn := ts.openEndpoint(t, ts.loggedIn(t, "bob"), "desk")
+	conns, err := ts.store.Connections(t.Context())
+	if err != nil || len(conns) != 1 {
+		t.Fatalf("connections: %v %v", conns, err)
+	}
+	if err := ts.store.Terminate(t.Context(), conns[0].ID, store.ReasonExpired); err != nil {
+		t.Fatal(err)
+	}
+	cl := lastClose(t, readUntil(t, conn, wire.TypeClose, 5*time.Second))
+	if cl.Code != wire.CloseLimit || !strings.Contains(cl.Reason, "slot expired") {
+		t.Fatalf("CLOSE %d %q", cl.Code, cl.Reason)
+	}
 }

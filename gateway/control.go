@@ -63,9 +63,13 @@ func (s *Server) watch(ss *session, cfg *Config) (stop func()) {
 	wg.Go(func() {
 		select {
 		case <-ss.lease.Done():
-			if why := ss.lease.Reason(); why == logoutReason {
+			switch why := ss.lease.Reason(); why {
+			case logoutReason:
 				ss.end(endWith(closeSessionEnded, why))
-			} else {
+			case store.ReasonExpired:
+				// Its slot went to someone else while this instance could not renew it.
+				ss.end(endWith(closeLimit, "The connection ended: its slot expired while racgate could not reach its connection store, and the endpoint is now full."))
+			default:
 				ss.end(endWith(closeKilled, terminationReason(why)))
 			}
 		case <-done:
