@@ -225,3 +225,35 @@ func TestServeRefusesBadConfig(t *testing.T) {
 		t.Fatalf("unknown command: rc %d", rc)
 	}
 }
+
+// TestServeMetricsListen: metrics.listen serves /metrics to anyone on its own address,
+// while the main listener asks for a token.
+func TestServeMetricsListen(t *testing.T) {
+	good, err := os.ReadFile("../../examples/racgate.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgText := strings.Replace(string(good), "listen: 127.0.0.1:8080", "listen: 127.0.0.1:0", 1) +
+		"metrics: {listen: 127.0.0.1:0}\n"
+	p, addr, _ := startRacgate(t, cfgText)
+	maddr := p.waitLine(`metrics listening" addr=(\S+)`)[1]
+	status := func(u string) (int, string) {
+		t.Helper()
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := status("http://" + maddr + "/metrics"); code != http.StatusOK || !strings.Contains(body, "racgate_sessions_active 0") {
+		t.Fatalf("metrics.listen: %d\n%s", code, body)
+	}
+	if code, _ := status("http://" + addr + "/metrics"); code != http.StatusUnauthorized {
+		t.Fatalf("main listener /metrics without a token: %d", code)
+	}
+	if code, _ := status("http://" + maddr + "/login"); code != http.StatusNotFound {
+		t.Fatalf("metrics.listen serves more than /metrics: %d", code)
+	}
+}
