@@ -39,7 +39,6 @@ var (
 type login struct {
 	ID      string // random per login, for logout and ending its connections
 	User    *authz.User
-	Issued  time.Time
 	Expires time.Time
 }
 
@@ -143,7 +142,7 @@ func (s *Server) currentLogin(r *http.Request) (*login, error) {
 		return nil, errRevoked
 	}
 	u, _ := st.users.Lookup(c.Username) // parseLogin found it
-	return &login{ID: c.ID, User: u, Issued: c.Issued, Expires: c.Expires}, nil
+	return &login{ID: c.ID, User: u, Expires: c.Expires}, nil
 }
 
 func (s *Server) setLoginCookie(w http.ResponseWriter, value string, expires time.Time) {

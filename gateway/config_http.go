@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"fmt"
-	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -79,17 +78,7 @@ func originOf(u *url.URL) string {
 
 func (d *decoder) metrics(k string, v *yaml.Node, file string, m *MetricsConfig) {
 	d.mapping(v, k, map[string]fieldFunc{
-		"listen": func(k string, v *yaml.Node) {
-			s, ok := d.scalar(v, k)
-			if !ok {
-				return
-			}
-			if _, port, err := net.SplitHostPort(s); err != nil || port == "" {
-				d.errorf(v, k, "want host:port, got %q", s)
-				return
-			}
-			m.Listen = s
-		},
+		"listen": func(k string, v *yaml.Node) { d.listen(k, v, &m.Listen) },
 		"token-file": func(k string, v *yaml.Node) {
 			m.Token = d.secretFile(k, v, file)
 			if p, ok := d.scalar(v, k); ok {
