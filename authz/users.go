@@ -1,5 +1,6 @@
 // Package authz decides who a user is and what they may open: the built-in user list with
-// bcrypt password hashes, and group membership checks.
+// bcrypt password hashes, group membership checks, and the signed login that racgate's
+// session cookie carries (login.go). It knows nothing of HTTP.
 package authz
 
 import (

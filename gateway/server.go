@@ -164,13 +164,13 @@ func (s *Server) Reload(cfg *Config) error {
 	return nil
 }
 
-// stamp is a user's credential stamp (userStamp), or false for an unknown user.
+// stamp is a user's credential stamp (User.Stamp), or false for an unknown user.
 func (st *state) stamp(username string) (string, bool) {
 	u, ok := st.users.Lookup(username)
 	if !ok {
 		return "", false
 	}
-	return userStamp(u), true
+	return u.Stamp(), true
 }
 
 // access says why a session of username to endpoint, made with a login bound to stamp,
@@ -180,7 +180,7 @@ func (st *state) access(username, stamp, endpoint string) *sessionEnd {
 	switch {
 	case !ok:
 		return &sessionEnd{Code: closeSessionEnded, Reason: "Your racgate account was removed."}
-	case userStamp(u) != stamp:
+	case u.Stamp() != stamp:
 		return &sessionEnd{Code: closeSessionEnded, Reason: "Your password was changed: log in again."}
 	}
 	ep := st.cfg.Endpoint(endpoint)
@@ -336,7 +336,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	s.metrics.inc(s.metrics.loginsTotal, "ok")
 	now := s.now()
 	exp := now.Add(st.cfg.Session.Lifetime)
-	s.setLoginCookie(w, signLogin(st.key, loginClaims{ID: newLoginID(), Username: u.Username, Issued: now, Expires: exp}, userStamp(u)), exp)
+	s.setLoginCookie(w, authz.SignLogin(st.key, authz.Claims{ID: authz.NewLoginID(), Username: u.Username, Issued: now, Expires: exp}, u.Stamp()), exp)
 	s.log.Info("login", "user", u.Username, "remote", r.RemoteAddr)
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }

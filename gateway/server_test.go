@@ -17,6 +17,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/racgate/racgate/authz"
 	"github.com/racgate/racgate/render/wire"
 )
 
@@ -223,10 +224,10 @@ func TestCookieTamperingAndExpiry(t *testing.T) {
 	st := ts.state.Load()
 	now := time.Now()
 	bob, _ := st.users.Lookup("bob")
-	claims := func(user string, exp time.Time) loginClaims {
-		return loginClaims{ID: "id1", Username: user, Issued: now, Expires: exp}
+	claims := func(user string, exp time.Time) authz.Claims {
+		return authz.Claims{ID: "id1", Username: user, Issued: now, Expires: exp}
 	}
-	good := signLogin(st.key, claims("bob", now.Add(time.Hour)), userStamp(bob))
+	good := authz.SignLogin(st.key, claims("bob", now.Add(time.Hour)), bob.Stamp())
 	tests := []struct {
 		name, value string
 		ok          bool
@@ -234,13 +235,13 @@ func TestCookieTamperingAndExpiry(t *testing.T) {
 		{"good", good, true},
 		{"other user, same mac", strings.Replace(good, b64("bob"), b64("demo"), 1), false},
 		{"later expiry, same mac", signWithMac(good, now.Add(100*time.Hour)), false},
-		{"wrong key", signLogin([]byte("another key of thirty-two bytes!"), claims("bob", now.Add(time.Hour)), userStamp(bob)), false},
-		{"expired", signLogin(st.key, claims("bob", now.Add(-time.Second)), userStamp(bob)), false},
-		{"another password's stamp", signLogin(st.key, claims("bob", now.Add(time.Hour)), "$2a$10$an-older-hash"), false},
+		{"wrong key", authz.SignLogin([]byte("another key of thirty-two bytes!"), claims("bob", now.Add(time.Hour)), bob.Stamp()), false},
+		{"expired", authz.SignLogin(st.key, claims("bob", now.Add(-time.Second)), bob.Stamp()), false},
+		{"another password's stamp", authz.SignLogin(st.key, claims("bob", now.Add(time.Hour)), "$2a$10$an-older-hash"), false},
 		{"garbage", "v2.x.y", false},
 		{"old format", "v1.id1." + itoa(now.Add(time.Hour).Unix()) + "." + b64("bob") + ".AAAA", false},
 		{"empty", "", false},
-		{"unknown user", signLogin(st.key, claims("mallory", now.Add(time.Hour)), ""), false},
+		{"unknown user", authz.SignLogin(st.key, claims("mallory", now.Add(time.Hour)), ""), false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -153,7 +153,7 @@ type session struct {
 	ep       *Endpoint
 	user     string
 	loginID  string
-	stamp    string // the login's credential stamp (userStamp), for Reload
+	stamp    string // the login's credential stamp (User.Stamp), for Reload
 	settings Settings
 	log      *slog.Logger
 
@@ -270,7 +270,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	defer lease.Release(context.Background()) // after an early return; run releases it sooner
 
 	ss := &session{
-		srv: s, conn: conn, ep: ep, user: lg.User.Username, loginID: lg.ID, stamp: userStamp(lg.User), settings: set,
+		srv: s, conn: conn, ep: ep, user: lg.User.Username, loginID: lg.ID, stamp: lg.User.Stamp(), settings: set,
 		ctx: ctx, cancel: cancel, ctrl: make(chan []byte, ctrlQueue),
 		lease:    lease,
 		readOnly: set.Bool("read-only"), noCopy: set.Bool("disable-copy"), noPaste: set.Bool("disable-paste"),
