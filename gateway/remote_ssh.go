@@ -13,10 +13,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/racgate/racgate/protocols/ssh"
+	"github.com/racgate/racgate/render/term"
 	"github.com/racgate/racgate/render/wire"
 )
 
@@ -52,14 +52,10 @@ const (
 // Terminal bounds.
 const (
 	maxTermCells = 4096 // columns or rows; protocols/ssh refuses more
-	// Output is read in chunks of termChunk into the session's termOut, which holds at
-	// most termBufMax (termout.go); beyond it the reader stops, the SSH window stays shut
-	// and the remote program waits.
+	// termChunk is the most typed input queued as one piece. (The output goes through
+	// the session's term.Stream, which holds at most term.MaxHeld; beyond it the reader
+	// stops, the SSH window stays shut and the remote program waits.)
 	termChunk = 32 << 10
-	// termInFlight TERMINAL messages at most wait for the browser's ACK of the FRAME after
-	// them: a browser that receives fast but draws slowly is not sent more than
-	// termInFlight*wire.MaxTerminalData bytes ahead of what its terminal has processed.
-	termInFlight = 4
 	// termInputQueue pieces of typed input (termChunk bytes at most each) wait for the
 	// remote, so that a remote slow to read input does not hold up the ACKs behind it.
 	termInputQueue = 16
@@ -68,6 +64,9 @@ const (
 	// The lines of scrollback the browser keeps (setting scrollback, TERMINAL_SCROLLBACK).
 	defaultScrollback = 5000
 	maxScrollback     = 100000
+	// maxTermFrameInterval bounds terminal-frame-interval (ms; its default is
+	// term.DefaultFrameInterval).
+	maxTermFrameInterval = 1000
 )
 
 // termOptions are a terminal endpoint's output settings.
@@ -78,7 +77,7 @@ type termOptions struct {
 
 // termSettings reads terminal-frame-interval and scrollback.
 func termSettings(set Settings) (termOptions, error) {
-	o := termOptions{interval: defaultTermFrameInterval, scrollback: defaultScrollback}
+	o := termOptions{interval: term.DefaultFrameInterval, scrollback: defaultScrollback}
 	if s := set["terminal-frame-interval"]; s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 0 || n > maxTermFrameInterval {
@@ -335,27 +334,18 @@ func parseCells(k, v string) (int, error) {
 	return n, nil
 }
 
-// termBox is a session's terminal, its pending input, its output on the way to the
-// browser and the browser's progress through it.
+// termBox is a session's terminal, its pending input, and its output on the way to the
+// browser with the browser's progress through it.
 type termBox struct {
-	t     terminal
-	in    chan []byte   // TERMINAL_INPUT for writeInput, in order
-	acked atomic.Uint32 // the highest FRAME id the browser acknowledged
-	ack   chan struct{} // a token when acked moved
-
-	mu       sync.Mutex // guards out and readErr
-	out      *termOut
-	readErr  error         // why the output ended, set with out.eof
-	data     chan struct{} // a token when output arrived or ended
-	space    chan struct{} // a token when out made room
-	interval time.Duration // terminal-frame-interval
+	t   terminal
+	in  chan []byte  // TERMINAL_INPUT for writeInput, in order
+	out *term.Stream // set before the box is stored in the session
 }
 
 func newTermBox(t terminal) *termBox {
 	return &termBox{
-		t: t, in: make(chan []byte, termInputQueue), ack: make(chan struct{}, 1),
-		out:  newTermOut(0, defaultScrollback),
-		data: make(chan struct{}, 1), space: make(chan struct{}, 1), interval: defaultTermFrameInterval,
+		t: t, in: make(chan []byte, termInputQueue),
+		out: term.NewStream(term.Options{Scrollback: defaultScrollback, FrameInterval: term.DefaultFrameInterval}),
 	}
 }
 
@@ -377,18 +367,7 @@ func (tb *termBox) writeInput(ctx context.Context) error {
 }
 
 // Ack records the browser's ACK (§ FRAME) of a frame after terminal output.
-func (tb *termBox) Ack(id uint32) {
-	for {
-		old := tb.acked.Load()
-		if id <= old || tb.acked.CompareAndSwap(old, id) {
-			break
-		}
-	}
-	select {
-	case tb.ack <- struct{}{}:
-	default:
-	}
-}
+func (tb *termBox) Ack(id uint32) { tb.out.Ack(id) }
 
 // runTerminal dials a terminal endpoint and starts relaying it. The dial has dialTimeout,
 // not counting the time the user takes to answer login prompts.
@@ -425,8 +404,7 @@ func (ss *session) terminalConnected(t terminal, wctx context.Context, wg *sync.
 	tb := newTermBox(t)
 	_, tc, _ := sshOptions(ss.settings) // checked by the dial
 	to, _ := termSettings(ss.settings)
-	tb.out = newTermOut(ss.rows, to.scrollback)
-	tb.interval = to.interval
+	tb.out = term.NewStream(term.Options{Rows: ss.rows, Scrollback: to.scrollback, FrameInterval: to.interval})
 	ss.term.Store(tb)
 	var flags uint8
 	if !ss.readOnly {
@@ -451,18 +429,16 @@ func (ss *session) terminalConnected(t terminal, wctx context.Context, wg *sync.
 			ss.end(remoteEnded(err))
 		}
 	})
-	wg.Go(func() { tb.readTerminal(ss.ctx) })
+	wg.Go(func() { tb.out.Fill(ss.ctx, t) })
 	wg.Go(func() {
-		err := ss.pumpTerminal(wctx, tb)
+		err := tb.out.Run(ss.ctx, func(msg []byte) error { return ss.send(wctx, msg) })
 		switch {
-		case err != nil:
-		case ss.ctx.Err() != nil: // the reader stopped because the session ended
+		case ss.ctx.Err() != nil: // the session ended: the reader or a send stopped for it
 			err = context.Cause(ss.ctx)
+		case err != nil: // send failed
+			err = &sessionEnd{Code: closeRemoteEnded, Reason: "The browser connection failed.", Err: err}
 		default:
-			tb.mu.Lock()
-			readErr := tb.readErr
-			tb.mu.Unlock()
-			err = terminalEnded(readErr, t)
+			err = terminalEnded(tb.out.Err(), t)
 		}
 		ss.end(err)
 	})
@@ -511,9 +487,7 @@ func (ss *session) handleTerminal(tb *termBox, m wire.Message) error {
 		if m.Cols < 1 || m.Rows < 1 || m.Cols > maxTermCells || m.Rows > maxTermCells {
 			return &sessionEnd{Code: closeClientError, Reason: fmt.Sprintf("Terminal resize to %dx%d refused.", m.Cols, m.Rows)}
 		}
-		tb.mu.Lock()
-		tb.out.resize(m.Rows)
-		tb.mu.Unlock()
+		tb.out.Resize(m.Rows)
 		return tb.t.Resize(m.Cols, m.Rows)
 	}
 	return nil // desktop messages on a terminal, unknown types: skipped

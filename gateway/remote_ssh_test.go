@@ -17,6 +17,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/racgate/racgate/protocols/ssh"
+	"github.com/racgate/racgate/render/term"
 	"github.com/racgate/racgate/render/wire"
 )
 
@@ -302,7 +303,7 @@ func TestTerminalReadOnly(t *testing.T) {
 }
 
 // TestTerminalPacedByAcks: a browser that receives everything but whose terminal never
-// finishes drawing (no ACK) is sent at most termInFlight messages; the remote then waits.
+// finishes drawing (no ACK) is sent at most term.MaxInFlight messages; the remote then waits.
 // Once it acknowledges, the rest follows.
 func TestTerminalPacedByAcks(t *testing.T) {
 	ts := newTestServer(t, sshConfigYAML("127.0.0.1:1", []string{"username: u", "ignore-host-key: true"}))
@@ -329,26 +330,24 @@ func TestTerminalPacedByAcks(t *testing.T) {
 		wrote <- n
 		ft.outW.Close()
 	}()
-	// The barrier: racgate has read all it may hold (termBufMax) and the remote's
+	// The barrier: racgate has read all it may hold (term.MaxHeld) and the remote's
 	// writes wait. By then the pump has long had output to send, so a frame beyond
-	// termInFlight would have gone out; and the browser has the frames it may get.
+	// term.MaxInFlight would have gone out; and the browser has the frames it may get.
 	tb := termBoxOf(t, ts)
 	start := time.Now()
-	for held := 0; held < termBufMax; time.Sleep(10 * time.Millisecond) {
-		tb.mu.Lock()
-		held = len(tb.out.buf)
-		tb.mu.Unlock()
+	for held := 0; held < term.MaxHeld; time.Sleep(10 * time.Millisecond) {
+		held = tb.out.Held()
 		if time.Since(start) > 20*time.Second {
-			t.Fatalf("racgate holds %d bytes after 20 s, want termBufMax (%d): the reader stopped early", held, termBufMax)
+			t.Fatalf("racgate holds %d bytes after 20 s, want term.MaxHeld (%d): the reader stopped early", held, term.MaxHeld)
 		}
 	}
 	t.Logf("racgate held a full buffer after %v", time.Since(start).Round(time.Millisecond))
-	c.wait("termInFlight frames", 5*time.Second, func(c *termClient) bool { return c.frames >= termInFlight })
+	c.wait("term.MaxInFlight frames", 5*time.Second, func(c *termClient) bool { return c.frames >= term.MaxInFlight })
 	c.mu.Lock()
 	got, frames := c.out.Len(), c.frames
 	c.mu.Unlock()
-	if frames != termInFlight || got > termInFlight*wire.MaxTerminalData {
-		t.Fatalf("without ACKs the browser got %d frames, %d bytes (want %d frames, at most %d bytes)", frames, got, termInFlight, termInFlight*wire.MaxTerminalData)
+	if frames != term.MaxInFlight || got > term.MaxInFlight*wire.MaxTerminalData {
+		t.Fatalf("without ACKs the browser got %d frames, %d bytes (want %d frames, at most %d bytes)", frames, got, term.MaxInFlight, term.MaxInFlight*wire.MaxTerminalData)
 	}
 	select {
 	case n := <-wrote:
@@ -388,7 +387,7 @@ func TestTerminalInputDoesNotBlockAcks(t *testing.T) {
 		c.send(wire.TerminalInput{Data: piece})
 		paste = append(paste, piece...)
 	}
-	const total = 4 << 20                              // far more than termInFlight frames
+	const total = 4 << 20                              // far more than term.MaxInFlight frames
 	go ft.outW.Write(bytes.Repeat([]byte("o"), total)) // and the remote stays
 	c.wait("all output", 15*time.Second, func(c *termClient) bool { return c.out.Len() == total })
 	close(ft.gate) // the remote reads its input at last
@@ -469,7 +468,7 @@ func TestTerminalCoalescing(t *testing.T) {
 
 // TestTerminalFloodNoAcks: a `yes`-style flood to a browser that stops acknowledging:
 // racgate keeps reading (the output is elided to what the browser can still show), holds
-// at most termBufMax of it, and stops reading when the browser goes.
+// at most term.MaxHeld of it, and stops reading when the browser goes.
 func TestTerminalFloodNoAcks(t *testing.T) {
 	ts := newTestServer(t, sshConfigYAML("127.0.0.1:1", []string{"username: u", "ignore-host-key: true"}))
 	ft := newFakeTerm()
@@ -500,15 +499,13 @@ func TestTerminalFloodNoAcks(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the remote wrote only %d bytes in 20 s: the reader stopped", wrote.Load())
 		}
-		tb.mu.Lock()
-		held = max(held, len(tb.out.buf))
-		tb.mu.Unlock()
+		held = max(held, tb.out.Held())
 		time.Sleep(5 * time.Millisecond)
 	}
 	c.mu.Lock()
 	frames, got := c.frames, c.out.Len()
 	c.mu.Unlock()
-	if frames > termInFlight || held > termBufMax+termChunk {
+	if frames > term.MaxInFlight || held > term.MaxHeld+termChunk {
 		t.Fatalf("%d frames without ACKs; %d bytes held", frames, held)
 	}
 	t.Logf("the remote wrote %d bytes; the browser got %d in %d messages; at most %d held", wrote.Load(), got, frames, held)

@@ -1,14 +1,14 @@
-package gateway
+package term
 
 import (
 	"slices"
 	"time"
 )
 
-// termOut holds a terminal session's output between the remote and the browser: what is
+// buffer holds a terminal session's output between the remote and the browser: what is
 // not sent yet, and, while output floods, the last lines the browser's terminal can keep.
 // It decides what goes into each TERMINAL message. Its methods need the caller to hold
-// the session's lock (termPump does); they do no I/O.
+// the Stream's lock (pump.go); they do no I/O.
 //
 // Most output is forwarded byte for byte. Two things drop output, both only where the
 // browser's terminal ends up exactly as if every byte had been forwarded (screen,
@@ -35,7 +35,7 @@ import (
 // each began in column 0, and the cursor is in column 0 of the bottom row: all the same
 // whatever came before the M lines, dropped lines or snapshots. (R+S lines would not do:
 // rows below the cursor may hold text a short line does not overwrite.)
-type termOut struct {
+type buffer struct {
 	rows       int // the most rows the browser had in this session (0: unknown, no elision)
 	screen     int // its current rows
 	scrollback int // lines it keeps above the screen (TERMINAL_SCROLLBACK)
@@ -67,23 +67,25 @@ type termOut struct {
 	trace func(from, to int64) // tests: each piece of output take sends
 }
 
-// Bounds of what termOut holds.
+// Bounds of what a buffer holds.
 const (
-	termBufMax  = 1 << 20   // held output; beyond it the reader waits and the SSH window shuts
-	termHistMax = 512 << 10 // lines kept after sending them, for a replay
+	// MaxHeld is the most output a Stream holds; beyond it the reader waits and the SSH
+	// window shuts.
+	MaxHeld = 1 << 20
+	histMax = 512 << 10 // lines kept after sending them, for a replay
 )
 
-func newTermOut(rows, scrollback int) *termOut {
-	return &termOut{rows: rows, screen: rows, scrollback: scrollback}
+func newBuffer(rows, scrollback int) *buffer {
+	return &buffer{rows: rows, screen: rows, scrollback: scrollback}
 }
 
-func (o *termOut) end() int64 { return o.base + int64(len(o.buf)) }
+func (o *buffer) end() int64 { return o.base + int64(len(o.buf)) }
 
-func (o *termOut) bytes(from, to int64) []byte { return o.buf[from-o.base : to-o.base] }
+func (o *buffer) bytes(from, to int64) []byte { return o.buf[from-o.base : to-o.base] }
 
 // m is how many complete lines bring the browser's terminal to the same state whatever
-// came before them (see termOut); -1 while the browser's size is unknown.
-func (o *termOut) m() int {
+// came before them (see buffer); -1 while the browser's size is unknown.
+func (o *buffer) m() int {
 	if o.rows <= 0 {
 		return -1
 	}
@@ -95,16 +97,16 @@ func (o *termOut) m() int {
 func slack(m int) int { return max(m/2, 64) }
 
 // resize records the browser terminal's new size in rows.
-func (o *termOut) resize(rows int) {
+func (o *buffer) resize(rows int) {
 	o.screen = rows
 	o.rows = max(o.rows, rows) // lines it kept at the larger size may still be shown
 }
 
 // full reports whether the reader must wait before reading more.
-func (o *termOut) full() bool { return len(o.buf) >= termBufMax }
+func (o *buffer) full() bool { return len(o.buf) >= MaxHeld }
 
 // write takes output the remote wrote.
-func (o *termOut) write(p []byte, now time.Time) {
+func (o *buffer) write(p []byte, now time.Time) {
 	o.wrote = now
 	start := o.end()
 	o.grow(len(p))
@@ -168,7 +170,7 @@ func (o *termOut) write(p []byte, now time.Time) {
 }
 
 // openRun starts a plain run at pos if the modes allow dropping plain text.
-func (o *termOut) openRun(pos int64) {
+func (o *buffer) openRun(pos int64) {
 	if !o.sc.modes.defaults() {
 		return
 	}
@@ -178,7 +180,7 @@ func (o *termOut) openRun(pos int64) {
 
 // notPlain ends the plain run at pos: output from pos on must reach the browser after the
 // run's last lines, so a replay owed goes first.
-func (o *termOut) notPlain(pos int64) {
+func (o *buffer) notPlain(pos int64) {
 	if !o.run {
 		return
 	}
@@ -194,7 +196,7 @@ func (o *termOut) notPlain(pos int64) {
 
 // addLineEnd records a complete line of the run ending at pos. Only the last m+slack+1
 // are needed.
-func (o *termOut) addLineEnd(pos int64, m int) {
+func (o *buffer) addLineEnd(pos int64, m int) {
 	o.ends = append(o.ends, pos)
 	if len(o.ends)-o.endsHead > m+slack(m)+1 {
 		o.endsHead++
@@ -206,20 +208,20 @@ func (o *termOut) addLineEnd(pos int64, m int) {
 }
 
 // lineEnds is how many line ends of the run the ring holds.
-func (o *termOut) lineEnds() int { return len(o.ends) - o.endsHead }
+func (o *buffer) lineEnds() int { return len(o.ends) - o.endsHead }
 
 // lineEnd is the k-th last line end (k from 1).
-func (o *termOut) lineEnd(k int) int64 { return o.ends[len(o.ends)-k] }
+func (o *buffer) lineEnd(k int) int64 { return o.ends[len(o.ends)-k] }
 
 // linesAfter is how many of the run's complete lines end after pos.
-func (o *termOut) linesAfter(pos int64) int {
+func (o *buffer) linesAfter(pos int64) int {
 	e := o.ends[o.endsHead:]
 	i, _ := slices.BinarySearch(e, pos+1)
 	return len(e) - i
 }
 
 // replayStart is where the run's last m complete lines begin.
-func (o *termOut) replayStart() int64 {
+func (o *buffer) replayStart() int64 {
 	if m := o.m(); m > 0 && o.lineEnds() > m {
 		return o.lineEnd(m + 1)
 	}
@@ -228,32 +230,32 @@ func (o *termOut) replayStart() int64 {
 }
 
 // replayable reports whether the run's last m complete lines are all held.
-func (o *termOut) replayable() bool {
+func (o *buffer) replayable() bool {
 	m := o.m()
 	return o.run && m > 0 && o.lineEnds() > m && o.lineEnd(m+1) >= o.base
 }
 
 // rewind makes the replay the next thing sent: the run's last m lines, and on from there.
-func (o *termOut) rewind() {
+func (o *buffer) rewind() {
 	o.sent = o.replayStart()
 	o.owed = false
 	o.streak = 0 // the replay is sent before snapshots may start again
 }
 
 // settle sends the replay owed, if any (the flood paused).
-func (o *termOut) settle() {
+func (o *buffer) settle() {
 	if o.owed {
 		o.rewind()
 	}
 }
 
 // trim drops what the browser will never need and frees what was sent.
-func (o *termOut) trim() {
+func (o *buffer) trim() {
 	m := o.m()
 	switch {
 	case !o.run || m <= 0:
 	case o.owed:
-		if rs := o.replayStart(); o.end()-rs > termHistMax {
+		if rs := o.replayStart(); o.end()-rs > histMax {
 			o.rewind() // the replay would grow past its bound: send it now
 		} else if o.sent < rs {
 			o.drop += rs - o.sent // lines older than the replay's will never show
@@ -273,21 +275,21 @@ func (o *termOut) trim() {
 
 // elide reports whether to drop the unsent lines before the run's last m: once slack
 // lines more have come, or sooner when they fill half the buffer (long lines).
-func (o *termOut) elide(m int) bool {
+func (o *buffer) elide(m int) bool {
 	n := o.linesAfter(o.sent)
-	return n > m+slack(m) || n > m && len(o.buf) >= termBufMax/2
+	return n > m+slack(m) || n > m && len(o.buf) >= MaxHeld/2
 }
 
 // compact forgets output that was sent, except the run's last lines while a replay may
 // need them.
-func (o *termOut) compact() {
+func (o *buffer) compact() {
 	keep := o.sent
 	if o.run && (o.owed || o.streak > 0) {
 		h := o.runStart
 		if m := o.m(); m > 0 && o.lineEnds() > m {
 			h = o.lineEnd(m + 1)
 		}
-		if h < keep && (o.owed || o.end()-h <= termHistMax) {
+		if h < keep && (o.owed || o.end()-h <= histMax) {
 			keep = max(h, o.base)
 		}
 	}
@@ -306,7 +308,7 @@ func (o *termOut) compact() {
 }
 
 // grow makes room for n more bytes after buf.
-func (o *termOut) grow(n int) {
+func (o *buffer) grow(n int) {
 	if o.head+len(o.buf)+n <= cap(o.mem) {
 		return
 	}
@@ -318,18 +320,18 @@ func (o *termOut) grow(n int) {
 	}
 }
 
-func (o *termOut) realloc(size int) {
+func (o *buffer) realloc(size int) {
 	mem := make([]byte, size)
 	n := copy(mem, o.buf)
 	o.mem, o.head, o.buf = mem, 0, mem[:n]
 }
 
 // unsent is how many bytes are waiting.
-func (o *termOut) unsent() int { return int(o.end() - o.sent) }
+func (o *buffer) unsent() int { return int(o.end() - o.sent) }
 
 // take appends to dst the output for the next message, at most max bytes, and counts it
 // as sent. It does not end a message inside a UTF-8 character unless the output ended.
-func (o *termOut) take(dst []byte, max int) []byte {
+func (o *buffer) take(dst []byte, max int) []byte {
 	if o.eof && o.owed {
 		o.rewind()
 	}
@@ -369,7 +371,7 @@ func (o *termOut) take(dst []byte, max int) []byte {
 }
 
 // sendable is how many bytes take would send now, at most max (snapshots aside).
-func (o *termOut) sendable(max int) int {
+func (o *buffer) sendable(max int) int {
 	n := min(o.unsent(), max)
 	if o.eof {
 		return n

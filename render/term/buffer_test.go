@@ -1,4 +1,4 @@
-package gateway
+package term
 
 import (
 	"bytes"
@@ -10,7 +10,7 @@ import (
 )
 
 // runIDs marks each byte of in with the plain run it belongs to (0: none), byte by byte
-// with a fresh scanner: the model termOut.write's fast path must agree with. A run is
+// with a fresh scanner: the model buffer.write's fast path must agree with. A run is
 // plain text with the modes at their defaults; any other byte ends it.
 func runIDs(in []byte) []int {
 	var sc vtScanner
@@ -41,7 +41,7 @@ func runIDs(in []byte) []int {
 }
 
 // checkPieces verifies that pieces (what take sent: pieces of in, in order) bring a
-// terminal to the state in brings it to, by termOut's argument: every jump (a piece not
+// terminal to the state in brings it to, by the buffer's argument: every jump (a piece not
 // starting where the last one ended, forward or back) stays inside one plain run, leaves
 // from a character boundary and lands on a line start, and is followed, before any byte
 // outside the run and before the end, by m complete lines sent without a jump.
@@ -94,7 +94,7 @@ func checkPieces(in []byte, pieces [][2]int64, m int) error {
 	return nil
 }
 
-// termSchedule drives a termOut: chunks of input, and between them what the pump does.
+// termSchedule drives a buffer: chunks of input, and between them what the pump does.
 type termStep struct {
 	write  []byte
 	takes  int  // messages sent after this chunk
@@ -103,13 +103,13 @@ type termStep struct {
 
 // drive feeds steps to o, then ends the output and sends the rest. It returns the
 // pieces sent, and the most output o held at once.
-func drive(t testing.TB, o *termOut, steps []termStep) (pieces [][2]int64, peak int) {
+func drive(t testing.TB, o *buffer, steps []termStep) (pieces [][2]int64, peak int) {
 	var raw []byte
 	o.trace = func(from, to int64) { pieces = append(pieces, [2]int64{from, to}) }
 	now := time.Unix(0, 0)
 	for _, s := range steps {
 		now = now.Add(time.Millisecond)
-		for c := range slices.Chunk(s.write, termChunk) {
+		for c := range slices.Chunk(s.write, readChunk) {
 			for o.full() { // the reader waits: the pump must be able to go on
 				if o.sendable(termMsgData) == 0 && !o.owed {
 					t.Fatalf("full (%d bytes held) with nothing to send", len(o.buf))
@@ -162,7 +162,7 @@ func concat(steps []termStep) []byte {
 // TestTermOutElision: a flood the browser does not take is elided to the last m lines
 // (plus slack), memory stays bounded, and what is sent is exact.
 func TestTermOutElision(t *testing.T) {
-	o := newTermOut(24, 1000) // m = 1048
+	o := newBuffer(24, 1000) // m = 1048
 	var steps []termStep
 	steps = append(steps, termStep{write: []byte("\x1b[1;32mgreen prompt$\x1b[0m "), takes: 1})
 	for i := range 2000 {
@@ -192,11 +192,11 @@ func TestTermOutElision(t *testing.T) {
 // TestTermOutLongLines: lines long enough that m+slack of them overflow the buffer are
 // still elided before it is full, so a stalled browser never stops the reader.
 func TestTermOutLongLines(t *testing.T) {
-	o := newTermOut(24, 5000) // m = 5048 lines of 150 bytes: 757 KB
+	o := newBuffer(24, 5000) // m = 5048 lines of 150 bytes: 757 KB
 	o.write([]byte("$ "), time.Time{})
 	o.take(nil, termMsgData)
 	in := lines(20000, func(i int) string { return fmt.Sprintf("%06d %s\r\n", i, strings.Repeat("x", 140)) })
-	for c := range slices.Chunk(in, termChunk) {
+	for c := range slices.Chunk(in, readChunk) {
 		if o.full() {
 			t.Fatalf("full (%d bytes held) with a stalled browser: the reader would stop", len(o.buf))
 		}
@@ -213,7 +213,7 @@ func TestTermOutLongLines(t *testing.T) {
 func TestTermOutSnapshots(t *testing.T) {
 	for _, end := range []string{"escape", "quiet", "eof"} {
 		t.Run(end, func(t *testing.T) {
-			o := newTermOut(10, 100) // m = 120
+			o := newBuffer(10, 100) // m = 120
 			var steps []termStep
 			for i := range 200 {
 				steps = append(steps, termStep{write: floodLines(i*50, 50), takes: 1})
@@ -247,14 +247,14 @@ func TestTermOutSnapshots(t *testing.T) {
 func TestTermOutKeepsEverything(t *testing.T) {
 	flood := floodLines(0, 5000)
 	for name, tc := range map[string]struct {
-		o   *termOut
+		o   *buffer
 		pre string
 	}{
-		"margins":        {newTermOut(24, 100), "\x1b[2;20r"},
-		"origin":         {newTermOut(24, 100), "\x1b[?6h"},
-		"rows unknown":   {newTermOut(0, 100), ""},
-		"no line ends":   {newTermOut(24, 100), ""},
-		"colours inside": {newTermOut(24, 100), ""},
+		"margins":        {newBuffer(24, 100), "\x1b[2;20r"},
+		"origin":         {newBuffer(24, 100), "\x1b[?6h"},
+		"rows unknown":   {newBuffer(0, 100), ""},
+		"no line ends":   {newBuffer(24, 100), ""},
+		"colours inside": {newBuffer(24, 100), ""},
 	} {
 		t.Run(name, func(t *testing.T) {
 			in := append([]byte(tc.pre), flood...)
@@ -282,7 +282,7 @@ func TestTermOutKeepsEverything(t *testing.T) {
 
 // TestTermOutMargins: elision stops while margins are set and resumes once reset.
 func TestTermOutMargins(t *testing.T) {
-	o := newTermOut(5, 10) // m = 20
+	o := newBuffer(5, 10) // m = 20
 	steps := []termStep{
 		{write: floodLines(0, 100)},
 		{write: []byte("\x1b[2;4r")},
@@ -354,7 +354,7 @@ func fuzzSession(data []byte) []termStep {
 
 // FuzzTermOut: whatever the remote writes and however the browser keeps up, what is sent
 // brings the browser's terminal to the same state as everything would (checkPieces), and
-// termOut never holds more than its bound.
+// the buffer never holds more than its bound.
 func FuzzTermOut(f *testing.F) {
 	f.Add([]byte{0, 1, 0xf1, 0xff, 0xff, 0xff, 0xf1})
 	f.Add(append(bytes.Repeat([]byte{0xc8, 0xf1}, 40), 14, 0xf1, 0xc8, 0xe9))
@@ -366,13 +366,13 @@ func FuzzTermOut(f *testing.F) {
 			return
 		}
 		steps := fuzzSession(data)
-		o := newTermOut(3, 4) // m = 10: elision and snapshots within a few lines
+		o := newBuffer(3, 4) // m = 10: elision and snapshots within a few lines
 		in := concat(steps)
 		pieces, peak := drive(t, o, steps)
 		if err := checkPieces(in, pieces, o.m()); err != nil {
 			t.Fatalf("%v\ninput %q", err, truncate(in))
 		}
-		if peak > termBufMax+termChunk {
+		if peak > MaxHeld+readChunk {
 			t.Fatalf("held %d bytes", peak)
 		}
 	})

@@ -1,4 +1,4 @@
-package gateway
+package term
 
 import (
 	"bytes"
@@ -13,13 +13,16 @@ import (
 )
 
 // The browser test webclient/test/browser/term_elide_test.mjs writes each case's whole
-// output into one xterm.js and what termOut sent into another, of the same size and
+// output into one xterm.js and what the buffer sent into another, of the same size and
 // scrollback, and compares every line of both buffers and the cursor: the proof that
 // elision and snapshots change nothing a user could see. This file makes the cases.
-// Regenerate with: go test ./gateway -run TestTermElideFixture -update-term-fixture
-var updateTermFixture = flag.Bool("update-term-fixture", false, "rewrite testdata/term_elide.json")
+// Regenerate with: go test ./render/term -run TestTermElideFixture -update-term-fixture
+var updateTermFixture = flag.Bool("update-term-fixture", false, "rewrite "+termFixturePath)
 
-const termFixturePath = "testdata/term_elide.json"
+// termFixturePath is where the browser test reads the cases. The file stays beside the
+// gateway, where it was made before this package had its own folder, until the browser
+// test looks for it here; its comment names the command of those days.
+const termFixturePath = "../../gateway/testdata/term_elide.json"
 
 type termFixture struct {
 	Comment string            `json:"comment"`
@@ -32,7 +35,7 @@ type termFixtureCase struct {
 	Cols       int        `json:"cols"`
 	Scrollback int        `json:"scrollback"`
 	Input      string     `json:"input"`  // base64: everything the remote wrote
-	Pieces     [][2]int64 `json:"pieces"` // the messages termOut sent, as [from, to) of the input
+	Pieces     [][2]int64 `json:"pieces"` // the messages the buffer sent, as [from, to) of the input
 	Dropped    int        `json:"dropped"`
 	Jumps      int        `json:"jumps"` // pieces not starting where the last one ended (or at 0)
 }
@@ -164,7 +167,7 @@ func randomCases() []fixtureCase {
 func buildTermFixture(t *testing.T) termFixture {
 	f := termFixture{Comment: "Written by go test ./gateway -run TestTermElideFixture -update-term-fixture; read by webclient/test/browser/term_elide_test.mjs."}
 	for _, fc := range append(fixtureCases(), randomCases()...) {
-		o := newTermOut(fc.rows, fc.sb)
+		o := newBuffer(fc.rows, fc.sb)
 		in := concat(fc.steps)
 		pieces, _ := drive(t, o, fc.steps)
 		if err := checkPieces(in, pieces, o.m()); err != nil {
@@ -188,7 +191,7 @@ func buildTermFixture(t *testing.T) termFixture {
 	return f
 }
 
-// TestTermElideFixture: the browser test's cases are what termOut does today.
+// TestTermElideFixture: the browser test's cases are what the buffer does today.
 func TestTermElideFixture(t *testing.T) {
 	got, err := json.MarshalIndent(buildTermFixture(t), "", " ")
 	if err != nil {
@@ -205,6 +208,6 @@ func TestTermElideFixture(t *testing.T) {
 		t.Fatalf("%v (run with -update-term-fixture)", err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Fatalf("%s is stale: run go test ./gateway -run TestTermElideFixture -update-term-fixture", termFixturePath)
+		t.Fatalf("%s is stale: run go test ./render/term -run TestTermElideFixture -update-term-fixture", termFixturePath)
 	}
 }

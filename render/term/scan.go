@@ -1,4 +1,4 @@
-package gateway
+package term
 
 // vtScanner follows a terminal's output the way the browser's terminal (xterm.js) parses
 // it, far enough to tell which bytes are plain text: printed characters and the three
@@ -6,7 +6,7 @@ package gateway
 // the modes that change where plain text lands (scroll margins, origin mode, left/right
 // margin mode) and whether they are at their defaults. Output racgate may drop without
 // changing the browser's final picture must be plain text written while they are
-// (termout.go).
+// (buffer.go).
 //
 // The parser is the VT500 state machine of ECMA-48 as DEC terminals and xterm.js
 // implement it (states and transitions as in xterm.js's VT500_TRANSITION_TABLE); the
@@ -75,7 +75,7 @@ const vtMaxParams = 32
 // vtMaxParam is the largest parameter value xterm.js keeps (larger ones are clamped).
 const vtMaxParam = 0x7fffffff
 
-// Classes of what a byte or code point did, for termOut.
+// Classes of what a byte or code point did, for the buffer.
 const (
 	vtNone  = iota // part of a code point not complete yet: nothing happened yet
 	vtPlain        // printed in the ground state, or \t, \r, \n executed there

@@ -1,4 +1,4 @@
-package gateway
+package term
 
 import (
 	"bytes"
@@ -98,7 +98,7 @@ func TestVTScannerModes(t *testing.T) {
 }
 
 // FuzzVTScanner: output split into reads anywhere leaves the tracker where it is when
-// read whole (termOut.write's ASCII loop and the scanner agree), and what termOut sends
+// read whole (buffer.write's ASCII loop and the scanner agree), and what the buffer sends
 // of arbitrary bytes passes checkPieces.
 func FuzzVTScanner(f *testing.F) {
 	f.Add([]byte("ab\r\n\x1b[2;5r\x1b[?6h\x1b]0;t\x07\xe6\xbc\xa2\r\n"), uint8(3))
@@ -106,7 +106,7 @@ func FuzzVTScanner(f *testing.F) {
 	f.Add([]byte("\x1bP1$r0m\x1b\\\x1b_x\xc3\xa9\x18\x1b[1;2;3;4;5;6;7;8;9;10;11;12;13;14;15;16;17;18;19;20;21;22;23;24;25;26;27;28;29;30;31;32;33;6h"), uint8(5))
 	f.Add(bytes.Repeat([]byte("line\r\n"), 100), uint8(7))
 	f.Fuzz(func(t *testing.T, data []byte, split uint8) {
-		whole, parts := newTermOut(3, 4), newTermOut(3, 4)
+		whole, parts := newBuffer(3, 4), newBuffer(3, 4)
 		whole.write(data, time.Time{})
 		step := int(split%16) + 1
 		for c := range slices.Chunk(data, step) {
@@ -119,7 +119,7 @@ func FuzzVTScanner(f *testing.F) {
 		for i, c := range slices.Collect(slices.Chunk(data, step)) {
 			steps = append(steps, termStep{write: c, takes: i % 3})
 		}
-		o := newTermOut(3, 4)
+		o := newBuffer(3, 4)
 		pieces, _ := drive(t, o, steps)
 		if err := checkPieces(data, pieces, o.m()); err != nil {
 			t.Fatal(err)
