@@ -28,8 +28,7 @@ var (
 	ErrUnknownUser = errors.New("authz: login of a user that no longer exists")
 )
 
-// b64 encodes a login's parts; decoding refuses non-zero padding bits, which would give
-// one value several spellings.
+// b64 encodes a login's parts.
 var b64 = base64.RawURLEncoding.Strict()
 
 // Claims are what a login cookie says.
@@ -88,19 +87,19 @@ func ParseLogin(key []byte, value string, now time.Time, stamp func(username str
 	if len(parts) != 5 || parts[0] != "v2" {
 		return c, ErrBadSignature
 	}
-	// Strict: a base64 text has one form, so a cookie has exactly one valid value.
 	name, err := b64.DecodeString(parts[4])
-	if err != nil {
+	// Only the canonical spelling: base64 decoders skip newlines and (unless strict)
+	// padding bits, and a cookie must have exactly one valid value.
+	if err != nil || b64.EncodeToString(name) != parts[4] {
 		return c, ErrBadSignature
 	}
 	st, known := stamp(string(name))
 	if !known {
 		st = ""
 	}
-	got, err := b64.DecodeString(sig)
 	// An unknown user's cookie is checked against an empty stamp, so both cases take the
 	// same path; it cannot verify unless someone holds the key.
-	if err != nil || !hmac.Equal(got, loginMAC(key, payload, st)) {
+	if !hmac.Equal([]byte(sig), []byte(b64.EncodeToString(loginMAC(key, payload, st)))) {
 		return c, ErrBadSignature
 	}
 	if !known {
