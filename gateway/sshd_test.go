@@ -318,7 +318,7 @@ func TestSSHKeyAndKnownHosts(t *testing.T) {
 
 // TestSSHFloodSlowBrowser: `yes` against a browser that stops reading. racgate's heap
 // stays bounded (it keeps only the last lines the browser can show: elision), the remote
-// program is paced (to termDropRate: it waits on the PTY most of the time), whole lines
+// program is paced (to render/term's drop rate: it waits on the PTY most of the time), whole lines
 // arrive once the browser reads again, and closing the websocket ends the remote program.
 func TestSSHFloodSlowBrowser(t *testing.T) {
 	d := peers.StartSSHD(t)

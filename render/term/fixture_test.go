@@ -19,10 +19,8 @@ import (
 // Regenerate with: go test ./render/term -run TestTermElideFixture -update-term-fixture
 var updateTermFixture = flag.Bool("update-term-fixture", false, "rewrite "+termFixturePath)
 
-// termFixturePath is where the browser test reads the cases. The file stays beside the
-// gateway, where it was made before this package had its own folder, until the browser
-// test looks for it here; its comment names the command of those days.
-const termFixturePath = "../../gateway/testdata/term_elide.json"
+// termFixturePath is where the browser test reads the cases.
+const termFixturePath = "testdata/term_elide.json"
 
 type termFixture struct {
 	Comment string            `json:"comment"`
@@ -165,7 +163,7 @@ func randomCases() []fixtureCase {
 }
 
 func buildTermFixture(t *testing.T) termFixture {
-	f := termFixture{Comment: "Written by go test ./gateway -run TestTermElideFixture -update-term-fixture; read by webclient/test/browser/term_elide_test.mjs."}
+	f := termFixture{Comment: "Written by go test ./render/term -run TestTermElideFixture -update-term-fixture; read by webclient/test/browser/term_elide_test.mjs."}
 	for _, fc := range append(fixtureCases(), randomCases()...) {
 		o := newBuffer(fc.rows, fc.sb)
 		in := concat(fc.steps)

@@ -1,6 +1,6 @@
 // Exactness of terminal output elision and snapshots (docs/protocol.md § TERMINAL), in
 // Debian's chromium with the xterm.js the web client ships: for every case of
-// gateway/testdata/term_elide.json (made by the gateway's own code), one terminal is
+// render/term/testdata/term_elide.json (made by render/term's own code), one terminal is
 // written everything the remote wrote, another only what racgate sent, both of the same
 // size and scrollback; every cell of every line of both screens' buffers (scrollback
 // included), the wrap flags and the cursor must be equal. Runs when chromium exists
@@ -21,7 +21,7 @@ const required = process.env.RACGATE_BROWSER_TESTS === "1";
 const skip = existsSync(CHROMIUM) ? false : `no ${CHROMIUM}`;
 if (skip && required) throw new Error(`RACGATE_BROWSER_TESTS=1 but ${skip}`);
 
-const fixture = JSON.parse(readFileSync(join(root, "../gateway/testdata/term_elide.json"), "utf8"));
+const fixture = JSON.parse(readFileSync(join(root, "../render/term/testdata/term_elide.json"), "utf8"));
 
 let browser;
 let page;
