@@ -10,6 +10,8 @@ import (
 	"slices"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/racgate/racgate/config"
 )
 
 // ErrBadCredentials is returned for an unknown user or a wrong password alike, so a caller
@@ -52,12 +54,13 @@ type Users struct {
 	dummy []byte
 }
 
-// NewUsers checks every hash and returns the set. Usernames must be unique.
-func NewUsers(users []User) (*Users, error) {
+// NewUsers checks every hash and returns the set of the config's users. Usernames must
+// be unique.
+func NewUsers(users []config.User) (*Users, error) {
 	s := &Users{byName: make(map[string]*User, len(users))}
 	cost := 0
 	for i := range users {
-		u := users[i]
+		u := User(users[i])
 		if u.Username == "" {
 			return nil, fmt.Errorf("authz: user %d: empty username", i)
 		}

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/racgate/racgate/config"
 )
 
 func mustHash(t *testing.T, pw string) string {
@@ -18,7 +20,7 @@ func mustHash(t *testing.T, pw string) string {
 }
 
 func TestAuthenticate(t *testing.T) {
-	users, err := NewUsers([]User{
+	users, err := NewUsers([]config.User{
 		{Username: "alice", PasswordHash: mustHash(t, "s3cret"), Groups: []string{"admins"}},
 		{Username: "bob", PasswordHash: mustHash(t, "hunter2")},
 	})
@@ -55,11 +57,11 @@ func TestNewUsersRejects(t *testing.T) {
 	h := mustHash(t, "x")
 	for _, tc := range []struct {
 		name  string
-		users []User
+		users []config.User
 	}{
-		{"bad hash", []User{{Username: "a", PasswordHash: "plain"}}},
-		{"duplicate", []User{{Username: "a", PasswordHash: h}, {Username: "a", PasswordHash: h}}},
-		{"empty name", []User{{PasswordHash: h}}},
+		{"bad hash", []config.User{{Username: "a", PasswordHash: "plain"}}},
+		{"duplicate", []config.User{{Username: "a", PasswordHash: h}, {Username: "a", PasswordHash: h}}},
+		{"empty name", []config.User{{PasswordHash: h}}},
 	} {
 		if _, err := NewUsers(tc.users); err == nil {
 			t.Errorf("%s: NewUsers succeeded", tc.name)
@@ -102,7 +104,7 @@ func TestHashPassword(t *testing.T) {
 func TestDummyHashCost(t *testing.T) {
 	h4, _ := HashPassword("a", 4)
 	h6, _ := HashPassword("b", 6)
-	for _, order := range [][]User{
+	for _, order := range [][]config.User{
 		{{Username: "slow", PasswordHash: h6}, {Username: "fast", PasswordHash: h4}},
 		{{Username: "fast", PasswordHash: h4}, {Username: "slow", PasswordHash: h6}},
 	} {

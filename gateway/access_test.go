@@ -13,6 +13,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/racgate/racgate/authz"
+	"github.com/racgate/racgate/config"
 	"github.com/racgate/racgate/gateway/store"
 	"github.com/racgate/racgate/render/wire"
 )
@@ -226,7 +227,7 @@ func TestNewServerFailureLeaksNothing(t *testing.T) {
 
 func goroutines() int { return runtime.NumGoroutine() }
 
-func cfg0(t *testing.T) *Config {
+func cfg0(t *testing.T) *config.Config {
 	t.Helper()
 	cfg, err := ParseConfig("t.yaml", []byte(testConfig))
 	if err != nil {

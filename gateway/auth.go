@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/racgate/racgate/authz"
+	"github.com/racgate/racgate/config"
 )
 
 // cookieName holds the signed login (authz.SignLogin).
@@ -114,22 +115,22 @@ func (s *Server) sameOrigin(r *http.Request) bool {
 	if err != nil || u.Host == "" || u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" {
 		return false // "null" (a sandboxed or file: page) and anything malformed
 	}
-	origin := originOf(u)
+	origin := config.OriginOf(u)
 	cfg := s.state.Load().cfg
 	if slices.Contains(cfg.AllowedOrigins, origin) {
 		return true
 	}
 	if cfg.PublicURL != nil {
-		return origin == originOf(cfg.PublicURL)
+		return origin == config.OriginOf(cfg.PublicURL)
 	}
 	if r.Host == "" {
 		return false
 	}
 	own := &url.URL{Scheme: "https", Host: r.Host}
-	if origin == originOf(own) {
+	if origin == config.OriginOf(own) {
 		return true
 	}
 	// Plain HTTP here may still be https at a proxy in front: accept either then.
 	own.Scheme = "http"
-	return r.TLS == nil && origin == originOf(own)
+	return r.TLS == nil && origin == config.OriginOf(own)
 }

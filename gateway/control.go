@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/racgate/racgate/config"
 	"github.com/racgate/racgate/gateway/store"
 	"github.com/racgate/racgate/render/wire"
 )
@@ -21,7 +22,7 @@ import (
 
 // acquire takes a lease for a connection to ep, or says why not: the CLOSE code and a
 // reason naming the limit, for the user. Every refusal is an audit log line.
-func (s *Server) acquire(ctx context.Context, cfg *Config, ep *Endpoint, lg *login, remote string) (store.Lease, wire.CloseCode, string) {
+func (s *Server) acquire(ctx context.Context, cfg *config.Config, ep *config.Endpoint, lg *login, remote string) (store.Lease, wire.CloseCode, string) {
 	userLimit := cfg.UserLimit(ep)
 	lease, err := s.store.Acquire(ctx, store.Request{Endpoint: ep.Name, User: lg.User.Username, Login: lg.ID,
 		Remote: remote, EndpointLimit: ep.MaximumConnections, UserLimit: userLimit})
@@ -56,7 +57,7 @@ func (s *Server) acquire(ctx context.Context, cfg *Config, ep *Endpoint, lg *log
 
 // watch ends ss when its lease is terminated (admin, logout elsewhere) or when it has had
 // no input for the provider's idle-timeout. The returned func stops watching.
-func (s *Server) watch(ss *session, cfg *Config) (stop func()) {
+func (s *Server) watch(ss *session, cfg *config.Config) (stop func()) {
 	ss.touch()
 	done := make(chan struct{})
 	var wg sync.WaitGroup

@@ -2,37 +2,10 @@ package gateway
 
 import (
 	"net/http/httptest"
-	"os"
-	"strings"
 	"testing"
-)
 
-// FuzzParseConfig: any input is refused with ConfigErrors or accepted; never a panic.
-func FuzzParseConfig(f *testing.F) {
-	if b, err := os.ReadFile("../examples/racgate.yaml"); err == nil {
-		f.Add(string(b))
-	}
-	f.Add(goodConfig)
-	f.Add(testConfig)
-	f.Add("endpoints: [{name: a, provider: p, protocol: vnc, host: '[::1]:5'}]\nproviders: [{name: p}]\n")
-	f.Add("a: &x [1]\nb: *x\n")
-	f.Add("endpoints:\n  - settings: {quality: 3, encodings: tight}\n")
-	f.Add("{")
-	f.Fuzz(func(t *testing.T, text string) {
-		c, err := ParseConfig("f.yaml", []byte(text))
-		if err != nil {
-			if !strings.HasPrefix(err.Error(), "f.yaml:") {
-				t.Fatalf("error without file:line: %v", err)
-			}
-			return
-		}
-		for _, ep := range c.Endpoints {
-			if _, err := c.Merge(ep, nil); err != nil {
-				t.Fatalf("accepted config cannot merge %q: %v", ep.Name, err)
-			}
-		}
-	})
-}
+	"github.com/racgate/racgate/config"
+)
 
 // FuzzConnectRequest: query strings from the browser never panic and stay in bounds.
 func FuzzConnectRequest(f *testing.F) {
@@ -48,7 +21,7 @@ func FuzzConnectRequest(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if w < 0 || w > maxDesktopSide || h < 0 || h > maxDesktopSide {
+		if w < 0 || w > config.MaxDesktopSide || h < 0 || h > config.MaxDesktopSide {
 			t.Fatalf("size %dx%d out of bounds", w, h)
 		}
 		if _, ok := set["width"]; ok {

@@ -45,3 +45,6 @@ func (ts *testServer) scrape(t *testing.T) (*http.Response, string) {
 	ts.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	return rec.Result(), rec.Body.String()
 }
+
+// a valid bcrypt hash ("demo", cost 4) for test configs
+const testHash = "$2a$04$3srTMFq4qglqvLSi//7lrudBZEF2.jmJn94Td9TEmpei9oZa5Mzqe"

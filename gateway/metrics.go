@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/racgate/racgate/config"
 )
 
 // metrics are the server's counters, written out in the Prometheus text format by hand
@@ -33,7 +35,7 @@ type metrics struct {
 func newMetrics() *metrics {
 	m := &metrics{sessionsTotal: map[string]uint64{}, errorsTotal: map[string]uint64{}, loginsTotal: map[string]uint64{},
 		throttledTotal: map[string]uint64{"user": 0, "address": 0}}
-	for _, p := range protocols {
+	for _, p := range config.Protocols() {
 		m.sessionsTotal[p] = 0
 	}
 	return m

@@ -21,6 +21,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/racgate/racgate/config"
 	"github.com/racgate/racgate/internal/peers"
 	"github.com/racgate/racgate/render/wire"
 )
@@ -156,7 +157,7 @@ func startCluster(t *testing.T, n int) *cluster {
 }
 
 // fakeDial connects to a fakeRemote nobody watches (useFake queues a bounded number).
-func fakeDial(ctx context.Context, ep *Endpoint, set Settings, ev remoteEvents, log *slog.Logger) (remote, display, error) {
+func fakeDial(ctx context.Context, ep *config.Endpoint, set config.Settings, ev remoteEvents, log *slog.Logger) (remote, display, error) {
 	return &fakeRemote{w: 800, h: 600, ev: ev, end: make(chan error, 1), closed: make(chan struct{})}, fakeDisplay{}, nil
 }
 

@@ -3,6 +3,8 @@ package gateway
 import (
 	"html/template"
 	"net/http"
+
+	"github.com/racgate/racgate/config"
 )
 
 // Server-rendered pages: login, the endpoint list and error pages. Styles are inline so the
@@ -57,7 +59,7 @@ type loginPage struct{ Error, Next, Username string }
 
 type indexPage struct {
 	User      string
-	Endpoints []*Endpoint
+	Endpoints []*config.Endpoint
 }
 
 type messagePage struct{ Title, Text string }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/racgate/racgate/config"
 	"github.com/racgate/racgate/internal/peers"
 	"github.com/racgate/racgate/protocols/rdp"
 	"github.com/racgate/racgate/render/wire"
@@ -19,7 +20,7 @@ import (
 
 func TestRDPOptions(t *testing.T) {
 	const fp = "sha256:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
-	good := Settings{
+	good := config.Settings{
 		"username": "u", "password": "p", "domain": "D", "security": "nla-ext", "ignore-cert": "false",
 		"cert-fingerprints": fp + ", 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FE",
 		"color-depth":       "16", "width": "1280", "height": "720", "dpi": "120", "server-layout": "de-de-qwertz",
@@ -40,7 +41,7 @@ func TestRDPOptions(t *testing.T) {
 		cfg.CertFingerprints[1] != fp[:len(fp)-2]+"fe" {
 		t.Fatalf("fingerprints %q", cfg.CertFingerprints)
 	}
-	if cfg, err := rdpOptions(Settings{}); err != nil || cfg.Security != "" || cfg.Width != 0 || cfg.KeyboardLayout != 0 {
+	if cfg, err := rdpOptions(config.Settings{}); err != nil || cfg.Security != "" || cfg.Width != 0 || cfg.KeyboardLayout != 0 {
 		t.Fatalf("empty settings: %+v, %v", cfg, err)
 	}
 	for k, v := range map[string]string{
@@ -48,7 +49,7 @@ func TestRDPOptions(t *testing.T) {
 		"height": "9000", "dpi": "0", "server-layout": "xx-yy-qwerty", "timezone": "Mars/Olympus",
 		"client-name": "a-much-too-long-client-name",
 	} {
-		if _, err := rdpOptions(Settings{k: v}); err == nil || !strings.Contains(err.Error(), k) {
+		if _, err := rdpOptions(config.Settings{k: v}); err == nil || !strings.Contains(err.Error(), k) {
 			t.Errorf("%s=%q: %v, want an error naming the setting", k, v, err)
 		}
 	}
@@ -61,11 +62,11 @@ func TestRDPOptions(t *testing.T) {
 }
 
 func TestRDPBrowserSize(t *testing.T) {
-	set := Settings{"hostname": "h"}
+	set := config.Settings{"hostname": "h"}
 	if got := rdpBrowserSize(set, 1300, 50); got["width"] != "1300" || got["height"] != "200" || set["width"] != "" {
 		t.Fatalf("browser size: %v (input %v)", got, set)
 	}
-	if got := rdpBrowserSize(Settings{"width": "800"}, 1300, 700); got["width"] != "800" || got["height"] != "" {
+	if got := rdpBrowserSize(config.Settings{"width": "800"}, 1300, 700); got["width"] != "800" || got["height"] != "" {
 		t.Fatalf("endpoint width: %v", got)
 	}
 	if got := rdpBrowserSize(set, 0, 0); got["width"] != "" {
@@ -248,7 +249,7 @@ func TestRDPShadowNLACertificate(t *testing.T) {
 
 // TestRDPErrors maps protocols/rdp errors to CLOSE codes.
 func TestRDPErrors(t *testing.T) {
-	ep := &Endpoint{Name: "win"}
+	ep := &config.Endpoint{Name: "win"}
 	for _, tc := range []struct {
 		err  error
 		code wire.CloseCode
@@ -415,7 +416,7 @@ func FuzzRDPOptions(f *testing.F) {
 	f.Add("security", "nla-ext")
 	f.Add("client-name", "ünïcödé-name")
 	f.Fuzz(func(t *testing.T, key, value string) {
-		cfg, err := rdpOptions(Settings{key: value})
+		cfg, err := rdpOptions(config.Settings{key: value})
 		if err != nil {
 			if !strings.Contains(err.Error(), key) {
 				t.Fatalf("%s=%q: error does not name the setting: %v", key, value, err)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/racgate/racgate/config"
 	"github.com/racgate/racgate/protocols/keys"
 	"github.com/racgate/racgate/protocols/rdp"
 	"github.com/racgate/racgate/render"
@@ -37,7 +38,7 @@ var rdpPerformance = []struct {
 
 // rdpOptions is an rdp.Config read from merged settings. It refuses what protocols/rdp
 // would refuse at dial time, so that the config load names the mistake instead.
-func rdpOptions(set Settings) (rdp.Config, error) {
+func rdpOptions(set config.Settings) (rdp.Config, error) {
 	cfg := rdp.Config{
 		Username: set["username"], Password: set["password"], Domain: set["domain"],
 		IgnoreCert: set.Bool("ignore-cert"), ClientName: set["client-name"],
@@ -85,7 +86,7 @@ func rdpOptions(set Settings) (rdp.Config, error) {
 	}
 	// The cap bounds a size set in the settings too: a connection setting may come from
 	// the connect request.
-	mw, mh := set.desktopCap()
+	mw, mh := set.DesktopCap()
 	cfg.Width, cfg.Height = min(cfg.Width, max(mw, rdpMinSide)), min(cfg.Height, max(mh, rdpMinSide))
 	if s := set["dpi"]; s != "" {
 		n, err := strconv.Atoi(s)
@@ -122,11 +123,11 @@ func rdpOptions(set Settings) (rdp.Config, error) {
 
 // rdpBrowserSize returns set with the browser's size as width and height, unless the
 // endpoint fixes them; the size is brought into what RDP servers accept.
-func rdpBrowserSize(set Settings, w, h int) Settings {
+func rdpBrowserSize(set config.Settings, w, h int) config.Settings {
 	if w <= 0 || h <= 0 || set["width"] != "" || set["height"] != "" {
 		return set
 	}
-	out := make(Settings, len(set)+2)
+	out := make(config.Settings, len(set)+2)
 	for k, v := range set {
 		out[k] = v
 	}
@@ -136,7 +137,7 @@ func rdpBrowserSize(set Settings, w, h int) Settings {
 }
 
 // dialDesktop connects to a VNC or RDP endpoint.
-func (s *Server) dialDesktop(ctx context.Context, ep *Endpoint, set Settings, ev remoteEvents, log *slog.Logger) (remote, display, error) {
+func (s *Server) dialDesktop(ctx context.Context, ep *config.Endpoint, set config.Settings, ev remoteEvents, log *slog.Logger) (remote, display, error) {
 	if ep.Protocol == "rdp" {
 		return s.dialRDP(ctx, ep, set, log)
 	}
@@ -144,7 +145,7 @@ func (s *Server) dialDesktop(ctx context.Context, ep *Endpoint, set Settings, ev
 }
 
 // dialRDP connects to an RDP endpoint.
-func (s *Server) dialRDP(ctx context.Context, ep *Endpoint, set Settings, log *slog.Logger) (remote, display, error) {
+func (s *Server) dialRDP(ctx context.Context, ep *config.Endpoint, set config.Settings, log *slog.Logger) (remote, display, error) {
 	cfg, err := rdpOptions(set)
 	if err != nil {
 		// The configuration was checked at load, so it is the connect request's settings.
@@ -164,7 +165,7 @@ func (s *Server) dialRDP(ctx context.Context, ep *Endpoint, set Settings, log *s
 }
 
 // rdpDialError gives a failed RDP dial its CLOSE.
-func rdpDialError(err error, ep *Endpoint) error {
+func rdpDialError(err error, ep *config.Endpoint) error {
 	var ce *rdp.CertificateError
 	var pe *rdp.ProtocolError
 	var nf *rdp.NegotiationFailure

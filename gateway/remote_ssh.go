@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/racgate/racgate/config"
 	"github.com/racgate/racgate/protocols/ssh"
 	"github.com/racgate/racgate/render/term"
 	"github.com/racgate/racgate/render/wire"
@@ -35,7 +36,7 @@ type terminal interface {
 // termDialFunc connects a terminal endpoint with merged settings and the initial size in
 // cells (0 for the default). ask puts login prompts the settings cannot answer to the
 // user. Errors are *sessionEnd where the user should read why.
-type termDialFunc func(ctx context.Context, ep *Endpoint, set Settings, cols, rows int, ask askFunc, log *slog.Logger) (terminal, error)
+type termDialFunc func(ctx context.Context, ep *config.Endpoint, set config.Settings, cols, rows int, ask askFunc, log *slog.Logger) (terminal, error)
 
 // askFunc asks the user one round of keyboard-interactive prompts (RFC 4256 §3.2) and
 // returns the answers in order. Errors are *sessionEnd.
@@ -76,7 +77,7 @@ type termOptions struct {
 }
 
 // termSettings reads terminal-frame-interval and scrollback.
-func termSettings(set Settings) (termOptions, error) {
+func termSettings(set config.Settings) (termOptions, error) {
 	o := termOptions{interval: term.DefaultFrameInterval, scrollback: defaultScrollback}
 	if s := set["terminal-frame-interval"]; s != "" {
 		n, err := strconv.Atoi(s)
@@ -97,7 +98,7 @@ func termSettings(set Settings) (termOptions, error) {
 
 // sshOptions maps merged settings (Guacamole's SSH parameter names) to an ssh.Config and
 // the browser's TERMINAL_CONFIG.
-func sshOptions(set Settings) (ssh.Config, wire.TerminalConfig, error) {
+func sshOptions(set config.Settings) (ssh.Config, wire.TerminalConfig, error) {
 	cfg := ssh.Config{
 		User:           set["username"],
 		Password:       set["password"],
@@ -169,7 +170,7 @@ func sshOptions(set Settings) (ssh.Config, wire.TerminalConfig, error) {
 }
 
 // dialSSH connects an SSH endpoint.
-func (s *Server) dialSSH(ctx context.Context, ep *Endpoint, set Settings, cols, rows int, ask askFunc, log *slog.Logger) (terminal, error) {
+func (s *Server) dialSSH(ctx context.Context, ep *config.Endpoint, set config.Settings, cols, rows int, ask askFunc, log *slog.Logger) (terminal, error) {
 	cfg, _, err := sshOptions(set)
 	if err == nil && cfg.User == "" {
 		err = errors.New("no username setting")
@@ -295,7 +296,7 @@ func promptText(s string) string {
 // CloseAuthFailed: racgate's own trust policy refused the server, the credentials were
 // never tried, and retyping them cannot help; like a policy refusal it needs an
 // administrator (to pin the key or update known_hosts).
-func sshDialError(err error, ep *Endpoint) error {
+func sshDialError(err error, ep *config.Endpoint) error {
 	var hk *ssh.HostKeyError
 	var ae *ssh.AuthError
 	var se *sessionEnd

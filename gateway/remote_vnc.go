@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/racgate/racgate/config"
 	"github.com/racgate/racgate/protocols/vnc"
 	"github.com/racgate/racgate/render"
 	"github.com/racgate/racgate/render/wire"
@@ -34,7 +35,7 @@ var vncVeNCryptSubtypes = map[string]uint32{
 var vncSkippedEncodings = map[string]bool{"ultra": true, "corre": true, "tightpng": true, "zywrle": true}
 
 // vncOptions is a vnc.Config and render.Options read from merged settings.
-func vncOptions(set Settings) (vnc.Config, render.Options, error) {
+func vncOptions(set config.Settings) (vnc.Config, render.Options, error) {
 	cfg := vnc.Config{
 		Username: set["username"], Password: set["password"],
 		QualityLevel: -1, CompressLevel: -1, Shared: true,
@@ -107,7 +108,7 @@ func vncOptions(set Settings) (vnc.Config, render.Options, error) {
 }
 
 // dialRemote connects to ep's remote machine. Only VNC exists so far.
-func (s *Server) dialRemote(ctx context.Context, ep *Endpoint, set Settings, ev remoteEvents, log *slog.Logger) (remote, display, error) {
+func (s *Server) dialRemote(ctx context.Context, ep *config.Endpoint, set config.Settings, ev remoteEvents, log *slog.Logger) (remote, display, error) {
 	if ep.Protocol != "vnc" {
 		return nil, nil, fmt.Errorf("%s: %w", ep.Protocol, errNotImplemented)
 	}

@@ -9,13 +9,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/racgate/racgate/config"
 	"github.com/racgate/racgate/protocols/vnc"
 	"github.com/racgate/racgate/render"
 	"github.com/racgate/racgate/render/wire"
 )
 
 func TestVNCOptions(t *testing.T) {
-	cfg, opts, err := vncOptions(Settings{"hostname": "h", "password": "pw", "username": "u"})
+	cfg, opts, err := vncOptions(config.Settings{"hostname": "h", "password": "pw", "username": "u"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,7 +25,7 @@ func TestVNCOptions(t *testing.T) {
 		t.Fatalf("defaults: %+v %+v", cfg, opts)
 	}
 
-	cfg, opts, err = vncOptions(Settings{"hostname": "h", "security": "vencrypt", "ignore-cert": "true",
+	cfg, opts, err = vncOptions(config.Settings{"hostname": "h", "security": "vencrypt", "ignore-cert": "true",
 		"encodings": "ZRLE ultra copyrect raw", "quality": "5", "compress-level": "3"})
 	if err != nil {
 		t.Fatal(err)
@@ -43,7 +44,7 @@ func TestVNCOptions(t *testing.T) {
 		sec  string
 		want []uint8
 	}{{"none", []uint8{vnc.SecurityNone}}, {"vnc", []uint8{vnc.SecurityVNCAuth}}} {
-		cfg, _, _ := vncOptions(Settings{"security": tc.sec})
+		cfg, _, _ := vncOptions(config.Settings{"security": tc.sec})
 		if !slices.Equal(cfg.SecurityTypes, tc.want) {
 			t.Errorf("security %s: %v", tc.sec, cfg.SecurityTypes)
 		}
@@ -57,13 +58,13 @@ func TestVNCOptions(t *testing.T) {
 		{"tlsplain", vnc.VeNCryptTLSPlain, false}, {"x509none", vnc.VeNCryptX509None, true},
 		{"x509vnc", vnc.VeNCryptX509Vnc, true}, {"x509plain", vnc.VeNCryptX509Plain, true},
 	} {
-		cfg, _, err := vncOptions(Settings{"hostname": "h", "security": tc.sec})
+		cfg, _, err := vncOptions(config.Settings{"hostname": "h", "security": tc.sec})
 		if err != nil || !slices.Equal(cfg.SecurityTypes, []uint8{vnc.SecurityVeNCrypt}) ||
 			!slices.Equal(cfg.VeNCryptSubtypes, []uint32{tc.subtype}) || (cfg.TLSConfig != nil) != tc.x509 {
 			t.Errorf("security %s: %v %v %v tls=%v", tc.sec, err, cfg.SecurityTypes, cfg.VeNCryptSubtypes, cfg.TLSConfig != nil)
 		}
 	}
-	for _, bad := range []Settings{{"security": "nla"}, {"encodings": "h264"}, {"encodings": "ultra"},
+	for _, bad := range []config.Settings{{"security": "nla"}, {"encodings": "h264"}, {"encodings": "ultra"},
 		{"quality": "10"}, {"compress-level": "x"}} {
 		if _, _, err := vncOptions(bad); err == nil {
 			t.Errorf("%v accepted", bad)

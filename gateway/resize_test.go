@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/racgate/racgate/config"
 	"github.com/racgate/racgate/internal/peers"
 	"github.com/racgate/racgate/render/wire"
 )
@@ -74,7 +75,7 @@ func TestDesktopCapSetting(t *testing.T) {
 			t.Errorf("%s: got %v, want %s", tc.settings, err, tc.want)
 		}
 	}
-	w, h := Settings{}.desktopCap()
+	w, h := config.Settings{}.DesktopCap()
 	if w != 4096 || h != 2304 {
 		t.Errorf("default cap %dx%d, want 4096x2304", w, h)
 	}
@@ -122,13 +123,13 @@ func TestResizeClamped(t *testing.T) {
 
 	t.Run("rdp settings", func(t *testing.T) {
 		for _, tc := range []struct {
-			set  Settings
+			set  config.Settings
 			want image.Point
 		}{
-			{Settings{"width": "5000", "height": "3000"}, image.Pt(4096, 2304)},
-			{Settings{"width": "5000", "height": "3000", "max-width": "6000", "max-height": "2000"}, image.Pt(5000, 2000)},
-			{Settings{"width": "800", "height": "600", "max-width": "64"}, image.Pt(200, 600)},
-			{Settings{}, image.Pt(0, 0)}, // protocols/rdp's default
+			{config.Settings{"width": "5000", "height": "3000"}, image.Pt(4096, 2304)},
+			{config.Settings{"width": "5000", "height": "3000", "max-width": "6000", "max-height": "2000"}, image.Pt(5000, 2000)},
+			{config.Settings{"width": "800", "height": "600", "max-width": "64"}, image.Pt(200, 600)},
+			{config.Settings{}, image.Pt(0, 0)}, // protocols/rdp's default
 		} {
 			cfg, err := rdpOptions(tc.set)
 			if err != nil || image.Pt(cfg.Width, cfg.Height) != tc.want {
@@ -140,7 +141,7 @@ func TestResizeClamped(t *testing.T) {
 	t.Run("rdp", func(t *testing.T) {
 		ts := newTestServer(t, base)
 		sizes := make(chan string, 1)
-		ts.dial = func(ctx context.Context, ep *Endpoint, set Settings, ev remoteEvents, log *slog.Logger) (remote, display, error) {
+		ts.dial = func(ctx context.Context, ep *config.Endpoint, set config.Settings, ev remoteEvents, log *slog.Logger) (remote, display, error) {
 			sizes <- set["width"] + "x" + set["height"]
 			return nil, nil, errRemoteAuth
 		}

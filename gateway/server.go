@@ -1,6 +1,8 @@
-// Package gateway is racgate's front: the YAML config, the HTTP server (login, endpoint
-// list, web client, websocket sessions), connection control (limits, timeouts, ending
-// sessions) and metrics.
+// Package gateway is where racgate's parts meet: the HTTP server (login, endpoint list,
+// web client, admin API, metrics), websocket sessions and the adapters that tie them to
+// the protocol clients, connection sharing, and connection control (limits, timeouts,
+// ending sessions). The configuration is package config's, identity authz's, the
+// connection registry gateway/store's; no package imports gateway.
 package gateway
 
 import (
@@ -21,6 +23,7 @@ import (
 	"time"
 
 	"github.com/racgate/racgate/authz"
+	"github.com/racgate/racgate/config"
 	"github.com/racgate/racgate/gateway/store"
 	"github.com/racgate/racgate/render"
 	"github.com/racgate/racgate/webclient"
@@ -28,7 +31,7 @@ import (
 
 // state is what a reload replaces as a whole.
 type state struct {
-	cfg   *Config
+	cfg   *config.Config
 	users *authz.Users
 	key   []byte // cookie HMAC key
 }
@@ -76,13 +79,13 @@ type Server struct {
 
 	// connection control (control.go, admin.go)
 	control    *controlMetrics
-	storeCfg   StoreConfig // a reload may not change it
+	storeCfg   config.StoreConfig // a reload may not change it
 	closeStore func()
 }
 
 // NewServer makes a server for cfg. logger may be nil (logs are discarded). Close (or
 // Shutdown) releases what it holds.
-func NewServer(cfg *Config, logger *slog.Logger) (*Server, error) {
+func NewServer(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -135,7 +138,7 @@ const defaultLoginFloor = 250 * time.Millisecond
 // but those the new config no longer allows end: their user removed or out of the
 // endpoint's groups, their endpoint removed, or the user's password changed (which also
 // ends the user's logins).
-func (s *Server) Reload(cfg *Config) error {
+func (s *Server) Reload(cfg *config.Config) error {
 	if cfg == nil {
 		return errors.New("gateway: nil config")
 	}
@@ -250,7 +253,7 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return
 	}
-	var eps []*Endpoint
+	var eps []*config.Endpoint
 	for _, e := range s.state.Load().cfg.Endpoints {
 		if lg.User.Allowed(e.Groups) {
 			eps = append(eps, e)

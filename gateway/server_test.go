@@ -18,6 +18,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/racgate/racgate/authz"
+	"github.com/racgate/racgate/config"
 	"github.com/racgate/racgate/render/wire"
 )
 
@@ -54,7 +55,7 @@ endpoints:
 type testServer struct {
 	*Server
 	hs   *httptest.Server
-	cfg  *Config
+	cfg  *config.Config
 	logs *logTee // what the server logged (newTestServer's)
 }
 
@@ -564,7 +565,7 @@ func (v *fakeViewer) Stats() (uint64, time.Duration) {
 // useFake makes every dial return a new fakeRemote, sent on the returned channel.
 func (ts *testServer) useFake(dialErr error) chan *fakeRemote {
 	ch := make(chan *fakeRemote, 8)
-	ts.dial = func(ctx context.Context, ep *Endpoint, set Settings, ev remoteEvents, log *slog.Logger) (remote, display, error) {
+	ts.dial = func(ctx context.Context, ep *config.Endpoint, set config.Settings, ev remoteEvents, log *slog.Logger) (remote, display, error) {
 		if dialErr != nil {
 			return nil, nil, dialErr
 		}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/racgate/racgate/config"
 	"github.com/racgate/racgate/gateway/store"
 	"github.com/racgate/racgate/render"
 	"github.com/racgate/racgate/render/wire"
@@ -54,7 +55,7 @@ type remoteEvents struct {
 // dialFunc connects to ep with merged settings and returns the remote with the display it
 // draws into. Errors wrap errRemoteAuth, errRemoteProtocol or errNotImplemented where
 // they apply; anything else counts as unreachable.
-type dialFunc func(ctx context.Context, ep *Endpoint, set Settings, ev remoteEvents, log *slog.Logger) (remote, display, error)
+type dialFunc func(ctx context.Context, ep *config.Endpoint, set config.Settings, ev remoteEvents, log *slog.Logger) (remote, display, error)
 
 // display is the picture a session's viewer streams (render.Display through an adapter).
 type display interface {
@@ -137,7 +138,6 @@ func errKind(c wire.CloseCode) string {
 
 // Bounds on what a browser may ask for.
 const (
-	maxDesktopSide  = 8192
 	maxWheelNotches = 32 // per WHEEL message
 	dialTimeout     = 20 * time.Second
 	closeWait       = 3 * time.Second
@@ -150,11 +150,11 @@ const (
 type session struct {
 	srv      *Server
 	conn     *websocket.Conn
-	ep       *Endpoint
+	ep       *config.Endpoint
 	user     string
 	loginID  string
 	stamp    string // the login's credential stamp (User.Stamp), for Reload
-	settings Settings
+	settings config.Settings
 	log      *slog.Logger
 
 	ctx    context.Context
@@ -259,7 +259,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		refuse(closeForbidden, "Connection settings refused: "+err.Error())
 		return
 	}
-	width, height = set.clampDesktop(width, height) // the first size, for RDP and VNC alike
+	width, height = set.ClampDesktop(width, height) // the first size, for RDP and VNC alike
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
 	lease, code, why := s.acquire(ctx, st.cfg, ep, lg, r.RemoteAddr)
@@ -308,9 +308,9 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 }
 
 // connectRequest reads /ws/NAME?width=W&height=H&setting=value...
-func connectRequest(r *http.Request) (w, h int, set Settings, err error) {
+func connectRequest(r *http.Request) (w, h int, set config.Settings, err error) {
 	q := r.URL.Query()
-	set = Settings{}
+	set = config.Settings{}
 	for k, vs := range q {
 		if len(vs) != 1 {
 			return 0, 0, nil, fmt.Errorf("parameter %q given %d times", k, len(vs))
@@ -318,8 +318,8 @@ func connectRequest(r *http.Request) (w, h int, set Settings, err error) {
 		switch k {
 		case "width", "height":
 			n, err := strconv.Atoi(vs[0])
-			if err != nil || n < 1 || n > maxDesktopSide {
-				return 0, 0, nil, fmt.Errorf("%s: want 1-%d, got %q", k, maxDesktopSide, vs[0])
+			if err != nil || n < 1 || n > config.MaxDesktopSide {
+				return 0, 0, nil, fmt.Errorf("%s: want 1-%d, got %q", k, config.MaxDesktopSide, vs[0])
 			}
 			if k == "width" {
 				w = n
@@ -554,7 +554,7 @@ func truncUTF8(s string, n int) string {
 	return s[:n]
 }
 
-func dialError(err error, ep *Endpoint) error {
+func dialError(err error, ep *config.Endpoint) error {
 	var se *sessionEnd
 	switch {
 	case errors.As(err, &se):
@@ -672,10 +672,10 @@ func (ss *session) handle(m wire.Message) error {
 		}
 		// Beyond any screen is the browser's bug; within that, above the endpoint's cap
 		// (max-width, max-height) is clamped, so a big window gets the largest allowed.
-		if m.Width < 1 || m.Height < 1 || m.Width > maxDesktopSide || m.Height > maxDesktopSide {
+		if m.Width < 1 || m.Height < 1 || m.Width > config.MaxDesktopSide || m.Height > config.MaxDesktopSide {
 			return &sessionEnd{Code: closeClientError, Reason: fmt.Sprintf("Resize to %dx%d refused.", m.Width, m.Height)}
 		}
-		return r.SetDesktopSize(ss.settings.clampDesktop(m.Width, m.Height))
+		return r.SetDesktopSize(ss.settings.ClampDesktop(m.Width, m.Height))
 	}
 	return nil // terminal messages on a desktop, unknown types: skipped
 }

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/racgate/racgate/config"
 )
 
 // Sessions of one VNC endpoint with the same merged settings share one connection to the
@@ -24,7 +26,7 @@ const shareSetting = "share-connection"
 
 // shareKey names what a session may share: the endpoint and every merged setting, so that
 // sessions that would connect differently (credentials, quality, read-only) never meet.
-func shareKey(ep string, set Settings) string {
+func shareKey(ep string, set config.Settings) string {
 	var b []byte
 	put := func(s string) {
 		b = binary.AppendUvarint(b, uint64(len(s)))

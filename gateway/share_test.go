@@ -13,27 +13,28 @@ import (
 	"testing"
 	"time"
 
+	"github.com/racgate/racgate/config"
 	"github.com/racgate/racgate/internal/peers"
 	"github.com/racgate/racgate/render/wire"
 )
 
 func TestShareKey(t *testing.T) {
-	a := shareKey("desk", Settings{"hostname": "h", "password": "p"})
-	if b := shareKey("desk", Settings{"password": "p", "hostname": "h"}); a != b {
+	a := shareKey("desk", config.Settings{"hostname": "h", "password": "p"})
+	if b := shareKey("desk", config.Settings{"password": "p", "hostname": "h"}); a != b {
 		t.Fatal("equal settings in another order give another key")
 	}
 	for _, other := range []string{
-		shareKey("desk2", Settings{"hostname": "h", "password": "p"}),
-		shareKey("desk", Settings{"hostname": "h", "password": "q"}),
-		shareKey("desk", Settings{"hostname": "h", "password": "p", "read-only": "true"}),
-		shareKey("desk", Settings{"hostname": "h"}),
+		shareKey("desk2", config.Settings{"hostname": "h", "password": "p"}),
+		shareKey("desk", config.Settings{"hostname": "h", "password": "q"}),
+		shareKey("desk", config.Settings{"hostname": "h", "password": "p", "read-only": "true"}),
+		shareKey("desk", config.Settings{"hostname": "h"}),
 	} {
 		if other == a {
 			t.Fatal("different settings share a key")
 		}
 	}
 	// No concatenation ambiguity.
-	if shareKey("e", Settings{"a": "bc"}) == shareKey("e", Settings{"ab": "c"}) {
+	if shareKey("e", config.Settings{"a": "bc"}) == shareKey("e", config.Settings{"ab": "c"}) {
 		t.Fatal("a=bc and ab=c share a key")
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/racgate/racgate/config"
 	"github.com/racgate/racgate/gateway/store"
 )
 
@@ -59,7 +60,7 @@ func backoff(failures, free int, most time.Duration) time.Duration {
 
 // throttleWait is how long the attempt must still wait, and which key holds it ("user" or
 // "address"); 0 when it may go ahead.
-func throttleWait(cfg ThrottleConfig, a []store.Attempts) (time.Duration, string) {
+func throttleWait(cfg config.ThrottleConfig, a []store.Attempts) (time.Duration, string) {
 	var wait time.Duration
 	var by string
 	for i, free := range []int{cfg.UserAttempts, cfg.AddressAttempts} {
@@ -75,10 +76,10 @@ func throttleWait(cfg ThrottleConfig, a []store.Attempts) (time.Duration, string
 
 // forgetAfter is how long the store keeps a key's failures after the last one: long enough
 // that waiting out the longest back-off does not reset the count.
-func forgetAfter(cfg ThrottleConfig) time.Duration { return max(2*cfg.MaxBackoff, time.Minute) }
+func forgetAfter(cfg config.ThrottleConfig) time.Duration { return max(2*cfg.MaxBackoff, time.Minute) }
 
 // loginWait asks the store how long an attempt must wait (0: go ahead).
-func (s *Server) loginWait(ctx context.Context, cfg ThrottleConfig, k throttleKeys) (time.Duration, string) {
+func (s *Server) loginWait(ctx context.Context, cfg config.ThrottleConfig, k throttleKeys) (time.Duration, string) {
 	if cfg.Disabled {
 		return 0, ""
 	}
@@ -91,7 +92,7 @@ func (s *Server) loginWait(ctx context.Context, cfg ThrottleConfig, k throttleKe
 }
 
 // loginFailed counts a failed attempt and returns how long the next one must wait.
-func (s *Server) loginFailed(ctx context.Context, cfg ThrottleConfig, k throttleKeys) (time.Duration, string) {
+func (s *Server) loginFailed(ctx context.Context, cfg config.ThrottleConfig, k throttleKeys) (time.Duration, string) {
 	if cfg.Disabled {
 		return 0, ""
 	}
@@ -105,7 +106,7 @@ func (s *Server) loginFailed(ctx context.Context, cfg ThrottleConfig, k throttle
 
 // loginSucceeded clears the user's count; the address's stays, so that one account an
 // attacker holds cannot reset the count of an address that guesses at others.
-func (s *Server) loginSucceeded(ctx context.Context, cfg ThrottleConfig, k throttleKeys) {
+func (s *Server) loginSucceeded(ctx context.Context, cfg config.ThrottleConfig, k throttleKeys) {
 	if cfg.Disabled {
 		return
 	}

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/racgate/racgate/authz"
+	"github.com/racgate/racgate/config"
 	"github.com/racgate/racgate/gateway"
 )
 
@@ -232,7 +233,7 @@ func serve(args []string, stderr io.Writer) int {
 }
 
 // reload applies a changed config file; a bad one is refused and the running config kept.
-func reload(srv *gateway.Server, running *gateway.Config, path string, logger *slog.Logger) {
+func reload(srv *gateway.Server, running *config.Config, path string, logger *slog.Logger) {
 	cfg, err := gateway.LoadConfig(path)
 	if err == nil {
 		err = srv.Reload(cfg)

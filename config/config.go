@@ -1,4 +1,9 @@
-package gateway
+// Package config is racgate's configuration: the YAML schema (providers, endpoints,
+// property mappings, users, store, the HTTP surface), decoding with a file:line and the
+// key at fault for every error, validation, and the five-level settings merge. It knows
+// nothing of HTTP or of the protocols; what each protocol accepts is checked through the
+// SettingsCheck its caller passes. It imports no other racgate package.
+package config
 
 import (
 	"bytes"
@@ -8,14 +13,13 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/crypto/bcrypt"
-
-	"github.com/racgate/racgate/authz"
 )
 
 // Defaults for keys a config file leaves out.
@@ -26,8 +30,11 @@ const (
 	minSecretLen           = 32
 )
 
-// Protocols an endpoint may name.
+// protocols an endpoint may name.
 var protocols = []string{"vnc", "rdp", "ssh"}
+
+// Protocols are the protocols an endpoint may name.
+func Protocols() []string { return slices.Clone(protocols) }
 
 var defaultPorts = map[string]string{"vnc": "5900", "rdp": "3389", "ssh": "22"}
 
@@ -54,7 +61,7 @@ type Config struct {
 	Metrics        MetricsConfig
 	LoginThrottle  ThrottleConfig
 
-	Users            []authz.User
+	Users            []User
 	Providers        []*Provider
 	Endpoints        []*Endpoint
 	PropertyMappings []*PropertyMapping
@@ -141,9 +148,21 @@ func (c *Config) ConnectionTimeout(ep *Endpoint) time.Duration {
 	return 0
 }
 
-// LoadConfig reads and validates a config file. Problems come back as ConfigErrors, each
-// with file:line and the key at fault.
-func LoadConfig(path string) (*Config, error) {
+// SettingsCheck says whether merged settings make sense for a protocol ("vnc", "rdp",
+// "ssh"); Parse reports its error at the endpoint. The protocols' own option parsers
+// live with their adapters, so the caller passes them in.
+type SettingsCheck func(protocol string, set Settings) error
+
+// User is a built-in user as the file gives it.
+type User struct {
+	Username     string
+	PasswordHash string // bcrypt
+	Groups       []string
+}
+
+// Load reads and validates a config file. Problems come back as Errors, each with
+// file:line and the key at fault. check may be nil.
+func Load(path string, check SettingsCheck) (*Config, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
@@ -156,22 +175,22 @@ func LoadConfig(path string) (*Config, error) {
 	if buf.Len() > maxConfigSize {
 		return nil, fmt.Errorf("config: %s is larger than %d bytes", path, maxConfigSize)
 	}
-	return ParseConfig(path, buf.Bytes())
+	return Parse(path, buf.Bytes(), check)
 }
 
-// ParseConfig parses config text; file names it in messages and anchors relative paths
-// (session.secret-file).
-func ParseConfig(file string, data []byte) (*Config, error) {
+// Parse parses config text; file names it in messages and anchors relative paths
+// (session.secret-file). check may be nil.
+func Parse(file string, data []byte, check SettingsCheck) (*Config, error) {
 	d := &decoder{file: file}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		line, msg := yamlErr(err)
-		return nil, ConfigErrors{{File: file, Line: line, Msg: msg}}
+		return nil, Errors{{File: file, Line: line, Msg: msg}}
 	}
 	c := &Config{File: file, Listen: DefaultListen, Store: StoreConfig{Kind: "memory"},
 		Session: SessionConfig{Lifetime: DefaultSessionLifetime}, LoginThrottle: DefaultThrottle}
 	if len(doc.Content) == 0 {
-		return nil, ConfigErrors{{File: file, Line: 1, Msg: "empty config file"}}
+		return nil, Errors{{File: file, Line: 1, Msg: "empty config file"}}
 	}
 	root := doc.Content[0]
 	lines := &nodeLines{endpoint: map[*Endpoint]*epLines{}, providerNames: map[string]int{},
@@ -205,7 +224,7 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 		"metrics":               func(k string, v *yaml.Node) { d.metrics(k, v, file, &c.Metrics) },
 		"login-throttle":        func(k string, v *yaml.Node) { d.throttle(k, v, &c.LoginThrottle) },
 	})
-	d.references(c, lines)
+	d.references(c, lines, check)
 	if len(d.errs) > 0 {
 		return nil, d.errs
 	}
@@ -292,7 +311,7 @@ func (d *decoder) session(k string, v *yaml.Node, file string, s *SessionConfig)
 func (d *decoder) users(k string, v *yaml.Node, c *Config) {
 	seen := map[string]int{}
 	d.sequence(v, k, func(k string, v *yaml.Node) {
-		var u authz.User
+		var u User
 		d.mapping(v, k, map[string]fieldFunc{
 			"username": func(k string, v *yaml.Node) { d.name(k, v, &u.Username, seen, "user") },
 			"password-hash": func(k string, v *yaml.Node) {
@@ -355,7 +374,7 @@ func (d *decoder) endpoints(k string, v *yaml.Node, c *Config, lines *nodeLines)
 				if !ok {
 					return
 				}
-				if !contains(protocols, s) {
+				if !slices.Contains(protocols, s) {
 					d.errorf(v, k, "unknown protocol %q (want vnc, rdp or ssh)", s)
 					return
 				}
@@ -499,42 +518,35 @@ func (d *decoder) settings(k string, v *yaml.Node) Settings {
 	return s
 }
 
-func (d *decoder) references(c *Config, lines *nodeLines) {
+func (d *decoder) references(c *Config, lines *nodeLines, check SettingsCheck) {
 	for _, r := range lines.providerRefs {
 		if c.mapping(r.name) == nil {
-			d.errs = append(d.errs, &ConfigError{File: d.file, Line: r.line, Key: r.key,
+			d.errs = append(d.errs, &Error{File: d.file, Line: r.line, Key: r.key,
 				Msg: fmt.Sprintf("unknown property mapping %q", r.name)})
 		}
 	}
 	for _, e := range c.Endpoints {
 		el := lines.endpoint[e]
 		if e.Provider != "" && c.provider(e.Provider) == nil {
-			d.errs = append(d.errs, &ConfigError{File: d.file, Line: el.provider.line, Key: el.provider.key,
+			d.errs = append(d.errs, &Error{File: d.file, Line: el.provider.line, Key: el.provider.key,
 				Msg: fmt.Sprintf("unknown provider %q", e.Provider)})
 		}
 		bad := false
 		for _, r := range el.mappings {
 			if c.mapping(r.name) == nil {
 				bad = true
-				d.errs = append(d.errs, &ConfigError{File: d.file, Line: r.line, Key: r.key,
+				d.errs = append(d.errs, &Error{File: d.file, Line: r.line, Key: r.key,
 					Msg: fmt.Sprintf("unknown property mapping %q", r.name)})
 			}
 		}
 		// The settings as every connection gets them must make sense for the protocol.
 		if !bad && c.provider(e.Provider) != nil && e.hostname != "" {
 			set, err := c.Merge(e, nil)
-			if err == nil {
-				switch e.Protocol {
-				case "vnc":
-					_, _, err = vncOptions(set)
-				case "ssh":
-					_, _, err = sshOptions(set)
-				case "rdp":
-					_, err = rdpOptions(set)
-				}
+			if err == nil && check != nil {
+				err = check(e.Protocol, set)
 			}
 			if err != nil {
-				d.errs = append(d.errs, &ConfigError{File: d.file, Line: el.line, Key: el.key + ".settings",
+				d.errs = append(d.errs, &Error{File: d.file, Line: el.line, Key: el.key + ".settings",
 					Msg: err.Error() + " (after merging provider, endpoint and property mapping settings)"})
 			}
 		}
@@ -542,22 +554,13 @@ func (d *decoder) references(c *Config, lines *nodeLines) {
 	sortErrs(d.errs)
 }
 
-func sortErrs(es ConfigErrors) {
+func sortErrs(es Errors) {
 	// stable insertion sort by line: lists are short
 	for i := 1; i < len(es); i++ {
 		for j := i; j > 0 && es[j].Line < es[j-1].Line; j-- {
 			es[j], es[j-1] = es[j-1], es[j]
 		}
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // yamlErr splits a yaml syntax error ("yaml: line 3: ...") into line and message.

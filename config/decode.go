@@ -1,4 +1,4 @@
-package gateway
+package config
 
 import (
 	"fmt"
@@ -9,25 +9,25 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// ConfigError is one problem in a config file, at a line, naming the key at fault.
-type ConfigError struct {
+// Error is one problem in a config file, at a line, naming the key at fault.
+type Error struct {
 	File string
 	Line int
 	Key  string // e.g. "endpoints[2].protocol"; empty for the whole file
 	Msg  string
 }
 
-func (e *ConfigError) Error() string {
+func (e *Error) Error() string {
 	if e.Key == "" {
 		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
 	}
 	return fmt.Sprintf("%s:%d: %s: %s", e.File, e.Line, e.Key, e.Msg)
 }
 
-// ConfigErrors is every problem found in a config file, in file order.
-type ConfigErrors []*ConfigError
+// Errors is every problem found in a config file, in file order.
+type Errors []*Error
 
-func (es ConfigErrors) Error() string {
+func (es Errors) Error() string {
 	var b strings.Builder
 	for i, e := range es {
 		if i > 0 {
@@ -38,8 +38,8 @@ func (es ConfigErrors) Error() string {
 	return b.String()
 }
 
-// Unwrap lets errors.As find a *ConfigError.
-func (es ConfigErrors) Unwrap() []error {
+// Unwrap lets errors.As find a *Error.
+func (es Errors) Unwrap() []error {
 	out := make([]error, len(es))
 	for i, e := range es {
 		out[i] = e
@@ -51,7 +51,7 @@ func (es ConfigErrors) Unwrap() []error {
 // and so that unknown and duplicate keys are caught (yaml.Unmarshal does neither well).
 type decoder struct {
 	file string
-	errs ConfigErrors
+	errs Errors
 }
 
 func (d *decoder) errorf(n *yaml.Node, key, format string, args ...any) {
@@ -59,7 +59,7 @@ func (d *decoder) errorf(n *yaml.Node, key, format string, args ...any) {
 	if n != nil {
 		line = n.Line
 	}
-	d.errs = append(d.errs, &ConfigError{File: d.file, Line: line, Key: key, Msg: fmt.Sprintf(format, args...)})
+	d.errs = append(d.errs, &Error{File: d.file, Line: line, Key: key, Msg: fmt.Sprintf(format, args...)})
 }
 
 type fieldFunc func(key string, v *yaml.Node)

@@ -1,4 +1,4 @@
-package gateway
+package config
 
 import (
 	"os"
@@ -34,7 +34,7 @@ store:
     prefix: rg
     fail-open: true
 `
-	c, err := ParseConfig(filepath.Join(dir, "t.yaml"), []byte(text))
+	c, err := Parse(filepath.Join(dir, "t.yaml"), []byte(text), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func TestConfigStoreErrors(t *testing.T) {
 				text = strings.Replace(goodConfig, "connection-timeout: 1h", "idle-timeout: soon", 1)
 				tc.want = `t.yaml:7: providers[0].idle-timeout: want a duration like 30m, 8h or 1h30m, got "soon"`
 			}
-			_, err := ParseConfig("t.yaml", []byte(text))
+			_, err := Parse("t.yaml", []byte(text), nil)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got %v\nwant %s", err, tc.want)
 			}

@@ -1,4 +1,4 @@
-package gateway
+package config
 
 import (
 	"errors"
@@ -48,7 +48,7 @@ var knownSettings = map[string]settingKind{
 	"color-depth": kindInt, "encodings": kindString, "quality": kindString,
 	"compress-level": kindInt, "swap-red-blue": kindBool, "cursor": kindString,
 	"resize-method": kindString, "dpi": kindInt, "width": kindInt, "height": kindInt,
-	// the largest desktop a browser may ask for (desktopCap)
+	// the largest desktop a browser may ask for (DesktopCap)
 	"max-width": kindInt, "max-height": kindInt,
 	"render-min-frame-interval": kindInt, // ms between a viewer's frames; 0 = no limit
 	// RDP performance flags
@@ -109,8 +109,8 @@ func checkSetting(key, value string) error {
 		}
 	}
 	if key == "max-width" || key == "max-height" {
-		if n, _ := strconv.Atoi(value); n < minDesktopCap || n > maxDesktopSide {
-			return fmt.Errorf("setting %s: want %d-%d (pixels), got %q", key, minDesktopCap, maxDesktopSide, value)
+		if n, _ := strconv.Atoi(value); n < minDesktopCap || n > MaxDesktopSide {
+			return fmt.Errorf("setting %s: want %d-%d (pixels), got %q", key, minDesktopCap, MaxDesktopSide, value)
 		}
 	}
 	if key == "compress-level" {
@@ -126,29 +126,33 @@ func checkSetting(key, value string) error {
 // as much again of a viewer's scratch, and the remote server as much again, so a browser
 // asking for 8192x8192 would cost hundreds of MB. The default fits a 4K-wide screen.
 const (
+	// MaxDesktopSide bounds either side of any desktop: the connect request, a RESIZE,
+	// max-width and max-height.
+	MaxDesktopSide = 8192
+
 	defaultMaxWidth  = 4096
 	defaultMaxHeight = 2304
 	minDesktopCap    = 64
 )
 
-// desktopCap is the largest desktop a browser may ask for under these settings.
+// DesktopCap is the largest desktop a browser may ask for under these settings.
 // Values were checked by checkSetting; an unparsable one (impossible after Merge) means
 // the default.
-func (s Settings) desktopCap() (w, h int) {
+func (s Settings) DesktopCap() (w, h int) {
 	w, h = defaultMaxWidth, defaultMaxHeight
-	if n, err := strconv.Atoi(s["max-width"]); err == nil && n >= minDesktopCap && n <= maxDesktopSide {
+	if n, err := strconv.Atoi(s["max-width"]); err == nil && n >= minDesktopCap && n <= MaxDesktopSide {
 		w = n
 	}
-	if n, err := strconv.Atoi(s["max-height"]); err == nil && n >= minDesktopCap && n <= maxDesktopSide {
+	if n, err := strconv.Atoi(s["max-height"]); err == nil && n >= minDesktopCap && n <= MaxDesktopSide {
 		h = n
 	}
 	return w, h
 }
 
-// clampDesktop brings a browser's requested size within the cap, each side on its own:
+// ClampDesktop brings a browser's requested size within the cap, each side on its own:
 // a request is clamped rather than refused, so a browser on a big screen still connects.
-func (s Settings) clampDesktop(w, h int) (int, int) {
-	mw, mh := s.desktopCap()
+func (s Settings) ClampDesktop(w, h int) (int, int) {
+	mw, mh := s.DesktopCap()
 	return min(w, mw), min(h, mh)
 }
 

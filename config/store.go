@@ -1,21 +1,16 @@
-package gateway
+package config
 
 import (
 	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"go.yaml.in/yaml/v3"
-
-	"github.com/racgate/racgate/gateway/store"
 )
 
 // StoreConfig is where live connections are counted: `store: memory` (the default, one
@@ -39,7 +34,7 @@ type RedisConfig struct {
 	DB           int
 	MasterName   string // Sentinel
 	TLS          *tls.Config
-	LeaseTTL     time.Duration // default store.DefaultLeaseTTL
+	LeaseTTL     time.Duration // 0: the store's default (30s)
 	Prefix       string        // key prefix, default "racgate"
 	FailOpen     bool          // admit connections while Redis is down (default: refuse)
 }
@@ -73,7 +68,7 @@ func (d *decoder) store(k string, v *yaml.Node, file string, dst *StoreConfig) {
 	}
 	d.mapping(v, k, map[string]fieldFunc{
 		"redis": func(k string, v *yaml.Node) {
-			rc := &RedisConfig{LeaseTTL: store.DefaultLeaseTTL}
+			rc := &RedisConfig{}
 			d.redis(k, v, file, rc)
 			dst.Kind, dst.Redis = "redis", rc
 		},
@@ -252,48 +247,4 @@ func (c *Config) IdleTimeout(ep *Endpoint) time.Duration {
 		return p.IdleTimeout
 	}
 	return 0
-}
-
-// openStore makes the store cfg names. The Redis client is closed by the returned func.
-func openStore(cfg *Config, log *slog.Logger, observe func(string, time.Duration, error)) (store.Store, func(), error) {
-	if cfg.Store.Kind != "redis" {
-		st := store.NewMemory(cfg.Instance, publicURLString(cfg))
-		if f := cfg.Store.StateFile; f != "" {
-			if err := st.PersistRevocations(f); err != nil {
-				st.Close()
-				return nil, nil, fmt.Errorf("gateway: store state-file: %w", err)
-			}
-		}
-		return st, sync.OnceFunc(func() { st.Close() }), nil
-	}
-	rc := cfg.Store.Redis
-	rdb := redis.NewUniversalClient(&redis.UniversalOptions{
-		Addrs:      rc.Addrs,
-		Username:   rc.Username,
-		Password:   rc.Password,
-		DB:         rc.DB,
-		MasterName: rc.MasterName,
-		TLSConfig:  rc.TLS,
-		// Short timeouts: a connect waits on the store, and a dead Redis must show fast.
-		DialTimeout:  2 * time.Second,
-		ReadTimeout:  2 * time.Second,
-		WriteTimeout: 2 * time.Second,
-		MaxRetries:   1,
-	})
-	st, err := store.NewRedis(rdb, store.RedisOptions{
-		Instance: cfg.Instance, PublicURL: publicURLString(cfg), LeaseTTL: rc.LeaseTTL,
-		Prefix: rc.Prefix, FailOpen: rc.FailOpen, Logger: log, Observe: observe,
-	})
-	if err != nil {
-		rdb.Close()
-		return nil, nil, fmt.Errorf("gateway: %w", err)
-	}
-	return st, sync.OnceFunc(func() { st.Close(); rdb.Close() }), nil
-}
-
-func publicURLString(cfg *Config) string {
-	if cfg.PublicURL == nil {
-		return ""
-	}
-	return cfg.PublicURL.String()
 }

@@ -1,4 +1,4 @@
-package gateway
+package config
 
 import (
 	"errors"
@@ -29,7 +29,7 @@ endpoints:
 `
 
 func TestExampleConfig(t *testing.T) {
-	c, err := LoadConfig("../examples/racgate.yaml")
+	c, err := Load("../examples/racgate.yaml", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func TestExampleConfig(t *testing.T) {
 }
 
 func TestGoodConfigDefaults(t *testing.T) {
-	c, err := ParseConfig("t.yaml", []byte(goodConfig))
+	c, err := Parse("t.yaml", []byte(goodConfig), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,10 +112,6 @@ func TestBadConfigs(t *testing.T) {
 		{"bad hash", strings.Replace(goodConfig, testHash, "plaintext", 1),
 			"t.yaml:4: users[0].password-hash: not a bcrypt hash (make one with `racgate hash-password`)"},
 		{"duplicate user", goodConfig + "users2: x\n", `t.yaml:14: users2: unknown key (did you mean "users"?)`},
-		{"vnc encodings", goodConfig + "    settings: {encodings: tight h264}\n",
-			`t.yaml:10: endpoints[0].settings: setting encodings: unknown VNC encoding "h264"`},
-		{"vnc security via provider", strings.Replace(goodConfig, "{ignore-cert: true}", "{security: nla}", 1),
-			`t.yaml:10: endpoints[0].settings: setting security: "nla" is not a VNC security type`},
 		{"redis store without addrs", goodConfig + "store: redis\n", `t.yaml:14: store: redis needs its addresses: store: {redis: {addrs: [host:6379]}}`},
 		{"bad listen", "listen: localhost\n", `t.yaml:1: listen: want host:port, got "localhost"`},
 		{"bad public url", "public-url: example.com\n", `t.yaml:1: public-url: want an absolute http:// or https:// URL, got "example.com"`},
@@ -134,13 +130,13 @@ func TestBadConfigs(t *testing.T) {
 			if strings.Contains(tc.yaml, "short.key") {
 				file = filepath.Join(dir, "t.yaml")
 			}
-			_, err := ParseConfig(file, []byte(tc.yaml))
+			_, err := Parse(file, []byte(tc.yaml), nil)
 			if err == nil {
 				t.Fatalf("accepted; want %s", tc.want)
 			}
-			var ce *ConfigError
+			var ce *Error
 			if !errors.As(err, &ce) {
-				t.Fatalf("error %T is not a *ConfigError: %v", err, err)
+				t.Fatalf("error %T is not a *Error: %v", err, err)
 			}
 			if !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got:\n%v\nwant a line:\n%s", err, tc.want)
@@ -151,8 +147,8 @@ func TestBadConfigs(t *testing.T) {
 
 func TestBadConfigReportsAll(t *testing.T) {
 	bad := strings.Replace(goodConfig, "protocol: vnc", "protocol: x", 1) + "bogus: 1\n"
-	_, err := ParseConfig("t.yaml", []byte(bad))
-	var es ConfigErrors
+	_, err := Parse("t.yaml", []byte(bad), nil)
+	var es Errors
 	if !errors.As(err, &es) || len(es) != 2 {
 		t.Fatalf("want 2 errors, got %v", err)
 	}
@@ -171,7 +167,7 @@ func TestSecretFileRelative(t *testing.T) {
 	if err := os.WriteFile(p, []byte("session: {secret-file: s.key, lifetime: 1h}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c, err := LoadConfig(p)
+	c, err := Load(p, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +184,7 @@ func TestHostDefaults(t *testing.T) {
 		{"ssh", "::1", "::1", "22"},
 	} {
 		y := strings.Replace(strings.Replace(goodConfig, "protocol: vnc", "protocol: "+tc.proto, 1), "127.0.0.1:5901", tc.host, 1)
-		c, err := ParseConfig("t.yaml", []byte(y))
+		c, err := Parse("t.yaml", []byte(y), nil)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.host, err)
 		}
@@ -220,7 +216,7 @@ property-mappings:
   - name: em
     settings: {read-only: false}
 `
-	c, err := ParseConfig("t.yaml", []byte(y))
+	c, err := Parse("t.yaml", []byte(y), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,5 +259,68 @@ property-mappings:
 	// Merge must not modify the config's maps.
 	if ep.Settings["username"] != "ep" || c.provider("p").Settings["color-depth"] != "16" {
 		t.Fatal("Merge changed the config")
+	}
+}
+
+// TestSettingsCheck: the caller's SettingsCheck sees every endpoint's merged settings
+// and its error is reported at the endpoint, after the merge.
+func TestSettingsCheck(t *testing.T) {
+	var seen []string
+	check := func(protocol string, set Settings) error {
+		seen = append(seen, protocol+" "+set["hostname"]+" "+set["ignore-cert"])
+		if set["quality"] == "3" {
+			return errors.New("setting quality: 3 is not for this endpoint")
+		}
+		return nil
+	}
+	if _, err := Parse("t.yaml", []byte(goodConfig), check); err != nil || len(seen) != 1 || seen[0] != "vnc 127.0.0.1 true" {
+		t.Fatalf("good config: %v, check saw %q", err, seen)
+	}
+	_, err := Parse("t.yaml", []byte(goodConfig+"    settings: {quality: 3}\n"), check)
+	if err == nil || !strings.Contains(err.Error(), "t.yaml:10: endpoints[0].settings: setting quality: 3 is not for this endpoint (after merging") {
+		t.Fatalf("refused by the check: %v", err)
+	}
+}
+
+// FuzzParseConfig: any input is refused with Errors or accepted; never a panic.
+func FuzzParseConfig(f *testing.F) {
+	if b, err := os.ReadFile("../examples/racgate.yaml"); err == nil {
+		f.Add(string(b))
+	}
+	f.Add(goodConfig)
+	f.Add("endpoints: [{name: a, provider: p, protocol: vnc, host: '[::1]:5'}]\nproviders: [{name: p}]\n")
+	f.Add("a: &x [1]\nb: *x\n")
+	f.Add("endpoints:\n  - settings: {quality: 3, encodings: tight}\n")
+	f.Add("allowed-origins: [https://a.example]\nmetrics: {listen: 127.0.0.1:9}\nlogin-throttle: {user-attempts: 3}\n")
+	f.Add("{")
+	f.Fuzz(func(t *testing.T, text string) {
+		c, err := Parse("f.yaml", []byte(text), nil)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "f.yaml:") {
+				t.Fatalf("error without file:line: %v", err)
+			}
+			return
+		}
+		for _, ep := range c.Endpoints {
+			if _, err := c.Merge(ep, nil); err != nil {
+				t.Fatalf("accepted config cannot merge %q: %v", ep.Name, err)
+			}
+		}
+	})
+}
+
+// TestCheckSettingBounds: values a connect request could bring are bounded on their own,
+// whatever the protocol.
+func TestCheckSettingBounds(t *testing.T) {
+	for _, bad := range [][2]string{{"terminal-frame-interval", "1001"}, {"render-min-frame-interval", "-1"},
+		{"max-width", "63"}, {"max-height", "8193"}, {"quality", "10"}, {"compress-level", "10"}, {"port", "0"}} {
+		if err := checkSetting(bad[0], bad[1]); err == nil {
+			t.Errorf("%s: %s accepted", bad[0], bad[1])
+		}
+	}
+	for _, good := range [][2]string{{"terminal-frame-interval", "1000"}, {"max-width", "64"}, {"max-height", "8192"}, {"quality", "lossless"}} {
+		if err := checkSetting(good[0], good[1]); err != nil {
+			t.Errorf("%s: %s refused: %v", good[0], good[1], err)
+		}
 	}
 }

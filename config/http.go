@@ -1,4 +1,4 @@
-package gateway
+package config
 
 import (
 	"fmt"
@@ -57,11 +57,11 @@ func parseOrigin(s string) (string, error) {
 		u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
 		return "", fmt.Errorf("want an origin such as https://host or https://host:8443, got %q", s)
 	}
-	return originOf(u), nil
+	return OriginOf(u), nil
 }
 
-// originOf is u's origin in the normal form parseOrigin gives.
-func originOf(u *url.URL) string {
+// OriginOf is u's origin in the normal form parseOrigin gives.
+func OriginOf(u *url.URL) string {
 	scheme := strings.ToLower(u.Scheme)
 	host, port := strings.ToLower(u.Hostname()), u.Port()
 	if (scheme == "https" && port == "443") || (scheme == "http" && port == "80") {
