@@ -168,7 +168,7 @@ func startXvncOnce(ctx context.Context, ps *procs, bin, dir, logPath string, por
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	if err := waitPort(ctx, p, addr); err != nil {
 		p.stop()
-		return nil, fmt.Errorf("Xvnc %s on %s: %w: %s", display, addr, err, logTail(logPath))
+		return nil, fmt.Errorf("start Xvnc %s on %s: %w: %s", display, addr, err, logTail(logPath))
 	}
 	return &xvnc{ps: ps, p: p, Display: display, Addr: addr, Dir: dir, Width: width, Height: height}, nil
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 	"unicode/utf16"
 
+	//lint:ignore SA1019 the SAM file holds NT hashes, which are MD4 (MS-NLMP 3.3.1)
 	"golang.org/x/crypto/md4"
 )
 

@@ -491,17 +491,6 @@ func TestDialCancelled(t *testing.T) {
 	}
 }
 
-// pidOf reads "PID=<n>" that the test command prints before exec.
-func pidOf(t *testing.T, tm *term) int {
-	t.Helper()
-	m := tm.expect(`PID=(\d+)\r\n`)
-	pid, err := strconv.Atoi(m[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pid
-}
-
 func heapInuse() uint64 {
 	runtime.GC()
 	var ms runtime.MemStats
