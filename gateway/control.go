@@ -20,14 +20,15 @@ import (
 // Connection control: leases from the store against the limits, the idle timeout,
 // termination requests (admin, logout on another instance), and their metrics.
 
-// acquire takes a lease for a connection to ep, or says why not: the CLOSE code and a
-// reason naming the limit, for the user. Every refusal is an audit log line.
-func (s *Server) acquire(ctx context.Context, cfg *config.Config, ep *config.Endpoint, lg *login, remote string) (store.Lease, wire.CloseCode, string) {
+// acquire takes a lease for a connection to ep, or says why not: a *sessionEnd with the
+// CLOSE code and a reason naming the limit, for the user, wrapping the store's error.
+// Every refusal is an audit log line.
+func (s *Server) acquire(ctx context.Context, cfg *config.Config, ep *config.Endpoint, lg *login, remote string) (store.Lease, error) {
 	userLimit := cfg.UserLimit(ep)
 	lease, err := s.store.Acquire(ctx, store.Request{Endpoint: ep.Name, User: lg.User.Username, Login: lg.ID,
 		Remote: remote, EndpointLimit: ep.MaximumConnections, UserLimit: userLimit})
 	if err == nil {
-		return lease, 0, ""
+		return lease, nil
 	}
 	var (
 		le     *store.LimitError
@@ -52,7 +53,7 @@ func (s *Server) acquire(ctx context.Context, cfg *config.Config, ep *config.End
 	s.control.refused(kind)
 	s.log.Info("connection refused", "audit", true, "user", lg.User.Username, "endpoint", ep.Name,
 		"remote", remote, "why", kind, "err", err)
-	return nil, code, reason
+	return nil, &sessionEnd{Code: code, Reason: reason, Err: err}
 }
 
 // watch ends ss when its lease is terminated (admin, logout elsewhere) or when it has had

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"os"
@@ -255,7 +256,7 @@ func TestReloadKeepsStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := ts.Reload(cfg); err == nil || !strings.Contains(err.Error(), "store changes need a restart") {
+	if err := ts.Reload(cfg); !errors.Is(err, ErrStoreChanged) {
 		t.Fatalf("Reload to another store: %v", err)
 	}
 	same, _ := ParseConfig("t.yaml", []byte(controlConfig+"store: memory\n"))

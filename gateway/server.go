@@ -134,6 +134,10 @@ func NewServer(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 // no sooner than this, whatever it did.
 const defaultLoginFloor = 250 * time.Millisecond
 
+// ErrStoreChanged: Reload refused a config that names another connection store; live
+// connections cannot move to it, so it takes a restart.
+var ErrStoreChanged = errors.New("gateway: store changes need a restart")
+
 // Reload switches to a new config. Live connections keep the settings they started with,
 // but those the new config no longer allows end: their user removed or out of the
 // endpoint's groups, their endpoint removed, or the user's password changed (which also
@@ -143,7 +147,7 @@ func (s *Server) Reload(cfg *config.Config) error {
 		return errors.New("gateway: nil config")
 	}
 	if !cfg.Store.Equal(s.storeCfg) {
-		return errors.New("gateway: store changes need a restart")
+		return ErrStoreChanged
 	}
 	users, err := authz.NewUsers(cfg.Users)
 	if err != nil {

@@ -208,16 +208,57 @@ func wantsProtocol(r *http.Request) bool {
 	return false
 }
 
+// handleWS is /ws/{endpoint}: one browser tab's session, from the upgrade to its CLOSE.
 func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
+	conn := s.acceptWS(w, r)
+	if conn == nil {
+		return
+	}
+	// From here on every refusal is a CLOSE the user can read.
+	req, err := s.authorizeWS(r)
+	if err != nil {
+		s.refuse(conn, err)
+		return
+	}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	lease, err := s.acquire(ctx, req.st.cfg, req.ep, req.lg, r.RemoteAddr)
+	if err != nil {
+		s.refuse(conn, err) // names the limit (control.go)
+		return
+	}
+	defer lease.Release(context.Background()) // after an early return; run releases it sooner
+
+	ss := &session{
+		srv: s, conn: conn, ep: req.ep, user: req.lg.User.Username, loginID: req.lg.ID, stamp: req.lg.User.Stamp(),
+		settings: req.set, ctx: ctx, cancel: cancel, ctrl: make(chan []byte, ctrlQueue), lease: lease,
+		readOnly: req.set.Bool("read-only"), noCopy: req.set.Bool("disable-copy"), noPaste: req.set.Bool("disable-paste"),
+	}
+	ss.cols, ss.rows = terminalSize(r.URL.Query())
+	ss.log = s.log.With("user", ss.user, "endpoint", req.ep.Name, "remote", r.RemoteAddr, "conn", lease.Conn().ID)
+	if err := s.admit(ss); err != nil {
+		s.refuse(conn, err)
+		return
+	}
+	defer s.unregister(ss)
+	s.metrics.sessionStarted(req.ep.Protocol)
+	defer s.metrics.sessionsActive.Add(-1)
+	defer s.limit(ss, req)()
+	ss.run(req.width, req.height)
+}
+
+// acceptWS checks what must hold before the upgrade (our subprotocol, the Origin) and
+// upgrades; nil when it answered with an HTTP error instead.
+func (s *Server) acceptWS(w http.ResponseWriter, r *http.Request) *websocket.Conn {
 	if !wantsProtocol(r) {
 		s.metrics.error("client_error")
 		http.Error(w, "websocket subprotocol "+wire.Subprotocol+" required", http.StatusBadRequest)
-		return
+		return nil
 	}
 	if !s.sameOrigin(r) {
 		s.metrics.error("forbidden")
 		http.Error(w, "websocket from another origin refused", http.StatusForbidden)
-		return
+		return nil
 	}
 	conn, err := websocket.Accept(bigWriteBuffer{w}, r, &websocket.AcceptOptions{
 		Subprotocols:       []string{wire.Subprotocol},
@@ -226,85 +267,92 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	})
 	if err != nil {
 		s.log.Info("websocket accept", "err", err, "remote", r.RemoteAddr)
-		return
+		return nil
 	}
 	conn.SetReadLimit(wire.MaxClientMessage)
-	// From here on every refusal is a CLOSE the user can read.
-	refuse := func(code wire.CloseCode, reason string) {
-		s.metrics.error(errKind(code))
-		ctx, cancel := context.WithTimeout(context.Background(), closeWait)
-		defer cancel()
-		conn.Write(ctx, websocket.MessageBinary, wire.Close{Code: code, Reason: reason}.Append(nil))
-		conn.Close(websocket.StatusPolicyViolation, trimReason(reason))
-	}
+	return conn
+}
+
+// refuse ends an upgraded websocket that never became a session with CLOSE: why's code
+// and reason when it is a *sessionEnd.
+func (s *Server) refuse(conn *websocket.Conn, why error) {
+	end := &sessionEnd{Code: closeInternal, Reason: "racgate could not start the session."}
+	errors.As(why, &end)
+	s.metrics.error(errKind(end.Code))
+	ctx, cancel := context.WithTimeout(context.Background(), closeWait)
+	defer cancel()
+	conn.Write(ctx, websocket.MessageBinary, wire.Close{Code: end.Code, Reason: end.Reason}.Append(nil))
+	conn.Close(websocket.StatusPolicyViolation, trimReason(end.Reason))
+}
+
+// wsRequest is a connect request that may go ahead: who, to what, with which settings.
+type wsRequest struct {
+	st            *state
+	lg            *login
+	ep            *config.Endpoint
+	set           config.Settings
+	width, height int // the browser's size, within the endpoint's cap
+}
+
+// authorizeWS checks the login, the endpoint and the settings the request asks for.
+func (s *Server) authorizeWS(r *http.Request) (*wsRequest, error) {
 	lg, err := s.currentLogin(r)
 	if err != nil {
-		refuse(closeSessionEnded, "You are not logged in (or your login has expired): log in again.")
-		return
+		return nil, &sessionEnd{Code: closeSessionEnded, Reason: "You are not logged in (or your login has expired): log in again.", Err: err}
 	}
 	st := s.state.Load()
 	name := r.PathValue("endpoint")
 	ep := st.cfg.Endpoint(name)
 	if ep == nil || !lg.User.Allowed(ep.Groups) {
-		refuse(closeForbidden, fmt.Sprintf("There is no endpoint %q open to you.", name))
-		return
+		return nil, endWith(closeForbidden, fmt.Sprintf("There is no endpoint %q open to you.", name))
 	}
 	width, height, conn0, err := connectRequest(r)
 	if err != nil {
-		refuse(closeForbidden, err.Error())
-		return
+		return nil, endWith(closeForbidden, err.Error())
 	}
 	set, err := st.cfg.Merge(ep, conn0)
 	if err != nil {
-		refuse(closeForbidden, "Connection settings refused: "+err.Error())
-		return
+		return nil, &sessionEnd{Code: closeForbidden, Reason: "Connection settings refused: " + err.Error(), Err: err}
 	}
 	width, height = set.ClampDesktop(width, height) // the first size, for RDP and VNC alike
-	ctx, cancel := context.WithCancelCause(context.Background())
-	defer cancel(nil)
-	lease, code, why := s.acquire(ctx, st.cfg, ep, lg, r.RemoteAddr)
-	if lease == nil {
-		refuse(code, why) // names the limit (control.go)
-		return
-	}
-	defer lease.Release(context.Background()) // after an early return; run releases it sooner
+	return &wsRequest{st: st, lg: lg, ep: ep, set: set, width: width, height: height}, nil
+}
 
-	ss := &session{
-		srv: s, conn: conn, ep: ep, user: lg.User.Username, loginID: lg.ID, stamp: lg.User.Stamp(), settings: set,
-		ctx: ctx, cancel: cancel, ctrl: make(chan []byte, ctrlQueue),
-		lease:    lease,
-		readOnly: set.Bool("read-only"), noCopy: set.Bool("disable-copy"), noPaste: set.Bool("disable-paste"),
-	}
-	ss.cols, ss.rows = terminalSize(r.URL.Query())
-	ss.log = s.log.With("user", ss.user, "endpoint", ep.Name, "remote", r.RemoteAddr, "conn", lease.Conn().ID)
+// admit registers ss unless the server is shutting down or a reload since authorizeWS
+// took its access away; the caller unregisters it when admit returns nil.
+func (s *Server) admit(ss *session) error {
 	if !s.register(ss) {
-		refuse(closeShutdown, "racgate is shutting down")
-		return
+		return endWith(closeShutdown, "racgate is shutting down")
 	}
-	defer s.unregister(ss)
-	// A reload between the checks above and register has not seen this session: check
-	// against the state now in force (Reload stores it before it looks at sessions).
-	if why := s.state.Load().access(ss.user, ss.stamp, ep.Name); why != nil {
-		refuse(why.Code, why.Reason)
-		return
+	// A reload between authorizeWS and register has not seen this session: check against
+	// the state now in force (Reload stores it before it looks at sessions).
+	if why := s.state.Load().access(ss.user, ss.stamp, ss.ep.Name); why != nil {
+		s.unregister(ss)
+		return why
 	}
-	s.metrics.sessionStarted(ep.Protocol)
-	defer s.metrics.sessionsActive.Add(-1)
+	return nil
+}
 
-	// Limits: the provider's absolute timeout, and the login's expiry.
-	if d := st.cfg.ConnectionTimeout(ep); d > 0 {
-		t := time.AfterFunc(d, func() {
+// limit arms what ends a session by time or from outside: the provider's absolute
+// timeout, the login's expiry, the idle timeout and termination requests. The returned
+// func disarms them.
+func (s *Server) limit(ss *session, req *wsRequest) (stop func()) {
+	var timers []*time.Timer
+	if d := req.st.cfg.ConnectionTimeout(req.ep); d > 0 {
+		timers = append(timers, time.AfterFunc(d, func() {
 			ss.end(endWith(closeTimeout, fmt.Sprintf("The connection reached its time limit (%v).", d)))
-		})
-		defer t.Stop()
+		}))
 	}
-	t := time.AfterFunc(lg.Expires.Sub(s.now()), func() {
+	timers = append(timers, time.AfterFunc(req.lg.Expires.Sub(s.now()), func() {
 		ss.end(endWith(closeSessionEnded, "Your racgate login has expired: log in again."))
-	})
-	defer t.Stop()
-	defer s.watch(ss, st.cfg)() // idle timeout, termination requests
-
-	ss.run(width, height)
+	}))
+	unwatch := s.watch(ss, req.st.cfg)
+	return func() {
+		unwatch()
+		for _, t := range timers {
+			t.Stop()
+		}
+	}
 }
 
 // connectRequest reads /ws/NAME?width=W&height=H&setting=value...

@@ -222,6 +222,9 @@ type sharedSession struct {
 	m *shareMember
 }
 
+// errSharedEnded: the shared connection ended without an error of its own.
+var errSharedEnded = errors.New("the shared connection ended")
+
 // Run returns when the shared connection ends (with its error) or ctx does.
 func (s *sharedSession) Run(ctx context.Context) error {
 	select {
@@ -229,7 +232,7 @@ func (s *sharedSession) Run(ctx context.Context) error {
 		if err := s.m.sc.runErr; err != nil {
 			return err
 		}
-		return errors.New("the shared connection ended")
+		return errSharedEnded
 	case <-ctx.Done():
 		return context.Cause(ctx)
 	}

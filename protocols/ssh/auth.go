@@ -81,12 +81,12 @@ func parseSigner(key, passphrase []byte) (xssh.Signer, error) {
 		return s, nil
 	case errors.As(err, &missing):
 		if len(passphrase) == 0 {
-			return nil, errors.New("private key is encrypted and no passphrase is set")
+			return nil, fmt.Errorf("private key is encrypted and no passphrase is set: %w", ErrPassphrase)
 		}
 		s, err = xssh.ParsePrivateKeyWithPassphrase(key, passphrase)
 		if err != nil {
 			if errors.Is(err, x509.IncorrectPasswordError) {
-				return nil, errors.New("private key passphrase is wrong")
+				return nil, fmt.Errorf("%w is wrong", ErrPassphrase)
 			}
 			return nil, fmt.Errorf("private key: %w", err)
 		}

@@ -21,9 +21,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/racgate/racgate/internal/peers"
 	xssh "golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/racgate/racgate/internal/peers"
 )
 
 const waitFor = 15 * time.Second
@@ -188,7 +189,7 @@ func TestEncryptedPrivateKeyLogin(t *testing.T) {
 
 	t.Run("no passphrase", func(t *testing.T) {
 		_, err := Dial(context.Background(), d.Addr, cfg)
-		if err == nil || !strings.Contains(err.Error(), "passphrase") {
+		if !errors.Is(err, ErrPassphrase) || !strings.Contains(err.Error(), "no passphrase is set") {
 			t.Fatalf("err = %v, want a missing passphrase error", err)
 		}
 	})
@@ -196,7 +197,7 @@ func TestEncryptedPrivateKeyLogin(t *testing.T) {
 		c := cfg
 		c.Passphrase = []byte("wrong")
 		_, err := Dial(context.Background(), d.Addr, c)
-		if err == nil || !strings.Contains(err.Error(), "passphrase is wrong") {
+		if !errors.Is(err, ErrPassphrase) || !strings.Contains(err.Error(), "passphrase is wrong") {
 			t.Fatalf("err = %v, want a wrong passphrase error", err)
 		}
 	})

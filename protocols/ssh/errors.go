@@ -22,6 +22,10 @@ var (
 	ErrKeepAliveTimeout = errors.New("server stopped answering keepalives")
 	// ErrClosed is returned by Read, Write and Resize after Close.
 	ErrClosed = errors.New("ssh session closed")
+	// ErrPassphrase: the private key is encrypted and the passphrase is missing or wrong.
+	ErrPassphrase = errors.New("private key passphrase")
+	// ErrNoExitStatus: the session's channel closed without an exit status or signal.
+	ErrNoExitStatus = errors.New("ssh: session ended without an exit status")
 )
 
 // HostKeyError reports a refused server key. It wraps ErrHostKeyUnknown or

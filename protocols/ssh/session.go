@@ -252,7 +252,7 @@ func exitError(err error) error {
 		}
 		return &ExitError{Status: ee.ExitStatus(), Message: ee.Msg()}
 	case errors.As(err, &missing):
-		return errors.New("ssh: session ended without an exit status")
+		return ErrNoExitStatus
 	}
 	return fmt.Errorf("ssh: session: %w", err)
 }
