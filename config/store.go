@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"time"
@@ -93,15 +92,10 @@ func (d *decoder) redis(k string, v *yaml.Node, file string, rc *RedisConfig) {
 	ok := d.mapping(v, k, map[string]fieldFunc{
 		"addrs": func(k string, v *yaml.Node) {
 			d.sequence(v, k, func(k string, v *yaml.Node) {
-				s, ok := d.scalar(v, k)
-				if !ok {
-					return
+				var addr string
+				if d.listen(k, v, &addr); addr != "" {
+					rc.Addrs = append(rc.Addrs, addr)
 				}
-				if _, port, err := net.SplitHostPort(s); err != nil || port == "" {
-					d.errorf(v, k, "want host:port, got %q", s)
-					return
-				}
-				rc.Addrs = append(rc.Addrs, s)
 			})
 		},
 		"username": func(k string, v *yaml.Node) { d.str(v, k, &rc.Username) },
