@@ -14,13 +14,21 @@ export const MAX_AREA = 8192 * 8192;
 export class Display {
   readonly canvas: HTMLCanvasElement;
   private ctx: CanvasRenderingContext2D;
-  width = 0;
-  height = 0;
+  private w = 0;
+  private h = 0;
   // One ImageData, grown as needed and drawn from with a dirty rectangle, so an
   // IMAGE does not allocate.
   private scratch: ImageData | null = null;
   private palette = new PaletteDecoder();
   private oneShot = new OneShotInflater(); // ZRGB1 and ZPALETTE1: reset per IMAGE
+
+  /** The framebuffer's size (RESIZE). */
+  get width(): number {
+    return this.w;
+  }
+  get height(): number {
+    return this.h;
+  }
 
   constructor(canvas: HTMLCanvasElement) {
     this.canvas = canvas;
@@ -34,8 +42,8 @@ export class Display {
     if (m.width > MAX_SIDE || m.height > MAX_SIDE || m.width * m.height > MAX_AREA) {
       throw new ProtocolError(`RESIZE ${m.width}x${m.height} is larger than this client draws`);
     }
-    this.width = m.width;
-    this.height = m.height;
+    this.w = m.width;
+    this.h = m.height;
     this.canvas.width = m.width; // also clears and resets the context
     this.canvas.height = m.height;
     this.ctx.imageSmoothingEnabled = false;

@@ -17,6 +17,8 @@ import {
   MAX_SERVER_MESSAGE,
   ProtocolError,
   SUBPROTOCOL,
+  WS_CLOSE_NORMAL,
+  WS_CLOSE_PROTOCOL_ERROR,
 } from "./wire.js";
 import type { ClientMessage, Hello, Image, Message, Prompt } from "./wire.js";
 
@@ -68,11 +70,19 @@ export class Session {
   private opened = false;
   private wsClose = { code: 0, reason: "" };
   private gen = 0; // incremented per websocket, so late async work of an old one is dropped
-  state: State = "closed";
-  flags = 0;
-  kind = 0;
+  private current: State = "closed";
+  private flags = 0; // HELLO's flags
+  private helloKind = 0; // HELLO's kind
 
-  constructor(private o: SessionOptions) {}
+  constructor(private readonly o: SessionOptions) {}
+
+  get state(): State {
+    return this.current;
+  }
+  /** HELLO's kind: KIND_DESKTOP or KIND_TERMINAL. */
+  get kind(): number {
+    return this.helloKind;
+  }
 
   connect(url = this.o.url): void {
     this.teardown();
@@ -117,7 +127,7 @@ export class Session {
     if (this.state !== "closed") this.setState("closed", "disconnected");
   }
 
-  private teardown(code = 1000, reason = ""): void {
+  private teardown(code = WS_CLOSE_NORMAL, reason = ""): void {
     const ws = this.ws;
     this.ws = null;
     this.gen++;
@@ -142,7 +152,7 @@ export class Session {
   }
 
   send(m: ClientMessage): void {
-    if (this.state !== "connected" || !this.ws || this.ws.readyState !== 1) return;
+    if (this.state !== "connected" || !this.ws || this.ws.readyState !== WebSocket.OPEN) return;
     this.ws.send(encodeMessages(m));
   }
 
@@ -151,7 +161,7 @@ export class Session {
    * order; no answers cancel the login.
    */
   answerPrompt(id: number, answers: string[]): void {
-    if (this.state !== "connecting" || !this.ws || this.ws.readyState !== 1) return;
+    if (this.state !== "connecting" || !this.ws || this.ws.readyState !== WebSocket.OPEN) return;
     this.ws.send(encodeMessages({ type: "PROMPT_RESPONSE", id, answers }));
   }
 
@@ -215,7 +225,7 @@ export class Session {
     switch (m.type) {
       case "HELLO": // § HELLO
         this.flags = m.flags;
-        this.kind = m.kind;
+        this.helloKind = m.kind;
         this.setState("connected", "connected");
         ui.hello(m);
         if (m.name) ui.title(m.name);
@@ -235,7 +245,7 @@ export class Session {
         return;
       case "FRAME": { // § FRAME: everything before is drawn
         const id = m.id;
-        if (this.kind === KIND_TERMINAL && ui.terminalFlush) {
+        if (this.helloKind === KIND_TERMINAL && ui.terminalFlush) {
           // xterm.js parses asynchronously: ACK once it has, which paces the server.
           const gen = this.gen;
           ui.terminalFlush(() => {
@@ -260,15 +270,15 @@ export class Session {
         this.closeMsg = { code: m.code, reason: m.reason };
         return;
       case "TERMINAL":
-        if (this.kind === KIND_TERMINAL) ui.terminal(m.data);
+        if (this.helloKind === KIND_TERMINAL) ui.terminal(m.data);
         return;
       case "TERMINAL_DEFLATE": { // § TERMINAL_DEFLATE: inflated even if unused, the stream goes on
         const data = this.tz!.inflate(m);
-        if (this.kind === KIND_TERMINAL) ui.terminal(data);
+        if (this.helloKind === KIND_TERMINAL) ui.terminal(data);
         return;
       }
       case "TERMINAL_SCROLLBACK": // § TERMINAL_SCROLLBACK
-        if (this.kind === KIND_TERMINAL) ui.terminalScrollback?.(m.lines);
+        if (this.helloKind === KIND_TERMINAL) ui.terminalScrollback?.(m.lines);
         return;
       case "PROMPT": // § PROMPT: only before HELLO
         if (this.state !== "connecting") return;
@@ -276,7 +286,7 @@ export class Session {
         else this.answerPrompt(m.id, []);
         return;
       case "TERMINAL_CONFIG": // § TERMINAL_CONFIG
-        if (this.kind === KIND_TERMINAL) ui.terminalConfig?.(m.fontSize, m.colorScheme);
+        if (this.helloKind === KIND_TERMINAL) ui.terminalConfig?.(m.fontSize, m.colorScheme);
         return;
       default:
         return; // unknown or client types: skipped (§ Versioning)
@@ -287,7 +297,7 @@ export class Session {
     const text = e instanceof ProtocolError ? `protocol error: ${e.message}` : `client error: ${errText(e)}`;
     console.error("racgate:", e);
     this.failure = text;
-    this.teardown(4000, "protocol error");
+    this.teardown(WS_CLOSE_PROTOCOL_ERROR, "protocol error");
     this.setState("closed", text);
   }
 
@@ -329,7 +339,7 @@ export class Session {
   }
 
   private setState(s: State, detail: string): void {
-    this.state = s;
+    this.current = s;
     this.o.ui.state(s, detail);
   }
 }

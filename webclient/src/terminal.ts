@@ -9,7 +9,7 @@ import { Unicode11Addon } from "@xterm/addon-unicode11";
 import { WebLinksAddon } from "@xterm/addon-web-links";
 import { WebglAddon } from "@xterm/addon-webgl";
 import { openLink } from "./links.js";
-import { DEFAULT_FONT_SIZE, FONT_FAMILY, SCHEMES, schemeName } from "./termconfig.js";
+import { DEFAULT_FONT_SIZE, estimateCells, FONT_FAMILY, SCHEMES, schemeName } from "./termconfig.js";
 import { SearchBar } from "./termsearch.js";
 
 const RESIZE_DEBOUNCE_MS = 100;
@@ -49,13 +49,13 @@ function isMac(): boolean {
 }
 
 export class TerminalView {
-  term: Terminal | null = null;
+  private xterm: Terminal | null = null;
   private fit = new FitAddon();
   private search = new SearchAddon();
   private sent = { cols: 0, rows: 0 };
   private resizeTimer: ReturnType<typeof setTimeout> | undefined;
   private searchBar: SearchBar | null = null;
-  renderer = "none";
+  private renderer = "none";
 
   /** searchBar is the page's #terminal-search; without it Ctrl+Shift+F does nothing. */
   constructor(private box: HTMLElement, private hooks: TerminalHooks, searchBar?: HTMLElement) {
@@ -65,6 +65,23 @@ export class TerminalView {
         clearSelection: () => this.term?.clearSelection(),
       });
     }
+  }
+
+  /** The xterm.js terminal, once open. */
+  get term(): Terminal | null {
+    return this.xterm;
+  }
+
+  /**
+   * connectCells: the terminal's size in cells for the connect URL, for a page area of
+   * width × height CSS pixels: the live terminal's after a reconnect, else an estimate
+   * for the default font (TERMINAL_RESIZE corrects it).
+   */
+  connectCells(width: number, height: number): { cols: number; rows: number } {
+    const t = this.xterm;
+    if (t) return { cols: t.cols, rows: t.rows };
+    const cell = measureCell(DEFAULT_FONT_SIZE);
+    return estimateCells(width - 8, height - 8, cell.width, cell.height); // #terminal's padding
   }
 
   /**
@@ -98,7 +115,7 @@ export class TerminalView {
         },
       },
     });
-    this.term = term;
+    this.xterm = term;
     this.sent = initial;
     this.box.textContent = "";
     term.loadAddon(this.fit);
@@ -263,5 +280,10 @@ export class TerminalView {
 
   focus(): void {
     this.term?.focus();
+  }
+
+  /** paste types text into the terminal as input (bracketed if the remote asked). */
+  paste(text: string): void {
+    this.term?.paste(text);
   }
 }

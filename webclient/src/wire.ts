@@ -69,8 +69,37 @@ export const MAX_TERMINAL_DATA = 64 << 10; // output in one TERMINAL or TERMINAL
 const PROMPT_ECHO = 1;
 const HEADER = 5;
 
+/** CLOSE codes (§ CLOSE table; render/wire's CloseCode in Go). */
+export const CloseCode = {
+  REMOTE_ENDED: 1, // the remote machine ended the session (logout, server stopped)
+  UNREACHABLE: 2, // the remote machine could not be reached
+  AUTH_FAILED: 3, // the remote machine refused the credentials
+  PROTOCOL_ERROR: 4, // the remote machine sent something racgate could not understand
+  LIMIT: 5, // a connection limit was reached
+  TIMEOUT: 6, // the connection timed out (absolute or idle)
+  KILLED: 7, // an administrator ended the connection
+  SHUTDOWN: 8, // racgate is shutting down
+  SESSION_ENDED: 9, // your racgate session ended (logout, expiry)
+  FORBIDDEN: 10, // not allowed (policy, endpoint unknown)
+  INTERNAL: 11, // internal error
+  CLIENT_ERROR: 12, // the client broke the protocol
+} as const;
+
+/**
+ * Websocket close codes this client closes with (RFC 6455 § 7.4): a normal close (page
+ * unload, reconnect), and the application code for a protocol error it found.
+ */
+export const WS_CLOSE_NORMAL = 1000;
+export const WS_CLOSE_PROTOCOL_ERROR = 4000;
+
 // CLOSE codes after which reconnecting makes no sense (§ CLOSE table).
-const NO_RECONNECT = new Set([3, 7, 9, 10, 12]);
+const NO_RECONNECT: ReadonlySet<number> = new Set([
+  CloseCode.AUTH_FAILED,
+  CloseCode.KILLED,
+  CloseCode.SESSION_ENDED,
+  CloseCode.FORBIDDEN,
+  CloseCode.CLIENT_ERROR,
+]);
 export function closeAllowsReconnect(code: number): boolean {
   return !NO_RECONNECT.has(code);
 }
