@@ -1,0 +1,221 @@
+// The page: /connect/{endpoint} shows one remote desktop in a full-window canvas (or a
+// terminal), with a status overlay, reconnect, a login form and a clipboard panel. See
+// static/client.html for the elements. ConnectPage wires the parts to one Session:
+//
+//   start        listeners (clipboard, reconnect, window size), then connect
+//   connect      the websocket URL (the size asked for), Session.connect
+//   showState    the session's state on the page (connecting, connected, closed)
+//   hello        HELLO: the clipboard's flags, then the desktop or the terminal
+//   askLogin     PROMPT: the login form while connecting
+//   windowResized  the desktop or terminal follows the window
+
+import { Bell } from "./bell.js";
+import { ClipboardPanel } from "./clipboardpanel.js";
+import { DesktopView } from "./desktop.js";
+import { PromptForm } from "./prompt.js";
+import { Session } from "./session.js";
+import type { SessionUI, State } from "./session.js";
+import { StatusOverlay } from "./status.js";
+import { TerminalView } from "./terminal.js";
+import { closeAllowsReconnect, KIND_TERMINAL } from "./wire.js";
+import type { Hello, Prompt } from "./wire.js";
+
+export interface PageElements {
+  view: HTMLDivElement; // #view: holds the canvas and the terminal
+  canvas: HTMLCanvasElement; // canvas#screen
+  terminal: HTMLDivElement; // #terminal
+  terminalSearch: HTMLDivElement; // #terminal-search
+  status: HTMLDivElement; // #status
+  statusText: HTMLSpanElement; // #status-text
+  reconnect: HTMLButtonElement; // #reconnect
+  clipboardToggle: HTMLButtonElement; // #clipboard-toggle
+  clipboardPanel: HTMLDivElement; // #clipboard-panel
+  clipboardText: HTMLTextAreaElement; // textarea#clipboard
+  clipboardSend: HTMLButtonElement; // #clipboard-send
+  prompt: HTMLFormElement; // form#prompt
+}
+
+function el<T extends HTMLElement>(id: string): T {
+  const e = document.getElementById(id);
+  if (!e) throw new Error(`client.html lacks #${id}`);
+  return e as T;
+}
+
+/** pageElements finds the page's elements (client.html); it throws if one is missing. */
+export function pageElements(): PageElements {
+  return {
+    view: el("view"),
+    canvas: el("screen"),
+    status: el("status"),
+    statusText: el("status-text"),
+    reconnect: el("reconnect"),
+    clipboardToggle: el("clipboard-toggle"),
+    clipboardPanel: el("clipboard-panel"),
+    clipboardText: el("clipboard"),
+    clipboardSend: el("clipboard-send"),
+    terminal: el("terminal"),
+    prompt: el("prompt"),
+    terminalSearch: el("terminal-search"),
+  };
+}
+
+export class ConnectPage {
+  private readonly status: StatusOverlay;
+  private readonly prompt: PromptForm;
+  private readonly bell: Bell;
+  private readonly desktop: DesktopView;
+  private readonly clipboard: ClipboardPanel;
+  private readonly terminal: TerminalView;
+  private readonly session: Session;
+  // The terminal size in the last connect URL: a terminal opened on HELLO starts at it.
+  private urlCells = { cols: 80, rows: 24 };
+
+  constructor(
+    private readonly endpoint: string,
+    private readonly el: PageElements,
+  ) {
+    el.terminal.dataset.state = "connecting";
+    this.status = new StatusOverlay(el.status, el.statusText, el.reconnect);
+    // Login questions from the remote (SSH keyboard-interactive), asked while connecting.
+    this.prompt = new PromptForm(el.prompt, { answer: (id, answers) => this.answerLogin(id, answers) });
+    document.title = endpoint || "racgate";
+    this.bell = new Bell(el.view);
+    this.desktop = new DesktopView(el.canvas, {
+      send: (m) => this.session.send(m),
+      connected: () => this.connected(),
+      canResize: () => this.session.canResize,
+      area: () => this.area(),
+      beforePaste: () => this.clipboard.beforePaste(),
+    });
+    const note = (text: string) => this.status.note(text);
+    this.clipboard = new ClipboardPanel(
+      { toggle: el.clipboardToggle, panel: el.clipboardPanel, text: el.clipboardText, send: el.clipboardSend },
+      {
+        send: (text) => this.session.send({ type: "CLIENT_CLIPBOARD", text }),
+        connected: () => this.connected(),
+        terminal: () => this.isTerminal(),
+        pasteToTerminal: (text) => {
+          if (this.session.pasteAllowed && text) this.terminal.paste(text);
+        },
+        note,
+      },
+    );
+    this.terminal = new TerminalView(el.terminal, {
+      input: (data) => this.session.send({ type: "TERMINAL_INPUT", data }),
+      resize: (cols, rows) => this.session.send({ type: "TERMINAL_RESIZE", cols, rows }),
+      copyAllowed: () => this.session.copyAllowed,
+      pasteAllowed: () => this.session.pasteAllowed,
+      note,
+    }, el.terminalSearch);
+    this.session = new Session({ url: "", display: this.desktop.display, ui: this.sessionUI() });
+  }
+
+  /** start wires the page's listeners and connects. */
+  start(): void {
+    this.clipboard.listen();
+    this.status.onReconnect(() => this.connect());
+    const resized = () => this.windowResized();
+    new ResizeObserver(resized).observe(this.el.view);
+    window.addEventListener("resize", resized);
+    window.addEventListener("pagehide", () => this.session.disconnect());
+    this.connect();
+  }
+
+  /** connect opens a new websocket (the first, or a reconnect). */
+  private connect(): void {
+    this.session.connect(this.connectURL());
+  }
+
+  // The websocket URL asks for the page's size: device pixels for a desktop, cells for a
+  // terminal (whichever HELLO says it is).
+  private connectURL(): string {
+    const { width, height } = this.desktop.connectSize();
+    const a = this.area();
+    this.urlCells = this.terminal.connectCells(a.w, a.h);
+    const proto = location.protocol === "https:" ? "wss:" : "ws:";
+    return `${proto}//${location.host}/ws/${encodeURIComponent(this.endpoint)}?width=${width}&height=${height}&cols=${this.urlCells.cols}&rows=${this.urlCells.rows}`;
+  }
+
+  private sessionUI(): SessionUI {
+    const t = this.terminal;
+    return {
+      state: (s, detail) => this.showState(s, detail),
+      hello: (h) => this.hello(h),
+      title: (name) => {
+        document.title = name;
+      },
+      resized: () => this.desktop.layout(),
+      cursor: (css) => this.desktop.cursor(css),
+      clipboard: (text) => this.clipboard.fromRemote(text),
+      bell: () => this.bell.ring(),
+      terminal: (data) => t.write(data),
+      terminalConfig: (fontSize, colorScheme) => t.configure(fontSize, colorScheme),
+      terminalScrollback: (lines) => t.setScrollback(lines),
+      terminalFlush: (done) => t.flush(done),
+      prompt: (p) => this.askLogin(p),
+    };
+  }
+
+  private showState(s: State, detail: string): void {
+    this.desktop.state(s);
+    this.el.terminal.dataset.state = s;
+    const code = this.session.closeCode;
+    this.status.show(s, detail, code === null || closeAllowsReconnect(code));
+    this.prompt.hide(); // a prompt belongs to one connection attempt
+    if (s === "connected" && this.session.kind !== KIND_TERMINAL) this.desktop.focus();
+  }
+
+  private hello(h: Hello): void {
+    this.clipboard.hello(this.session.pasteAllowed, this.session.copyAllowed);
+    const terminal = h.kind === KIND_TERMINAL;
+    this.el.terminal.hidden = !terminal;
+    this.desktop.hidden = terminal;
+    if (terminal) {
+      this.openTerminal();
+      return; // the terminal pastes through xterm.js, not the remote clipboard
+    }
+    this.clipboard.syncFromBrowser();
+  }
+
+  private openTerminal(): void {
+    // On a terminal the resize flag is clear only for read-only connections.
+    const term = this.terminal.open(this.urlCells, !this.session.canResize);
+    // The browser tests read the terminal through this.
+    (window as unknown as { racgateTerminal: unknown }).racgateTerminal = term;
+    this.terminal.fitNow();
+    this.terminal.focus();
+  }
+
+  private askLogin(p: Prompt): void {
+    this.status.say("connecting: the remote machine asks for a login…");
+    this.prompt.show(p);
+  }
+
+  private answerLogin(id: number, answers: string[]): void {
+    this.session.answerPrompt(id, answers);
+    if (this.session.state === "connecting") this.status.say("connecting…");
+  }
+
+  // Window size changes: a terminal fits itself (TERMINAL_RESIZE, debounced, when the cell
+  // count changes); a desktop relayouts now and asks the remote for the new size.
+  private windowResized(): void {
+    if (this.isTerminal()) {
+      this.terminal.fitNow();
+      return;
+    }
+    this.desktop.windowResized();
+  }
+
+  private connected(): boolean {
+    return this.session.state === "connected";
+  }
+
+  private isTerminal(): boolean {
+    return this.session.kind === KIND_TERMINAL && !this.el.terminal.hidden;
+  }
+
+  private area(): { w: number; h: number } {
+    const v = this.el.view;
+    return { w: v.clientWidth || window.innerWidth, h: v.clientHeight || window.innerHeight };
+  }
+}

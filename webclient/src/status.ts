@@ -1,0 +1,41 @@
+// The status overlay (#status): the session's state in words, brief notes, and the
+// reconnect button while closed.
+
+import type { State } from "./session.js";
+
+export class StatusOverlay {
+  constructor(
+    private readonly status: HTMLElement,
+    private readonly text: HTMLElement,
+    private readonly reconnect: HTMLButtonElement,
+  ) {}
+
+  /**
+   * show reports the session's state. The reconnect button shows while closed, and is
+   * still offered after a CLOSE whose code says retrying will not help (bad credentials,
+   * not allowed): the user may have fixed the cause elsewhere. useful says which it is.
+   */
+  show(s: State, detail: string, useful: boolean): void {
+    this.status.dataset.state = s;
+    this.text.textContent = s === "closed" ? `closed: ${detail}` : detail;
+    this.reconnect.hidden = s !== "closed";
+    this.reconnect.dataset.useful = String(useful);
+  }
+
+  /** say replaces the status text (while connecting: what the connection waits for). */
+  say(text: string): void {
+    this.text.textContent = text;
+  }
+
+  /** note tells the user something brief, for a few seconds (and the console). */
+  note(text: string): void {
+    this.text.dataset.note = text;
+    this.status.dataset.note = "1";
+    setTimeout(() => delete this.status.dataset.note, 4000);
+    console.info("racgate:", text);
+  }
+
+  onReconnect(f: () => void): void {
+    this.reconnect.addEventListener("click", f);
+  }
+}
