@@ -1,4 +1,4 @@
-// Build: bundles src/main.ts to dist/client.js and static/client.css (with xterm.js's CSS)
+// Build: bundles src/main.ts to dist/client.js (and dist-test/client.js, below) and static/client.css (with xterm.js's CSS)
 // to dist/client.css, and copies the rest of static/ to dist/.
 // With --tests, also bundles test/unit/*.test.ts (and the wire module the browser tests'
 // fake server uses) to test/out/ for `node --test`.
@@ -12,16 +12,24 @@ const dist = join(root, "dist");
 mkdirSync(dist, { recursive: true });
 for (const f of readdirSync(dist)) if (f !== ".gitkeep") rmSync(join(dist, f), { recursive: true });
 
-await esbuild.build({
-  entryPoints: [join(root, "src/main.ts")],
-  outfile: join(dist, "client.js"),
-  bundle: true,
-  minify: true,
-  sourcemap: "linked",
-  format: "iife",
-  target: ["chrome100", "firefox100", "safari15"],
-  logLevel: "warning",
-});
+// The page's script, twice: dist/client.js is what racgate serves; dist-test/client.js is
+// the same with RACGATE_TEST_BUILD on (src/build.d.ts), for the browser tests, which
+// load it in its place (test/browser/session.mjs) to read the page's state.
+const distTest = join(root, "dist-test");
+rmSync(distTest, { recursive: true, force: true });
+for (const [outdir, testBuild] of [[dist, false], [distTest, true]]) {
+  await esbuild.build({
+    entryPoints: [join(root, "src/main.ts")],
+    outfile: join(outdir, "client.js"),
+    bundle: true,
+    minify: true,
+    sourcemap: "linked",
+    format: "iife",
+    target: ["chrome100", "firefox100", "safari15"],
+    define: { RACGATE_TEST_BUILD: String(testBuild) },
+    logLevel: "warning",
+  });
+}
 // client.css imports xterm.js's stylesheet from node_modules: bundled into one file.
 await esbuild.build({
   entryPoints: [join(root, "static/client.css")],
@@ -49,6 +57,7 @@ if (process.argv.includes("--tests")) {
     format: "esm",
     target: "node20",
     sourcemap: "inline",
+    define: { RACGATE_TEST_BUILD: "false" },
     logLevel: "warning",
   });
 }

@@ -180,8 +180,8 @@ export class ConnectPage {
   private openTerminal(): void {
     // On a terminal the resize flag is clear only for read-only connections.
     const term = this.terminal.open(this.urlCells, !this.session.canResize);
-    // The browser tests read the terminal through this.
-    (window as unknown as { racgateTerminal: unknown }).racgateTerminal = term;
+    // The browser tests read the terminal through this (only in the test build).
+    if (RACGATE_TEST_BUILD) (window as unknown as { racgateTerminal: unknown }).racgateTerminal = term;
     this.terminal.fitNow();
     this.terminal.focus();
   }

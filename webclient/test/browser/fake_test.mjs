@@ -12,13 +12,13 @@ import { fileURLToPath } from "node:url";
 import { deflateSync } from "node:zlib";
 import { Deflate, Z_SYNC_FLUSH } from "pako";
 import { startFakeServer } from "./fake_server.mjs";
-import { openBrowser, CHROMIUM } from "./session.mjs";
+import { openBrowser, CHROMIUM, TEST_CLIENT } from "./session.mjs";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const required = process.env.RACGATE_BROWSER_TESTS === "1";
 const haveChromium = existsSync(CHROMIUM);
 const haveDist = existsSync(join(here, "../../dist/client.js"));
-const skip = !haveChromium ? `no ${CHROMIUM}` : !haveDist ? "dist/client.js not built (npm run build)" : false;
+const skip = !haveChromium ? `no ${CHROMIUM}` : !haveDist || !existsSync(TEST_CLIENT) ? "dist/client.js not built (npm run build)" : false;
 if (skip && required) throw new Error(`RACGATE_BROWSER_TESTS=1 but ${skip}`);
 
 // The wire module compiled by `node build.mjs --tests` (the same code the page runs).

@@ -28,19 +28,25 @@
 //   {"reconnect": true}                     click #reconnect
 //   {"sleep": ms}
 //   {"terminalText": true}                  result: text = the terminal's visible lines joined by \n,
-//                                           cols, rows, fontSize (window.racgateTerminal, xterm.js)
+//                                           cols, rows, fontSize (window.racgateTerminal, xterm.js:
+//                                           set by the test build of the page, below)
 //   {"terminalType": "text"}                type into the terminal's textarea ("\n" is Enter)
 //   {"answerPrompt": ["answer", ...], "timeoutMs"?}  wait for the login prompt form (form#prompt),
 //                                           fill its inputs in order and submit; result: the
 //                                           prompts' labels and input types. {"answerPrompt": null}
 //                                           cancels it with Escape instead
 // On a terminal endpoint, type and press go to the terminal instead of the hidden canvas.
+//
+// The page's script: the browser loads the test build, dist-test/client.js (npm run build
+// makes it beside dist/), in place of the /static/client.js the server sends. It is the
+// same code with RACGATE_TEST_BUILD on, which sets window.racgateTerminal; the build
+// racgate serves has no such hook.
 
 import { chromium } from "playwright-core";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 export const CHROMIUM = process.env.RACGATE_CHROMIUM || "/usr/bin/chromium";
 export const CHROMIUM_ARGS = [
@@ -54,6 +60,8 @@ export const CHROMIUM_ARGS = [
   "--disable-sync",
 ];
 const DEFAULT_TIMEOUT_MS = 15000;
+/** The test build of the page's script (above). */
+export const TEST_CLIENT = fileURLToPath(new URL("../../dist-test/client.js", import.meta.url));
 
 /**
  * openBrowser starts chromium with a fresh profile and one page (extraArgs: more
@@ -63,6 +71,7 @@ const DEFAULT_TIMEOUT_MS = 15000;
 export async function openBrowser({ baseURL, viewport = { width: 1024, height: 768 }, deviceScaleFactor = 1, hasTouch = false, timeoutMs = DEFAULT_TIMEOUT_MS, extraArgs = [] } = {}) {
   if (!baseURL) throw new Error("no base URL (set RACGATE_URL)");
   const base = new URL(baseURL);
+  if (!existsSync(TEST_CLIENT)) throw new Error(`${TEST_CLIENT} not built (npm run build)`);
   const profile = mkdtempSync(join(tmpdir(), "racgate-chromium-"));
   let context;
   try {
@@ -80,6 +89,7 @@ export async function openBrowser({ baseURL, viewport = { width: 1024, height: 7
     throw e;
   }
   await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: base.origin });
+  await useTestClient(context, base);
   context.setDefaultTimeout(timeoutMs);
   const page = context.pages()[0] ?? (await context.newPage());
   const logs = [];
@@ -107,6 +117,23 @@ export async function openBrowser({ baseURL, viewport = { width: 1024, height: 7
 }
 
 const url = (b, path) => new URL(path, b.base).toString();
+
+// useTestClient answers the page's /static/client.js with the test build (above): the
+// server's response (status, headers) with the test build's bytes; a failed response
+// (no client built) goes to the page as it is.
+async function useTestClient(context, base) {
+  await context.route(
+    (u) => u.origin === base.origin && u.pathname === "/static/client.js",
+    async (route) => {
+      const response = await route.fetch();
+      if (!response.ok()) return route.fulfill({ response });
+      const headers = { ...response.headers() };
+      delete headers["content-length"];
+      delete headers["content-encoding"];
+      return route.fulfill({ response, headers, body: readFileSync(TEST_CLIENT) });
+    },
+  );
+}
 
 // fbToPage maps framebuffer pixel (x, y) to the centre of its page area.
 async function fbToPage(page, x, y) {

@@ -10,11 +10,11 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Deflate, Z_SYNC_FLUSH } from "pako";
 import { startFakeServer } from "./fake_server.mjs";
-import { openBrowser, CHROMIUM } from "./session.mjs";
+import { openBrowser, CHROMIUM, TEST_CLIENT } from "./session.mjs";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const required = process.env.RACGATE_BROWSER_TESTS === "1";
-const skip = !existsSync(CHROMIUM) ? `no ${CHROMIUM}` : !existsSync(join(here, "../../dist/client.js")) ? "dist/client.js not built (npm run build)" : false;
+const skip = !existsSync(CHROMIUM) ? `no ${CHROMIUM}` : !existsSync(join(here, "../../dist/client.js")) || !existsSync(TEST_CLIENT) ? "dist/client.js not built (npm run build)" : false;
 if (skip && required) throw new Error(`RACGATE_BROWSER_TESTS=1 but ${skip}`);
 
 const wire = skip ? null : await import("../out/wire.mjs");
