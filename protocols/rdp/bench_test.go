@@ -80,3 +80,41 @@ func TestBitmapUpdateNoAllocs(t *testing.T) {
 		t.Fatalf("%v allocations per update pair", n)
 	}
 }
+
+// interleavedRunsTile builds a 64x64, 16 bpp interleaved RLE bitmap whose
+// lines mix the run orders: background, foreground, FG/BG image, colour
+// run, colour image, dithered run and set-foreground run (64 pixels a line).
+func interleavedRunsTile() []byte {
+	var b []byte
+	for y := range 64 {
+		b = append(b, 0x0A)               // background run of 10
+		b = append(b, 0x2A)               // foreground run of 10
+		b = append(b, 0x41, byte(0x5A^y)) // FG/BG image of 8
+		b = append(b, 0x6A)               // colour run of 10
+		b = putU16(b, uint16(y*3))        //
+		b = append(b, 0x86)               // colour image of 6
+		for x := range 6 {
+			b = putU16(b, uint16(x*y))
+		}
+		b = append(b, 0xE5) // dithered run of 5 pairs
+		b = putU16(b, 0x1234)
+		b = putU16(b, uint16(y))
+		b = append(b, 0xC4) // set-foreground run of 4
+		b = putU16(b, uint16(0x0F0F^y))
+		b = append(b, 0x06) // background run of 6
+	}
+	return b
+}
+
+func BenchmarkInterleavedRuns64(b *testing.B) {
+	src := interleavedRunsTile()
+	dst := make([]uint32, 64*64)
+	if err := decodeInterleavedRLE(dst, src, 64, 16); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(64 * 64 * 4)
+	b.ReportAllocs()
+	for b.Loop() {
+		decodeInterleavedRLE(dst, src, 64, 16)
+	}
+}

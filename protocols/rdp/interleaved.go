@@ -40,8 +40,12 @@ type rleDecoder struct {
 	width int
 	bpp   int // bytes per pixel
 	white uint32
-	first bool // the current order started in the first line
-	err   error
+	fg    uint32 // the foreground colour; white until an order sets it
+	first bool   // the current order started in the first line
+	// insertFg: the previous order was a background run, so the next
+	// background run starts with a foreground pel (3.1.9).
+	insertFg bool
+	err      error
 }
 
 func (r *rleDecoder) fail(format string, args ...any) {
@@ -97,14 +101,13 @@ func decodeInterleavedRLE(dst []uint32, src []byte, width, bpp int) error {
 	default:
 		return protoErr(interleavedPDU, interleavedSec, "bitsPerPixel %d", bpp)
 	}
-	fg := r.white
-	insertFg := false
+	r.fg = r.white
 	for r.si < len(src) && r.err == nil {
 		// As in 3.1.9, "first line" is decided once per order: an order
 		// that starts in the first line treats all its pixels so.
 		if r.first && r.di >= width {
 			r.first = false
-			insertFg = false
+			r.insertFg = false
 		}
 		hdr := int(src[r.si])
 		r.si++
@@ -112,99 +115,7 @@ func decodeInterleavedRLE(dst []uint32, src []byte, width, bpp int) error {
 		if r.err != nil {
 			break
 		}
-		if code == rleRegularBgRun || code == rleMegaMegaBgRun {
-			if !r.room(n) {
-				break
-			}
-			if insertFg && n > 0 {
-				if r.first {
-					dst[r.di] = fg
-				} else {
-					dst[r.di] = dst[r.di-width] ^ fg
-				}
-				r.di++
-				n--
-			}
-			for ; n > 0; n-- {
-				if r.first {
-					dst[r.di] = 0
-				} else {
-					dst[r.di] = dst[r.di-width]
-				}
-				r.di++
-			}
-			insertFg = true
-			continue
-		}
-		insertFg = false
-		switch code {
-		case rleRegularFgRun, rleMegaMegaFgRun, rleLiteSetFgFgRun, rleMegaMegaSetFgRun:
-			if code == rleLiteSetFgFgRun || code == rleMegaMegaSetFgRun {
-				fg = r.pixel()
-			}
-			if !r.room(n) {
-				break
-			}
-			for ; n > 0; n-- {
-				if r.first {
-					dst[r.di] = fg
-				} else {
-					dst[r.di] = dst[r.di-width] ^ fg
-				}
-				r.di++
-			}
-		case rleLiteDitheredRun, rleMegaMegaDitheredRun:
-			a, b := r.pixel(), r.pixel()
-			if !r.room(2 * n) {
-				break
-			}
-			for ; n > 0; n-- {
-				dst[r.di], dst[r.di+1] = a, b
-				r.di += 2
-			}
-		case rleRegularColorRun, rleMegaMegaColorRun:
-			a := r.pixel()
-			if !r.room(n) {
-				break
-			}
-			for ; n > 0; n-- {
-				dst[r.di] = a
-				r.di++
-			}
-		case rleRegularFgBgImage, rleMegaMegaFgBgImage, rleLiteSetFgFgBgImage, rleMegaMegaSetFgBgImage:
-			if code == rleLiteSetFgFgBgImage || code == rleMegaMegaSetFgBgImage {
-				fg = r.pixel()
-			}
-			for n > 0 && r.err == nil {
-				bits := min(n, 8)
-				r.fgbg(byte(r.byte()), fg, bits)
-				n -= bits
-			}
-		case rleRegularColorImage, rleMegaMegaColorImage:
-			if !r.room(n) {
-				break
-			}
-			for ; n > 0 && r.err == nil; n-- {
-				dst[r.di] = r.pixel()
-				r.di++
-			}
-		case rleSpecialFgBg1:
-			r.fgbg(0x03, fg, 8)
-		case rleSpecialFgBg2:
-			r.fgbg(0x05, fg, 8)
-		case rleWhite, rleBlack:
-			if !r.room(1) {
-				break
-			}
-			if code == rleWhite {
-				dst[r.di] = r.white
-			} else {
-				dst[r.di] = 0
-			}
-			r.di++
-		default:
-			r.fail("order code %#x", hdr)
-		}
+		r.order(hdr, code, n)
 	}
 	if r.err == nil && r.di != len(dst) {
 		r.fail("%d of %d pixels decoded", r.di, len(dst))
@@ -212,13 +123,161 @@ func decodeInterleavedRLE(dst []uint32, src []byte, width, bpp int) error {
 	return r.err
 }
 
+// order decodes one order (2.2.9.1.1.3.1.2.4) of n pixels (n pairs for a
+// dithered run) whose header byte hdr decoded to code.
+func (r *rleDecoder) order(hdr, code, n int) {
+	if code == rleRegularBgRun || code == rleMegaMegaBgRun {
+		r.bgRun(n)
+		r.insertFg = true
+		return
+	}
+	r.insertFg = false
+	switch code {
+	case rleRegularFgRun, rleMegaMegaFgRun:
+		r.fgRun(n)
+	case rleLiteSetFgFgRun, rleMegaMegaSetFgRun:
+		r.fg = r.pixel()
+		r.fgRun(n)
+	case rleLiteDitheredRun, rleMegaMegaDitheredRun:
+		r.ditheredRun(n)
+	case rleRegularColorRun, rleMegaMegaColorRun:
+		r.colorRun(n)
+	case rleRegularFgBgImage, rleMegaMegaFgBgImage:
+		r.fgbgImage(n)
+	case rleLiteSetFgFgBgImage, rleMegaMegaSetFgBgImage:
+		r.fg = r.pixel()
+		r.fgbgImage(n)
+	case rleRegularColorImage, rleMegaMegaColorImage:
+		r.colorImage(n)
+	case rleSpecialFgBg1:
+		r.fgbg(0x03, 8)
+	case rleSpecialFgBg2:
+		r.fgbg(0x05, 8)
+	case rleWhite:
+		r.onePixel(r.white)
+	case rleBlack:
+		r.onePixel(0)
+	default:
+		r.fail("order code %#x", hdr)
+	}
+}
+
+// bgRun writes a background run (REGULAR_BG_RUN, MEGA_MEGA_BG_RUN): black in the first line, else the line
+// above. After another background run it starts with one foreground pel.
+func (r *rleDecoder) bgRun(n int) {
+	if !r.room(n) {
+		return
+	}
+	dst, di, w := r.dst, r.di, r.width
+	if r.insertFg && n > 0 {
+		if r.first {
+			dst[di] = r.fg
+		} else {
+			dst[di] = dst[di-w] ^ r.fg
+		}
+		di++
+		n--
+	}
+	if r.first {
+		clear(dst[di : di+n])
+		di += n
+	} else {
+		for end := di + n; di < end; di++ {
+			dst[di] = dst[di-w]
+		}
+	}
+	r.di = di
+}
+
+// fgRun writes a foreground run (REGULAR_FG_RUN, MEGA_MEGA_FG_RUN, and
+// after setting the colour LITE_SET_FG_FG_RUN, MEGA_MEGA_SET_FG_RUN): the foreground colour in the first line,
+// else the line above XORed with it.
+func (r *rleDecoder) fgRun(n int) {
+	if !r.room(n) {
+		return
+	}
+	dst, di, w, fg := r.dst, r.di, r.width, r.fg
+	if r.first {
+		for end := di + n; di < end; di++ {
+			dst[di] = fg
+		}
+	} else {
+		for end := di + n; di < end; di++ {
+			dst[di] = dst[di-w] ^ fg
+		}
+	}
+	r.di = di
+}
+
+// ditheredRun writes n pairs of two colours (LITE_DITHERED_RUN,
+// MEGA_MEGA_DITHERED_RUN).
+func (r *rleDecoder) ditheredRun(n int) {
+	a, b := r.pixel(), r.pixel()
+	if !r.room(2 * n) {
+		return
+	}
+	dst, di := r.dst, r.di
+	for ; n > 0; n-- {
+		dst[di], dst[di+1] = a, b
+		di += 2
+	}
+	r.di = di
+}
+
+// colorRun writes n pixels of one colour, read from the order
+// (REGULAR_COLOR_RUN, MEGA_MEGA_COLOR_RUN).
+func (r *rleDecoder) colorRun(n int) {
+	a := r.pixel()
+	if !r.room(n) {
+		return
+	}
+	dst, di := r.dst, r.di
+	for end := di + n; di < end; di++ {
+		dst[di] = a
+	}
+	r.di = di
+}
+
+// onePixel writes one pixel of colour v (the WHITE and BLACK orders).
+func (r *rleDecoder) onePixel(v uint32) {
+	if !r.room(1) {
+		return
+	}
+	r.dst[r.di] = v
+	r.di++
+}
+
+// fgbgImage writes n pixels from foreground/background bitmasks, 8 pixels
+// a byte (REGULAR_FGBG_IMAGE, MEGA_MEGA_FGBG_IMAGE, and after setting the
+// colour LITE_SET_FG_FGBG_IMAGE, MEGA_MEGA_SET_FGBG_IMAGE).
+func (r *rleDecoder) fgbgImage(n int) {
+	for n > 0 && r.err == nil {
+		bits := min(n, 8)
+		r.fgbg(byte(r.byte()), bits)
+		n -= bits
+	}
+}
+
+// colorImage copies n pixels from the order (REGULAR_COLOR_IMAGE,
+// MEGA_MEGA_COLOR_IMAGE).
+func (r *rleDecoder) colorImage(n int) {
+	if !r.room(n) {
+		return
+	}
+	for ; n > 0 && r.err == nil; n-- {
+		r.dst[r.di] = r.pixel()
+		r.di++
+	}
+}
+
 // fgbg writes bits pixels from a foreground/background bitmask, low bit
 // first: set bits are the foreground (XORed with the line above after the
 // first line), clear bits the background (black, or the line above).
-func (r *rleDecoder) fgbg(mask byte, fg uint32, bits int) {
+func (r *rleDecoder) fgbg(mask byte, bits int) {
 	if !r.room(bits) {
 		return
 	}
+	fg := r.fg
 	for i := range bits {
 		set := mask&(1<<i) != 0
 		var v uint32
