@@ -39,10 +39,12 @@ func (c *Client) readCompactLength() (int, error) {
 	return n, nil
 }
 
-// readTight reads one Tight rectangle. TPIXELs are 3 bytes R, G, B for our
-// pixel format.
+const tightMsg = "FramebufferUpdate/Tight"
+
+// readTight reads one Tight rectangle (rfbproto "Tight Encoding"): the
+// compression control byte resets zlib streams and picks fill, JPEG or basic
+// compression. TPIXELs are 3 bytes R, G, B for our pixel format.
 func (c *Client) readTight(r image.Rectangle) error {
-	const msg = "FramebufferUpdate/Tight"
 	ctl, err := c.r.u8()
 	if err != nil {
 		return err
@@ -52,38 +54,56 @@ func (c *Client) readTight(r image.Rectangle) error {
 			c.tight[i].reset()
 		}
 	}
-	kind := ctl >> 4
-	switch {
+	switch kind := ctl >> 4; {
 	case kind == tightFill:
-		c.stats.tight[tightStatFill]++
-		p, err := c.r.peek(3)
-		if err != nil {
-			return err
-		}
-		c.sink.Fill(r, color.RGBA{p[0], p[1], p[2], 255})
-		return nil
+		return c.readTightFill(r)
 	case kind == tightJPEG:
-		c.stats.tight[tightStatJPEG]++
-		n, err := c.readCompactLength()
-		if err != nil {
-			return err
-		}
-		data, err := c.r.full(n)
-		if err != nil {
-			return err
-		}
-		if r.Empty() {
-			return nil
-		}
-		if err := c.sink.DrawJPEG(r, data); err != nil {
-			return &ProtocolError{Message: msg, Reason: "JPEG", Err: err}
-		}
-		return nil
+		return c.readTightJPEG(r)
 	case kind == tightPNG:
-		return protoErr(msg, "PNG compression was not requested")
+		return protoErr(tightMsg, "PNG compression was not requested")
 	case kind&0x8 != 0:
-		return protoErr(msg, "bad compression control %#02x", ctl)
+		return protoErr(tightMsg, "bad compression control %#02x", ctl)
+	default:
+		return c.readTightBasic(r, kind)
 	}
+}
+
+// readTightFill reads FillCompression: one TPIXEL for the whole rectangle.
+func (c *Client) readTightFill(r image.Rectangle) error {
+	c.stats.tight[tightStatFill]++
+	p, err := c.r.peek(3)
+	if err != nil {
+		return err
+	}
+	c.sink.Fill(r, color.RGBA{p[0], p[1], p[2], 255})
+	return nil
+}
+
+// readTightJPEG reads JpegCompression: a compact length and a JPEG image,
+// which goes to the sink undecoded.
+func (c *Client) readTightJPEG(r image.Rectangle) error {
+	c.stats.tight[tightStatJPEG]++
+	n, err := c.readCompactLength()
+	if err != nil {
+		return err
+	}
+	data, err := c.r.full(n)
+	if err != nil {
+		return err
+	}
+	if r.Empty() {
+		return nil
+	}
+	if err := c.sink.DrawJPEG(r, data); err != nil {
+		return &ProtocolError{Message: tightMsg, Reason: "JPEG", Err: err}
+	}
+	return nil
+}
+
+// readTightBasic reads BasicCompression: an optional filter (copy, palette
+// or gradient) and its parameters, then the filtered pixels, zlib-compressed
+// on stream kind&3 unless shorter than tightMinToCompress.
+func (c *Client) readTightBasic(r image.Rectangle, kind uint8) error {
 	stream := int(kind & 3)
 	filter := tightFilterCopy
 	if kind&tightFilterOn != 0 {
@@ -100,91 +120,123 @@ func (c *Client) readTight(r image.Rectangle) error {
 	switch filter {
 	case tightFilterCopy, tightFilterGradient:
 	case tightFilterPalette:
-		n, err := c.r.u8()
-		if err != nil {
+		var err error
+		if ncolors, err = c.readTightPalette(&palette); err != nil {
 			return err
-		}
-		ncolors = int(n) + 1
-		p, err := c.r.peek(ncolors * 3)
-		if err != nil {
-			return err
-		}
-		for i := range ncolors {
-			palette[i] = uint32(p[i*3]) | uint32(p[i*3+1])<<8 | uint32(p[i*3+2])<<16
 		}
 		rowSize = w
 		if ncolors == 2 {
 			rowSize = (w + 7) / 8
 		}
 	default:
-		return protoErr(msg, "unknown filter %d", filter)
+		return protoErr(tightMsg, "unknown filter %d", filter)
 	}
 	c.stats.tight[filter]++
 	size := rowSize * h
-	var data []byte
-	if size < tightMinToCompress {
-		if data, err = c.r.full(size); err != nil {
-			return err
-		}
-	} else {
-		n, err := c.readCompactLength()
-		if err != nil {
-			return err
-		}
-		if data, err = c.tight[stream].inflate(c.r, n, size); err != nil {
-			return &ProtocolError{Message: msg, Reason: "inflate", Err: err}
-		}
-		if len(data) != size {
-			return protoErr(msg, "inflated %d bytes, want %d", len(data), size)
-		}
-	}
-	if size == 0 {
-		return nil
+	data, err := c.readTightData(stream, size)
+	if err != nil || size == 0 {
+		return err
 	}
 	out := c.pixBuf(w * h * 4)
 	switch filter {
 	case tightFilterCopy:
-		src, dst := data[:w*h*3], out[:w*h*4]
-		for i, j := 0, 0; i+2 < len(src) && j+3 < len(dst); i, j = i+3, j+4 {
-			dst[j], dst[j+1], dst[j+2], dst[j+3] = src[i], src[i+1], src[i+2], 0
-		}
+		tightCopy(out, data, w, h)
 	case tightFilterGradient:
 		tightGradient(out, data, w, h)
 	case tightFilterPalette:
 		if ncolors == 2 {
-			// 1 bit a pixel, most significant first, each row padded to a byte.
-			// Branch-free: p0 ^ (p0^p1)&-bit picks p1 where the bit is set.
-			p0, diff := palette[0], palette[0]^palette[1]
-			pick := func(b uint8, k uint) uint32 { return p0 ^ diff&-uint32(b>>k&1) }
-			full := w / 8
-			for y := range h {
-				row := data[y*rowSize : (y+1)*rowSize]
-				dst := out[y*w*4 : (y+1)*w*4]
-				for i, b := range row[:full] {
-					d := dst[i*32 : i*32+32]
-					binary.LittleEndian.PutUint32(d[0:], pick(b, 7))
-					binary.LittleEndian.PutUint32(d[4:], pick(b, 6))
-					binary.LittleEndian.PutUint32(d[8:], pick(b, 5))
-					binary.LittleEndian.PutUint32(d[12:], pick(b, 4))
-					binary.LittleEndian.PutUint32(d[16:], pick(b, 3))
-					binary.LittleEndian.PutUint32(d[20:], pick(b, 2))
-					binary.LittleEndian.PutUint32(d[24:], pick(b, 1))
-					binary.LittleEndian.PutUint32(d[28:], pick(b, 0))
-				}
-				for x := full * 8; x < w; x++ { // the last, partial byte
-					binary.LittleEndian.PutUint32(dst[x*4:], pick(row[x/8], uint(7-x%8)))
-				}
-			}
-		} else {
-			for i, idx := range data[:w*h] {
-				if int(idx) >= ncolors {
-					return protoErr(msg, "palette index %d of %d", idx, ncolors)
-				}
-				binary.LittleEndian.PutUint32(out[i*4:], palette[idx])
-			}
+			tightPalette1(out, data, w, h, palette[0], palette[1])
+		} else if err := tightPalette8(out, data[:w*h], &palette, ncolors); err != nil {
+			return err
 		}
 	}
 	c.sink.SetPixels(r, out, w*4)
+	return nil
+}
+
+// readTightPalette reads the palette filter's parameters: the number of
+// colours less one, then that many TPIXELs.
+func (c *Client) readTightPalette(palette *[256]uint32) (ncolors int, err error) {
+	n, err := c.r.u8()
+	if err != nil {
+		return 0, err
+	}
+	ncolors = int(n) + 1
+	p, err := c.r.peek(ncolors * 3)
+	if err != nil {
+		return 0, err
+	}
+	for i := range ncolors {
+		palette[i] = uint32(p[i*3]) | uint32(p[i*3+1])<<8 | uint32(p[i*3+2])<<16
+	}
+	return ncolors, nil
+}
+
+// readTightData reads size bytes of filtered pixels: as they are when fewer
+// than tightMinToCompress, else a compact length and zlib data on stream.
+func (c *Client) readTightData(stream, size int) ([]byte, error) {
+	if size < tightMinToCompress {
+		return c.r.full(size)
+	}
+	n, err := c.readCompactLength()
+	if err != nil {
+		return nil, err
+	}
+	data, err := c.tight[stream].inflate(c.r, n, size)
+	if err != nil {
+		return nil, &ProtocolError{Message: tightMsg, Reason: "inflate", Err: err}
+	}
+	if len(data) != size {
+		return nil, protoErr(tightMsg, "inflated %d bytes, want %d", len(data), size)
+	}
+	return data, nil
+}
+
+// tightCopy undoes the copy filter: TPIXELs (R, G, B) to R, G, B, 0.
+func tightCopy(out, data []byte, w, h int) {
+	src, dst := data[:w*h*3], out[:w*h*4]
+	for i, j := 0, 0; i+2 < len(src) && j+3 < len(dst); i, j = i+3, j+4 {
+		dst[j], dst[j+1], dst[j+2], dst[j+3] = src[i], src[i+1], src[i+2], 0
+	}
+}
+
+// tightPalette1 undoes the palette filter with two colours: 1 bit a pixel,
+// most significant first, each row padded to a byte.
+func tightPalette1(out, data []byte, w, h int, p0, p1 uint32) {
+	// Branch-free: p0 ^ (p0^p1)&-bit picks p1 where the bit is set.
+	diff := p0 ^ p1
+	pick := func(b uint8, k uint) uint32 { return p0 ^ diff&-uint32(b>>k&1) }
+	rowSize := (w + 7) / 8
+	full := w / 8
+	for y := range h {
+		row := data[y*rowSize : (y+1)*rowSize]
+		dst := out[y*w*4 : (y+1)*w*4]
+		for i, b := range row[:full] {
+			d := dst[i*32 : i*32+32]
+			binary.LittleEndian.PutUint32(d[0:], pick(b, 7))
+			binary.LittleEndian.PutUint32(d[4:], pick(b, 6))
+			binary.LittleEndian.PutUint32(d[8:], pick(b, 5))
+			binary.LittleEndian.PutUint32(d[12:], pick(b, 4))
+			binary.LittleEndian.PutUint32(d[16:], pick(b, 3))
+			binary.LittleEndian.PutUint32(d[20:], pick(b, 2))
+			binary.LittleEndian.PutUint32(d[24:], pick(b, 1))
+			binary.LittleEndian.PutUint32(d[28:], pick(b, 0))
+		}
+		for x := full * 8; x < w; x++ { // the last, partial byte
+			binary.LittleEndian.PutUint32(dst[x*4:], pick(row[x/8], uint(7-x%8)))
+		}
+	}
+}
+
+// tightPalette8 undoes the palette filter with 3 to 256 colours: one index
+// byte a pixel.
+func tightPalette8(out, idx []byte, palette *[256]uint32, ncolors int) error {
+	for i, x := range idx {
+		if int(x) >= ncolors {
+			return protoErr(tightMsg, "palette index %d of %d", x, ncolors)
+		}
+		binary.LittleEndian.PutUint32(out[i*4:], palette[x])
+	}
 	return nil
 }
 
