@@ -9,6 +9,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -54,10 +55,15 @@ var ntlmVersion = []byte{10, 0, 0x61, 0x4A, 0, 0, 0, 15}
 // ntlmClient holds one NTLM authentication and its session security.
 type ntlmClient struct {
 	user, domain, password string
-	// For tests: fixed randomness and time (MS-NLMP 4.2.4 vectors).
+	// rand is the source of the client challenge and the exported session
+	// key, read in that order; nil means crypto/rand.Reader.
+	rand io.Reader
+	// now is the clock for the NTLMv2 timestamp when the server sends none;
+	// nil means time.Now.
+	now func() time.Time
+
 	clientChallenge []byte
-	exportedKey     []byte
-	timestamp       []byte
+	exportedKey     []byte // the random session key (3.4.5.1)
 
 	negotiate, challenge []byte
 	flags                uint32
@@ -152,22 +158,25 @@ func (n *ntlmClient) authenticateMessage(challengeMsg []byte) ([]byte, error) {
 	}
 	n.challenge = challengeMsg
 	n.flags = ntlmClientFlags & ch.flags
-	if n.clientChallenge == nil {
-		n.clientChallenge = make([]byte, 8)
-		rand.Read(n.clientChallenge)
+	random := n.rand
+	if random == nil {
+		random = rand.Reader
 	}
-	if n.exportedKey == nil {
-		n.exportedKey = make([]byte, 16)
-		rand.Read(n.exportedKey)
+	n.clientChallenge = make([]byte, 8)
+	n.exportedKey = make([]byte, 16)
+	if _, err := io.ReadFull(random, n.clientChallenge); err != nil {
+		return nil, fmt.Errorf("rdp: NTLM client challenge: %w", err)
 	}
-	ts := n.timestamp
+	if _, err := io.ReadFull(random, n.exportedKey); err != nil {
+		return nil, fmt.Errorf("rdp: NTLM session key: %w", err)
+	}
+	ts := ch.timestamp
 	if ts == nil {
-		ts = ch.timestamp
-	}
-	if ts == nil {
-		// FILETIME: 100 ns intervals since 1601.
-		ft := uint64(time.Now().UnixNano()/100) + 116444736000000000
-		ts = binary.LittleEndian.AppendUint64(nil, ft)
+		now := time.Now
+		if n.now != nil {
+			now = n.now
+		}
+		ts = binary.LittleEndian.AppendUint64(nil, fileTime(now()))
 	}
 	useMIC := ch.timestamp != nil
 	// The server's AV pairs, with MsvAvFlags "MIC present" added (3.1.5.1.2).
@@ -219,6 +228,12 @@ func (n *ntlmClient) authenticateMessage(challengeMsg []byte) ([]byte, error) {
 	}
 	n.initSessionSecurity()
 	return b, nil
+}
+
+// fileTime is t as a FILETIME: 100 ns intervals since 1601 (UTC).
+func fileTime(t time.Time) uint64 {
+	const secondsFrom1601To1970 = 11644473600
+	return uint64(t.Unix()+secondsFrom1601To1970)*10_000_000 + uint64(t.Nanosecond()/100)
 }
 
 // addAVFlags returns target info with MsvAvFlags set to include flags.

@@ -3,6 +3,7 @@ package rdp
 import (
 	"bytes"
 	"testing"
+	"time"
 )
 
 // ntlmSpecChallenge builds the CHALLENGE_MESSAGE of MS-NLMP 4.2.4.3: flags
@@ -42,9 +43,8 @@ func TestNTLMv2SpecVectors(t *testing.T) {
 		t.Fatalf("NTOWFv2 % x, want % x", got, want)
 	}
 	n := &ntlmClient{user: "User", domain: "Domain", password: "Password",
-		clientChallenge: bytes.Repeat([]byte{0xaa}, 8),
-		exportedKey:     bytes.Repeat([]byte{0x55}, 16),
-		timestamp:       make([]byte, 8)}
+		rand: bytes.NewReader(append(bytes.Repeat([]byte{0xaa}, 8), bytes.Repeat([]byte{0x55}, 16)...)),
+		now:  func() time.Time { return time.Date(1601, 1, 1, 0, 0, 0, 0, time.UTC) }}
 	n.negotiateMessage()
 	auth, err := n.authenticateMessage(ntlmSpecChallenge())
 	if err != nil {
@@ -98,5 +98,23 @@ func TestNTLMSealRoundTrip(t *testing.T) {
 	bad[20] ^= 1
 	if _, err := n.unseal(bad); err == nil {
 		t.Fatal("tampered message verified")
+	}
+}
+
+// TestFileTime: FILETIME counts 100 ns intervals since 1601, for times
+// before 1970 as well.
+func TestFileTime(t *testing.T) {
+	now := time.Now()
+	for _, c := range []struct {
+		t    time.Time
+		want uint64
+	}{
+		{time.Date(1601, 1, 1, 0, 0, 0, 0, time.UTC), 0},
+		{time.Unix(0, 0), 116444736000000000},
+		{now, uint64(now.UnixNano()/100) + 116444736000000000},
+	} {
+		if got := fileTime(c.t); got != c.want {
+			t.Errorf("fileTime(%v) = %d, want %d", c.t, got, c.want)
+		}
 	}
 }
