@@ -23,6 +23,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/racgate/racgate/internal/deadline"
 	"github.com/racgate/racgate/render"
 )
 
@@ -135,16 +136,7 @@ func newClient(ctx context.Context, conn net.Conn, host string, cfg Config, sink
 	conn.SetDeadline(time.Now().Add(handshakeTimeout))
 	// Cancelling ctx interrupts blocked reads and writes of the handshake;
 	// the deadline is on the TCP connection, which TLS shares.
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
-	err := c.connect(ctx, host)
-	if !stop() || ctx.Err() != nil {
-		if err == nil {
-			return nil, fmt.Errorf("rdp: connect: %w", ctx.Err())
-		}
-		return nil, fmt.Errorf("rdp: connect: %w (%v)", ctx.Err(), err)
-	}
-	conn.SetDeadline(time.Time{})
-	if err != nil {
+	if err := deadline.Bound(ctx, conn, "rdp: connect", func() error { return c.connect(ctx, host) }); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -184,52 +176,81 @@ func (cfg *Config) normalize() error {
 func (cfg *Config) requestedProtocols() (uint32, error) {
 	switch cfg.Security {
 	case "", "any":
-		return ProtocolSSL | ProtocolHybrid | ProtocolHybridEx, nil
+		return protocolSSL | protocolHybrid | protocolHybridEx, nil
 	case "tls":
-		return ProtocolSSL, nil
+		return protocolSSL, nil
 	case "nla":
-		return ProtocolHybrid, nil
+		return protocolHybrid, nil
 	case "nla-ext":
-		return ProtocolHybrid | ProtocolHybridEx, nil
+		return protocolHybrid | protocolHybridEx, nil
 	case "rdp":
 		return 0, fmt.Errorf("%w: security \"rdp\" (standard RDP security is not implemented)", ErrUnsupported)
 	}
 	return 0, fmt.Errorf("rdp: unknown security mode %q", cfg.Security)
 }
 
-// connect runs the connection sequence (MS-RDPBCGR 1.3.1.1).
+// connect runs the connection sequence (MS-RDPBCGR 1.3.1.1), phase by phase.
 func (c *Client) connect(ctx context.Context, host string) error {
-	requested, err := c.cfg.requestedProtocols()
+	selected, err := c.connectionInitiation()
 	if err != nil {
 		return err
 	}
-	// Connection Initiation (2.2.1.1, 2.2.1.2).
+	if err := c.securityUpgrade(ctx, host, selected); err != nil {
+		return err
+	}
+	if err := c.basicSettingsExchange(selected); err != nil {
+		return err
+	}
+	if err := c.channelConnection(); err != nil {
+		return err
+	}
+	// RDP Security Commencement (2.2.1.10) has no Security Exchange PDU
+	// with TLS or NLA: that is for standard RDP security only.
+	if err := c.secureSettingsExchange(); err != nil {
+		return err
+	}
+	return c.licensingToFinalization()
+}
+
+// connectionInitiation sends the X.224 Connection Request and reads the
+// Connection Confirm (2.2.1.1, 2.2.1.2); it returns the security protocol
+// that the server selected from those we offered.
+func (c *Client) connectionInitiation() (selected uint32, err error) {
+	requested, err := c.cfg.requestedProtocols()
+	if err != nil {
+		return 0, err
+	}
 	if _, err := c.tcp.Write(x224ConnectionRequest(c.cfg.Username, requested)); err != nil {
-		return fmt.Errorf("rdp: X.224 Connection Request: %w", err)
+		return 0, fmt.Errorf("rdp: X.224 Connection Request: %w", err)
 	}
 	c.fr = newFrameReader(c.tcp)
 	fast, p, err := c.fr.next()
 	if err != nil {
-		return fmt.Errorf("rdp: X.224 Connection Confirm: %w", err)
+		return 0, fmt.Errorf("rdp: X.224 Connection Confirm: %w", err)
 	}
 	if fast {
-		return protoErr("X.224 Connection Confirm", "MS-RDPBCGR 2.2.1.2", "got a fast-path PDU")
+		return 0, protoErr("X.224 Connection Confirm", "MS-RDPBCGR 2.2.1.2", "got a fast-path PDU")
 	}
-	selected, _, err := parseX224ConnectionConfirm(p)
+	selected, _, err = parseX224ConnectionConfirm(p)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if selected&requested == 0 || selected&^requested != 0 {
-		return fmt.Errorf("%w: server selected security protocol %#x, we offered %#x", ErrUnsupported, selected, requested)
+		return 0, fmt.Errorf("%w: server selected security protocol %#x, we offered %#x", ErrUnsupported, selected, requested)
 	}
-	// Security upgrade (5.4.5.1). The X.224 exchange is complete, so nothing
-	// is buffered in the frame reader.
+	return selected, nil
+}
+
+// securityUpgrade starts TLS (5.4.5.1) and, for NLA, runs CredSSP (5.4.5.2)
+// and reads the Early User Authorization Result (2.2.10.2). The X.224
+// exchange is complete, so nothing is buffered in the frame reader.
+func (c *Client) securityUpgrade(ctx context.Context, host string, selected uint32) error {
 	t, err := upgradeTLS(ctx, c.tcp, host, &c.cfg)
 	if err != nil {
 		return err
 	}
 	c.conn = t
-	if selected&(ProtocolHybrid|ProtocolHybridEx) != 0 {
+	if selected&(protocolHybrid|protocolHybridEx) != 0 {
 		pub, err := subjectPublicKey(t.ConnectionState().PeerCertificates[0].RawSubjectPublicKeyInfo)
 		if err != nil {
 			return err
@@ -237,8 +258,7 @@ func (c *Client) connect(ctx context.Context, host string) error {
 		if err := credSSP(t, pub, &c.cfg); err != nil {
 			return err
 		}
-		if selected&ProtocolHybridEx != 0 {
-			// Early User Authorization Result PDU (2.2.10.2).
+		if selected&protocolHybridEx != 0 {
 			var res [4]byte
 			if _, err := io.ReadFull(t, res[:]); err != nil {
 				return fmt.Errorf("rdp: Early User Authorization Result: %w", err)
@@ -249,8 +269,13 @@ func (c *Client) connect(ctx context.Context, host string) error {
 		}
 	}
 	c.fr = newFrameReader(t)
+	return nil
+}
 
-	// Basic Settings Exchange (2.2.1.3, 2.2.1.4).
+// basicSettingsExchange sends the MCS Connect Initial with the client data
+// blocks and reads the server's in the MCS Connect Response (2.2.1.3,
+// 2.2.1.4); it learns the channel IDs.
+func (c *Client) basicSettingsExchange(selected uint32) error {
 	ci := mcsConnectInitial(gccConferenceCreateRequest(clientDataBlocks(&c.cfg, selected, c.channels)))
 	b := appendX224Data(nil)
 	b = append(b, ci...)
@@ -260,7 +285,7 @@ func (c *Client) connect(ctx context.Context, host string) error {
 	if err := c.write(b); err != nil {
 		return err
 	}
-	p, err = c.readX224("MCS Connect-Response")
+	p, err := c.readX224("MCS Connect-Response")
 	if err != nil {
 		return err
 	}
@@ -279,15 +304,20 @@ func (c *Client) connect(ctx context.Context, host string) error {
 			c.channels[i].ID = c.server.channelIDs[i]
 		}
 	}
+	return nil
+}
 
-	// Channel Connection (2.2.1.5-2.2.1.9).
+// channelConnection erects the MCS domain, attaches the user and joins the
+// user, I/O, message and static virtual channels (2.2.1.5-2.2.1.9).
+func (c *Client) channelConnection() error {
 	if err := c.write(mcsErectDomainRequestPDU()); err != nil {
 		return err
 	}
 	if err := c.write(mcsAttachUserRequestPDU()); err != nil {
 		return err
 	}
-	if p, err = c.readX224("MCS Attach User Confirm"); err != nil {
+	p, err := c.readX224("MCS Attach User Confirm")
+	if err != nil {
 		return err
 	}
 	if c.userID, err = parseMCSAttachUserConfirm(p); err != nil {
@@ -313,16 +343,23 @@ func (c *Client) connect(ctx context.Context, host string) error {
 			return err
 		}
 	}
+	return nil
+}
 
-	// Secure Settings Exchange (2.2.1.11): no Security Exchange with TLS.
+// secureSettingsExchange sends the Client Info PDU with the logon
+// credentials (2.2.1.11).
+func (c *Client) secureSettingsExchange() error {
 	if err := c.sendIO(func(b []byte) []byte { return clientInfoPDU(b, &c.cfg) }); err != nil {
 		return err
 	}
 	c.logonPending = true
+	return nil
+}
 
-	// Licensing (2.2.1.12), Capabilities Exchange (2.2.1.13) and
-	// Connection Finalization (2.2.1.14-2.2.1.22): handled by the PDU loop,
-	// which returns once the Font Map has arrived.
+// licensingToFinalization runs Licensing (2.2.1.12), Capabilities Exchange
+// (2.2.1.13) and Connection Finalization (2.2.1.14-2.2.1.22) through the PDU
+// handlers, until the Font Map has arrived.
+func (c *Client) licensingToFinalization() error {
 	licensed := false
 	for !c.active {
 		fast, p, err := c.fr.next()
@@ -483,8 +520,7 @@ func (c *Client) sendIO(build func(b []byte) []byte) error {
 // Run reads server PDUs and draws into the sink until ctx ends, the
 // connection closes or the server misbehaves (a *ProtocolError). Call it once.
 func (c *Client) Run(ctx context.Context) error {
-	stop := context.AfterFunc(ctx, func() { c.tcp.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
+	defer deadline.OnDone(ctx, c.tcp)()
 	for {
 		err := c.readPDU()
 		if err != nil {

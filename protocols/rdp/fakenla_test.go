@@ -39,7 +39,7 @@ const statusLogonFailure = 0xC000006D
 
 type fakeNLA struct {
 	version  int    // CredSSP version the server speaks (2-6)
-	selected uint32 // ProtocolHybrid or ProtocolHybridEx
+	selected uint32 // protocolHybrid or protocolHybridEx
 	user     string
 	domain   string
 	password string
@@ -276,7 +276,7 @@ func (f *fakeNLA) serve(c net.Conn, cert tls.Certificate, r *fakeNLAResult) erro
 	r.creds = &pc
 	r.stage = "credentials"
 
-	if f.selected == ProtocolHybridEx {
+	if f.selected == protocolHybridEx {
 		// Early User Authorization Result PDU (MS-RDPBCGR 2.2.10.2).
 		res := binary.LittleEndian.AppendUint32(nil, f.authz)
 		if f.shortAuthz {
@@ -466,9 +466,9 @@ func TestFakeNLA(t *testing.T) {
 	}
 	var cases []tc
 	for v := 2; v <= 6; v++ {
-		for _, sel := range []uint32{ProtocolHybrid, ProtocolHybridEx} {
+		for _, sel := range []uint32{protocolHybrid, protocolHybridEx} {
 			sec := "nla"
-			if sel == ProtocolHybridEx {
+			if sel == protocolHybridEx {
 				sec = "nla-ext"
 			}
 			cases = append(cases, tc{
@@ -479,7 +479,7 @@ func TestFakeNLA(t *testing.T) {
 		}
 		wrong := tc{
 			name:     fmt.Sprintf("v%d/wrong password", v),
-			fake:     fakeNLA{version: v, selected: ProtocolHybrid},
+			fake:     fakeNLA{version: v, selected: protocolHybrid},
 			password: "guess", security: "nla", wantStage: "rejected",
 			check: authFailed("STATUS_LOGON_FAILURE"),
 		}
@@ -489,7 +489,7 @@ func TestFakeNLA(t *testing.T) {
 		cases = append(cases, wrong)
 		cases = append(cases, tc{
 			name:     fmt.Sprintf("v%d/man in the middle", v),
-			fake:     fakeNLA{version: v, selected: ProtocolHybrid, badProof: true},
+			fake:     fakeNLA{version: v, selected: protocolHybrid, badProof: true},
 			password: password, security: "nla", wantStage: "refused",
 			check: func(t *testing.T, err error) {
 				t.Helper()
@@ -511,32 +511,32 @@ func TestFakeNLA(t *testing.T) {
 		// Early User Authorization Result: the client must not wait for one.
 		tc{
 			name:     "v6/HYBRID from an nla-ext offer",
-			fake:     fakeNLA{version: 6, selected: ProtocolHybrid},
+			fake:     fakeNLA{version: 6, selected: protocolHybrid},
 			password: password, security: "nla-ext", wantStage: "mcs", check: reachedMCS,
 		},
 		tc{
 			name:     "v4/HYBRID from an any offer",
-			fake:     fakeNLA{version: 4, selected: ProtocolHybrid},
+			fake:     fakeNLA{version: 4, selected: protocolHybrid},
 			password: password, security: "any", wantStage: "mcs", check: reachedMCS,
 		},
 		tc{
 			name:     "v6/local account",
-			fake:     fakeNLA{version: 6, selected: ProtocolHybridEx},
+			fake:     fakeNLA{version: 6, selected: protocolHybridEx},
 			password: password, security: "nla-ext", wantStage: "mcs", noDomain: true, check: reachedMCS,
 		},
 		tc{
 			name:     "v2/local account",
-			fake:     fakeNLA{version: 2, selected: ProtocolHybrid},
+			fake:     fakeNLA{version: 2, selected: protocolHybrid},
 			password: password, security: "nla", wantStage: "mcs", noDomain: true, check: reachedMCS,
 		},
 		tc{
 			name:     "v2/RSA certificate",
-			fake:     fakeNLA{version: 2, selected: ProtocolHybrid},
+			fake:     fakeNLA{version: 2, selected: protocolHybrid},
 			password: password, security: "nla", wantStage: "mcs", useRSA: true, check: reachedMCS,
 		},
 		tc{
 			name:     "v4/RSA certificate, man in the middle",
-			fake:     fakeNLA{version: 4, selected: ProtocolHybrid, badProof: true},
+			fake:     fakeNLA{version: 4, selected: protocolHybrid, badProof: true},
 			password: password, security: "nla", wantStage: "refused", useRSA: true,
 			check: func(t *testing.T, err error) {
 				t.Helper()
@@ -547,28 +547,28 @@ func TestFakeNLA(t *testing.T) {
 		},
 		tc{
 			name:     "v6/RSA certificate",
-			fake:     fakeNLA{version: 6, selected: ProtocolHybridEx},
+			fake:     fakeNLA{version: 6, selected: protocolHybridEx},
 			password: password, security: "nla-ext", wantStage: "mcs", useRSA: true, check: reachedMCS,
 		},
 		tc{
 			name:     "v2/wrong password, reset",
-			fake:     fakeNLA{version: 2, selected: ProtocolHybrid, reset: true},
+			fake:     fakeNLA{version: 2, selected: protocolHybrid, reset: true},
 			password: "guess", security: "nla", wantStage: "rejected",
 			check: authFailed("closed the connection after the NTLM AUTHENTICATE_MESSAGE"),
 		},
 		tc{
 			name:     "v2/echoed pubKeyAuth",
-			fake:     fakeNLA{version: 2, selected: ProtocolHybrid, echoProof: true},
+			fake:     fakeNLA{version: 2, selected: protocolHybrid, echoProof: true},
 			password: password, security: "nla", wantStage: "refused", check: refused,
 		},
 		tc{
 			name:     "v6/echoed pubKeyAuth",
-			fake:     fakeNLA{version: 6, selected: ProtocolHybrid, echoProof: true},
+			fake:     fakeNLA{version: 6, selected: protocolHybrid, echoProof: true},
 			password: password, security: "nla", wantStage: "refused", check: refused,
 		},
 		tc{
 			name:     "v6/HYBRID_EX truncated result",
-			fake:     fakeNLA{version: 6, selected: ProtocolHybridEx, shortAuthz: true},
+			fake:     fakeNLA{version: 6, selected: protocolHybridEx, shortAuthz: true},
 			password: password, security: "nla-ext", wantStage: "authz",
 			check: func(t *testing.T, err error) {
 				t.Helper()
@@ -579,13 +579,13 @@ func TestFakeNLA(t *testing.T) {
 		},
 		tc{
 			name:     "v6/HYBRID_EX access denied",
-			fake:     fakeNLA{version: 6, selected: ProtocolHybridEx, authz: authzAccessDenied},
+			fake:     fakeNLA{version: 6, selected: protocolHybridEx, authz: authzAccessDenied},
 			password: password, security: "nla-ext", wantStage: "authz",
 			check: authFailed("AUTHZ_ACCESS_DENIED"),
 		},
 		tc{
 			name:     "v3/HYBRID_EX access denied",
-			fake:     fakeNLA{version: 3, selected: ProtocolHybridEx, authz: authzAccessDenied},
+			fake:     fakeNLA{version: 3, selected: protocolHybridEx, authz: authzAccessDenied},
 			password: password, security: "any", wantStage: "authz", ignore: true,
 			check: authFailed("AUTHZ_ACCESS_DENIED"),
 		},

@@ -208,7 +208,7 @@ func TestSpecX224ConnectionConfirm(t *testing.T) {
 		t.Fatalf("frame of %d bytes, want 15", len(frame))
 	}
 	sel, flags, err := parseX224ConnectionConfirm(frame)
-	if err != nil || sel != ProtocolRDP || flags != 0 {
+	if err != nil || sel != protocolRDP || flags != 0 {
 		t.Fatalf("selectedProtocol %#x, flags %#x, %v", sel, flags, err)
 	}
 }
@@ -237,7 +237,7 @@ func TestSpecMCSConnectResponse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sd.version != 0x00080004 || sd.requestedProtocols != ProtocolRDP {
+	if sd.version != 0x00080004 || sd.requestedProtocols != protocolRDP {
 		t.Errorf("SC_CORE version %#x, clientRequestedProtocols %#x", sd.version, sd.requestedProtocols)
 	}
 	if sd.ioChannel != 1003 || !slices.Equal(sd.channelIDs, []uint16{1004, 1005, 1006}) || sd.msgChannel != 0 {

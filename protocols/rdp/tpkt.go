@@ -114,11 +114,11 @@ func appendX224Data(b []byte) []byte {
 
 // Negotiation protocols (MS-RDPBCGR 2.2.1.1.1 requestedProtocols).
 const (
-	ProtocolRDP      uint32 = 0x0
-	ProtocolSSL      uint32 = 0x1
-	ProtocolHybrid   uint32 = 0x2
-	ProtocolRDSTLS   uint32 = 0x4
-	ProtocolHybridEx uint32 = 0x8
+	protocolRDP      uint32 = 0x0
+	protocolSSL      uint32 = 0x1
+	protocolHybrid   uint32 = 0x2
+	protocolRDSTLS   uint32 = 0x4
+	protocolHybridEx uint32 = 0x8
 )
 
 const (
@@ -181,7 +181,7 @@ func parseX224ConnectionConfirm(p []byte) (selected uint32, flags uint8, err err
 	}
 	neg := p[7 : li+1]
 	if len(neg) == 0 {
-		return ProtocolRDP, 0, nil
+		return protocolRDP, 0, nil
 	}
 	d := decoder{b: neg}
 	typ, fl, length := d.u8(), d.u8(), d.u16()

@@ -23,7 +23,7 @@ func unhex(t *testing.T, s string) []byte {
 func TestX224ConnectionRequestSpecExample(t *testing.T) {
 	want := unhex(t, `03 00 00 2c 27 e0 00 00 00 00 00 43 6f 6f 6b 69 65 3a 20 6d
 		73 74 73 68 61 73 68 3d 65 6c 74 6f 6e 73 0d 0a 01 00 08 00 00 00 00 00`)
-	if got := x224ConnectionRequest("eltons", ProtocolRDP); !bytes.Equal(got, want) {
+	if got := x224ConnectionRequest("eltons", protocolRDP); !bytes.Equal(got, want) {
 		t.Fatalf("got  % x\nwant % x", got, want)
 	}
 }
@@ -32,7 +32,7 @@ func TestX224ConnectionConfirm(t *testing.T) {
 	// Negotiation response selecting PROTOCOL_SSL (2.2.1.2.1), as
 	// freerdp-shadow answers.
 	sel, _, err := parseX224ConnectionConfirm(unhex(t, "0e d0 00 00 12 34 00 02 1f 08 00 01 00 00 00"))
-	if err != nil || sel != ProtocolSSL {
+	if err != nil || sel != protocolSSL {
 		t.Fatalf("selected %#x, %v", sel, err)
 	}
 	// Negotiation failure HYBRID_REQUIRED_BY_SERVER (2.2.1.2.2).
@@ -42,7 +42,7 @@ func TestX224ConnectionConfirm(t *testing.T) {
 		t.Fatalf("failure: %v", err)
 	}
 	// No negotiation data: standard RDP security.
-	if sel, _, err := parseX224ConnectionConfirm(unhex(t, "06 d0 00 00 12 34 00")); err != nil || sel != ProtocolRDP {
+	if sel, _, err := parseX224ConnectionConfirm(unhex(t, "06 d0 00 00 12 34 00")); err != nil || sel != protocolRDP {
 		t.Fatalf("legacy confirm: %#x %v", sel, err)
 	}
 	// Length indicator beyond the data.
@@ -193,7 +193,7 @@ func TestClientCoreData(t *testing.T) {
 	if err := cfg.normalize(); err != nil {
 		t.Fatal(err)
 	}
-	b := clientDataBlocks(&cfg, ProtocolSSL, nil)
+	b := clientDataBlocks(&cfg, protocolSSL, nil)
 	d := decoder{b: b}
 	if d.u16() != csCore {
 		t.Fatal("first block is not TS_UD_CS_CORE")

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/racgate/racgate/internal/deadline"
 	"github.com/racgate/racgate/protocols/keys"
 	"github.com/racgate/racgate/render"
 )
@@ -115,16 +116,7 @@ func NewClient(ctx context.Context, conn net.Conn, cfg Config, sink render.Sink)
 	}
 	// Cancelling ctx interrupts blocked reads and writes of the handshake.
 	// The deadline is set on the TCP connection, which a TLS layer shares.
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
-	err := c.handshake(ctx)
-	if !stop() || ctx.Err() != nil {
-		if err == nil {
-			return nil, fmt.Errorf("vnc: handshake: %w", ctx.Err())
-		}
-		return nil, fmt.Errorf("vnc: handshake: %w (%v)", ctx.Err(), err)
-	}
-	conn.SetDeadline(time.Time{})
-	if err != nil {
+	if err := deadline.Bound(ctx, conn, "vnc: handshake", func() error { return c.handshake(ctx) }); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -134,8 +126,7 @@ func NewClient(ctx context.Context, conn net.Conn, cfg Config, sink render.Sink)
 // connection closes or the server misbehaves (a *ProtocolError). Call it once.
 func (c *Client) Run(ctx context.Context) error {
 	// Cancelling ctx interrupts a blocked read or write; the caller still Closes.
-	stop := context.AfterFunc(ctx, func() { c.conn.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
+	defer deadline.OnDone(ctx, c.conn)()
 	for {
 		err := c.readMessage()
 		if err != nil {
