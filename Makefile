@@ -26,8 +26,10 @@ demo-desktop:
 
 vet:
 	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
 
-# go test runs the fuzz targets' seed corpora as ordinary tests.
+# go test runs the fuzz targets' seed corpora as ordinary tests; vet includes staticcheck
+# (a go tool in go.mod, its checks in staticcheck.conf).
 test: web vet
 	$(GO) test -race -count=1 -timeout 20m ./...
 	cd webclient && $(NPM) test

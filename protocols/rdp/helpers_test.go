@@ -215,11 +215,3 @@ func (s *syncSink) dump(dir string, screen *image.RGBA) {
 		}
 	}
 }
-
-func (s *syncSink) toRGBA() *image.RGBA {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	img := image.NewRGBA(image.Rect(0, 0, s.fb.Width, s.fb.Height))
-	copy(img.Pix, s.fb.Pix)
-	return img
-}

@@ -233,7 +233,7 @@ func TestZRLE(t *testing.T) {
 	d3 = append(d3, 130)
 	d3 = append(d3, cpixel(green)...)
 	d3 = append(d3, cpixel(red)...)
-	d3 = append(d3, 0x80|0, 28, 1)
+	d3 = append(d3, 0x80, 28, 1) // palette index 0 (green) with the run bit, then red
 	for i := range 30 {
 		p := green
 		if i == 29 {

@@ -42,14 +42,6 @@ func (r *reader) u8() (uint8, error) {
 	return b, eof(err)
 }
 
-func (r *reader) u16() (uint16, error) {
-	b, err := r.peek(2)
-	if err != nil {
-		return 0, err
-	}
-	return binary.BigEndian.Uint16(b), nil
-}
-
 func (r *reader) u32() (uint32, error) {
 	b, err := r.peek(4)
 	if err != nil {
