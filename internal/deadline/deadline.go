@@ -27,7 +27,7 @@ func OnDone(ctx context.Context, conn Conn) (stop func() bool) {
 
 // Bound runs fn, which does I/O on conn, with ctx bounding it (see OnDone).
 // When ctx ends before or during fn, Bound returns "<what>: <ctx.Err()>",
-// wrapping ctx.Err() and fn's error, if any (in parentheses); conn's
+// wrapping ctx.Err() and naming fn's error, if any, in parentheses; conn's
 // deadline is then left in the past. Otherwise it clears conn's deadline and
 // returns fn's error unchanged.
 func Bound(ctx context.Context, conn Conn, what string, fn func() error) error {
@@ -37,7 +37,10 @@ func Bound(ctx context.Context, conn Conn, what string, fn func() error) error {
 		if err == nil {
 			return fmt.Errorf("%s: %w", what, ctx.Err())
 		}
-		return fmt.Errorf("%s: %w (%w)", what, ctx.Err(), err)
+		// fn's error is named, not wrapped: it is what the deadline Bound forced did
+		// (an i/o timeout), and must not make a cancellation look like a timeout or a
+		// protocol error to errors.Is.
+		return fmt.Errorf("%s: %w (%v)", what, ctx.Err(), err)
 	}
 	conn.SetDeadline(time.Time{})
 	return err
