@@ -167,6 +167,7 @@ func BenchmarkDisplayScroll(b *testing.B) {
 	d := NewDisplay(DefaultOptions())
 	defer d.Close()
 	d.Resize(1024, 768)
+	d.EndFrame() // the first frame is taken only at an EndFrame
 	rng := rand.New(rand.NewPCG(1, 2))
 	line := textTile(1024, 16, rng)
 	var v *Viewer
