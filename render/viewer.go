@@ -250,50 +250,19 @@ func (v *Viewer) closed(ctx context.Context) error {
 	return ErrClosed
 }
 
-// step sends a frame or a cursor change if one is due, and reports whether it did.
+// step sends a frame or a cursor change if one is due, and reports whether it did. Its
+// phases: is there room (ACKs), is a frame due and taken (under the lock), is the cursor
+// due, then the send.
 //
 // A frame is taken only where the display is consistent: at once if no Sink call
 // changed the framebuffer since the last EndFrame, otherwise by the next EndFrame
 // (waitEnd), which takes it for us under the lock and wakes us.
 func (v *Viewer) step(ctx context.Context) (bool, error) {
 	d := v.d
-	v.ackWait.Store(true)
-	inFlight := int(v.sent.Load() - v.acked.Load())
-	if inFlight < d.opts.MaxInFlight {
-		v.ackWait.Store(false)
-	}
+	room := v.hasRoom()
 	d.mu.Lock()
 	cursor, cursorDue := d.cursor, v.cursorSeq != d.cursorSeq
-	taken := v.taken
-	refresh := v.refreshDue && v.lossy.n > 0 && !v.st.first
-	v.refreshDue = v.refreshDue && v.lossy.n > 0
-	due := !taken && !v.waitEnd && inFlight < d.opts.MaxInFlight && (v.st.first || v.seenSeq != d.frameSeq || refresh)
-	if due && d.opts.MinFrameInterval > 0 && !v.lastFrame.IsZero() {
-		// Too soon after the last frame: wait for the rest of the interval while
-		// damage keeps merging. Checked before waitEnd so that EndFrame never takes
-		// a frame early for us.
-		if wait := d.opts.MinFrameInterval - time.Since(v.lastFrame); wait > 0 {
-			due = false
-			if !v.paced {
-				v.pace.Reset(wait)
-				v.paced = true
-			}
-		}
-	}
-	if due {
-		if refresh {
-			// Lossless refresh: the lossy tiles become damage, sent without JPEG.
-			v.lossy.each(v.st.dmg.add)
-			v.lossless, v.refreshDue = true, false
-		}
-		if d.midFrame {
-			v.waitEnd = true
-		} else {
-			v.takeLocked()
-			taken = true
-		}
-	}
-	v.taken = false
+	taken := v.takeDueLocked(room)
 	// Before the first frame the cursor waits for it: RESIZE comes first.
 	cursorDue = cursorDue && (taken || v.sent.Load() > 0)
 	if cursorDue {
@@ -308,34 +277,136 @@ func (v *Viewer) step(ctx context.Context) (bool, error) {
 		v.out = cursor.Append(v.out[:0])
 		return true, v.flush()
 	}
+	return v.sendTaken(ctx, cursor, cursorDue)
+}
 
+// hasRoom reports whether fewer than MaxInFlight frames are unacknowledged. If not, it
+// leaves ackWait set, so that the Ack that makes room wakes Run.
+func (v *Viewer) hasRoom() bool {
+	v.ackWait.Store(true)
+	inFlight := int(v.sent.Load() - v.acked.Load())
+	if inFlight < v.d.opts.MaxInFlight {
+		v.ackWait.Store(false)
+		return true
+	}
+	return false
+}
+
+// takeDueLocked takes a frame if one is due and the display is between frames, or
+// leaves it to the next EndFrame (waitEnd). It reports whether Run has a frame to send:
+// taken now, or by an EndFrame since the last step.
+func (v *Viewer) takeDueLocked(room bool) bool {
+	taken := v.taken
+	v.taken = false
+	refresh := v.refreshDue && v.lossy.n > 0 && !v.st.first
+	v.refreshDue = v.refreshDue && v.lossy.n > 0
+	if taken || v.waitEnd || !v.frameDueLocked(room, refresh) {
+		return taken
+	}
+	if refresh {
+		// Lossless refresh: the lossy tiles become damage, sent without JPEG.
+		v.lossy.each(v.st.dmg.add)
+		v.lossless, v.refreshDue = true, false
+	}
+	if v.d.midFrame {
+		v.waitEnd = true
+		return false
+	}
+	v.takeLocked()
+	return true
+}
+
+// frameDueLocked reports whether the viewer has room for a frame, something to put in
+// it (a first frame, a display frame it has not seen, a lossless refresh) and
+// MinFrameInterval's leave to send it now.
+func (v *Viewer) frameDueLocked(room, refresh bool) bool {
+	d := v.d
+	if !room || !(v.st.first || v.seenSeq != d.frameSeq || refresh) {
+		return false
+	}
+	// Checked before waitEnd is set so that EndFrame never takes a frame early for us.
+	return !v.tooSoon()
+}
+
+// tooSoon reports whether MinFrameInterval has not yet passed since the last frame, and
+// then arms pace for the rest of it; meanwhile damage keeps merging.
+func (v *Viewer) tooSoon() bool {
+	interval := v.d.opts.MinFrameInterval
+	if interval <= 0 || v.lastFrame.IsZero() {
+		return false
+	}
+	wait := interval - time.Since(v.lastFrame)
+	if wait <= 0 {
+		return false
+	}
+	if !v.paced {
+		v.pace.Reset(wait)
+		v.paced = true
+	}
+	return true
+}
+
+// sendTaken sends the frame taken, after RESIZE and CURSOR if they are due. A take that
+// found nothing for this viewer sends no empty FRAME (no ACK round trip), only those.
+func (v *Viewer) sendTaken(ctx context.Context, cursor wire.Cursor, cursorDue bool) (bool, error) {
 	v.out = v.out[:0]
 	if v.resized {
-		v.lossy.reset(image.Rectangle{Max: v.size}, d.opts.TileSize)
+		v.lossy.reset(image.Rectangle{Max: v.size}, v.d.opts.TileSize)
 		v.out = wire.Resize{Width: v.size.X, Height: v.size.Y}.Append(v.out)
 	}
 	if cursorDue {
 		v.out = cursor.Append(v.out)
 	}
 	if len(v.ops) == 0 && len(v.rects) == 0 && !v.resized && !v.first {
-		// Nothing changed for this viewer: no empty frame, no ack round trip.
 		v.lossless = false
 		if len(v.out) > 0 {
 			return true, v.flush()
 		}
 		return false, nil
 	}
+	v.startInterval()
+	return true, v.sendFrame(ctx)
+}
+
+// startInterval starts MinFrameInterval at a frame about to be sent; a frame waiting
+// for the last interval is this one. Empty takes (sendTaken) do not count.
+func (v *Viewer) startInterval() {
 	if v.paced {
 		v.pace.Stop()
 		v.paced = false
 	}
-	v.lastFrame = time.Now() // the interval runs from here; empty takes above don't count
-	return true, v.sendFrame(ctx)
+	v.lastFrame = time.Now()
 }
 
 // takeLocked moves the pending state to the Run goroutine and copies the damaged
-// pixels out, so that encoding happens without the lock.
+// pixels out, so that encoding happens without the lock. Its phases: the viewer's own
+// state (moveStateLocked), its damage beside the display's log (takeRectsLocked), the
+// cache's hits (peekCacheLocked), then the pixels: in batches where a lone viewer's
+// canvas is blank (takeBlankLocked), otherwise all at once (copyOutLocked).
 func (v *Viewer) takeLocked() {
+	v.moveStateLocked()
+	v.d.takeRectsLocked(v, v.shared)
+	v.peekCacheLocked()
+	v.offs = v.offs[:0]
+	if v.first {
+		// A new canvas: blank for a lone viewer, which copies it in batches; a viewer
+		// among several tracks nothing (its big frames borrow pooled buffers).
+		v.blank.reset(image.Rectangle{Max: v.size}, v.d.opts.TileSize)
+		if !v.shared {
+			v.blank.fill()
+		}
+	}
+	if !v.shared && v.blank.n > 0 {
+		v.takeBlankLocked()
+		return
+	}
+	v.copyOutLocked()
+}
+
+// moveStateLocked moves the viewer's pending flags and ops to the Run goroutine, counts
+// the display frames merged into this one, and notes whether the display has several
+// viewers (shared) for the rest of the frame.
+func (v *Viewer) moveStateLocked() {
 	d, st := v.d, &v.st
 	if skipped := d.frameSeq - v.seenSeq; skipped > 1 && !st.first {
 		v.stats.merged.Add(skipped - 1)
@@ -354,9 +425,13 @@ func (v *Viewer) takeLocked() {
 	v.ops = append(v.ops[:0], st.ops...)
 	clear(st.ops)
 	st.ops, st.opsBytes = st.ops[:0], 0
-	d.takeRectsLocked(v, v.shared)
-	// Shared, a region another viewer already encoded at this version needs no pixels:
-	// only the others are copied out.
+}
+
+// peekCacheLocked looks the frame's regions up in the display's cache when shared: a
+// region another viewer already encoded at this version needs no pixels, so only the
+// others are copied out.
+func (v *Viewer) peekCacheLocked() {
+	d := v.d
 	v.hits = v.hits[:0]
 	if v.shared {
 		noJPEG := v.lossless && d.opts.JPEGQuality > 0
@@ -364,19 +439,11 @@ func (v *Viewer) takeLocked() {
 			v.hits = append(v.hits, d.env.cache.peek(cacheKey{r: r, noJPEG: noJPEG, ver: v.vers[i]}))
 		}
 	}
-	v.offs = v.offs[:0]
-	if v.first {
-		// A new canvas: blank for a lone viewer, which copies it in batches; a viewer
-		// among several tracks nothing (its big frames borrow pooled buffers).
-		v.blank.reset(image.Rectangle{Max: v.size}, d.opts.TileSize)
-		if !v.shared {
-			v.blank.fill()
-		}
-	}
-	if !v.shared && v.blank.n > 0 {
-		v.takeBlankLocked()
-		return
-	}
+}
+
+// copyOutLocked copies out the pixels of every rect the frame must encode (all but the
+// cache's hits) into one buffer (framePix).
+func (v *Viewer) copyOutLocked() {
 	n := 0
 	for i, r := range v.rects {
 		v.offs = append(v.offs, n)
@@ -387,26 +454,34 @@ func (v *Viewer) takeLocked() {
 	}
 	v.encodes = n > 0
 	v.copied = len(v.rects)
-	if n > smallBuffer && v.shared {
-		// A big frame (the first, a scroll) of one of many viewers: borrow the buffer
-		// rather than keep it, so that idle viewers hold none.
-		v.pix, v.bigPix = d.env.pix.get(n, len(d.fb.Pix))[:n], true
-	} else if !v.shared {
-		v.pix = v.loneScratch(n)
-	} else {
-		if cap(v.scratch) < n {
-			// At most smallBuffer, the most a viewer among several keeps (grow's
-			// quarter to spare would pass it).
-			v.scratch = make([]byte, 0, min(n+n/4, max(n, smallBuffer)))
-		}
-		v.scratch = v.scratch[:n]
-		v.pix = v.scratch
-	}
+	v.pix = v.framePix(n)
 	for i, r := range v.rects {
 		if !v.shared || v.hits[i] == nil {
-			d.copyRectLocked(v.pix[v.offs[i]:], r)
+			v.d.copyRectLocked(v.pix[v.offs[i]:], r)
 		}
 	}
+}
+
+// framePix returns the buffer for n bytes of a frame's pixels: a lone viewer's scratch
+// (loneScratch); among several viewers, a borrowed one for a big frame (bigPix, returned
+// by releaseFrame), otherwise a scratch of at most smallBuffer, kept.
+func (v *Viewer) framePix(n int) []byte {
+	switch {
+	case n > smallBuffer && v.shared:
+		// A big frame (the first, a scroll) of one of many viewers: borrow the buffer
+		// rather than keep it, so that idle viewers hold none.
+		v.bigPix = true
+		return v.d.env.pix.get(n, len(v.d.fb.Pix))[:n]
+	case !v.shared:
+		return v.loneScratch(n)
+	}
+	if cap(v.scratch) < n {
+		// At most smallBuffer, the most a viewer among several keeps (grow's quarter
+		// to spare would pass it).
+		v.scratch = make([]byte, 0, min(n+n/4, max(n, smallBuffer)))
+	}
+	v.scratch = v.scratch[:n]
+	return v.scratch
 }
 
 // copyRectLocked copies r's pixels out of the framebuffer, rows packed, into dst.
