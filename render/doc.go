@@ -1,3 +1,8 @@
+// Package render turns a remote desktop's drawing into paced frames for each browser
+// watching it: a Display holds the framebuffer a protocol client draws into (its Sink),
+// tracks what each Viewer still lacks, and encodes and sends that as binary wire
+// messages (render/wire), at the pace of each viewer's acknowledgements.
+//
 // # Display, viewers and frames
 //
 // A Display is the Sink a protocol client draws into, from one goroutine, and the
