@@ -25,7 +25,7 @@ const (
 	TypeName           Type = 0x0A
 	TypeClose          Type = 0x0B
 	TypeTerminal       Type = 0x0C
-	TypeAudio          Type = 0x0D // reserved; decoded as Unknown
+	TypeAudio          Type = 0x0D
 	TypeTerminalConfig Type = 0x0E
 	TypePrompt         Type = 0x0F
 
@@ -49,6 +49,7 @@ var typeNames = map[Type]string{
 	TypeTerminalInput: "TERMINAL_INPUT", TypeWheel: "WHEEL", TypeTerminalResize: "TERMINAL_RESIZE",
 	TypePrompt: "PROMPT", TypePromptResponse: "PROMPT_RESPONSE",
 	TypeTerminalDeflate: "TERMINAL_DEFLATE", TypeTerminalScrollback: "TERMINAL_SCROLLBACK",
+	TypeAudioFormat: "AUDIO_FORMAT", TypeAudioEnable: "AUDIO_ENABLE",
 }
 
 func (t Type) String() string {

@@ -32,8 +32,9 @@ import (
 // "UNKNOWN" with "typeByte"), then its fields in lowerCamelCase as in docs/protocol.md
 // (x, y, width, height, srcX, srcY, r, g, b, encoding, id, hotX, hotY, version, kind,
 // flags, name, text, code, reason, fontSize, colorScheme, down, keysym, buttons, dx, dy,
-// cols, rows, instruction, prompts: [{text, echo}], answers: [strings]) with byte
-// fields (data, rgba, payload) as hex strings.
+// cols, rows, instruction, prompts: [{text, echo}], answers: [strings], timestamp,
+// codec, channels, sampleRate, enabled) with byte fields (data, rgba, payload, config)
+// as hex strings.
 // Regenerate with: go test ./render/wire -run TestVectors -update
 var update = flag.Bool("update", false, "rewrite testdata/vectors.json")
 
@@ -112,6 +113,12 @@ func describe(m Message) map[string]any {
 		return map[string]any{"type": "WHEEL", "x": m.X, "y": m.Y, "dx": m.DX, "dy": m.DY}
 	case TerminalResize:
 		return map[string]any{"type": "TERMINAL_RESIZE", "cols": m.Cols, "rows": m.Rows}
+	case Audio:
+		return map[string]any{"type": "AUDIO", "timestamp": m.Timestamp, "data": h(m.Data)}
+	case AudioFormat:
+		return map[string]any{"type": "AUDIO_FORMAT", "codec": uint8(m.Codec), "channels": m.Channels, "sampleRate": m.SampleRate, "config": h(m.Config)}
+	case AudioEnable:
+		return map[string]any{"type": "AUDIO_ENABLE", "enabled": m.Enabled}
 	case Unknown:
 		return map[string]any{"type": "UNKNOWN", "typeByte": uint8(m.T), "payload": h(m.Payload)}
 	}
@@ -321,6 +328,13 @@ func malformedVectors() []vector {
 		{Name: "malformed-terminal-deflate-too-big", Hex: hex.EncodeToString(TerminalDeflate{Size: MaxTerminalData + 1, Data: []byte{0x78, 0x01}}.Append(nil))},
 		{Name: "malformed-terminal-deflate-short", Hex: hex.EncodeToString(Unknown{T: TypeTerminalDeflate, Payload: []byte{1, 0, 0}}.Append(nil))},
 		{Name: "malformed-terminal-scrollback-short", Hex: hex.EncodeToString(Unknown{T: TypeTerminalScrollback, Payload: []byte{1, 0}}.Append(nil))},
+		{Name: "malformed-audio-short", Hex: hex.EncodeToString(Unknown{T: TypeAudio, Payload: []byte{1, 0, 0}}.Append(nil))},
+		{Name: "malformed-audio-format-3-channels", Hex: hex.EncodeToString(AudioFormat{Codec: CodecPCM, Channels: 3, SampleRate: 48000}.Append(nil))},
+		{Name: "malformed-audio-format-rate-low", Hex: hex.EncodeToString(AudioFormat{Codec: CodecOpus, Channels: 2, SampleRate: MinSampleRate - 1}.Append(nil))},
+		{Name: "malformed-audio-format-rate-high", Hex: hex.EncodeToString(AudioFormat{Codec: CodecMP3, Channels: 1, SampleRate: MaxSampleRate + 1}.Append(nil))},
+		{Name: "malformed-audio-format-none-with-rate", Hex: hex.EncodeToString(AudioFormat{Codec: CodecNone, Channels: 0, SampleRate: 44100}.Append(nil))},
+		{Name: "malformed-audio-format-short", Hex: hex.EncodeToString(Unknown{T: TypeAudioFormat, Payload: []byte{1, 2, 0x44, 0xac, 0}}.Append(nil))},
+		{Name: "malformed-audio-enable-2", Hex: hex.EncodeToString(Unknown{T: TypeAudioEnable, Payload: []byte{2}}.Append(nil))},
 		{Name: "malformed-cursor-short-pixels", Hex: hex.EncodeToString(Unknown{T: TypeCursor, Payload: []byte{0, 0, 0, 0, 1, 0, 1, 0, 1, 2, 3}}.Append(nil))},
 	}
 }

@@ -58,7 +58,14 @@ func allMessages() []struct {
 		{"prompt-response-two", PromptResponse{ID: 0xfffffffe, Answers: []string{"", "123456"}}},
 		{"prompt-response-cancel", PromptResponse{ID: 3}},
 		{"unknown", Unknown{T: 0x40, Payload: []byte{1, 2, 3}}},
-		{"audio-reserved", Unknown{T: TypeAudio, Payload: []byte{}}},
+		{"audio", Audio{Timestamp: 60, Data: []byte{0xfc, 0xff, 0xfe}}},
+		{"audio-empty", Audio{Timestamp: 0xffffffff, Data: []byte{}}},
+		{"audio-format-opus", AudioFormat{Codec: CodecOpus, Channels: 2, SampleRate: 44100, Config: []byte{}}},
+		{"audio-format-adpcm-mono", AudioFormat{Codec: CodecADPCM, Channels: 1, SampleRate: MinSampleRate, Config: []byte{}}},
+		{"audio-format-unknown-codec", AudioFormat{Codec: 200, Channels: 2, SampleRate: MaxSampleRate, Config: []byte{9}}},
+		{"audio-format-none", AudioFormat{Codec: CodecNone, Config: []byte{}}},
+		{"audio-enable", AudioEnable{Enabled: true}},
+		{"audio-disable", AudioEnable{Enabled: false}},
 	}
 }
 
