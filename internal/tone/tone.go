@@ -34,13 +34,23 @@ func Mono(pcm []byte, channels, ch int) []float64 {
 
 // Frequency estimates the dominant frequency of x, sampled at rate, from its
 // rising zero crossings (with linear interpolation between the samples around
-// each): the mean period between the first and the last crossing. It returns 0
-// when x has fewer than two crossings. Good for a clean tone; a noisy signal
-// should be checked with Power as well.
+// each): the mean period between the first and the last crossing. A crossing
+// counts only after the signal went below a tenth of its peak, so that noise
+// around zero (a lossy codec's) adds none. It returns 0 when x has fewer than
+// two crossings.
 func Frequency(x []float64, rate int) float64 {
+	peak := 0.0
+	for _, v := range x {
+		peak = max(peak, math.Abs(v))
+	}
 	first, last, n := -1.0, -1.0, 0
+	armed := false
 	for i := 1; i < len(x); i++ {
-		if x[i-1] < 0 && x[i] >= 0 {
+		if x[i] < -peak/10 {
+			armed = true
+		}
+		if armed && x[i-1] < 0 && x[i] >= 0 {
+			armed = false
 			t := float64(i-1) + x[i-1]/(x[i-1]-x[i])
 			if first < 0 {
 				first = t

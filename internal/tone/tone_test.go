@@ -37,3 +37,18 @@ func TestLongestGap(t *testing.T) {
 		t.Fatalf("LongestGap = %d, want about %d", g, 441*3)
 	}
 }
+
+// Noise around the zero crossings (a lossy codec's) does not add crossings.
+func TestFrequencyNoisy(t *testing.T) {
+	x := Mono(Sine(440, 44100, 1, 0, 44100, 0.5), 1, 0)
+	for i := range x {
+		if i%7 == 0 {
+			x[i] += 0.01
+		} else if i%7 == 3 {
+			x[i] -= 0.01
+		}
+	}
+	if got := Frequency(x, 44100); got < 439.5 || got > 440.5 {
+		t.Fatalf("Frequency of a noisy 440 Hz tone: %g", got)
+	}
+}
