@@ -25,6 +25,7 @@ export const T = {
   PROMPT: 0x0f,
   TERMINAL_DEFLATE: 0x10,
   TERMINAL_SCROLLBACK: 0x11,
+  AUDIO_FORMAT: 0x12,
   ACK: 0x80,
   KEY: 0x81,
   POINTER: 0x82,
@@ -34,6 +35,7 @@ export const T = {
   WHEEL: 0x86,
   TERMINAL_RESIZE: 0x87,
   PROMPT_RESPONSE: 0x88,
+  AUDIO_ENABLE: 0x89,
 } as const;
 
 // HELLO kind and flags (§ HELLO).
@@ -42,6 +44,7 @@ export const KIND_TERMINAL = 1;
 export const FLAG_RESIZE = 1;
 export const FLAG_PASTE = 2; // browser → remote clipboard allowed
 export const FLAG_COPY = 4; // remote → browser clipboard allowed
+export const FLAG_AUDIO = 8; // the connection has sound
 
 // IMAGE encodings (§ IMAGE). ZRGB and ZPALETTE are pieces of the websocket's deflate
 // stream; ZRGB1 and ZPALETTE1 have the same layouts, each a complete zlib stream of its own.
@@ -51,6 +54,16 @@ export const ENC_JPEG = 2;
 export const ENC_PNG = 3;
 export const ENC_ZRGB1 = 4;
 export const ENC_ZPALETTE1 = 5;
+
+// AUDIO_FORMAT codecs and their names in the connect request's audio parameter (§ AUDIO_FORMAT).
+export const CODEC_NONE = 0;
+export const CODEC_PCM = 1;
+export const CODEC_ADPCM = 2;
+export const CODEC_OPUS = 3;
+export const CODEC_MP3 = 4;
+export const CODEC_NAMES: Record<number, string> = { [CODEC_PCM]: "pcm", [CODEC_ADPCM]: "adpcm", [CODEC_OPUS]: "opus", [CODEC_MP3]: "mp3" };
+export const MIN_SAMPLE_RATE = 8000;
+export const MAX_SAMPLE_RATE = 192000;
 
 // POINTER button bits (§ POINTER).
 export const BUTTON_LEFT = 1;
@@ -119,6 +132,9 @@ export type Terminal = { type: "TERMINAL"; data: Uint8Array };
 export type TerminalConfig = { type: "TERMINAL_CONFIG"; fontSize: number; colorScheme: string };
 export type TerminalDeflate = { type: "TERMINAL_DEFLATE"; size: number; data: Uint8Array };
 export type TerminalScrollback = { type: "TERMINAL_SCROLLBACK"; lines: number };
+export type Audio = { type: "AUDIO"; timestamp: number; data: Uint8Array };
+export type AudioFormat = { type: "AUDIO_FORMAT"; codec: number; channels: number; sampleRate: number; config: Uint8Array };
+export type AudioEnable = { type: "AUDIO_ENABLE"; enabled: boolean };
 export type PromptField = { text: string; echo: boolean };
 export type Prompt = { type: "PROMPT"; id: number; name: string; instruction: string; prompts: PromptField[] };
 export type PromptResponse = { type: "PROMPT_RESPONSE"; id: number; answers: string[] };
@@ -133,8 +149,8 @@ export type TerminalResize = { type: "TERMINAL_RESIZE"; cols: number; rows: numb
 // A type this version does not know (or AUDIO, whose layout is not fixed yet): skipped.
 export type Unknown = { type: "UNKNOWN"; typeByte: number; payload: Uint8Array };
 
-export type ServerMessage = Hello | Resize | Fill | Copy | Image | Frame | Cursor | Clipboard | Bell | Name | Close | Terminal | TerminalConfig | Prompt | TerminalDeflate | TerminalScrollback;
-export type ClientMessage = Ack | Key | Pointer | ClientClipboard | ResizeRequest | TerminalInput | Wheel | TerminalResize | PromptResponse;
+export type ServerMessage = Hello | Resize | Fill | Copy | Image | Frame | Cursor | Clipboard | Bell | Name | Close | Terminal | TerminalConfig | Prompt | TerminalDeflate | TerminalScrollback | Audio | AudioFormat;
+export type ClientMessage = Ack | Key | Pointer | ClientClipboard | ResizeRequest | TerminalInput | Wheel | TerminalResize | PromptResponse | AudioEnable;
 export type Message = ServerMessage | ClientMessage | Unknown;
 
 /** ProtocolError: the peer sent bytes that break docs/protocol.md. The session ends. */
@@ -227,6 +243,23 @@ function decodePromptResponse(p: Uint8Array, dv: DataView): PromptResponse {
   return { type: "PROMPT_RESPONSE", id: dv.getUint32(0, true), answers };
 }
 
+// AUDIO_FORMAT's channels and rate are checked here for every codec but 0, so a player
+// never sees a rate its AudioContext would refuse; an unknown codec number decodes and
+// the player skips its AUDIO.
+function decodeAudioFormat(p: Uint8Array, dv: DataView): AudioFormat {
+  if (p.length < 6) throw short("AUDIO_FORMAT", p.length, 6);
+  const m: AudioFormat = { type: "AUDIO_FORMAT", codec: p[0], channels: p[1], sampleRate: dv.getUint32(2, true), config: p.subarray(6) };
+  if (m.codec === CODEC_NONE) {
+    if (m.channels !== 0 || m.sampleRate !== 0) throw new ProtocolError(`AUDIO_FORMAT: codec 0 with ${m.channels} channels at ${m.sampleRate} Hz`);
+    return m;
+  }
+  if (m.channels < 1 || m.channels > 2) throw new ProtocolError(`AUDIO_FORMAT: ${m.channels} channels, want 1 or 2`);
+  if (m.sampleRate < MIN_SAMPLE_RATE || m.sampleRate > MAX_SAMPLE_RATE) {
+    throw new ProtocolError(`AUDIO_FORMAT: sample rate ${m.sampleRate}, want ${MIN_SAMPLE_RATE}-${MAX_SAMPLE_RATE}`);
+  }
+  return m;
+}
+
 function decodePayload(type: number, p: Uint8Array, dv: DataView): Message {
   const n = p.length;
   const u16 = (o: number) => dv.getUint16(o, true);
@@ -281,6 +314,11 @@ function decodePayload(type: number, p: Uint8Array, dv: DataView): Message {
     case T.TERMINAL_SCROLLBACK: // § TERMINAL_SCROLLBACK
       if (n < 4) throw short("TERMINAL_SCROLLBACK", n, 4);
       return { type: "TERMINAL_SCROLLBACK", lines: dv.getUint32(0, true) };
+    case T.AUDIO: // § AUDIO
+      if (n < 4) throw short("AUDIO", n, 4);
+      return { type: "AUDIO", timestamp: dv.getUint32(0, true), data: p.subarray(4) };
+    case T.AUDIO_FORMAT: // § AUDIO_FORMAT
+      return decodeAudioFormat(p, dv);
     case T.PROMPT_RESPONSE: // § PROMPT_RESPONSE
       return decodePromptResponse(p, dv);
     case T.ACK: // § ACK
@@ -305,6 +343,10 @@ function decodePayload(type: number, p: Uint8Array, dv: DataView): Message {
     case T.TERMINAL_RESIZE: // § TERMINAL_RESIZE
       if (n < 4) throw short("TERMINAL_RESIZE", n, 4);
       return { type: "TERMINAL_RESIZE", cols: u16(0), rows: u16(2) };
+    case T.AUDIO_ENABLE: // § AUDIO_ENABLE
+      if (n < 1) throw short("AUDIO_ENABLE", n, 1);
+      if (p[0] > 1) throw new ProtocolError(`AUDIO_ENABLE: enabled is ${p[0]}`);
+      return { type: "AUDIO_ENABLE", enabled: p[0] === 1 };
     default:
       return { type: "UNKNOWN", typeByte: type, payload: p };
   }
@@ -421,6 +463,12 @@ export function writeMessage(w: Writer, m: Message): Writer {
       return w.begin(T.TERMINAL_DEFLATE).u32(m.size).bytes(m.data).end();
     case "TERMINAL_SCROLLBACK":
       return w.begin(T.TERMINAL_SCROLLBACK).u32(m.lines).end();
+    case "AUDIO":
+      return w.begin(T.AUDIO).u32(m.timestamp).bytes(m.data).end();
+    case "AUDIO_FORMAT":
+      return w.begin(T.AUDIO_FORMAT).u8(m.codec).u8(m.channels).u32(m.sampleRate).bytes(m.config).end();
+    case "AUDIO_ENABLE":
+      return w.begin(T.AUDIO_ENABLE).u8(m.enabled ? 1 : 0).end();
     case "PROMPT": {
       w.begin(T.PROMPT).u32(m.id).text16(m.name).text16(m.instruction).u8(m.prompts.length);
       for (const q of m.prompts) w.u8(q.echo ? PROMPT_ECHO : 0).text16(q.text);
