@@ -69,7 +69,7 @@ var knownSettings = map[string]settingKind{
 	"terminal-frame-interval": kindInt, // ms between TERMINAL messages while output flows
 	// VNC
 	"dest-host": kindString, "dest-port": kindPort, "autoretry": kindInt,
-	"enable-audio":     kindBool,
+	"enable-audio": kindBool, "audio-servername": kindString, // sound through PulseAudio
 	"share-connection": kindBool, // racgate's: sessions with equal settings share one connection
 }
 

@@ -15,6 +15,8 @@ import (
 	"github.com/racgate/racgate/protocols/keys"
 	"github.com/racgate/racgate/protocols/rdp"
 	"github.com/racgate/racgate/render"
+	"github.com/racgate/racgate/render/audio"
+	"github.com/racgate/racgate/render/wire"
 )
 
 // Bounds on the RDP desktop size (protocols/rdp refuses anything outside them).
@@ -139,13 +141,13 @@ func rdpBrowserSize(set config.Settings, w, h int) config.Settings {
 // dialDesktop connects to a VNC or RDP endpoint.
 func (s *Server) dialDesktop(ctx context.Context, ep *config.Endpoint, set config.Settings, ev remoteEvents, log *slog.Logger) (remote, display, error) {
 	if ep.Protocol == "rdp" {
-		return s.dialRDP(ctx, ep, set, log)
+		return s.dialRDP(ctx, ep, set, ev.Audio, log)
 	}
 	return s.dialRemote(ctx, ep, set, ev, log)
 }
 
 // dialRDP connects to an RDP endpoint.
-func (s *Server) dialRDP(ctx context.Context, ep *config.Endpoint, set config.Settings, log *slog.Logger) (remote, display, error) {
+func (s *Server) dialRDP(ctx context.Context, ep *config.Endpoint, set config.Settings, codecs []wire.Codec, log *slog.Logger) (remote, display, error) {
 	cfg, err := rdpOptions(set)
 	if err != nil {
 		// The configuration was checked at load, so it is the connect request's settings.
@@ -156,12 +158,20 @@ func (s *Server) dialRDP(ctx context.Context, ep *config.Endpoint, set config.Se
 	opts.Pool = s.pool
 	d := render.NewDisplay(opts)
 	fs := &firstFrameSink{Sink: d, ready: make(chan struct{})}
+	var sound *audio.Stream
+	if !set.Bool("disable-audio") && len(codecs) > 0 {
+		// Sound is asked for only when the browser takes it: a server that redirects
+		// sound no longer plays it itself, and the bench's clients take none.
+		sound = audio.NewStream(log)
+		cfg.Audio = &rdpAudio{s: sound, log: log}
+		cfg.AudioFormats = rdpAudioFormats(codecs)
+	}
 	c, err := rdp.Dial(ctx, net.JoinHostPort(set["hostname"], set["port"]), cfg, fs)
 	if err != nil {
 		d.Close()
 		return nil, nil, rdpDialError(err, ep)
 	}
-	return &rdpRemote{c: c, in: c, ready: fs.ready}, renderDisplay{d}, nil
+	return &rdpRemote{c: c, in: c, ready: fs.ready, sound: sound}, renderDisplay{d}, nil
 }
 
 // rdpDialError gives a failed RDP dial its CLOSE.
@@ -223,6 +233,7 @@ type rdpRemote struct {
 	c     *rdp.Client
 	in    rdpInput // c, or a recorder in tests
 	ready chan struct{}
+	sound *audio.Stream // nil: no sound (disable-audio, or the browser takes none)
 
 	synced         bool // the server's lock states were set
 	caps, num      bool // lock states as the server has them
@@ -232,7 +243,14 @@ type rdpRemote struct {
 
 func (r *rdpRemote) Run(ctx context.Context) error { return rdpRunError(r.c.Run(ctx)) }
 func (r *rdpRemote) Ready() <-chan struct{}        { return r.ready }
-func (r *rdpRemote) Close() error                  { return r.c.Close() }
+func (r *rdpRemote) audioStream() *audio.Stream    { return r.sound }
+
+func (r *rdpRemote) Close() error {
+	if r.sound != nil {
+		r.sound.Close()
+	}
+	return r.c.Close()
+}
 func (r *rdpRemote) Size() (int, int)              { return r.c.Size() }
 func (r *rdpRemote) CanResize() bool               { return false } // needs the display control channel
 func (r *rdpRemote) CanClipboard() bool            { return false } // needs the cliprdr channel

@@ -11,11 +11,14 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/racgate/racgate/config"
+	"github.com/racgate/racgate/protocols/pulse"
 	"github.com/racgate/racgate/protocols/vnc"
 	"github.com/racgate/racgate/render"
+	"github.com/racgate/racgate/render/audio"
 	"github.com/racgate/racgate/render/wire"
 )
 
@@ -95,6 +98,9 @@ func vncOptions(set config.Settings) (vnc.Config, render.Options, error) {
 		cfg.CompressLevel = n
 		opts.ZlibLevel = max(n, 1)
 	}
+	if _, err := vncSound(set); err != nil {
+		return cfg, opts, err
+	}
 	// render-min-frame-interval: milliseconds between a viewer's frames (0 = no limit);
 	// unset keeps render's default.
 	if f := set["render-min-frame-interval"]; f != "" {
@@ -105,6 +111,15 @@ func vncOptions(set config.Settings) (vnc.Config, render.Options, error) {
 		opts.MinFrameInterval = time.Duration(ms) * time.Millisecond
 	}
 	return cfg, opts, nil
+}
+
+// vncSound is the PulseAudio server to record for a VNC endpoint with enable-audio, or ""
+// without it.
+func vncSound(set config.Settings) (string, error) {
+	if !set.Bool("enable-audio") {
+		return "", nil
+	}
+	return pulseAddr(set["audio-servername"], set["hostname"])
 }
 
 // dialRemote connects to ep's remote machine. Only VNC exists so far.
@@ -118,17 +133,23 @@ func (s *Server) dialRemote(ctx context.Context, ep *config.Endpoint, set config
 	}
 	opts.Pool = s.pool
 	addr := net.JoinHostPort(set["hostname"], set["port"])
+	sound, _ := vncSound(set) // checked by vncOptions
 	if set[shareSetting] != "" && !set.Bool(shareSetting) {
 		cfg.Logger = log
 		v, err := dialVNC(ctx, addr, cfg, opts, ev)
 		if err != nil {
 			return nil, nil, err
 		}
+		v.startSound(sound, s.dialPulse, log)
 		return v.member(), v.display(), nil
 	}
 	cfg.Logger = s.log.With("endpoint", ep.Name, "shared", true)
 	return s.shares.join(ctx, shareKey(ep.Name, set), cfg.Logger, ev, func(ctx context.Context, ev remoteEvents) (sharedRemote, error) {
-		return dialVNC(ctx, addr, cfg, opts, ev)
+		v, err := dialVNC(ctx, addr, cfg, opts, ev)
+		if err == nil {
+			v.startSound(sound, s.dialPulse, cfg.Logger)
+		}
+		return v, err
 	})
 }
 
@@ -154,14 +175,41 @@ type vncConn struct {
 	c     *vnc.Client
 	d     *render.Display
 	ready chan struct{} // the first frame is complete
+
+	sound     *audio.Stream      // enable-audio: the PulseAudio server's sound; else nil
+	stopSound context.CancelFunc // ends the recording
+	recording sync.WaitGroup
+}
+
+// startSound records the PulseAudio server at addr (none if "") into the connection's
+// sound stream, until Close.
+func (v *vncConn) startSound(addr string, dial func(context.Context, pulse.Config) (*pulse.Recorder, error), log *slog.Logger) {
+	if addr == "" {
+		return
+	}
+	v.sound = audio.NewStream(log)
+	ctx, cancel := context.WithCancel(context.Background())
+	v.stopSound = cancel
+	v.recording.Go(func() { recordPulse(ctx, addr, v.sound, dial, log) })
 }
 
 func (v *vncConn) Run(ctx context.Context) error { return vncError(v.c.Run(ctx)) }
-func (v *vncConn) Close() error                  { return v.c.Close() }
-func (v *vncConn) display() display              { return renderDisplay{v.d} }
+
+func (v *vncConn) Close() error {
+	if v.sound != nil {
+		v.stopSound()
+		v.recording.Wait()
+		v.sound.Close()
+	}
+	return v.c.Close()
+}
+
+func (v *vncConn) display() display { return renderDisplay{v.d} }
 
 // member is a session's remote on the connection, with its own held buttons.
-func (v *vncConn) member() remote { return &vncRemote{Client: v.c, ptr: v.c, ready: v.ready} }
+func (v *vncConn) member() remote {
+	return &vncRemote{Client: v.c, ptr: v.c, ready: v.ready, sound: v.sound, conn: v}
+}
 
 // firstFrameSink tells when the first picture is complete: the end of the first frame
 // that drew pixels. Only then does the VNC client know whether the server can resize
@@ -228,8 +276,12 @@ type vncRemote struct {
 	*vnc.Client
 	ptr   vncPointer // Client, or a recorder in tests
 	ready chan struct{}
-	mask  uint8 // the buttons last sent, for the wheel to keep them held
+	mask  uint8         // the buttons last sent, for the wheel to keep them held
+	sound *audio.Stream // the connection's sound, nil without enable-audio
+	conn  *vncConn      // for Close of an unshared connection
 }
+
+func (r *vncRemote) audioStream() *audio.Stream { return r.sound }
 
 // RFC 6143 §7.5.5 PointerEvent button-mask bits beyond left, middle and right (bits 0-2),
 // as X servers number buttons 4-8.
@@ -284,6 +336,15 @@ func (r *vncRemote) Wheel(dx, dy, x, y int) error {
 func (r *vncRemote) Ready() <-chan struct{} { return r.ready }
 
 func (r *vncRemote) Run(ctx context.Context) error { return vncError(r.Client.Run(ctx)) }
+
+// Close ends an unshared connection with its sound recording; a shared one's sessions
+// leave through sharedSession.Close instead.
+func (r *vncRemote) Close() error {
+	if r.conn != nil {
+		return r.conn.Close()
+	}
+	return r.Client.Close()
+}
 
 // renderDisplay adapts *render.Display to display.
 type renderDisplay struct{ *render.Display }

@@ -25,6 +25,7 @@ import (
 	"github.com/racgate/racgate/authz"
 	"github.com/racgate/racgate/config"
 	"github.com/racgate/racgate/gateway/store"
+	"github.com/racgate/racgate/protocols/pulse"
 	"github.com/racgate/racgate/render"
 	"github.com/racgate/racgate/webclient"
 )
@@ -49,7 +50,9 @@ type Server struct {
 	handler  http.Handler // mux behind withBodyDeadline
 	dial     dialFunc
 	dialTerm termDialFunc // terminal endpoints (ssh)
-	now      func() time.Time
+	// dialPulse connects to a PulseAudio server for a VNC endpoint's sound.
+	dialPulse func(context.Context, pulse.Config) (*pulse.Recorder, error)
+	now       func() time.Time
 
 	pingInterval time.Duration // websocket keepalive
 	pingTimeout  time.Duration // for the pong
@@ -109,6 +112,7 @@ func NewServer(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 	}
 	s.dial = s.dialDesktop
 	s.dialTerm = s.dialSSH
+	s.dialPulse = pulse.Dial
 	st, closeStore, err := openStore(cfg, logger, s.control.storeOp)
 	if err != nil {
 		s.localThrottle.Close()

@@ -19,6 +19,7 @@ import (
 	"github.com/racgate/racgate/config"
 	"github.com/racgate/racgate/gateway/store"
 	"github.com/racgate/racgate/render"
+	"github.com/racgate/racgate/render/audio"
 	"github.com/racgate/racgate/render/wire"
 )
 
@@ -50,6 +51,10 @@ type remoteEvents struct {
 	Clipboard func(text string)
 	Bell      func()
 	Name      func(name string)
+	// Audio are the sound codecs the browser decodes (its connect request's audio), for
+	// the adapter to ask the remote for sound it can pass on; none: the browser takes
+	// no sound.
+	Audio []wire.Codec
 }
 
 // dialFunc connects to ep with merged settings and returns the remote with the display it
@@ -171,7 +176,9 @@ type session struct {
 
 	readOnly, noCopy, noPaste bool
 	canResize                 bool
-	cols, rows                int // a terminal's initial size in cells; 0 for the default
+	cols, rows                int          // a terminal's initial size in cells; 0 for the default
+	audio                     []wire.Codec // the codecs the browser decodes (connect request)
+	listener                  atomic.Pointer[audio.Listener]
 }
 
 type remoteBox struct{ r remote }
@@ -235,6 +242,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		readOnly: req.set.Bool("read-only"), noCopy: req.set.Bool("disable-copy"), noPaste: req.set.Bool("disable-paste"),
 	}
 	ss.cols, ss.rows = terminalSize(r.URL.Query())
+	ss.audio = wire.ParseCodecs(r.URL.Query().Get("audio"))
 	ss.log = s.log.With("user", ss.user, "endpoint", req.ep.Name, "remote", r.RemoteAddr, "conn", lease.Conn().ID)
 	if err := s.admit(ss); err != nil {
 		s.refuse(conn, err)
@@ -378,6 +386,10 @@ func connectRequest(r *http.Request) (w, h int, set config.Settings, err error) 
 			if _, err := parseCells(k, vs[0]); err != nil {
 				return 0, 0, nil, err
 			}
+		case "audio": // the codecs the browser decodes, read by handleWS
+			if len(vs[0]) > maxAudioParam {
+				return 0, 0, nil, fmt.Errorf("parameter audio: over %d bytes", maxAudioParam)
+			}
 		default:
 			if len(k) > 64 || len(vs[0]) > maxSettingLen {
 				return 0, 0, nil, fmt.Errorf("parameter %.64q too long", k)
@@ -410,8 +422,9 @@ func (ss *session) run(width, height int) {
 				ss.queue(wire.Clipboard{Text: clipText(text)}.Append(nil))
 			}
 		},
-		Bell: func() { ss.queue(wire.Bell{}.Append(nil)) },
-		Name: func(n string) { ss.queue(wire.Name{Name: strings.ToValidUTF8(n, "?")}.Append(nil)) },
+		Bell:  func() { ss.queue(wire.Bell{}.Append(nil)) },
+		Name:  func(n string) { ss.queue(wire.Name{Name: strings.ToValidUTF8(n, "?")}.Append(nil)) },
+		Audio: ss.audio,
 	}
 	if ss.ep.Protocol == "ssh" {
 		// Its own dial timeout, paused while the user answers a login prompt.
@@ -512,6 +525,12 @@ func (ss *session) connected(rem remote, disp display, width, height int, wctx c
 	if clip && !ss.noCopy {
 		flags |= wire.FlagCopy
 	}
+	var sound *audio.Stream
+	if as, ok := rem.(audioSource); ok && len(ss.audio) > 0 {
+		if sound = as.audioStream(); sound != nil {
+			flags |= wire.FlagAudio
+		}
+	}
 	// Input is accepted from here on: the browser may answer HELLO (with a resize to fit its
 	// window, or a key) before send returns, and that must not be dropped.
 	ss.helloSent.Store(true)
@@ -525,6 +544,16 @@ func (ss *session) connected(rem remote, disp display, width, height int, wctx c
 	fctx := context.WithoutCancel(wctx)
 	v := disp.NewViewer(func(msg []byte) error { return ss.send(fctx, msg) })
 	ss.view.Store(&viewerBox{v})
+	if sound != nil {
+		l := sound.Listen(ss.audio)
+		ss.listener.Store(l)
+		wg.Go(func() {
+			defer l.Close()
+			if err := l.Run(ss.ctx, func(msg []byte) error { return ss.send(fctx, msg) }); err != nil && ss.ctx.Err() == nil {
+				ss.end(&sessionEnd{Code: closeRemoteEnded, Reason: "The browser connection failed.", Err: err})
+			}
+		})
+	}
 	wg.Go(func() {
 		err := v.Run(ss.ctx)
 		if ss.ctx.Err() == nil {
@@ -680,6 +709,13 @@ func (ss *session) handle(m wire.Message) error {
 			vb.v.Ack(a.ID)
 		} else if tb := ss.term.Load(); tb != nil {
 			tb.Ack(a.ID)
+		}
+		return nil
+	}
+	if a, ok := m.(wire.AudioEnable); ok {
+		// Muting is the viewer's business, allowed read-only, and no input to the remote.
+		if l := ss.listener.Load(); l != nil {
+			l.SetEnabled(a.Enabled)
 		}
 		return nil
 	}

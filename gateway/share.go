@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/racgate/racgate/config"
+	"github.com/racgate/racgate/render/audio"
 )
 
 // Sessions of one VNC endpoint with the same merged settings share one connection to the
@@ -239,6 +240,14 @@ func (s *sharedSession) Run(ctx context.Context) error {
 }
 
 func (s *sharedSession) Close() error { return s.m.Close() }
+
+// audioStream is the shared connection's sound: every session on it hears it.
+func (s *sharedSession) audioStream() *audio.Stream {
+	if as, ok := s.remote.(audioSource); ok {
+		return as.audioStream()
+	}
+	return nil
+}
 
 // sharedDisplay is the connection's display as one session sees it: the session adds its
 // viewer, but closing the display is the connection's business.

@@ -428,7 +428,7 @@ LogLevel=INFO
 EnableSyslog=false
 [Channels]
 rdpdr=false
-rdpsnd=false
+rdpsnd=true
 drdynvc=false
 cliprdr=true
 rail=false

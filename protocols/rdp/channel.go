@@ -9,8 +9,9 @@ import (
 // in the Client Network Data, joined after Attach User, and carrying
 // Virtual Channel PDUs (2.2.6.1) on their own MCS channel, each message cut
 // into chunks of at most CHANNEL_CHUNK_LENGTH bytes with a CHANNEL_PDU_HEADER.
-// Clipboard (cliprdr) and audio (rdpsnd) will register here with
-// addChannel before Dial's connection sequence; none does yet.
+// Channels register with addChannel before Dial's connection sequence:
+// audio output (rdpsnd, rdpsnd.go) when Config.Audio is set; clipboard
+// (cliprdr) will.
 
 // Channel options (2.2.1.3.4.1).
 const (
@@ -43,6 +44,7 @@ type staticChannel struct {
 	// handle receives each complete message, on Run's goroutine; data is
 	// only valid during the call.
 	handle func(data []byte) error
+	limit  int    // the longest message accepted
 	buf    []byte // reassembly of a chunked message
 	total  int    // its announced length
 }
@@ -50,7 +52,14 @@ type staticChannel struct {
 // addChannel requests a static virtual channel; call it before the
 // connection sequence sends the Client Network Data.
 func (c *Client) addChannel(name string, options uint32, handle func([]byte) error) {
-	c.channels = append(c.channels, staticChannel{Name: name, Options: options | channelOptionInitialized, handle: handle})
+	c.addChannelLimit(name, options, maxChannelMessage, handle)
+}
+
+// addChannelLimit is addChannel for a channel whose messages are at most
+// limit bytes long (at most maxChannelMessage): a longer one is refused at
+// its first chunk, before anything is buffered.
+func (c *Client) addChannelLimit(name string, options uint32, limit int, handle func([]byte) error) {
+	c.channels = append(c.channels, staticChannel{Name: name, Options: options | channelOptionInitialized, handle: handle, limit: min(limit, maxChannelMessage)})
 }
 
 // handleChannelData receives one Virtual Channel PDU (2.2.6.1) for MCS
@@ -76,7 +85,10 @@ func (c *Client) handleChannelData(ch uint16, data []byte) error {
 	if flags&channelPacketCompressed != 0 {
 		return protoErr(pdu, sec, "compressed data on channel %s, but no compression was advertised", vc.Name)
 	}
-	if total > maxChannelMessage || len(chunk) > total {
+	if total > vc.limit {
+		return protoErr(pdu, sec, "channel %s: a %d-byte message, longer than the %d bytes it allows", vc.Name, total, vc.limit)
+	}
+	if len(chunk) > total {
 		return protoErr(pdu, sec, "channel %s: chunk of %d bytes of a %d-byte message", vc.Name, len(chunk), total)
 	}
 	if flags&channelFlagFirst != 0 {

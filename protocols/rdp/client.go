@@ -7,7 +7,8 @@
 // mcs.go (T.125), gcc.go (T.124 and the data blocks), info.go (Client Info),
 // licensing.go, capabilities.go, finalize.go, slowpath.go and fastpath.go
 // (share PDUs and fast-path output/input), bitmap.go and planar.go (bitmap
-// codecs), channel.go (static virtual channels).
+// codecs), channel.go (static virtual channels), rdpsnd.go and
+// rdpsnd_pdu.go (audio output, MS-RDPEA).
 package rdp
 
 import (
@@ -54,6 +55,14 @@ type Config struct {
 	Timezone       string // timezone, an IANA name ("Europe/Berlin")
 	Performance    PerformanceFlags
 	Logger         *slog.Logger
+	// Audio receives the session's sound (audio output redirection over
+	// the static channel "rdpsnd", MS-RDPEA); nil requests no rdpsnd
+	// channel, and the server plays no sound to this client.
+	Audio AudioHandler
+	// AudioFormats are the formats the client offers, in order of
+	// preference; empty (with Audio set) means PCM, 44.1 kHz, stereo,
+	// 16 bits only. See AudioFormat and the WaveFormat constants.
+	AudioFormats []AudioFormat
 }
 
 // Client is one RDP session. Run reads and decodes server PDUs; the input
@@ -97,6 +106,7 @@ type Client struct {
 	pointers     pointerCache
 	license      *licenseState // during a licence exchange
 	stats        decodeStats
+	snd          *rdpsnd // audio output, when Config.Audio is set
 
 	closeOnce sync.Once
 }
@@ -133,6 +143,7 @@ func newClient(ctx context.Context, conn net.Conn, host string, cfg Config, sink
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
+	c.initAudio()
 	conn.SetDeadline(time.Now().Add(handshakeTimeout))
 	// Cancelling ctx interrupts blocked reads and writes of the handshake;
 	// the deadline is on the TCP connection, which TLS shares.

@@ -13,3 +13,12 @@ func PlanarCount(c *Client) int { return c.stats.planar }
 
 // InterleavedCount is the number of interleaved RLE bitmaps decoded.
 func InterleavedCount(c *Client) int { return c.stats.interleaved }
+
+// AudioConfirms is the number of Wave Confirm PDUs c sent (after Run
+// returned).
+func AudioConfirms(c *Client) int {
+	if c.snd == nil {
+		return 0
+	}
+	return c.snd.confirms
+}

@@ -3,9 +3,11 @@ package rdp
 import (
 	"bytes"
 	"encoding/asn1"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"testing"
 	"time"
 
@@ -325,4 +327,58 @@ func logonErrorsInfo(typ, data uint32) []byte {
 	b = putU32(b, 8)
 	b = putU32(b, typ)
 	return putU32(b, data)
+}
+
+// rdpsndFuzzInput joins rdpsnd messages for FuzzRdpsnd: each is a
+// little-endian u16 length and that many bytes.
+func rdpsndFuzzInput(msgs ...[]byte) []byte {
+	var b []byte
+	for _, m := range msgs {
+		b = putU16(b, uint16(len(m)))
+		b = append(b, m...)
+	}
+	return b
+}
+
+// FuzzRdpsnd feeds sequences of channel messages to the rdpsnd state
+// machine of a client offering PCM, xrdp's Opus and IMA ADPCM: it must
+// return errors, never panic, and hand the AudioHandler only waves in an
+// agreed format, at non-decreasing times.
+func FuzzRdpsnd(f *testing.F) {
+	info := hx("02 00 14 00 10 27 01 00 07 00 00 00 01 02 03 04")
+	wave := hx("00 00 00 00 05 06 07 08 09 0a 0b 0c")
+	f.Add(rdpsndFuzzInput(hx(xrdpServerFormats), hx("06 00 00 04 34 12 00 04"+repeatHex("00", 1020)), info, wave,
+		hx("03 00 04 00 34 12 cd ab"), hx("04 00 04 00 00 00 01 00"), hx("01 00 00 00"),
+		hx("27 00 0c 00 00 00 00 00 00 00 00 00 00 00 05 00")))
+	f.Add(rdpsndFuzzInput(readHexVector(f, "ms-rdpea-4.1.1-server-audio-formats.hex"), readHexVector(f, "ms-rdpea-4.1.4-training-confirm.hex")))
+	adpcm := AudioFormat{Tag: 0x0011, Channels: 2, SamplesPerSec: 22050, AvgBytesPerSec: 22201, BlockAlign: 1024, BitsPerSample: 4, Extra: hx("f9 03")}
+	f.Add(rdpsndFuzzInput(serverFormatsPDU(8, pcm44k, pcm22k, opusX, adpcm), readHexVector(f, "ms-rdpea-4.2.4-wave2.hex"),
+		sndPDU(sndcWave2, hx("ff ff 00 00 09 00 00 00 00 00 00 00 01 02 03 04"))))
+	f.Add(rdpsndFuzzInput(hx(xrdpServerFormats), hx("02 00 08 08 ff ff 00 00 fe 00 00 00 01 02 03 04"), make([]byte, 2048)))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		c, _, a, clock := audioClient(AudioFormat{Tag: 0x0011, Channels: 2, SamplesPerSec: 22050}, opusX, pcm44k, pcm22k)
+		for len(in) >= 2 {
+			n := min(int(in[0])|int(in[1])<<8, len(in)-2)
+			msg := in[2 : 2+n]
+			in = in[2+n:]
+			clock.advance(time.Duration(n) * time.Millisecond)
+			before := len(a.waves)
+			err := sendSnd(c, msg)
+			for i, w := range a.waves[before:] {
+				if !slices.ContainsFunc(c.snd.formats, func(f AudioFormat) bool { return audioFormatEqual(f, w.f) }) {
+					t.Fatalf("wave in format %+v, agreed %+v", w.f, c.snd.formats)
+				}
+				if len(w.data) > maxRdpsndMessage || (before+i > 0 && w.at < a.waves[before+i-1].at) {
+					t.Fatalf("wave %d: %d bytes at %v", before+i, len(w.data), w.at)
+				}
+			}
+			if err != nil {
+				var pe *ProtocolError
+				if !errors.As(err, &pe) {
+					t.Fatalf("not a protocol error: %v", err)
+				}
+				return
+			}
+		}
+	})
 }
