@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/hajimehoshi/go-mp3"
 
@@ -104,6 +105,11 @@ func (s *Stream) writeMP3Locked(ts uint32, data []byte) {
 	if len(frames) == 0 {
 		return
 	}
+	var d time.Duration
+	if rate := s.mp3Rate(); rate > 0 {
+		d = time.Duration(samples) * time.Second / time.Duration(rate)
+	}
+	ts = s.stampLocked(ts, d)
 	var pass, adpcm, pcm []byte
 	for l := range s.listeners {
 		if !l.enabled {

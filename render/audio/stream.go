@@ -21,6 +21,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/racgate/racgate/render/wire"
 )
@@ -49,7 +50,15 @@ type Stream struct {
 	mp3Frames mp3Framer         // cuts MP3 bytes into whole frames
 	closed    bool
 	stats     Stats
+	// next is where the last packet ended on the audio clock, in µs; -1 when unknown.
+	next int64
 }
+
+// snapWithin is how far a packet's timestamp may be from where the previous packet
+// ended and still count as its continuation. RDP servers stamp waves with the time they
+// send them (xrdp: its wall clock), which jitters by milliseconds; taken as they are,
+// such stamps would tell a player to open tiny gaps and overlaps, which click.
+const snapWithin = 40 * time.Millisecond
 
 // Stats counts a stream's traffic.
 type Stats struct {
@@ -63,7 +72,7 @@ func NewStream(log *slog.Logger) *Stream {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Stream{log: log, listeners: map[*Listener]struct{}{}}
+	return &Stream{log: log, listeners: map[*Listener]struct{}{}, next: -1}
 }
 
 // SetFormat announces the format of the packets that follow. CodecNone says the sound
@@ -78,6 +87,7 @@ func (s *Stream) SetFormat(f Format) {
 		return
 	}
 	s.format = f
+	s.next = -1
 	s.adpcm = make([]wire.ADPCMState, f.Channels)
 	s.mp3, s.mp3Frames = nil, mp3Framer{}
 	for l := range s.listeners {
@@ -99,6 +109,16 @@ func (s *Stream) Write(ts uint32, data []byte) {
 		s.writeMP3Locked(ts, data)
 		return
 	}
+	var d time.Duration
+	switch {
+	case s.format.SampleRate <= 0 || s.format.Channels <= 0: // unknown: left unsnapped
+	case s.format.Codec == wire.CodecPCM:
+		d = time.Duration(len(data)/(2*s.format.Channels)) * time.Second / time.Duration(s.format.SampleRate)
+	case s.format.Codec == wire.CodecOpus:
+		// Opus decodes at 48 kHz, and those samples play at the announced rate.
+		d = opusDuration(data) * 48000 / time.Duration(s.format.SampleRate)
+	}
+	ts = s.stampLocked(ts, d)
 	var outs [5][]byte // by output codec, made on first need
 	for l := range s.listeners {
 		c := l.out
@@ -115,6 +135,22 @@ func (s *Stream) Write(ts uint32, data []byte) {
 		// listener that joins gets no jump.
 		s.encodeLocked(wire.CodecADPCM, ts, data)
 	}
+}
+
+// stampLocked places a packet of duration d stamped ts ms: right after the previous
+// packet if ts is within snapWithin of its end, else at ts (a real gap, or the source's
+// clock jumping). A d of 0 (unknown) leaves the next packet unsnapped.
+func (s *Stream) stampLocked(ts uint32, d time.Duration) uint32 {
+	at := int64(ts) * 1000
+	if s.next >= 0 && at-s.next < snapWithin.Microseconds() && s.next-at < snapWithin.Microseconds() {
+		at = s.next
+	}
+	if d > 0 {
+		s.next = at + d.Microseconds()
+	} else {
+		s.next = -1
+	}
+	return uint32((at + 500) / 1000)
 }
 
 // encodeLocked makes the AUDIO message of data in codec c.

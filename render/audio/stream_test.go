@@ -390,3 +390,82 @@ func FuzzMP3Stream(f *testing.F) {
 		}
 	})
 }
+
+// Packets stamped with a jittering clock (as xrdp stamps its waves when it sends them)
+// are placed end to end on the audio clock; a real gap, and a clock that jumps back,
+// keep their stamps; a new format starts afresh.
+func TestStreamClock(t *testing.T) {
+	s := NewStream(nil)
+	l := record(t, s.Listen([]wire.Codec{wire.CodecPCM}))
+	s.SetFormat(Format{Codec: wire.CodecPCM, SampleRate: 44100, Channels: 2})
+	pkt := tone.Sine(440, 44100, 2, 0, 2048, 0.5) // 46.44 ms
+	in := []uint32{
+		1000,      // the first: as stamped
+		1000 + 49, // +3 ms late: 1046 (1046.44)
+		1000 + 90, // 2 ms early: 1093 (1092.88)
+		1139 + 39, // 39 ms late: still the continuation, 1139 (1139.32)
+		1500,      // a gap of 314 ms: kept
+		1400,      // back 146 ms: kept (the source's clock moved)
+		1446,      // continues: 1446 (1446.44)
+	}
+	want := []uint32{1000, 1046, 1093, 1139, 1500, 1400, 1446}
+	for _, ts := range in {
+		s.Write(ts, pkt)
+	}
+	_, _, got := decodeAll(t, l.wait(t, 1+len(in)))
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("stamps %v, want %v", got, want)
+	}
+
+	// xrdp's Opus: 2880 samples of a 48 kHz decoder (TOC 0xff: CELT 20 ms, code 3, with
+	// 3 frames: 60 ms) played at 44.1 kHz last 65.31 ms each.
+	s.SetFormat(Format{Codec: wire.CodecOpus, SampleRate: 44100, Channels: 2})
+	o := record(t, s.Listen([]wire.Codec{wire.CodecOpus}))
+	opus := []byte{0xff, 0x03, 0, 0, 0}
+	for i := range 4 {
+		s.Write(uint32(5000+60*i), opus) // stamped every 60 ms: 5 ms short each time
+	}
+	_, _, got = decodeOpus(t, o.wait(t, 5))
+	if want := []uint32{5000, 5065, 5131, 5196}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("Opus stamps %v, want %v", got, want)
+	}
+}
+
+// decodeOpus returns the stamps of a listener's Opus packets.
+func decodeOpus(t *testing.T, msgs []wire.Message) (n int, f wire.AudioFormat, stamps []uint32) {
+	t.Helper()
+	for _, m := range msgs {
+		switch m := m.(type) {
+		case wire.AudioFormat:
+			f = m
+		case wire.Audio:
+			n++
+			stamps = append(stamps, m.Timestamp)
+		}
+	}
+	return n, f, stamps
+}
+
+func TestOpusDuration(t *testing.T) {
+	for _, c := range []struct {
+		p    []byte
+		want time.Duration
+	}{
+		{nil, 0},
+		{[]byte{0x00}, 10 * time.Millisecond}, // SILK NB 10 ms, one frame
+		{[]byte{0x1b}, 0},                     // SILK NB 60 ms, code 3 without its count ...
+		{[]byte{0x1b, 0x02}, 120 * time.Millisecond},            // ... with 2 frames
+		{[]byte{0x19}, 120 * time.Millisecond},                  // SILK 60 ms, code 1: two frames
+		{[]byte{0x60}, 10 * time.Millisecond},                   // hybrid SWB 10 ms (config 12)
+		{[]byte{0x80}, 2500 * time.Microsecond},                 // CELT NB 2.5 ms
+		{[]byte{0xfc}, 20 * time.Millisecond},                   // CELT FB 20 ms
+		{[]byte{0xff, 0x03}, 60 * time.Millisecond},             // CELT FB 20 ms × 3 (xrdp's)
+		{[]byte{0xff, 0xc3, 0x01}, 60 * time.Millisecond},       // VBR and padding bits do not count
+		{[]byte{0xff}, 0},                                       // code 3 without its count
+		{[]byte{0xfe, 0x00, 0x00, 0x00}, 40 * time.Millisecond}, // code 2: two frames
+	} {
+		if got := opusDuration(c.p); got != c.want {
+			t.Errorf("opusDuration(% x) = %v, want %v", c.p, got, c.want)
+		}
+	}
+}
