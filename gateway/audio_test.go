@@ -107,6 +107,24 @@ func TestSessionSound(t *testing.T) {
 		t.Fatalf("decoded %g Hz, want 440", got)
 	}
 
+	// The sound is counted: every AUDIO byte read so far, and this session listening.
+	_, body := ts.scrape(t)
+	var soundBytes int
+	for _, m := range ms {
+		switch m := m.(type) {
+		case wire.Audio:
+			soundBytes += 9 + len(m.Data)
+		case wire.AudioFormat:
+			soundBytes += 11 + len(m.Config)
+		}
+	}
+	if v := metricValue(t, body, "racgate_audio_bytes_sent_total"); v < float64(soundBytes) {
+		t.Errorf("racgate_audio_bytes_sent_total %v; the browser read %d bytes of sound", v, soundBytes)
+	}
+	if v := metricValue(t, body, "racgate_audio_sessions"); v != 1 {
+		t.Errorf("racgate_audio_sessions %v, want 1", v)
+	}
+
 	send(t, conn, wire.AudioEnable{Enabled: false})
 	ms = readAudio(t, conn, "the stop", func(ms []wire.Message) bool { return len(ms) >= 1 })
 	if f, ok := ms[0].(wire.AudioFormat); !ok || f.Codec != wire.CodecNone {

@@ -21,6 +21,7 @@ import (
 type metrics struct {
 	sessionsActive atomic.Int64
 	bytesSent      atomic.Uint64 // websocket payload bytes to browsers
+	audioBytes     atomic.Uint64 // of which sound (AUDIO, AUDIO_FORMAT)
 
 	mu             sync.Mutex
 	sessionsTotal  map[string]uint64 // by protocol
@@ -28,8 +29,9 @@ type metrics struct {
 	loginsTotal    map[string]uint64 // by result
 	throttledTotal map[string]uint64 // throttled logins, by the key that held them
 	// from viewers that have ended; live ones are added at scrape time
-	framesDone uint64
-	encodeDone time.Duration
+	framesDone  uint64
+	encodeDone  time.Duration
+	droppedDone uint64 // sound packets dropped for browsers that were behind
 }
 
 func newMetrics() *metrics {
@@ -59,10 +61,11 @@ func (m *metrics) error(kind string) {
 	}
 }
 
-func (m *metrics) viewerDone(frames uint64, encode time.Duration) {
+func (m *metrics) viewerDone(frames uint64, encode time.Duration, dropped uint64) {
 	m.mu.Lock()
 	m.framesDone += frames
 	m.encodeDone += encode
+	m.droppedDone += dropped
 	m.mu.Unlock()
 }
 
@@ -95,17 +98,23 @@ func (s *Server) writeMetrics(w http.ResponseWriter, _ *http.Request) {
 	m := s.metrics
 	// Live viewers plus ended ones, under s.mu: a session moves from one to the other
 	// under it too (unregister), so it is counted exactly once.
-	var frames uint64
+	var frames, dropped uint64
 	var encode time.Duration
+	listening := 0
 	s.mu.Lock()
 	for sess := range s.sessions {
 		f, e := sess.viewerStats()
 		frames += f
 		encode += e
+		if l := sess.listener.Load(); l != nil {
+			listening++
+			dropped += l.Dropped()
+		}
 	}
 	m.mu.Lock()
 	frames += m.framesDone
 	encode += m.encodeDone
+	dropped += m.droppedDone
 	sessions := maps.Clone(m.sessionsTotal)
 	errs := maps.Clone(m.errorsTotal)
 	logins := maps.Clone(m.loginsTotal)
@@ -122,6 +131,9 @@ func (s *Server) writeMetrics(w http.ResponseWriter, _ *http.Request) {
 	counter(w, "racgate_bytes_sent_total", "Websocket payload bytes sent to browsers.", float64(m.bytesSent.Load()))
 	counter(w, "racgate_frames_sent_total", "Frames sent to browsers.", float64(frames))
 	counter(w, "racgate_encode_seconds_total", "Time spent encoding frames.", encode.Seconds())
+	gauge(w, "racgate_audio_sessions", "Sessions whose browser is sent the remote's sound.", float64(listening))
+	counter(w, "racgate_audio_bytes_sent_total", "Websocket payload bytes of sound sent to browsers (part of racgate_bytes_sent_total).", float64(m.audioBytes.Load()))
+	counter(w, "racgate_audio_packets_dropped_total", "Sound packets dropped for browsers too far behind to play them in time.", float64(dropped))
 	labelled(w, "racgate_errors_total", "Sessions ended by an error, by kind.", "kind", errs)
 	labelled(w, "racgate_logins_total", "Login attempts, by result.", "result", logins)
 	labelled(w, "racgate_login_throttled_total", "Login attempts refused by the login throttle, by the key that held them.", "by", throttled)

@@ -490,7 +490,11 @@ func (s *Server) unregister(ss *session) {
 	delete(s.sessions, ss)
 	// Under s.mu, as the metrics handler sums live sessions: counted once, never twice.
 	f, e := ss.viewerStats()
-	s.metrics.viewerDone(f, e)
+	var dropped uint64
+	if l := ss.listener.Load(); l != nil {
+		dropped = l.Dropped()
+	}
+	s.metrics.viewerDone(f, e, dropped)
 	s.mu.Unlock()
 	s.wg.Done()
 }

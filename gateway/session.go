@@ -549,7 +549,14 @@ func (ss *session) connected(rem remote, disp display, width, height int, wctx c
 		ss.listener.Store(l)
 		wg.Go(func() {
 			defer l.Close()
-			if err := l.Run(ss.ctx, func(msg []byte) error { return ss.send(fctx, msg) }); err != nil && ss.ctx.Err() == nil {
+			err := l.Run(ss.ctx, func(msg []byte) error {
+				if err := ss.send(fctx, msg); err != nil {
+					return err
+				}
+				ss.srv.metrics.audioBytes.Add(uint64(len(msg)))
+				return nil
+			})
+			if err != nil && ss.ctx.Err() == nil {
 				ss.end(&sessionEnd{Code: closeRemoteEnded, Reason: "The browser connection failed.", Err: err})
 			}
 		})

@@ -245,6 +245,7 @@ type Listener struct {
 	queue   [][]byte
 	queued  int
 	gone    bool
+	dropped uint64 // AUDIO packets dropped because the browser was behind
 
 	wake chan struct{}
 	done chan struct{} // closed when the stream or the listener closes
@@ -288,6 +289,7 @@ func (l *Listener) pushLocked(msg []byte) {
 		l.queued -= len(l.queue[i])
 		l.queue = append(l.queue[:i], l.queue[i+1:]...)
 		l.s.stats.Dropped++
+		l.dropped++
 	}
 	l.queue = append(l.queue, msg)
 	l.queued += len(msg)
@@ -320,6 +322,13 @@ func (l *Listener) SetEnabled(on bool) {
 		l.queue, l.queued = nil, 0
 	}
 	l.announceLocked()
+}
+
+// Dropped is how many AUDIO packets this listener lost for being behind (MaxQueued).
+func (l *Listener) Dropped() uint64 {
+	l.s.mu.Lock()
+	defer l.s.mu.Unlock()
+	return l.dropped
 }
 
 // Codec is what the listener is sent now.

@@ -230,6 +230,9 @@ func TestSlowListenerBounded(t *testing.T) {
 	if d := s.Stats().Dropped; d < 80 {
 		t.Fatalf("dropped %d packets of 100 with room for %d", d, MaxQueued/len(pkt))
 	}
+	if d, all := l.Dropped(), s.Stats().Dropped; d != all || d != uint64(100-(n-1)) {
+		t.Fatalf("the listener counts %d dropped, the stream %d; %d of 100 are queued", d, all, n-1)
+	}
 }
 
 // Close ends every listener's Run.
