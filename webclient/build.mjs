@@ -1,5 +1,7 @@
-// Build: bundles src/main.ts to dist/client.js (and dist-test/client.js, below) and static/client.css (with xterm.js's CSS)
-// to dist/client.css, and copies the rest of static/ to dist/.
+// Build: bundles src/main.ts to dist/client.js and src/soundworklet.ts to
+// dist/sound-worklet.js (the AudioWorklet module, loaded beside client.js), both also to
+// dist-test/ (below), static/client.css (with xterm.js's CSS) to dist/client.css, and
+// copies the rest of static/ to dist/.
 // With --tests, also bundles test/unit/*.test.ts (and the wire module the browser tests'
 // fake server uses) to test/out/ for `node --test`.
 import * as esbuild from "esbuild";
@@ -12,15 +14,19 @@ const dist = join(root, "dist");
 mkdirSync(dist, { recursive: true });
 for (const f of readdirSync(dist)) if (f !== ".gitkeep") rmSync(join(dist, f), { recursive: true });
 
-// The page's script, twice: dist/client.js is what racgate serves; dist-test/client.js is
-// the same with RACGATE_TEST_BUILD on (src/build.d.ts), for the browser tests, which
-// load it in its place (test/browser/session.mjs) to read the page's state.
+// The page's scripts, twice: dist/ is what racgate serves; dist-test/ is the same with
+// RACGATE_TEST_BUILD on (src/build.d.ts), for the browser tests, which load it in its
+// place (test/browser/session.mjs) to read the page's state and what it played.
 const distTest = join(root, "dist-test");
 rmSync(distTest, { recursive: true, force: true });
-for (const [outdir, testBuild] of [[dist, false], [distTest, true]]) {
+const scripts = [
+  ["src/main.ts", "client.js"],
+  ["src/soundworklet.ts", "sound-worklet.js"],
+];
+for (const [outdir, testBuild] of [[dist, false], [distTest, true]]) for (const [entry, out] of scripts) {
   await esbuild.build({
-    entryPoints: [join(root, "src/main.ts")],
-    outfile: join(outdir, "client.js"),
+    entryPoints: [join(root, entry)],
+    outfile: join(outdir, out),
     bundle: true,
     minify: true,
     sourcemap: "linked",

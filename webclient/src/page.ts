@@ -8,16 +8,19 @@
 //   hello        HELLO: the clipboard's flags, then the desktop or the terminal
 //   askLogin     PROMPT: the login form while connecting
 //   windowResized  the desktop or terminal follows the window
+//   sound        the connect URL's audio codecs, the controls for HELLO's FLAG_AUDIO,
+//                AUDIO_FORMAT / AUDIO to the player (soundpanel.ts)
 
 import { Bell } from "./bell.js";
 import { ClipboardPanel } from "./clipboardpanel.js";
 import { DesktopView } from "./desktop.js";
 import { PromptForm } from "./prompt.js";
+import { SoundPanel } from "./soundpanel.js";
 import { Session } from "./session.js";
 import type { SessionUI, State } from "./session.js";
 import { StatusOverlay } from "./status.js";
 import { TerminalView } from "./terminal.js";
-import { closeAllowsReconnect, KIND_TERMINAL } from "./wire.js";
+import { closeAllowsReconnect, FLAG_AUDIO, KIND_TERMINAL } from "./wire.js";
 import type { Hello, Prompt } from "./wire.js";
 
 export interface PageElements {
@@ -33,6 +36,10 @@ export interface PageElements {
   clipboardText: HTMLTextAreaElement; // textarea#clipboard
   clipboardSend: HTMLButtonElement; // #clipboard-send
   prompt: HTMLFormElement; // form#prompt
+  soundEnable: HTMLButtonElement; // #sound-enable
+  soundControls: HTMLElement; // #sound-controls
+  soundMute: HTMLButtonElement; // #sound-mute
+  soundVolume: HTMLInputElement; // input#sound-volume
 }
 
 function el<T extends HTMLElement>(id: string): T {
@@ -56,6 +63,10 @@ export function pageElements(): PageElements {
     terminal: el("terminal"),
     prompt: el("prompt"),
     terminalSearch: el("terminal-search"),
+    soundEnable: el("sound-enable"),
+    soundControls: el("sound-controls"),
+    soundMute: el("sound-mute"),
+    soundVolume: el("sound-volume"),
   };
 }
 
@@ -66,6 +77,7 @@ export class ConnectPage {
   private readonly desktop: DesktopView;
   private readonly clipboard: ClipboardPanel;
   private readonly terminal: TerminalView;
+  private readonly sound: SoundPanel;
   private readonly session: Session;
   // The terminal size in the last connect URL: a terminal opened on HELLO starts at it.
   private urlCells = { cols: 80, rows: 24 };
@@ -107,6 +119,13 @@ export class ConnectPage {
       pasteAllowed: () => this.session.pasteAllowed,
       note,
     }, el.terminalSearch);
+    this.sound = new SoundPanel(
+      { status: el.status, enable: el.soundEnable, controls: el.soundControls, mute: el.soundMute, volume: el.soundVolume },
+      {
+        enable: (enabled) => this.session.send({ type: "AUDIO_ENABLE", enabled }),
+        focusDisplay: () => this.focusDisplay(),
+      },
+    );
     this.session = new Session({ url: "", display: this.desktop.display, ui: this.sessionUI() });
   }
 
@@ -118,11 +137,14 @@ export class ConnectPage {
     new ResizeObserver(resized).observe(this.el.view);
     window.addEventListener("resize", resized);
     window.addEventListener("pagehide", () => this.session.disconnect());
-    this.connect();
+    this.sound.listen();
+    // The connect request lists the sound codecs this browser decodes: ask first.
+    void this.sound.probe().then(() => this.connect());
   }
 
   /** connect opens a new websocket (the first, or a reconnect). */
   private connect(): void {
+    this.sound.connecting();
     this.session.connect(this.connectURL());
   }
 
@@ -133,7 +155,8 @@ export class ConnectPage {
     const a = this.area();
     this.urlCells = this.terminal.connectCells(a.w, a.h);
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
-    return `${proto}//${location.host}/ws/${encodeURIComponent(this.endpoint)}?width=${width}&height=${height}&cols=${this.urlCells.cols}&rows=${this.urlCells.rows}`;
+    const audio = this.sound.audioParam;
+    return `${proto}//${location.host}/ws/${encodeURIComponent(this.endpoint)}?width=${width}&height=${height}&cols=${this.urlCells.cols}&rows=${this.urlCells.rows}` + (audio ? `&audio=${audio}` : "");
   }
 
   private sessionUI(): SessionUI {
@@ -153,6 +176,7 @@ export class ConnectPage {
       terminalScrollback: (lines) => t.setScrollback(lines),
       terminalFlush: (done) => t.flush(done),
       prompt: (p) => this.askLogin(p),
+      sound: (m) => this.sound.message(m),
     };
   }
 
@@ -162,11 +186,13 @@ export class ConnectPage {
     const code = this.session.closeCode;
     this.status.show(s, detail, code === null || closeAllowsReconnect(code));
     this.prompt.hide(); // a prompt belongs to one connection attempt
+    if (s === "closed") this.sound.closed();
     if (s === "connected" && this.session.kind !== KIND_TERMINAL) this.desktop.focus();
   }
 
   private hello(h: Hello): void {
     this.clipboard.hello(this.session.pasteAllowed, this.session.copyAllowed);
+    this.sound.hello((h.flags & FLAG_AUDIO) !== 0);
     const terminal = h.kind === KIND_TERMINAL;
     this.el.terminal.hidden = !terminal;
     this.desktop.hidden = terminal;
@@ -204,6 +230,12 @@ export class ConnectPage {
       return;
     }
     this.desktop.windowResized();
+  }
+
+  // focusDisplay gives the keyboard back to the remote screen after a control's use.
+  private focusDisplay(): void {
+    if (this.isTerminal()) this.terminal.focus();
+    else if (this.session.kind !== KIND_TERMINAL) this.desktop.focus();
   }
 
   private connected(): boolean {

@@ -10,6 +10,7 @@ import {
   encodeMessages,
   ENC_JPEG,
   ENC_PNG,
+  FLAG_AUDIO,
   FLAG_COPY,
   FLAG_PASTE,
   FLAG_RESIZE,
@@ -20,7 +21,7 @@ import {
   WS_CLOSE_NORMAL,
   WS_CLOSE_PROTOCOL_ERROR,
 } from "./wire.js";
-import type { ClientMessage, Hello, Image, Message, Prompt } from "./wire.js";
+import type { Audio, AudioFormat, ClientMessage, Hello, Image, Message, Prompt } from "./wire.js";
 
 export type State = "connecting" | "connected" | "closed";
 
@@ -44,6 +45,12 @@ export interface SessionUI {
    * Session.answerPrompt. Without it every PROMPT is cancelled.
    */
   prompt?(p: Prompt): void;
+  /**
+   * sound: AUDIO_FORMAT and AUDIO of a connection with sound (HELLO's FLAG_AUDIO), as they
+   * arrive: they keep their order among themselves but wait for no drawing, so they may
+   * come before hello. A throw stops nothing but the sound.
+   */
+  sound?(m: Audio | AudioFormat): void;
 }
 
 // A queued item: a message, or an IMAGE whose JPEG/PNG decode started on arrival so
@@ -73,6 +80,7 @@ export class Session {
   private current: State = "closed";
   private flags = 0; // HELLO's flags
   private helloKind = 0; // HELLO's kind
+  private sound = false; // the HELLO decoded so far had FLAG_AUDIO
 
   constructor(private readonly o: SessionOptions) {}
 
@@ -91,6 +99,7 @@ export class Session {
     this.failure = null;
     this.opened = false;
     this.flags = 0;
+    this.sound = false;
     this.z = new Inflater(); // a new websocket starts new deflate streams
     this.tz = new TerminalInflater();
     this.setState("connecting", "connecting…");
@@ -170,6 +179,11 @@ export class Session {
       if (!(data instanceof ArrayBuffer)) throw new ProtocolError("text websocket message (the protocol is binary)");
       if (data.byteLength > MAX_SERVER_MESSAGE) throw new ProtocolError(`websocket message of ${data.byteLength} bytes exceeds 4 MiB`);
       decodeMessages(data, (m) => {
+        if (m.type === "AUDIO" || m.type === "AUDIO_FORMAT") {
+          this.playSound(m);
+          return;
+        }
+        if (m.type === "HELLO") this.sound = (m.flags & FLAG_AUDIO) !== 0;
         if (m.type === "IMAGE" && (m.encoding === ENC_JPEG || m.encoding === ENC_PNG)) {
           this.queue.push({ type: "BITMAP", image: m, decoded: decodeBitmap(m) });
         } else {
@@ -181,6 +195,17 @@ export class Session {
       return;
     }
     if (this.runner !== this.gen) void this.run(this.gen);
+  }
+
+  // Sound plays on its own clock (§ AUDIO): it goes to the page as it comes, not through
+  // the draw queue, where it would wait behind image decodes.
+  private playSound(m: Audio | AudioFormat): void {
+    if (!this.sound) return; // no FLAG_AUDIO in HELLO (or no HELLO yet): not this connection's
+    try {
+      this.o.ui.sound?.(m);
+    } catch (e) {
+      console.warn("racgate: sound:", e);
+    }
   }
 
   // run draws queued items in order; it waits only for bitmap decodes.

@@ -146,7 +146,7 @@ export type ResizeRequest = { type: "RESIZE_REQUEST"; width: number; height: num
 export type TerminalInput = { type: "TERMINAL_INPUT"; data: Uint8Array };
 export type Wheel = { type: "WHEEL"; x: number; y: number; dx: number; dy: number };
 export type TerminalResize = { type: "TERMINAL_RESIZE"; cols: number; rows: number };
-// A type this version does not know (or AUDIO, whose layout is not fixed yet): skipped.
+// A type this version does not know: skipped.
 export type Unknown = { type: "UNKNOWN"; typeByte: number; payload: Uint8Array };
 
 export type ServerMessage = Hello | Resize | Fill | Copy | Image | Frame | Cursor | Clipboard | Bell | Name | Close | Terminal | TerminalConfig | Prompt | TerminalDeflate | TerminalScrollback | Audio | AudioFormat;

@@ -38,9 +38,10 @@
 // On a terminal endpoint, type and press go to the terminal instead of the hidden canvas.
 //
 // The page's script: the browser loads the test build, dist-test/client.js (npm run build
-// makes it beside dist/), in place of the /static/client.js the server sends. It is the
-// same code with RACGATE_TEST_BUILD on, which sets window.racgateTerminal; the build
-// racgate serves has no such hook.
+// makes it beside dist/), in place of the /static/client.js the server sends (and
+// dist-test/sound-worklet.js for /static/sound-worklet.js). It is the same code with
+// RACGATE_TEST_BUILD on, which sets window.racgateTerminal and window.racgateSound; the
+// build racgate serves has no such hook.
 
 import { chromium } from "playwright-core";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -62,6 +63,12 @@ export const CHROMIUM_ARGS = [
 const DEFAULT_TIMEOUT_MS = 15000;
 /** The test build of the page's script (above). */
 export const TEST_CLIENT = fileURLToPath(new URL("../../dist-test/client.js", import.meta.url));
+// What the browser loads from the test build in place of the server's file: the page's
+// script and its sound worklet.
+const TEST_FILES = {
+  "/static/client.js": TEST_CLIENT,
+  "/static/sound-worklet.js": fileURLToPath(new URL("../../dist-test/sound-worklet.js", import.meta.url)),
+};
 
 /**
  * openBrowser starts chromium with a fresh profile and one page (extraArgs: more
@@ -118,19 +125,19 @@ export async function openBrowser({ baseURL, viewport = { width: 1024, height: 7
 
 const url = (b, path) => new URL(path, b.base).toString();
 
-// useTestClient answers the page's /static/client.js with the test build (above): the
-// server's response (status, headers) with the test build's bytes; a failed response
-// (no client built) goes to the page as it is.
+// useTestClient answers the page's /static/client.js (and sound-worklet.js) with the test
+// build (above): the server's response (status, headers) with the test build's bytes; a
+// failed response (no client built) goes to the page as it is.
 async function useTestClient(context, base) {
   await context.route(
-    (u) => u.origin === base.origin && u.pathname === "/static/client.js",
+    (u) => u.origin === base.origin && Object.hasOwn(TEST_FILES, u.pathname),
     async (route) => {
       const response = await route.fetch();
       if (!response.ok()) return route.fulfill({ response });
       const headers = { ...response.headers() };
       delete headers["content-length"];
       delete headers["content-encoding"];
-      return route.fulfill({ response, headers, body: readFileSync(TEST_CLIENT) });
+      return route.fulfill({ response, headers, body: readFileSync(TEST_FILES[new URL(route.request().url()).pathname]) });
     },
   );
 }
