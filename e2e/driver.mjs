@@ -10,7 +10,8 @@ const out = (o) => process.stdout.write(JSON.stringify(o) + "\n");
 
 let b;
 try {
-  b = await openBrowser({ baseURL: process.env.RACGATE_URL });
+  // Sound plays without a click first: the sound tests read what the page played.
+  b = await openBrowser({ baseURL: process.env.RACGATE_URL, extraArgs: ["--autoplay-policy=no-user-gesture-required"] });
 } catch (e) {
   out({ ok: false, error: `launch: ${e?.message ?? e}` });
   process.exit(1);

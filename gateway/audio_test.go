@@ -463,12 +463,22 @@ func TestRDPXRDPSound(t *testing.T) {
 			if f.Codec != tc.want || f.SampleRate != 44100 || f.Channels != 2 {
 				t.Fatalf("format %+v, want %v at 44.1 kHz stereo", f, tc.want)
 			}
-			for i := 1; i < len(packets); i++ {
-				if packets[i].Timestamp < packets[i-1].Timestamp {
-					t.Fatalf("timestamps go back: %d after %d", packets[i].Timestamp, packets[i-1].Timestamp)
+			// A continuous tone: each packet is stamped where the previous one ends
+			// (render/audio snaps xrdp's send-time stamps; its first two waves come
+			// together, stamped 1 ms apart).
+			var end float64
+			for i, p := range packets {
+				if i > 0 && math.Abs(float64(p.Timestamp)-end) > 1 {
+					t.Fatalf("packet %d stamped %d ms; the one before ends at %.1f", i, p.Timestamp, end)
 				}
+				d := 2880.0 / 44100 * 1000 // xrdp's Opus: 2880 samples of 44.1 kHz sound
+				if tc.want == wire.CodecADPCM {
+					d = float64(wire.ADPCMFrames(len(p.Data), 2)) / 44100 * 1000
+				}
+				end = float64(p.Timestamp) + d
 			}
 			if tc.want == wire.CodecOpus {
+
 				// Passed through: each packet is one Opus packet, its TOC byte (RFC 6716
 				// 3.1) a CELT or SILK mode xrdp's encoder uses, none ADPCM-sized.
 				for i, p := range packets {

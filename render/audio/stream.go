@@ -56,9 +56,13 @@ type Stream struct {
 
 // snapWithin is how far a packet's timestamp may be from where the previous packet
 // ended and still count as its continuation. RDP servers stamp waves with the time they
-// send them (xrdp: its wall clock), which jitters by milliseconds; taken as they are,
-// such stamps would tell a player to open tiny gaps and overlaps, which click.
-const snapWithin = 40 * time.Millisecond
+// send them (xrdp: its wall clock), not with where their samples lie: the stamps jitter
+// with the sender's scheduling, xrdp sends its first two waves together (stamped 1 ms
+// apart), and a stalled sender stamps a late wave late and the next ones early. Taken as
+// they are, such stamps would tell a player to insert silence and overlap sound. A real
+// pause in a sound source resumes with a jump well past this; shorter ones are taken as
+// jitter, which the player's buffer absorbs.
+const snapWithin = 150 * time.Millisecond
 
 // Stats counts a stream's traffic.
 type Stats struct {

@@ -403,15 +403,16 @@ func TestStreamClock(t *testing.T) {
 	s.SetFormat(Format{Codec: wire.CodecPCM, SampleRate: 44100, Channels: 2})
 	pkt := tone.Sine(440, 44100, 2, 0, 2048, 0.5) // 46.44 ms
 	in := []uint32{
-		1000,      // the first: as stamped
-		1000 + 49, // +3 ms late: 1046 (1046.44)
-		1000 + 90, // 2 ms early: 1093 (1092.88)
-		1139 + 39, // 39 ms late: still the continuation, 1139 (1139.32)
-		1500,      // a gap of 314 ms: kept
-		1400,      // back 146 ms: kept (the source's clock moved)
-		1446,      // continues: 1446 (1446.44)
+		1000,       // the first: as stamped
+		1001,       // sent with it (xrdp's first two waves): 1046 (1046.44)
+		1000 + 90,  // 3 ms early: 1093 (1092.88)
+		1139 + 120, // 120 ms late (a stalled sender): still the continuation, 1139 (1139.32)
+		1190,       // and the next one early: 1186 (1185.76)
+		1600,       // a gap of 368 ms: kept
+		1400,       // back 246 ms: kept (the source's clock moved)
+		1446,       // continues: 1446 (1446.44)
 	}
-	want := []uint32{1000, 1046, 1093, 1139, 1500, 1400, 1446}
+	want := []uint32{1000, 1046, 1093, 1139, 1186, 1600, 1400, 1446}
 	for _, ts := range in {
 		s.Write(ts, pkt)
 	}

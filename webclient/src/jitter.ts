@@ -4,8 +4,13 @@
 // the worklet's globals, so that node tests can drive it.
 //
 // Writing: each chunk is resampled (linear interpolation) to the output rate on arrival,
-// with the ratio nudged by up to ±0.5% so that the queue follows the target delay (the
-// remote's clock and ours drift apart). A timestamp past where the previous chunk ended
+// with the ratio nudged by up to ±0.2% (3.5 cents: no audible pitch change) so that the
+// queue follows the target delay as the remote's clock and ours drift apart. What is
+// steered is the queue's low point over each second, just before a packet comes: the
+// margin that decides underruns. Its average would also count half a packet, which for
+// xrdp's 65 ms Opus packets kept a proportional controller pinned at its limit (pitch
+// off by the full nudge) and running the queue dry. Within a deadband nothing is
+// nudged, so a steady stream plays at exact pitch. A timestamp past where the previous chunk ended
 // was silence at the remote: that much silence goes in first (§ AUDIO). More than
 // DROP_MS queued (a burst after a stall) is cut back to the target.
 //
@@ -17,10 +22,11 @@ export interface JitterStats {
   underruns: number; // chunks that came after their time: the output had run dry
   droppedMs: number; // cut to catch up
   gapMs: number; // silence put in for timestamp gaps
-  delayMs: number; // the queue's length, averaged (what the target steers)
+  delayMs: number; // the queue's length, averaged
+  lowMs: number; // the queue's low point over the last second (what the target steers)
   queuedMs: number; // the queue's length now
   targetMs: number;
-  nudge: number; // the resampling ratio's current correction, ±0.005 at most
+  nudge: number; // the resampling ratio's current correction, ±MAX_NUDGE at most
   state: "idle" | "buffering" | "playing";
 }
 
@@ -33,9 +39,14 @@ const SHRINK_AFTER_S = 10;
 export const DROP_MS = 400; // more queued than this: cut back to the target
 const FADE_MS = 4;
 const GAP_TOLERANCE_MS = 10; // timestamps are whole ms and the remote's clock wobbles
-const MAX_NUDGE = 0.005;
-const NUDGE_PER_MS = 0.0002; // ratio correction per ms of delay off the target: full at 25 ms
-const DELAY_AVERAGE_S = 0.5; // the delay's averaging time constant
+export const MAX_NUDGE = 0.002;
+// The low point is steered to LOW_BELOW_MS under the target: playing starts with the
+// target queued, and the queue then runs down by up to a packet before the next comes.
+const LOW_BELOW_MS = 20;
+const DEADBAND_MS = 10; // a low point this near its goal is left alone
+const NUDGE_PER_MS = 0.0001; // ratio correction per ms beyond the deadband: full at 30 ms
+const WINDOW_S = 1; // the low point's window, and how often the nudge changes
+const DELAY_AVERAGE_S = 0.5; // the (reported) delay's averaging time constant
 const CAPACITY_S = 2;
 
 type ReadState = JitterStats["state"];
@@ -66,6 +77,9 @@ export class JitterBuffer {
 
   private targetMs = START_TARGET_MS;
   private avg = 0; // the queue's length averaged, frames
+  private low = Infinity; // the queue's low point in this window, frames
+  private lastLow = 0; // …and in the last whole window
+  private windowEnd = 0; // when this window ends (now, frames)
   private nudge = 0;
   private underruns = 0;
   private dropped = 0; // frames
@@ -141,6 +155,7 @@ export class JitterBuffer {
   private restart(): void {
     this.state = "buffering";
     this.env = 0;
+    this.nudge = 0;
     this.resetResampler();
   }
 
@@ -195,8 +210,7 @@ export class JitterBuffer {
     const L = planes[0];
     const R = planes[1] ?? L;
     const n = L.length;
-    this.nudge = this.state === "playing" ? clamp((this.ms(this.avg) - this.targetMs) * NUDGE_PER_MS, -MAX_NUDGE, MAX_NUDGE) : 0;
-    const step = (rate / this.rate) * (1 + this.nudge);
+    const step = (rate / this.rate) * (1 + (this.state === "playing" ? this.nudge : 0));
     let p = this.pos;
     // Make room: a queue this long is a stall; the oldest goes.
     const need = Math.ceil((n - p) / step) + 1;
@@ -240,6 +254,8 @@ export class JitterBuffer {
         this.state = "playing";
         this.avg = this.queued;
         this.lastTrouble = this.now;
+        this.low = Infinity;
+        this.windowEnd = this.now + this.rate * WINDOW_S;
       }
       if (this.state === "playing") {
         let avail = this.queued;
@@ -269,6 +285,8 @@ export class JitterBuffer {
     this.now += n;
     if (this.state === "playing") {
       this.avg += (this.queued - this.avg) * Math.min(1, n / (this.rate * DELAY_AVERAGE_S));
+      this.low = Math.min(this.low, this.queued);
+      if (this.now >= this.windowEnd) this.steer();
       // Steady for a while: a shorter delay will do.
       if (this.now - this.lastTrouble > this.rate * SHRINK_AFTER_S) {
         this.targetMs = Math.max(MIN_TARGET_MS, this.targetMs - SHRINK_MS);
@@ -277,12 +295,23 @@ export class JitterBuffer {
     }
   }
 
+  // steer sets the nudge from the window's low point, once a window.
+  private steer(): void {
+    this.lastLow = this.low;
+    const off = this.ms(this.low) - (this.targetMs - LOW_BELOW_MS);
+    const beyond = Math.abs(off) <= DEADBAND_MS ? 0 : off - Math.sign(off) * DEADBAND_MS;
+    this.nudge = clamp(beyond * NUDGE_PER_MS, -MAX_NUDGE, MAX_NUDGE);
+    this.low = Infinity;
+    this.windowEnd = this.now + this.rate * WINDOW_S;
+  }
+
   stats(): JitterStats {
     return {
       underruns: this.underruns,
       droppedMs: this.ms(this.dropped),
       gapMs: this.ms(this.gaps),
       delayMs: this.ms(this.avg),
+      lowMs: this.ms(this.lastLow),
       queuedMs: this.ms(this.queued),
       targetMs: this.targetMs,
       nudge: this.nudge,

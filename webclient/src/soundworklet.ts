@@ -58,7 +58,7 @@ class Player extends AudioWorkletProcessor {
 
 registerProcessor(PLAYER, Player);
 
-const TAP_SECONDS = 8;
+const TAP_SECONDS = 12; // the end-to-end tests analyse 10 s
 
 // Tap passes its input through and keeps the last TAP_SECONDS of it (test build only).
 class Tap extends AudioWorkletProcessor {

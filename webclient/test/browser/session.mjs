@@ -374,6 +374,24 @@ const STEPS = {
     await new Promise((r) => setTimeout(r, Number(ms)));
     return {};
   },
+  // soundOutput: the last `seconds` the page played (after its volume), at the
+  // AudioContext's rate, each channel as base64 of little-endian float32 (test build).
+  async soundOutput(b, seconds) {
+    return await b.page.evaluate(async (s) => {
+      const o = await window.racgateSound.output(s);
+      const b64 = (f) => {
+        const u8 = new Uint8Array(f.buffer, f.byteOffset, f.byteLength);
+        let t = "";
+        for (let i = 0; i < u8.length; i += 0x8000) t += String.fromCharCode.apply(null, u8.subarray(i, i + 0x8000));
+        return btoa(t);
+      };
+      return { rate: o.rate, left: b64(o.left), right: b64(o.right) };
+    }, Number(seconds));
+  },
+  // soundStats: the player's counters (underruns, delay, ...) and the AudioContext's state.
+  async soundStats(b) {
+    return { stats: await b.page.evaluate(() => window.racgateSound.stats()) };
+  },
 };
 
 /** runStep runs one step object and returns its result (throws on failure). */
