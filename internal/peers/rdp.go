@@ -427,9 +427,14 @@ LogFile=%s
 LogLevel=INFO
 EnableSyslog=false
 [Channels]
-rdpdr=false
+; rdpdr and drdynvc: racgate's client requests both with audio (Windows sends
+; no sound without rdpdr; sound may come over a DVC). chansrv's rdpdr mounts
+; nothing here (EnableFuseMount=false, and the client announces no drive);
+; xrdp opens the DVC Microsoft::Windows::RDS::DisplayControl, which the
+; client refuses.
+rdpdr=true
 rdpsnd=true
-drdynvc=false
+drdynvc=true
 cliprdr=true
 rail=false
 xrdpvr=false

@@ -7,8 +7,10 @@
 // mcs.go (T.125), gcc.go (T.124 and the data blocks), info.go (Client Info),
 // licensing.go, capabilities.go, finalize.go, slowpath.go and fastpath.go
 // (share PDUs and fast-path output/input), bitmap.go and planar.go (bitmap
-// codecs), channel.go (static virtual channels), rdpsnd.go and
-// rdpsnd_pdu.go (audio output, MS-RDPEA).
+// codecs), channel.go (static virtual channels), drdynvc.go and
+// drdynvc_pdu.go (dynamic virtual channels, MS-RDPEDYC), rdpsnd.go and
+// rdpsnd_pdu.go (audio output, MS-RDPEA), rdpdr.go and rdpdr_pdu.go (device
+// redirection without devices, MS-RDPEFS, which Windows needs for sound).
 package rdp
 
 import (
@@ -55,9 +57,11 @@ type Config struct {
 	Timezone       string // timezone, an IANA name ("Europe/Berlin")
 	Performance    PerformanceFlags
 	Logger         *slog.Logger
-	// Audio receives the session's sound (audio output redirection over
-	// the static channel "rdpsnd", MS-RDPEA); nil requests no rdpsnd
-	// channel, and the server plays no sound to this client.
+	// Audio receives the session's sound (audio output redirection,
+	// MS-RDPEA, over the static channel "rdpsnd" or the dynamic channel
+	// "AUDIO_PLAYBACK_DVC"); it also requests "rdpdr" (with no devices)
+	// and "drdynvc". nil requests none of these channels, and the server
+	// plays no sound to this client.
 	Audio AudioHandler
 	// AudioFormats are the formats the client offers, in order of
 	// preference; empty (with Audio set) means PCM, 44.1 kHz, stereo,
@@ -106,7 +110,10 @@ type Client struct {
 	pointers     pointerCache
 	license      *licenseState // during a licence exchange
 	stats        decodeStats
-	snd          *rdpsnd // audio output, when Config.Audio is set
+	audio        *audioOut // audio output, when Config.Audio is set
+	snd          *rdpsnd   // audio output on the static channel rdpsnd
+	dvc          *drdynvc  // dynamic virtual channels, when a feature needs them
+	rdpdr        *rdpdr    // device redirection (no devices), with Config.Audio
 
 	closeOnce sync.Once
 }

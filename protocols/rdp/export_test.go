@@ -17,8 +17,36 @@ func InterleavedCount(c *Client) int { return c.stats.interleaved }
 // AudioConfirms is the number of Wave Confirm PDUs c sent (after Run
 // returned).
 func AudioConfirms(c *Client) int {
-	if c.snd == nil {
+	if c.audio == nil {
 		return 0
 	}
-	return c.snd.confirms
+	return c.audio.confirms
+}
+
+// DVCVersion is the DVC version c negotiated over drdynvc (0 if none),
+// after Run returned.
+func DVCVersion(c *Client) uint16 {
+	if c.dvc == nil {
+		return 0
+	}
+	return c.dvc.version
+}
+
+// DVCRefused lists the names of the DVCs c refused (after Run returned).
+func DVCRefused(c *Client) []string {
+	if c.dvc == nil {
+		return nil
+	}
+	return c.dvc.refused
+}
+
+// RdpdrProgress reports how far c's rdpdr exchange went (after Run
+// returned): the Client Announce Reply sent, the Client ID confirmed, the
+// user logged on, and the capability set types the server sent.
+func RdpdrProgress(c *Client) (announced, confirmed, loggedOn bool, serverCaps []uint16) {
+	if c.rdpdr == nil {
+		return false, false, false, nil
+	}
+	r := c.rdpdr
+	return r.announced, r.confirmed, r.loggedOn, r.server.types
 }

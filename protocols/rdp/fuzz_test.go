@@ -382,3 +382,133 @@ func FuzzRdpsnd(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDrdynvc feeds sequences of drdynvc messages (u16-length-prefixed, as
+// rdpsndFuzzInput joins them) to the DVC manager of a client with an audio
+// handler attached: it must return protocol errors only, never panic or
+// buffer more than a channel allows, send only well-formed DVC PDUs of at
+// most 1,600 bytes, and hand the AudioHandler only waves in a format the
+// client offered.
+func FuzzDrdynvc(f *testing.F) {
+	caps := appendDynvcCapsVersion(nil, 3, [4]uint16{0x3333, 0x1111, 0x0a3d, 0x04a7})
+	create := appendDynvcCreateReq(nil, 0x1234, 2, audioPlaybackDVC)
+	seed := [][]byte{caps, create}
+	seed = append(seed, dvcFragments(0x1234, hx(xrdpServerFormats), 30, 1000)...)
+	seed = append(seed, dvcFragments(0x1234, hx("06 00 00 04 34 12 00 04"+repeatHex("00", 1020)), -1, 0)...)
+	seed = append(seed, dvcFragments(0x1234, hx("02 00 14 00 10 27 01 00 07 00 00 00 01 02 03 04"), -1, 0)...)
+	seed = append(seed, dvcFragments(0x1234, hx("00 00 00 00 05 06 07 08 09 0a 0b 0c"), 4, 3)...)
+	seed = append(seed, appendDynvcCreateReq(nil, 5, 0, "Microsoft::Windows::RDS::DisplayControl"), appendDynvcClose(nil, 0x1234))
+	f.Add(rdpsndFuzzInput(seed...))
+	f.Add(rdpsndFuzzInput(readHexVector(f, "ms-rdpedyc-4.1.1-caps-request-version2.hex"), readHexVector(f, "ms-rdpedyc-4.2.1-create-request.hex"),
+		readHexVector(f, "ms-rdpedyc-4.3.2-data-line1.hex"), readHexVector(f, "ms-rdpedyc-4.4.1-close.hex")))
+	f.Add(rdpsndFuzzInput(readHexVector(f, "ms-rdpedyc-4.1.1-caps-request-version2.hex"), appendDynvcCreateReq(nil, 3, 0, audioPlaybackDVC),
+		readHexVector(f, "ms-rdpedyc-4.3.3-data-first-compressed.hex")))
+	wave := append(hx("00 00 00 00"), make([]byte, 8188)...)
+	big := [][]byte{caps, appendDynvcCreateReq(nil, 0x12345678, 0, audioPlaybackDVC)}
+	big = append(big, dvcFragments(0x12345678, serverFormatsPDU(8, pcm44k, opusX), -1, 0)...)
+	big = append(big, dvcFragments(0x12345678, hx("02 00 08 20 ff ff 00 00 fe 00 00 00 01 02 03 04"), -1, 0)...)
+	big = append(big, dvcFragments(0x12345678, wave, 1590, 1595)...)
+	big = append(big, dvcFragments(0x12345678, sndPDU(sndcWave2, hx("ff ff 01 00 09 00 00 00 00 00 00 00 01 02")), -1, 0)...)
+	f.Add(rdpsndFuzzInput(big...))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		c, cc, a, clock := audioClient(opusX, pcm44k, pcm22k)
+		for len(in) >= 2 {
+			n := min(int(in[0])|int(in[1])<<8, len(in)-2)
+			msg := in[2 : 2+n]
+			in = in[2+n:]
+			clock.advance(time.Duration(n) * time.Millisecond)
+			before := len(a.waves)
+			err := sendOn(c, drdynvcTestChannel, msg)
+			// The agreed formats are the server's descriptions of
+			// formats the client offered (agreeAudioFormats).
+			for _, w := range a.waves[before:] {
+				if !slices.ContainsFunc(c.audio.offer, func(f AudioFormat) bool { return audioFormatMatches(f, w.f) }) {
+					t.Fatalf("wave in format %+v, offered %+v", w.f, c.audio.offer)
+				}
+			}
+			for _, ch := range c.dvc.open {
+				if ch.limit > maxRdpsndMessage || ch.assembling && (ch.total > ch.limit || len(ch.buf) > ch.total) {
+					t.Fatalf("channel %q buffers %d of %d bytes (limit %d)", ch.name, len(ch.buf), ch.total, ch.limit)
+				}
+			}
+			for _, p := range sentOn(t, cc, drdynvcTestChannel) {
+				if len(p) == 0 || len(p) > dynvcMaxPDU {
+					t.Fatalf("client sent a %d-byte DVC PDU", len(p))
+				}
+				h := parseDynvcHeader(p[0])
+				switch h.cmd {
+				case dynvcCapabilities:
+					if !bytes.Equal(p, appendDynvcCapsRsp(nil, c.dvc.version)) {
+						t.Fatalf("client sent % x", p)
+					}
+				case dynvcCreate:
+					if len(p) != 1+dynvcUintSize(h.cbID)+4 {
+						t.Fatalf("client sent % x", p)
+					}
+				case dynvcData:
+					if _, err := parseDynvcData(h, p[1:]); err != nil {
+						t.Fatal(err)
+					}
+				case dynvcDataFirst:
+					if _, err := parseDynvcDataFirst(h, p[1:]); err != nil {
+						t.Fatal(err)
+					}
+				case dynvcClose:
+					if _, err := parseDynvcClose(h, p[1:]); err != nil {
+						t.Fatal(err)
+					}
+				default:
+					t.Fatalf("client sent % x", p)
+				}
+			}
+			if err != nil {
+				var pe *ProtocolError
+				if !errors.As(err, &pe) {
+					t.Fatalf("not a protocol error: %v", err)
+				}
+				return
+			}
+		}
+	})
+}
+
+// FuzzRdpdr feeds sequences of rdpdr messages to the client's rdpdr side:
+// protocol errors only, never a panic, and only the client PDUs of a
+// device-less client, at most two for each server message.
+func FuzzRdpdr(f *testing.F) {
+	f.Add(rdpsndFuzzInput(serverAnnounce(12, 0x42), hx(xrdpServerCaps), serverClientIDConfirm(12, 0x42), hx(userLoggedOn),
+		readHexVector(f, "ms-rdpefs-4.12-server-create-drive-request.hex"), hx("72 44 72 64 01 00 00 00 00 00 00 00")))
+	f.Add(rdpsndFuzzInput(serverAnnounce(10, 1), hx(userLoggedOn), hx(xrdpServerCaps), serverClientIDConfirm(10, 1), hx("52 50 43 50 00 00 00 00")))
+	f.Add(rdpsndFuzzInput(serverAnnounce(13, 5), serverClientIDConfirm(13, 5), serverAnnounce(12, 6), serverClientIDConfirm(12, 6)))
+	known := map[uint16]bool{pakidCoreClientIDConfirm: true, pakidCoreClientName: true, pakidCoreClientCapability: true,
+		pakidCoreDeviceListAnnounce: true, pakidCoreDeviceIOCompletion: true}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		c, cc, _, _ := audioClient()
+		for len(in) >= 2 {
+			n := min(int(in[0])|int(in[1])<<8, len(in)-2)
+			msg := in[2 : 2+n]
+			in = in[2+n:]
+			err := sendOn(c, rdpdrTestChannel, msg)
+			sent := sentOn(t, cc, rdpdrTestChannel)
+			if len(sent) > 2 {
+				t.Fatalf("%d messages for one", len(sent))
+			}
+			for _, m := range sent {
+				h, _, perr := parseRdpdrHeader(m)
+				if perr != nil || h.component != rdpdrCtypCore || !known[h.packetID] {
+					t.Fatalf("client sent % x", m)
+				}
+				if h.packetID == pakidCoreDeviceListAnnounce && !bytes.Equal(m, hx(deviceListNone)) {
+					t.Fatalf("client announced devices: % x", m)
+				}
+			}
+			if err != nil {
+				var pe *ProtocolError
+				if !errors.As(err, &pe) {
+					t.Fatalf("not a protocol error: %v", err)
+				}
+				return
+			}
+		}
+	})
+}

@@ -3,21 +3,31 @@ package rdp
 import "time"
 
 // Audio output redirection: the client side of the Audio Output Virtual
-// Channel Extension (MS-RDPEA 3.2) over the static virtual channel
-// "rdpsnd". The server offers its formats; the client answers with those
-// it shares, in its own order of preference, and the server then sends
-// waves in one of them, which the client confirms. The PDUs are in
-// rdpsnd_pdu.go.
+// Channel Extension (MS-RDPEA 3.2). The server offers its formats; the
+// client answers with those it shares, in its own order of preference, and
+// the server then sends waves in one of them, which the client confirms.
+// The PDUs are in rdpsnd_pdu.go.
+//
+// Transports (MS-RDPEA 2.1): the static virtual channel "rdpsnd", or the
+// dynamic virtual channel "AUDIO_PLAYBACK_DVC" (drdynvc.go). The PDUs and
+// their sequence are the same on both; each rdpsnd runs the state machine
+// for one transport and sends its answers (Training Confirm, Wave
+// Confirm...) back on the transport the server used, through sndTransport.
+// A WaveInfo PDU and its Wave PDU are two messages on either transport
+// (2.2.3.4). "AUDIO_PLAYBACK_LOSSY_DVC" (UDP, MS-RDPEUDP) is not
+// supported, nor are the UDP PDUs of the static channel (no wDGramPort).
+// A new DVC after a closed one starts over with the formats.
 //
 // Servers seen: xrdp 0.9 (chansrv) announces version 5, sends its formats
 // (PCM 44.1 kHz and 22.05 kHz stereo, and Opus as tag 0x0069 when built
 // with libopus) as soon as the channel is up, waits for the client's, then
 // trains and sends WaveInfo+Wave pairs. It picks the client's PCM 44.1 kHz
 // stereo format for PCM and switches to Opus when the client lists 0x0069
-// (the format's place in the client's list does not matter to it). Windows
-// servers send nothing on rdpsnd unless the client also requests the
-// device redirection channel "rdpdr" (MS-RDPEA 2.1, product behavior
-// note 1), which this client does not implement yet.
+// (the format's place in the client's list does not matter to it). xrdp
+// uses the static channel even when drdynvc is up. Windows servers send
+// nothing on rdpsnd unless the client also requests the device
+// redirection channel "rdpdr" (MS-RDPEA 2.1, product behavior note 1):
+// with Config.Audio the client requests it (rdpdr.go) and drdynvc too.
 
 // Wave format tags (wFormatTag of AUDIO_FORMAT, MS-RDPEA 2.2.2.1.1).
 const (
@@ -73,23 +83,13 @@ var defaultAudioFormats = []AudioFormat{{
 // the server's): 6 has the Quality Mode PDU; 8 would allow Wave2.
 const rdpsndVersion = 6
 
-// rdpsnd is the client's state for the rdpsnd channel. It is used on
-// Run's goroutine only (and during Dial's finalization, before Run).
-type rdpsnd struct {
-	c     *Client
+// audioOut is the audio output state a Client's rdpsnd instances share:
+// the handler, the formats offered and the timestamp unwrapping, so that
+// AudioWave's times grow monotonically across transports and channels.
+type audioOut struct {
 	h     AudioHandler
 	offer []AudioFormat // the client's formats, in order of preference
-	ch    int           // index of the channel in c.channels
 	now   func() time.Time
-
-	version uint16        // the server's wVersion
-	formats []AudioFormat // the agreed list, which wFormatNo indexes
-
-	// A WaveInfo PDU arrived; the next message is its Wave PDU.
-	waitWave bool
-	info     sndWavInfo
-	wave     []byte // scratch: WaveInfo's 4 bytes plus the Wave PDU's rest
-	out      []byte // scratch for the PDUs the client sends
 
 	// Timestamp unwrapping (see AudioHandler.AudioWave).
 	started   bool
@@ -100,19 +100,78 @@ type rdpsnd struct {
 	confirms int // Wave Confirm PDUs sent, for tests
 }
 
-// initAudio requests the rdpsnd channel when the configuration has an
-// AudioHandler; it runs before the connection sequence.
+// sndTransport carries the client's rdpsnd PDUs back to the server: the
+// static channel "rdpsnd" or a DVC "AUDIO_PLAYBACK_DVC" (*dvcChannel).
+type sndTransport interface {
+	send(msg []byte) error
+}
+
+// staticSndTransport is the static channel c.channels[ch].
+type staticSndTransport struct {
+	c  *Client
+	ch int
+}
+
+func (t staticSndTransport) send(msg []byte) error {
+	return t.c.sendChannel(t.c.channels[t.ch].ID, msg)
+}
+
+// rdpsnd is the client's state for one rdpsnd transport. It is used on
+// Run's goroutine only (and during Dial's finalization, before Run).
+type rdpsnd struct {
+	c  *Client
+	a  *audioOut
+	tr sndTransport
+
+	version uint16        // the server's wVersion
+	formats []AudioFormat // the agreed list, which wFormatNo indexes
+
+	// A WaveInfo PDU arrived; the next message is its Wave PDU.
+	waitWave bool
+	info     sndWavInfo
+	wave     []byte // scratch: WaveInfo's 4 bytes plus the Wave PDU's rest
+	out      []byte // scratch for the PDUs the client sends
+	// playing: a wave was played since the last SNDC_CLOSE.
+	playing bool
+}
+
+// audioPlaybackDVC is the DVC listener name for audio output over a
+// reliable transport (MS-RDPEA 2.1).
+const audioPlaybackDVC = "AUDIO_PLAYBACK_DVC"
+
+// initAudio requests, when the configuration has an AudioHandler, the
+// channels sound can come on: the static channel rdpsnd, the device
+// redirection channel rdpdr (without which Windows sends no sound) and
+// drdynvc with a listener for AUDIO_PLAYBACK_DVC. It runs before the
+// connection sequence.
 func (c *Client) initAudio() {
 	if c.cfg.Audio == nil {
 		return
 	}
-	s := &rdpsnd{c: c, h: c.cfg.Audio, offer: c.cfg.AudioFormats, now: time.Now}
-	if len(s.offer) == 0 {
-		s.offer = defaultAudioFormats
+	a := &audioOut{h: c.cfg.Audio, offer: c.cfg.AudioFormats, now: time.Now}
+	if len(a.offer) == 0 {
+		a.offer = defaultAudioFormats
 	}
-	s.ch = len(c.channels)
+	c.audio = a
+	s := &rdpsnd{c: c, a: a, tr: staticSndTransport{c: c, ch: len(c.channels)}}
 	c.addChannelLimit("rdpsnd", channelOptionEncryptRDP, maxRdpsndMessage, s.handle)
 	c.snd = s
+	c.initRdpdr()
+	c.initDrdynvc(dvcListener{name: audioPlaybackDVC, limit: maxRdpsndMessage, open: func(ch *dvcChannel) dvcHandler {
+		return &rdpsndDVC{rdpsnd{c: c, a: a, tr: ch}}
+	}})
+}
+
+// rdpsndDVC is rdpsnd on an AUDIO_PLAYBACK_DVC channel.
+type rdpsndDVC struct{ rdpsnd }
+
+// closed: the DVC closed; a stream that was playing ends as with
+// SNDC_CLOSE.
+func (s *rdpsndDVC) closed() {
+	if s.playing {
+		s.playing = false
+		s.a.h.AudioClose()
+	}
 }
 
 // handle receives one complete rdpsnd message (MS-RDPEA 3.2.5).
@@ -169,7 +228,8 @@ func (s *rdpsnd) handle(msg []byte) error {
 		if err := checkBodySize(h, body); err != nil {
 			return err
 		}
-		s.h.AudioClose()
+		s.playing = false
+		s.a.h.AudioClose()
 		return nil
 	case sndcSetVolume:
 		if err := checkBodySize(h, body); err != nil {
@@ -179,7 +239,7 @@ func (s *rdpsnd) handle(msg []byte) error {
 		if err != nil {
 			return err
 		}
-		s.h.AudioVolume(left, right)
+		s.a.h.AudioVolume(left, right)
 		return nil
 	}
 	if h.msgType == 0 {
@@ -204,7 +264,7 @@ func (s *rdpsnd) handleFormats(body []byte) error {
 		return err
 	}
 	s.version = sv.version
-	s.formats = agreeAudioFormats(s.offer, sv.formats)
+	s.formats = agreeAudioFormats(s.a.offer, sv.formats)
 	version := min(uint16(rdpsndVersion), sv.version)
 	s.c.log.Debug("rdp: rdpsnd formats", "serverVersion", sv.version, "serverFormats", sv.formats, "agreed", s.formats)
 	msg := appendClientAudioVersionAndFormats(s.out[:0], tssndcapsAlive|tssndcapsVolume, version, s.formats)
@@ -266,8 +326,9 @@ func (s *rdpsnd) handleWave(msg []byte) error {
 // receiving the wave and confirming it, which is nothing here: racgate
 // forwards sound at once and leaves buffering to the browser.
 func (s *rdpsnd) play(stamp, formatNo uint16, blockNo uint8, data []byte) error {
-	s.h.AudioWave(s.formats[formatNo], s.unwrap(stamp), data)
-	s.confirms++
+	s.playing = true
+	s.a.h.AudioWave(s.formats[formatNo], s.a.unwrap(stamp), data)
+	s.a.confirms++
 	return s.send(appendSndWavConfirm(s.out[:0], stamp, blockNo))
 }
 
@@ -276,7 +337,7 @@ func (s *rdpsnd) play(stamp, formatNo uint16, blockNo uint8, data []byte) error 
 // takes the one closest to the local time since the last wave, so that a
 // pause longer than the 65.536 s wrap is not lost; a negative delta (a
 // timestamp stepping back) counts as 0.
-func (s *rdpsnd) unwrap(stamp uint16) time.Duration {
+func (s *audioOut) unwrap(stamp uint16) time.Duration {
 	now := s.now()
 	if !s.started {
 		s.started, s.lastStamp, s.lastLocal = true, stamp, now
@@ -300,9 +361,9 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
-// send sends one message on the rdpsnd channel and keeps msg's buffer as
-// scratch for the next.
+// send sends one message on the transport the server used and keeps msg's
+// buffer as scratch for the next.
 func (s *rdpsnd) send(msg []byte) error {
 	s.out = msg
-	return s.c.sendChannel(s.c.channels[s.ch].ID, msg)
+	return s.tr.send(msg)
 }

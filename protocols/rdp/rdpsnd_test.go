@@ -46,11 +46,19 @@ func sndPDU(msgType uint8, body []byte) []byte {
 }
 func repeatHex(s string, n int) string { return strings.Repeat(s+" ", n) }
 
-// rdpsndTestChannel is the MCS channel the tests' server assigns rdpsnd.
-const rdpsndTestChannel = 1005
+// The MCS channels the tests' server assigns rdpsnd, rdpdr and drdynvc.
+const (
+	rdpsndTestChannel  = 1005
+	rdpdrTestChannel   = 1006
+	drdynvcTestChannel = 1007
+)
 
-// audioClient is an active Client with the rdpsnd channel (ID 1005) over a
-// capConn, offering offer, on a fake clock.
+// sndIndex is the index of the static channel rdpsnd in c.channels.
+func sndIndex(c *Client) int { return c.snd.tr.(staticSndTransport).ch }
+
+// audioClient is an active Client with the channels rdpsnd (ID 1005),
+// rdpdr (1006) and drdynvc (1007) over a capConn, offering offer, on a fake
+// clock.
 func audioClient(offer ...AudioFormat) (*Client, *capConn, *testAudio, *fakeClock) {
 	c, _ := testClient()
 	cc := &capConn{}
@@ -58,15 +66,21 @@ func audioClient(offer ...AudioFormat) (*Client, *capConn, *testAudio, *fakeCloc
 	a := &testAudio{}
 	c.cfg.Audio, c.cfg.AudioFormats = a, offer
 	c.initAudio()
-	c.channels[c.snd.ch].ID = rdpsndTestChannel
+	c.channels[sndIndex(c)].ID = rdpsndTestChannel
+	c.channels[c.rdpdr.ch].ID = rdpdrTestChannel
+	c.channels[c.dvc.ch].ID = drdynvcTestChannel
 	clock := newFakeClock()
-	c.snd.now = clock.now
+	c.audio.now = clock.now
 	return c, cc, a, clock
 }
 
 // sendSnd hands msg to c as the server sends it: one channel message on
 // rdpsnd, cut into chunks of CHANNEL_CHUNK_LENGTH.
-func sendSnd(c *Client, msg []byte) error {
+func sendSnd(c *Client, msg []byte) error { return sendOn(c, rdpsndTestChannel, msg) }
+
+// sendOn hands msg to c as one message on the static channel with MCS ID
+// ch, cut into chunks of CHANNEL_CHUNK_LENGTH.
+func sendOn(c *Client, ch uint16, msg []byte) error {
 	for off := 0; ; {
 		n := min(len(msg)-off, channelChunkLength)
 		var flags uint32
@@ -76,7 +90,7 @@ func sendSnd(c *Client, msg []byte) error {
 		if off+n == len(msg) {
 			flags |= channelFlagLast
 		}
-		if err := c.handleChannelData(rdpsndTestChannel, channelPDU(len(msg), flags, msg[off:off+n])); err != nil {
+		if err := c.handleChannelData(ch, channelPDU(len(msg), flags, msg[off:off+n])); err != nil {
 			return err
 		}
 		if off += n; off >= len(msg) {
@@ -89,13 +103,20 @@ func sendSnd(c *Client, msg []byte) error {
 // reassembled from their chunks.
 func sentSnd(t *testing.T, cc *capConn) [][]byte {
 	t.Helper()
+	return sentOn(t, cc, rdpsndTestChannel)
+}
+
+// sentOn returns the messages the client sent since the last call, all on
+// the static channel with MCS ID want, reassembled from their chunks.
+func sentOn(t *testing.T, cc *capConn, want uint16) [][]byte {
+	t.Helper()
 	out := cc.take()
 	var msgs [][]byte
 	var cur []byte
 	for len(out) > 0 {
 		n := int(out[2])<<8 | int(out[3])
-		if ch := int(out[mcsSendDataHeaderSize-5])<<8 | int(out[mcsSendDataHeaderSize-4]); ch != rdpsndTestChannel {
-			t.Fatalf("sent on channel %d", ch)
+		if ch := uint16(out[mcsSendDataHeaderSize-5])<<8 | uint16(out[mcsSendDataHeaderSize-4]); ch != want {
+			t.Fatalf("sent on channel %d, want %d", ch, want)
 		}
 		d := decoder{b: out[mcsSendDataHeaderSize:n]}
 		total, flags := int(d.u32()), d.u32()
@@ -207,8 +228,8 @@ func TestRdpsndXRDPSequence(t *testing.T) {
 		t.Fatalf("%d closes, %d waves", a.closes, len(a.waves))
 	}
 	expectSent(t, cc)
-	if c.snd.confirms != 1 {
-		t.Fatalf("%d confirms", c.snd.confirms)
+	if c.audio.confirms != 1 {
+		t.Fatalf("%d confirms", c.audio.confirms)
 	}
 }
 
@@ -493,29 +514,51 @@ func TestRdpsndMalformed(t *testing.T) {
 	c, _, _, _ := audioClient()
 	err := c.handleChannelData(rdpsndTestChannel, channelPDU(maxRdpsndMessage+1, channelFlagFirst, make([]byte, 1600)))
 	var pe *ProtocolError
-	if !errors.As(err, &pe) || len(c.channels[c.snd.ch].buf) != 0 {
+	if !errors.As(err, &pe) || len(c.channels[sndIndex(c)].buf) != 0 {
 		t.Errorf("a %d-byte message: %v", maxRdpsndMessage+1, err)
 	}
 }
 
-// TestRdpsndChannel: Config.Audio requests the static channel "rdpsnd" in
-// the Client Network Data; without it no channel is requested.
+// TestRdpsndChannel: Config.Audio requests the static channels "rdpsnd",
+// "rdpdr" (without which Windows sends no sound) and "drdynvc" (for
+// AUDIO_PLAYBACK_DVC) in the Client Network Data; without it no channel is
+// requested.
 func TestRdpsndChannel(t *testing.T) {
 	c, _ := testClient()
 	c.initAudio()
-	if c.snd != nil || len(c.channels) != 0 {
+	if c.snd != nil || c.dvc != nil || c.rdpdr != nil || len(c.channels) != 0 {
 		t.Fatal("a channel without Config.Audio")
 	}
+	blocks := clientDataBlocks(&c.cfg, protocolSSL, c.channels)
+	for _, name := range []string{"rdpsnd", "rdpdr", "drdynvc"} {
+		if bytes.Contains(blocks, []byte(name)) {
+			t.Fatalf("%s in the client data blocks without Config.Audio", name)
+		}
+	}
 	c, _, _, _ = audioClient()
-	if len(c.channels) != 1 || c.channels[0].Name != "rdpsnd" || c.channels[0].Options != channelOptionInitialized|channelOptionEncryptRDP {
+	want := []struct {
+		name    string
+		options uint32
+	}{
+		{"rdpsnd", channelOptionInitialized | channelOptionEncryptRDP},
+		{"rdpdr", channelOptionInitialized | channelOptionCompressRDP},
+		{"drdynvc", channelOptionInitialized | channelOptionEncryptRDP | channelOptionCompressRDP},
+	}
+	if len(c.channels) != len(want) {
 		t.Fatalf("channels %+v", c.channels)
 	}
-	if !slices.EqualFunc(c.snd.offer, defaultAudioFormats, audioFormatEqual) {
-		t.Fatalf("offer %+v", c.snd.offer)
+	blocks = clientDataBlocks(&c.cfg, protocolSSL, c.channels)
+	for i, w := range want {
+		if c.channels[i].Name != w.name || c.channels[i].Options != w.options {
+			t.Errorf("channel %d: %q %#x, want %q %#x", i, c.channels[i].Name, c.channels[i].Options, w.name, w.options)
+		}
+		def := append([]byte(w.name), make([]byte, 8-len(w.name))...)
+		if !bytes.Contains(blocks, putU32(def, w.options)) {
+			t.Errorf("no %s CHANNEL_DEF in the client data blocks", w.name)
+		}
 	}
-	blocks := clientDataBlocks(&c.cfg, protocolSSL, c.channels)
-	if !bytes.Contains(blocks, append([]byte("rdpsnd\x00\x00"), 0, 0, 0, 0xC0)) {
-		t.Fatal("no rdpsnd CHANNEL_DEF in the client data blocks")
+	if !slices.EqualFunc(c.audio.offer, defaultAudioFormats, audioFormatEqual) {
+		t.Fatalf("offer %+v", c.audio.offer)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -97,6 +98,7 @@ func playXRDPTone(t *testing.T, formats []rdp.AudioFormat) ([]byte, []recordedWa
 	}
 	waves := rec.waitClose(t, s, 15*time.Second)
 	s.stop(t)
+	checkXRDPAudioChannels(t, s.c)
 	if len(waves) == 0 {
 		t.Fatal("no waves")
 	}
@@ -183,6 +185,28 @@ func TestXRDPAudioOpus(t *testing.T) {
 	if total < toneLength*8/10 || total > toneLength*12/10 {
 		t.Errorf("Opus packets last %v for %v played", total, toneLength)
 	}
+}
+
+// checkXRDPAudioChannels checks, after Run returned, the channels that
+// Config.Audio requests besides rdpsnd: xrdp's DVC manager negotiated
+// version 2 (it sends DYNVC_CAPS_VERSION2 and takes only 2 or 3 back) and
+// asked to open Microsoft::Windows::RDS::DisplayControl, which the client
+// refused; chansrv's rdpdr ran the initialization to the end (Server
+// Announce, the five capability sets, Client ID Confirm, User Logged On)
+// with no devices announced.
+func checkXRDPAudioChannels(t *testing.T, c *rdp.Client) {
+	t.Helper()
+	if v := rdp.DVCVersion(c); v != 2 {
+		t.Errorf("DVC version %d, want 2", v)
+	}
+	if refused := rdp.DVCRefused(c); !slices.Equal(refused, []string{"Microsoft::Windows::RDS::DisplayControl"}) {
+		t.Errorf("refused DVCs %q", refused)
+	}
+	announced, confirmed, loggedOn, caps := rdp.RdpdrProgress(c)
+	if !announced || !confirmed || !loggedOn || len(caps) != 5 {
+		t.Errorf("rdpdr: announced %v, confirmed %v, logged on %v, server capability sets %v", announced, confirmed, loggedOn, caps)
+	}
+	t.Logf("drdynvc version %d, refused %q; rdpdr server capability sets %v", rdp.DVCVersion(c), rdp.DVCRefused(c), caps)
 }
 
 func formatEqual(a, b rdp.AudioFormat) bool {
