@@ -247,3 +247,49 @@ test("jitter: after end() running dry is no underrun; a later start buffers afre
   play(jb, tone({ rate: 44100, seconds: 0.5, ts0: 100 }), 1);
   assert.equal(jb.stats().underruns, 0);
 });
+
+test("jitter: an hour with 50 ppm of drift and 20 ms of arrival jitter: no underrun, drop, gap or click", () => {
+  // Streamed, not kept: an hour of output would be over a gigabyte.
+  const OUT = 48000, RATE = 44100, PER = 882; // 20 ms packets of 44.1 kHz stereo
+  const clock = 1.00005; // the remote's clock runs 50 ppm fast against ours
+  const amp = 0.5, freq = 440;
+  const jb = new JitterBuffer(OUT);
+  let seed = 7;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const seconds = 3600;
+  const L = new Float32Array(PER), R = new Float32Array(PER);
+  const out = new Float32Array(QUANTUM);
+  let next = 0; // the next packet's first sample
+  let arrival = 0; // output frames at which it arrives
+  let prev = 0, maxJump = 0, silentRun = 0, longestSilence = 0, started = false, maxNudge = 0;
+  for (let f = 0; f < OUT * seconds; f += QUANTUM) {
+    while (arrival <= f) {
+      for (let i = 0; i < PER; i++) L[i] = R[i] = amp * Math.sin((2 * Math.PI * freq * (next + i)) / RATE);
+      jb.push(Math.round((next * 1000) / RATE), RATE, [L, R]);
+      next += PER;
+      arrival = Math.round(((next / RATE) * OUT) / clock + rnd() * 0.02 * OUT);
+    }
+    jb.render(out, null);
+    for (let i = 0; i < QUANTUM; i++) {
+      const v = out[i];
+      if (Math.abs(v) > SILENT) started = true;
+      if (!started) continue;
+      maxJump = Math.max(maxJump, Math.abs(v - prev));
+      prev = v;
+      silentRun = Math.abs(v) <= SILENT ? silentRun + 1 : 0;
+      longestSilence = Math.max(longestSilence, silentRun);
+    }
+    maxNudge = Math.max(maxNudge, Math.abs(jb.stats().nudge));
+  }
+  const s = jb.stats();
+  assert.equal(s.underruns, 0, "underruns");
+  assert.equal(s.droppedMs, 0, "dropped");
+  assert.equal(s.gapMs, 0, "gaps");
+  // A sine crosses zero: a few samples near it are below SILENT, nothing longer.
+  assert.ok(longestSilence < 5, `a silence of ${longestSilence} samples`);
+  const sine = amp * Math.sin((Math.PI * freq) / OUT) * 2;
+  assert.ok(maxJump < sine * 1.05, `a click: a jump of ${maxJump}, a sine's largest is ${sine}`);
+  // The drift (180 ms over the hour) was followed, not left to pile up.
+  assert.ok(Math.abs(s.lowMs - (s.targetMs - 20)) < 25, `low point ${s.lowMs} ms, target ${s.targetMs}`);
+  assert.ok(maxNudge > 0 && maxNudge <= MAX_NUDGE, `nudge at most ${maxNudge}`);
+});
