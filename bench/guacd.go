@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"net"
+	"os"
 	"time"
 
 	"github.com/racgate/racgate/bench/guac"
@@ -30,8 +32,28 @@ func (g *guacdGateway) name() string { return "guacd" }
 
 func (g *guacdGateway) start(ctx context.Context, ps *procs, dir string, rem remoteServer) error {
 	g.rem = rem
-	return nil
+	if g.pid == 0 || g.pid == os.Getpid() { // the tests' fake guacd is this process
+		return nil
+	}
+	// The previous scenario's connection process may still be ending: measured from
+	// here, its CPU and memory would leave the sum mid-window (or count as idle).
+	deadline := time.Now().Add(guacdSettle)
+	for {
+		kids, err := procstat.Descendants(g.pid)
+		if err != nil || len(kids) == 0 {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("guacd (pid %d) still has %d child processes after %v: a connection of someone else's?", g.pid, len(kids), guacdSettle)
+		}
+		if err := sleep(ctx, 100*time.Millisecond); err != nil {
+			return err
+		}
+	}
 }
+
+// guacdSettle bounds the wait for guacd's earlier connection processes to end.
+var guacdSettle = 20 * time.Second
 
 func (g *guacdGateway) proc() (procstat.Sample, bool, error) {
 	if g.pid == 0 {
@@ -57,7 +79,12 @@ func (g *guacdGateway) params(sc scenario) map[string]string {
 }
 
 func (g *guacdGateway) dial(ctx context.Context, sc scenario, onFrame func(time.Time, bool)) (viewer, error) {
-	c, err := guac.Dial(ctx, g.addr, guac.Config{Protocol: g.rem.Protocol, Params: g.params(sc), Width: g.width, Height: g.height})
+	cfg := guac.Config{Protocol: g.rem.Protocol, Params: g.params(sc), Width: g.width, Height: g.height}
+	if sc.Sound.on() {
+		// What guacamole-common-js declares: its raw PCM player's types.
+		cfg.AudioTypes = []string{"audio/L8", "audio/L16"}
+	}
+	c, err := guac.Dial(ctx, g.addr, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +106,8 @@ func (v guacdViewer) close()                        { v.c.Close() }
 
 func (v guacdViewer) stats() viewStats {
 	st := v.c.Stats()
-	return viewStats{Bytes: st.Bytes, Frames: st.Syncs, FirstFrame: st.FirstSync, ImageBytes: st.ImageBytes}
+	return viewStats{Bytes: st.Bytes, Frames: st.Syncs, FirstFrame: st.FirstSync, ImageBytes: st.ImageBytes,
+		AudioPackets: st.AudioBlobs, AudioBytes: st.AudioBytes, AudioPCM: st.AudioPCM, AudioCodec: st.AudioType}
 }
 
 func (v guacdViewer) press(_ context.Context, keysym uint32, _ string) error {
@@ -90,3 +118,5 @@ func (v guacdViewer) press(_ context.Context, keysym uint32, _ string) error {
 }
 
 func (v guacdViewer) pointer(_ context.Context, x, y int) error { return v.c.Mouse(x, y, 0) }
+
+func (v guacdViewer) audioOnsets() []time.Time { return v.c.AudioOnsets() }

@@ -277,3 +277,34 @@ func TestGuacdParams(t *testing.T) {
 		t.Fatalf("scenarios without -guacd %+v", list)
 	}
 }
+
+// TestGuacdSettle: a scenario through guacd starts once guacd's earlier connection
+// processes have ended, and fails if one stays.
+func TestGuacdSettle(t *testing.T) {
+	peers.Require(t, "sh", "sleep")
+	run := func(script string) (*exec.Cmd, *guacdGateway) {
+		cmd := exec.Command("sh", "-c", script)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		time.Sleep(100 * time.Millisecond) // sh has started its child
+		return cmd, &guacdGateway{pid: cmd.Process.Pid}
+	}
+	// A child that ends after 700 ms, then none.
+	_, g := run("sleep 0.7; exec sleep 30")
+	start := time.Now()
+	if err := g.start(context.Background(), nil, "", remoteServer{}); err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el < 400*time.Millisecond {
+		t.Errorf("start returned after %v, before the child ended", el)
+	}
+	// A child that stays.
+	defer func(d time.Duration) { guacdSettle = d }(guacdSettle)
+	guacdSettle = 300 * time.Millisecond
+	_, g = run("sleep 30; true")
+	if err := g.start(context.Background(), nil, "", remoteServer{}); err == nil || !strings.Contains(err.Error(), "child processes") {
+		t.Errorf("start with a lasting child = %v", err)
+	}
+}

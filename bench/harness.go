@@ -59,6 +59,8 @@ type viewer interface {
 	stats() viewStats
 	press(ctx context.Context, keysym uint32, code string) error
 	pointer(ctx context.Context, x, y int) error
+	// audioOnsets are when the tone bursts of a sound scenario arrived (bench/onset).
+	audioOnsets() []time.Time
 	close()
 }
 
@@ -68,6 +70,13 @@ type viewStats struct {
 	TerminalBytes uint64            // TERMINAL data (racgate's terminal sessions)
 	ImageBytes    map[string]uint64 // by encoding
 	FirstFrame    time.Duration     // dial to first frame; 0 before
+	// Sound: messages carrying it, their bytes as read, the PCM decoded from them, those
+	// not decoded, and the codec (racgate) or mimetype (guacd) of the last format.
+	AudioPackets   uint64
+	AudioBytes     uint64
+	AudioPCM       uint64
+	AudioUndecoded uint64
+	AudioCodec     string
 }
 
 // newDir makes a fresh directory for one scenario.
@@ -93,7 +102,7 @@ func (h *harness) scenario(ctx context.Context, sc scenario, label string, gw ga
 	ps := &procs{}
 	defer ps.stopAll()
 	if err := h.measure(ctx, ps, sc, label, gw, &res); err != nil {
-		if errors.Is(err, exec.ErrNotFound) {
+		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, errSkip) {
 			res.Skipped = err.Error()
 		} else {
 			res.Errors = append(res.Errors, err.Error())
@@ -111,7 +120,7 @@ func (h *harness) measure(ctx context.Context, ps *procs, sc scenario, label str
 		return err
 	}
 	window := o.warmup + o.duration + 30*time.Second // workloads outlive the measurement
-	x, rem, server, counter, err := h.startRemote(ctx, ps, dir, sc, label, window)
+	x, rem, server, counter, snd, err := h.startRemote(ctx, ps, dir, sc, label, window)
 	if err != nil {
 		return err
 	}
@@ -150,12 +159,25 @@ func (h *harness) measure(ctx context.Context, ps *procs, sc scenario, label str
 	}
 	res.FirstFrameMs = ms(ttff) / float64(len(views))
 	res.FirstFrameMax = ms(ttffMax)
+	if snd != nil {
+		h.prog.Set(label + ": starting the sound")
+		if err := snd.start(sctx); err != nil {
+			return fmt.Errorf("sound: %w", err)
+		}
+		// The window opens once the sound flows (then after the warm-up), not while a
+		// sound server is still starting.
+		if err := waitSound(sctx, views[0], snd); err != nil {
+			return fmt.Errorf("sound: %w", err)
+		}
+	}
 
 	h.prog.Set(label + ": warming up")
 	if err := sleep(ctx, o.warmup); err != nil {
 		return err
 	}
-	tree := sc.SSH != "" // sshd's work is in its per-session children
+	// sshd's work is in its per-session children, xrdp-sesman's in its sessions' (Xorg,
+	// chansrv).
+	tree := sc.SSH != "" || sc.Sound != nil && sc.Sound.Remote == "rdp"
 	r0, err := remoteBytes(counter)
 	if err != nil {
 		return err
@@ -207,6 +229,11 @@ func (h *harness) measure(ctx context.Context, ps *procs, sc scenario, label str
 		res.RSSBytes = g1.RSS
 		res.RSSPerSession = float64(g1.RSS-idle.RSS) / n
 		res.RSSGrowth = g1.RSS - g0.RSS
+		if idle.PSS >= 0 && g0.PSS >= 0 && g1.PSS >= 0 {
+			res.PSSBytes = g1.PSS
+			res.PSSPerSession = float64(g1.PSS-idle.PSS) / n
+			res.PSSGrowth = g1.PSS - g0.PSS
+		}
 		res.Threads = g1.Threads
 		if cpu := (g1.CPU - g0.CPU).Seconds(); res.RemoteBytes > 0 && cpu > 0 {
 			res.RemoteBytesPerCPUSec = float64(res.RemoteBytes) / cpu
@@ -221,6 +248,11 @@ func (h *harness) measure(ctx context.Context, ps *procs, sc scenario, label str
 	if sc.AckDelay > 0 {
 		res.Note = fmt.Sprintf("client acknowledges each frame %v late", sc.AckDelay)
 	}
+	if sc.Sound != nil {
+		if err := soundResult(res, sc, s0, s1, snd, views[0].audioOnsets(), x0.At, x1.At); err != nil {
+			return err
+		}
+	}
 	gw.finish(ctx, res)
 	return nil
 }
@@ -229,26 +261,30 @@ func (h *harness) measure(ctx context.Context, ps *procs, sc scenario, label str
 // connect to: Xvnc itself, Xvfb shared by freerdp-shadow-cli for RDP, or sshd running
 // the scenario's command for SSH (x is nil then). server is the process whose CPU is the
 // server's share; counter is the flood's byte counter file, if any.
-func (h *harness) startRemote(ctx context.Context, ps *procs, dir string, sc scenario, label string, window time.Duration) (x *xvnc, rem remoteServer, server *proc, counter string, err error) {
+func (h *harness) startRemote(ctx context.Context, ps *procs, dir string, sc scenario, label string, window time.Duration) (x *xvnc, rem remoteServer, server *proc, counter string, snd soundSource, err error) {
+	if sc.Sound != nil {
+		x, rem, server, snd, err = h.startSoundRemote(ctx, ps, dir, sc, label)
+		return x, rem, server, "", snd, err
+	}
 	if sc.SSH != "" {
 		h.prog.Set(label + ": starting sshd")
 		command := sc.SSH
 		if sc.Flood {
 			if counter, err = newCounter(dir); err != nil {
-				return nil, rem, nil, "", err
+				return nil, rem, nil, "", nil, err
 			}
 			command += counter
 		}
 		s, err := startSSHD(ctx, ps, dir, command, counter)
 		if err != nil {
-			return nil, rem, nil, "", err
+			return nil, rem, nil, "", nil, err
 		}
 		rem = remoteServer{Protocol: "ssh", Addr: s.Addr, Settings: map[string]string{
 			"username": sshUser, "password": s.Password, "host-key": s.HostKey}}
-		return nil, rem, s.p, counter, nil
+		return nil, rem, s.p, counter, nil, nil
 	}
 	x, rem, server, err = h.startDisplay(ctx, ps, dir, sc, label, window)
-	return x, rem, server, "", err
+	return x, rem, server, "", nil, err
 }
 
 // startDisplay is startRemote for VNC and RDP.
@@ -401,6 +437,11 @@ func sample(views []viewer, gw gateway, serverPID int, tree bool) (viewStats, pr
 		sum.Bytes += st.Bytes
 		sum.Frames += st.Frames
 		sum.TerminalBytes += st.TerminalBytes
+		sum.AudioPackets += st.AudioPackets
+		sum.AudioBytes += st.AudioBytes
+		sum.AudioPCM += st.AudioPCM
+		sum.AudioUndecoded += st.AudioUndecoded
+		sum.AudioCodec = st.AudioCodec
 		for k, b := range st.ImageBytes {
 			sum.ImageBytes[k] += b
 		}

@@ -40,12 +40,15 @@ type options struct {
 	samples  int
 	guacd    string
 	guacdPID int
-	jsonPath string
-	svgDir   string
-	pprofDir string
-	keep     bool
-	verbose  bool
-	progress io.Writer
+	// guacdFirst runs each scenario through guacd before racgate: alternate it between
+	// runs, so that neither gateway always meets the machine (or a server) first.
+	guacdFirst bool
+	jsonPath   string
+	svgDir     string
+	pprofDir   string
+	keep       bool
+	verbose    bool
+	progress   io.Writer
 }
 
 func (o *options) want(name string) bool {
@@ -101,11 +104,12 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.height, "height", 768, "desktop height")
 	fs.IntVar(&o.sessions, "sessions", 1, "concurrent sessions per workload scenario")
 	scale := fs.String("scale", "1,10,100", "session counts for the scaling curve (idle desktop), at most 1000")
-	only := fs.String("scenarios", "", "comma-separated scenarios to run (idle,busy,churn,drag,typing,slow-client,slow-typing,scale,rdp-idle,rdp-busy,ssh-idle,ssh-flood,render); default all")
+	only := fs.String("scenarios", "", "comma-separated scenarios to run (idle,busy,churn,drag,typing,slow-client,slow-typing,scale,rdp-idle,rdp-busy,ssh-idle,ssh-flood,rdp-audio,vnc-audio,render); default all")
 	fs.BoolVar(&o.variants, "variants", false, "also run busy with each quality/compress/encodings variant")
 	fs.IntVar(&o.samples, "samples", 200, "latency samples (key presses) at most, within -duration")
 	fs.StringVar(&o.guacd, "guacd", "", "guacd host:port: run the scenarios through guacd too and print ratios")
 	fs.IntVar(&o.guacdPID, "guacd-pid", 0, "guacd's PID (local guacd), for its CPU and memory")
+	fs.BoolVar(&o.guacdFirst, "guacd-first", false, "with -guacd: run each scenario through guacd first, then racgate (alternate between runs)")
 	fs.StringVar(&o.jsonPath, "json", "", "write results as JSON to this file")
 	fs.StringVar(&o.svgDir, "svg", "", "write SVG charts into this directory")
 	fs.StringVar(&o.pprofDir, "pprof", "", "write racgate's CPU profile of each measuring window into this directory")
@@ -192,8 +196,11 @@ func execute(ctx context.Context, o *options) (*report.Run, error) {
 			return nil, ctx.Err()
 		}
 		label := fmt.Sprintf("%d/%d %s", i+1, len(list), sc.Name+variantLabel(sc.Variant))
+		if o.guacd != "" && o.guacdFirst {
+			run.Results = append(run.Results, h.guacd(ctx, sc, label))
+		}
 		run.Results = append(run.Results, h.racgate(ctx, sc, label))
-		if o.guacd != "" {
+		if o.guacd != "" && !o.guacdFirst {
 			run.Results = append(run.Results, h.guacd(ctx, sc, label))
 		}
 	}
@@ -216,7 +223,20 @@ func execute(ctx context.Context, o *options) (*report.Run, error) {
 		"CPU and RSS are read from /proc of the racgate process (utime+stime, VmRSS); server CPU is Xvnc's (freerdp-shadow-cli's for RDP; sshd's and its children's, the remote command included, for SSH).",
 		"SSH: the client counts terminal output (TERMINAL, and TERMINAL_DEFLATE inflated) and acknowledges each FRAME once the message is read, without terminal emulation; ssh-flood's remote output is counted by the flood itself.",
 		"goroutines: go_goroutines from racgate's /metrics (-1 where it cannot be read).")
+	if hasSound(list) {
+		run.Notes = append(run.Notes,
+			"sound: a 440 Hz tone at half scale, broken by a 160 ms gap (silence for RDP, the tone at 1% for VNC) every 580-860 ms in a fixed irregular order; the window opens once the client has heard two bursts. Latency is from writing a burst's first sample at the server (chansrv's socket for RDP, pacat's standard input for VNC) to the read of the message holding it, decoded (Opus with the system's libopus); sound bytes are racgate's AUDIO messages (with the websocket header of sound-only messages) and guacd's blob instructions. Gateway CPU and memory: racgate's process; guacd's and its forked children's (PSS: shared pages divided among the processes). Server CPU is xrdp-sesman's and its sessions' (Xorg, chansrv) for rdp-audio, pulseaudio's for vnc-audio.")
+	}
 	return run, nil
+}
+
+func hasSound(list []scenario) bool {
+	for _, sc := range list {
+		if sc.Sound != nil {
+			return true
+		}
+	}
+	return false
 }
 
 func variantLabel(v string) string {

@@ -92,6 +92,9 @@ func (g *racgateGateway) proc() (procstat.Sample, bool, error) {
 
 func (g *racgateGateway) dial(ctx context.Context, sc scenario, onFrame func(time.Time, bool)) (viewer, error) {
 	o := client.Options{Width: g.width, Height: g.height, Settings: sc.Settings, AckDelay: sc.AckDelay}
+	if sc.Sound.on() {
+		o.Audio = sc.Sound.Codecs
+	}
 	if onFrame != nil {
 		o.OnFrame = func(ev client.FrameEvent) { onFrame(ev.At, ev.Changed) }
 	}
@@ -115,7 +118,11 @@ var encodingNames = [...]string{"zrgb", "zpalette", "jpeg", "png", "zrgb1", "zpa
 
 func (v racgateViewer) stats() viewStats {
 	st := v.s.Stats()
-	out := viewStats{Bytes: st.Bytes, Frames: st.Frames, TerminalBytes: st.TerminalBytes, FirstFrame: st.FirstFrame, ImageBytes: map[string]uint64{}}
+	out := viewStats{Bytes: st.Bytes, Frames: st.Frames, TerminalBytes: st.TerminalBytes, FirstFrame: st.FirstFrame, ImageBytes: map[string]uint64{},
+		AudioPackets: st.AudioPackets, AudioBytes: st.AudioBytes, AudioPCM: st.AudioPCM, AudioUndecoded: st.AudioUndecoded}
+	if st.AudioCodec != 0 {
+		out.AudioCodec = st.AudioCodec.String()
+	}
 	for i, name := range encodingNames {
 		out.ImageBytes[name] = st.ImageBytes[i]
 	}
@@ -132,6 +139,8 @@ func (v racgateViewer) press(ctx context.Context, keysym uint32, code string) er
 func (v racgateViewer) pointer(ctx context.Context, x, y int) error {
 	return v.s.Pointer(ctx, x, y, 0)
 }
+
+func (v racgateViewer) audioOnsets() []time.Time { return v.s.AudioOnsets() }
 
 // goroutines reads go_goroutines from racgate's /metrics, or -1 when it is not there.
 func goroutines(ctx context.Context, hc *http.Client, base string) int {

@@ -29,6 +29,9 @@ type scenario struct {
 	Latency  bool          // measure input-to-pixel latency instead of only watching
 	AckDelay time.Duration // slow clients
 	Skip     string        // why this scenario cannot run yet
+	// Sound, if set, makes a sound scenario (sound.go): its own remote (xrdp, or Xvnc
+	// with PulseAudio) playing a tone with bursts; no Workload.
+	Sound *soundSpec
 }
 
 // Screen layout: the default xterm font (fixed, 6×13) with a 2-pixel border.
@@ -209,5 +212,27 @@ func scenarios(o *options) []scenario {
 	term := url.Values{"cols": {strconv.Itoa(sshCols)}, "rows": {strconv.Itoa(sshRows)}}
 	add(scenario{Name: "ssh-idle", Desc: "top -d 1 over SSH", Sessions: n, SSH: idleCommand, Settings: term})
 	add(scenario{Name: "ssh-flood", Desc: "numbers at up to ~400 KB/s over SSH", Sessions: n, SSH: floodScript, Flood: true, Settings: term})
+	// Sound (sound.go): one session each (xrdp gives a user one session). racgate's
+	// client asks first for Opus, as the web client does where WebCodecs decodes it:
+	// xrdp's Opus passes through (rdp-audio); PulseAudio gives PCM, which racgate sends
+	// as ADPCM (vnc-audio). "audio=adpcm,pcm" is a browser without Opus: xrdp sends PCM
+	// and racgate ADPCM. "sound off" is the baseline for what sound costs in memory and
+	// CPU. guacd gets the same remote in every variant (its client declares audio/L8
+	// and audio/L16 whatever the variant, and none with sound off), so each variant has
+	// its own guacd run next to it. -variants adds "audio=pcm" (PCM all the way).
+	for _, remote := range []string{"rdp", "vnc"} {
+		name := remote + "-audio"
+		add(scenario{Name: name, Desc: "440 Hz tone bursts at irregular intervals", Sessions: 1, Sound: &soundSpec{Remote: remote, Codecs: "opus,adpcm,pcm"}})
+		if !o.want(name) {
+			continue
+		}
+		if remote == "rdp" {
+			list = append(list, scenario{Name: name, Variant: "audio=adpcm,pcm", Sessions: 1, Sound: &soundSpec{Remote: remote, Codecs: "adpcm,pcm"}})
+		}
+		if o.variants {
+			list = append(list, scenario{Name: name, Variant: "audio=pcm", Sessions: 1, Sound: &soundSpec{Remote: remote, Codecs: "pcm"}})
+		}
+		list = append(list, scenario{Name: name, Variant: "sound off", Sessions: 1, Sound: &soundSpec{Remote: remote}})
+	}
 	return list
 }

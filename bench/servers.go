@@ -42,7 +42,23 @@ func lookup(bin string) (string, error) {
 // harness never signals a process it did not start.
 type procs struct {
 	mu   sync.Mutex
-	list []*proc
+	list []stopper // processes and clean-ups, in the order they were added
+}
+
+// stopper is what stopAll undoes: a process, or a clean-up (atStop).
+type stopper interface{ stop() }
+
+type stopFunc func()
+
+func (f stopFunc) stop() { f() }
+
+// atStop adds a clean-up that stopAll runs in turn with the processes, newest first: it
+// runs before the processes started before it are stopped and after those started
+// after it.
+func (ps *procs) atStop(f func()) {
+	ps.mu.Lock()
+	ps.list = append(ps.list, stopFunc(f))
+	ps.mu.Unlock()
 }
 
 type proc struct {

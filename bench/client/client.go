@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +23,8 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/racgate/racgate/bench/onset"
+	"github.com/racgate/racgate/bench/opus"
 	"github.com/racgate/racgate/render/wire"
 )
 
@@ -81,6 +84,12 @@ type Options struct {
 	AckDelay time.Duration
 	// OnFrame, if set, is called on Run's goroutine for every FRAME.
 	OnFrame func(FrameEvent)
+	// Audio is the connect request's audio parameter: the sound codecs the client
+	// decodes, in order of preference ("opus,adpcm,pcm"); empty asks for no sound.
+	// PCM and ADPCM are decoded, Opus with the system's libopus (bench/opus; without it
+	// Opus is only counted), and the client notes when a tone burst starts
+	// (Session.AudioOnsets).
+	Audio string
 }
 
 // FrameEvent is one FRAME as the client drew it.
@@ -106,7 +115,19 @@ type Stats struct {
 	ImageBytes    [6]uint64 // IMAGE data bytes by encoding
 	// FirstFrame is the time from the start of Dial to the first FRAME; 0 until then.
 	FirstFrame time.Duration
+	// Sound: AUDIO messages; their bytes (the messages' own, plus the websocket frame
+	// header of a websocket message that holds only AUDIO); the PCM decoded from them;
+	// packets not decoded (MP3, or Opus without libopus); the codec of the last
+	// AUDIO_FORMAT.
+	AudioPackets   uint64
+	AudioBytes     uint64
+	AudioPCM       uint64
+	AudioUndecoded uint64
+	AudioCodec     wire.Codec
 }
+
+// maxOnsets bounds the burst starts a session keeps (one a second in the bench).
+const maxOnsets = 4096
 
 // Session is one websocket session.
 type Session struct {
@@ -115,10 +136,11 @@ type Session struct {
 	start  time.Time
 	canvas *wire.Canvas
 
-	mu    sync.Mutex
-	stats Stats
-	hello *wire.Hello
-	close *wire.Close
+	mu     sync.Mutex
+	stats  Stats
+	hello  *wire.Hello
+	close  *wire.Close
+	onsets []time.Time
 
 	// Run's goroutine only.
 	term    wire.TerminalInflater
@@ -126,6 +148,10 @@ type Session struct {
 	drawn   image.Rectangle
 	changed bool
 	ackBuf  []byte
+	format  wire.AudioFormat
+	pcm     onset.PCM
+	opus    *opus.Decoder // an Opus stream's decoder; nil without libopus
+	decoded []byte
 }
 
 // Dial opens a websocket to endpoint on base with hc's login cookie.
@@ -134,6 +160,9 @@ func Dial(ctx context.Context, hc *http.Client, base, endpoint string, o Options
 	q := url.Values{}
 	for k, v := range o.Settings {
 		q[k] = v
+	}
+	if o.Audio != "" {
+		q.Set("audio", o.Audio)
 	}
 	if o.Width > 0 && o.Height > 0 {
 		q.Set("width", strconv.Itoa(o.Width))
@@ -166,6 +195,7 @@ func Dial(ctx context.Context, hc *http.Client, base, endpoint string, o Options
 // Run reads, draws and acknowledges until ctx ends (nil error), the server sends CLOSE
 // (an error wrapping ErrClosed) or something breaks.
 func (s *Session) Run(ctx context.Context) error {
+	defer s.closeOpus()
 	for {
 		typ, r, err := s.conn.Reader(ctx)
 		if err != nil {
@@ -215,9 +245,14 @@ func (s *Session) handle(ctx context.Context, at time.Time) error {
 	var frames []FrameEvent
 	var st Stats
 	st.Bytes, st.Messages = uint64(len(s.buf)), 1
+	burst := false
+	onlyAudio := true // every message in this websocket message is AUDIO
 	err := wire.Decode(s.buf, func(m wire.Message) error {
 		if err := s.canvas.Apply(m); err != nil {
 			return err
+		}
+		if _, ok := m.(wire.Audio); !ok {
+			onlyAudio = false
 		}
 		switch m := m.(type) {
 		case wire.Fill:
@@ -246,6 +281,17 @@ func (s *Session) handle(ctx context.Context, at time.Time) error {
 			st.Frames++
 			frames = append(frames, FrameEvent{ID: m.ID, At: at, Drawn: s.drawn, Changed: s.changed})
 			s.drawn, s.changed = image.Rectangle{}, false
+		case wire.AudioFormat:
+			s.setFormat(m)
+		case wire.Audio:
+			st.AudioPackets++
+			st.AudioBytes += uint64(5 + 4 + len(m.Data))
+			b, err := s.audio(m.Data, &st)
+			if err != nil {
+				return err
+			}
+			st.AudioPCM += uint64(len(s.decoded))
+			burst = burst || b
 		case wire.Hello:
 			s.mu.Lock()
 			s.hello = &m
@@ -257,10 +303,18 @@ func (s *Session) handle(ctx context.Context, at time.Time) error {
 		}
 		return nil
 	})
+	if onlyAudio && st.AudioPackets > 0 {
+		// The websocket frame's header goes with the sound that alone fills it.
+		st.AudioBytes += uint64(wsHeader(len(s.buf)))
+	}
 	s.mu.Lock()
 	s.stats.add(st)
+	s.stats.AudioCodec = s.format.Codec
 	if st.Frames > 0 && s.stats.FirstFrame == 0 {
 		s.stats.FirstFrame = at.Sub(s.start)
+	}
+	if burst && len(s.onsets) < maxOnsets {
+		s.onsets = append(s.onsets, at)
 	}
 	s.mu.Unlock()
 	if err != nil {
@@ -288,6 +342,81 @@ func (s *Session) handle(ctx context.Context, at time.Time) error {
 	return nil
 }
 
+// audio decodes one AUDIO packet into s.decoded (PCM, ADPCM, and Opus where libopus can
+// be loaded) and reports whether a tone burst starts in it. A packet libopus refuses is
+// counted (Stats.AudioUndecoded), as a browser would skip it.
+func (s *Session) audio(data []byte, st *Stats) (bool, error) {
+	s.decoded = s.decoded[:0]
+	switch s.format.Codec {
+	case wire.CodecPCM:
+		s.decoded = append(s.decoded, data...)
+	case wire.CodecADPCM:
+		var err error
+		if s.decoded, err = wire.DecodeADPCM(s.decoded, data, s.format.Channels); err != nil {
+			return false, err
+		}
+	case wire.CodecOpus:
+		if s.opus == nil {
+			st.AudioUndecoded++
+			return false, nil
+		}
+		var err error
+		if s.decoded, err = s.opus.Decode(s.decoded, data); err != nil {
+			st.AudioUndecoded++
+			return false, nil
+		}
+	case wire.CodecNone:
+		return false, fmt.Errorf("%w: AUDIO before AUDIO_FORMAT", wire.ErrMalformed)
+	default:
+		st.AudioUndecoded++ // MP3: not decoded here
+		return false, nil
+	}
+	return s.pcm.Feed(s.decoded), nil
+}
+
+// setFormat starts a new sound stream: an Opus decoder for Opus (at 48 kHz, the rate
+// libopus decodes to; the stream's announced rate is what the browser plays it at), and
+// a fresh burst detector at the rate of the decoded samples.
+func (s *Session) setFormat(m wire.AudioFormat) {
+	s.format = m
+	s.closeOpus()
+	rate := m.SampleRate
+	if m.Codec == wire.CodecOpus {
+		rate = 48000
+		if d, err := opus.NewDecoder(rate, m.Channels); err == nil {
+			s.opus = d
+		}
+	}
+	s.pcm.Reset(rate, m.Channels)
+}
+
+func (s *Session) closeOpus() {
+	if s.opus != nil {
+		s.opus.Close()
+		s.opus = nil
+	}
+}
+
+// wsHeader is the size of the header of a server's websocket frame (unmasked) holding n
+// bytes (RFC 6455 § 5.2).
+func wsHeader(n int) int {
+	switch {
+	case n < 126:
+		return 2
+	case n < 1<<16:
+		return 4
+	}
+	return 10
+}
+
+// AudioOnsets returns when each tone burst's first packet arrived (the message holding
+// it was read), in order. Safe to call during Run.
+func (s *Session) AudioOnsets() []time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.onsets)
+}
+
 func (s *Session) touch(r image.Rectangle) {
 	s.drawn = s.drawn.Union(r)
 	s.changed = true
@@ -300,6 +429,10 @@ func (st *Stats) add(o Stats) {
 	st.TerminalBytes += o.TerminalBytes
 	st.Fills += o.Fills
 	st.Copies += o.Copies
+	st.AudioPackets += o.AudioPackets
+	st.AudioBytes += o.AudioBytes
+	st.AudioPCM += o.AudioPCM
+	st.AudioUndecoded += o.AudioUndecoded
 	for i := range st.Images {
 		st.Images[i] += o.Images[i]
 		st.ImageBytes[i] += o.ImageBytes[i]

@@ -6,16 +6,25 @@ import (
 	"image"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 
+	"github.com/racgate/racgate/bench/opus"
+	"github.com/racgate/racgate/internal/tone"
 	"github.com/racgate/racgate/render/wire"
 )
 
 // fakeGateway answers /login like racgate and runs serve on each websocket.
 func fakeGateway(t *testing.T, serve func(ctx context.Context, c *websocket.Conn)) *httptest.Server {
+	return fakeGatewayQuery(t, func(url.Values) string { return "" }, serve)
+}
+
+// fakeGatewayQuery is fakeGateway refusing a websocket whose query check finds wrong.
+func fakeGatewayQuery(t *testing.T, check func(url.Values) string, serve func(ctx context.Context, c *websocket.Conn)) *httptest.Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
 		if r.FormValue("username") != "u" || r.FormValue("password") != "p" {
@@ -32,6 +41,10 @@ func fakeGateway(t *testing.T, serve func(ctx context.Context, c *websocket.Conn
 		}
 		if r.PathValue("ep") != "desk top" || r.URL.Query().Get("width") != "64" || r.URL.Query().Get("quality") != "lossless" {
 			http.Error(w, "bad request "+r.URL.String(), http.StatusBadRequest)
+			return
+		}
+		if msg := check(r.URL.Query()); msg != "" {
+			http.Error(w, msg, http.StatusBadRequest)
 			return
 		}
 		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{wire.Subprotocol}})
@@ -178,9 +191,11 @@ func TestSessionTerminal(t *testing.T) {
 // TestSessionMalformed: a broken message ends the session with an error, no panic.
 func TestSessionMalformed(t *testing.T) {
 	for name, payload := range map[string][]byte{
-		"truncated":   {0x06, 4, 0, 0, 0, 1},
-		"outside":     msgs(wire.Resize{Width: 4, Height: 4}, wire.Fill{X: 2, Y: 2, W: 4, H: 4}),
-		"bad deflate": msgs(wire.Resize{Width: 4, Height: 4}, wire.Image{W: 2, H: 2, Encoding: wire.ZRGB, Data: []byte{1, 2, 3}}),
+		"truncated":              {0x06, 4, 0, 0, 0, 1},
+		"outside":                msgs(wire.Resize{Width: 4, Height: 4}, wire.Fill{X: 2, Y: 2, W: 4, H: 4}),
+		"bad deflate":            msgs(wire.Resize{Width: 4, Height: 4}, wire.Image{W: 2, H: 2, Encoding: wire.ZRGB, Data: []byte{1, 2, 3}}),
+		"audio without a format": msgs(wire.Audio{Data: []byte{1, 2, 3, 4}}),
+		"bad adpcm":              msgs(wire.AudioFormat{Codec: wire.CodecADPCM, Channels: 2, SampleRate: 44100}, wire.Audio{Data: []byte{1, 2, 3}}),
 	} {
 		t.Run(name, func(t *testing.T) {
 			srv := fakeGateway(t, func(ctx context.Context, c *websocket.Conn) {
@@ -204,4 +219,132 @@ func TestSessionMalformed(t *testing.T) {
 			s.Close()
 		})
 	}
+}
+
+// bursts is sound with a tone burst every 500 ms (160 ms quiet, 340 ms tone from its
+// peak), n of them, at rate in 20 ms packets of S16LE stereo.
+func bursts(rate, n int) [][]byte {
+	var pcm []byte
+	for range n {
+		pcm = append(pcm, make([]byte, rate*160/1000*4)...)
+		pcm = append(pcm, tone.Sine(440, rate, 2, rate/(4*440), rate*340/1000, 0.5)...)
+	}
+	var out [][]byte
+	size := rate / 50 * 4
+	for len(pcm) >= size {
+		out = append(out, pcm[:size])
+		pcm = pcm[size:]
+	}
+	return out
+}
+
+// TestSessionAudio: the client asks for its codecs, decodes PCM, ADPCM and Opus, counts
+// sound bytes with the websocket header of sound-only messages, and notes one start per
+// burst.
+func TestSessionAudio(t *testing.T) {
+	enc, err := opus.NewEncoder(48000, 2)
+	if err != nil {
+		t.Logf("no libopus (%v): Opus is counted, not decoded", err)
+	} else {
+		defer enc.Close()
+	}
+	var wantBytes, wantPCM, wantPackets, wantUndecoded uint64
+	wantOnsets := 0
+	srv := fakeGatewayQuery(t, func(q url.Values) string {
+		if q.Get("audio") != "opus,adpcm,pcm" {
+			return "audio=" + q.Get("audio")
+		}
+		return ""
+	}, func(ctx context.Context, c *websocket.Conn) {
+		send := func(b []byte) { c.Write(ctx, websocket.MessageBinary, b) }
+		send(msgs(wire.Hello{Version: 1, Name: "x", Flags: wire.FlagAudio}, wire.Resize{Width: 64, Height: 48},
+			wire.Fill{W: 64, H: 48}, wire.Frame{ID: 1}))
+		c.Read(ctx) // the ACK
+		// ADPCM: each packet its own websocket message.
+		send(msgs(wire.AudioFormat{Codec: wire.CodecADPCM, Channels: 2, SampleRate: 44100}))
+		states := make([]wire.ADPCMState, 2)
+		for i, p := range bursts(44100, 2) {
+			m := wire.Audio{Timestamp: uint32(20 * i), Data: wire.AppendADPCM(nil, p, 2, states)}
+			b := msgs(m)
+			send(b)
+			wantBytes += uint64(len(b) + 4) // 126 bytes or more: a 4-byte header
+			wantPackets++
+			wantPCM += uint64(len(p))
+		}
+		wantOnsets += 2
+		// PCM, the last packet sharing its websocket message with a FRAME: no header
+		// counted for it.
+		send(msgs(wire.AudioFormat{Codec: wire.CodecPCM, Channels: 2, SampleRate: 22050}))
+		ps := bursts(22050, 1)
+		for i, p := range ps {
+			m := wire.Audio{Timestamp: uint32(20 * i), Data: p}
+			if i == len(ps)-1 {
+				send(msgs(m, wire.Frame{ID: 2}))
+				c.Read(ctx)
+				wantBytes += uint64(len(msgs(m)))
+			} else {
+				send(msgs(m))
+				wantBytes += uint64(len(msgs(m)) + 4)
+			}
+			wantPackets++
+			wantPCM += uint64(len(p))
+		}
+		wantOnsets++
+		// Opus as xrdp announces it (44.1 kHz), 60 ms packets coded at 48 kHz.
+		send(msgs(wire.AudioFormat{Codec: wire.CodecOpus, Channels: 2, SampleRate: 44100}))
+		if enc != nil {
+			pcm := slices.Concat(bursts(48000, 3)...)
+			const packet = 2880 * 4
+			for i := 0; (i+1)*packet <= len(pcm); i++ {
+				p, err := enc.Encode(pcm[i*packet : (i+1)*packet])
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				b := msgs(wire.Audio{Timestamp: uint32(60 * i), Data: p})
+				send(b)
+				wantBytes += uint64(len(b) + wsHeaderSize(len(b)))
+				wantPackets++
+				wantPCM += packet
+			}
+			wantOnsets += 3
+		}
+		// A packet libopus cannot decode is skipped, as a browser would.
+		b := msgs(wire.Audio{Timestamp: 9999, Data: []byte{0xff}})
+		send(b)
+		wantBytes += uint64(len(b) + 2)
+		wantPackets++
+		wantUndecoded++
+		send(msgs(wire.Close{Code: wire.CloseRemoteEnded, Reason: "bye"}))
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	hc, err := Login(ctx, srv.URL, "u", "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Dial(ctx, hc, srv.URL, "desk top", Options{Width: 64, Height: 48,
+		Settings: map[string][]string{"quality": {"lossless"}}, Audio: "opus,adpcm,pcm"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Run(ctx); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Run = %v, want ErrClosed", err)
+	}
+	st := s.Stats()
+	if st.AudioPackets != wantPackets || st.AudioBytes != wantBytes || st.AudioPCM != wantPCM ||
+		st.AudioUndecoded != wantUndecoded || st.AudioCodec != wire.CodecOpus {
+		t.Errorf("sound stats: %d packets, %d bytes, %d PCM bytes, %d undecoded, codec %v; want %d, %d, %d, %d, opus",
+			st.AudioPackets, st.AudioBytes, st.AudioPCM, st.AudioUndecoded, st.AudioCodec, wantPackets, wantBytes, wantPCM, wantUndecoded)
+	}
+	if got := len(s.AudioOnsets()); got != wantOnsets {
+		t.Errorf("%d burst starts, want %d", got, wantOnsets)
+	}
+}
+
+func wsHeaderSize(n int) int {
+	if n < 126 {
+		return 2
+	}
+	return 4
 }

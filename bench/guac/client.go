@@ -10,10 +10,13 @@ import (
 	_ "image/jpeg" // decoders for img streams
 	_ "image/png"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/racgate/racgate/bench/onset"
 )
 
 // ErrServer is wrapped when guacd reports an error or disconnects.
@@ -43,6 +46,10 @@ type Config struct {
 	Height     int
 	DPI        int      // 96 when 0
 	ImageTypes []string // default image/png, image/jpeg, image/webp as guacamole-common-js declares
+	// AudioTypes are the audio mimetypes declared in the handshake; none by default
+	// (no sound). guacamole-common-js declares "audio/L8" and "audio/L16" (its raw
+	// PCM player), the only formats guacd 1.6 encodes.
+	AudioTypes []string
 }
 
 // Stats count what the server sent.
@@ -57,7 +64,18 @@ type Stats struct {
 	// Width and Height are the default layer's (0) size from guacd's last size
 	// instruction: the display it agreed to.
 	Width, Height int
+	// Sound: audio streams opened, the blob instructions on them, those instructions'
+	// bytes as read (base64 included), the PCM decoded from them, and the last stream's
+	// mimetype ("audio/L16;rate=44100,channels=2").
+	AudioStreams uint64
+	AudioBlobs   uint64
+	AudioBytes   uint64
+	AudioPCM     uint64
+	AudioType    string
 }
+
+// maxOnsets bounds the burst starts a connection keeps (one a second in the bench).
+const maxOnsets = 4096
 
 // SyncEvent is one sync (frame end) as received.
 type SyncEvent struct {
@@ -84,13 +102,22 @@ type Conn struct {
 	wmu  sync.Mutex
 	wbuf []byte
 
-	mu    sync.Mutex
-	stats Stats
+	mu     sync.Mutex
+	stats  Stats
+	onsets []time.Time
 
 	// Run's goroutine only.
 	streams map[string]*imgStream
+	audio   map[string]*audioStream
 	changed bool
 	b64     []byte
+	read    uint64 // r.Bytes after the previous instruction
+}
+
+// audioStream is an open audio stream: raw PCM as guacd sends it.
+type audioStream struct {
+	bits   int // 8 or 16
+	detect onset.PCM
 }
 
 type imgStream struct {
@@ -114,12 +141,13 @@ func Dial(ctx context.Context, addr string, cfg Config) (*Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("guac: %w", err)
 	}
-	c := &Conn{conn: nc, r: NewReader(nc), start: start, streams: map[string]*imgStream{}}
+	c := &Conn{conn: nc, r: NewReader(nc), start: start, streams: map[string]*imgStream{}, audio: map[string]*audioStream{}}
 	c.stats.Images, c.stats.ImageBytes = map[string]uint64{}, map[string]uint64{}
 	if err := c.handshake(ctx, cfg); err != nil {
 		nc.Close()
 		return nil, err
 	}
+	c.read = c.r.Bytes // an instruction's size counts from here
 	return c, nil
 }
 
@@ -155,7 +183,7 @@ func (c *Conn) handshake(ctx context.Context, cfg Config) error {
 	}
 	for _, ins := range []Instruction{
 		{"size", []string{strconv.Itoa(cfg.Width), strconv.Itoa(cfg.Height), strconv.Itoa(dpi)}},
-		{"audio", nil},
+		{"audio", cfg.AudioTypes},
 		{"video", nil},
 		{"image", types},
 		{"connect", values},
@@ -292,6 +320,8 @@ func (c *Conn) sendKeepAlive(ctx context.Context, every time.Duration) {
 func (c *Conn) handle(el [][]byte, at time.Time) error {
 	op := string(el[0])
 	args := el[1:]
+	size := c.r.Bytes - c.read
+	c.read = c.r.Bytes
 	c.mu.Lock()
 	c.stats.Bytes = c.r.Bytes
 	c.stats.Instructions++
@@ -345,9 +375,17 @@ func (c *Conn) handle(el [][]byte, at time.Time) error {
 			return fmt.Errorf("%w: more than %d open streams", ErrMalformed, maxStreams)
 		}
 		c.streams[string(args[0])] = &imgStream{mimetype: string(args[3])}
+	case "audio": // audio,STREAM,MIMETYPE
+		if len(args) < 2 {
+			return fmt.Errorf("%w: audio with %d arguments", ErrMalformed, len(args))
+		}
+		return c.openAudio(string(args[0]), string(args[1]))
 	case "blob": // blob,STREAM,BASE64
 		if len(args) < 2 {
 			return fmt.Errorf("%w: blob with %d arguments", ErrMalformed, len(args))
+		}
+		if a := c.audio[string(args[0])]; a != nil {
+			return c.audioBlob(a, args[1], size, at)
 		}
 		s := c.streams[string(args[0])]
 		if s == nil {
@@ -369,6 +407,7 @@ func (c *Conn) handle(el [][]byte, at time.Time) error {
 		if len(args) < 1 {
 			return fmt.Errorf("%w: end without a stream", ErrMalformed)
 		}
+		delete(c.audio, string(args[0]))
 		s := c.streams[string(args[0])]
 		if s == nil {
 			return nil
@@ -381,6 +420,91 @@ func (c *Conn) handle(el [][]byte, at time.Time) error {
 		return fmt.Errorf("%w: disconnect", ErrServer)
 	}
 	return nil
+}
+
+// openAudio starts an audio stream as guacamole-common-js does: a raw PCM type it
+// plays is acknowledged with OK, another with BAD TYPE (0x030F).
+func (c *Conn) openAudio(stream, mimetype string) error {
+	bits, rate, channels, ok := parseRawAudio(mimetype)
+	if !ok {
+		return c.send("ack", stream, "BAD TYPE", "783")
+	}
+	if len(c.audio) >= maxStreams {
+		return fmt.Errorf("%w: more than %d open audio streams", ErrMalformed, maxStreams)
+	}
+	a := &audioStream{bits: bits}
+	a.detect.Reset(rate, channels)
+	c.audio[stream] = a
+	c.mu.Lock()
+	c.stats.AudioStreams++
+	c.stats.AudioType = mimetype
+	c.mu.Unlock()
+	return c.send("ack", stream, "OK", "0")
+}
+
+// parseRawAudio reads "audio/L16;rate=44100,channels=2" (raw_encoder.c's form; the
+// Guacamole manual's "audio" instruction).
+func parseRawAudio(mimetype string) (bits, rate, channels int, ok bool) {
+	base, params, _ := strings.Cut(mimetype, ";")
+	switch strings.TrimSpace(base) {
+	case "audio/L8":
+		bits = 8
+	case "audio/L16":
+		bits = 16
+	default:
+		return 0, 0, 0, false
+	}
+	rate, channels = 44100, 1
+	for _, p := range strings.Split(params, ",") {
+		k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+		n, err := strconv.Atoi(v)
+		switch {
+		case k == "rate" && err == nil && n >= 8000 && n <= 192000:
+			rate = n
+		case k == "channels" && err == nil && n >= 1 && n <= 8:
+			channels = n
+		case k == "rate" || k == "channels":
+			return 0, 0, 0, false
+		}
+	}
+	return bits, rate, channels, true
+}
+
+// audioBlob decodes one blob of an audio stream (size: the instruction's bytes) and
+// notes the start of a tone burst in it.
+func (c *Conn) audioBlob(a *audioStream, b64 []byte, size uint64, at time.Time) error {
+	n := base64.StdEncoding.DecodedLen(len(b64))
+	if cap(c.b64) < n {
+		c.b64 = make([]byte, n)
+	}
+	k, err := base64.StdEncoding.Decode(c.b64[:n], b64)
+	if err != nil {
+		return fmt.Errorf("%w: audio blob: %v", ErrMalformed, err)
+	}
+	pcm := c.b64[:k]
+	var burst bool
+	if a.bits == 8 {
+		burst = a.detect.FeedS8(pcm)
+	} else {
+		burst = a.detect.Feed(pcm)
+	}
+	c.mu.Lock()
+	c.stats.AudioBlobs++
+	c.stats.AudioBytes += size
+	c.stats.AudioPCM += uint64(k)
+	if burst && len(c.onsets) < maxOnsets {
+		c.onsets = append(c.onsets, at)
+	}
+	c.mu.Unlock()
+	return nil
+}
+
+// AudioOnsets returns when the blob holding each tone burst's start arrived, in order.
+// Safe to call during Run.
+func (c *Conn) AudioOnsets() []time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.onsets)
 }
 
 func strs(el [][]byte) []string {

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"image"
 	"image/color"
 	"image/jpeg"
 	"image/png"
+	"math"
 	"net"
 	"slices"
 	"strings"
@@ -321,5 +323,112 @@ func TestKeepAlive(t *testing.T) {
 	}
 	if g := <-gap; g < 3*every-every/2 {
 		t.Fatalf("three nops within %v, want about %v apart", g, every)
+	}
+}
+
+// pcmBursts is S16LE stereo at rate with a tone burst every 500 ms (160 ms of silence,
+// 340 ms of tone from its peak), n of them.
+func pcmBursts(rate, n int) []byte {
+	var pcm []byte
+	for range n {
+		pcm = append(pcm, make([]byte, rate*160/1000*4)...)
+		for i := range rate * 340 / 1000 {
+			v := int16(16384 * math.Cos(2*math.Pi*440*float64(i)/float64(rate)))
+			pcm = binary.LittleEndian.AppendUint16(pcm, uint16(v))
+			pcm = binary.LittleEndian.AppendUint16(pcm, uint16(v))
+		}
+	}
+	return pcm
+}
+
+// TestAudio: the client declares the audio types, accepts a raw PCM stream as
+// guacamole-common-js does (ack OK), refuses another type (ack BAD TYPE), decodes the
+// blobs, counts their instructions' bytes and notes one start per burst.
+func TestAudio(t *testing.T) {
+	pcm := pcmBursts(44100, 3)
+	var wantBytes uint64
+	var blobs int
+	addr := fakeGuacd(t, func(c net.Conn, r *Reader) error {
+		if _, err := expectOp(r, "select"); err != nil {
+			return err
+		}
+		if err := write(c, Instruction{"args", []string{"VERSION_1_5_0", "hostname"}}); err != nil {
+			return err
+		}
+		for _, w := range []string{"size", "audio", "video", "image", "connect"} {
+			ins, err := expectOp(r, w)
+			if err != nil {
+				return err
+			}
+			if w == "audio" && !slices.Equal(ins.Args, []string{"audio/L8", "audio/L16"}) {
+				return errors.New("audio " + ins.String())
+			}
+		}
+		if err := write(c, Instruction{"ready", []string{"$a"}}, Instruction{"audio", []string{"5", "audio/ogg"}},
+			Instruction{"audio", []string{"7", "audio/L16;rate=44100,channels=2"}}); err != nil {
+			return err
+		}
+		for _, w := range []string{"5,BAD TYPE,783", "7,OK,0"} {
+			ins, err := expectOp(r, "ack")
+			if err != nil {
+				return err
+			}
+			if strings.Join(ins.Args, ",") != w {
+				return errors.New("got " + ins.String() + ", want ack " + w)
+			}
+		}
+		// Blobs of 6048 bytes, as guacd's raw encoder sends them, then the end.
+		var out []Instruction
+		for p := pcm; len(p) > 0; {
+			n := min(6048, len(p))
+			ins := Instruction{"blob", []string{"7", base64.StdEncoding.EncodeToString(p[:n])}}
+			wantBytes += uint64(len(ins.String()))
+			blobs++
+			out = append(out, ins)
+			p = p[n:]
+		}
+		out = append(out, Instruction{"end", []string{"7"}}, Instruction{"blob", []string{"7", "AAAA"}},
+			Instruction{"error", []string{"done", "519"}})
+		return write(c, out...)
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := Dial(ctx, addr, Config{Protocol: "vnc", Width: 64, Height: 48, AudioTypes: []string{"audio/L8", "audio/L16"},
+		Params: map[string]string{"hostname": "h"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.KeepAlive = -1
+	if err := c.Run(ctx); !errors.Is(err, ErrServer) {
+		t.Fatalf("Run = %v, want the server's error", err)
+	}
+	st := c.Stats()
+	if st.AudioStreams != 1 || st.AudioBlobs != uint64(blobs) || st.AudioBytes != wantBytes || st.AudioPCM != uint64(len(pcm)) ||
+		st.AudioType != "audio/L16;rate=44100,channels=2" {
+		t.Errorf("audio stats %+v; want 1 stream, %d blobs, %d bytes, %d PCM bytes", st, blobs, wantBytes, len(pcm))
+	}
+	if n := len(c.AudioOnsets()); n != 3 {
+		t.Errorf("%d burst starts, want 3", n)
+	}
+}
+
+func TestParseRawAudio(t *testing.T) {
+	for _, tc := range []struct {
+		in                   string
+		bits, rate, channels int
+		ok                   bool
+	}{
+		{"audio/L16;rate=44100,channels=2", 16, 44100, 2, true},
+		{"audio/L8;rate=22050,channels=1", 8, 22050, 1, true},
+		{"audio/L16", 16, 44100, 1, true},
+		{"audio/ogg", 0, 0, 0, false},
+		{"audio/L16;rate=5", 0, 0, 0, false},
+		{"audio/L16;channels=x", 0, 0, 0, false},
+	} {
+		bits, rate, channels, ok := parseRawAudio(tc.in)
+		if bits != tc.bits || rate != tc.rate || channels != tc.channels || ok != tc.ok {
+			t.Errorf("parseRawAudio(%q) = %d, %d, %d, %v", tc.in, bits, rate, channels, ok)
+		}
 	}
 }

@@ -1,6 +1,9 @@
 // Package procstat reads a process's CPU time and memory from Linux's /proc, for the
 // benchmark harness: CPU from /proc/PID/stat (utime+stime), memory and threads from
-// /proc/PID/status (VmRSS, Threads). See proc(5).
+// /proc/PID/status (VmRSS, Threads), and the proportional set size from
+// /proc/PID/smaps_rollup (Pss: each shared page divided among the processes mapping
+// it, so that processes sharing libraries, as guacd and its forked children do, are not
+// counted twice). See proc(5).
 package procstat
 
 import (
@@ -27,6 +30,7 @@ type Sample struct {
 	At      time.Time
 	CPU     time.Duration // user + system time since the process started
 	RSS     int64         // resident set size in bytes
+	PSS     int64         // proportional set size in bytes; -1 when it cannot be read
 	Threads int
 }
 
@@ -51,7 +55,33 @@ func Read(pid int) (Sample, error) {
 		return s, fmt.Errorf("pid %d: %w", pid, err)
 	}
 	s.RSS, s.Threads = kb*1024, threads
+	s.PSS = -1
+	if b, err := readFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid)); err == nil {
+		if pss, err := ParsePss(b); err == nil {
+			s.PSS = pss * 1024
+		}
+	}
 	return s, nil
+}
+
+// ParsePss returns Pss (in KiB) from /proc/PID/smaps_rollup.
+func ParsePss(b []byte) (int64, error) {
+	for line := range bytes.SplitSeq(b, []byte{'\n'}) {
+		val, ok := bytes.CutPrefix(line, []byte("Pss:"))
+		if !ok {
+			continue
+		}
+		f := bytes.Fields(val)
+		if len(f) != 2 || string(f[1]) != "kB" {
+			return 0, fmt.Errorf("%w: Pss %q", ErrFormat, val)
+		}
+		kb, err := strconv.ParseInt(string(f[0]), 10, 64)
+		if err != nil || kb < 0 {
+			return 0, fmt.Errorf("%w: Pss %q", ErrFormat, val)
+		}
+		return kb, nil
+	}
+	return 0, fmt.Errorf("%w: smaps_rollup has no Pss line", ErrFormat)
 }
 
 func ticks(n uint64) time.Duration {
@@ -146,16 +176,42 @@ func ParsePPID(b []byte) (int, error) {
 // maxTree bounds the processes ReadTree sums.
 const maxTree = 4096
 
-// ReadTree samples pid and all its descendants and sums CPU, RSS and threads: guacd
-// forks a process per connection. Processes that end while it reads are skipped.
+// ReadTree samples pid and all its descendants and sums CPU, RSS, PSS and threads: guacd
+// forks a process per connection. Processes that end while it reads are skipped. PSS is
+// -1 if any process's could not be read.
 func ReadTree(pid int) (Sample, error) {
 	root, err := Read(pid)
 	if err != nil {
 		return root, err
 	}
+	kids, err := Descendants(pid)
+	if err != nil {
+		return root, err
+	}
+	sum := root
+	for _, p := range kids {
+		s, err := Read(p)
+		if err != nil {
+			continue
+		}
+		sum.CPU += s.CPU
+		sum.RSS += s.RSS
+		if sum.PSS >= 0 && s.PSS >= 0 {
+			sum.PSS += s.PSS
+		} else {
+			sum.PSS = -1
+		}
+		sum.Threads += s.Threads
+	}
+	return sum, nil
+}
+
+// Descendants lists pid's children, their children and so on (at most maxTree), as
+// /proc shows them now.
+func Descendants(pid int) ([]int, error) {
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
-		return root, fmt.Errorf("procstat: %w", err)
+		return nil, fmt.Errorf("procstat: %w", err)
 	}
 	children := map[int][]int{}
 	for _, e := range ents {
@@ -171,19 +227,13 @@ func ReadTree(pid int) (Sample, error) {
 			children[pp] = append(children[pp], p)
 		}
 	}
-	sum := root
+	var out []int
 	queue := append([]int(nil), children[pid]...)
-	for n := 0; len(queue) > 0 && n < maxTree; n++ {
+	for len(queue) > 0 && len(out) < maxTree {
 		p := queue[0]
 		queue = queue[1:]
-		s, err := Read(p)
-		if err != nil {
-			continue
-		}
-		sum.CPU += s.CPU
-		sum.RSS += s.RSS
-		sum.Threads += s.Threads
+		out = append(out, p)
 		queue = append(queue, children[p]...)
 	}
-	return sum, nil
+	return out, nil
 }

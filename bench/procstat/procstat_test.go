@@ -62,6 +62,24 @@ func TestReadSelf(t *testing.T) {
 	if _, err := Read(-1); err == nil {
 		t.Fatal("Read(-1) succeeded")
 	}
+	// Our own smaps_rollup is readable: PSS is known, no more than RSS plus what grew
+	// between the two reads, and most of it (a Go test binary shares little).
+	if s.PSS < s.RSS/4 || s.PSS > s.RSS+16<<20 {
+		t.Fatalf("PSS %d with RSS %d", s.PSS, s.RSS)
+	}
+}
+
+func TestParsePss(t *testing.T) {
+	rollup := "55d0c0a00000-7ffd5a3fe000 ---p 00000000 00:00 0                          [rollup]\n" +
+		"Rss:               22540 kB\nPss:               18873 kB\nPss_Dirty:          9216 kB\nPss_Anon:           9088 kB\n"
+	if kb, err := ParsePss([]byte(rollup)); err != nil || kb != 18873 {
+		t.Fatalf("ParsePss = %d, %v; want 18873", kb, err)
+	}
+	for _, bad := range []string{"", "Rss: 1 kB\n", "Pss: x kB\n", "Pss: 12\n", "Pss: -3 kB\n"} {
+		if _, err := ParsePss([]byte(bad)); !errors.Is(err, ErrFormat) {
+			t.Errorf("ParsePss(%q) = %v", bad, err)
+		}
+	}
 }
 
 func FuzzParseStat(f *testing.F) {
@@ -114,6 +132,10 @@ func TestReadTree(t *testing.T) {
 		if child.CPU > 0 {
 			if tree.CPU < self.CPU+child.CPU {
 				t.Fatalf("tree %+v < self %+v + child %+v", tree, self, child)
+			}
+			// The child's PSS is added to ours (a few MB either way in between).
+			if tree.PSS < self.PSS+child.PSS-8<<20 || child.PSS <= 0 {
+				t.Fatalf("tree PSS %d, self %d, child %d", tree.PSS, self.PSS, child.PSS)
 			}
 			return
 		}

@@ -56,8 +56,13 @@ type Result struct {
 	RSSBytes         int64   `json:"rss_bytes"`             // the gateway at the end of the window
 	RSSPerSession    float64 `json:"rss_bytes_per_session"` // growth over the idle gateway, per session
 	RSSGrowth        int64   `json:"rss_growth_bytes"`      // RSS change within the window (bounded memory)
-	Threads          int     `json:"threads"`
-	Goroutines       int     `json:"goroutines"` // -1: not exposed by the gateway
+	// The same from the proportional set size (shared pages divided among the processes
+	// sharing them: guacd's forked children share its libraries); 0 where unknown.
+	PSSBytes      int64   `json:"pss_bytes,omitempty"`
+	PSSPerSession float64 `json:"pss_bytes_per_session,omitempty"`
+	PSSGrowth     int64   `json:"pss_growth_bytes,omitempty"`
+	Threads       int     `json:"threads"`
+	Goroutines    int     `json:"goroutines"` // -1: not exposed by the gateway
 
 	Frames uint64 `json:"frames"`
 	Bytes  uint64 `json:"bytes"`
@@ -69,6 +74,7 @@ type Result struct {
 	RemoteBytesPerCPUSec float64           `json:"remote_bytes_per_cpu_s,omitempty"`
 	Encodings            map[string]uint64 `json:"image_bytes_by_encoding,omitempty"`
 	Latency              *Latency          `json:"latency,omitempty"`
+	Sound                *Sound            `json:"sound,omitempty"`
 	LagFrames            float64           `json:"lag_frames_per_s,omitempty"`
 	Note                 string            `json:"note,omitempty"`
 	Errors               []string          `json:"errors,omitempty"`
@@ -84,6 +90,33 @@ type Latency struct {
 	// Raw samples (ms) for the distribution chart.
 	TotalRaw   []float64 `json:"total_raw_ms,omitempty"`
 	GatewayRaw []float64 `json:"gateway_raw_ms,omitempty"`
+}
+
+// Sound is what a sound scenario's client received and when its tone bursts arrived.
+type Sound struct {
+	// Codec is what the client got: racgate's AUDIO_FORMAT codec (opus, adpcm, pcm),
+	// guacd's audio mimetype (audio/L16;rate=44100,channels=2).
+	Codec string `json:"codec"`
+	// Sound messages (AUDIO; guacd's blob instructions on audio streams) in the window,
+	// and those the client could not decode (MP3; Opus without libopus).
+	Packets   uint64 `json:"packets"`
+	Undecoded uint64 `json:"undecoded,omitempty"`
+	// Their bytes as read per second per session (racgate: the AUDIO messages and the
+	// websocket header of a websocket message holding only sound; guacd: the blob
+	// instructions, base64 included), and the PCM decoded from them.
+	BytesPerSec    float64 `json:"bytes_per_s"`
+	PCMBytesPerSec float64 `json:"pcm_bytes_per_s"`
+	// Tone bursts written at the server in the window; of those, the ones whose start
+	// arrived at the client before the next burst could have (bench/onset.Match); and
+	// burst starts the client saw that belong to no burst (a stall in a tone).
+	Bursts      int       `json:"bursts"`
+	Heard       int       `json:"heard"`
+	Spurious    int       `json:"spurious,omitempty"`
+	SpuriousRaw []float64 `json:"spurious_ms_after_burst,omitempty"`
+	// Latency: from writing a burst's first sample at the server to the arrival of the
+	// packet holding it (the message read off the connection), decoded.
+	Latency Quantiles `json:"latency_ms"`
+	Raw     []float64 `json:"latency_raw_ms,omitempty"`
 }
 
 // Quantiles of a sample.
@@ -118,24 +151,41 @@ type Ratio struct {
 	// ran the latency probe; NaN (0 in JSON) otherwise.
 	LatencyP50 float64 `json:"latency_p50"`
 	LatencyP99 float64 `json:"latency_p99"`
+	// PSS per session, where both are known; NaN otherwise.
+	PSS float64 `json:"pss"`
+	// Sound latency p50 and sound bytes (sound messages only), where both had sound;
+	// NaN otherwise.
+	SoundLatencyP50 float64 `json:"sound_latency_p50"`
+	SoundBytes      float64 `json:"sound_bytes"`
 }
 
 // Ratios pairs racgate and guacd results of the same scenario and variant.
 func Ratios(rs []Result) []Ratio {
 	var out []Ratio
 	for _, r := range rs {
-		if r.Gateway != "racgate" || r.Skipped != "" {
+		if r.Gateway != "racgate" || r.Skipped != "" || len(r.Errors) > 0 {
 			continue
 		}
 		for _, g := range rs {
-			if g.Gateway == "guacd" && g.Skipped == "" && g.Scenario == r.Scenario && g.Variant == r.Variant {
+			if g.Gateway == "guacd" && g.Skipped == "" && len(g.Errors) == 0 && g.Scenario == r.Scenario && g.Variant == r.Variant {
 				out = append(out, Ratio{
 					Scenario:   r.Scenario + variantSuffix(r.Variant),
 					Bytes:      div(r.BytesPerSec, g.BytesPerSec),
 					CPU:        div(r.CPUPerSession10s, g.CPUPerSession10s),
 					RSS:        div(r.RSSPerSession, g.RSSPerSession),
-					LatencyP50: math.NaN(), LatencyP99: math.NaN(),
+					LatencyP50: math.NaN(), LatencyP99: math.NaN(), PSS: math.NaN(),
+					SoundLatencyP50: math.NaN(), SoundBytes: math.NaN(),
 				})
+				if r.PSSBytes > 0 && g.PSSBytes > 0 {
+					out[len(out)-1].PSS = div(r.PSSPerSession, g.PSSPerSession)
+				}
+				if r.Sound != nil && g.Sound != nil {
+					q := &out[len(out)-1]
+					q.SoundBytes = div(r.Sound.BytesPerSec, g.Sound.BytesPerSec)
+					if r.Sound.Heard > 0 && g.Sound.Heard > 0 {
+						q.SoundLatencyP50 = div(r.Sound.Latency.P50, g.Sound.Latency.P50)
+					}
+				}
 				if r.Latency != nil && g.Latency != nil && r.Latency.Samples > 0 && g.Latency.Samples > 0 {
 					q := &out[len(out)-1]
 					q.LatencyP50 = div(r.Latency.Total.P50, g.Latency.Total.P50)
@@ -175,7 +225,8 @@ func sanitize(run *Run) *Run {
 	c := *run
 	c.Ratios = slices.Clone(run.Ratios)
 	for i := range c.Ratios {
-		for _, p := range []*float64{&c.Ratios[i].Bytes, &c.Ratios[i].CPU, &c.Ratios[i].RSS, &c.Ratios[i].LatencyP50, &c.Ratios[i].LatencyP99} {
+		q := &c.Ratios[i]
+		for _, p := range []*float64{&q.Bytes, &q.CPU, &q.RSS, &q.PSS, &q.LatencyP50, &q.LatencyP99, &q.SoundLatencyP50, &q.SoundBytes} {
 			if math.IsNaN(*p) || math.IsInf(*p, 0) {
 				*p = 0
 			}
@@ -214,10 +265,10 @@ func Table(w io.Writer, run *Run) {
 	if len(run.Ratios) > 0 {
 		fmt.Fprintln(w, "\nracgate / guacd (same run; below 1 is better for racgate):")
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "scenario\tbytes\tCPU\tRSS/sess\tlat p50\tlat p99\t")
+		fmt.Fprintln(tw, "scenario\tbytes\tCPU\tRSS/sess\tPSS/sess\tlat p50\tlat p99\tsound bytes\tsound lat p50\t")
 		for _, q := range run.Ratios {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", q.Scenario, ratio(q.Bytes), ratio(q.CPU), ratio(q.RSS),
-				ratio(q.LatencyP50), ratio(q.LatencyP99))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", q.Scenario, ratio(q.Bytes), ratio(q.CPU), ratio(q.RSS), ratio(q.PSS),
+				ratio(q.LatencyP50), ratio(q.LatencyP99), ratio(q.SoundBytes), ratio(q.SoundLatencyP50))
 		}
 		tw.Flush()
 	}
@@ -237,6 +288,7 @@ func Table(w io.Writer, run *Run) {
 		}
 		fmt.Fprintln(w)
 	}
+	soundTable(w, run)
 	for _, r := range run.Results {
 		if r.Skipped != "" {
 			fmt.Fprintf(w, "- %s (%s) skipped: %s\n", r.Scenario+variantSuffix(r.Variant), r.Gateway, r.Skipped)
@@ -251,6 +303,55 @@ func Table(w io.Writer, run *Run) {
 			fmt.Fprintln(w, "note:", n)
 		}
 	}
+}
+
+// soundTable lists the sound scenarios' own figures: what the client got, the gateway's
+// CPU and memory (RSS and PSS), and when the bursts arrived.
+func soundTable(w io.Writer, run *Run) {
+	var rs []Result
+	for _, r := range run.Results {
+		if r.Sound != nil && r.Skipped == "" && len(r.Errors) == 0 {
+			rs = append(rs, r)
+		}
+	}
+	if len(rs) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nsound (per session; latency from a burst written at the server to its packet read by the client):")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "scenario\tgateway\tcodec\tsound KB/s\tPCM KB/s\tpackets\tCPU-s/10s\tserver CPU-s/10s\tRSS/sess MB\tPSS/sess MB\tΔRSS MB\tΔPSS MB\theard\tlat p50/p95/max ms\t")
+	for _, r := range rs {
+		s := r.Sound
+		lat := "-"
+		if s.Heard > 0 {
+			lat = fmt.Sprintf("%.0f/%.0f/%.0f", s.Latency.P50, s.Latency.P95, s.Latency.Max)
+		}
+		heard := fmt.Sprintf("%d/%d", s.Heard, s.Bursts)
+		if s.Spurious > 0 {
+			heard += fmt.Sprintf(" (+%d)", s.Spurious)
+		}
+		pss, dpss := "-", "-"
+		if r.PSSBytes > 0 {
+			pss, dpss = fmt.Sprintf("%.2f", r.PSSPerSession/1e6), fmt.Sprintf("%+.2f", float64(r.PSSGrowth)/1e6)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.1f\t%.1f\t%d\t%.3f\t%.3f\t%.2f\t%s\t%+.2f\t%s\t%s\t%s\t\n",
+			r.Scenario+variantSuffix(r.Variant), r.Gateway, orNone(s.Codec), s.BytesPerSec/1e3, s.PCMBytesPerSec/1e3, s.Packets,
+			r.CPUPerSession10s, r.ServerCPU10s, r.RSSPerSession/1e6, pss, float64(r.RSSGrowth)/1e6, dpss, heard, lat)
+	}
+	tw.Flush()
+	for _, r := range rs {
+		if r.Sound.Undecoded > 0 {
+			fmt.Fprintf(w, "- %s (%s): %d of %d sound packets not decoded (no burst seen in them)\n",
+				r.Scenario+variantSuffix(r.Variant), r.Gateway, r.Sound.Undecoded, r.Sound.Packets)
+		}
+	}
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
 }
 
 func ratio(x float64) string {

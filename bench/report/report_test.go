@@ -168,3 +168,47 @@ func TestTerminalLine(t *testing.T) {
 		t.Errorf("busy got a terminal line:\n%s", b.String())
 	}
 }
+
+// TestSoundRatiosAndTable: sound ratios are the sound messages' bytes, the sound latency
+// p50 (only where both heard bursts) and PSS per session (only where both are known);
+// failed results pair with nothing; the sound table lists each sound result.
+func TestSoundRatiosAndTable(t *testing.T) {
+	snd := func(codec string, bps, p50 float64, heard int) *Sound {
+		return &Sound{Codec: codec, Packets: 100, BytesPerSec: bps, Bursts: 20, Heard: heard, Spurious: 20 - heard,
+			Latency: Quantiles{P50: p50, P95: p50 + 10, Max: p50 + 20}}
+	}
+	rs := []Result{
+		{Scenario: "rdp-audio", Gateway: "racgate", CPUPerSession10s: 0.05, PSSBytes: 30e6, PSSPerSession: 2e6, RSSPerSession: 3e6,
+			Sound: snd("opus", 12e3, 60, 20)},
+		{Scenario: "rdp-audio", Gateway: "guacd", CPUPerSession10s: 0.5, PSSBytes: 40e6, PSSPerSession: 20e6, RSSPerSession: 60e6,
+			Sound: snd("audio/L16;rate=44100,channels=2", 240e3, 120, 20)},
+		{Scenario: "vnc-audio", Gateway: "racgate", Sound: snd("adpcm", 45e3, 50, 20), PSSBytes: 30e6, PSSPerSession: 1e6},
+		{Scenario: "vnc-audio", Gateway: "guacd", Sound: snd("audio/L16", 240e3, 0, 0), Errors: []string{"broke"}},
+		{Scenario: "vnc-audio", Variant: "sound off", Gateway: "racgate", Sound: snd("", 0, 0, 0), RSSPerSession: 1e6},
+		{Scenario: "vnc-audio", Variant: "sound off", Gateway: "guacd", Sound: snd("", 0, 0, 0), RSSPerSession: 2e6},
+	}
+	q := Ratios(rs)
+	if len(q) != 2 {
+		t.Fatalf("ratios %+v: want rdp-audio and vnc-audio [sound off] (vnc-audio's guacd failed)", q)
+	}
+	if q[0].SoundBytes != 0.05 || q[0].SoundLatencyP50 != 0.5 || q[0].CPU != 0.1 || q[0].PSS != 0.1 || q[0].RSS != 0.05 {
+		t.Errorf("rdp-audio ratios %+v", q[0])
+	}
+	if !math.IsNaN(q[1].SoundLatencyP50) || !math.IsNaN(q[1].SoundBytes) || !math.IsNaN(q[1].PSS) || q[1].RSS != 0.5 {
+		t.Errorf("sound off ratios %+v: no sound, no PSS", q[1])
+	}
+	var b bytes.Buffer
+	Table(&b, &Run{Results: rs, Ratios: q})
+	for _, want := range []string{"sound KB/s", "opus", "240.0", "60/70/80", "20/20", "2.00", "0.05x", "0.10x",
+		"! vnc-audio (guacd) failed: broke"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, b.String())
+		}
+	}
+	if !strings.Contains(b.String(), "0/20 (+20)") {
+		t.Errorf("table lacks the spurious starts of vnc-audio [sound off]:\n%s", b.String())
+	}
+	if err := WriteJSON(filepath.Join(t.TempDir(), "r.json"), &Run{Results: rs, Ratios: q}); err != nil {
+		t.Fatal(err)
+	}
+}
