@@ -339,6 +339,14 @@ func TestXvncSound(t *testing.T) {
 		var last uint32
 		for _, m := range ms {
 			if a, ok := m.(wire.Audio); ok {
+				// Gathered into 40 ms packets (pulsePacket), not PulseAudio's 10 ms pieces.
+				frames := len(a.Data) / 4
+				if f.Codec == wire.CodecADPCM {
+					frames = wire.ADPCMFrames(len(a.Data), 2)
+				}
+				if frames < 44100*40/1000 {
+					t.Fatalf("session %d: a packet of %d frames, under 40 ms", i, frames)
+				}
 				if a.Timestamp < last {
 					t.Fatalf("session %d: timestamps go back: %d after %d", i, a.Timestamp, last)
 				}

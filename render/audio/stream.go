@@ -50,6 +50,9 @@ type Stream struct {
 	mp3Frames mp3Framer         // cuts MP3 bytes into whole frames
 	closed    bool
 	stats     Stats
+	// out holds each output coding of the packet being written: listeners copy it into
+	// their queues, so one buffer a codec serves every packet without garbage.
+	out [5][]byte
 	// next is where the last packet ended on the audio clock, in µs; -1 when unknown.
 	next int64
 }
@@ -123,21 +126,21 @@ func (s *Stream) Write(ts uint32, data []byte) {
 		d = opusDuration(data) * 48000 / time.Duration(s.format.SampleRate)
 	}
 	ts = s.stampLocked(ts, d)
-	var outs [5][]byte // by output codec, made on first need
+	var made [5]bool // output codings of this packet, made on first need
 	for l := range s.listeners {
 		c := l.out
 		if c == wire.CodecNone || !l.enabled {
 			continue
 		}
-		if outs[c] == nil {
-			outs[c] = s.encodeLocked(c, ts, data)
+		if !made[c] {
+			s.out[c], made[c] = s.encodeLocked(s.out[c][:0], c, ts, data), true
 		}
-		l.pushLocked(outs[c])
+		l.pushLocked(s.out[c])
 	}
-	if outs[wire.CodecADPCM] == nil && s.format.Codec == wire.CodecPCM {
+	if !made[wire.CodecADPCM] && s.format.Codec == wire.CodecPCM {
 		// Keep the ADPCM state in step with the sound even while nobody takes it, so a
 		// listener that joins gets no jump.
-		s.encodeLocked(wire.CodecADPCM, ts, data)
+		s.out[wire.CodecADPCM] = s.encodeLocked(s.out[wire.CodecADPCM][:0], wire.CodecADPCM, ts, data)
 	}
 }
 
@@ -157,19 +160,19 @@ func (s *Stream) stampLocked(ts uint32, d time.Duration) uint32 {
 	return uint32((at + 500) / 1000)
 }
 
-// encodeLocked makes the AUDIO message of data in codec c.
-func (s *Stream) encodeLocked(c wire.Codec, ts uint32, data []byte) []byte {
+// encodeLocked appends to b the AUDIO message of data in codec c.
+func (s *Stream) encodeLocked(b []byte, c wire.Codec, ts uint32, data []byte) []byte {
 	switch {
 	case c == s.format.Codec:
-		return wire.Audio{Timestamp: ts, Data: data}.Append(nil)
+		return wire.Audio{Timestamp: ts, Data: data}.Append(b)
 	case c == wire.CodecADPCM && s.format.Codec == wire.CodecPCM:
 		frame := 2 * s.format.Channels
 		pcm := data[:len(data)/frame*frame]
-		b := wire.AppendAudioHeader(make([]byte, 0, 9+3*s.format.Channels+len(pcm)/4+1), ts, 0)
+		b = wire.AppendAudioHeader(b, ts, 0)
 		b = wire.AppendADPCM(b, pcm, s.format.Channels, s.adpcm)
 		return fixAudioLength(b)
 	}
-	return nil
+	return b
 }
 
 // fixAudioLength sets the length of the one AUDIO message b holds to what follows its
@@ -238,6 +241,12 @@ func outCodec(src wire.Codec, codecs []wire.Codec) wire.Codec {
 	return wire.CodecNone
 }
 
+// queued is one message in a listener's pending bytes.
+type queued struct {
+	off, n int
+	audio  bool // AUDIO (droppable), not AUDIO_FORMAT
+}
+
 // Listener is one browser's share of a Stream.
 type Listener struct {
 	s      *Stream
@@ -246,8 +255,9 @@ type Listener struct {
 	// Guarded by s.mu.
 	enabled bool
 	out     wire.Codec // what it is sent now; CodecNone: nothing
-	queue   [][]byte
-	queued  int
+	pending []byte     // queued messages, back to back
+	msgs    []queued   // where each starts in pending
+	spare   []byte     // the buffer Run sent last, to queue into next
 	gone    bool
 	dropped uint64 // AUDIO packets dropped because the browser was behind
 
@@ -282,21 +292,25 @@ func (l *Listener) pushLocked(msg []byte) {
 	if l.gone {
 		return
 	}
-	for l.queued+len(msg) > MaxQueued {
+	for len(l.pending)+len(msg) > MaxQueued {
 		i := 0
-		for i < len(l.queue) && wire.Type(l.queue[i][0]) != wire.TypeAudio {
+		for i < len(l.msgs) && !l.msgs[i].audio {
 			i++
 		}
-		if i == len(l.queue) {
+		if i == len(l.msgs) {
 			break
 		}
-		l.queued -= len(l.queue[i])
-		l.queue = append(l.queue[:i], l.queue[i+1:]...)
+		m := l.msgs[i]
+		l.pending = append(l.pending[:m.off], l.pending[m.off+m.n:]...)
+		for k := i + 1; k < len(l.msgs); k++ {
+			l.msgs[k].off -= m.n
+		}
+		l.msgs = append(l.msgs[:i], l.msgs[i+1:]...)
 		l.s.stats.Dropped++
 		l.dropped++
 	}
-	l.queue = append(l.queue, msg)
-	l.queued += len(msg)
+	l.msgs = append(l.msgs, queued{off: len(l.pending), n: len(msg), audio: wire.Type(msg[0]) == wire.TypeAudio})
+	l.pending = append(l.pending, msg...)
 	select {
 	case l.wake <- struct{}{}:
 	default:
@@ -306,7 +320,7 @@ func (l *Listener) pushLocked(msg []byte) {
 func (l *Listener) closeLocked() {
 	if !l.gone {
 		l.gone = true
-		l.queue, l.queued = nil, 0
+		l.pending, l.msgs, l.spare = nil, nil, nil
 		delete(l.s.listeners, l)
 		close(l.done)
 	}
@@ -323,7 +337,7 @@ func (l *Listener) SetEnabled(on bool) {
 	l.enabled = on
 	if !on {
 		// What is queued is of no use now; the stop goes out at once.
-		l.queue, l.queued = nil, 0
+		l.pending, l.msgs = l.pending[:0], l.msgs[:0]
 	}
 	l.announceLocked()
 }
@@ -343,9 +357,10 @@ func (l *Listener) Codec() wire.Codec {
 }
 
 // Run sends the listener's messages with send, several to a websocket message, until
-// ctx ends, the listener or its stream closes (nil), or send fails.
+// ctx ends, the listener or its stream closes (nil), or send fails. Two buffers take
+// turns: the stream queues into one while Run sends the other, so sound makes no
+// garbage.
 func (l *Listener) Run(ctx context.Context, send func(msg []byte) error) error {
-	var buf []byte
 	for {
 		select {
 		case <-ctx.Done():
@@ -355,12 +370,9 @@ func (l *Listener) Run(ctx context.Context, send func(msg []byte) error) error {
 		case <-l.wake:
 		}
 		l.s.mu.Lock()
-		buf = buf[:0]
-		for _, m := range l.queue {
-			buf = append(buf, m...)
-		}
-		clear(l.queue)
-		l.queue, l.queued = l.queue[:0], 0
+		buf := l.pending
+		l.pending, l.spare = l.spare[:0], nil
+		l.msgs = l.msgs[:0]
 		l.s.mu.Unlock()
 		if len(buf) == 0 {
 			continue
@@ -371,6 +383,12 @@ func (l *Listener) Run(ctx context.Context, send func(msg []byte) error) error {
 		if cap(buf) > 64<<10 {
 			buf = nil // a burst grew it; don't keep it
 		}
+		l.s.mu.Lock()
+		if len(l.pending) == 0 && cap(buf) > cap(l.pending) {
+			l.pending, buf = buf[:0], l.pending // nothing queued meanwhile: queue into the larger
+		}
+		l.spare = buf
+		l.s.mu.Unlock()
 	}
 }
 

@@ -215,10 +215,16 @@ func TestSlowListenerBounded(t *testing.T) {
 		s.Write(uint32(i*100), pkt)
 	}
 	s.mu.Lock()
-	queued, n, first := l.queued, len(l.queue), wire.Type(l.queue[0][0])
+	queued, n, first := len(l.pending), len(l.msgs), wire.Type(l.pending[0])
 	var lastTS uint32
-	if m, _, err := wire.Next(l.queue[n-1]); err == nil {
+	last := l.msgs[n-1]
+	if m, _, err := wire.Next(l.pending[last.off : last.off+last.n]); err == nil {
 		lastTS = m.(wire.Audio).Timestamp
+	}
+	// Every message is whole: the queue decodes to its messages, no more, no less.
+	count := 0
+	if err := wire.Decode(l.pending, func(wire.Message) error { count++; return nil }); err != nil || count != n {
+		t.Fatalf("the queue decodes to %d messages (%v); %d are queued", count, err, n)
 	}
 	s.mu.Unlock()
 	if queued > MaxQueued {
@@ -372,7 +378,7 @@ func FuzzMP3Stream(f *testing.F) {
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		for _, m := range pass.queue {
+		for _, m := range pass.queued() {
 			if wire.Type(m[0]) != wire.TypeAudio {
 				continue
 			}
@@ -384,7 +390,7 @@ func FuzzMP3Stream(f *testing.F) {
 				b = b[h.size:]
 			}
 		}
-		for _, m := range dec.queue {
+		for _, m := range dec.queued() {
 			if wire.Type(m[0]) == wire.TypeAudio {
 				if _, err := wire.DecodeADPCM(nil, m[9:], 2); err != nil {
 					t.Fatal(err)
@@ -472,4 +478,13 @@ func TestOpusDuration(t *testing.T) {
 			t.Errorf("opusDuration(% x) = %v, want %v", c.p, got, c.want)
 		}
 	}
+}
+
+// queued returns the listener's queued messages; s.mu held.
+func (l *Listener) queued() [][]byte {
+	var out [][]byte
+	for _, m := range l.msgs {
+		out = append(out, l.pending[m.off:m.off+m.n])
+	}
+	return out
 }
