@@ -10,8 +10,8 @@ import (
 // Virtual Channel PDUs (2.2.6.1) on their own MCS channel, each message cut
 // into chunks of at most CHANNEL_CHUNK_LENGTH bytes with a CHANNEL_PDU_HEADER.
 // Channels register with addChannel before Dial's connection sequence:
-// audio output (rdpsnd, rdpsnd.go) when Config.Audio is set; clipboard
-// (cliprdr) will.
+// audio output (rdpsnd.go, with rdpdr.go and drdynvc.go) when Config.Audio
+// is set, the clipboard (cliprdr.go) when Config.Clipboard is.
 
 // Channel options (2.2.1.3.4.1).
 const (

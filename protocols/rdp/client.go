@@ -10,7 +10,8 @@
 // codecs), channel.go (static virtual channels), drdynvc.go and
 // drdynvc_pdu.go (dynamic virtual channels, MS-RDPEDYC), rdpsnd.go and
 // rdpsnd_pdu.go (audio output, MS-RDPEA), rdpdr.go and rdpdr_pdu.go (device
-// redirection without devices, MS-RDPEFS, which Windows needs for sound).
+// redirection without devices, MS-RDPEFS, which Windows needs for sound),
+// cliprdr.go and cliprdr_pdu.go (clipboard, MS-RDPECLIP).
 package rdp
 
 import (
@@ -67,6 +68,14 @@ type Config struct {
 	// preference; empty (with Audio set) means PCM, 44.1 kHz, stereo,
 	// 16 bits only. See AudioFormat and the WaveFormat constants.
 	AudioFormats []AudioFormat
+	// Clipboard shares the clipboard with the session (MS-RDPECLIP, over
+	// the static channel "cliprdr"): it receives the remote clipboard, and
+	// Client.SetClipboardText sets the local one. nil requests no
+	// clipboard channel.
+	Clipboard ClipboardHandler
+	// ClipboardMaxBytes bounds the clipboard data of one format in either
+	// direction (and a Format List); 1 MiB when zero.
+	ClipboardMaxBytes int
 }
 
 // Client is one RDP session. Run reads and decodes server PDUs; the input
@@ -114,6 +123,7 @@ type Client struct {
 	snd          *rdpsnd   // audio output on the static channel rdpsnd
 	dvc          *drdynvc  // dynamic virtual channels, when a feature needs them
 	rdpdr        *rdpdr    // device redirection (no devices), with Config.Audio
+	clip         *cliprdr  // clipboard, when Config.Clipboard is set
 
 	closeOnce sync.Once
 }
@@ -151,6 +161,7 @@ func newClient(ctx context.Context, conn net.Conn, host string, cfg Config, sink
 		c.log = slog.New(slog.DiscardHandler)
 	}
 	c.initAudio()
+	c.initClipboard()
 	conn.SetDeadline(time.Now().Add(handshakeTimeout))
 	// Cancelling ctx interrupts blocked reads and writes of the handshake;
 	// the deadline is on the TCP connection, which TLS shares.
@@ -179,6 +190,9 @@ func (cfg *Config) normalize() error {
 	}
 	if cfg.DPI < 0 || cfg.DPI > 1000 {
 		return fmt.Errorf("rdp: dpi %d out of range", cfg.DPI)
+	}
+	if cfg.ClipboardMaxBytes < 0 || cfg.ClipboardMaxBytes > maxChannelMessage-clipHeaderSize-clipMaxTrailingBytes {
+		return fmt.Errorf("rdp: clipboard limit %d out of range", cfg.ClipboardMaxBytes)
 	}
 	if cfg.ClientName == "" {
 		cfg.ClientName = "racgate"

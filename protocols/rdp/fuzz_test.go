@@ -512,3 +512,58 @@ func FuzzRdpdr(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCliprdr feeds sequences of cliprdr messages (joined as
+// rdpsndFuzzInput joins them) to the clipboard of a client holding text:
+// protocol errors only, never a panic; the client sends only whole
+// clipboard PDUs of the kinds it sends, at most two for each server
+// message, and the handler is given no more data than the limit allows.
+// After each server Format List the client requests its first format.
+func FuzzCliprdr(f *testing.F) {
+	f.Add(rdpsndFuzzInput(hx(clipServerCapsLong), hx(clipMonitorReady), hx(clipServerFormatListLong),
+		hx("04 00 00 00 04 00 00 00 0d 00 00 00"), hx("05 00 01 00 0a 00 00 00 52 00 e9 00 6d 00 00 00 00 00"),
+		hx(clipFormatListResponseOK), hx("0a 00 00 00 04 00 00 00 01 00 00 00")))
+	f.Add(rdpsndFuzzInput(readHexVector(f, "ms-rdpeclip-4.1.3-client-caps.hex"), hx(clipMonitorReady),
+		readHexVector(f, "ms-rdpeclip-4.1.6-format-list-response.hex"), readHexVector(f, "ms-rdpeclip-4.5.3-format-data-request.hex")))
+	f.Add(rdpsndFuzzInput(hx(clipMonitorReady), hx("02 00 04 00 24 00 00 00 f4 c0 00 00 48 54 4d 4c 20 46 6f 72 6d 61 74 00"+repeatHex("00", 20)),
+		hx("05 00 02 00 00 00 00 00"), hx("04 00 00 00 04 00 00 00 01 00 00 00")))
+	sends := map[uint16]bool{cbClipCaps: true, cbFormatList: true, cbFormatListResponse: true, cbFormatDataRequest: true, cbFormatDataResponse: true}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		c, cc, h := clipClient(1024)
+		if err := c.SetClipboardText("héllo"); err != nil {
+			t.Fatal(err)
+		}
+		for len(in) >= 2 {
+			n := min(int(in[0])|int(in[1])<<8, len(in)-2)
+			msg := in[2 : 2+n]
+			in = in[2+n:]
+			before := len(h.formats)
+			err := sendClip(c, msg)
+			if err == nil && len(h.formats) > before && len(h.formats[before]) > 0 {
+				_ = c.RequestClipboard(h.formats[before][0].ID)
+			}
+			sent := sentOn(t, cc, cliprdrTestChannel)
+			if len(sent) > 2 {
+				t.Fatalf("%d messages for one", len(sent))
+			}
+			for _, m := range sent {
+				hd, _, perr := parseClipHeader(m)
+				if perr != nil || !sends[hd.msgType] {
+					t.Fatalf("client sent % x", m)
+				}
+			}
+			for _, d := range h.data {
+				if len(d.data) > 1024 || (!d.ok && d.data != nil) {
+					t.Fatalf("ClipboardData %+v", d)
+				}
+			}
+			if err != nil {
+				var pe *ProtocolError
+				if !errors.As(err, &pe) {
+					t.Fatalf("not a protocol error: %v", err)
+				}
+				return
+			}
+		}
+	})
+}

@@ -1,0 +1,305 @@
+package rdp
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+)
+
+// Clipboard redirection: the client side of the Clipboard Virtual Channel
+// Extension (MS-RDPECLIP 3.2) on the static virtual channel "cliprdr",
+// requested when Config.Clipboard is set. The PDUs are in cliprdr_pdu.go.
+//
+// Both clipboards use delayed rendering (1.3.1.4): a side whose clipboard
+// changes announces its formats with a Format List PDU, and the other asks
+// for the data of one format with a Format Data Request when it needs it.
+//
+//   - Initialization (1.3.2.1): the server sends its Clipboard
+//     Capabilities and Monitor Ready; the client answers with its
+//     capabilities (version 2, CB_USE_LONG_FORMAT_NAMES when the server
+//     has it; no file copy, no locking) and a Format List of what
+//     SetClipboardText stored (empty if nothing). No Temporary Directory
+//     PDU is sent: there is no file copy.
+//   - Remote to local: the server's Format List is acknowledged and passed
+//     to ClipboardHandler.ClipboardFormats; RequestClipboard sends a
+//     Format Data Request, and the Format Data Response goes to
+//     ClipboardHandler.ClipboardData.
+//   - Local to remote: SetClipboardText announces CF_UNICODETEXT and
+//     CF_TEXT; the server's Format Data Requests are answered from the
+//     stored text (CB_RESPONSE_FAIL for any other format).
+//   - Lock and Unlock Clipboard Data PDUs (2.2.4.6, 2.2.4.7) are ignored:
+//     the client does not announce CB_CAN_LOCK_CLIPDATA, and it keeps no
+//     file streams that locking would preserve. File Contents Requests
+//     cannot come, as no file list is offered; they are ignored too.
+//
+// Servers seen: xrdp 0.9 (chansrv) serves the X session's CLIPBOARD
+// selection both ways.
+
+// ClipboardHandler receives the remote clipboard. Its methods are called on
+// Run's goroutine and must not block; they may call RequestClipboard and
+// SetClipboardText.
+type ClipboardHandler interface {
+	// ClipboardFormats: the remote clipboard changed; formats lists what it
+	// now offers (standard formats by ID, registered ones such as
+	// CFNameHTML by name and the ID the server gave them). The slice is the
+	// handler's to keep.
+	ClipboardFormats(formats []ClipboardFormat)
+	// ClipboardData is the answer to RequestClipboard(format), in the order
+	// the requests were made: the data as the server sent it (for text,
+	// decode it with ClipboardText), valid only during the call. ok false:
+	// the server could not render the format (CB_RESPONSE_FAIL), and data
+	// is nil.
+	ClipboardData(format uint32, data []byte, ok bool)
+}
+
+// defaultClipboardMaxBytes is Config.ClipboardMaxBytes when zero.
+const defaultClipboardMaxBytes = 1 << 20
+
+// maxClipboardPending bounds the Format Data Requests awaiting a response.
+const maxClipboardPending = 16
+
+// ErrClipboardNotReady reports a clipboard request before the server's
+// clipboard was ready (before its Monitor Ready PDU), or on a client
+// without Config.Clipboard.
+var ErrClipboardNotReady = errors.New("rdp: clipboard not ready")
+
+// cliprdr is the client's clipboard state. handle runs on Run's goroutine;
+// the API methods on any goroutine. mu guards the state and is held while
+// a PDU that depends on it is sent, so that PDUs go out in the order the
+// state changed (the capabilities before the first Format List, and a
+// Format List before the data requests it allows). Handler methods are
+// called without it.
+type cliprdr struct {
+	c   *Client
+	h   ClipboardHandler
+	ch  int // index in c.channels
+	max int // Config.ClipboardMaxBytes
+
+	mu        sync.Mutex
+	ready     bool // Monitor Ready received and answered
+	longNames bool // both sides use Long Format Names
+	local     []clipItem
+	remote    []ClipboardFormat // the server's last Format List
+	pending   []uint32          // formats requested, oldest first
+	out       []byte            // scratch for PDUs sent
+}
+
+// clipItem is one format of the local clipboard and its data.
+type clipItem struct {
+	format ClipboardFormat
+	data   []byte
+}
+
+// initClipboard requests the static channel "cliprdr" when the
+// configuration has a ClipboardHandler. It runs before the connection
+// sequence. The channel options are those MS-RDPECLIP 2.1 names.
+func (c *Client) initClipboard() {
+	if c.cfg.Clipboard == nil {
+		return
+	}
+	cl := &cliprdr{c: c, h: c.cfg.Clipboard, ch: len(c.channels), max: c.cfg.ClipboardMaxBytes}
+	if cl.max == 0 {
+		cl.max = defaultClipboardMaxBytes
+	}
+	// The longest message: a header, max bytes of data and the padding
+	// some servers add. A longer one is refused at its first chunk.
+	c.addChannelLimit("cliprdr", channelOptionEncryptRDP|channelOptionCompressRDP|channelOptionShowProtocol,
+		clipHeaderSize+cl.max+clipMaxTrailingBytes, cl.handle)
+	c.clip = cl
+}
+
+// handle receives one complete cliprdr message (MS-RDPECLIP 3.2.5).
+func (cl *cliprdr) handle(msg []byte) error {
+	h, body, err := parseClipHeader(msg)
+	if err != nil {
+		return err
+	}
+	switch h.msgType {
+	case cbClipCaps:
+		caps, err := parseClipCaps(body)
+		if err != nil {
+			return err
+		}
+		cl.mu.Lock()
+		cl.longNames = caps.general && caps.version >= cbCapsVersion2 && caps.generalFlags&cbUseLongFormatNames != 0
+		cl.mu.Unlock()
+		cl.c.log.Debug("rdp: cliprdr server capabilities", "version", caps.version, "flags", caps.generalFlags)
+		return nil
+	case cbMonitorReady:
+		if len(body) != 0 {
+			return protoErr("Monitor Ready PDU", "MS-RDPECLIP 2.2.2.2", "dataLen %d, want 0", len(body))
+		}
+		return cl.monitorReady()
+	case cbFormatList:
+		return cl.formatList(h, body)
+	case cbFormatListResponse:
+		ok, err := checkResponseFlags("Format List Response PDU", "MS-RDPECLIP 2.2.3.2", h.msgFlags)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			cl.c.log.Debug("rdp: cliprdr server refused the client's Format List")
+		}
+		return nil
+	case cbFormatDataRequest:
+		format, err := parseFormatDataRequest(body)
+		if err != nil {
+			return err
+		}
+		return cl.dataRequest(format)
+	case cbFormatDataResponse:
+		return cl.dataResponse(h, body)
+	}
+	// Lock/Unlock Clipboard Data, File Contents Request (see above), a
+	// Temporary Directory PDU (client to server only) and anything else.
+	cl.c.log.Debug("rdp: cliprdr PDU ignored", "msgType", h.msgType, "bytes", len(msg))
+	return nil
+}
+
+// monitorReady answers Monitor Ready with the Client Clipboard
+// Capabilities PDU and a Format List PDU (3.2.5.1.2). A new Monitor Ready
+// (the server restarted its clipboard) starts over.
+func (cl *cliprdr) monitorReady() error {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	var flags uint32
+	if cl.longNames {
+		flags = cbUseLongFormatNames
+	}
+	cl.pending, cl.remote = nil, nil
+	if err := cl.sendLocked(appendClipCaps(cl.out[:0], cbCapsVersion2, flags)); err != nil {
+		return err
+	}
+	if err := cl.sendFormatListLocked(); err != nil {
+		return err
+	}
+	cl.ready = true
+	return nil
+}
+
+// formatList takes the server's Format List PDU (3.1.5.2.2): the client
+// acknowledges it and tells the handler.
+func (cl *cliprdr) formatList(h clipHeader, body []byte) error {
+	cl.mu.Lock()
+	formats, err := parseFormatList(body, cl.longNames, h.msgFlags)
+	if err == nil {
+		cl.remote = formats
+		err = cl.sendLocked(appendFormatListResponse(cl.out[:0], true))
+	}
+	cl.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	cl.c.log.Debug("rdp: cliprdr remote formats", "formats", formats)
+	cl.h.ClipboardFormats(slices.Clone(formats))
+	return nil
+}
+
+// dataRequest answers the server's Format Data Request (3.1.5.2.5) from
+// the local clipboard.
+func (cl *cliprdr) dataRequest(format uint32) error {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	for _, it := range cl.local {
+		if it.format.ID == format {
+			return cl.sendLocked(appendFormatDataResponse(cl.out[:0], true, it.data))
+		}
+	}
+	cl.c.log.Debug("rdp: cliprdr request for a format not offered", "format", format)
+	return cl.sendLocked(appendFormatDataResponse(cl.out[:0], false, nil))
+}
+
+// dataResponse passes the server's Format Data Response (3.1.5.2.6) to the
+// handler with the format of the oldest request.
+func (cl *cliprdr) dataResponse(h clipHeader, body []byte) error {
+	const pdu, sec = "Format Data Response PDU", "MS-RDPECLIP 2.2.5.2"
+	ok, err := checkResponseFlags(pdu, sec, h.msgFlags)
+	if err != nil {
+		return err
+	}
+	cl.mu.Lock()
+	if len(cl.pending) == 0 {
+		cl.mu.Unlock()
+		return protoErr(pdu, sec, "no Format Data Request is pending")
+	}
+	format := cl.pending[0]
+	cl.pending = cl.pending[1:]
+	cl.mu.Unlock()
+	if !ok {
+		body = nil
+	}
+	cl.h.ClipboardData(format, body, ok)
+	return nil
+}
+
+// sendFormatListLocked announces the local clipboard's formats.
+func (cl *cliprdr) sendFormatListLocked() error {
+	formats := make([]ClipboardFormat, len(cl.local))
+	for i, it := range cl.local {
+		formats[i] = it.format
+	}
+	return cl.sendLocked(appendFormatList(cl.out[:0], formats, cl.longNames))
+}
+
+// sendLocked sends msg on cliprdr and keeps its buffer as scratch.
+func (cl *cliprdr) sendLocked(msg []byte) error {
+	cl.out = msg
+	return cl.c.sendChannel(cl.c.channels[cl.ch].ID, msg)
+}
+
+// SetClipboardText puts text on the client's clipboard: it is announced to
+// the server as CF_UNICODETEXT and CF_TEXT (Windows-1252, characters it
+// lacks as '?'), and served when the server asks for it. Before the
+// server's clipboard is ready the text is kept and announced then. Line
+// ends are sent as they are (Windows programs expect CR LF). It may be
+// called from any goroutine.
+func (c *Client) SetClipboardText(text string) error {
+	cl := c.clip
+	if cl == nil {
+		return fmt.Errorf("%w: no Config.Clipboard", ErrClipboardNotReady)
+	}
+	unicode := encodeUnicodeText(text)
+	if len(unicode) > cl.max {
+		return fmt.Errorf("rdp: clipboard text of %d bytes in UTF-16, over the %d-byte limit", len(unicode), cl.max)
+	}
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	cl.local = []clipItem{
+		{ClipboardFormat{ID: CFUnicodeText}, unicode},
+		{ClipboardFormat{ID: CFText}, encodeANSIText(text)},
+	}
+	if !cl.ready {
+		return nil
+	}
+	return cl.sendFormatListLocked()
+}
+
+// RequestClipboard asks the server for the data of a format its clipboard
+// offers (one that the last ClipboardFormats call listed); the answer
+// comes to ClipboardHandler.ClipboardData. At most 16 requests may await
+// their answer. It may be called from any goroutine, including the
+// handler's.
+func (c *Client) RequestClipboard(format uint32) error {
+	cl := c.clip
+	if cl == nil {
+		return fmt.Errorf("%w: no Config.Clipboard", ErrClipboardNotReady)
+	}
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	if !cl.ready {
+		return ErrClipboardNotReady
+	}
+	// 2.2.5.1: the format MUST be one listed in the Format List PDU.
+	if !slices.ContainsFunc(cl.remote, func(f ClipboardFormat) bool { return f.ID == format }) {
+		return fmt.Errorf("rdp: clipboard format %d not offered by the server", format)
+	}
+	if len(cl.pending) >= maxClipboardPending {
+		return fmt.Errorf("rdp: %d clipboard requests already pending", len(cl.pending))
+	}
+	if err := cl.sendLocked(appendFormatDataRequest(cl.out[:0], format)); err != nil {
+		return err
+	}
+	cl.pending = append(cl.pending, format)
+	return nil
+}
