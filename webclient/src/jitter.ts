@@ -12,7 +12,10 @@
 // off by the full nudge) and running the queue dry. Within a deadband nothing is
 // nudged, so a steady stream plays at exact pitch. A timestamp past where the previous chunk ended
 // was silence at the remote: that much silence goes in first (§ AUDIO). More than
-// DROP_MS queued (a burst after a stall) is cut back to the target.
+// DROP_MS queued (a burst after a stall) is cut back to the target. An underrun grows
+// the target delay, and so does a near miss (a window whose low point came within
+// NEAR_MISS_MS of running dry), so that a sender that is late now and then is met with
+// margin before it is heard; ten steady seconds shrink it again.
 //
 // Reading: nothing plays until the target delay is queued; the output fades in and out
 // over FADE_MS wherever the sound starts, runs dry, or is cut, so there are no clicks.
@@ -20,6 +23,7 @@
 /** The jitter buffer's numbers, for the test build's hook and the console. */
 export interface JitterStats {
   underruns: number; // chunks that came after their time: the output had run dry
+  nearMisses: number; // windows whose low point came within NEAR_MISS_MS of running dry
   droppedMs: number; // cut to catch up
   gapMs: number; // silence put in for timestamp gaps
   delayMs: number; // the queue's length, averaged
@@ -30,19 +34,26 @@ export interface JitterStats {
   state: "idle" | "buffering" | "playing";
 }
 
-export const MIN_TARGET_MS = 60;
-export const MAX_TARGET_MS = 150;
-export const START_TARGET_MS = 80;
-const GROW_MS = 20; // the target after an underrun grows by this much
+// A loaded sender (PulseAudio on a busy machine) is late by 50-70 ms now and then;
+// 100 ms queued leaves that much margin from the start, and the target shrinks back
+// to it (never below) after trouble.
+export const START_TARGET_MS = 100;
+export const MIN_TARGET_MS = START_TARGET_MS;
+export const MAX_TARGET_MS = 200;
+const GROW_MS = 20; // the target after an underrun (or a near miss) grows by this much
+// A window whose low point came this near to running dry is a near miss: the target
+// grows before an underrun is heard, not after.
+export const NEAR_MISS_MS = 15;
 const SHRINK_MS = 10; // …and shrinks by this much after SHRINK_AFTER_S without one
 const SHRINK_AFTER_S = 10;
 export const DROP_MS = 400; // more queued than this: cut back to the target
 const FADE_MS = 4;
 const GAP_TOLERANCE_MS = 10; // timestamps are whole ms and the remote's clock wobbles
 export const MAX_NUDGE = 0.002;
-// The low point is steered to LOW_BELOW_MS under the target: playing starts with the
-// target queued, and the queue then runs down by up to a packet before the next comes.
-const LOW_BELOW_MS = 20;
+// The low point is steered to LOW_BELOW_MS and half a packet under the target: playing
+// starts with the target queued (and on average half a packet more, the packet that
+// crossed it), and the queue then runs down by up to a packet before the next comes.
+const LOW_BELOW_MS = 15;
 const DEADBAND_MS = 10; // a low point this near its goal is left alone
 const NUDGE_PER_MS = 0.0001; // ratio correction per ms beyond the deadband: full at 30 ms
 const WINDOW_S = 1; // the low point's window, and how often the nudge changes
@@ -81,7 +92,9 @@ export class JitterBuffer {
   private lastLow = 0; // …and in the last whole window
   private windowEnd = 0; // when this window ends (now, frames)
   private nudge = 0;
+  private packetMs = 0; // the last chunk's length
   private underruns = 0;
+  private nearMisses = 0;
   private dropped = 0; // frames
   private gaps = 0; // frames
 
@@ -141,7 +154,8 @@ export class JitterBuffer {
     const start = this.wr;
     this.resample(rate, planes);
     if (fadeIn) this.ramp(start, Math.min(this.fade, this.wr - start), true);
-    this.nextTs = timestamp + (n * 1000) / rate;
+    this.packetMs = (n * 1000) / rate;
+    this.nextTs = timestamp + this.packetMs;
     this.anchored = true;
     this.ended = false;
     if (this.queued > this.frames(DROP_MS) && this.skip === 0) this.skip = this.queued - this.frames(this.targetMs);
@@ -174,6 +188,10 @@ export class JitterBuffer {
 
   private underrun(): void {
     this.underruns++;
+    this.grow();
+  }
+
+  private grow(): void {
     this.targetMs = Math.min(MAX_TARGET_MS, this.targetMs + GROW_MS);
     this.lastTrouble = this.now;
   }
@@ -298,7 +316,11 @@ export class JitterBuffer {
   // steer sets the nudge from the window's low point, once a window.
   private steer(): void {
     this.lastLow = this.low;
-    const off = this.ms(this.low) - (this.targetMs - LOW_BELOW_MS);
+    if (this.ms(this.low) < NEAR_MISS_MS) {
+      this.nearMisses++;
+      this.grow();
+    }
+    const off = this.ms(this.low) - (this.targetMs - LOW_BELOW_MS - this.packetMs / 2);
     const beyond = Math.abs(off) <= DEADBAND_MS ? 0 : off - Math.sign(off) * DEADBAND_MS;
     this.nudge = clamp(beyond * NUDGE_PER_MS, -MAX_NUDGE, MAX_NUDGE);
     this.low = Infinity;
@@ -308,6 +330,7 @@ export class JitterBuffer {
   stats(): JitterStats {
     return {
       underruns: this.underruns,
+      nearMisses: this.nearMisses,
       droppedMs: this.ms(this.dropped),
       gapMs: this.ms(this.gaps),
       delayMs: this.ms(this.avg),

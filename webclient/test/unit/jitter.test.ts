@@ -3,7 +3,7 @@
 // output, which is then analysed (pitch, silences, clicks).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { DROP_MS, JitterBuffer, MAX_NUDGE, MAX_TARGET_MS, START_TARGET_MS } from "../../src/jitter.js";
+import { DROP_MS, JitterBuffer, MAX_NUDGE, MAX_TARGET_MS, MIN_TARGET_MS, START_TARGET_MS } from "../../src/jitter.js";
 
 const OUT_RATE = 44100;
 const QUANTUM = 128;
@@ -156,6 +156,20 @@ test("jitter: a late packet is an underrun: faded, and the target delay grows", 
   assert.ok(Math.abs((b - a) / OUT_RATE - 2 - gap / 1000) < 0.03, `plays ${(b - a) / OUT_RATE} s with ${gap} ms silence`);
 });
 
+test("jitter: a packet late by nearly the whole margin is a near miss: the target grows, nothing is heard", () => {
+  const jb = new JitterBuffer(OUT_RATE);
+  // Steady, then from 3 s on everything arrives 70 ms late: the queue's low point (about
+  // START_TARGET_MS - 20) falls to about 10 ms, under NEAR_MISS_MS, but never to 0.
+  const chunks = tone({ rate: 44100, seconds: 5, arrive: (ts) => (ts < 3000 ? ts : ts + 70) / 1000 });
+  const { L } = play(jb, chunks, 5.5);
+  const s = jb.stats();
+  assert.equal(s.underruns, 0);
+  assert.ok(s.nearMisses >= 1, `${s.nearMisses} near misses`);
+  assert.equal(s.targetMs, START_TARGET_MS + 20 * s.nearMisses);
+  const a = firstSound(L);
+  assert.deepEqual(silences(L.subarray(a, Math.floor(OUT_RATE * 4.9)), 2), []);
+});
+
 test("jitter: underruns grow the target up to its maximum; steady play shrinks it slowly", () => {
   const jb = new JitterBuffer(OUT_RATE);
   // The network stalls for 300 ms every 1.5 s: what was sent meanwhile comes in a burst.
@@ -169,7 +183,7 @@ test("jitter: underruns grow the target up to its maximum; steady play shrinks i
   const before = jb.stats().targetMs;
   play(jb, tone({ rate: 44100, seconds: 25, ts0: 100000, arrive: (ts) => (ts - 100000) / 1000 }), 25);
   const after = jb.stats().targetMs;
-  assert.ok(after < before && after >= 60, `target ${before} → ${after}`);
+  assert.ok(after < before && after >= MIN_TARGET_MS, `target ${before} → ${after}`);
 });
 
 test("jitter: a burst after a stall is cut back to the target, not played late", () => {
