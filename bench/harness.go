@@ -234,6 +234,11 @@ func (h *harness) measure(ctx context.Context, ps *procs, sc scenario, label str
 			res.PSSPerSession = float64(g1.PSS-idle.PSS) / n
 			res.PSSGrowth = g1.PSS - g0.PSS
 		}
+		if idle.RSSAnon >= 0 && g1.RSSAnon >= 0 && g1.RSSFile >= 0 {
+			res.RSSAnonBytes = g1.RSSAnon
+			res.RSSFileBytes = g1.RSSFile
+			res.RSSAnonPerSession = float64(g1.RSSAnon-idle.RSSAnon) / n
+		}
 		res.Threads = g1.Threads
 		if cpu := (g1.CPU - g0.CPU).Seconds(); res.RemoteBytes > 0 && cpu > 0 {
 			res.RemoteBytesPerCPUSec = float64(res.RemoteBytes) / cpu

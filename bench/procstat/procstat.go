@@ -1,9 +1,9 @@
 // Package procstat reads a process's CPU time and memory from Linux's /proc, for the
 // benchmark harness: CPU from /proc/PID/stat (utime+stime), memory and threads from
-// /proc/PID/status (VmRSS, Threads), and the proportional set size from
-// /proc/PID/smaps_rollup (Pss: each shared page divided among the processes mapping
-// it, so that processes sharing libraries, as guacd and its forked children do, are not
-// counted twice). See proc(5).
+// /proc/PID/status (VmRSS and its split into RssAnon and RssFile, Threads), and the
+// proportional set size from /proc/PID/smaps_rollup (Pss: each shared page divided
+// among the processes mapping it, so that processes sharing libraries, as guacd and its
+// forked children do, are not counted twice). See proc(5).
 package procstat
 
 import (
@@ -26,10 +26,19 @@ var ErrFormat = errors.New("procstat: unexpected format")
 const maxFile = 64 << 10
 
 // Sample is one reading of a process.
+//
+// RSS is split as the kernel counts it: RSSAnon is the heap, stacks and written data;
+// RSSFile is mostly the pages of the binary (text, rodata, pclntab) and of shared
+// libraries, and it depends on the binary's layout: the kernel maps in the cached pages
+// of a whole 64 KiB window around each page touched (fault-around), so two binaries of
+// the same code laid out differently (a bigger embedded file before .gopclntab, say)
+// differ there by a few hundred KiB. Compare RSSAnon to judge a change to the code.
 type Sample struct {
 	At      time.Time
 	CPU     time.Duration // user + system time since the process started
 	RSS     int64         // resident set size in bytes
+	RSSAnon int64         // RssAnon in bytes; -1 when it cannot be read
+	RSSFile int64         // RssFile in bytes; -1 when it cannot be read
 	PSS     int64         // proportional set size in bytes; -1 when it cannot be read
 	Threads int
 }
@@ -55,6 +64,10 @@ func Read(pid int) (Sample, error) {
 		return s, fmt.Errorf("pid %d: %w", pid, err)
 	}
 	s.RSS, s.Threads = kb*1024, threads
+	s.RSSAnon, s.RSSFile = -1, -1
+	if k, err := ParseRSSKinds(status); err == nil {
+		s.RSSAnon, s.RSSFile = k.Anon*1024, k.File*1024
+	}
 	s.PSS = -1
 	if b, err := readFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid)); err == nil {
 		if pss, err := ParsePss(b); err == nil {
@@ -156,6 +169,52 @@ func ParseStatus(b []byte) (rssKB int64, threads int, err error) {
 	return rssKB, threads, nil
 }
 
+// RSSKinds is VmRSS split by kind of page, in KiB, as /proc/PID/status gives it since
+// Linux 4.5: RssAnon, RssFile and RssShmem (VmRSS is their sum).
+type RSSKinds struct {
+	Anon, File, Shmem int64
+}
+
+// ParseRSSKinds returns RssAnon, RssFile and RssShmem from /proc/PID/status. A status
+// without RssAnon or RssFile (an older kernel, a zombie) is an ErrFormat error; a missing
+// RssShmem reads as 0.
+func ParseRSSKinds(b []byte) (RSSKinds, error) {
+	var k RSSKinds
+	seen := 0
+	for line := range bytes.SplitSeq(b, []byte{'\n'}) {
+		key, val, ok := bytes.Cut(line, []byte{':'})
+		if !ok {
+			continue
+		}
+		var dst *int64
+		switch string(key) {
+		case "RssAnon":
+			dst = &k.Anon
+			seen |= 1
+		case "RssFile":
+			dst = &k.File
+			seen |= 2
+		case "RssShmem":
+			dst = &k.Shmem
+		default:
+			continue
+		}
+		f := bytes.Fields(val)
+		if len(f) != 2 || string(f[1]) != "kB" {
+			return RSSKinds{}, fmt.Errorf("%w: %s %q", ErrFormat, key, val)
+		}
+		n, err := strconv.ParseInt(string(f[0]), 10, 64)
+		if err != nil || n < 0 {
+			return RSSKinds{}, fmt.Errorf("%w: %s %q", ErrFormat, key, val)
+		}
+		*dst = n
+	}
+	if seen != 3 {
+		return RSSKinds{}, fmt.Errorf("%w: status has no RssAnon or RssFile line", ErrFormat)
+	}
+	return k, nil
+}
+
 // ParsePPID returns the parent PID (field 4) of a /proc/PID/stat line.
 func ParsePPID(b []byte) (int, error) {
 	i := bytes.LastIndexByte(b, ')')
@@ -176,9 +235,9 @@ func ParsePPID(b []byte) (int, error) {
 // maxTree bounds the processes ReadTree sums.
 const maxTree = 4096
 
-// ReadTree samples pid and all its descendants and sums CPU, RSS, PSS and threads: guacd
-// forks a process per connection. Processes that end while it reads are skipped. PSS is
-// -1 if any process's could not be read.
+// ReadTree samples pid and all its descendants and sums CPU, RSS (and its split), PSS and
+// threads: guacd forks a process per connection. Processes that end while it reads are
+// skipped. PSS, RSSAnon and RSSFile are -1 if any process's could not be read.
 func ReadTree(pid int) (Sample, error) {
 	root, err := Read(pid)
 	if err != nil {
@@ -200,6 +259,12 @@ func ReadTree(pid int) (Sample, error) {
 			sum.PSS += s.PSS
 		} else {
 			sum.PSS = -1
+		}
+		if sum.RSSAnon >= 0 && s.RSSAnon >= 0 && sum.RSSFile >= 0 && s.RSSFile >= 0 {
+			sum.RSSAnon += s.RSSAnon
+			sum.RSSFile += s.RSSFile
+		} else {
+			sum.RSSAnon, sum.RSSFile = -1, -1
 		}
 		sum.Threads += s.Threads
 	}

@@ -41,6 +41,30 @@ func TestParseStatus(t *testing.T) {
 	}
 }
 
+// TestParseRSSKinds on a status as Linux 6.x writes it (the lines around are real too).
+func TestParseRSSKinds(t *testing.T) {
+	status := "Name:\tracgate\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t41877\nPid:\t41877\n" +
+		"VmPeak:\t 1893740 kB\nVmSize:\t 1893740 kB\nVmLck:\t       0 kB\nVmPin:\t       0 kB\n" +
+		"VmHWM:\t   23040 kB\nVmRSS:\t   23040 kB\nRssAnon:\t    9100 kB\nRssFile:\t   13940 kB\n" +
+		"RssShmem:\t       0 kB\nVmData:\t  160836 kB\nVmStk:\t     132 kB\nVmExe:\t   10428 kB\n" +
+		"VmLib:\t    2128 kB\nVmPTE:\t     132 kB\nVmSwap:\t       0 kB\nHugetlbPages:\t       0 kB\n" +
+		"CoreDumping:\t0\nTHP_enabled:\t1\nThreads:\t8\nSigQ:\t0/31602\n"
+	k, err := ParseRSSKinds([]byte(status))
+	if err != nil || k != (RSSKinds{Anon: 9100, File: 13940, Shmem: 0}) {
+		t.Fatalf("ParseRSSKinds = %+v, %v; want 9100, 13940, 0", k, err)
+	}
+	if kb, _, err := ParseStatus([]byte(status)); err != nil || kb != k.Anon+k.File+k.Shmem {
+		t.Fatalf("VmRSS %d, %v; want the sum of the kinds", kb, err)
+	}
+	// A zombie (or a kernel before 4.5) has no RssAnon or RssFile.
+	for _, bad := range []string{"", "Name:\tx\nThreads:\t1\n", "RssAnon:\t1 kB\n", "RssAnon:\t1 MB\nRssFile:\t2 kB\n",
+		"RssAnon:\t1 kB\nRssFile:\t-2 kB\n", "RssAnon:\t1 kB\nRssFile:\t2 kB\nRssShmem:\tx kB\n"} {
+		if _, err := ParseRSSKinds([]byte(bad)); !errors.Is(err, ErrFormat) {
+			t.Errorf("ParseRSSKinds(%q) err = %v, want ErrFormat", bad, err)
+		}
+	}
+}
+
 // TestReadSelf reads this process, which has certainly used CPU and memory by now.
 func TestReadSelf(t *testing.T) {
 	// Burn CPU until a tick is counted (a loaded machine may give us little of it).
@@ -58,6 +82,10 @@ func TestReadSelf(t *testing.T) {
 	}
 	if s.CPU <= 0 || s.RSS <= 0 || s.Threads <= 0 {
 		t.Fatalf("Read(self) = %+v, want positive CPU, RSS and threads", s)
+	}
+	// The split adds up to VmRSS, read from the same file at the same moment.
+	if s.RSSAnon <= 0 || s.RSSFile <= 0 || s.RSSAnon+s.RSSFile > s.RSS {
+		t.Fatalf("RSSAnon %d + RSSFile %d with RSS %d", s.RSSAnon, s.RSSFile, s.RSS)
 	}
 	if _, err := Read(-1); err == nil {
 		t.Fatal("Read(-1) succeeded")
@@ -97,6 +125,16 @@ func FuzzParseStatus(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if kb, th, err := ParseStatus(b); err == nil && (kb < 0 || th < 0) {
 			t.Fatalf("negative result %d %d", kb, th)
+		}
+	})
+}
+
+func FuzzParseRSSKinds(f *testing.F) {
+	f.Add([]byte("RssAnon:\t  100 kB\nRssFile:\t3 kB\n"))
+	f.Add([]byte("RssShmem:"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if k, err := ParseRSSKinds(b); err == nil && (k.Anon < 0 || k.File < 0 || k.Shmem < 0) {
+			t.Fatalf("negative result %+v", k)
 		}
 	})
 }

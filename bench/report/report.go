@@ -64,6 +64,13 @@ type Result struct {
 	Threads       int     `json:"threads"`
 	Goroutines    int     `json:"goroutines"` // -1: not exposed by the gateway
 
+	// RSSBytes split into anonymous and file-backed pages (RssAnon, RssFile; see
+	// procstat.Sample: the file-backed part moves with the binary's layout), and the
+	// anonymous part's growth over the idle gateway per session; 0 where unknown.
+	RSSAnonBytes      int64   `json:"rss_anon_bytes,omitempty"`
+	RSSFileBytes      int64   `json:"rss_file_bytes,omitempty"`
+	RSSAnonPerSession float64 `json:"rss_anon_bytes_per_session,omitempty"`
+
 	Frames uint64 `json:"frames"`
 	Bytes  uint64 `json:"bytes"`
 	// Terminal scenarios: TERMINAL data the client got (racgate), the output that left
