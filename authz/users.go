@@ -1,6 +1,8 @@
 // Package authz decides who a user is and what they may open: the built-in user list with
-// bcrypt password hashes, group membership checks, and the signed login that racgate's
-// session cookie carries (login.go). It knows nothing of HTTP.
+// bcrypt password hashes, group membership checks, the signed login that racgate's
+// session cookie carries (login.go), and the login throttle (throttle.go). It knows
+// nothing of HTTP; of racgate it imports config, and gateway/store for the failed-login
+// counts (store.Attempts).
 package authz
 
 import (

@@ -63,7 +63,9 @@ type Server struct {
 	// loginFloor is how long after the request a failed login is answered, so that the
 	// answer's timing says nothing about whether the user name exists.
 	loginFloor time.Duration
-	// localThrottle counts failed logins while the store cannot (throttle.go).
+	// throttle holds back logins after failures (authz/throttle.go), counted in the store
+	// or, while it cannot, in localThrottle.
+	throttle      *authz.Throttle
 	localThrottle *store.Memory
 	// bootEpoch: logins issued before it are refused (a memory store without a
 	// state-file forgets logouts when it stops). Zero when logouts are kept.
@@ -119,6 +121,7 @@ func NewServer(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.store, s.closeStore, s.storeCfg = st, closeStore, cfg.Store
+	s.throttle = authz.NewThrottle(st, s.localThrottle, logger)
 	if cfg.Store.Kind == "memory" && cfg.Store.StateFile == "" {
 		// Cookies carry whole seconds.
 		s.bootEpoch = s.now().Truncate(time.Second)
@@ -292,19 +295,19 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	next := safeNext(r.PostFormValue("next"))
 	st := s.state.Load()
 	tc := st.cfg.LoginThrottle
-	keys := loginKeys(username, r)
 	throttled := func(wait time.Duration, by string) {
+		ra := authz.RetryAfter(wait)
 		s.metrics.inc(s.metrics.loginsTotal, "throttled")
 		s.metrics.inc(s.metrics.throttledTotal, by)
-		s.log.Warn("login throttled", "user", username, "remote", r.RemoteAddr, "by", by, "retry_after", retryAfter(wait))
-		w.Header().Set("Retry-After", strconv.Itoa(retryAfter(wait)))
+		s.log.Warn("login throttled", "user", username, "remote", r.RemoteAddr, "by", by, "retry_after", ra)
+		w.Header().Set("Retry-After", strconv.Itoa(ra))
 		s.render(w, http.StatusTooManyRequests, "login", loginPage{Next: next, Username: username,
-			Error: fmt.Sprintf("Too many failed logins: try again in %d s.", retryAfter(wait))})
+			Error: fmt.Sprintf("Too many failed logins: try again in %d s.", ra)})
 	}
 	// Refused before waiting for a bcrypt slot, so a flood of guesses does not hold up
 	// other people's logins; and looked at again once the slot is ours, so that guesses
 	// sent all at once cannot all pass the first look.
-	if wait, by := s.loginWait(r.Context(), tc, keys); wait > 0 {
+	if wait, by := s.throttle.Wait(r.Context(), tc, username, r.RemoteAddr); wait > 0 {
 		throttled(wait, by)
 		return
 	}
@@ -313,7 +316,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	case <-r.Context().Done():
 		return
 	}
-	if wait, by := s.loginWait(r.Context(), tc, keys); wait > 0 {
+	if wait, by := s.throttle.Wait(r.Context(), tc, username, r.RemoteAddr); wait > 0 {
 		<-s.loginSem
 		throttled(wait, by)
 		return
@@ -321,7 +324,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	u, err := st.users.Authenticate(username, password)
 	var wait time.Duration
 	if err != nil {
-		wait, _ = s.loginFailed(r.Context(), tc, keys) // before the slot is free: see above
+		wait, _ = s.throttle.Failed(r.Context(), tc, username, r.RemoteAddr) // before the slot is free: see above
 	}
 	<-s.loginSem
 	if err != nil {
@@ -329,7 +332,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.log.Info("login failed", "user", username, "remote", r.RemoteAddr)
 		msg := "Wrong username or password."
 		if wait > 0 {
-			msg += fmt.Sprintf(" Too many failed logins: try again in %d s.", retryAfter(wait))
+			msg += fmt.Sprintf(" Too many failed logins: try again in %d s.", authz.RetryAfter(wait))
 		}
 		// Every failure answers at the same time after the request came, whether the
 		// name exists or not.
@@ -343,7 +346,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.render(w, http.StatusUnauthorized, "login", loginPage{Error: msg, Next: next, Username: username})
 		return
 	}
-	s.loginSucceeded(r.Context(), tc, keys)
+	s.throttle.Succeeded(r.Context(), tc, username, r.RemoteAddr)
 	s.metrics.inc(s.metrics.loginsTotal, "ok")
 	now := s.now()
 	exp := now.Add(st.cfg.Session.Lifetime)

@@ -1,11 +1,11 @@
-package gateway
+package authz
 
 import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"log/slog"
 	"net"
-	"net/http"
 	"time"
 
 	"github.com/racgate/racgate/config"
@@ -18,6 +18,28 @@ import (
 // store cannot answer, this instance counts on its own. Unknown user names are counted
 // like real ones, so the throttle says nothing about which names exist.
 
+// AttemptStore counts failed logins per key: gateway/store's Store has these methods.
+type AttemptStore interface {
+	LoginFailed(ctx context.Context, keys []string, forget time.Duration) ([]store.Attempts, error)
+	LoginAttempts(ctx context.Context, keys []string) ([]store.Attempts, error)
+	LoginSucceeded(ctx context.Context, key string) error
+}
+
+// Throttle holds back logins after failures. Create it with NewThrottle.
+type Throttle struct {
+	shared, local AttemptStore
+	log           *slog.Logger
+}
+
+// NewThrottle counts failures in shared (the connection store) and, while shared fails, in
+// local (this instance's own). log may be nil.
+func NewThrottle(shared, local AttemptStore, log *slog.Logger) *Throttle {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Throttle{shared: shared, local: local, log: log}
+}
+
 // throttleBase is the first wait once the free attempts are used up.
 const throttleBase = time.Second
 
@@ -26,9 +48,10 @@ const throttleBase = time.Second
 // /64, which one host usually has whole).
 type throttleKeys struct{ user, addr string }
 
-func loginKeys(username string, r *http.Request) throttleKeys {
+// loginKeys: remoteAddr is host:port, as in http.Request.RemoteAddr.
+func loginKeys(username, remoteAddr string) throttleKeys {
 	h := sha256.Sum256([]byte(username))
-	return throttleKeys{user: "user:" + hex.EncodeToString(h[:16]), addr: "addr:" + clientNet(r.RemoteAddr)}
+	return throttleKeys{user: "user:" + hex.EncodeToString(h[:16]), addr: "addr:" + clientNet(remoteAddr)}
 }
 
 func (k throttleKeys) list() []string { return []string{k.user, k.addr} }
@@ -78,43 +101,47 @@ func throttleWait(cfg config.ThrottleConfig, a []store.Attempts) (time.Duration,
 // that waiting out the longest back-off does not reset the count.
 func forgetAfter(cfg config.ThrottleConfig) time.Duration { return max(2*cfg.MaxBackoff, time.Minute) }
 
-// loginWait asks the store how long an attempt must wait (0: go ahead).
-func (s *Server) loginWait(ctx context.Context, cfg config.ThrottleConfig, k throttleKeys) (time.Duration, string) {
+// Wait is how long a login by username from remoteAddr (host:port) must wait, and which
+// key holds it ("user" or "address"); 0 when it may go ahead.
+func (t *Throttle) Wait(ctx context.Context, cfg config.ThrottleConfig, username, remoteAddr string) (time.Duration, string) {
 	if cfg.Disabled {
 		return 0, ""
 	}
-	a, err := s.store.LoginAttempts(ctx, k.list())
+	k := loginKeys(username, remoteAddr).list()
+	a, err := t.shared.LoginAttempts(ctx, k)
 	if err != nil {
-		s.log.Warn("login throttle: store unavailable, counting on this instance only", "err", err)
-		a, _ = s.localThrottle.LoginAttempts(ctx, k.list())
+		t.log.Warn("login throttle: store unavailable, counting on this instance only", "err", err)
+		a, _ = t.local.LoginAttempts(ctx, k)
 	}
 	return throttleWait(cfg, a)
 }
 
-// loginFailed counts a failed attempt and returns how long the next one must wait.
-func (s *Server) loginFailed(ctx context.Context, cfg config.ThrottleConfig, k throttleKeys) (time.Duration, string) {
+// Failed counts a failed login and returns how long the next one must wait, as Wait.
+func (t *Throttle) Failed(ctx context.Context, cfg config.ThrottleConfig, username, remoteAddr string) (time.Duration, string) {
 	if cfg.Disabled {
 		return 0, ""
 	}
-	a, err := s.store.LoginFailed(ctx, k.list(), forgetAfter(cfg))
+	k := loginKeys(username, remoteAddr).list()
+	a, err := t.shared.LoginFailed(ctx, k, forgetAfter(cfg))
 	if err != nil {
-		s.log.Warn("login throttle: store unavailable, counting on this instance only", "err", err)
-		a, _ = s.localThrottle.LoginFailed(ctx, k.list(), forgetAfter(cfg))
+		t.log.Warn("login throttle: store unavailable, counting on this instance only", "err", err)
+		a, _ = t.local.LoginFailed(ctx, k, forgetAfter(cfg))
 	}
 	return throttleWait(cfg, a)
 }
 
-// loginSucceeded clears the user's count; the address's stays, so that one account an
+// Succeeded clears the user's count; the address's stays, so that one account an
 // attacker holds cannot reset the count of an address that guesses at others.
-func (s *Server) loginSucceeded(ctx context.Context, cfg config.ThrottleConfig, k throttleKeys) {
+func (t *Throttle) Succeeded(ctx context.Context, cfg config.ThrottleConfig, username, remoteAddr string) {
 	if cfg.Disabled {
 		return
 	}
-	if err := s.store.LoginSucceeded(ctx, k.user); err != nil {
-		s.log.Warn("login throttle: cannot clear the user's failures", "err", err)
+	k := loginKeys(username, remoteAddr)
+	if err := t.shared.LoginSucceeded(ctx, k.user); err != nil {
+		t.log.Warn("login throttle: cannot clear the user's failures", "err", err)
 	}
-	s.localThrottle.LoginSucceeded(ctx, k.user)
+	t.local.LoginSucceeded(ctx, k.user)
 }
 
-// retryAfter rounds a wait up to whole seconds for people and the Retry-After header.
-func retryAfter(d time.Duration) int { return int((d + time.Second - 1) / time.Second) }
+// RetryAfter rounds a wait up to whole seconds for people and the Retry-After header.
+func RetryAfter(d time.Duration) int { return int((d + time.Second - 1) / time.Second) }
