@@ -44,6 +44,7 @@ var knownSettings = map[string]settingKind{
 	// clipboard and input
 	"disable-copy": kindBool, "disable-paste": kindBool, "read-only": kindBool,
 	"clipboard-encoding": kindString, "server-layout": kindString,
+	"normalize-clipboard": kindString, "clipboard-max-bytes": kindInt,
 	// display
 	"color-depth": kindInt, "encodings": kindString, "quality": kindString,
 	"compress-level": kindInt, "swap-red-blue": kindBool, "cursor": kindString,

@@ -1,13 +1,16 @@
 package gateway
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"image"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -25,7 +28,7 @@ func TestRDPOptions(t *testing.T) {
 		"cert-fingerprints": fp + ", 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FE",
 		"color-depth":       "16", "width": "1280", "height": "720", "dpi": "120", "server-layout": "de-de-qwertz",
 		"timezone": "Europe/Berlin", "client-name": "kiosk-7", "enable-wallpaper": "true", "enable-theming": "true",
-		"enable-font-smoothing": "false",
+		"enable-font-smoothing": "false", "clipboard-max-bytes": "1000", "normalize-clipboard": "windows",
 	}
 	cfg, err := rdpOptions(good)
 	if err != nil {
@@ -34,20 +37,22 @@ func TestRDPOptions(t *testing.T) {
 	if cfg.Username != "u" || cfg.Password != "p" || cfg.Domain != "D" || cfg.Security != "nla-ext" || cfg.IgnoreCert ||
 		cfg.ColorDepth != 16 || cfg.Width != 1280 || cfg.Height != 720 || cfg.DPI != 120 || cfg.KeyboardLayout != 0x407 ||
 		cfg.Timezone != "Europe/Berlin" || cfg.ClientName != "kiosk-7" ||
-		cfg.Performance != rdp.EnableWallpaper|rdp.EnableTheming {
+		cfg.Performance != rdp.EnableWallpaper|rdp.EnableTheming || cfg.ClipboardMaxBytes != 2002 {
 		t.Fatalf("config %+v", cfg)
 	}
 	if len(cfg.CertFingerprints) != 2 || cfg.CertFingerprints[0] != fp ||
 		cfg.CertFingerprints[1] != fp[:len(fp)-2]+"fe" {
 		t.Fatalf("fingerprints %q", cfg.CertFingerprints)
 	}
-	if cfg, err := rdpOptions(config.Settings{}); err != nil || cfg.Security != "" || cfg.Width != 0 || cfg.KeyboardLayout != 0 {
+	// By default the clipboard takes what a CLIPBOARD message can carry, as UTF-16.
+	if cfg, err := rdpOptions(config.Settings{}); err != nil || cfg.Security != "" || cfg.Width != 0 || cfg.KeyboardLayout != 0 ||
+		cfg.ClipboardMaxBytes != 2*wire.MaxClipboard+2 {
 		t.Fatalf("empty settings: %+v, %v", cfg, err)
 	}
 	for k, v := range map[string]string{
 		"security": "rdp", "cert-fingerprints": "sha256:0011", "color-depth": "8", "width": "100",
 		"height": "9000", "dpi": "0", "server-layout": "xx-yy-qwerty", "timezone": "Mars/Olympus",
-		"client-name": "a-much-too-long-client-name",
+		"client-name": "a-much-too-long-client-name", "clipboard-max-bytes": "0", "normalize-clipboard": "mac",
 	} {
 		if _, err := rdpOptions(config.Settings{k: v}); err == nil || !strings.Contains(err.Error(), k) {
 			t.Errorf("%s=%q: %v, want an error naming the setting", k, v, err)
@@ -74,15 +79,45 @@ func TestRDPBrowserSize(t *testing.T) {
 	}
 }
 
-func TestKeysymRune(t *testing.T) {
-	for ks, want := range map[uint32]rune{'a': 'a', 0xe9: 'é', 0x010020ac: '€', 0x0101f600: '😀'} {
-		if r, ok := keysymRune(ks); !ok || r != want {
-			t.Errorf("keysymRune(%#x) = %q, %v; want %q", ks, r, ok, want)
+// TestRDPClipboardSettings: disable-copy, disable-paste and read-only decide which
+// ways the clipboard goes and whether the channel is asked for at all; the remote's
+// text reaches the browser with normalize-clipboard applied, a failed fetch does not.
+func TestRDPClipboardSettings(t *testing.T) {
+	var got []string
+	toBrowser := func(s string) { got = append(got, s) }
+	log := slog.New(slog.DiscardHandler)
+	for _, tc := range []struct {
+		set            config.Settings
+		fetch, channel bool // the remote's text is fetched; the channel is asked for
+		paste          bool
+	}{
+		{config.Settings{}, true, true, true},
+		{config.Settings{"disable-paste": "true"}, true, true, false},
+		{config.Settings{"read-only": "true"}, true, true, false},
+		{config.Settings{"disable-copy": "true"}, false, true, true},
+		{config.Settings{"disable-copy": "true", "disable-paste": "true"}, false, false, false},
+		{config.Settings{"disable-copy": "true", "read-only": "true"}, false, false, false},
+	} {
+		var cfg rdp.Config
+		c := rdpClipboard(&cfg, tc.set, toBrowser, log)
+		channel := cfg.Clipboard != nil || cfg.ClipboardText != nil
+		if (cfg.ClipboardText != nil) != tc.fetch || channel != tc.channel || (c != nil) != tc.channel || (c != nil && c.paste != tc.paste) {
+			t.Errorf("%v: fetch %v, channel %v, clip %+v", tc.set, cfg.ClipboardText != nil, channel, c)
 		}
 	}
-	for _, ks := range []uint32{0xff0d, 0xffe1, 0x0100d800, 0x1f, 0x01110000} {
-		if r, ok := keysymRune(ks); ok {
-			t.Errorf("keysymRune(%#x) = %q, want none", ks, r)
+	for _, tc := range []struct{ mode, want string }{
+		{"", "a\r\nb\nc\rd"}, {"preserve", "a\r\nb\nc\rd"}, {"unix", "a\nb\nc\nd"}, {"windows", "a\r\nb\r\nc\r\nd"},
+	} {
+		got = nil
+		var cfg rdp.Config
+		rdpClipboard(&cfg, config.Settings{"normalize-clipboard": tc.mode}, toBrowser, log)
+		cfg.ClipboardText("a\r\nb\nc\rd", nil)
+		cfg.ClipboardText("", rdp.ErrClipboardTimeout)
+		if len(got) != 1 || got[0] != tc.want {
+			t.Errorf("normalize-clipboard %q: browser got %q, want %q", tc.mode, got, tc.want)
+		}
+		if n := normalizeLines("a\r\nb\nc\rd", tc.mode); n != tc.want {
+			t.Errorf("normalizeLines %q: %q", tc.mode, n)
 		}
 	}
 }
@@ -124,8 +159,9 @@ func TestRDPShadowSession(t *testing.T) {
 	if b.closed != nil {
 		t.Fatalf("CLOSE %d %q\n%s", b.closed.Code, b.closed.Reason, srv.Log())
 	}
-	// No virtual channels yet: no resize and no clipboard, so the browser scales to fit.
-	if b.hello.Kind != wire.KindDesktop || b.hello.Flags&(wire.FlagResize|wire.FlagCopy|wire.FlagPaste) != 0 {
+	// No resize, so the browser scales to fit. freerdp-shadow joins the clipboard
+	// channel (so copy and paste are offered) but never starts it: nothing comes of them.
+	if b.hello.Kind != wire.KindDesktop || b.hello.Flags&(wire.FlagResize|wire.FlagCopy|wire.FlagPaste) != wire.FlagCopy|wire.FlagPaste {
 		t.Fatalf("HELLO %+v", b.hello)
 	}
 	b.wait("first frame", 15*time.Second, func(b *browser) bool { return b.frames > 0 })
@@ -331,6 +367,45 @@ func TestRDPXRDP(t *testing.T) {
 	after := matchScreen(t, b, x)
 	if n, _ := peers.DiffRGB(screen, after); n < 20 {
 		t.Fatalf("only %d pixels changed after typing", n)
+	}
+
+	// The clipboard both ways, over cliprdr and xrdp's chansrv.
+	if b.hello.Flags&(wire.FlagCopy|wire.FlagPaste) != wire.FlagCopy|wire.FlagPaste {
+		t.Fatalf("HELLO flags %#x: want copy and paste", b.hello.Flags)
+	}
+	rdpClipboardBothWays(t, b, x)
+}
+
+// rdpClipboardBothWays copies in the X session and expects the text in the browser,
+// then sends the browser's and expects it in the X clipboard. Text stays in the BMP:
+// xrdp 0.9 cuts characters beyond it to 16 bits.
+func rdpClipboardBothWays(t *testing.T, b *browser, x *peers.X) {
+	t.Helper()
+	peers.Require(t, "xclip")
+	const remote = "Grüße aus X ✓\nzweite Zeile"
+	// xclip owns the selection while it runs in the foreground (-quiet); ended with
+	// the test.
+	cmd := x.Command(context.Background(), "xclip", "-i", "-selection", "clipboard", "-quiet")
+	cmd.Stdin = strings.NewReader(remote)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	b.wait("remote clipboard", 15*time.Second, func(b *browser) bool { return slices.Contains(b.clips, remote) })
+
+	const local = "from the browser: héllo ✓\nline two"
+	b.send(wire.ClientClipboard{Text: local})
+	for deadline := time.Now().Add(15 * time.Second); ; {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		out, _ := x.Command(ctx, "xclip", "-o", "-selection", "clipboard").Output()
+		cancel()
+		if string(out) == local {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("X clipboard holds %q, want %q", out, local)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 

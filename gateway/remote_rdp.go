@@ -111,6 +111,22 @@ func rdpOptions(set config.Settings) (rdp.Config, error) {
 		}
 		cfg.Timezone = tz
 	}
+	switch n := set["normalize-clipboard"]; n {
+	case "", "preserve", "unix", "windows":
+	default:
+		return cfg, fmt.Errorf("setting normalize-clipboard: want preserve, unix or windows, got %q", n)
+	}
+	if s := set["clipboard-max-bytes"]; s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > wire.MaxClipboard {
+			return cfg, fmt.Errorf("setting clipboard-max-bytes: want 1-%d, got %q", wire.MaxClipboard, s)
+		}
+		// The limit is on text; the channel carries it as UTF-16 (up to twice the
+		// bytes of UTF-8) ending in NUL.
+		cfg.ClipboardMaxBytes = 2*n + 2
+	} else {
+		cfg.ClipboardMaxBytes = 2*wire.MaxClipboard + 2
+	}
 	if n := len(cfg.ClientName); n > 15 {
 		// Client Core Data clientName holds 15 characters (MS-RDPBCGR 2.2.1.3.2).
 		return cfg, fmt.Errorf("setting client-name: at most 15 characters, got %d", n)
@@ -141,13 +157,13 @@ func rdpBrowserSize(set config.Settings, w, h int) config.Settings {
 // dialDesktop connects to a VNC or RDP endpoint.
 func (s *Server) dialDesktop(ctx context.Context, ep *config.Endpoint, set config.Settings, ev remoteEvents, log *slog.Logger) (remote, display, error) {
 	if ep.Protocol == "rdp" {
-		return s.dialRDP(ctx, ep, set, ev.Audio, log)
+		return s.dialRDP(ctx, ep, set, ev, log)
 	}
 	return s.dialRemote(ctx, ep, set, ev, log)
 }
 
 // dialRDP connects to an RDP endpoint.
-func (s *Server) dialRDP(ctx context.Context, ep *config.Endpoint, set config.Settings, codecs []wire.Codec, log *slog.Logger) (remote, display, error) {
+func (s *Server) dialRDP(ctx context.Context, ep *config.Endpoint, set config.Settings, ev remoteEvents, log *slog.Logger) (remote, display, error) {
 	cfg, err := rdpOptions(set)
 	if err != nil {
 		// The configuration was checked at load, so it is the connect request's settings.
@@ -159,19 +175,71 @@ func (s *Server) dialRDP(ctx context.Context, ep *config.Endpoint, set config.Se
 	d := render.NewDisplay(opts)
 	fs := &firstFrameSink{Sink: d, ready: make(chan struct{})}
 	var sound *audio.Stream
-	if !set.Bool("disable-audio") && len(codecs) > 0 {
+	if !set.Bool("disable-audio") && len(ev.Audio) > 0 {
 		// Sound is asked for only when the browser takes it: a server that redirects
 		// sound no longer plays it itself, and the bench's clients take none.
 		sound = audio.NewStream(log)
 		cfg.Audio = &rdpAudio{s: sound, log: log}
-		cfg.AudioFormats = rdpAudioFormats(codecs)
+		cfg.AudioFormats = rdpAudioFormats(ev.Audio)
 	}
+	clip := rdpClipboard(&cfg, set, ev.Clipboard, log)
 	c, err := rdp.Dial(ctx, net.JoinHostPort(set["hostname"], set["port"]), cfg, fs)
 	if err != nil {
 		d.Close()
 		return nil, nil, rdpDialError(err, ep)
 	}
-	return &rdpRemote{c: c, in: c, ready: fs.ready, sound: sound}, renderDisplay{d}, nil
+	return &rdpRemote{c: c, in: c, ready: fs.ready, sound: sound, clip: clip, log: log}, renderDisplay{d}, nil
+}
+
+// rdpClip is what an RDP connection's clipboard may do.
+type rdpClip struct {
+	paste bool   // the browser's text may go to the remote
+	lines string // normalize-clipboard
+}
+
+// rdpClipboard sets cfg up for the endpoint's clipboard: the remote's text to the
+// browsers (through clipboard) unless disable-copy, the browser's to the remote unless
+// disable-paste or read-only. Neither way: nil, and no clipboard channel is asked for.
+func rdpClipboard(cfg *rdp.Config, set config.Settings, clipboard func(string), log *slog.Logger) *rdpClip {
+	copyOK := !set.Bool("disable-copy") && clipboard != nil
+	c := &rdpClip{paste: !set.Bool("disable-paste") && !set.Bool("read-only"), lines: set["normalize-clipboard"]}
+	switch {
+	case !copyOK && !c.paste:
+		return nil
+	case !copyOK:
+		// The channel for the browser's text only: the remote's is never fetched.
+		cfg.Clipboard = pasteOnly{}
+		return c
+	}
+	cfg.ClipboardText = func(text string, err error) {
+		if err != nil {
+			log.Warn("remote clipboard not passed on", "err", err)
+			return
+		}
+		clipboard(normalizeLines(text, c.lines))
+	}
+	return c
+}
+
+// pasteOnly is the clipboard handler of a connection whose remote clipboard must not
+// reach the browser (disable-copy): the remote's changes are acknowledged, never read.
+type pasteOnly struct{}
+
+func (pasteOnly) ClipboardFormats([]rdp.ClipboardFormat) {}
+func (pasteOnly) ClipboardData(uint32, []byte, bool)     {}
+
+// normalizeLines applies normalize-clipboard (Guacamole's): "unix" ends lines in LF,
+// "windows" in CR LF; anything else (preserve, the default) leaves text as it is.
+func normalizeLines(text, mode string) string {
+	if mode != "unix" && mode != "windows" {
+		return text
+	}
+	text = strings.ReplaceAll(text, "\r\n", "\n")
+	text = strings.ReplaceAll(text, "\r", "\n")
+	if mode == "windows" {
+		text = strings.ReplaceAll(text, "\n", "\r\n")
+	}
+	return text
 }
 
 // rdpDialError gives a failed RDP dial its CLOSE.
@@ -234,6 +302,8 @@ type rdpRemote struct {
 	in    rdpInput // c, or a recorder in tests
 	ready chan struct{}
 	sound *audio.Stream // nil: no sound (disable-audio, or the browser takes none)
+	clip  *rdpClip      // nil: no clipboard channel
+	log   *slog.Logger
 
 	synced         bool // the server's lock states were set
 	caps, num      bool // lock states as the server has them
@@ -253,9 +323,22 @@ func (r *rdpRemote) Close() error {
 }
 func (r *rdpRemote) Size() (int, int)              { return r.c.Size() }
 func (r *rdpRemote) CanResize() bool               { return false } // needs the display control channel
-func (r *rdpRemote) CanClipboard() bool            { return false } // needs the cliprdr channel
-func (r *rdpRemote) SetClipboard(string) error     { return nil }   // needs the cliprdr channel
-func (r *rdpRemote) SetDesktopSize(w, h int) error { return nil }   // CanResize is false
+func (r *rdpRemote) CanClipboard() bool            { return r.clip != nil && r.c.ClipboardJoined() }
+func (r *rdpRemote) SetDesktopSize(w, h int) error { return nil } // CanResize is false
+
+// SetClipboard offers the browser's text to the remote. Text over the limit is
+// refused with a log line; the session goes on.
+func (r *rdpRemote) SetClipboard(text string) error {
+	if r.clip == nil || !r.clip.paste {
+		return nil
+	}
+	err := r.c.SetClipboardText(normalizeLines(text, r.clip.lines))
+	if errors.Is(err, rdp.ErrClipboardTooLarge) {
+		r.log.Warn("clipboard from the browser not passed on", "err", err)
+		return nil
+	}
+	return err
+}
 
 // KeyEvent sends the physical key as its scancode when the code maps (the server applies
 // its layout), else the keysym's character as a unicode event.
@@ -288,11 +371,11 @@ func (r *rdpRemote) KeyEvent(keysym uint32, code string, down bool) error {
 	if sc, ok := keys.XTScancode(code); ok {
 		return r.in.KeyScancode(sc, down)
 	}
-	if sc, ok := keysymScancodes[keysym]; ok {
+	if sc, ok := keys.KeysymScancode(keysym); ok {
 		// No code (an on-screen or IME keyboard): editing keys still work.
 		return r.in.KeyScancode(sc, down)
 	}
-	if ch, ok := keysymRune(keysym); ok {
+	if ch, ok := keys.KeysymRune(keysym); ok {
 		return r.in.KeyUnicode(ch, down)
 	}
 	return nil // neither a known key nor a character: nothing the server could use
@@ -316,44 +399,13 @@ func (r *rdpRemote) syncLocks(keysym uint32, code string, down bool) error {
 		}
 	}
 	if len(code) == 7 && strings.HasPrefix(code, "Numpad") && code[6] >= '0' && code[6] <= '9' {
-		num = keysym >= xkKP0 && keysym <= xkKP9
+		num = keysym >= keys.XKKP0 && keysym <= keys.XKKP9
 	}
 	if r.synced && caps == r.caps && num == r.num {
 		return nil
 	}
 	r.synced, r.caps, r.num = true, caps, num
 	return r.in.SyncLocks(r.scroll, num, caps, false)
-}
-
-// keysymScancodes are the editing keys' scancodes by X11 keysym, for key events that come
-// without a code. Read-only.
-var keysymScancodes = map[uint32]uint16{
-	0xff08: 0x0E, 0xff09: 0x0F, 0xff0d: 0x1C, 0xff1b: 0x01, // BackSpace Tab Return Escape
-	0xffff: 0xE053, 0xff50: 0xE047, 0xff57: 0xE04F, // Delete Home End
-	0xff55: 0xE049, 0xff56: 0xE051, // Prior Next
-	0xff51: 0xE04B, 0xff52: 0xE048, 0xff53: 0xE04D, 0xff54: 0xE050, // Left Up Right Down
-}
-
-// X11 keysyms used above.
-const (
-	xkKP0 = 0xffb0
-	xkKP9 = 0xffb9
-)
-
-// keysymRune is the character a keysym types: Latin-1 keysyms are their code points,
-// Unicode keysyms are 0x01000000 + code point. Function keysyms have none.
-func keysymRune(ks uint32) (rune, bool) {
-	switch {
-	case ks >= 0x20 && ks <= 0x7e, ks >= 0xa0 && ks <= 0xff:
-		return rune(ks), true
-	case ks >= 0x01000100 && ks <= 0x0110ffff:
-		cp := rune(ks - 0x01000000)
-		if cp >= 0xd800 && cp <= 0xdfff {
-			return 0, false
-		}
-		return cp, true
-	}
-	return 0, false
 }
 
 // Pointer passes the wire buttons straight on: they are protocols/rdp's bits (left 1,

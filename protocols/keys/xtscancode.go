@@ -1,5 +1,7 @@
 // Package keys maps browser key identifiers to the codes remote desktop
-// protocols send: PC/XT scancodes (set 1) for RDP and VNC's QEMU extended keys.
+// protocols send: PC/XT scancodes (set 1) for RDP and VNC's QEMU extended keys,
+// and X11 keysyms to the scancodes or characters of keys that come without a
+// code (keysym.go).
 package keys
 
 // XTScancode maps a browser KeyboardEvent.code (UI Events KeyboardEvent code

@@ -47,6 +47,11 @@ type staticChannel struct {
 	limit  int    // the longest message accepted
 	buf    []byte // reassembly of a chunked message
 	total  int    // its announced length
+	// oversize, when set, is told of a message longer than limit (given its
+	// first chunk, for the header, and its length), which is then skipped
+	// chunk by chunk instead of ending the connection.
+	oversize func(first []byte, total int) error
+	skip     int // bytes of a skipped message still to come
 }
 
 // addChannel requests a static virtual channel; call it before the
@@ -85,11 +90,30 @@ func (c *Client) handleChannelData(ch uint16, data []byte) error {
 	if flags&channelPacketCompressed != 0 {
 		return protoErr(pdu, sec, "compressed data on channel %s, but no compression was advertised", vc.Name)
 	}
-	if total > vc.limit {
-		return protoErr(pdu, sec, "channel %s: a %d-byte message, longer than the %d bytes it allows", vc.Name, total, vc.limit)
-	}
 	if len(chunk) > total {
 		return protoErr(pdu, sec, "channel %s: chunk of %d bytes of a %d-byte message", vc.Name, len(chunk), total)
+	}
+	if flags&channelFlagFirst == 0 && vc.skip > 0 {
+		// The rest of a message too long to take: counted, not kept.
+		if len(chunk) > vc.skip {
+			return protoErr(pdu, sec, "channel %s: chunks exceed the announced %d bytes", vc.Name, total)
+		}
+		vc.skip -= len(chunk)
+		if flags&channelFlagLast != 0 && vc.skip != 0 {
+			return protoErr(pdu, sec, "channel %s: a skipped message ended %d bytes short", vc.Name, vc.skip)
+		}
+		return nil
+	}
+	vc.skip = 0
+	if total > vc.limit {
+		if vc.oversize == nil || flags&channelFlagFirst == 0 {
+			return protoErr(pdu, sec, "channel %s: a %d-byte message, longer than the %d bytes it allows", vc.Name, total, vc.limit)
+		}
+		vc.buf, vc.total = vc.buf[:0], 0
+		if flags&channelFlagLast == 0 {
+			vc.skip = total - len(chunk)
+		}
+		return vc.oversize(chunk, total)
 	}
 	if flags&channelFlagFirst != 0 {
 		vc.buf, vc.total = vc.buf[:0], total

@@ -73,8 +73,20 @@ type Config struct {
 	// Client.SetClipboardText sets the local one. nil requests no
 	// clipboard channel.
 	Clipboard ClipboardHandler
+	// ClipboardText, when Clipboard is nil, shares the clipboard as text:
+	// each time the remote clipboard changes the client fetches its text
+	// (CF_UNICODETEXT, else CF_TEXT or CF_OEMTEXT) and calls ClipboardText
+	// with it, or with an error (ErrClipboardTimeout, ErrClipboardTooLarge,
+	// ErrClipboardFailed) when it cannot. It is called on Run's goroutine
+	// or a timer's and must not block. Client.SetClipboardText sets the
+	// local clipboard.
+	ClipboardText func(text string, err error)
+	// ClipboardTimeout is how long ClipboardText's fetch waits for the
+	// server; 10 s when zero.
+	ClipboardTimeout time.Duration
 	// ClipboardMaxBytes bounds the clipboard data of one format in either
-	// direction (and a Format List); 1 MiB when zero.
+	// direction (and a Format List); 1 MiB when zero. Data over it is
+	// skipped (the request fails), not the connection.
 	ClipboardMaxBytes int
 }
 
@@ -193,6 +205,9 @@ func (cfg *Config) normalize() error {
 	}
 	if cfg.ClipboardMaxBytes < 0 || cfg.ClipboardMaxBytes > maxChannelMessage-clipHeaderSize-clipMaxTrailingBytes {
 		return fmt.Errorf("rdp: clipboard limit %d out of range", cfg.ClipboardMaxBytes)
+	}
+	if cfg.ClipboardTimeout < 0 {
+		return fmt.Errorf("rdp: clipboard timeout %v out of range", cfg.ClipboardTimeout)
 	}
 	if cfg.ClientName == "" {
 		cfg.ClientName = "racgate"
@@ -589,7 +604,14 @@ func (c *Client) readPDU() error {
 // Close closes the connection; Run then returns.
 func (c *Client) Close() error {
 	var err error
-	c.closeOnce.Do(func() { err = c.conn.Close() })
+	c.closeOnce.Do(func() {
+		err = c.conn.Close()
+		if c.clip != nil {
+			if tc, ok := c.clip.h.(*textClipboard); ok {
+				tc.stop() // no ClipboardText from its timer after Close
+			}
+		}
+	})
 	return err
 }
 

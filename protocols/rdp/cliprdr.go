@@ -95,10 +95,14 @@ type clipItem struct {
 // configuration has a ClipboardHandler. It runs before the connection
 // sequence. The channel options are those MS-RDPECLIP 2.1 names.
 func (c *Client) initClipboard() {
-	if c.cfg.Clipboard == nil {
+	h := c.cfg.Clipboard
+	if h == nil && c.cfg.ClipboardText != nil {
+		h = c.newTextClipboard()
+	}
+	if h == nil {
 		return
 	}
-	cl := &cliprdr{c: c, h: c.cfg.Clipboard, ch: len(c.channels), max: c.cfg.ClipboardMaxBytes}
+	cl := &cliprdr{c: c, h: h, ch: len(c.channels), max: c.cfg.ClipboardMaxBytes}
 	if cl.max == 0 {
 		cl.max = defaultClipboardMaxBytes
 	}
@@ -106,7 +110,46 @@ func (c *Client) initClipboard() {
 	// some servers add. A longer one is refused at its first chunk.
 	c.addChannelLimit("cliprdr", channelOptionEncryptRDP|channelOptionCompressRDP|channelOptionShowProtocol,
 		clipHeaderSize+cl.max+clipMaxTrailingBytes, cl.handle)
+	c.channels[cl.ch].oversize = cl.oversize
 	c.clip = cl
+}
+
+// oversize takes a message longer than the limit, which the channel skips
+// unread: a remote clipboard too big to take is a failed request, not a
+// broken connection. first is its first chunk.
+func (cl *cliprdr) oversize(first []byte, total int) error {
+	h, _, _ := parseClipHeader(first) // a header cut short reads as msgType 0
+	cl.c.log.Warn("rdp: cliprdr message over the clipboard limit skipped", "msgType", h.msgType, "bytes", total, "limit", cl.max)
+	switch h.msgType {
+	case cbFormatDataResponse:
+		cl.mu.Lock()
+		if len(cl.pending) == 0 {
+			cl.mu.Unlock()
+			return protoErr("Format Data Response PDU", "MS-RDPECLIP 2.2.5.2", "no Format Data Request is pending")
+		}
+		format := cl.pending[0]
+		cl.pending = cl.pending[1:]
+		cl.mu.Unlock()
+		if tl, ok := cl.h.(clipboardTooLarge); ok {
+			tl.clipboardTooLarge(format, total)
+		} else {
+			cl.h.ClipboardData(format, nil, false)
+		}
+	case cbFormatList:
+		// Thousands of formats: the list cannot be taken, and says so
+		// (3.1.5.2.3), so the server does not wait for an answer.
+		cl.mu.Lock()
+		defer cl.mu.Unlock()
+		cl.remote = nil
+		return cl.sendLocked(appendFormatListResponse(cl.out[:0], false))
+	}
+	return nil
+}
+
+// clipboardTooLarge is a ClipboardHandler told apart that a response was
+// over the limit (the client's own text handler).
+type clipboardTooLarge interface {
+	clipboardTooLarge(format uint32, size int)
 }
 
 // handle receives one complete cliprdr message (MS-RDPECLIP 3.2.5).
@@ -129,6 +172,9 @@ func (cl *cliprdr) handle(msg []byte) error {
 	case cbMonitorReady:
 		if len(body) != 0 {
 			return protoErr("Monitor Ready PDU", "MS-RDPECLIP 2.2.2.2", "dataLen %d, want 0", len(body))
+		}
+		if tc, ok := cl.h.(*textClipboard); ok {
+			tc.reset() // the requests pending are dropped below
 		}
 		return cl.monitorReady()
 	case cbFormatList:
@@ -261,7 +307,7 @@ func (c *Client) SetClipboardText(text string) error {
 	}
 	unicode := encodeUnicodeText(text)
 	if len(unicode) > cl.max {
-		return fmt.Errorf("rdp: clipboard text of %d bytes in UTF-16, over the %d-byte limit", len(unicode), cl.max)
+		return fmt.Errorf("%w: text of %d bytes in UTF-16, over %d", ErrClipboardTooLarge, len(unicode), cl.max)
 	}
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
@@ -273,6 +319,13 @@ func (c *Client) SetClipboardText(text string) error {
 		return nil
 	}
 	return cl.sendFormatListLocked()
+}
+
+// ClipboardJoined reports whether the server joined the client to the
+// clipboard channel (a server without clipboard redirection declines it;
+// freerdp-shadow does). False without Config.Clipboard or ClipboardText.
+func (c *Client) ClipboardJoined() bool {
+	return c.clip != nil && c.channels[c.clip.ch].ID != 0
 }
 
 // RequestClipboard asks the server for the data of a format its clipboard

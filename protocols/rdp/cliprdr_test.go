@@ -391,16 +391,7 @@ func TestCliprdrMalformed(t *testing.T) {
 		t.Logf("%s: %v", tc.name, err)
 	}
 
-	// A message longer than ClipboardMaxBytes allows is refused at its
-	// first chunk, before anything is buffered.
-	c, _, _ := clipClient(4096)
-	limit := clipHeaderSize + 4096 + clipMaxTrailingBytes
-	err := c.handleChannelData(cliprdrTestChannel, channelPDU(limit+1, channelFlagFirst, hx("05 00 01 00 f9 0f 00 00")))
-	var pe *ProtocolError
-	if !errors.As(err, &pe) || len(c.channels[c.clip.ch].buf) != 0 || cap(c.channels[c.clip.ch].buf) != 0 {
-		t.Errorf("a %d-byte message: %v", limit+1, err)
-	}
-	// One at the limit is taken.
+	// One at the limit is taken (TestCliprdrOversize: one over it).
 	c, cc, h := clipClient(4096)
 	for _, m := range []string{clipServerCapsLong, clipMonitorReady, clipServerFormatListLong} {
 		if err := sendClip(c, hx(m)); err != nil {
@@ -522,4 +513,64 @@ func TestCliprdrRunEnds(t *testing.T) {
 		t.Fatalf("Run: %v", err)
 	}
 	t.Logf("Run: %v", err)
+}
+
+// TestCliprdrOversize: a message longer than ClipboardMaxBytes allows is
+// skipped chunk by chunk, nothing of it buffered, and the connection goes
+// on: a Format Data Response fails its request (ok false), a Format List
+// is refused with a failed Format List Response. Chunks that do not add up
+// are still a protocol error.
+func TestCliprdrOversize(t *testing.T) {
+	c, cc, h := clipClient(4096)
+	for _, m := range []string{clipServerCapsLong, clipMonitorReady, clipServerFormatListLong} {
+		if err := sendClip(c, hx(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.RequestClipboard(CFUnicodeText); err != nil {
+		t.Fatal(err)
+	}
+	cc.take()
+	const n = 5 * channelChunkLength // five chunks, over the limit
+	big := append(appendClipHeader(nil, cbFormatDataResponse, cbResponseOK, n), make([]byte, n)...)
+	if err := sendClip(c, big); err != nil {
+		t.Fatalf("an oversize response: %v", err)
+	}
+	if cap(c.channels[c.clip.ch].buf) > channelChunkLength {
+		t.Errorf("%d bytes buffered for a skipped message", cap(c.channels[c.clip.ch].buf))
+	}
+	if len(h.data) != 1 || h.data[0].format != CFUnicodeText || h.data[0].ok || h.data[0].data != nil {
+		t.Fatalf("ClipboardData %+v", h.data)
+	}
+	// The next request and its answer work as before.
+	if err := c.RequestClipboard(CFText); err != nil {
+		t.Fatal(err)
+	}
+	cc.take()
+	if err := sendClip(c, hx("05 00 01 00 03 00 00 00 68 69 00")); err != nil {
+		t.Fatal(err)
+	}
+	if len(h.data) != 2 || !h.data[1].ok || string(h.data[1].data) != "hi\x00" {
+		t.Fatalf("ClipboardData %+v", h.data)
+	}
+	// A Format List of thousands of formats is refused, not taken.
+	list := appendFormatList(nil, slices.Repeat([]ClipboardFormat{{ID: 0xC001, Name: strings.Repeat("x", 100)}}, 30), true)
+	if err := sendClip(c, list); err != nil {
+		t.Fatal(err)
+	}
+	expectClip(t, cc, "03 00 02 00 00 00 00 00")
+	if len(h.formats) != 1 {
+		t.Errorf("ClipboardFormats called for a skipped list")
+	}
+	// Skipped chunks that overrun what the message announced are still an error.
+	c, _, _ = clipClient(4096)
+	first := channelPDU(8192, channelFlagFirst, make([]byte, channelChunkLength))
+	if err := c.handleChannelData(cliprdrTestChannel, first); err != nil {
+		t.Fatal(err)
+	}
+	var pe *ProtocolError
+	last := channelPDU(8192, channelFlagLast, make([]byte, 8192))
+	if err := c.handleChannelData(cliprdrTestChannel, last); !errors.As(err, &pe) {
+		t.Errorf("overrun of a skipped message: %v", err)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/racgate/racgate/render"
 )
@@ -555,6 +556,56 @@ func FuzzCliprdr(f *testing.F) {
 			for _, d := range h.data {
 				if len(d.data) > 1024 || (!d.ok && d.data != nil) {
 					t.Fatalf("ClipboardData %+v", d)
+				}
+			}
+			if err != nil {
+				var pe *ProtocolError
+				if !errors.As(err, &pe) {
+					t.Fatalf("not a protocol error: %v", err)
+				}
+				return
+			}
+		}
+	})
+}
+
+// FuzzTextClipboard: server cliprdr messages (as FuzzCliprdr lays them out)
+// against a client with Config.ClipboardText: it never panics, sends at
+// most a Format List Response and one Format Data Request for a message,
+// hands over only text within the limit, and fails only with a
+// ProtocolError.
+func FuzzTextClipboard(f *testing.F) {
+	f.Add(rdpsndFuzzInput(hx(clipServerCapsLong), hx(clipMonitorReady), hx(clipServerFormatListLong),
+		utf16Response("Rém"), hx(clipServerListText), hx("05 00 01 00 03 00 00 00 80 21 00")))
+	f.Add(rdpsndFuzzInput(hx(clipMonitorReady), hx(clipServerFormatListLong), hx(clipServerListText),
+		hx(clipServerListDIB), hx("05 00 02 00 00 00 00 00"), hx(clipMonitorReady), hx(clipServerFormatListLong)))
+	f.Add(rdpsndFuzzInput(hx(clipMonitorReady), hx(clipServerFormatListLong),
+		append(appendClipHeader(nil, cbFormatDataResponse, cbResponseOK, 2000), make([]byte, 2000)...)))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		c, _ := testClient()
+		cc := &capConn{}
+		c.conn, c.tcp = cc, cc
+		var texts []string
+		c.cfg.ClipboardText = func(text string, err error) {
+			if err == nil {
+				texts = append(texts, text)
+			}
+		}
+		c.cfg.ClipboardTimeout, c.cfg.ClipboardMaxBytes = time.Hour, 1024
+		c.initClipboard()
+		defer c.Close()
+		c.channels[c.clip.ch].ID = cliprdrTestChannel
+		for len(in) >= 2 {
+			n := min(int(in[0])|int(in[1])<<8, len(in)-2)
+			msg := in[2 : 2+n]
+			in = in[2+n:]
+			err := sendClip(c, msg)
+			if sent := sentOn(t, cc, cliprdrTestChannel); len(sent) > 2 {
+				t.Fatalf("%d messages for one", len(sent))
+			}
+			for _, s := range texts {
+				if len(s) > 3*1024 || !utf8.ValidString(s) {
+					t.Fatalf("text of %d bytes, valid %v", len(s), utf8.ValidString(s))
 				}
 			}
 			if err != nil {
