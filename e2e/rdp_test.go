@@ -1,9 +1,11 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -60,5 +62,59 @@ func TestBrowserRDP(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 		waitCanvasEquals(t, b, x, "after typing")
+	})
+}
+
+// TestBrowserRDPClipboard: an xrdp session's clipboard both ways, in Chromium: text
+// copied in the X session reaches the page's clipboard, and text written to the page's
+// clipboard reaches the X session's (xrdp's chansrv serves the CLIPBOARD selection).
+// The text stays in the BMP: xrdp 0.9 cuts characters beyond it to 16 bits.
+func TestBrowserRDPClipboard(t *testing.T) {
+	peers.Require(t, "xrdp-chansrv", "xclip")
+	srv := peers.StartXRDP(t, peers.XRDPOptions{})
+	url := startRDPGateway(t, srv.Addr, fmt.Sprintf("username: %s, password: %s, ignore-cert: true", srv.User, srv.Password))
+	b := startBrowser(t, url)
+	b.do(map[string]any{"setViewport": map[string]any{"width": 800, "height": 600}})
+	b.do(map[string]any{"login": map[string]any{"username": testUser, "password": testPassword}})
+	b.do(map[string]any{"open": "desk"})
+	b.do(map[string]any{"waitState": "connected", "timeoutMs": 30000})
+	x := srv.WaitSession(t, 30*time.Second)
+
+	t.Run("remote to browser", func(t *testing.T) {
+		const text = "Grüße aus X ✓\nzweite Zeile"
+		// xclip owns the selection while it runs in the foreground (-quiet).
+		cmd := x.Command(t.Context(), "xclip", "-quiet", "-i", "-selection", "clipboard")
+		cmd.Stdin = strings.NewReader(text)
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("xclip: %v", err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		for deadline := time.Now().Add(15 * time.Second); ; {
+			res := b.do(map[string]any{"readClipboard": true})
+			if res["text"] == text {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("browser clipboard is %q, want %q", res["text"], text)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	})
+
+	t.Run("browser to remote", func(t *testing.T) {
+		const text = "héllo ✓ from the browser\nline two"
+		b.do(map[string]any{"writeClipboard": text})
+		for deadline := time.Now().Add(15 * time.Second); ; {
+			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+			out, _ := x.Command(ctx, "xclip", "-o", "-selection", "clipboard").Output()
+			cancel()
+			if string(out) == text {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("X clipboard is %q, want %q", out, text)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
 	})
 }
