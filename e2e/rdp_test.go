@@ -65,11 +65,12 @@ func TestBrowserRDP(t *testing.T) {
 	})
 }
 
-// TestBrowserRDPClipboard: an xrdp session's clipboard both ways, in Chromium: text
-// copied in the X session reaches the page's clipboard, and text written to the page's
-// clipboard reaches the X session's (xrdp's chansrv serves the CLIPBOARD selection).
-// The text stays in the BMP: xrdp 0.9 cuts characters beyond it to 16 bits.
-func TestBrowserRDPClipboard(t *testing.T) {
+// TestBrowserXRDP: an xrdp session in Chromium. The clipboard both ways: text copied
+// in the X session reaches the page's clipboard, and text written to the page's
+// clipboard reaches the X session's (xrdp's chansrv serves the CLIPBOARD selection;
+// the text stays in the BMP: xrdp 0.9 cuts characters beyond it to 16 bits). And the
+// remote screen follows the window over Display Control, the canvas equal to it.
+func TestBrowserXRDP(t *testing.T) {
 	peers.Require(t, "xrdp-chansrv", "xclip")
 	srv := peers.StartXRDP(t, peers.XRDPOptions{})
 	url := startRDPGateway(t, srv.Addr, fmt.Sprintf("username: %s, password: %s, ignore-cert: true", srv.User, srv.Password))
@@ -116,5 +117,23 @@ func TestBrowserRDPClipboard(t *testing.T) {
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
+	})
+
+	t.Run("remote screen follows the window", func(t *testing.T) {
+		waitCanvasEquals(t, b, x, "before resize")
+		b.do(map[string]any{"setViewport": map[string]any{"width": 1000, "height": 700}})
+		// The page's status bar may take some of the height; the width is the window's.
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			s, err := x.Capture() // fails while xrdp resizes the screen
+			if err == nil && s.Rect.Dx() == 1000 && s.Rect.Dy() <= 700 && s.Rect.Dy() >= 600 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("X screen after the window became 1000x700: %v", err)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		waitCanvasEquals(t, b, x, "after resize")
 	})
 }

@@ -374,6 +374,19 @@ func TestRDPXRDP(t *testing.T) {
 		t.Fatalf("HELLO flags %#x: want copy and paste", b.hello.Flags)
 	}
 	rdpClipboardBothWays(t, b, x)
+
+	// The screen follows the browser over Display Control, twice: xrdp resizes the
+	// X screen and the canvas follows it.
+	if b.hello.Flags&wire.FlagResize == 0 {
+		t.Fatalf("HELLO flags %#x: want resize", b.hello.Flags)
+	}
+	for _, size := range [][2]int{{1000, 640}, {760, 560}} {
+		b.send(wire.ResizeRequest{Width: size[0], Height: size[1]})
+		x.WaitScreenSize(t, size[0], size[1], 15*time.Second)
+		if got := matchScreen(t, b, x); got.Rect.Dx() != size[0] || got.Rect.Dy() != size[1] {
+			t.Fatalf("canvas matched a %v screen, want %v", got.Rect, size)
+		}
+	}
 }
 
 // rdpClipboardBothWays copies in the X session and expects the text in the browser,

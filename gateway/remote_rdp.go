@@ -111,6 +111,18 @@ func rdpOptions(set config.Settings) (rdp.Config, error) {
 		}
 		cfg.Timezone = tz
 	}
+	// resize-method (Guacamole's): display-update, the default, asks for Display
+	// Control and resizes through it when the server offers it; none keeps the size
+	// of the connect (the browser scales the picture).
+	switch m := set["resize-method"]; m {
+	case "", "display-update":
+		cfg.DisplayControl = true
+	case "none":
+	case "reconnect":
+		return cfg, errors.New(`setting resize-method: "reconnect" is not supported yet; use display-update or none`)
+	default:
+		return cfg, fmt.Errorf("setting resize-method: want display-update or none, got %q", m)
+	}
 	switch n := set["normalize-clipboard"]; n {
 	case "", "preserve", "unix", "windows":
 	default:
@@ -188,7 +200,11 @@ func (s *Server) dialRDP(ctx context.Context, ep *config.Endpoint, set config.Se
 		d.Close()
 		return nil, nil, rdpDialError(err, ep)
 	}
-	return &rdpRemote{c: c, in: c, ready: fs.ready, sound: sound, clip: clip, log: log}, renderDisplay{d}, nil
+	scale := 100
+	if cfg.DPI > 0 {
+		scale = max(100, min(cfg.DPI*100/96, 500))
+	}
+	return &rdpRemote{c: c, in: c, ready: fs.ready, sound: sound, clip: clip, scale: scale, log: log}, renderDisplay{d}, nil
 }
 
 // rdpClip is what an RDP connection's clipboard may do.
@@ -303,6 +319,7 @@ type rdpRemote struct {
 	ready chan struct{}
 	sound *audio.Stream // nil: no sound (disable-audio, or the browser takes none)
 	clip  *rdpClip      // nil: no clipboard channel
+	scale int           // the desktop scale factor a resize asks for, percent
 	log   *slog.Logger
 
 	synced         bool // the server's lock states were set
@@ -321,10 +338,19 @@ func (r *rdpRemote) Close() error {
 	}
 	return r.c.Close()
 }
-func (r *rdpRemote) Size() (int, int)              { return r.c.Size() }
-func (r *rdpRemote) CanResize() bool               { return false } // needs the display control channel
-func (r *rdpRemote) CanClipboard() bool            { return r.clip != nil && r.c.ClipboardJoined() }
-func (r *rdpRemote) SetDesktopSize(w, h int) error { return nil } // CanResize is false
+func (r *rdpRemote) Size() (int, int)   { return r.c.Size() }
+func (r *rdpRemote) CanResize() bool    { return r.c.CanResize() }
+func (r *rdpRemote) CanClipboard() bool { return r.clip != nil && r.c.ClipboardJoined() }
+
+// SetDesktopSize asks the server for a new desktop size over Display Control; the
+// new size comes back as a resize of the display. A server that has closed the
+// channel since HELLO is not an error.
+func (r *rdpRemote) SetDesktopSize(w, h int) error {
+	if err := r.c.Resize(w, h, r.scale); err != nil && !errors.Is(err, rdp.ErrDisplayControl) {
+		return err
+	}
+	return nil
+}
 
 // SetClipboard offers the browser's text to the remote. Text over the limit is
 // refused with a log line; the session goes on.

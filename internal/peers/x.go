@@ -358,6 +358,10 @@ func (x *X) Screenshot(t testing.TB) *image.RGBA {
 	return img
 }
 
+// Capture is Screenshot returning the error: xwd fails while the screen changes
+// size (BadMatch), which a test waiting for a resize retries.
+func (x *X) Capture() (*image.RGBA, error) { return x.screenshot() }
+
 func (x *X) screenshot() (*image.RGBA, error) {
 	xwd, ok := Lookup("xwd")
 	if !ok {
@@ -373,6 +377,29 @@ func (x *X) screenshot() (*image.RGBA, error) {
 		return nil, fmt.Errorf("peers: xwd on %s: %w: %s", x.Display, err, stderr.String())
 	}
 	return DecodeXWD(out)
+}
+
+// WaitScreenSize waits until the X screen is w x h (a RandR resize under way) and
+// returns a screenshot at that size. xwd fails while the screen changes size
+// (BadMatch); such captures are retried.
+func (x *X) WaitScreenSize(t testing.TB, w, h int, timeout time.Duration) *image.RGBA {
+	t.Helper()
+	var last error
+	for deadline := time.Now().Add(timeout); ; {
+		img, err := x.screenshot()
+		if err == nil && img.Rect.Dx() == w && img.Rect.Dy() == h {
+			return img
+		}
+		if err == nil {
+			last = fmt.Errorf("screen %dx%d", img.Rect.Dx(), img.Rect.Dy())
+		} else {
+			last = err
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("peers: the X screen is not %dx%d after %v: %v", w, h, timeout, last)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // WaitStill waits until two screenshots taken interval apart are equal and

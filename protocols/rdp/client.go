@@ -73,6 +73,10 @@ type Config struct {
 	// Client.SetClipboardText sets the local one. nil requests no
 	// clipboard channel.
 	Clipboard ClipboardHandler
+	// DisplayControl asks for the Display Control channel (MS-RDPEDISP,
+	// over drdynvc), through which Client.Resize asks the server for a new
+	// desktop size while connected.
+	DisplayControl bool
 	// ClipboardText, when Clipboard is nil, shares the clipboard as text:
 	// each time the remote clipboard changes the client fetches its text
 	// (CF_UNICODETEXT, else CF_TEXT or CF_OEMTEXT) and calls ClipboardText
@@ -136,6 +140,7 @@ type Client struct {
 	dvc          *drdynvc  // dynamic virtual channels, when a feature needs them
 	rdpdr        *rdpdr    // device redirection (no devices), with Config.Audio
 	clip         *cliprdr  // clipboard, when Config.Clipboard is set
+	disp         *dispctl  // display control, when Config.DisplayControl is set
 
 	closeOnce sync.Once
 }
@@ -172,7 +177,13 @@ func newClient(ctx context.Context, conn net.Conn, host string, cfg Config, sink
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
-	c.initAudio()
+	dvcs := c.initAudio()
+	if c.cfg.DisplayControl {
+		dvcs = append(dvcs, c.displayControlListener())
+	}
+	if len(dvcs) > 0 {
+		c.initDrdynvc(dvcs...)
+	}
 	c.initClipboard()
 	conn.SetDeadline(time.Now().Add(handshakeTimeout))
 	// Cancelling ctx interrupts blocked reads and writes of the handshake;

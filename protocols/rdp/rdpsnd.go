@@ -143,10 +143,11 @@ const audioPlaybackDVC = "AUDIO_PLAYBACK_DVC"
 // channels sound can come on: the static channel rdpsnd, the device
 // redirection channel rdpdr (without which Windows sends no sound) and
 // drdynvc with a listener for AUDIO_PLAYBACK_DVC. It runs before the
-// connection sequence.
-func (c *Client) initAudio() {
+// connection sequence; it returns the DVC listener for initDrdynvc, or
+// none.
+func (c *Client) initAudio() []dvcListener {
 	if c.cfg.Audio == nil {
-		return
+		return nil
 	}
 	a := &audioOut{h: c.cfg.Audio, offer: c.cfg.AudioFormats, now: time.Now}
 	if len(a.offer) == 0 {
@@ -157,9 +158,9 @@ func (c *Client) initAudio() {
 	c.addChannelLimit("rdpsnd", channelOptionEncryptRDP, maxRdpsndMessage, s.handle)
 	c.snd = s
 	c.initRdpdr()
-	c.initDrdynvc(dvcListener{name: audioPlaybackDVC, limit: maxRdpsndMessage, open: func(ch *dvcChannel) dvcHandler {
+	return []dvcListener{{name: audioPlaybackDVC, limit: maxRdpsndMessage, open: func(ch *dvcChannel) dvcHandler {
 		return &rdpsndDVC{rdpsnd{c: c, a: a, tr: ch}}
-	}})
+	}}}
 }
 
 // rdpsndDVC is rdpsnd on an AUDIO_PLAYBACK_DVC channel.
