@@ -18,7 +18,8 @@ import "fmt"
 // compressed PDUs.
 //
 // Listeners: "AUDIO_PLAYBACK_DVC" (audio output, MS-RDPEA 2.1) when
-// Config.Audio is set, running the rdpsnd state machine of rdpsnd.go.
+// Config.Audio is set, running the rdpsnd state machine of rdpsnd.go, and
+// Display Control when Config.DisplayControl is set.
 // "AUDIO_PLAYBACK_LOSSY_DVC" is the same over UDP (MS-RDPEUDP), which this
 // client does not do, so it has no listener.
 //
@@ -26,8 +27,9 @@ import "fmt"
 // PriorityCharges 0 once the connection is finalized, refuses a client
 // version other than 2 or 3, and then asks to open
 // "Microsoft::Windows::RDS::DisplayControl" (MS-RDPEDISP, unless
-// enable_dynamic_resizing=false), which this client refuses; xrdp logs
-// that refusal as an error and carries on. xrdp sends sound on the static
+// enable_dynamic_resizing=false), which this client takes with
+// Config.DisplayControl (dispctl.go) and refuses otherwise; xrdp logs a
+// refusal as an error and carries on. xrdp sends sound on the static
 // channel rdpsnd only.
 
 // dynvcVersion is the highest DVC version the client supports (see above).
@@ -89,7 +91,7 @@ const maxRefusedKept = 16
 
 // initDrdynvc requests the static channel "drdynvc" with the given
 // listeners; it runs before the connection sequence, only when some
-// feature needs a DVC (today Config.Audio).
+// feature needs a DVC (Config.Audio, Config.DisplayControl).
 func (c *Client) initDrdynvc(listeners ...dvcListener) {
 	m := &drdynvc{c: c, ch: len(c.channels), listeners: listeners, open: map[uint32]*dvcChannel{}}
 	c.addChannelLimit("drdynvc", channelOptionEncryptRDP|channelOptionCompressRDP, maxDrdynvcPDU, m.handle)
