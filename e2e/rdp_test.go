@@ -1,11 +1,9 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -83,40 +81,14 @@ func TestBrowserXRDP(t *testing.T) {
 
 	t.Run("remote to browser", func(t *testing.T) {
 		const text = "Grüße aus X ✓\nzweite Zeile"
-		// xclip owns the selection while it runs in the foreground (-quiet).
-		cmd := x.Command(t.Context(), "xclip", "-quiet", "-i", "-selection", "clipboard")
-		cmd.Stdin = strings.NewReader(text)
-		if err := cmd.Start(); err != nil {
-			t.Fatalf("xclip: %v", err)
-		}
-		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-		for deadline := time.Now().Add(15 * time.Second); ; {
-			res := b.do(map[string]any{"readClipboard": true})
-			if res["text"] == text {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("browser clipboard is %q, want %q", res["text"], text)
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
+		copyInX(t, x, text)
+		waitBrowserClipboard(t, b, text, 15*time.Second)
 	})
 
 	t.Run("browser to remote", func(t *testing.T) {
 		const text = "héllo ✓ from the browser\nline two"
 		b.do(map[string]any{"writeClipboard": text})
-		for deadline := time.Now().Add(15 * time.Second); ; {
-			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-			out, _ := x.Command(ctx, "xclip", "-o", "-selection", "clipboard").Output()
-			cancel()
-			if string(out) == text {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("X clipboard is %q, want %q", out, text)
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
+		waitXClipboard(t, x, text, false, 15*time.Second)
 	})
 
 	t.Run("remote screen follows the window", func(t *testing.T) {

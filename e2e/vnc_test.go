@@ -154,42 +154,13 @@ func TestBrowserVNC(t *testing.T) {
 	t.Run("clipboard browser to remote", func(t *testing.T) {
 		const text = "héllo ✓ 世界 from the browser"
 		b.do(map[string]any{"writeClipboard": text})
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			// Until Xvnc owns the selection, xclip -o fails: keep polling.
-			out, _ := x.Command(t.Context(), "xclip", "-o", "-selection", "clipboard").Output()
-			got := strings.TrimSpace(string(out))
-			if got == text {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("remote clipboard is %q, want %q", got, text)
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
+		waitXClipboard(t, x, text, true, 10*time.Second)
 	})
 
 	t.Run("clipboard remote to browser", func(t *testing.T) {
 		const text = "ünïcödé ✓ 世界 from the remote"
-		// xclip owns the selection for as long as it runs: keep it in the foreground
-		// (-quiet) as our own child, ended with the test.
-		cmd := x.Command(t.Context(), "xclip", "-quiet", "-i", "-selection", "clipboard")
-		cmd.Stdin = strings.NewReader(text)
-		if err := cmd.Start(); err != nil {
-			t.Fatalf("xclip: %v", err)
-		}
-		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			res := b.do(map[string]any{"readClipboard": true})
-			if res["text"] == text {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("browser clipboard is %q, want %q", res["text"], text)
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
+		copyInX(t, x, text)
+		waitBrowserClipboard(t, b, text, 10*time.Second)
 	})
 
 	t.Run("remote screen follows the window", func(t *testing.T) {
