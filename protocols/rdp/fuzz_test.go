@@ -618,3 +618,61 @@ func FuzzTextClipboard(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDispctl: DVC PDUs from the server (laid out as FuzzCliprdr's) to a
+// client with Display Control: it never panics, fails only with a
+// ProtocolError, and every resize it sends in between is one monitor layout
+// within the sizes 2.2.2.2.1 allows and the server's area limit.
+func FuzzDispctl(f *testing.F) {
+	caps := appendDynvcCapsVersion(nil, 2, [4]uint16{})
+	open := appendDynvcCreateReq(nil, 7, 0, displayControlDVC)
+	f.Add(rdpsndFuzzInput(caps, open, appendDynvcData(nil, 7, hx(dispServerCaps)), appendDynvcClose(nil, 7), open,
+		appendDynvcData(nil, 7, hx("05 00 00 00 14 00 00 00 01 00 00 00 00 04 00 00 00 03 00 00"))))
+	f.Add(rdpsndFuzzInput(caps, open, appendDynvcDataFirst(nil, 7, 20, hx(dispServerCaps)[:10]), appendDynvcData(nil, 7, hx(dispServerCaps)[10:])))
+	f.Add(rdpsndFuzzInput(caps, open, appendDynvcData(nil, 7, hx("02 00 00 00 14 00 00 00 10 00 00 00 00 20 00 00 00 20 00 00"))))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		c, _ := testClient()
+		cc := &capConn{}
+		c.conn, c.tcp = cc, cc
+		c.cfg.DisplayControl = true
+		c.initDrdynvc(c.displayControlListener())
+		c.channels[c.dvc.ch].ID = drdynvcTestChannel
+		for len(in) >= 2 {
+			n := min(int(in[0])|int(in[1])<<8, len(in)-2)
+			msg := in[2 : 2+n]
+			in = in[2+n:]
+			err := sendOn(c, drdynvcTestChannel, msg)
+			if err != nil {
+				var pe *ProtocolError
+				if !errors.As(err, &pe) {
+					t.Fatalf("not a protocol error: %v", err)
+				}
+				return
+			}
+			cc.take()
+			if !c.CanResize() {
+				continue
+			}
+			if err := c.Resize(n*37, n*29, 100+n%401); err != nil {
+				t.Fatalf("Resize: %v", err)
+			}
+			for _, p := range sentOn(t, cc, drdynvcTestChannel) {
+				h := parseDynvcHeader(p[0])
+				if h.cmd != dynvcData {
+					t.Fatalf("sent % x", p)
+				}
+				d := decoder{b: p[1+dynvcUintSize(h.cbID):]}
+				typ, length, size, count := d.u32(), d.u32(), d.u32(), d.u32()
+				_, _, _ = d.u32(), d.u32(), d.u32()
+				w, ht := int(d.u32()), int(d.u32())
+				caps := c.disp.caps
+				area := uint64(caps.maxMonitors) * uint64(caps.areaFactorA) * uint64(caps.areaFactorB)
+				if d.err != nil || typ != dispTypeMonitorLayout || length != 56 || size != 40 || count != 1 ||
+					w%2 != 0 || w < DisplayMinSide || w > DisplayMaxSide || ht < DisplayMinSide || ht > DisplayMaxSide ||
+					(area >= DisplayMinSide*DisplayMinSide && uint64(w*ht) > area) {
+					t.Fatalf("layout %dx%d (area limit %d): % x", w, ht, area, p)
+				}
+			}
+		}
+	})
+}
