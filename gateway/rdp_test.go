@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/racgate/racgate/config"
 	"github.com/racgate/racgate/internal/peers"
 	"github.com/racgate/racgate/protocols/rdp"
@@ -560,5 +561,109 @@ func FuzzRDPInput(f *testing.F) {
 		if ptrs != 1 || wheels != 1 {
 			t.Fatalf("%d pointer and %d wheel calls, want 1 each: %q", ptrs, wheels, rec.calls)
 		}
+	})
+}
+
+// TestRDPXRDPClipboardPolicy: the clipboard's limits and refusals against a real xrdp
+// session, one connection after another (each takes the session over): 1 MiB of text
+// both ways; clipboard-max-bytes skipping a larger remote copy while the session and
+// the next copy go on; disable-copy and disable-paste offering and passing nothing.
+func TestRDPXRDPClipboardPolicy(t *testing.T) {
+	peers.Require(t, "xclip")
+	srv := peers.StartXRDP(t, peers.XRDPOptions{})
+	creds := "username: " + srv.User + ", password: " + srv.Password + ", ignore-cert: true"
+	var x *peers.X // the session, once the first connection made it
+	open := func(t *testing.T, settings string) *browser {
+		t.Helper()
+		ts := newTestServer(t, rdpConfig(srv.Addr, creds+settings, "read-only"))
+		b := openBrowser(t, ts, "demo", "/ws/desk?width=800&height=600")
+		b.wait("first frame", 30*time.Second, func(b *browser) bool { return b.frames > 0 || b.closed != nil })
+		if b.closed != nil {
+			t.Fatalf("CLOSE %d %q\n%s", b.closed.Code, b.closed.Reason, srv.Log())
+		}
+		if x == nil {
+			x = srv.WaitSession(t, 30*time.Second)
+		}
+		return b
+	}
+	copyInX := func(t *testing.T, text string) {
+		t.Helper()
+		cmd := x.Command(context.Background(), "xclip", "-i", "-selection", "clipboard", "-quiet")
+		cmd.Stdin = strings.NewReader(text)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	}
+	xClipboard := func() string {
+		// A large selection comes in increments (INCR): give xclip time.
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		out, _ := x.Command(ctx, "xclip", "-o", "-selection", "clipboard").Output()
+		return string(out)
+	}
+	// 1 MiB of text, the most a CLIPBOARD message carries, lines of Latin and Greek.
+	var sb strings.Builder
+	for i := 0; sb.Len() < wire.MaxClipboard-64; i++ {
+		fmt.Fprintf(&sb, "line %d: Grüße, καλημέρα\n", i)
+	}
+	big := sb.String()
+
+	t.Run("1 MiB both ways", func(t *testing.T) {
+		b := open(t, "")
+		copyInX(t, big)
+		b.wait("1 MiB from the remote", 30*time.Second, func(b *browser) bool { return slices.Contains(b.clips, big) })
+		// Into the session in ASCII: xrdp 0.9.21's chansrv hands X a large selection
+		// (one sent in increments) as many bytes of UTF-8 as it has characters, plus its
+		// NUL (seen: 769,670 bytes of 1 MiB of Latin and Greek text, 769,669 characters).
+		ascii := strings.Map(func(r rune) rune { return min(r, '~') }, big)[1:]
+		b.send(wire.ClientClipboard{Text: ascii})
+		for deadline := time.Now().Add(30 * time.Second); ; {
+			got := strings.TrimSuffix(xClipboard(), "\x00")
+			if got == ascii {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("X clipboard holds %d bytes, want %d", len(got), len(ascii))
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		b.conn.Close(websocket.StatusNormalClosure, "")
+	})
+
+	t.Run("clipboard-max-bytes", func(t *testing.T) {
+		b := open(t, ", clipboard-max-bytes: 1000")
+		copyInX(t, big[:5000])
+		time.Sleep(2 * time.Second)
+		copyInX(t, "small enough ✓")
+		b.wait("the copy after a skipped one", 15*time.Second, func(b *browser) bool { return slices.Contains(b.clips, "small enough ✓") })
+		b.mu.Lock()
+		for _, c := range b.clips {
+			if len(c) > 1000 {
+				t.Errorf("a clipboard of %d bytes reached the browser", len(c))
+			}
+		}
+		b.mu.Unlock()
+		b.conn.Close(websocket.StatusNormalClosure, "")
+	})
+
+	t.Run("disable-copy and disable-paste", func(t *testing.T) {
+		b := open(t, ", disable-copy: true, disable-paste: true")
+		if b.hello.Flags&(wire.FlagCopy|wire.FlagPaste) != 0 {
+			t.Fatalf("HELLO flags %#x offer the clipboard", b.hello.Flags)
+		}
+		copyInX(t, "must stay in the session")
+		b.send(wire.ClientClipboard{Text: "must not reach the session"})
+		time.Sleep(3 * time.Second)
+		b.mu.Lock()
+		clips := len(b.clips)
+		b.mu.Unlock()
+		if clips != 0 {
+			t.Errorf("%d clipboards reached the browser", clips)
+		}
+		if got := xClipboard(); got != "must stay in the session" {
+			t.Errorf("X clipboard holds %q", got)
+		}
+		b.conn.Close(websocket.StatusNormalClosure, "")
 	})
 }
