@@ -94,6 +94,20 @@ type Config struct {
 	ClipboardMaxBytes int
 }
 
+// initChannels requests the virtual channels the configuration needs, before
+// the connection sequence: sound's, drdynvc with the DVC listeners of sound and
+// display control, and the clipboard's.
+func (c *Client) initChannels() {
+	dvcs := c.initAudio()
+	if c.cfg.DisplayControl {
+		dvcs = append(dvcs, c.displayControlListener())
+	}
+	if len(dvcs) > 0 {
+		c.initDrdynvc(dvcs...)
+	}
+	c.initClipboard()
+}
+
 // Client is one RDP session. Run reads and decodes server PDUs; the input
 // methods may be called from other goroutines meanwhile.
 type Client struct {
@@ -177,14 +191,7 @@ func newClient(ctx context.Context, conn net.Conn, host string, cfg Config, sink
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
-	dvcs := c.initAudio()
-	if c.cfg.DisplayControl {
-		dvcs = append(dvcs, c.displayControlListener())
-	}
-	if len(dvcs) > 0 {
-		c.initDrdynvc(dvcs...)
-	}
-	c.initClipboard()
+	c.initChannels()
 	conn.SetDeadline(time.Now().Add(handshakeTimeout))
 	// Cancelling ctx interrupts blocked reads and writes of the handshake;
 	// the deadline is on the TCP connection, which TLS shares.

@@ -65,7 +65,7 @@ func audioClient(offer ...AudioFormat) (*Client, *capConn, *testAudio, *fakeCloc
 	c.conn, c.tcp = cc, cc
 	a := &testAudio{}
 	c.cfg.Audio, c.cfg.AudioFormats = a, offer
-	c.initAudio()
+	c.initChannels()
 	c.channels[sndIndex(c)].ID = rdpsndTestChannel
 	c.channels[c.rdpdr.ch].ID = rdpdrTestChannel
 	c.channels[c.dvc.ch].ID = drdynvcTestChannel
@@ -525,7 +525,7 @@ func TestRdpsndMalformed(t *testing.T) {
 // requested.
 func TestRdpsndChannel(t *testing.T) {
 	c, _ := testClient()
-	c.initAudio()
+	c.initChannels()
 	if c.snd != nil || c.dvc != nil || c.rdpdr != nil || len(c.channels) != 0 {
 		t.Fatal("a channel without Config.Audio")
 	}
@@ -575,7 +575,7 @@ func TestRdpsndRunEnds(t *testing.T) {
 			c, _ := testClient()
 			a := &testAudio{}
 			c.cfg.Audio = a
-			c.initAudio()
+			c.initChannels()
 			c.channels[0].ID = rdpsndTestChannel
 			client, server := net.Pipe()
 			defer server.Close()
