@@ -84,8 +84,11 @@ func TestRDPBrowserSize(t *testing.T) {
 // ways the clipboard goes and whether the channel is asked for at all; the remote's
 // text reaches the browser with normalize-clipboard applied, a failed fetch does not.
 func TestRDPClipboardSettings(t *testing.T) {
-	var got []string
-	toBrowser := func(s string) { got = append(got, s) }
+	var got, notices []string
+	ev := remoteEvents{
+		Clipboard: func(s string) { got = append(got, s) },
+		Notice:    func(level uint8, s string) { notices = append(notices, fmt.Sprint(level, " ", s)) },
+	}
 	log := slog.New(slog.DiscardHandler)
 	for _, tc := range []struct {
 		set            config.Settings
@@ -100,7 +103,7 @@ func TestRDPClipboardSettings(t *testing.T) {
 		{config.Settings{"disable-copy": "true", "read-only": "true"}, false, false, false},
 	} {
 		var cfg rdp.Config
-		c := rdpClipboard(&cfg, tc.set, toBrowser, log)
+		c := rdpClipboard(&cfg, tc.set, ev, log)
 		channel := cfg.Clipboard != nil || cfg.ClipboardText != nil
 		if (cfg.ClipboardText != nil) != tc.fetch || channel != tc.channel || (c != nil) != tc.channel || (c != nil && c.paste != tc.paste) {
 			t.Errorf("%v: fetch %v, channel %v, clip %+v", tc.set, cfg.ClipboardText != nil, channel, c)
@@ -111,7 +114,7 @@ func TestRDPClipboardSettings(t *testing.T) {
 	} {
 		got = nil
 		var cfg rdp.Config
-		rdpClipboard(&cfg, config.Settings{"normalize-clipboard": tc.mode}, toBrowser, log)
+		rdpClipboard(&cfg, config.Settings{"normalize-clipboard": tc.mode}, ev, log)
 		cfg.ClipboardText("a\r\nb\nc\rd", nil)
 		cfg.ClipboardText("", rdp.ErrClipboardTimeout)
 		if len(got) != 1 || got[0] != tc.want {
@@ -120,6 +123,17 @@ func TestRDPClipboardSettings(t *testing.T) {
 		if n := normalizeLines("a\r\nb\nc\rd", tc.mode); n != tc.want {
 			t.Errorf("normalizeLines %q: %q", tc.mode, n)
 		}
+	}
+	// A copy that cannot be fetched is a warning the user reads, saying why.
+	notices = nil
+	cfg, _ := rdpOptions(config.Settings{"clipboard-max-bytes": "1000"})
+	rdpClipboard(&cfg, config.Settings{}, ev, log)
+	cfg.ClipboardText("", fmt.Errorf("%w: 5000 bytes", rdp.ErrClipboardTooLarge))
+	cfg.ClipboardText("", rdp.ErrClipboardTimeout)
+	want := []string{"1 The remote clipboard is over the 1000-byte limit and was not copied.",
+		"1 The remote clipboard did not answer; copy again on the remote machine."}
+	if !slices.Equal(notices, want) {
+		t.Errorf("notices %q, want %q", notices, want)
 	}
 }
 
@@ -564,26 +578,26 @@ func FuzzRDPInput(f *testing.F) {
 	})
 }
 
-// TestRDPXRDPClipboardPolicy: the clipboard's limits and refusals against a real xrdp
-// session, one connection after another (each takes the session over): 1 MiB of text
+// TestRDPXRDPClipboardPolicy: the clipboard's limits and refusals against real xrdp
+// sessions: 1 MiB of text
 // both ways; clipboard-max-bytes skipping a larger remote copy while the session and
 // the next copy go on; disable-copy and disable-paste offering and passing nothing.
 func TestRDPXRDPClipboardPolicy(t *testing.T) {
 	peers.Require(t, "xclip")
-	srv := peers.StartXRDP(t, peers.XRDPOptions{})
-	creds := "username: " + srv.User + ", password: " + srv.Password + ", ignore-cert: true"
-	var x *peers.X // the session, once the first connection made it
+	var x *peers.X // this subtest's session
+	// open starts an xrdp of the subtest's own (chansrv is unreliable after a session
+	// is taken over) and connects a browser to it.
 	open := func(t *testing.T, settings string) *browser {
 		t.Helper()
+		srv := peers.StartXRDP(t, peers.XRDPOptions{})
+		creds := "username: " + srv.User + ", password: " + srv.Password + ", ignore-cert: true"
 		ts := newTestServer(t, rdpConfig(srv.Addr, creds+settings, "read-only"))
 		b := openBrowser(t, ts, "demo", "/ws/desk?width=800&height=600")
 		b.wait("first frame", 30*time.Second, func(b *browser) bool { return b.frames > 0 || b.closed != nil })
 		if b.closed != nil {
 			t.Fatalf("CLOSE %d %q\n%s", b.closed.Code, b.closed.Reason, srv.Log())
 		}
-		if x == nil {
-			x = srv.WaitSession(t, 30*time.Second)
-		}
+		x = srv.WaitSession(t, 30*time.Second)
 		return b
 	}
 	copyInX := func(t *testing.T, text string) {
@@ -633,8 +647,12 @@ func TestRDPXRDPClipboardPolicy(t *testing.T) {
 
 	t.Run("clipboard-max-bytes", func(t *testing.T) {
 		b := open(t, ", clipboard-max-bytes: 1000")
-		copyInX(t, big[:5000])
-		time.Sleep(2 * time.Second)
+		copyInX(t, strings.Repeat("über ", 1000))
+		b.wait("a notice of the skipped copy", 15*time.Second, func(b *browser) bool {
+			return slices.ContainsFunc(b.notices, func(n wire.Notice) bool {
+				return n.Level == wire.NoticeWarning && strings.Contains(n.Text, "over the 1000-byte limit")
+			})
+		})
 		copyInX(t, "small enough ✓")
 		b.wait("the copy after a skipped one", 15*time.Second, func(b *browser) bool { return slices.Contains(b.clips, "small enough ✓") })
 		b.mu.Lock()

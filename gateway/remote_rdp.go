@@ -194,7 +194,7 @@ func (s *Server) dialRDP(ctx context.Context, ep *config.Endpoint, set config.Se
 		cfg.Audio = &rdpAudio{s: sound, log: log}
 		cfg.AudioFormats = rdpAudioFormats(ev.Audio)
 	}
-	clip := rdpClipboard(&cfg, set, ev.Clipboard, log)
+	clip := rdpClipboard(&cfg, set, ev, log)
 	c, err := rdp.Dial(ctx, net.JoinHostPort(set["hostname"], set["port"]), cfg, fs)
 	if err != nil {
 		d.Close()
@@ -209,16 +209,20 @@ func (s *Server) dialRDP(ctx context.Context, ep *config.Endpoint, set config.Se
 
 // rdpClip is what an RDP connection's clipboard may do.
 type rdpClip struct {
-	paste bool   // the browser's text may go to the remote
-	lines string // normalize-clipboard
+	paste  bool   // the browser's text may go to the remote
+	lines  string // normalize-clipboard
+	notice func(level uint8, text string)
 }
 
 // rdpClipboard sets cfg up for the endpoint's clipboard: the remote's text to the
 // browsers (through clipboard) unless disable-copy, the browser's to the remote unless
 // disable-paste or read-only. Neither way: nil, and no clipboard channel is asked for.
-func rdpClipboard(cfg *rdp.Config, set config.Settings, clipboard func(string), log *slog.Logger) *rdpClip {
-	copyOK := !set.Bool("disable-copy") && clipboard != nil
-	c := &rdpClip{paste: !set.Bool("disable-paste") && !set.Bool("read-only"), lines: set["normalize-clipboard"]}
+func rdpClipboard(cfg *rdp.Config, set config.Settings, ev remoteEvents, log *slog.Logger) *rdpClip {
+	copyOK := !set.Bool("disable-copy") && ev.Clipboard != nil
+	c := &rdpClip{paste: !set.Bool("disable-paste") && !set.Bool("read-only"), lines: set["normalize-clipboard"], notice: ev.Notice}
+	if c.notice == nil {
+		c.notice = func(uint8, string) {}
+	}
 	switch {
 	case !copyOK && !c.paste:
 		return nil
@@ -230,11 +234,25 @@ func rdpClipboard(cfg *rdp.Config, set config.Settings, clipboard func(string), 
 	cfg.ClipboardText = func(text string, err error) {
 		if err != nil {
 			log.Warn("remote clipboard not passed on", "err", err)
+			c.notice(wire.NoticeWarning, clipboardTrouble(err, cfg.ClipboardMaxBytes))
 			return
 		}
-		clipboard(normalizeLines(text, c.lines))
+		if text != "" { // an empty remote clipboard would only wipe the browser's
+			ev.Clipboard(normalizeLines(text, c.lines))
+		}
 	}
 	return c
+}
+
+// clipboardTrouble tells the user why a copy on the remote did not arrive.
+func clipboardTrouble(err error, maxBytes int) string {
+	switch {
+	case errors.Is(err, rdp.ErrClipboardTooLarge):
+		return fmt.Sprintf("The remote clipboard is over the %d-byte limit and was not copied.", (maxBytes-2)/2)
+	case errors.Is(err, rdp.ErrClipboardTimeout):
+		return "The remote clipboard did not answer; copy again on the remote machine."
+	}
+	return "The remote clipboard could not be read as text."
 }
 
 // pasteOnly is the clipboard handler of a connection whose remote clipboard must not
@@ -361,6 +379,7 @@ func (r *rdpRemote) SetClipboard(text string) error {
 	err := r.c.SetClipboardText(normalizeLines(text, r.clip.lines))
 	if errors.Is(err, rdp.ErrClipboardTooLarge) {
 		r.log.Warn("clipboard from the browser not passed on", "err", err)
+		r.clip.notice(wire.NoticeWarning, "Your clipboard is over the remote clipboard's size limit and was not sent.")
 		return nil
 	}
 	return err

@@ -51,6 +51,10 @@ type remoteEvents struct {
 	Clipboard func(text string)
 	Bell      func()
 	Name      func(name string)
+	// Notice shows text to the user for a few seconds (NOTICE): level is wire.NoticeInfo
+	// or wire.NoticeWarning. The session makes text valid UTF-8 and cuts it to
+	// wire.MaxNoticeText bytes; empty text shows nothing.
+	Notice func(level uint8, text string)
 	// Audio are the sound codecs the browser decodes (its connect request's audio), for
 	// the adapter to ask the remote for sound it can pass on; none: the browser takes
 	// no sound.
@@ -170,7 +174,7 @@ type session struct {
 	view      atomic.Pointer[viewerBox]
 	term      atomic.Pointer[termBox]   // terminal endpoints instead of remote and view
 	prompt    atomic.Pointer[promptBox] // a login prompt waiting for PROMPT_RESPONSE
-	ctrl      chan []byte               // CLIPBOARD, BELL, NAME to the browser
+	ctrl      chan []byte               // CLIPBOARD, BELL, NAME, NOTICE to the browser
 	lease     store.Lease
 	lastInput atomic.Int64 // unix nanoseconds of the last input, for idle-timeout
 
@@ -422,8 +426,13 @@ func (ss *session) run(width, height int) {
 				ss.queue(wire.Clipboard{Text: clipText(text)}.Append(nil))
 			}
 		},
-		Bell:  func() { ss.queue(wire.Bell{}.Append(nil)) },
-		Name:  func(n string) { ss.queue(wire.Name{Name: strings.ToValidUTF8(n, "?")}.Append(nil)) },
+		Bell: func() { ss.queue(wire.Bell{}.Append(nil)) },
+		Name: func(n string) { ss.queue(wire.Name{Name: strings.ToValidUTF8(n, "?")}.Append(nil)) },
+		Notice: func(level uint8, text string) {
+			if m, ok := notice(level, text); ok {
+				ss.queue(m.Append(nil))
+			}
+		},
 		Audio: ss.audio,
 	}
 	if ss.ep.Protocol == "ssh" {
@@ -621,6 +630,13 @@ func (ss *session) queue(msg []byte) {
 
 func clipText(s string) string {
 	return truncUTF8(strings.ToValidUTF8(s, "?"), wire.MaxClipboard)
+}
+
+// notice is the NOTICE for a remote's notice: text valid and within the limit, a level
+// other than info shown as a warning. Nothing is left of empty text.
+func notice(level uint8, text string) (wire.Notice, bool) {
+	text = truncUTF8(strings.ToValidUTF8(text, "?"), wire.MaxNoticeText)
+	return wire.Notice{Level: min(level, wire.NoticeWarning), Text: text}, text != ""
 }
 
 func trimReason(s string) string {

@@ -128,7 +128,7 @@ func (sh *shares) join(ctx context.Context, key string, log *slog.Logger, ev rem
 func (sc *sharedConn) dial(life context.Context, dial func(context.Context, remoteEvents) (sharedRemote, error)) {
 	defer sc.cancel()
 	dctx, dcancel := context.WithTimeout(life, dialTimeout)
-	conn, err := dial(dctx, remoteEvents{Clipboard: sc.clipboard, Bell: sc.bell, Name: sc.setName})
+	conn, err := dial(dctx, remoteEvents{Clipboard: sc.clipboard, Bell: sc.bell, Name: sc.setName, Notice: sc.notice})
 	dcancel()
 	sc.err, sc.conn = err, conn
 	close(sc.dialed)
@@ -182,6 +182,14 @@ func (sc *sharedConn) bell() {
 	sc.each(func(ev remoteEvents) {
 		if ev.Bell != nil {
 			ev.Bell()
+		}
+	})
+}
+
+func (sc *sharedConn) notice(level uint8, text string) {
+	sc.each(func(ev remoteEvents) {
+		if ev.Notice != nil {
+			ev.Notice(level, text)
 		}
 	})
 }

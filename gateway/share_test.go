@@ -112,6 +112,7 @@ func (l *eventLog) events() remoteEvents {
 		Clipboard: func(s string) { add("clip " + s) },
 		Bell:      func() { add("bell") },
 		Name:      func(s string) { add("name " + s) },
+		Notice:    func(level uint8, s string) { add("notice " + strconv.Itoa(int(level)) + " " + s) },
 	}
 }
 
@@ -162,13 +163,14 @@ func TestSharesJoinAndLeave(t *testing.T) {
 	// Events reach every member; a late member learns the desktop name.
 	d.ev.Clipboard("shared text")
 	d.ev.Bell()
+	d.ev.Notice(wire.NoticeWarning, "shared notice")
 	late := &eventLog{}
 	r4, _, err := sh.join(ctx, "k", log, late.events(), d.dial)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i, l := range logs {
-		if got := l.String(); got != "name the desktop; clip shared text; bell" {
+		if got := l.String(); got != "name the desktop; clip shared text; bell; notice 1 shared notice" {
 			t.Errorf("member %d events %q", i, got)
 		}
 	}

@@ -24,15 +24,16 @@ type browser struct {
 	t    *testing.T
 	conn *websocket.Conn
 
-	mu     sync.Mutex
-	canvas *wire.Canvas
-	frames int
-	bytes  int // websocket payload received
-	hello  *wire.Hello
-	clips  []string
-	closed *wire.Close
-	err    error
-	done   chan struct{}
+	mu      sync.Mutex
+	canvas  *wire.Canvas
+	frames  int
+	bytes   int // websocket payload received
+	hello   *wire.Hello
+	clips   []string
+	notices []wire.Notice
+	closed  *wire.Close
+	err     error
+	done    chan struct{}
 }
 
 func newBrowser(t *testing.T, conn *websocket.Conn) *browser {
@@ -63,6 +64,8 @@ func (b *browser) loop() {
 				acks = wire.Ack{ID: m.ID}.Append(acks)
 			case wire.Clipboard:
 				b.clips = append(b.clips, m.Text)
+			case wire.Notice:
+				b.notices = append(b.notices, m)
 			case wire.Close:
 				b.closed = &m
 			}

@@ -49,7 +49,7 @@ var typeNames = map[Type]string{
 	TypeTerminalInput: "TERMINAL_INPUT", TypeWheel: "WHEEL", TypeTerminalResize: "TERMINAL_RESIZE",
 	TypePrompt: "PROMPT", TypePromptResponse: "PROMPT_RESPONSE",
 	TypeTerminalDeflate: "TERMINAL_DEFLATE", TypeTerminalScrollback: "TERMINAL_SCROLLBACK",
-	TypeAudioFormat: "AUDIO_FORMAT", TypeAudioEnable: "AUDIO_ENABLE",
+	TypeAudioFormat: "AUDIO_FORMAT", TypeAudioEnable: "AUDIO_ENABLE", TypeNotice: "NOTICE",
 }
 
 func (t Type) String() string {

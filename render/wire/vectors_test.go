@@ -33,8 +33,8 @@ import (
 // (x, y, width, height, srcX, srcY, r, g, b, encoding, id, hotX, hotY, version, kind,
 // flags, name, text, code, reason, fontSize, colorScheme, down, keysym, buttons, dx, dy,
 // cols, rows, instruction, prompts: [{text, echo}], answers: [strings], timestamp,
-// codec, channels, sampleRate, enabled) with byte fields (data, rgba, payload, config)
-// as hex strings.
+// codec, channels, sampleRate, enabled, level) with byte fields (data, rgba, payload,
+// config) as hex strings.
 // Regenerate with: go test ./render/wire -run TestVectors -update
 var update = flag.Bool("update", false, "rewrite testdata/vectors.json")
 
@@ -119,6 +119,8 @@ func describe(m Message) map[string]any {
 		return map[string]any{"type": "AUDIO_FORMAT", "codec": uint8(m.Codec), "channels": m.Channels, "sampleRate": m.SampleRate, "config": h(m.Config)}
 	case AudioEnable:
 		return map[string]any{"type": "AUDIO_ENABLE", "enabled": m.Enabled}
+	case Notice:
+		return map[string]any{"type": "NOTICE", "level": m.Level, "text": m.Text}
 	case Unknown:
 		return map[string]any{"type": "UNKNOWN", "typeByte": uint8(m.T), "payload": h(m.Payload)}
 	}
@@ -335,6 +337,11 @@ func malformedVectors() []vector {
 		{Name: "malformed-audio-format-none-with-rate", Hex: hex.EncodeToString(AudioFormat{Codec: CodecNone, Channels: 0, SampleRate: 44100}.Append(nil))},
 		{Name: "malformed-audio-format-short", Hex: hex.EncodeToString(Unknown{T: TypeAudioFormat, Payload: []byte{1, 2, 0x44, 0xac, 0}}.Append(nil))},
 		{Name: "malformed-audio-enable-2", Hex: hex.EncodeToString(Unknown{T: TypeAudioEnable, Payload: []byte{2}}.Append(nil))},
+		{Name: "malformed-notice-level-2", Hex: hex.EncodeToString(Notice{Level: 2, Text: "x"}.Append(nil))},
+		{Name: "malformed-notice-empty", Hex: hex.EncodeToString(Notice{Level: NoticeInfo}.Append(nil))},
+		{Name: "malformed-notice-too-long", Hex: hex.EncodeToString(Notice{Level: NoticeWarning, Text: strings.Repeat("a", MaxNoticeText+1)}.Append(nil))},
+		{Name: "malformed-notice-not-utf8", Hex: hex.EncodeToString(Unknown{T: TypeNotice, Payload: []byte{0, 'o', 'k', 0xc3}}.Append(nil))},
+		{Name: "malformed-notice-short", Hex: hex.EncodeToString(Unknown{T: TypeNotice}.Append(nil))},
 		{Name: "malformed-cursor-short-pixels", Hex: hex.EncodeToString(Unknown{T: TypeCursor, Payload: []byte{0, 0, 0, 0, 1, 0, 1, 0, 1, 2, 3}}.Append(nil))},
 	}
 }

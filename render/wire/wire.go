@@ -26,7 +26,7 @@ var fixed = [256]int8{
 	TypeCursor: 8, TypeClose: 2, TypeTerminalConfig: 2, TypeAck: 4, TypeKey: 5, TypePointer: 6,
 	TypeResizeRequest: 4, TypeWheel: 8, TypeTerminalResize: 4,
 	TypePrompt: 9, TypePromptResponse: 5, TypeTerminalDeflate: 4, TypeTerminalScrollback: 4,
-	TypeAudio: 4, TypeAudioFormat: 6, TypeAudioEnable: 1,
+	TypeAudio: 4, TypeAudioFormat: 6, TypeAudioEnable: 1, TypeNotice: 1,
 }
 
 func le16(p []byte, i int) int { return int(binary.LittleEndian.Uint16(p[i:])) }
@@ -95,6 +95,8 @@ func Next(b []byte) (m Message, rest []byte, err error) {
 		return decodeAudioFormat(b, rest, p)
 	case TypeAudioEnable: // § AUDIO_ENABLE
 		return decodeAudioEnable(b, rest, p)
+	case TypeNotice: // § NOTICE
+		return decodeNotice(b, rest, p)
 	case TypePrompt: // § PROMPT
 		return decodePrompt(b, rest, p)
 	case TypePromptResponse: // § PROMPT_RESPONSE

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -66,6 +67,9 @@ func allMessages() []struct {
 		{"audio-format-none", AudioFormat{Codec: CodecNone, Config: []byte{}}},
 		{"audio-enable", AudioEnable{Enabled: true}},
 		{"audio-disable", AudioEnable{Enabled: false}},
+		{"notice-info", Notice{Level: NoticeInfo, Text: "Bildqualität reduziert: die Verbindung ist langsam ✓"}},
+		{"notice-warning", Notice{Level: NoticeWarning, Text: "The remote session ends in 5 minutes."}},
+		{"notice-max", Notice{Level: NoticeWarning, Text: strings.Repeat("é", MaxNoticeText/2)}},
 	}
 }
 
@@ -129,6 +133,7 @@ func TestFieldLayout(t *testing.T) {
 		{Prompt{ID: 0x01020304, Name: "n", Instruction: "", Prompts: []PromptField{{Text: "P:"}, {Text: "", Echo: true}}},
 			[]byte{0x0f, 18, 0, 0, 0, 4, 3, 2, 1, 1, 0, 'n', 0, 0, 2, 0, 2, 0, 'P', ':', 1, 0, 0}},
 		{PromptResponse{ID: 9, Answers: []string{"ab", ""}}, []byte{0x88, 11, 0, 0, 0, 9, 0, 0, 0, 2, 2, 0, 'a', 'b', 0, 0}},
+		{Notice{Level: NoticeWarning, Text: "hi"}, []byte{0x13, 3, 0, 0, 0, 1, 'h', 'i'}},
 	}
 	for _, c := range cases {
 		if got := c.m.Append(nil); !bytes.Equal(got, c.want) {
@@ -203,6 +208,12 @@ func TestMalformed(t *testing.T) {
 		{"prompt-response-missing-answer", Unknown{T: TypePromptResponse, Payload: []byte{1, 0, 0, 0, 2, 1, 0, 'x'}}.Append(nil)},
 		{"prompt-response-not-utf8", Unknown{T: TypePromptResponse, Payload: []byte{1, 0, 0, 0, 1, 1, 0, 0xc3}}.Append(nil)},
 		{"clipboard-not-utf8", Unknown{T: TypeClientClipboard, Payload: []byte{0xff, 0xfe}}.Append(nil)},
+		{"short-notice", Unknown{T: TypeNotice}.Append(nil)},
+		{"notice-level-2", Notice{Level: 2, Text: "x"}.Append(nil)},
+		{"notice-level-255", Notice{Level: 255, Text: "x"}.Append(nil)},
+		{"notice-empty", Notice{Level: NoticeWarning}.Append(nil)},
+		{"notice-too-long", Notice{Text: string(big[:MaxNoticeText+1])}.Append(nil)},
+		{"notice-not-utf8", Unknown{T: TypeNotice, Payload: []byte{0, 'a', 0xc3}}.Append(nil)},
 	}
 	for _, c := range cases {
 		_, _, err := Next(c.b)

@@ -7,6 +7,7 @@
 //   showState    the session's state on the page (connecting, connected, closed)
 //   hello        HELLO: the clipboard's flags, then the desktop or the terminal
 //   askLogin     PROMPT: the login form while connecting
+//   notice       NOTICE: a line for a few seconds (notice.ts)
 //   windowResized  the desktop or terminal follows the window
 //   sound        the connect URL's audio codecs, the controls for HELLO's FLAG_AUDIO,
 //                AUDIO_FORMAT / AUDIO to the player (soundpanel.ts)
@@ -14,6 +15,7 @@
 import { Bell } from "./bell.js";
 import { ClipboardPanel } from "./clipboardpanel.js";
 import { DesktopView } from "./desktop.js";
+import { NoticeLine } from "./notice.js";
 import { PromptForm } from "./prompt.js";
 import { SoundPanel } from "./soundpanel.js";
 import { Session } from "./session.js";
@@ -31,6 +33,7 @@ export interface PageElements {
   status: HTMLDivElement; // #status
   statusText: HTMLSpanElement; // #status-text
   reconnect: HTMLButtonElement; // #reconnect
+  notice: HTMLDivElement; // #notice: NOTICE's line
   clipboardToggle: HTMLButtonElement; // #clipboard-toggle
   clipboardPanel: HTMLDivElement; // #clipboard-panel
   clipboardText: HTMLTextAreaElement; // textarea#clipboard
@@ -56,6 +59,7 @@ export function pageElements(): PageElements {
     status: el("status"),
     statusText: el("status-text"),
     reconnect: el("reconnect"),
+    notice: el("notice"),
     clipboardToggle: el("clipboard-toggle"),
     clipboardPanel: el("clipboard-panel"),
     clipboardText: el("clipboard"),
@@ -74,6 +78,7 @@ export class ConnectPage {
   private readonly status: StatusOverlay;
   private readonly prompt: PromptForm;
   private readonly bell: Bell;
+  private readonly notice: NoticeLine;
   private readonly desktop: DesktopView;
   private readonly clipboard: ClipboardPanel;
   private readonly terminal: TerminalView;
@@ -92,6 +97,7 @@ export class ConnectPage {
     this.prompt = new PromptForm(el.prompt, { answer: (id, answers) => this.answerLogin(id, answers) });
     document.title = endpoint || "racgate";
     this.bell = new Bell(el.view);
+    this.notice = new NoticeLine(el.notice);
     this.desktop = new DesktopView(el.canvas, {
       send: (m) => this.session.send(m),
       connected: () => this.connected(),
@@ -171,6 +177,7 @@ export class ConnectPage {
       cursor: (css) => this.desktop.cursor(css),
       clipboard: (text) => this.clipboard.fromRemote(text),
       bell: () => this.bell.ring(),
+      notice: (level, text) => this.notice.show(level, text),
       terminal: (data) => t.write(data),
       terminalConfig: (fontSize, colorScheme) => t.configure(fontSize, colorScheme),
       terminalScrollback: (lines) => t.setScrollback(lines),
@@ -186,6 +193,7 @@ export class ConnectPage {
     const code = this.session.closeCode;
     this.status.show(s, detail, code === null || closeAllowsReconnect(code));
     this.prompt.hide(); // a prompt belongs to one connection attempt
+    if (s === "connecting") this.notice.clear(); // and a notice to one connection
     if (s === "closed") this.sound.closed();
     if (s === "connected" && this.session.kind !== KIND_TERMINAL) this.desktop.focus();
   }

@@ -51,6 +51,8 @@ export interface SessionUI {
    * come before hello. A throw stops nothing but the sound.
    */
   sound?(m: Audio | AudioFormat): void;
+  /** notice shows text to the user for a few seconds (§ NOTICE): level 0 info, 1 warning. */
+  notice?(level: number, text: string): void;
 }
 
 // A queued item: a message, or an IMAGE whose JPEG/PNG decode started on arrival so
@@ -290,6 +292,9 @@ export class Session {
         return;
       case "NAME":
         ui.title(m.name);
+        return;
+      case "NOTICE": // § NOTICE
+        ui.notice?.(m.level, m.text);
         return;
       case "CLOSE": // § CLOSE: the websocket closes next
         this.closeMsg = { code: m.code, reason: m.reason };

@@ -26,6 +26,7 @@ export const T = {
   TERMINAL_DEFLATE: 0x10,
   TERMINAL_SCROLLBACK: 0x11,
   AUDIO_FORMAT: 0x12,
+  NOTICE: 0x13,
   ACK: 0x80,
   KEY: 0x81,
   POINTER: 0x82,
@@ -64,6 +65,11 @@ export const CODEC_MP3 = 4;
 export const CODEC_NAMES: Record<number, string> = { [CODEC_PCM]: "pcm", [CODEC_ADPCM]: "adpcm", [CODEC_OPUS]: "opus", [CODEC_MP3]: "mp3" };
 export const MIN_SAMPLE_RATE = 8000;
 export const MAX_SAMPLE_RATE = 192000;
+
+// NOTICE levels and its text's limit in bytes (§ NOTICE).
+export const NOTICE_INFO = 0;
+export const NOTICE_WARNING = 1;
+export const MAX_NOTICE_TEXT = 1024;
 
 // POINTER button bits (§ POINTER).
 export const BUTTON_LEFT = 1;
@@ -135,6 +141,7 @@ export type TerminalScrollback = { type: "TERMINAL_SCROLLBACK"; lines: number };
 export type Audio = { type: "AUDIO"; timestamp: number; data: Uint8Array };
 export type AudioFormat = { type: "AUDIO_FORMAT"; codec: number; channels: number; sampleRate: number; config: Uint8Array };
 export type AudioEnable = { type: "AUDIO_ENABLE"; enabled: boolean };
+export type Notice = { type: "NOTICE"; level: number; text: string };
 export type PromptField = { text: string; echo: boolean };
 export type Prompt = { type: "PROMPT"; id: number; name: string; instruction: string; prompts: PromptField[] };
 export type PromptResponse = { type: "PROMPT_RESPONSE"; id: number; answers: string[] };
@@ -149,7 +156,7 @@ export type TerminalResize = { type: "TERMINAL_RESIZE"; cols: number; rows: numb
 // A type this version does not know: skipped.
 export type Unknown = { type: "UNKNOWN"; typeByte: number; payload: Uint8Array };
 
-export type ServerMessage = Hello | Resize | Fill | Copy | Image | Frame | Cursor | Clipboard | Bell | Name | Close | Terminal | TerminalConfig | Prompt | TerminalDeflate | TerminalScrollback | Audio | AudioFormat;
+export type ServerMessage = Hello | Resize | Fill | Copy | Image | Frame | Cursor | Clipboard | Bell | Name | Close | Terminal | TerminalConfig | Prompt | TerminalDeflate | TerminalScrollback | Audio | AudioFormat | Notice;
 export type ClientMessage = Ack | Key | Pointer | ClientClipboard | ResizeRequest | TerminalInput | Wheel | TerminalResize | PromptResponse | AudioEnable;
 export type Message = ServerMessage | ClientMessage | Unknown;
 
@@ -260,6 +267,20 @@ function decodeAudioFormat(p: Uint8Array, dv: DataView): AudioFormat {
   return m;
 }
 
+function decodeNotice(p: Uint8Array): Notice {
+  if (p.length < 1) throw short("NOTICE", p.length, 1);
+  const level = p[0];
+  const n = p.length - 1;
+  if (level > NOTICE_WARNING) throw new ProtocolError(`NOTICE: level ${level}`);
+  if (n === 0) throw new ProtocolError("NOTICE: empty text");
+  if (n > MAX_NOTICE_TEXT) throw new ProtocolError(`NOTICE: text of ${n} bytes over the ${MAX_NOTICE_TEXT} limit`);
+  try {
+    return { type: "NOTICE", level, text: utf8strict.decode(p.subarray(1)) };
+  } catch {
+    throw new ProtocolError("NOTICE: text is not UTF-8");
+  }
+}
+
 function decodePayload(type: number, p: Uint8Array, dv: DataView): Message {
   const n = p.length;
   const u16 = (o: number) => dv.getUint16(o, true);
@@ -319,6 +340,8 @@ function decodePayload(type: number, p: Uint8Array, dv: DataView): Message {
       return { type: "AUDIO", timestamp: dv.getUint32(0, true), data: p.subarray(4) };
     case T.AUDIO_FORMAT: // § AUDIO_FORMAT
       return decodeAudioFormat(p, dv);
+    case T.NOTICE: // § NOTICE
+      return decodeNotice(p);
     case T.PROMPT_RESPONSE: // § PROMPT_RESPONSE
       return decodePromptResponse(p, dv);
     case T.ACK: // § ACK
@@ -469,6 +492,8 @@ export function writeMessage(w: Writer, m: Message): Writer {
       return w.begin(T.AUDIO_FORMAT).u8(m.codec).u8(m.channels).u32(m.sampleRate).bytes(m.config).end();
     case "AUDIO_ENABLE":
       return w.begin(T.AUDIO_ENABLE).u8(m.enabled ? 1 : 0).end();
+    case "NOTICE":
+      return w.begin(T.NOTICE).u8(m.level).text(m.text).end();
     case "PROMPT": {
       w.begin(T.PROMPT).u32(m.id).text16(m.name).text16(m.instruction).u8(m.prompts.length);
       for (const q of m.prompts) w.u8(q.echo ? PROMPT_ECHO : 0).text16(q.text);

@@ -404,6 +404,51 @@ test("HELLO flags: no paste, no copy, no resize", { skip }, async () => {
   await b.run({ setViewport: { width: 1024, height: 768 } });
 });
 
+test("NOTICE: shown in an aria-live line, a warning longer and styled apart, a newer one replacing it", { skip }, async () => {
+  let conn;
+  sessions.notice = (c) => {
+    conn = c;
+    c.send(enc(hello(), { type: "RESIZE", width: 100, height: 100 }, { type: "FRAME", id: 1 }));
+  };
+  await b.run({ open: "notice" });
+  await b.run({ waitState: "connected" });
+  await waitMsg(conn, (m) => m.type === "ACK", "ACK");
+  const notice = async () => {
+    const { text, level } = await b.run({ noticeText: true });
+    return { text, level };
+  };
+  const look = () =>
+    b.page.evaluate(() => {
+      const e = document.getElementById("notice");
+      return { role: e.getAttribute("role"), live: e.getAttribute("aria-live"), background: getComputedStyle(e).backgroundColor, focus: document.activeElement?.id };
+    });
+  const shown = () => b.page.waitForFunction(() => getComputedStyle(document.getElementById("notice")).opacity === "1", null, { timeout: 3000 });
+  assert.deepEqual(await notice(), { text: "", level: "" });
+
+  // NOTICE is drawn in order: once FRAME 2 is acknowledged, the notice before it shows.
+  conn.send(enc({ type: "NOTICE", level: 0, text: "Bildqualität reduziert ✓" }, { type: "FRAME", id: 2 }));
+  await waitMsg(conn, (m) => m.type === "ACK" && m.id === 2, "ACK 2");
+  assert.deepEqual(await notice(), { text: "Bildqualität reduziert ✓", level: "info" });
+  await shown();
+  const info = await look();
+  assert.equal(info.role, "status");
+  assert.equal(info.live, "polite");
+  assert.equal(info.focus, "screen", "the notice does not take the focus");
+
+  conn.send(enc({ type: "NOTICE", level: 1, text: "The session ends in 5 minutes." }, { type: "FRAME", id: 3 }));
+  await waitMsg(conn, (m) => m.type === "ACK" && m.id === 3, "ACK 3");
+  assert.deepEqual(await notice(), { text: "The session ends in 5 minutes.", level: "warning" });
+  assert.notEqual((await look()).background, info.background, "a warning looks different");
+
+  // An info notice goes after 5 s (its time: the unit tests, on a fake clock).
+  conn.send(enc({ type: "NOTICE", level: 0, text: "brief" }, { type: "FRAME", id: 4 }));
+  await waitMsg(conn, (m) => m.type === "ACK" && m.id === 4, "ACK 4");
+  assert.equal((await notice()).text, "brief");
+  await b.page.waitForFunction(() => !document.getElementById("notice").dataset.level, null, { timeout: 9000 });
+  assert.deepEqual(await notice(), { text: "", level: "" });
+  assert.deepEqual(b.logs.filter((l) => l.startsWith("pageerror")), []);
+});
+
 test("CLOSE shows the reason, reconnect opens a new websocket, a dropped one is 'connection lost'", { skip }, async () => {
   const conns = [];
   sessions.closing = (c) => {
@@ -453,6 +498,7 @@ test("malformed messages end the session with a clear error, the page survives",
     ["IMAGE outside the framebuffer", enc({ type: "IMAGE", x: 90, y: 0, width: 20, height: 1, encoding: 0, data: zstream()(new Uint8Array(60)) }), /outside/],
     ["length beyond the message", new Uint8Array([0x06, 9, 0, 0, 0, 1]), /exceeds/],
     ["bad deflate data", enc({ type: "IMAGE", x: 0, y: 0, width: 2, height: 2, encoding: 0, data: new Uint8Array([1, 2, 3, 4]) }), /deflate/],
+    ["NOTICE level 2", new Uint8Array([0x13, 2, 0, 0, 0, 2, 0x78]), /NOTICE: level 2/],
     ["text websocket message", "text", /binary/],
   ];
   for (const [name, bytes, re] of cases) {

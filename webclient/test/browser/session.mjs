@@ -24,6 +24,8 @@
 //   {"writeClipboard": "text"}              then tells the page it regained focus
 //   {"waitFor": {"selector","text"?,"timeoutMs"?}}
 //   {"statusText": true}                    result: text of #status-text
+//   {"noticeText": true}                    result: text and level ("info", "warning") of the NOTICE
+//                                           shown in #notice; "" and "" while none shows
 //   {"title": true}                         result: document.title
 //   {"reconnect": true}                     click #reconnect
 //   {"sleep": ms}
@@ -319,6 +321,15 @@ const STEPS = {
 
   async statusText(b) {
     return { text: (await b.page.textContent("#status-text")) ?? "" };
+  },
+
+  async noticeText(b) {
+    return b.page.evaluate(() => {
+      const e = document.getElementById("notice");
+      if (!e) throw new Error("no #notice in the page");
+      const level = e.dataset.level ?? "";
+      return { text: level ? (e.textContent ?? "") : "", level };
+    });
   },
 
   async title(b) {
