@@ -2,11 +2,7 @@ package gateway
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"net"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/racgate/racgate/protocols/pulse"
@@ -113,32 +109,6 @@ func (a *rdpAudio) AudioClose() { a.s.SetFormat(audio.Format{}) }
 // control is the viewer's. Not applied (Guacamole does not either).
 func (a *rdpAudio) AudioVolume(left, right uint16) {
 	a.log.Debug("rdp: sound volume", "left", left, "right", right)
-}
-
-// pulseAddr reads audio-servername (Guacamole's: a PulseAudio server, default the VNC
-// host) as host:port: "host", "host:port", "[v6]:port", with or without a "tcp:" or
-// "tcp6:" prefix as PulseAudio writes server strings; the port defaults to 4713.
-func pulseAddr(server, hostname string) (string, error) {
-	s := server
-	if s == "" {
-		s = hostname
-	}
-	for _, p := range []string{"tcp:", "tcp6:", "tcp4:"} {
-		s = strings.TrimPrefix(s, p)
-	}
-	if s == "" || strings.HasPrefix(s, "unix:") || strings.HasPrefix(s, "/") || strings.ContainsAny(s, " ,{}") {
-		return "", fmt.Errorf("setting audio-servername: %q is not a PulseAudio TCP server (want host, host:port or tcp:host:port)", server)
-	}
-	if host, port, err := net.SplitHostPort(s); err == nil {
-		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || host == "" {
-			return "", fmt.Errorf("setting audio-servername: bad port in %q", server)
-		}
-		return s, nil
-	}
-	if strings.Count(s, ":") > 1 && !strings.HasPrefix(s, "[") {
-		return net.JoinHostPort(s, "4713"), nil // a bare IPv6 address
-	}
-	return net.JoinHostPort(strings.Trim(s, "[]"), "4713"), nil
 }
 
 // pulsePacket is the sound a VNC connection's packets carry, and the fragment asked

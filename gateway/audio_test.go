@@ -379,24 +379,23 @@ func TestXvncSoundServerDown(t *testing.T) {
 	matchScreen(t, b, x)
 }
 
-func TestPulseAddr(t *testing.T) {
-	for _, tc := range []struct{ server, host, want string }{
-		{"", "vnc.example", "vnc.example:4713"},
-		{"snd.example", "vnc.example", "snd.example:4713"},
-		{"snd.example:4714", "", "snd.example:4714"},
-		{"tcp:10.0.0.5:4800", "", "10.0.0.5:4800"},
-		{"tcp6:[::1]:4800", "", "[::1]:4800"},
-		{"::1", "", "[::1]:4713"},
-		{"[::1]", "", "[::1]:4713"},
+// TestVNCSoundServer: audio-servername defaults to the VNC host; enable-audio off is no
+// server; a bad one names the setting.
+func TestVNCSoundServer(t *testing.T) {
+	for _, tc := range []struct {
+		set  config.Settings
+		want string
+	}{
+		{config.Settings{"enable-audio": "true", "hostname": "vnc.example"}, "vnc.example:4713"},
+		{config.Settings{"enable-audio": "true", "hostname": "vnc.example", "audio-servername": "tcp:snd.example:4800"}, "snd.example:4800"},
+		{config.Settings{"hostname": "vnc.example"}, ""},
 	} {
-		if got, err := pulseAddr(tc.server, tc.host); err != nil || got != tc.want {
-			t.Errorf("pulseAddr(%q, %q) = %q, %v; want %q", tc.server, tc.host, got, err, tc.want)
+		if got, err := vncSound(tc.set); err != nil || got != tc.want {
+			t.Errorf("vncSound(%v) = %q, %v; want %q", tc.set, got, err, tc.want)
 		}
 	}
-	for _, bad := range []string{"unix:/run/pulse/native", "/run/pulse/native", "snd.example:0", "snd.example:x", "a b", "{machine}snd"} {
-		if got, err := pulseAddr(bad, "h"); err == nil {
-			t.Errorf("pulseAddr(%q) = %q, want an error", bad, got)
-		}
+	if _, err := vncSound(config.Settings{"enable-audio": "true", "audio-servername": "unix:/run/pulse/native"}); err == nil || !strings.Contains(err.Error(), "audio-servername") {
+		t.Errorf("a unix socket: %v", err)
 	}
 }
 

@@ -340,10 +340,7 @@ type rdpRemote struct {
 	scale int           // the desktop scale factor a resize asks for, percent
 	log   *slog.Logger
 
-	synced         bool // the server's lock states were set
-	caps, num      bool // lock states as the server has them
-	scroll         bool // ScrollLock, toggled by its key only
-	shiftL, shiftR bool // held, to read CapsLock off a letter's keysym
+	locks keys.Locks // the server's lock states, read off the browser's keys
 }
 
 func (r *rdpRemote) Run(ctx context.Context) error { return rdpRunError(r.c.Run(ctx)) }
@@ -386,35 +383,20 @@ func (r *rdpRemote) SetClipboard(text string) error {
 }
 
 // KeyEvent sends the physical key as its scancode when the code maps (the server applies
-// its layout), else the keysym's character as a unicode event.
+// its layout), else the keysym's character as a unicode event; before it, the lock
+// states when the key shows the server's differ from the browser's.
 func (r *rdpRemote) KeyEvent(keysym uint32, code string, down bool) error {
-	switch code {
-	case "ShiftLeft":
-		r.shiftL = down
-	case "ShiftRight":
-		r.shiftR = down
-	case "CapsLock", "NumLock", "ScrollLock":
-		// The key toggles the server's lock as it toggles the browser's: follow it.
-		if down && r.synced {
-			switch code {
-			case "CapsLock":
-				r.caps = !r.caps
-			case "NumLock":
-				r.num = !r.num
-			default:
-				r.scroll = !r.scroll
-			}
+	if r.locks.Key(keysym, code, down) {
+		if err := r.in.SyncLocks(r.locks.Scroll, r.locks.Num, r.locks.Caps, false); err != nil {
+			return err
 		}
-		if sc, ok := keys.XTScancode(code); ok {
-			return r.in.KeyScancode(sc, down)
-		}
-		return nil
-	}
-	if err := r.syncLocks(keysym, code, down); err != nil {
-		return err
 	}
 	if sc, ok := keys.XTScancode(code); ok {
 		return r.in.KeyScancode(sc, down)
+	}
+	switch code {
+	case "CapsLock", "NumLock", "ScrollLock":
+		return nil
 	}
 	if sc, ok := keys.KeysymScancode(keysym); ok {
 		// No code (an on-screen or IME keyboard): editing keys still work.
@@ -424,33 +406,6 @@ func (r *rdpRemote) KeyEvent(keysym uint32, code string, down bool) error {
 		return r.in.KeyUnicode(ch, down)
 	}
 	return nil // neither a known key nor a character: nothing the server could use
-}
-
-// syncLocks reads the browser's CapsLock and NumLock states off what a key produced (a
-// letter's case against Shift; a keypad digit or its navigation keysym) and tells the
-// server when they differ from what it has, and on the first key of the session.
-func (r *rdpRemote) syncLocks(keysym uint32, code string, down bool) error {
-	if !down {
-		return nil
-	}
-	caps, num := r.caps, r.num
-	if len(code) == 4 && strings.HasPrefix(code, "Key") {
-		shift := r.shiftL || r.shiftR
-		switch {
-		case keysym >= 'A' && keysym <= 'Z':
-			caps = !shift
-		case keysym >= 'a' && keysym <= 'z':
-			caps = shift
-		}
-	}
-	if len(code) == 7 && strings.HasPrefix(code, "Numpad") && code[6] >= '0' && code[6] <= '9' {
-		num = keysym >= keys.XKKP0 && keysym <= keys.XKKP9
-	}
-	if r.synced && caps == r.caps && num == r.num {
-		return nil
-	}
-	r.synced, r.caps, r.num = true, caps, num
-	return r.in.SyncLocks(r.scroll, num, caps, false)
 }
 
 // Pointer passes the wire buttons straight on: they are protocols/rdp's bits (left 1,

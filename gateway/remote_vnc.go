@@ -119,7 +119,16 @@ func vncSound(set config.Settings) (string, error) {
 	if !set.Bool("enable-audio") {
 		return "", nil
 	}
-	return pulseAddr(set["audio-servername"], set["hostname"])
+	// audio-servername is Guacamole's: a PulseAudio server, by default the VNC host.
+	server := set["audio-servername"]
+	if server == "" {
+		server = set["hostname"]
+	}
+	addr, err := pulse.ParseServer(server)
+	if err != nil {
+		return "", fmt.Errorf("setting audio-servername: %w", err)
+	}
+	return addr, nil
 }
 
 // dialRemote connects to ep's remote machine. Only VNC exists so far.
