@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -283,9 +282,6 @@ var errSkip = errors.New("skipped")
 // home (Xorg and chansrv write below it) and a fresh random password each run.
 const xrdpUser = "racgate-bench-rdp"
 
-// xrdpSesmanPort is fixed: xrdp reads sesman's port from /etc/xrdp/sesman.ini.
-const xrdpSesmanPort = 3350
-
 // xrdpLockWait is how long to wait for a test's xrdp to finish before skipping: as long
 // as internal/peers waits for the bench's.
 const xrdpLockWait = 5 * time.Minute
@@ -321,13 +317,13 @@ func startXRDP(ctx context.Context, ps *procs, keep bool) (*xrdpServer, error) {
 	if os.Geteuid() != 0 {
 		return nil, fmt.Errorf("xrdp needs root (a local user, sesman): %w", errSkip)
 	}
-	lock, err := flock(filepath.Join(os.TempDir(), "racgate-xrdp.lock"), xrdpLockWait)
+	lock, err := peers.LockFile(peers.XRDPLock, xrdpLockWait)
 	if err != nil {
 		return nil, fmt.Errorf("xrdp is in use (%v): %w", err, errSkip)
 	}
 	ps.atStop(func() { lock.Close() }) // released after everything below has stopped
-	if err := waitPortFree(ctx, xrdpSesmanPort, 10*time.Second); err != nil {
-		return nil, fmt.Errorf("xrdp-sesman's port %d is taken: %w", xrdpSesmanPort, errSkip)
+	if err := waitPortFree(ctx, peers.XRDPSesmanPort, 10*time.Second); err != nil {
+		return nil, fmt.Errorf("xrdp-sesman's port %d is taken: %w", peers.XRDPSesmanPort, errSkip)
 	}
 	srv := &xrdpServer{User: xrdpUser, Password: randomPassword()}
 	if err := peers.EnsureUser(srv.User, srv.Password, true); err != nil {
@@ -356,7 +352,7 @@ func startXRDP(ctx context.Context, ps *procs, keep bool) (*xrdpServer, error) {
 		return nil, err
 	}
 	ini := filepath.Join(srv.Dir, "sesman.ini")
-	if err := os.WriteFile(ini, []byte(sesmanConfig(srv.Dir, script)), 0o644); err != nil {
+	if err := os.WriteFile(ini, []byte(peers.XRDPSesmanConfig(srv.Dir, script)), 0o644); err != nil {
 		return nil, err
 	}
 	logf, err := os.Create(filepath.Join(srv.Dir, "sesman.out.log"))
@@ -372,7 +368,7 @@ func startXRDP(ctx context.Context, ps *procs, keep bool) (*xrdpServer, error) {
 	}
 	// Runs before sesman is stopped: sesman cleans up the sessions' Xorg and chansrv.
 	ps.atStop(srv.endSessions)
-	if err := waitPorts(ctx, srv.sesman, xrdpSesmanPort, "127.0.0.1", "::1"); err != nil {
+	if err := waitPorts(ctx, srv.sesman, peers.XRDPSesmanPort, "127.0.0.1", "::1"); err != nil {
 		return nil, fmt.Errorf("xrdp-sesman: %w: %s", err, logTail(filepath.Join(srv.Dir, "sesman.log")))
 	}
 	var lastErr error
@@ -383,7 +379,7 @@ func startXRDP(ctx context.Context, ps *procs, keep bool) (*xrdpServer, error) {
 		}
 		ini := filepath.Join(srv.Dir, fmt.Sprintf("xrdp.%d.ini", attempt))
 		logPath := filepath.Join(srv.Dir, fmt.Sprintf("xrdp.%d.log", attempt))
-		if err := os.WriteFile(ini, []byte(xrdpConfig(logPath, port)), 0o644); err != nil {
+		if err := os.WriteFile(ini, []byte(peers.XRDPConfig(logPath, port, false)), 0o644); err != nil {
 			return nil, err
 		}
 		logf, err := os.Create(filepath.Join(srv.Dir, fmt.Sprintf("xrdp.out.%d.log", attempt)))
@@ -629,26 +625,6 @@ func (s *pulseSound) start(ctx context.Context) error {
 
 func (s *pulseSound) sent() ([]time.Time, error) { return s.f.sent() }
 
-// flock takes an exclusive lock on path (created if missing), waiting up to within.
-func flock(path string, within time.Duration) (io.Closer, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	deadline := time.Now().Add(within)
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return f, nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) || time.Now().After(deadline) {
-			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", path, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 // waitPortFree waits until nothing listens on port on either loopback address.
 func waitPortFree(ctx context.Context, port int, within time.Duration) error {
 	deadline := time.Now().Add(within)
@@ -691,96 +667,6 @@ func waitPorts(ctx context.Context, p *proc, port int, addrs ...string) error {
 		}
 	}
 	return errors.New("port not accepting connections")
-}
-
-// sesmanConfig is internal/peers' sesman.ini: sessions from display 10, killed when
-// their client disconnects, chansrv without its FUSE folder.
-func sesmanConfig(dir, script string) string {
-	return fmt.Sprintf(`; Written by racgate's bench for one scenario.
-[Globals]
-ListenAddress=127.0.0.1
-ListenPort=%d
-EnableUserWindowManager=false
-UserWindowManager=session.sh
-DefaultWindowManager=%s
-ReconnectScript=/etc/xrdp/reconnectwm.sh
-[Security]
-AllowRootLogin=false
-MaxLoginRetry=4
-AlwaysGroupCheck=false
-[Sessions]
-X11DisplayOffset=10
-MaxSessions=50
-KillDisconnected=true
-DisconnectedTimeLimit=0
-IdleTimeLimit=0
-Policy=Default
-[Logging]
-LogFile=%s
-LogLevel=INFO
-EnableSyslog=false
-[Xorg]
-param=/usr/lib/xorg/Xorg
-param=-config
-param=xrdp/xorg.conf
-param=-noreset
-param=-nolisten
-param=tcp
-param=-logfile
-param=.xorgxrdp.%%s.log
-[Chansrv]
-FuseMountName=thinclient_drives
-FileUmask=077
-EnableFuseMount=false
-[ChansrvLogging]
-LogLevel=INFO
-EnableSyslog=false
-[SessionVariables]
-`, xrdpSesmanPort, script, filepath.Join(dir, "sesman.log"))
-}
-
-// xrdpConfig is internal/peers' xrdp.ini: TLS, one Xorg session type with the
-// credentials from the client, sound (rdpsnd) and clipboard channels.
-func xrdpConfig(logPath string, port int) string {
-	return fmt.Sprintf(`; Written by racgate's bench for one scenario.
-[Globals]
-ini_version=1
-fork=false
-port=tcp://127.0.0.1:%d
-security_layer=tls
-crypt_level=none
-certificate=/etc/xrdp/cert.pem
-key_file=/etc/xrdp/key.pem
-ssl_protocols=TLSv1.2, TLSv1.3
-autorun=Xorg
-allow_channels=true
-bitmap_cache=true
-bitmap_compression=true
-bulk_compression=false
-max_bpp=32
-new_cursors=true
-use_fastpath=both
-[Logging]
-LogFile=%s
-LogLevel=INFO
-EnableSyslog=false
-[Channels]
-rdpdr=false
-rdpsnd=true
-drdynvc=false
-cliprdr=true
-rail=false
-xrdpvr=false
-tcutils=false
-[Xorg]
-name=Xorg
-lib=libxup.so
-username=ask
-password=ask
-ip=127.0.0.1
-port=-1
-code=20
-`, port, logPath)
 }
 
 // setPipeSize sets the capacity of the pipe f (fcntl F_SETPIPE_SZ; Linux rounds it up to

@@ -144,16 +144,18 @@ type XRDPOptions struct {
 	Session string
 }
 
-// xrdpSesmanPort is fixed: xrdp reads the sesman port from
+// XRDPSesmanPort is fixed: xrdp reads the sesman port from
 // /etc/xrdp/sesman.ini, not from the xrdp.ini it is given, so only one
 // StartXRDP instance can run on a machine at a time.
-const xrdpSesmanPort = 3350
+// XRDPLock is the lock file (LockFile) that one xrdp on the machine at a time holds:
+// StartXRDP's for a test, and the bench's.
+const XRDPLock = "racgate-xrdp.lock"
 
 // lockXRDP holds a machine-wide lock (a file lock, so it spans test processes) until the
 // test ends, so that one StartXRDP at a time has the sesman port.
 func lockXRDP(t testing.TB) {
 	t.Helper()
-	f, err := flockFile("racgate-xrdp.lock", 5*time.Minute)
+	f, err := LockFile(XRDPLock, 5*time.Minute)
 	if err != nil {
 		t.Fatalf("peers: xrdp: %v", err)
 	}
@@ -199,7 +201,7 @@ func StartXRDP(t testing.TB, o XRDPOptions) *RDPServer {
 	}
 	// Test binaries of several packages run at once: take turns for the fixed port.
 	lockXRDP(t)
-	if err := waitPortFree(xrdpSesmanPort, 15*time.Second); err != nil {
+	if err := waitPortFree(XRDPSesmanPort, 15*time.Second); err != nil {
 		t.Fatalf("peers: %v (another xrdp-sesman?); StartXRDP needs it", err)
 	}
 	// The session script runs as the test user: the directory must be
@@ -227,7 +229,7 @@ func StartXRDP(t testing.TB, o XRDPOptions) *RDPServer {
 		t.Fatal(err)
 	}
 	sesmanIni := filepath.Join(dir, "sesman.ini")
-	if err := os.WriteFile(sesmanIni, []byte(sesmanConfig(dir, script)), 0o644); err != nil {
+	if err := os.WriteFile(sesmanIni, []byte(XRDPSesmanConfig(dir, script)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	sesman, _ := Lookup("xrdp-sesman")
@@ -244,7 +246,7 @@ func StartXRDP(t testing.TB, o XRDPOptions) *RDPServer {
 		t.Fatalf("peers: xrdp-sesman: %v", err)
 	}
 	// sesman resolves its ListenAddress its own way and may bind [::1].
-	if err := waitPorts(sp, "127.0.0.1", "::1", xrdpSesmanPort); err != nil {
+	if err := waitPorts(sp, "127.0.0.1", "::1", XRDPSesmanPort); err != nil {
 		t.Fatalf("peers: xrdp-sesman: %v: %s", err, logTail(filepath.Join(dir, "sesman.log")))
 	}
 	srv := &RDPServer{User: RDPTestUser, Password: RDPTestPassword, Dir: dir}
@@ -257,7 +259,7 @@ func StartXRDP(t testing.TB, o XRDPOptions) *RDPServer {
 	for attempt := range 3 {
 		port := FreePort(t)
 		ini := filepath.Join(dir, fmt.Sprintf("xrdp.%d.ini", attempt))
-		if err := os.WriteFile(ini, []byte(xrdpConfig(dir, port, attempt)), 0o644); err != nil {
+		if err := os.WriteFile(ini, []byte(XRDPConfig(filepath.Join(dir, fmt.Sprintf("xrdp.%d.log", attempt)), port, true)), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		logf, err := os.Create(filepath.Join(dir, fmt.Sprintf("xrdp.out.%d.log", attempt)))
@@ -359,8 +361,15 @@ func (s *RDPServer) endSessions() {
 	}
 }
 
-func sesmanConfig(dir, script string) string {
-	return fmt.Sprintf(`; Written by racgate's internal/peers for one test.
+// XRDPSesmanPort is sesman's port: xrdp reads it from /etc/xrdp/sesman.ini, so it is
+// fixed.
+const XRDPSesmanPort = 3350
+
+// XRDPSesmanConfig is sesman.ini for one xrdp of the tests' or the bench's: sessions
+// from display 10 running script as their window manager, killed when their client
+// disconnects, chansrv without its FUSE folder.
+func XRDPSesmanConfig(dir, script string) string {
+	return fmt.Sprintf(`; Written by racgate's internal/peers.
 [Globals]
 ListenAddress=127.0.0.1
 ListenPort=%d
@@ -400,11 +409,16 @@ EnableFuseMount=false
 LogLevel=INFO
 EnableSyslog=false
 [SessionVariables]
-`, xrdpSesmanPort, script, filepath.Join(dir, "sesman.log"))
+`, XRDPSesmanPort, script, filepath.Join(dir, "sesman.log"))
 }
 
-func xrdpConfig(dir string, port, attempt int) string {
-	return fmt.Sprintf(`; Written by racgate's internal/peers for one test.
+// XRDPConfig is xrdp.ini for one xrdp of the tests' or the bench's: TLS on port, one
+// Xorg session type with the client's credentials, the sound and clipboard channels, and
+// with dynamic true also rdpdr and drdynvc (racgate's client asks for both with sound,
+// as Windows sends no sound without rdpdr; chansrv's rdpdr mounts nothing here, and over
+// drdynvc xrdp opens Display Control).
+func XRDPConfig(logPath string, port int, dynamic bool) string {
+	return fmt.Sprintf(`; Written by racgate's internal/peers.
 [Globals]
 ini_version=1
 fork=false
@@ -427,14 +441,9 @@ LogFile=%s
 LogLevel=INFO
 EnableSyslog=false
 [Channels]
-; rdpdr and drdynvc: racgate's client requests both with audio (Windows sends
-; no sound without rdpdr; sound may come over a DVC). chansrv's rdpdr mounts
-; nothing here (EnableFuseMount=false, and the client announces no drive);
-; xrdp opens the DVC Microsoft::Windows::RDS::DisplayControl, which the
-; client refuses.
-rdpdr=true
+rdpdr=%[3]t
 rdpsnd=true
-drdynvc=true
+drdynvc=%[3]t
 cliprdr=true
 rail=false
 xrdpvr=false
@@ -447,5 +456,5 @@ password=ask
 ip=127.0.0.1
 port=-1
 code=20
-`, port, filepath.Join(dir, fmt.Sprintf("xrdp.%d.log", attempt)))
+`, port, logPath, dynamic)
 }

@@ -16,10 +16,10 @@ import (
 	"time"
 )
 
-// flockFile takes an exclusive lock on a file in the temporary directory, waiting up to
-// within. The lock spans processes (test binaries of several packages run at once) and
-// is released when the returned file is closed.
-func flockFile(name string, within time.Duration) (*os.File, error) {
+// LockFile takes an exclusive lock on a file in the temporary directory, waiting up to
+// within. The lock spans processes (test binaries of several packages, and the bench,
+// run at once) and is released when the returned file is closed.
+func LockFile(name string, within time.Duration) (*os.File, error) {
 	f, err := os.OpenFile(filepath.Join(os.TempDir(), name), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, err
@@ -42,7 +42,7 @@ func flockFile(name string, within time.Duration) (*os.File, error) {
 // userdel and chpasswd each take /etc/passwd's or /etc/shadow's own lock and fail,
 // rather than wait, when another process holds it.
 func withUserLock(fn func() error) error {
-	f, err := flockFile("racgate-users.lock", time.Minute)
+	f, err := LockFile("racgate-users.lock", time.Minute)
 	if err != nil {
 		return err
 	}

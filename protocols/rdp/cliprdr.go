@@ -122,14 +122,10 @@ func (cl *cliprdr) oversize(first []byte, total int) error {
 	cl.c.log.Warn("rdp: cliprdr message over the clipboard limit skipped", "msgType", h.msgType, "bytes", total, "limit", cl.max)
 	switch h.msgType {
 	case cbFormatDataResponse:
-		cl.mu.Lock()
-		if len(cl.pending) == 0 {
-			cl.mu.Unlock()
-			return protoErr("Format Data Response PDU", "MS-RDPECLIP 2.2.5.2", "no Format Data Request is pending")
+		format, err := cl.takePending()
+		if err != nil {
+			return err
 		}
-		format := cl.pending[0]
-		cl.pending = cl.pending[1:]
-		cl.mu.Unlock()
 		if tl, ok := cl.h.(clipboardTooLarge); ok {
 			tl.clipboardTooLarge(format, total)
 		} else {
@@ -264,19 +260,27 @@ func (cl *cliprdr) dataResponse(h clipHeader, body []byte) error {
 	if err != nil {
 		return err
 	}
-	cl.mu.Lock()
-	if len(cl.pending) == 0 {
-		cl.mu.Unlock()
-		return protoErr(pdu, sec, "no Format Data Request is pending")
+	format, err := cl.takePending()
+	if err != nil {
+		return err
 	}
-	format := cl.pending[0]
-	cl.pending = cl.pending[1:]
-	cl.mu.Unlock()
 	if !ok {
 		body = nil
 	}
 	cl.h.ClipboardData(format, body, ok)
 	return nil
+}
+
+// takePending takes the oldest pending Format Data Request, which a response answers.
+func (cl *cliprdr) takePending() (format uint32, err error) {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	if len(cl.pending) == 0 {
+		return 0, protoErr("Format Data Response PDU", "MS-RDPECLIP 2.2.5.2", "no Format Data Request is pending")
+	}
+	format = cl.pending[0]
+	cl.pending = cl.pending[1:]
+	return format, nil
 }
 
 // sendFormatListLocked announces the local clipboard's formats.

@@ -10,14 +10,21 @@ import (
 // Control listener, its DVC capabilities exchanged.
 func dispClient(t *testing.T) (*Client, *capConn) {
 	t.Helper()
+	c, cc := newDispClient()
+	sendDVC(t, c, appendDynvcCapsVersion(nil, 2, [4]uint16{}))
+	expectDVC(t, cc, "50 00 02 00")
+	return c, cc
+}
+
+// newDispClient is an active Client with drdynvc (ID 1007) and the Display Control
+// listener, before the DVC capabilities.
+func newDispClient() (*Client, *capConn) {
 	c, _ := testClient()
 	cc := &capConn{}
 	c.conn, c.tcp = cc, cc
 	c.cfg.DisplayControl = true
-	c.initDrdynvc(c.displayControlListener())
+	c.initChannels()
 	c.channels[c.dvc.ch].ID = drdynvcTestChannel
-	sendDVC(t, c, appendDynvcCapsVersion(nil, 2, [4]uint16{}))
-	expectDVC(t, cc, "50 00 02 00")
 	return c, cc
 }
 

@@ -631,12 +631,7 @@ func FuzzDispctl(f *testing.F) {
 	f.Add(rdpsndFuzzInput(caps, open, appendDynvcDataFirst(nil, 7, 20, hx(dispServerCaps)[:10]), appendDynvcData(nil, 7, hx(dispServerCaps)[10:])))
 	f.Add(rdpsndFuzzInput(caps, open, appendDynvcData(nil, 7, hx("02 00 00 00 14 00 00 00 10 00 00 00 00 20 00 00 00 20 00 00"))))
 	f.Fuzz(func(t *testing.T, in []byte) {
-		c, _ := testClient()
-		cc := &capConn{}
-		c.conn, c.tcp = cc, cc
-		c.cfg.DisplayControl = true
-		c.initDrdynvc(c.displayControlListener())
-		c.channels[c.dvc.ch].ID = drdynvcTestChannel
+		c, cc := newDispClient()
 		for len(in) >= 2 {
 			n := min(int(in[0])|int(in[1])<<8, len(in)-2)
 			msg := in[2 : 2+n]
