@@ -11,7 +11,8 @@
 // drdynvc_pdu.go (dynamic virtual channels, MS-RDPEDYC), rdpsnd.go and
 // rdpsnd_pdu.go (audio output, MS-RDPEA), rdpdr.go and rdpdr_pdu.go (device
 // redirection without devices, MS-RDPEFS, which Windows needs for sound),
-// cliprdr.go and cliprdr_pdu.go (clipboard, MS-RDPECLIP).
+// cliprdr.go, cliprdr_pdu.go and cliprdr_text.go (clipboard, MS-RDPECLIP),
+// cfhtml.go (the clipboard's HTML, CF_HTML).
 package rdp
 
 import (
@@ -85,8 +86,20 @@ type Config struct {
 	// or a timer's and must not block. Client.SetClipboardText sets the
 	// local clipboard.
 	ClipboardText func(text string, err error)
-	// ClipboardTimeout is how long ClipboardText's fetch waits for the
-	// server; 10 s when zero.
+	// ClipboardContent, when Clipboard is nil, shares the clipboard as
+	// text and HTML, and takes precedence over ClipboardText: each time
+	// the remote clipboard changes the client fetches its text as for
+	// ClipboardText, then, if it offers the registered format "HTML
+	// Format", its HTML (CF_HTML), and calls ClipboardContent once with
+	// both. HTML that cannot be fetched or read leaves the text with HTML
+	// "" (logged at debug level); a clipboard with HTML but no text gives
+	// Text "". Errors are ClipboardText's. It is called on Run's goroutine
+	// or a timer's and must not block. Client.SetClipboardContent sets
+	// the local clipboard.
+	ClipboardContent func(content ClipboardContent, err error)
+	// ClipboardTimeout is how long the fetch of ClipboardText or
+	// ClipboardContent waits for the server, for each format; 10 s when
+	// zero.
 	ClipboardTimeout time.Duration
 	// ClipboardMaxBytes bounds the clipboard data of one format in either
 	// direction (and a Format List); 1 MiB when zero. Data over it is

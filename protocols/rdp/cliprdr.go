@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 )
 
@@ -19,26 +20,29 @@ import (
 //     Capabilities and Monitor Ready; the client answers with its
 //     capabilities (version 2, CB_USE_LONG_FORMAT_NAMES when the server
 //     has it; no file copy, no locking) and a Format List of what
-//     SetClipboardText stored (empty if nothing). No Temporary Directory
-//     PDU is sent: there is no file copy.
+//     SetClipboardContent stored (empty if nothing). No Temporary
+//     Directory PDU is sent: there is no file copy.
 //   - Remote to local: the server's Format List is acknowledged and passed
 //     to ClipboardHandler.ClipboardFormats; RequestClipboard sends a
 //     Format Data Request, and the Format Data Response goes to
 //     ClipboardHandler.ClipboardData.
-//   - Local to remote: SetClipboardText announces CF_UNICODETEXT and
-//     CF_TEXT; the server's Format Data Requests are answered from the
-//     stored text (CB_RESPONSE_FAIL for any other format).
+//   - Local to remote: SetClipboardContent announces CF_UNICODETEXT and
+//     CF_TEXT, and with HTML the registered format "HTML Format" under
+//     clipHTMLFormatID; the server's Format Data Requests are answered
+//     from the stored data (CB_RESPONSE_FAIL for any other format).
 //   - Lock and Unlock Clipboard Data PDUs (2.2.4.6, 2.2.4.7) are ignored:
 //     the client does not announce CB_CAN_LOCK_CLIPDATA, and it keeps no
 //     file streams that locking would preserve. File Contents Requests
 //     cannot come, as no file list is offered; they are ignored too.
 //
 // Servers seen: xrdp 0.9 (chansrv) serves the X session's CLIPBOARD
-// selection both ways.
+// selection both ways, as text only: it neither offers nor asks for "HTML
+// Format" (0.9.21 clipboard.c maps UTF8_STRING and STRING, image/bmp and
+// file lists).
 
 // ClipboardHandler receives the remote clipboard. Its methods are called on
-// Run's goroutine and must not block; they may call RequestClipboard and
-// SetClipboardText.
+// Run's goroutine and must not block; they may call RequestClipboard,
+// SetClipboardText and SetClipboardContent.
 type ClipboardHandler interface {
 	// ClipboardFormats: the remote clipboard changed; formats lists what it
 	// now offers (standard formats by ID, registered ones such as
@@ -58,6 +62,12 @@ const defaultClipboardMaxBytes = 1 << 20
 
 // maxClipboardPending bounds the Format Data Requests awaiting a response.
 const maxClipboardPending = 16
+
+// clipHTMLFormatID is the ID the client gives "HTML Format" in its Format
+// Lists, in the range of registered formats (0xC000-0xFFFF, as Windows'
+// RegisterClipboardFormat assigns them). Each side chooses its own; the
+// receiver knows the format by its name (MS-RDPECLIP 1.3.1.2).
+const clipHTMLFormatID = 0xC0F0
 
 // ErrClipboardNotReady reports a clipboard request before the server's
 // clipboard was ready (before its Monitor Ready PDU), or on a client
@@ -96,7 +106,7 @@ type clipItem struct {
 // sequence. The channel options are those MS-RDPECLIP 2.1 names.
 func (c *Client) initClipboard() {
 	h := c.cfg.Clipboard
-	if h == nil && c.cfg.ClipboardText != nil {
+	if h == nil && (c.cfg.ClipboardText != nil || c.cfg.ClipboardContent != nil) {
 		h = c.newTextClipboard()
 	}
 	if h == nil {
@@ -298,27 +308,47 @@ func (cl *cliprdr) sendLocked(msg []byte) error {
 	return cl.c.sendChannel(cl.c.channels[cl.ch].ID, msg)
 }
 
-// SetClipboardText puts text on the client's clipboard: it is announced to
-// the server as CF_UNICODETEXT and CF_TEXT (Windows-1252, characters it
-// lacks as '?'), and served when the server asks for it. Before the
-// server's clipboard is ready the text is kept and announced then. Line
-// ends are sent as they are (Windows programs expect CR LF). It may be
-// called from any goroutine.
+// SetClipboardText puts text on the client's clipboard; it is
+// SetClipboardContent(ClipboardContent{Text: text}).
 func (c *Client) SetClipboardText(text string) error {
+	return c.SetClipboardContent(ClipboardContent{Text: text})
+}
+
+// SetClipboardContent puts text, and HTML if content.HTML is not "", on
+// the client's clipboard. The text is announced to the server as
+// CF_UNICODETEXT and CF_TEXT (Windows-1252, characters it lacks as '?'),
+// even when it is "". The HTML, a fragment, is announced as the
+// registered format "HTML Format" and served as CF_HTML: the fragment in
+// a minimal html/body document (invalid UTF-8 becomes U+FFFD). Each is
+// served when the server asks for it. Before the server's clipboard is
+// ready the content is kept and announced then. Line ends are sent as
+// they are (Windows programs expect CR LF). Text or HTML over
+// Config.ClipboardMaxBytes in its format is ErrClipboardTooLarge, and
+// the clipboard is left as it was. It may be called from any goroutine.
+func (c *Client) SetClipboardContent(content ClipboardContent) error {
 	cl := c.clip
 	if cl == nil {
 		return fmt.Errorf("%w: no Config.Clipboard", ErrClipboardNotReady)
 	}
-	unicode := encodeUnicodeText(text)
+	unicode := encodeUnicodeText(content.Text)
 	if len(unicode) > cl.max {
 		return fmt.Errorf("%w: text of %d bytes in UTF-16, over %d", ErrClipboardTooLarge, len(unicode), cl.max)
 	}
+	local := []clipItem{
+		{ClipboardFormat{ID: CFUnicodeText}, unicode},
+		{ClipboardFormat{ID: CFText}, encodeANSIText(content.Text)},
+	}
+	if content.HTML != "" {
+		html := strings.ToValidUTF8(content.HTML, "\uFFFD")
+		// Its size is known before it is encoded.
+		if n := cfhtmlSize(len(html)); n > cl.max {
+			return fmt.Errorf("%w: HTML of %d bytes as CF_HTML, over %d", ErrClipboardTooLarge, n, cl.max)
+		}
+		local = append(local, clipItem{ClipboardFormat{ID: clipHTMLFormatID, Name: CFNameHTML}, encodeCFHTML(html)})
+	}
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
-	cl.local = []clipItem{
-		{ClipboardFormat{ID: CFUnicodeText}, unicode},
-		{ClipboardFormat{ID: CFText}, encodeANSIText(text)},
-	}
+	cl.local = local
 	if !cl.ready {
 		return nil
 	}
@@ -327,7 +357,8 @@ func (c *Client) SetClipboardText(text string) error {
 
 // ClipboardJoined reports whether the server joined the client to the
 // clipboard channel (a server without clipboard redirection declines it;
-// freerdp-shadow does). False without Config.Clipboard or ClipboardText.
+// freerdp-shadow does). False without Config.Clipboard, ClipboardText or
+// ClipboardContent.
 func (c *Client) ClipboardJoined() bool {
 	return c.clip != nil && c.channels[c.clip.ch].ID != 0
 }

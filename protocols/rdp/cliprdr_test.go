@@ -574,3 +574,101 @@ func TestCliprdrOversize(t *testing.T) {
 		t.Errorf("overrun of a skipped message: %v", err)
 	}
 }
+
+// TestCliprdrSetClipboardContent: SetClipboardContent with HTML announces
+// "HTML Format" after the text formats, under the client's registered ID
+// 0xC0F0 with its Long Format Name, and serves CF_HTML that gives the
+// fragment back; SetClipboardText and HTML "" announce text only. HTML
+// over ClipboardMaxBytes as CF_HTML is ErrClipboardTooLarge and leaves
+// the clipboard as it was.
+func TestCliprdrSetClipboardContent(t *testing.T) {
+	const frag = "<p>Grüße, <b>東京</b> ✓</p>"
+	limit := cfhtmlSize(len(frag))
+	c, cc, _ := clipClient(limit)
+	for _, m := range []string{clipServerCapsLong, clipMonitorReady} {
+		if err := sendClip(c, hx(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cc.take()
+	if err := c.SetClipboardContent(ClipboardContent{Text: "Grüße", HTML: frag}); err != nil {
+		t.Fatal(err)
+	}
+	// 2.2.3.1.2.1: CF_UNICODETEXT and CF_TEXT without names, then 0xC0F0
+	// named "HTML Format" in UTF-16LE, NUL-terminated.
+	expectClip(t, cc, "02 00 00 00 28 00 00 00 0d 00 00 00 00 00 01 00 00 00 00 00"+
+		" f0 c0 00 00 48 00 54 00 4d 00 4c 00 20 00 46 00 6f 00 72 00 6d 00 61 00 74 00 00 00")
+	for _, m := range []string{clipFormatListResponseOK, "04 00 00 00 04 00 00 00 f0 c0 00 00", "04 00 00 00 04 00 00 00 0d 00 00 00"} {
+		if err := sendClip(c, hx(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sent := sentOn(t, cc, cliprdrTestChannel)
+	if len(sent) != 2 {
+		t.Fatalf("%d responses, want 2", len(sent))
+	}
+	h, body, err := parseClipHeader(sent[0])
+	if err != nil || h.msgType != cbFormatDataResponse || h.msgFlags != cbResponseOK || len(body) != limit {
+		t.Fatalf("HTML Format response %+v, %d bytes: %v", h, len(body), err)
+	}
+	if got, err := decodeCFHTML(body); err != nil || got != frag {
+		t.Errorf("served CF_HTML decodes to %q, %v", got, err)
+	}
+	if s, _ := ClipboardText(CFUnicodeText, sent[1][clipHeaderSize:]); s != "Grüße" {
+		t.Errorf("text %q", s)
+	}
+
+	// One byte over the limit: refused, and the clipboard is unchanged.
+	if err := c.SetClipboardContent(ClipboardContent{Text: "x", HTML: frag + "!"}); !errors.Is(err, ErrClipboardTooLarge) {
+		t.Errorf("HTML over the limit: %v", err)
+	}
+	expectClip(t, cc)
+	if err := sendClip(c, hx("04 00 00 00 04 00 00 00 f0 c0 00 00")); err != nil {
+		t.Fatal(err)
+	}
+	if sent := sentOn(t, cc, cliprdrTestChannel); len(sent) != 1 || !bytes.Contains(sent[0], []byte(frag)) {
+		t.Errorf("after a refused SetClipboardContent the client serves % x", sent)
+	}
+	// Text only: no HTML Format, and its requests fail.
+	for _, set := range []func() error{
+		func() error { return c.SetClipboardText("t") },
+		func() error { return c.SetClipboardContent(ClipboardContent{Text: "t"}) },
+	} {
+		if err := set(); err != nil {
+			t.Fatal(err)
+		}
+		expectClip(t, cc, "02 00 00 00 0c 00 00 00 0d 00 00 00 00 00 01 00 00 00 00 00")
+	}
+	if err := sendClip(c, hx("04 00 00 00 04 00 00 00 f0 c0 00 00")); err != nil {
+		t.Fatal(err)
+	}
+	expectClip(t, cc, "05 00 02 00 00 00 00 00")
+}
+
+// TestCliprdrSetClipboardContentShortNames: without Long Format Names
+// (the server did not announce them), "HTML Format" goes in the 32-byte
+// formatName of a Short Format Name, in UTF-16LE, NUL-padded
+// (2.2.3.1.1.1), and content set before Monitor Ready is announced then.
+func TestCliprdrSetClipboardContentShortNames(t *testing.T) {
+	c, cc, _ := clipClient(0)
+	if err := c.SetClipboardContent(ClipboardContent{Text: "a", HTML: "<i>a</i>"}); err != nil {
+		t.Fatal(err)
+	}
+	expectClip(t, cc)
+	if err := sendClip(c, hx(clipMonitorReady)); err != nil {
+		t.Fatal(err)
+	}
+	expectClip(t, cc, "07 00 00 00 10 00 00 00 01 00 00 00 01 00 0c 00 02 00 00 00 00 00 00 00",
+		"02 00 00 00 6c 00 00 00 0d 00 00 00"+repeatHex("00", 32)+"01 00 00 00"+repeatHex("00", 32)+
+			"f0 c0 00 00 48 00 54 00 4d 00 4c 00 20 00 46 00 6f 00 72 00 6d 00 61 00 74 00"+repeatHex("00", 10))
+	if err := sendClip(c, hx("04 00 00 00 04 00 00 00 f0 c0 00 00")); err != nil {
+		t.Fatal(err)
+	}
+	sent := sentOn(t, cc, cliprdrTestChannel)
+	if len(sent) != 1 {
+		t.Fatalf("%d messages", len(sent))
+	}
+	if got, err := decodeCFHTML(sent[0][clipHeaderSize:]); err != nil || got != "<i>a</i>" {
+		t.Errorf("served CF_HTML decodes to %q, %v", got, err)
+	}
+}

@@ -570,9 +570,10 @@ func FuzzCliprdr(f *testing.F) {
 }
 
 // FuzzTextClipboard: server cliprdr messages (as FuzzCliprdr lays them out)
-// against a client with Config.ClipboardText: it never panics, sends at
-// most a Format List Response and one Format Data Request for a message,
-// hands over only text within the limit, and fails only with a
+// against a client with Config.ClipboardText, and against one with
+// Config.ClipboardContent: it never panics, sends at most a Format List
+// Response and one Format Data Request for a message, hands over only
+// text and HTML within the limit and in UTF-8, and fails only with a
 // ProtocolError.
 func FuzzTextClipboard(f *testing.F) {
 	f.Add(rdpsndFuzzInput(hx(clipServerCapsLong), hx(clipMonitorReady), hx(clipServerFormatListLong),
@@ -581,40 +582,99 @@ func FuzzTextClipboard(f *testing.F) {
 		hx(clipServerListDIB), hx("05 00 02 00 00 00 00 00"), hx(clipMonitorReady), hx(clipServerFormatListLong)))
 	f.Add(rdpsndFuzzInput(hx(clipMonitorReady), hx(clipServerFormatListLong),
 		append(appendClipHeader(nil, cbFormatDataResponse, cbResponseOK, 2000), make([]byte, 2000)...)))
+	f.Add(rdpsndFuzzInput(hx(clipServerCapsLong), hx(clipMonitorReady), hx(clipServerFormatListLong),
+		utf16Response("Rém"), remoteHTML(), hx(clipServerListHTML), htmlResponse(encodeCFHTML("<b>é</b>")),
+		hx(clipServerFormatListLong), hx(clipServerFormatListLong), utf16Response("x"), hx(clipResponseFail)))
 	f.Fuzz(func(t *testing.T, in []byte) {
-		c, _ := testClient()
-		cc := &capConn{}
-		c.conn, c.tcp = cc, cc
-		var texts []string
-		c.cfg.ClipboardText = func(text string, err error) {
+		fuzzFetchClipboard(t, in, false)
+		fuzzFetchClipboard(t, in, true)
+	})
+}
+
+// fuzzFetchClipboard is FuzzTextClipboard's run on one client.
+func fuzzFetchClipboard(t *testing.T, in []byte, content bool) {
+	const limit = 1024
+	c, _ := testClient()
+	cc := &capConn{}
+	c.conn, c.tcp = cc, cc
+	var got []ClipboardContent
+	if content {
+		c.cfg.ClipboardContent = func(cont ClipboardContent, err error) {
 			if err == nil {
-				texts = append(texts, text)
+				got = append(got, cont)
+			} else if cont != (ClipboardContent{}) {
+				t.Fatalf("content %q with error %v", cont, err)
 			}
 		}
-		c.cfg.ClipboardTimeout, c.cfg.ClipboardMaxBytes = time.Hour, 1024
-		c.initClipboard()
-		defer c.Close()
-		c.channels[c.clip.ch].ID = cliprdrTestChannel
-		for len(in) >= 2 {
-			n := min(int(in[0])|int(in[1])<<8, len(in)-2)
-			msg := in[2 : 2+n]
-			in = in[2+n:]
-			err := sendClip(c, msg)
-			if sent := sentOn(t, cc, cliprdrTestChannel); len(sent) > 2 {
-				t.Fatalf("%d messages for one", len(sent))
+	} else {
+		c.cfg.ClipboardText = func(text string, err error) {
+			if err == nil {
+				got = append(got, ClipboardContent{Text: text})
 			}
-			for _, s := range texts {
-				if len(s) > 3*1024 || !utf8.ValidString(s) {
-					t.Fatalf("text of %d bytes, valid %v", len(s), utf8.ValidString(s))
-				}
+		}
+	}
+	c.cfg.ClipboardTimeout, c.cfg.ClipboardMaxBytes = time.Hour, limit
+	c.initClipboard()
+	defer c.Close()
+	c.channels[c.clip.ch].ID = cliprdrTestChannel
+	for len(in) >= 2 {
+		n := min(int(in[0])|int(in[1])<<8, len(in)-2)
+		msg := in[2 : 2+n]
+		in = in[2+n:]
+		err := sendClip(c, msg)
+		if sent := sentOn(t, cc, cliprdrTestChannel); len(sent) > 2 {
+			t.Fatalf("%d messages for one", len(sent))
+		}
+		for _, g := range got {
+			if len(g.Text) > 3*limit || !utf8.ValidString(g.Text) || len(g.HTML) > limit || !utf8.ValidString(g.HTML) {
+				t.Fatalf("text of %d bytes, valid %v; HTML of %d bytes, valid %v", len(g.Text), utf8.ValidString(g.Text), len(g.HTML), utf8.ValidString(g.HTML))
 			}
-			if err != nil {
-				var pe *ProtocolError
-				if !errors.As(err, &pe) {
-					t.Fatalf("not a protocol error: %v", err)
-				}
-				return
+			if !content && g.HTML != "" {
+				t.Fatal("HTML with ClipboardText")
 			}
+		}
+		if err != nil {
+			var pe *ProtocolError
+			if !errors.As(err, &pe) {
+				t.Fatalf("not a protocol error: %v", err)
+			}
+			return
+		}
+	}
+}
+
+// FuzzCFHTML: decodeCFHTML never panics on any data, and what it returns
+// is valid UTF-8 taken from the data, or an ErrClipboardFailed; a fragment of
+// valid UTF-8 survives encodeCFHTML then decodeCFHTML unchanged, and the
+// data is exactly cfhtmlSize long.
+func FuzzCFHTML(f *testing.F) {
+	for _, frag := range cfhtmlFragments {
+		f.Add(encodeCFHTML(frag))
+	}
+	f.Add(windowsCFHTML("<b>Grüße</b> 😀", "SourceURL:https://example.com:8443/\n"))
+	f.Add(cfhtmlDoc("Version:0.9\r\nStartHTML:-1\r\nEndHTML:-1\r\nStartFragment:$SF\r\nEndFragment:$EF\r\n", "\x02<i>x</i>\x03", "%010d"))
+	f.Add(cfhtmlDoc("Version:0.9\nStartHTML:$SH\nEndHTML:$EH\nStartFragment:$EH\nEndFragment:$SH\n", "\x01<p>ü</p>\x04\x00\x00", "%d"))
+	f.Add([]byte("Version:0.9\rStartHTML:99999999999\rEndHTML:-1\rStartFragment:-5\rEndFragment:0000000000000000000042\r<html>"))
+	f.Add([]byte("Version:0.9\nStartFragment:30\nEndFragment:40\n\xff\xfe\xfd\xfc\xfb\xfa\xf9"))
+	f.Add([]byte("<html><body>no header</body></html>"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, err := decodeCFHTML(data)
+		if err == nil {
+			if !utf8.ValidString(got) || len(got) > len(data) || !bytes.Contains(data, []byte(got)) {
+				t.Fatalf("decodeCFHTML(%q) = %q", data, got)
+			}
+		} else if !errors.Is(err, ErrClipboardFailed) {
+			t.Fatalf("error %v", err)
+		}
+		if !utf8.Valid(data) {
+			return
+		}
+		enc := encodeCFHTML(string(data))
+		if len(enc) != cfhtmlSize(len(data)) {
+			t.Fatalf("%d bytes for a %d-byte fragment, cfhtmlSize says %d", len(enc), len(data), cfhtmlSize(len(data)))
+		}
+		if back, err := decodeCFHTML(enc); err != nil || back != string(data) {
+			t.Fatalf("round trip of %q: %q, %v", data, back, err)
 		}
 	})
 }
