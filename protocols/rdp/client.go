@@ -12,7 +12,9 @@
 // rdpsnd_pdu.go (audio output, MS-RDPEA), rdpdr.go and rdpdr_pdu.go (device
 // redirection without devices, MS-RDPEFS, which Windows needs for sound),
 // cliprdr.go, cliprdr_pdu.go and cliprdr_text.go (clipboard, MS-RDPECLIP),
-// cfhtml.go (the clipboard's HTML, CF_HTML).
+// cfhtml.go (the clipboard's HTML, CF_HTML). session.go holds Session, one
+// user session over several connections: it resizes by reconnecting where
+// the server has no Display Control.
 package rdp
 
 import (
