@@ -8,6 +8,79 @@ import { openBrowser, runStep } from "../webclient/test/browser/session.mjs";
 
 const out = (o) => process.stdout.write(JSON.stringify(o) + "\n");
 
+// Steps of the Go tests' own, beside session.mjs's (viewmode_test.go):
+//   {"viewState": true}            the desktop's view mode as the page shows it: the toggle
+//                                  (#view-mode), #view's mode, size and scroll, the canvas's
+//                                  rect on the viewport, the stored choice, the focused element
+//   {"scrollView": {"x","y"}}      scrolls #view (as its scrollbars would); result: where it got
+//   {"clickSelector": "css"}       clicks the element (playwright's checks: visible, enabled)
+//   {"reload": true}               reloads the page
+//   {"screenshot": "path"}         the viewport as a PNG file
+const EXTRA = {
+  async viewState(b) {
+    return b.page.evaluate(() => {
+      const c = document.getElementById("screen");
+      const v = document.getElementById("view");
+      const t = document.getElementById("view-mode");
+      const r = c.getBoundingClientRect();
+      let stored = null;
+      try {
+        stored = localStorage.getItem("racgate.viewMode");
+      } catch {
+        /* none */
+      }
+      return {
+        toggle: t && {
+          shown: !t.hidden && getComputedStyle(t).display !== "none",
+          pressed: t.getAttribute("aria-pressed"),
+          text: t.textContent,
+          title: t.title,
+          tag: t.tagName,
+        },
+        mode: v.dataset.viewMode ?? "",
+        stored,
+        state: c.dataset.state,
+        canvas: { width: c.width, height: c.height, left: r.left, top: r.top, cssWidth: r.width, cssHeight: r.height },
+        view: {
+          clientWidth: v.clientWidth, clientHeight: v.clientHeight, scrollWidth: v.scrollWidth, scrollHeight: v.scrollHeight,
+          scrollLeft: v.scrollLeft, scrollTop: v.scrollTop, overflow: getComputedStyle(v).overflow,
+        },
+        active: document.activeElement?.id ?? "",
+        dpr: window.devicePixelRatio,
+      };
+    });
+  },
+  async scrollView(b, v) {
+    return b.page.evaluate(async ([x, y]) => {
+      const e = document.getElementById("view");
+      e.scrollTo(x, y);
+      await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+      return { scrollLeft: e.scrollLeft, scrollTop: e.scrollTop };
+    }, [Number(v.x), Number(v.y)]);
+  },
+  async clickSelector(b, sel) {
+    await b.page.click(String(sel));
+    return {};
+  },
+  async reload(b) {
+    await b.page.reload();
+    await b.page.waitForSelector("#screen", { state: "attached" });
+    return { url: b.page.url() };
+  },
+  async screenshot(b, path) {
+    await b.page.screenshot({ path: String(path), type: "png" });
+    return { path };
+  },
+};
+
+async function run(b, step) {
+  const name = step && typeof step === "object" ? Object.keys(EXTRA).find((k) => k in step) : undefined;
+  if (!name) return runStep(b, step);
+  const t0 = Date.now();
+  const r = await EXTRA[name](b, step[name], step);
+  return { step: name, ...r, ms: Date.now() - t0 };
+}
+
 let b;
 try {
   // Sound plays without a click first: the sound tests read what the page played.
@@ -20,7 +93,7 @@ const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
 for await (const line of lines) {
   if (!line.trim()) continue;
   try {
-    out({ ok: true, ...(await runStep(b, JSON.parse(line))) });
+    out({ ok: true, ...(await run(b, JSON.parse(line))) });
   } catch (e) {
     out({ ok: false, error: String(e?.message ?? e), logs: b.logs?.slice(-20) });
   }

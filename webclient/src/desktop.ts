@@ -1,11 +1,13 @@
-// The desktop view for HELLO kind 0: the canvas (#screen) scaled to fit the window, its
-// keyboard, pointer and wheel input, the remote cursor, and the remote's size following
-// the window's (RESIZE_REQUEST).
+// The desktop view for HELLO kind 0: the canvas (#screen) scaled to fit the window (or,
+// for a remote that cannot be resized, at its actual size with the page area #view
+// scrolling: viewmode.ts), its keyboard, pointer and wheel input, the remote cursor, and
+// the remote's size following the window's (RESIZE_REQUEST).
 
 import { Display } from "./display.js";
-import { devicePixels, fitRect, toFramebuffer } from "./geometry.js";
+import { actualRect, devicePixels, fitRect, scrolledRect, toFramebuffer } from "./geometry.js";
 import type { Rect } from "./geometry.js";
 import { Input } from "./input.js";
+import type { ViewMode } from "./viewmode.js";
 import type { ClientMessage } from "./wire.js";
 
 const RESIZE_DEBOUNCE_MS = 300;
@@ -26,23 +28,62 @@ export interface DesktopHooks {
 export class DesktopView {
   /** The framebuffer, drawn by the session. */
   readonly display: Display;
-  private rect: Rect = { left: 0, top: 0, width: 0, height: 0 }; // the canvas on the page
+  // The canvas in the page area (#view), relative to its content's top-left corner: where
+  // the area is scrolled (1:1), the content moves under the viewport (toFramebuffer).
+  private rect: Rect = { left: 0, top: 0, width: 0, height: 0 };
+  private mode: ViewMode = "fit";
   // The size last asked of the server (in the websocket URL or a RESIZE_REQUEST): a
   // request goes out only when the window's size moves away from it.
   private asked = { width: 0, height: 0 };
   private resizeTimer: ReturnType<typeof setTimeout> | undefined;
 
+  /**
+   * canvas: canvas#screen; view: #view, the page area holding it (the canvas's
+   * containing block), which scrolls in 1:1.
+   */
   constructor(
     private readonly canvas: HTMLCanvasElement,
+    private readonly view: HTMLElement,
     private readonly hooks: DesktopHooks,
   ) {
     this.display = new Display(canvas);
     new Input(canvas, {
       send: (m) => hooks.send(m),
       active: () => hooks.connected(),
-      toFramebuffer: (cx, cy) => toFramebuffer(cx, cy, this.rect, this.display.width, this.display.height),
+      toFramebuffer: (cx, cy) => toFramebuffer(cx, cy, this.onViewport(), this.display.width, this.display.height),
       beforePaste: () => hooks.beforePaste(),
     });
+    view.dataset.viewMode = this.mode;
+    // A press beside the canvas (around a centred picture) would take the keyboard to the
+    // page or to the scrolling area: it stays on the canvas. (On a scrollbar chromium
+    // keeps it there anyway.)
+    view.addEventListener("pointerdown", (e) => {
+      if (e.target !== view || !hooks.connected() || canvas.hidden) return;
+      setTimeout(() => {
+        const a = document.activeElement;
+        if (a === view || a === document.body || a === null) this.focus();
+      }, 0);
+    });
+  }
+
+  /** onViewport: the canvas's rect on the viewport now (the area's place and scroll). */
+  private onViewport(): Rect {
+    const v = this.view;
+    const o = v.getBoundingClientRect();
+    return scrolledRect(this.rect, o.left + v.clientLeft, o.top + v.clientTop, v.scrollLeft, v.scrollTop);
+  }
+
+  /**
+   * setMode shows the framebuffer fitted to the area ("fit") or at its actual size
+   * ("1:1", the area scrolling where it is larger: #view[data-view-mode="1:1"]).
+   */
+  setMode(mode: ViewMode): void {
+    if (mode === this.mode) return;
+    this.mode = mode;
+    this.view.dataset.viewMode = mode;
+    this.layout();
+    // Fitted, nothing is out of sight: the area goes back to its corner.
+    if (mode === "fit") this.view.scrollTo(0, 0);
   }
 
   /** deviceSize: the page area in device pixels, the size the remote should have. */
@@ -58,16 +99,28 @@ export class DesktopView {
     return { width, height };
   }
 
-  /** layout fits the canvas to the page area (after RESIZE, and as the window changes). */
+  /**
+   * layout places the canvas in the page area in the view mode (after RESIZE, and as the
+   * window changes). In 1:1 the area's scrollbars come and go with the canvas's size and
+   * take from the area's size: a second pass places it in what is left.
+   */
   layout(): void {
-    const a = this.hooks.area();
-    const rect = fitRect(a.w, a.h, this.display.width, this.display.height, window.devicePixelRatio || 1);
-    this.rect = rect;
-    const style = this.canvas.style;
-    style.left = `${rect.left}px`;
-    style.top = `${rect.top}px`;
-    style.width = `${rect.width}px`;
-    style.height = `${rect.height}px`;
+    const dpr = window.devicePixelRatio || 1;
+    const { width: fbW, height: fbH } = this.display;
+    let a = this.hooks.area();
+    for (let pass = 0; pass < 2; pass++) {
+      const rect = this.mode === "1:1" ? actualRect(a.w, a.h, fbW, fbH, dpr) : fitRect(a.w, a.h, fbW, fbH, dpr);
+      this.rect = rect;
+      const style = this.canvas.style;
+      style.left = `${rect.left}px`;
+      style.top = `${rect.top}px`;
+      style.width = `${rect.width}px`;
+      style.height = `${rect.height}px`;
+      if (this.mode !== "1:1") return;
+      const b = this.hooks.area();
+      if (b.w === a.w && b.h === a.h) return;
+      a = b;
+    }
   }
 
   /** windowResized relayouts now and asks the remote for the new size once it settles. */

@@ -1,5 +1,6 @@
-// Scaling the framebuffer into the window and mapping input back to framebuffer
-// pixels; pointer buttons and wheel notches (docs/protocol.md § POINTER, § WHEEL).
+// Scaling the framebuffer into the window (fit) or showing it at its actual size (1:1,
+// the window scrolling), and mapping input back to framebuffer pixels; pointer buttons
+// and wheel notches (docs/protocol.md § POINTER, § WHEEL).
 
 import { BUTTON_BACK, BUTTON_FORWARD, BUTTON_LEFT, BUTTON_MIDDLE, BUTTON_RIGHT } from "./wire.js";
 
@@ -18,6 +19,30 @@ export function fitRect(areaW: number, areaH: number, fbW: number, fbH: number, 
   const width = fbW * scale;
   const height = fbH * scale;
   return { left: (areaW - width) / 2, top: (areaH - height) / 2, width, height };
+}
+
+/**
+ * actualRect places a fbW×fbH framebuffer in an areaW×areaH area (CSS pixels) at its
+ * actual size: one framebuffer pixel per device pixel, so fbW/dpr × fbH/dpr CSS pixels.
+ * On each axis it is centred where it is smaller than the area and at 0 where it is
+ * larger (the area scrolls to show the rest). The offsets fall on whole device pixels,
+ * for a sharp picture.
+ */
+export function actualRect(areaW: number, areaH: number, fbW: number, fbH: number, dpr = 1): Rect {
+  if (fbW <= 0 || fbH <= 0 || !(dpr > 0)) return { left: 0, top: 0, width: 0, height: 0 };
+  const width = fbW / dpr;
+  const height = fbH / dpr;
+  const centre = (area: number, size: number) => (size < area ? Math.floor(((area - size) / 2) * dpr) / dpr : 0);
+  return { left: centre(areaW, width), top: centre(areaH, height), width, height };
+}
+
+/**
+ * scrolledRect is r (relative to its area's top-left corner, as fitRect and actualRect
+ * give it) relative to the viewport: the area's corner is at (originX, originY) on the
+ * viewport and its content is scrolled by (scrollX, scrollY).
+ */
+export function scrolledRect(r: Rect, originX: number, originY: number, scrollX: number, scrollY: number): Rect {
+  return { left: r.left + originX - scrollX, top: r.top + originY - scrollY, width: r.width, height: r.height };
 }
 
 /** toFramebuffer maps a point relative to the page to framebuffer pixels, clamped. */

@@ -11,6 +11,8 @@
 //   windowResized  the desktop or terminal follows the window
 //   sound        the connect URL's audio codecs, the controls for HELLO's FLAG_AUDIO,
 //                AUDIO_FORMAT / AUDIO to the player (soundpanel.ts)
+//   view mode    fit or actual size (1:1), the toggle shown for a connected desktop that
+//                cannot be resized (viewmode.ts)
 
 import { Bell } from "./bell.js";
 import { ClipboardPanel } from "./clipboardpanel.js";
@@ -22,6 +24,7 @@ import { Session } from "./session.js";
 import type { SessionUI, State } from "./session.js";
 import { StatusOverlay } from "./status.js";
 import { TerminalView } from "./terminal.js";
+import { ViewModeToggle } from "./viewmode.js";
 import { closeAllowsReconnect, FLAG_AUDIO, KIND_TERMINAL } from "./wire.js";
 import type { Hello, Prompt } from "./wire.js";
 
@@ -43,6 +46,7 @@ export interface PageElements {
   soundControls: HTMLElement; // #sound-controls
   soundMute: HTMLButtonElement; // #sound-mute
   soundVolume: HTMLInputElement; // input#sound-volume
+  viewMode: HTMLButtonElement; // #view-mode: "Actual size" (1:1) or fit
 }
 
 function el<T extends HTMLElement>(id: string): T {
@@ -71,6 +75,7 @@ export function pageElements(): PageElements {
     soundControls: el("sound-controls"),
     soundMute: el("sound-mute"),
     soundVolume: el("sound-volume"),
+    viewMode: el("view-mode"),
   };
 }
 
@@ -83,6 +88,7 @@ export class ConnectPage {
   private readonly clipboard: ClipboardPanel;
   private readonly terminal: TerminalView;
   private readonly sound: SoundPanel;
+  private readonly viewMode: ViewModeToggle;
   private readonly session: Session;
   // The terminal size in the last connect URL: a terminal opened on HELLO starts at it.
   private urlCells = { cols: 80, rows: 24 };
@@ -98,7 +104,7 @@ export class ConnectPage {
     document.title = endpoint || "racgate";
     this.bell = new Bell(el.view);
     this.notice = new NoticeLine(el.notice);
-    this.desktop = new DesktopView(el.canvas, {
+    this.desktop = new DesktopView(el.canvas, el.view, {
       send: (m) => this.session.send(m),
       connected: () => this.connected(),
       canResize: () => this.session.canResize,
@@ -132,6 +138,10 @@ export class ConnectPage {
         focusDisplay: () => this.focusDisplay(),
       },
     );
+    this.viewMode = new ViewModeToggle(el.viewMode, {
+      changed: (mode) => this.desktop.setMode(mode),
+      focusDisplay: () => this.focusDisplay(),
+    });
     this.session = new Session({ url: "", display: this.desktop.display, ui: this.sessionUI() });
   }
 
@@ -144,6 +154,7 @@ export class ConnectPage {
     window.addEventListener("resize", resized);
     window.addEventListener("pagehide", () => this.session.disconnect());
     this.sound.listen();
+    this.viewMode.listen();
     // The connect request lists the sound codecs this browser decodes: ask first.
     void this.sound.probe().then(() => this.connect());
   }
@@ -195,6 +206,7 @@ export class ConnectPage {
     this.prompt.hide(); // a prompt belongs to one connection attempt
     if (s === "connecting") this.notice.clear(); // and a notice to one connection
     if (s === "closed") this.sound.closed();
+    if (s !== "connected") this.viewMode.setAvailable(false); // back to fit until the next HELLO
     if (s === "connected" && this.session.kind !== KIND_TERMINAL) this.desktop.focus();
   }
 
@@ -204,6 +216,8 @@ export class ConnectPage {
     const terminal = h.kind === KIND_TERMINAL;
     this.el.terminal.hidden = !terminal;
     this.desktop.hidden = terminal;
+    // A remote that cannot follow the window: the user chooses fit or actual size.
+    this.viewMode.setAvailable(!terminal && !this.session.canResize);
     if (terminal) {
       this.openTerminal();
       return; // the terminal pastes through xterm.js, not the remote clipboard

@@ -74,10 +74,11 @@ const TEST_FILES = {
 
 /**
  * openBrowser starts chromium with a fresh profile and one page (extraArgs: more
- * chromium flags). The returned object
+ * chromium flags; ignoreDefaultArgs: playwright's flags to leave out, as
+ * ["--hide-scrollbars"] for real scrollbars). The returned object
  * runs steps (run), exposes the page, and close() removes the profile.
  */
-export async function openBrowser({ baseURL, viewport = { width: 1024, height: 768 }, deviceScaleFactor = 1, hasTouch = false, timeoutMs = DEFAULT_TIMEOUT_MS, extraArgs = [] } = {}) {
+export async function openBrowser({ baseURL, viewport = { width: 1024, height: 768 }, deviceScaleFactor = 1, hasTouch = false, timeoutMs = DEFAULT_TIMEOUT_MS, extraArgs = [], ignoreDefaultArgs } = {}) {
   if (!baseURL) throw new Error("no base URL (set RACGATE_URL)");
   const base = new URL(baseURL);
   if (!existsSync(TEST_CLIENT)) throw new Error(`${TEST_CLIENT} not built (npm run build)`);
@@ -88,6 +89,7 @@ export async function openBrowser({ baseURL, viewport = { width: 1024, height: 7
       executablePath: CHROMIUM,
       headless: true,
       args: [...CHROMIUM_ARGS, ...extraArgs],
+      ...(ignoreDefaultArgs ? { ignoreDefaultArgs } : {}),
       viewport,
       deviceScaleFactor,
       hasTouch,
