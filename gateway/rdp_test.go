@@ -54,9 +54,17 @@ func TestRDPOptions(t *testing.T) {
 		"security": "rdp", "cert-fingerprints": "sha256:0011", "color-depth": "8", "width": "100",
 		"height": "9000", "dpi": "0", "server-layout": "xx-yy-qwerty", "timezone": "Mars/Olympus",
 		"client-name": "a-much-too-long-client-name", "clipboard-max-bytes": "0", "normalize-clipboard": "mac",
+		"resize-method": "stretch",
 	} {
 		if _, err := rdpOptions(config.Settings{k: v}); err == nil || !strings.Contains(err.Error(), k) {
 			t.Errorf("%s=%q: %v, want an error naming the setting", k, v, err)
+		}
+	}
+	// resize-method: which of Display Control and reconnecting may resize.
+	for m, want := range map[string][2]bool{"": {true, true}, "display-update": {true, false}, "reconnect": {false, true}, "none": {false, false}} {
+		set := config.Settings{"resize-method": m}
+		if cfg, err := rdpOptions(set); err != nil || cfg.DisplayControl != want[0] || rdpReconnect(set) != want[1] {
+			t.Errorf("resize-method %q: Display Control %v, reconnect %v (%v), want %v", m, cfg.DisplayControl, rdpReconnect(set), err, want)
 		}
 	}
 	// The config load names the file and line of an endpoint with a bad setting.
@@ -163,7 +171,9 @@ func TestRDPShadowSession(t *testing.T) {
 	srv := peers.StartFreeRDPShadow(t, x, peers.ShadowOptions{Security: "tls"})
 	ts := newTestServer(t, rdpConfig(srv.Addr,
 		"username: "+srv.User+", password: "+srv.Password+", security: tls, ignore-cert: true, color-depth: 32", "read-only"))
-	conn, _, err := ts.wsDial(t, ts.loggedIn(t, "demo"), "/ws/desk?width=1024&height=768", nil)
+	// A size other than the shadowed screen's, which freerdp-shadow keeps: so the
+	// session knows it cannot resize by reconnecting either.
+	conn, _, err := ts.wsDial(t, ts.loggedIn(t, "demo"), "/ws/desk?width=1000&height=700", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +184,8 @@ func TestRDPShadowSession(t *testing.T) {
 	if b.closed != nil {
 		t.Fatalf("CLOSE %d %q\n%s", b.closed.Code, b.closed.Reason, srv.Log())
 	}
-	// No resize, so the browser scales to fit. freerdp-shadow joins the clipboard
+	// No resize (no Display Control, and the server kept its own size), so the
+	// browser scales to fit. freerdp-shadow joins the clipboard
 	// channel (so copy and paste are offered) but never starts it: nothing comes of them.
 	if b.hello.Kind != wire.KindDesktop || b.hello.Flags&(wire.FlagResize|wire.FlagCopy|wire.FlagPaste) != wire.FlagCopy|wire.FlagPaste {
 		t.Fatalf("HELLO %+v", b.hello)
@@ -401,6 +412,55 @@ func TestRDPXRDP(t *testing.T) {
 		if got := matchScreen(t, b, x); got.Rect.Dx() != size[0] || got.Rect.Dy() != size[1] {
 			t.Fatalf("canvas matched a %v screen, want %v", got.Rect, size)
 		}
+	}
+}
+
+// TestRDPXRDPReconnect: with resize-method reconnect (no Display Control asked for),
+// the screen follows the browser by reconnecting once the size has been still: each
+// browser hears why the screen pauses, xrdp reattaches the same session at the new
+// size, and the canvas equals the X screen, the second time as the first.
+func TestRDPXRDPReconnect(t *testing.T) {
+	peers.Require(t, "xwd", "xsetroot", "xterm")
+	srv := peers.StartXRDP(t, peers.XRDPOptions{
+		Session: "xsetroot -solid '#2a6f97'\nexec xterm -geometry 60x15+20+20 -bg black -fg '#d0ffd0'\n",
+	})
+	ts := newTestServer(t, rdpConfig(srv.Addr,
+		"username: "+srv.User+", password: "+srv.Password+", ignore-cert: true, resize-method: reconnect", "read-only"))
+	conn, _, err := ts.wsDial(t, ts.loggedIn(t, "demo"), "/ws/desk?width=900&height=700", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseNow()
+	conn.SetReadLimit(wire.MaxServerMessage)
+	b := newBrowser(t, conn)
+	b.wait("first frame", 30*time.Second, func(b *browser) bool { return b.frames > 0 || b.closed != nil })
+	if b.closed != nil {
+		t.Fatalf("CLOSE %d %q\n%s", b.closed.Code, b.closed.Reason, srv.Log())
+	}
+	x := srv.WaitSession(t, 30*time.Second)
+	matchScreen(t, b, x)
+	if b.hello.Flags&wire.FlagResize == 0 {
+		t.Fatalf("HELLO flags %#x: want resize (by reconnect)", b.hello.Flags)
+	}
+	for i, size := range [][2]int{{1000, 640}, {760, 560}} {
+		// A window being dragged: one reconnect, at the last size.
+		b.send(wire.ResizeRequest{Width: size[0] - 40, Height: size[1] - 40})
+		b.send(wire.ResizeRequest{Width: size[0], Height: size[1]})
+		x.WaitScreenSize(t, size[0], size[1], 20*time.Second)
+		if got := matchScreen(t, b, x); got.Rect.Dx() != size[0] || got.Rect.Dy() != size[1] {
+			t.Fatalf("canvas matched a %v screen, want %v", got.Rect, size)
+		}
+		b.mu.Lock()
+		got := slices.Clone(b.notices)
+		b.mu.Unlock()
+		if len(got) != i+1 || got[i].Level != wire.NoticeInfo || !strings.Contains(got[i].Text, fmt.Sprintf("Reconnecting at %dx%d", size[0], size[1])) {
+			t.Fatalf("notices %+v, want %d, the last for %v", got, i+1, size)
+		}
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed != nil {
+		t.Fatalf("CLOSE %d %q", b.closed.Code, b.closed.Reason)
 	}
 }
 

@@ -111,17 +111,13 @@ func rdpOptions(set config.Settings) (rdp.Config, error) {
 		}
 		cfg.Timezone = tz
 	}
-	// resize-method (Guacamole's): display-update, the default, asks for Display
-	// Control and resizes through it when the server offers it; none keeps the size
-	// of the connect (the browser scales the picture).
+	// resize-method (Guacamole's): see rdpReconnect.
 	switch m := set["resize-method"]; m {
 	case "", "display-update":
 		cfg.DisplayControl = true
-	case "none":
-	case "reconnect":
-		return cfg, errors.New(`setting resize-method: "reconnect" is not supported yet; use display-update or none`)
+	case "none", "reconnect":
 	default:
-		return cfg, fmt.Errorf("setting resize-method: want display-update or none, got %q", m)
+		return cfg, fmt.Errorf("setting resize-method: want display-update, reconnect or none, got %q", m)
 	}
 	switch n := set["normalize-clipboard"]; n {
 	case "", "preserve", "unix", "windows":
@@ -195,7 +191,12 @@ func (s *Server) dialRDP(ctx context.Context, ep *config.Endpoint, set config.Se
 		cfg.AudioFormats = rdpAudioFormats(ev.Audio)
 	}
 	clip := rdpClipboard(&cfg, set, ev, log)
-	c, err := rdp.Dial(ctx, net.JoinHostPort(set["hostname"], set["port"]), cfg, fs)
+	c, err := rdp.DialSession(ctx, net.JoinHostPort(set["hostname"], set["port"]), cfg, fs, rdp.SessionOptions{
+		Reconnect: rdpReconnect(set), Reconnecting: func(w, h int) {
+			if ev.Notice != nil {
+				ev.Notice(wire.NoticeInfo, fmt.Sprintf("Reconnecting at %dx%d to fit the window…", w, h))
+			}
+		}})
 	if err != nil {
 		d.Close()
 		return nil, nil, rdpDialError(err, ep)
@@ -205,6 +206,13 @@ func (s *Server) dialRDP(ctx context.Context, ep *config.Endpoint, set config.Se
 		scale = max(100, min(cfg.DPI*100/96, 500))
 	}
 	return &rdpRemote{c: c, in: c, ready: fs.ready, sound: sound, clip: clip, scale: scale, log: log}, renderDisplay{d}, nil
+}
+
+// rdpReconnect reads resize-method: display-update resizes over Display Control
+// only, reconnect by reconnecting only, none not at all (the browser scales), and
+// the default over Display Control where the server offers it, else by reconnecting.
+func rdpReconnect(set config.Settings) bool {
+	return set["resize-method"] == "" || set["resize-method"] == "reconnect"
 }
 
 // rdpClip is what an RDP connection's clipboard may do.
@@ -316,7 +324,7 @@ func rdpRunError(err error) error {
 	return &sessionEnd{Code: closeRemoteEnded, Reason: "The remote machine ended the session.", Err: err}
 }
 
-// rdpInput is the input half of *rdp.Client.
+// rdpInput is the input half of *rdp.Session.
 type rdpInput interface {
 	KeyScancode(scancode uint16, down bool) error
 	KeyUnicode(r rune, down bool) error
@@ -329,10 +337,10 @@ type rdpInput interface {
 // browser neither copy nor paste.
 type clipboardOptional interface{ CanClipboard() bool }
 
-// rdpRemote adapts *rdp.Client to the session's remote. Key events come from the
+// rdpRemote adapts *rdp.Session to the session's remote. Key events come from the
 // session's reader goroutine only, so the lock state needs no lock.
 type rdpRemote struct {
-	c     *rdp.Client
+	c     *rdp.Session
 	in    rdpInput // c, or a recorder in tests
 	ready chan struct{}
 	sound *audio.Stream // nil: no sound (disable-audio, or the browser takes none)
@@ -357,9 +365,9 @@ func (r *rdpRemote) Size() (int, int)   { return r.c.Size() }
 func (r *rdpRemote) CanResize() bool    { return r.c.CanResize() }
 func (r *rdpRemote) CanClipboard() bool { return r.clip != nil && r.c.ClipboardJoined() }
 
-// SetDesktopSize asks the server for a new desktop size over Display Control; the
-// new size comes back as a resize of the display. A server that has closed the
-// channel since HELLO is not an error.
+// SetDesktopSize asks the server for a new desktop size over Display Control or by
+// reconnecting; the new size comes back as a resize of the display. A server that
+// has closed the channel since HELLO is not an error.
 func (r *rdpRemote) SetDesktopSize(w, h int) error {
 	if err := r.c.Resize(w, h, r.scale); err != nil && !errors.Is(err, rdp.ErrDisplayControl) {
 		return err
