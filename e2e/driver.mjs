@@ -16,7 +16,11 @@ const out = (o) => process.stdout.write(JSON.stringify(o) + "\n");
 //   {"clickSelector": "css"}       clicks the element (playwright's checks: visible, enabled)
 //   {"reload": true}               reloads the page
 //   {"screenshot": "path"}         the viewport as a PNG file
+//   {"text": "css"}                the element's textContent ("" without one)
 const EXTRA = {
+  async text(b, sel) {
+    return { text: await b.page.evaluate((s) => document.querySelector(s)?.textContent ?? "", String(sel)) };
+  },
   async viewState(b) {
     return b.page.evaluate(() => {
       const c = document.getElementById("screen");

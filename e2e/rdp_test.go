@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,4 +109,47 @@ func TestBrowserXRDP(t *testing.T) {
 		}
 		waitCanvasEquals(t, b, x, "after resize")
 	})
+}
+
+// TestBrowserXRDPReconnect: with resize-method reconnect, a larger window reconnects the
+// RDP session at the window's size; the page says so, xrdp reattaches the same session
+// with its X screen at that size, and the canvas equals the screen.
+func TestBrowserXRDPReconnect(t *testing.T) {
+	peers.Require(t, "xwd", "xsetroot", "xterm")
+	srv := peers.StartXRDP(t, peers.XRDPOptions{
+		Session: "xsetroot -solid '#2a6f97'\nexec xterm -geometry 60x15+20+20 -bg black -fg '#d0ffd0'\n",
+	})
+	url := startRDPGateway(t, srv.Addr, fmt.Sprintf("username: %s, password: %s, ignore-cert: true, resize-method: reconnect", srv.User, srv.Password))
+	b := startBrowser(t, url)
+	b.do(map[string]any{"setViewport": map[string]any{"width": 800, "height": 600}})
+	b.do(map[string]any{"login": map[string]any{"username": testUser, "password": testPassword}})
+	b.do(map[string]any{"open": "desk"})
+	b.do(map[string]any{"waitState": "connected", "timeoutMs": 30000})
+	x := srv.WaitSession(t, 30*time.Second)
+	waitCanvasEquals(t, b, x, "before resize")
+	before, err := x.Capture()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	b.do(map[string]any{"setViewport": map[string]any{"width": 1000, "height": 700}})
+	var told bool
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if txt, _ := b.do(map[string]any{"text": "#notice"})["text"].(string); strings.Contains(txt, "Reconnecting at 1000x") {
+			told = true
+		}
+		s, err := x.Capture() // fails while xrdp resizes the screen
+		if err == nil && s.Rect != before.Rect && told {
+			if s.Rect.Dx() != 1000 || s.Rect.Dy() > 700 || s.Rect.Dy() < 600 {
+				t.Fatalf("X screen %v after the window became 1000x700", s.Rect)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the window became 1000x700: X screen %v (%v), the page told of a reconnect: %v", s, err, told)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	waitCanvasEquals(t, b, x, "after the reconnect")
 }
