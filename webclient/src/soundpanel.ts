@@ -4,6 +4,7 @@
 // browser's autoplay policy holds the AudioContext, mute (AUDIO_ENABLE) and volume, both
 // kept in localStorage. After use the controls give the keyboard back to the display.
 
+import { loadPref, storePref } from "./prefs.js";
 import { SoundStream, soundCodecs, soundSupported } from "./sound.js";
 import { SoundOutput } from "./soundoutput.js";
 import type { Audio, AudioFormat } from "./wire.js";
@@ -32,8 +33,8 @@ export class SoundPanel {
   private stream: SoundStream | null = null;
   private codecs: string[] = [];
   private on = false; // this connection has sound
-  private muted = load(MUTED_KEY) === "1";
-  private volume = clampVolume(Number(load(VOLUME_KEY) ?? "1"));
+  private muted = loadPref(MUTED_KEY) === "1";
+  private volume = clampVolume(Number(loadPref(VOLUME_KEY) ?? "1"));
   private volumeByPointer = false;
 
   constructor(
@@ -77,7 +78,7 @@ export class SoundPanel {
       this.out.setLevel(this.volume, this.muted);
     });
     e.volume.addEventListener("change", () => {
-      store(VOLUME_KEY, String(this.volume));
+      storePref(VOLUME_KEY, String(this.volume));
       // A drag is over: the keyboard goes back. Arrow keys keep it for more steps.
       if (this.volumeByPointer) this.hooks.focusDisplay();
       this.volumeByPointer = false;
@@ -133,7 +134,7 @@ export class SoundPanel {
 
   private setMuted(muted: boolean): void {
     this.muted = muted;
-    store(MUTED_KEY, muted ? "1" : "0");
+    storePref(MUTED_KEY, muted ? "1" : "0");
     this.out.setLevel(this.volume, muted);
     this.showLevel();
     if (this.on) this.hooks.enable(!muted); // § AUDIO_ENABLE: the server stops or starts sending
@@ -160,21 +161,4 @@ export class SoundPanel {
 
 function clampVolume(v: number): number {
   return Number.isFinite(v) ? Math.min(1, Math.max(0, v)) : 1;
-}
-
-// localStorage may be off (privacy settings): then nothing is kept.
-function load(key: string): string | null {
-  try {
-    return localStorage.getItem(key);
-  } catch {
-    return null;
-  }
-}
-
-function store(key: string, value: string): void {
-  try {
-    localStorage.setItem(key, value);
-  } catch {
-    /* not kept */
-  }
 }

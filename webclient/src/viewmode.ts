@@ -4,6 +4,8 @@
 // rest. The toggle (#view-mode, in the status bar) shows only then; elsewhere the mode is
 // fit. The user's choice is kept in localStorage.
 
+import { loadPref, storePref } from "./prefs.js";
+
 export type ViewMode = "fit" | "1:1";
 
 export const VIEW_MODE_KEY = "racgate.viewMode";
@@ -25,7 +27,7 @@ export interface ViewModeHooks {
  * pressed in 1:1, shown while the mode applies (setAvailable).
  */
 export class ViewModeToggle {
-  private chosen: ViewMode = parseViewMode(load(VIEW_MODE_KEY));
+  private chosen: ViewMode = parseViewMode(loadPref(VIEW_MODE_KEY));
   private available = false;
 
   constructor(
@@ -41,7 +43,7 @@ export class ViewModeToggle {
     this.button.addEventListener("click", () => {
       if (!this.available) return;
       this.chosen = this.chosen === "1:1" ? "fit" : "1:1";
-      store(VIEW_MODE_KEY, this.chosen);
+      storePref(VIEW_MODE_KEY, this.chosen);
       this.show();
       this.hooks.changed(this.mode);
       this.hooks.focusDisplay();
@@ -76,22 +78,5 @@ export class ViewModeToggle {
       ? "Shown at actual size (1:1, scroll to see the rest): click to fit to the window"
       : "Fitted to the window: click to show at actual size (1:1)";
     b.dataset.mode = this.chosen;
-  }
-}
-
-// localStorage may be off (privacy settings): then the choice lasts the page's life.
-function load(key: string): string | null {
-  try {
-    return localStorage.getItem(key);
-  } catch {
-    return null;
-  }
-}
-
-function store(key: string, value: string): void {
-  try {
-    localStorage.setItem(key, value);
-  } catch {
-    /* not kept */
   }
 }
