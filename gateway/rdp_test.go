@@ -352,18 +352,7 @@ func TestRDPXRDP(t *testing.T) {
 	})
 	ts := newTestServer(t, rdpConfig(srv.Addr,
 		"username: "+srv.User+", password: "+srv.Password+", ignore-cert: true", "read-only"))
-	conn, _, err := ts.wsDial(t, ts.loggedIn(t, "demo"), "/ws/desk?width=900&height=700", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.CloseNow()
-	conn.SetReadLimit(wire.MaxServerMessage)
-	b := newBrowser(t, conn)
-	b.wait("first frame", 30*time.Second, func(b *browser) bool { return b.frames > 0 || b.closed != nil })
-	if b.closed != nil {
-		t.Fatalf("CLOSE %d %q\n%s", b.closed.Code, b.closed.Reason, srv.Log())
-	}
-	x := srv.WaitSession(t, 30*time.Second)
+	b, x := openXRDP(t, ts, srv, 900, 700)
 	screen := matchScreen(t, b, x)
 	if screen.Rect.Dx() != 900 || screen.Rect.Dy() != 700 {
 		t.Fatalf("xrdp desktop %v, want the browser's 900x700", screen.Rect)
@@ -426,18 +415,7 @@ func TestRDPXRDPReconnect(t *testing.T) {
 	})
 	ts := newTestServer(t, rdpConfig(srv.Addr,
 		"username: "+srv.User+", password: "+srv.Password+", ignore-cert: true, resize-method: reconnect", "read-only"))
-	conn, _, err := ts.wsDial(t, ts.loggedIn(t, "demo"), "/ws/desk?width=900&height=700", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.CloseNow()
-	conn.SetReadLimit(wire.MaxServerMessage)
-	b := newBrowser(t, conn)
-	b.wait("first frame", 30*time.Second, func(b *browser) bool { return b.frames > 0 || b.closed != nil })
-	if b.closed != nil {
-		t.Fatalf("CLOSE %d %q\n%s", b.closed.Code, b.closed.Reason, srv.Log())
-	}
-	x := srv.WaitSession(t, 30*time.Second)
+	b, x := openXRDP(t, ts, srv, 900, 700)
 	matchScreen(t, b, x)
 	if b.hello.Flags&wire.FlagResize == 0 {
 		t.Fatalf("HELLO flags %#x: want resize (by reconnect)", b.hello.Flags)
@@ -462,6 +440,24 @@ func TestRDPXRDPReconnect(t *testing.T) {
 	if b.closed != nil {
 		t.Fatalf("CLOSE %d %q", b.closed.Code, b.closed.Reason)
 	}
+}
+
+// openXRDP opens the endpoint "desk" of ts at w x h as user demo and waits for the
+// first frame and srv's X session; the connection ends with the test.
+func openXRDP(t *testing.T, ts *testServer, srv *peers.RDPServer, w, h int) (*browser, *peers.X) {
+	t.Helper()
+	conn, _, err := ts.wsDial(t, ts.loggedIn(t, "demo"), fmt.Sprintf("/ws/desk?width=%d&height=%d", w, h), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.CloseNow() })
+	conn.SetReadLimit(wire.MaxServerMessage)
+	b := newBrowser(t, conn)
+	b.wait("first frame", 30*time.Second, func(b *browser) bool { return b.frames > 0 || b.closed != nil })
+	if b.closed != nil {
+		t.Fatalf("CLOSE %d %q\n%s", b.closed.Code, b.closed.Reason, srv.Log())
+	}
+	return b, srv.WaitSession(t, 30*time.Second)
 }
 
 // rdpClipboardBothWays copies in the X session and expects the text in the browser,
