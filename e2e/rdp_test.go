@@ -34,11 +34,7 @@ func TestBrowserRDP(t *testing.T) {
 	srv := peers.StartFreeRDPShadow(t, x, peers.ShadowOptions{Security: "tls"})
 	url := startRDPGateway(t, srv.Addr, fmt.Sprintf("username: %s, password: %s, security: tls, ignore-cert: true, color-depth: 32", srv.User, srv.Password))
 
-	b := startBrowser(t, url)
-	b.do(map[string]any{"setViewport": map[string]any{"width": 1024, "height": 768}})
-	b.do(map[string]any{"login": map[string]any{"username": testUser, "password": testPassword}})
-	b.do(map[string]any{"open": "desk"})
-	b.do(map[string]any{"waitState": "connected", "timeoutMs": 20000})
+	b := openDesk(t, url, 1024, 768, 20*time.Second)
 
 	t.Run("canvas equals X screen", func(t *testing.T) {
 		waitCanvasEquals(t, b, x, "after connect")
@@ -73,11 +69,7 @@ func TestBrowserXRDP(t *testing.T) {
 	peers.Require(t, "xrdp-chansrv", "xclip")
 	srv := peers.StartXRDP(t, peers.XRDPOptions{})
 	url := startRDPGateway(t, srv.Addr, fmt.Sprintf("username: %s, password: %s, ignore-cert: true", srv.User, srv.Password))
-	b := startBrowser(t, url)
-	b.do(map[string]any{"setViewport": map[string]any{"width": 800, "height": 600}})
-	b.do(map[string]any{"login": map[string]any{"username": testUser, "password": testPassword}})
-	b.do(map[string]any{"open": "desk"})
-	b.do(map[string]any{"waitState": "connected", "timeoutMs": 30000})
+	b := openDesk(t, url, 800, 600, 30*time.Second)
 	x := srv.WaitSession(t, 30*time.Second)
 
 	t.Run("remote to browser", func(t *testing.T) {
@@ -120,11 +112,7 @@ func TestBrowserXRDPReconnect(t *testing.T) {
 		Session: "xsetroot -solid '#2a6f97'\nexec xterm -geometry 60x15+20+20 -bg black -fg '#d0ffd0'\n",
 	})
 	url := startRDPGateway(t, srv.Addr, fmt.Sprintf("username: %s, password: %s, ignore-cert: true, resize-method: reconnect", srv.User, srv.Password))
-	b := startBrowser(t, url)
-	b.do(map[string]any{"setViewport": map[string]any{"width": 800, "height": 600}})
-	b.do(map[string]any{"login": map[string]any{"username": testUser, "password": testPassword}})
-	b.do(map[string]any{"open": "desk"})
-	b.do(map[string]any{"waitState": "connected", "timeoutMs": 30000})
+	b := openDesk(t, url, 800, 600, 30*time.Second)
 	x := srv.WaitSession(t, 30*time.Second)
 	waitCanvasEquals(t, b, x, "before resize")
 	before, err := x.Capture()

@@ -89,11 +89,7 @@ func TestBrowserVNCSound(t *testing.T) {
 	x := peers.StartXvnc(t, peers.XvncOptions{Geometry: "800x600"})
 	p := peers.StartPulse(t)
 	url := startGateway(t, x.Addr, fmt.Sprintf("enable-audio: true, audio-servername: %q", "tcp:"+p.Addr))
-	b := startBrowser(t, url)
-	b.do(map[string]any{"setViewport": map[string]any{"width": 800, "height": 600}})
-	b.do(map[string]any{"login": map[string]any{"username": testUser, "password": testPassword}})
-	b.do(map[string]any{"open": "desk"})
-	b.do(map[string]any{"waitState": "connected", "timeoutMs": 20000})
+	b := openDesk(t, url, 800, 600, 20*time.Second)
 	checkPlayedTone(t, b, func() { p.PlayTone(t, soundFreq, soundListen+3) })
 }
 
@@ -104,11 +100,7 @@ func TestBrowserRDPSound(t *testing.T) {
 	peers.Require(t, "xrdp-chansrv")
 	srv := peers.StartXRDP(t, peers.XRDPOptions{})
 	url := startRDPGateway(t, srv.Addr, fmt.Sprintf("username: %s, password: %s, ignore-cert: true", srv.User, srv.Password))
-	b := startBrowser(t, url)
-	b.do(map[string]any{"setViewport": map[string]any{"width": 800, "height": 600}})
-	b.do(map[string]any{"login": map[string]any{"username": testUser, "password": testPassword}})
-	b.do(map[string]any{"open": "desk"})
-	b.do(map[string]any{"waitState": "connected", "timeoutMs": 30000})
+	b := openDesk(t, url, 800, 600, 30*time.Second)
 	x := srv.WaitSession(t, 30*time.Second)
 	out := peers.DialXRDPAudioOut(t, x.Display, 30*time.Second)
 	checkPlayedTone(t, b, func() {
