@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/racgate/racgate/render"
@@ -60,7 +61,7 @@ type Session struct {
 	cancelDial  context.CancelFunc
 	clip        *ClipboardContent // the local clipboard, offered again after a reconnect
 	locks       *[4]bool          // the lock states last set, set again after a reconnect
-	replayLocks bool              // set locks again on the new connection's first frame
+	replayLocks atomic.Bool       // set locks again on the new connection's first frame
 	scale       int               // the scale last asked for
 	reconnectN  int               // reconnects done, for tests and logs
 }
@@ -183,7 +184,7 @@ func (s *Session) redial(ctx context.Context) error {
 		s.scheduleLocked() // asked for another size while connecting
 	}
 	clip := s.clip
-	s.replayLocks = true
+	s.replayLocks.Store(true)
 	s.mu.Unlock()
 	// What the old connection had told the server, the new one tells again.
 	if clip != nil && c.clip != nil {
@@ -206,12 +207,13 @@ type frameSink struct {
 func (f frameSink) EndFrame() {
 	f.Sink.EndFrame()
 	s := f.s
+	if !s.replayLocks.Swap(false) { // every later frame: no lock taken
+		return
+	}
 	s.mu.Lock()
 	c, locks := s.c, s.locks
-	replay := s.replayLocks && c != nil && locks != nil
-	s.replayLocks = false
 	s.mu.Unlock()
-	if replay {
+	if c != nil && locks != nil {
 		if err := c.SyncLocks(locks[0], locks[1], locks[2], locks[3]); err != nil {
 			s.log.Debug("rdp: lock states not set again after reconnect", "err", err)
 		}
