@@ -773,6 +773,11 @@ func (ss *session) handle(m wire.Message) error {
 			return nil
 		}
 		return r.SetClipboard(m.Text)
+	case wire.ClientClipboardContent:
+		if ss.noPaste || m.Text == "" {
+			return nil
+		}
+		return r.SetClipboard(m.Text)
 	case wire.ResizeRequest:
 		if !ss.canResize {
 			return nil

@@ -50,6 +50,7 @@ var typeNames = map[Type]string{
 	TypePrompt: "PROMPT", TypePromptResponse: "PROMPT_RESPONSE",
 	TypeTerminalDeflate: "TERMINAL_DEFLATE", TypeTerminalScrollback: "TERMINAL_SCROLLBACK",
 	TypeAudioFormat: "AUDIO_FORMAT", TypeAudioEnable: "AUDIO_ENABLE", TypeNotice: "NOTICE",
+	TypeClipboardContent: "CLIPBOARD_CONTENT", TypeClientClipboardContent: "CLIENT_CLIPBOARD_CONTENT",
 }
 
 func (t Type) String() string {
@@ -121,7 +122,7 @@ func (c CloseCode) Reconnect() bool {
 // Size limits (§ Framing).
 const (
 	MaxServerMessage = 4 << 20 // one websocket message from the server
-	MaxClientMessage = 1 << 20 // one websocket message from the client
+	MaxClientMessage = 4 << 20 // one websocket message from the client
 	MaxClipboard     = 1 << 20 // clipboard text
 	MaxPrompts       = 16      // prompts in a PROMPT, answers in a PROMPT_RESPONSE
 	MaxPromptText    = 4 << 10 // one name, instruction, prompt text or answer, in bytes

@@ -114,10 +114,10 @@ func (s *specType) hasRest() bool {
 }
 
 // goName is the name typeNames gives s's type: the spec calls both directions'
-// clipboard CLIPBOARD.
+// clipboard messages alike (CLIPBOARD, CLIPBOARD_CONTENT).
 func (s *specType) goName() string {
-	if s.t == TypeClientClipboard {
-		return "CLIENT_CLIPBOARD"
+	if s.toServer && (s.t == TypeClientClipboard || s.t == TypeClientClipboardContent) {
+		return "CLIENT_" + s.name
 	}
 	return s.name
 }

@@ -33,8 +33,8 @@ import (
 // (x, y, width, height, srcX, srcY, r, g, b, encoding, id, hotX, hotY, version, kind,
 // flags, name, text, code, reason, fontSize, colorScheme, down, keysym, buttons, dx, dy,
 // cols, rows, instruction, prompts: [{text, echo}], answers: [strings], timestamp,
-// codec, channels, sampleRate, enabled, level) with byte fields (data, rgba, payload,
-// config) as hex strings.
+// codec, channels, sampleRate, enabled, level, html) with byte fields (data, rgba, payload,
+// config, png) as hex strings.
 // Regenerate with: go test ./render/wire -run TestVectors -update
 var update = flag.Bool("update", false, "rewrite testdata/vectors.json")
 
@@ -121,6 +121,10 @@ func describe(m Message) map[string]any {
 		return map[string]any{"type": "AUDIO_ENABLE", "enabled": m.Enabled}
 	case Notice:
 		return map[string]any{"type": "NOTICE", "level": m.Level, "text": m.Text}
+	case ClipboardContent:
+		return map[string]any{"type": "CLIPBOARD_CONTENT", "text": m.Text, "html": m.HTML, "png": h(m.PNG)}
+	case ClientClipboardContent:
+		return map[string]any{"type": "CLIENT_CLIPBOARD_CONTENT", "text": m.Text, "html": m.HTML, "png": h(m.PNG)}
 	case Unknown:
 		return map[string]any{"type": "UNKNOWN", "typeByte": uint8(m.T), "payload": h(m.Payload)}
 	}
@@ -325,6 +329,9 @@ func malformedVectors() []vector {
 		{Name: "malformed-prompt-no-prompts", Hex: hex.EncodeToString(Prompt{ID: 1}.Append(nil))},
 		{Name: "malformed-prompt-text-beyond-end", Hex: hex.EncodeToString(Unknown{T: TypePrompt, Payload: []byte{1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 5, 0, 'a'}}.Append(nil))},
 		{Name: "malformed-prompt-response-17-answers", Hex: hex.EncodeToString(PromptResponse{ID: 1, Answers: make([]string, MaxPrompts+1)}.Append(nil))},
+		{Name: "malformed-clipboard-content-repeated", Hex: hex.EncodeToString(Unknown{T: TypeClipboardContent, Payload: clipItems(2, MIMEHTML, "x")}.Append(nil))},
+		{Name: "malformed-clipboard-content-not-png", Hex: hex.EncodeToString(ClientClipboardContent{PNG: []byte("PNG")}.Append(nil))},
+		{Name: "malformed-clipboard-content-data-beyond-end", Hex: hex.EncodeToString(Unknown{T: TypeClipboardContent, Payload: clipItems(1, MIMEText, "ab")[:17]}.Append(nil))},
 		{Name: "malformed-prompt-response-answer-too-long", Hex: hex.EncodeToString(PromptResponse{ID: 1, Answers: []string{strings.Repeat("a", MaxPromptText+1)}}.Append(nil))},
 		{Name: "malformed-terminal-deflate-size-0", Hex: hex.EncodeToString(TerminalDeflate{Size: 0, Data: []byte{0x78, 0x01}}.Append(nil))},
 		{Name: "malformed-terminal-deflate-too-big", Hex: hex.EncodeToString(TerminalDeflate{Size: MaxTerminalData + 1, Data: []byte{0x78, 0x01}}.Append(nil))},

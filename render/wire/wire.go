@@ -25,7 +25,7 @@ var fixed = [256]int8{
 	TypeHello: 4, TypeResize: 4, TypeFill: 11, TypeCopy: 12, TypeImage: 9, TypeFrame: 4,
 	TypeCursor: 8, TypeClose: 2, TypeTerminalConfig: 2, TypeAck: 4, TypeKey: 5, TypePointer: 6,
 	TypeResizeRequest: 4, TypeWheel: 8, TypeTerminalResize: 4,
-	TypePrompt: 9, TypePromptResponse: 5, TypeTerminalDeflate: 4, TypeTerminalScrollback: 4,
+	TypePrompt: 9, TypePromptResponse: 5, TypeClipboardContent: 1, TypeClientClipboardContent: 1, TypeTerminalDeflate: 4, TypeTerminalScrollback: 4,
 	TypeAudio: 4, TypeAudioFormat: 6, TypeAudioEnable: 1, TypeNotice: 1,
 }
 
@@ -97,6 +97,8 @@ func Next(b []byte) (m Message, rest []byte, err error) {
 		return decodeAudioEnable(b, rest, p)
 	case TypeNotice: // § NOTICE
 		return decodeNotice(b, rest, p)
+	case TypeClipboardContent, TypeClientClipboardContent: // § CLIPBOARD_CONTENT
+		return decodeClipboardContent(b, rest, p, t)
 	case TypePrompt: // § PROMPT
 		return decodePrompt(b, rest, p)
 	case TypePromptResponse: // § PROMPT_RESPONSE

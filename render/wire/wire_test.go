@@ -70,6 +70,11 @@ func allMessages() []struct {
 		{"notice-info", Notice{Level: NoticeInfo, Text: "Bildqualität reduziert: die Verbindung ist langsam ✓"}},
 		{"notice-warning", Notice{Level: NoticeWarning, Text: "The remote session ends in 5 minutes."}},
 		{"notice-max", Notice{Level: NoticeWarning, Text: strings.Repeat("é", MaxNoticeText/2)}},
+		{"clipboard-content-html", ClipboardContent{Text: "Grüße ✓", HTML: "<b>Grüße</b> ✓"}},
+		{"clipboard-content-png", ClipboardContent{PNG: []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\x00")}},
+		{"clipboard-content-all", ClipboardContent{Text: "t", HTML: "<i>t</i>", PNG: []byte("\x89PNG\r\n\x1a\n")}},
+		{"client-clipboard-content", ClientClipboardContent{Text: "paste", HTML: "<p>paste</p>"}},
+		{"client-clipboard-content-png", ClientClipboardContent{PNG: []byte("\x89PNG\r\n\x1a\nrest")}},
 	}
 }
 
@@ -134,6 +139,7 @@ func TestFieldLayout(t *testing.T) {
 			[]byte{0x0f, 18, 0, 0, 0, 4, 3, 2, 1, 1, 0, 'n', 0, 0, 2, 0, 2, 0, 'P', ':', 1, 0, 0}},
 		{PromptResponse{ID: 9, Answers: []string{"ab", ""}}, []byte{0x88, 11, 0, 0, 0, 9, 0, 0, 0, 2, 2, 0, 'a', 'b', 0, 0}},
 		{Notice{Level: NoticeWarning, Text: "hi"}, []byte{0x13, 3, 0, 0, 0, 1, 'h', 'i'}},
+		{ClientClipboardContent{Text: "a", HTML: "b"}, append([]byte{0x8a, 32, 0, 0, 0, 2, 10}, "text/plain\x01\x00\x00\x00a\x09text/html\x01\x00\x00\x00b"...)},
 	}
 	for _, c := range cases {
 		if got := c.m.Append(nil); !bytes.Equal(got, c.want) {
@@ -214,6 +220,21 @@ func TestMalformed(t *testing.T) {
 		{"notice-empty", Notice{Level: NoticeWarning}.Append(nil)},
 		{"notice-too-long", Notice{Text: string(big[:MaxNoticeText+1])}.Append(nil)},
 		{"notice-not-utf8", Unknown{T: TypeNotice, Payload: []byte{0, 'a', 0xc3}}.Append(nil)},
+		{"clipboard-content-empty", ClipboardContent{}.Append(nil)},
+		{"short-clipboard-content", Unknown{T: TypeClipboardContent}.Append(nil)},
+		{"clipboard-content-9-formats", Unknown{T: TypeClientClipboardContent, Payload: clipItems(9, "x/y", "")}.Append(nil)},
+		{"clipboard-content-repeated", Unknown{T: TypeClipboardContent, Payload: clipItems(2, MIMEText, "a")}.Append(nil)},
+		{"clipboard-content-empty-mime", Unknown{T: TypeClipboardContent, Payload: clipItems(1, "", "a")}.Append(nil)},
+		{"clipboard-content-missing-format", Unknown{T: TypeClipboardContent, Payload: clipItems(1, MIMEText, "a")[:1]}.Append(nil)},
+		{"clipboard-content-mime-beyond-end", Unknown{T: TypeClipboardContent, Payload: clipItems(1, MIMEText, "a")[:6]}.Append(nil)},
+		{"clipboard-content-size-missing", Unknown{T: TypeClipboardContent, Payload: clipItems(1, MIMEText, "a")[:14]}.Append(nil)},
+		{"clipboard-content-data-beyond-end", Unknown{T: TypeClipboardContent, Payload: clipItems(1, MIMEText, "ab")[:17]}.Append(nil)},
+		{"clipboard-content-huge-size", Unknown{T: TypeClipboardContent, Payload: append([]byte{1, 1, 'x', 0xff, 0xff, 0xff, 0xff}, "abc"...)}.Append(nil)},
+		{"clipboard-content-text-not-utf8", Unknown{T: TypeClipboardContent, Payload: clipItems(1, MIMEText, "\xc3")}.Append(nil)},
+		{"clipboard-content-html-not-utf8", Unknown{T: TypeClientClipboardContent, Payload: clipItems(1, MIMEHTML, "\xff")}.Append(nil)},
+		{"clipboard-content-html-too-big", ClipboardContent{HTML: string(big)}.Append(nil)},
+		{"clipboard-content-text-too-big", ClientClipboardContent{Text: string(big)}.Append(nil)},
+		{"clipboard-content-not-png", ClipboardContent{PNG: []byte("GIF89a")}.Append(nil)},
 	}
 	for _, c := range cases {
 		_, _, err := Next(c.b)
@@ -266,7 +287,23 @@ func FuzzNext(f *testing.F) {
 		consumed := b[:len(b)-len(rest)]
 		enc := m.Append(nil)
 		// Re-encoding gives the same bytes, except fields this version does not know,
-		// which were dropped: the known payload is a prefix of the original one.
+		// which were dropped: the known payload is a prefix of the original one. A
+		// CLIPBOARD_CONTENT's formats may come in any order, with unknown ones among
+		// them; its re-encoding is only checked to decode the same.
+		// Formats it does not know are all a CLIPBOARD_CONTENT may hold: it decodes
+		// empty, which has no encoding.
+		switch c := m.(type) {
+		case ClipboardContent:
+			if c.Text == "" && c.HTML == "" && c.PNG == nil {
+				return
+			}
+			consumed = enc
+		case ClientClipboardContent:
+			if c.Text == "" && c.HTML == "" && c.PNG == nil {
+				return
+			}
+			consumed = enc
+		}
 		if enc[0] != consumed[0] || !bytes.HasPrefix(consumed[5:], enc[5:]) {
 			t.Fatalf("re-encoded % x, input % x", enc, consumed)
 		}
@@ -289,5 +326,36 @@ func TestNoPanicOnGarbage(t *testing.T) {
 				t.Errorf("%s: prefix of %d bytes decoded", tc.name, i)
 			}
 		}
+	}
+}
+
+// clipItems is a CLIPBOARD_CONTENT payload of n formats, each mime with data.
+func clipItems(n int, mime, data string) []byte {
+	b := []byte{byte(n)}
+	for range n {
+		b = append(append(b, byte(len(mime))), mime...)
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(data)))
+		b = append(b, data...)
+	}
+	return b
+}
+
+// TestClipboardContentSkipsUnknown: formats a receiver does not know are skipped, so
+// new ones can be added within the version; the known ones around them are read.
+func TestClipboardContentSkipsUnknown(t *testing.T) {
+	p := clipItems(1, "image/svg+xml", "<svg/>")
+	p = append(p, clipItems(1, MIMEHTML, "<b>x</b>")[1:]...)
+	p = append(p, clipItems(1, "text/uri-list", "")[1:]...)
+	p = append(p, clipItems(1, MIMEText, "x")[1:]...)
+	p[0] = 4
+	m, rest, err := Next(append(Unknown{T: TypeClientClipboardContent, Payload: p}.Append(nil), Bell{}.Append(nil)...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (ClientClipboardContent{Text: "x", HTML: "<b>x</b>"}); !equalMsg(m, want) {
+		t.Errorf("decoded %#v, want %#v", m, want)
+	}
+	if len(rest) != 5 {
+		t.Errorf("%d bytes after it, want the BELL's 5", len(rest))
 	}
 }

@@ -2,7 +2,8 @@
 // button) and the browser events that bring the browser's clipboard to the remote (the
 // paste event, focus regained), around ClipboardSync.
 
-import { ClipboardSync } from "./clipboard.js";
+import { ClipboardSync, textFormats } from "./clipboard.js";
+import { MIME_HTML, MIME_PNG, MIME_TEXT, type ClientClipboard, type ClientClipboardContent, type ClipboardFormats } from "./wire.js";
 
 const PASTE_WAIT_MS = 200;
 
@@ -14,8 +15,8 @@ export interface ClipboardElements {
 }
 
 export interface ClipboardHooks {
-  /** Send CLIENT_CLIPBOARD. */
-  send(text: string): void;
+  /** Send CLIENT_CLIPBOARD or CLIENT_CLIPBOARD_CONTENT. */
+  send(m: ClientClipboard | ClientClipboardContent): void;
   /** Whether the session is connected. */
   connected(): boolean;
   /** Whether a terminal shows: it pastes through xterm.js, not the remote clipboard. */
@@ -34,7 +35,7 @@ export class ClipboardPanel {
     private readonly e: ClipboardElements,
     private readonly hooks: ClipboardHooks,
   ) {
-    this.sync = new ClipboardSync((text) => hooks.send(text), {
+    this.sync = new ClipboardSync((m) => hooks.send(m), {
       showFallback: (text) => {
         e.text.value = text;
         this.show(true);
@@ -50,10 +51,23 @@ export class ClipboardPanel {
     document.addEventListener("paste", (ev) => {
       if (ev.target === e.text) return; // typing into the panel
       if (hooks.terminal()) return; // xterm.js pastes into the terminal itself
-      const text = ev.clipboardData?.getData("text/plain");
-      if (text !== undefined && hooks.connected()) {
+      const data = ev.clipboardData;
+      if (data && hooks.connected()) {
         ev.preventDefault();
-        this.sync.offer(text);
+        const c = textFormats(data.getData(MIME_TEXT));
+        c.html = data.getData(MIME_HTML);
+        const image = [...data.files].find((f) => f.type === MIME_PNG);
+        if (image) {
+          // The image is read after the event; the paste shortcut waits for it.
+          const waiter = this.pasteWaiter;
+          this.pasteWaiter = null;
+          void image.arrayBuffer().then(
+            (b) => this.sync.offer({ ...c, png: new Uint8Array(b) }),
+            () => this.sync.offer(c),
+          ).finally(() => waiter?.());
+          return;
+        }
+        this.sync.offer(c);
       }
       this.pasteWaiter?.();
     });
@@ -86,9 +100,9 @@ export class ClipboardPanel {
     void this.sync.syncFromBrowser();
   }
 
-  /** fromRemote: CLIPBOARD, to the browser's clipboard or the panel. */
-  fromRemote(text: string): void {
-    void this.sync.fromRemote(text);
+  /** fromRemote: CLIPBOARD or CLIPBOARD_CONTENT, to the browser's clipboard or the panel. */
+  fromRemote(c: ClipboardFormats): void {
+    void this.sync.fromRemote(c);
   }
 
   /**

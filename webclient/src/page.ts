@@ -115,7 +115,7 @@ export class ConnectPage {
     this.clipboard = new ClipboardPanel(
       { toggle: el.clipboardToggle, panel: el.clipboardPanel, text: el.clipboardText, send: el.clipboardSend },
       {
-        send: (text) => this.session.send({ type: "CLIENT_CLIPBOARD", text }),
+        send: (m) => this.session.send(m),
         connected: () => this.connected(),
         terminal: () => this.isTerminal(),
         pasteToTerminal: (text) => {
@@ -186,7 +186,7 @@ export class ConnectPage {
       },
       resized: () => this.desktop.layout(),
       cursor: (css) => this.desktop.cursor(css),
-      clipboard: (text) => this.clipboard.fromRemote(text),
+      clipboard: (c) => this.clipboard.fromRemote(c),
       bell: () => this.bell.ring(),
       notice: (level, text) => this.notice.show(level, text),
       terminal: (data) => t.write(data),

@@ -21,7 +21,7 @@ import {
   WS_CLOSE_NORMAL,
   WS_CLOSE_PROTOCOL_ERROR,
 } from "./wire.js";
-import type { Audio, AudioFormat, ClientMessage, Hello, Image, Message, Prompt } from "./wire.js";
+import type { Audio, AudioFormat, ClientMessage, ClipboardFormats, Hello, Image, Message, Prompt } from "./wire.js";
 
 export type State = "connecting" | "connected" | "closed";
 
@@ -32,7 +32,8 @@ export interface SessionUI {
   title(name: string): void;
   resized(width: number, height: number): void;
   cursor(css: string): void;
-  clipboard(text: string): void;
+  /** The remote clipboard: CLIPBOARD's text, or CLIPBOARD_CONTENT's formats. */
+  clipboard(c: ClipboardFormats): void;
   bell(): void;
   terminal(data: Uint8Array): void;
   terminalConfig?(fontSize: number, colorScheme: string): void;
@@ -285,7 +286,10 @@ export class Session {
         ui.cursor(cursorCSS(m));
         return;
       case "CLIPBOARD":
-        if (this.flags & FLAG_COPY) ui.clipboard(m.text);
+        if (this.flags & FLAG_COPY) ui.clipboard({ text: m.text, html: "", png: new Uint8Array(0) });
+        return;
+      case "CLIPBOARD_CONTENT":
+        if (this.flags & FLAG_COPY) ui.clipboard(m);
         return;
       case "BELL":
         ui.bell();

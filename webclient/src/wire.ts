@@ -27,6 +27,7 @@ export const T = {
   TERMINAL_SCROLLBACK: 0x11,
   AUDIO_FORMAT: 0x12,
   NOTICE: 0x13,
+  CLIPBOARD_CONTENT: 0x14,
   ACK: 0x80,
   KEY: 0x81,
   POINTER: 0x82,
@@ -37,6 +38,7 @@ export const T = {
   TERMINAL_RESIZE: 0x87,
   PROMPT_RESPONSE: 0x88,
   AUDIO_ENABLE: 0x89,
+  CLIENT_CLIPBOARD_CONTENT: 0x8a,
 } as const;
 
 // HELLO kind and flags (§ HELLO).
@@ -80,8 +82,15 @@ export const BUTTON_FORWARD = 16;
 
 // Size limits (§ Framing).
 export const MAX_SERVER_MESSAGE = 4 << 20;
-export const MAX_CLIENT_MESSAGE = 1 << 20;
+export const MAX_CLIENT_MESSAGE = 4 << 20;
 export const MAX_CLIPBOARD = 1 << 20;
+
+// CLIPBOARD_CONTENT's formats (§ CLIPBOARD_CONTENT); a receiver skips the others.
+export const MIME_TEXT = "text/plain";
+export const MIME_HTML = "text/html";
+export const MIME_PNG = "image/png";
+export const MAX_CLIPBOARD_ITEMS = 8;
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 export const MAX_PROMPTS = 16; // prompts in a PROMPT, answers in a PROMPT_RESPONSE
 export const MAX_PROMPT_TEXT = 4 << 10; // bytes of one name, instruction, prompt or answer
 export const MAX_TERMINAL_DATA = 64 << 10; // output in one TERMINAL or TERMINAL_DEFLATE (inflated)
@@ -142,6 +151,10 @@ export type Audio = { type: "AUDIO"; timestamp: number; data: Uint8Array };
 export type AudioFormat = { type: "AUDIO_FORMAT"; codec: number; channels: number; sampleRate: number; config: Uint8Array };
 export type AudioEnable = { type: "AUDIO_ENABLE"; enabled: boolean };
 export type Notice = { type: "NOTICE"; level: number; text: string };
+/** A clipboard in several formats; an empty field is not sent. */
+export type ClipboardFormats = { text: string; html: string; png: Uint8Array };
+export type ClipboardContent = { type: "CLIPBOARD_CONTENT" } & ClipboardFormats;
+export type ClientClipboardContent = { type: "CLIENT_CLIPBOARD_CONTENT" } & ClipboardFormats;
 export type PromptField = { text: string; echo: boolean };
 export type Prompt = { type: "PROMPT"; id: number; name: string; instruction: string; prompts: PromptField[] };
 export type PromptResponse = { type: "PROMPT_RESPONSE"; id: number; answers: string[] };
@@ -156,8 +169,8 @@ export type TerminalResize = { type: "TERMINAL_RESIZE"; cols: number; rows: numb
 // A type this version does not know: skipped.
 export type Unknown = { type: "UNKNOWN"; typeByte: number; payload: Uint8Array };
 
-export type ServerMessage = Hello | Resize | Fill | Copy | Image | Frame | Cursor | Clipboard | Bell | Name | Close | Terminal | TerminalConfig | Prompt | TerminalDeflate | TerminalScrollback | Audio | AudioFormat | Notice;
-export type ClientMessage = Ack | Key | Pointer | ClientClipboard | ResizeRequest | TerminalInput | Wheel | TerminalResize | PromptResponse | AudioEnable;
+export type ServerMessage = Hello | Resize | Fill | Copy | Image | Frame | Cursor | Clipboard | Bell | Name | Close | Terminal | TerminalConfig | Prompt | TerminalDeflate | TerminalScrollback | Audio | AudioFormat | Notice | ClipboardContent;
+export type ClientMessage = Ack | Key | Pointer | ClientClipboard | ResizeRequest | TerminalInput | Wheel | TerminalResize | PromptResponse | AudioEnable | ClientClipboardContent;
 export type Message = ServerMessage | ClientMessage | Unknown;
 
 /** ProtocolError: the peer sent bytes that break docs/protocol.md. The session ends. */
@@ -281,6 +294,53 @@ function decodeNotice(p: Uint8Array): Notice {
   }
 }
 
+// § CLIPBOARD_CONTENT: count, then count formats of mimeLength, mime, dataLength, data.
+// Every length is checked against what is left before anything is sliced.
+function decodeClipboardContent<K extends "CLIPBOARD_CONTENT" | "CLIENT_CLIPBOARD_CONTENT">(type: K, p: Uint8Array, dv: DataView): { type: K } & ClipboardFormats {
+  if (p.length < 1) throw short(type, p.length, 1);
+  const count = p[0];
+  if (count < 1 || count > MAX_CLIPBOARD_ITEMS) throw new ProtocolError(`${type}: ${count} formats, want 1-${MAX_CLIPBOARD_ITEMS}`);
+  const m: { type: K } & ClipboardFormats = { type, text: "", html: "", png: new Uint8Array(0) };
+  const seen = new Set<string>();
+  let off = 1;
+  for (let i = 0; i < count; i++) {
+    if (off + 1 > p.length || off + 1 + p[off] + 4 > p.length) throw new ProtocolError(`${type}: format ${i} beyond the payload`);
+    const mime = String.fromCharCode(...p.subarray(off + 1, off + 1 + p[off]));
+    off += 1 + mime.length;
+    const size = dv.getUint32(off, true);
+    if (size > p.length - off - 4) throw new ProtocolError(`${type}: ${mime} of ${size} bytes beyond the end`);
+    const data = p.subarray(off + 4, off + 4 + size);
+    off += 4 + size;
+    if (mime === "" || seen.has(mime)) throw new ProtocolError(`${type}: format ${i}: empty or repeated MIME type "${mime}"`);
+    seen.add(mime);
+    if (mime === MIME_TEXT || mime === MIME_HTML) {
+      let text: string;
+      try {
+        if (size > MAX_CLIPBOARD) throw new Error();
+        text = utf8strict.decode(data);
+      } catch {
+        throw new ProtocolError(`${type}: ${mime}: ${size} bytes, not UTF-8 or over the ${MAX_CLIPBOARD} limit`);
+      }
+      if (mime === MIME_TEXT) m.text = text;
+      else m.html = text;
+    } else if (mime === MIME_PNG) {
+      if (!PNG_SIGNATURE.every((b, j) => data[j] === b)) throw new ProtocolError(`${type}: image/png data is not a PNG file`);
+      m.png = data;
+    }
+  }
+  return m;
+}
+
+function writeClipboardContent(w: Writer, type: number, m: ClipboardFormats): Writer {
+  const items: [string, Uint8Array][] = [];
+  if (m.text !== "") items.push([MIME_TEXT, utf8enc.encode(m.text)]);
+  if (m.html !== "") items.push([MIME_HTML, utf8enc.encode(m.html)]);
+  if (m.png.length > 0) items.push([MIME_PNG, m.png]);
+  w.begin(type).u8(items.length);
+  for (const [mime, data] of items) w.u8(mime.length).text(mime).u32(data.length).bytes(data);
+  return w.end();
+}
+
 function decodePayload(type: number, p: Uint8Array, dv: DataView): Message {
   const n = p.length;
   const u16 = (o: number) => dv.getUint16(o, true);
@@ -342,6 +402,10 @@ function decodePayload(type: number, p: Uint8Array, dv: DataView): Message {
       return decodeAudioFormat(p, dv);
     case T.NOTICE: // § NOTICE
       return decodeNotice(p);
+    case T.CLIPBOARD_CONTENT: // § 0x14 CLIPBOARD_CONTENT
+      return decodeClipboardContent("CLIPBOARD_CONTENT", p, dv);
+    case T.CLIENT_CLIPBOARD_CONTENT: // § 0x8A CLIPBOARD_CONTENT
+      return decodeClipboardContent("CLIENT_CLIPBOARD_CONTENT", p, dv);
     case T.PROMPT_RESPONSE: // § PROMPT_RESPONSE
       return decodePromptResponse(p, dv);
     case T.ACK: // § ACK
@@ -494,6 +558,10 @@ export function writeMessage(w: Writer, m: Message): Writer {
       return w.begin(T.AUDIO_ENABLE).u8(m.enabled ? 1 : 0).end();
     case "NOTICE":
       return w.begin(T.NOTICE).u8(m.level).text(m.text).end();
+    case "CLIPBOARD_CONTENT":
+      return writeClipboardContent(w, T.CLIPBOARD_CONTENT, m);
+    case "CLIENT_CLIPBOARD_CONTENT":
+      return writeClipboardContent(w, T.CLIENT_CLIPBOARD_CONTENT, m);
     case "PROMPT": {
       w.begin(T.PROMPT).u32(m.id).text16(m.name).text16(m.instruction).u8(m.prompts.length);
       for (const q of m.prompts) w.u8(q.echo ? PROMPT_ECHO : 0).text16(q.text);

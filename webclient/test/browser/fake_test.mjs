@@ -382,6 +382,81 @@ test("clipboard both ways, the panel, and RESIZE_REQUEST on window resize", { sk
   await b.run({ setViewport: { width: 1024, height: 768 } });
 });
 
+// pngPixels decodes a PNG in the page (the browser's own decoder) to RGBA.
+const pngPixels = (bytes) =>
+  b.page.evaluate(async (arr) => {
+    const bmp = await createImageBitmap(new Blob([new Uint8Array(arr)], { type: "image/png" }));
+    const c = new OffscreenCanvas(bmp.width, bmp.height).getContext("2d");
+    c.drawImage(bmp, 0, 0);
+    return [bmp.width, bmp.height, Array.from(c.getImageData(0, 0, bmp.width, bmp.height).data)];
+  }, Array.from(bytes));
+
+test("clipboard with HTML and an image both ways (CLIPBOARD_CONTENT), copy, focus and paste", { skip }, async () => {
+  let conn;
+  sessions.richclip = (c) => {
+    conn = c;
+    c.send(enc(hello(7), { type: "RESIZE", width: 320, height: 200 }, { type: "FRAME", id: 1 }));
+  };
+  await b.run({ open: "richclip" });
+  await b.run({ waitState: "connected" });
+  await waitMsg(conn, (m) => m.type === "ACK", "ACK");
+  await b.page.bringToFront();
+
+  // Remote → browser: one ClipboardItem with the text, the HTML and the image.
+  const rgb = new Uint8Array([255, 0, 0, 0, 255, 0, 0, 0, 255, 255, 255, 255]);
+  conn.send(enc({ type: "CLIPBOARD_CONTENT", text: "rich ✓", html: "<b>rich</b> ✓", png: png(2, 2, rgb) }));
+  const got = await b.page.evaluate(async () => {
+    for (let i = 0; i < 100; i++) {
+      const [item] = await navigator.clipboard.read();
+      if (item?.types.includes("image/png")) {
+        const bytes = new Uint8Array(await (await item.getType("image/png")).arrayBuffer());
+        return { types: [...item.types].sort(), text: await (await item.getType("text/plain")).text(), html: await (await item.getType("text/html")).text(), png: Array.from(bytes) };
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return null;
+  });
+  assert.ok(got, "the image never reached the browser's clipboard");
+  assert.deepEqual(got.types, ["image/png", "text/html", "text/plain"]);
+  assert.equal(got.text, "rich ✓");
+  assert.match(got.html, /<b>rich<\/b> ✓/);
+  const [w, h, rgba] = await pngPixels(got.png);
+  assert.deepEqual([w, h], [2, 2]);
+  assert.deepEqual(rgba.filter((_, i) => i % 4 !== 3), Array.from(rgb), "the image's pixels");
+  // What racgate put there is not sent back when the page regains focus.
+  await b.page.evaluate(() => window.dispatchEvent(new Event("focus")));
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(all(conn).filter((m) => m.type.startsWith("CLIENT_CLIPBOARD")).length, 0, "echoed back");
+
+  // Browser → remote on focus: text and HTML as CLIPBOARD_CONTENT.
+  await b.page.evaluate(async () => {
+    const item = new ClipboardItem({ "text/plain": new Blob(["a b"], { type: "text/plain" }), "text/html": new Blob(["<p>a <i>b</i></p>"], { type: "text/html" }) });
+    await navigator.clipboard.write([item]);
+    window.dispatchEvent(new Event("focus"));
+  });
+  const cc = await waitMsg(conn, (m) => m.type === "CLIENT_CLIPBOARD_CONTENT", "CLIPBOARD_CONTENT on focus");
+  assert.equal(cc.text, "a b");
+  assert.match(cc.html, /<p>a <i>b<\/i><\/p>/);
+  assert.equal(cc.png.length, 0);
+
+  // The paste shortcut with an image on the clipboard: the image arrives before the V.
+  conn.messages.length = 0;
+  const blue = new Uint8Array([0, 0, 255, 0, 0, 255, 0, 0, 255]);
+  await b.page.evaluate(async (arr) => {
+    const item = new ClipboardItem({ "image/png": new Blob([new Uint8Array(arr)], { type: "image/png" }) });
+    await navigator.clipboard.write([item]);
+  }, Array.from(png(3, 1, blue)));
+  await b.page.click("#screen");
+  await b.run({ press: "Control+v" });
+  await waitMsg(conn, (m) => m.type === "KEY" && m.keysym === 0xffe3 && !m.down, "Control up");
+  const seq = all(conn).filter((m) => m.type !== "POINTER").map((m) => (m.type === "KEY" ? `${m.down ? "+" : "-"}${m.keysym.toString(16)}` : m.type));
+  assert.deepEqual(seq, ["+ffe3", "CLIENT_CLIPBOARD_CONTENT", "+76", "-76", "-ffe3"]);
+  const pasted = all(conn).find((m) => m.type === "CLIENT_CLIPBOARD_CONTENT");
+  const [pw, ph, prgba] = await pngPixels(pasted.png);
+  assert.deepEqual([pw, ph], [3, 1]);
+  assert.deepEqual(prgba.filter((_, i) => i % 4 !== 3), Array.from(blue), "the pasted image's pixels");
+});
+
 test("HELLO flags: no paste, no copy, no resize", { skip }, async () => {
   let conn;
   sessions.locked = (c) => {

@@ -1,9 +1,8 @@
-// Keysyms, coordinate scaling, pointer buttons, wheel notches and the clipboard sync.
+// Keysyms, coordinate scaling, pointer buttons and wheel notches.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { keysymFor, charKeysym } from "../../src/keysym.js";
 import { fitRect, toFramebuffer, toPage, devicePixels, pointerButtons, WheelAccumulator, DELTA_LINE, DELTA_PIXEL, DELTA_PAGE } from "../../src/geometry.js";
-import { ClipboardSync } from "../../src/clipboard.js";
 import { endpointFromPath } from "../../src/main.js";
 
 test("keysym: Latin-1 characters are their own keysym", () => {
@@ -126,77 +125,6 @@ test("wheel: 100 px or one line is a notch, remainders carry", () => {
   assert.deepEqual(w.add(0, 3, DELTA_LINE), { dx: 0, dy: 3 });
   assert.deepEqual(w.add(0, -1, DELTA_PAGE), { dx: 0, dy: -1 });
   assert.deepEqual(w.add(0, 1e9, DELTA_LINE), { dx: 0, dy: 32767 });
-});
-
-function fakeClipboard(focused: boolean, permitted: boolean) {
-  const sent: string[] = [];
-  const shown: string[] = [];
-  const notes: string[] = [];
-  const state = { text: "", writes: [] as string[] };
-  const nav = {
-    clipboard: {
-      async readText() {
-        if (!permitted) throw new Error("denied");
-        return state.text;
-      },
-      async writeText(t: string) {
-        if (!permitted) throw new Error("denied");
-        state.writes.push(t);
-        state.text = t;
-      },
-    },
-  } as unknown as Navigator;
-  const doc = { hasFocus: () => focused } as unknown as Document;
-  const c = new ClipboardSync((t) => sent.push(t), { showFallback: (t) => shown.push(t), note: (t) => notes.push(t) }, nav, doc);
-  return { c, sent, shown, notes, state };
-}
-
-test("clipboard: remote text goes to the browser, or the panel when not permitted", async () => {
-  const a = fakeClipboard(true, true);
-  a.c.copyAllowed = true;
-  await a.c.fromRemote("héllo ✓");
-  assert.deepEqual(a.state.writes, ["héllo ✓"]);
-  assert.deepEqual(a.shown, []);
-  const b = fakeClipboard(false, true); // page not focused: writing is not allowed
-  b.c.copyAllowed = true;
-  await b.c.fromRemote("x");
-  assert.deepEqual(b.state.writes, []);
-  assert.deepEqual(b.shown, ["x"]);
-  const c = fakeClipboard(true, false);
-  c.c.copyAllowed = true;
-  await c.c.fromRemote("y");
-  assert.deepEqual(c.shown, ["y"]);
-  const d = fakeClipboard(true, true); // disable-copy: nothing
-  await d.c.fromRemote("z");
-  assert.deepEqual([d.state.writes, d.shown], [[], []]);
-});
-
-test("clipboard: browser text is sent when it changed and paste is allowed", async () => {
-  const a = fakeClipboard(true, true);
-  a.c.pasteAllowed = true;
-  await a.c.syncFromBrowser(); // an empty browser clipboard is not sent
-  assert.deepEqual(a.sent, []);
-  a.c.pasteAllowed = false;
-  a.state.text = "one";
-  await a.c.syncFromBrowser();
-  assert.deepEqual(a.sent, []); // paste not allowed yet
-  a.c.pasteAllowed = true;
-  await a.c.syncFromBrowser();
-  await a.c.syncFromBrowser();
-  assert.deepEqual(a.sent, ["one"]);
-  // Text that came from the remote is not echoed back.
-  a.c.copyAllowed = true;
-  await a.c.fromRemote("two");
-  await a.c.syncFromBrowser();
-  assert.deepEqual(a.sent, ["one"]);
-  a.state.text = "three";
-  await a.c.syncFromBrowser();
-  assert.deepEqual(a.sent, ["one", "three"]);
-  // The panel sends even unchanged text; oversized text is refused with a note.
-  assert.equal(a.c.offer("three", true), true);
-  assert.equal(a.c.offer("x".repeat((1 << 20) + 1)), false);
-  assert.deepEqual(a.sent, ["one", "three", "three"]);
-  assert.equal(a.notes.length, 1);
 });
 
 test("endpoint: last path segment, URL-decoded", () => {

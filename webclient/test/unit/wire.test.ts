@@ -33,7 +33,7 @@ function describe(m: Message): Record<string, unknown> {
 // undescribe turns a vector's JSON message back into a Message for the encoder.
 function undescribe(j: Record<string, unknown>): Message {
   const m: Record<string, unknown> = { ...j };
-  for (const k of ["data", "rgba", "payload", "config"]) if (typeof m[k] === "string") m[k] = unhex(m[k] as string);
+  for (const k of ["data", "rgba", "payload", "config", "png"]) if (typeof m[k] === "string") m[k] = unhex(m[k] as string);
   return m as unknown as Message;
 }
 
