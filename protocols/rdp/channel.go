@@ -33,8 +33,9 @@ const (
 // announce in the Virtual Channel Capability Set.
 const channelChunkLength = 1600
 
-// maxChannelMessage bounds one reassembled virtual channel message.
-const maxChannelMessage = 16 << 20
+// maxChannelMessage bounds one reassembled virtual channel message: the
+// clipboard's largest image (maxClipboardImageBytes) with its header.
+const maxChannelMessage = 64<<20 + 1024
 
 // staticChannel is one requested static virtual channel.
 type staticChannel struct {
@@ -51,6 +52,10 @@ type staticChannel struct {
 	// first chunk, for the header, and its length), which is then skipped
 	// chunk by chunk instead of ending the connection.
 	oversize func(first []byte, total int) error
+	// msgLimit, when set, is the limit for the message whose first chunk
+	// is given, at most limit: a channel whose messages differ in what
+	// they may hold refuses one at its first chunk, not once buffered.
+	msgLimit func(first []byte) int
 	skip     int // bytes of a skipped message still to come
 }
 
@@ -105,9 +110,13 @@ func (c *Client) handleChannelData(ch uint16, data []byte) error {
 		return nil
 	}
 	vc.skip = 0
-	if total > vc.limit {
+	limit := vc.limit
+	if vc.msgLimit != nil && flags&channelFlagFirst != 0 {
+		limit = min(limit, vc.msgLimit(chunk))
+	}
+	if total > limit {
 		if vc.oversize == nil || flags&channelFlagFirst == 0 {
-			return protoErr(pdu, sec, "channel %s: a %d-byte message, longer than the %d bytes it allows", vc.Name, total, vc.limit)
+			return protoErr(pdu, sec, "channel %s: a %d-byte message, longer than the %d bytes it allows", vc.Name, total, limit)
 		}
 		vc.buf, vc.total = vc.buf[:0], 0
 		if flags&channelFlagLast == 0 {

@@ -89,15 +89,20 @@ type Config struct {
 	// local clipboard.
 	ClipboardText func(text string, err error)
 	// ClipboardContent, when Clipboard is nil, shares the clipboard as
-	// text and HTML, and takes precedence over ClipboardText: each time
-	// the remote clipboard changes the client fetches its text as for
-	// ClipboardText, then, if it offers the registered format "HTML
-	// Format", its HTML (CF_HTML), and calls ClipboardContent once with
-	// both. HTML that cannot be fetched or read leaves the text with HTML
-	// "" (logged at debug level); a clipboard with HTML but no text gives
-	// Text "". Errors are ClipboardText's. It is called on Run's goroutine
-	// or a timer's and must not block. Client.SetClipboardContent sets
-	// the local clipboard.
+	// text, HTML and images, and takes precedence over ClipboardText:
+	// each time the remote clipboard changes the client fetches its text
+	// as for ClipboardText, then, if it offers the registered format
+	// "HTML Format", its HTML (CF_HTML), then, if it offers CF_DIB or
+	// CF_DIBV5 (and images are not off), its image, and calls
+	// ClipboardContent once with all of them. HTML or an image that
+	// cannot be fetched or read is left out (logged at debug level); a
+	// clipboard without text gives Text "". The call's error is
+	// ClipboardText's when the text fails, or when nothing could be
+	// fetched; besides, an image over ClipboardMaxImageBytes is left out
+	// with an error wrapping ErrClipboardImageTooLarge, and content then
+	// holds the text and HTML there were: the only error that comes with
+	// content. It is called on Run's goroutine or a timer's and must not
+	// block. Client.SetClipboardContent sets the local clipboard.
 	ClipboardContent func(content ClipboardContent, err error)
 	// ClipboardTimeout is how long the fetch of ClipboardText or
 	// ClipboardContent waits for the server, for each format; 10 s when
@@ -107,6 +112,14 @@ type Config struct {
 	// direction (and a Format List); 1 MiB when zero. Data over it is
 	// skipped (the request fails), not the connection.
 	ClipboardMaxBytes int
+	// ClipboardMaxImageBytes bounds an image on the clipboard in either
+	// direction, as a DIB (CF_DIB, CF_DIBV5: about 4 bytes a pixel at 32
+	// bits), and the pixels a remote DIB may decode to (one for each byte
+	// of the limit, for DIBs of fewer than 8 bits a pixel); 16 MiB when
+	// zero, at most 64 MiB. Negative turns images off: none is fetched,
+	// and SetClipboardContent refuses one. A remote image over it is
+	// skipped (ErrClipboardImageTooLarge), not the text or the connection.
+	ClipboardMaxImageBytes int
 }
 
 // initChannels requests the virtual channels the configuration needs, before
@@ -236,8 +249,11 @@ func (cfg *Config) normalize() error {
 	if cfg.DPI < 0 || cfg.DPI > 1000 {
 		return fmt.Errorf("rdp: dpi %d out of range", cfg.DPI)
 	}
-	if cfg.ClipboardMaxBytes < 0 || cfg.ClipboardMaxBytes > maxChannelMessage-clipHeaderSize-clipMaxTrailingBytes {
+	if cfg.ClipboardMaxBytes < 0 || cfg.ClipboardMaxBytes > maxClipboardTextBytes {
 		return fmt.Errorf("rdp: clipboard limit %d out of range", cfg.ClipboardMaxBytes)
+	}
+	if cfg.ClipboardMaxImageBytes > maxClipboardImageBytes {
+		return fmt.Errorf("rdp: clipboard image limit %d out of range (at most %d)", cfg.ClipboardMaxImageBytes, maxClipboardImageBytes)
 	}
 	if cfg.ClipboardTimeout < 0 {
 		return fmt.Errorf("rdp: clipboard timeout %v out of range", cfg.ClipboardTimeout)

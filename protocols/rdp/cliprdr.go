@@ -1,8 +1,10 @@
 package rdp
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"image"
 	"slices"
 	"strings"
 	"sync"
@@ -27,18 +29,30 @@ import (
 //     Format Data Request, and the Format Data Response goes to
 //     ClipboardHandler.ClipboardData.
 //   - Local to remote: SetClipboardContent announces CF_UNICODETEXT and
-//     CF_TEXT, and with HTML the registered format "HTML Format" under
-//     clipHTMLFormatID; the server's Format Data Requests are answered
-//     from the stored data (CB_RESPONSE_FAIL for any other format).
+//     CF_TEXT, with HTML the registered format "HTML Format" under
+//     clipHTMLFormatID, and with an image CF_DIB (and CF_DIBV5 for a
+//     translucent one, dibencode.go); the server's Format Data Requests
+//     are answered from the stored data (CB_RESPONSE_FAIL for any other
+//     format).
+//   - Limits: a Format Data Response for CF_DIB or CF_DIBV5 may hold
+//     Config.ClipboardMaxImageBytes, every other message
+//     Config.ClipboardMaxBytes; the channel reassembles up to the larger,
+//     and refuses a message over its own limit at its first chunk.
 //   - Lock and Unlock Clipboard Data PDUs (2.2.4.6, 2.2.4.7) are ignored:
 //     the client does not announce CB_CAN_LOCK_CLIPDATA, and it keeps no
 //     file streams that locking would preserve. File Contents Requests
 //     cannot come, as no file list is offered; they are ignored too.
 //
 // Servers seen: xrdp 0.9 (chansrv) serves the X session's CLIPBOARD
-// selection both ways, as text only: it neither offers nor asks for "HTML
-// Format" (0.9.21 clipboard.c maps UTF8_STRING and STRING, image/bmp and
-// file lists).
+// selection both ways, as text and images: it neither offers nor asks for
+// "HTML Format" (0.9.21 clipboard.c maps UTF8_STRING and STRING, image/bmp
+// and file lists). image/bmp is CF_DIB: chansrv strips the X side's
+// 14-byte BITMAPFILEHEADER, and puts a constant one in front of the client's
+// DIB (bfOffBits 54, so a 40-byte header and no colour table). It
+// announces Windows' list (Native, CF_METAFILEPICT, CF_DIB, CF_DIBV5) but
+// serves CF_DIB alone. xrdp 0.9.21 gives X a client DIB of up to 32 KiB
+// without its last 14 bytes (fixed in its source in June 2024, after
+// 0.10.1); a larger one, streamed, arrives whole.
 
 // ClipboardHandler receives the remote clipboard. Its methods are called on
 // Run's goroutine and must not block; they may call RequestClipboard,
@@ -51,7 +65,8 @@ type ClipboardHandler interface {
 	ClipboardFormats(formats []ClipboardFormat)
 	// ClipboardData is the answer to RequestClipboard(format), in the order
 	// the requests were made: the data as the server sent it (for text,
-	// decode it with ClipboardText), valid only during the call. ok false:
+	// decode it with ClipboardText; for CF_DIB and CF_DIBV5, with
+	// ClipboardImage), valid only during the call. ok false:
 	// the server could not render the format (CB_RESPONSE_FAIL), and data
 	// is nil.
 	ClipboardData(format uint32, data []byte, ok bool)
@@ -59,6 +74,16 @@ type ClipboardHandler interface {
 
 // defaultClipboardMaxBytes is Config.ClipboardMaxBytes when zero.
 const defaultClipboardMaxBytes = 1 << 20
+
+// Config.ClipboardMaxImageBytes when zero, and its largest value. 16 MiB
+// holds a 2560x1600 screen as a 32-bit DIB.
+const (
+	defaultClipboardMaxImageBytes = 16 << 20
+	maxClipboardImageBytes        = 64 << 20
+)
+
+// maxClipboardTextBytes is the largest Config.ClipboardMaxBytes.
+const maxClipboardTextBytes = 16<<20 - clipHeaderSize - clipMaxTrailingBytes
 
 // maxClipboardPending bounds the Format Data Requests awaiting a response.
 const maxClipboardPending = 16
@@ -81,10 +106,11 @@ var ErrClipboardNotReady = errors.New("rdp: clipboard not ready")
 // Format List before the data requests it allows). Handler methods are
 // called without it.
 type cliprdr struct {
-	c   *Client
-	h   ClipboardHandler
-	ch  int // index in c.channels
-	max int // Config.ClipboardMaxBytes
+	c        *Client
+	h        ClipboardHandler
+	ch       int // index in c.channels
+	max      int // Config.ClipboardMaxBytes
+	imageMax int // Config.ClipboardMaxImageBytes; 0: images are off
 
 	mu        sync.Mutex
 	ready     bool // Monitor Ready received and answered
@@ -112,16 +138,50 @@ func (c *Client) initClipboard() {
 	if h == nil {
 		return
 	}
-	cl := &cliprdr{c: c, h: h, ch: len(c.channels), max: c.cfg.ClipboardMaxBytes}
+	cl := &cliprdr{c: c, h: h, ch: len(c.channels), max: c.cfg.ClipboardMaxBytes, imageMax: c.cfg.clipboardImageMax()}
 	if cl.max == 0 {
 		cl.max = defaultClipboardMaxBytes
 	}
-	// The longest message: a header, max bytes of data and the padding
-	// some servers add. A longer one is refused at its first chunk.
+	// The longest message: a header, the larger limit's bytes of data and
+	// the padding some servers add. A longer one, or one over its own
+	// limit (msgLimit), is refused at its first chunk.
 	c.addChannelLimit("cliprdr", channelOptionEncryptRDP|channelOptionCompressRDP|channelOptionShowProtocol,
-		clipHeaderSize+cl.max+clipMaxTrailingBytes, cl.handle)
+		clipHeaderSize+max(cl.max, cl.imageMax)+clipMaxTrailingBytes, cl.handle)
 	c.channels[cl.ch].oversize = cl.oversize
+	c.channels[cl.ch].msgLimit = cl.msgLimit
 	c.clip = cl
+}
+
+// clipboardImageMax is Config.ClipboardMaxImageBytes with its default, 0
+// when images are off.
+func (cfg *Config) clipboardImageMax() int {
+	switch n := cfg.ClipboardMaxImageBytes; {
+	case n < 0:
+		return 0
+	case n == 0:
+		return defaultClipboardMaxImageBytes
+	default:
+		return n
+	}
+}
+
+// isImageFormat reports whether format is one of the DIB formats, whose
+// data Config.ClipboardMaxImageBytes bounds.
+func isImageFormat(format uint32) bool { return format == CFDIB || format == CFDIBV5 }
+
+// msgLimit is the longest cliprdr message first can start: a Format Data
+// Response to a request for an image may hold an image, any other message
+// text.
+func (cl *cliprdr) msgLimit(first []byte) int {
+	n := cl.max
+	if len(first) >= 2 && binary.LittleEndian.Uint16(first) == cbFormatDataResponse {
+		cl.mu.Lock()
+		if len(cl.pending) > 0 && isImageFormat(cl.pending[0]) {
+			n = cl.imageMax
+		}
+		cl.mu.Unlock()
+	}
+	return clipHeaderSize + n + clipMaxTrailingBytes
 }
 
 // oversize takes a message longer than the limit, which the channel skips
@@ -129,7 +189,8 @@ func (c *Client) initClipboard() {
 // broken connection. first is its first chunk.
 func (cl *cliprdr) oversize(first []byte, total int) error {
 	h, _, _ := parseClipHeader(first) // a header cut short reads as msgType 0
-	cl.c.log.Warn("rdp: cliprdr message over the clipboard limit skipped", "msgType", h.msgType, "bytes", total, "limit", cl.max)
+	cl.c.log.Warn("rdp: cliprdr message over the clipboard limit skipped", "msgType", h.msgType, "bytes", total,
+		"limit", cl.msgLimit(first)-clipHeaderSize-clipMaxTrailingBytes)
 	switch h.msgType {
 	case cbFormatDataResponse:
 		format, err := cl.takePending()
@@ -314,29 +375,46 @@ func (c *Client) SetClipboardText(text string) error {
 	return c.SetClipboardContent(ClipboardContent{Text: text})
 }
 
-// SetClipboardContent puts text, and HTML if content.HTML is not "", on
-// the client's clipboard. The text is announced to the server as
-// CF_UNICODETEXT and CF_TEXT (Windows-1252, characters it lacks as '?'),
-// even when it is "". The HTML, a fragment, is announced as the
-// registered format "HTML Format" and served as CF_HTML: the fragment in
-// a minimal html/body document (invalid UTF-8 becomes U+FFFD). Each is
-// served when the server asks for it. Before the server's clipboard is
-// ready the content is kept and announced then. Line ends are sent as
-// they are (Windows programs expect CR LF). Text or HTML over
-// Config.ClipboardMaxBytes in its format is ErrClipboardTooLarge, and
-// the clipboard is left as it was. It may be called from any goroutine.
+// SetClipboardContent puts text, HTML if content.HTML is not "" and an
+// image if content.Image is not nil on the client's clipboard. The text is
+// announced to the server as CF_UNICODETEXT and CF_TEXT (Windows-1252,
+// characters it lacks as '?'), even when it is "", except beside an
+// image: there "" is no text, lest a program paste it instead of the
+// image. The HTML, a fragment, is announced as the registered
+// format "HTML Format" and served as CF_HTML: the fragment in a minimal
+// html/body document (invalid UTF-8 becomes U+FFFD). The image is
+// announced as CF_DIB (24 bits, translucent pixels on white) and, if it
+// has translucent pixels and fits the limit that way too, as CF_DIBV5
+// (32 bits with alpha) before it; dibencode.go says why. Each is served
+// when the server asks for it. Before the server's clipboard is ready the
+// content is kept and announced then. Line ends are sent as they are
+// (Windows programs expect CR LF). Text or HTML over
+// Config.ClipboardMaxBytes in its format, an image whose CF_DIB is over
+// Config.ClipboardMaxImageBytes or that is over 16384 pixels on a side,
+// and any image when images are off, is ErrClipboardTooLarge, and the
+// clipboard is left as it was. It may be called from any goroutine.
 func (c *Client) SetClipboardContent(content ClipboardContent) error {
 	cl := c.clip
 	if cl == nil {
 		return fmt.Errorf("%w: no Config.Clipboard", ErrClipboardNotReady)
 	}
-	unicode := encodeUnicodeText(content.Text)
-	if len(unicode) > cl.max {
-		return fmt.Errorf("%w: text of %d bytes in UTF-16, over %d", ErrClipboardTooLarge, len(unicode), cl.max)
+	var images []clipItem
+	if content.Image != nil {
+		var err error
+		if images, err = cl.imageItems(content.Image); err != nil {
+			return err
+		}
 	}
-	local := []clipItem{
-		{ClipboardFormat{ID: CFUnicodeText}, unicode},
-		{ClipboardFormat{ID: CFText}, encodeANSIText(content.Text)},
+	var local []clipItem
+	if content.Text != "" || images == nil {
+		unicode := encodeUnicodeText(content.Text)
+		if len(unicode) > cl.max {
+			return fmt.Errorf("%w: text of %d bytes in UTF-16, over %d", ErrClipboardTooLarge, len(unicode), cl.max)
+		}
+		local = []clipItem{
+			{ClipboardFormat{ID: CFUnicodeText}, unicode},
+			{ClipboardFormat{ID: CFText}, encodeANSIText(content.Text)},
+		}
 	}
 	if content.HTML != "" {
 		html := strings.ToValidUTF8(content.HTML, "\uFFFD")
@@ -346,6 +424,7 @@ func (c *Client) SetClipboardContent(content ClipboardContent) error {
 		}
 		local = append(local, clipItem{ClipboardFormat{ID: clipHTMLFormatID, Name: CFNameHTML}, encodeCFHTML(html)})
 	}
+	local = append(local, images...)
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
 	cl.local = local
@@ -353,6 +432,31 @@ func (c *Client) SetClipboardContent(content ClipboardContent) error {
 		return nil
 	}
 	return cl.sendFormatListLocked()
+}
+
+// imageItems encodes img as the local clipboard's CF_DIBV5 (if it has
+// translucent pixels and fits) and CF_DIB, each size checked before the
+// DIB is made.
+func (cl *cliprdr) imageItems(img image.Image) ([]clipItem, error) {
+	if cl.imageMax == 0 {
+		return nil, fmt.Errorf("%w: images are off (Config.ClipboardMaxImageBytes < 0)", ErrClipboardTooLarge)
+	}
+	r := img.Bounds()
+	w, h := r.Dx(), r.Dy()
+	switch {
+	case w <= 0 || h <= 0:
+		return nil, fmt.Errorf("rdp: clipboard image of %dx%d pixels", w, h)
+	case w > dibMaxSide || h > dibMaxSide:
+		return nil, fmt.Errorf("%w: image of %dx%d pixels, over %d on a side", ErrClipboardTooLarge, w, h, dibMaxSide)
+	}
+	if n := dibSize(dibInfoHeaderSize, w, h, 24); n > uint64(cl.imageMax) {
+		return nil, fmt.Errorf("%w: image of %dx%d pixels, %d bytes as CF_DIB, over %d", ErrClipboardTooLarge, w, h, n, cl.imageMax)
+	}
+	var items []clipItem
+	if dibSize(dibV5HeaderSize, w, h, 32) <= uint64(cl.imageMax) && !opaque(img) {
+		items = append(items, clipItem{ClipboardFormat{ID: CFDIBV5}, encodeDIBV5(img)})
+	}
+	return append(items, clipItem{ClipboardFormat{ID: CFDIB}, encodeDIB(img)}), nil
 }
 
 // ClipboardJoined reports whether the server joined the client to the

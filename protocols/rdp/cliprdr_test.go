@@ -422,7 +422,8 @@ func TestCliprdrChannel(t *testing.T) {
 	if len(c.channels) != 1 || c.channels[0].Name != "cliprdr" || c.channels[0].Options != want {
 		t.Fatalf("channels %+v", c.channels)
 	}
-	if c.channels[0].limit != clipHeaderSize+defaultClipboardMaxBytes+clipMaxTrailingBytes {
+	// The larger of the two limits: the image's.
+	if c.channels[0].limit != clipHeaderSize+defaultClipboardMaxImageBytes+clipMaxTrailingBytes {
 		t.Errorf("limit %d", c.channels[0].limit)
 	}
 	blocks := clientDataBlocks(&c.cfg, protocolSSL, c.channels)

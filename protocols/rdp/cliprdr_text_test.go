@@ -68,9 +68,11 @@ func fetchClient(t *testing.T, set func(*Config)) (*Client, *capConn) {
 const (
 	clipRequestUnicode = "04 00 00 00 04 00 00 00 0d 00 00 00"
 	clipRequestText    = "04 00 00 00 04 00 00 00 01 00 00 00"
-	// Format List (long names) with CF_TEXT only, and with CF_DIB only.
-	clipServerListText = "02 00 00 00 06 00 00 00 01 00 00 00 00 00"
-	clipServerListDIB  = "02 00 00 00 06 00 00 00 08 00 00 00 00 00"
+	// Format List (long names) with CF_TEXT only, with CF_DIB only and
+	// with CF_HDROP (files) only.
+	clipServerListText  = "02 00 00 00 06 00 00 00 01 00 00 00 00 00"
+	clipServerListDIB   = "02 00 00 00 06 00 00 00 08 00 00 00 00 00"
+	clipServerListFiles = "02 00 00 00 06 00 00 00 0f 00 00 00 00 00"
 )
 
 // utf16Response is a Format Data Response carrying s as CF_UNICODETEXT.
@@ -353,7 +355,7 @@ func TestContentClipboardHTMLFails(t *testing.T) {
 // TestContentClipboardStale: a clipboard that changes while its text or
 // its HTML is on its way is fetched again from the start, and the stale
 // answers are dropped: one call, with the newest text and HTML. A change
-// to a clipboard without text or HTML drops what is on its way and asks
+// to a clipboard without text, HTML or an image drops what is on its way and asks
 // for nothing; so does a new Monitor Ready. A request that times out
 // after the clipboard changed starts the newest fetch.
 func TestContentClipboardStale(t *testing.T) {
@@ -376,10 +378,10 @@ func TestContentClipboardStale(t *testing.T) {
 	expectClip(t, cc, clipRequestHTML)
 	r.expect(t, ClipboardContent{Text: "newest", HTML: remoteFragment})
 
-	// An image copied while the HTML is on its way: nothing more.
+	// Files copied while the HTML is on its way: nothing more.
 	send(hx(clipServerFormatListLong))
 	send(utf16Response("before the image"))
-	send(hx(clipServerListDIB))
+	send(hx(clipServerListFiles))
 	send(remoteHTML())
 	expectClip(t, cc, clipFormatListResponseOK, clipRequestUnicode, clipRequestHTML, clipFormatListResponseOK)
 	// Monitor Ready while the HTML is on its way: the next copy is

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/asn1"
 	"errors"
+	"image"
+	"image/png"
 	"io"
 	"log/slog"
 	"net"
@@ -518,8 +520,9 @@ func FuzzRdpdr(f *testing.F) {
 // rdpsndFuzzInput joins them) to the clipboard of a client holding text:
 // protocol errors only, never a panic; the client sends only whole
 // clipboard PDUs of the kinds it sends, at most two for each server
-// message, and the handler is given no more data than the limit allows.
-// After each server Format List the client requests its first format.
+// message, and the handler is given no more data than the limit allows
+// (the image limit for CF_DIB and CF_DIBV5). After each server Format
+// List the client requests its first format.
 func FuzzCliprdr(f *testing.F) {
 	f.Add(rdpsndFuzzInput(hx(clipServerCapsLong), hx(clipMonitorReady), hx(clipServerFormatListLong),
 		hx("04 00 00 00 04 00 00 00 0d 00 00 00"), hx("05 00 01 00 0a 00 00 00 52 00 e9 00 6d 00 00 00 00 00"),
@@ -528,6 +531,8 @@ func FuzzCliprdr(f *testing.F) {
 		readHexVector(f, "ms-rdpeclip-4.1.6-format-list-response.hex"), readHexVector(f, "ms-rdpeclip-4.5.3-format-data-request.hex")))
 	f.Add(rdpsndFuzzInput(hx(clipMonitorReady), hx("02 00 04 00 24 00 00 00 f4 c0 00 00 48 54 4d 4c 20 46 6f 72 6d 61 74 00"+repeatHex("00", 20)),
 		hx("05 00 02 00 00 00 00 00"), hx("04 00 00 00 04 00 00 00 01 00 00 00")))
+	f.Add(rdpsndFuzzInput(hx(clipServerCapsLong), hx(clipMonitorReady), hx(clipServerListDIB), dibResponse(make([]byte, 2000)),
+		hx(clipServerListDIB), dibResponse(remoteDIB()), hx("04 00 00 00 04 00 00 00 08 00 00 00")))
 	sends := map[uint16]bool{cbClipCaps: true, cbFormatList: true, cbFormatListResponse: true, cbFormatDataRequest: true, cbFormatDataResponse: true}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		c, cc, h := clipClient(1024)
@@ -554,7 +559,11 @@ func FuzzCliprdr(f *testing.F) {
 				}
 			}
 			for _, d := range h.data {
-				if len(d.data) > 1024 || (!d.ok && d.data != nil) {
+				limit := 1024
+				if isImageFormat(d.format) {
+					limit = c.clip.imageMax
+				}
+				if len(d.data) > limit || (!d.ok && d.data != nil) {
 					t.Fatalf("ClipboardData %+v", d)
 				}
 			}
@@ -585,6 +594,9 @@ func FuzzTextClipboard(f *testing.F) {
 	f.Add(rdpsndFuzzInput(hx(clipServerCapsLong), hx(clipMonitorReady), hx(clipServerFormatListLong),
 		utf16Response("Rém"), remoteHTML(), hx(clipServerListHTML), htmlResponse(encodeCFHTML("<b>é</b>")),
 		hx(clipServerFormatListLong), hx(clipServerFormatListLong), utf16Response("x"), hx(clipResponseFail)))
+	f.Add(rdpsndFuzzInput(hx(clipServerCapsLong), hx(clipMonitorReady), hx(clipServerListAllFormat),
+		utf16Response("Rém"), remoteHTML(), dibResponse(remoteDIB()), hx(clipServerListDIB), dibResponse(remoteDIB()),
+		hx(clipServerListDIBV5), dibResponse(append(dibHead(40, 40, 24, biRGB, 0, 0), make([]byte, 40*120)...))))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		fuzzFetchClipboard(t, in, false)
 		fuzzFetchClipboard(t, in, true)
@@ -593,16 +605,17 @@ func FuzzTextClipboard(f *testing.F) {
 
 // fuzzFetchClipboard is FuzzTextClipboard's run on one client.
 func fuzzFetchClipboard(t *testing.T, in []byte, content bool) {
-	const limit = 1024
+	const limit, imageLimit = 1024, 4096
 	c, _ := testClient()
 	cc := &capConn{}
 	c.conn, c.tcp = cc, cc
 	var got []ClipboardContent
 	if content {
 		c.cfg.ClipboardContent = func(cont ClipboardContent, err error) {
-			if err == nil {
+			if err == nil || errors.Is(err, ErrClipboardImageTooLarge) {
 				got = append(got, cont)
-			} else if cont != (ClipboardContent{}) {
+			}
+			if err != nil && cont != (ClipboardContent{}) && !errors.Is(err, ErrClipboardImageTooLarge) {
 				t.Fatalf("content %q with error %v", cont, err)
 			}
 		}
@@ -613,7 +626,7 @@ func fuzzFetchClipboard(t *testing.T, in []byte, content bool) {
 			}
 		}
 	}
-	c.cfg.ClipboardTimeout, c.cfg.ClipboardMaxBytes = time.Hour, limit
+	c.cfg.ClipboardTimeout, c.cfg.ClipboardMaxBytes, c.cfg.ClipboardMaxImageBytes = time.Hour, limit, imageLimit
 	c.initClipboard()
 	defer c.Close()
 	c.channels[c.clip.ch].ID = cliprdrTestChannel
@@ -629,8 +642,11 @@ func fuzzFetchClipboard(t *testing.T, in []byte, content bool) {
 			if len(g.Text) > 3*limit || !utf8.ValidString(g.Text) || len(g.HTML) > limit || !utf8.ValidString(g.HTML) {
 				t.Fatalf("text of %d bytes, valid %v; HTML of %d bytes, valid %v", len(g.Text), utf8.ValidString(g.Text), len(g.HTML), utf8.ValidString(g.HTML))
 			}
-			if !content && g.HTML != "" {
-				t.Fatal("HTML with ClipboardText")
+			if !content && (g.HTML != "" || g.Image != nil) {
+				t.Fatal("HTML or an image with ClipboardText")
+			}
+			if g.Image != nil && g.Image.Bounds().Dx()*g.Image.Bounds().Dy() > imageLimit {
+				t.Fatalf("an image of %v, over %d pixels", g.Image.Bounds(), imageLimit)
 			}
 		}
 		if err != nil {
@@ -675,6 +691,65 @@ func FuzzCFHTML(f *testing.F) {
 		}
 		if back, err := decodeCFHTML(enc); err != nil || back != string(data) {
 			t.Fatalf("round trip of %q: %q, %v", data, back, err)
+		}
+	})
+}
+
+// FuzzDIB: decodeDIB never panics on any data and allocates only within
+// its bounds: it returns an error wrapping ErrClipboardFailed, or an image
+// of at most the pixels allowed and 16384 on a side, an uncompressed one
+// of the header's size. An *image.NRGBA it returns survives encodeDIBV5
+// then decodeDIB unchanged, and, when opaque, encodeDIB too.
+func FuzzDIB(f *testing.F) {
+	f.Add(append(dibHead(3, 2, 24, biRGB, 0, 0), make([]byte, 24)...))
+	f.Add(append(dibHead(3, -2, 32, biRGB, 0, 0), 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24))
+	f.Add(append(dwords(dibHead(2, 1, 32, biBitfields, 8, 0), 0xFF, 0xFF00, 0xFF0000), 1, 2, 3, 4, 5, 6, 7, 8))
+	f.Add(append(dwords(dibHead(3, 1, 16, biBitfields, 0, 0), 0xF800, 0x07E0, 0x001F), 0x00, 0xF8, 0xE0, 0x07, 0x1F, 0x00, 0, 0))
+	f.Add(append(dibHead(3, 1, 16, biRGB, 0, 0), 0x00, 0x7C, 0xE0, 0x03, 0x0F, 0x3C, 0x99, 0x99))
+	f.Add(append(dwords(dibHead(4, 1, 8, biRGB, 0, 3), 0xFF0000, 0xFF00, 0x7F007F), 2, 0, 1, 3))
+	f.Add(append(dwords(dibHead(5, 1, 4, biRGB, 0, 2), 0xFF0000, 0xFF00), 0x01, 0x10, 0x10, 0))
+	f.Add(append(dwords(dibHead(9, 2, 1, biRGB, 0, 2), 0xFF, 0xFFFFFF), 0xAA, 0x80, 0, 0, 0x55, 0, 0, 0))
+	f.Add(append(v5Head(1, 2, 32, biBitfields, [4]uint32{0xFF0000, 0xFF00, 0xFF, 0xFF000000}), 0xFF, 0, 0, 0x40, 0, 0, 0xFF, 0xFF))
+	f.Add(append(dibHead(1, 1, 8, biRLE8, 2, 0), 1, 0))
+	translucent := image.NewNRGBA(image.Rect(0, 0, 3, 3))
+	translucent.Pix[3], translucent.Pix[7] = 0x80, 0xFF
+	f.Add(encodeDIBV5(translucent))
+	f.Add(encodeDIB(translucent))
+	var file bytes.Buffer
+	if err := png.Encode(&file, translucent); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(append(dibHead(3, 3, 0, biPNG, uint32(file.Len()), 0), file.Bytes()...))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		const maxPixels = 1 << 16
+		img, err := decodeDIB(data, maxPixels)
+		if err != nil {
+			if img != nil || !errors.Is(err, ErrClipboardFailed) {
+				t.Fatalf("%v, %v", img, err)
+			}
+			return
+		}
+		r := img.Bounds()
+		if r.Empty() || r.Dx() > dibMaxSide || r.Dy() > dibMaxSide || r.Dx()*r.Dy() > maxPixels {
+			t.Fatalf("an image of %v", r)
+		}
+		h, _ := parseDIBHeader(data)
+		m, ok := img.(*image.NRGBA)
+		if !ok || h.compression == biPNG || h.compression == biJPEG {
+			return // the embedded file's size and type
+		}
+		if int64(r.Dx()) != int64(h.width) || (int64(r.Dy()) != int64(h.height) && int64(r.Dy()) != -int64(h.height)) {
+			t.Fatalf("an image of %v from a header of %dx%d", r, h.width, h.height)
+		}
+		back, err := decodeDIB(encodeDIBV5(m), maxPixels)
+		if err != nil || !bytes.Equal(back.(*image.NRGBA).Pix, m.Pix) {
+			t.Fatalf("CF_DIBV5 round trip: %v", err)
+		}
+		if m.Opaque() {
+			back, err := decodeDIB(encodeDIB(m), maxPixels)
+			if err != nil || !bytes.Equal(back.(*image.NRGBA).Pix, m.Pix) {
+				t.Fatalf("CF_DIB round trip: %v", err)
+			}
 		}
 	})
 }
