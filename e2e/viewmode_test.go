@@ -1,189 +1,18 @@
 package e2e
 
 import (
-	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"image"
 	"image/png"
-	"io"
 	"math"
-	"net"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/racgate/racgate/internal/peers"
 )
-
-// RFB: ExtendedDesktopSize, the pseudo-encoding by which a server offers SetDesktopSize.
-const encodingExtendedDesktopSize = -308
-
-// rfbProxy relays RFB connections to a VNC server, taking ExtendedDesktopSize out of each
-// client's SetEncodings: the server then never tells the client it can be resized (it
-// sends plain DesktopSize instead), as a VNC server without the extension would, and
-// racgate's HELLO says the remote cannot be resized. Everything else passes unchanged.
-type rfbProxy struct {
-	t      *testing.T
-	ln     net.Listener
-	target string
-
-	mu    sync.Mutex
-	conns []net.Conn
-	wg    sync.WaitGroup // the relaying goroutines, waited for at cleanup (they log)
-}
-
-func startRFBProxy(t *testing.T, target string) *rfbProxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &rfbProxy{t: t, ln: ln, target: target}
-	p.wg.Add(1)
-	go p.serve()
-	t.Cleanup(func() {
-		ln.Close()
-		p.drop()
-		p.wg.Wait()
-	})
-	return p
-}
-
-func (p *rfbProxy) Addr() string { return p.ln.Addr().String() }
-
-func (p *rfbProxy) serve() {
-	defer p.wg.Done()
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		s, err := net.Dial("tcp", p.target)
-		if err != nil {
-			p.t.Logf("rfb proxy: %v", err)
-			c.Close()
-			continue
-		}
-		p.mu.Lock()
-		p.conns = append(p.conns, c, s)
-		p.mu.Unlock()
-		p.wg.Add(2)
-		go func() {
-			defer p.wg.Done()
-			io.Copy(c, s)
-			c.Close()
-		}()
-		go func() {
-			defer p.wg.Done()
-			// Closed ends (drop, the test's end) are no news.
-			if err := relayClient(c, s); err != nil && !errors.Is(err, net.ErrClosed) && !errors.Is(err, io.EOF) {
-				p.t.Logf("rfb proxy: %v", err)
-			}
-			s.Close()
-		}()
-	}
-}
-
-// drop closes every relayed connection (the remote goes away).
-func (p *rfbProxy) drop() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
-
-// relayClient copies the client's side to the server: the RFB 3.8 handshake with security
-// type None (version, the chosen type, ClientInit), then messages up to SetEncodings,
-// which it filters, then the rest as it comes.
-func relayClient(c, s net.Conn) error {
-	fwd := func(n int) ([]byte, error) {
-		b := make([]byte, n)
-		if _, err := io.ReadFull(c, b); err != nil {
-			return nil, err
-		}
-		return b, nil
-	}
-	send := func(b []byte) error {
-		_, err := s.Write(b)
-		return err
-	}
-	version, err := fwd(12)
-	if err != nil {
-		return err
-	}
-	if string(version) != "RFB 003.008\n" {
-		return fmt.Errorf("client speaks %q, the proxy only RFB 3.8", version)
-	}
-	if err := send(version); err != nil {
-		return err
-	}
-	// The security type chosen, then (after the server's SecurityResult) ClientInit's
-	// shared flag: one byte each, each passed on at once.
-	for i := range 2 {
-		b, err := fwd(1)
-		if err != nil {
-			return err
-		}
-		if i == 0 && b[0] != 1 {
-			return fmt.Errorf("client chose security type %d, the proxy knows only None (1)", b[0])
-		}
-		if err := send(b); err != nil {
-			return err
-		}
-	}
-	for done := false; !done; {
-		typ, err := fwd(1)
-		if err != nil {
-			return err
-		}
-		var msg []byte
-		switch typ[0] {
-		case 0: // SetPixelFormat
-			rest, err := fwd(19)
-			if err != nil {
-				return err
-			}
-			msg = append(typ, rest...)
-		case 3: // FramebufferUpdateRequest
-			rest, err := fwd(9)
-			if err != nil {
-				return err
-			}
-			msg = append(typ, rest...)
-		case 2: // SetEncodings: padding, count, the encodings
-			head, err := fwd(3)
-			if err != nil {
-				return err
-			}
-			list, err := fwd(4 * int(binary.BigEndian.Uint16(head[1:])))
-			if err != nil {
-				return err
-			}
-			var kept []byte
-			for i := 0; i < len(list); i += 4 {
-				if int32(binary.BigEndian.Uint32(list[i:])) != encodingExtendedDesktopSize {
-					kept = append(kept, list[i:i+4]...)
-				}
-			}
-			msg = append([]byte{2, 0}, binary.BigEndian.AppendUint16(nil, uint16(len(kept)/4))...)
-			msg = append(msg, kept...)
-			done = true
-		default:
-			return fmt.Errorf("client message %d before SetEncodings", typ[0])
-		}
-		if err := send(msg); err != nil {
-			return err
-		}
-	}
-	_, err = io.Copy(s, c)
-	return err
-}
 
 // viewState is the driver's viewState result.
 type viewState struct {
@@ -342,28 +171,29 @@ func viewportMatches(shot, screen *image.RGBA, sx, sy int) (bad int, first strin
 	return bad, first
 }
 
-// TestViewModeVNC: a VNC remote that cannot be resized (1600x1000, larger than the 800x600
-// browser): fitted by default; the "Actual size" toggle shows it 1:1 with the page area
-// scrolling, every pixel crisp; clicks after scrolling reach the right X pixel; the wheel
-// over the canvas goes to the remote, not the scrollbars; the choice survives a reload and
-// falls back to fit while disconnected; a resizable remote shows no toggle.
+// TestViewModeVNC: a VNC remote kept at its size (resize-method none; 1600x1000, larger
+// than the 800x600 browser): fitted by default; the "Actual size" toggle shows it 1:1 with
+// the page area scrolling, every pixel crisp; clicks after scrolling reach the right X
+// pixel; the wheel over the canvas goes to the remote, not the scrollbars; the choice
+// survives a reload and falls back to fit while disconnected; a resizable remote shows no
+// toggle.
 func TestViewModeVNC(t *testing.T) {
-	peers.Require(t, "Xvnc", "xwd", "xsetroot", "xdotool")
+	peers.Require(t, "Xvnc", "xwd", "xsetroot", "xdotool", "vncconfig")
 	x := peers.StartXvnc(t, peers.XvncOptions{Geometry: "1600x1000"})
 	// A fine checked pattern: any scaling or blur changes its pixels.
 	x.Run(t, "xsetroot", "-mod", "3", "3", "-fg", "#ffcc00", "-bg", "#203040")
-	proxy := startRFBProxy(t, x.Addr)
+	// Xvnc could be resized (it offers ExtendedDesktopSize); the setting keeps it fixed.
 	url := serveGateway(t, fmt.Sprintf(`  - name: fixed
     provider: test
     protocol: vnc
-    host: %s
-    settings: {quality: lossless}
+    host: %[1]s
+    settings: {quality: lossless, resize-method: none}
   - name: desk
     provider: test
     protocol: vnc
-    host: %s
+    host: %[1]s
     settings: {quality: lossless}
-`, proxy.Addr(), x.Addr))
+`, x.Addr))
 
 	b := startBrowser(t, url)
 	b.do(map[string]any{"setViewport": map[string]any{"width": 800, "height": 600}})
@@ -449,7 +279,7 @@ func TestViewModeVNC(t *testing.T) {
 	})
 
 	t.Run("disconnected falls back to fit, reconnected is 1:1 again", func(t *testing.T) {
-		proxy.drop()
+		x.Run(t, "vncconfig", "-disconnect") // Xvnc drops its clients: the remote went away
 		b.do(map[string]any{"waitState": "closed", "timeoutMs": 15000})
 		v := getViewState(t, b)
 		if v.Toggle.Shown {

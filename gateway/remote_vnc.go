@@ -98,6 +98,12 @@ func vncOptions(set config.Settings) (vnc.Config, render.Options, error) {
 		cfg.CompressLevel = n
 		opts.ZlibLevel = max(n, 1)
 	}
+	// resize-method: none keeps the server's desktop size (the browser scales or scrolls);
+	// display-update, as the default, resizes by SetDesktopSize. reconnect is RDP's alone.
+	if m := set["resize-method"]; m != "" && m != "display-update" && m != "none" {
+		return cfg, opts, fmt.Errorf("setting resize-method: want display-update or none for VNC (reconnect is RDP's), got %q", m)
+	}
+	cfg.FixedSize = set["resize-method"] == "none"
 	if _, err := vncSound(set); err != nil {
 		return cfg, opts, err
 	}

@@ -64,8 +64,14 @@ func TestVNCOptions(t *testing.T) {
 			t.Errorf("security %s: %v %v %v tls=%v", tc.sec, err, cfg.SecurityTypes, cfg.VeNCryptSubtypes, cfg.TLSConfig != nil)
 		}
 	}
+	// resize-method: none fixes the size; display-update is the default; reconnect is RDP's.
+	for m, fixed := range map[string]bool{"": false, "display-update": false, "none": true} {
+		if cfg, _, err := vncOptions(config.Settings{"resize-method": m}); err != nil || cfg.FixedSize != fixed {
+			t.Errorf("resize-method %q: FixedSize %v, %v; want %v", m, cfg.FixedSize, err, fixed)
+		}
+	}
 	for _, bad := range []config.Settings{{"security": "nla"}, {"encodings": "h264"}, {"encodings": "ultra"},
-		{"quality": "10"}, {"compress-level": "x"}} {
+		{"quality": "10"}, {"compress-level": "x"}, {"resize-method": "reconnect"}, {"resize-method": "None"}} {
 		if _, _, err := vncOptions(bad); err == nil {
 			t.Errorf("%v accepted", bad)
 		}

@@ -217,3 +217,67 @@ func xvncResizeCapAndRelease(t *testing.T, encodings string) {
 		t.Errorf("heap in use %d MiB after resizing back, %d MiB before: the big screen's buffers were kept", after/mib, before/mib)
 	}
 }
+
+// TestXvncResizeMethod: with resize-method none HELLO offers no resize, and the X screen
+// keeps its size both at connect (the browser's 800x600 differs from it) and after a
+// RESIZE_REQUEST sent anyway; with display-update, as with the default
+// (TestXvncInitialResize), it follows both. The pointer sent after the request is the
+// sync point: once Xvnc has it, it has had any SetDesktopSize before it.
+func TestXvncResizeMethod(t *testing.T) {
+	peers.Require(t, "Xvnc", "xdpyinfo", "xwd", "xdotool")
+	for _, tc := range []struct {
+		method  string
+		resizes bool
+	}{{"none", false}, {"display-update", true}} {
+		t.Run(tc.method, func(t *testing.T) {
+			x := peers.StartXvnc(t, peers.XvncOptions{Geometry: "640x480"})
+			y := strings.NewReplacer("https://gw.example", "http://gw.example",
+				"host: 127.0.0.1:1\n", "host: "+x.Addr+"\n    settings: {quality: lossless, resize-method: "+tc.method+"}\n").Replace(testConfig)
+			b := openBrowser(t, newTestServer(t, y), "demo", "/ws/desk?width=800&height=600")
+			b.wait("first frame", 15*time.Second, func(b *browser) bool { return b.frames > 0 && b.hello != nil })
+			if got := b.hello.Flags&wire.FlagResize != 0; got != tc.resizes {
+				t.Fatalf("HELLO flags %b: resize %v, want %v", b.hello.Flags, got, tc.resizes)
+			}
+			want := image.Pt(640, 480)
+			if tc.resizes {
+				want = image.Pt(800, 600)
+			}
+			canvasIs := func(p image.Point) func(b *browser) bool {
+				return func(b *browser) bool { return b.canvas.Image().Rect.Size() == p }
+			}
+			b.wait(fmt.Sprintf("canvas %v", want), 15*time.Second, canvasIs(want))
+			if xs := xScreenSize(t, x); xs != want {
+				t.Fatalf("X screen %v after connecting at 800x600, want %v", xs, want)
+			}
+
+			b.send(wire.ResizeRequest{Width: 500, Height: 400}, wire.Pointer{X: 17, Y: 23})
+			x.WaitPointer(t, 17, 23, 10*time.Second)
+			if tc.resizes {
+				want = image.Pt(500, 400)
+				b.wait("canvas 500x400", 15*time.Second, canvasIs(want))
+			}
+			if xs := xScreenSize(t, x); xs != want {
+				t.Fatalf("X screen %v after RESIZE_REQUEST 500x400, want %v", xs, want)
+			}
+			if got := matchScreen(t, b, x).Rect.Size(); got != want {
+				t.Fatalf("canvas and X screen %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+// TestResizeMethodSettingVNC: a resize-method VNC has no use for is refused when the
+// config loads, with the setting's line.
+func TestResizeMethodSettingVNC(t *testing.T) {
+	for _, tc := range []struct{ method, want string }{
+		{"none", ""},
+		{"display-update", ""},
+		{"reconnect", `test.yaml:12: endpoints[0].settings: setting resize-method: want display-update or none for VNC (reconnect is RDP's), got "reconnect"`},
+	} {
+		y := strings.Replace(testConfig, "    host: 127.0.0.1:1\n", "    host: 127.0.0.1:1\n    settings: {resize-method: "+tc.method+"}\n", 1)
+		_, err := ParseConfig("test.yaml", []byte(y))
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%s: got %v, want %q", tc.method, err, tc.want)
+		}
+	}
+}

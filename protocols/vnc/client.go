@@ -43,6 +43,10 @@ type Config struct {
 	QualityLevel  int // 0..9 (Tight JPEG quality pseudo-encoding), -1 = none (lossless)
 	CompressLevel int // 0..9, -1 = server default
 	Shared        bool
+	// FixedSize keeps the server's desktop size: CanResize reports false and
+	// SetDesktopSize refuses, though ExtendedDesktopSize is still announced so that
+	// the server's own size changes arrive with their screen layout.
+	FixedSize bool
 	// WhenWanted, if set, is asked before each incremental update request: it calls its
 	// argument once an update is wanted (render.Display.WhenWanted: when a browser can
 	// be sent a frame). Meanwhile the server merges what changes, so nothing is decoded
@@ -160,11 +164,11 @@ func (c *Client) Size() (width, height int) {
 }
 
 // CanResize reports whether the server supports SetDesktopSize (it sent an
-// ExtendedDesktopSize rectangle).
+// ExtendedDesktopSize rectangle) and Config.FixedSize allows it.
 func (c *Client) CanResize() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.canResize
+	return c.canResize && !c.cfg.FixedSize
 }
 
 // writeTimeout bounds one write, so that a server that stops reading cannot
@@ -233,6 +237,9 @@ func (c *Client) PointerEvent(mask uint8, x, y int) error {
 func (c *Client) SetDesktopSize(width, height int) error {
 	if width <= 0 || height <= 0 || width > maxFramebufferWH || height > maxFramebufferWH {
 		return fmt.Errorf("vnc: SetDesktopSize %dx%d out of range", width, height)
+	}
+	if c.cfg.FixedSize {
+		return fmt.Errorf("%w: SetDesktopSize with Config.FixedSize", ErrUnsupported)
 	}
 	c.mu.Lock()
 	ok := c.canResize

@@ -452,6 +452,28 @@ func TestDesktopSizeAndName(t *testing.T) {
 	}
 }
 
+// TestFixedSize: with Config.FixedSize a server that can resize (it sent
+// ExtendedDesktopSize) is reported as fixed, and SetDesktopSize writes nothing, while
+// the server's own size change still applies.
+func TestFixedSize(t *testing.T) {
+	eds := appendScreen([]byte{1, 0, 0, 0}, screen{ID: 7, Width: 30, Height: 20})
+	stream := append(serverHello(10, 10), fbUpdate(rect(0, 0, 30, 20, PseudoEncodingExtendedDesktopSize, eds))...)
+	c, fb, conn := mustRun(t, stream, Config{FixedSize: true})
+	if w, h := c.Size(); w != 30 || h != 20 || fb.Width != 30 {
+		t.Fatalf("size %dx%d, framebuffer width %d; want the server's 30x20", w, h, fb.Width)
+	}
+	if c.CanResize() {
+		t.Fatal("CanResize true with FixedSize")
+	}
+	n := conn.written.Len()
+	if err := c.SetDesktopSize(64, 48); !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("SetDesktopSize with FixedSize: %v, want ErrUnsupported", err)
+	}
+	if conn.written.Len() != n {
+		t.Fatalf("SetDesktopSize with FixedSize wrote %x", conn.written.Bytes()[n:])
+	}
+}
+
 func TestFenceAnswered(t *testing.T) {
 	fence := []byte{msgServerFence, 0, 0, 0}
 	fence = be32(fence, fenceRequest|fenceBlockBefore|fenceSyncNext|1<<10)
