@@ -225,6 +225,11 @@ func (cl *cliprdr) handle(msg []byte) error {
 	if err != nil {
 		return err
 	}
+	// The channel's limit has room for the padding parseClipHeader drops
+	// (clipMaxTrailingBytes), which a longer dataLen can take instead.
+	if len(body) > cl.msgLimit(msg)-clipHeaderSize-clipMaxTrailingBytes {
+		return cl.oversize(msg, len(msg))
+	}
 	switch h.msgType {
 	case cbClipCaps:
 		caps, err := parseClipCaps(body)

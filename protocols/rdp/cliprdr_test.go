@@ -44,11 +44,16 @@ const cliprdrTestChannel = 1008
 // clipClient is an active Client with the channel cliprdr (ID 1008) over a
 // capConn.
 func clipClient(maxBytes int) (*Client, *capConn, *testClipboard) {
+	return clipClientLimits(maxBytes, 0)
+}
+
+// clipClientLimits is clipClient with Config.ClipboardMaxImageBytes too.
+func clipClientLimits(maxBytes, maxImageBytes int) (*Client, *capConn, *testClipboard) {
 	c, _ := testClient()
 	cc := &capConn{}
 	c.conn, c.tcp = cc, cc
 	h := &testClipboard{}
-	c.cfg.Clipboard, c.cfg.ClipboardMaxBytes = h, maxBytes
+	c.cfg.Clipboard, c.cfg.ClipboardMaxBytes, c.cfg.ClipboardMaxImageBytes = h, maxBytes, maxImageBytes
 	c.initClipboard()
 	c.channels[c.clip.ch].ID = cliprdrTestChannel
 	return c, cc, h
@@ -573,6 +578,60 @@ func TestCliprdrOversize(t *testing.T) {
 	last := channelPDU(8192, channelFlagLast, make([]byte, 8192))
 	if err := c.handleChannelData(cliprdrTestChannel, last); !errors.As(err, &pe) {
 		t.Errorf("overrun of a skipped message: %v", err)
+	}
+}
+
+// TestCliprdrOverLimitInPadding: data up to clipMaxTrailingBytes over the
+// limit fits in the channel's limit, which leaves room for padding after
+// dataLen, but is over the limit all the same: a text or image response
+// fails its request as a longer one would, a Format List is refused.
+// FuzzCliprdr found the text and the image cases.
+func TestCliprdrOverLimitInPadding(t *testing.T) {
+	const maxText, maxImage = 16, 64
+	over := func(n int) []byte {
+		return append(appendClipHeader(nil, cbFormatDataResponse, cbResponseOK, n+clipMaxTrailingBytes), make([]byte, n+clipMaxTrailingBytes)...)
+	}
+	for _, tc := range []struct {
+		name   string
+		list   string
+		format uint32
+		msg    []byte
+	}{
+		{"text", clipServerListText, CFText, over(maxText)},
+		{"image", clipServerListDIB, CFDIB, over(maxImage)},
+	} {
+		c, cc, h := clipClientLimits(maxText, maxImage)
+		for _, m := range []string{clipServerCapsLong, clipMonitorReady, tc.list} {
+			mustSendClip(t, c, hx(m))
+		}
+		if err := c.RequestClipboard(tc.format); err != nil {
+			t.Fatal(err)
+		}
+		cc.take()
+		if err := sendClip(c, tc.msg); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if len(h.data) != 1 || h.data[0].format != tc.format || h.data[0].ok || h.data[0].data != nil {
+			t.Errorf("%s: ClipboardData %+v", tc.name, h.data)
+		}
+		// A Format List of maxText+4 bytes of Long Format Names.
+		list := appendFormatList(nil, []ClipboardFormat{{ID: 0xC001, Name: "abcd"}, {ID: 0xC002}}, true)
+		if n := len(list) - clipHeaderSize; n != maxText+clipMaxTrailingBytes {
+			t.Fatalf("a list of %d bytes", n)
+		}
+		mustSendClip(t, c, list)
+		expectClip(t, cc, "03 00 02 00 00 00 00 00")
+		if len(h.formats) != 1 {
+			t.Errorf("%s: ClipboardFormats called for a list over the limit", tc.name)
+		}
+	}
+	// The client's text handler is told why.
+	c, cc, r := textClient(t, time.Hour, maxText)
+	mustSendClip(t, c, hx(clipServerListText))
+	expectClip(t, cc, clipFormatListResponseOK, clipRequestText)
+	mustSendClip(t, c, over(maxText))
+	if len(r.errs) != 1 || !errors.Is(r.errs[0], ErrClipboardTooLarge) {
+		t.Errorf("ClipboardText got %q, %v", r.list(), r.errs)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -516,35 +517,96 @@ func FuzzRdpdr(f *testing.F) {
 	})
 }
 
-// FuzzCliprdr feeds sequences of cliprdr messages (joined as
-// rdpsndFuzzInput joins them) to the clipboard of a client holding text:
-// protocol errors only, never a panic; the client sends only whole
-// clipboard PDUs of the kinds it sends, at most two for each server
-// message, and the handler is given no more data than the limit allows
-// (the image limit for CF_DIB and CF_DIBV5). After each server Format
-// List the client requests its first format.
+// The clipboard fuzzers' inputs are server cliprdr messages, each after
+// its length as a little-endian u16 (as rdpsndFuzzInput joins them); a
+// length with its top bit, clipFuzzChunked, has the message sent in
+// chunks of clipFuzzChunk bytes instead of whole.
+//
+// They run inputs of up to clipFuzzMaxInput bytes and return at once on
+// longer ones, which thus never count as new coverage. Go's minimizer
+// tries up to n²/2 cuts of each new n-byte input that widens coverage,
+// counting no execs meanwhile: mutants of 2 KB and 5 KB seeds (messages
+// over limits of 1 KB and 4 KB) each took all of -fuzzminimizetime (60
+// s), shown as 0 execs/sec under -parallel 1. The limits are small
+// instead, so that every path fits: a message over each limit, a DIB
+// between the two, 17 Format Lists for the 16 pending requests.
+const (
+	clipFuzzMaxInput = 320
+	clipFuzzChunked  = 0x8000
+	clipFuzzChunk    = 32
+	clipFuzzMaxBytes = 96  // Config.ClipboardMaxBytes
+	clipFuzzMaxImage = 160 // Config.ClipboardMaxImageBytes, and pixels for FuzzTextClipboard
+)
+
+// clipFuzzInput joins msgs as the clipboard fuzzers read them, each sent
+// in chunks if chunked. f fails on an input they would not run.
+func clipFuzzInput(f *testing.F, chunked bool, msgs ...[]byte) []byte {
+	f.Helper()
+	var b []byte
+	for _, m := range msgs {
+		n := len(m)
+		if chunked {
+			n |= clipFuzzChunked
+		}
+		b = append(putU16(b, uint16(n)), m...)
+	}
+	if len(b) > clipFuzzMaxInput {
+		f.Fatalf("a seed of %d bytes, over clipFuzzMaxInput (%d)", len(b), clipFuzzMaxInput)
+	}
+	return b
+}
+
+// nextClipFuzzMsg takes the first message of a clipboard fuzz input (of 2
+// bytes or more): the message, the size of the chunks it goes in, and
+// the rest of the input.
+func nextClipFuzzMsg(in []byte) (msg []byte, chunk int, rest []byte) {
+	v := int(in[0]) | int(in[1])<<8
+	chunk = channelChunkLength
+	if v&clipFuzzChunked != 0 {
+		chunk = clipFuzzChunk
+	}
+	n := min(v&^clipFuzzChunked, len(in)-2)
+	return in[2 : 2+n], chunk, in[2+n:]
+}
+
+// FuzzCliprdr feeds sequences of cliprdr messages to the clipboard of a
+// client holding text: protocol errors only, never a panic; the client
+// sends only whole clipboard PDUs of the kinds it sends, at most two for
+// each server message, and the handler is given no more data than the
+// limit allows (the image limit for CF_DIB and CF_DIBV5). After each
+// server Format List the client requests its first format.
 func FuzzCliprdr(f *testing.F) {
-	f.Add(rdpsndFuzzInput(hx(clipServerCapsLong), hx(clipMonitorReady), hx(clipServerFormatListLong),
+	f.Add(clipFuzzInput(f, false, hx(clipServerCapsLong), hx(clipMonitorReady), hx(clipServerFormatListLong),
 		hx("04 00 00 00 04 00 00 00 0d 00 00 00"), hx("05 00 01 00 0a 00 00 00 52 00 e9 00 6d 00 00 00 00 00"),
 		hx(clipFormatListResponseOK), hx("0a 00 00 00 04 00 00 00 01 00 00 00")))
-	f.Add(rdpsndFuzzInput(readHexVector(f, "ms-rdpeclip-4.1.3-client-caps.hex"), hx(clipMonitorReady),
+	f.Add(clipFuzzInput(f, false, readHexVector(f, "ms-rdpeclip-4.1.3-client-caps.hex"), hx(clipMonitorReady),
 		readHexVector(f, "ms-rdpeclip-4.1.6-format-list-response.hex"), readHexVector(f, "ms-rdpeclip-4.5.3-format-data-request.hex")))
-	f.Add(rdpsndFuzzInput(hx(clipMonitorReady), hx("02 00 04 00 24 00 00 00 f4 c0 00 00 48 54 4d 4c 20 46 6f 72 6d 61 74 00"+repeatHex("00", 20)),
+	f.Add(clipFuzzInput(f, false, hx(clipMonitorReady), hx("02 00 04 00 24 00 00 00 f4 c0 00 00 48 54 4d 4c 20 46 6f 72 6d 61 74 00"+repeatHex("00", 20)),
 		hx("05 00 02 00 00 00 00 00"), hx("04 00 00 00 04 00 00 00 01 00 00 00")))
-	f.Add(rdpsndFuzzInput(hx(clipServerCapsLong), hx(clipMonitorReady), hx(clipServerListDIB), dibResponse(make([]byte, 2000)),
+	// A DIB over the text limit, within the image limit.
+	f.Add(clipFuzzInput(f, false, hx(clipServerCapsLong), hx(clipMonitorReady), hx(clipServerListDIB), dibResponse(make([]byte, clipFuzzMaxBytes+20)),
 		hx(clipServerListDIB), dibResponse(remoteDIB()), hx("04 00 00 00 04 00 00 00 08 00 00 00")))
+	// In chunks: a DIB over the image limit, skipped, then text.
+	f.Add(clipFuzzInput(f, true, hx(clipServerCapsLong), hx(clipMonitorReady), hx(clipServerListDIB), dibResponse(make([]byte, clipFuzzMaxImage+1)),
+		hx(clipServerListText), hx("05 00 01 00 03 00 00 00 80 21 00")))
+	// Short Format Names: text over the limit, then a Format List over it.
+	f.Add(clipFuzzInput(f, false, hx(clipMonitorReady), appendFormatList(nil, []ClipboardFormat{{ID: CFUnicodeText}}, false),
+		utf16Response(strings.Repeat("x", clipFuzzMaxBytes/2)),
+		appendFormatList(nil, []ClipboardFormat{{ID: CFUnicodeText}, {ID: CFText}, {ID: CFDIB}}, false)))
 	sends := map[uint16]bool{cbClipCaps: true, cbFormatList: true, cbFormatListResponse: true, cbFormatDataRequest: true, cbFormatDataResponse: true}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		c, cc, h := clipClient(1024)
+		if len(in) > clipFuzzMaxInput {
+			return
+		}
+		c, cc, h := clipClientLimits(clipFuzzMaxBytes, clipFuzzMaxImage)
 		if err := c.SetClipboardText("héllo"); err != nil {
 			t.Fatal(err)
 		}
 		for len(in) >= 2 {
-			n := min(int(in[0])|int(in[1])<<8, len(in)-2)
-			msg := in[2 : 2+n]
-			in = in[2+n:]
+			msg, chunk, rest := nextClipFuzzMsg(in)
+			in = rest
 			before := len(h.formats)
-			err := sendClip(c, msg)
+			err := sendChunks(c, cliprdrTestChannel, msg, chunk)
 			if err == nil && len(h.formats) > before && len(h.formats[before]) > 0 {
 				_ = c.RequestClipboard(h.formats[before][0].ID)
 			}
@@ -559,9 +621,9 @@ func FuzzCliprdr(f *testing.F) {
 				}
 			}
 			for _, d := range h.data {
-				limit := 1024
+				limit := clipFuzzMaxBytes
 				if isImageFormat(d.format) {
-					limit = c.clip.imageMax
+					limit = clipFuzzMaxImage
 				}
 				if len(d.data) > limit || (!d.ok && d.data != nil) {
 					t.Fatalf("ClipboardData %+v", d)
@@ -578,26 +640,36 @@ func FuzzCliprdr(f *testing.F) {
 	})
 }
 
-// FuzzTextClipboard: server cliprdr messages (as FuzzCliprdr lays them out)
+// FuzzTextClipboard: server cliprdr messages (as FuzzCliprdr reads them)
 // against a client with Config.ClipboardText, and against one with
 // Config.ClipboardContent: it never panics, sends at most a Format List
 // Response and one Format Data Request for a message, hands over only
 // text and HTML within the limit and in UTF-8, and fails only with a
 // ProtocolError.
 func FuzzTextClipboard(f *testing.F) {
-	f.Add(rdpsndFuzzInput(hx(clipServerCapsLong), hx(clipMonitorReady), hx(clipServerFormatListLong),
+	// CF_HTML small enough for the fuzzer's limit, and encodeCFHTML's,
+	// over it.
+	html := htmlResponse(cfhtmlDoc("Version:0.9\r\nStartHTML:$SH\nEndHTML:$EH\nStartFragment:$SF\nEndFragment:$EF\n", "\x01<i>\x02é\x03</i>\x04\n", "%d"))
+	f.Add(clipFuzzInput(f, false, hx(clipServerCapsLong), hx(clipMonitorReady), hx(clipServerFormatListLong),
 		utf16Response("Rém"), hx(clipServerListText), hx("05 00 01 00 03 00 00 00 80 21 00")))
-	f.Add(rdpsndFuzzInput(hx(clipMonitorReady), hx(clipServerFormatListLong), hx(clipServerListText),
+	f.Add(clipFuzzInput(f, false, hx(clipMonitorReady), hx(clipServerFormatListLong), hx(clipServerListText),
 		hx(clipServerListDIB), hx("05 00 02 00 00 00 00 00"), hx(clipMonitorReady), hx(clipServerFormatListLong)))
-	f.Add(rdpsndFuzzInput(hx(clipMonitorReady), hx(clipServerFormatListLong),
-		append(appendClipHeader(nil, cbFormatDataResponse, cbResponseOK, 2000), make([]byte, 2000)...)))
-	f.Add(rdpsndFuzzInput(hx(clipServerCapsLong), hx(clipMonitorReady), hx(clipServerFormatListLong),
-		utf16Response("Rém"), remoteHTML(), hx(clipServerListHTML), htmlResponse(encodeCFHTML("<b>é</b>")),
-		hx(clipServerFormatListLong), hx(clipServerFormatListLong), utf16Response("x"), hx(clipResponseFail)))
-	f.Add(rdpsndFuzzInput(hx(clipServerCapsLong), hx(clipMonitorReady), hx(clipServerListAllFormat),
-		utf16Response("Rém"), remoteHTML(), dibResponse(remoteDIB()), hx(clipServerListDIB), dibResponse(remoteDIB()),
-		hx(clipServerListDIBV5), dibResponse(append(dibHead(40, 40, 24, biRGB, 0, 0), make([]byte, 40*120)...))))
+	f.Add(clipFuzzInput(f, true, hx(clipServerCapsLong), hx(clipMonitorReady), hx(clipServerFormatListLong),
+		append(appendClipHeader(nil, cbFormatDataResponse, cbResponseOK, clipFuzzMaxBytes+1), make([]byte, clipFuzzMaxBytes+1)...)))
+	f.Add(clipFuzzInput(f, false, hx(clipServerCapsLong), hx(clipMonitorReady), hx(clipServerFormatListLong),
+		utf16Response("Rém"), html, hx(clipServerFormatListLong), hx(clipServerFormatListLong), utf16Response("x"), hx(clipResponseFail)))
+	f.Add(clipFuzzInput(f, true, hx(clipServerCapsLong), hx(clipMonitorReady), hx(clipServerListHTML), htmlResponse(encodeCFHTML("<b>é</b>"))))
+	f.Add(clipFuzzInput(f, false, hx(clipServerCapsLong), hx(clipMonitorReady), hx(clipServerListAllFormat),
+		utf16Response("Rém"), html, dibResponse(remoteDIB())))
+	// A DIB over the image limit; one within it, over its pixels.
+	f.Add(clipFuzzInput(f, false, hx(clipServerCapsLong), hx(clipMonitorReady), hx(clipServerListDIBV5),
+		dibResponse(append(dibHead(8, 6, 24, biRGB, 0, 0), make([]byte, 6*24)...))))
+	f.Add(clipFuzzInput(f, false, hx(clipServerCapsLong), hx(clipMonitorReady), hx(clipServerListDIB),
+		dibResponse(append(dwords(dibHead(16, 11, 1, biRGB, 0, 2), 0, 0xFFFFFF), make([]byte, 11*4)...))))
 	f.Fuzz(func(t *testing.T, in []byte) {
+		if len(in) > clipFuzzMaxInput {
+			return
+		}
 		fuzzFetchClipboard(t, in, false)
 		fuzzFetchClipboard(t, in, true)
 	})
@@ -605,7 +677,7 @@ func FuzzTextClipboard(f *testing.F) {
 
 // fuzzFetchClipboard is FuzzTextClipboard's run on one client.
 func fuzzFetchClipboard(t *testing.T, in []byte, content bool) {
-	const limit, imageLimit = 1024, 4096
+	const limit, imageLimit = clipFuzzMaxBytes, clipFuzzMaxImage
 	c, _ := testClient()
 	cc := &capConn{}
 	c.conn, c.tcp = cc, cc
@@ -631,10 +703,9 @@ func fuzzFetchClipboard(t *testing.T, in []byte, content bool) {
 	defer c.Close()
 	c.channels[c.clip.ch].ID = cliprdrTestChannel
 	for len(in) >= 2 {
-		n := min(int(in[0])|int(in[1])<<8, len(in)-2)
-		msg := in[2 : 2+n]
-		in = in[2+n:]
-		err := sendClip(c, msg)
+		msg, chunk, rest := nextClipFuzzMsg(in)
+		in = rest
+		err := sendChunks(c, cliprdrTestChannel, msg, chunk)
 		if sent := sentOn(t, cc, cliprdrTestChannel); len(sent) > 2 {
 			t.Fatalf("%d messages for one", len(sent))
 		}
@@ -754,10 +825,10 @@ func FuzzDIB(f *testing.F) {
 	})
 }
 
-// FuzzDispctl: DVC PDUs from the server (laid out as FuzzCliprdr's) to a
-// client with Display Control: it never panics, fails only with a
-// ProtocolError, and every resize it sends in between is one monitor layout
-// within the sizes 2.2.2.2.1 allows and the server's area limit.
+// FuzzDispctl: DVC PDUs from the server (joined as rdpsndFuzzInput joins
+// them) to a client with Display Control: it never panics, fails only with
+// a ProtocolError, and every resize it sends in between is one monitor
+// layout within the sizes 2.2.2.2.1 allows and the server's area limit.
 func FuzzDispctl(f *testing.F) {
 	caps := appendDynvcCapsVersion(nil, 2, [4]uint16{})
 	open := appendDynvcCreateReq(nil, 7, 0, displayControlDVC)

@@ -81,8 +81,14 @@ func sendSnd(c *Client, msg []byte) error { return sendOn(c, rdpsndTestChannel, 
 // sendOn hands msg to c as one message on the static channel with MCS ID
 // ch, cut into chunks of CHANNEL_CHUNK_LENGTH.
 func sendOn(c *Client, ch uint16, msg []byte) error {
+	return sendChunks(c, ch, msg, channelChunkLength)
+}
+
+// sendChunks is sendOn with chunks of size bytes (a server may send them
+// shorter than CHANNEL_CHUNK_LENGTH).
+func sendChunks(c *Client, ch uint16, msg []byte, size int) error {
 	for off := 0; ; {
-		n := min(len(msg)-off, channelChunkLength)
+		n := min(len(msg)-off, size)
 		var flags uint32
 		if off == 0 {
 			flags |= channelFlagFirst
