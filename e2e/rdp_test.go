@@ -1,7 +1,10 @@
 package e2e
 
 import (
+	"bytes"
+	"encoding/base64"
 	"fmt"
+	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -82,6 +85,39 @@ func TestBrowserXRDP(t *testing.T) {
 		const text = "héllo ✓ from the browser\nline two"
 		b.do(map[string]any{"writeClipboard": text})
 		waitXClipboard(t, x, text, false, 15*time.Second)
+	})
+
+	// Images: a BMP copied in X (xrdp's chansrv maps image/bmp to CF_DIB) is an image/png
+	// on the page's clipboard with the same pixels, and the page's image reaches X.
+	t.Run("images both ways", func(t *testing.T) {
+		bmp, want := peers.BMP(64, 48)
+		x.CopyBMP(t, bmp)
+		for deadline := time.Now().Add(20 * time.Second); ; {
+			res := b.do(map[string]any{"readClipboardImage": true})
+			if p, _ := base64.StdEncoding.DecodeString(fmt.Sprint(res["png"])); len(p) > 0 {
+				img, err := png.Decode(bytes.NewReader(p))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if bad, first := peers.DiffImages(want, img); bad != 0 {
+					t.Fatalf("the X session's image is on the page's clipboard with %d pixels wrong: %s", bad, first)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no image on the page's clipboard (types %v)", res["types"])
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+
+		// Over 32 KiB as a DIB: xrdp 0.9.21 cuts 14 bytes off a smaller one.
+		_, pic := peers.BMP(128, 96)
+		var p bytes.Buffer
+		if err := png.Encode(&p, pic); err != nil {
+			t.Fatal(err)
+		}
+		b.do(map[string]any{"writeClipboardImage": map[string]any{"png": base64.StdEncoding.EncodeToString(p.Bytes())}})
+		x.WaitClipboardBMP(t, pic, 20*time.Second)
 	})
 
 	t.Run("remote screen follows the window", func(t *testing.T) {

@@ -80,6 +80,8 @@ func TestSessionSound(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.CloseNow()
+	// A reader slower than the writer gets the packets batched into larger messages.
+	conn.SetReadLimit(wire.MaxServerMessage)
 	r := <-remotes
 	if got := r.ev.Audio; len(got) != 3 || got[0] != wire.CodecOpus || got[1] != wire.CodecADPCM || got[2] != wire.CodecPCM {
 		t.Fatalf("the adapter was asked for %v, want opus, adpcm, pcm", got)
@@ -187,8 +189,8 @@ func TestSessionNoSound(t *testing.T) {
 	}
 }
 
-// The audio parameter is the client's, not a connection setting: no endpoint has to allow
-// it, and it is bounded.
+// The audio and scale parameters are the client's, not connection settings: no
+// endpoint has to allow them, and they are bounded.
 func TestConnectRequestAudio(t *testing.T) {
 	for _, tc := range []struct {
 		q  string
@@ -196,6 +198,8 @@ func TestConnectRequestAudio(t *testing.T) {
 	}{
 		{"audio=opus,mp3,adpcm,pcm", true},
 		{"audio=" + strings.Repeat("pcm,", 40), false},
+		{"scale=200", true}, {"scale=1", true}, {"scale=1000", true},
+		{"scale=0", false}, {"scale=1001", false}, {"scale=1.5", false},
 	} {
 		r := httptest.NewRequest("GET", "/ws/desk?width=10&height=10&"+tc.q, nil)
 		_, _, set, err := connectRequest(r)
@@ -204,6 +208,9 @@ func TestConnectRequestAudio(t *testing.T) {
 		}
 		if _, ok := set["audio"]; ok {
 			t.Errorf("%q: audio became a setting", tc.q)
+		}
+		if _, ok := set["scale"]; ok {
+			t.Errorf("%q: scale became a setting", tc.q)
 		}
 	}
 }

@@ -24,20 +24,6 @@ func (nopSink) DrawJPEG(image.Rectangle, []byte) error { return nil }
 func (nopSink) SetCursor(*image.RGBA, image.Point)     {}
 func (nopSink) EndFrame()                              {}
 
-func TestTruncUTF8(t *testing.T) {
-	for _, tc := range []struct {
-		s    string
-		n    int
-		want string
-	}{
-		{"abc", 5, "abc"}, {"abc", 2, "ab"}, {"a世b", 2, "a"}, {"a世b", 4, "a世"}, {"世", 0, ""},
-	} {
-		if got := truncUTF8(tc.s, tc.n); got != tc.want {
-			t.Errorf("truncUTF8(%q, %d) = %q, want %q", tc.s, tc.n, got, tc.want)
-		}
-	}
-}
-
 // scrape reads /metrics as a scraper on metrics.listen does (MetricsHandler, no login).
 func (ts *testServer) scrape(t *testing.T) (*http.Response, string) {
 	t.Helper()

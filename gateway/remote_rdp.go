@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/racgate/racgate/config"
+	"github.com/racgate/racgate/gateway/clipboard"
 	"github.com/racgate/racgate/protocols/keys"
 	"github.com/racgate/racgate/protocols/rdp"
 	"github.com/racgate/racgate/render"
@@ -119,21 +121,8 @@ func rdpOptions(set config.Settings) (rdp.Config, error) {
 	default:
 		return cfg, fmt.Errorf("setting resize-method: want display-update, reconnect or none, got %q", m)
 	}
-	switch n := set["normalize-clipboard"]; n {
-	case "", "preserve", "unix", "windows":
-	default:
-		return cfg, fmt.Errorf("setting normalize-clipboard: want preserve, unix or windows, got %q", n)
-	}
-	if s := set["clipboard-max-bytes"]; s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > wire.MaxClipboard {
-			return cfg, fmt.Errorf("setting clipboard-max-bytes: want 1-%d, got %q", wire.MaxClipboard, s)
-		}
-		// The limit is on text; the channel carries it as UTF-16 (up to twice the
-		// bytes of UTF-8) ending in NUL.
-		cfg.ClipboardMaxBytes = 2*n + 2
-	} else {
-		cfg.ClipboardMaxBytes = 2*wire.MaxClipboard + 2
+	if err := clipboard.Configure(&cfg, set); err != nil {
+		return cfg, err
 	}
 	if n := len(cfg.ClientName); n > 15 {
 		// Client Core Data clientName holds 15 characters (MS-RDPBCGR 2.2.1.3.2).
@@ -148,18 +137,25 @@ func rdpOptions(set config.Settings) (rdp.Config, error) {
 }
 
 // rdpBrowserSize returns set with the browser's size as width and height, unless the
-// endpoint fixes them; the size is brought into what RDP servers accept.
-func rdpBrowserSize(set config.Settings, w, h int) config.Settings {
-	if w <= 0 || h <= 0 || set["width"] != "" || set["height"] != "" {
-		return set
+// endpoint fixes them, brought into what RDP servers accept; and, unless the endpoint
+// fixes dpi, a dpi from the browser's scale (percent), so that a HiDPI screen, whose
+// desktop is as many pixels as its device has, shows text at its usual size.
+func rdpBrowserSize(set config.Settings, w, h, scale int) config.Settings {
+	out := maps.Clone(set)
+	if w > 0 && h > 0 && set["width"] == "" && set["height"] == "" {
+		out["width"] = strconv.Itoa(max(rdpMinSide, min(w, rdpMaxSide)))
+		out["height"] = strconv.Itoa(max(rdpMinSide, min(h, rdpMaxSide)))
 	}
-	out := make(config.Settings, len(set)+2)
-	for k, v := range set {
-		out[k] = v
+	if dpi := rdpScaleDPI(scale); set["dpi"] == "" && dpi != 96 {
+		out["dpi"] = strconv.Itoa(dpi)
 	}
-	out["width"] = strconv.Itoa(max(rdpMinSide, min(w, rdpMaxSide)))
-	out["height"] = strconv.Itoa(max(rdpMinSide, min(h, rdpMaxSide)))
 	return out
+}
+
+// rdpScaleDPI is the DPI of a browser's scale: 96 at 100 %, within the 100-500 % of
+// the desktop scale factor (MS-RDPBCGR 2.2.1.3.2); unknown (0) is 96.
+func rdpScaleDPI(scale int) int {
+	return 96 * max(100, min(scale, 500)) / 100
 }
 
 // dialDesktop connects to a VNC or RDP endpoint.
@@ -190,7 +186,7 @@ func (s *Server) dialRDP(ctx context.Context, ep *config.Endpoint, set config.Se
 		cfg.Audio = &rdpAudio{s: sound, log: log}
 		cfg.AudioFormats = rdpAudioFormats(ev.Audio)
 	}
-	clip := rdpClipboard(&cfg, set, ev, log)
+	clip := clipboard.NewRDP(&cfg, set, ev.Clipboard, ev.Notice, log)
 	c, err := rdp.DialSession(ctx, net.JoinHostPort(set["hostname"], set["port"]), cfg, fs, rdp.SessionOptions{
 		Reconnect: rdpReconnect(set), Reconnecting: func(w, h int) {
 			if ev.Notice != nil {
@@ -213,75 +209,6 @@ func (s *Server) dialRDP(ctx context.Context, ep *config.Endpoint, set config.Se
 // the default over Display Control where the server offers it, else by reconnecting.
 func rdpReconnect(set config.Settings) bool {
 	return set["resize-method"] == "" || set["resize-method"] == "reconnect"
-}
-
-// rdpClip is what an RDP connection's clipboard may do.
-type rdpClip struct {
-	paste  bool   // the browser's text may go to the remote
-	lines  string // normalize-clipboard
-	notice func(level uint8, text string)
-}
-
-// rdpClipboard sets cfg up for the endpoint's clipboard: the remote's text to the
-// browsers (through clipboard) unless disable-copy, the browser's to the remote unless
-// disable-paste or read-only. Neither way: nil, and no clipboard channel is asked for.
-func rdpClipboard(cfg *rdp.Config, set config.Settings, ev remoteEvents, log *slog.Logger) *rdpClip {
-	copyOK := !set.Bool("disable-copy") && ev.Clipboard != nil
-	c := &rdpClip{paste: !set.Bool("disable-paste") && !set.Bool("read-only"), lines: set["normalize-clipboard"], notice: ev.Notice}
-	if c.notice == nil {
-		c.notice = func(uint8, string) {}
-	}
-	switch {
-	case !copyOK && !c.paste:
-		return nil
-	case !copyOK:
-		// The channel for the browser's text only: the remote's is never fetched.
-		cfg.Clipboard = pasteOnly{}
-		return c
-	}
-	cfg.ClipboardText = func(text string, err error) {
-		if err != nil {
-			log.Warn("remote clipboard not passed on", "err", err)
-			c.notice(wire.NoticeWarning, clipboardTrouble(err, cfg.ClipboardMaxBytes))
-			return
-		}
-		if text != "" { // an empty remote clipboard would only wipe the browser's
-			ev.Clipboard(normalizeLines(text, c.lines))
-		}
-	}
-	return c
-}
-
-// clipboardTrouble tells the user why a copy on the remote did not arrive.
-func clipboardTrouble(err error, maxBytes int) string {
-	switch {
-	case errors.Is(err, rdp.ErrClipboardTooLarge):
-		return fmt.Sprintf("The remote clipboard is over the %d-byte limit and was not copied.", (maxBytes-2)/2)
-	case errors.Is(err, rdp.ErrClipboardTimeout):
-		return "The remote clipboard did not answer; copy again on the remote machine."
-	}
-	return "The remote clipboard could not be read as text."
-}
-
-// pasteOnly is the clipboard handler of a connection whose remote clipboard must not
-// reach the browser (disable-copy): the remote's changes are acknowledged, never read.
-type pasteOnly struct{}
-
-func (pasteOnly) ClipboardFormats([]rdp.ClipboardFormat) {}
-func (pasteOnly) ClipboardData(uint32, []byte, bool)     {}
-
-// normalizeLines applies normalize-clipboard (Guacamole's): "unix" ends lines in LF,
-// "windows" in CR LF; anything else (preserve, the default) leaves text as it is.
-func normalizeLines(text, mode string) string {
-	if mode != "unix" && mode != "windows" {
-		return text
-	}
-	text = strings.ReplaceAll(text, "\r\n", "\n")
-	text = strings.ReplaceAll(text, "\r", "\n")
-	if mode == "windows" {
-		text = strings.ReplaceAll(text, "\n", "\r\n")
-	}
-	return text
 }
 
 // rdpDialError gives a failed RDP dial its CLOSE.
@@ -333,6 +260,9 @@ type rdpInput interface {
 	SyncLocks(scroll, num, caps, kana bool) error
 }
 
+// scaler is a remote that draws at the browser's scale (RESIZE_REQUEST's scale).
+type scaler interface{ SetScale(percent int) }
+
 // clipboardOptional is a remote that may lack a clipboard; the session then offers the
 // browser neither copy nor paste.
 type clipboardOptional interface{ CanClipboard() bool }
@@ -343,9 +273,9 @@ type rdpRemote struct {
 	c     *rdp.Session
 	in    rdpInput // c, or a recorder in tests
 	ready chan struct{}
-	sound *audio.Stream // nil: no sound (disable-audio, or the browser takes none)
-	clip  *rdpClip      // nil: no clipboard channel
-	scale int           // the desktop scale factor a resize asks for, percent
+	sound *audio.Stream  // nil: no sound (disable-audio, or the browser takes none)
+	clip  *clipboard.RDP // nil: no clipboard channel
+	scale int            // the desktop scale factor a resize asks for, percent
 	log   *slog.Logger
 
 	locks keys.Locks // the server's lock states, read off the browser's keys
@@ -365,6 +295,10 @@ func (r *rdpRemote) Size() (int, int)   { return r.c.Size() }
 func (r *rdpRemote) CanResize() bool    { return r.c.CanResize() }
 func (r *rdpRemote) CanClipboard() bool { return r.clip != nil && r.c.ClipboardJoined() }
 
+// SetScale makes the next resize ask for the browser's new scale (where the endpoint
+// leaves dpi to the browser).
+func (r *rdpRemote) SetScale(percent int) { r.scale = rdpScaleDPI(percent) * 100 / 96 }
+
 // SetDesktopSize asks the server for a new desktop size over Display Control or by
 // reconnecting; the new size comes back as a resize of the display. A server that
 // has closed the channel since HELLO is not an error.
@@ -375,20 +309,8 @@ func (r *rdpRemote) SetDesktopSize(w, h int) error {
 	return nil
 }
 
-// SetClipboard offers the browser's text to the remote. Text over the limit is
-// refused with a log line; the session goes on.
-func (r *rdpRemote) SetClipboard(text string) error {
-	if r.clip == nil || !r.clip.paste {
-		return nil
-	}
-	err := r.c.SetClipboardText(normalizeLines(text, r.clip.lines))
-	if errors.Is(err, rdp.ErrClipboardTooLarge) {
-		r.log.Warn("clipboard from the browser not passed on", "err", err)
-		r.clip.notice(wire.NoticeWarning, "Your clipboard is over the remote clipboard's size limit and was not sent.")
-		return nil
-	}
-	return err
-}
+// SetClipboard offers the browser's clipboard to the remote.
+func (r *rdpRemote) SetClipboard(c wire.ClipboardContent) error { return r.clip.Paste(r.c, c) }
 
 // KeyEvent sends the physical key as its scancode when the code maps (the server applies
 // its layout), else the keysym's character as a unicode event; before it, the lock

@@ -289,7 +289,7 @@ func (ss *session) promptAnswered(r wire.PromptResponse) error {
 // promptText makes a string from the SSH server fit PROMPT: valid UTF-8 of at most
 // MaxPromptText bytes.
 func promptText(s string) string {
-	return truncUTF8(strings.ToValidUTF8(s, "?"), wire.MaxPromptText)
+	return wire.ValidText(s, wire.MaxPromptText)
 }
 
 // sshDialError gives a failed dial its CLOSE. A refused host key is CloseForbidden, not

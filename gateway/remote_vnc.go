@@ -170,7 +170,10 @@ func (s *Server) dialRemote(ctx context.Context, ep *config.Endpoint, set config
 
 // dialVNC connects to addr, drawing into a new display.
 func dialVNC(ctx context.Context, addr string, cfg vnc.Config, opts render.Options, ev remoteEvents) (*vncConn, error) {
-	cfg.OnClipboard, cfg.OnBell, cfg.OnName = ev.Clipboard, ev.Bell, ev.Name
+	cfg.OnBell, cfg.OnName = ev.Bell, ev.Name
+	if ev.Clipboard != nil {
+		cfg.OnClipboard = func(text string) { ev.Clipboard(wire.ClipboardContent{Text: text}) }
+	}
 	d := render.NewDisplay(opts)
 	// Updates are asked for only while a browser can be sent a frame: a slow browser
 	// costs decoding at its own pace, not the server's.
@@ -373,4 +376,12 @@ type renderViewer struct{ *render.Viewer }
 func (v renderViewer) Stats() (uint64, time.Duration) {
 	st := v.Viewer.Stats()
 	return st.Frames, st.EncodeTime
+}
+
+// SetClipboard offers the text of the browser's clipboard: RFB's clipboard is text.
+func (r *vncRemote) SetClipboard(c wire.ClipboardContent) error {
+	if c.Text == "" {
+		return nil
+	}
+	return r.Client.SetClipboard(c.Text)
 }

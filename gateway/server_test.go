@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -525,11 +527,17 @@ func (f *fakeRemote) Run(ctx context.Context) error {
 		return errors.New("closed")
 	}
 }
-func (f *fakeRemote) Ready() <-chan struct{}      { c := make(chan struct{}); close(c); return c }
-func (f *fakeRemote) Close() error                { f.closeOnce.Do(func() { close(f.closed) }); return nil }
-func (f *fakeRemote) Size() (int, int)            { return f.w, f.h }
-func (f *fakeRemote) CanResize() bool             { return f.resizable }
-func (f *fakeRemote) SetClipboard(s string) error { return f.record("clip " + s) }
+func (f *fakeRemote) Ready() <-chan struct{} { c := make(chan struct{}); close(c); return c }
+func (f *fakeRemote) Close() error           { f.closeOnce.Do(func() { close(f.closed) }); return nil }
+func (f *fakeRemote) Size() (int, int)       { return f.w, f.h }
+func (f *fakeRemote) CanResize() bool        { return f.resizable }
+func (f *fakeRemote) SetClipboard(c wire.ClipboardContent) error {
+	if c.HTML == "" && c.PNG == nil {
+		return f.record("clip " + c.Text)
+	}
+	return f.record(fmt.Sprintf("clip %s|%s|%d", c.Text, c.HTML, len(c.PNG)))
+}
+func (f *fakeRemote) SetScale(p int) { f.record("scale " + itoa(int64(p))) }
 func (f *fakeRemote) KeyEvent(k uint32, code string, down bool) error {
 	return f.record("key " + itoa(int64(k)) + " " + code + " " + map[bool]string{true: "down", false: "up"}[down])
 }
@@ -639,7 +647,9 @@ func TestSessionWithFakeRemote(t *testing.T) {
 		wire.Pointer{X: 11, Y: 21, Buttons: wire.ButtonForward},
 		wire.Pointer{X: 11, Y: 21},
 		wire.ClientClipboard{Text: "héllo"},
+		wire.ClientClipboardContent{Text: "t", HTML: "<b>t</b>", PNG: []byte("\x89PNG\r\n\x1a\n")},
 		wire.ResizeRequest{Width: 640, Height: 480},
+		wire.ResizeRequest{Width: 800, Height: 600, Scale: 150},
 		wire.Unknown{T: 0xf0, Payload: []byte{1, 2}},
 		wire.Ack{ID: 1},
 	)
@@ -647,19 +657,30 @@ func TestSessionWithFakeRemote(t *testing.T) {
 		"ptr 9 10,20", // left and back as the browser sent them (the adapters map them)
 		"wheel -1 2 11,21", "wheel -32 32 11,21",
 		"ptr 16 11,21", // forward
-		"ptr 0 11,21", "clip héllo", "size 640x480"}
+		"ptr 0 11,21", "clip héllo", "clip t|<b>t</b>|8", "size 640x480", "scale 150", "size 800x600"}
 	waitFor(t, "input", func() bool { return len(f.Events()) >= len(want) })
 	if got := f.Events(); strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("remote got\n%q\nwant\n%q", got, want)
 	}
 
 	// remote events reach the browser
-	f.ev.Clipboard("from remote")
+	f.ev.Clipboard(wire.ClipboardContent{Text: "from remote"})
 	f.ev.Bell()
 	f.ev.Name("my desk")
 	ms = readUntil(t, conn, wire.TypeName, 5*time.Second)
 	if len(ms) != 3 || ms[0].(wire.Clipboard).Text != "from remote" || ms[1].Type() != wire.TypeBell {
 		t.Fatalf("events: %#v", ms)
+	}
+	// More than text goes as CLIPBOARD_CONTENT, made valid; an image the message cannot
+	// hold is left out with a notice, and the text goes as CLIPBOARD.
+	f.ev.Clipboard(wire.ClipboardContent{Text: "a\xffb", HTML: "<i>a</i>", PNG: []byte("\x89PNG\r\n\x1a\n")})
+	f.ev.Clipboard(wire.ClipboardContent{Text: "big", PNG: append([]byte("\x89PNG\r\n\x1a\n"), make([]byte, wire.MaxServerMessage)...)})
+	f.ev.Clipboard(wire.ClipboardContent{})
+	f.ev.Bell()
+	ms = readUntil(t, conn, wire.TypeBell, 5*time.Second)
+	if want := (wire.ClipboardContent{Text: "a?b", HTML: "<i>a</i>", PNG: []byte("\x89PNG\r\n\x1a\n")}); len(ms) != 4 ||
+		!reflect.DeepEqual(ms[0], want) || ms[1].Type() != wire.TypeNotice || ms[2] != (wire.Clipboard{Text: "big"}) {
+		t.Fatalf("clipboard content: %#v", ms)
 	}
 
 	// the remote ends: CLOSE remote ended
@@ -781,7 +802,7 @@ func TestReadOnlyAndNoPaste(t *testing.T) {
 		t.Fatalf("HELLO flags %b, want none (read-only, no copy, no paste)", h.Flags)
 	}
 	send(t, conn, wire.Key{Down: true, Keysym: 0x61}, wire.ClientClipboard{Text: "x"}, wire.Pointer{X: 1, Y: 1})
-	f.ev.Clipboard("secret")
+	f.ev.Clipboard(wire.ClipboardContent{Text: "secret", HTML: "<b>secret</b>"})
 	f.ev.Bell()
 	ms := readUntil(t, conn, wire.TypeBell, 5*time.Second)
 	if len(ms) != 1 {

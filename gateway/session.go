@@ -12,11 +12,11 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/coder/websocket"
 
 	"github.com/racgate/racgate/config"
+	"github.com/racgate/racgate/gateway/clipboard"
 	"github.com/racgate/racgate/gateway/store"
 	"github.com/racgate/racgate/render"
 	"github.com/racgate/racgate/render/audio"
@@ -41,14 +41,16 @@ type remote interface {
 	// Wheel turns the wheel by notches at (x, y): dy > 0 down, dx > 0 right. The held
 	// buttons are those of the last Pointer.
 	Wheel(dx, dy, x, y int) error
-	SetClipboard(text string) error
+	// SetClipboard sets the remote clipboard to the browser's: each adapter takes the
+	// formats its protocol has.
+	SetClipboard(c wire.ClipboardContent) error
 	SetDesktopSize(w, h int) error
 }
 
 // remoteEvents are what the remote tells the browser outside the picture. They are called
 // from the remote's goroutine and must not block.
 type remoteEvents struct {
-	Clipboard func(text string)
+	Clipboard func(c wire.ClipboardContent)
 	Bell      func()
 	Name      func(name string)
 	// Notice shows text to the user for a few seconds (NOTICE): level is wire.NoticeInfo
@@ -182,6 +184,7 @@ type session struct {
 	canResize                 bool
 	cols, rows                int          // a terminal's initial size in cells; 0 for the default
 	audio                     []wire.Codec // the codecs the browser decodes (connect request)
+	scale                     int          // the browser's devicePixelRatio in percent; 0 unknown
 	listener                  atomic.Pointer[audio.Listener]
 }
 
@@ -247,6 +250,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	}
 	ss.cols, ss.rows = terminalSize(r.URL.Query())
 	ss.audio = wire.ParseCodecs(r.URL.Query().Get("audio"))
+	ss.scale, _ = strconv.Atoi(r.URL.Query().Get("scale")) // checked by connectRequest
 	ss.log = s.log.With("user", ss.user, "endpoint", req.ep.Name, "remote", r.RemoteAddr, "conn", lease.Conn().ID)
 	if err := s.admit(ss); err != nil {
 		s.refuse(conn, err)
@@ -367,6 +371,9 @@ func (s *Server) limit(ss *session, req *wsRequest) (stop func()) {
 	}
 }
 
+// maxScale bounds the connect request's scale, percent (docs/protocol.md § Connecting).
+const maxScale = 1000
+
 // connectRequest reads /ws/NAME?width=W&height=H&setting=value...
 func connectRequest(r *http.Request) (w, h int, set config.Settings, err error) {
 	q := r.URL.Query()
@@ -385,6 +392,10 @@ func connectRequest(r *http.Request) (w, h int, set config.Settings, err error) 
 				w = n
 			} else {
 				h = n
+			}
+		case "scale": // devicePixelRatio in percent, read by handleWS
+			if n, err := strconv.Atoi(vs[0]); err != nil || n < 1 || n > maxScale {
+				return 0, 0, nil, fmt.Errorf("scale: want 1-%d, got %q", maxScale, vs[0])
 			}
 		case "cols", "rows": // a terminal's size in cells, read by terminalSize
 			if _, err := parseCells(k, vs[0]); err != nil {
@@ -421,9 +432,16 @@ func (ss *session) run(width, height int) {
 	wg.Go(func() { ss.keepalive(wctx) })
 
 	events := remoteEvents{
-		Clipboard: func(text string) {
-			if !ss.noCopy {
-				ss.queue(wire.Clipboard{Text: clipText(text)}.Append(nil))
+		Clipboard: func(c wire.ClipboardContent) {
+			if ss.noCopy {
+				return
+			}
+			m, dropped, ok := clipboard.ForBrowser(c)
+			if dropped {
+				ss.queue(wire.Notice{Level: wire.NoticeWarning, Text: "The remote clipboard's image is too large for the browser; its text was copied."}.Append(nil))
+			}
+			if ok {
+				ss.queue(m.Append(nil))
 			}
 		},
 		Bell: func() { ss.queue(wire.Bell{}.Append(nil)) },
@@ -444,7 +462,7 @@ func (ss *session) run(width, height int) {
 	dctx, dcancel := context.WithTimeout(ss.ctx, dialTimeout)
 	set := ss.settings
 	if ss.ep.Protocol == "rdp" {
-		set = rdpBrowserSize(set, width, height) // RDP picks the size at connect time
+		set = rdpBrowserSize(set, width, height, ss.scale) // RDP picks the size at connect time
 	}
 	rem, disp, err := s.dial(dctx, ss.ep, set, events, ss.log)
 	dcancel()
@@ -628,32 +646,18 @@ func (ss *session) queue(msg []byte) {
 	}
 }
 
-func clipText(s string) string {
-	return truncUTF8(strings.ToValidUTF8(s, "?"), wire.MaxClipboard)
-}
-
 // notice is the NOTICE for a remote's notice: text valid and within the limit, a level
 // other than info shown as a warning. Nothing is left of empty text.
 func notice(level uint8, text string) (wire.Notice, bool) {
-	text = truncUTF8(strings.ToValidUTF8(text, "?"), wire.MaxNoticeText)
+	text = wire.ValidText(text, wire.MaxNoticeText)
 	return wire.Notice{Level: min(level, wire.NoticeWarning), Text: text}, text != ""
 }
 
 func trimReason(s string) string {
-	return truncUTF8(s, 120) // a websocket close reason is at most 123 bytes
+	return wire.ValidText(s, 120) // a websocket close reason is at most 123 bytes
 }
 
 // truncUTF8 cuts s to at most n bytes without splitting a character.
-func truncUTF8(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
-
 func dialError(err error, ep *config.Endpoint) error {
 	var se *sessionEnd
 	switch {
@@ -772,12 +776,12 @@ func (ss *session) handle(m wire.Message) error {
 		if ss.noPaste {
 			return nil
 		}
-		return r.SetClipboard(m.Text)
+		return r.SetClipboard(wire.ClipboardContent{Text: m.Text})
 	case wire.ClientClipboardContent:
-		if ss.noPaste || m.Text == "" {
+		if ss.noPaste {
 			return nil
 		}
-		return r.SetClipboard(m.Text)
+		return r.SetClipboard(wire.ClipboardContent(m))
 	case wire.ResizeRequest:
 		if !ss.canResize {
 			return nil
@@ -786,6 +790,9 @@ func (ss *session) handle(m wire.Message) error {
 		// (max-width, max-height) is clamped, so a big window gets the largest allowed.
 		if m.Width < 1 || m.Height < 1 || m.Width > config.MaxDesktopSide || m.Height > config.MaxDesktopSide {
 			return &sessionEnd{Code: closeClientError, Reason: fmt.Sprintf("Resize to %dx%d refused.", m.Width, m.Height)}
+		}
+		if sc, ok := r.(scaler); ok && m.Scale > 0 && ss.settings["dpi"] == "" {
+			sc.SetScale(m.Scale) // the endpoint's dpi, where set, holds
 		}
 		return r.SetDesktopSize(ss.settings.ClampDesktop(m.Width, m.Height))
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/racgate/racgate/config"
 	"github.com/racgate/racgate/render/audio"
+	"github.com/racgate/racgate/render/wire"
 )
 
 // Sessions of one VNC endpoint with the same merged settings share one connection to the
@@ -170,10 +171,10 @@ func (sc *sharedConn) each(f func(remoteEvents)) {
 	}
 }
 
-func (sc *sharedConn) clipboard(text string) {
+func (sc *sharedConn) clipboard(c wire.ClipboardContent) {
 	sc.each(func(ev remoteEvents) {
 		if ev.Clipboard != nil {
-			ev.Clipboard(text)
+			ev.Clipboard(c)
 		}
 	})
 }

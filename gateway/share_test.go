@@ -109,7 +109,7 @@ type eventLog struct {
 func (l *eventLog) events() remoteEvents {
 	add := func(s string) { l.mu.Lock(); l.got = append(l.got, s); l.mu.Unlock() }
 	return remoteEvents{
-		Clipboard: func(s string) { add("clip " + s) },
+		Clipboard: func(c wire.ClipboardContent) { add("clip " + c.Text) },
 		Bell:      func() { add("bell") },
 		Name:      func(s string) { add("name " + s) },
 		Notice:    func(level uint8, s string) { add("notice " + strconv.Itoa(int(level)) + " " + s) },
@@ -161,7 +161,7 @@ func TestSharesJoinAndLeave(t *testing.T) {
 	}
 
 	// Events reach every member; a late member learns the desktop name.
-	d.ev.Clipboard("shared text")
+	d.ev.Clipboard(wire.ClipboardContent{Text: "shared text"})
 	d.ev.Bell()
 	d.ev.Notice(wire.NoticeWarning, "shared notice")
 	late := &eventLog{}

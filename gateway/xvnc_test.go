@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"image"
@@ -30,6 +31,7 @@ type browser struct {
 	bytes   int // websocket payload received
 	hello   *wire.Hello
 	clips   []string
+	rich    []wire.ClipboardContent // CLIPBOARD_CONTENT
 	notices []wire.Notice
 	closed  *wire.Close
 	err     error
@@ -64,6 +66,9 @@ func (b *browser) loop() {
 				acks = wire.Ack{ID: m.ID}.Append(acks)
 			case wire.Clipboard:
 				b.clips = append(b.clips, m.Text)
+			case wire.ClipboardContent:
+				m.PNG = bytes.Clone(m.PNG)
+				b.rich = append(b.rich, m)
 			case wire.Notice:
 				b.notices = append(b.notices, m)
 			case wire.Close:

@@ -1,11 +1,15 @@
 package peers
 
 import (
+	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"image"
 	"image/color"
+	"testing"
+	"time"
 )
 
 // BMP writes a w x h BMP file, 24 bits bottom-up, by hand (not with any code under
@@ -94,4 +98,39 @@ func DiffImages(want, got image.Image) (bad int, first string) {
 		}
 	}
 	return bad, first
+}
+
+// CopyBMP puts bmp on the X session's CLIPBOARD as image/bmp, which xrdp's chansrv maps to
+// CF_DIB: xclip owns the selection while it runs in the foreground (-quiet), until the
+// test ends.
+func (x *X) CopyBMP(t testing.TB, bmp []byte) {
+	t.Helper()
+	cmd := x.Command(context.Background(), "xclip", "-quiet", "-i", "-selection", "clipboard", "-t", "image/bmp")
+	cmd.Stdin = bytes.NewReader(bmp)
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("xclip: %v", err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+}
+
+// WaitClipboardBMP waits until the X session's CLIPBOARD, read as image/bmp (ParseBMP),
+// is a whole picture of want's size, and fails unless its pixels are want's. Until
+// the remote owns the selection, xclip fails: it keeps polling.
+func (x *X) WaitClipboardBMP(t testing.TB, want image.Image, timeout time.Duration) {
+	t.Helper()
+	for deadline := time.Now().Add(timeout); ; time.Sleep(200 * time.Millisecond) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		out, _ := x.Command(ctx, "xclip", "-o", "-selection", "clipboard", "-t", "image/bmp").Output()
+		cancel()
+		got, missing, err := ParseBMP(out)
+		if err == nil && missing == 0 && got.Bounds() == want.Bounds() {
+			if bad, first := DiffImages(want, got); bad != 0 {
+				t.Fatalf("the X clipboard's image has %d pixels wrong: %s", bad, first)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the X clipboard's image/bmp: %d bytes, %d missing (%v)", len(out), missing, err)
+		}
+	}
 }

@@ -174,12 +174,7 @@ func TestXRDPClipboardImage(t *testing.T) {
 
 	// Session to client.
 	bmp, want := peers.BMP(64, 48)
-	cmd := x.Command(context.Background(), "xclip", "-i", "-selection", "clipboard", "-t", "image/bmp", "-quiet")
-	cmd.Stdin = bytes.NewReader(bmp)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	x.CopyBMP(t, bmp)
 	for deadline := time.After(20 * time.Second); ; {
 		select {
 		case d := <-got:

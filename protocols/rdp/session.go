@@ -134,8 +134,7 @@ func (s *Session) Run(ctx context.Context) error {
 // fails to answer, and makes the new connection current.
 func (s *Session) redial(ctx context.Context) error {
 	s.mu.Lock()
-	cfg := s.cfg
-	cfg.Width, cfg.Height = s.want[0], s.want[1]
+	cfg := s.cfg.resized(s.want[0], s.want[1], s.scale)
 	dctx, cancel := context.WithTimeout(ctx, handshakeTimeout)
 	s.cancelDial = cancel
 	s.mu.Unlock()
@@ -221,6 +220,17 @@ func (f frameSink) EndFrame() {
 }
 
 func (cfg Config) size() [2]int { return [2]int{cfg.Width, cfg.Height} }
+
+// resized is cfg for a connection at width x height and scale percent (0: as
+// cfg has it). Client Core Data carries the scale as the DPI's desktop scale
+// factor (MS-RDPBCGR 2.2.1.3.2); a cfg without DPI is at 100 %.
+func (cfg Config) resized(width, height, scale int) Config {
+	cfg.Width, cfg.Height = width, height
+	if cur := max(cfg.DPI, 96) * 100 / 96; scale > 0 && scale != cur {
+		cfg.DPI = scale * 96 / 100
+	}
+	return cfg
+}
 
 // Close closes the current connection (or stops a reconnect); Run returns.
 func (s *Session) Close() error {

@@ -188,6 +188,33 @@ func TestPointerDecode(t *testing.T) {
 	}
 }
 
+// TestConfigResized: a reconnect at a new size and scale (Session.Resize) carries the
+// scale as the DPI its Client Core Data sends as the desktop scale factor.
+func TestConfigResized(t *testing.T) {
+	for _, tc := range []struct{ dpi, scale, want int }{
+		{0, 0, 0}, {0, 100, 0}, {0, 200, 192}, {144, 150, 144}, {144, 100, 96}, {144, 0, 144}, {120, 175, 168},
+	} {
+		cfg := Config{Width: 800, Height: 600, DPI: tc.dpi}.resized(1024, 700, tc.scale)
+		if cfg.Width != 1024 || cfg.Height != 700 || cfg.DPI != tc.want {
+			t.Errorf("DPI %d resized at %d%%: %dx%d DPI %d, want DPI %d", tc.dpi, tc.scale, cfg.Width, cfg.Height, cfg.DPI, tc.want)
+		}
+	}
+	cfg := Config{Width: 800, Height: 600}.resized(1280, 800, 150)
+	if cfg.coreScale(t) != 150 {
+		t.Errorf("desktop scale factor %d, want 150", cfg.coreScale(t))
+	}
+}
+
+// coreScale is the desktopScaleFactor of cfg's Client Core Data.
+func (cfg Config) coreScale(t *testing.T) uint32 {
+	if err := cfg.normalize(); err != nil {
+		t.Fatal(err)
+	}
+	b := clientDataBlocks(&cfg, protocolSSL, nil)
+	n := int(binary.LittleEndian.Uint16(b[2:]))
+	return binary.LittleEndian.Uint32(b[n-8:])
+}
+
 func TestClientCoreData(t *testing.T) {
 	cfg := Config{Width: 1280, Height: 800, DPI: 144, ClientName: "a-very-long-client-name"}
 	if err := cfg.normalize(); err != nil {

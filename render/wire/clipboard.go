@@ -3,6 +3,7 @@ package wire
 import (
 	"bytes"
 	"encoding/binary"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -136,4 +137,17 @@ func decodeClipboardContent(b, rest, p []byte, t Type) (Message, []byte, error) 
 		return ClientClipboardContent(m), rest, nil
 	}
 	return m, rest, nil
+}
+
+// ValidText is s as a text field may carry it: valid UTF-8 ("?" for each run of bad
+// bytes) of at most n bytes, cut at a character boundary.
+func ValidText(s string, n int) string {
+	s = strings.ToValidUTF8(s, "?")
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }

@@ -239,8 +239,9 @@ type Pointer struct {
 // ClientClipboard is CLIPBOARD (0x83), client to server.
 type ClientClipboard struct{ Text string }
 
-// ResizeRequest is RESIZE_REQUEST (0x84).
-type ResizeRequest struct{ Width, Height int }
+// ResizeRequest is RESIZE_REQUEST (0x84). Scale is the browser's devicePixelRatio in
+// percent; 0 (unknown) leaves the field out, as clients before it sent the message.
+type ResizeRequest struct{ Width, Height, Scale int }
 
 // TerminalInput is TERMINAL_INPUT (0x85). Data aliases the decoded input.
 type TerminalInput struct{ Data []byte }
@@ -433,7 +434,10 @@ func (m ClientClipboard) Append(b []byte) []byte {
 }
 
 func (m ResizeRequest) Append(b []byte) []byte {
-	return u16(header(b, TypeResizeRequest, 4), m.Width, m.Height)
+	if m.Scale == 0 {
+		return u16(header(b, TypeResizeRequest, 4), m.Width, m.Height)
+	}
+	return u16(header(b, TypeResizeRequest, 6), m.Width, m.Height, m.Scale)
 }
 
 func (m TerminalInput) Append(b []byte) []byte {

@@ -87,7 +87,8 @@ func loadSpec(t testing.TB) map[Type]*specType {
 }
 
 // fixedLen is the least payload the layout allows: the numeric sizes before a repeated
-// group or the rest, with variable-length strings (sized by a field) empty.
+// or optional group ("then ...") or the rest, with variable-length strings (sized by a
+// field) empty.
 func (s *specType) fixedLen() int {
 	n := 0
 	for _, r := range s.rows {

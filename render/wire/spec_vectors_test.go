@@ -50,7 +50,8 @@ func firstBacktick(s string) string {
 // checkLayout checks that fields follow s's table: "type" and "length" first, then one
 // field per row (per name in rows of several sizes) with the row's size, a size named
 // by an earlier field taking that field's value, a "then `count` times" group repeated
-// by the value of count, and a rest row taking the one field left.
+// by the value of count, an optional group ("then, where the payload goes on") present
+// or not, and a rest row taking the one field left.
 func checkLayout(s *specType, fields [][2]string) error {
 	raw := make([][]byte, len(fields))
 	total := 0
@@ -138,7 +139,13 @@ func checkLayout(s *specType, fields [][2]string) error {
 			if err := walk(rows[:k]); err != nil {
 				return err
 			}
-			for range vals[firstBacktick(r.size)] {
+			// "then `count` times:" repeats the rows after it count times; "then,
+			// where the payload goes on:" has them once if the vector goes on.
+			n, optional := vals[firstBacktick(r.size)], firstBacktick(r.size) == ""
+			if optional && i < len(fields) {
+				n = 1
+			}
+			for range n {
 				if err := walk(rows[k+1:]); err != nil {
 					return err
 				}

@@ -33,7 +33,7 @@ import (
 // (x, y, width, height, srcX, srcY, r, g, b, encoding, id, hotX, hotY, version, kind,
 // flags, name, text, code, reason, fontSize, colorScheme, down, keysym, buttons, dx, dy,
 // cols, rows, instruction, prompts: [{text, echo}], answers: [strings], timestamp,
-// codec, channels, sampleRate, enabled, level, html) with byte fields (data, rgba, payload,
+// codec, channels, sampleRate, enabled, level, html, scale) with byte fields (data, rgba, payload,
 // config, png) as hex strings.
 // Regenerate with: go test ./render/wire -run TestVectors -update
 var update = flag.Bool("update", false, "rewrite testdata/vectors.json")
@@ -106,7 +106,7 @@ func describe(m Message) map[string]any {
 	case ClientClipboard:
 		return map[string]any{"type": "CLIENT_CLIPBOARD", "text": m.Text}
 	case ResizeRequest:
-		return map[string]any{"type": "RESIZE_REQUEST", "width": m.Width, "height": m.Height}
+		return map[string]any{"type": "RESIZE_REQUEST", "width": m.Width, "height": m.Height, "scale": m.Scale}
 	case TerminalInput:
 		return map[string]any{"type": "TERMINAL_INPUT", "data": h(m.Data)}
 	case Wheel:

@@ -118,7 +118,11 @@ func Next(b []byte) (m Message, rest []byte, err error) {
 		}
 		return ClientClipboard{Text: string(p)}, rest, nil
 	case TypeResizeRequest: // § RESIZE_REQUEST
-		return ResizeRequest{Width: le16(p, 0), Height: le16(p, 2)}, rest, nil
+		m := ResizeRequest{Width: le16(p, 0), Height: le16(p, 2)}
+		if len(p) >= 6 {
+			m.Scale = le16(p, 4)
+		}
+		return m, rest, nil
 	case TypeTerminalInput:
 		return TerminalInput{Data: p}, rest, nil
 	case TypeWheel: // § WHEEL

@@ -49,6 +49,7 @@ func allMessages() []struct {
 		{"pointer", Pointer{X: 1023, Y: 767, Buttons: ButtonLeft | ButtonRight | ButtonForward}},
 		{"client-clipboard", ClientClipboard{Text: "paste me"}},
 		{"resize-request", ResizeRequest{Width: 1280, Height: 720}},
+		{"resize-request-scale", ResizeRequest{Width: 2560, Height: 1600, Scale: 200}},
 		{"terminal-input", TerminalInput{Data: []byte("ls -l\r")}},
 		{"wheel", Wheel{X: 10, Y: 20, DX: -1, DY: 3}},
 		{"wheel-min", Wheel{X: 0, Y: 0, DX: -32768, DY: 32767}},
@@ -139,6 +140,8 @@ func TestFieldLayout(t *testing.T) {
 			[]byte{0x0f, 18, 0, 0, 0, 4, 3, 2, 1, 1, 0, 'n', 0, 0, 2, 0, 2, 0, 'P', ':', 1, 0, 0}},
 		{PromptResponse{ID: 9, Answers: []string{"ab", ""}}, []byte{0x88, 11, 0, 0, 0, 9, 0, 0, 0, 2, 2, 0, 'a', 'b', 0, 0}},
 		{Notice{Level: NoticeWarning, Text: "hi"}, []byte{0x13, 3, 0, 0, 0, 1, 'h', 'i'}},
+		{ResizeRequest{Width: 1, Height: 2}, []byte{0x84, 4, 0, 0, 0, 1, 0, 2, 0}},
+		{ResizeRequest{Width: 1, Height: 2, Scale: 150}, []byte{0x84, 6, 0, 0, 0, 1, 0, 2, 0, 150, 0}},
 		{ClientClipboardContent{Text: "a", HTML: "b"}, append([]byte{0x8a, 32, 0, 0, 0, 2, 10}, "text/plain\x01\x00\x00\x00a\x09text/html\x01\x00\x00\x00b"...)},
 	}
 	for _, c := range cases {
@@ -357,5 +360,20 @@ func TestClipboardContentSkipsUnknown(t *testing.T) {
 	}
 	if len(rest) != 5 {
 		t.Errorf("%d bytes after it, want the BELL's 5", len(rest))
+	}
+}
+
+func TestValidText(t *testing.T) {
+	for _, tc := range []struct {
+		s    string
+		n    int
+		want string
+	}{
+		{"abc", 5, "abc"}, {"abc", 2, "ab"}, {"a世b", 2, "a"}, {"a世b", 4, "a世"}, {"世", 0, ""},
+		{"a\xffb", 5, "a?b"}, {"\xff\xfe世", 3, "?"}, {"ab\xc3", 3, "ab?"},
+	} {
+		if got := ValidText(tc.s, tc.n); got != tc.want {
+			t.Errorf("ValidText(%q, %d) = %q, want %q", tc.s, tc.n, got, tc.want)
+		}
 	}
 }

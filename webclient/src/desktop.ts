@@ -4,7 +4,7 @@
 // the remote's size following the window's (RESIZE_REQUEST).
 
 import { Display } from "./display.js";
-import { actualRect, devicePixels, fitRect, scrolledRect, toFramebuffer } from "./geometry.js";
+import { actualRect, devicePixels, fitRect, scalePercent, scrolledRect, toFramebuffer } from "./geometry.js";
 import type { Rect } from "./geometry.js";
 import { Input } from "./input.js";
 import type { ViewMode } from "./viewmode.js";
@@ -32,9 +32,9 @@ export class DesktopView {
   // the area is scrolled (1:1), the content moves under the viewport (toFramebuffer).
   private rect: Rect = { left: 0, top: 0, width: 0, height: 0 };
   private mode: ViewMode = "fit";
-  // The size last asked of the server (in the websocket URL or a RESIZE_REQUEST): a
-  // request goes out only when the window's size moves away from it.
-  private asked = { width: 0, height: 0 };
+  // The size and scale last asked of the server (in the websocket URL or a
+  // RESIZE_REQUEST): a request goes out only when the window moves away from them.
+  private asked = { width: 0, height: 0, scale: 0 };
   private resizeTimer: ReturnType<typeof setTimeout> | undefined;
 
   /**
@@ -86,17 +86,20 @@ export class DesktopView {
     if (mode === "fit") this.view.scrollTo(0, 0);
   }
 
-  /** deviceSize: the page area in device pixels, the size the remote should have. */
-  private deviceSize(): { width: number; height: number } {
+  /**
+   * deviceSize: the page area in device pixels, the size the remote should have, and
+   * devicePixelRatio in percent, the scale it should draw at.
+   */
+  private deviceSize(): { width: number; height: number; scale: number } {
     const a = this.hooks.area();
-    return devicePixels(a.w, a.h, window.devicePixelRatio || 1);
+    const dpr = window.devicePixelRatio || 1;
+    return { ...devicePixels(a.w, a.h, dpr), scale: scalePercent(dpr) };
   }
 
-  /** connectSize: the size to ask for in the connect URL (remembered as asked). */
-  connectSize(): { width: number; height: number } {
-    const { width, height } = this.deviceSize();
-    this.asked = { width, height };
-    return { width, height };
+  /** connectSize: the size and scale to ask for in the connect URL (remembered as asked). */
+  connectSize(): { width: number; height: number; scale: number } {
+    this.asked = this.deviceSize();
+    return this.asked;
   }
 
   /**
@@ -129,10 +132,10 @@ export class DesktopView {
     clearTimeout(this.resizeTimer);
     this.resizeTimer = setTimeout(() => {
       if (!this.hooks.connected() || !this.hooks.canResize()) return;
-      const { width, height } = this.deviceSize();
-      if (width === this.asked.width && height === this.asked.height) return;
-      this.asked = { width, height };
-      this.hooks.send({ type: "RESIZE_REQUEST", width, height });
+      const want = this.deviceSize();
+      if (want.width === this.asked.width && want.height === this.asked.height && want.scale === this.asked.scale) return;
+      this.asked = want;
+      this.hooks.send({ type: "RESIZE_REQUEST", ...want });
     }, RESIZE_DEBOUNCE_MS);
   }
 

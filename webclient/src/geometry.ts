@@ -63,6 +63,11 @@ function clamp(v: number, lo: number, hi: number): number {
 }
 
 /** The size in device pixels of an area of cssW×cssH CSS pixels, as sent to the server. */
+/** scalePercent is devicePixelRatio as RESIZE_REQUEST's scale: percent, 1 to 1000. */
+export function scalePercent(dpr: number): number {
+  return clamp(Math.round(dpr * 100), 1, 1000);
+}
+
 export function devicePixels(cssW: number, cssH: number, dpr: number): { width: number; height: number } {
   return { width: clamp(Math.round(cssW * dpr), 1, 0xffff), height: clamp(Math.round(cssH * dpr), 1, 0xffff) };
 }

@@ -168,12 +168,12 @@ export class ConnectPage {
   // The websocket URL asks for the page's size: device pixels for a desktop, cells for a
   // terminal (whichever HELLO says it is).
   private connectURL(): string {
-    const { width, height } = this.desktop.connectSize();
+    const { width, height, scale } = this.desktop.connectSize();
     const a = this.area();
     this.urlCells = this.terminal.connectCells(a.w, a.h);
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
     const audio = this.sound.audioParam;
-    return `${proto}//${location.host}/ws/${encodeURIComponent(this.endpoint)}?width=${width}&height=${height}&cols=${this.urlCells.cols}&rows=${this.urlCells.rows}` + (audio ? `&audio=${audio}` : "");
+    return `${proto}//${location.host}/ws/${encodeURIComponent(this.endpoint)}?width=${width}&height=${height}&scale=${scale}&cols=${this.urlCells.cols}&rows=${this.urlCells.rows}` + (audio ? `&audio=${audio}` : "");
   }
 
   private sessionUI(): SessionUI {

@@ -162,7 +162,8 @@ export type Ack = { type: "ACK"; id: number };
 export type Key = { type: "KEY"; down: boolean; keysym: number; code: string };
 export type Pointer = { type: "POINTER"; x: number; y: number; buttons: number };
 export type ClientClipboard = { type: "CLIENT_CLIPBOARD"; text: string };
-export type ResizeRequest = { type: "RESIZE_REQUEST"; width: number; height: number };
+/** scale: devicePixelRatio in percent; 0 (unknown) is left out of the message. */
+export type ResizeRequest = { type: "RESIZE_REQUEST"; width: number; height: number; scale: number };
 export type TerminalInput = { type: "TERMINAL_INPUT"; data: Uint8Array };
 export type Wheel = { type: "WHEEL"; x: number; y: number; dx: number; dy: number };
 export type TerminalResize = { type: "TERMINAL_RESIZE"; cols: number; rows: number };
@@ -421,7 +422,7 @@ function decodePayload(type: number, p: Uint8Array, dv: DataView): Message {
       return { type: "CLIENT_CLIPBOARD", text: utf8.decode(p) };
     case T.RESIZE_REQUEST: // § RESIZE_REQUEST
       if (n < 4) throw short("RESIZE_REQUEST", n, 4);
-      return { type: "RESIZE_REQUEST", width: u16(0), height: u16(2) };
+      return { type: "RESIZE_REQUEST", width: u16(0), height: u16(2), scale: n >= 6 ? u16(4) : 0 };
     case T.TERMINAL_INPUT: // § TERMINAL_INPUT
       return { type: "TERMINAL_INPUT", data: p };
     case T.WHEEL: // § WHEEL
@@ -581,7 +582,9 @@ export function writeMessage(w: Writer, m: Message): Writer {
     case "CLIENT_CLIPBOARD":
       return w.begin(T.CLIENT_CLIPBOARD).text(m.text).end();
     case "RESIZE_REQUEST":
-      return w.begin(T.RESIZE_REQUEST).u16(m.width).u16(m.height).end();
+      w.begin(T.RESIZE_REQUEST).u16(m.width).u16(m.height);
+      if (m.scale) w.u16(m.scale);
+      return w.end();
     case "TERMINAL_INPUT":
       return w.begin(T.TERMINAL_INPUT).bytes(m.data).end();
     case "WHEEL":

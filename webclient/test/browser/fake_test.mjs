@@ -368,7 +368,7 @@ test("clipboard both ways, the panel, and RESIZE_REQUEST on window resize", { sk
   await b.run({ setViewport: { width: 700, height: 500 } });
   await b.run({ setViewport: { width: 640, height: 400 } });
   const rr = await waitMsg(conn, (m) => m.type === "RESIZE_REQUEST", "RESIZE_REQUEST");
-  assert.deepEqual([rr.width, rr.height], [640, 400]);
+  assert.deepEqual([rr.width, rr.height, rr.scale], [640, 400, 100]);
   await new Promise((r) => setTimeout(r, 600));
   assert.equal(all(conn).filter((m) => m.type === "RESIZE_REQUEST").length, 1);
   // The canvas is rescaled to the new window at once (320×200 → 640×400).
@@ -1011,7 +1011,7 @@ test("terminal without WebGL: xterm.js's DOM renderer draws the text", { skip },
   }
 });
 
-test("devicePixelRatio 2: sizes in device pixels, pointer mapped through the scale", { skip }, async () => {
+test("devicePixelRatio 2: sizes in device pixels with scale 200, pointer mapped through the scale", { skip }, async () => {
   const hi = await openBrowser({ baseURL: server.url, viewport: { width: 400, height: 300 }, deviceScaleFactor: 2 });
   try {
     let conn;
@@ -1022,7 +1022,7 @@ test("devicePixelRatio 2: sizes in device pixels, pointer mapped through the sca
     await hi.run({ open: "hidpi" });
     await hi.run({ waitState: "connected" });
     await waitMsg(conn, (m) => m.type === "ACK", "ACK");
-    assert.deepEqual({ width: conn.query.width, height: conn.query.height }, { width: "800", height: "600" });
+    assert.deepEqual({ width: conn.query.width, height: conn.query.height, scale: conn.query.scale }, { width: "800", height: "600", scale: "200" });
     const box = await hi.page.evaluate(() => {
       const r = document.getElementById("screen").getBoundingClientRect();
       return [r.left, r.top, r.width, r.height];
@@ -1035,7 +1035,7 @@ test("devicePixelRatio 2: sizes in device pixels, pointer mapped through the sca
     assert.deepEqual(ptr, [[799, 599], [1, 3]]);
     await hi.run({ setViewport: { width: 500, height: 300 } });
     const rr = await waitMsg(conn, (m) => m.type === "RESIZE_REQUEST", "RESIZE_REQUEST");
-    assert.deepEqual([rr.width, rr.height], [1000, 600]);
+    assert.deepEqual([rr.width, rr.height, rr.scale], [1000, 600, 200]);
   } finally {
     await hi.close();
   }

@@ -22,6 +22,10 @@
 //   {"setViewport": {"width","height"}}
 //   {"readClipboard": true}                 result: text
 //   {"writeClipboard": "text"}              then tells the page it regained focus
+//   {"readClipboardImage": true}            result: png (base64, "" while the clipboard has
+//                                           no image/png), types (the clipboard item's)
+//   {"writeClipboardImage": {"png","text"?}} one ClipboardItem of the PNG (base64) and the
+//                                           text; then tells the page it regained focus
 //   {"waitFor": {"selector","text"?,"timeoutMs"?}}
 //   {"statusText": true}                    result: text of #status-text
 //   {"noticeText": true}                    result: text and level ("info", "warning") of the NOTICE
@@ -297,6 +301,30 @@ const STEPS = {
   async readClipboard(b) {
     await b.page.bringToFront();
     return { text: await b.page.evaluate(() => navigator.clipboard.readText()) };
+  },
+
+  async readClipboardImage(b) {
+    await b.page.bringToFront();
+    return b.page.evaluate(async () => {
+      const [item] = await navigator.clipboard.read();
+      if (!item?.types.includes("image/png")) return { png: "", types: item ? [...item.types] : [] };
+      const bytes = new Uint8Array(await (await item.getType("image/png")).arrayBuffer());
+      let s = "";
+      for (const b of bytes) s += String.fromCharCode(b);
+      return { png: btoa(s), types: [...item.types] };
+    });
+  },
+
+  async writeClipboardImage(b, v) {
+    await b.page.bringToFront();
+    await b.page.evaluate(async ({ png, text }) => {
+      const bytes = Uint8Array.from(atob(png), (c) => c.charCodeAt(0));
+      const parts = { "image/png": new Blob([bytes], { type: "image/png" }) };
+      if (text) parts["text/plain"] = new Blob([text], { type: "text/plain" });
+      await navigator.clipboard.write([new ClipboardItem(parts)]);
+      window.dispatchEvent(new Event("focus")); // the page syncs its clipboard on focus
+    }, { png: String(v.png), text: v.text ?? "" });
+    return {};
   },
 
   async writeClipboard(b, text) {
