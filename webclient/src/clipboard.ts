@@ -31,6 +31,8 @@ export class ClipboardSync {
   // The fingerprint of what both sides are known to hold; nothing is sent when the
   // browser's clipboard still reads the same.
   private last: string | null = null;
+  // The remote's clipboard being put on the browser's, in order.
+  private writing: Promise<void> = Promise.resolve();
   pasteAllowed = false; // HELLO flag bit 1
   copyAllowed = false; // HELLO flag bit 2
 
@@ -46,7 +48,14 @@ export class ClipboardSync {
   }
 
   /** The remote clipboard changed: text, HTML, an image. */
-  async fromRemote(c: ClipboardFormats): Promise<void> {
+  fromRemote(c: ClipboardFormats): Promise<void> {
+    // A read of the browser's clipboard (focus regained) waits for this write and its
+    // read-back, so it never compares against a baseline not yet taken.
+    this.writing = this.writing.then(() => this.putRemote(c));
+    return this.writing;
+  }
+
+  private async putRemote(c: ClipboardFormats): Promise<void> {
     if (!this.copyAllowed) return;
     this.last = fingerprint(c);
     if (this.doc.hasFocus() && (await this.write(c))) {
@@ -117,6 +126,7 @@ export class ClipboardSync {
   /** Read the browser's clipboard (focus regained) and send it when it changed. */
   async syncFromBrowser(): Promise<void> {
     if (!this.pasteAllowed) return;
+    await this.writing;
     const c = await this.read();
     // An empty browser clipboard does not clear the remote's.
     if (c && (c.text !== "" || c.html !== "" || c.png.length > 0)) this.offer(c);

@@ -131,6 +131,11 @@ test("clipboard: remote HTML and image reach the browser as one item, and are no
   assert.deepEqual(new Uint8Array(await a.state.parts["image/png"].arrayBuffer()), PNG(1, 2, 3));
   await a.c.syncFromBrowser();
   assert.deepEqual(a.sent, [], "what racgate itself put on the clipboard was sent back");
+  // Focus regained while the write is still going: the read waits for its baseline.
+  const writing = a.c.fromRemote(content("again", "<i>again</i>"));
+  await a.c.syncFromBrowser();
+  await writing;
+  assert.deepEqual(a.sent, [], "a read during the write sent the browser's rewritten HTML back");
   // Another image with the same (empty) text is a change.
   await a.copy({ "image/png": PNG(9, 9, 9) });
   await a.c.syncFromBrowser();
