@@ -44,7 +44,9 @@ type ClientClipboardContent ClipboardContent
 func (ClipboardContent) Type() Type       { return TypeClipboardContent }
 func (ClientClipboardContent) Type() Type { return TypeClientClipboardContent }
 
-func (m ClipboardContent) Append(b []byte) []byte { return appendClipboardContent(b, TypeClipboardContent, m) }
+func (m ClipboardContent) Append(b []byte) []byte {
+	return appendClipboardContent(b, TypeClipboardContent, m)
+}
 func (m ClientClipboardContent) Append(b []byte) []byte {
 	return appendClipboardContent(b, TypeClientClipboardContent, ClipboardContent(m))
 }
@@ -53,8 +55,14 @@ func (m ClientClipboardContent) Append(b []byte) []byte {
 // building it.
 func (m ClipboardContent) Size() int {
 	n := headerLen + 1
-	for _, it := range m.items() {
-		n += 1 + len(it.mime) + 4 + len(it.data)
+	if m.Text != "" {
+		n += 1 + len(MIMEText) + 4 + len(m.Text)
+	}
+	if m.HTML != "" {
+		n += 1 + len(MIMEHTML) + 4 + len(m.HTML)
+	}
+	if len(m.PNG) > 0 {
+		n += 1 + len(MIMEPNG) + 4 + len(m.PNG)
 	}
 	return n
 }
