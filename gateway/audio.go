@@ -112,7 +112,8 @@ func (a *rdpAudio) AudioVolume(left, right uint16) {
 }
 
 // pulsePacket is the sound a VNC connection's packets carry, and the fragment asked
-// of PulseAudio: 40 ms, so 25 packets a second, adding at most that to the latency.
+// of PulseAudio: 40 ms, so 25 packets a second (each a websocket write on every side
+// of the path, and a wake-up of the recorder), adding at most that to the latency.
 const pulsePacket = 40 * time.Millisecond
 
 // Retry pacing for a PulseAudio server that is down or goes away.
@@ -127,7 +128,6 @@ const (
 func recordPulse(ctx context.Context, addr string, s *audio.Stream, dial func(context.Context, pulse.Config) (*pulse.Recorder, error), log *slog.Logger) {
 	wait := pulseRetryMin
 	var clock time.Time // the stream's clock starts with the first recording
-	var packet []byte   // PCM gathered for the next packet, reused
 	for ctx.Err() == nil {
 		start := time.Now()
 		r, err := dial(ctx, pulse.Config{Addr: addr, Fragment: pulsePacket})
@@ -141,22 +141,9 @@ func recordPulse(ctx context.Context, addr string, s *audio.Stream, dial func(co
 			rate, ch := r.Format()
 			s.SetFormat(audio.Format{Codec: wire.CodecPCM, SampleRate: rate, Channels: ch})
 			log.Info("sound: recording from PulseAudio", "server", addr)
-			// PulseAudio hands over what its source has, often 10 ms at a time: gathered
-			// into packets of pulsePacket, a browser gets a quarter of the messages
-			// (each a websocket write on every side of the path).
-			want := int(int64(rate)*int64(pulsePacket)/int64(time.Second)) * 2 * ch
-			var from time.Duration
 			err = r.Run(ctx, func(pcm []byte, at time.Duration) {
-				if len(packet) == 0 {
-					from = at
-				}
-				packet = append(packet, pcm...)
-				if len(packet) >= want {
-					s.Write(uint32((offset+from)/time.Millisecond), packet)
-					packet = packet[:0]
-				}
+				s.Write(uint32((offset+at)/time.Millisecond), pcm)
 			})
-			packet = packet[:0]
 			r.Close()
 			s.SetFormat(audio.Format{})
 			if time.Since(start) > pulseRetryMax {

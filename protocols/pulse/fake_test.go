@@ -132,8 +132,10 @@ type script struct {
 	instead map[uint32]func(tag uint32) []byte
 	// end closes the connection after an instead.
 	end bool
-	// after is sent after the reply to CREATE_RECORD_STREAM, chunk by chunk.
+	// after is sent after the reply to CREATE_RECORD_STREAM, chunk by chunk,
+	// each pace after the one before (the first pace after the reply).
 	after [][]byte
+	pace  time.Duration
 	// hold keeps the connection open after that until the client closes
 	// it; otherwise the server closes it.
 	hold bool
@@ -193,6 +195,7 @@ func serveFake(c net.Conn, s script) {
 			continue
 		}
 		for _, b := range s.after {
+			time.Sleep(s.pace)
 			if _, err := c.Write(b); err != nil {
 				return
 			}

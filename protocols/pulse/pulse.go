@@ -40,7 +40,7 @@ type Config struct {
 	SampleRate int           // 44100 if 0
 	Channels   int           // 2 if 0; 1 or 2
 	ClientName string        // "racgate" if empty
-	Fragment   time.Duration // delivery granularity, 20 ms if 0
+	Fragment   time.Duration // sound per memblock asked, and delivered per call of Run's handle; 20 ms if 0
 	// Cookie is the 256-byte authentication cookie to present; nil sends
 	// zeros, which a server with auth-anonymous=1 (as Guacamole's setups
 	// have) accepts.
@@ -133,8 +133,9 @@ func (e *ServerError) Is(target error) bool {
 // Recorder is one record stream on its own connection.
 type Recorder struct {
 	nc  net.Conn
-	br  *bufio.Reader
-	ver uint32 // negotiated protocol version
+	in  tailReader
+	br  *bufio.Reader // reads in
+	ver uint32        // negotiated protocol version
 
 	rate, channels int
 	frameSize      int    // bytes per sample frame
@@ -146,19 +147,20 @@ type Recorder struct {
 	hdr     [descriptorSize]byte
 	pkt     []byte // the last command packet, reused
 	wbuf    []byte // the request being written, reused
-	buf     []byte // audio being delivered, reused
-	carry   int    // bytes of a partial sample frame at the start of buf
+	buf     []byte // audio read and not yet delivered, reused
+	fill    int    // bytes of buf in use: whole sample frames, then maybe part of one
 	frames  int64  // sample frames delivered so far
 	running atomic.Bool
 
 	closeOnce sync.Once
 	closeErr  error
 	closed    atomic.Bool
+	stopping  atomic.Bool // Run's context ended
 }
 
-// audioBuf is the size of the buffer audio is delivered from: a memblock
-// larger than this (a server sends at most fragsize bytes at a time) is
-// delivered in pieces.
+// audioBuf is the size of the buffer audio is delivered from: more sound
+// than this (a server sends at most fragsize bytes at a time) is delivered in
+// pieces.
 const audioBuf = 64 << 10
 
 // Dial connects, authenticates and creates the record stream. ctx bounds the
@@ -230,15 +232,17 @@ func dialConn(ctx context.Context, nc net.Conn, cfg Config) (_ *Recorder, err er
 	}()
 	r := &Recorder{
 		nc:        nc,
-		br:        bufio.NewReaderSize(nc, 16<<10),
 		rate:      cfg.SampleRate,
 		channels:  cfg.Channels,
 		frameSize: 2 * cfg.Channels,
 	}
+	r.in = tailReader{nc: nc, stop: func() bool { return r.stopping.Load() || r.closed.Load() }}
+	r.br = bufio.NewReaderSize(&r.in, 16<<10)
 	if err := r.handshake(cfg); err != nil {
 		return nil, err
 	}
 	r.buf = make([]byte, audioBuf)
+	r.in.watchFragment(r.fragsize(cfg.Fragment), cfg.Fragment)
 	return r, nil
 }
 
@@ -336,9 +340,14 @@ func (r *Recorder) defaultMonitor() (string, error) {
 	return monitor, nil
 }
 
-func (r *Recorder) createRecordStream(source string, fragment time.Duration) error {
+// fragsize is the bytes of sound in fragment.
+func (r *Recorder) fragsize(fragment time.Duration) int {
 	frames := int64(r.rate) * int64(fragment) / int64(time.Second)
-	fragsize := uint32(max(frames, 1)) * uint32(r.frameSize)
+	return int(max(frames, 1)) * r.frameSize
+}
+
+func (r *Recorder) createRecordStream(source string, fragment time.Duration) error {
+	fragsize := uint32(r.fragsize(fragment))
 	positions := []uint8{0} // mono
 	if r.channels == 2 {
 		positions = []uint8{1, 2} // front-left, front-right
@@ -513,8 +522,9 @@ func (r *Recorder) Source() string { return r.source }
 // Run delivers interleaved S16LE PCM until ctx ends, the server goes away or
 // breaks the protocol; at is the media time of pcm's first frame since the
 // recording started (counted in samples, so it does not jitter with the
-// network). pcm is valid only during the call and holds whole sample frames,
-// usually one Fragment's worth; handle must not block.
+// network). pcm is valid only during the call and holds whole sample frames:
+// what arrived in one Fragment, usually about a Fragment's worth; handle must
+// not block.
 //
 // Run returns ctx.Err() when ctx ends, an error wrapping net.ErrClosed after
 // Close, one wrapping ErrProtocol or ErrKilled when the server misbehaves or
@@ -530,7 +540,10 @@ func (r *Recorder) Run(ctx context.Context, handle func(pcm []byte, at time.Dura
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	stop := context.AfterFunc(ctx, func() { r.nc.SetReadDeadline(time.Unix(1, 0)) })
+	stop := context.AfterFunc(ctx, func() {
+		r.stopping.Store(true)
+		r.nc.SetReadDeadline(time.Unix(1, 0))
+	})
 	defer stop()
 	err := r.run(ctx, handle)
 	switch {
@@ -544,6 +557,10 @@ func (r *Recorder) Run(ctx context.Context, handle func(pcm []byte, at time.Dura
 
 func (r *Recorder) run(ctx context.Context, handle func([]byte, time.Duration)) error {
 	for ctx.Err() == nil {
+		if r.br.Buffered() < descriptorSize {
+			// What has arrived goes out before a read that may wait.
+			r.flush(handle)
+		}
 		f, err := r.next()
 		if err != nil {
 			return err
@@ -560,32 +577,39 @@ func (r *Recorder) run(ctx context.Context, handle func([]byte, time.Duration)) 
 		if f.h.channel != r.stream {
 			return fmt.Errorf("%w: audio on channel %d, the stream is %d", ErrProtocol, f.h.channel, r.stream)
 		}
-		if err := r.deliver(int(f.h.length), handle); err != nil {
+		if err := r.read(int(f.h.length), handle); err != nil {
 			return err
 		}
 	}
 	return ctx.Err()
 }
 
-// deliver reads a memblock of n bytes and hands it on in whole sample frames;
-// a partial frame at its end waits for the next memblock. The payload goes
-// through buf, so the memory used does not depend on n.
-func (r *Recorder) deliver(n int, handle func([]byte, time.Duration)) error {
+// read reads a memblock of n bytes into buf, delivering what buf holds whenever it
+// fills; the payload goes through buf, so the memory used does not depend on n.
+func (r *Recorder) read(n int, handle func([]byte, time.Duration)) error {
 	for n > 0 {
-		k := min(n, len(r.buf)-r.carry)
-		if err := readPayload(r.br, r.buf[r.carry:r.carry+k]); err != nil {
+		if r.fill == len(r.buf) {
+			r.flush(handle)
+		}
+		k := min(n, len(r.buf)-r.fill)
+		if err := readPayload(r.br, r.buf[r.fill:r.fill+k]); err != nil {
 			return err
 		}
+		r.fill += k
 		n -= k
-		total := r.carry + k
-		whole := total - total%r.frameSize
-		if whole > 0 {
-			handle(r.buf[:whole], r.mediaTime())
-			r.frames += int64(whole / r.frameSize)
-		}
-		r.carry = copy(r.buf, r.buf[whole:total])
 	}
 	return nil
+}
+
+// flush delivers the whole sample frames buf holds; a partial frame at its end waits
+// for the next memblock.
+func (r *Recorder) flush(handle func([]byte, time.Duration)) {
+	whole := r.fill - r.fill%r.frameSize
+	if whole > 0 {
+		handle(r.buf[:whole], r.mediaTime())
+		r.frames += int64(whole / r.frameSize)
+	}
+	r.fill = copy(r.buf, r.buf[whole:r.fill])
 }
 
 // mediaTime is the time of the next frame to be delivered since the first.

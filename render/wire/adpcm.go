@@ -3,6 +3,7 @@ package wire
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 )
 
 // IMA ADPCM as AUDIO codec 2 carries it (§ AUDIO_FORMAT, "IMA ADPCM blocks"): per
@@ -51,27 +52,27 @@ func (s *ADPCMState) decode(c byte) int16 {
 }
 
 // encode picks the code whose decoding comes nearest to sample x, applies it and
-// returns it.
+// returns it. It adds up the decoded difference as it picks the bits, as decode would
+// from the code, and picks them without branches: on sound, which bits are set is
+// close to random, and mispredicted branches were most of the time spent.
 func (s *ADPCMState) encode(x int16) byte {
 	step := adpcmStep[s.Index]
 	d := int32(x) - s.Predictor
-	var c byte
-	if d < 0 {
-		c, d = 8, -d
+	neg := d >> 31 // -1 if d < 0
+	d = (d ^ neg) - neg
+	diff := step >> 3
+	var c int32
+	for bit := int32(4); bit != 0; bit >>= 1 {
+		ge := ^(d - step) >> 31 // -1 if d >= step
+		c |= bit & ge
+		d -= step & ge
+		diff += step & ge
+		step >>= 1
 	}
-	if d >= step {
-		c |= 4
-		d -= step
-	}
-	if d >= step>>1 {
-		c |= 2
-		d -= step >> 1
-	}
-	if d >= step>>2 {
-		c |= 1
-	}
-	s.decode(c)
-	return c
+	diff = (diff ^ neg) - neg
+	s.Predictor = min(max(s.Predictor+diff, -32768), 32767)
+	s.Index = min(max(s.Index+adpcmIndex[c], 0), 88)
+	return byte(c | neg&8)
 }
 
 // ADPCMFrames is the number of frames a block of n bytes holds for channels.
@@ -91,6 +92,18 @@ func AppendADPCM(b []byte, pcm []byte, channels int, states []ADPCMState) []byte
 		b = append(b, byte(states[c].Index))
 	}
 	n := len(pcm) / 2 / channels * channels // whole frames' samples
+	b = slices.Grow(b, (n+1)/2)
+	if channels == 2 {
+		// A frame is a byte: left in the low nibble, right in the high.
+		l, r := states[0], states[1]
+		for i := 0; i < 2*n; i += 4 {
+			cl := l.encode(int16(binary.LittleEndian.Uint16(pcm[i:])))
+			cr := r.encode(int16(binary.LittleEndian.Uint16(pcm[i+2:])))
+			b = append(b, cl|cr<<4)
+		}
+		states[0], states[1] = l, r
+		return b
+	}
 	var cur byte
 	for i := range n {
 		code := states[i%channels].encode(int16(binary.LittleEndian.Uint16(pcm[2*i:])))
