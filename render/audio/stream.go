@@ -370,13 +370,15 @@ func (l *Listener) Run(ctx context.Context, send func(msg []byte) error) error {
 		case <-l.wake:
 		}
 		l.s.mu.Lock()
+		if len(l.pending) == 0 {
+			// A wake-up for messages an earlier turn took: keep the buffer.
+			l.s.mu.Unlock()
+			continue
+		}
 		buf := l.pending
 		l.pending, l.spare = l.spare[:0], nil
 		l.msgs = l.msgs[:0]
 		l.s.mu.Unlock()
-		if len(buf) == 0 {
-			continue
-		}
 		if err := send(buf); err != nil {
 			return err
 		}
