@@ -11,6 +11,11 @@
 // audio then arrives as memblock frames on the stream's channel. It does not
 // negotiate shared memory (which needs a Unix socket) and never plays sound.
 //
+// Sound is handed over a Fragment at a time, and the process wakes once per
+// Fragment: on Linux the socket's receive low-water mark holds the kernel's
+// wake-ups back until a Fragment's worth has arrived, however small the pieces
+// the source posts (wake.go).
+//
 // Everything read off the wire is checked before use: frame lengths are
 // bounded before anything is allocated, tagstructs are parsed with explicit
 // bounds, and a server that breaks the protocol ends Dial or Run with an error
