@@ -1,8 +1,9 @@
 // Package authz decides who a user is and what they may open: the built-in user list with
 // bcrypt password hashes, group membership checks, the signed login that racgate's
-// session cookie carries (login.go), and the login throttle (throttle.go). It knows
-// nothing of HTTP; of racgate it imports config, and gateway/store for the failed-login
-// counts (store.Attempts).
+// session cookie carries (login.go), users named by a proxy in front (forwardauth.go),
+// and the login throttle (throttle.go). Of HTTP it knows the headers a proxy sets and the
+// one request that asks the proxy whether a user is still signed in; of racgate it
+// imports config, and gateway/store for the failed-login counts (store.Attempts).
 package authz
 
 import (
@@ -24,12 +25,23 @@ var ErrBadCredentials = errors.New("authz: wrong username or password")
 // input is refused by the library.
 const MaxPasswordLen = 72
 
-// User is one built-in login.
+// User is who a request comes from: a built-in user, or one a proxy named
+// (ForwardAuth).
 type User struct {
 	Username     string
-	PasswordHash string // bcrypt, "$2a$..." / "$2b$..." / "$2y$..."
+	PasswordHash string // bcrypt, "$2a$..." / "$2b$..." / "$2y$..."; "" for a user from elsewhere
 	Groups       []string
+	// From the identity provider, where it gives them.
+	Email, Name, UID string
+	Attributes       map[string]string
+	Source           string // SourceBuiltin or SourceForwardAuth
 }
+
+// Where a User comes from.
+const (
+	SourceBuiltin     = "builtin"
+	SourceForwardAuth = "forward-auth"
+)
 
 // InGroup reports whether the user belongs to group.
 func (u *User) InGroup(group string) bool { return slices.Contains(u.Groups, group) }
@@ -62,7 +74,7 @@ func NewUsers(users []config.User) (*Users, error) {
 	s := &Users{byName: make(map[string]*User, len(users))}
 	cost := 0
 	for i := range users {
-		u := User(users[i])
+		u := User{Username: users[i].Username, PasswordHash: users[i].PasswordHash, Groups: users[i].Groups, Source: SourceBuiltin}
 		if u.Username == "" {
 			return nil, fmt.Errorf("authz: user %d: empty username", i)
 		}

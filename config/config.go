@@ -2,7 +2,8 @@
 // property mappings, users, store, the HTTP surface), decoding with a file:line and the
 // key at fault for every error, validation, and the five-level settings merge. It knows
 // nothing of HTTP or of the protocols; what each protocol accepts is checked through the
-// SettingsCheck its caller passes. It imports no other racgate package.
+// SettingsCheck its caller passes. Of racgate it imports only policy, to compile the
+// CEL expressions of policies and property mappings as the file loads.
 package config
 
 import (
@@ -20,6 +21,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/racgate/racgate/policy"
 )
 
 // Defaults for keys a config file leaves out.
@@ -60,11 +63,13 @@ type Config struct {
 	AllowedOrigins []string
 	Metrics        MetricsConfig
 	LoginThrottle  ThrottleConfig
+	Auth           AuthConfig
 
 	Users            []User
 	Providers        []*Provider
 	Endpoints        []*Endpoint
 	PropertyMappings []*PropertyMapping
+	Policies         []*Policy // policies: (policies.go); PoliciesFor(ep) gives an endpoint's
 }
 
 // SessionConfig is the login cookie.
@@ -81,6 +86,7 @@ type Provider struct {
 	IdleTimeout       time.Duration // no input for this long ends a connection; 0 = none
 	Settings          Settings
 	PropertyMappings  []string
+	Policies          []string // every endpoint of the provider is bound to them
 
 	// MaximumConnectionsPerUser counts a user's live connections to one endpoint; -1
 	// unlimited. Endpoints may override it.
@@ -98,6 +104,7 @@ type Endpoint struct {
 	PropertyMappings   []string
 	ConnectionSettings []string // keys a connect request may set
 	Groups             []string // empty = every logged-in user
+	Policies           []string // policies a user must pass, besides the provider's
 
 	// MaximumConnectionsPerUser overrides the provider's when set (see Config.UserLimit).
 	MaximumConnectionsPerUser int
@@ -106,10 +113,12 @@ type Endpoint struct {
 	hostname, port string // from Host, with the protocol's default port
 }
 
-// PropertyMapping is a named set of settings applied on top of the others.
+// PropertyMapping is a named set of settings applied on top of the others: fixed
+// Settings, or what Expression gives for the user and request (policies.go).
 type PropertyMapping struct {
-	Name     string
-	Settings Settings
+	Name       string
+	Settings   Settings
+	Expression *policy.Program
 }
 
 // Endpoint returns the endpoint with that name, or nil.
@@ -188,13 +197,14 @@ func Parse(file string, data []byte, check SettingsCheck) (*Config, error) {
 		return nil, Errors{{File: file, Line: line, Msg: msg}}
 	}
 	c := &Config{File: file, Listen: DefaultListen, Store: StoreConfig{Kind: "memory"},
-		Session: SessionConfig{Lifetime: DefaultSessionLifetime}, LoginThrottle: DefaultThrottle}
+		Session: SessionConfig{Lifetime: DefaultSessionLifetime}, LoginThrottle: DefaultThrottle,
+		Auth: AuthConfig{Builtin: true}}
 	if len(doc.Content) == 0 {
 		return nil, Errors{{File: file, Line: 1, Msg: "empty config file"}}
 	}
 	root := doc.Content[0]
 	lines := &nodeLines{endpoint: map[*Endpoint]*epLines{}, providerNames: map[string]int{},
-		endpointNames: map[string]int{}, mappingNames: map[string]int{}}
+		endpointNames: map[string]int{}, mappingNames: map[string]int{}, policyNames: map[string]int{}}
 	d.mapping(root, "", map[string]fieldFunc{
 		"listen":     func(k string, v *yaml.Node) { d.listen(k, v, &c.Listen) },
 		"public-url": func(k string, v *yaml.Node) { c.PublicURL = d.publicURL(k, v) },
@@ -207,13 +217,18 @@ func Parse(file string, data []byte, check SettingsCheck) (*Config, error) {
 			d.sequence(v, k, func(k string, v *yaml.Node) {
 				m := &PropertyMapping{}
 				d.mapping(v, k, map[string]fieldFunc{
-					"name":     func(k string, v *yaml.Node) { d.name(k, v, &m.Name, lines.mappingNames, "property mapping") },
-					"settings": func(k string, v *yaml.Node) { m.Settings = d.settings(k, v) },
+					"name":       func(k string, v *yaml.Node) { d.name(k, v, &m.Name, lines.mappingNames, "property mapping") },
+					"settings":   func(k string, v *yaml.Node) { m.Settings = d.settings(k, v) },
+					"expression": func(k string, v *yaml.Node) { m.Expression = d.mappingExpression(k, v) },
 				})
 				d.required(v, k, "name", m.Name)
+				if m.Settings != nil && m.Expression != nil {
+					d.errorf(v, k, "settings and expression: give one or the other")
+				}
 				c.PropertyMappings = append(c.PropertyMappings, m)
 			})
 		},
+		"policies":    func(k string, v *yaml.Node) { d.policies(k, v, c, lines.policyNames) },
 		"instance":    func(k string, v *yaml.Node) { d.str(v, k, &c.Instance) },
 		"admin-group": func(k string, v *yaml.Node) { d.str(v, k, &c.AdminGroup) },
 		"admin-token-file": func(k string, v *yaml.Node) {
@@ -223,6 +238,7 @@ func Parse(file string, data []byte, check SettingsCheck) (*Config, error) {
 		"allowed-origins":       func(k string, v *yaml.Node) { d.origins(k, v, &c.AllowedOrigins) },
 		"metrics":               func(k string, v *yaml.Node) { d.metrics(k, v, file, &c.Metrics) },
 		"login-throttle":        func(k string, v *yaml.Node) { d.throttle(k, v, &c.LoginThrottle) },
+		"auth":                  func(k string, v *yaml.Node) { d.auth(k, v, &c.Auth) },
 	})
 	d.references(c, lines, check)
 	if len(d.errs) > 0 {
@@ -233,9 +249,10 @@ func Parse(file string, data []byte, check SettingsCheck) (*Config, error) {
 
 // nodeLines remembers where names and references were written, for cross-checks.
 type nodeLines struct {
-	providerNames, endpointNames, mappingNames map[string]int
-	providerRefs                               []ref // provider property-mappings
-	endpoint                                   map[*Endpoint]*epLines
+	providerNames, endpointNames, mappingNames, policyNames map[string]int
+	providerRefs                                            []ref // provider property-mappings
+	policyRefs                                              []ref // provider and endpoint policies
+	endpoint                                                map[*Endpoint]*epLines
 }
 
 type ref struct {
@@ -344,6 +361,9 @@ func (d *decoder) providers(k string, v *yaml.Node, c *Config, lines *nodeLines)
 			"property-mappings": func(k string, v *yaml.Node) {
 				lines.providerRefs = append(lines.providerRefs, d.refs(k, v, &p.PropertyMappings)...)
 			},
+			"policies": func(k string, v *yaml.Node) {
+				lines.policyRefs = append(lines.policyRefs, d.refs(k, v, &p.Policies)...)
+			},
 			"maximum-connections-per-user": func(k string, v *yaml.Node) {
 				d.perUserLimit(k, v, &p.MaximumConnectionsPerUser)
 			},
@@ -418,6 +438,9 @@ func (d *decoder) endpoints(k string, v *yaml.Node, c *Config, lines *nodeLines)
 				})
 			},
 			"groups": func(k string, v *yaml.Node) { d.strList(v, k, &e.Groups) },
+			"policies": func(k string, v *yaml.Node) {
+				lines.policyRefs = append(lines.policyRefs, d.refs(k, v, &e.Policies)...)
+			},
 		})
 		d.required(v, k, "name", e.Name)
 		d.required(v, k, "provider", e.Provider)
@@ -519,6 +542,12 @@ func (d *decoder) settings(k string, v *yaml.Node) Settings {
 }
 
 func (d *decoder) references(c *Config, lines *nodeLines, check SettingsCheck) {
+	for _, r := range lines.policyRefs {
+		if c.policy(r.name) == nil {
+			d.errs = append(d.errs, &Error{File: d.file, Line: r.line, Key: r.key,
+				Msg: fmt.Sprintf("unknown policy %q", r.name)})
+		}
+	}
 	for _, r := range lines.providerRefs {
 		if c.mapping(r.name) == nil {
 			d.errs = append(d.errs, &Error{File: d.file, Line: r.line, Key: r.key,

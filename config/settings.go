@@ -75,6 +75,17 @@ var knownSettings = map[string]settingKind{
 }
 
 // checkSetting validates one key/value pair on its own (not against a protocol).
+// maxMappedSetting bounds a value a property mapping's expression gives.
+const maxMappedSetting = 4096
+
+// checkMappedSetting checks a setting an expression gave: as in the file, and bounded.
+func checkMappedSetting(key, value string) error {
+	if len(value) > maxMappedSetting {
+		return fmt.Errorf("setting %s: %d bytes (at most %d)", key, len(value), maxMappedSetting)
+	}
+	return checkSetting(key, value)
+}
+
 func checkSetting(key, value string) error {
 	kind, ok := knownSettings[key]
 	if !ok {
@@ -162,7 +173,14 @@ func (s Settings) ClampDesktop(w, h int) (int, int) {
 // connection settings, provider property mappings, endpoint property mappings. conn holds
 // what the connect request asked for; a key the endpoint does not allow is an error
 // wrapping ErrSettingNotAllowed, as is an invalid value.
+//
+// A property mapping with an expression adds nothing here (there is no user to evaluate
+// it for): MergeFor applies it.
 func (c *Config) Merge(ep *Endpoint, conn Settings) (Settings, error) {
+	return c.merge(ep, conn, func(pm *PropertyMapping) (Settings, error) { return pm.Settings, nil })
+}
+
+func (c *Config) merge(ep *Endpoint, conn Settings, mapped func(*PropertyMapping) (Settings, error)) (Settings, error) {
 	prov := c.provider(ep.Provider)
 	if prov == nil {
 		return nil, fmt.Errorf("endpoint %q: unknown provider %q", ep.Name, ep.Provider)
@@ -186,7 +204,11 @@ func (c *Config) Merge(ep *Endpoint, conn Settings) (Settings, error) {
 			if pm == nil {
 				return nil, fmt.Errorf("endpoint %q: unknown property mapping %q", ep.Name, name)
 			}
-			maps.Copy(out, pm.Settings)
+			set, err := mapped(pm)
+			if err != nil {
+				return nil, err
+			}
+			maps.Copy(out, set)
 		}
 	}
 	return out, nil

@@ -10,6 +10,7 @@ import (
 
 	"github.com/racgate/racgate/authz"
 	"github.com/racgate/racgate/config"
+	"github.com/racgate/racgate/policy"
 )
 
 // cookieName holds the signed login (authz.SignLogin).
@@ -23,20 +24,29 @@ var (
 	errBeforeRestart = errors.New("login from before racgate restarted")
 )
 
-// login is a verified session cookie.
+// login is who a request comes from: a verified session cookie, or a trusted proxy's
+// headers.
 type login struct {
-	ID      string // random per login, for logout and ending its connections
+	ID      string // per login, for logout and ending its connections
 	User    *authz.User
 	Expires time.Time
+	// Of a forward-auth login: what the proxy said, and the URL the browser opened, to
+	// ask the proxy again later whether the user is still signed in.
+	forward *authz.ForwardLogin
+	url     string
 }
 
-// currentLogin returns the request's verified login, or an error saying why not.
+// currentLogin returns the request's verified login, or an error saying why not. A
+// trusted proxy's headers come first (config.AuthConfig), then racgate's cookie.
 func (s *Server) currentLogin(r *http.Request) (*login, error) {
+	st := s.state.Load()
+	if lg, err := s.forwardLogin(st, r); lg != nil || err != nil {
+		return lg, err
+	}
 	ck, err := r.Cookie(cookieName)
 	if err != nil {
 		return nil, errNoLogin
 	}
-	st := s.state.Load()
 	c, err := authz.ParseLogin(st.key, ck.Value, s.now(), st.stamp)
 	if err != nil {
 		return nil, err
@@ -49,6 +59,51 @@ func (s *Server) currentLogin(r *http.Request) (*login, error) {
 	}
 	u, _ := st.users.Lookup(c.Username) // parseLogin found it
 	return &login{ID: c.ID, User: u, Expires: c.Expires}, nil
+}
+
+// forwardLogin is the user a trusted proxy names in r's headers (authz.ForwardAuth.Login);
+// nil, nil when there is none.
+func (s *Server) forwardLogin(st *state, r *http.Request) (*login, error) {
+	if st.forward == nil {
+		return nil, nil
+	}
+	fl, err := st.forward.Login(r, cookieName)
+	if err != nil {
+		s.log.Warn("forward-auth: headers refused", "remote", r.RemoteAddr, "err", err)
+	}
+	if fl == nil {
+		return nil, err
+	}
+	if s.isRevoked(r.Context(), fl.ID) {
+		return nil, errRevoked
+	}
+	base := st.cfg.PublicURL
+	if base == nil {
+		base = &url.URL{Scheme: "http", Host: r.Host}
+		if r.TLS != nil {
+			base.Scheme = "https"
+		}
+	}
+	return &login{ID: fl.ID, User: fl.User, Expires: s.now().Add(st.cfg.Session.Lifetime), forward: fl,
+		url: base.ResolveReference(&url.URL{Path: r.URL.Path}).String()}, nil
+}
+
+// policyRequest is what policies see of r.
+func (s *Server) policyRequest(r *http.Request) policy.Request {
+	return policy.Request{IP: authz.ClientIP(s.state.Load().forward, r), UserAgent: r.UserAgent(), Time: s.now()}
+}
+
+// mayOpen is authz.MayOpen for r; a nil ep is not open to anyone.
+func (s *Server) mayOpen(r *http.Request, cfg *config.Config, lg *login, ep *config.Endpoint) error {
+	if ep == nil {
+		return &authz.Denied{}
+	}
+	err := authz.MayOpen(r.Context(), cfg, lg.User, ep, s.policyRequest(r))
+	var d *authz.Denied
+	if errors.As(err, &d) && d.Policy != "" {
+		s.log.Info("policy refused", "audit", true, "user", lg.User.Username, "endpoint", ep.Name, "policy", d.Policy, "err", d.Err)
+	}
+	return err
 }
 
 func (s *Server) setLoginCookie(w http.ResponseWriter, value string, expires time.Time) {

@@ -66,7 +66,7 @@ func (s *Server) watch(ss *session, cfg *config.Config) (stop func()) {
 		select {
 		case <-ss.lease.Done():
 			switch why := ss.lease.Reason(); why {
-			case logoutReason:
+			case logoutReason, signedOutReason:
 				ss.end(endWith(closeSessionEnded, why))
 			case store.ReasonExpired:
 				// Its slot went to someone else while this instance could not renew it.
@@ -104,8 +104,12 @@ func (s *Server) watch(ss *session, cfg *config.Config) (stop func()) {
 	}
 }
 
-// logoutReason marks a termination by the user's logout on another instance.
-const logoutReason = "You logged out."
+// logoutReason marks a termination by the user's logout on another instance;
+// signedOutReason one by the proxy in front no longer signing the user in (recheck).
+const (
+	logoutReason    = "You logged out."
+	signedOutReason = "Your sign-in has ended: sign in again."
+)
 
 // closeKilled is CLOSE code 7: an administrator (or the user's logout) ended it.
 const closeKilled = wire.CloseKilled
@@ -121,7 +125,7 @@ func terminationReason(r string) string {
 func (ss *session) touch() { ss.lastInput.Store(time.Now().UnixNano()) }
 
 // terminateLogin ends the connections of a login on every instance (logout).
-func (s *Server) terminateLogin(ctx context.Context, loginID string) {
+func (s *Server) terminateLogin(ctx context.Context, loginID, reason string) {
 	conns, err := s.store.Connections(ctx)
 	if err != nil {
 		s.log.Warn("logout: cannot list connections on other instances", "err", err)
@@ -129,7 +133,7 @@ func (s *Server) terminateLogin(ctx context.Context, loginID string) {
 	}
 	for _, c := range conns {
 		if c.Login == loginID {
-			if err := s.store.Terminate(ctx, c.ID, logoutReason); err != nil && !errors.Is(err, store.ErrNotFound) {
+			if err := s.store.Terminate(ctx, c.ID, reason); err != nil && !errors.Is(err, store.ErrNotFound) {
 				s.log.Warn("logout: terminate", "conn", c.ID, "err", err)
 			}
 		}

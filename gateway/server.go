@@ -25,6 +25,7 @@ import (
 	"github.com/racgate/racgate/authz"
 	"github.com/racgate/racgate/config"
 	"github.com/racgate/racgate/gateway/store"
+	"github.com/racgate/racgate/policy"
 	"github.com/racgate/racgate/protocols/pulse"
 	"github.com/racgate/racgate/render"
 	"github.com/racgate/racgate/webclient"
@@ -32,9 +33,10 @@ import (
 
 // state is what a reload replaces as a whole.
 type state struct {
-	cfg   *config.Config
-	users *authz.Users
-	key   []byte // cookie HMAC key
+	cfg     *config.Config
+	users   *authz.Users
+	forward *authz.ForwardAuth // nil: forward-auth is off
+	key     []byte             // cookie HMAC key
 }
 
 // Server serves racgate over HTTP. Create it with NewServer.
@@ -165,12 +167,15 @@ func (s *Server) Reload(cfg *config.Config) error {
 		key = s.randomKey
 	}
 	st := &state{cfg: cfg, users: users, key: key}
+	if f := cfg.Auth.ForwardAuth; f != nil {
+		st.forward = authz.NewForwardAuth(*f, nil)
+	}
 	s.state.Store(st)
 	// After the Store: a session registering from now on checks st itself (handleWS).
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for ss := range s.sessions {
-		if why := st.access(ss.user, ss.stamp, ss.ep.Name); why != nil {
+		if why := st.access(ss.who, ss.stamp, ss.ep.Name, ss.preq); why != nil {
 			ss.log.Info("access withdrawn by a config reload", "audit", true, "why", why.Reason)
 			ss.end(why)
 		}
@@ -189,20 +194,31 @@ func (st *state) stamp(username string) (string, bool) {
 
 // access says why a session of username to endpoint, made with a login bound to stamp,
 // may not go on under this state; nil when it may.
-func (st *state) access(username, stamp, endpoint string) *sessionEnd {
-	u, ok := st.users.Lookup(username)
-	switch {
-	case !ok:
-		return &sessionEnd{Code: closeSessionEnded, Reason: "Your racgate account was removed."}
-	case u.Stamp() != stamp:
-		return &sessionEnd{Code: closeSessionEnded, Reason: "Your password was changed: log in again."}
+func (st *state) access(who *authz.User, stamp, endpoint string, req policy.Request) *sessionEnd {
+	u := who // a user from elsewhere is as the identity provider named them
+	if who.Source == authz.SourceBuiltin {
+		var ok bool
+		u, ok = st.users.Lookup(who.Username)
+		switch {
+		case !ok:
+			return &sessionEnd{Code: closeSessionEnded, Reason: "Your racgate account was removed."}
+		case u.Stamp() != stamp:
+			return &sessionEnd{Code: closeSessionEnded, Reason: "Your password was changed: log in again."}
+		}
+	} else if st.forward == nil {
+		return &sessionEnd{Code: closeSessionEnded, Reason: "Sign-in through the proxy in front of racgate was turned off."}
 	}
 	ep := st.cfg.Endpoint(endpoint)
 	switch {
 	case ep == nil:
 		return &sessionEnd{Code: closeForbidden, Reason: fmt.Sprintf("The endpoint %q was removed.", endpoint)}
-	case !u.Allowed(ep.Groups):
+	}
+	req.Time = time.Now()
+	var d *authz.Denied
+	if err := authz.MayOpen(context.Background(), st.cfg, u, ep, req); errors.As(err, &d) && d.Policy == "" {
 		return &sessionEnd{Code: closeForbidden, Reason: fmt.Sprintf("You no longer have access to %q.", endpoint)}
+	} else if err != nil {
+		return &sessionEnd{Code: closeForbidden, Reason: err.Error(), Err: err}
 	}
 	return nil
 }
@@ -265,8 +281,9 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var eps []*config.Endpoint
-	for _, e := range s.state.Load().cfg.Endpoints {
-		if lg.User.Allowed(e.Groups) {
+	cfg, req := s.state.Load().cfg, s.policyRequest(r)
+	for _, e := range cfg.Endpoints {
+		if authz.MayOpen(r.Context(), cfg, lg.User, e, req) == nil {
 			eps = append(eps, e)
 		}
 	}
@@ -274,6 +291,10 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request) {
+	if !s.state.Load().cfg.Auth.Builtin {
+		s.builtinOff(w)
+		return
+	}
 	s.render(w, http.StatusOK, "login", loginPage{Next: safeNext(r.URL.Query().Get("next"))})
 }
 
@@ -294,6 +315,10 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	username, password := r.PostFormValue("username"), r.PostFormValue("password")
 	next := safeNext(r.PostFormValue("next"))
 	st := s.state.Load()
+	if !st.cfg.Auth.Builtin {
+		s.builtinOff(w)
+		return
+	}
 	tc := st.cfg.LoginThrottle
 	throttled := func(wait time.Duration, by string) {
 		ra := authz.RetryAfter(wait)
@@ -380,15 +405,25 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "cross-origin logout refused", http.StatusForbidden)
 		return
 	}
+	next := "/login"
 	if lg, err := s.currentLogin(r); err == nil {
 		s.revoke(r.Context(), lg.ID, lg.Expires)
 		s.endSessions(func(ss *session) bool { return ss.loginID == lg.ID },
 			endWith(closeSessionEnded, "you logged out"))
-		s.terminateLogin(r.Context(), lg.ID) // on the other instances
-		s.log.Info("logout", "user", lg.User.Username, "remote", r.RemoteAddr)
+		s.terminateLogin(r.Context(), lg.ID, logoutReason) // on the other instances
+		s.log.Info("logout", "audit", true, "user", lg.User.Username, "source", lg.User.Source, "remote", r.RemoteAddr)
+		if f := s.state.Load().forward; f != nil && lg.User.Source == authz.SourceForwardAuth && f.Config().SignOutURL != "" {
+			next = f.Config().SignOutURL // the proxy's own sign-out, or it signs the user straight back in
+		}
 	}
 	s.clearLoginCookie(w)
-	http.Redirect(w, r, "/login", http.StatusSeeOther)
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// builtinOff answers the login form and its POST when auth.builtin is false.
+func (s *Server) builtinOff(w http.ResponseWriter) {
+	s.render(w, http.StatusForbidden, "message", messagePage{"Sign in elsewhere",
+		"Signing in with a racgate password is turned off here: sign in through your organisation's sign-in page, then open racgate again."})
 }
 
 func (s *Server) handleConnect(w http.ResponseWriter, r *http.Request) {
@@ -397,8 +432,13 @@ func (s *Server) handleConnect(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.EscapedPath()), http.StatusSeeOther)
 		return
 	}
-	ep := s.state.Load().cfg.Endpoint(r.PathValue("endpoint"))
-	if ep == nil || !lg.User.Allowed(ep.Groups) {
+	cfg := s.state.Load().cfg
+	ep := cfg.Endpoint(r.PathValue("endpoint"))
+	var d *authz.Denied
+	if err := s.mayOpen(r, cfg, lg, ep); errors.As(err, &d) && d.Policy != "" {
+		s.render(w, http.StatusForbidden, "message", messagePage{"Not now", d.Error()})
+		return
+	} else if err != nil {
 		s.render(w, http.StatusNotFound, "message", messagePage{"No such endpoint",
 			"There is no endpoint of that name open to you."})
 		return

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/racgate/racgate/authz"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -18,6 +19,7 @@ import (
 	"github.com/racgate/racgate/config"
 	"github.com/racgate/racgate/gateway/clipboard"
 	"github.com/racgate/racgate/gateway/store"
+	"github.com/racgate/racgate/policy"
 	"github.com/racgate/racgate/render"
 	"github.com/racgate/racgate/render/audio"
 	"github.com/racgate/racgate/render/wire"
@@ -163,6 +165,8 @@ type session struct {
 	conn     *websocket.Conn
 	ep       *config.Endpoint
 	user     string
+	who      *authz.User    // as the login had it, for Reload
+	preq     policy.Request // the connect request, for the policies on a Reload
 	loginID  string
 	stamp    string // the login's credential stamp (User.Stamp), for Reload
 	settings config.Settings
@@ -244,7 +248,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	defer lease.Release(context.Background()) // after an early return; run releases it sooner
 
 	ss := &session{
-		srv: s, conn: conn, ep: req.ep, user: req.lg.User.Username, loginID: req.lg.ID, stamp: req.lg.User.Stamp(),
+		srv: s, conn: conn, ep: req.ep, user: req.lg.User.Username, who: req.lg.User, preq: req.preq, loginID: req.lg.ID, stamp: req.lg.User.Stamp(),
 		settings: req.set, ctx: ctx, cancel: cancel, ctrl: make(chan []byte, ctrlQueue), lease: lease,
 		readOnly: req.set.Bool("read-only"), noCopy: req.set.Bool("disable-copy"), noPaste: req.set.Bool("disable-paste"),
 	}
@@ -307,7 +311,8 @@ type wsRequest struct {
 	lg            *login
 	ep            *config.Endpoint
 	set           config.Settings
-	width, height int // the browser's size, within the endpoint's cap
+	width, height int            // the browser's size, within the endpoint's cap
+	preq          policy.Request // for the policies again on a reload
 }
 
 // authorizeWS checks the login, the endpoint and the settings the request asks for.
@@ -319,19 +324,26 @@ func (s *Server) authorizeWS(r *http.Request) (*wsRequest, error) {
 	st := s.state.Load()
 	name := r.PathValue("endpoint")
 	ep := st.cfg.Endpoint(name)
-	if ep == nil || !lg.User.Allowed(ep.Groups) {
+	var d *authz.Denied
+	if err := s.mayOpen(r, st.cfg, lg, ep); errors.As(err, &d) && d.Policy != "" {
+		return nil, &sessionEnd{Code: closeForbidden, Reason: d.Error(), Err: err}
+	} else if err != nil {
 		return nil, endWith(closeForbidden, fmt.Sprintf("There is no endpoint %q open to you.", name))
 	}
 	width, height, conn0, err := connectRequest(r)
 	if err != nil {
 		return nil, endWith(closeForbidden, err.Error())
 	}
-	set, err := st.cfg.Merge(ep, conn0)
-	if err != nil {
+	preq := s.policyRequest(r)
+	set, err := st.cfg.MergeFor(r.Context(), ep, conn0, lg.User.Input(ep, preq))
+	if errors.Is(err, policy.ErrEval) {
+		s.log.Warn("property mapping failed", "audit", true, "user", lg.User.Username, "endpoint", ep.Name, "err", err)
+		return nil, &sessionEnd{Code: closeForbidden, Reason: "The endpoint's settings could not be worked out for you; tell your administrator.", Err: err}
+	} else if err != nil {
 		return nil, &sessionEnd{Code: closeForbidden, Reason: "Connection settings refused: " + err.Error(), Err: err}
 	}
 	width, height = set.ClampDesktop(width, height) // the first size, for RDP and VNC alike
-	return &wsRequest{st: st, lg: lg, ep: ep, set: set, width: width, height: height}, nil
+	return &wsRequest{st: st, lg: lg, ep: ep, set: set, width: width, height: height, preq: preq}, nil
 }
 
 // admit registers ss unless the server is shutting down or a reload since authorizeWS
@@ -342,7 +354,7 @@ func (s *Server) admit(ss *session) error {
 	}
 	// A reload between authorizeWS and register has not seen this session: check against
 	// the state now in force (Reload stores it before it looks at sessions).
-	if why := s.state.Load().access(ss.user, ss.stamp, ss.ep.Name); why != nil {
+	if why := s.state.Load().access(ss.who, ss.stamp, ss.ep.Name, ss.preq); why != nil {
 		s.unregister(ss)
 		return why
 	}
@@ -363,12 +375,39 @@ func (s *Server) limit(ss *session, req *wsRequest) (stop func()) {
 		ss.end(endWith(closeSessionEnded, "Your racgate login has expired: log in again."))
 	}))
 	unwatch := s.watch(ss, req.st.cfg)
+	unrecheck := s.recheck(ss, req)
 	return func() {
 		unwatch()
+		unrecheck()
 		for _, t := range timers {
 			t.Stop()
 		}
 	}
+}
+
+// recheck ends a forward-auth login's session once the proxy in front no longer signs its
+// user in (authz.ForwardAuth.Watch), here and on the other instances.
+func (s *Server) recheck(ss *session, req *wsRequest) (stop func()) {
+	f := req.st.forward
+	if f == nil || req.lg.forward == nil || f.Config().RecheckURL == nil {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if f.Watch(ctx, req.lg.forward, req.lg.url, func(err error) {
+			ss.log.Warn("forward-auth: recheck failed; the connection goes on", "err", err)
+		}) {
+			return
+		}
+		ss.log.Info("forward-auth: the proxy no longer signs the user in", "audit", true)
+		ss.end(endWith(closeSessionEnded, signedOutReason))
+		tctx, tcancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer tcancel()
+		s.terminateLogin(tctx, ss.loginID, signedOutReason) // the login's other connections, now
+	}()
+	return func() { cancel(); <-done }
 }
 
 // maxScale bounds the connect request's scale, percent (docs/protocol.md § Connecting).

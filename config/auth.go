@@ -1,0 +1,179 @@
+package config
+
+import (
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// AuthConfig is auth: where users come from. A request's user is looked for in this
+// order: forward-auth headers (from a trusted proxy only), then racgate's own login
+// cookie (built-in users).
+type AuthConfig struct {
+	ForwardAuth *ForwardAuthConfig // nil: off
+	// Builtin turns the login form for the users: list on or off (default on).
+	Builtin bool
+}
+
+// ForwardAuthConfig is auth.forward-auth: a proxy in front of racgate (authentik's proxy
+// outpost, oauth2-proxy, Authelia…) that signs users in and names them in headers.
+type ForwardAuthConfig struct {
+	// TrustedProxies are the addresses whose headers name the user. From any other
+	// address the headers are ignored.
+	TrustedProxies []netip.Prefix
+	Headers        ForwardAuthHeaders
+	// SignOutURL is where racgate's sign-out sends the browser (authentik:
+	// /outpost.goauthentik.io/sign_out); "" = racgate's login page.
+	SignOutURL string
+	// SessionCookies are the name prefixes of the proxy's session cookies, which make
+	// the login ID and go with a recheck; empty: every cookie but racgate's own.
+	SessionCookies []string
+	// RecheckURL is the proxy's auth endpoint, asked with the user's cookies every
+	// RecheckInterval while they have connections: a 401, 403 or redirect there ends
+	// them. nil: no recheck.
+	RecheckURL      *url.URL
+	RecheckInterval time.Duration
+}
+
+// ForwardAuthHeaders names the headers the proxy sets. Empty names are not read.
+type ForwardAuthHeaders struct {
+	Username, Groups, Email, Name, UID string
+	// GroupSeparator splits Groups: "|" for authentik, "," for Remote-Groups.
+	GroupSeparator string
+	// MetaPrefix starts headers whose rest is an attribute's name
+	// (X-authentik-meta-app: "app").
+	MetaPrefix string
+}
+
+// Header presets (auth.forward-auth.headers: authentik | remote).
+var (
+	// AuthentikHeaders are what authentik's proxy outpost sets.
+	AuthentikHeaders = ForwardAuthHeaders{Username: "X-authentik-username", Groups: "X-authentik-groups",
+		Email: "X-authentik-email", Name: "X-authentik-name", UID: "X-authentik-uid",
+		GroupSeparator: "|", MetaPrefix: "X-authentik-meta-"}
+	// RemoteHeaders are the generic ones of Authelia, oauth2-proxy and others.
+	RemoteHeaders = ForwardAuthHeaders{Username: "Remote-User", Groups: "Remote-Groups",
+		Email: "Remote-Email", Name: "Remote-Name", GroupSeparator: ","}
+)
+
+// DefaultRecheckInterval is recheck-interval when left out.
+const DefaultRecheckInterval = time.Minute
+
+func (d *decoder) auth(k string, v *yaml.Node, a *AuthConfig) {
+	d.mapping(v, k, map[string]fieldFunc{
+		"builtin":      func(k string, v *yaml.Node) { d.boolean(v, k, &a.Builtin) },
+		"forward-auth": func(k string, v *yaml.Node) { a.ForwardAuth = d.forwardAuth(k, v) },
+	})
+}
+
+func (d *decoder) forwardAuth(k string, v *yaml.Node) *ForwardAuthConfig {
+	f := &ForwardAuthConfig{Headers: AuthentikHeaders, RecheckInterval: DefaultRecheckInterval}
+	cookiesSet := false
+	d.mapping(v, k, map[string]fieldFunc{
+		"trusted-proxies": func(k string, v *yaml.Node) {
+			d.sequence(v, k, func(k string, v *yaml.Node) {
+				s, ok := d.scalar(v, k)
+				if !ok {
+					return
+				}
+				p, err := netip.ParsePrefix(s)
+				if err != nil {
+					a, aerr := netip.ParseAddr(s)
+					if aerr != nil {
+						d.errorf(v, k, "want an address or CIDR such as 10.0.0.0/8, got %q", s)
+						return
+					}
+					p = netip.PrefixFrom(a, a.BitLen())
+				}
+				f.TrustedProxies = append(f.TrustedProxies, p.Masked())
+			})
+		},
+		"headers": func(k string, v *yaml.Node) { d.forwardHeaders(k, v, &f.Headers) },
+		"session-cookies": func(k string, v *yaml.Node) {
+			cookiesSet = true
+			d.strList(v, k, &f.SessionCookies)
+		},
+		"sign-out-url": func(k string, v *yaml.Node) { d.str(v, k, &f.SignOutURL) },
+		"recheck-url": func(k string, v *yaml.Node) {
+			s, ok := d.scalar(v, k)
+			if !ok {
+				return
+			}
+			u, err := url.Parse(s)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				d.errorf(v, k, "want the proxy's auth endpoint as an absolute http(s) URL, got %q", s)
+				return
+			}
+			f.RecheckURL = u
+		},
+		"recheck-interval": func(k string, v *yaml.Node) {
+			d.duration(v, k, &f.RecheckInterval)
+			if f.RecheckInterval < time.Second {
+				d.errorf(v, k, "must be at least 1s")
+			}
+		},
+	})
+	if len(f.TrustedProxies) == 0 {
+		d.errorf(v, k, "trusted-proxies is required: without it anyone could name themselves in a header")
+	}
+	if !cookiesSet && f.Headers == AuthentikHeaders {
+		f.SessionCookies = []string{"authentik_proxy_"} // the outpost's session cookie
+	}
+	return f
+}
+
+// forwardHeaders reads headers: a preset name, or the names one by one over authentik's.
+func (d *decoder) forwardHeaders(k string, v *yaml.Node, h *ForwardAuthHeaders) {
+	if v.Kind == yaml.ScalarNode {
+		switch v.Value {
+		case "authentik":
+			*h = AuthentikHeaders
+		case "remote":
+			*h = RemoteHeaders
+		default:
+			d.errorf(v, k, "want authentik, remote or a mapping of header names, got %q", v.Value)
+		}
+		return
+	}
+	name := func(dst *string) fieldFunc {
+		return func(k string, v *yaml.Node) {
+			s, ok := d.scalar(v, k)
+			if !ok {
+				return
+			}
+			if s != "" && !validHeaderName(s) {
+				d.errorf(v, k, "%q is not a header name", s)
+				return
+			}
+			*dst = http.CanonicalHeaderKey(s)
+		}
+	}
+	d.mapping(v, k, map[string]fieldFunc{
+		"username":    name(&h.Username),
+		"groups":      name(&h.Groups),
+		"email":       name(&h.Email),
+		"name":        name(&h.Name),
+		"uid":         name(&h.UID),
+		"meta-prefix": name(&h.MetaPrefix),
+		"group-separator": func(k string, v *yaml.Node) {
+			d.str(v, k, &h.GroupSeparator)
+			if h.GroupSeparator == "" {
+				d.errorf(v, k, "must not be empty")
+			}
+		},
+	})
+	if h.Username == "" {
+		d.errorf(v, k, "username: the header that names the user is required")
+	}
+}
+
+// validHeaderName reports whether s is an RFC 9110 field name (a token).
+func validHeaderName(s string) bool {
+	return s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return r > 0x7e || r <= ' ' || strings.ContainsRune(`"(),/:;<=>?@[\]{}`, r)
+	}) < 0
+}
