@@ -64,6 +64,9 @@ type Config struct {
 	Metrics        MetricsConfig
 	LoginThrottle  ThrottleConfig
 	Auth           AuthConfig
+	// AuditLog is the file audit events are appended to as JSON lines ("" = none),
+	// resolved against the config file's folder.
+	AuditLog string
 
 	Users            []User
 	Providers        []*Provider
@@ -239,6 +242,14 @@ func Parse(file string, data []byte, check SettingsCheck) (*Config, error) {
 		"metrics":               func(k string, v *yaml.Node) { d.metrics(k, v, file, &c.Metrics) },
 		"login-throttle":        func(k string, v *yaml.Node) { d.throttle(k, v, &c.LoginThrottle) },
 		"auth":                  func(k string, v *yaml.Node) { d.auth(k, v, &c.Auth) },
+		"audit-log": func(k string, v *yaml.Node) {
+			if p, ok := d.scalar(v, k); ok {
+				if !filepath.IsAbs(p) {
+					p = filepath.Join(filepath.Dir(file), p)
+				}
+				c.AuditLog = p
+			}
+		},
 	})
 	d.references(c, lines, check)
 	if len(d.errs) > 0 {

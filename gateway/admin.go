@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"html/template"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/racgate/racgate/audit"
 	"github.com/racgate/racgate/gateway/store"
 )
 
@@ -125,6 +127,7 @@ func (s *Server) kill(r *http.Request, who, id string) (int, string) {
 	switch {
 	case err == nil:
 		s.log.Info("connection termination requested", "audit", true, "conn", id, "by", who, "remote", r.RemoteAddr)
+		s.audit.Record(audit.ConnectionKilled, slog.String("conn", id), slog.String("by", who), slog.String("remote", r.RemoteAddr))
 		return http.StatusNoContent, ""
 	case errors.Is(err, store.ErrNotFound):
 		return http.StatusNotFound, "no live connection " + id

@@ -3,11 +3,13 @@ package gateway
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
 	"time"
 
+	"github.com/racgate/racgate/audit"
 	"github.com/racgate/racgate/authz"
 	"github.com/racgate/racgate/config"
 	"github.com/racgate/racgate/policy"
@@ -102,6 +104,12 @@ func (s *Server) mayOpen(r *http.Request, cfg *config.Config, lg *login, ep *con
 	var d *authz.Denied
 	if errors.As(err, &d) && d.Policy != "" {
 		s.log.Info("policy refused", "audit", true, "user", lg.User.Username, "endpoint", ep.Name, "policy", d.Policy, "err", d.Err)
+		attrs := []slog.Attr{slog.String("user", lg.User.Username), slog.String("source", lg.User.Source),
+			slog.String("endpoint", ep.Name), slog.String("policy", d.Policy), slog.String("remote", r.RemoteAddr)}
+		if d.Err != nil {
+			attrs = append(attrs, slog.String("error", d.Err.Error()))
+		}
+		s.audit.Record(audit.PolicyDenied, attrs...)
 	}
 	return err
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
 	"net/http"
 	"net/url"
@@ -12,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/racgate/racgate/audit"
 	"github.com/racgate/racgate/config"
 	"github.com/racgate/racgate/gateway/store"
 	"github.com/racgate/racgate/render/wire"
@@ -51,6 +53,8 @@ func (s *Server) acquire(ctx context.Context, cfg *config.Config, ep *config.End
 		reason = "racgate could not count connections."
 	}
 	s.control.refused(kind)
+	s.audit.Record(audit.ConnectionRefused, slog.String("user", lg.User.Username), slog.String("endpoint", ep.Name),
+		slog.String("why", kind), slog.String("remote", remote))
 	s.log.Info("connection refused", "audit", true, "user", lg.User.Username, "endpoint", ep.Name,
 		"remote", remote, "why", kind, "err", err)
 	return nil, &sessionEnd{Code: code, Reason: reason, Err: err}

@@ -22,6 +22,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/racgate/racgate/audit"
 	"github.com/racgate/racgate/authz"
 	"github.com/racgate/racgate/config"
 	"github.com/racgate/racgate/gateway/store"
@@ -84,6 +85,9 @@ type Server struct {
 
 	releaseOnce sync.Once
 
+	audit    *audit.Log // the audit trail (audit-log); nil: none
+	auditCfg string     // its path: a reload may not change it
+
 	// connection control (control.go, admin.go)
 	control    *controlMetrics
 	storeCfg   config.StoreConfig // a reload may not change it
@@ -123,6 +127,13 @@ func NewServer(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.store, s.closeStore, s.storeCfg = st, closeStore, cfg.Store
+	if s.auditCfg = cfg.AuditLog; s.auditCfg != "" {
+		if s.audit, err = audit.Open(cfg.AuditLog, st.InstanceID()); err != nil {
+			closeStore()
+			s.localThrottle.Close()
+			return nil, fmt.Errorf("gateway: audit-log: %w", err)
+		}
+	}
 	s.throttle = authz.NewThrottle(st, s.localThrottle, logger)
 	if cfg.Store.Kind == "memory" && cfg.Store.StateFile == "" {
 		// Cookies carry whole seconds.
@@ -147,6 +158,9 @@ const defaultLoginFloor = 250 * time.Millisecond
 // connections cannot move to it, so it takes a restart.
 var ErrStoreChanged = errors.New("gateway: store changes need a restart")
 
+// ErrAuditLogChanged: Reload refused a config that names another audit-log.
+var ErrAuditLogChanged = errors.New("gateway: audit-log changes need a restart")
+
 // Reload switches to a new config. Live connections keep the settings they started with,
 // but those the new config no longer allows end: their user removed or out of the
 // endpoint's groups, their endpoint removed, or the user's password changed (which also
@@ -157,6 +171,9 @@ func (s *Server) Reload(cfg *config.Config) error {
 	}
 	if !cfg.Store.Equal(s.storeCfg) {
 		return ErrStoreChanged
+	}
+	if cfg.AuditLog != s.auditCfg {
+		return ErrAuditLogChanged
 	}
 	users, err := authz.NewUsers(cfg.Users)
 	if err != nil {
@@ -177,6 +194,7 @@ func (s *Server) Reload(cfg *config.Config) error {
 	for ss := range s.sessions {
 		if why := st.access(ss.who, ss.stamp, ss.ep.Name, ss.preq); why != nil {
 			ss.log.Info("access withdrawn by a config reload", "audit", true, "why", why.Reason)
+			s.audit.Record(audit.AccessWithdrawn, ss.auditAttrs(slog.String("reason", why.Reason))...)
 			ss.end(why)
 		}
 	}
@@ -355,6 +373,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.metrics.inc(s.metrics.loginsTotal, "failed")
 		s.log.Info("login failed", "user", username, "remote", r.RemoteAddr)
+		s.audit.Record(audit.LoginFailed, slog.String("user", username), slog.String("remote", r.RemoteAddr))
 		msg := "Wrong username or password."
 		if wait > 0 {
 			msg += fmt.Sprintf(" Too many failed logins: try again in %d s.", authz.RetryAfter(wait))
@@ -377,6 +396,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	exp := now.Add(st.cfg.Session.Lifetime)
 	s.setLoginCookie(w, authz.SignLogin(st.key, authz.Claims{ID: authz.NewLoginID(), Username: u.Username, Issued: now, Expires: exp}, u.Stamp()), exp)
 	s.log.Info("login", "user", u.Username, "remote", r.RemoteAddr)
+	s.audit.Record(audit.Login, slog.String("user", u.Username), slog.String("source", u.Source), slog.String("remote", r.RemoteAddr))
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
@@ -412,6 +432,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 			endWith(closeSessionEnded, "you logged out"))
 		s.terminateLogin(r.Context(), lg.ID, logoutReason) // on the other instances
 		s.log.Info("logout", "audit", true, "user", lg.User.Username, "source", lg.User.Source, "remote", r.RemoteAddr)
+		s.audit.Record(audit.Logout, slog.String("user", lg.User.Username), slog.String("source", lg.User.Source), slog.String("remote", r.RemoteAddr))
 		if f := s.state.Load().forward; f != nil && lg.User.Source == authz.SourceForwardAuth && f.Config().SignOutURL != "" {
 			next = f.Config().SignOutURL // the proxy's own sign-out, or it signs the user straight back in
 		}
@@ -513,6 +534,7 @@ func (s *Server) release() {
 		s.pool.Close() // late viewers encode on their own goroutines
 		s.closeStore() // held leases are released, or expire with their TTL
 		s.localThrottle.Close()
+		s.audit.Close()
 	})
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/racgate/racgate/audit"
 	"github.com/racgate/racgate/authz"
 	"log/slog"
 	"net/http"
@@ -166,6 +167,8 @@ type session struct {
 	ep       *config.Endpoint
 	user     string
 	who      *authz.User    // as the login had it, for Reload
+	bytesOut atomic.Uint64  // websocket payload bytes sent, for the audit trail
+	bytesIn  atomic.Uint64  // and received
 	preq     policy.Request // the connect request, for the policies on a Reload
 	loginID  string
 	stamp    string // the login's credential stamp (User.Stamp), for Reload
@@ -211,6 +214,7 @@ func (ss *session) send(ctx context.Context, msg []byte) error {
 		return err
 	}
 	ss.srv.metrics.bytesSent.Add(uint64(len(msg)))
+	ss.bytesOut.Add(uint64(len(msg)))
 	return nil
 }
 
@@ -402,6 +406,7 @@ func (s *Server) recheck(ss *session, req *wsRequest) (stop func()) {
 			return
 		}
 		ss.log.Info("forward-auth: the proxy no longer signs the user in", "audit", true)
+		s.audit.Record(audit.SignedOut, ss.auditAttrs()...)
 		ss.end(endWith(closeSessionEnded, signedOutReason))
 		tctx, tcancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer tcancel()
@@ -460,6 +465,7 @@ func (ss *session) run(width, height int) {
 	s := ss.srv
 	start := time.Now()
 	ss.log.Info("session start", "protocol", ss.ep.Protocol, "settings", ss.settings.String())
+	ss.srv.audit.Record(audit.ConnectionStart, ss.auditAttrs(slog.String("protocol", ss.ep.Protocol))...)
 
 	var wg sync.WaitGroup
 	wctx, wcancel := context.WithCancel(context.Background())
@@ -558,6 +564,16 @@ func (ss *session) finish(start time.Time, wcancel context.CancelFunc, wg *sync.
 		attrs = append(attrs, "err", se.Err)
 	}
 	ss.log.Info("session end", attrs...)
+	ss.srv.audit.Record(audit.ConnectionEnd, ss.auditAttrs(slog.Int64("duration_ms", time.Since(start).Milliseconds()),
+		slog.Uint64("bytes_out", ss.bytesOut.Load()), slog.Uint64("bytes_in", ss.bytesIn.Load()),
+		slog.Int("code", int(se.Code)), slog.String("reason", se.Reason))...)
+}
+
+// auditAttrs are the fields of the session's audit events, then more.
+func (ss *session) auditAttrs(more ...slog.Attr) []slog.Attr {
+	return append([]slog.Attr{slog.String("user", ss.user), slog.String("source", ss.who.Source),
+		slog.String("endpoint", ss.ep.Name), slog.String("conn", ss.lease.Conn().ID), slog.String("login", ss.loginID),
+		slog.String("remote", ss.preq.IP)}, more...)
 }
 
 // connected starts the remote, waits for its first picture, sends HELLO and starts the
@@ -742,6 +758,7 @@ func (ss *session) readLoop(ctx context.Context) error {
 			}
 			buf.Reset()
 			_, err = buf.ReadFrom(r) // bounded by the websocket's read limit
+			ss.bytesIn.Add(uint64(buf.Len()))
 		}
 		if err != nil {
 			if ss.ctx.Err() != nil {
