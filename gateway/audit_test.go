@@ -54,15 +54,21 @@ func TestAuditTrail(t *testing.T) {
 	}
 
 	want := map[string]func(map[string]any) bool{
-		"login_failed":     func(m map[string]any) bool { return m["user"] == "demo" },
-		"login":            func(m map[string]any) bool { return (m["user"] == "demo" || m["user"] == "bob") && m["source"] == "builtin" },
-		"connection_start": func(m map[string]any) bool { return m["user"] == "demo" && m["endpoint"] == "desk" && m["conn"] != "" && m["protocol"] == "vnc" },
+		"login_failed": func(m map[string]any) bool { return m["user"] == "demo" },
+		"login": func(m map[string]any) bool {
+			return (m["user"] == "demo" || m["user"] == "bob") && m["source"] == "builtin"
+		},
+		"connection_start": func(m map[string]any) bool {
+			return m["user"] == "demo" && m["endpoint"] == "desk" && m["conn"] != "" && m["protocol"] == "vnc"
+		},
 		"connection_end": func(m map[string]any) bool {
 			return m["user"] == "demo" && m["endpoint"] == "desk" && m["bytes_out"].(float64) > 50 && m["bytes_in"].(float64) == float64(len(wire.Pointer{}.Append(nil))) &&
 				m["duration_ms"].(float64) > 0 && m["login"] != ""
 		},
-		"policy_denied": func(m map[string]any) bool { return m["user"] == "bob" && m["policy"] == "no-bob" && m["endpoint"] == "desk" },
-		"logout":        func(m map[string]any) bool { return m["user"] == "demo" },
+		"policy_denied": func(m map[string]any) bool {
+			return m["user"] == "bob" && m["policy"] == "no-bob" && m["endpoint"] == "desk"
+		},
+		"logout": func(m map[string]any) bool { return m["user"] == "demo" },
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
