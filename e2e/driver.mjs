@@ -17,7 +17,12 @@ const out = (o) => process.stdout.write(JSON.stringify(o) + "\n");
 //   {"reload": true}               reloads the page
 //   {"screenshot": "path"}         the viewport as a PNG file
 //   {"text": "css"}                the element's textContent ("" without one)
+//   {"goto": "/path"}              loads a page of the gateway (forwardauth_test.go)
 const EXTRA = {
+  async goto(b, path) {
+    await b.page.goto(new URL(String(path), b.base).href);
+    return { url: b.page.url() };
+  },
   async text(b, sel) {
     return { text: await b.page.evaluate((s) => document.querySelector(s)?.textContent ?? "", String(sel)) };
   },
