@@ -747,3 +747,56 @@ func TestRDPXRDPClipboardPolicy(t *testing.T) {
 		b.conn.Close(websocket.StatusNormalClosure, "")
 	})
 }
+
+// TestRDPXRDPAsksCredentials: settings without a password make racgate ask the browser
+// (a hidden PROMPT for only what is missing); the answer logs into xrdp, and the desktop
+// shows. Settings without either ask for both; cancelling ends the session.
+func TestRDPXRDPAsksCredentials(t *testing.T) {
+	srv := peers.StartXRDP(t, peers.XRDPOptions{Session: "xsetroot -solid '#6f2a97'\nexec sleep 600\n"})
+	ts := newTestServer(t, strings.Replace(rdpConfig(srv.Addr, "username: "+srv.User+", ignore-cert: true", "read-only"),
+		"  - name: secret\n", "  - name: nobody\n    provider: lab\n    protocol: rdp\n    host: "+srv.Addr+"\n    settings: {ignore-cert: true}\n  - name: secret\n", 1))
+	demo := ts.loggedIn(t, "demo")
+	dial := func(ep string) *websocket.Conn {
+		conn, _, err := ts.wsDial(t, demo, "/ws/"+ep+"?width=800&height=600", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.CloseNow() })
+		conn.SetReadLimit(wire.MaxServerMessage)
+		return conn
+	}
+	prompt := func(conn *websocket.Conn, want ...string) wire.Prompt {
+		t.Helper()
+		ms := readUntil(t, conn, wire.TypePrompt, 15*time.Second)
+		p := ms[len(ms)-1].(wire.Prompt)
+		var got []string
+		for _, f := range p.Prompts {
+			got = append(got, fmt.Sprintf("%s/%v", strings.TrimSuffix(f.Text, ": "), f.Echo))
+		}
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Fatalf("PROMPT %v, want %v", got, want)
+		}
+		return p
+	}
+	// Both missing: both asked; cancelled.
+	conn := dial("nobody")
+	p := prompt(conn, "Username/true", "Password/false")
+	if err := conn.Write(context.Background(), websocket.MessageBinary, wire.PromptResponse{ID: p.ID}.Append(nil)); err != nil {
+		t.Fatal(err)
+	}
+	if c := lastClose(t, readUntil(t, conn, wire.TypeClose, 10*time.Second)); !strings.Contains(c.Reason, "cancelled") {
+		t.Errorf("cancelled: CLOSE %d %q", c.Code, c.Reason)
+	}
+	// The password missing: asked, answered, logged in.
+	conn = dial("desk")
+	p = prompt(conn, "Password/false")
+	if err := conn.Write(context.Background(), websocket.MessageBinary, wire.PromptResponse{ID: p.ID, Answers: []string{srv.Password}}.Append(nil)); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, conn)
+	b.wait("first frame", 30*time.Second, func(b *browser) bool { return b.frames > 0 || b.closed != nil })
+	if b.closed != nil {
+		t.Fatalf("CLOSE %d %q\n%s", b.closed.Code, b.closed.Reason, srv.Log())
+	}
+	matchScreen(t, b, srv.WaitSession(t, 30*time.Second))
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/racgate/racgate/gateway/clipboard"
 	"github.com/racgate/racgate/protocols/keys"
 	"github.com/racgate/racgate/protocols/rdp"
+	"github.com/racgate/racgate/protocols/ssh"
 	"github.com/racgate/racgate/render"
 	"github.com/racgate/racgate/render/audio"
 	"github.com/racgate/racgate/render/wire"
@@ -168,6 +169,10 @@ func (s *Server) dialDesktop(ctx context.Context, ep *config.Endpoint, set confi
 
 // dialRDP connects to an RDP endpoint.
 func (s *Server) dialRDP(ctx context.Context, ep *config.Endpoint, set config.Settings, ev remoteEvents, log *slog.Logger) (remote, display, error) {
+	set, err := askRDPCredentials(ctx, ev.Ask, ep.Name, set)
+	if err != nil {
+		return nil, nil, err
+	}
 	cfg, err := rdpOptions(set)
 	if err != nil {
 		// The configuration was checked at load, so it is the connect request's settings.
@@ -202,6 +207,39 @@ func (s *Server) dialRDP(ctx context.Context, ep *config.Endpoint, set config.Se
 		scale = max(100, min(cfg.DPI*100/96, 500))
 	}
 	return &rdpRemote{c: c, in: c, ready: fs.ready, sound: sound, clip: clip, scale: scale, log: log}, renderDisplay{d}, nil
+}
+
+// askRDPCredentials asks the browser for the user name and password the settings lack,
+// as Guacamole does: NLA needs them before anything is shown. The answers go into this
+// connection's settings only, never into a config or a store. With security: tls the
+// server's own login screen asks instead.
+func askRDPCredentials(ctx context.Context, ask askFunc, name string, set config.Settings) (config.Settings, error) {
+	if ask == nil || set["security"] == "tls" || (set["username"] != "" && set["password"] != "") {
+		return set, nil
+	}
+	var keys []string
+	var prompts []ssh.Prompt
+	for _, f := range []struct {
+		key, text string
+		echo      bool
+	}{{"username", "Username: ", true}, {"password", "Password: ", false}} {
+		if set[f.key] == "" {
+			keys = append(keys, f.key)
+			prompts = append(prompts, ssh.Prompt{Text: f.text, Echo: f.echo})
+		}
+	}
+	answers, err := ask(ctx, name, "The remote machine needs your credentials.", prompts)
+	if err != nil {
+		return nil, err
+	}
+	set = maps.Clone(set)
+	for i, k := range keys {
+		if len(answers[i]) > maxSettingLen || strings.ContainsRune(answers[i], 0) {
+			return nil, endWith(closeAuthFailed, "That "+k+" cannot be used.")
+		}
+		set[k] = answers[i]
+	}
+	return set, nil
 }
 
 // rdpReconnect reads resize-method: display-update resizes over Display Control

@@ -38,8 +38,9 @@ type terminal interface {
 // user. Errors are *sessionEnd where the user should read why.
 type termDialFunc func(ctx context.Context, ep *config.Endpoint, set config.Settings, cols, rows int, ask askFunc, log *slog.Logger) (terminal, error)
 
-// askFunc asks the user one round of keyboard-interactive prompts (RFC 4256 §3.2) and
-// returns the answers in order. Errors are *sessionEnd.
+// askFunc asks the user one round of questions (PROMPT: SSH's keyboard-interactive
+// prompts, RFC 4256 §3.2, or a password a desktop's settings lack) and returns the
+// answers in order. Errors are *sessionEnd.
 type askFunc func(ctx context.Context, name, instruction string, prompts []ssh.Prompt) ([]string, error)
 
 // Login prompts.
@@ -373,20 +374,8 @@ func (tb *termBox) Ack(id uint32) { tb.out.Ack(id) }
 // runTerminal dials a terminal endpoint and starts relaying it. The dial has dialTimeout,
 // not counting the time the user takes to answer login prompts.
 func (ss *session) runTerminal(wctx context.Context, wg *sync.WaitGroup) {
-	dctx, dcancel := context.WithCancelCause(ss.ctx)
-	defer dcancel(nil)
-	expired := fmt.Errorf("ssh dial: %w", context.DeadlineExceeded)
-	timer := time.AfterFunc(dialTimeout, func() { dcancel(expired) })
-	defer timer.Stop()
-	var id uint32
-	ask := func(ctx context.Context, name, instruction string, prompts []ssh.Prompt) ([]string, error) {
-		if !timer.Stop() {
-			return nil, context.Cause(dctx) // the dial timed out already
-		}
-		defer timer.Reset(dialTimeout)
-		id++
-		return ss.askUser(ctx, wctx, id, name, instruction, prompts)
-	}
+	dctx, ask, done := ss.dialContext(wctx)
+	defer done()
 	t, err := ss.srv.dialTerm(dctx, ss.ep, ss.settings, ss.cols, ss.rows, ask, ss.log)
 	if err == nil && ss.ctx.Err() != nil {
 		t.Close()

@@ -16,6 +16,7 @@ import (
 
 	"github.com/racgate/racgate/config"
 	"github.com/racgate/racgate/protocols/pulse"
+	"github.com/racgate/racgate/protocols/ssh"
 	"github.com/racgate/racgate/protocols/vnc"
 	"github.com/racgate/racgate/render"
 	"github.com/racgate/racgate/render/audio"
@@ -149,23 +150,42 @@ func (s *Server) dialRemote(ctx context.Context, ep *config.Endpoint, set config
 	opts.Pool = s.pool
 	addr := net.JoinHostPort(set["hostname"], set["port"])
 	sound, _ := vncSound(set) // checked by vncOptions
-	if set[shareSetting] != "" && !set.Bool(shareSetting) {
-		cfg.Logger = log
-		v, err := dialVNC(ctx, addr, cfg, opts, ev)
+	own := func() (remote, display, error) {
+		pc := cfg
+		pc.Logger = log
+		if ev.Ask != nil {
+			pc.AskPassword = func(ctx context.Context) (string, error) {
+				a, err := ev.Ask(ctx, ep.Name, "The remote machine asks for a password.", []ssh.Prompt{{Text: "Password: "}})
+				if err != nil {
+					return "", err
+				}
+				return a[0], nil
+			}
+		}
+		v, err := dialVNC(ctx, addr, pc, opts, ev)
 		if err != nil {
 			return nil, nil, err
 		}
 		v.startSound(sound, s.dialPulse, log)
 		return v.member(), v.display(), nil
 	}
+	if set[shareSetting] != "" && !set.Bool(shareSetting) {
+		return own()
+	}
 	cfg.Logger = s.log.With("endpoint", ep.Name, "shared", true)
-	return s.shares.join(ctx, shareKey(ep.Name, set), cfg.Logger, ev, func(ctx context.Context, ev remoteEvents) (sharedRemote, error) {
+	r, d, err := s.shares.join(ctx, shareKey(ep.Name, set), cfg.Logger, ev, func(ctx context.Context, ev remoteEvents) (sharedRemote, error) {
 		v, err := dialVNC(ctx, addr, cfg, opts, ev)
 		if err == nil {
 			v.startSound(sound, s.dialPulse, cfg.Logger)
 		}
 		return v, err
 	})
+	if errors.Is(err, vnc.ErrPasswordNeeded) && ev.Ask != nil {
+		// A password the settings lack opens a connection for the user who types it
+		// only: a shared one would let others in without it.
+		return own()
+	}
+	return r, d, err
 }
 
 // dialVNC connects to addr, drawing into a new display.
@@ -275,7 +295,7 @@ func vncError(err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, vnc.ErrAuthFailed):
+	case errors.Is(err, vnc.ErrAuthFailed), errors.Is(err, vnc.ErrPasswordNeeded):
 		return fmt.Errorf("%w: %w", errRemoteAuth, err)
 	case errors.As(err, &pe), errors.Is(err, vnc.ErrUnsupported):
 		return fmt.Errorf("%w: %w", errRemoteProtocol, err)

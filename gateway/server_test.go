@@ -425,7 +425,9 @@ func lastClose(t *testing.T, ms []wire.Message) wire.Close {
 }
 
 func TestWebsocketRefusals(t *testing.T) {
-	ts := newTestServer(t, strings.Replace(testConfig, "https://", "http://", 1))
+	// Credentials for the RDP endpoint, or it asks for them before finding the server gone.
+	ts := newTestServer(t, strings.NewReplacer("https://", "http://",
+		"    host: 127.0.0.1:3\n", "    host: 127.0.0.1:3\n    settings: {username: u, password: p}\n").Replace(testConfig))
 	demo := ts.loggedIn(t, "demo")
 
 	// no subprotocol: HTTP 400 before any upgrade

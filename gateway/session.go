@@ -21,6 +21,7 @@ import (
 	"github.com/racgate/racgate/gateway/clipboard"
 	"github.com/racgate/racgate/gateway/store"
 	"github.com/racgate/racgate/policy"
+	"github.com/racgate/racgate/protocols/ssh"
 	"github.com/racgate/racgate/render"
 	"github.com/racgate/racgate/render/audio"
 	"github.com/racgate/racgate/render/wire"
@@ -64,6 +65,27 @@ type remoteEvents struct {
 	// the adapter to ask the remote for sound it can pass on; none: the browser takes
 	// no sound.
 	Audio []wire.Codec
+	// Ask puts questions to the user while the connection is being made (PROMPT), a
+	// password the settings lack, say; nil: there is no one to ask (a shared dial).
+	Ask askFunc
+}
+
+// dialContext bounds a dial by dialTimeout, not counting the time the user takes to
+// answer the questions ask puts; done releases it.
+func (ss *session) dialContext(wctx context.Context) (ctx context.Context, ask askFunc, done func()) {
+	dctx, dcancel := context.WithCancelCause(ss.ctx)
+	expired := fmt.Errorf("dial: %w", context.DeadlineExceeded)
+	timer := time.AfterFunc(dialTimeout, func() { dcancel(expired) })
+	var id uint32
+	ask = func(ctx context.Context, name, instruction string, prompts []ssh.Prompt) ([]string, error) {
+		if !timer.Stop() {
+			return nil, context.Cause(dctx) // the dial timed out already
+		}
+		defer timer.Reset(dialTimeout)
+		id++
+		return ss.askUser(ctx, wctx, id, name, instruction, prompts)
+	}
+	return dctx, ask, func() { timer.Stop(); dcancel(nil) }
 }
 
 // dialFunc connects to ep with merged settings and returns the remote with the display it
@@ -504,11 +526,12 @@ func (ss *session) run(width, height int) {
 		ss.finish(start, wcancel, &wg)
 		return
 	}
-	dctx, dcancel := context.WithTimeout(ss.ctx, dialTimeout)
 	set := ss.settings
 	if ss.ep.Protocol == "rdp" {
 		set = rdpBrowserSize(set, width, height, ss.scale) // RDP picks the size at connect time
 	}
+	dctx, ask, dcancel := ss.dialContext(wctx)
+	events.Ask = ask
 	rem, disp, err := s.dial(dctx, ss.ep, set, events, ss.log)
 	dcancel()
 	if err == nil && ss.ctx.Err() != nil {

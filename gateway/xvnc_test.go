@@ -344,3 +344,57 @@ func TestUnreachable(t *testing.T) {
 		t.Fatalf("CLOSE %d %q, want unreachable", cl.Code, cl.Reason)
 	}
 }
+
+// TestXvncAsksPassword: an Xvnc that wants a password the settings lack: each session is
+// asked (PROMPT, hidden), its answer opens a connection of its own (never one another
+// user's password opened), and a wrong answer ends that session only.
+func TestXvncAsksPassword(t *testing.T) {
+	peers.Require(t, "Xvnc", "vncpasswd")
+	x := peers.StartXvnc(t, peers.XvncOptions{Geometry: "320x240", Password: "t0ps3cret"})
+	y := strings.NewReplacer("https://gw.example", "http://gw.example", "maximum-connections: 1", "maximum-connections: 3",
+		"host: 127.0.0.1:1\n", "host: "+x.Addr+"\n").Replace(testConfig)
+	ts := newTestServer(t, y)
+	open := func(user, answer string) *websocket.Conn {
+		t.Helper()
+		conn, _, err := ts.wsDial(t, ts.loggedIn(t, user), "/ws/desk?width=320&height=240", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.CloseNow() })
+		conn.SetReadLimit(wire.MaxServerMessage)
+		ms := readUntil(t, conn, wire.TypePrompt, 15*time.Second)
+		p := ms[len(ms)-1].(wire.Prompt)
+		if len(p.Prompts) != 1 || p.Prompts[0].Echo || !strings.Contains(p.Prompts[0].Text, "Password") {
+			t.Fatalf("%s: PROMPT %+v, want one hidden password", user, p)
+		}
+		if err := conn.Write(context.Background(), websocket.MessageBinary, wire.PromptResponse{ID: p.ID, Answers: []string{answer}}.Append(nil)); err != nil {
+			t.Fatal(err)
+		}
+		return conn
+	}
+	demo := open("demo", "t0ps3cret")
+	readUntil(t, demo, wire.TypeFrame, 15*time.Second)
+	// bob is asked too, and his wrong answer does not get him demo's connection.
+	bob := open("bob", "guess")
+	if c := lastClose(t, readUntil(t, bob, wire.TypeClose, 15*time.Second)); c.Code != wire.CloseAuthFailed {
+		t.Errorf("bob's wrong password: CLOSE %d %q", c.Code, c.Reason)
+	}
+	if n, _ := ts.shares.count(); n != 0 {
+		t.Errorf("%d shared connections: a typed password must open a connection of one's own", n)
+	}
+	// demo's session carries on, bob's is gone.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		ts.mu.Lock()
+		var users []string
+		for ss := range ts.sessions {
+			users = append(users, ss.user)
+		}
+		ts.mu.Unlock()
+		if len(users) == 1 && users[0] == "demo" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("live sessions of %v, want demo's only", users)
+		}
+	}
+}

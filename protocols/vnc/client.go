@@ -21,6 +21,10 @@ import (
 // handshake) and must not block it for long.
 type Config struct {
 	Username, Password string // Password for VNC auth / VeNCrypt; Username for *Plain
+	// AskPassword, if set, gets the password for VNC authentication (also inside
+	// VeNCrypt) when Password is empty: the user is asked, say. It runs during the
+	// handshake with its context; its error ends the handshake.
+	AskPassword func(ctx context.Context) (string, error)
 	// SecurityTypes lists allowed RFB security types in preference order; nil
 	// means all supported (VeNCrypt first when TLSConfig is set, then VNC
 	// authentication, then None).

@@ -9,6 +9,11 @@ import (
 // with the server's reason, if any: check it with errors.Is.
 var ErrAuthFailed = errors.New("vnc: authentication failed")
 
+// ErrPasswordNeeded: the server chose VNC authentication, and Config has neither a
+// Password nor an AskPassword to get one. Nothing was sent: the caller may dial again
+// with one.
+var ErrPasswordNeeded = errors.New("vnc: the server asks for a password")
+
 // ErrUnsupported reports a server that offers nothing this client can use
 // (security types, VeNCrypt subtypes, a feature the server did not advertise).
 var ErrUnsupported = errors.New("vnc: unsupported")

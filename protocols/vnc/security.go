@@ -85,7 +85,7 @@ func (c *Client) negotiateSecurity(ctx context.Context, ver protocolVersion) err
 			return nil
 		}
 	case SecurityVNCAuth:
-		if err := c.vncAuth(); err != nil {
+		if err := c.vncAuth(ctx); err != nil {
 			return err
 		}
 	case SecurityVeNCrypt:
@@ -117,12 +117,23 @@ func (c *Client) readSecurityResult(ver protocolVersion) error {
 // vncAuth answers the VNC Authentication challenge (RFC 6143 §7.2.2): DES of
 // the 16-byte challenge, keyed by the password's first 8 bytes with each
 // byte's bits reversed (a quirk of the original implementation).
-func (c *Client) vncAuth() error {
+func (c *Client) vncAuth(ctx context.Context) error {
 	challenge, err := c.r.peek(16)
 	if err != nil {
 		return fmt.Errorf("vnc: read VNC auth challenge: %w", err)
 	}
-	resp, err := vncAuthResponse(c.cfg.Password, challenge)
+	challenge = slices.Clone(challenge) // the reader's buffer, and asking may take a while
+	pw := c.cfg.Password
+	switch {
+	case pw != "":
+	case c.cfg.AskPassword == nil:
+		return ErrPasswordNeeded
+	default:
+		if pw, err = c.cfg.AskPassword(ctx); err != nil {
+			return err
+		}
+	}
+	resp, err := vncAuthResponse(pw, challenge)
 	if err != nil {
 		return err
 	}

@@ -50,6 +50,42 @@ func TestXvncVNCAuth(t *testing.T) {
 	}
 }
 
+// TestXvncAskPassword: without a Password, VNC authentication asks AskPassword (with the
+// handshake's context) and uses its answer; its error ends the dial; without either the
+// dial stops at ErrPasswordNeeded, having sent nothing.
+func TestXvncAskPassword(t *testing.T) {
+	t.Parallel()
+	peers.Require(t, "Xvnc", "vncpasswd")
+	x := desktop(t, peers.XvncOptions{Password: "t0ps3cret"})
+	asked := 0
+	cfg := vnc.Config{QualityLevel: -1, CompressLevel: -1, AskPassword: func(ctx context.Context) (string, error) {
+		asked++
+		if ctx.Err() != nil {
+			return "", ctx.Err()
+		}
+		return "t0ps3cret", nil
+	}}
+	s := connect(t, x.Addr, cfg)
+	waitMatch(t, x, s, 0)
+	if asked != 1 {
+		t.Errorf("asked %d times", asked)
+	}
+	cancelled := errors.New("the user cancelled")
+	cfg.AskPassword = func(context.Context) (string, error) { return "", cancelled }
+	if err := dialErr(x.Addr, cfg); !errors.Is(err, cancelled) {
+		t.Errorf("AskPassword's error: dial err = %v", err)
+	}
+	cfg.AskPassword = nil
+	if err := dialErr(x.Addr, cfg); !errors.Is(err, vnc.ErrPasswordNeeded) {
+		t.Errorf("no password: dial err = %v, want ErrPasswordNeeded", err)
+	}
+	cfg.Password = "wrong"
+	cfg.AskPassword = func(context.Context) (string, error) { t.Error("asked with a Password set"); return "", nil }
+	if err := dialErr(x.Addr, cfg); !errors.Is(err, vnc.ErrAuthFailed) {
+		t.Errorf("a wrong Password: dial err = %v", err)
+	}
+}
+
 // selfSigned writes a certificate for localhost/127.0.0.1 and its key to dir
 // and returns a TLS config that trusts it.
 func selfSigned(t *testing.T, dir string) (certFile, keyFile string, cfg *tls.Config) {

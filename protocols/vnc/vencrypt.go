@@ -149,7 +149,7 @@ func (c *Client) vencrypt(ctx context.Context) error {
 	}
 	switch chosen {
 	case vencryptX509Vnc, vencryptTLSVnc:
-		return c.vncAuth()
+		return c.vncAuth(ctx)
 	case vencryptPlain, vencryptX509Plain, vencryptTLSPlain:
 		user, pass := c.cfg.Username, c.cfg.Password
 		return c.send(func(b []byte) []byte {
