@@ -2,17 +2,13 @@ package e2e
 
 import (
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/racgate/racgate/gateway"
 	"github.com/racgate/racgate/internal/peers"
 )
 
@@ -80,23 +76,9 @@ endpoints:
     protocol: vnc
     host: 127.0.0.1:1
 `, x.Addr)
-	path := filepath.Join(t.TempDir(), "racgate.yaml")
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	c, err := gateway.LoadConfig(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logger := slog.New(slog.NewTextHandler(&testWriter{t: t, prefix: "racgate: "}, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	srv, err := gateway.NewServer(c, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
+	base := serveConfig(t, cfg)
 	// Straight to racgate, without the proxy: nobody is signed in.
-	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Get(hs.URL + "/")
+	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Get(base + "/")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +87,7 @@ endpoints:
 		t.Fatalf("racgate without the proxy: %s, want a redirect to sign in", resp.Status)
 	}
 
-	b := startBrowser(t, forwardProxy(t, hs.URL, "alice", "staff|everyone"))
+	b := startBrowser(t, forwardProxy(t, base, "alice", "staff|everyone"))
 	b.do(map[string]any{"setViewport": map[string]any{"width": 640, "height": 480}})
 	b.do(map[string]any{"goto": "/"})
 	var listed []string

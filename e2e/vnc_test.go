@@ -33,7 +33,7 @@ func serveGateway(t *testing.T, endpoint string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := fmt.Sprintf(`
+	return serveConfig(t, fmt.Sprintf(`
 store: memory
 users:
   - username: %s
@@ -41,7 +41,13 @@ users:
 providers:
   - name: test
 endpoints:
-%s`, testUser, hash, endpoint)
+%s`, testUser, hash, endpoint))
+}
+
+// serveConfig loads the config text cfg and serves it on a loopback httptest server. It
+// returns the base URL.
+func serveConfig(t *testing.T, cfg string) string {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "racgate.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
