@@ -210,3 +210,46 @@ func TestForwardLogin(t *testing.T) {
 		t.Errorf("ClientIP without forward-auth: %s", ip)
 	}
 }
+
+// FuzzForwardUser: any header values give a user within the bounds, or ErrBadHeader;
+// never a panic, never a user without a name, never more groups or attributes than
+// allowed, never a control character in what comes out.
+func FuzzForwardUser(f *testing.F) {
+	f.Add("alice", "staff|admins", "a@b", "Alice", "u1", "meta-x", "v")
+	f.Add("", "", "", "", "", "", "")
+	f.Add("bob\x01", "|||", "\xff", strings.Repeat("n", 300), "", "", "")
+	fa := NewForwardAuth(config.ForwardAuthConfig{Headers: config.AuthentikHeaders}, nil)
+	f.Fuzz(func(t *testing.T, user, groups, email, name, uid, metaKey, metaVal string) {
+		// Long values are the unit tests' (TestForwardUser); here they would only slow
+		// the fuzzer's minimizer down to a crawl.
+		if len(user+groups+email+name+uid+metaKey+metaVal) > 1024 {
+			return
+		}
+		h := http.Header{}
+		for k, v := range map[string]string{"X-Authentik-Username": user, "X-Authentik-Groups": groups,
+			"X-Authentik-Email": email, "X-Authentik-Name": name, "X-Authentik-Uid": uid,
+			"X-Authentik-Meta-" + metaKey: metaVal} {
+			if v != "" {
+				h[http.CanonicalHeaderKey(k)] = []string{v}
+			}
+		}
+		u, ok, err := fa.User(h)
+		switch {
+		case err != nil:
+			if !errors.Is(err, ErrBadHeader) || ok || u != nil {
+				t.Fatalf("error %v with %v, %v", err, ok, u)
+			}
+			return
+		case !ok:
+			return
+		}
+		if u.Username == "" || len(u.Groups) > maxGroups || len(u.Attributes) > maxAttributes {
+			t.Fatalf("user %+v", u)
+		}
+		for _, s := range append([]string{u.Username, u.Email, u.Name, u.UID}, u.Groups...) {
+			if len(s) > maxHeaderValue || strings.ContainsFunc(s, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+				t.Fatalf("value %q passed", s)
+			}
+		}
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -201,5 +202,63 @@ func TestForwardAuthRecheckEndsSession(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("the session outlived the proxy's no by 5 s")
+	}
+}
+
+// TestForwardAuthSignOutAcrossInstances: two instances on one Redis, each with a live VNC
+// session of one proxy sign-in. Only the first asks the proxy often; when the proxy stops
+// signing the user in, the first ends its session at its next recheck and, through the
+// store, the second's within a second, long before the second's own recheck (an hour).
+func TestForwardAuthSignOutAcrossInstances(t *testing.T) {
+	peers.Require(t, "Xvnc", "redis-server")
+	x := peers.StartXvnc(t, peers.XvncOptions{Geometry: "320x240"})
+	r := peers.StartRedis(t)
+	fake := &fakeProxyAuth{}
+	fake.status.Store(http.StatusOK)
+	fs := httptest.NewServer(fake)
+	defer fs.Close()
+	var conns []*websocket.Conn
+	for i, every := range []string{"1s", "1h"} {
+		y := strings.NewReplacer("host: 127.0.0.1:1\n", "host: "+x.Addr+"\n", "maximum-connections: 1", "maximum-connections: 2").Replace(
+			forwardConfig("    recheck-url: "+fs.URL+"/auth\n    recheck-interval: "+every+"\n")) +
+			"store:\n  redis:\n    addrs: [" + r.Addr + "]\n    lease-ttl: 2s\ninstance: gw" + strconv.Itoa(i) + "\n"
+		ts := newTestServer(t, y)
+		conn, _, err := ts.wsDial(t, &http.Client{}, "/ws/desk?width=320&height=240", &websocket.DialOptions{
+			Subprotocols: []string{wire.Subprotocol},
+			HTTPHeader: http.Header{"X-Authentik-Username": {"alice"}, "X-Authentik-Groups": {"staff"},
+				"Cookie": {"authentik_proxy_1=s3cret"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.CloseNow()
+		conn.SetReadLimit(wire.MaxServerMessage)
+		readUntil(t, conn, wire.TypeHello, 15*time.Second)
+		conns = append(conns, conn)
+	}
+	closed := []chan wire.Close{drain(conns[0]), drain(conns[1])}
+	time.Sleep(2500 * time.Millisecond) // two rechecks of the first instance say yes
+	for i, ch := range closed {
+		select {
+		case c := <-ch:
+			t.Fatalf("gw%d's session ended while the proxy said yes: %q", i, c.Reason)
+		default:
+		}
+	}
+	fake.status.Store(http.StatusUnauthorized)
+	var first time.Time
+	for i, ch := range closed {
+		select {
+		case c := <-ch:
+			if !strings.Contains(c.Reason, "sign-in has ended") {
+				t.Errorf("gw%d: CLOSE %d %q", i, c.Code, c.Reason)
+			}
+			if i == 0 {
+				first = time.Now()
+			} else if d := time.Since(first); d > time.Second {
+				t.Errorf("gw1's session ended %v after gw0's", d)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("gw%d's session outlived the proxy's no by 5 s", i)
+		}
 	}
 }
