@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -198,12 +199,14 @@ type ForwardLogin struct {
 	// Cookies are the proxy's session cookies (config's SessionCookies; else all but
 	// the caller's own), to ask the proxy about later (Watch).
 	Cookies []*http.Cookie
+	URL     string // what the browser opened, for the proxy's X-Original-URL
 }
 
 // Login reads the user a trusted proxy names in r; nil, nil when r comes from another
 // address (its headers are then ignored: anyone can send them) or names no one. own is
-// the caller's own cookie, left out of the proxy's.
-func (f *ForwardAuth) Login(r *http.Request, own string) (*ForwardLogin, error) {
+// the caller's own cookie, left out of the proxy's; public is the caller's public URL
+// (nil: r's own host).
+func (f *ForwardAuth) Login(r *http.Request, own string, public *url.URL) (*ForwardLogin, error) {
 	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err != nil || !f.Trusted(ap.Addr()) {
 		return nil, nil
 	}
@@ -219,6 +222,14 @@ func (f *ForwardAuth) Login(r *http.Request, own string) (*ForwardLogin, error) 
 		}
 	}
 	l.ID = ForwardLoginID(u.Username, l.Cookies)
+	base := public
+	if base == nil {
+		base = &url.URL{Scheme: "http", Host: r.Host}
+		if r.TLS != nil {
+			base.Scheme = "https"
+		}
+	}
+	l.URL = base.ResolveReference(&url.URL{Path: r.URL.Path}).String()
 	return l, nil
 }
 
@@ -238,7 +249,7 @@ func ClientIP(f *ForwardAuth, r *http.Request) string {
 // Watch asks the proxy every RecheckInterval whether l is still signed in (Recheck), and
 // returns false once it says no, true when ctx ends first. A proxy that does not answer
 // says nothing about the user: onErr hears of it, and Watch asks again next time.
-func (f *ForwardAuth) Watch(ctx context.Context, l *ForwardLogin, originalURL string, onErr func(error)) bool {
+func (f *ForwardAuth) Watch(ctx context.Context, l *ForwardLogin, onErr func(error)) bool {
 	every := f.cfg.RecheckInterval
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -249,7 +260,7 @@ func (f *ForwardAuth) Watch(ctx context.Context, l *ForwardLogin, originalURL st
 		case <-t.C:
 		}
 		rctx, cancel := context.WithTimeout(ctx, min(every, 10*time.Second))
-		ok, err := f.Recheck(rctx, l.User.Username, l.Cookies, originalURL)
+		ok, err := f.Recheck(rctx, l.User.Username, l.Cookies, l.URL)
 		cancel()
 		switch {
 		case ctx.Err() != nil:

@@ -191,16 +191,16 @@ func TestForwardLogin(t *testing.T) {
 	r.Header.Set("X-authentik-username", "alice")
 	r.Header.Set("Cookie", "racgate_session=x; authentik_proxy_7=s; _pk_id=1")
 	r.Header.Set("X-Forwarded-For", "192.0.2.1, 198.51.100.4")
-	l, err := f.Login(r, "racgate_session")
+	l, err := f.Login(r, "racgate_session", &url.URL{Scheme: "https", Host: "gw.example"})
 	if err != nil || l == nil || l.User.Username != "alice" || len(l.Cookies) != 1 || l.Cookies[0].Name != "authentik_proxy_7" ||
-		l.ID != ForwardLoginID("alice", l.Cookies) {
+		l.ID != ForwardLoginID("alice", l.Cookies) || l.URL != "https://gw.example/" {
 		t.Fatalf("Login: %+v, %v", l, err)
 	}
 	if ip := ClientIP(f, r); ip != "198.51.100.4" {
 		t.Errorf("ClientIP behind the proxy: %s", ip)
 	}
 	r.RemoteAddr = "192.0.2.50:5000"
-	if l, err := f.Login(r, "racgate_session"); l != nil || err != nil {
+	if l, err := f.Login(r, "racgate_session", nil); l != nil || err != nil {
 		t.Errorf("from an untrusted address: %+v, %v", l, err)
 	}
 	if ip := ClientIP(f, r); ip != "192.0.2.50" {

@@ -32,10 +32,9 @@ type login struct {
 	ID      string // per login, for logout and ending its connections
 	User    *authz.User
 	Expires time.Time
-	// Of a forward-auth login: what the proxy said, and the URL the browser opened, to
-	// ask the proxy again later whether the user is still signed in.
+	// Of a forward-auth login: what the proxy said, to ask it again later whether the
+	// user is still signed in.
 	forward *authz.ForwardLogin
-	url     string
 }
 
 // currentLogin returns the request's verified login, or an error saying why not. A
@@ -69,7 +68,7 @@ func (s *Server) forwardLogin(st *state, r *http.Request) (*login, error) {
 	if st.forward == nil {
 		return nil, nil
 	}
-	fl, err := st.forward.Login(r, cookieName)
+	fl, err := st.forward.Login(r, cookieName, st.cfg.PublicURL)
 	if err != nil {
 		s.log.Warn("forward-auth: headers refused", "remote", r.RemoteAddr, "err", err)
 	}
@@ -79,15 +78,7 @@ func (s *Server) forwardLogin(st *state, r *http.Request) (*login, error) {
 	if s.isRevoked(r.Context(), fl.ID) {
 		return nil, errRevoked
 	}
-	base := st.cfg.PublicURL
-	if base == nil {
-		base = &url.URL{Scheme: "http", Host: r.Host}
-		if r.TLS != nil {
-			base.Scheme = "https"
-		}
-	}
-	return &login{ID: fl.ID, User: fl.User, Expires: s.now().Add(st.cfg.Session.Lifetime), forward: fl,
-		url: base.ResolveReference(&url.URL{Path: r.URL.Path}).String()}, nil
+	return &login{ID: fl.ID, User: fl.User, Expires: s.now().Add(st.cfg.Session.Lifetime), forward: fl}, nil
 }
 
 // policyRequest is what policies see of r.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/racgate/racgate/config"
 	"github.com/racgate/racgate/gateway/clipboard"
+	"github.com/racgate/racgate/gateway/sound"
 	"github.com/racgate/racgate/protocols/keys"
 	"github.com/racgate/racgate/protocols/rdp"
 	"github.com/racgate/racgate/protocols/ssh"
@@ -183,13 +184,13 @@ func (s *Server) dialRDP(ctx context.Context, ep *config.Endpoint, set config.Se
 	opts.Pool = s.pool
 	d := render.NewDisplay(opts)
 	fs := &firstFrameSink{Sink: d, ready: make(chan struct{})}
-	var sound *audio.Stream
+	var stream *audio.Stream
 	if !set.Bool("disable-audio") && len(ev.Audio) > 0 {
 		// Sound is asked for only when the browser takes it: a server that redirects
 		// sound no longer plays it itself, and the bench's clients take none.
-		sound = audio.NewStream(log)
-		cfg.Audio = &rdpAudio{s: sound, log: log}
-		cfg.AudioFormats = rdpAudioFormats(ev.Audio)
+		stream = audio.NewStream(log)
+		cfg.Audio = &sound.RDP{S: stream, Log: log}
+		cfg.AudioFormats = sound.RDPFormats(ev.Audio)
 	}
 	clip := clipboard.NewRDP(&cfg, set, ev.Clipboard, ev.Notice, log)
 	c, err := rdp.DialSession(ctx, net.JoinHostPort(set["hostname"], set["port"]), cfg, fs, rdp.SessionOptions{
@@ -206,7 +207,7 @@ func (s *Server) dialRDP(ctx context.Context, ep *config.Endpoint, set config.Se
 	if cfg.DPI > 0 {
 		scale = max(100, min(cfg.DPI*100/96, 500))
 	}
-	return &rdpRemote{c: c, in: c, ready: fs.ready, sound: sound, clip: clip, scale: scale, log: log}, renderDisplay{d}, nil
+	return &rdpRemote{c: c, in: c, ready: fs.ready, sound: stream, clip: clip, scale: scale, log: log}, renderDisplay{d}, nil
 }
 
 // askRDPCredentials asks the browser for the user name and password the settings lack,

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/racgate/racgate/config"
+	"github.com/racgate/racgate/gateway/sound"
 	"github.com/racgate/racgate/protocols/pulse"
 	"github.com/racgate/racgate/protocols/ssh"
 	"github.com/racgate/racgate/protocols/vnc"
@@ -228,7 +229,7 @@ func (v *vncConn) startSound(addr string, dial func(context.Context, pulse.Confi
 	v.sound = audio.NewStream(log)
 	ctx, cancel := context.WithCancel(context.Background())
 	v.stopSound = cancel
-	v.recording.Go(func() { recordPulse(ctx, addr, v.sound, dial, log) })
+	v.recording.Go(func() { sound.RecordPulse(ctx, addr, v.sound, dial, log) })
 }
 
 func (v *vncConn) Run(ctx context.Context) error { return vncError(v.c.Run(ctx)) }

@@ -88,6 +88,14 @@ func (ss *session) dialContext(wctx context.Context) (ctx context.Context, ask a
 	return dctx, ask, func() { timer.Stop(); dcancel(nil) }
 }
 
+// audioSource is a remote with sound: each session that listed codecs in its connect
+// request listens to its audio.Stream (connected), and AUDIO_ENABLE mutes that listener.
+// The stream may be nil: the endpoint has sound turned off.
+type audioSource interface{ audioStream() *audio.Stream }
+
+// maxAudioParam bounds the connect request's audio parameter.
+const maxAudioParam = 128
+
 // dialFunc connects to ep with merged settings and returns the remote with the display it
 // draws into. Errors wrap errRemoteAuth, errRemoteProtocol or errNotImplemented where
 // they apply; anything else counts as unreachable.
@@ -422,7 +430,7 @@ func (s *Server) recheck(ss *session, req *wsRequest) (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if f.Watch(ctx, req.lg.forward, req.lg.url, func(err error) {
+		if f.Watch(ctx, req.lg.forward, func(err error) {
 			ss.log.Warn("forward-auth: recheck failed; the connection goes on", "err", err)
 		}) {
 			return

@@ -1,4 +1,8 @@
-package gateway
+// Package sound adapts the remote machines' sound to render/audio's streams: the wave
+// formats racgate offers an RDP server and how it reads what the server sends (RDP), and
+// the PulseAudio recorder a VNC connection runs beside it, dialing again after failures
+// (RecordPulse).
+package sound
 
 import (
 	"context"
@@ -11,17 +15,6 @@ import (
 	"github.com/racgate/racgate/render/wire"
 )
 
-// Sound: a remote with sound gives its audio.Stream (audioSource); each session that
-// listed codecs in its connect request listens to it (session.connected), and
-// AUDIO_ENABLE mutes that listener.
-
-// audioSource is a remote with sound. The stream may be nil: the endpoint has sound
-// turned off.
-type audioSource interface{ audioStream() *audio.Stream }
-
-// maxAudioParam bounds the connect request's audio parameter.
-const maxAudioParam = 128
-
 // The RDP wave formats racgate offers (MS-RDPEA 2.2.2.1.1 AUDIO_FORMAT).
 const (
 	rdpAudioRate        = 44100
@@ -31,10 +24,10 @@ const (
 	rdpAudioBitrateOpus = 96000 / 8
 )
 
-// rdpAudioFormats is what racgate offers an RDP server for a browser decoding codecs:
+// RDPFormats is what racgate offers an RDP server for a browser decoding codecs:
 // Opus where the browser decodes it (it passes through), MP3 (the browser decodes it, or
 // racgate does: either way ten times smaller than PCM on the server's leg), and PCM.
-func rdpAudioFormats(codecs []wire.Codec) []rdp.AudioFormat {
+func RDPFormats(codecs []wire.Codec) []rdp.AudioFormat {
 	var fs []rdp.AudioFormat
 	for _, c := range codecs {
 		if c == wire.CodecOpus {
@@ -82,39 +75,39 @@ func rdpStreamFormat(f rdp.AudioFormat) (audio.Format, bool) {
 	return out, true
 }
 
-// rdpAudio passes an RDP connection's sound into its stream. Its methods run on the
-// RDP client's goroutine.
-type rdpAudio struct {
-	s   *audio.Stream
-	log *slog.Logger
+// RDP passes an RDP connection's sound into its stream (rdp.AudioHandler). Its methods
+// run on the RDP client's goroutine.
+type RDP struct {
+	S   *audio.Stream
+	Log *slog.Logger
 	bad uint16 // a format already logged as unusable
 }
 
-func (a *rdpAudio) AudioWave(f rdp.AudioFormat, at time.Duration, data []byte) {
+func (a *RDP) AudioWave(f rdp.AudioFormat, at time.Duration, data []byte) {
 	sf, ok := rdpStreamFormat(f)
 	if !ok {
 		if a.bad != f.Tag {
 			a.bad = f.Tag
-			a.log.Warn("rdp: sound in a format racgate cannot pass on; dropped", "tag", f.Tag, "rate", f.SamplesPerSec, "channels", f.Channels)
+			a.Log.Warn("rdp: sound in a format racgate cannot pass on; dropped", "tag", f.Tag, "rate", f.SamplesPerSec, "channels", f.Channels)
 		}
 		return
 	}
-	a.s.SetFormat(sf)
-	a.s.Write(uint32(at/time.Millisecond), data)
+	a.S.SetFormat(sf)
+	a.S.Write(uint32(at/time.Millisecond), data)
 }
 
-func (a *rdpAudio) AudioClose() { a.s.SetFormat(audio.Format{}) }
+func (a *RDP) AudioClose() { a.S.SetFormat(audio.Format{}) }
 
 // AudioVolume: the server's volume is the remote user's choice; the browser's own volume
 // control is the viewer's. Not applied (Guacamole does not either).
-func (a *rdpAudio) AudioVolume(left, right uint16) {
-	a.log.Debug("rdp: sound volume", "left", left, "right", right)
+func (a *RDP) AudioVolume(left, right uint16) {
+	a.Log.Debug("rdp: sound volume", "left", left, "right", right)
 }
 
-// pulsePacket is the sound a VNC connection's packets carry, and the fragment asked
+// PulsePacket is the sound a VNC connection's packets carry, and the fragment asked
 // of PulseAudio: 40 ms, so 25 packets a second (each a websocket write on every side
 // of the path, and a wake-up of the recorder), adding at most that to the latency.
-const pulsePacket = 40 * time.Millisecond
+const PulsePacket = 40 * time.Millisecond
 
 // Retry pacing for a PulseAudio server that is down or goes away.
 const (
@@ -122,15 +115,15 @@ const (
 	pulseRetryMax = 30 * time.Second
 )
 
-// recordPulse records the PulseAudio server at addr into s until ctx ends, dialing
+// RecordPulse records the PulseAudio server at addr into s until ctx ends, dialing
 // again after a failure: sound is an extra, so a sound server that is down or breaks
 // never ends the VNC session.
-func recordPulse(ctx context.Context, addr string, s *audio.Stream, dial func(context.Context, pulse.Config) (*pulse.Recorder, error), log *slog.Logger) {
+func RecordPulse(ctx context.Context, addr string, s *audio.Stream, dial func(context.Context, pulse.Config) (*pulse.Recorder, error), log *slog.Logger) {
 	wait := pulseRetryMin
 	var clock time.Time // the stream's clock starts with the first recording
 	for ctx.Err() == nil {
 		start := time.Now()
-		r, err := dial(ctx, pulse.Config{Addr: addr, Fragment: pulsePacket})
+		r, err := dial(ctx, pulse.Config{Addr: addr, Fragment: PulsePacket})
 		if err == nil {
 			if clock.IsZero() {
 				clock = start
