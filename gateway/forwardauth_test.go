@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -158,21 +157,7 @@ func TestForwardAuthRecheckEndsSession(t *testing.T) {
 	conn.SetReadLimit(wire.MaxServerMessage)
 	readUntil(t, conn, wire.TypeHello, 15*time.Second)
 	// (A read with a deadline would close the websocket: read on, and look at the time.)
-	closed := make(chan wire.Close, 1)
-	go func() {
-		for {
-			_, data, err := conn.Read(context.Background())
-			if err != nil {
-				return
-			}
-			wire.Decode(data, func(m wire.Message) error {
-				if c, ok := m.(wire.Close); ok {
-					closed <- c
-				}
-				return nil
-			})
-		}
-	}()
+	closed := drain(conn)
 	// Three and a half intervals: the session must still be open.
 	select {
 	case c := <-closed:
