@@ -37,6 +37,14 @@ func TestCheckConfig(t *testing.T) {
 	if rc != 1 || !strings.Contains(errb.String(), bad+`:4: endpoints[0].protocol: unknown protocol "rpd"`) {
 		t.Fatalf("bad: rc %d, %q", rc, errb.String())
 	}
+	// A policy's expression is type-checked: a misspelt field is named with its line.
+	os.WriteFile(bad, []byte("listen: 127.0.0.1:1\npolicies:\n  - name: p\n    expression: '\"admins\" in user.grups'\n"), 0o600)
+	out.Reset()
+	errb.Reset()
+	rc = run([]string{"check-config", bad}, nil, &out, &errb)
+	if rc != 1 || !strings.Contains(errb.String(), bad+`:4: policies[0].expression: `) || !strings.Contains(errb.String(), "undefined field 'grups'") {
+		t.Fatalf("bad expression: rc %d, %q", rc, errb.String())
+	}
 }
 
 func TestHashPassword(t *testing.T) {
