@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -17,8 +18,9 @@ import (
 // a random ID by which a logout revokes it. The cookie is signed, not encrypted: it holds
 // nothing secret.
 
-// MaxLoginLen bounds what ParseLogin reads: a real value is about 150 bytes.
-const MaxLoginLen = 1024
+// MaxLoginLen bounds what ParseLogin reads: a built-in user's value is about 150 bytes;
+// an OIDC user's carries their claims, and must fit a browser's 4 KiB cookie.
+const MaxLoginLen = 3800
 
 // Errors ParseLogin returns; test with errors.Is.
 var (
@@ -37,6 +39,9 @@ type Claims struct {
 	Username string
 	Issued   time.Time
 	Expires  time.Time
+	// User is the user as the cookie carries them (v3, an OIDC sign-in); nil for a
+	// built-in user, who is looked up by name.
+	User *User
 }
 
 // NewLoginID returns a random login ID.
@@ -71,6 +76,32 @@ func loginMAC(key []byte, payload, stamp string) []byte {
 	return h.Sum(nil)
 }
 
+// externalUser is a v3 cookie's user.
+type externalUser struct {
+	Username string   `json:"u"`
+	Email    string   `json:"e,omitempty"`
+	Name     string   `json:"n,omitempty"`
+	UID      string   `json:"i,omitempty"`
+	Groups   []string `json:"g,omitempty"`
+}
+
+// SignExternalLogin makes the cookie value of a user who is not a built-in one (OIDC):
+// "v3.<id>.<issued unix>.<expiry unix>.<base64url JSON of the user>.<mac>". It is an error
+// when the user's claims do not fit a cookie (MaxLoginLen).
+func SignExternalLogin(key []byte, c Claims, u *User) (string, error) {
+	j, err := json.Marshal(externalUser{Username: u.Username, Email: u.Email, Name: u.Name, UID: u.UID, Groups: u.Groups})
+	if err != nil {
+		return "", err
+	}
+	payload := "v3." + c.ID + "." + strconv.FormatInt(c.Issued.Unix(), 10) + "." +
+		strconv.FormatInt(c.Expires.Unix(), 10) + "." + b64.EncodeToString(j)
+	v := payload + "." + b64.EncodeToString(loginMAC(key, payload, SourceOIDC))
+	if len(v) > MaxLoginLen {
+		return "", fmt.Errorf("authz: the sign-in's claims (%d groups) do not fit a cookie", len(u.Groups))
+	}
+	return v, nil
+}
+
 // ParseLogin checks a cookie value's signature and expiry and returns what it says. stamp
 // returns the Stamp of a user, or false for a user that does not exist.
 func ParseLogin(key []byte, value string, now time.Time, stamp func(username string) (string, bool)) (Claims, error) {
@@ -84,8 +115,11 @@ func ParseLogin(key []byte, value string, now time.Time, stamp func(username str
 	}
 	payload, sig := value[:i], value[i+1:]
 	parts := strings.Split(payload, ".")
-	if len(parts) != 5 || parts[0] != "v2" {
+	if len(parts) != 5 || (parts[0] != "v2" && parts[0] != "v3") {
 		return c, ErrBadSignature
+	}
+	if parts[0] == "v3" {
+		return parseExternal(key, payload, sig, parts, now)
 	}
 	name, err := b64.DecodeString(parts[4])
 	// Only the canonical spelling: base64 decoders skip newlines and (unless strict)
@@ -111,6 +145,30 @@ func ParseLogin(key []byte, value string, now time.Time, stamp func(username str
 		return c, ErrBadSignature
 	}
 	c = Claims{ID: parts[1], Username: string(name), Issued: time.Unix(iat, 0), Expires: time.Unix(exp, 0)}
+	if !now.Before(c.Expires) {
+		return c, ErrExpired
+	}
+	return c, nil
+}
+
+// parseExternal checks a v3 value (SignExternalLogin).
+func parseExternal(key []byte, payload, sig string, parts []string, now time.Time) (Claims, error) {
+	var c Claims
+	if !hmac.Equal([]byte(sig), []byte(b64.EncodeToString(loginMAC(key, payload, SourceOIDC)))) {
+		return c, ErrBadSignature
+	}
+	j, err := b64.DecodeString(parts[4])
+	var eu externalUser
+	if err != nil || json.Unmarshal(j, &eu) != nil || eu.Username == "" {
+		return c, ErrBadSignature
+	}
+	iat, err1 := strconv.ParseInt(parts[2], 10, 64)
+	exp, err2 := strconv.ParseInt(parts[3], 10, 64)
+	if err1 != nil || err2 != nil {
+		return c, ErrBadSignature
+	}
+	u := &User{Username: eu.Username, Email: eu.Email, Name: eu.Name, UID: eu.UID, Groups: eu.Groups, Source: SourceOIDC}
+	c = Claims{ID: parts[1], Username: eu.Username, Issued: time.Unix(iat, 0), Expires: time.Unix(exp, 0), User: u}
 	if !now.Before(c.Expires) {
 		return c, ErrExpired
 	}

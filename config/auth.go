@@ -1,9 +1,12 @@
 package config
 
 import (
+	"bytes"
 	"net/http"
 	"net/netip"
 	"net/url"
+	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -12,9 +15,10 @@ import (
 
 // AuthConfig is auth: where users come from. A request's user is looked for in this
 // order: forward-auth headers (from a trusted proxy only), then racgate's own login
-// cookie (built-in users).
+// cookie (built-in users, and users who signed in at the OIDC provider).
 type AuthConfig struct {
 	ForwardAuth *ForwardAuthConfig // nil: off
+	OIDC        *OIDCConfig        // nil: off
 	// Builtin turns the login form for the users: list on or off (default on).
 	Builtin bool
 }
@@ -63,10 +67,11 @@ var (
 // DefaultRecheckInterval is recheck-interval when left out.
 const DefaultRecheckInterval = time.Minute
 
-func (d *decoder) auth(k string, v *yaml.Node, a *AuthConfig) {
+func (d *decoder) auth(k string, v *yaml.Node, file string, a *AuthConfig) {
 	d.mapping(v, k, map[string]fieldFunc{
 		"builtin":      func(k string, v *yaml.Node) { d.boolean(v, k, &a.Builtin) },
 		"forward-auth": func(k string, v *yaml.Node) { a.ForwardAuth = d.forwardAuth(k, v) },
+		"oidc":         func(k string, v *yaml.Node) { a.OIDC = d.oidc(k, v, file) },
 	})
 }
 
@@ -176,4 +181,61 @@ func validHeaderName(s string) bool {
 	return s != "" && strings.IndexFunc(s, func(r rune) bool {
 		return r > 0x7e || r <= ' ' || strings.ContainsRune(`"(),/:;<=>?@[\]{}`, r)
 	}) < 0
+}
+
+// OIDCConfig is auth.oidc: an OpenID Connect provider users sign in at (authentik's
+// OAuth2/OpenID provider, Keycloak, ...), with the authorization code flow and PKCE.
+type OIDCConfig struct {
+	Issuer       string // discovery at Issuer/.well-known/openid-configuration
+	ClientID     string
+	ClientSecret string   // from client-secret-file; "" for a public client (PKCE alone)
+	Scopes       []string // default openid, profile, email
+	// Claims naming the user, their groups, e-mail and display name (defaults
+	// preferred_username, groups, email, name); uid is always sub.
+	UsernameClaim, GroupsClaim, EmailClaim, NameClaim string
+	// RedirectURL is the callback the provider sends the browser back to; default
+	// public-url + /auth/oidc/callback.
+	RedirectURL string
+	// DisplayName labels the sign-in button ("Sign in with ..."); default the issuer's host.
+	DisplayName string
+}
+
+func (d *decoder) oidc(k string, v *yaml.Node, file string) *OIDCConfig {
+	o := &OIDCConfig{Scopes: []string{"openid", "profile", "email"}, UsernameClaim: "preferred_username",
+		GroupsClaim: "groups", EmailClaim: "email", NameClaim: "name"}
+	d.mapping(v, k, map[string]fieldFunc{
+		"issuer": func(k string, v *yaml.Node) {
+			if s, ok := d.scalar(v, k); ok {
+				if u, err := url.Parse(s); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+					d.errorf(v, k, "want the provider's issuer URL, got %q", s)
+					return
+				}
+				o.Issuer = s
+			}
+		},
+		"client-id": func(k string, v *yaml.Node) { d.str(v, k, &o.ClientID) },
+		"client-secret-file": func(k string, v *yaml.Node) {
+			if p, ok := d.scalar(v, k); ok {
+				b, err := os.ReadFile(relTo(file, p))
+				if err != nil {
+					d.errorf(v, k, "%v", err)
+					return
+				}
+				o.ClientSecret = string(bytes.TrimSpace(b))
+			}
+		},
+		"scopes":         func(k string, v *yaml.Node) { o.Scopes = nil; d.strList(v, k, &o.Scopes) },
+		"username-claim": func(k string, v *yaml.Node) { d.str(v, k, &o.UsernameClaim) },
+		"groups-claim":   func(k string, v *yaml.Node) { d.str(v, k, &o.GroupsClaim) },
+		"email-claim":    func(k string, v *yaml.Node) { d.str(v, k, &o.EmailClaim) },
+		"name-claim":     func(k string, v *yaml.Node) { d.str(v, k, &o.NameClaim) },
+		"redirect-url":   func(k string, v *yaml.Node) { d.str(v, k, &o.RedirectURL) },
+		"display-name":   func(k string, v *yaml.Node) { d.str(v, k, &o.DisplayName) },
+	})
+	d.required(v, k, "issuer", o.Issuer)
+	d.required(v, k, "client-id", o.ClientID)
+	if !slices.Contains(o.Scopes, "openid") {
+		d.errorf(v, k, "scopes must include openid")
+	}
+	return o
 }

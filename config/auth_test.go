@@ -2,6 +2,8 @@ package config
 
 import (
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -57,6 +59,32 @@ func TestBadAuthConfigs(t *testing.T) {
 		_, err := Parse("t.yaml", []byte(c.yaml), nil)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%q:\n got %v\nwant %s", c.yaml[len(goodConfig):], err, c.want)
+		}
+	}
+}
+
+func TestOIDCConfig(t *testing.T) {
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "oidc.secret")
+	os.WriteFile(secret, []byte("s3cret\n"), 0o600)
+	c, err := Parse(filepath.Join(dir, "t.yaml"), []byte("public-url: https://gw.example\n"+goodConfig[strings.Index(goodConfig, "\n")+1:]+
+		"auth:\n  oidc:\n    issuer: https://auth.example/app/\n    client-id: racgate\n    client-secret-file: oidc.secret\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := c.Auth.OIDC
+	if o == nil || o.ClientSecret != "s3cret" || o.RedirectURL != "https://gw.example/auth/oidc/callback" ||
+		strings.Join(o.Scopes, " ") != "openid profile email" || o.UsernameClaim != "preferred_username" || o.GroupsClaim != "groups" {
+		t.Fatalf("oidc: %+v", o)
+	}
+	for _, c := range []struct{ yaml, want string }{
+		{"auth:\n  oidc:\n    client-id: x\n", "auth.oidc.issuer: missing"},
+		{"auth:\n  oidc:\n    issuer: auth.example\n    client-id: x\n", `want the provider's issuer URL, got "auth.example"`},
+		{"auth:\n  oidc:\n    issuer: https://a.example\n    client-id: x\n    scopes: [profile]\n", "scopes must include openid"},
+		{"auth:\n  oidc:\n    issuer: https://a.example\n    client-id: x\n", "auth.oidc.redirect-url: set it, or public-url"},
+	} {
+		if _, err := Parse("t.yaml", []byte(goodConfig+c.yaml), nil); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: %v, want %q", c.yaml, err, c.want)
 		}
 	}
 }

@@ -241,7 +241,7 @@ func Parse(file string, data []byte, check SettingsCheck) (*Config, error) {
 		"allowed-origins":       func(k string, v *yaml.Node) { d.origins(k, v, &c.AllowedOrigins) },
 		"metrics":               func(k string, v *yaml.Node) { d.metrics(k, v, file, &c.Metrics) },
 		"login-throttle":        func(k string, v *yaml.Node) { d.throttle(k, v, &c.LoginThrottle) },
-		"auth":                  func(k string, v *yaml.Node) { d.auth(k, v, &c.Auth) },
+		"auth":                  func(k string, v *yaml.Node) { d.auth(k, v, file, &c.Auth) },
 		"audit-log": func(k string, v *yaml.Node) {
 			if p, ok := d.scalar(v, k); ok {
 				if !filepath.IsAbs(p) {
@@ -251,6 +251,13 @@ func Parse(file string, data []byte, check SettingsCheck) (*Config, error) {
 			}
 		},
 	})
+	if o := c.Auth.OIDC; o != nil && o.RedirectURL == "" {
+		if c.PublicURL == nil {
+			d.errs = append(d.errs, &Error{File: file, Line: 1, Key: "auth.oidc.redirect-url", Msg: "set it, or public-url, so that the provider can send browsers back"})
+		} else {
+			o.RedirectURL = c.PublicURL.JoinPath("/auth/oidc/callback").String()
+		}
+	}
 	d.references(c, lines, check)
 	if len(d.errs) > 0 {
 		return nil, d.errs

@@ -58,7 +58,12 @@ func (s *Server) currentLogin(r *http.Request) (*login, error) {
 	if s.isRevoked(r.Context(), c.ID) {
 		return nil, errRevoked
 	}
-	u, _ := st.users.Lookup(c.Username) // parseLogin found it
+	u := c.User // an OIDC sign-in's
+	if u == nil {
+		u, _ = st.users.Lookup(c.Username) // ParseLogin found it
+	} else if st.oidc == nil {
+		return nil, errNoLogin
+	}
 	return &login{ID: c.ID, User: u, Expires: c.Expires}, nil
 }
 

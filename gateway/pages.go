@@ -16,7 +16,7 @@ var pagesHTML string
 
 var pages = template.Must(template.New("").Parse(pagesHTML))
 
-type loginPage struct{ Error, Next, Username string }
+type loginPage struct{ Error, Next, Username, OIDC string }
 
 type indexPage struct {
 	User      string

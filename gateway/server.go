@@ -37,6 +37,7 @@ type state struct {
 	cfg     *config.Config
 	users   *authz.Users
 	forward *authz.ForwardAuth // nil: forward-auth is off
+	oidc    *authz.OIDC        // nil: OIDC is off
 	key     []byte             // cookie HMAC key
 }
 
@@ -85,8 +86,10 @@ type Server struct {
 
 	releaseOnce sync.Once
 
-	audit    *audit.Log // the audit trail (audit-log); nil: none
-	auditCfg string     // its path: a reload may not change it
+	audit *audit.Log // the audit trail (audit-log); nil: none
+	// oidcClient talks to the OIDC provider; its idle connections close with the server.
+	oidcClient *http.Client
+	auditCfg   string // its path: a reload may not change it
 
 	// connection control (control.go, admin.go)
 	control    *controlMetrics
@@ -117,6 +120,7 @@ func NewServer(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 		localThrottle: store.NewMemory("local", ""),
 		sessions:      map[*session]struct{}{},
 		revoked:       map[string]time.Time{},
+		oidcClient:    &http.Client{Timeout: 15 * time.Second, Transport: http.DefaultTransport.(*http.Transport).Clone()},
 	}
 	s.dial = s.dialDesktop
 	s.dialTerm = s.dialSSH
@@ -187,6 +191,9 @@ func (s *Server) Reload(cfg *config.Config) error {
 	if f := cfg.Auth.ForwardAuth; f != nil {
 		st.forward = authz.NewForwardAuth(*f, nil)
 	}
+	if o := cfg.Auth.OIDC; o != nil {
+		st.oidc = authz.NewOIDC(*o, s.oidcClient)
+	}
 	s.state.Store(st)
 	// After the Store: a session registering from now on checks st itself (handleWS).
 	s.mu.Lock()
@@ -223,8 +230,8 @@ func (st *state) access(who *authz.User, stamp, endpoint string, req policy.Requ
 		case u.Stamp() != stamp:
 			return &sessionEnd{Code: closeSessionEnded, Reason: "Your password was changed: log in again."}
 		}
-	} else if st.forward == nil {
-		return &sessionEnd{Code: closeSessionEnded, Reason: "Sign-in through the proxy in front of racgate was turned off."}
+	} else if (who.Source == authz.SourceForwardAuth && st.forward == nil) || (who.Source == authz.SourceOIDC && st.oidc == nil) {
+		return &sessionEnd{Code: closeSessionEnded, Reason: "Your way of signing in was turned off."}
 	}
 	ep := st.cfg.Endpoint(endpoint)
 	switch {
@@ -269,6 +276,8 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /{$}", s.handleIndex)
 	m.HandleFunc("GET /login", s.handleLoginForm)
 	m.HandleFunc("POST /login", s.handleLogin)
+	m.HandleFunc("GET /auth/oidc/login", s.handleOIDCLogin)
+	m.HandleFunc("GET /auth/oidc/callback", s.handleOIDCCallback)
 	m.HandleFunc("POST /logout", s.handleLogout)
 	m.HandleFunc("GET /connect/{endpoint}", s.handleConnect)
 	m.HandleFunc("GET /ws/{endpoint}", s.handleWS)
@@ -309,11 +318,23 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request) {
-	if !s.state.Load().cfg.Auth.Builtin {
+	st, next := s.state.Load(), safeNext(r.URL.Query().Get("next"))
+	switch {
+	case !st.cfg.Auth.Builtin && st.oidc != nil:
+		http.Redirect(w, r, "/auth/oidc/login?next="+url.QueryEscape(next), http.StatusSeeOther)
+		return
+	case !st.cfg.Auth.Builtin:
 		s.builtinOff(w)
 		return
 	}
-	s.render(w, http.StatusOK, "login", loginPage{Next: safeNext(r.URL.Query().Get("next"))})
+	page := loginPage{Next: next}
+	if st.oidc != nil {
+		page.OIDC = st.oidc.Config().DisplayName
+		if page.OIDC == "" {
+			page.OIDC = "single sign-on"
+		}
+	}
+	s.render(w, http.StatusOK, "login", page)
 }
 
 // maxFormBytes bounds a login form body.
@@ -535,6 +556,7 @@ func (s *Server) release() {
 		s.closeStore() // held leases are released, or expire with their TTL
 		s.localThrottle.Close()
 		s.audit.Close()
+		s.oidcClient.CloseIdleConnections()
 	})
 }
 
