@@ -251,7 +251,7 @@ func (ss *session) askUser(ctx, wctx context.Context, id uint32, name, instructi
 	if err := ss.send(wctx, msg.Append(nil)); err != nil {
 		return nil, &sessionEnd{Code: closeRemoteEnded, Reason: "The browser connection failed.", Err: err}
 	}
-	ss.log.Info("ssh login prompt sent to the browser", "id", id, "questions", len(prompts)) // never the answers
+	ss.log.Info("login prompt sent to the browser", "id", id, "questions", len(prompts)) // never the answers
 	wait := ss.srv.promptWait
 	if wait <= 0 {
 		wait = defaultPromptWait
