@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"sync"
 )
 
 // Events.
@@ -36,7 +35,9 @@ type Log struct {
 
 // New writes events to w; instance is this racgate's name, in every line.
 func New(w io.Writer, instance string) *Log {
-	h := slog.NewJSONHandler(&lineWriter{w: w}, &slog.HandlerOptions{ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+	// slog's handler writes each record with one Write, under its own lock: lines from
+	// concurrent events never interleave.
+	h := slog.NewJSONHandler(w, &slog.HandlerOptions{ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
 		switch {
 		case len(groups) > 0:
 		case a.Key == slog.LevelKey:
@@ -74,17 +75,4 @@ func (a *Log) Close() error {
 		return nil
 	}
 	return a.closer.Close()
-}
-
-// lineWriter makes each event one write, so lines from concurrent events never interleave
-// (slog's handlers already write each record with one Write; this keeps it so whatever w is).
-type lineWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lineWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }

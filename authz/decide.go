@@ -2,7 +2,6 @@ package authz
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/racgate/racgate/config"
@@ -28,12 +27,6 @@ func (d *Denied) Error() string {
 }
 
 func (d *Denied) Unwrap() error { return d.Err }
-
-// ErrDenied is matched (errors.Is) by every *Denied.
-var ErrDenied = errors.New("authz: denied")
-
-// Is lets errors.Is(err, ErrDenied) find a *Denied.
-func (d *Denied) Is(target error) bool { return target == ErrDenied }
 
 // Input is what policies and expression mappings see of u asking for ep with req.
 func (u *User) Input(ep *config.Endpoint, req policy.Request) policy.Input {

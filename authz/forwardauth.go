@@ -134,10 +134,16 @@ func headerValue(h http.Header, name string) (string, error) {
 		return "", fmt.Errorf("%w: %s given %d times", ErrBadHeader, name, len(vs))
 	case len(vs[0]) > maxHeaderValue:
 		return "", fmt.Errorf("%w: %s of %d bytes (at most %d)", ErrBadHeader, name, len(vs[0]), maxHeaderValue)
-	case !utf8.ValidString(vs[0]) || strings.ContainsFunc(vs[0], func(r rune) bool { return r < ' ' || r == 0x7f }):
+	case !plainText(vs[0]):
 		return "", fmt.Errorf("%w: %s holds control characters or invalid UTF-8", ErrBadHeader, name)
 	}
 	return strings.TrimSpace(vs[0]), nil
+}
+
+// plainText reports whether s, from a header or a claim, is UTF-8 without control
+// characters.
+func plainText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return r < ' ' || r == 0x7f })
 }
 
 // ForwardLoginID is the login ID of a proxy's session: the same for every request of

@@ -159,8 +159,8 @@ func (o *OIDC) user(sub string, claims map[string]any) (*User, error) {
 		}
 	}
 	for _, s := range append([]string{u.Username, u.Email, u.Name, u.UID}, u.Groups...) {
-		if len(s) > maxHeaderValue || strings.ContainsFunc(s, func(r rune) bool { return r < ' ' || r == 0x7f }) {
-			return nil, fmt.Errorf("%w: a claim that is too long or holds control characters", ErrOIDC)
+		if len(s) > maxHeaderValue || !plainText(s) {
+			return nil, fmt.Errorf("%w: a claim that is too long or not plain text", ErrOIDC)
 		}
 	}
 	if len(u.Groups) > maxGroups {

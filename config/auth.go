@@ -1,11 +1,9 @@
 package config
 
 import (
-	"bytes"
 	"net/http"
 	"net/netip"
 	"net/url"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -213,24 +211,15 @@ func (d *decoder) oidc(k string, v *yaml.Node, file string) *OIDCConfig {
 				o.Issuer = s
 			}
 		},
-		"client-id": func(k string, v *yaml.Node) { d.str(v, k, &o.ClientID) },
-		"client-secret-file": func(k string, v *yaml.Node) {
-			if p, ok := d.scalar(v, k); ok {
-				b, err := os.ReadFile(relTo(file, p))
-				if err != nil {
-					d.errorf(v, k, "%v", err)
-					return
-				}
-				o.ClientSecret = string(bytes.TrimSpace(b))
-			}
-		},
-		"scopes":         func(k string, v *yaml.Node) { o.Scopes = nil; d.strList(v, k, &o.Scopes) },
-		"username-claim": func(k string, v *yaml.Node) { d.str(v, k, &o.UsernameClaim) },
-		"groups-claim":   func(k string, v *yaml.Node) { d.str(v, k, &o.GroupsClaim) },
-		"email-claim":    func(k string, v *yaml.Node) { d.str(v, k, &o.EmailClaim) },
-		"name-claim":     func(k string, v *yaml.Node) { d.str(v, k, &o.NameClaim) },
-		"redirect-url":   func(k string, v *yaml.Node) { d.str(v, k, &o.RedirectURL) },
-		"display-name":   func(k string, v *yaml.Node) { d.str(v, k, &o.DisplayName) },
+		"client-id":          func(k string, v *yaml.Node) { d.str(v, k, &o.ClientID) },
+		"client-secret-file": func(k string, v *yaml.Node) { o.ClientSecret = string(d.fileSecret(k, v, file, 0)) },
+		"scopes":             func(k string, v *yaml.Node) { o.Scopes = nil; d.strList(v, k, &o.Scopes) },
+		"username-claim":     func(k string, v *yaml.Node) { d.str(v, k, &o.UsernameClaim) },
+		"groups-claim":       func(k string, v *yaml.Node) { d.str(v, k, &o.GroupsClaim) },
+		"email-claim":        func(k string, v *yaml.Node) { d.str(v, k, &o.EmailClaim) },
+		"name-claim":         func(k string, v *yaml.Node) { d.str(v, k, &o.NameClaim) },
+		"redirect-url":       func(k string, v *yaml.Node) { d.str(v, k, &o.RedirectURL) },
+		"display-name":       func(k string, v *yaml.Node) { d.str(v, k, &o.DisplayName) },
 	})
 	d.required(v, k, "issuer", o.Issuer)
 	d.required(v, k, "client-id", o.ClientID)

@@ -199,6 +199,12 @@ func (d *decoder) perUserLimit(k string, v *yaml.Node, dst *int) {
 
 // secretFile reads a key file of at least minSecretLen bytes (surrounding space trimmed).
 func (d *decoder) secretFile(k string, v *yaml.Node, file string) []byte {
+	return d.fileSecret(k, v, file, minSecretLen)
+}
+
+// fileSecret reads the file v names (relative to file), trimmed, holding at least min
+// bytes.
+func (d *decoder) fileSecret(k string, v *yaml.Node, file string, min int) []byte {
 	p, ok := d.scalar(v, k)
 	if !ok {
 		return nil
@@ -210,8 +216,8 @@ func (d *decoder) secretFile(k string, v *yaml.Node, file string) []byte {
 		return nil
 	}
 	b = bytes.TrimSpace(b)
-	if len(b) < minSecretLen {
-		d.errorf(v, k, "%s holds %d bytes; want at least %d (e.g. openssl rand -hex 32)", p, len(b), minSecretLen)
+	if len(b) < min {
+		d.errorf(v, k, "%s holds %d bytes; want at least %d (e.g. openssl rand -hex 32)", p, len(b), min)
 		return nil
 	}
 	return b

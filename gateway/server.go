@@ -86,10 +86,11 @@ type Server struct {
 
 	releaseOnce sync.Once
 
-	audit *audit.Log // the audit trail (audit-log); nil: none
-	// oidcClient talks to the OIDC provider; its idle connections close with the server.
-	oidcClient *http.Client
-	auditCfg   string // its path: a reload may not change it
+	audit    *audit.Log // the audit trail (audit-log); nil: none
+	auditCfg string     // its path: a reload may not change it
+	// idpClient talks to the identity providers (the forward-auth proxy's auth endpoint,
+	// the OIDC provider); its idle connections close with the server.
+	idpClient *http.Client
 
 	// connection control (control.go, admin.go)
 	control    *controlMetrics
@@ -120,7 +121,7 @@ func NewServer(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 		localThrottle: store.NewMemory("local", ""),
 		sessions:      map[*session]struct{}{},
 		revoked:       map[string]time.Time{},
-		oidcClient:    &http.Client{Timeout: 15 * time.Second, Transport: http.DefaultTransport.(*http.Transport).Clone()},
+		idpClient:     &http.Client{Timeout: 15 * time.Second, Transport: http.DefaultTransport.(*http.Transport).Clone()},
 	}
 	s.dial = s.dialDesktop
 	s.dialTerm = s.dialSSH
@@ -189,10 +190,10 @@ func (s *Server) Reload(cfg *config.Config) error {
 	}
 	st := &state{cfg: cfg, users: users, key: key}
 	if f := cfg.Auth.ForwardAuth; f != nil {
-		st.forward = authz.NewForwardAuth(*f, nil)
+		st.forward = authz.NewForwardAuth(*f, s.idpClient)
 	}
 	if o := cfg.Auth.OIDC; o != nil {
-		st.oidc = authz.NewOIDC(*o, s.oidcClient)
+		st.oidc = authz.NewOIDC(*o, s.idpClient)
 	}
 	s.state.Store(st)
 	// After the Store: a session registering from now on checks st itself (handleWS).
@@ -556,7 +557,7 @@ func (s *Server) release() {
 		s.closeStore() // held leases are released, or expire with their TTL
 		s.localThrottle.Close()
 		s.audit.Close()
-		s.oidcClient.CloseIdleConnections()
+		s.idpClient.CloseIdleConnections()
 	})
 }
 

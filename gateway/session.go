@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/racgate/racgate/audit"
-	"github.com/racgate/racgate/authz"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -17,6 +15,8 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/racgate/racgate/audit"
+	"github.com/racgate/racgate/authz"
 	"github.com/racgate/racgate/config"
 	"github.com/racgate/racgate/gateway/clipboard"
 	"github.com/racgate/racgate/gateway/store"

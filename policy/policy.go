@@ -72,10 +72,7 @@ const (
 var ErrEval = errors.New("policy: evaluation failed")
 
 // Program is a compiled expression. It is safe for concurrent use.
-type Program struct {
-	src string
-	prg cel.Program
-}
+type Program struct{ prg cel.Program }
 
 // env is the CEL environment every expression compiles in. Building it is costly and it
 // is immutable, so it is built once per process; it holds no state of racgate's.
@@ -122,7 +119,7 @@ func compile(src string, ok func(*cel.Type) bool, want string) (*Program, error)
 	if err != nil {
 		return nil, err
 	}
-	return &Program{src: src, prg: prg}, nil
+	return &Program{prg: prg}, nil
 }
 
 func (p *Program) eval(ctx context.Context, in Input) (ref.Val, error) {
@@ -174,6 +171,3 @@ func (p *Program) Settings(ctx context.Context, in Input) (map[string]string, er
 	}
 	return set, nil
 }
-
-// String is the expression's source.
-func (p *Program) String() string { return p.src }
