@@ -20,6 +20,9 @@ func FuzzParseLogin(f *testing.F) {
 	f.Add("v1.id.1700003600.ZGVtbw.")
 	f.Add("....")
 	f.Add(strings.Repeat("a", 2000))
+	oidcUser := &User{Username: "carol", Email: "c@x", UID: "sub", Groups: []string{"staff"}, Source: SourceOIDC}
+	v3, _ := SignExternalLogin(key, Claims{ID: "id3", Username: "carol", Issued: now, Expires: now.Add(time.Hour)}, oidcUser)
+	f.Add(v3)
 	f.Fuzz(func(t *testing.T, v string) {
 		c, err := ParseLogin(key, v, now, stamp)
 		if err != nil {
@@ -27,6 +30,12 @@ func FuzzParseLogin(f *testing.F) {
 		}
 		if !c.Expires.After(now) {
 			t.Fatalf("expired login accepted: %v", c.Expires)
+		}
+		if c.User != nil { // an OIDC sign-in's: only what SignExternalLogin made verifies
+			if re, err := SignExternalLogin(key, c, c.User); err != nil || re != v {
+				t.Fatalf("accepted %q, which SignExternalLogin does not make", v)
+			}
+			return
 		}
 		if _, known := stamps[c.Username]; !known {
 			t.Fatalf("login of unknown user %q accepted", c.Username)
