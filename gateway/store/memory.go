@@ -26,6 +26,7 @@ type Memory struct {
 	byUser  map[[2]string]int    // per endpoint and user
 	revoked map[string]time.Time // logged-out logins, until their expiry
 	logins  *loginBook           // failed logins, for throttling
+	data    data                 // Data, SwapData, Link (data.go)
 	closed  bool
 
 	// revokeFile, once PersistRevocations set it, is rewritten by every Revoke;
@@ -49,6 +50,7 @@ func NewMemory(instance, publicURL string) *Memory {
 		instance: Instance{ID: instance, PublicURL: publicURL, Started: time.Now()},
 		leases:   map[string]*lease{}, byEP: map[string]int{}, byUser: map[[2]string]int{},
 		revoked: map[string]time.Time{}, logins: newLoginBook(maxLoginRecords),
+		data: data{vals: map[string]dataValue{}, links: map[string]map[string]time.Time{}},
 	}
 }
 

@@ -117,6 +117,16 @@ type Store interface {
 	LoginAttempts(ctx context.Context, keys []string) ([]Attempts, error)
 	// LoginSucceeded clears key's record.
 	LoginSucceeded(ctx context.Context, key string) error
+	// Data returns key's value, nil when it has none (data.go).
+	Data(ctx context.Context, key string) ([]byte, error)
+	// SwapData sets key's value to value (nil: none) until `until`, if its value is
+	// still old (nil: none), and reports whether it did. Values are never empty.
+	SwapData(ctx context.Context, key string, old, value []byte, until time.Time) (bool, error)
+	// Link records that login belongs to key (an identity provider's session or user)
+	// until `until`; Linked returns key's logins that have not expired, with their
+	// expiry. A key keeps at most MaxLinks logins.
+	Link(ctx context.Context, key, login string, until time.Time) error
+	Linked(ctx context.Context, key string) (map[string]time.Time, error)
 	// InstanceID names this instance in the registry.
 	InstanceID() string
 	// Close stops heartbeats. Leases not released stay counted until they expire

@@ -38,6 +38,113 @@ func (s suite) run(t *testing.T) {
 	t.Run("Registry", s.testRegistry)
 	t.Run("Revoke", s.testRevoke)
 	t.Run("Login", s.testLogin)
+	t.Run("Data", s.testData)
+	t.Run("Link", s.testLink)
+}
+
+// testData: SwapData sets a value only over the one expected, across instances; values
+// expire; bounds hold.
+func (s suite) testData(t *testing.T) {
+	ctx := context.Background()
+	a, b := s.newStore(t), s.newStore(t)
+	hour := time.Now().Add(time.Hour)
+	get := func(st Store, key string) string {
+		t.Helper()
+		v, err := st.Data(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v == nil {
+			return "<none>"
+		}
+		return string(v)
+	}
+	swap := func(st Store, key string, old, value []byte, until time.Time, want bool) {
+		t.Helper()
+		if ok, err := st.SwapData(ctx, key, old, value, until); err != nil || ok != want {
+			t.Fatalf("SwapData(%s, %q -> %q) = %v, %v; want %v", key, old, value, ok, err, want)
+		}
+	}
+	if got := get(b, "k"); got != "<none>" {
+		t.Fatalf("before any write: %s", got)
+	}
+	swap(a, "k", nil, []byte("v1"), hour, true)
+	swap(b, "k", nil, []byte("v2"), hour, false) // someone was first
+	if got := get(b, "k"); got != "v1" {
+		t.Fatalf("b reads %s", got)
+	}
+	swap(b, "k", []byte("v2"), []byte("v3"), hour, false)
+	swap(b, "k", []byte("v"), []byte("v3"), hour, false) // a prefix is not the value
+	swap(b, "k", []byte("v1"), []byte("v3"), hour, true)
+	if got := get(a, "k"); got != "v3" {
+		t.Fatalf("a reads %s", got)
+	}
+	swap(a, "k", []byte("v3"), nil, hour, true)
+	if got := get(b, "k"); got != "<none>" {
+		t.Fatalf("after the delete: %s", got)
+	}
+	swap(a, "short", nil, []byte("x"), time.Now().Add(300*time.Millisecond), true)
+	if got := get(b, "short"); got != "x" {
+		t.Fatalf("short-lived value: %s", got)
+	}
+	eventually(t, 3*time.Second, "a value expires", func() bool { v, err := b.Data(ctx, "short"); return err == nil && v == nil })
+	swap(a, "short", nil, []byte("y"), hour, true) // and its key is free again
+
+	long := string(make([]byte, MaxDataKey+1))
+	if _, err := a.Data(ctx, long); !errors.Is(err, ErrData) {
+		t.Fatalf("Data with a %d-byte key: %v", len(long), err)
+	}
+	if _, err := a.SwapData(ctx, "big", nil, make([]byte, MaxDataValue+1), hour); !errors.Is(err, ErrData) {
+		t.Fatalf("SwapData of %d bytes: %v", MaxDataValue+1, err)
+	}
+	swap(a, "big", nil, make([]byte, MaxDataValue), hour, true)
+}
+
+// testLink: logins linked on one instance are listed on another until they expire; a
+// key keeps the MaxLinks that expire last.
+func (s suite) testLink(t *testing.T) {
+	ctx := context.Background()
+	a, b := s.newStore(t), s.newStore(t)
+	now := time.Now().Truncate(time.Millisecond)
+	linked := func(key string) map[string]time.Time {
+		t.Helper()
+		m, err := b.Linked(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	for _, l := range []struct {
+		login string
+		until time.Time
+	}{{"l1", now.Add(time.Hour)}, {"l2", now.Add(300 * time.Millisecond)}, {"l3", now.Add(-time.Second)}} {
+		if err := a.Link(ctx, "sid:x", l.login, l.until); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.Link(ctx, "sid:y", "other", now.Add(time.Hour))
+	got := linked("sid:x")
+	if len(got) != 2 || !got["l1"].Equal(now.Add(time.Hour)) || !got["l2"].Equal(now.Add(300*time.Millisecond)) {
+		t.Fatalf("Linked = %v", got)
+	}
+	eventually(t, 3*time.Second, "a link expires", func() bool { return len(linked("sid:x")) == 1 })
+	if got := linked("sid:none"); len(got) != 0 {
+		t.Fatalf("Linked of an unknown key = %v", got)
+	}
+	for i := range MaxLinks + 5 {
+		if err := a.Link(ctx, "sub:many", fmt.Sprintf("m%03d", i), now.Add(time.Hour+time.Duration(i)*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got = linked("sub:many")
+	if len(got) != MaxLinks {
+		t.Fatalf("%d links kept, want %d", len(got), MaxLinks)
+	}
+	for i := range 5 {
+		if _, ok := got[fmt.Sprintf("m%03d", i)]; ok {
+			t.Fatalf("m%03d, among the soonest to expire, was kept", i)
+		}
+	}
 }
 
 // testRevoke: a logout recorded on one instance is seen on another, and only until the
