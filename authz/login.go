@@ -78,18 +78,19 @@ func loginMAC(key []byte, payload, stamp string) []byte {
 
 // externalUser is a v3 cookie's user.
 type externalUser struct {
-	Username string   `json:"u"`
-	Email    string   `json:"e,omitempty"`
-	Name     string   `json:"n,omitempty"`
-	UID      string   `json:"i,omitempty"`
-	Groups   []string `json:"g,omitempty"`
+	Username string            `json:"u"`
+	Email    string            `json:"e,omitempty"`
+	Name     string            `json:"n,omitempty"`
+	UID      string            `json:"i,omitempty"`
+	Groups   []string          `json:"g,omitempty"`
+	Attrs    map[string]string `json:"a,omitempty"`
 }
 
 // SignExternalLogin makes the cookie value of a user who is not a built-in one (OIDC):
 // "v3.<id>.<issued unix>.<expiry unix>.<base64url JSON of the user>.<mac>". It is an error
 // when the user's claims do not fit a cookie (MaxLoginLen).
 func SignExternalLogin(key []byte, c Claims, u *User) (string, error) {
-	j, err := json.Marshal(externalUser{Username: u.Username, Email: u.Email, Name: u.Name, UID: u.UID, Groups: u.Groups})
+	j, err := json.Marshal(externalUser{Username: u.Username, Email: u.Email, Name: u.Name, UID: u.UID, Groups: u.Groups, Attrs: u.Attributes})
 	if err != nil {
 		return "", err
 	}
@@ -97,7 +98,7 @@ func SignExternalLogin(key []byte, c Claims, u *User) (string, error) {
 		strconv.FormatInt(c.Expires.Unix(), 10) + "." + b64.EncodeToString(j)
 	v := payload + "." + b64.EncodeToString(loginMAC(key, payload, SourceOIDC))
 	if len(v) > MaxLoginLen {
-		return "", fmt.Errorf("authz: the sign-in's claims (%d groups) do not fit a cookie", len(u.Groups))
+		return "", fmt.Errorf("authz: the sign-in's claims (%d groups, %d attributes) do not fit a cookie", len(u.Groups), len(u.Attributes))
 	}
 	return v, nil
 }
@@ -167,7 +168,7 @@ func parseExternal(key []byte, payload, sig string, parts []string, now time.Tim
 	if err1 != nil || err2 != nil {
 		return c, ErrBadSignature
 	}
-	u := &User{Username: eu.Username, Email: eu.Email, Name: eu.Name, UID: eu.UID, Groups: eu.Groups, Source: SourceOIDC}
+	u := &User{Username: eu.Username, Email: eu.Email, Name: eu.Name, UID: eu.UID, Groups: eu.Groups, Attributes: eu.Attrs, Source: SourceOIDC}
 	c = Claims{ID: parts[1], Username: eu.Username, Issued: time.Unix(iat, 0), Expires: time.Unix(exp, 0), User: u}
 	if !now.Before(c.Expires) {
 		return c, ErrExpired

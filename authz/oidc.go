@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -88,54 +89,76 @@ func (o *OIDC) Start(ctx context.Context, next string) (string, Flow, error) {
 	return oc.AuthCodeURL(f.State, oauth2.S256ChallengeOption(f.Verifier), oidc.Nonce(f.Nonce)), f, nil
 }
 
+// Grant is what a sign-in got from the provider besides the user.
+type Grant struct {
+	Tokens
+	Issuer, Subject string
+	SID             string // the provider's session ID ("sid" claim), "" when it gave none
+}
+
+// Tokens are what racgate keeps of a sign-in while its login lasts: the refresh token to
+// ask the provider whether the user is still signed in, and the ID token to name the
+// sign-in when ending it there (RP-initiated logout's id_token_hint).
+type Tokens struct {
+	Refresh string    `json:"r,omitempty"`
+	IDToken string    `json:"i,omitempty"`
+	Expiry  time.Time `json:"e,omitzero"` // the access token's; zero: the provider did not say
+}
+
 // Finish takes the callback's state and code: the code is exchanged with f's verifier,
 // the ID token verified (signature, issuer, audience, expiry, f's nonce), and the user
 // read from its claims and the userinfo endpoint's.
-func (o *OIDC) Finish(ctx context.Context, state, code string, f Flow) (*User, error) {
+func (o *OIDC) Finish(ctx context.Context, state, code string, f Flow) (*User, *Grant, error) {
 	if f.State == "" || !hmac.Equal([]byte(state), []byte(f.State)) {
-		return nil, fmt.Errorf("%w: the state does not match this browser's sign-in", ErrOIDC)
+		return nil, nil, fmt.Errorf("%w: the state does not match this browser's sign-in", ErrOIDC)
 	}
 	p, oc, err := o.provider(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ctx = o.ctx(ctx)
 	tok, err := oc.Exchange(ctx, code, oauth2.VerifierOption(f.Verifier))
 	if err != nil {
-		return nil, fmt.Errorf("%w: code exchange: %w", ErrOIDC, err)
+		return nil, nil, fmt.Errorf("%w: code exchange: %w", ErrOIDC, err)
 	}
 	raw, _ := tok.Extra("id_token").(string)
 	if raw == "" {
-		return nil, fmt.Errorf("%w: no ID token", ErrOIDC)
+		return nil, nil, fmt.Errorf("%w: no ID token", ErrOIDC)
 	}
 	id, err := p.Verifier(&oidc.Config{ClientID: o.cfg.ClientID}).Verify(ctx, raw)
 	if err != nil {
-		return nil, fmt.Errorf("%w: ID token: %w", ErrOIDC, err)
+		return nil, nil, fmt.Errorf("%w: ID token: %w", ErrOIDC, err)
 	}
 	if !hmac.Equal([]byte(id.Nonce), []byte(f.Nonce)) {
-		return nil, fmt.Errorf("%w: the ID token's nonce is not this sign-in's", ErrOIDC)
+		return nil, nil, fmt.Errorf("%w: the ID token's nonce is not this sign-in's", ErrOIDC)
 	}
 	claims := map[string]any{}
 	if err := id.Claims(&claims); err != nil {
-		return nil, fmt.Errorf("%w: ID token claims: %w", ErrOIDC, err)
+		return nil, nil, fmt.Errorf("%w: ID token claims: %w", ErrOIDC, err)
 	}
+	g := &Grant{Tokens: Tokens{Refresh: tok.RefreshToken, IDToken: raw, Expiry: tok.Expiry}, Issuer: id.Issuer, Subject: id.Subject}
+	g.SID, _ = claims["sid"].(string)
 	if p.UserInfoEndpoint() != "" {
 		ui, err := p.UserInfo(ctx, oauth2.StaticTokenSource(tok))
 		if err != nil {
-			return nil, fmt.Errorf("%w: userinfo: %w", ErrOIDC, err)
+			return nil, nil, fmt.Errorf("%w: userinfo: %w", ErrOIDC, err)
 		}
 		if ui.Subject != id.Subject {
-			return nil, fmt.Errorf("%w: userinfo is of another subject", ErrOIDC)
+			return nil, nil, fmt.Errorf("%w: userinfo is of another subject", ErrOIDC)
 		}
 		more := map[string]any{}
 		if err := ui.Claims(&more); err != nil {
-			return nil, fmt.Errorf("%w: userinfo claims: %w", ErrOIDC, err)
+			return nil, nil, fmt.Errorf("%w: userinfo claims: %w", ErrOIDC, err)
 		}
 		for k, v := range more {
 			claims[k] = v
 		}
 	}
-	return o.user(id.Subject, claims)
+	u, err := o.user(id.Subject, claims)
+	if err != nil {
+		return nil, nil, err
+	}
+	return u, g, nil
 }
 
 // user reads the configured claims.
@@ -158,7 +181,29 @@ func (o *OIDC) user(sub string, claims map[string]any) (*User, error) {
 			}
 		}
 	}
-	for _, s := range append([]string{u.Username, u.Email, u.Name, u.UID}, u.Groups...) {
+	for _, name := range o.cfg.AttributeClaims {
+		v, ok := claims[name]
+		if !ok || v == nil {
+			continue
+		}
+		s, ok := v.(string)
+		if !ok { // a number, a boolean, a list: as JSON
+			b, err := json.Marshal(v)
+			if err != nil {
+				continue
+			}
+			s = string(b)
+		}
+		if u.Attributes == nil {
+			u.Attributes = map[string]string{}
+		}
+		u.Attributes[strings.ToLower(name)] = s
+	}
+	all := append([]string{u.Username, u.Email, u.Name, u.UID}, u.Groups...)
+	for _, v := range u.Attributes {
+		all = append(all, v)
+	}
+	for _, s := range all {
 		if len(s) > maxHeaderValue || !plainText(s) {
 			return nil, fmt.Errorf("%w: a claim that is too long or not plain text", ErrOIDC)
 		}

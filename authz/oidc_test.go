@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/racgate/racgate/config"
 )
 
 // TestFlowCookie: a flow survives its cookie intact; a changed byte, another key or an
@@ -40,7 +42,8 @@ func TestFlowCookie(t *testing.T) {
 func TestExternalLogin(t *testing.T) {
 	key := []byte(strings.Repeat("k", 32))
 	now := time.Unix(1_800_000_000, 0)
-	u := &User{Username: "alice", Email: "a@x", Name: "Alice", UID: "sub-1", Groups: []string{"staff", "admins"}, Source: SourceOIDC}
+	u := &User{Username: "alice", Email: "a@x", Name: "Alice", UID: "sub-1", Groups: []string{"staff", "admins"},
+		Attributes: map[string]string{"site": "berlin"}, Source: SourceOIDC}
 	c := Claims{ID: NewLoginID(), Username: "alice", Issued: now, Expires: now.Add(time.Hour)}
 	v, err := SignExternalLogin(key, c, u)
 	if err != nil {
@@ -49,7 +52,8 @@ func TestExternalLogin(t *testing.T) {
 	noUsers := func(string) (string, bool) { return "", false }
 	got, err := ParseLogin(key, v, now, noUsers)
 	if err != nil || got.User == nil || got.User.Username != "alice" || got.User.Source != SourceOIDC ||
-		strings.Join(got.User.Groups, ",") != "staff,admins" || got.User.UID != "sub-1" || got.ID != c.ID {
+		strings.Join(got.User.Groups, ",") != "staff,admins" || got.User.UID != "sub-1" || got.ID != c.ID ||
+		got.User.Attributes["site"] != "berlin" {
 		t.Fatalf("ParseLogin = %+v (%+v), %v", got, got.User, err)
 	}
 	b := []byte(v)
@@ -71,5 +75,28 @@ func TestExternalLogin(t *testing.T) {
 	}
 	if _, err := SignExternalLogin(key, c, &many); err == nil {
 		t.Error("300 groups fit a cookie")
+	}
+}
+
+// TestOIDCClaims: the configured claims name the user; attribute-claims become attributes
+// (lower-case names; anything but a string as JSON); a claim that is not plain text is
+// refused.
+func TestOIDCClaims(t *testing.T) {
+	o := NewOIDC(config.OIDCConfig{UsernameClaim: "preferred_username", GroupsClaim: "groups", EmailClaim: "email",
+		NameClaim: "name", AttributeClaims: []string{"Site", "level", "missing", "roles"}}, nil)
+	u, err := o.user("sub-1", map[string]any{"preferred_username": "alice", "groups": []any{"staff", 3, ""},
+		"Site": "berlin", "level": 3.0, "roles": []any{"a", "b"}, "email": "a@x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Username != "alice" || u.UID != "sub-1" || u.Email != "a@x" || strings.Join(u.Groups, ",") != "staff" ||
+		len(u.Attributes) != 3 || u.Attributes["site"] != "berlin" || u.Attributes["level"] != "3" || u.Attributes["roles"] != `["a","b"]` {
+		t.Fatalf("user = %+v", u)
+	}
+	if _, err := o.user("sub-1", map[string]any{"preferred_username": "alice", "Site": "a\nb"}); !errors.Is(err, ErrOIDC) {
+		t.Errorf("an attribute with a newline: %v", err)
+	}
+	if _, err := o.user("sub-1", map[string]any{"email": "a@x"}); !errors.Is(err, ErrOIDC) {
+		t.Errorf("no username claim: %v", err)
 	}
 }

@@ -191,16 +191,29 @@ type OIDCConfig struct {
 	// Claims naming the user, their groups, e-mail and display name (defaults
 	// preferred_username, groups, email, name); uid is always sub.
 	UsernameClaim, GroupsClaim, EmailClaim, NameClaim string
+	// AttributeClaims are copied into the user's attributes (policies' user.attributes),
+	// by their names in lower case; a claim that is not a string as its JSON.
+	AttributeClaims []string
 	// RedirectURL is the callback the provider sends the browser back to; default
 	// public-url + /auth/oidc/callback.
 	RedirectURL string
 	// DisplayName labels the sign-in button ("Sign in with ..."); default the issuer's host.
 	DisplayName string
+	// ProviderLogout: logging out of racgate also ends the sign-in at the provider
+	// (RP-initiated logout, where the provider offers it). Default true.
+	ProviderLogout bool
+	// PostLogoutRedirectURL is where the provider sends the browser after that logout;
+	// it must be registered there. "": the provider's own page.
+	PostLogoutRedirectURL string
+	// RefreshInterval is how often, while a user has live connections, racgate refreshes
+	// their tokens (and so learns whether the provider still signs them in). 0: when the
+	// access token is four-fifths through its life.
+	RefreshInterval time.Duration
 }
 
 func (d *decoder) oidc(k string, v *yaml.Node, file string) *OIDCConfig {
 	o := &OIDCConfig{Scopes: []string{"openid", "profile", "email"}, UsernameClaim: "preferred_username",
-		GroupsClaim: "groups", EmailClaim: "email", NameClaim: "name"}
+		GroupsClaim: "groups", EmailClaim: "email", NameClaim: "name", ProviderLogout: true}
 	d.mapping(v, k, map[string]fieldFunc{
 		"issuer": func(k string, v *yaml.Node) {
 			if s, ok := d.scalar(v, k); ok {
@@ -218,8 +231,30 @@ func (d *decoder) oidc(k string, v *yaml.Node, file string) *OIDCConfig {
 		"groups-claim":       func(k string, v *yaml.Node) { d.str(v, k, &o.GroupsClaim) },
 		"email-claim":        func(k string, v *yaml.Node) { d.str(v, k, &o.EmailClaim) },
 		"name-claim":         func(k string, v *yaml.Node) { d.str(v, k, &o.NameClaim) },
-		"redirect-url":       func(k string, v *yaml.Node) { d.str(v, k, &o.RedirectURL) },
-		"display-name":       func(k string, v *yaml.Node) { d.str(v, k, &o.DisplayName) },
+		"attribute-claims": func(k string, v *yaml.Node) {
+			d.strList(v, k, &o.AttributeClaims)
+			if len(o.AttributeClaims) > 32 {
+				d.errorf(v, k, "at most 32 claims")
+			}
+		},
+		"redirect-url":    func(k string, v *yaml.Node) { d.str(v, k, &o.RedirectURL) },
+		"display-name":    func(k string, v *yaml.Node) { d.str(v, k, &o.DisplayName) },
+		"provider-logout": func(k string, v *yaml.Node) { d.boolean(v, k, &o.ProviderLogout) },
+		"post-logout-redirect-url": func(k string, v *yaml.Node) {
+			if s, ok := d.scalar(v, k); ok {
+				if u, err := url.Parse(s); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+					d.errorf(v, k, "want an absolute http(s) URL, got %q", s)
+					return
+				}
+				o.PostLogoutRedirectURL = s
+			}
+		},
+		"refresh-interval": func(k string, v *yaml.Node) {
+			d.duration(v, k, &o.RefreshInterval)
+			if o.RefreshInterval < time.Second {
+				d.errorf(v, k, "must be at least 1s")
+			}
+		},
 	})
 	d.required(v, k, "issuer", o.Issuer)
 	d.required(v, k, "client-id", o.ClientID)

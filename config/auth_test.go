@@ -74,7 +74,8 @@ func TestOIDCConfig(t *testing.T) {
 	}
 	o := c.Auth.OIDC
 	if o == nil || o.ClientSecret != "s3cret" || o.RedirectURL != "https://gw.example/auth/oidc/callback" ||
-		strings.Join(o.Scopes, " ") != "openid profile email" || o.UsernameClaim != "preferred_username" || o.GroupsClaim != "groups" {
+		strings.Join(o.Scopes, " ") != "openid profile email" || o.UsernameClaim != "preferred_username" || o.GroupsClaim != "groups" ||
+		!o.ProviderLogout || o.PostLogoutRedirectURL != "" || o.RefreshInterval != 0 || o.AttributeClaims != nil {
 		t.Fatalf("oidc: %+v", o)
 	}
 	for _, c := range []struct{ yaml, want string }{
@@ -82,6 +83,9 @@ func TestOIDCConfig(t *testing.T) {
 		{"auth:\n  oidc:\n    issuer: auth.example\n    client-id: x\n", `want the provider's issuer URL, got "auth.example"`},
 		{"auth:\n  oidc:\n    issuer: https://a.example\n    client-id: x\n    scopes: [profile]\n", "scopes must include openid"},
 		{"auth:\n  oidc:\n    issuer: https://a.example\n    client-id: x\n", "auth.oidc.redirect-url: set it, or public-url"},
+		{"auth:\n  oidc:\n    issuer: https://a.example\n    client-id: x\n    redirect-url: https://gw/cb\n    refresh-interval: 500ms\n", "t.yaml:19: auth.oidc.refresh-interval: must be at least 1s"},
+		{"auth:\n  oidc:\n    issuer: https://a.example\n    client-id: x\n    redirect-url: https://gw/cb\n    post-logout-redirect-url: /login\n", `auth.oidc.post-logout-redirect-url: want an absolute http(s) URL, got "/login"`},
+		{"auth:\n  oidc:\n    issuer: https://a.example\n    client-id: x\n    redirect-url: https://gw/cb\n    provider-logout: maybe\n", "auth.oidc.provider-logout"},
 	} {
 		if _, err := Parse("t.yaml", []byte(goodConfig+c.yaml), nil); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%q: %v, want %q", c.yaml, err, c.want)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/racgate/racgate/authz"
 	"github.com/racgate/racgate/config"
+	"github.com/racgate/racgate/gateway/signin"
 	"github.com/racgate/racgate/gateway/store"
 	"github.com/racgate/racgate/render/wire"
 )
@@ -133,7 +134,7 @@ func TestLogoutSurvivesRestart(t *testing.T) {
 	cookieOf := func(c *http.Client, ts *testServer) *http.Cookie {
 		u, _ := http.NewRequest("GET", ts.hs.URL+"/", nil)
 		for _, ck := range c.Jar.Cookies(u.URL) {
-			if ck.Name == cookieName {
+			if ck.Name == signin.CookieName {
 				return ck
 			}
 		}

@@ -3,13 +3,14 @@ package gateway
 import (
 	"encoding/json"
 	"errors"
-	"html/template"
 	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/racgate/racgate/audit"
+	"github.com/racgate/racgate/gateway/pages"
+	"github.com/racgate/racgate/gateway/signin"
 	"github.com/racgate/racgate/gateway/store"
 )
 
@@ -40,7 +41,7 @@ func (s *Server) adminUser(w http.ResponseWriter, r *http.Request) (who string, 
 		http.Error(w, "bad admin token", http.StatusUnauthorized)
 		return "", false
 	}
-	lg, err := s.currentLogin(r)
+	lg, err := s.signin.Current(r)
 	if err != nil {
 		http.Error(w, "log in as an administrator, or send an admin token", http.StatusUnauthorized)
 		return "", false
@@ -109,7 +110,7 @@ func (s *Server) handleKillConnection(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if who != "token" && !s.sameOrigin(r) {
+	if who != "token" && !signin.SameOrigin(s.state.Load().cfg, r) {
 		http.Error(w, "cross-origin request refused", http.StatusForbidden)
 		return
 	}
@@ -137,7 +138,7 @@ func (s *Server) kill(r *http.Request, who, id string) (int, string) {
 	}
 }
 
-var adminPage = template.Must(template.Must(pages.Clone()).Parse(`
+var adminPage = pages.Extend(`
 {{define "admin"}}{{template "head" "Connections"}}
 <style>main{max-width:60rem}table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #dde}td form{margin:0}td button{margin:0;padding:.2rem .7rem;background:#b33}</style>
 <header><h1>Live connections</h1><a href="/">Endpoints</a></header>
@@ -152,7 +153,7 @@ var adminPage = template.Must(template.Must(pages.Clone()).Parse(`
 <td><form method="post" action="/admin/kill"><input type="hidden" name="id" value="{{.ID}}"><button type="submit">End</button></form></td></tr>{{end}}
 </table>{{else}}<p>No live connections.</p>{{end}}
 </main></body></html>{{end}}
-`))
+`)
 
 type adminData struct {
 	List  *ConnectionList
@@ -169,17 +170,13 @@ func (s *Server) handleAdminPage(w http.ResponseWriter, r *http.Request) {
 	} else {
 		data.List = l
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Frame-Options", "DENY")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
-	if err := adminPage.ExecuteTemplate(w, "admin", data); err != nil {
+	if err := adminPage.Render(w, http.StatusOK, "admin", data); err != nil {
 		s.log.Warn("render admin page", "err", err)
 	}
 }
 
 func (s *Server) handleAdminKill(w http.ResponseWriter, r *http.Request) {
-	if !s.sameOrigin(r) {
+	if !signin.SameOrigin(s.state.Load().cfg, r) {
 		http.Error(w, "cross-origin request refused", http.StatusForbidden)
 		return
 	}
@@ -187,7 +184,7 @@ func (s *Server) handleAdminKill(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	r.Body = http.MaxBytesReader(w, r.Body, signin.MaxFormBytes)
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "bad form", http.StatusBadRequest)
 		return

@@ -15,6 +15,7 @@ import (
 
 	"github.com/racgate/racgate/audit"
 	"github.com/racgate/racgate/config"
+	"github.com/racgate/racgate/gateway/signin"
 	"github.com/racgate/racgate/gateway/store"
 	"github.com/racgate/racgate/render/wire"
 )
@@ -25,7 +26,7 @@ import (
 // acquire takes a lease for a connection to ep, or says why not: a *sessionEnd with the
 // CLOSE code and a reason naming the limit, for the user, wrapping the store's error.
 // Every refusal is an audit log line.
-func (s *Server) acquire(ctx context.Context, cfg *config.Config, ep *config.Endpoint, lg *login, remote string) (store.Lease, error) {
+func (s *Server) acquire(ctx context.Context, cfg *config.Config, ep *config.Endpoint, lg *signin.Login, remote string) (store.Lease, error) {
 	userLimit := cfg.UserLimit(ep)
 	lease, err := s.store.Acquire(ctx, store.Request{Endpoint: ep.Name, User: lg.User.Username, Login: lg.ID,
 		Remote: remote, EndpointLimit: ep.MaximumConnections, UserLimit: userLimit})
@@ -70,7 +71,7 @@ func (s *Server) watch(ss *session, cfg *config.Config) (stop func()) {
 		select {
 		case <-ss.lease.Done():
 			switch why := ss.lease.Reason(); why {
-			case logoutReason, signedOutReason:
+			case signin.ReasonLogout, signin.ReasonSignedOut:
 				ss.end(endWith(closeSessionEnded, why))
 			case store.ReasonExpired:
 				// Its slot went to someone else while this instance could not renew it.
@@ -107,13 +108,6 @@ func (s *Server) watch(ss *session, cfg *config.Config) (stop func()) {
 		wg.Wait()
 	}
 }
-
-// logoutReason marks a termination by the user's logout on another instance;
-// signedOutReason one by the proxy in front no longer signing the user in (recheck).
-const (
-	logoutReason    = "You logged out."
-	signedOutReason = "Your sign-in has ended: sign in again."
-)
 
 // closeKilled is CLOSE code 7: an administrator (or the user's logout) ended it.
 const closeKilled = wire.CloseKilled

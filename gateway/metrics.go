@@ -23,11 +23,9 @@ type metrics struct {
 	bytesSent      atomic.Uint64 // websocket payload bytes to browsers
 	audioBytes     atomic.Uint64 // of which sound (AUDIO, AUDIO_FORMAT)
 
-	mu             sync.Mutex
-	sessionsTotal  map[string]uint64 // by protocol
-	errorsTotal    map[string]uint64 // by kind
-	loginsTotal    map[string]uint64 // by result
-	throttledTotal map[string]uint64 // throttled logins, by the key that held them
+	mu            sync.Mutex
+	sessionsTotal map[string]uint64 // by protocol
+	errorsTotal   map[string]uint64 // by kind
 	// from viewers that have ended; live ones are added at scrape time
 	framesDone  uint64
 	encodeDone  time.Duration
@@ -35,8 +33,7 @@ type metrics struct {
 }
 
 func newMetrics() *metrics {
-	m := &metrics{sessionsTotal: map[string]uint64{}, errorsTotal: map[string]uint64{}, loginsTotal: map[string]uint64{},
-		throttledTotal: map[string]uint64{"user": 0, "address": 0}}
+	m := &metrics{sessionsTotal: map[string]uint64{}, errorsTotal: map[string]uint64{}}
 	for _, p := range config.Protocols() {
 		m.sessionsTotal[p] = 0
 	}
@@ -80,7 +77,7 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "bad metrics token", http.StatusUnauthorized)
 			return
 		}
-	} else if lg, err := s.currentLogin(r); err != nil || cfg.AdminGroup == "" || !lg.User.InGroup(cfg.AdminGroup) {
+	} else if lg, err := s.signin.Current(r); err != nil || cfg.AdminGroup == "" || !lg.User.InGroup(cfg.AdminGroup) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="racgate metrics"`)
 		http.Error(w, "metrics need a Bearer token (metrics.token-file) or an administrator's login; or use metrics.listen", http.StatusUnauthorized)
 		return
@@ -117,10 +114,9 @@ func (s *Server) writeMetrics(w http.ResponseWriter, _ *http.Request) {
 	dropped += m.droppedDone
 	sessions := maps.Clone(m.sessionsTotal)
 	errs := maps.Clone(m.errorsTotal)
-	logins := maps.Clone(m.loginsTotal)
-	throttled := maps.Clone(m.throttledTotal)
 	m.mu.Unlock()
 	s.mu.Unlock()
+	logins, throttled := s.signin.Counts()
 
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	gauge(w, "racgate_sessions_active", "Websocket sessions open now.", float64(m.sessionsActive.Load()))

@@ -2,6 +2,9 @@ package gateway
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -10,39 +13,155 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/coder/websocket"
+	"github.com/go-jose/go-jose/v4"
 	"github.com/zitadel/oidc/v3/example/server/exampleop"
 	"github.com/zitadel/oidc/v3/example/server/storage"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/racgate/racgate/gateway/signin"
+	"github.com/racgate/racgate/internal/peers"
+	"github.com/racgate/racgate/render/wire"
 )
 
-// groupsStorage is zitadel's example OP storage, whose userinfo also names the user's
-// groups.
-type groupsStorage struct{ *storage.Storage }
+// testOP is zitadel's example OP storage with what racgate's tests need of a provider:
+// userinfo that names the user's groups, a session ID (sid) the test chooses for the
+// next sign-in, a signing key the test holds (to sign back-channel logout tokens, which
+// the example does not send), and a count of refreshes.
+type testOP struct {
+	*storage.Storage
+	issuer    string
+	key       *rsa.PrivateKey
+	sid       atomic.Pointer[string]
+	refreshes atomic.Int32
+}
 
-func (g groupsStorage) SetUserinfoFromToken(ctx context.Context, ui *oidc.UserInfo, tokenID, subject, origin string) error {
-	if err := g.Storage.SetUserinfoFromToken(ctx, ui, tokenID, subject, origin); err != nil {
+const opKeyID = "racgate-test-key"
+
+type opSigningKey struct{ k *rsa.PrivateKey }
+
+func (k opSigningKey) SignatureAlgorithm() jose.SignatureAlgorithm { return jose.RS256 }
+func (k opSigningKey) Key() any                                    { return k.k }
+func (k opSigningKey) ID() string                                  { return opKeyID }
+
+type opPublicKey struct{ k *rsa.PrivateKey }
+
+func (k opPublicKey) ID() string                         { return opKeyID }
+func (k opPublicKey) Algorithm() jose.SignatureAlgorithm { return jose.RS256 }
+func (k opPublicKey) Use() string                        { return "sig" }
+func (k opPublicKey) Key() any                           { return &k.k.PublicKey }
+
+func (o *testOP) SigningKey(context.Context) (op.SigningKey, error) { return opSigningKey{o.key}, nil }
+func (o *testOP) KeySet(context.Context) ([]op.Key, error)          { return []op.Key{opPublicKey{o.key}}, nil }
+func (o *testOP) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorithm, error) {
+	return []jose.SignatureAlgorithm{jose.RS256}, nil
+}
+
+func (o *testOP) SetUserinfoFromToken(ctx context.Context, ui *oidc.UserInfo, tokenID, subject, origin string) error {
+	if err := o.Storage.SetUserinfoFromToken(ctx, ui, tokenID, subject, origin); err != nil {
 		return err
 	}
 	ui.AppendClaims("groups", []string{"admins", "staff"})
 	return nil
 }
 
+// SetUserinfoFromScopes fills the ID token's claims: sid goes there.
+func (o *testOP) SetUserinfoFromScopes(ctx context.Context, ui *oidc.UserInfo, userID, clientID string, scopes []string) error {
+	if err := o.Storage.SetUserinfoFromScopes(ctx, ui, userID, clientID, scopes); err != nil {
+		return err
+	}
+	if sid := o.sid.Load(); sid != nil {
+		ui.AppendClaims("sid", *sid)
+	}
+	return nil
+}
+
+func (o *testOP) CreateAccessAndRefreshTokens(ctx context.Context, req op.TokenRequest, current string) (string, string, time.Time, error) {
+	if current != "" {
+		o.refreshes.Add(1)
+	}
+	return o.Storage.CreateAccessAndRefreshTokens(ctx, req, current)
+}
+
+// opSubject is test-user2's subject at the example provider.
+const opSubject = "id2"
+
+// logoutToken signs a back-channel logout token for racgate; set changes its claims
+// (a nil value removes one).
+func (o *testOP) logoutToken(t *testing.T, key *rsa.PrivateKey, set map[string]any) string {
+	t.Helper()
+	claims := map[string]any{
+		"iss": o.issuer, "aud": "racgate", "iat": time.Now().Unix(), "exp": time.Now().Add(2 * time.Minute).Unix(),
+		"jti": rand.Text(), "events": map[string]any{"http://schemas.openid.net/event/backchannel-logout": map[string]any{}},
+		"sub": opSubject,
+	}
+	for k, v := range set {
+		if v == nil {
+			delete(claims, k)
+		} else {
+			claims[k] = v
+		}
+	}
+	payload, _ := json.Marshal(claims)
+	sig, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: key, KeyID: opKeyID}},
+		(&jose.SignerOptions{}).WithType("logout+jwt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	jws, err := sig.Sign(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := jws.CompactSerialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
 // startOP runs zitadel's example OpenID provider (a full implementation: discovery, PKCE,
-// signed ID tokens, userinfo) on loopback, with racgate registered as a web client
-// whose callback is redirect. It returns the issuer.
-func startOP(t *testing.T, redirect string) string {
+// signed ID tokens, userinfo, refresh tokens, end_session) on loopback, with racgate
+// registered as a web client whose callback is redirect.
+func startOP(t *testing.T, redirect string) *testOP {
 	t.Helper()
 	ps := httptest.NewUnstartedServer(nil)
 	ps.Start()
 	t.Cleanup(ps.Close)
 	storage.RegisterClients(storage.WebClient("racgate", "racgate-client-secret", redirect))
-	st := groupsStorage{storage.NewStorage(storage.NewUserStore(ps.URL))}
-	ps.Config.Handler = exampleop.SetupServer(ps.URL, st, nil, false, op.WithAllowInsecure())
-	return ps.URL
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := &testOP{Storage: storage.NewStorage(storage.NewUserStore(ps.URL)), issuer: ps.URL, key: key}
+	ps.Config.Handler = exampleop.SetupServer(ps.URL, o, nil, false, op.WithAllowInsecure())
+	return o
+}
+
+// signIn signs browser c in at the provider as test-user2 and returns racgate's login
+// cookie.
+func (o *testOP) signIn(t *testing.T, c *http.Client) string {
+	t.Helper()
+	resp, err := c.Get("http://gw.example/auth/oidc/login?next=/")
+	body(t, resp, err)
+	id := resp.Request.URL.Query().Get("authRequestID")
+	resp, err = c.PostForm(o.issuer+"/login/username", url.Values{"id": {id}, "username": {"test-user2"}, "password": {"verysecure"}})
+	if page := body(t, resp, err); resp.Request.URL.String() != "http://gw.example/" || !strings.Contains(page, "Hello, test-user2") {
+		t.Fatalf("after signing in: at %s\n%s", resp.Request.URL, page)
+	}
+	for _, ck := range c.Jar.Cookies(&url.URL{Scheme: "http", Host: "gw.example"}) {
+		if ck.Name == signin.CookieName {
+			return ck.Value
+		}
+	}
+	t.Fatal("no login cookie")
+	return ""
 }
 
 // gwClient is a browser for gw.example, which is the test server: cookies, redirects.
@@ -75,7 +194,7 @@ func body(t *testing.T, resp *http.Response, err error) string {
 // the groups its userinfo names deciding the endpoints; a callback whose state is not
 // this browser's is refused.
 func TestOIDCLogin(t *testing.T) {
-	issuer := startOP(t, "http://gw.example/auth/oidc/callback")
+	issuer := startOP(t, "http://gw.example/auth/oidc/callback").issuer
 	secret := filepath.Join(t.TempDir(), "oidc.secret")
 	os.WriteFile(secret, []byte("racgate-client-secret\n"), 0o600)
 	y := strings.Replace(testConfig, "https://gw.example", "http://gw.example", 1) + `auth:
@@ -114,5 +233,222 @@ func TestOIDCLogin(t *testing.T) {
 	}
 	if !strings.Contains(page, "/connect/secret") {
 		t.Errorf("the provider's groups (admins) do not open secret:\n%s", page)
+	}
+}
+
+// oidcGateways starts n instances on one Redis (n > 1) or the memory store (n == 1), with
+// OIDC sign-in at o and desk served by x; more is added to auth.oidc. Browsers reach the
+// first instance as gw.example.
+func oidcGateways(t *testing.T, o *testOP, n int, xAddr, more string) []*testServer {
+	t.Helper()
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "oidc.secret"), []byte("racgate-client-secret\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "session.key"), []byte(strings.Repeat("k", 40)), 0o600)
+	y := strings.NewReplacer("https://gw.example", "http://gw.example", "host: 127.0.0.1:1\n", "host: "+xAddr+"\n",
+		"maximum-connections: 1", "maximum-connections: 6").Replace(testConfig) + `session: {secret-file: ` + filepath.Join(dir, "session.key") + `}
+auth:
+  oidc:
+    issuer: ` + o.issuer + `
+    client-id: racgate
+    client-secret-file: ` + filepath.Join(dir, "oidc.secret") + `
+    scopes: [openid, profile, email, offline_access]
+` + more
+	if n > 1 {
+		r := peers.StartRedis(t)
+		y += "store:\n  redis:\n    addrs: [" + r.Addr + "]\n    lease-ttl: 2s\n"
+	}
+	var gws []*testServer
+	for i := range n {
+		gws = append(gws, newTestServer(t, y+"instance: gw"+strconv.Itoa(i)+"\n"))
+	}
+	return gws
+}
+
+// openAs opens desk on ts with a login cookie and returns its CLOSE, when it comes.
+func openAs(t *testing.T, ts *testServer, cookie string) chan wire.Close {
+	t.Helper()
+	conn, _, err := ts.wsDial(t, &http.Client{}, "/ws/desk?width=320&height=240", &websocket.DialOptions{
+		Subprotocols: []string{wire.Subprotocol}, HTTPHeader: http.Header{"Cookie": {signin.CookieName + "=" + cookie}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.CloseNow() })
+	conn.SetReadLimit(wire.MaxServerMessage)
+	readUntil(t, conn, wire.TypeHello, 15*time.Second)
+	return drain(conn)
+}
+
+// signedOut waits for each session's CLOSE: the sign-in ended, within `within`.
+func signedOut(t *testing.T, within time.Duration, what string, closes ...chan wire.Close) {
+	t.Helper()
+	deadline := time.After(within)
+	for i, ch := range closes {
+		select {
+		case c, ok := <-ch:
+			if !ok || !strings.Contains(c.Reason, "sign-in has ended") {
+				t.Errorf("%s: session %d: CLOSE %d %q (%v)", what, i, c.Code, c.Reason, ok)
+			}
+		case <-deadline:
+			t.Fatalf("%s: session %d still open after %v", what, i, within)
+		}
+	}
+}
+
+// stillOpen fails if any session has ended.
+func stillOpen(t *testing.T, what string, closes ...chan wire.Close) {
+	t.Helper()
+	for i, ch := range closes {
+		select {
+		case c := <-ch:
+			t.Fatalf("%s: session %d ended: %d %q", what, i, c.Code, c.Reason)
+		default:
+		}
+	}
+}
+
+// refusedCookie checks that ts no longer takes cookie: its endpoint list sends to login.
+func refusedCookie(t *testing.T, ts *testServer, cookie string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", ts.hs.URL+"/", nil)
+	req.AddCookie(&http.Cookie{Name: signin.CookieName, Value: cookie})
+	resp, err := ts.client().Do(req)
+	if body(t, resp, err); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/login" {
+		t.Fatalf("%s with an ended login: %s %s", ts.cfg.Instance, resp.Status, resp.Header.Get("Location"))
+	}
+}
+
+// TestOIDCBackChannelLogout: a logout token from the provider, posted to either of two
+// instances on one Redis, ends the live VNC sessions of the sign-in it names (its sid) on
+// both within a second, and leaves the user's other sign-in alone; a token naming only
+// the user (sub) ends every sign-in of theirs. Tokens that are not good logout tokens
+// are refused and end nothing; a token is good once.
+func TestOIDCBackChannelLogout(t *testing.T) {
+	peers.Require(t, "Xvnc", "redis-server")
+	x := peers.StartXvnc(t, peers.XvncOptions{Geometry: "320x240"})
+	o := startOP(t, "http://gw.example/auth/oidc/callback")
+	gws := oidcGateways(t, o, 2, x.Addr, "")
+	sid := func(s string) { o.sid.Store(&s) }
+	sid("sess-A")
+	a := o.signIn(t, gwClient(t, gws[0]))
+	sid("sess-B")
+	b := o.signIn(t, gwClient(t, gws[0]))
+	aSessions := []chan wire.Close{openAs(t, gws[0], a), openAs(t, gws[1], a)}
+	bSession := openAs(t, gws[1], b)
+
+	post := func(ts *testServer, token string) (int, string) {
+		resp, err := http.PostForm(ts.hs.URL+"/auth/oidc/backchannel-logout", url.Values{"logout_token": {token}})
+		return resp.StatusCode, body(t, resp, err)
+	}
+	other, _ := rsa.GenerateKey(rand.Reader, 2048)
+	idToken := o.logoutToken(t, o.key, map[string]any{"events": nil, "nonce": "n-1", "sid": "sess-A"})
+	for name, token := range map[string]string{
+		"garbage":               "not.a.jwt",
+		"another key":           o.logoutToken(t, other, map[string]any{"sid": "sess-A"}),
+		"an ID token":           idToken,
+		"with a nonce":          o.logoutToken(t, o.key, map[string]any{"nonce": "n-2", "sid": "sess-A"}),
+		"no event":              o.logoutToken(t, o.key, map[string]any{"events": map[string]any{"other": map[string]any{}}, "sid": "sess-A"}),
+		"for another client":    o.logoutToken(t, o.key, map[string]any{"aud": "someone-else", "sid": "sess-A"}),
+		"issued 10 minutes ago": o.logoutToken(t, o.key, map[string]any{"iat": time.Now().Add(-10 * time.Minute).Unix(), "exp": nil, "sid": "sess-A"}),
+		"expired":               o.logoutToken(t, o.key, map[string]any{"exp": time.Now().Add(-2 * time.Minute).Unix(), "sid": "sess-A"}),
+		"no jti":                o.logoutToken(t, o.key, map[string]any{"jti": nil, "sid": "sess-A"}),
+		"neither sub nor sid":   o.logoutToken(t, o.key, map[string]any{"sub": nil}),
+		"another issuer":        o.logoutToken(t, o.key, map[string]any{"iss": "http://evil.example", "sid": "sess-A"}),
+	} {
+		if st, page := post(gws[1], token); st != http.StatusBadRequest || !strings.Contains(page, "invalid_request") {
+			t.Errorf("%s: %d %s", name, st, page)
+		}
+	}
+	stillOpen(t, "after refused tokens", append(aSessions, bSession)...)
+
+	good := o.logoutToken(t, o.key, map[string]any{"sid": "sess-A"})
+	start := time.Now()
+	if st, page := post(gws[1], good); st != http.StatusOK {
+		t.Fatalf("logout token for sess-A: %d %s", st, page)
+	}
+	signedOut(t, time.Second, "sess-A's sessions", aSessions...)
+	t.Logf("sess-A's sessions on both instances ended %v after the logout token", time.Since(start))
+	time.Sleep(500 * time.Millisecond)
+	stillOpen(t, "sess-B after sess-A's logout", bSession)
+	refusedCookie(t, gws[0], a)
+	refusedCookie(t, gws[1], a)
+	if st, _ := post(gws[0], good); st != http.StatusBadRequest {
+		t.Errorf("the same logout token again: %d", st)
+	}
+
+	if st, page := post(gws[0], o.logoutToken(t, o.key, nil)); st != http.StatusOK {
+		t.Fatalf("logout token for the user: %d %s", st, page)
+	}
+	signedOut(t, time.Second, "the user's other sign-in", bSession)
+	refusedCookie(t, gws[1], b)
+}
+
+// TestOIDCRefresh: two instances on one Redis, each with a live VNC session of one
+// sign-in, refresh its tokens every second (refresh-interval) without spending a
+// rotated refresh token twice; once the provider ends the user's session, the next
+// refresh is refused and both sessions end.
+func TestOIDCRefresh(t *testing.T) {
+	peers.Require(t, "Xvnc", "redis-server")
+	x := peers.StartXvnc(t, peers.XvncOptions{Geometry: "320x240"})
+	o := startOP(t, "http://gw.example/auth/oidc/callback")
+	gws := oidcGateways(t, o, 2, x.Addr, "    refresh-interval: 1s\n")
+	cookie := o.signIn(t, gwClient(t, gws[0]))
+	sessions := []chan wire.Close{openAs(t, gws[0], cookie), openAs(t, gws[1], cookie)}
+	time.Sleep(4500 * time.Millisecond) // four refresh periods
+	stillOpen(t, "while the provider refreshes", sessions...)
+	// Due once a second from the sign-in: 4 or 5 in 4.5 s, not once per instance.
+	if n := o.refreshes.Load(); n < 3 || n > 5 {
+		t.Fatalf("%d refreshes in 4.5 s at one a second", n)
+	}
+	if err := o.TerminateSession(context.Background(), opSubject, "racgate"); err != nil {
+		t.Fatal(err)
+	}
+	signedOut(t, 2500*time.Millisecond, "after the provider ended the session", sessions...)
+	refusedCookie(t, gws[0], cookie)
+	refusedCookie(t, gws[1], cookie)
+}
+
+// TestOIDCProviderLogout: logging out of racgate sends the browser to the provider's
+// end_session_endpoint with the sign-in's ID token, which the endpoint list's
+// Content-Security-Policy lets the log-out form go to; with provider-logout: false it
+// goes to racgate's login page.
+func TestOIDCProviderLogout(t *testing.T) {
+	o := startOP(t, "http://gw.example/auth/oidc/callback")
+	for _, providerLogout := range []bool{true, false} {
+		t.Run("provider-logout="+strconv.FormatBool(providerLogout), func(t *testing.T) {
+			ts := oidcGateways(t, o, 1, "127.0.0.1:1", "    provider-logout: "+strconv.FormatBool(providerLogout)+"\n")[0]
+			c := gwClient(t, ts)
+			o.signIn(t, c)
+			resp, err := c.Get("http://gw.example/")
+			body(t, resp, err)
+			csp := resp.Header.Get("Content-Security-Policy")
+			if want := "form-action 'self' " + o.issuer + ";"; strings.Contains(csp, want) != providerLogout {
+				t.Errorf("endpoint list's CSP %q; want %q in it: %v", csp, want, providerLogout)
+			}
+			c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+			req, _ := http.NewRequest("POST", "http://gw.example/logout", nil)
+			req.Header.Set("Origin", "http://gw.example")
+			resp, err = c.Do(req)
+			body(t, resp, err)
+			loc, _ := url.Parse(resp.Header.Get("Location"))
+			if !providerLogout {
+				if loc.String() != "/login" {
+					t.Fatalf("logout sends to %s", loc)
+				}
+				return
+			}
+			q := loc.Query()
+			if !strings.HasPrefix(loc.String(), o.issuer+"/end_session?") || q.Get("client_id") != "racgate" || q.Get("id_token_hint") == "" {
+				t.Fatalf("logout sends to %s", loc)
+			}
+			claims := map[string]any{}
+			if _, err := oidc.ParseToken(q.Get("id_token_hint"), &claims); err != nil || claims["sub"] != opSubject || claims["aud"] == nil {
+				t.Fatalf("id_token_hint: %v %v", claims, err)
+			}
+			c.CheckRedirect = nil
+			resp, err = c.Get(loc.String())
+			if page := body(t, resp, err); resp.StatusCode >= 400 {
+				t.Fatalf("the provider's end_session: %s\n%s", resp.Status, page)
+			}
+		})
 	}
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/racgate/racgate/authz"
 	"github.com/racgate/racgate/config"
+	"github.com/racgate/racgate/gateway/signin"
 	"github.com/racgate/racgate/render/wire"
 )
 
@@ -175,7 +176,7 @@ func TestLoginFlow(t *testing.T) {
 	}
 	var ck *http.Cookie
 	for _, x := range resp.Cookies() {
-		if x.Name == cookieName {
+		if x.Name == signin.CookieName {
 			ck = x
 		}
 	}
@@ -184,7 +185,7 @@ func TestLoginFlow(t *testing.T) {
 	}
 	// The jar will not send a Secure cookie over http://; set it by hand.
 	u, _ := url.Parse(ts.hs.URL)
-	c.Jar.SetCookies(u, []*http.Cookie{{Name: cookieName, Value: ck.Value}})
+	c.Jar.SetCookies(u, []*http.Cookie{{Name: signin.CookieName, Value: ck.Value}})
 
 	resp, body = get(t, c, ts.hs.URL+"/")
 	if resp.StatusCode != 200 {
@@ -203,7 +204,7 @@ func TestLoginFlow(t *testing.T) {
 	if resp, err := c.Do(req); err != nil || resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("logout: %v %v", resp, err)
 	}
-	c.Jar.SetCookies(u, []*http.Cookie{{Name: cookieName, Value: ck.Value}})
+	c.Jar.SetCookies(u, []*http.Cookie{{Name: signin.CookieName, Value: ck.Value}})
 	if resp, _ := get(t, c, ts.hs.URL+"/"); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("replayed cookie after logout: %s", resp.Status)
 	}
@@ -226,11 +227,11 @@ func TestCookieTamperingAndExpiry(t *testing.T) {
 	ts := newTestServer(t, testConfig)
 	st := ts.state.Load()
 	now := time.Now()
-	bob, _ := st.users.Lookup("bob")
+	bob, _ := st.src.Users.Lookup("bob")
 	claims := func(user string, exp time.Time) authz.Claims {
 		return authz.Claims{ID: "id1", Username: user, Issued: now, Expires: exp}
 	}
-	good := authz.SignLogin(st.key, claims("bob", now.Add(time.Hour)), bob.Stamp())
+	good := authz.SignLogin(st.src.Key, claims("bob", now.Add(time.Hour)), bob.Stamp())
 	tests := []struct {
 		name, value string
 		ok          bool
@@ -239,17 +240,17 @@ func TestCookieTamperingAndExpiry(t *testing.T) {
 		{"other user, same mac", strings.Replace(good, b64("bob"), b64("demo"), 1), false},
 		{"later expiry, same mac", signWithMac(good, now.Add(100*time.Hour)), false},
 		{"wrong key", authz.SignLogin([]byte("another key of thirty-two bytes!"), claims("bob", now.Add(time.Hour)), bob.Stamp()), false},
-		{"expired", authz.SignLogin(st.key, claims("bob", now.Add(-time.Second)), bob.Stamp()), false},
-		{"another password's stamp", authz.SignLogin(st.key, claims("bob", now.Add(time.Hour)), "$2a$10$an-older-hash"), false},
+		{"expired", authz.SignLogin(st.src.Key, claims("bob", now.Add(-time.Second)), bob.Stamp()), false},
+		{"another password's stamp", authz.SignLogin(st.src.Key, claims("bob", now.Add(time.Hour)), "$2a$10$an-older-hash"), false},
 		{"garbage", "v2.x.y", false},
 		{"old format", "v1.id1." + itoa(now.Add(time.Hour).Unix()) + "." + b64("bob") + ".AAAA", false},
 		{"empty", "", false},
-		{"unknown user", authz.SignLogin(st.key, claims("mallory", now.Add(time.Hour)), ""), false},
+		{"unknown user", authz.SignLogin(st.src.Key, claims("mallory", now.Add(time.Hour)), ""), false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			req := httptest.NewRequest("GET", "/", nil)
-			req.AddCookie(&http.Cookie{Name: cookieName, Value: tc.value})
+			req.AddCookie(&http.Cookie{Name: signin.CookieName, Value: tc.value})
 			rec := httptest.NewRecorder()
 			ts.Handler().ServeHTTP(rec, req)
 			if got := rec.Code == 200; got != tc.ok {
@@ -260,7 +261,7 @@ func TestCookieTamperingAndExpiry(t *testing.T) {
 	// A cookie that was good expires with time.
 	ts.now = func() time.Time { return now.Add(2 * time.Hour) }
 	req := httptest.NewRequest("GET", "/", nil)
-	req.AddCookie(&http.Cookie{Name: cookieName, Value: good})
+	req.AddCookie(&http.Cookie{Name: signin.CookieName, Value: good})
 	rec := httptest.NewRecorder()
 	ts.Handler().ServeHTTP(rec, req)
 	if rec.Code != http.StatusSeeOther {

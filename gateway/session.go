@@ -19,6 +19,7 @@ import (
 	"github.com/racgate/racgate/authz"
 	"github.com/racgate/racgate/config"
 	"github.com/racgate/racgate/gateway/clipboard"
+	"github.com/racgate/racgate/gateway/signin"
 	"github.com/racgate/racgate/gateway/store"
 	"github.com/racgate/racgate/policy"
 	"github.com/racgate/racgate/protocols/ssh"
@@ -309,7 +310,7 @@ func (s *Server) acceptWS(w http.ResponseWriter, r *http.Request) *websocket.Con
 		http.Error(w, "websocket subprotocol "+wire.Subprotocol+" required", http.StatusBadRequest)
 		return nil
 	}
-	if !s.sameOrigin(r) {
+	if !signin.SameOrigin(s.state.Load().cfg, r) {
 		s.metrics.error("forbidden")
 		http.Error(w, "websocket from another origin refused", http.StatusForbidden)
 		return nil
@@ -342,7 +343,7 @@ func (s *Server) refuse(conn *websocket.Conn, why error) {
 // wsRequest is a connect request that may go ahead: who, to what, with which settings.
 type wsRequest struct {
 	st            *state
-	lg            *login
+	lg            *signin.Login
 	ep            *config.Endpoint
 	set           config.Settings
 	width, height int            // the browser's size, within the endpoint's cap
@@ -351,7 +352,7 @@ type wsRequest struct {
 
 // authorizeWS checks the login, the endpoint and the settings the request asks for.
 func (s *Server) authorizeWS(r *http.Request) (*wsRequest, error) {
-	lg, err := s.currentLogin(r)
+	lg, err := s.signin.Current(r)
 	if err != nil {
 		return nil, &sessionEnd{Code: closeSessionEnded, Reason: "You are not logged in (or your login has expired): log in again.", Err: err}
 	}
@@ -419,28 +420,17 @@ func (s *Server) limit(ss *session, req *wsRequest) (stop func()) {
 	}
 }
 
-// recheck ends a forward-auth login's session once the proxy in front no longer signs its
-// user in (authz.ForwardAuth.Watch), here and on the other instances.
+// recheck ends the session once the login's identity source ends the login
+// (signin.Service.Watch: a forward-auth proxy's recheck, an OIDC provider's refresh);
+// the login's connections on every instance end with it.
 func (s *Server) recheck(ss *session, req *wsRequest) (stop func()) {
-	f := req.st.forward
-	if f == nil || req.lg.forward == nil || f.Config().RecheckURL == nil {
-		return func() {}
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if f.Watch(ctx, req.lg.forward, func(err error) {
-			ss.log.Warn("forward-auth: recheck failed; the connection goes on", "err", err)
-		}) {
-			return
-		}
-		ss.log.Info("forward-auth: the proxy no longer signs the user in", "audit", true)
-		s.audit.Record(audit.SignedOut, ss.auditAttrs()...)
-		ss.end(endWith(closeSessionEnded, signedOutReason))
-		tctx, tcancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer tcancel()
-		s.terminateLogin(tctx, ss.loginID, signedOutReason) // the login's other connections, now
+		s.signin.Watch(ctx, req.lg, func(err error) {
+			ss.log.Warn("cannot check the sign-in with its identity provider; the connection goes on", "err", err)
+		})
 	}()
 	return func() { cancel(); <-done }
 }

@@ -48,7 +48,7 @@ func (l *logTee) lines(sub string) []string {
 // success after the wait clears the count. An unknown name is treated the same.
 func TestLoginThrottleUser(t *testing.T) {
 	ts := newTestServer(t, testConfig+"login-throttle: {user-attempts: 3, address-attempts: 1000, max-backoff: 4s}\n")
-	ts.loginFloor = 0
+	ts.signin.LoginFloor = 0
 	for _, user := range []string{"bob", "ghost"} {
 		t.Run(user, func(t *testing.T) {
 			pass := map[string]string{"bob": "demo", "ghost": "anything"}[user]
@@ -113,7 +113,7 @@ func TestLoginThrottleUser(t *testing.T) {
 // address-attempts failures, whichever name it tries next; other addresses are not.
 func TestLoginThrottleAddress(t *testing.T) {
 	ts := newTestServer(t, testConfig+"login-throttle: {user-attempts: 100, address-attempts: 4, max-backoff: 1m}\n")
-	ts.loginFloor = 0
+	ts.signin.LoginFloor = 0
 	for i := range 3 {
 		if st, _, _ := ts.attempt(t, "203.0.113.9", "user"+strconv.Itoa(i), "x"); st != http.StatusUnauthorized {
 			t.Fatalf("failure %d: %d", i+1, st)
@@ -158,7 +158,7 @@ func TestLoginFloodDoesNotHoldOthers(t *testing.T) {
 	}
 	y := strings.ReplaceAll(testConfig, testHash, hash) + "login-throttle: {user-attempts: 5, address-attempts: 1000, max-backoff: 1m}\n"
 	ts := newTestServer(t, y)
-	ts.loginFloor = 0
+	ts.signin.LoginFloor = 0
 	timed := func() time.Duration {
 		start := time.Now()
 		if st, _, _ := ts.attempt(t, "198.51.100.1", "demo", "s3cret"); st != http.StatusSeeOther {
@@ -219,15 +219,15 @@ func TestLoginTiming(t *testing.T) {
 	// demo has a cost-8 hash; bob (last) keeps the cost-4 one.
 	y := strings.Replace(testConfig, testHash, slow, 1) + "login-throttle: false\n"
 	ts := newTestServer(t, y)
-	ts.loginFloor = time.Second // above a cost-8 check even under the race detector
+	ts.signin.LoginFloor = time.Second // above a cost-8 check even under the race detector
 	measure := func(user string) time.Duration {
 		start := time.Now()
 		if st, _, _ := ts.attempt(t, "192.0.2.5", user, "wrong"); st != http.StatusUnauthorized {
 			t.Fatalf("%s: %d", user, st)
 		}
 		d := time.Since(start)
-		if d < ts.loginFloor {
-			t.Fatalf("%s: failed login answered after %v, before the floor %v", user, d, ts.loginFloor)
+		if d < ts.signin.LoginFloor {
+			t.Fatalf("%s: failed login answered after %v, before the floor %v", user, d, ts.signin.LoginFloor)
 		}
 		return d
 	}
@@ -250,7 +250,7 @@ func TestLoginTiming(t *testing.T) {
 func TestLoginThrottleShared(t *testing.T) {
 	c := startCluster(t, 2)
 	for _, g := range c.gws {
-		g.loginFloor = 0
+		g.signin.LoginFloor = 0
 	}
 	for i := range 5 {
 		if resp := c.gws[i%2].login(t, c.gws[i%2].client(), "bob", "wrong"); resp.StatusCode != http.StatusUnauthorized {
