@@ -100,25 +100,9 @@ func (d *decoder) forwardAuth(k string, v *yaml.Node) *ForwardAuthConfig {
 			cookiesSet = true
 			d.strList(v, k, &f.SessionCookies)
 		},
-		"sign-out-url": func(k string, v *yaml.Node) { d.str(v, k, &f.SignOutURL) },
-		"recheck-url": func(k string, v *yaml.Node) {
-			s, ok := d.scalar(v, k)
-			if !ok {
-				return
-			}
-			u, err := url.Parse(s)
-			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				d.errorf(v, k, "want the proxy's auth endpoint as an absolute http(s) URL, got %q", s)
-				return
-			}
-			f.RecheckURL = u
-		},
-		"recheck-interval": func(k string, v *yaml.Node) {
-			d.duration(v, k, &f.RecheckInterval)
-			if f.RecheckInterval < time.Second {
-				d.errorf(v, k, "must be at least 1s")
-			}
-		},
+		"sign-out-url":     func(k string, v *yaml.Node) { d.str(v, k, &f.SignOutURL) },
+		"recheck-url":      func(k string, v *yaml.Node) { f.RecheckURL = d.httpURL(v, k, "the proxy's auth endpoint") },
+		"recheck-interval": func(k string, v *yaml.Node) { d.durationAtLeast(v, k, &f.RecheckInterval, time.Second) },
 	})
 	if len(f.TrustedProxies) == 0 {
 		d.errorf(v, k, "trusted-proxies is required: without it anyone could name themselves in a header")
@@ -241,20 +225,11 @@ func (d *decoder) oidc(k string, v *yaml.Node, file string) *OIDCConfig {
 		"display-name":    func(k string, v *yaml.Node) { d.str(v, k, &o.DisplayName) },
 		"provider-logout": func(k string, v *yaml.Node) { d.boolean(v, k, &o.ProviderLogout) },
 		"post-logout-redirect-url": func(k string, v *yaml.Node) {
-			if s, ok := d.scalar(v, k); ok {
-				if u, err := url.Parse(s); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-					d.errorf(v, k, "want an absolute http(s) URL, got %q", s)
-					return
-				}
-				o.PostLogoutRedirectURL = s
+			if u := d.httpURL(v, k, "where the provider sends the browser"); u != nil {
+				o.PostLogoutRedirectURL = u.String()
 			}
 		},
-		"refresh-interval": func(k string, v *yaml.Node) {
-			d.duration(v, k, &o.RefreshInterval)
-			if o.RefreshInterval < time.Second {
-				d.errorf(v, k, "must be at least 1s")
-			}
-		},
+		"refresh-interval": func(k string, v *yaml.Node) { d.durationAtLeast(v, k, &o.RefreshInterval, time.Second) },
 	})
 	d.required(v, k, "issuer", o.Issuer)
 	d.required(v, k, "client-id", o.ClientID)
@@ -262,4 +237,26 @@ func (d *decoder) oidc(k string, v *yaml.Node, file string) *OIDCConfig {
 		d.errorf(v, k, "scopes must include openid")
 	}
 	return o
+}
+
+// httpURL reads an absolute http(s) URL; nil after an error. what says what it is for.
+func (d *decoder) httpURL(v *yaml.Node, k, what string) *url.URL {
+	s, ok := d.scalar(v, k)
+	if !ok {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		d.errorf(v, k, "want %s as an absolute http(s) URL, got %q", what, s)
+		return nil
+	}
+	return u
+}
+
+// durationAtLeast reads a duration of at least least.
+func (d *decoder) durationAtLeast(v *yaml.Node, k string, dst *time.Duration, least time.Duration) {
+	d.duration(v, k, dst)
+	if *dst < least {
+		d.errorf(v, k, "must be at least %v", least)
+	}
 }

@@ -84,7 +84,7 @@ func TestOIDCConfig(t *testing.T) {
 		{"auth:\n  oidc:\n    issuer: https://a.example\n    client-id: x\n    scopes: [profile]\n", "scopes must include openid"},
 		{"auth:\n  oidc:\n    issuer: https://a.example\n    client-id: x\n", "auth.oidc.redirect-url: set it, or public-url"},
 		{"auth:\n  oidc:\n    issuer: https://a.example\n    client-id: x\n    redirect-url: https://gw/cb\n    refresh-interval: 500ms\n", "t.yaml:19: auth.oidc.refresh-interval: must be at least 1s"},
-		{"auth:\n  oidc:\n    issuer: https://a.example\n    client-id: x\n    redirect-url: https://gw/cb\n    post-logout-redirect-url: /login\n", `auth.oidc.post-logout-redirect-url: want an absolute http(s) URL, got "/login"`},
+		{"auth:\n  oidc:\n    issuer: https://a.example\n    client-id: x\n    redirect-url: https://gw/cb\n    post-logout-redirect-url: /login\n", `auth.oidc.post-logout-redirect-url: want where the provider sends the browser as an absolute http(s) URL, got "/login"`},
 		{"auth:\n  oidc:\n    issuer: https://a.example\n    client-id: x\n    redirect-url: https://gw/cb\n    provider-logout: maybe\n", "auth.oidc.provider-logout"},
 	} {
 		if _, err := Parse("t.yaml", []byte(goodConfig+c.yaml), nil); err == nil || !strings.Contains(err.Error(), c.want) {
