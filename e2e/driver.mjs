@@ -18,7 +18,18 @@ const out = (o) => process.stdout.write(JSON.stringify(o) + "\n");
 //   {"screenshot": "path"}         the viewport as a PNG file
 //   {"text": "css"}                the element's textContent ("" without one)
 //   {"goto": "/path"}              loads a page of the gateway (forwardauth_test.go)
+//   {"fill": {"selector","value"}} types value into a form field (oidc_test.go)
+//   {"clickAndWait": "css"}        clicks, then waits for the navigation it starts, redirects
+//                                  and all, to load; result: where it ended
 const EXTRA = {
+  async fill(b, v) {
+    await b.page.fill(String(v.selector), String(v.value));
+    return {};
+  },
+  async clickAndWait(b, sel) {
+    await Promise.all([b.page.waitForNavigation({ timeout: b.timeoutMs, waitUntil: "load" }), b.page.click(String(sel))]);
+    return { url: b.page.url() };
+  },
   async goto(b, path) {
     await b.page.goto(new URL(String(path), b.base).href);
     return { url: b.page.url() };

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"image"
 	"log/slog"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -48,8 +50,20 @@ endpoints:
 // returns the base URL.
 func serveConfig(t *testing.T, cfg string) string {
 	t.Helper()
+	return serveConfigAt(t, func(string) string { return cfg })
+}
+
+// serveConfigAt is serveConfig for a config that names racgate's own URL (public-url).
+func serveConfigAt(t *testing.T, cfg func(base string) string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() }) // once served, hs.Close closes it first
+	base := "http://" + ln.Addr().String()
 	path := filepath.Join(t.TempDir(), "racgate.yaml")
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(cfg(base)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	c, err := gateway.LoadConfig(path)
@@ -61,9 +75,10 @@ func serveConfig(t *testing.T, cfg string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(srv.Handler())
+	hs := &httptest.Server{Listener: ln, Config: &http.Server{Handler: srv.Handler()}}
+	hs.Start()
 	t.Cleanup(hs.Close)
-	return hs.URL
+	return base
 }
 
 // startGateway serves one VNC endpoint named "desk" at addr.

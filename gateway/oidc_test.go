@@ -4,154 +4,34 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
-	"encoding/json"
 	"io"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/go-jose/go-jose/v4"
-	"github.com/zitadel/oidc/v3/example/server/exampleop"
-	"github.com/zitadel/oidc/v3/example/server/storage"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
-	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/racgate/racgate/gateway/signin"
 	"github.com/racgate/racgate/internal/peers"
 	"github.com/racgate/racgate/render/wire"
 )
 
-// testOP is zitadel's example OP storage with what racgate's tests need of a provider:
-// userinfo that names the user's groups, a session ID (sid) the test chooses for the
-// next sign-in, a signing key the test holds (to sign back-channel logout tokens, which
-// the example does not send), and a count of refreshes.
-type testOP struct {
-	*storage.Storage
-	issuer    string
-	key       *rsa.PrivateKey
-	sid       atomic.Pointer[string]
-	refreshes atomic.Int32
-}
-
-const opKeyID = "racgate-test-key"
-
-type opSigningKey struct{ k *rsa.PrivateKey }
-
-func (k opSigningKey) SignatureAlgorithm() jose.SignatureAlgorithm { return jose.RS256 }
-func (k opSigningKey) Key() any                                    { return k.k }
-func (k opSigningKey) ID() string                                  { return opKeyID }
-
-type opPublicKey struct{ k *rsa.PrivateKey }
-
-func (k opPublicKey) ID() string                         { return opKeyID }
-func (k opPublicKey) Algorithm() jose.SignatureAlgorithm { return jose.RS256 }
-func (k opPublicKey) Use() string                        { return "sig" }
-func (k opPublicKey) Key() any                           { return &k.k.PublicKey }
-
-func (o *testOP) SigningKey(context.Context) (op.SigningKey, error) { return opSigningKey{o.key}, nil }
-func (o *testOP) KeySet(context.Context) ([]op.Key, error)          { return []op.Key{opPublicKey{o.key}}, nil }
-func (o *testOP) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorithm, error) {
-	return []jose.SignatureAlgorithm{jose.RS256}, nil
-}
-
-func (o *testOP) SetUserinfoFromToken(ctx context.Context, ui *oidc.UserInfo, tokenID, subject, origin string) error {
-	if err := o.Storage.SetUserinfoFromToken(ctx, ui, tokenID, subject, origin); err != nil {
-		return err
-	}
-	ui.AppendClaims("groups", []string{"admins", "staff"})
-	return nil
-}
-
-// SetUserinfoFromScopes fills the ID token's claims: sid goes there.
-func (o *testOP) SetUserinfoFromScopes(ctx context.Context, ui *oidc.UserInfo, userID, clientID string, scopes []string) error {
-	if err := o.Storage.SetUserinfoFromScopes(ctx, ui, userID, clientID, scopes); err != nil {
-		return err
-	}
-	if sid := o.sid.Load(); sid != nil {
-		ui.AppendClaims("sid", *sid)
-	}
-	return nil
-}
-
-func (o *testOP) CreateAccessAndRefreshTokens(ctx context.Context, req op.TokenRequest, current string) (string, string, time.Time, error) {
-	if current != "" {
-		o.refreshes.Add(1)
-	}
-	return o.Storage.CreateAccessAndRefreshTokens(ctx, req, current)
-}
-
-// opSubject is test-user2's subject at the example provider.
-const opSubject = "id2"
-
-// logoutToken signs a back-channel logout token for racgate; set changes its claims
-// (a nil value removes one).
-func (o *testOP) logoutToken(t *testing.T, key *rsa.PrivateKey, set map[string]any) string {
-	t.Helper()
-	claims := map[string]any{
-		"iss": o.issuer, "aud": "racgate", "iat": time.Now().Unix(), "exp": time.Now().Add(2 * time.Minute).Unix(),
-		"jti": rand.Text(), "events": map[string]any{"http://schemas.openid.net/event/backchannel-logout": map[string]any{}},
-		"sub": opSubject,
-	}
-	for k, v := range set {
-		if v == nil {
-			delete(claims, k)
-		} else {
-			claims[k] = v
-		}
-	}
-	payload, _ := json.Marshal(claims)
-	sig, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: key, KeyID: opKeyID}},
-		(&jose.SignerOptions{}).WithType("logout+jwt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	jws, err := sig.Sign(payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := jws.CompactSerialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw
-}
-
-// startOP runs zitadel's example OpenID provider (a full implementation: discovery, PKCE,
-// signed ID tokens, userinfo, refresh tokens, end_session) on loopback, with racgate
-// registered as a web client whose callback is redirect.
-func startOP(t *testing.T, redirect string) *testOP {
-	t.Helper()
-	ps := httptest.NewUnstartedServer(nil)
-	ps.Start()
-	t.Cleanup(ps.Close)
-	storage.RegisterClients(storage.WebClient("racgate", "racgate-client-secret", redirect))
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := &testOP{Storage: storage.NewStorage(storage.NewUserStore(ps.URL)), issuer: ps.URL, key: key}
-	ps.Config.Handler = exampleop.SetupServer(ps.URL, o, nil, false, op.WithAllowInsecure())
-	return o
-}
-
 // signIn signs browser c in at the provider as test-user2 and returns racgate's login
 // cookie.
-func (o *testOP) signIn(t *testing.T, c *http.Client) string {
+func signIn(t *testing.T, o *peers.OIDC, c *http.Client) string {
 	t.Helper()
 	resp, err := c.Get("http://gw.example/auth/oidc/login?next=/")
 	body(t, resp, err)
 	id := resp.Request.URL.Query().Get("authRequestID")
-	resp, err = c.PostForm(o.issuer+"/login/username", url.Values{"id": {id}, "username": {"test-user2"}, "password": {"verysecure"}})
+	resp, err = c.PostForm(o.Issuer+"/login/username", url.Values{"id": {id}, "username": {peers.OIDCUser}, "password": {peers.OIDCPassword}})
 	if page := body(t, resp, err); resp.Request.URL.String() != "http://gw.example/" || !strings.Contains(page, "Hello, test-user2") {
 		t.Fatalf("after signing in: at %s\n%s", resp.Request.URL, page)
 	}
@@ -194,7 +74,7 @@ func body(t *testing.T, resp *http.Response, err error) string {
 // the groups its userinfo names deciding the endpoints; a callback whose state is not
 // this browser's is refused.
 func TestOIDCLogin(t *testing.T) {
-	issuer := startOP(t, "http://gw.example/auth/oidc/callback").issuer
+	issuer := peers.StartOIDC(t, "http://gw.example/auth/oidc/callback").Issuer
 	secret := filepath.Join(t.TempDir(), "oidc.secret")
 	os.WriteFile(secret, []byte("racgate-client-secret\n"), 0o600)
 	y := strings.Replace(testConfig, "https://gw.example", "http://gw.example", 1) + `auth:
@@ -239,16 +119,16 @@ func TestOIDCLogin(t *testing.T) {
 // oidcGateways starts n instances on one Redis (n > 1) or the memory store (n == 1), with
 // OIDC sign-in at o and desk served by x; more is added to auth.oidc. Browsers reach the
 // first instance as gw.example.
-func oidcGateways(t *testing.T, o *testOP, n int, xAddr, more string) []*testServer {
+func oidcGateways(t *testing.T, o *peers.OIDC, n int, xAddr, more string) []*testServer {
 	t.Helper()
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "oidc.secret"), []byte("racgate-client-secret\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "oidc.secret"), []byte(peers.OIDCClientSecret+"\n"), 0o600)
 	os.WriteFile(filepath.Join(dir, "session.key"), []byte(strings.Repeat("k", 40)), 0o600)
 	y := strings.NewReplacer("https://gw.example", "http://gw.example", "host: 127.0.0.1:1\n", "host: "+xAddr+"\n",
 		"maximum-connections: 1", "maximum-connections: 6").Replace(testConfig) + `session: {secret-file: ` + filepath.Join(dir, "session.key") + `}
 auth:
   oidc:
-    issuer: ` + o.issuer + `
+    issuer: ` + o.Issuer + `
     client-id: racgate
     client-secret-file: ` + filepath.Join(dir, "oidc.secret") + `
     scopes: [openid, profile, email, offline_access]
@@ -325,13 +205,12 @@ func refusedCookie(t *testing.T, ts *testServer, cookie string) {
 func TestOIDCBackChannelLogout(t *testing.T) {
 	peers.Require(t, "Xvnc", "redis-server")
 	x := peers.StartXvnc(t, peers.XvncOptions{Geometry: "320x240"})
-	o := startOP(t, "http://gw.example/auth/oidc/callback")
+	o := peers.StartOIDC(t, "http://gw.example/auth/oidc/callback")
 	gws := oidcGateways(t, o, 2, x.Addr, "")
-	sid := func(s string) { o.sid.Store(&s) }
-	sid("sess-A")
-	a := o.signIn(t, gwClient(t, gws[0]))
-	sid("sess-B")
-	b := o.signIn(t, gwClient(t, gws[0]))
+	o.SetSID("sess-A")
+	a := signIn(t, o, gwClient(t, gws[0]))
+	o.SetSID("sess-B")
+	b := signIn(t, o, gwClient(t, gws[0]))
 	aSessions := []chan wire.Close{openAs(t, gws[0], a), openAs(t, gws[1], a)}
 	bSession := openAs(t, gws[1], b)
 
@@ -340,19 +219,19 @@ func TestOIDCBackChannelLogout(t *testing.T) {
 		return resp.StatusCode, body(t, resp, err)
 	}
 	other, _ := rsa.GenerateKey(rand.Reader, 2048)
-	idToken := o.logoutToken(t, o.key, map[string]any{"events": nil, "nonce": "n-1", "sid": "sess-A"})
+	idToken := o.LogoutToken(t, o.Key, map[string]any{"events": nil, "nonce": "n-1", "sid": "sess-A"})
 	for name, token := range map[string]string{
 		"garbage":               "not.a.jwt",
-		"another key":           o.logoutToken(t, other, map[string]any{"sid": "sess-A"}),
+		"another key":           o.LogoutToken(t, other, map[string]any{"sid": "sess-A"}),
 		"an ID token":           idToken,
-		"with a nonce":          o.logoutToken(t, o.key, map[string]any{"nonce": "n-2", "sid": "sess-A"}),
-		"no event":              o.logoutToken(t, o.key, map[string]any{"events": map[string]any{"other": map[string]any{}}, "sid": "sess-A"}),
-		"for another client":    o.logoutToken(t, o.key, map[string]any{"aud": "someone-else", "sid": "sess-A"}),
-		"issued 10 minutes ago": o.logoutToken(t, o.key, map[string]any{"iat": time.Now().Add(-10 * time.Minute).Unix(), "exp": nil, "sid": "sess-A"}),
-		"expired":               o.logoutToken(t, o.key, map[string]any{"exp": time.Now().Add(-2 * time.Minute).Unix(), "sid": "sess-A"}),
-		"no jti":                o.logoutToken(t, o.key, map[string]any{"jti": nil, "sid": "sess-A"}),
-		"neither sub nor sid":   o.logoutToken(t, o.key, map[string]any{"sub": nil}),
-		"another issuer":        o.logoutToken(t, o.key, map[string]any{"iss": "http://evil.example", "sid": "sess-A"}),
+		"with a nonce":          o.LogoutToken(t, o.Key, map[string]any{"nonce": "n-2", "sid": "sess-A"}),
+		"no event":              o.LogoutToken(t, o.Key, map[string]any{"events": map[string]any{"other": map[string]any{}}, "sid": "sess-A"}),
+		"for another client":    o.LogoutToken(t, o.Key, map[string]any{"aud": "someone-else", "sid": "sess-A"}),
+		"issued 10 minutes ago": o.LogoutToken(t, o.Key, map[string]any{"iat": time.Now().Add(-10 * time.Minute).Unix(), "exp": nil, "sid": "sess-A"}),
+		"expired":               o.LogoutToken(t, o.Key, map[string]any{"exp": time.Now().Add(-2 * time.Minute).Unix(), "sid": "sess-A"}),
+		"no jti":                o.LogoutToken(t, o.Key, map[string]any{"jti": nil, "sid": "sess-A"}),
+		"neither sub nor sid":   o.LogoutToken(t, o.Key, map[string]any{"sub": nil}),
+		"another issuer":        o.LogoutToken(t, o.Key, map[string]any{"iss": "http://evil.example", "sid": "sess-A"}),
 	} {
 		if st, page := post(gws[1], token); st != http.StatusBadRequest || !strings.Contains(page, "invalid_request") {
 			t.Errorf("%s: %d %s", name, st, page)
@@ -360,7 +239,7 @@ func TestOIDCBackChannelLogout(t *testing.T) {
 	}
 	stillOpen(t, "after refused tokens", append(aSessions, bSession)...)
 
-	good := o.logoutToken(t, o.key, map[string]any{"sid": "sess-A"})
+	good := o.LogoutToken(t, o.Key, map[string]any{"sid": "sess-A"})
 	start := time.Now()
 	if st, page := post(gws[1], good); st != http.StatusOK {
 		t.Fatalf("logout token for sess-A: %d %s", st, page)
@@ -375,7 +254,7 @@ func TestOIDCBackChannelLogout(t *testing.T) {
 		t.Errorf("the same logout token again: %d", st)
 	}
 
-	if st, page := post(gws[0], o.logoutToken(t, o.key, nil)); st != http.StatusOK {
+	if st, page := post(gws[0], o.LogoutToken(t, o.Key, nil)); st != http.StatusOK {
 		t.Fatalf("logout token for the user: %d %s", st, page)
 	}
 	signedOut(t, time.Second, "the user's other sign-in", bSession)
@@ -389,17 +268,17 @@ func TestOIDCBackChannelLogout(t *testing.T) {
 func TestOIDCRefresh(t *testing.T) {
 	peers.Require(t, "Xvnc", "redis-server")
 	x := peers.StartXvnc(t, peers.XvncOptions{Geometry: "320x240"})
-	o := startOP(t, "http://gw.example/auth/oidc/callback")
+	o := peers.StartOIDC(t, "http://gw.example/auth/oidc/callback")
 	gws := oidcGateways(t, o, 2, x.Addr, "    refresh-interval: 1s\n")
-	cookie := o.signIn(t, gwClient(t, gws[0]))
+	cookie := signIn(t, o, gwClient(t, gws[0]))
 	sessions := []chan wire.Close{openAs(t, gws[0], cookie), openAs(t, gws[1], cookie)}
 	time.Sleep(4500 * time.Millisecond) // four refresh periods
 	stillOpen(t, "while the provider refreshes", sessions...)
 	// Due once a second from the sign-in: 4 or 5 in 4.5 s, not once per instance.
-	if n := o.refreshes.Load(); n < 3 || n > 5 {
+	if n := o.Refreshes(); n < 3 || n > 5 {
 		t.Fatalf("%d refreshes in 4.5 s at one a second", n)
 	}
-	if err := o.TerminateSession(context.Background(), opSubject, "racgate"); err != nil {
+	if err := o.EndSessions(peers.OIDCSubject); err != nil {
 		t.Fatal(err)
 	}
 	signedOut(t, 2500*time.Millisecond, "after the provider ended the session", sessions...)
@@ -412,16 +291,16 @@ func TestOIDCRefresh(t *testing.T) {
 // Content-Security-Policy lets the log-out form go to; with provider-logout: false it
 // goes to racgate's login page.
 func TestOIDCProviderLogout(t *testing.T) {
-	o := startOP(t, "http://gw.example/auth/oidc/callback")
+	o := peers.StartOIDC(t, "http://gw.example/auth/oidc/callback")
 	for _, providerLogout := range []bool{true, false} {
 		t.Run("provider-logout="+strconv.FormatBool(providerLogout), func(t *testing.T) {
 			ts := oidcGateways(t, o, 1, "127.0.0.1:1", "    provider-logout: "+strconv.FormatBool(providerLogout)+"\n")[0]
 			c := gwClient(t, ts)
-			o.signIn(t, c)
+			signIn(t, o, c)
 			resp, err := c.Get("http://gw.example/")
 			body(t, resp, err)
 			csp := resp.Header.Get("Content-Security-Policy")
-			if want := "form-action 'self' " + o.issuer + ";"; strings.Contains(csp, want) != providerLogout {
+			if want := "form-action 'self' " + o.Issuer + ";"; strings.Contains(csp, want) != providerLogout {
 				t.Errorf("endpoint list's CSP %q; want %q in it: %v", csp, want, providerLogout)
 			}
 			c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
@@ -437,11 +316,11 @@ func TestOIDCProviderLogout(t *testing.T) {
 				return
 			}
 			q := loc.Query()
-			if !strings.HasPrefix(loc.String(), o.issuer+"/end_session?") || q.Get("client_id") != "racgate" || q.Get("id_token_hint") == "" {
+			if !strings.HasPrefix(loc.String(), o.Issuer+"/end_session?") || q.Get("client_id") != "racgate" || q.Get("id_token_hint") == "" {
 				t.Fatalf("logout sends to %s", loc)
 			}
 			claims := map[string]any{}
-			if _, err := oidc.ParseToken(q.Get("id_token_hint"), &claims); err != nil || claims["sub"] != opSubject || claims["aud"] == nil {
+			if _, err := oidc.ParseToken(q.Get("id_token_hint"), &claims); err != nil || claims["sub"] != peers.OIDCSubject || claims["aud"] == nil {
 				t.Fatalf("id_token_hint: %v %v", claims, err)
 			}
 			c.CheckRedirect = nil
