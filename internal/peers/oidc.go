@@ -80,10 +80,10 @@ func (k signingKey) ID() string                                  { return oidcKe
 
 type publicKey struct{ k *rsa.PrivateKey }
 
-func (k publicKey) ID() string                          { return oidcKeyID }
+func (k publicKey) ID() string                         { return oidcKeyID }
 func (k publicKey) Algorithm() jose.SignatureAlgorithm { return jose.RS256 }
-func (k publicKey) Use() string                         { return "sig" }
-func (k publicKey) Key() any                            { return &k.k.PublicKey }
+func (k publicKey) Use() string                        { return "sig" }
+func (k publicKey) Key() any                           { return &k.k.PublicKey }
 
 // SigningKey, KeySet and SignatureAlgorithms put o.Key in place of the example's key.
 func (o *OIDC) SigningKey(context.Context) (op.SigningKey, error) { return signingKey{o.Key}, nil }
