@@ -20,7 +20,7 @@ func FuzzParseLogin(f *testing.F) {
 	f.Add("v1.id.1700003600.ZGVtbw.")
 	f.Add("....")
 	f.Add(strings.Repeat("a", 2000))
-	oidcUser := &User{Username: "carol", Email: "c@x", UID: "sub", Groups: []string{"staff"}, Source: SourceOIDC}
+	oidcUser := &User{Username: "carol", Email: "c@x", UID: "sub", Groups: []string{"staff"}, Attributes: map[string]string{"site": "berlin"}, Source: SourceOIDC}
 	v3, _ := SignExternalLogin(key, Claims{ID: "id3", Username: "carol", Issued: now, Expires: now.Add(time.Hour)}, oidcUser)
 	f.Add(v3)
 	f.Fuzz(func(t *testing.T, v string) {

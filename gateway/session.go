@@ -424,6 +424,9 @@ func (s *Server) limit(ss *session, req *wsRequest) (stop func()) {
 // (signin.Service.Watch: a forward-auth proxy's recheck, an OIDC provider's refresh);
 // the login's connections on every instance end with it.
 func (s *Server) recheck(ss *session, req *wsRequest) (stop func()) {
+	if !s.signin.Watches(req.lg) {
+		return func() {}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

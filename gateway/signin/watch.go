@@ -18,10 +18,10 @@ import (
 // unreachable, the store away) go to onErr and end nothing.
 func (s *Service) Watch(ctx context.Context, lg *Login, onErr func(error)) bool {
 	var ended bool
-	switch src := s.o.Sources(); {
-	case lg.Forward != nil && src.Forward != nil && src.Forward.Config().RecheckURL != nil:
+	switch src, by := s.watcher(lg); by {
+	case authz.SourceForwardAuth:
 		ended = !src.Forward.Watch(ctx, lg.Forward, onErr)
-	case lg.User.Source == authz.SourceOIDC:
+	case authz.SourceOIDC:
 		ended = !s.watchOIDC(ctx, lg, onErr)
 	default:
 		<-ctx.Done()
@@ -35,6 +35,26 @@ func (s *Service) Watch(ctx context.Context, lg *Login, onErr func(error)) bool 
 	defer cancel()
 	s.endSignIn(ectx, lg.ID, lg.Expires)
 	return false
+}
+
+// Watches reports whether Watch has anything to follow for lg (else it only waits for
+// its ctx).
+func (s *Service) Watches(lg *Login) bool {
+	_, by := s.watcher(lg)
+	return by != ""
+}
+
+// watcher is the source that follows lg: the forward-auth proxy (when it has a
+// recheck-url), the OIDC provider, or "" for none.
+func (s *Service) watcher(lg *Login) (*Sources, string) {
+	src := s.o.Sources()
+	switch {
+	case lg.Forward != nil && src.Forward != nil && src.Forward.Config().RecheckURL != nil:
+		return src, authz.SourceForwardAuth
+	case lg.User.Source == authz.SourceOIDC && src.OIDC != nil:
+		return src, authz.SourceOIDC
+	}
+	return src, ""
 }
 
 // retryWait is how long a refresh that failed for a reason of no meaning about the user
