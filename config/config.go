@@ -197,7 +197,7 @@ func Parse(file string, data []byte, check SettingsCheck) (*Config, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		line, msg := yamlErr(err)
-		return nil, Errors{{File: file, Line: line, Msg: msg}}
+		return nil, Errors{{File: file, Line: mistakeLine(data, line, msg), Msg: msg}}
 	}
 	c := &Config{File: file, Listen: DefaultListen, Store: StoreConfig{Kind: "memory"},
 		Session: SessionConfig{Lifetime: DefaultSessionLifetime}, LoginThrottle: DefaultThrottle,
@@ -608,6 +608,28 @@ func sortErrs(es Errors) {
 			es[j], es[j-1] = es[j-1], es[j]
 		}
 	}
+}
+
+// mistakeLine is the line of a syntax error's mistake. The yaml parser names the line
+// where the construct it was parsing began ("did not find expected '-' indicator" at a
+// list's parent key, for a list item indented wrongly further down); the mistake is on
+// the first line from there whose text, cut after it, fails to parse with the same
+// message. reported is the parser's line, kept when no such line is found.
+func mistakeLine(data []byte, reported int, msg string) int {
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	if reported < 1 || reported > len(lines) || len(lines) > 10_000 {
+		return reported
+	}
+	var doc yaml.Node
+	for k := reported; k <= len(lines); k++ {
+		prefix := bytes.Join(lines[:k], nil)
+		if err := yaml.Unmarshal(prefix, &doc); err != nil {
+			if _, m := yamlErr(err); m == msg {
+				return k
+			}
+		}
+	}
+	return reported
 }
 
 // yamlErr splits a yaml syntax error ("yaml: line 3: ...") into line and message.

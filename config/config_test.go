@@ -324,3 +324,20 @@ func TestCheckSettingBounds(t *testing.T) {
 		}
 	}
 }
+
+// TestSyntaxErrorLine: a YAML syntax error names the line with the mistake, not the line
+// where the construct around it began.
+func TestSyntaxErrorLine(t *testing.T) {
+	for _, c := range []struct{ yaml, want string }{
+		{"listen: 127.0.0.1:8080\nusers:\n  - username: a\n   groups: [x]\nproviders: []\n", "t.yaml:4: did not find expected '-' indicator"},
+		{"listen: 127.0.0.1:8080\nusers:\n  - username: a\n    password-hash: \"x\nproviders: []\n", "t.yaml:4: found unexpected end of stream"},
+		{"providers:\n  - name: lab\n    settings: {a: 1,\n      b: 2}\n  - name: x\n  oops\n", "t.yaml:6: could not find expected ':'"},
+		{"a: 1\n\tb: 2\n", "t.yaml:2: found a tab character that violates indentation"},
+		{"listen: [127.0.0.1\nusers: []\n", "t.yaml:1: did not find expected ',' or ']'"},
+	} {
+		_, err := Parse("t.yaml", []byte(c.yaml), nil)
+		if err == nil || err.Error() != c.want {
+			t.Errorf("%q:\n got %v\nwant %s", c.yaml, err, c.want)
+		}
+	}
+}

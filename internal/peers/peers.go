@@ -50,7 +50,7 @@ func Require(t testing.TB, bins ...string) {
 	if len(missing) == 0 {
 		return
 	}
-	Skip(t, "binaries not installed: %v (see /work/shared/PEERS.md for packages)", missing)
+	Skip(t, "binaries not installed: %v (.ci/run lists the Debian packages that have them)", missing)
 }
 
 // Skip skips the test because a peer, tool or privilege it needs is missing, or
