@@ -3,6 +3,8 @@ GO      ?= go
 NPM     ?= npm
 BIN     := bin/racgate
 CONFIG  ?= examples/racgate.yaml
+# The commit racgate is built from, for `racgate version` (none outside a git checkout).
+COMMIT  := $(shell git describe --always --dirty --abbrev=12 2>/dev/null)
 
 .PHONY: all build web run test vet bench demo-desktop fuzz clean
 
@@ -12,10 +14,10 @@ web:
 	cd webclient && $(NPM) ci --no-audit --no-fund && $(NPM) run build
 
 build: web
-	$(GO) build -o $(BIN) ./cmd/racgate
+	$(GO) build -ldflags "-X main.commit=$(COMMIT)" -o $(BIN) ./cmd/racgate
 
 run: build
-	./$(BIN) serve -config $(CONFIG)
+	./$(BIN) serve -config $(CONFIG) $(if $(LISTEN),-listen $(LISTEN))
 
 # The benchmark harness (see docs/benchmarks.md); BENCHFLAGS passes flags, e.g. -guacd 127.0.0.1:4822.
 bench: build

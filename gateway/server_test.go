@@ -786,6 +786,24 @@ func TestClosingTabEndsRemote(t *testing.T) {
 		t.Fatal("remote not closed after the tab closed")
 	}
 	waitFor(t, "session gone", func() bool { return ts.metrics.sessionsActive.Load() == 0 })
+	// A tab closed is how sessions end every day: no error text in the log.
+	waitFor(t, "session end logged", func() bool { return len(ts.logs.lines(`msg="session end"`)) == 1 })
+	if l := ts.logs.lines(`msg="session end"`)[0]; strings.Contains(l, "err=") || !strings.Contains(l, `reason="The browser closed the connection."`) {
+		t.Errorf("a closed tab is logged as %s", l)
+	}
+
+	// A connection that drops without a close handshake is still logged with its error.
+	conn, _, err = ts.wsDial(t, ts.loggedIn(t, "demo"), "/ws/desk", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-remotes
+	readUntil(t, conn, wire.TypeHello, 5*time.Second)
+	conn.CloseNow()
+	waitFor(t, "second session end logged", func() bool { return len(ts.logs.lines(`msg="session end"`)) == 2 })
+	if l := ts.logs.lines(`msg="session end"`)[1]; !strings.Contains(l, "err=") {
+		t.Errorf("a dropped connection is logged without its error: %s", l)
+	}
 }
 
 func TestReadOnlyAndNoPaste(t *testing.T) {

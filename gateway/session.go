@@ -788,7 +788,11 @@ func (ss *session) readLoop(ctx context.Context) error {
 			if ss.ctx.Err() != nil {
 				return context.Cause(ss.ctx)
 			}
-			return &sessionEnd{Code: closeRemoteEnded, Reason: "The browser closed the connection.", Err: err}
+			se := &sessionEnd{Code: closeRemoteEnded, Reason: "The browser closed the connection.", Err: err}
+			if st := websocket.CloseStatus(err); st == websocket.StatusNormalClosure || st == websocket.StatusGoingAway {
+				se.Err = nil // a tab closed or a page left: nothing went wrong
+			}
+			return se
 		}
 		if typ != websocket.MessageBinary {
 			return &sessionEnd{Code: closeClientError, Reason: "The browser sent a text message; racgate.v1 is binary."}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -22,19 +21,17 @@ import (
 // admin API (any instance: the list and the kill reach every instance through the
 // store), with the token from admin-token-file.
 func connections(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("connections", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("connections", "racgate connections [-config FILE | -url URL -token-file FILE] list | kill ID", stdout, stderr)
 	cfgPath := fs.String("config", "", "config file: the API URL (public-url or listen) and admin-token-file come from it")
 	base := fs.String("url", "", "racgate's URL, e.g. http://127.0.0.1:8080 (overrides -config)")
 	tokenFile := fs.String("token-file", "", "file holding the admin token (overrides -config; or set RACGATE_ADMIN_TOKEN)")
 	asJSON := fs.Bool("json", false, "list: print the API's JSON")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if rc, ok := fs.parse(args); !ok {
+		return rc
 	}
 	cmd := fs.Arg(0)
 	if (cmd != "list" || fs.NArg() != 1) && (cmd != "kill" || fs.NArg() != 2) {
-		fmt.Fprintln(stderr, "usage: racgate connections [-config FILE | -url URL -token-file FILE] list | kill ID")
-		return 2
+		return fs.fail("")
 	}
 	u, token, err := adminTarget(*cfgPath, *base, *tokenFile)
 	if err != nil {

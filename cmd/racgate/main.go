@@ -5,14 +5,13 @@
 //	racgate check-config FILE      print OK or every error with file:line
 //	racgate hash-password          read a password on stdin, print a bcrypt hash
 //	racgate connections list|kill  live connections on every instance (admin API)
-//	racgate version                print the version
+//	racgate version                print the version and the commit it was built from
 package main
 
 import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,7 +19,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -39,8 +37,8 @@ func main() {
 
 func usage(w io.Writer) {
 	fmt.Fprint(w, `usage:
-  racgate serve -config FILE [-log-level info] [-log-format text]
-  racgate check-config FILE
+  racgate serve -config FILE [-listen HOST:PORT] [-log-level info] [-log-format text]
+  racgate check-config FILE          (or -config FILE)
   racgate hash-password [-cost N]    (password on stdin)
   racgate connections [-config FILE | -url URL -token-file FILE] list | kill ID
   racgate version
@@ -54,7 +52,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	switch args[0] {
 	case "serve":
-		return serve(args[1:], stderr)
+		return serve(args[1:], stdout, stderr)
 	case "check-config":
 		return checkConfig(args[1:], stdout, stderr)
 	case "hash-password":
@@ -62,6 +60,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "connections":
 		return connections(args[1:], stdout, stderr)
 	case "version", "-version", "--version":
+		if len(args) > 1 && args[1] != "-h" && args[1] != "-help" && args[1] != "--help" {
+			fmt.Fprintln(stderr, "usage: racgate version")
+			return 2
+		}
 		fmt.Fprintln(stdout, "racgate", version())
 		return 0
 	case "help", "-h", "-help", "--help":
@@ -73,24 +75,19 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return 2
 }
 
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		return bi.Main.Version
-	}
-	return "(devel)"
-}
-
 func checkConfig(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("check-config", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	if err := fs.Parse(args); err != nil {
-		return 2
+	fs := newFlags("check-config", "racgate check-config FILE   (or -config FILE, as serve takes it)", stdout, stderr)
+	path := fs.String("config", "", "the config file (YAML), instead of FILE")
+	if rc, ok := fs.parse(args); !ok {
+		return rc
 	}
-	if fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "usage: racgate check-config FILE")
-		return 2
+	switch {
+	case *path == "" && fs.NArg() == 1:
+		*path = fs.Arg(0)
+	case *path == "" || fs.NArg() != 0:
+		return fs.fail("check-config takes one config file")
 	}
-	if _, err := gateway.LoadConfig(fs.Arg(0)); err != nil {
+	if _, err := gateway.LoadConfig(*path); err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
@@ -99,11 +96,13 @@ func checkConfig(args []string, stdout, stderr io.Writer) int {
 }
 
 func hashPassword(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("hash-password", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("hash-password", "racgate hash-password [-cost N]   (the password on stdin)", stdout, stderr)
 	cost := fs.Int("cost", 0, "bcrypt cost (default 10)")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if rc, ok := fs.parse(args); !ok {
+		return rc
+	}
+	if fs.NArg() != 0 {
+		return fs.fail("hash-password reads the password on stdin, not as an argument")
 	}
 	line, err := bufio.NewReader(io.LimitReader(stdin, 4096)).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
@@ -120,19 +119,18 @@ func hashPassword(args []string, stdin io.Reader, stdout, stderr io.Writer) int 
 	return 0
 }
 
-func serve(args []string, stderr io.Writer) int {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+func serve(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("serve", "racgate serve -config FILE [-listen HOST:PORT] [-log-level info] [-log-format text]", stdout, stderr)
 	path := fs.String("config", "", "config file (YAML)")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	format := fs.String("log-format", "text", "text or json")
+	listen := fs.String("listen", "", "listen on this host:port instead of the config's listen (make run LISTEN=...)")
 	debugAddr := fs.String("debug-listen", "", "serve Go's pprof profiles on this host:port (keep it on loopback)")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if rc, ok := fs.parse(args); !ok {
+		return rc
 	}
 	if *path == "" || fs.NArg() != 0 {
-		fmt.Fprintln(stderr, "usage: racgate serve -config FILE")
-		return 2
+		return fs.fail("serve takes its config file as -config FILE")
 	}
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(*level)); err != nil {
@@ -155,6 +153,9 @@ func serve(args []string, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
+	}
+	if *listen != "" {
+		cfg.Listen = *listen
 	}
 	srv, err := gateway.NewServer(cfg, logger)
 	if err != nil {
@@ -211,7 +212,7 @@ func serve(args []string, stderr io.Writer) int {
 			return 1
 		case sig := <-sigs:
 			if sig == syscall.SIGHUP {
-				reload(srv, cfg, *path, logger)
+				reload(srv, cfg, *path, *listen, logger)
 				continue
 			}
 			logger.Info("shutting down", "signal", sig.String())
@@ -233,9 +234,13 @@ func serve(args []string, stderr io.Writer) int {
 }
 
 // reload applies a changed config file; a bad one is refused and the running config kept.
-func reload(srv *gateway.Server, running *config.Config, path string, logger *slog.Logger) {
+// listen is serve's -listen, which stands for the file's.
+func reload(srv *gateway.Server, running *config.Config, path, listen string, logger *slog.Logger) {
 	cfg, err := gateway.LoadConfig(path)
 	if err == nil {
+		if listen != "" {
+			cfg.Listen = listen
+		}
 		err = srv.Reload(cfg)
 	}
 	if err != nil {

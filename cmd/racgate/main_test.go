@@ -69,7 +69,7 @@ type proc struct {
 
 // startRacgate builds and starts racgate serve with the config text; it returns once the
 // server listens, with its address.
-func startRacgate(t *testing.T, cfgText string) (*proc, string, string) {
+func startRacgate(t *testing.T, cfgText string, flags ...string) (*proc, string, string) {
 	t.Helper()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "racgate")
@@ -78,7 +78,7 @@ func startRacgate(t *testing.T, cfgText string) (*proc, string, string) {
 	}
 	cfg := filepath.Join(dir, "racgate.yaml")
 	os.WriteFile(cfg, []byte(cfgText), 0o600)
-	cmd := exec.Command(bin, "serve", "-config", cfg)
+	cmd := exec.Command(bin, append([]string{"serve", "-config", cfg}, flags...)...)
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -186,8 +186,10 @@ func TestServeSignals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfgText := strings.Replace(string(good), "listen: 127.0.0.1:8080", "listen: 127.0.0.1:0", 1)
-	p, addr, cfg := startRacgate(t, cfgText)
+	// The file's listen is an address no interface here has: -listen stands for it, at
+	// the start and across reloads.
+	cfgText := strings.Replace(string(good), "listen: 127.0.0.1:8080", "listen: 192.0.2.1:8080", 1)
+	p, addr, cfg := startRacgate(t, cfgText, "-listen", "127.0.0.1:0")
 	health := func() {
 		t.Helper()
 		resp, err := http.Get("http://" + addr + "/healthz")
@@ -209,7 +211,9 @@ func TestServeSignals(t *testing.T) {
 
 	os.WriteFile(cfg, []byte(cfgText), 0o600)
 	p.cmd.Process.Signal(syscall.SIGHUP)
-	p.waitLine(`config reloaded`)
+	if m := p.waitLine(`config reloaded|listen address changes need a restart`); m[0] != "config reloaded" {
+		t.Fatalf("reload under -listen: %q", m[0])
+	}
 
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	p.waitLine(`stopped`)
