@@ -691,6 +691,8 @@ func (ss *session) connected(rem remote, disp display, width, height int, wctx c
 		if err := rem.SetDesktopSize(width, height); err != nil {
 			ss.log.Info("initial resize", "err", err)
 		}
+	} else if sh, ok := rem.(*sharedSession); ok && ss.canResize && width > 0 && height > 0 {
+		sh.WantDesktopSize(width, height)
 	}
 }
 

@@ -71,6 +71,7 @@ type sharedConn struct {
 	members map[*shareMember]struct{}
 	gone    bool   // out of the registry: no new members
 	name    string // the desktop name, for members that join later
+	asks    uint64 // counts members' size wishes, to order them
 }
 
 // sharedRemote is what a protocol adapter gives a shared connection.
@@ -88,6 +89,13 @@ type shareMember struct {
 	sc    *sharedConn
 	ev    remoteEvents
 	leave sync.Once
+	// The desktop size this member's browser wants, and when (sc.asks) it last said so;
+	// guarded by sc.sh.mu. Zero: it has not said.
+	w, h  int
+	asked uint64
+	// resize asks the server for a desktop size through this member's remote; set once
+	// the connection is up.
+	resize func(w, h int) error
 }
 
 // join returns a remote for the session on key's shared connection, dialing it with dial
@@ -121,7 +129,9 @@ func (sh *shares) join(ctx context.Context, key string, log *slog.Logger, ev rem
 	if name != "" && ev.Name != nil {
 		ev.Name(name) // a later session learns the name the server sent at connect time
 	}
-	return &sharedSession{remote: sc.conn.member(), m: m}, sharedDisplay{sc.conn.display()}, nil
+	ss := &sharedSession{remote: sc.conn.member(), m: m}
+	m.resize = ss.remote.SetDesktopSize
+	return ss, sharedDisplay{sc.conn.display()}, nil
 }
 
 // dial connects, then runs the connection until its last member leaves (life ends) or
@@ -206,7 +216,17 @@ func (sc *sharedConn) setName(n string) {
 	})
 }
 
-// Close takes the member off the connection; the last one out ends it.
+// want records the size m's browser wants.
+func (m *shareMember) want(w, h int) {
+	m.sc.sh.mu.Lock()
+	m.sc.asks++
+	m.w, m.h, m.asked = w, h, m.sc.asks
+	m.sc.sh.mu.Unlock()
+}
+
+// Close takes the member off the connection; the last one out ends it. When others stay
+// and this member's size was the last asked for, the desktop goes back to the size the
+// member who asked last before it wants.
 func (m *shareMember) Close() error {
 	m.leave.Do(func() {
 		sc := m.sc
@@ -217,9 +237,28 @@ func (m *shareMember) Close() error {
 			sc.gone = true
 			delete(sc.sh.m, sc.key)
 		}
+		var back *shareMember
+		if !last && m.asked > 0 && m.asked == sc.asks {
+			for o := range sc.members {
+				if o.asked > 0 && (back == nil || o.asked > back.asked) {
+					back = o
+				}
+			}
+		}
+		var w, h int
+		if back != nil {
+			sc.asks++
+			back.asked = sc.asks
+			w, h = back.w, back.h
+		}
 		sc.sh.mu.Unlock()
 		if last {
 			sc.cancel() // ends a dial in progress, or Run
+		}
+		if back != nil {
+			if err := back.resize(w, h); err != nil {
+				sc.log.Info("shared desktop: back to the remaining viewer's size", "err", err)
+			}
 		}
 	})
 	return nil
@@ -249,6 +288,17 @@ func (s *sharedSession) Run(ctx context.Context) error {
 }
 
 func (s *sharedSession) Close() error { return s.m.Close() }
+
+// SetDesktopSize asks for the size and remembers it as this session's wish, for when
+// another member, who asked later, leaves.
+func (s *sharedSession) SetDesktopSize(w, h int) error {
+	s.m.want(w, h)
+	return s.remote.SetDesktopSize(w, h)
+}
+
+// WantDesktopSize remembers a size this session's browser has without asking the server
+// (it has it already).
+func (s *sharedSession) WantDesktopSize(w, h int) { s.m.want(w, h) }
 
 // audioStream is the shared connection's sound: every session on it hears it.
 func (s *sharedSession) audioStream() *audio.Stream {

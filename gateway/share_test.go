@@ -364,6 +364,41 @@ func TestXvncSharedConnection(t *testing.T) {
 	b.conn.Close(1000, "")
 }
 
+// TestXvncSharedSizeComesBack: on a shared desktop the size last asked for wins; when
+// the viewer who asked it leaves, the desktop goes back to the size of the viewer who
+// asked before, as Xvnc's own screen shows.
+func TestXvncSharedSizeComesBack(t *testing.T) {
+	peers.Require(t, "Xvnc", "xwd")
+	x := peers.StartXvnc(t, peers.XvncOptions{Geometry: "640x480"})
+	y := strings.NewReplacer("https://gw.example", "http://gw.example",
+		"    maximum-connections: 1\n", "    maximum-connections: -1\n",
+		"host: 127.0.0.1:1\n", "host: "+x.Addr+"\n").Replace(testConfig)
+	ts := newTestServer(t, y)
+	open := func(user string, w, h int) *browser {
+		b := openBrowser(t, ts, user, fmt.Sprintf("/ws/desk?width=%d&height=%d", w, h))
+		b.wait("first frame", 15*time.Second, func(b *browser) bool { return b.frames > 0 })
+		return b
+	}
+	a := open("demo", 640, 480)
+	b := open("bob", 800, 600)
+	x.WaitScreenSize(t, 800, 600, 10*time.Second)
+	c := open("demo", 720, 400)
+	x.WaitScreenSize(t, 720, 400, 10*time.Second)
+
+	// b, who did not ask last, leaves: nothing changes.
+	b.conn.Close(1000, "")
+	waitFor(t, "b to leave", func() bool { _, n := ts.shares.count(); return n == 2 })
+	time.Sleep(300 * time.Millisecond)
+	x.WaitScreenSize(t, 720, 400, time.Second)
+
+	// a asks again, then leaves: back to c's size.
+	a.send(wire.ResizeRequest{Width: 1024, Height: 768})
+	x.WaitScreenSize(t, 1024, 768, 10*time.Second)
+	a.conn.Close(1000, "")
+	x.WaitScreenSize(t, 720, 400, 10*time.Second)
+	c.conn.Close(1000, "")
+}
+
 // TestXvncSharedServerEnds: the server going away ends every session on the connection,
 // each with the reason.
 func TestXvncSharedServerEnds(t *testing.T) {
