@@ -299,11 +299,13 @@ func TestRDPErrors(t *testing.T) {
 			t.Errorf("%v: %+v, want %d %q", tc.err, se, tc.code, tc.want)
 		}
 	}
+	// A running session's end is worded by the session, which knows the endpoint.
 	var se *sessionEnd
-	if errors.As(rdpRunError(errors.New("EOF")), &se); se.Code != wire.CloseRemoteEnded {
+	if errors.As(remoteEnded(rdpRunError(errors.New("EOF")), ep), &se); se == nil || se.Code != wire.CloseRemoteEnded {
 		t.Errorf("end of connection: %+v", se)
 	}
-	if errors.As(rdpRunError(&rdp.ProtocolError{PDU: "x"}), &se); se.Code != wire.CloseProtocolError {
+	se = nil
+	if errors.As(remoteEnded(rdpRunError(&rdp.ProtocolError{PDU: "x"}), ep), &se); se == nil || se.Code != wire.CloseProtocolError {
 		t.Errorf("protocol error: %+v", se)
 	}
 }

@@ -257,23 +257,21 @@ func rdpDialError(err error, ep *config.Endpoint) error {
 	var nf *rdp.NegotiationFailure
 	switch {
 	case errors.As(err, &nf):
-		return &sessionEnd{Code: closeProtocolError, Reason: fmt.Sprintf("%s refused the RDP security mode (%v): check the security setting.", ep.Name, err), Err: err}
+		return failed(failSecurity, fmt.Sprintf(" (%v)", err), err).end(ep.Name)
 	case errors.As(err, &ce):
 		// Like an SSH host key: racgate's trust policy refused the server, so an
 		// administrator has to act, not the user.
-		return &sessionEnd{Code: closeForbidden, Err: err, Reason: fmt.Sprintf(
-			"racgate does not trust the certificate of %s (%s): an administrator must add it to cert-fingerprints or set ignore-cert.",
-			ep.Name, ce.Fingerprint)}
+		return failed(failTrust, fmt.Sprintf(" (its certificate, %s, is not in cert-fingerprints, and ignore-cert is off)", ce.Fingerprint), err).end(ep.Name)
 	case errors.Is(err, rdp.ErrAuthFailed):
-		return &sessionEnd{Code: closeAuthFailed, Reason: "The remote machine refused the credentials.", Err: err}
+		return failed(failAuth, "", err).end(ep.Name)
 	case errors.Is(err, rdp.ErrLicense):
-		return &sessionEnd{Code: closeForbidden, Reason: "The remote machine refused to license the session (no Remote Desktop licence available).", Err: err}
+		return failed(failLicence, " (no Remote Desktop licence is available)", err).end(ep.Name)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return &sessionEnd{Code: closeUnreachable, Reason: ep.Name + " did not complete the RDP connection in time.", Err: err}
+		return failed(failSlow, " over RDP", err).end(ep.Name)
 	case errors.As(err, &pe), errors.Is(err, rdp.ErrUnsupported):
-		return &sessionEnd{Code: closeProtocolError, Reason: ep.Name + " sent something racgate could not understand or does not support.", Err: err}
+		return failed(failProtocol, " or does not support", err).end(ep.Name)
 	}
-	return &sessionEnd{Code: closeUnreachable, Reason: ep.Name + " could not be reached over RDP.", Err: err}
+	return failed(failUnreachable, " over RDP", err).end(ep.Name)
 }
 
 // rdpRunError gives the end of a running RDP session its CLOSE.
@@ -281,13 +279,13 @@ func rdpRunError(err error) error {
 	var pe *rdp.ProtocolError
 	switch {
 	case errors.Is(err, rdp.ErrLicense):
-		return &sessionEnd{Code: closeForbidden, Reason: "The remote machine refused to license the session.", Err: err}
+		return failed(failLicence, "", err)
 	case errors.Is(err, rdp.ErrAuthFailed):
-		return &sessionEnd{Code: closeAuthFailed, Reason: "The remote machine refused the credentials.", Err: err}
+		return failed(failAuth, "", err)
 	case errors.As(err, &pe), errors.Is(err, rdp.ErrUnsupported):
-		return &sessionEnd{Code: closeProtocolError, Reason: "The remote machine sent something racgate could not understand.", Err: err}
+		return failed(failProtocol, "", err)
 	}
-	return &sessionEnd{Code: closeRemoteEnded, Reason: "The remote machine ended the session.", Err: err}
+	return failed(failEnded, "", err)
 }
 
 // rdpInput is the input half of *rdp.Session.

@@ -177,7 +177,7 @@ func (s *Server) dialSSH(ctx context.Context, ep *config.Endpoint, set config.Se
 		err = errors.New("no username setting")
 	}
 	if err != nil {
-		return nil, &sessionEnd{Code: closeInternal, Reason: "The endpoint's settings are invalid: " + err.Error(), Err: err}
+		return nil, failed(failSettings, ": "+err.Error(), err)
 	}
 	cfg.Cols, cfg.Rows = cols, rows
 	cfg.Logger = log
@@ -305,15 +305,15 @@ func sshDialError(err error, ep *config.Endpoint) error {
 	case errors.As(err, &se): // a login prompt went unanswered or was cancelled
 		return se
 	case errors.As(err, &hk):
-		reason := fmt.Sprintf("racgate does not trust the SSH host key of %s (%s %s): an administrator must set host-key or add it to the known_hosts file.", ep.Name, hk.Type, hk.Fingerprint)
+		detail := fmt.Sprintf(" (its SSH host key, %s %s, is not pinned in host-key nor in the known_hosts file)", hk.Type, hk.Fingerprint)
 		if errors.Is(err, ssh.ErrHostKeyMismatch) {
-			reason = fmt.Sprintf("The SSH host key of %s (%s %s) does not match the configured one: the server's key changed or the connection is intercepted.", ep.Name, hk.Type, hk.Fingerprint)
+			detail = fmt.Sprintf(" (its SSH host key, %s %s, is not the configured one: the server's key changed, or the connection is intercepted)", hk.Type, hk.Fingerprint)
 		}
-		return &sessionEnd{Code: closeForbidden, Reason: reason, Err: err}
+		return failed(failTrust, detail, err).end(ep.Name)
 	case errors.As(err, &ae):
-		return &sessionEnd{Code: closeAuthFailed, Reason: fmt.Sprintf("%s refused the credentials: %s.", ep.Name, ae.Error()), Err: err}
+		return failed(failAuth, ": "+ae.Error(), err).end(ep.Name)
 	}
-	return &sessionEnd{Code: closeUnreachable, Reason: ep.Name + " could not be reached over SSH.", Err: err}
+	return failed(failUnreachable, " over SSH", err).end(ep.Name)
 }
 
 // terminalSize reads the optional cols and rows of the connect request (cells; 0 when
@@ -416,7 +416,7 @@ func (ss *session) terminalConnected(t terminal, wctx context.Context, wg *sync.
 	}
 	wg.Go(func() {
 		if err := tb.writeInput(ss.ctx); err != nil {
-			ss.end(remoteEnded(err))
+			ss.end(remoteEnded(err, ss.ep))
 		}
 	})
 	wg.Go(func() { tb.out.Fill(ss.ctx, t) })
@@ -428,7 +428,7 @@ func (ss *session) terminalConnected(t terminal, wctx context.Context, wg *sync.
 		case err != nil: // send failed
 			err = &sessionEnd{Code: closeRemoteEnded, Reason: "The browser connection failed.", Err: err}
 		default:
-			err = terminalEnded(tb.out.Err(), t)
+			err = remoteEnded(terminalEnded(tb.out.Err(), t), ss.ep)
 		}
 		ss.end(err)
 	})
@@ -437,19 +437,19 @@ func (ss *session) terminalConnected(t terminal, wctx context.Context, wg *sync.
 // terminalEnded tells the user how the remote ended once its output is all sent.
 func terminalEnded(readErr error, t terminal) error {
 	if readErr != nil && !errors.Is(readErr, io.EOF) {
-		return &sessionEnd{Code: closeRemoteEnded, Reason: "The connection to the remote machine was lost.", Err: readErr}
+		return failed(failLost, "", readErr)
 	}
 	var exit *ssh.ExitError
 	switch err := t.Wait(); {
 	case err == nil:
-		return endWith(closeRemoteEnded, "The remote session ended (exit status 0).")
+		return failed(failEnded, " (exit status 0)", nil)
 	case errors.As(err, &exit):
 		if exit.Signal != "" {
-			return &sessionEnd{Code: closeRemoteEnded, Reason: fmt.Sprintf("The remote program was killed by signal %s.", exit.Signal), Err: err}
+			return failed(failEnded, fmt.Sprintf(" (its program was killed by signal %s)", exit.Signal), err)
 		}
-		return &sessionEnd{Code: closeRemoteEnded, Reason: fmt.Sprintf("The remote session ended (exit status %d).", exit.Status), Err: err}
+		return failed(failEnded, fmt.Sprintf(" (exit status %d)", exit.Status), err)
 	default:
-		return &sessionEnd{Code: closeRemoteEnded, Reason: "The remote session ended.", Err: err}
+		return failed(failEnded, "", err)
 	}
 }
 

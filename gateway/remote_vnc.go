@@ -146,7 +146,7 @@ func (s *Server) dialRemote(ctx context.Context, ep *config.Endpoint, set config
 	}
 	cfg, opts, err := vncOptions(set)
 	if err != nil {
-		return nil, nil, &sessionEnd{Code: closeInternal, Reason: "The endpoint's settings are invalid: " + err.Error(), Err: err}
+		return nil, nil, failed(failSettings, ": "+err.Error(), err)
 	}
 	opts.Pool = s.pool
 	addr := net.JoinHostPort(set["hostname"], set["port"])

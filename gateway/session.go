@@ -554,8 +554,8 @@ func (ss *session) finish(start time.Time, wcancel context.CancelFunc, wg *sync.
 	s := ss.srv
 	<-ss.ctx.Done()
 	cause := context.Cause(ss.ctx)
-	var se *sessionEnd
-	if !errors.As(cause, &se) {
+	se, ok := asEnd(cause, ss.ep.Name)
+	if !ok {
 		se = &sessionEnd{Code: closeInternal, Reason: "racgate hit an internal error.", Err: cause}
 	}
 	if rb := ss.remote.Load(); rb != nil {
@@ -607,7 +607,7 @@ func (ss *session) connected(rem remote, disp display, width, height int, wctx c
 	wg.Go(func() {
 		defer disp.Close()
 		err := rem.Run(ss.ctx)
-		ss.end(remoteEnded(err))
+		ss.end(remoteEnded(err, ss.ep))
 	})
 	select {
 	case <-rem.Ready():
@@ -740,31 +740,32 @@ func trimReason(s string) string {
 
 // truncUTF8 cuts s to at most n bytes without splitting a character.
 func dialError(err error, ep *config.Endpoint) error {
-	var se *sessionEnd
-	switch {
-	case errors.As(err, &se):
+	if se, ok := asEnd(err, ep.Name); ok {
 		return se
+	}
+	switch {
 	case errors.Is(err, errRemoteAuth):
-		return &sessionEnd{Code: closeAuthFailed, Reason: ep.Name + " refused the credentials.", Err: err}
+		return failed(failAuth, "", err).end(ep.Name)
 	case errors.Is(err, errRemoteProtocol):
-		return &sessionEnd{Code: closeProtocolError, Reason: ep.Name + " sent something racgate could not understand.", Err: err}
+		return failed(failProtocol, "", err).end(ep.Name)
 	case errors.Is(err, errNotImplemented):
 		return &sessionEnd{Code: closeInternal, Reason: fmt.Sprintf("Protocol %s is not implemented yet.", ep.Protocol), Err: err}
 	}
-	return &sessionEnd{Code: closeUnreachable, Reason: ep.Name + " could not be reached.", Err: err}
+	return failed(failUnreachable, "", err).end(ep.Name)
 }
 
-func remoteEnded(err error) error {
-	var se *sessionEnd
-	switch {
-	case errors.As(err, &se):
+// remoteEnded gives the end of a running remote its CLOSE.
+func remoteEnded(err error, ep *config.Endpoint) error {
+	if se, ok := asEnd(err, ep.Name); ok {
 		return se
-	case errors.Is(err, errRemoteProtocol):
-		return &sessionEnd{Code: closeProtocolError, Reason: "The remote machine sent something racgate could not understand.", Err: err}
-	case errors.Is(err, errRemoteAuth):
-		return &sessionEnd{Code: closeAuthFailed, Reason: "The remote machine refused the credentials.", Err: err}
 	}
-	return &sessionEnd{Code: closeRemoteEnded, Reason: "The remote machine ended the session.", Err: err}
+	switch {
+	case errors.Is(err, errRemoteProtocol):
+		return failed(failProtocol, "", err).end(ep.Name)
+	case errors.Is(err, errRemoteAuth):
+		return failed(failAuth, "", err).end(ep.Name)
+	}
+	return failed(failEnded, "", err).end(ep.Name)
 }
 
 // readLoop reads the browser's messages until the websocket ends or breaks the protocol.
@@ -807,7 +808,7 @@ func (ss *session) readLoop(ctx context.Context) error {
 			if errors.Is(err, wire.ErrMalformed) {
 				return &sessionEnd{Code: closeClientError, Reason: "The browser sent a malformed message.", Err: err}
 			}
-			return remoteEnded(err) // sending input to the remote failed
+			return remoteEnded(err, ss.ep) // sending input to the remote failed
 		}
 	}
 }

@@ -271,7 +271,7 @@ func TestSSHBadCredentialsAndHostKeys(t *testing.T) {
 		{"unknown host key", []string{"username: " + d.User, "password: " + yamlQuote(d.Password)},
 			wire.CloseForbidden, []string{"does not trust", fp, "ssh-ed25519"}},
 		{"changed host key", []string{"username: " + d.User, "password: " + yamlQuote(d.Password), "host-key: " + yamlQuote(otherKey[0]+" "+otherKey[1])},
-			wire.CloseForbidden, []string{"does not match", fp}},
+			wire.CloseForbidden, []string{"is not the configured one", "intercepted", fp, "Tell your administrator."}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
