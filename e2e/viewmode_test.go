@@ -38,6 +38,18 @@ type viewState struct {
 	DPR    float64 `json:"dpr"`
 }
 
+// menuHandle is the menu handle's strip at the window's left edge (client.css), in CSS
+// pixels: the remote's area starts right of it.
+const menuHandle = 6
+
+// toggleViewMode clicks "Actual size" in the menu, then closes the menu (which gives the
+// keyboard back to the canvas, as the toggle itself does).
+func toggleViewMode(b *browser) {
+	b.do(map[string]any{"menu": true})
+	b.do(map[string]any{"clickSelector": "#view-mode"})
+	b.do(map[string]any{"menu": false})
+}
+
 func getViewState(t *testing.T, b *browser) viewState {
 	t.Helper()
 	res := b.do(map[string]any{"viewState": true})
@@ -103,7 +115,7 @@ func assertActual(t *testing.T, v viewState) {
 		t.Fatalf("the page area does not scroll over the 1:1 canvas: %v", v)
 	}
 	// Top-left aligned: the canvas starts at the area's corner, less the scroll offset.
-	if math.Abs(v.Canvas.Left+v.View.ScrollLeft) > 0.01 || math.Abs(v.Canvas.Top+v.View.ScrollTop) > 0.01 {
+	if math.Abs(v.Canvas.Left-menuHandle+v.View.ScrollLeft) > 0.01 || math.Abs(v.Canvas.Top+v.View.ScrollTop) > 0.01 {
 		t.Fatalf("1:1 canvas is not at the area's corner: %v", v)
 	}
 }
@@ -124,7 +136,7 @@ func clickAt(t *testing.T, b *browser, x *peers.X, px, py int) {
 	res := b.do(map[string]any{"click": map[string]any{"x": px, "y": py}})
 	cx, _ := res["pageX"].(float64)
 	cy, _ := res["pageY"].(float64)
-	if cx < 0 || cy < 0 || cx >= 800 || cy >= 600 {
+	if cx < menuHandle || cy < 0 || cx >= 800+menuHandle || cy >= 600 {
 		t.Fatalf("pixel %d,%d is at %.1f,%.1f, outside the viewport", px, py, cx, cy)
 	}
 	x.WaitPointer(t, px, py, 10*time.Second)
@@ -153,12 +165,13 @@ func screenshotRGBA(t *testing.T, b *browser) *image.RGBA {
 	return rgba
 }
 
-// viewportMatches compares the viewport (below the status bar) with the X screen at
-// the scroll offset: in 1:1 each screen pixel is one device pixel, unblurred.
+// viewportMatches compares the remote's area of the viewport (right of the menu handle)
+// with the X screen at the scroll offset: in 1:1 each screen pixel is one device pixel,
+// unblurred.
 func viewportMatches(shot, screen *image.RGBA, sx, sy int) (bad int, first string) {
-	for y := 80; y < 580; y++ {
+	for y := 0; y < 580; y++ {
 		for x := 0; x < 800; x++ {
-			a := shot.RGBAAt(x, y)
+			a := shot.RGBAAt(x+menuHandle, y)
 			c := screen.RGBAAt(x+sx, y+sy)
 			if a.R != c.R || a.G != c.G || a.B != c.B {
 				if bad == 0 {
@@ -196,7 +209,7 @@ func TestViewModeVNC(t *testing.T) {
 `, x.Addr))
 
 	b := startBrowser(t, url)
-	b.do(map[string]any{"setViewport": map[string]any{"width": 800, "height": 600}})
+	b.do(map[string]any{"setViewport": map[string]any{"width": 800 + menuHandle, "height": 600}})
 	b.do(map[string]any{"login": map[string]any{"username": testUser, "password": testPassword}})
 	b.do(map[string]any{"open": "fixed"})
 	b.do(map[string]any{"waitState": "connected", "timeoutMs": 15000})
@@ -215,7 +228,7 @@ func TestViewModeVNC(t *testing.T) {
 	})
 
 	t.Run("actual size scrolls, crisp", func(t *testing.T) {
-		b.do(map[string]any{"clickSelector": "#view-mode"})
+		toggleViewMode(b)
 		v := getViewState(t, b)
 		assertActual(t, v)
 		if v.Active != "screen" {
@@ -296,14 +309,14 @@ func TestViewModeVNC(t *testing.T) {
 	})
 
 	t.Run("toggle back to fit", func(t *testing.T) {
-		b.do(map[string]any{"clickSelector": "#view-mode"})
+		toggleViewMode(b)
 		v := getViewState(t, b)
 		if !v.Toggle.Shown || v.Toggle.Pressed != "false" || v.Stored == nil || *v.Stored != "fit" {
 			t.Fatalf("after the second click: %v", v)
 		}
 		assertFit(t, v)
 		clickAt(t, b, x, 1100, 300)
-		b.do(map[string]any{"clickSelector": "#view-mode"}) // 1:1 stays chosen for the next check
+		toggleViewMode(b) // 1:1 stays chosen for the next check
 	})
 
 	t.Run("no toggle for a resizable remote", func(t *testing.T) {

@@ -13,10 +13,12 @@
 //                AUDIO_FORMAT / AUDIO to the player (soundpanel.ts)
 //   view mode    fit or actual size (1:1), the toggle shown for a connected desktop that
 //                cannot be resized (viewmode.ts)
+//   menu         the in-session menu (menu.ts): #status while connected, hidden until asked
 
 import { Bell } from "./bell.js";
 import { ClipboardPanel } from "./clipboardpanel.js";
 import { DesktopView } from "./desktop.js";
+import { Menu } from "./menu.js";
 import { NoticeLine } from "./notice.js";
 import { PromptForm } from "./prompt.js";
 import { SoundPanel } from "./soundpanel.js";
@@ -25,7 +27,7 @@ import type { SessionUI, State } from "./session.js";
 import { StatusOverlay } from "./status.js";
 import { TerminalView } from "./terminal.js";
 import { ViewModeToggle } from "./viewmode.js";
-import { closeAllowsReconnect, FLAG_AUDIO, KIND_TERMINAL } from "./wire.js";
+import { closeAllowsReconnect, FLAG_AUDIO, KIND_TERMINAL, NOTICE_INFO } from "./wire.js";
 import type { Hello, Prompt } from "./wire.js";
 
 export interface PageElements {
@@ -47,6 +49,14 @@ export interface PageElements {
   soundMute: HTMLButtonElement; // #sound-mute
   soundVolume: HTMLInputElement; // input#sound-volume
   viewMode: HTMLButtonElement; // #view-mode: "Actual size" (1:1) or fit
+  menuHandle: HTMLButtonElement; // #menu-handle
+  menuClose: HTMLButtonElement; // #menu-close
+  keysFn: HTMLSelectElement; // #keys-fn
+  typeText: HTMLTextAreaElement; // #type-text
+  typeSend: HTMLButtonElement; // #type-send
+  fullscreen: HTMLButtonElement; // #fullscreen
+  details: HTMLElement; // #details
+  disconnect: HTMLButtonElement; // #disconnect
 }
 
 function el<T extends HTMLElement>(id: string): T {
@@ -76,6 +86,14 @@ export function pageElements(): PageElements {
     soundMute: el("sound-mute"),
     soundVolume: el("sound-volume"),
     viewMode: el("view-mode"),
+    menuHandle: el("menu-handle"),
+    menuClose: el("menu-close"),
+    keysFn: el("keys-fn"),
+    typeText: el("type-text"),
+    typeSend: el("type-send"),
+    fullscreen: el("fullscreen"),
+    details: el("details"),
+    disconnect: el("disconnect"),
   };
 }
 
@@ -89,6 +107,7 @@ export class ConnectPage {
   private readonly terminal: TerminalView;
   private readonly sound: SoundPanel;
   private readonly viewMode: ViewModeToggle;
+  private readonly menu: Menu;
   private readonly session: Session;
   // The terminal size in the last connect URL: a terminal opened on HELLO starts at it.
   private urlCells = { cols: 80, rows: 24 };
@@ -98,12 +117,12 @@ export class ConnectPage {
     private readonly el: PageElements,
   ) {
     el.terminal.dataset.state = "connecting";
-    this.status = new StatusOverlay(el.status, el.statusText, el.reconnect);
+    this.notice = new NoticeLine(el.notice);
+    this.status = new StatusOverlay(el.status, el.statusText, el.reconnect, (text) => this.notice.show(NOTICE_INFO, text));
     // Login questions from the remote (SSH keyboard-interactive), asked while connecting.
     this.prompt = new PromptForm(el.prompt, { answer: (id, answers) => this.answerLogin(id, answers) });
     document.title = endpoint || "racgate";
     this.bell = new Bell(el.view);
-    this.notice = new NoticeLine(el.notice);
     this.desktop = new DesktopView(el.canvas, el.view, {
       send: (m) => this.session.send(m),
       connected: () => this.connected(),
@@ -142,6 +161,21 @@ export class ConnectPage {
       changed: (mode) => this.desktop.setMode(mode),
       focusDisplay: () => this.focusDisplay(),
     });
+    this.menu = new Menu(
+      {
+        handle: el.menuHandle, menu: el.status, close: el.menuClose, keysFn: el.keysFn, typeText: el.typeText,
+        typeSend: el.typeSend, fullscreen: el.fullscreen, details: el.details, disconnect: el.disconnect,
+      },
+      {
+        keys: (ks) => {
+          for (const k of ks) this.session.send(k);
+        },
+        connected: () => this.connected(),
+        received: () => this.session.received,
+        disconnect: () => this.session.disconnect(),
+        focusDisplay: () => this.focusDisplay(),
+      },
+    );
     this.session = new Session({ url: "", display: this.desktop.display, ui: this.sessionUI() });
   }
 
@@ -155,6 +189,7 @@ export class ConnectPage {
     window.addEventListener("pagehide", () => this.session.disconnect());
     this.sound.listen();
     this.viewMode.listen();
+    this.menu.listen();
     // The connect request lists the sound codecs this browser decodes: ask first.
     void this.sound.probe().then(() => this.connect());
   }
@@ -203,6 +238,7 @@ export class ConnectPage {
     this.el.terminal.dataset.state = s;
     const code = this.session.closeCode;
     this.status.show(s, detail, code === null || closeAllowsReconnect(code));
+    if (s !== "connected") this.menu.close(false);
     this.prompt.hide(); // a prompt belongs to one connection attempt
     if (s === "connecting") this.notice.clear(); // and a notice to one connection
     if (s === "closed") this.sound.closed();
@@ -214,6 +250,7 @@ export class ConnectPage {
     this.clipboard.hello(this.session.pasteAllowed, this.session.copyAllowed);
     this.sound.hello((h.flags & FLAG_AUDIO) !== 0);
     const terminal = h.kind === KIND_TERMINAL;
+    this.el.status.dataset.kind = terminal ? "terminal" : "desktop"; // the menu's keys are a desktop's
     this.el.terminal.hidden = !terminal;
     this.desktop.hidden = terminal;
     // A remote that cannot follow the window: the user chooses fit or actual size.

@@ -84,6 +84,7 @@ export class Session {
   private flags = 0; // HELLO's flags
   private helloKind = 0; // HELLO's kind
   private sound = false; // the HELLO decoded so far had FLAG_AUDIO
+  private counts = { bytes: 0, frames: 0 }; // received over the page's life (menu details)
 
   constructor(private readonly o: SessionOptions) {}
 
@@ -181,6 +182,7 @@ export class Session {
     try {
       if (!(data instanceof ArrayBuffer)) throw new ProtocolError("text websocket message (the protocol is binary)");
       if (data.byteLength > MAX_SERVER_MESSAGE) throw new ProtocolError(`websocket message of ${data.byteLength} bytes exceeds 4 MiB`);
+      this.counts.bytes += data.byteLength;
       decodeMessages(data, (m) => {
         if (m.type === "AUDIO" || m.type === "AUDIO_FORMAT") {
           this.playSound(m);
@@ -273,6 +275,7 @@ export class Session {
         return;
       case "FRAME": { // § FRAME: everything before is drawn
         const id = m.id;
+        this.counts.frames++;
         if (this.helloKind === KIND_TERMINAL && ui.terminalFlush) {
           // xterm.js parses asynchronously: ACK once it has, which paces the server.
           const gen = this.gen;
@@ -358,6 +361,11 @@ export class Session {
   }
 
   /** The CLOSE code received, if any. */
+  /** Bytes and frames received so far (all connections of the page), for rates. */
+  get received(): { bytes: number; frames: number } {
+    return { ...this.counts };
+  }
+
   get closeCode(): number | null {
     return this.closeMsg?.code ?? null;
   }

@@ -1,5 +1,7 @@
-// The status overlay (#status): the session's state in words, brief notes, and the
-// reconnect button while closed.
+// The status (#status): the session's state in words, and the reconnect button while
+// closed. While connecting or closed it is a card in the middle of the page; connected,
+// it is the in-session menu (menu.ts), hidden until asked for. Brief notes go to the
+// notice line, which never takes the pointer.
 
 import type { State } from "./session.js";
 
@@ -8,6 +10,7 @@ export class StatusOverlay {
     private readonly status: HTMLElement,
     private readonly text: HTMLElement,
     private readonly reconnect: HTMLButtonElement,
+    private readonly noteLine: (text: string) => void,
   ) {}
 
   /**
@@ -29,9 +32,7 @@ export class StatusOverlay {
 
   /** note tells the user something brief, for a few seconds (and the console). */
   note(text: string): void {
-    this.text.dataset.note = text;
-    this.status.dataset.note = "1";
-    setTimeout(() => delete this.status.dataset.note, 4000);
+    this.noteLine(text);
     console.info("racgate:", text);
   }
 

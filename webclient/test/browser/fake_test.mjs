@@ -14,6 +14,10 @@ import { Deflate, Z_SYNC_FLUSH } from "pako";
 import { startFakeServer } from "./fake_server.mjs";
 import { openBrowser, CHROMIUM, TEST_CLIENT } from "./session.mjs";
 
+// The menu handle's strip at the window's left edge (client.css): the remote screen
+// is the window less it.
+const HANDLE = 6;
+
 const here = fileURLToPath(new URL(".", import.meta.url));
 const required = process.env.RACGATE_BROWSER_TESTS === "1";
 const haveChromium = existsSync(CHROMIUM);
@@ -55,7 +59,7 @@ before(async () => {
     endpoints,
     onSession: (conn) => (sessions[conn.endpoint] ?? (() => {}))(conn),
   });
-  b = await openBrowser({ baseURL: server.url, viewport: { width: 1024, height: 768 } });
+  b = await openBrowser({ baseURL: server.url, viewport: { width: 1024 + HANDLE, height: 768 } });
 });
 
 after(async () => {
@@ -229,7 +233,7 @@ test("draws FILL, ZRGB, ZPALETTE, PNG, overlapping COPY and JPEG exactly, ACKs e
     const r = document.getElementById("screen").getBoundingClientRect();
     return [r.left, r.top, r.width, r.height];
   });
-  assert.deepEqual(box, [0, 0, 1024, 768]);
+  assert.deepEqual(box, [HANDLE, 0, 1024, 768]);
 });
 
 for (const name of ["stream-zrgb", "stream-zpalette"]) {
@@ -356,17 +360,19 @@ test("clipboard both ways, the panel, and RESIZE_REQUEST on window resize", { sk
   const cc = await waitMsg(conn, (m) => m.type === "CLIENT_CLIPBOARD", "CLIENT_CLIPBOARD");
   assert.equal(cc.text, "from browser ✓");
 
-  // The panel: type text, send.
+  // The panel, from the menu: type text, send.
+  await b.run({ menu: true });
   await b.page.click("#clipboard-toggle");
   await b.page.fill("#clipboard", "typed in the panel");
   await b.page.click("#clipboard-send");
   const cp = await waitMsg(conn, (m) => m.type === "CLIENT_CLIPBOARD" && m.text.startsWith("typed"), "panel CLIPBOARD");
   assert.equal(cp.text, "typed in the panel");
   await b.page.click("#clipboard-toggle");
+  await b.run({ menu: false });
 
   // Window resize: one RESIZE_REQUEST (debounced) with the new size in device pixels.
-  await b.run({ setViewport: { width: 700, height: 500 } });
-  await b.run({ setViewport: { width: 640, height: 400 } });
+  await b.run({ setViewport: { width: 700 + HANDLE, height: 500 } });
+  await b.run({ setViewport: { width: 640 + HANDLE, height: 400 } });
   const rr = await waitMsg(conn, (m) => m.type === "RESIZE_REQUEST", "RESIZE_REQUEST");
   assert.deepEqual([rr.width, rr.height, rr.scale], [640, 400, 100]);
   await new Promise((r) => setTimeout(r, 600));
@@ -379,7 +385,7 @@ test("clipboard both ways, the panel, and RESIZE_REQUEST on window resize", { sk
   assert.deepEqual(box, [640, 400]);
   conn.send(enc({ type: "RESIZE", width: 640, height: 400 }, { type: "FRAME", id: 2 }));
   await waitMsg(conn, (m) => m.type === "ACK" && m.id === 2, "ACK 2");
-  await b.run({ setViewport: { width: 1024, height: 768 } });
+  await b.run({ setViewport: { width: 1024 + HANDLE, height: 768 } });
 });
 
 // pngPixels decodes a PNG in the page (the browser's own decoder) to RGBA.
@@ -477,7 +483,7 @@ test("HELLO flags: no paste, no copy, no resize", { skip }, async () => {
   const types = all(conn).map((m) => m.type);
   assert.ok(!types.includes("CLIENT_CLIPBOARD"), `sent ${types}`);
   assert.ok(!types.includes("RESIZE_REQUEST"), `sent ${types}`);
-  await b.run({ setViewport: { width: 1024, height: 768 } });
+  await b.run({ setViewport: { width: 1024 + HANDLE, height: 768 } });
 });
 
 test("NOTICE: shown in an aria-live line, a warning longer and styled apart, a newer one replacing it", { skip }, async () => {
@@ -1013,7 +1019,7 @@ test("terminal without WebGL: xterm.js's DOM renderer draws the text", { skip },
 });
 
 test("devicePixelRatio 2: sizes in device pixels with scale 200, pointer mapped through the scale", { skip }, async () => {
-  const hi = await openBrowser({ baseURL: server.url, viewport: { width: 400, height: 300 }, deviceScaleFactor: 2 });
+  const hi = await openBrowser({ baseURL: server.url, viewport: { width: 400 + HANDLE, height: 300 }, deviceScaleFactor: 2 });
   try {
     let conn;
     sessions.hidpi = (c) => {
@@ -1028,13 +1034,13 @@ test("devicePixelRatio 2: sizes in device pixels with scale 200, pointer mapped 
       const r = document.getElementById("screen").getBoundingClientRect();
       return [r.left, r.top, r.width, r.height];
     });
-    assert.deepEqual(box, [0, 0, 400, 300], "one framebuffer pixel per device pixel");
+    assert.deepEqual(box, [HANDLE, 0, 400, 300], "one framebuffer pixel per device pixel");
     await hi.run({ click: { x: 799, y: 599 } });
     await hi.run({ click: { x: 1, y: 3 } });
     await waitRelease(conn, 1, 1, "second click");
     const ptr = all(conn).filter((m) => m.type === "POINTER" && m.buttons === 1).map((m) => [m.x, m.y]);
     assert.deepEqual(ptr, [[799, 599], [1, 3]]);
-    await hi.run({ setViewport: { width: 500, height: 300 } });
+    await hi.run({ setViewport: { width: 500 + HANDLE, height: 300 } });
     const rr = await waitMsg(conn, (m) => m.type === "RESIZE_REQUEST", "RESIZE_REQUEST");
     assert.deepEqual([rr.width, rr.height, rr.scale], [1000, 600, 200]);
   } finally {

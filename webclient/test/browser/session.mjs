@@ -32,6 +32,8 @@
 //                                           shown in #notice; "" and "" while none shows
 //   {"title": true}                         result: document.title
 //   {"reconnect": true}                     click #reconnect
+//   {"menu": true|false}                    open (close) the in-session menu: its handle
+//                                           (#menu-handle), or Escape to close
 //   {"sleep": ms}
 //   {"terminalText": true}                  result: text = the terminal's visible lines joined by \n,
 //                                           cols, rows, fontSize (window.racgateTerminal, xterm.js:
@@ -369,6 +371,15 @@ const STEPS = {
   async reconnect(b) {
     await b.page.click("#reconnect");
     return {};
+  },
+
+  async menu(b, open) {
+    const isOpen = () => b.page.evaluate(() => document.getElementById("status").dataset.open !== undefined);
+    if ((await isOpen()) !== Boolean(open)) {
+      if (open) await b.page.click("#menu-handle");
+      else await b.page.click("#menu-close");
+    }
+    return { open: await isOpen() };
   },
 
   async terminalText(b) {

@@ -12,6 +12,10 @@ import { fileURLToPath } from "node:url";
 import { startFakeServer } from "./fake_server.mjs";
 import { openBrowser, CHROMIUM, TEST_CLIENT } from "./session.mjs";
 
+// The menu handle's strip at the window's left edge (client.css): the desktop's area
+// starts right of it, so client x is HANDLE more than the area's.
+const HANDLE = 6;
+
 const here = fileURLToPath(new URL(".", import.meta.url));
 const required = process.env.RACGATE_BROWSER_TESTS === "1";
 const skip = !existsSync(CHROMIUM) ? `no ${CHROMIUM}` : !existsSync(join(here, "../../dist/client.js")) || !existsSync(TEST_CLIENT) ? "dist/ not built (npm run build)" : false;
@@ -44,7 +48,7 @@ before(async () => {
     },
   });
   // Playwright hides scrollbars in headless chromium: show them, as a user has them.
-  b = await openBrowser({ baseURL: server.url, viewport: { width: 800, height: 600 }, deviceScaleFactor: 2, ignoreDefaultArgs: ["--hide-scrollbars"] });
+  b = await openBrowser({ baseURL: server.url, viewport: { width: 800 + HANDLE, height: 600 }, deviceScaleFactor: 2, ignoreDefaultArgs: ["--hide-scrollbars"] });
 });
 
 after(async () => {
@@ -105,24 +109,27 @@ test("dpr 2, a remote larger than the window: fit, then 1:1 scrolling with exact
   assert.equal(s.mode, "fit");
   assert.ok(s.rect[2] <= 800 && s.rect[3] <= 600, `fitted: ${s.rect}`);
 
+  await b.run({ menu: true }); // the toggle is in the menu
   await b.page.click("#view-mode");
   s = await state();
   assert.equal(s.mode, "1:1");
   assert.equal(s.pressed, "true");
   assert.equal(s.stored, "1:1");
   assert.equal(s.active, "screen", "the keyboard goes back to the canvas");
-  assert.deepEqual(s.rect, [0, 0, 1600, 1000], "3200x2000 device pixels at dpr 2 are 1600x1000 CSS pixels, at the corner");
+  await b.run({ menu: false });
+  s = await state();
+  assert.deepEqual(s.rect, [HANDLE, 0, 1600, 1000], "3200x2000 device pixels at dpr 2 are 1600x1000 CSS pixels, at the corner");
   assert.deepEqual(s.scrollSize, [1600, 1000]);
   assert.ok(s.client[0] < 800 && s.client[1] < 600, `real scrollbars take from the area: ${s.client}`);
 
   // Scrolled: the point lands on the framebuffer pixel under it.
   assert.deepEqual(await scrollView(413, 271), [413, 271]);
-  let p = await clickAt(conn, 100.25, 200.25);
+  let p = await clickAt(conn, HANDLE + 100.25, 200.25);
   assert.deepEqual([p.x, p.y], [Math.floor((100.25 + 413) * 2), Math.floor((200.25 + 271) * 2)]);
   // As far as it goes: the last visible device pixel is the framebuffer's last.
   const [sx, sy] = await scrollView(1e6, 1e6);
   assert.deepEqual([sx, sy], [1600 - s.client[0], 1000 - s.client[1]]);
-  p = await clickAt(conn, s.client[0] - 0.25, s.client[1] - 0.25);
+  p = await clickAt(conn, HANDLE + s.client[0] - 0.25, s.client[1] - 0.25);
   assert.deepEqual([p.x, p.y], [3199, 1999]);
 
   // The wheel over the canvas goes to the remote; the area does not scroll.
@@ -135,7 +142,7 @@ test("dpr 2, a remote larger than the window: fit, then 1:1 scrolling with exact
   assert.deepEqual((await state()).scroll, [sx, sy], "the wheel scrolled the page area");
 
   // A press on the area's scrollbar leaves the keyboard on the canvas.
-  await b.page.mouse.click(s.client[0] + 4, 300);
+  await b.page.mouse.click(HANDLE + s.client[0] + 4, 300);
   await new Promise((r) => setTimeout(r, 50));
   assert.equal((await state()).active, "screen");
 });
@@ -146,12 +153,12 @@ test("dpr 2, a remote smaller than the window: 1:1 centred on whole device pixel
   assert.equal(s.mode, "1:1");
   // 600x401 device pixels = 300x200.5 CSS; (800-300)/2 = 250; (600-200.5)/2 = 199.75 CSS =
   // 399.5 device pixels, down to 399 = 199.5 CSS.
-  assert.deepEqual(s.rect, [250, 199.5, 300, 200.5]);
+  assert.deepEqual(s.rect, [HANDLE + 250, 199.5, 300, 200.5]);
   assert.deepEqual(s.scrollSize, [800, 600], "nothing to scroll");
-  const p = await clickAt(conn, 250 + 17.5 / 2, 199.5 + 33.5 / 2);
+  const p = await clickAt(conn, HANDLE + 250 + 17.5 / 2, 199.5 + 33.5 / 2);
   assert.deepEqual([p.x, p.y], [17, 33]);
   // A click beside the canvas leaves the keyboard on it.
-  await b.page.mouse.click(50, 500);
+  await b.page.mouse.click(HANDLE + 50, 500);
   await new Promise((r) => setTimeout(r, 50));
   assert.equal((await state()).active, "screen");
 });
