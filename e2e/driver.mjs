@@ -21,7 +21,26 @@ const out = (o) => process.stdout.write(JSON.stringify(o) + "\n");
 //   {"fill": {"selector","value"}} types value into a form field (oidc_test.go)
 //   {"clickAndWait": "css"}        clicks, then waits for the navigation it starts, redirects
 //                                  and all, to load; result: where it ended
+//   {"key": "ArrowDown"}           presses a key where the focus is (launcher_test.go)
+//   {"keyAndWait": "Enter"}        the same, then waits for the navigation it starts
+//   {"visible": "css"}             result: count of the matching elements that are shown
+//   {"active": true}               result: the focused element's id, endpoint (data-endpoint)
+//                                  and the page's URL
 const EXTRA = {
+  async key(b, k) {
+    await b.page.keyboard.press(String(k));
+    return { url: b.page.url() };
+  },
+  async keyAndWait(b, k) {
+    await Promise.all([b.page.waitForNavigation({ timeout: b.timeoutMs, waitUntil: "load" }), b.page.keyboard.press(String(k))]);
+    return { url: b.page.url() };
+  },
+  async visible(b, sel) {
+    return { count: await b.page.evaluate((s) => [...document.querySelectorAll(s)].filter((e) => e.offsetParent !== null).length, String(sel)) };
+  },
+  async active(b) {
+    return b.page.evaluate(() => ({ id: document.activeElement?.id ?? "", endpoint: document.activeElement?.dataset?.endpoint ?? "", url: location.href }));
+  },
   async fill(b, v) {
     await b.page.fill(String(v.selector), String(v.value));
     return {};

@@ -239,7 +239,8 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.Header().Set("Content-Security-Policy", pages.CSP(s.signin.LogoutTargets(r.Context(), lg)...))
-	s.render(w, http.StatusOK, "index", pages.Index{User: lg.User.Username, Endpoints: eps})
+	s.render(w, http.StatusOK, "index", pages.Index{User: lg.User.Username, UserGroups: strings.Join(lg.User.Groups, ", "),
+		Admin: cfg.AdminGroup != "" && lg.User.InGroup(cfg.AdminGroup), Groups: pages.GroupEndpoints(eps)})
 }
 
 func (s *Server) handleConnect(w http.ResponseWriter, r *http.Request) {

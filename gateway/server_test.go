@@ -223,6 +223,44 @@ func TestIndexGroups(t *testing.T) {
 	}
 }
 
+// TestLauncherPage: the endpoint list groups endpoints by provider (in the config's
+// order), links administrators to /admin and nobody else, offers a new tab per endpoint,
+// and says what to do when nothing is open.
+func TestLauncherPage(t *testing.T) {
+	y := strings.NewReplacer("https://gw.example", "http://gw.example",
+		"providers:\n  - name: lab\n", "admin-group: admins\nproviders:\n  - name: lab\n  - name: ops\n").Replace(testConfig) + `  - name: ops-shell
+    provider: ops
+    protocol: ssh
+    host: 127.0.0.1:22
+`
+	ts := newTestServer(t, y)
+	_, body := get(t, ts.loggedIn(t, "demo"), ts.hs.URL+"/")
+	lab, ops := strings.Index(body, `<h2 id="provider-0">lab</h2>`), strings.Index(body, `<h2 id="provider-1">ops</h2>`)
+	desk, shell := strings.Index(body, `data-endpoint="desk"`), strings.Index(body, `data-endpoint="ops-shell"`)
+	if lab < 0 || ops < lab || desk < lab || desk > ops || shell < ops {
+		t.Fatalf("not grouped by provider in order (lab %d, desk %d, ops %d, ops-shell %d):\n%s", lab, desk, ops, shell, body)
+	}
+	for _, want := range []string{`<a id="admin" href="/admin">`, `id="filter"`, `target="_blank" rel="noopener" aria-label="Open desk in a new tab"`,
+		`<span class="icon" data-protocol="ssh" aria-hidden="true">ssh</span>`, `<script src="/static/launcher.js" defer></script>`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("demo's launcher lacks %s", want)
+		}
+	}
+	_, body = get(t, ts.loggedIn(t, "bob"), ts.hs.URL+"/")
+	if strings.Contains(body, `id="admin"`) {
+		t.Error("bob, no administrator, is linked to /admin")
+	}
+
+	// Nothing open to bob: a hint and no filter.
+	only := strings.NewReplacer("    connection-settings: [read-only]\n", "    connection-settings: [read-only]\n    groups: [admins]\n",
+		"    protocol: rdp\n", "    protocol: rdp\n    groups: [admins]\n", "    protocol: ssh\n", "    protocol: ssh\n    groups: [admins]\n").Replace(y)
+	ts = newTestServer(t, only)
+	_, body = get(t, ts.loggedIn(t, "bob"), ts.hs.URL+"/")
+	if strings.Contains(body, `data-endpoint=`) || strings.Contains(body, `id="filter"`) || !strings.Contains(body, "No endpoints are open to you yet. Ask your administrator for access.") {
+		t.Fatalf("bob, with nothing open:\n%s", body)
+	}
+}
+
 func TestCookieTamperingAndExpiry(t *testing.T) {
 	ts := newTestServer(t, testConfig)
 	st := ts.state.Load()

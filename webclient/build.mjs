@@ -1,5 +1,6 @@
-// Build: bundles src/main.ts to dist/client.js and src/soundworklet.ts to
-// dist/sound-worklet.js (the AudioWorklet module, loaded beside client.js), both also to
+// Build: bundles src/main.ts to dist/client.js, src/soundworklet.ts to
+// dist/sound-worklet.js (the AudioWorklet module, loaded beside client.js) and
+// src/launcher.ts to dist/launcher.js (the endpoint list's), all also to
 // dist-test/ (below), static/client.css (with xterm.js's CSS) to dist/client.css, and
 // copies the rest of static/ to dist/.
 // With --tests, also bundles test/unit/*.test.ts (and the wire module the browser tests'
@@ -22,6 +23,7 @@ rmSync(distTest, { recursive: true, force: true });
 const scripts = [
   ["src/main.ts", "client.js"],
   ["src/soundworklet.ts", "sound-worklet.js"],
+  ["src/launcher.ts", "launcher.js"], // the endpoint list's script (gateway/pages)
 ];
 for (const [outdir, testBuild] of [[dist, false], [distTest, true]]) for (const [entry, out] of scripts) {
   await esbuild.build({

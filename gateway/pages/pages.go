@@ -29,21 +29,49 @@ func Extend(defs string) *Set {
 // Login is the login form. OIDC names the single sign-on button ("" for none).
 type Login struct{ Error, Next, Username, OIDC string }
 
-// Index is the list of endpoints open to User.
+// Index is the launcher: the endpoints open to User, by provider.
 type Index struct {
-	User      string
+	User       string
+	UserGroups string // for the empty list's hint
+	Admin      bool   // links to /admin
+	Groups     []IndexGroup
+}
+
+// IndexGroup is one provider's endpoints, in the config's order.
+type IndexGroup struct {
+	Provider  string
 	Endpoints []*config.Endpoint
+}
+
+// GroupEndpoints groups eps by provider, providers in the order they first come.
+func GroupEndpoints(eps []*config.Endpoint) []IndexGroup {
+	var gs []IndexGroup
+	at := map[string]int{}
+	for _, e := range eps {
+		p := e.Provider
+		if p == "" {
+			p = "Endpoints"
+		}
+		i, ok := at[p]
+		if !ok {
+			i = len(gs)
+			at[p] = i
+			gs = append(gs, IndexGroup{Provider: p})
+		}
+		gs[i].Endpoints = append(gs[i].Endpoints, e)
+	}
+	return gs
 }
 
 // Message is a page that says one thing, such as why something was refused.
 type Message struct{ Title, Text string }
 
-// CSP is the pages' Content-Security-Policy: no scripts, only their inline style, and
-// forms that post here. formAction adds origins a form's answer may redirect to (the
+// CSP is the pages' Content-Security-Policy: scripts only from racgate's own files (the
+// launcher's), their inline style, and forms that post here. formAction adds origins a form's answer may redirect to (the
 // log-out form's, to an identity provider's sign-out): browsers hold redirects after a
 // form to form-action too.
 func CSP(formAction ...string) string {
-	return "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'" + strings.Join(append([]string{""}, formAction...), " ") + "; frame-ancestors 'none'"
+	return "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; form-action 'self'" + strings.Join(append([]string{""}, formAction...), " ") + "; frame-ancestors 'none'"
 }
 
 // Render writes the page name ("login", "index" or "message") with data and status.
