@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -61,8 +62,13 @@ func (s *Server) acquire(ctx context.Context, cfg *config.Config, ep *config.End
 	return nil, &sessionEnd{Code: code, Reason: reason, Err: err}
 }
 
+// idleWarning is how long before an idle-timeout ends a session its user is warned (a
+// quarter of the timeout for shorter ones).
+const idleWarning = time.Minute
+
 // watch ends ss when its lease is terminated (admin, logout elsewhere) or when it has had
-// no input for the provider's idle-timeout. The returned func stops watching.
+// no input for the provider's idle-timeout, warning the user first (NOTICE). The returned
+// func stops watching.
 func (s *Server) watch(ss *session, cfg *config.Config) (stop func()) {
 	ss.touch()
 	done := make(chan struct{})
@@ -84,20 +90,33 @@ func (s *Server) watch(ss *session, cfg *config.Config) (stop func()) {
 	})
 	var idle *time.Timer
 	if d := cfg.IdleTimeout(ss.ep); d > 0 {
+		// A warning comes this long before the end, once per quiet spell: any input
+		// dismisses it by starting the spell again.
+		warn := min(idleWarning, d/4)
+		var warnedFor int64          // the lastInput the warning was given for; timer callbacks run one at a time
 		armed := make(chan struct{}) // idle is set before check reads it
 		check := func() {
 			<-armed
 			if ss.ctx.Err() != nil {
 				return // ended meanwhile: do not re-arm
 			}
-			last := time.Unix(0, ss.lastInput.Load())
-			if left := d - time.Since(last); left > 0 {
-				idle.Reset(left) // input came meanwhile: look again when it could be idle
-				return
+			last := ss.lastInput.Load()
+			left := d - time.Since(time.Unix(0, last))
+			switch {
+			case left <= 0:
+				ss.end(endWith(closeTimeout, fmt.Sprintf("The connection was idle for %v (idle-timeout).", d)))
+			case left > warn:
+				idle.Reset(left - warn) // input came meanwhile: look again when the warning is due
+			default:
+				if warnedFor != last {
+					warnedFor = last
+					ss.queue(wire.Notice{Level: wire.NoticeWarning, Text: fmt.Sprintf(
+						"No input for a while: this connection ends in %d s unless you move the mouse or press a key.", int(math.Ceil(left.Seconds())))}.Append(nil))
+				}
+				idle.Reset(left)
 			}
-			ss.end(endWith(closeTimeout, fmt.Sprintf("The connection was idle for %v (idle-timeout).", d)))
 		}
-		idle = time.AfterFunc(d, check)
+		idle = time.AfterFunc(d-warn, check)
 		close(armed)
 	}
 	return func() {

@@ -150,6 +150,40 @@ func TestTimeoutsFireOnTime(t *testing.T) {
 	}
 }
 
+// TestIdleWarning: before idle-timeout ends a session its user is warned (NOTICE, a
+// quarter of a short timeout ahead); input dismisses it by starting the quiet spell
+// again, and the next spell is warned of again before the end.
+func TestIdleWarning(t *testing.T) {
+	cfg := strings.Replace(controlConfig, "    maximum-connections-per-user: 2\n",
+		"    maximum-connections-per-user: 2\n    idle-timeout: 2s\n", 1)
+	ts := newTestServer(t, cfg)
+	ts.useFake(nil)
+	start := time.Now()
+	conn := ts.open(t, ts.loggedIn(t, "demo"), "open")
+	warning := func(since time.Time, what string) {
+		t.Helper()
+		ms := readUntil(t, conn, wire.TypeNotice, 3*time.Second)
+		n := ms[len(ms)-1].(wire.Notice)
+		if d := time.Since(since); n.Level != wire.NoticeWarning || !strings.Contains(n.Text, "ends in 1 s unless you move the mouse or press a key") ||
+			d < 1400*time.Millisecond || d > 1900*time.Millisecond {
+			t.Fatalf("%s: NOTICE %+v after %v; want a warning of 1 s left at 1.5 s", what, n, d)
+		}
+		for _, m := range ms {
+			if _, ok := m.(wire.Close); ok {
+				t.Fatalf("%s: CLOSE before the warning", what)
+			}
+		}
+	}
+	warning(start, "first quiet spell")
+	last := time.Now()
+	send(t, conn, wire.Pointer{X: 5, Y: 5})
+	warning(last, "second quiet spell") // no CLOSE at the first spell's end, 2 s after start
+	expectClose(t, conn, wire.CloseTimeout, "idle", 2*time.Second)
+	if d := time.Since(last); d < 2*time.Second || d > 2600*time.Millisecond {
+		t.Fatalf("idle CLOSE %v after the last input; want 2 s", d)
+	}
+}
+
 func TestAdminAPI(t *testing.T) {
 	dir := t.TempDir()
 	token := strings.Repeat("t0ken", 8)
