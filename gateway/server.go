@@ -317,6 +317,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	var err error
 	select {
 	case <-done:
+		s.shares.endIdle() // those kept for a session to come back: none will now
 		err = s.shares.wait(ctx)
 	case <-ctx.Done():
 		err = ctx.Err()

@@ -47,10 +47,17 @@ type shares struct {
 	mu sync.Mutex
 	m  map[string]*sharedConn
 	wg sync.WaitGroup // each connection's dial-and-run goroutine
+	// grace is how long a connection whose last session left stays open for a session
+	// to come back to (a browser reconnecting after its websocket dropped).
+	grace time.Duration
 }
 
+// defaultShareGrace: a dropped websocket comes back within a few seconds (the web client
+// retries after 1 s, then 2 s, 4 s).
+const defaultShareGrace = 15 * time.Second
+
 func newShares() *shares {
-	return &shares{m: map[string]*sharedConn{}}
+	return &shares{m: map[string]*sharedConn{}, grace: defaultShareGrace}
 }
 
 // sharedConn is one connection and its display, and the sessions on it.
@@ -69,9 +76,10 @@ type sharedConn struct {
 
 	// Guarded by sh.mu.
 	members map[*shareMember]struct{}
-	gone    bool   // out of the registry: no new members
-	name    string // the desktop name, for members that join later
-	asks    uint64 // counts members' size wishes, to order them
+	gone    bool        // out of the registry: no new members
+	name    string      // the desktop name, for members that join later
+	asks    uint64      // counts members' size wishes, to order them
+	idle    *time.Timer // while no member is on it: ends it after the grace
 }
 
 // sharedRemote is what a protocol adapter gives a shared connection.
@@ -104,6 +112,10 @@ type shareMember struct {
 func (sh *shares) join(ctx context.Context, key string, log *slog.Logger, ev remoteEvents, dial func(ctx context.Context, ev remoteEvents) (sharedRemote, error)) (remote, display, error) {
 	sh.mu.Lock()
 	sc := sh.m[key]
+	if sc != nil && sc.idle != nil {
+		sc.idle.Stop() // back within the grace; a timer already firing finds a member and leaves it
+		sc.idle = nil
+	}
 	if sc == nil {
 		life, cancel := context.WithCancel(context.Background())
 		sc = &sharedConn{sh: sh, key: key, log: log, dialed: make(chan struct{}), ran: make(chan struct{}),
@@ -216,6 +228,51 @@ func (sc *sharedConn) setName(n string) {
 	})
 }
 
+// up reports whether the connection is dialed and running.
+func (sc *sharedConn) up() bool {
+	select {
+	case <-sc.dialed:
+	default:
+		return false
+	}
+	select {
+	case <-sc.ran:
+		return false
+	default:
+	}
+	return sc.err == nil
+}
+
+// endIfIdle ends the connection if no session came back in its grace.
+func (sc *sharedConn) endIfIdle() {
+	sc.sh.mu.Lock()
+	end := len(sc.members) == 0 && !sc.gone
+	if end {
+		sc.gone = true
+		sc.idle = nil
+		delete(sc.sh.m, sc.key)
+	}
+	sc.sh.mu.Unlock()
+	if end {
+		sc.cancel()
+	}
+}
+
+// endIdle ends every connection waiting out its grace (shutdown).
+func (sh *shares) endIdle() {
+	sh.mu.Lock()
+	var idle []*sharedConn
+	for _, sc := range sh.m {
+		if sc.idle != nil && sc.idle.Stop() {
+			idle = append(idle, sc)
+		}
+	}
+	sh.mu.Unlock()
+	for _, sc := range idle {
+		sc.endIfIdle()
+	}
+}
+
 // want records the size m's browser wants.
 func (m *shareMember) want(w, h int) {
 	m.sc.sh.mu.Lock()
@@ -233,6 +290,12 @@ func (m *shareMember) Close() error {
 		sc.sh.mu.Lock()
 		delete(sc.members, m)
 		last := len(sc.members) == 0
+		// A connection that is up waits out the grace for a session to come back; one
+		// still dialing or already failed ends now.
+		if last && !sc.gone && sc.sh.grace > 0 && sc.up() {
+			sc.idle = time.AfterFunc(sc.sh.grace, sc.endIfIdle)
+			last = false
+		}
 		if last && !sc.gone {
 			sc.gone = true
 			delete(sc.sh.m, sc.key)

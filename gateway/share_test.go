@@ -94,6 +94,12 @@ func (d *shareDialer) dial(ctx context.Context, ev remoteEvents) (sharedRemote, 
 	return f, nil
 }
 
+func (d *shareDialer) lastShared() *fakeShared {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.last
+}
+
 func (d *shareDialer) count() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -124,6 +130,7 @@ func (l *eventLog) String() string {
 
 func TestSharesJoinAndLeave(t *testing.T) {
 	sh := newShares()
+	sh.grace = 0 // the last one out ends it at once (TestSharesGrace has the grace)
 	d := &shareDialer{gate: make(chan struct{})}
 	log := discardLogger()
 	ctx := context.Background()
@@ -213,8 +220,57 @@ func TestSharesJoinAndLeave(t *testing.T) {
 	}
 }
 
+// TestSharesGrace: a connection whose last session left stays open for the grace; a
+// session back within it rejoins without a dial; past it, or at shutdown, it ends.
+func TestSharesGrace(t *testing.T) {
+	sh := newShares()
+	sh.grace = 300 * time.Millisecond
+	d := &shareDialer{gate: make(chan struct{})}
+	close(d.gate)
+	ctx := context.Background()
+	r1, _, err := sh.join(ctx, "k", discardLogger(), (&eventLog{}).events(), d.dial)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := d.lastShared()
+	r1.Close()
+	time.Sleep(150 * time.Millisecond)
+	if f.closed.Load() != 0 {
+		t.Fatal("the connection closed within its grace")
+	}
+	r2, _, err := sh.join(ctx, "k", discardLogger(), (&eventLog{}).events(), d.dial)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(400 * time.Millisecond) // past the first grace: the rejoin stopped it
+	if n := d.count(); n != 1 || f.closed.Load() != 0 {
+		t.Fatalf("a rejoin within the grace: %d dials, connection closed %d times", n, f.closed.Load())
+	}
+	r2.Close()
+	waitFor(t, "the connection to close after the grace", func() bool { return f.closed.Load() == 1 })
+	if c, _ := sh.count(); c != 0 {
+		t.Fatalf("%d connections left in the registry", c)
+	}
+
+	// At shutdown, one waiting out its grace ends at once.
+	r3, _, err := sh.join(ctx, "k", discardLogger(), (&eventLog{}).events(), d.dial)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f = d.lastShared()
+	sh.grace = time.Hour
+	r3.Close()
+	sh.endIdle()
+	wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := sh.wait(wctx); err != nil || f.closed.Load() != 1 {
+		t.Fatalf("after endIdle: wait %v, closed %d", err, f.closed.Load())
+	}
+}
+
 func TestSharesServerEnds(t *testing.T) {
 	sh := newShares()
+	sh.grace = 0
 	d := &shareDialer{}
 	ctx := context.Background()
 	a, _, err := sh.join(ctx, "k", discardLogger(), remoteEvents{}, d.dial)
@@ -256,6 +312,7 @@ func TestSharesServerEnds(t *testing.T) {
 
 func TestSharesDialFailsAndCancel(t *testing.T) {
 	sh := newShares()
+	sh.grace = 0
 	ctx := context.Background()
 	refused := errors.New("refused")
 	d := &shareDialer{err: refused, gate: make(chan struct{})}
@@ -305,6 +362,7 @@ func TestXvncSharedConnection(t *testing.T) {
 		"    maximum-connections: 1\n", "    maximum-connections: -1\n",
 		"host: 127.0.0.1:1\n", "host: "+x.Addr+"\n    settings: {quality: lossless}\n").Replace(testConfig)
 	ts := newTestServer(t, y)
+	ts.shares.grace = 0 // the last one out ends it at once (TestSharesGrace has the grace)
 	open := func(user string) *browser {
 		b := openBrowser(t, ts, user, "/ws/desk?width=640&height=480")
 		b.wait("first frame", 15*time.Second, func(b *browser) bool { return b.frames > 0 })

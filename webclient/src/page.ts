@@ -19,6 +19,7 @@ import { Bell } from "./bell.js";
 import { ClipboardPanel } from "./clipboardpanel.js";
 import { DesktopView } from "./desktop.js";
 import { Menu } from "./menu.js";
+import { Reconnector } from "./reconnect.js";
 import { NoticeLine } from "./notice.js";
 import { PromptForm } from "./prompt.js";
 import { SoundPanel } from "./soundpanel.js";
@@ -108,6 +109,8 @@ export class ConnectPage {
   private readonly sound: SoundPanel;
   private readonly viewMode: ViewModeToggle;
   private readonly menu: Menu;
+  private readonly reconnector: Reconnector;
+  private everConnected = false; // only a connection that once worked is retried by itself
   private readonly session: Session;
   // The terminal size in the last connect URL: a terminal opened on HELLO starts at it.
   private urlCells = { cols: 80, rows: 24 };
@@ -172,17 +175,24 @@ export class ConnectPage {
         },
         connected: () => this.connected(),
         received: () => this.session.received,
-        disconnect: () => this.session.disconnect(),
+        disconnect: () => {
+          this.reconnector.cancel();
+          this.session.disconnect();
+        },
         focusDisplay: () => this.focusDisplay(),
       },
     );
+    this.reconnector = new Reconnector({ reconnect: () => this.connect(), say: (text) => this.status.say(text) });
     this.session = new Session({ url: "", display: this.desktop.display, ui: this.sessionUI() });
   }
 
   /** start wires the page's listeners and connects. */
   start(): void {
     this.clipboard.listen();
-    this.status.onReconnect(() => this.connect());
+    this.status.onReconnect(() => {
+      this.reconnector.cancel();
+      this.connect();
+    });
     const resized = () => this.windowResized();
     new ResizeObserver(resized).observe(this.el.view);
     window.addEventListener("resize", resized);
@@ -239,6 +249,11 @@ export class ConnectPage {
     const code = this.session.closeCode;
     this.status.show(s, detail, code === null || closeAllowsReconnect(code));
     if (s !== "connected") this.menu.close(false);
+    if (s === "connected") {
+      this.everConnected = true;
+      this.reconnector.connected();
+    }
+    if (s === "closed" && this.everConnected && this.session.connectionLost) this.reconnector.lost();
     this.prompt.hide(); // a prompt belongs to one connection attempt
     if (s === "connecting") this.notice.clear(); // and a notice to one connection
     if (s === "closed") this.sound.closed();

@@ -85,6 +85,7 @@ export class Session {
   private helloKind = 0; // HELLO's kind
   private sound = false; // the HELLO decoded so far had FLAG_AUDIO
   private counts = { bytes: 0, frames: 0 }; // received over the page's life (menu details)
+  private lost = false; // the last connection ended without a CLOSE, an error or disconnect()
 
   constructor(private readonly o: SessionOptions) {}
 
@@ -136,6 +137,7 @@ export class Session {
 
   /** Close the websocket from this side (page unload, reconnect). */
   disconnect(): void {
+    this.lost = false;
     this.teardown();
     if (this.state !== "closed") this.setState("closed", "disconnected");
   }
@@ -334,6 +336,7 @@ export class Session {
     const text = e instanceof ProtocolError ? `protocol error: ${e.message}` : `client error: ${errText(e)}`;
     console.error("racgate:", e);
     this.failure = text;
+    this.lost = false;
     this.teardown(WS_CLOSE_PROTOCOL_ERROR, "protocol error");
     this.setState("closed", text);
   }
@@ -355,9 +358,15 @@ export class Session {
       detail = this.opened ? "connection lost" : "connection lost (the websocket could not be opened)";
       if (reason) detail += ` (${code}: ${reason})`;
     }
+    this.lost = !this.failure && !this.closeMsg;
     this.gen++;
     this.dropQueue();
     this.setState("closed", detail);
+  }
+
+  /** Whether the last connection was lost: no CLOSE, no error, not disconnect(). */
+  get connectionLost(): boolean {
+    return this.lost;
   }
 
   /** The CLOSE code received, if any. */

@@ -531,7 +531,7 @@ test("NOTICE: shown in an aria-live line, a warning longer and styled apart, a n
   assert.deepEqual(b.logs.filter((l) => l.startsWith("pageerror")), []);
 });
 
-test("CLOSE shows the reason, reconnect opens a new websocket, a dropped one is 'connection lost'", { skip }, async () => {
+test("CLOSE shows the reason, reconnect opens a new websocket, a dropped one reconnects by itself with a countdown", { skip }, async () => {
   const conns = [];
   sessions.closing = (c) => {
     conns.push(c);
@@ -553,10 +553,33 @@ test("CLOSE shows the reason, reconnect opens a new websocket, a dropped one is 
   assert.equal(conns.length, 2);
   await waitMsg(conns[1], (m) => m.type === "ACK" && m.id === 1, "ACK 1 on the new websocket");
   assert.equal(await b.page.isVisible("#reconnect"), false);
+  // Dropped without a CLOSE: a countdown from 1 s, then a new websocket by itself.
   conns[1].close({ abrupt: true });
   await b.run({ waitState: "closed" });
-  assert.match((await b.run({ statusText: true })).text, /connection lost/);
+  assert.match((await b.run({ statusText: true })).text, /connection lost: reconnecting in 1 s/);
   assert.equal(await b.page.getAttribute("#reconnect", "data-useful"), "true");
+  await b.run({ waitState: "connected" });
+  assert.equal(conns.length, 3);
+  await waitMsg(conns[2], (m) => m.type === "ACK" && m.id === 1, "ACK 1 after reconnecting by itself");
+  // Tries that fail wait longer each time: 1 s, then 2 s.
+  const failing = sessions.closing;
+  sessions.closing = (c) => {
+    conns.push(c);
+    c.close({ abrupt: true });
+  };
+  conns[2].close({ abrupt: true });
+  await b.page.waitForFunction(() => /reconnecting in 2 s/.test(document.getElementById("status-text").textContent), null, { timeout: 5000 });
+  assert.equal(conns.length, 4, "one try after 1 s");
+  sessions.closing = failing;
+  await b.run({ waitState: "connected" });
+  assert.equal(conns.length, 5);
+  // The user's Disconnect is not retried.
+  await b.run({ menu: true });
+  await b.page.click("#disconnect");
+  await b.run({ waitState: "closed" });
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal(conns.length, 5, "Disconnect reconnected by itself");
+  assert.match((await b.run({ statusText: true })).text, /disconnected/);
 
   // CLOSE with a code where retrying does not help: the button stays, marked so.
   sessions.denied = (c) => {
