@@ -19,6 +19,7 @@ import { Bell } from "./bell.js";
 import { ClipboardPanel } from "./clipboardpanel.js";
 import { DesktopView } from "./desktop.js";
 import { Menu } from "./menu.js";
+import { loadPref, storePref } from "./prefs.js";
 import { Reconnector } from "./reconnect.js";
 import { NoticeLine } from "./notice.js";
 import { PromptForm } from "./prompt.js";
@@ -30,6 +31,9 @@ import { TerminalView } from "./terminal.js";
 import { ViewModeToggle } from "./viewmode.js";
 import { closeAllowsReconnect, FLAG_AUDIO, KIND_TERMINAL, NOTICE_INFO } from "./wire.js";
 import type { Hello, Prompt } from "./wire.js";
+
+/** SCREEN_READER_KEY keeps the terminal's screen reader mode ("1" on). */
+export const SCREEN_READER_KEY = "racgate.screenReader";
 
 export interface PageElements {
   view: HTMLDivElement; // #view: holds the canvas and the terminal
@@ -58,6 +62,7 @@ export interface PageElements {
   fullscreen: HTMLButtonElement; // #fullscreen
   details: HTMLElement; // #details
   disconnect: HTMLButtonElement; // #disconnect
+  screenReader: HTMLButtonElement; // #screen-reader: a terminal's screen reader mode
 }
 
 function el<T extends HTMLElement>(id: string): T {
@@ -95,6 +100,7 @@ export function pageElements(): PageElements {
     fullscreen: el("fullscreen"),
     details: el("details"),
     disconnect: el("disconnect"),
+    screenReader: el("screen-reader"),
   };
 }
 
@@ -200,6 +206,18 @@ export class ConnectPage {
     this.sound.listen();
     this.viewMode.listen();
     this.menu.listen();
+    // A terminal's screen reader mode, kept for later sessions.
+    const sr = this.el.screenReader;
+    const showSR = (on: boolean) => {
+      sr.setAttribute("aria-pressed", String(on));
+      this.terminal.setScreenReader(on);
+    };
+    showSR(loadPref(SCREEN_READER_KEY) === "1");
+    sr.addEventListener("click", () => {
+      const on = sr.getAttribute("aria-pressed") !== "true";
+      storePref(SCREEN_READER_KEY, on ? "1" : "0");
+      showSR(on);
+    });
     // The connect request lists the sound codecs this browser decodes: ask first.
     void this.sound.probe().then(() => this.connect());
   }

@@ -53,6 +53,7 @@ export class TerminalView {
   private fit = new FitAddon();
   private search = new SearchAddon();
   private sent = { cols: 0, rows: 0 };
+  private screenReader = false; // xterm.js screenReaderMode (setScreenReader)
   private resizeTimer: ReturnType<typeof setTimeout> | undefined;
   private searchBar: SearchBar | null = null;
   private renderer = "none";
@@ -107,6 +108,7 @@ export class TerminalView {
       cols: initial.cols,
       rows: initial.rows,
       disableStdin: readOnly,
+      screenReaderMode: this.screenReader,
       // OSC 8 hyperlinks: their text need not be their target, so ask first; xterm.js
       // offers only http(s) ones, and openLink checks again.
       linkHandler: {
@@ -235,6 +237,15 @@ export class TerminalView {
     this.box.dataset.scheme = schemeName(scheme);
     this.box.style.background = SCHEMES[schemeName(scheme)].background ?? "";
     this.fitNow();
+  }
+
+  /**
+   * setScreenReader turns xterm.js's screen reader mode on or off: an accessibility tree of
+   * the rows that screen readers read and the browser's find searches.
+   */
+  setScreenReader(on: boolean): void {
+    this.screenReader = on;
+    if (this.term) this.term.options.screenReaderMode = on;
   }
 
   /** setScrollback applies TERMINAL_SCROLLBACK: sent before any output. */

@@ -740,6 +740,35 @@ test("dead keys, numpad, AltGraph, the paste shortcut, BELL, terminal endpoints"
   assert.equal(await b.page.isVisible("#screen"), false);
 });
 
+test("terminal screen reader mode: from the menu, the rows become readable text, and the choice is kept", { skip }, async () => {
+  const t = await openBrowser({ baseURL: server.url, viewport: { width: 900, height: 600 } });
+  try {
+    sessions.reader = (c) => c.send(enc(
+      { type: "HELLO", version: 1, kind: 1, flags: 7, name: "shell" },
+      { type: "TERMINAL", data: new TextEncoder().encode("readable line ✓\r\n$ ") },
+      { type: "FRAME", id: 1 },
+    ));
+    const rows = () => t.page.evaluate(() => document.querySelector("#terminal .xterm-accessibility-tree")?.textContent ?? "");
+    await t.run({ open: "reader" });
+    await t.run({ waitState: "connected" });
+    assert.equal(await rows(), "", "no accessibility tree before it is asked for");
+    await t.run({ menu: true });
+    assert.equal(await t.page.isVisible("#screen-reader"), true);
+    assert.equal(await t.page.isVisible("[data-keys]"), false, "a terminal's menu has no desktop keys");
+    await t.page.click("#screen-reader");
+    assert.equal(await t.page.getAttribute("#screen-reader", "aria-pressed"), "true");
+    await t.page.waitForFunction(() => (document.querySelector("#terminal .xterm-accessibility-tree")?.textContent ?? "").includes("readable line ✓"));
+    // Kept: the next page starts with it on.
+    await t.page.reload();
+    await t.run({ waitState: "connected" });
+    await t.page.waitForFunction(() => (document.querySelector("#terminal .xterm-accessibility-tree")?.textContent ?? "").includes("readable line ✓"));
+    assert.equal(await t.page.getAttribute("#screen-reader", "aria-pressed"), "true");
+    assert.ok((await rows()).includes("readable line"));
+  } finally {
+    await t.close();
+  }
+});
+
 test("terminal endpoint: xterm.js shows TERMINAL bytes, sends input, paste and its size", { skip }, async () => {
   const t = await openBrowser({ baseURL: server.url, viewport: { width: 900, height: 600 } });
   try {
