@@ -89,12 +89,13 @@ func (b *browser) close() {
 }
 
 // do runs one step and returns its result; a failed step fails the test.
-// openDesk starts a browser on the gateway at url with a w x h viewport, logs in as the
-// test user and opens the endpoint "desk", waiting up to timeout for it to connect.
+// openDesk starts a browser on the gateway at url whose remote area is w x h (the
+// viewport is menuHandle wider), logs in as the test user and opens the endpoint "desk",
+// waiting up to timeout for it to connect.
 func openDesk(t *testing.T, url string, w, h int, timeout time.Duration) *browser {
 	t.Helper()
 	b := startBrowser(t, url)
-	b.do(map[string]any{"setViewport": map[string]any{"width": w, "height": h}})
+	b.do(map[string]any{"setViewport": map[string]any{"width": w + menuHandle, "height": h}})
 	b.do(map[string]any{"login": map[string]any{"username": testUser, "password": testPassword}})
 	b.do(map[string]any{"open": "desk"})
 	b.do(map[string]any{"waitState": "connected", "timeoutMs": timeout.Milliseconds()})

@@ -3,10 +3,22 @@
 // vocabulary of webclient/test/browser/session.mjs), one JSON result per line on stdout,
 // {"ok": true, ...result} or {"ok": false, "error": "..."}. One browser for the whole run,
 // so the Go test can act on the remote machine between steps.
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { createInterface } from "node:readline";
 import { openBrowser, runStep } from "../webclient/test/browser/session.mjs";
 
 const out = (o) => process.stdout.write(JSON.stringify(o) + "\n");
+
+// axe-core's browser bundle, from the web client's node_modules (a devDependency).
+let axeSrc = null;
+function axeSource() {
+  if (axeSrc === null) {
+    const require = createRequire(new URL("../webclient/package.json", import.meta.url));
+    axeSrc = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+  }
+  return axeSrc;
+}
 
 // Steps of the Go tests' own, beside session.mjs's (viewmode_test.go):
 //   {"viewState": true}            the desktop's view mode as the page shows it: the toggle
@@ -26,7 +38,17 @@ const out = (o) => process.stdout.write(JSON.stringify(o) + "\n");
 //   {"visible": "css"}             result: count of the matching elements that are shown
 //   {"active": true}               result: the focused element's id, endpoint (data-endpoint)
 //                                  and the page's URL
+//   {"axe": true}                  runs axe-core (WCAG 2.1 A and AA rules) on the page; result:
+//                                  violations [{id, impact, help, targets}] (a11y_test.go)
 const EXTRA = {
+  async axe(b) {
+    // Evaluated through the DevTools protocol, which the pages' CSP does not govern.
+    if (!(await b.page.evaluate(() => typeof window.axe === "object"))) await b.page.evaluate(axeSource());
+    const r = await b.page.evaluate(() => window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } }));
+    return {
+      violations: r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => n.target.join(" ")).slice(0, 5) })),
+    };
+  },
   async key(b, k) {
     await b.page.keyboard.press(String(k));
     return { url: b.page.url() };

@@ -122,8 +122,8 @@ func TestBrowserXRDP(t *testing.T) {
 
 	t.Run("remote screen follows the window", func(t *testing.T) {
 		waitCanvasEquals(t, b, x, "before resize")
-		b.do(map[string]any{"setViewport": map[string]any{"width": 1000, "height": 700}})
-		// The page's status bar may take some of the height; the width is the window's.
+		// The remote's area is the window less the menu handle's strip at the left.
+		b.do(map[string]any{"setViewport": map[string]any{"width": 1000 + menuHandle, "height": 700}})
 		deadline := time.Now().Add(15 * time.Second)
 		for {
 			s, err := x.Capture() // fails while xrdp resizes the screen
@@ -156,7 +156,7 @@ func TestBrowserXRDPReconnect(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	b.do(map[string]any{"setViewport": map[string]any{"width": 1000, "height": 700}})
+	b.do(map[string]any{"setViewport": map[string]any{"width": 1000 + menuHandle, "height": 700}})
 	var told bool
 	deadline := time.Now().Add(20 * time.Second)
 	for {

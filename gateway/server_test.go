@@ -191,9 +191,9 @@ func TestLoginFlow(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("GET /: %s", resp.Status)
 	}
-	for _, want := range []string{`<a data-endpoint="desk" href="/connect/desk">`,
-		`<a data-endpoint="secret" href="/connect/secret">`,
-		`<a data-endpoint="Windows box" href="/connect/Windows%20box">`} {
+	for _, want := range []string{`<a class="open" data-endpoint="desk" href="/connect/desk">`,
+		`<a class="open" data-endpoint="secret" href="/connect/secret">`,
+		`<a class="open" data-endpoint="Windows box" href="/connect/Windows%20box">`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("index lacks %s:\n%s", want, body)
 		}
