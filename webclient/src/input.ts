@@ -3,6 +3,7 @@
 
 import { keysymFor } from "./keysym.js";
 import { pointerButtons, WheelAccumulator } from "./geometry.js";
+import { TouchGestures } from "./touch.js";
 import type { ClientMessage } from "./wire.js";
 
 export interface InputTarget {
@@ -30,8 +31,11 @@ export class Input {
   private readonly abort = new AbortController();
   // Keys held back while a paste brings the clipboard over, sent in order afterwards.
   private deferred: Promise<void> | null = null;
+  // Fingers: taps, long presses, drags and two-finger scrolls (touch.ts).
+  private readonly touch: TouchGestures;
 
   constructor(private el: HTMLElement, private t: InputTarget) {
+    this.touch = new TouchGestures((m) => this.t.send(m));
     const o = { signal: this.abort.signal };
     el.addEventListener("keydown", (e) => this.key(e, true), o);
     el.addEventListener("keyup", (e) => this.key(e, false), o);
@@ -97,6 +101,10 @@ export class Input {
 
   private pointer(e: PointerEvent, down: boolean): void {
     if (!this.t.active()) return;
+    if (e.pointerType === "touch") {
+      this.touchPointer(e, down);
+      return;
+    }
     if (down) {
       this.el.focus({ preventScroll: true });
       try {
@@ -113,6 +121,22 @@ export class Input {
     this.lastY = y;
     this.buttons = buttons;
     this.t.send({ type: "POINTER", x, y, buttons });
+  }
+
+  private touchPointer(e: PointerEvent, down: boolean): void {
+    e.preventDefault();
+    const { x, y } = this.t.toFramebuffer(e.clientX, e.clientY);
+    const p = { id: e.pointerId, pageX: e.clientX, pageY: e.clientY, x, y };
+    if (down) {
+      this.el.focus({ preventScroll: true });
+      try {
+        this.el.setPointerCapture(e.pointerId);
+      } catch {
+        /* not capturable (synthetic event) */
+      }
+      this.touch.down(p);
+    } else if (e.type === "pointermove") this.touch.move(p);
+    else this.touch.up(p, e.type === "pointercancel");
   }
 
   private onWheel(e: WheelEvent): void {

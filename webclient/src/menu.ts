@@ -50,6 +50,34 @@ export function textKeys(text: string): Key[] {
   return out;
 }
 
+/** Keys the on-screen keyboard's box gets as keydown rather than as input. */
+const NAMED_KEYS: Record<string, number> = {
+  ArrowLeft: 0xff51, ArrowUp: 0xff52, ArrowRight: 0xff53, ArrowDown: 0xff54, Escape: 0xff1b, Tab: 0xff09,
+};
+
+/**
+ * oskKeys is what an input event of the on-screen keyboard's box types at the remote:
+ * text as keystrokes, a deletion as BackSpace (Delete forward), a new line as Return.
+ */
+export function oskKeys(inputType: string, data: string | null): Key[] {
+  const one = (keysym: number, code: string) => comboKeys([{ keysym, code }]);
+  switch (inputType) {
+    case "insertText":
+    case "insertReplacementText":
+    case "insertFromPaste":
+    case "insertCompositionText":
+      return textKeys(data ?? "");
+    case "insertLineBreak":
+    case "insertParagraph":
+      return one(0xff0d, "Enter");
+    case "deleteContentBackward":
+      return one(0xff08, "Backspace");
+    case "deleteContentForward":
+      return one(0xffff, "Delete");
+  }
+  return [];
+}
+
 /** MAX_TYPED bounds the text typed at once (each character is two KEY messages). */
 export const MAX_TYPED = 4096;
 
@@ -71,6 +99,8 @@ export interface MenuElements {
   fullscreen: HTMLButtonElement; // #fullscreen
   details: HTMLElement; // #details
   disconnect: HTMLButtonElement; // #disconnect
+  keyboard: HTMLButtonElement; // #keyboard: raises the on-screen keyboard
+  osk: HTMLTextAreaElement; // #osk: what the on-screen keyboard types into
 }
 
 export interface MenuHooks {
@@ -139,6 +169,25 @@ export class Menu {
       e.fullscreen.setAttribute("aria-pressed", String(on));
       e.fullscreen.textContent = on ? "Leave full screen" : "Full screen";
       if (!on) (navigator as Navigator & { keyboard?: KeyboardLock }).keyboard?.unlock?.();
+    });
+    // The on-screen keyboard (phones, tablets): #osk takes the focus so that it rises;
+    // what it types goes to the remote as keystrokes, and #osk stays empty.
+    e.keyboard.addEventListener("click", () => {
+      this.close(false);
+      e.osk.focus();
+    });
+    e.osk.addEventListener("beforeinput", (ev) => {
+      const ks = oskKeys(ev.inputType, ev.data);
+      if (ks.length && hooks.connected()) hooks.keys(ks);
+      ev.preventDefault();
+    });
+    e.osk.addEventListener("keydown", (ev) => {
+      // Keys that type nothing (arrows, Escape, Tab) from a hardware or on-screen keyboard.
+      const ks = NAMED_KEYS[ev.key];
+      if (ks !== undefined && hooks.connected()) {
+        ev.preventDefault();
+        hooks.keys(comboKeys([{ keysym: ks, code: "" }]));
+      }
     });
     e.disconnect.addEventListener("click", () => {
       this.close(false);

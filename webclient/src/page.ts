@@ -63,6 +63,8 @@ export interface PageElements {
   details: HTMLElement; // #details
   disconnect: HTMLButtonElement; // #disconnect
   screenReader: HTMLButtonElement; // #screen-reader: a terminal's screen reader mode
+  keyboard: HTMLButtonElement; // #keyboard
+  osk: HTMLTextAreaElement; // #osk
 }
 
 function el<T extends HTMLElement>(id: string): T {
@@ -101,6 +103,8 @@ export function pageElements(): PageElements {
     details: el("details"),
     disconnect: el("disconnect"),
     screenReader: el("screen-reader"),
+    keyboard: el("keyboard"),
+    osk: el("osk"),
   };
 }
 
@@ -174,6 +178,7 @@ export class ConnectPage {
       {
         handle: el.menuHandle, menu: el.status, close: el.menuClose, keysFn: el.keysFn, typeText: el.typeText,
         typeSend: el.typeSend, fullscreen: el.fullscreen, details: el.details, disconnect: el.disconnect,
+        keyboard: el.keyboard, osk: el.osk,
       },
       {
         keys: (ks) => {

@@ -1121,3 +1121,51 @@ test("touch acts as the mouse: a tap is a left click where the finger was", { sk
     await t.close();
   }
 });
+test("touch: a long press is a right click, two fingers scroll, the Keyboard button types at the remote", { skip }, async () => {
+  const t = await openBrowser({ baseURL: server.url, viewport: { width: 400 + HANDLE, height: 300 }, hasTouch: true });
+  try {
+    let conn;
+    sessions.fingers = (c) => {
+      conn = c;
+      c.send(enc(hello(), { type: "RESIZE", width: 800, height: 600 }, { type: "FRAME", id: 1 }));
+    };
+    await t.run({ open: "fingers" });
+    await t.run({ waitState: "connected" });
+    await waitMsg(conn, (m) => m.type === "ACK", "ACK");
+    const cdp = await t.page.context().newCDPSession(t.page);
+    const touch = (type, points) => cdp.send("Input.dispatchTouchEvent", { type, touchPoints: points.map(([x, y], id) => ({ x, y, id })) });
+    // The canvas is 400x300 CSS for 800x600: page (HANDLE+100, 100) is framebuffer (200, 200).
+    conn.messages.length = 0;
+    await touch("touchStart", [[HANDLE + 100, 100]]);
+    await new Promise((r) => setTimeout(r, 700));
+    await touch("touchEnd", []);
+    await waitMsg(conn, (m) => m.type === "POINTER" && m.buttons === 4, "right press");
+    const ptr = all(conn).filter((m) => m.type === "POINTER").map((m) => `${m.x},${m.y},${m.buttons}`);
+    assert.deepEqual(ptr.slice(0, 3), ["200,200,0", "200,200,4", "200,200,0"]);
+
+    // Two fingers up by 150 CSS px: one notch down, and no button.
+    conn.messages.length = 0;
+    await touch("touchStart", [[HANDLE + 100, 250], [HANDLE + 200, 250]]);
+    for (let y = 240; y >= 100; y -= 10) await touch("touchMove", [[HANDLE + 100, y], [HANDLE + 200, y]]);
+    await touch("touchEnd", []);
+    const w = await waitMsg(conn, (m) => m.type === "WHEEL", "WHEEL");
+    assert.equal(w.dy, 1);
+    assert.ok(all(conn).every((m) => m.type !== "POINTER" || m.buttons === 0), "a scroll pressed a button");
+    await cdp.detach();
+
+    // The on-screen keyboard: the menu's Keyboard focuses its box; typing goes as keys.
+    await t.run({ menu: true });
+    await t.page.click("#keyboard");
+    assert.equal(await t.page.evaluate(() => document.activeElement?.id), "osk");
+    conn.messages.length = 0;
+    await t.page.keyboard.type("hi");
+    await t.page.keyboard.press("Backspace");
+    await waitMsg(conn, (m) => m.type === "KEY" && m.keysym === 0xff08 && !m.down, "BackSpace up");
+    const keys = all(conn).filter((m) => m.type === "KEY").map((m) => `${m.down ? "+" : "-"}${m.keysym.toString(16)}`);
+    assert.deepEqual(keys, ["+68", "-68", "+69", "-69", "+ff08", "-ff08"]);
+    assert.equal(await t.page.inputValue("#osk"), "", "the box keeps nothing");
+  } finally {
+    await t.close();
+  }
+});
+

@@ -2,7 +2,7 @@
 // keystrokes, and the figures it shows (menu.ts).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { COMBOS, comboKeys, rate, textKeys } from "../../src/menu.js";
+import { COMBOS, comboKeys, oskKeys, rate, textKeys } from "../../src/menu.js";
 
 const short = (ks: { down: boolean; keysym: number; code: string }[]) =>
   ks.map((k) => `${k.down ? "+" : "-"}${k.keysym.toString(16)}${k.code ? ":" + k.code : ""}`).join(" ");
@@ -32,4 +32,13 @@ test("rate: frames and kilobytes per second between two samples", () => {
   assert.equal(rate({ bytes: 0, frames: 0 }, { bytes: 512 * 1024, frames: 30 }, 1000), "30 frames/s · 512 KB/s");
   assert.equal(rate({ bytes: 0, frames: 0 }, { bytes: 1024, frames: 5 }, 2000), "2.5 frames/s · 0.5 KB/s");
   assert.equal(rate({ bytes: 0, frames: 0 }, { bytes: 1, frames: 1 }, 0), "");
+});
+
+test("oskKeys: the on-screen keyboard's input as keystrokes: text, BackSpace, Delete, Return", () => {
+  assert.equal(short(oskKeys("insertText", "a!")), "+61 -61 +21 -21");
+  assert.equal(short(oskKeys("insertCompositionText", "é")), "+e9 -e9");
+  assert.equal(short(oskKeys("deleteContentBackward", null)), "+ff08:Backspace -ff08:Backspace");
+  assert.equal(short(oskKeys("deleteContentForward", null)), "+ffff:Delete -ffff:Delete");
+  assert.equal(short(oskKeys("insertLineBreak", null)), "+ff0d:Enter -ff0d:Enter");
+  assert.deepEqual(oskKeys("formatBold", null), []);
 });
