@@ -133,6 +133,12 @@ func TestBrowserMenu(t *testing.T) {
 		t.Fatalf("a modifier is left held at the remote: %q", seen)
 	}
 
+	// The figures: frames and KB per second, and the round trip to racgate.
+	b.do(map[string]any{"waitFor": map[string]any{"selector": "#details", "text": "ms", "timeoutMs": 5000}})
+	if txt, _ := b.do(map[string]any{"text": "#details"})["text"].(string); !strings.Contains(txt, "frames/s") || !strings.Contains(txt, "KB/s") || !strings.Contains(txt, "round trip") {
+		t.Errorf("the menu's figures: %q", txt)
+	}
+
 	b.do(map[string]any{"fill": map[string]any{"selector": "#type-text", "value": "Hi!"}})
 	b.do(map[string]any{"clickSelector": "#type-send"})
 	xk.waitPresses(t, "+H +i +exclam")

@@ -222,13 +222,20 @@ export class Menu {
   private startDetails(): void {
     let prev = this.hooks.received();
     let at = performance.now();
+    let rtt = "";
     this.e.details.textContent = "measuring…";
     this.timer = setInterval(() => {
       const now = this.hooks.received();
       const t = performance.now();
-      this.e.details.textContent = rate(prev, now, t - at);
+      this.e.details.textContent = rate(prev, now, t - at) + rtt;
       prev = now;
       at = t;
+      // The round trip to racgate: a tiny request on the page's kept-alive connection.
+      const sent = performance.now();
+      void fetch("/healthz", { cache: "no-store" }).then(
+        () => (rtt = ` · round trip ${Math.round(performance.now() - sent)} ms`),
+        () => (rtt = ""),
+      );
     }, 1000);
   }
 
