@@ -4,7 +4,7 @@
 // the remote's size following the window's (RESIZE_REQUEST).
 
 import { Display } from "./display.js";
-import { actualRect, devicePixels, fitRect, scalePercent, scrolledRect, toFramebuffer } from "./geometry.js";
+import { actualRect, clampZoom, devicePixels, fitRect, scalePercent, scrolledRect, toFramebuffer, zoomRect } from "./geometry.js";
 import type { Rect } from "./geometry.js";
 import { Input } from "./input.js";
 import type { ViewMode } from "./viewmode.js";
@@ -23,6 +23,8 @@ export interface DesktopHooks {
   area(): { w: number; h: number };
   /** A paste shortcut was pressed: resolves once the browser's paste was handled (Input). */
   beforePaste(): Promise<void>;
+  /** The zoom changed (setZoom, a pinch). */
+  zoomed?(z: number): void;
 }
 
 export class DesktopView {
@@ -32,6 +34,7 @@ export class DesktopView {
   // the area is scrolled (1:1), the content moves under the viewport (toFramebuffer).
   private rect: Rect = { left: 0, top: 0, width: 0, height: 0 };
   private mode: ViewMode = "fit";
+  private zoomBy = 1; // on top of the view mode: the area scrolls over a zoomed picture
   // The size and scale last asked of the server (in the websocket URL or a
   // RESIZE_REQUEST): a request goes out only when the window moves away from them.
   private asked = { width: 0, height: 0, scale: 0 };
@@ -52,6 +55,7 @@ export class DesktopView {
       active: () => hooks.connected(),
       toFramebuffer: (cx, cy) => toFramebuffer(cx, cy, this.onViewport(), this.display.width, this.display.height),
       beforePaste: () => hooks.beforePaste(),
+      pinch: (ratio, x, y) => this.setZoom(this.zoomBy * ratio, x, y),
     });
     view.dataset.viewMode = this.mode;
     // A press beside the canvas (around a centred picture) would take the keyboard to the
@@ -112,18 +116,49 @@ export class DesktopView {
     const { width: fbW, height: fbH } = this.display;
     let a = this.hooks.area();
     for (let pass = 0; pass < 2; pass++) {
-      const rect = this.mode === "1:1" ? actualRect(a.w, a.h, fbW, fbH, dpr) : fitRect(a.w, a.h, fbW, fbH, dpr);
+      const placed = this.mode === "1:1" ? actualRect(a.w, a.h, fbW, fbH, dpr) : fitRect(a.w, a.h, fbW, fbH, dpr);
+      const rect = zoomRect(a.w, a.h, placed, this.zoomBy);
       this.rect = rect;
       const style = this.canvas.style;
       style.left = `${rect.left}px`;
       style.top = `${rect.top}px`;
       style.width = `${rect.width}px`;
       style.height = `${rect.height}px`;
-      if (this.mode !== "1:1") return;
+      if (this.mode !== "1:1" && this.zoomBy === 1) return;
       const b = this.hooks.area();
       if (b.w === a.w && b.h === a.h) return;
       a = b;
     }
+  }
+
+  /** The zoom factor on top of the view mode (1: none). */
+  get zoom(): number {
+    return this.zoomBy;
+  }
+
+  /**
+   * setZoom zooms the picture by z (1 to MAX_ZOOM) on top of the view mode, keeping the
+   * framebuffer point under (clientX, clientY) (the middle of the area by default) where
+   * it is; above 1 the area scrolls (#view[data-zoomed]).
+   */
+  setZoom(z: number, clientX?: number, clientY?: number): void {
+    z = clampZoom(z);
+    if (z === this.zoomBy) return;
+    const v = this.view;
+    const o = v.getBoundingClientRect();
+    const ax = (clientX ?? o.left + v.clientWidth / 2) - o.left;
+    const ay = (clientY ?? o.top + v.clientHeight / 2) - o.top;
+    const before = this.rect;
+    // The point under the focus, as a fraction of the picture.
+    const fx = before.width > 0 ? (ax + v.scrollLeft - before.left) / before.width : 0.5;
+    const fy = before.height > 0 ? (ay + v.scrollTop - before.top) / before.height : 0.5;
+    this.zoomBy = z;
+    this.hooks.zoomed?.(z);
+    if (z === 1) delete v.dataset.zoomed;
+    else v.dataset.zoomed = "";
+    this.layout();
+    const r = this.rect;
+    v.scrollTo(r.left + fx * r.width - ax, r.top + fy * r.height - ay);
   }
 
   /** windowResized relayouts now and asks the remote for the new size once it settles. */

@@ -36,6 +36,28 @@ export function actualRect(areaW: number, areaH: number, fbW: number, fbH: numbe
   return { left: centre(areaW, width), top: centre(areaH, height), width, height };
 }
 
+/** The zoom steps the menu goes through (1 is the view mode's own size). */
+export const ZOOM_STEPS = [1, 1.25, 1.5, 2, 3, 4];
+export const MAX_ZOOM = 4;
+
+/**
+ * zoomRect is r (placed by fitRect or actualRect in an areaW×areaH area) zoomed by z:
+ * on each axis centred where it is still smaller than the area, else at 0 (the area
+ * scrolls).
+ */
+export function zoomRect(areaW: number, areaH: number, r: Rect, z: number): Rect {
+  if (z === 1) return r;
+  const width = r.width * z;
+  const height = r.height * z;
+  const place = (area: number, size: number) => (size < area ? (area - size) / 2 : 0);
+  return { left: place(areaW, width), top: place(areaH, height), width, height };
+}
+
+/** clampZoom keeps a zoom factor within 1 and MAX_ZOOM. */
+export function clampZoom(z: number): number {
+  return Number.isFinite(z) ? clamp(z, 1, MAX_ZOOM) : 1;
+}
+
 /**
  * scrolledRect is r (relative to its area's top-left corner, as fitRect and actualRect
  * give it) relative to the viewport: the area's corner is at (originX, originY) on the

@@ -19,6 +19,8 @@ export interface InputTarget {
    * clipboard was sent (or given up on), and the key is sent after it.
    */
   beforePaste(): Promise<void>;
+  /** Two fingers pinched: zoom the picture by ratio around the page point (x, y). */
+  pinch?(ratio: number, x: number, y: number): void;
 }
 
 /** Input wires DOM events on el to t. dispose() removes them. */
@@ -35,7 +37,7 @@ export class Input {
   private readonly touch: TouchGestures;
 
   constructor(private el: HTMLElement, private t: InputTarget) {
-    this.touch = new TouchGestures((m) => this.t.send(m));
+    this.touch = new TouchGestures((m) => this.t.send(m), undefined, (ratio, x, y) => this.t.pinch?.(ratio, x, y));
     const o = { signal: this.abort.signal };
     el.addEventListener("keydown", (e) => this.key(e, true), o);
     el.addEventListener("keyup", (e) => this.key(e, false), o);

@@ -19,6 +19,7 @@ import { Bell } from "./bell.js";
 import { ClipboardPanel } from "./clipboardpanel.js";
 import { DesktopView } from "./desktop.js";
 import { Menu } from "./menu.js";
+import { ZOOM_STEPS } from "./geometry.js";
 import { loadPref, storePref } from "./prefs.js";
 import { Reconnector } from "./reconnect.js";
 import { NoticeLine } from "./notice.js";
@@ -65,6 +66,9 @@ export interface PageElements {
   screenReader: HTMLButtonElement; // #screen-reader: a terminal's screen reader mode
   keyboard: HTMLButtonElement; // #keyboard
   osk: HTMLTextAreaElement; // #osk
+  zoomIn: HTMLButtonElement; // #zoom-in
+  zoomOut: HTMLButtonElement; // #zoom-out
+  zoomLevel: HTMLElement; // #zoom-level
 }
 
 function el<T extends HTMLElement>(id: string): T {
@@ -105,6 +109,9 @@ export function pageElements(): PageElements {
     screenReader: el("screen-reader"),
     keyboard: el("keyboard"),
     osk: el("osk"),
+    zoomIn: el("zoom-in"),
+    zoomOut: el("zoom-out"),
+    zoomLevel: el("zoom-level"),
   };
 }
 
@@ -142,6 +149,7 @@ export class ConnectPage {
       canResize: () => this.session.canResize,
       area: () => this.area(),
       beforePaste: () => this.clipboard.beforePaste(),
+      zoomed: (z) => (el.zoomLevel.textContent = `${Math.round(z * 100)}%`),
     });
     const note = (text: string) => this.status.note(text);
     this.clipboard = new ClipboardPanel(
@@ -211,6 +219,14 @@ export class ConnectPage {
     this.sound.listen();
     this.viewMode.listen();
     this.menu.listen();
+    // Zoom on top of the view mode, a step at a time (pinching zooms freely).
+    const step = (dir: 1 | -1) => {
+      const z = this.desktop.zoom;
+      const next = dir > 0 ? ZOOM_STEPS.find((s) => s > z + 0.001) : [...ZOOM_STEPS].reverse().find((s) => s < z - 0.001);
+      this.desktop.setZoom(next ?? z);
+    };
+    this.el.zoomIn.addEventListener("click", () => step(1));
+    this.el.zoomOut.addEventListener("click", () => step(-1));
     // A terminal's screen reader mode, kept for later sessions.
     const sr = this.el.screenReader;
     const showSR = (on: boolean) => {

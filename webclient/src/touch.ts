@@ -1,6 +1,7 @@
 // Touch as a mouse, for tablets and phones: one finger taps (left click), holds still for
 // LONG_PRESS_MS (right click) or drags (left button held); two fingers scroll (WHEEL, the
-// content following the fingers). Points come in framebuffer pixels (the caller maps
+// content following the fingers), or, once they have spread or closed by PINCH_START,
+// zoom the picture (a local zoom: the remote sees nothing). Points come in framebuffer pixels (the caller maps
 // them); what the remote gets is POINTER and WHEEL.
 
 import { DELTA_PIXEL, WheelAccumulator } from "./geometry.js";
@@ -10,6 +11,8 @@ import type { Pointer, Wheel } from "./wire.js";
 export const LONG_PRESS_MS = 500;
 /** A finger that moves this far (CSS pixels) is dragging, not tapping. */
 export const SLOP_PX = 10;
+/** Two fingers whose distance changed by this fraction are pinching, not scrolling. */
+export const PINCH_START = 0.15;
 
 export interface TouchTimers {
   setTimeout(f: () => void, ms: number): unknown;
@@ -32,10 +35,15 @@ export class TouchGestures {
   private timer: unknown = null;
   private wheel = new WheelAccumulator();
   private mid: { x: number; y: number } | null = null; // the two fingers' midpoint (page px)
+  private spread0 = 0; // the two fingers' distance when the second came down
+  private spread = 0; // their distance at the last zoom step
+  private pinching = false;
 
   constructor(
     private readonly send: (m: Pointer | Wheel) => void,
     private readonly timers: TouchTimers = realTimers,
+    /** Zoom by ratio around the page point (x, y). */
+    private readonly pinch: (ratio: number, x: number, y: number) => void = () => {},
   ) {}
 
   down(p: TouchPoint): void {
@@ -52,6 +60,8 @@ export class TouchGestures {
     this.mode = "scroll";
     this.wheel.reset();
     this.mid = this.midpoint();
+    this.spread0 = this.spread = this.distance();
+    this.pinching = false;
   }
 
   move(p: TouchPoint): void {
@@ -73,6 +83,14 @@ export class TouchGestures {
       case "scroll": {
         const m = this.midpoint();
         if (!this.mid || !m) return;
+        const d = this.distance();
+        if (!this.pinching && this.spread0 > 0 && Math.abs(d / this.spread0 - 1) > PINCH_START) this.pinching = true;
+        if (this.pinching) {
+          if (this.spread > 0 && d > 0) this.pinch(d / this.spread, m.x, m.y);
+          this.spread = d;
+          this.mid = m;
+          return;
+        }
         // The content follows the fingers: fingers up is a scroll down.
         const { dx, dy } = this.wheel.add(this.mid.x - m.x, this.mid.y - m.y, DELTA_PIXEL);
         this.mid = m;
@@ -134,6 +152,12 @@ export class TouchGestures {
     const fs = [...this.fingers.values()];
     if (fs.length < 2) return null;
     return { x: (fs[0].at.pageX + fs[1].at.pageX) / 2, y: (fs[0].at.pageY + fs[1].at.pageY) / 2 };
+  }
+
+  private distance(): number {
+    const fs = [...this.fingers.values()];
+    if (fs.length < 2) return 0;
+    return Math.hypot(fs[0].at.pageX - fs[1].at.pageX, fs[0].at.pageY - fs[1].at.pageY);
   }
 
   private cancelTimer(): void {

@@ -1121,6 +1121,46 @@ test("touch acts as the mouse: a tap is a left click where the finger was", { sk
     await t.close();
   }
 });
+test("zoom from the menu: the picture grows around the middle, the area scrolls, clicks land on the right pixel", { skip }, async () => {
+  const t = await openBrowser({ baseURL: server.url, viewport: { width: 400 + HANDLE, height: 300 } });
+  try {
+    let conn;
+    sessions.zoom = (c) => {
+      conn = c;
+      c.send(enc(hello(), { type: "RESIZE", width: 800, height: 600 }, { type: "FRAME", id: 1 }));
+    };
+    await t.run({ open: "zoom" });
+    await t.run({ waitState: "connected" });
+    await waitMsg(conn, (m) => m.type === "ACK", "ACK");
+    const rect = () => t.page.evaluate(() => {
+      const r = document.getElementById("screen").getBoundingClientRect();
+      const v = document.getElementById("view");
+      return { w: r.width, h: r.height, sx: v.scrollLeft, sy: v.scrollTop, zoomed: v.dataset.zoomed !== undefined };
+    });
+    assert.deepEqual(await rect(), { w: 400, h: 300, sx: 0, sy: 0, zoomed: false });
+    await t.run({ menu: true });
+    for (let i = 0; i < 3; i++) await t.page.click("#zoom-in"); // 1.25, 1.5, 2
+    assert.equal(await t.page.textContent("#zoom-level"), "200%");
+    await t.run({ menu: false });
+    const z = await rect();
+    assert.equal(z.w, 800);
+    assert.equal(z.h, 600);
+    assert.equal(z.zoomed, true);
+    // The middle stays in the middle (scroll offsets are whole pixels at each step).
+    assert.ok(Math.abs(z.sx - 200) <= 1 && Math.abs(z.sy - 150) <= 1, `scrolled to ${z.sx},${z.sy}, want about 200,150`);
+    conn.messages.length = 0;
+    await t.run({ click: { x: 421, y: 310 } });
+    await waitRelease(conn, 421, 1, "click under zoom");
+    assert.ok(all(conn).some((m) => m.type === "POINTER" && m.x === 421 && m.y === 310 && m.buttons === 1));
+    await t.run({ menu: true });
+    for (let i = 0; i < 5; i++) await t.page.click("#zoom-out");
+    assert.equal(await t.page.textContent("#zoom-level"), "100%");
+    assert.equal((await rect()).zoomed, false);
+  } finally {
+    await t.close();
+  }
+});
+
 test("touch: a long press is a right click, two fingers scroll, the Keyboard button types at the remote", { skip }, async () => {
   const t = await openBrowser({ baseURL: server.url, viewport: { width: 400 + HANDLE, height: 300 }, hasTouch: true });
   try {
@@ -1151,6 +1191,15 @@ test("touch: a long press is a right click, two fingers scroll, the Keyboard but
     const w = await waitMsg(conn, (m) => m.type === "WHEEL", "WHEEL");
     assert.equal(w.dy, 1);
     assert.ok(all(conn).every((m) => m.type !== "POINTER" || m.buttons === 0), "a scroll pressed a button");
+
+    // Two fingers spreading from 100 to 200 px apart: the picture zooms to 200%, locally.
+    conn.messages.length = 0;
+    await touch("touchStart", [[HANDLE + 150, 150], [HANDLE + 250, 150]]);
+    for (let d = 55; d <= 100; d += 5) await touch("touchMove", [[HANDLE + 200 - d, 150], [HANDLE + 200 + d, 150]]);
+    await touch("touchEnd", []);
+    assert.equal(await t.page.textContent("#zoom-level"), "200%");
+    assert.equal(await t.page.evaluate(() => document.getElementById("screen").getBoundingClientRect().width), 800);
+    assert.ok(all(conn).every((m) => m.type !== "WHEEL" && (m.type !== "POINTER" || m.buttons === 0)), "a pinch went to the remote");
     await cdp.detach();
 
     // The on-screen keyboard: the menu's Keyboard focuses its box; typing goes as keys.

@@ -60,19 +60,25 @@ test("two fingers scroll: the content follows them, 100 px a notch; no click", (
   const { g, sent, pt } = setup();
   g.down(pt(1, 100, 300));
   g.down(pt(2, 200, 300));
-  g.move(pt(1, 100, 250));
-  g.move(pt(2, 200, 250)); // midpoint up 50 px
+  // Fingers move a little at a time, one event each: as pointer events come.
+  let y = 300;
+  const to = (target: number) => {
+    while (y !== target) {
+      y += Math.sign(target - y) * 10;
+      g.move(pt(1, 100, y));
+      g.move(pt(2, 200, y));
+    }
+  };
+  to(250); // up 50 px
   assert.deepEqual(sent, []);
-  g.move(pt(1, 100, 150));
-  g.move(pt(2, 200, 150)); // up 150 px in all: one notch down
+  to(150); // up 150 px in all: one notch down
   assert.deepEqual(sent, ["W0,1"]);
-  g.move(pt(1, 100, 400));
-  g.move(pt(2, 200, 400)); // down 250 px: two notches up
-  assert.deepEqual(sent, ["W0,1", "W0,-2"]);
+  to(400); // down 250 px: two notches up, one at a time
+  assert.deepEqual(sent, ["W0,1", "W0,-1", "W0,-1"]);
   g.up(pt(1, 100, 400));
   g.move(pt(2, 300, 400));
   g.up(pt(2, 300, 400));
-  assert.deepEqual(sent, ["W0,1", "W0,-2"], "the finger left after a scroll neither clicks nor drags");
+  assert.equal(sent.length, 3, "the finger left after a scroll neither clicks nor drags");
 });
 
 test("a second finger during a drag lets go of the button first", () => {
@@ -81,4 +87,23 @@ test("a second finger during a drag lets go of the button first", () => {
   g.move(pt(1, 40, 10));
   g.down(pt(2, 80, 10));
   assert.deepEqual(sent, ["P20,20,0", "P20,20,1", "P80,20,1", "P80,20,0"]);
+});
+
+test("two fingers that spread are a pinch: zoom ratios around their midpoint, no scroll", () => {
+  const zooms: string[] = [];
+  const sent: string[] = [];
+  const g = new TouchGestures((m) => sent.push(m.type), undefined, (ratio, x, y) => zooms.push(`${ratio.toFixed(2)}@${x},${y}`));
+  const pt = (id: number, px: number, py: number) => ({ id, pageX: px, pageY: py, x: px, y: py });
+  g.down(pt(1, 100, 100));
+  g.down(pt(2, 200, 100)); // 100 apart
+  g.move(pt(2, 210, 100)); // 110: 10%, not yet a pinch; a small sideways scroll
+  assert.deepEqual(zooms, []);
+  g.move(pt(2, 220, 100)); // 120: a pinch, 120/100 since the last step
+  g.move(pt(1, 80, 100)); // 140
+  assert.deepEqual(zooms, ["1.20@160,100", "1.17@150,100"]);
+  g.move(pt(1, 150, 100)); // 70: closing
+  assert.equal(zooms.at(-1), "0.50@185,100");
+  g.up(pt(1, 150, 100));
+  g.up(pt(2, 220, 100));
+  assert.deepEqual(sent, [], "a pinch sends the remote nothing");
 });

@@ -3,7 +3,7 @@
 // and storage (viewmode.ts).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { actualRect, fitRect, scrolledRect, toFramebuffer, toPage } from "../../src/geometry.js";
+import { actualRect, clampZoom, fitRect, scrolledRect, toFramebuffer, toPage, zoomRect } from "../../src/geometry.js";
 import type { Rect } from "../../src/geometry.js";
 import { parseViewMode, VIEW_MODE_KEY, ViewModeToggle } from "../../src/viewmode.js";
 import type { ViewMode } from "../../src/viewmode.js";
@@ -192,4 +192,14 @@ test("ViewModeToggle: no localStorage (privacy settings): fit, the choice kept f
   assert.equal(t.mode, "fit");
   button.click();
   assert.equal(t.mode, "1:1");
+});
+
+test("zoomRect: the placed picture times z, centred where smaller than the area, else at 0", () => {
+  const fit = fitRect(400, 300, 800, 600); // 400x300 at 0,0
+  assert.deepEqual(zoomRect(400, 300, fit, 1), fit);
+  assert.deepEqual(zoomRect(400, 300, fit, 2), { left: 0, top: 0, width: 800, height: 600 });
+  // A small picture zoomed but still smaller than the area stays centred.
+  const small = actualRect(400, 300, 100, 50); // 100x50 centred at 150,125
+  assert.deepEqual(zoomRect(400, 300, small, 2), { left: 100, top: 100, width: 200, height: 100 });
+  assert.deepEqual([clampZoom(0.5), clampZoom(9), clampZoom(NaN), clampZoom(2.5)], [1, 4, 1, 2.5]);
 });
