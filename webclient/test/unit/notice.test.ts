@@ -2,34 +2,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { NoticeLine, NOTICE_INFO_MS, NOTICE_WARNING_MS } from "../../src/notice.js";
-import type { NoticeElement, NoticeTimers } from "../../src/notice.js";
+import type { NoticeElement } from "../../src/notice.js";
 import { NOTICE_INFO, NOTICE_WARNING } from "../../src/wire.js";
-
-// A clock that runs only when told to.
-function fakeClock() {
-  let now = 0;
-  let next = 1;
-  const due = new Map<number, { at: number; f: () => void }>();
-  const timers: NoticeTimers = {
-    setTimeout: (f, ms) => {
-      due.set(next, { at: now + ms, f });
-      return next++;
-    },
-    clearTimeout: (id) => void due.delete(id as number),
-  };
-  const advance = (ms: number) => {
-    const end = now + ms;
-    for (;;) {
-      const [id, t] = [...due].filter(([, t]) => t.at <= end).sort((a, b) => a[1].at - b[1].at)[0] ?? [];
-      if (!t) break;
-      due.delete(id!);
-      now = t.at;
-      t.f();
-    }
-    now = end;
-  };
-  return { timers, advance, pending: () => due.size };
-}
+import { fakeClock } from "./fakeclock.js";
 
 function element(): NoticeElement {
   return { textContent: "", dataset: {} } as NoticeElement;

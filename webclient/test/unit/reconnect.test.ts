@@ -3,32 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { backoff, MAX_TRIES, Reconnector } from "../../src/reconnect.js";
-import type { ReconnectTimers } from "../../src/reconnect.js";
-
-function fakeClock() {
-  let now = 0;
-  let next = 1;
-  const due = new Map<number, { at: number; f: () => void }>();
-  const timers: ReconnectTimers = {
-    setTimeout: (f, ms) => {
-      due.set(next, { at: now + ms, f });
-      return next++;
-    },
-    clearTimeout: (id) => void due.delete(id as number),
-  };
-  const advance = (ms: number) => {
-    const end = now + ms;
-    for (;;) {
-      const [id, t] = [...due].filter(([, t]) => t.at <= end).sort((a, b) => a[1].at - b[1].at)[0] ?? [];
-      if (!t) break;
-      due.delete(id!);
-      now = t.at;
-      t.f();
-    }
-    now = end;
-  };
-  return { timers, advance, pending: () => due.size };
-}
+import { fakeClock } from "./fakeclock.js";
 
 function setup() {
   const c = fakeClock();

@@ -3,20 +3,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { LONG_PRESS_MS, TouchGestures } from "../../src/touch.js";
-import type { TouchTimers } from "../../src/touch.js";
+import { fakeClock } from "./fakeclock.js";
 
 function setup() {
-  let now = 0;
-  let next = 1;
-  const due = new Map<number, { at: number; f: () => void }>();
-  const timers: TouchTimers = {
-    setTimeout: (f, ms) => (due.set(next, { at: now + ms, f }), next++),
-    clearTimeout: (id) => void due.delete(id as number),
-  };
-  const advance = (ms: number) => {
-    now += ms;
-    for (const [id, t] of [...due]) if (t.at <= now) (due.delete(id), t.f());
-  };
+  const { timers, advance } = fakeClock();
   const sent: string[] = [];
   const g = new TouchGestures((m) => sent.push(m.type === "POINTER" ? `P${m.x},${m.y},${m.buttons}` : `W${m.dx},${m.dy}`), timers);
   // A finger at page (px, py) is framebuffer (2px, 2py): the caller's mapping.
