@@ -1121,6 +1121,37 @@ test("touch acts as the mouse: a tap is a left click where the finger was", { sk
     await t.close();
   }
 });
+test("full screen from the menu: the page goes full screen with the keyboard locked where the browser can, and back", { skip }, async () => {
+  let conn;
+  sessions.full = (c) => {
+    conn = c;
+    c.send(enc(hello(), { type: "RESIZE", width: 320, height: 200 }, { type: "FRAME", id: 1 }));
+  };
+  await b.run({ open: "full" });
+  await b.run({ waitState: "connected" });
+  await waitMsg(conn, (m) => m.type === "ACK", "ACK");
+  await b.page.evaluate(() => {
+    window.__locks = 0;
+    if (navigator.keyboard) {
+      const lock = navigator.keyboard.lock.bind(navigator.keyboard);
+      navigator.keyboard.lock = (...a) => (window.__locks++, lock(...a));
+    }
+  });
+  await b.run({ menu: true });
+  await b.page.click("#fullscreen");
+  await b.page.waitForFunction(() => document.fullscreenElement === document.documentElement);
+  assert.equal(await b.page.getAttribute("#fullscreen", "aria-pressed"), "true");
+  assert.equal(await b.page.textContent("#fullscreen"), "Leave full screen");
+  assert.equal(await b.page.evaluate(() => document.getElementById("status").dataset.open), undefined, "the menu closed for the full screen");
+  assert.equal(await b.page.evaluate(() => document.activeElement?.id), "screen");
+  if (await b.page.evaluate(() => Boolean(navigator.keyboard))) assert.equal(await b.page.evaluate(() => window.__locks), 1, "the keyboard was locked to the page");
+  await b.run({ menu: true });
+  await b.page.click("#fullscreen");
+  await b.page.waitForFunction(() => document.fullscreenElement === null);
+  assert.equal(await b.page.getAttribute("#fullscreen", "aria-pressed"), "false");
+  await b.run({ menu: false });
+});
+
 test("zoom from the menu: the picture grows around the middle, the area scrolls, clicks land on the right pixel", { skip }, async () => {
   const t = await openBrowser({ baseURL: server.url, viewport: { width: 400 + HANDLE, height: 300 } });
   try {
