@@ -4,7 +4,7 @@
 // the remote's size following the window's (RESIZE_REQUEST).
 
 import { Display } from "./display.js";
-import { actualRect, clampZoom, devicePixels, fitRect, scalePercent, scrolledRect, toFramebuffer, zoomRect } from "./geometry.js";
+import { actualRect, clampZoom, devicePixels, fillRect, fitRect, scalePercent, scrolledRect, toFramebuffer, zoomRect } from "./geometry.js";
 import type { Rect } from "./geometry.js";
 import { Input } from "./input.js";
 import type { ViewMode } from "./viewmode.js";
@@ -86,8 +86,8 @@ export class DesktopView {
     this.mode = mode;
     this.view.dataset.viewMode = mode;
     this.layout();
-    // Fitted, nothing is out of sight: the area goes back to its corner.
-    if (mode === "fit") this.view.scrollTo(0, 0);
+    // Fitted or filled, nothing is out of sight: the area goes back to its corner.
+    if (mode !== "1:1") this.view.scrollTo(0, 0);
   }
 
   /**
@@ -116,7 +116,7 @@ export class DesktopView {
     const { width: fbW, height: fbH } = this.display;
     let a = this.hooks.area();
     for (let pass = 0; pass < 2; pass++) {
-      const placed = this.mode === "1:1" ? actualRect(a.w, a.h, fbW, fbH, dpr) : fitRect(a.w, a.h, fbW, fbH, dpr);
+      const placed = this.mode === "1:1" ? actualRect(a.w, a.h, fbW, fbH, dpr) : this.mode === "fill" ? fillRect(a.w, a.h) : fitRect(a.w, a.h, fbW, fbH, dpr);
       const rect = zoomRect(a.w, a.h, placed, this.zoomBy);
       this.rect = rect;
       const style = this.canvas.style;

@@ -36,6 +36,11 @@ export function actualRect(areaW: number, areaH: number, fbW: number, fbH: numbe
   return { left: centre(areaW, width), top: centre(areaH, height), width, height };
 }
 
+/** fillRect stretches the framebuffer over the whole areaW×areaH area (view mode fill). */
+export function fillRect(areaW: number, areaH: number): Rect {
+  return { left: 0, top: 0, width: Math.max(0, areaW), height: Math.max(0, areaH) };
+}
+
 /** The zoom steps the menu goes through (1 is the view mode's own size). */
 export const ZOOM_STEPS = [1, 1.25, 1.5, 2, 3, 4];
 export const MAX_ZOOM = 4;

@@ -55,6 +55,7 @@ export interface PageElements {
   soundMute: HTMLButtonElement; // #sound-mute
   soundVolume: HTMLInputElement; // input#sound-volume
   viewMode: HTMLButtonElement; // #view-mode: "Actual size" (1:1) or fit
+  viewFill: HTMLButtonElement; // #view-fill: "Fill" (stretched) or fit
   menuHandle: HTMLButtonElement; // #menu-handle
   menuClose: HTMLButtonElement; // #menu-close
   keysFn: HTMLSelectElement; // #keys-fn
@@ -98,6 +99,7 @@ export function pageElements(): PageElements {
     soundMute: el("sound-mute"),
     soundVolume: el("sound-volume"),
     viewMode: el("view-mode"),
+    viewFill: el("view-fill"),
     menuHandle: el("menu-handle"),
     menuClose: el("menu-close"),
     keysFn: el("keys-fn"),
@@ -181,7 +183,7 @@ export class ConnectPage {
     this.viewMode = new ViewModeToggle(el.viewMode, {
       changed: (mode) => this.desktop.setMode(mode),
       focusDisplay: () => this.focusDisplay(),
-    });
+    }, el.viewFill);
     this.menu = new Menu(
       {
         handle: el.menuHandle, menu: el.status, close: el.menuClose, keysFn: el.keysFn, typeText: el.typeText,

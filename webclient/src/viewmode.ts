@@ -1,18 +1,19 @@
 // The desktop's view mode, for remotes that cannot follow the window (HELLO's resize
 // flag clear): "fit" scales the picture to the window (the default), "1:1" shows it at its
 // actual size, one framebuffer pixel per device pixel, the window scrolling to show the
-// rest. The toggle (#view-mode, in the status bar) shows only then; elsewhere the mode is
-// fit. The user's choice is kept in localStorage.
+// rest, "fill" stretches it over the whole window, its aspect ratio given up. The toggles
+// (#view-mode "Actual size", #view-fill "Fill", in the menu) show only then; elsewhere the
+// mode is fit. The user's choice is kept in localStorage.
 
 import { loadPref, storePref } from "./prefs.js";
 
-export type ViewMode = "fit" | "1:1";
+export type ViewMode = "fit" | "1:1" | "fill";
 
 export const VIEW_MODE_KEY = "racgate.viewMode";
 
-/** parseViewMode reads a stored mode: anything but "1:1" (missing, garbage) is fit. */
+/** parseViewMode reads a stored mode: anything but "1:1" or "fill" (missing, garbage) is fit. */
 export function parseViewMode(v: string | null | undefined): ViewMode {
-  return v === "1:1" ? "1:1" : "fit";
+  return v === "1:1" || v === "fill" ? v : "fit";
 }
 
 export interface ViewModeHooks {
@@ -33,21 +34,26 @@ export class ViewModeToggle {
   constructor(
     private readonly button: HTMLButtonElement,
     private readonly hooks: ViewModeHooks,
+    /** #view-fill: a toggle for "fill", beside the one for "1:1". */
+    private readonly fillButton?: HTMLButtonElement,
   ) {
     button.hidden = true;
+    if (fillButton) fillButton.hidden = true;
     this.show();
   }
 
   /** listen wires the button. */
   listen(): void {
-    this.button.addEventListener("click", () => {
+    const choose = (mode: ViewMode) => {
       if (!this.available) return;
-      this.chosen = this.chosen === "1:1" ? "fit" : "1:1";
+      this.chosen = this.chosen === mode ? "fit" : mode;
       storePref(VIEW_MODE_KEY, this.chosen);
       this.show();
       this.hooks.changed(this.mode);
       this.hooks.focusDisplay();
-    });
+    };
+    this.button.addEventListener("click", () => choose("1:1"));
+    this.fillButton?.addEventListener("click", () => choose("fill"));
   }
 
   /** The mode in force: the user's choice while the toggle shows, else fit. */
@@ -62,9 +68,10 @@ export class ViewModeToggle {
   setAvailable(available: boolean): void {
     if (available === this.available) return;
     // The button may hide while it has the keyboard: give it back to the display.
-    const hadFocus = !available && typeof document !== "undefined" && document.activeElement === this.button;
+    const hadFocus = !available && typeof document !== "undefined" && (document.activeElement === this.button || document.activeElement === this.fillButton);
     this.available = available;
     this.button.hidden = !available;
+    if (this.fillButton) this.fillButton.hidden = !available;
     this.show();
     this.hooks.changed(this.mode);
     if (hadFocus) this.hooks.focusDisplay();
@@ -78,5 +85,6 @@ export class ViewModeToggle {
       ? "Shown at actual size (1:1, scroll to see the rest): click to fit to the window"
       : "Fitted to the window: click to show at actual size (1:1)";
     b.dataset.mode = this.chosen;
+    this.fillButton?.setAttribute("aria-pressed", String(this.chosen === "fill"));
   }
 }

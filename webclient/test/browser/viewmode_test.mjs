@@ -163,6 +163,27 @@ test("dpr 2, a remote smaller than the window: 1:1 centred on whole device pixel
   assert.equal((await state()).active, "screen");
 });
 
+test("fill: the picture stretched over the whole area, corner to corner", { skip }, async () => {
+  const conn = await connect("big"); // 3200x2000 in an 800x600 area: fit would letterbox it
+  await b.run({ menu: true });
+  if ((await state()).mode === "1:1") await b.page.click("#view-mode"); // back to fit first
+  await b.page.click("#view-fill");
+  await b.run({ menu: false });
+  const s = await state();
+  assert.equal(s.mode, "fill");
+  assert.equal(s.stored, "fill");
+  assert.deepEqual(s.rect, [HANDLE, 0, s.client[0], s.client[1]], "the whole area");
+  // 4 framebuffer pixels a CSS pixel across, 3⅓ down: the corners map to the corners.
+  let p = await clickAt(conn, HANDLE + 0.2, 0.2);
+  assert.deepEqual([p.x, p.y], [0, 0]);
+  p = await clickAt(conn, HANDLE + s.client[0] - 0.2, s.client[1] - 0.2);
+  assert.deepEqual([p.x, p.y], [3199, 1999]);
+  await b.run({ menu: true });
+  await b.page.click("#view-mode"); // 1:1 again for the next tests
+  await b.run({ menu: false });
+  assert.equal((await state()).mode, "1:1");
+});
+
 test("a resizable remote: no toggle, fitted, the choice kept for later", { skip }, async () => {
   await connect("resizable");
   const s = await state();

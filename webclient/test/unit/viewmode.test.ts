@@ -3,7 +3,7 @@
 // and storage (viewmode.ts).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { actualRect, clampZoom, fitRect, scrolledRect, toFramebuffer, toPage, zoomRect } from "../../src/geometry.js";
+import { actualRect, clampZoom, fillRect, fitRect, scrolledRect, toFramebuffer, toPage, zoomRect } from "../../src/geometry.js";
 import type { Rect } from "../../src/geometry.js";
 import { parseViewMode, VIEW_MODE_KEY, ViewModeToggle } from "../../src/viewmode.js";
 import type { ViewMode } from "../../src/viewmode.js";
@@ -95,8 +95,9 @@ test("1:1 mapping round trip: toPage then toFramebuffer for pixels across the fr
   }
 });
 
-test("parseViewMode: only 1:1 is 1:1; missing or garbage is fit", () => {
+test("parseViewMode: only 1:1 is 1:1 and fill fill; missing or garbage is fit", () => {
   assert.equal(parseViewMode("1:1"), "1:1");
+  assert.equal(parseViewMode("fill"), "fill");
   assert.equal(parseViewMode("fit"), "fit");
   for (const v of [null, undefined, "", "actual", "1:2", " 1:1", "FIT", "{}"]) assert.equal(parseViewMode(v), "fit", String(v));
 });
@@ -192,6 +193,38 @@ test("ViewModeToggle: no localStorage (privacy settings): fit, the choice kept f
   assert.equal(t.mode, "fit");
   button.click();
   assert.equal(t.mode, "1:1");
+});
+
+test("ViewModeToggle with Fill: each button switches its mode on and off; one at a time", () => {
+  const storage = withStorage({});
+  const actual = fakeButton();
+  const fill = fakeButton();
+  const modes: ViewMode[] = [];
+  const t = new ViewModeToggle(actual as unknown as HTMLButtonElement, { changed: (m) => modes.push(m), focusDisplay: () => {} },
+    fill as unknown as HTMLButtonElement);
+  t.listen();
+  assert.equal(fill.hidden, true);
+  t.setAvailable(true);
+  assert.equal(fill.hidden, false);
+  fill.click();
+  assert.equal(t.mode, "fill");
+  assert.equal(storage.get(VIEW_MODE_KEY), "fill");
+  assert.deepEqual([actual.getAttribute("aria-pressed"), fill.getAttribute("aria-pressed")], ["false", "true"]);
+  actual.click();
+  assert.equal(t.mode, "1:1");
+  assert.deepEqual([actual.getAttribute("aria-pressed"), fill.getAttribute("aria-pressed")], ["true", "false"]);
+  actual.click();
+  assert.equal(t.mode, "fit");
+  assert.deepEqual(modes, ["fit", "fill", "1:1", "fit"]);
+  t.setAvailable(false);
+  assert.equal(fill.hidden, true);
+});
+
+test("fillRect: the whole area, whatever the framebuffer's proportions", () => {
+  assert.deepEqual(fillRect(800, 600), { left: 0, top: 0, width: 800, height: 600 });
+  const r = fillRect(800, 600);
+  assert.deepEqual(toFramebuffer(799.9, 599.9, r, 1600, 400), { x: 1599, y: 399 });
+  assert.deepEqual(toFramebuffer(400, 300, r, 1600, 400), { x: 800, y: 200 });
 });
 
 test("zoomRect: the placed picture times z, centred where smaller than the area, else at 0", () => {
