@@ -1140,15 +1140,18 @@ test("full screen from the menu: the page goes full screen with the keyboard loc
   await b.run({ menu: true });
   await b.page.click("#fullscreen");
   await b.page.waitForFunction(() => document.fullscreenElement === document.documentElement);
-  assert.equal(await b.page.getAttribute("#fullscreen", "aria-pressed"), "true");
+  // The button follows fullscreenchange, which Chromium fires a frame after the element changes.
+  await b.page.waitForFunction(() => document.getElementById("fullscreen").getAttribute("aria-pressed") === "true");
   assert.equal(await b.page.textContent("#fullscreen"), "Leave full screen");
-  assert.equal(await b.page.evaluate(() => document.getElementById("status").dataset.open), undefined, "the menu closed for the full screen");
+  // The menu closes once requestFullscreen's promise (and the lock's) settled.
+  await b.page.waitForFunction(() => document.getElementById("status").dataset.open === undefined, null, { timeout: 3000 });
   assert.equal(await b.page.evaluate(() => document.activeElement?.id), "screen");
   if (await b.page.evaluate(() => Boolean(navigator.keyboard))) assert.equal(await b.page.evaluate(() => window.__locks), 1, "the keyboard was locked to the page");
   await b.run({ menu: true });
   await b.page.click("#fullscreen");
   await b.page.waitForFunction(() => document.fullscreenElement === null);
-  assert.equal(await b.page.getAttribute("#fullscreen", "aria-pressed"), "false");
+  await b.page.waitForFunction(() => document.getElementById("fullscreen").getAttribute("aria-pressed") === "false");
+  assert.equal(await b.page.textContent("#fullscreen"), "Full screen");
   await b.run({ menu: false });
 });
 
