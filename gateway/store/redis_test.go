@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/racgate/racgate/internal/leakcheck"
 	"github.com/redis/go-redis/v9"
-	"go.uber.org/goleak"
 
 	"github.com/racgate/racgate/internal/peers"
 )
@@ -215,7 +215,7 @@ func TestMain(m *testing.M) {
 	// go-redis logs every failed dial; the outage tests cause many on purpose.
 	redis.SetLogger(quietLogger{})
 	// Every store, client and redis-server a test starts must be gone when it ends.
-	goleak.VerifyTestMain(m)
+	leakcheck.Main(m)
 }
 
 // The shared suite on a three-node Redis Cluster: one endpoint's keys must share a slot

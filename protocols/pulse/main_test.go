@@ -3,9 +3,9 @@ package pulse
 import (
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/racgate/racgate/internal/leakcheck"
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	leakcheck.Main(m)
 }
