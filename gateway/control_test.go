@@ -4,16 +4,20 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 
+	"github.com/racgate/racgate/config"
 	"github.com/racgate/racgate/render/wire"
 )
 
@@ -296,5 +300,79 @@ func TestReloadKeepsStore(t *testing.T) {
 	same, _ := ParseConfig("t.yaml", []byte(controlConfig+"store: memory\n"))
 	if err := ts.Reload(same); err != nil {
 		t.Fatalf("Reload with the same store: %v", err)
+	}
+}
+
+// TestPingIsNotInput: every PING gets a PONG with its token, in order, and PINGs do not
+// hold off idle-timeout (a client measuring its round trip is not a user).
+func TestPingIsNotInput(t *testing.T) {
+	cfg := strings.Replace(controlConfig, "    maximum-connections-per-user: 2\n",
+		"    maximum-connections-per-user: 2\n    idle-timeout: 2s\n", 1)
+	ts := newTestServer(t, cfg)
+	ts.useFake(nil)
+	start := time.Now()
+	conn := ts.open(t, ts.loggedIn(t, "demo"), "open")
+	stop := make(chan struct{})
+	var sent atomic.Uint32
+	go func() {
+		for tok := uint32(1); ; tok++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			if conn.Write(context.Background(), websocket.MessageBinary, wire.Ping{Token: tok * 7}.Append(nil)) != nil {
+				return
+			}
+			sent.Store(tok)
+		}
+	}()
+	ms := readUntil(t, conn, wire.TypeClose, 4*time.Second)
+	close(stop)
+	if d := time.Since(start); d < 2*time.Second || d > 2600*time.Millisecond {
+		t.Fatalf("idle CLOSE after %v of PINGs only; want 2 s", d)
+	}
+	if cl := lastClose(t, ms); cl.Code != wire.CloseTimeout || !strings.Contains(cl.Reason, "idle") {
+		t.Fatalf("CLOSE %d %q; want idle-timeout", cl.Code, cl.Reason)
+	}
+	var pongs []uint32
+	for _, m := range ms {
+		if p, ok := m.(wire.Pong); ok {
+			pongs = append(pongs, p.Token)
+		}
+	}
+	if len(pongs) < 10 {
+		t.Fatalf("%d PONGs for %d PINGs", len(pongs), sent.Load())
+	}
+	for i, tok := range pongs {
+		if tok != uint32(i+1)*7 {
+			t.Fatalf("PONG %d has token %d, want %d", i, tok, (i+1)*7)
+		}
+	}
+}
+
+// TestTerminalIdleWarning: a terminal session gets the idle warning (and PONGs) too.
+func TestTerminalIdleWarning(t *testing.T) {
+	cfg := strings.Replace(sshConfigYAML("127.0.0.1:1", []string{"username: u", "ignore-host-key: true"}),
+		"  - name: lab\n", "  - name: lab\n    idle-timeout: 2s\n", 1)
+	ts := newTestServer(t, cfg)
+	ft := newFakeTerm()
+	ts.dialTerm = func(context.Context, *config.Endpoint, config.Settings, int, int, askFunc, *slog.Logger) (terminal, error) {
+		return ft, nil
+	}
+	start := time.Now()
+	c := dialTerm(t, ts, "").start()
+	c.wait("HELLO", 5*time.Second, func(c *termClient) bool { return c.hello != nil })
+	c.send(wire.Ping{Token: 42})
+	c.wait("PONG", 2*time.Second, func(c *termClient) bool { return slices.Equal(c.pongs, []uint32{42}) })
+	c.wait("the idle warning", 3*time.Second, func(c *termClient) bool { return len(c.notices) > 0 })
+	c.mu.Lock()
+	n := c.notices[0]
+	c.mu.Unlock()
+	if d := time.Since(start); n.Level != wire.NoticeWarning || !strings.Contains(n.Text, "unless you move the mouse or press a key") || d > 1900*time.Millisecond {
+		t.Fatalf("NOTICE %+v after %v; want the idle warning at 1.5 s", n, d)
+	}
+	if cl := c.waitClose(2 * time.Second); cl.Code != wire.CloseTimeout {
+		t.Fatalf("CLOSE %+v, want idle-timeout", cl)
 	}
 }

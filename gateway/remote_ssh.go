@@ -414,6 +414,7 @@ func (ss *session) terminalConnected(t terminal, wctx context.Context, wg *sync.
 		ss.end(&sessionEnd{Code: closeRemoteEnded, Reason: "browser gone", Err: err})
 		return
 	}
+	ss.pumpControl(wctx, wg) // NOTICE, PONG
 	wg.Go(func() {
 		if err := tb.writeInput(ss.ctx); err != nil {
 			ss.end(remoteEnded(err, ss.ep))

@@ -214,7 +214,7 @@ type session struct {
 	view      atomic.Pointer[viewerBox]
 	term      atomic.Pointer[termBox]   // terminal endpoints instead of remote and view
 	prompt    atomic.Pointer[promptBox] // a login prompt waiting for PROMPT_RESPONSE
-	ctrl      chan []byte               // CLIPBOARD, BELL, NAME, NOTICE to the browser
+	ctrl      chan []byte               // CLIPBOARD, BELL, NAME, NOTICE, PONG to the browser
 	lease     store.Lease
 	lastInput atomic.Int64 // unix nanoseconds of the last input, for idle-timeout
 
@@ -674,19 +674,7 @@ func (ss *session) connected(rem remote, disp display, width, height int, wctx c
 			ss.end(&sessionEnd{Code: closeRemoteEnded, Reason: "The browser connection failed.", Err: err})
 		}
 	})
-	wg.Go(func() {
-		for {
-			select {
-			case <-ss.ctx.Done():
-				return
-			case msg := <-ss.ctrl:
-				if err := ss.send(wctx, msg); err != nil {
-					ss.end(&sessionEnd{Code: closeRemoteEnded, Reason: "browser gone", Err: err})
-					return
-				}
-			}
-		}
-	})
+	ss.pumpControl(wctx, wg)
 	if w, h := rem.Size(); ss.canResize && width > 0 && height > 0 && (w != width || h != height) {
 		if err := rem.SetDesktopSize(width, height); err != nil {
 			ss.log.Info("initial resize", "err", err)
@@ -720,11 +708,36 @@ func (ss *session) keepalive(wctx context.Context) {
 
 // queue hands a message to the control writer without blocking the remote's goroutine.
 func (ss *session) queue(msg []byte) {
-	select {
-	case ss.ctrl <- msg:
-	default:
+	if !ss.tryQueue(msg) {
 		ss.log.Warn("control message dropped: browser too slow")
 	}
+}
+
+// tryQueue queues msg for the browser unless the queue is full.
+func (ss *session) tryQueue(msg []byte) bool {
+	select {
+	case ss.ctrl <- msg:
+		return true
+	default:
+		return false
+	}
+}
+
+// pumpControl sends what queue queued, after HELLO, until the session ends.
+func (ss *session) pumpControl(wctx context.Context, wg *sync.WaitGroup) {
+	wg.Go(func() {
+		for {
+			select {
+			case <-ss.ctx.Done():
+				return
+			case msg := <-ss.ctrl:
+				if err := ss.send(wctx, msg); err != nil {
+					ss.end(&sessionEnd{Code: closeRemoteEnded, Reason: "browser gone", Err: err})
+					return
+				}
+			}
+		}
+	})
 }
 
 // notice is the NOTICE for a remote's notice: text valid and within the limit, a level
@@ -738,7 +751,7 @@ func trimReason(s string) string {
 	return wire.ValidText(s, 120) // a websocket close reason is at most 123 bytes
 }
 
-// truncUTF8 cuts s to at most n bytes without splitting a character.
+// dialError is the CLOSE for a dial that failed.
 func dialError(err error, ep *config.Endpoint) error {
 	if se, ok := asEnd(err, ep.Name); ok {
 		return se
@@ -823,6 +836,14 @@ func (ss *session) handle(m wire.Message) error {
 			vb.v.Ack(a.ID)
 		} else if tb := ss.term.Load(); tb != nil {
 			tb.Ack(a.ID)
+		}
+		return nil
+	}
+	if p, ok := m.(wire.Ping); ok {
+		// § PING: not input (it must not hold off idle-timeout), allowed read-only. A
+		// client that pings faster than it reads loses answers, not the session.
+		if ss.helloSent.Load() {
+			ss.tryQueue(wire.Pong(p).Append(nil))
 		}
 		return nil
 	}

@@ -64,6 +64,8 @@ type termClient struct {
 	out        strings.Builder
 	z          wire.TerminalInflater
 	closed     *wire.Close
+	notices    []wire.Notice
+	pongs      []uint32    // PONG tokens
 	order      []wire.Type // message types, in order, without repeats of output and FRAME
 	frames     int
 	deflated   int         // TERMINAL_DEFLATE messages among the frames
@@ -135,6 +137,10 @@ func (c *termClient) start() *termClient {
 					}
 				case wire.Close:
 					c.closed = &m
+				case wire.Notice:
+					c.notices = append(c.notices, m)
+				case wire.Pong:
+					c.pongs = append(c.pongs, m.Token)
 				}
 				return nil
 			})

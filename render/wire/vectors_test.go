@@ -121,6 +121,10 @@ func describe(m Message) map[string]any {
 		return map[string]any{"type": "AUDIO_ENABLE", "enabled": m.Enabled}
 	case Notice:
 		return map[string]any{"type": "NOTICE", "level": m.Level, "text": m.Text}
+	case Ping:
+		return map[string]any{"type": "PING", "token": m.Token}
+	case Pong:
+		return map[string]any{"type": "PONG", "token": m.Token}
 	case ClipboardContent:
 		return map[string]any{"type": "CLIPBOARD_CONTENT", "text": m.Text, "html": m.HTML, "png": h(m.PNG)}
 	case ClientClipboardContent:
@@ -348,6 +352,8 @@ func malformedVectors() []vector {
 		{Name: "malformed-notice-empty", Hex: hex.EncodeToString(Notice{Level: NoticeInfo}.Append(nil))},
 		{Name: "malformed-notice-too-long", Hex: hex.EncodeToString(Notice{Level: NoticeWarning, Text: strings.Repeat("a", MaxNoticeText+1)}.Append(nil))},
 		{Name: "malformed-notice-not-utf8", Hex: hex.EncodeToString(Unknown{T: TypeNotice, Payload: []byte{0, 'o', 'k', 0xc3}}.Append(nil))},
+		{Name: "malformed-ping-short", Hex: hex.EncodeToString(Unknown{T: TypePing, Payload: []byte{1, 2, 3}}.Append(nil))},
+		{Name: "malformed-pong-short", Hex: hex.EncodeToString(Unknown{T: TypePong}.Append(nil))},
 		{Name: "malformed-notice-short", Hex: hex.EncodeToString(Unknown{T: TypeNotice}.Append(nil))},
 		{Name: "malformed-cursor-short-pixels", Hex: hex.EncodeToString(Unknown{T: TypeCursor, Payload: []byte{0, 0, 0, 0, 1, 0, 1, 0, 1, 2, 3}}.Append(nil))},
 	}

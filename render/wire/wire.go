@@ -26,7 +26,7 @@ var fixed = [256]int8{
 	TypeCursor: 8, TypeClose: 2, TypeTerminalConfig: 2, TypeAck: 4, TypeKey: 5, TypePointer: 6,
 	TypeResizeRequest: 4, TypeWheel: 8, TypeTerminalResize: 4,
 	TypePrompt: 9, TypePromptResponse: 5, TypeClipboardContent: 1, TypeClientClipboardContent: 1, TypeTerminalDeflate: 4, TypeTerminalScrollback: 4,
-	TypeAudio: 4, TypeAudioFormat: 6, TypeAudioEnable: 1, TypeNotice: 1,
+	TypeAudio: 4, TypeAudioFormat: 6, TypeAudioEnable: 1, TypeNotice: 1, TypePing: 4, TypePong: 4,
 }
 
 func le16(p []byte, i int) int { return int(binary.LittleEndian.Uint16(p[i:])) }
@@ -97,6 +97,10 @@ func Next(b []byte) (m Message, rest []byte, err error) {
 		return decodeAudioEnable(b, rest, p)
 	case TypeNotice: // § NOTICE
 		return decodeNotice(b, rest, p)
+	case TypePing: // § PING
+		return Ping{Token: binary.LittleEndian.Uint32(p)}, rest, nil
+	case TypePong: // § PONG
+		return Pong{Token: binary.LittleEndian.Uint32(p)}, rest, nil
 	case TypeClipboardContent, TypeClientClipboardContent: // § CLIPBOARD_CONTENT
 		return decodeClipboardContent(b, rest, p, t)
 	case TypePrompt: // § PROMPT

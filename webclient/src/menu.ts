@@ -109,6 +109,9 @@ export interface MenuHooks {
   connected(): boolean;
   /** Bytes and frames received so far. */
   received(): { bytes: number; frames: number };
+  /** Send a PING (§ PING); roundTrip gives the last round trip it measured, in ms. */
+  ping(): void;
+  roundTrip(): number | null;
   disconnect(): void;
   /** Give the keyboard back to the remote screen. */
   focusDisplay(): void;
@@ -222,20 +225,18 @@ export class Menu {
   private startDetails(): void {
     let prev = this.hooks.received();
     let at = performance.now();
-    let rtt = "";
     this.e.details.textContent = "measuring…";
+    this.hooks.ping();
     this.timer = setInterval(() => {
       const now = this.hooks.received();
       const t = performance.now();
-      this.e.details.textContent = rate(prev, now, t - at) + rtt;
+      const rtt = this.hooks.roundTrip();
+      this.e.details.textContent = rate(prev, now, t - at) + (rtt === null ? "" : ` · round trip ${Math.round(rtt)} ms`);
       prev = now;
       at = t;
-      // The round trip to racgate: a tiny request on the page's kept-alive connection.
-      const sent = performance.now();
-      void fetch("/healthz", { cache: "no-store" }).then(
-        () => (rtt = ` · round trip ${Math.round(performance.now() - sent)} ms`),
-        () => (rtt = ""),
-      );
+      // The round trip through racgate on the session's own websocket, behind what
+      // racgate had queued for this browser.
+      this.hooks.ping();
     }, 1000);
   }
 

@@ -196,6 +196,8 @@ export class ConnectPage {
         },
         connected: () => this.connected(),
         received: () => this.session.received,
+        ping: () => this.session.ping(),
+        roundTrip: () => this.session.roundTrip,
         disconnect: () => {
           this.reconnector.cancel();
           this.session.disconnect();

@@ -25,6 +25,9 @@ import type { Audio, AudioFormat, ClientMessage, ClipboardFormats, Hello, Image,
 
 export type State = "connecting" | "connected" | "closed";
 
+// The most PINGs awaiting their PONG; the client sends one a second, so older ones are lost.
+const MAX_PINGS = 8;
+
 /** How the session reports to the page. */
 export interface SessionUI {
   state(s: State, detail: string): void;
@@ -85,6 +88,9 @@ export class Session {
   private helloKind = 0; // HELLO's kind
   private sound = false; // the HELLO decoded so far had FLAG_AUDIO
   private counts = { bytes: 0, frames: 0 }; // received over the page's life (menu details)
+  private pingToken = 0;
+  private pings = new Map<number, { gen: number; at: number }>(); // PINGs sent, by token
+  private rtt: { gen: number; ms: number } | null = null;
   private lost = false; // the last connection ended without a CLOSE, an error or disconnect()
 
   constructor(private readonly o: SessionOptions) {}
@@ -188,6 +194,10 @@ export class Session {
       decodeMessages(data, (m) => {
         if (m.type === "AUDIO" || m.type === "AUDIO_FORMAT") {
           this.playSound(m);
+          return;
+        }
+        if (m.type === "PONG") {
+          this.pong(m.token); // timed as it arrives, not after the drawing queued before it
           return;
         }
         if (m.type === "HELLO") this.sound = (m.flags & FLAG_AUDIO) !== 0;
@@ -369,12 +379,36 @@ export class Session {
     return this.lost;
   }
 
-  /** The CLOSE code received, if any. */
+  /**
+   * ping sends a PING (§ PING) whose PONG sets roundTrip. Unanswered PINGs of an earlier
+   * connection, or older than the last few, are forgotten.
+   */
+  ping(): void {
+    if (this.state !== "connected") return;
+    const token = (this.pingToken = (this.pingToken + 1) >>> 0);
+    this.pings.set(token, { gen: this.gen, at: performance.now() });
+    for (const t of this.pings.keys()) if (this.pings.size > MAX_PINGS) this.pings.delete(t);
+    this.send({ type: "PING", token });
+  }
+
+  /** The last round trip a PONG measured, in ms; null before the first on this connection. */
+  get roundTrip(): number | null {
+    return this.rtt?.gen === this.gen ? this.rtt.ms : null;
+  }
+
+  private pong(token: number): void {
+    const p = this.pings.get(token);
+    if (!p) return; // not ours, or forgotten: nothing to measure
+    this.pings.delete(token);
+    if (p.gen === this.gen) this.rtt = { gen: p.gen, ms: performance.now() - p.at };
+  }
+
   /** Bytes and frames received so far (all connections of the page), for rates. */
   get received(): { bytes: number; frames: number } {
     return { ...this.counts };
   }
 
+  /** The CLOSE code received, if any. */
   get closeCode(): number | null {
     return this.closeMsg?.code ?? null;
   }

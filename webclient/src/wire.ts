@@ -28,6 +28,7 @@ export const T = {
   AUDIO_FORMAT: 0x12,
   NOTICE: 0x13,
   CLIPBOARD_CONTENT: 0x14,
+  PONG: 0x15,
   ACK: 0x80,
   KEY: 0x81,
   POINTER: 0x82,
@@ -39,6 +40,7 @@ export const T = {
   PROMPT_RESPONSE: 0x88,
   AUDIO_ENABLE: 0x89,
   CLIENT_CLIPBOARD_CONTENT: 0x8a,
+  PING: 0x8b,
 } as const;
 
 // HELLO kind and flags (§ HELLO).
@@ -151,6 +153,8 @@ export type Audio = { type: "AUDIO"; timestamp: number; data: Uint8Array };
 export type AudioFormat = { type: "AUDIO_FORMAT"; codec: number; channels: number; sampleRate: number; config: Uint8Array };
 export type AudioEnable = { type: "AUDIO_ENABLE"; enabled: boolean };
 export type Notice = { type: "NOTICE"; level: number; text: string };
+export type Ping = { type: "PING"; token: number };
+export type Pong = { type: "PONG"; token: number };
 /** A clipboard in several formats; an empty field is not sent. */
 export type ClipboardFormats = { text: string; html: string; png: Uint8Array };
 export type ClipboardContent = { type: "CLIPBOARD_CONTENT" } & ClipboardFormats;
@@ -170,8 +174,8 @@ export type TerminalResize = { type: "TERMINAL_RESIZE"; cols: number; rows: numb
 // A type this version does not know: skipped.
 export type Unknown = { type: "UNKNOWN"; typeByte: number; payload: Uint8Array };
 
-export type ServerMessage = Hello | Resize | Fill | Copy | Image | Frame | Cursor | Clipboard | Bell | Name | Close | Terminal | TerminalConfig | Prompt | TerminalDeflate | TerminalScrollback | Audio | AudioFormat | Notice | ClipboardContent;
-export type ClientMessage = Ack | Key | Pointer | ClientClipboard | ResizeRequest | TerminalInput | Wheel | TerminalResize | PromptResponse | AudioEnable | ClientClipboardContent;
+export type ServerMessage = Hello | Resize | Fill | Copy | Image | Frame | Cursor | Clipboard | Bell | Name | Close | Terminal | TerminalConfig | Prompt | TerminalDeflate | TerminalScrollback | Audio | AudioFormat | Notice | ClipboardContent | Pong;
+export type ClientMessage = Ack | Key | Pointer | ClientClipboard | ResizeRequest | TerminalInput | Wheel | TerminalResize | PromptResponse | AudioEnable | ClientClipboardContent | Ping;
 export type Message = ServerMessage | ClientMessage | Unknown;
 
 /** ProtocolError: the peer sent bytes that break docs/protocol.md. The session ends. */
@@ -403,6 +407,12 @@ function decodePayload(type: number, p: Uint8Array, dv: DataView): Message {
       return decodeAudioFormat(p, dv);
     case T.NOTICE: // § NOTICE
       return decodeNotice(p);
+    case T.PONG: // § PONG
+      if (n < 4) throw short("PONG", n, 4);
+      return { type: "PONG", token: dv.getUint32(0, true) };
+    case T.PING: // § PING
+      if (n < 4) throw short("PING", n, 4);
+      return { type: "PING", token: dv.getUint32(0, true) };
     case T.CLIPBOARD_CONTENT: // § 0x14 CLIPBOARD_CONTENT
       return decodeClipboardContent("CLIPBOARD_CONTENT", p, dv);
     case T.CLIENT_CLIPBOARD_CONTENT: // § 0x8A CLIPBOARD_CONTENT
@@ -559,6 +569,10 @@ export function writeMessage(w: Writer, m: Message): Writer {
       return w.begin(T.AUDIO_ENABLE).u8(m.enabled ? 1 : 0).end();
     case "NOTICE":
       return w.begin(T.NOTICE).u8(m.level).text(m.text).end();
+    case "PING":
+      return w.begin(T.PING).u32(m.token).end();
+    case "PONG":
+      return w.begin(T.PONG).u32(m.token).end();
     case "CLIPBOARD_CONTENT":
       return writeClipboardContent(w, T.CLIPBOARD_CONTENT, m);
     case "CLIENT_CLIPBOARD_CONTENT":

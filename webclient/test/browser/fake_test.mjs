@@ -1155,6 +1155,45 @@ test("full screen from the menu: the page goes full screen with the keyboard loc
   await b.run({ menu: false });
 });
 
+test("menu figures: frames and KB per second, and the round trip from each PING to its PONG; no PING once the menu is closed", { skip }, async () => {
+  let conn;
+  sessions.figures = (c) => {
+    conn = c;
+    c.send(enc(hello(), { type: "RESIZE", width: 320, height: 200 }, { type: "FRAME", id: 1 }));
+  };
+  await b.run({ open: "figures" });
+  await b.run({ waitState: "connected" });
+  await waitMsg(conn, (m) => m.type === "ACK", "ACK");
+  // The server answers every PING 200 ms late, and first with a token nobody sent.
+  let seen = 0;
+  const answer = () => {
+    for (; seen < conn.messages.length; seen++) {
+      for (const m of decode(conn.messages[seen])) {
+        if (m.type !== "PING") continue;
+        conn.send(enc({ type: "PONG", token: (m.token + 1000) >>> 0 }));
+        setTimeout(() => conn.send(enc({ type: "PONG", token: m.token })), 200);
+      }
+    }
+  };
+  conn.waiters.add(answer);
+  const pings = () => all(conn).filter((m) => m.type === "PING");
+  assert.equal(pings().length, 0, "no PING before the menu opens");
+  await b.run({ menu: true });
+  await b.page.waitForFunction(() => /round trip \d+ ms/.test(document.getElementById("details").textContent), null, { timeout: 5000 });
+  const text = await b.page.textContent("#details");
+  const ms = Number(/round trip (\d+) ms/.exec(text)[1]);
+  assert.ok(ms >= 200 && ms < 1200, `round trip ${ms} ms, want the 200 ms the server waited (${text})`);
+  assert.match(text, /frames\/s/);
+  assert.match(text, /KB\/s/);
+  const tokens = pings().map((m) => m.token);
+  assert.equal(new Set(tokens).size, tokens.length, `PING tokens repeat: ${tokens}`);
+  await b.run({ menu: false });
+  const n = pings().length;
+  await new Promise((r) => setTimeout(r, 2500));
+  assert.equal(pings().length, n, "PINGs went on with the menu closed");
+  conn.waiters.delete(answer);
+});
+
 test("zoom from the menu: the picture grows around the middle, the area scrolls, clicks land on the right pixel", { skip }, async () => {
   const t = await openBrowser({ baseURL: server.url, viewport: { width: 400 + HANDLE, height: 300 } });
   try {
