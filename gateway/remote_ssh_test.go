@@ -193,6 +193,7 @@ func FuzzTerminalMessages(f *testing.F) {
 	f.Add(wire.TerminalResize{Cols: 80, Rows: 24}.Append(wire.TerminalInput{Data: []byte{0x1b, '[', 'A'}}.Append(nil)))
 	f.Add(wire.TerminalResize{Cols: 0, Rows: 65535}.Append(nil))
 	f.Add(wire.Key{Down: true, Keysym: 'x'}.Append(wire.Ack{ID: 1}.Append(nil)))
+	f.Add(wire.Ping{Token: 7}.Append(wire.TerminalInput{Data: []byte("x")}.Append(nil)))
 	f.Add([]byte{byte(wire.TypeTerminalResize), 3, 0, 0, 0, 1, 2, 3})
 	f.Add([]byte{byte(wire.TypeTerminalInput), 0xff, 0xff, 0xff, 0xff})
 	f.Fuzz(func(t *testing.T, b []byte) {
