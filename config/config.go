@@ -89,7 +89,8 @@ type Provider struct {
 	IdleTimeout       time.Duration // no input for this long ends a connection; 0 = none
 	Settings          Settings
 	PropertyMappings  []string
-	Policies          []string // every endpoint of the provider is bound to them
+	Policies          []string   // every endpoint of the provider is bound to them
+	Recording         *Recording // nil: sessions are not recorded
 
 	// MaximumConnectionsPerUser counts a user's live connections to one endpoint; -1
 	// unlimited. Endpoints may override it.
@@ -105,9 +106,11 @@ type Endpoint struct {
 	Settings           Settings
 	MaximumConnections int // -1 unlimited
 	PropertyMappings   []string
-	ConnectionSettings []string // keys a connect request may set
-	Groups             []string // empty = every logged-in user
-	Policies           []string // policies a user must pass, besides the provider's
+	ConnectionSettings []string   // keys a connect request may set
+	Groups             []string   // empty = every logged-in user
+	Policies           []string   // policies a user must pass, besides the provider's
+	Recording          *Recording // overrides the provider's (Config.RecordingFor)
+	noRecording        bool       // recording: none
 
 	// MaximumConnectionsPerUser overrides the provider's when set (see Config.UserLimit).
 	MaximumConnectionsPerUser int
@@ -385,6 +388,7 @@ func (d *decoder) providers(k string, v *yaml.Node, c *Config, lines *nodeLines)
 			"maximum-connections-per-user": func(k string, v *yaml.Node) {
 				d.perUserLimit(k, v, &p.MaximumConnectionsPerUser)
 			},
+			"recording": func(k string, v *yaml.Node) { p.Recording, _ = d.recording(k, v, c.File, false) },
 		})
 		d.required(v, k, "name", p.Name)
 		c.Providers = append(c.Providers, p)
@@ -459,6 +463,7 @@ func (d *decoder) endpoints(k string, v *yaml.Node, c *Config, lines *nodeLines)
 			"policies": func(k string, v *yaml.Node) {
 				lines.policyRefs = append(lines.policyRefs, d.refs(k, v, &e.Policies)...)
 			},
+			"recording": func(k string, v *yaml.Node) { e.Recording, e.noRecording = d.recording(k, v, c.File, true) },
 		})
 		d.required(v, k, "name", e.Name)
 		d.required(v, k, "provider", e.Provider)

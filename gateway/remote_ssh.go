@@ -414,13 +414,22 @@ func (ss *session) terminalConnected(t terminal, wctx context.Context, wg *sync.
 		ss.end(&sessionEnd{Code: closeRemoteEnded, Reason: "browser gone", Err: err})
 		return
 	}
+	if ss.recCfg != nil {
+		cols, rows := ss.cols, ss.rows
+		if cols == 0 || rows == 0 {
+			cols, rows = ssh.DefaultCols, ssh.DefaultRows
+		}
+		if !ss.startTerminalRecording(cols, rows) {
+			return // required and not possible: the session ends
+		}
+	}
 	ss.pumpControl(wctx, wg) // NOTICE, PONG
 	wg.Go(func() {
 		if err := tb.writeInput(ss.ctx); err != nil {
 			ss.end(remoteEnded(err, ss.ep))
 		}
 	})
-	wg.Go(func() { tb.out.Fill(ss.ctx, t) })
+	wg.Go(func() { tb.out.Fill(ss.ctx, recordedOutput{t, ss}) })
 	wg.Go(func() {
 		err := tb.out.Run(ss.ctx, func(msg []byte) error { return ss.send(wctx, msg) })
 		switch {
@@ -479,7 +488,25 @@ func (ss *session) handleTerminal(tb *termBox, m wire.Message) error {
 			return &sessionEnd{Code: closeClientError, Reason: fmt.Sprintf("Terminal resize to %dx%d refused.", m.Cols, m.Rows)}
 		}
 		tb.out.Resize(m.Rows)
-		return tb.t.Resize(m.Cols, m.Rows)
+		if err := tb.t.Resize(m.Cols, m.Rows); err != nil {
+			return err
+		}
+		ss.recordResize(m.Cols, m.Rows)
+		return nil
 	}
 	return nil // desktop messages on a terminal, unknown types: skipped
+}
+
+// recordedOutput is a terminal's output as the session's recording sees it.
+type recordedOutput struct {
+	t  terminal
+	ss *session
+}
+
+func (r recordedOutput) Read(p []byte) (int, error) {
+	n, err := r.t.Read(p)
+	if n > 0 {
+		r.ss.recordOutput(p[:n])
+	}
+	return n, err
 }

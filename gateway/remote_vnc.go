@@ -392,6 +392,10 @@ func (d renderDisplay) NewViewer(send func([]byte) error) viewer {
 	return renderViewer{d.Display.NewViewer(send)}
 }
 
+func (d renderDisplay) NewRecordingViewer(send func([]byte) error) recordingViewer {
+	return renderViewer{d.Display.NewViewerWith(send, render.ViewerOptions{Standalone: true})}
+}
+
 type renderViewer struct{ *render.Viewer }
 
 func (v renderViewer) Stats() (uint64, time.Duration) {

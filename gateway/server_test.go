@@ -595,6 +595,11 @@ func (f *fakeRemote) SetDesktopSize(w, h int) error {
 type fakeDisplay struct{ nopSink }
 
 func (fakeDisplay) NewViewer(func([]byte) error) viewer { return &fakeViewer{} }
+func (*fakeViewer) Refresh() {}
+
+func (fakeDisplay) NewRecordingViewer(func([]byte) error) recordingViewer {
+	return &fakeViewer{}
+}
 func (fakeDisplay) Close()                              {}
 
 type fakeViewer struct {

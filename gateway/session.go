@@ -106,6 +106,8 @@ type dialFunc func(ctx context.Context, ep *config.Endpoint, set config.Settings
 type display interface {
 	render.Sink
 	NewViewer(send func(msg []byte) error) viewer
+	// NewRecordingViewer adds a viewer for a recording (recording.go).
+	NewRecordingViewer(send func(msg []byte) error) recordingViewer
 	Close()
 }
 
@@ -224,6 +226,9 @@ type session struct {
 	audio                     []wire.Codec // the codecs the browser decodes (connect request)
 	scale                     int          // the browser's devicePixelRatio in percent; 0 unknown
 	listener                  atomic.Pointer[audio.Listener]
+
+	recCfg *config.Recording                // how the session is recorded; nil: it is not
+	rec    atomic.Pointer[sessionRecording] // the recording, once started (recording.go)
 }
 
 type remoteBox struct{ r remote }
@@ -286,6 +291,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		srv: s, conn: conn, ep: req.ep, user: req.lg.User.Username, who: req.lg.User, preq: req.preq, loginID: req.lg.ID, stamp: req.lg.User.Stamp(),
 		settings: req.set, ctx: ctx, cancel: cancel, ctrl: make(chan []byte, ctrlQueue), lease: lease,
 		readOnly: req.set.Bool("read-only"), noCopy: req.set.Bool("disable-copy"), noPaste: req.set.Bool("disable-paste"),
+		recCfg: req.st.cfg.RecordingFor(req.ep),
 	}
 	ss.cols, ss.rows = terminalSize(r.URL.Query())
 	ss.audio = wire.ParseCodecs(r.URL.Query().Get("audio"))
@@ -583,14 +589,18 @@ func (ss *session) finish(start time.Time, wcancel context.CancelFunc, wg *sync.
 	wcancel()          // unblocks any write still stuck on a dead connection
 	ss.conn.CloseNow() // and the reader and frame writes, whose contexts never end
 	wg.Wait()
+	endAttrs := []slog.Attr{slog.Int64("duration_ms", time.Since(start).Milliseconds()),
+		slog.Uint64("bytes_out", ss.bytesOut.Load()), slog.Uint64("bytes_in", ss.bytesIn.Load()),
+		slog.Int("code", int(se.Code)), slog.String("reason", se.Reason)}
+	if path := ss.closeRecording(se.Reason); path != "" {
+		endAttrs = append(endAttrs, slog.String("recording", path))
+	}
 	attrs := []any{"duration", time.Since(start).Round(time.Millisecond), "code", int(se.Code), "reason", se.Reason}
 	if se.Err != nil {
 		attrs = append(attrs, "err", se.Err)
 	}
 	ss.log.Info("session end", attrs...)
-	ss.srv.audit.Record(audit.ConnectionEnd, ss.auditAttrs(slog.Int64("duration_ms", time.Since(start).Milliseconds()),
-		slog.Uint64("bytes_out", ss.bytesOut.Load()), slog.Uint64("bytes_in", ss.bytesIn.Load()),
-		slog.Int("code", int(se.Code)), slog.String("reason", se.Reason))...)
+	ss.srv.audit.Record(audit.ConnectionEnd, ss.auditAttrs(endAttrs...)...)
 }
 
 // auditAttrs are the fields of the session's audit events, then more.
@@ -674,6 +684,9 @@ func (ss *session) connected(rem remote, disp display, width, height int, wctx c
 			ss.end(&sessionEnd{Code: closeRemoteEnded, Reason: "The browser connection failed.", Err: err})
 		}
 	})
+	if ss.recCfg != nil && !ss.startDesktopRecording(disp, wg) {
+		return // required and not possible: the session ends
+	}
 	ss.pumpControl(wctx, wg)
 	if w, h := rem.Size(); ss.canResize && width > 0 && height > 0 && (w != width || h != height) {
 		if err := rem.SetDesktopSize(width, height); err != nil {
@@ -857,7 +870,10 @@ func (ss *session) handle(m wire.Message) error {
 	ss.touch() // any message but ACK is the user's input
 	// A login prompt's answer comes during the dial, before HELLO.
 	if r, ok := m.(wire.PromptResponse); ok {
-		return ss.promptAnswered(r)
+		return ss.promptAnswered(r) // never recorded: it holds passwords
+	}
+	if ss.helloSent.Load() && !ss.readOnly {
+		ss.recordInput(m)
 	}
 	if tb := ss.term.Load(); tb != nil {
 		return ss.handleTerminal(tb, m)

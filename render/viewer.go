@@ -71,7 +71,9 @@ type Viewer struct {
 	size     image.Point   // for RESIZE
 	resized  bool
 	first    bool
-	shared   bool // the display had several viewers when the frame was taken
+	shared   bool // the display had several viewers when the frame was taken, or standalone
+
+	standalone bool // ViewerOptions.Standalone
 
 	lossy      tileSet
 	blank      tileSet     // tiles the client has had nothing drawn on since RESIZE (lone viewers)
@@ -111,7 +113,20 @@ type ViewerStats struct {
 // messages, at most wire.MaxServerMessage bytes); it must not keep msg, and is called
 // only from Run's goroutine. Call Run once.
 func (d *Display) NewViewer(send func(msg []byte) error) *Viewer {
-	v := &Viewer{d: d, send: send, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	return d.NewViewerWith(send, ViewerOptions{})
+}
+
+// ViewerOptions tune one viewer.
+type ViewerOptions struct {
+	// Standalone: every image the viewer gets stands alone (ZRGB1 and ZPALETTE1, as on a
+	// shared display; no stream state runs from frame to frame), so that drawing can
+	// start at any frame Refresh made: what a recording needs to be seekable.
+	Standalone bool
+}
+
+// NewViewerWith is NewViewer with options.
+func (d *Display) NewViewerWith(send func(msg []byte) error, o ViewerOptions) *Viewer {
+	v := &Viewer{d: d, send: send, wake: make(chan struct{}, 1), done: make(chan struct{}), standalone: o.Standalone}
 	d.mu.Lock()
 	v.resetLocked()
 	v.cursorSeq = d.cursorSeq - 1 // send the cursor first thing
@@ -164,6 +179,17 @@ func (v *Viewer) Ack(id uint32) {
 			return
 		}
 	}
+}
+
+// Refresh makes the next frame a key frame: RESIZE, CURSOR and the whole screen, as a
+// new viewer's first frame, so that a player of what this viewer sent can start there.
+func (v *Viewer) Refresh() {
+	d := v.d
+	d.mu.Lock()
+	v.resetLocked()
+	v.cursorSeq = d.cursorSeq - 1
+	d.mu.Unlock()
+	v.wakeUp()
 }
 
 // Close ends Run with ErrClosed (or its context's error, if that ended too).
@@ -262,9 +288,11 @@ func (v *Viewer) step(ctx context.Context) (bool, error) {
 	room := v.hasRoom()
 	d.mu.Lock()
 	cursor, cursorDue := d.cursor, v.cursorSeq != d.cursorSeq
+	first := v.st.first
 	taken := v.takeDueLocked(room)
-	// Before the first frame the cursor waits for it: RESIZE comes first.
-	cursorDue = cursorDue && (taken || v.sent.Load() > 0)
+	// Before a first frame (a new viewer's, after a resize, Refresh's key frame) the
+	// cursor waits for it: RESIZE comes first, and the key frame holds the cursor.
+	cursorDue = cursorDue && (taken || (v.sent.Load() > 0 && !first))
 	if cursorDue {
 		v.cursorSeq = d.cursorSeq
 	}
@@ -420,7 +448,7 @@ func (v *Viewer) moveStateLocked() {
 	}
 	v.resized, v.first = st.resized, st.first
 	v.size = image.Pt(d.fb.Width, d.fb.Height)
-	v.shared = len(d.viewers) >= 2
+	v.shared = v.standalone || len(d.viewers) >= 2
 	st.resized, st.first = false, false
 	v.ops = append(v.ops[:0], st.ops...)
 	clear(st.ops)

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/racgate/racgate/internal/peers"
+	"github.com/racgate/racgate/recording"
+	"github.com/racgate/racgate/render/wire"
+)
+
+// TestKill9LeavesPlayableRecording: racgate killed with SIGKILL while it records a VNC
+// session leaves a file that reads (torn or not, without its end record) and plays from
+// its last key frame to the picture Xvnc shows.
+func TestKill9LeavesPlayableRecording(t *testing.T) {
+	peers.Require(t, "Xvnc", "xwd", "xsetroot")
+	x := peers.StartXvnc(t, peers.XvncOptions{Geometry: "320x240"})
+	x.Run(t, "xsetroot", "-solid", "#336699")
+	dir := t.TempDir()
+	good, err := os.ReadFile("../../examples/racgate.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgText := strings.NewReplacer("listen: 127.0.0.1:8080", "listen: 127.0.0.1:0",
+		"host: 127.0.0.1:5901", "host: "+x.Addr, "public-url: http://127.0.0.1:8080", "",
+		"  - name: lab\n", "  - name: lab\n    recording: {path: "+dir+", key-frame-interval: 1s}\n").Replace(string(good))
+	p, addr, _ := startRacgate(t, cfgText)
+
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	resp, err := c.PostForm("http://"+addr+"/login", url.Values{"username": {"demo"}, "password": {"demo"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	conn, _, err := websocket.Dial(ctx, "ws://"+addr+"/ws/Demo%20desktop",
+		&websocket.DialOptions{HTTPClient: c, Subprotocols: []string{wire.Subprotocol}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseNow()
+	conn.SetReadLimit(wire.MaxServerMessage)
+	go func() { // a browser that draws at once
+		for {
+			_, data, err := conn.Read(ctx)
+			if err != nil {
+				return
+			}
+			wire.Decode(data, func(m wire.Message) error {
+				if f, ok := m.(wire.Frame); ok {
+					conn.Write(ctx, websocket.MessageBinary, wire.Ack{ID: f.ID}.Append(nil))
+				}
+				return nil
+			})
+		}
+	}()
+	p.waitLine(`msg=recording`)
+	time.Sleep(2500 * time.Millisecond) // key frames at 0, 1 and 2 s
+	screen := x.Screenshot(t)
+	if err := p.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	p.cmd.Wait()
+
+	var path string
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			path = p
+		}
+		return nil
+	})
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("no recording: %v", err)
+	}
+	rec, err := recording.Read(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Ended || len(rec.Keys) < 2 || rec.Duration < 2*time.Second {
+		t.Fatalf("ended %v, %d key frames, %v long", rec.Ended, len(rec.Keys), rec.Duration)
+	}
+	canvas := wire.NewCanvas()
+	for b := data[rec.Keys[len(rec.Keys)-1].Offset:rec.End]; ; {
+		r, rest, ok := recording.Next(b)
+		if !ok {
+			break
+		}
+		b = rest
+		if r.Kind == recording.KindOutput || r.Kind == recording.KindKey {
+			if err := wire.Decode(r.Payload, canvas.Apply); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if n, first := peers.DiffRGB(canvas.Image(), screen); n != 0 {
+		t.Fatalf("played from the last key frame: %d pixels differ from xwd (%s)", n, first)
+	}
+}

@@ -1,0 +1,65 @@
+package recording
+
+import (
+	"encoding/binary"
+	"time"
+)
+
+// Magic starts every desktop recording (docs/recording.md § File).
+const Magic = "RACGATE-RECORDING\n"
+
+// Version is the desktop recording format this package writes and reads.
+const Version = 1
+
+// Record kinds (§ Records).
+const (
+	KindOutput = 1 // racgate.v1 server messages: one websocket message's worth
+	KindKey    = 2 // the same, beginning a key frame: RESIZE, then the whole screen
+	KindInput  = 3 // racgate.v1 client messages (include-input only)
+	KindEnd    = 4 // the session ended: JSON {"reason": ...}
+)
+
+// recordHeader is the size of a record's kind, time and length.
+const recordHeader = 9
+
+// MaxRecord bounds a record's payload: a websocket message is at most 4 MiB either way,
+// and a reader refuses a larger length before it allocates.
+const MaxRecord = 4 << 20
+
+// maxMeta bounds the header's JSON.
+const maxMeta = 64 << 10
+
+// Meta describes a recording; desktop files hold it as JSON after the magic, asciicast
+// files under the header's "racgate" key.
+type Meta struct {
+	Version  int       `json:"version"`
+	Protocol string    `json:"protocol"`
+	User     string    `json:"user"`
+	Endpoint string    `json:"endpoint"`
+	Provider string    `json:"provider,omitempty"`
+	Instance string    `json:"instance,omitempty"`
+	Session  string    `json:"session,omitempty"` // the connection's ID in logs and the audit trail
+	Start    time.Time `json:"start"`
+	// KeyFrameInterval is how often a desktop recording has a key frame, in ms.
+	KeyFrameInterval int64 `json:"keyFrameInterval,omitempty"`
+	Input            bool  `json:"input"` // client messages (keystrokes) are recorded
+}
+
+func appendRecord(b []byte, kind byte, at time.Duration, payload []byte) []byte {
+	b = append(b, kind)
+	b = binary.LittleEndian.AppendUint32(b, millis(at))
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(payload)))
+	return append(b, payload...)
+}
+
+// millis is at in whole milliseconds, held at the u32 limit (49 days).
+func millis(at time.Duration) uint32 {
+	ms := at.Milliseconds()
+	switch {
+	case ms < 0:
+		return 0
+	case ms > 0xffffffff:
+		return 0xffffffff
+	}
+	return uint32(ms)
+}

@@ -1,0 +1,167 @@
+package recording
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+)
+
+// Recording is a desktop recording's index: where each key frame is, how long it lasts,
+// and whether it ended cleanly. Read builds it from the file.
+type Recording struct {
+	Meta     Meta
+	Keys     []Key         // key frames in file order
+	Duration time.Duration // the last record's time
+	Records  int           // whole records
+	End      int64         // offset just past the last whole record
+	Ended    bool          // the file has its end record (not cut off by a crash)
+	Reason   string        // the end record's reason
+	Torn     bool          // the file ends in a partial record (a crash while writing)
+	First    int64         // offset of the first record
+}
+
+// Key is a key frame: a player that starts drawing here, on an empty canvas, has the
+// remote screen as it was At.
+type Key struct {
+	At     time.Duration
+	Offset int64
+}
+
+// Read reads the header and indexes the records of the size bytes of r. A partial last
+// record (a crash) ends the index; a record whose length is over MaxRecord, or a
+// header that is not one, is an error wrapping ErrFormat.
+func Read(r io.ReaderAt, size int64) (*Recording, error) {
+	head := make([]byte, len(Magic)+4)
+	if _, err := r.ReadAt(head, 0); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrFormat, err)
+	}
+	if string(head[:len(Magic)]) != Magic {
+		return nil, fmt.Errorf("%w: no magic", ErrFormat)
+	}
+	n := binary.LittleEndian.Uint32(head[len(Magic):])
+	if n > maxMeta || int64(len(head))+int64(n) > size {
+		return nil, fmt.Errorf("%w: header of %d bytes", ErrFormat, n)
+	}
+	meta := make([]byte, n)
+	if _, err := r.ReadAt(meta, int64(len(head))); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrFormat, err)
+	}
+	rec := &Recording{First: int64(len(head)) + int64(n)}
+	if err := json.Unmarshal(meta, &rec.Meta); err != nil {
+		return nil, fmt.Errorf("%w: header: %v", ErrFormat, err)
+	}
+	if rec.Meta.Version != Version {
+		return nil, fmt.Errorf("%w: version %d, this racgate reads %d", ErrFormat, rec.Meta.Version, Version)
+	}
+	if err := rec.index(r, size); err != nil {
+		return nil, err
+	}
+	return rec, nil
+}
+
+// index walks the records in blocks: most records are small, and one read per record
+// would be a system call per frame of a long recording.
+func (rec *Recording) index(r io.ReaderAt, size int64) error {
+	const block = 256 << 10
+	buf := make([]byte, block)
+	off := rec.First
+	rec.End = off
+	var bufOff, bufLen int64 // buf holds [bufOff, bufOff+bufLen)
+	for off < size {
+		if off+recordHeader > size {
+			rec.Torn = true
+			return nil
+		}
+		if off < bufOff || off+recordHeader > bufOff+bufLen {
+			bufOff = off
+			n, err := r.ReadAt(buf[:min(block, size-off)], off)
+			if err != nil && !errors.Is(err, io.EOF) {
+				return err
+			}
+			bufLen = int64(n)
+			if bufLen < recordHeader {
+				rec.Torn = true
+				return nil
+			}
+		}
+		h := buf[off-bufOff:]
+		kind := h[0]
+		at := time.Duration(binary.LittleEndian.Uint32(h[1:])) * time.Millisecond
+		n := int64(binary.LittleEndian.Uint32(h[5:]))
+		if n > MaxRecord {
+			return fmt.Errorf("%w: record at %d of %d bytes, over %d", ErrFormat, off, n, MaxRecord)
+		}
+		next := off + recordHeader + n
+		if next > size {
+			rec.Torn = true
+			return nil
+		}
+		switch kind {
+		case KindKey:
+			rec.Keys = append(rec.Keys, Key{At: at, Offset: off})
+		case KindEnd:
+			rec.Ended = true
+			var end struct {
+				Reason string `json:"reason"`
+			}
+			p := make([]byte, n)
+			if _, err := r.ReadAt(p, off+recordHeader); err == nil && json.Unmarshal(p, &end) == nil {
+				rec.Reason = end.Reason
+			}
+		}
+		rec.Duration = max(rec.Duration, at)
+		rec.Records++
+		off = next
+		rec.End = off
+	}
+	return nil
+}
+
+// KeyBefore is the last key frame at or before at (the first key frame if at is before
+// it); ok is false when the recording has none.
+func (rec *Recording) KeyBefore(at time.Duration) (k Key, ok bool) {
+	if len(rec.Keys) == 0 {
+		return Key{}, false
+	}
+	lo, hi := 0, len(rec.Keys) // binary search: the first key after at
+	for lo < hi {
+		m := (lo + hi) / 2
+		if rec.Keys[m].At <= at {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return rec.Keys[max(lo-1, 0)], true
+}
+
+// Record is one record as Next returns it. Payload aliases Next's buffer.
+type Record struct {
+	Kind    byte
+	At      time.Duration
+	Payload []byte
+}
+
+// Next decodes the first record of b and returns it with the rest; ok is false when b
+// does not hold a whole record.
+func Next(b []byte) (r Record, rest []byte, ok bool) {
+	if len(b) < recordHeader {
+		return Record{}, b, false
+	}
+	n := int(binary.LittleEndian.Uint32(b[5:]))
+	if n > MaxRecord || len(b)-recordHeader < n {
+		return Record{}, b, false
+	}
+	return Record{
+		Kind:    b[0],
+		At:      time.Duration(binary.LittleEndian.Uint32(b[1:])) * time.Millisecond,
+		Payload: b[recordHeader : recordHeader+n],
+	}, b[recordHeader+n:], true
+}
+
+// IsRecording reports whether b begins like a desktop recording.
+func IsRecording(b []byte) bool { return bytes.HasPrefix(b, []byte(Magic)) }
