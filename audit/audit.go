@@ -24,6 +24,7 @@ const (
 	ConnectionRefused = "connection_refused" // a limit or the store refused a connection
 	ConnectionKilled  = "connection_killed"  // an administrator ended a connection
 	AccessWithdrawn   = "access_withdrawn"   // a config reload ended a connection
+	RecordingViewed   = "recording_viewed"   // an auditor opened a recording
 )
 
 // Log is an audit trail. The zero Log and a nil *Log discard events.

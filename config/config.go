@@ -53,6 +53,8 @@ type Config struct {
 	Instance string
 	// AdminGroup is the group whose members may see and end every connection.
 	AdminGroup string
+	// AuditorGroup is the group whose members may play recordings (admins may too).
+	AuditorGroup string
 	// AdminToken (from admin-token-file) lets the CLI use the admin API; nil = no token.
 	AdminToken []byte
 	// RouteToLeastLoaded sends a connect page request to the instance (with a public-url)
@@ -234,9 +236,10 @@ func Parse(file string, data []byte, check SettingsCheck) (*Config, error) {
 				c.PropertyMappings = append(c.PropertyMappings, m)
 			})
 		},
-		"policies":    func(k string, v *yaml.Node) { d.policies(k, v, c, lines.policyNames) },
-		"instance":    func(k string, v *yaml.Node) { d.str(v, k, &c.Instance) },
-		"admin-group": func(k string, v *yaml.Node) { d.str(v, k, &c.AdminGroup) },
+		"policies":      func(k string, v *yaml.Node) { d.policies(k, v, c, lines.policyNames) },
+		"instance":      func(k string, v *yaml.Node) { d.str(v, k, &c.Instance) },
+		"admin-group":   func(k string, v *yaml.Node) { d.str(v, k, &c.AdminGroup) },
+		"auditor-group": func(k string, v *yaml.Node) { d.str(v, k, &c.AuditorGroup) },
 		"admin-token-file": func(k string, v *yaml.Node) {
 			c.AdminToken = d.secretFile(k, v, file)
 		},

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -104,4 +105,24 @@ func checkRecordingFileName(p string) error {
 		return errors.New("the file name needs ${time} or ${session}, so that sessions do not share a name")
 	}
 	return nil
+}
+
+// RecordingPaths are the folders recordings are written to, each once, sorted.
+func (c *Config) RecordingPaths() []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(r *Recording) {
+		if r != nil && !seen[r.Path] {
+			seen[r.Path] = true
+			out = append(out, r.Path)
+		}
+	}
+	for _, p := range c.Providers {
+		add(p.Recording)
+	}
+	for _, e := range c.Endpoints {
+		add(e.Recording)
+	}
+	slices.Sort(out)
+	return out
 }

@@ -36,6 +36,10 @@ func TestRecording(t *testing.T) {
 		t.Fatalf("own: %+v", r)
 	}
 
+	if got := c.RecordingPaths(); len(got) != 2 || got[0] != "/etc/racgate/rec" || got[1] != "/var/rec" {
+		t.Fatalf("RecordingPaths %v", got)
+	}
+
 	for bad, want := range map[string]string{
 		"    recording: {include-input: true}\n":                     `t.yaml:8: providers[0].recording.path: missing`,
 		"    recording: {path: r, file-name: \"${user}\"}\n":         `providers[0].recording.file-name: the file name needs ${time} or ${session}`,

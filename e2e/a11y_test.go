@@ -2,16 +2,19 @@ package e2e
 
 import (
 	"fmt"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/racgate/racgate/internal/peers"
+	"github.com/racgate/racgate/recording"
 )
 
 // TestBrowserAccessibility runs axe-core (WCAG 2.1 A and AA rules) in Chromium on the
 // login page, the endpoint list, a desktop session with the menu closed and open, and
-// the admin page: none may have a serious or critical violation.
+// the admin page, the recordings and the player: none may have a serious or critical violation.
 func TestBrowserAccessibility(t *testing.T) {
 	peers.Require(t, "Xvnc")
 	x := peers.StartXvnc(t, peers.XvncOptions{Geometry: "640x480"})
@@ -19,6 +22,8 @@ func TestBrowserAccessibility(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	dir := t.TempDir()
+	writeSynthetic(t, filepath.Join(dir, "short"+recording.ExtDesktop), time.Now().Add(-time.Hour), 30*time.Second)
 	base := serveConfig(t, fmt.Sprintf(`
 store: memory
 admin-group: admins
@@ -37,7 +42,8 @@ endpoints:
     provider: lab
     protocol: ssh
     host: 127.0.0.1:1
-`, testUser, hash, x.Addr))
+    recording: {path: %s}
+`, testUser, hash, x.Addr, dir))
 	b := startBrowser(t, base)
 	b.do(map[string]any{"setViewport": map[string]any{"width": 1024, "height": 700}})
 	check := func(page string) {
@@ -65,4 +71,10 @@ endpoints:
 	check("desktop session, menu open")
 	b.do(map[string]any{"goto": "/admin"})
 	check("admin page")
+	b.do(map[string]any{"goto": "/recordings"})
+	b.do(map[string]any{"waitFor": map[string]any{"selector": "#list tbody tr"}})
+	check("recordings")
+	b.do(map[string]any{"clickSelector": "#list tbody tr button"})
+	b.do(map[string]any{"waitFor": map[string]any{"selector": "#player[data-drawn='0']"}})
+	check("recording player")
 }

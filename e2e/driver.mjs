@@ -40,7 +40,40 @@ function axeSource() {
 //                                  and the page's URL
 //   {"axe": true}                  runs axe-core (WCAG 2.1 A and AA rules) on the page; result:
 //                                  violations [{id, impact, help, targets}] (a11y_test.go)
+//   {"seekPlayer": ms}             the recording player: moves #seek to ms (at most the end) as a
+//                                  user would and waits until #player's data-drawn says that
+//                                  picture is drawn;
+//                                  result: elapsed (ms from the change to drawn, measured in the
+//                                  page) (player_test.go)
 const EXTRA = {
+  async seekPlayer(b, ms) {
+    return b.page.evaluate(
+      (ms) =>
+        new Promise((resolve, reject) => {
+          const player = document.getElementById("player");
+          const seek = document.getElementById("seek");
+          const t0 = performance.now();
+          let want = String(ms);
+          const obs = new MutationObserver(() => {
+            if (player.dataset.drawn === want) {
+              obs.disconnect();
+              clearTimeout(timer);
+              resolve({ elapsed: performance.now() - t0 });
+            }
+          });
+          const timer = setTimeout(() => {
+            obs.disconnect();
+            reject(new Error(`the player did not draw ${ms} ms (data-drawn ${player.dataset.drawn}, note "${document.getElementById("note").textContent}")`));
+          }, 10000);
+          obs.observe(player, { attributes: true, attributeFilter: ["data-drawn"] });
+          seek.value = String(ms);
+          want = String(Math.round(Number(seek.value))); // the slider keeps within the recording
+          seek.dispatchEvent(new Event("input", { bubbles: true }));
+          seek.dispatchEvent(new Event("change", { bubbles: true }));
+        }),
+      Number(ms),
+    );
+  },
   async axe(b) {
     // Evaluated through the DevTools protocol, which the pages' CSP does not govern.
     if (!(await b.page.evaluate(() => typeof window.axe === "object"))) await b.page.evaluate(axeSource());

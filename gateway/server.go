@@ -219,6 +219,7 @@ func (s *Server) routes() {
 	})
 	m.HandleFunc("GET /metrics", s.handleMetrics)
 	s.adminRoutes(m)
+	s.recordingRoutes(m)
 	// Browsers ask for it on every page; no icon, and no 404 in their consoles.
 	m.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	s.mux = m
@@ -239,8 +240,10 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.Header().Set("Content-Security-Policy", pages.CSP(s.signin.LogoutTargets(r.Context(), lg)...))
+	admin := cfg.AdminGroup != "" && lg.User.InGroup(cfg.AdminGroup)
+	auditor := admin || cfg.AuditorGroup != "" && lg.User.InGroup(cfg.AuditorGroup)
 	s.render(w, http.StatusOK, "index", pages.Index{User: lg.User.Username, UserGroups: strings.Join(lg.User.Groups, ", "),
-		Admin: cfg.AdminGroup != "" && lg.User.InGroup(cfg.AdminGroup), Groups: pages.GroupEndpoints(eps)})
+		Admin: admin, Recordings: auditor && len(cfg.RecordingPaths()) > 0, Groups: pages.GroupEndpoints(eps)})
 }
 
 func (s *Server) handleConnect(w http.ResponseWriter, r *http.Request) {

@@ -595,12 +595,12 @@ func (f *fakeRemote) SetDesktopSize(w, h int) error {
 type fakeDisplay struct{ nopSink }
 
 func (fakeDisplay) NewViewer(func([]byte) error) viewer { return &fakeViewer{} }
-func (*fakeViewer) Refresh() {}
+func (*fakeViewer) Refresh()                            {}
 
 func (fakeDisplay) NewRecordingViewer(func([]byte) error) recordingViewer {
 	return &fakeViewer{}
 }
-func (fakeDisplay) Close()                              {}
+func (fakeDisplay) Close() {}
 
 type fakeViewer struct {
 	mu   sync.Mutex

@@ -1,6 +1,7 @@
 package recording
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
@@ -31,32 +32,57 @@ type Key struct {
 	Offset int64
 }
 
+// ReadMeta reads a desktop recording's header only, and returns it with the offset of
+// the first record.
+func ReadMeta(r io.ReaderAt, size int64) (Meta, int64, error) {
+	head := make([]byte, len(Magic)+4)
+	if _, err := r.ReadAt(head, 0); err != nil {
+		return Meta{}, 0, fmt.Errorf("%w: %v", ErrFormat, err)
+	}
+	if string(head[:len(Magic)]) != Magic {
+		return Meta{}, 0, fmt.Errorf("%w: no magic", ErrFormat)
+	}
+	n := binary.LittleEndian.Uint32(head[len(Magic):])
+	if n > maxMeta || int64(len(head))+int64(n) > size {
+		return Meta{}, 0, fmt.Errorf("%w: header of %d bytes", ErrFormat, n)
+	}
+	meta := make([]byte, n)
+	if _, err := r.ReadAt(meta, int64(len(head))); err != nil {
+		return Meta{}, 0, fmt.Errorf("%w: %v", ErrFormat, err)
+	}
+	var m Meta
+	if err := json.Unmarshal(meta, &m); err != nil {
+		return Meta{}, 0, fmt.Errorf("%w: header: %v", ErrFormat, err)
+	}
+	if m.Version != Version {
+		return Meta{}, 0, fmt.Errorf("%w: version %d, this racgate reads %d", ErrFormat, m.Version, Version)
+	}
+	return m, int64(len(head)) + int64(n), nil
+}
+
+// ReadCastMeta reads an asciicast file's header line as this package writes it: the
+// racgate fields, and the terminal's first size.
+func ReadCastMeta(r io.Reader) (m Meta, cols, rows int, err error) {
+	line, err := bufio.NewReaderSize(io.LimitReader(r, maxMeta), maxMeta).ReadSlice('\n')
+	if err != nil {
+		return Meta{}, 0, 0, fmt.Errorf("%w: asciicast header: %v", ErrFormat, err)
+	}
+	var h castHeader
+	if err := json.Unmarshal(line, &h); err != nil || h.Version != 2 {
+		return Meta{}, 0, 0, fmt.Errorf("%w: not an asciicast v2 header", ErrFormat)
+	}
+	return h.Racgate, h.Width, h.Height, nil
+}
+
 // Read reads the header and indexes the records of the size bytes of r. A partial last
 // record (a crash) ends the index; a record whose length is over MaxRecord, or a
 // header that is not one, is an error wrapping ErrFormat.
 func Read(r io.ReaderAt, size int64) (*Recording, error) {
-	head := make([]byte, len(Magic)+4)
-	if _, err := r.ReadAt(head, 0); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrFormat, err)
+	m, first, err := ReadMeta(r, size)
+	if err != nil {
+		return nil, err
 	}
-	if string(head[:len(Magic)]) != Magic {
-		return nil, fmt.Errorf("%w: no magic", ErrFormat)
-	}
-	n := binary.LittleEndian.Uint32(head[len(Magic):])
-	if n > maxMeta || int64(len(head))+int64(n) > size {
-		return nil, fmt.Errorf("%w: header of %d bytes", ErrFormat, n)
-	}
-	meta := make([]byte, n)
-	if _, err := r.ReadAt(meta, int64(len(head))); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrFormat, err)
-	}
-	rec := &Recording{First: int64(len(head)) + int64(n)}
-	if err := json.Unmarshal(meta, &rec.Meta); err != nil {
-		return nil, fmt.Errorf("%w: header: %v", ErrFormat, err)
-	}
-	if rec.Meta.Version != Version {
-		return nil, fmt.Errorf("%w: version %d, this racgate reads %d", ErrFormat, rec.Meta.Version, Version)
-	}
+	rec := &Recording{Meta: m, First: first}
 	if err := rec.index(r, size); err != nil {
 		return nil, err
 	}

@@ -215,6 +215,12 @@ func TestTerminalAsciicast(t *testing.T) {
 	if fi, err := os.Stat(c.Path()); err != nil || fi.Mode() != 0o600 || !strings.HasSuffix(c.Path(), ExtTerminal) {
 		t.Fatalf("%s: %v %v", c.Path(), fi.Mode(), err)
 	}
+	f, _ := os.Open(c.Path())
+	cm, cols, rows, err := ReadCastMeta(f)
+	f.Close()
+	if err != nil || cm.User != "alice" || cm.Protocol != "ssh" || cols != 80 || rows != 24 {
+		t.Fatalf("ReadCastMeta: %+v %dx%d %v", cm, cols, rows, err)
+	}
 	h, evs := castEvents(t, c.Path())
 	if h["version"] != 2.0 || h["width"] != 80.0 || h["height"] != 24.0 || h["timestamp"] != float64(m.Start.Unix()) {
 		t.Fatalf("header %v", h)

@@ -1,7 +1,8 @@
 // Build: bundles src/main.ts to dist/client.js, src/soundworklet.ts to
 // dist/sound-worklet.js (the AudioWorklet module, loaded beside client.js) and
-// src/launcher.ts to dist/launcher.js (the endpoint list's), all also to
-// dist-test/ (below), static/client.css (with xterm.js's CSS) to dist/client.css, and
+// src/launcher.ts to dist/launcher.js (the endpoint list's) and src/player.ts to
+// dist/player.js (the recording player's), all also to dist-test/ (below),
+// static/client.css and player.css (with xterm.js's CSS) to dist/, and
 // copies the rest of static/ to dist/.
 // With --tests, also bundles test/unit/*.test.ts (and the wire module the browser tests'
 // fake server uses) to test/out/ for `node --test`.
@@ -24,6 +25,7 @@ const scripts = [
   ["src/main.ts", "client.js"],
   ["src/soundworklet.ts", "sound-worklet.js"],
   ["src/launcher.ts", "launcher.js"], // the endpoint list's script (gateway/pages)
+  ["src/player.ts", "player.js"], // the recording player's (player.html)
 ];
 for (const [outdir, testBuild] of [[dist, false], [distTest, true]]) for (const [entry, out] of scripts) {
   await esbuild.build({
@@ -38,15 +40,17 @@ for (const [outdir, testBuild] of [[dist, false], [distTest, true]]) for (const 
     logLevel: "warning",
   });
 }
-// client.css imports xterm.js's stylesheet from node_modules: bundled into one file.
-await esbuild.build({
-  entryPoints: [join(root, "static/client.css")],
-  outfile: join(dist, "client.css"),
-  bundle: true,
-  minify: true,
-  logLevel: "warning",
-});
-cpSync(join(root, "static"), dist, { recursive: true, filter: (src) => !src.endsWith("client.css") });
+// client.css and player.css import xterm.js's stylesheet from node_modules: bundled.
+for (const css of ["client.css", "player.css"]) {
+  await esbuild.build({
+    entryPoints: [join(root, "static", css)],
+    outfile: join(dist, css),
+    bundle: true,
+    minify: true,
+    logLevel: "warning",
+  });
+}
+cpSync(join(root, "static"), dist, { recursive: true, filter: (src) => !src.endsWith(".css") });
 
 if (process.argv.includes("--tests")) {
   const out = join(root, "test/out");

@@ -34,6 +34,7 @@ type Index struct {
 	User       string
 	UserGroups string // for the empty list's hint
 	Admin      bool   // links to /admin
+	Recordings bool   // links to /recordings (an auditor, and recordings are configured)
 	Groups     []IndexGroup
 }
 

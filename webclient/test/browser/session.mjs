@@ -76,6 +76,7 @@ export const TEST_CLIENT = fileURLToPath(new URL("../../dist-test/client.js", im
 const TEST_FILES = {
   "/static/client.js": TEST_CLIENT,
   "/static/sound-worklet.js": fileURLToPath(new URL("../../dist-test/sound-worklet.js", import.meta.url)),
+  "/static/player.js": fileURLToPath(new URL("../../dist-test/player.js", import.meta.url)),
 };
 
 /**

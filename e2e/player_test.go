@@ -1,0 +1,268 @@
+package e2e
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"image"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/racgate/racgate/internal/peers"
+	"github.com/racgate/racgate/recording"
+	"github.com/racgate/racgate/render/wire"
+)
+
+// playerConfig serves desk at addr, recorded into dir with a key frame a second, to the
+// test user, who is an auditor.
+func playerConfig(t *testing.T, addr, dir string) string {
+	t.Helper()
+	hash, err := bcrypt.GenerateFromPassword([]byte(testPassword), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf(`store: memory
+auditor-group: auditors
+users:
+  - username: %s
+    password-hash: %q
+    groups: [auditors]
+providers:
+  - name: test
+    recording: {path: %s, key-frame-interval: 1s}
+endpoints:
+  - name: desk
+    provider: test
+    protocol: vnc
+    host: %s
+    settings: {quality: lossless}
+`, testUser, hash, dir, addr)
+}
+
+// TestBrowserPlayer: a busy VNC session is recorded; the player in Chromium, seeking to
+// several times t, shows the picture the live canvas showed at t, pixel for pixel.
+func TestBrowserPlayer(t *testing.T) {
+	peers.Require(t, "Xvnc", "xwd", "xterm", "xsetroot")
+	x := peers.StartXvnc(t, peers.XvncOptions{Geometry: "480x320"})
+	x.Run(t, "xsetroot", "-solid", "#446688")
+	x.Start(t, "xterm", "-geometry", "50x12+10+10", "-fa", "", "-bg", "white", "-fg", "black")
+	dir := t.TempDir()
+	url := serveConfig(t, playerConfig(t, x.Addr, dir))
+
+	// No comparison before the first click: until the VNC client moves the pointer,
+	// Xvnc draws the pointer into the picture, which xwd does not show.
+	live := openDesk(t, url, 480, 320, 20*time.Second)
+	type sample struct {
+		at  time.Time
+		img *image.RGBA
+	}
+	var samples []sample
+	for i, cmd := range []string{"echo one-$((1))", "ls -l /usr/bin | head -8", "echo three; seq 1 5"} {
+		if i == 1 {
+			x.Run(t, "xsetroot", "-solid", "#884422")
+		}
+		typeInXterm(t, live, x, cmd)
+		waitCanvasEquals(t, live, x, "live after "+cmd)
+		// The picture holds for the next second: sample its middle.
+		samples = append(samples, sample{time.Now().Add(500 * time.Millisecond), canvasImage(t, live)})
+		time.Sleep(time.Second)
+	}
+	live.close()
+
+	var path string
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if m, _ := filepath.Glob(filepath.Join(dir, "*"+recording.ExtDesktop)); len(m) == 1 {
+			if data, err := os.ReadFile(m[0]); err == nil && strings.Contains(string(data), `{"reason":`) {
+				path = m[0]
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no finished recording")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	f, _ := os.Open(path)
+	fi, _ := f.Stat()
+	meta, _, err := recording.ReadMeta(f, fi.Size())
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	b := startBrowser(t, url)
+	b.do(map[string]any{"setViewport": map[string]any{"width": 900, "height": 700}})
+	b.do(map[string]any{"login": map[string]any{"username": testUser, "password": testPassword}})
+	b.do(map[string]any{"goto": "/recordings"})
+	b.do(map[string]any{"waitFor": map[string]any{"selector": "#list tbody tr"}})
+	if n := b.do(map[string]any{"visible": "#list tbody tr"})["count"].(float64); n != 1 {
+		t.Fatalf("%v recordings listed, want 1", n)
+	}
+	b.do(map[string]any{"clickSelector": "#list tbody tr button"})
+	b.do(map[string]any{"waitFor": map[string]any{"selector": "#player[data-drawn='0']"}})
+	for i, s := range samples {
+		ms := s.at.Sub(meta.Start).Milliseconds() / 100 * 100
+		res := b.do(map[string]any{"seekPlayer": ms})
+		img := canvasImage(t, b)
+		if n, first := peers.DiffRGB(img, s.img); n != 0 {
+			t.Fatalf("sample %d: the player at %d ms differs from the live canvas in %d pixels (%s)", i, ms, n, first)
+		}
+		t.Logf("sample %d at %d ms: equal, drawn %.0f ms after the seek", i, ms, res["elapsed"])
+	}
+}
+
+// writeSynthetic writes a desktop recording of length d by hand, from docs/recording.md:
+// a 320x240 screen with a key frame every 10 s and, every 100 ms, a FILL of the square
+// (8,8)-(40,40) in the colour colourAt gives for that time.
+func writeSynthetic(t *testing.T, path string, start time.Time, d time.Duration) {
+	t.Helper()
+	meta, _ := json.Marshal(map[string]any{"version": 1, "protocol": "vnc", "user": "synthetic", "endpoint": "long",
+		"start": start, "keyFrameInterval": 10000, "input": false})
+	b := append([]byte(recording.Magic), 0, 0, 0, 0)
+	binary.LittleEndian.PutUint32(b[len(recording.Magic):], uint32(len(meta)))
+	b = append(b, meta...)
+	record := func(kind byte, ms int, payload []byte) {
+		b = append(b, kind)
+		b = binary.LittleEndian.AppendUint32(b, uint32(ms))
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(payload)))
+		b = append(b, payload...)
+	}
+	id := uint32(0)
+	for ms := 0; ms <= int(d.Milliseconds()); ms += 100 {
+		id++
+		c := colourAt(ms)
+		fill := wire.Fill{X: 8, Y: 8, W: 32, H: 32, R: c[0], G: c[1], B: c[2]}
+		if ms%10000 == 0 {
+			p := wire.Resize{Width: 320, Height: 240}.Append(nil)
+			p = wire.Fill{W: 320, H: 240, R: 20, G: 30, B: 40}.Append(p)
+			p = wire.Frame{ID: id}.Append(fill.Append(p))
+			record(recording.KindKey, ms, p)
+			continue
+		}
+		record(recording.KindOutput, ms, wire.Frame{ID: id}.Append(fill.Append(nil)))
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func colourAt(ms int) [3]byte {
+	i := ms / 100
+	return [3]byte{byte(i * 7), byte(i * 13), byte(i * 29)}
+}
+
+// TestBrowserPlayerSeek: in a one-hour recording the player seeks anywhere in under
+// 200 ms, and shows the picture of that time.
+func TestBrowserPlayerSeek(t *testing.T) {
+	peers.Require(t, "chromium")
+	dir := t.TempDir()
+	writeSynthetic(t, filepath.Join(dir, "long"+recording.ExtDesktop), time.Now().Add(-2*time.Hour), time.Hour)
+	url := serveConfig(t, playerConfig(t, "127.0.0.1:9", dir))
+	b := startBrowser(t, url)
+	b.do(map[string]any{"setViewport": map[string]any{"width": 900, "height": 700}})
+	b.do(map[string]any{"login": map[string]any{"username": testUser, "password": testPassword}})
+	b.do(map[string]any{"goto": "/recordings"})
+	b.do(map[string]any{"waitFor": map[string]any{"selector": "#list tbody tr"}})
+	b.do(map[string]any{"clickSelector": "#list tbody tr button"})
+	b.do(map[string]any{"waitFor": map[string]any{"selector": "#player[data-drawn='0']"}})
+	var worst float64
+	for _, ms := range []int{1800_000 + 9_900, 3_599_900, 600_000, 100, 2_345_600} {
+		res := b.do(map[string]any{"seekPlayer": ms})
+		elapsed := res["elapsed"].(float64)
+		worst = max(worst, elapsed)
+		img := canvasImage(t, b)
+		c := colourAt(ms)
+		o := img.PixOffset(20, 20)
+		if got := [3]byte{img.Pix[o], img.Pix[o+1], img.Pix[o+2]}; got != c {
+			t.Fatalf("at %d ms the square is %v, want %v", ms, got, c)
+		}
+		if o := img.PixOffset(100, 100); img.Pix[o] != 20 || img.Pix[o+1] != 30 || img.Pix[o+2] != 40 {
+			t.Fatalf("at %d ms the background is %v", ms, img.Pix[o:o+3])
+		}
+		t.Logf("seek to %d ms: drawn in %.0f ms", ms, elapsed)
+	}
+	if worst >= 200 {
+		t.Fatalf("the slowest seek took %.0f ms, want under 200", worst)
+	}
+}
+
+// TestBrowserPlayerTerminal: an SSH session is recorded as asciicast; played to its end
+// in Chromium, the player's terminal shows what the live terminal showed at the end, and
+// its search finds a command's output and jumps to it.
+func TestBrowserPlayerTerminal(t *testing.T) {
+	d := peers.StartSSHD(t)
+	dir := t.TempDir()
+	hash, err := bcrypt.GenerateFromPassword([]byte(testPassword), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := serveConfig(t, fmt.Sprintf(`store: memory
+auditor-group: auditors
+users:
+  - username: %s
+    password-hash: %q
+    groups: [auditors]
+providers:
+  - name: test
+    recording: {path: %s}
+endpoints:
+  - name: shell
+    provider: test
+    protocol: ssh
+    host: %s
+    settings: {username: %q, password: %q, host-key: %q}
+`, testUser, hash, dir, d.Addr, d.User, d.Password, d.HostKey))
+
+	live := startBrowser(t, url)
+	live.do(map[string]any{"setViewport": map[string]any{"width": 700, "height": 400}})
+	live.do(map[string]any{"login": map[string]any{"username": testUser, "password": testPassword}})
+	live.do(map[string]any{"open": "shell"})
+	live.do(map[string]any{"waitState": "connected", "timeoutMs": 20000})
+	live.do(map[string]any{"terminalType": "echo marker-$((40+2)); seq 1 30 | paste -sd+ | bc\n"})
+	waitTerminal(t, live, regexp.MustCompile(`(?m)^465$`))
+	live.do(map[string]any{"terminalType": "printf '\\033[1mbold\\033[0m %s\\n' done-$((3*3))\n"})
+	final, _ := waitTerminal(t, live, regexp.MustCompile(`bold done-9`))
+	live.close()
+
+	var path string
+	deadline := time.Now().Add(10 * time.Second)
+	for path == "" {
+		m, _ := filepath.Glob(filepath.Join(dir, "*"+recording.ExtTerminal))
+		if len(m) == 1 {
+			path = m[0]
+		} else if time.Now().After(deadline) {
+			t.Fatal("no recording")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond) // the session's end closes the file
+
+	b := startBrowser(t, url)
+	b.do(map[string]any{"setViewport": map[string]any{"width": 900, "height": 700}})
+	b.do(map[string]any{"login": map[string]any{"username": testUser, "password": testPassword}})
+	b.do(map[string]any{"goto": "/recordings"})
+	b.do(map[string]any{"waitFor": map[string]any{"selector": "#list tbody tr"}})
+	b.do(map[string]any{"clickSelector": "#list tbody tr button"})
+	b.do(map[string]any{"waitFor": map[string]any{"selector": "#player[data-drawn='0']"}})
+	b.do(map[string]any{"seekPlayer": 1 << 30}) // the end
+	got, _ := b.do(map[string]any{"terminalText": true})["text"].(string)
+	if got != final {
+		data, _ := os.ReadFile(path)
+		t.Fatalf("the player's last screen:\n%s\n--- the live terminal's:\n%s\n--- the recording:\n%s", got, final, data)
+	}
+	b.do(map[string]any{"fill": map[string]any{"selector": "#search", "value": "marker-42"}})
+	b.do(map[string]any{"waitFor": map[string]any{"selector": "#hits li button"}})
+	b.do(map[string]any{"clickSelector": "#hits li button"})
+	b.do(map[string]any{"waitFor": map[string]any{"selector": "#player[data-drawn]"}})
+	txt, _ := b.do(map[string]any{"terminalText": true})["text"].(string)
+	if !strings.Contains(txt, "marker-42") || strings.Contains(txt, "bold done-9") {
+		t.Fatalf("after the search hit the terminal shows:\n%s", txt)
+	}
+}
