@@ -125,6 +125,17 @@ func describe(m Message) map[string]any {
 		return map[string]any{"type": "PING", "token": m.Token}
 	case Pong:
 		return map[string]any{"type": "PONG", "token": m.Token}
+	case Share:
+		return map[string]any{"type": "SHARE", "op": m.Op, "mode": m.Mode, "value": m.Value}
+	case Shares:
+		links, watchers := []map[string]any{}, []map[string]any{}
+		for _, l := range m.Links {
+			links = append(links, map[string]any{"id": l.ID, "mode": l.Mode, "expiresIn": l.ExpiresIn, "url": l.URL})
+		}
+		for _, w := range m.Watchers {
+			watchers = append(watchers, map[string]any{"link": w.Link, "mode": w.Mode, "name": w.Name})
+		}
+		return map[string]any{"type": "SHARES", "links": links, "watchers": watchers}
 	case ClipboardContent:
 		return map[string]any{"type": "CLIPBOARD_CONTENT", "text": m.Text, "html": m.HTML, "png": h(m.PNG)}
 	case ClientClipboardContent:
@@ -354,6 +365,12 @@ func malformedVectors() []vector {
 		{Name: "malformed-notice-not-utf8", Hex: hex.EncodeToString(Unknown{T: TypeNotice, Payload: []byte{0, 'o', 'k', 0xc3}}.Append(nil))},
 		{Name: "malformed-ping-short", Hex: hex.EncodeToString(Unknown{T: TypePing, Payload: []byte{1, 2, 3}}.Append(nil))},
 		{Name: "malformed-pong-short", Hex: hex.EncodeToString(Unknown{T: TypePong}.Append(nil))},
+		{Name: "malformed-share-short", Hex: hex.EncodeToString(Unknown{T: TypeShare, Payload: []byte{0, 0, 1, 0, 0}}.Append(nil))},
+		{Name: "malformed-share-op-2", Hex: hex.EncodeToString(Share{Op: 2}.Append(nil))},
+		{Name: "malformed-shares-17-links", Hex: hex.EncodeToString(Shares{Links: make([]ShareLink, MaxShareLinks+1)}.Append(nil))},
+		{Name: "malformed-shares-kind-2", Hex: hex.EncodeToString(Unknown{T: TypeShares, Payload: []byte{1, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}.Append(nil))},
+		{Name: "malformed-shares-text-beyond-end", Hex: hex.EncodeToString(Unknown{T: TypeShares, Payload: []byte{1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 'a'}}.Append(nil))},
+		{Name: "malformed-shares-text-not-utf8", Hex: hex.EncodeToString(Shares{Watchers: []Watcher{{Name: "a\xff"}}}.Append(nil))},
 		{Name: "malformed-notice-short", Hex: hex.EncodeToString(Unknown{T: TypeNotice}.Append(nil))},
 		{Name: "malformed-cursor-short-pixels", Hex: hex.EncodeToString(Unknown{T: TypeCursor, Payload: []byte{0, 0, 0, 0, 1, 0, 1, 0, 1, 2, 3}}.Append(nil))},
 	}

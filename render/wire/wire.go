@@ -27,6 +27,7 @@ var fixed = [256]int8{
 	TypeResizeRequest: 4, TypeWheel: 8, TypeTerminalResize: 4,
 	TypePrompt: 9, TypePromptResponse: 5, TypeClipboardContent: 1, TypeClientClipboardContent: 1, TypeTerminalDeflate: 4, TypeTerminalScrollback: 4,
 	TypeAudio: 4, TypeAudioFormat: 6, TypeAudioEnable: 1, TypeNotice: 1, TypePing: 4, TypePong: 4,
+	TypeShare: 6, TypeShares: 1,
 }
 
 func le16(p []byte, i int) int { return int(binary.LittleEndian.Uint16(p[i:])) }
@@ -101,6 +102,10 @@ func Next(b []byte) (m Message, rest []byte, err error) {
 		return Ping{Token: binary.LittleEndian.Uint32(p)}, rest, nil
 	case TypePong: // § PONG
 		return Pong{Token: binary.LittleEndian.Uint32(p)}, rest, nil
+	case TypeShare: // § SHARE
+		return decodeShare(b, rest, p)
+	case TypeShares: // § SHARES
+		return decodeShares(b, rest, p)
 	case TypeClipboardContent, TypeClientClipboardContent: // § CLIPBOARD_CONTENT
 		return decodeClipboardContent(b, rest, p, t)
 	case TypePrompt: // § PROMPT

@@ -29,6 +29,7 @@ export const T = {
   NOTICE: 0x13,
   CLIPBOARD_CONTENT: 0x14,
   PONG: 0x15,
+  SHARES: 0x16,
   ACK: 0x80,
   KEY: 0x81,
   POINTER: 0x82,
@@ -41,6 +42,7 @@ export const T = {
   AUDIO_ENABLE: 0x89,
   CLIENT_CLIPBOARD_CONTENT: 0x8a,
   PING: 0x8b,
+  SHARE: 0x8c,
 } as const;
 
 // HELLO kind and flags (§ HELLO).
@@ -50,6 +52,16 @@ export const FLAG_RESIZE = 1;
 export const FLAG_PASTE = 2; // browser → remote clipboard allowed
 export const FLAG_COPY = 4; // remote → browser clipboard allowed
 export const FLAG_AUDIO = 8; // the connection has sound
+export const FLAG_SHARE = 16; // the session may be shared (SHARE works)
+
+// SHARE ops and share modes (§ SHARE), and the bounds of SHARES (§ SHARES).
+export const SHARE_CREATE = 0;
+export const SHARE_REVOKE = 1;
+export const SHARE_VIEW = 0;
+export const SHARE_CONTROL = 1;
+export const MAX_SHARE_LINKS = 16;
+export const MAX_WATCHERS = 64;
+export const MAX_SHARE_TEXT = 512;
 
 // IMAGE encodings (§ IMAGE). ZRGB and ZPALETTE are pieces of the websocket's deflate
 // stream; ZRGB1 and ZPALETTE1 have the same layouts, each a complete zlib stream of its own.
@@ -155,6 +167,12 @@ export type AudioEnable = { type: "AUDIO_ENABLE"; enabled: boolean };
 export type Notice = { type: "NOTICE"; level: number; text: string };
 export type Ping = { type: "PING"; token: number };
 export type Pong = { type: "PONG"; token: number };
+/** SHARE: create (mode, value = lifetime in seconds, 0 the default) or revoke (value = link id). */
+export type Share = { type: "SHARE"; op: number; mode: number; value: number };
+export type ShareLink = { id: number; mode: number; expiresIn: number; url: string };
+/** link: the id of the share link the watcher came by; 0 for an administrator. */
+export type Watcher = { link: number; mode: number; name: string };
+export type Shares = { type: "SHARES"; links: ShareLink[]; watchers: Watcher[] };
 /** A clipboard in several formats; an empty field is not sent. */
 export type ClipboardFormats = { text: string; html: string; png: Uint8Array };
 export type ClipboardContent = { type: "CLIPBOARD_CONTENT" } & ClipboardFormats;
@@ -174,8 +192,8 @@ export type TerminalResize = { type: "TERMINAL_RESIZE"; cols: number; rows: numb
 // A type this version does not know: skipped.
 export type Unknown = { type: "UNKNOWN"; typeByte: number; payload: Uint8Array };
 
-export type ServerMessage = Hello | Resize | Fill | Copy | Image | Frame | Cursor | Clipboard | Bell | Name | Close | Terminal | TerminalConfig | Prompt | TerminalDeflate | TerminalScrollback | Audio | AudioFormat | Notice | ClipboardContent | Pong;
-export type ClientMessage = Ack | Key | Pointer | ClientClipboard | ResizeRequest | TerminalInput | Wheel | TerminalResize | PromptResponse | AudioEnable | ClientClipboardContent | Ping;
+export type ServerMessage = Hello | Resize | Fill | Copy | Image | Frame | Cursor | Clipboard | Bell | Name | Close | Terminal | TerminalConfig | Prompt | TerminalDeflate | TerminalScrollback | Audio | AudioFormat | Notice | ClipboardContent | Pong | Shares;
+export type ClientMessage = Ack | Key | Pointer | ClientClipboard | ResizeRequest | TerminalInput | Wheel | TerminalResize | PromptResponse | AudioEnable | ClientClipboardContent | Ping | Share;
 export type Message = ServerMessage | ClientMessage | Unknown;
 
 /** ProtocolError: the peer sent bytes that break docs/protocol.md. The session ends. */
@@ -299,6 +317,41 @@ function decodeNotice(p: Uint8Array): Notice {
   }
 }
 
+// § SHARES: count, then count entries of kind, id, mode, expiresIn, textLength, text;
+// links and watchers each within their limits. Bytes after the entries are ignored.
+function decodeShares(p: Uint8Array, dv: DataView): Shares {
+  if (p.length < 1) throw short("SHARES", p.length, 1);
+  const count = p[0];
+  if (count > MAX_SHARE_LINKS + MAX_WATCHERS) throw new ProtocolError(`SHARES: ${count} entries over the ${MAX_SHARE_LINKS + MAX_WATCHERS} limit`);
+  const m: Shares = { type: "SHARES", links: [], watchers: [] };
+  let at = 1;
+  for (let i = 0; i < count; i++) {
+    if (p.length - at < 12) throw new ProtocolError(`SHARES: entry ${i} beyond the ${p.length - at} bytes left`);
+    const kind = p[at], id = dv.getUint32(at + 1, true), mode = p[at + 5];
+    const expiresIn = dv.getUint32(at + 6, true), tl = dv.getUint16(at + 10, true);
+    at += 12;
+    if (kind > 1) throw new ProtocolError(`SHARES: entry ${i} kind ${kind}`);
+    if (mode > SHARE_CONTROL) throw new ProtocolError(`SHARES: entry ${i} mode ${mode}`);
+    if (tl > MAX_SHARE_TEXT) throw new ProtocolError(`SHARES: entry ${i} text of ${tl} bytes over the ${MAX_SHARE_TEXT} limit`);
+    if (tl > p.length - at) throw new ProtocolError(`SHARES: entry ${i} text of ${tl} bytes beyond the ${p.length - at} left`);
+    let text: string;
+    try {
+      text = utf8strict.decode(p.subarray(at, at + tl));
+    } catch {
+      throw new ProtocolError(`SHARES: entry ${i} text is not UTF-8`);
+    }
+    at += tl;
+    if (kind === 0) {
+      if (m.links.length === MAX_SHARE_LINKS) throw new ProtocolError(`SHARES: over ${MAX_SHARE_LINKS} links`);
+      m.links.push({ id, mode, expiresIn, url: text });
+    } else {
+      if (m.watchers.length === MAX_WATCHERS) throw new ProtocolError(`SHARES: over ${MAX_WATCHERS} watchers`);
+      m.watchers.push({ link: id, mode, name: text });
+    }
+  }
+  return m;
+}
+
 // § CLIPBOARD_CONTENT: count, then count formats of mimeLength, mime, dataLength, data.
 // Every length is checked against what is left before anything is sliced.
 function decodeClipboardContent<K extends "CLIPBOARD_CONTENT" | "CLIENT_CLIPBOARD_CONTENT">(type: K, p: Uint8Array, dv: DataView): { type: K } & ClipboardFormats {
@@ -413,6 +466,15 @@ function decodePayload(type: number, p: Uint8Array, dv: DataView): Message {
     case T.PING: // § PING
       if (n < 4) throw short("PING", n, 4);
       return { type: "PING", token: dv.getUint32(0, true) };
+    case T.SHARE: { // § SHARE
+      if (n < 6) throw short("SHARE", n, 6);
+      const op = p[0], mode = p[1];
+      if (op > SHARE_REVOKE) throw new ProtocolError(`SHARE: op ${op}`);
+      if (mode > SHARE_CONTROL) throw new ProtocolError(`SHARE: mode ${mode}`);
+      return { type: "SHARE", op, mode, value: dv.getUint32(2, true) };
+    }
+    case T.SHARES: // § SHARES
+      return decodeShares(p, dv);
     case T.CLIPBOARD_CONTENT: // § 0x14 CLIPBOARD_CONTENT
       return decodeClipboardContent("CLIPBOARD_CONTENT", p, dv);
     case T.CLIENT_CLIPBOARD_CONTENT: // § 0x8A CLIPBOARD_CONTENT
@@ -573,6 +635,14 @@ export function writeMessage(w: Writer, m: Message): Writer {
       return w.begin(T.PING).u32(m.token).end();
     case "PONG":
       return w.begin(T.PONG).u32(m.token).end();
+    case "SHARE":
+      return w.begin(T.SHARE).u8(m.op).u8(m.mode).u32(m.value).end();
+    case "SHARES": {
+      w.begin(T.SHARES).u8(m.links.length + m.watchers.length);
+      for (const l of m.links) w.u8(0).u32(l.id).u8(l.mode).u32(l.expiresIn).text16(l.url);
+      for (const v of m.watchers) w.u8(1).u32(v.link).u8(v.mode).u32(0).text16(v.name);
+      return w.end();
+    }
     case "CLIPBOARD_CONTENT":
       return writeClipboardContent(w, T.CLIPBOARD_CONTENT, m);
     case "CLIENT_CLIPBOARD_CONTENT":
