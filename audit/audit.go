@@ -25,6 +25,10 @@ const (
 	ConnectionKilled  = "connection_killed"  // an administrator ended a connection
 	AccessWithdrawn   = "access_withdrawn"   // a config reload ended a connection
 	RecordingViewed   = "recording_viewed"   // an auditor opened a recording
+	ShareCreated      = "share_created"      // a session's owner created a share link
+	ShareRevoked      = "share_revoked"      // ... and revoked it
+	WatchStart        = "watch_start"        // someone began watching a session (share link, admin)
+	WatchEnd          = "watch_end"          // ... and stopped
 )
 
 // Log is an audit trail. The zero Log and a nil *Log discard events.

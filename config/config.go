@@ -93,6 +93,7 @@ type Provider struct {
 	PropertyMappings  []string
 	Policies          []string   // every endpoint of the provider is bound to them
 	Recording         *Recording // nil: sessions are not recorded
+	Sharing           *Sharing   // nil: DefaultSharing
 
 	// MaximumConnectionsPerUser counts a user's live connections to one endpoint; -1
 	// unlimited. Endpoints may override it.
@@ -392,6 +393,7 @@ func (d *decoder) providers(k string, v *yaml.Node, c *Config, lines *nodeLines)
 				d.perUserLimit(k, v, &p.MaximumConnectionsPerUser)
 			},
 			"recording": func(k string, v *yaml.Node) { p.Recording, _ = d.recording(k, v, c.File, false) },
+			"sharing":   func(k string, v *yaml.Node) { p.Sharing = d.sharing(k, v) },
 		})
 		d.required(v, k, "name", p.Name)
 		c.Providers = append(c.Providers, p)

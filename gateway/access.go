@@ -39,21 +39,47 @@ func (s *Server) mayOpen(r *http.Request, cfg *config.Config, lg *signin.Login, 
 	return err
 }
 
-// access says why a session of who to endpoint, made with a login bound to stamp, may
-// not go on under this state; nil when it may.
-func (st *state) access(who *authz.User, stamp, endpoint string, req policy.Request) *sessionEnd {
+// sessionAccess says why ss may not go on under this state; nil when it may. An
+// administrator watching (watch.go) needs to be one still; everyone else needs access
+// to the endpoint.
+func (st *state) sessionAccess(ss *session) *sessionEnd {
+	if !ss.watch.admin {
+		return st.access(ss.who, ss.stamp, ss.ep.Name, ss.preq)
+	}
+	u, why := st.account(ss.who, ss.stamp)
+	if why != nil {
+		return why
+	}
+	if st.cfg.AdminGroup == "" || !u.InGroup(st.cfg.AdminGroup) {
+		return &sessionEnd{Code: closeForbidden, Reason: "You are no longer an administrator."}
+	}
+	return nil
+}
+
+// account is who as this state knows them, or why their login is no longer good.
+func (st *state) account(who *authz.User, stamp string) (*authz.User, *sessionEnd) {
 	u := who // a user from elsewhere is as the identity provider named them
 	if who.Source == authz.SourceBuiltin {
 		var ok bool
 		u, ok = st.src.Users.Lookup(who.Username)
 		switch {
 		case !ok:
-			return &sessionEnd{Code: closeSessionEnded, Reason: "Your racgate account was removed."}
+			return nil, &sessionEnd{Code: closeSessionEnded, Reason: "Your racgate account was removed."}
 		case u.Stamp() != stamp:
-			return &sessionEnd{Code: closeSessionEnded, Reason: "Your password was changed: log in again."}
+			return nil, &sessionEnd{Code: closeSessionEnded, Reason: "Your password was changed: log in again."}
 		}
 	} else if (who.Source == authz.SourceForwardAuth && st.src.Forward == nil) || (who.Source == authz.SourceOIDC && st.src.OIDC == nil) {
-		return &sessionEnd{Code: closeSessionEnded, Reason: "Your way of signing in was turned off."}
+		return nil, &sessionEnd{Code: closeSessionEnded, Reason: "Your way of signing in was turned off."}
+	}
+	return u, nil
+}
+
+// access says why a session of who to endpoint, made with a login bound to stamp, may
+// not go on under this state; nil when it may.
+func (st *state) access(who *authz.User, stamp, endpoint string, req policy.Request) *sessionEnd {
+	u, why := st.account(who, stamp)
+	if why != nil {
+		return why
 	}
 	ep := st.cfg.Endpoint(endpoint)
 	if ep == nil {

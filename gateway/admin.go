@@ -19,6 +19,7 @@ import (
 //	GET    /api/connections        JSON: this instance, the instances, the connections
 //	DELETE /api/connections/{id}   ends a connection wherever it runs (204, or 404)
 //	GET    /admin                  the same as a page, with an End button per connection
+//	                               and a Watch link (view-only, watch.go)
 //
 // Allowed with `Authorization: Bearer <token>` (admin-token-file; what `racgate
 // connections` uses) or a login cookie of a member of admin-group.
@@ -148,8 +149,9 @@ var adminPage = pages.Extend(`
 {{range .List.Instances}}<tr><td>{{.ID}}</td><td>{{.Conns}}</td><td>{{.PublicURL}}</td><td>{{.Seen.Format "15:04:05"}}</td></tr>{{end}}
 </table>
 <h2>Connections</h2>
-{{if .List.Connections}}<table><tr><th>user</th><th>endpoint</th><th>instance</th><th>since</th><th>from</th><th></th></tr>
+{{if .List.Connections}}<table><tr><th>user</th><th>endpoint</th><th>instance</th><th>since</th><th>from</th><th></th><th></th></tr>
 {{range .List.Connections}}<tr data-conn="{{.ID}}"><td>{{.User}}</td><td>{{.Endpoint}}</td><td>{{.Instance}}</td><td>{{.Started.Format "2006-01-02 15:04:05"}}</td><td>{{.Remote}}</td>
+<td><a href="/watch/{{.ID}}" target="_blank" rel="noopener">Watch</a></td>
 <td><form method="post" action="/admin/kill"><input type="hidden" name="id" value="{{.ID}}"><button type="submit">End</button></form></td></tr>{{end}}
 </table>{{else}}<p>No live connections.</p>{{end}}
 </main></body></html>{{end}}

@@ -25,6 +25,7 @@ import (
 	"github.com/racgate/racgate/authz"
 	"github.com/racgate/racgate/config"
 	"github.com/racgate/racgate/gateway/pages"
+	"github.com/racgate/racgate/gateway/sharing"
 	"github.com/racgate/racgate/gateway/signin"
 	"github.com/racgate/racgate/gateway/store"
 	"github.com/racgate/racgate/protocols/pulse"
@@ -44,7 +45,8 @@ type Server struct {
 	state    atomic.Pointer[state]
 	store    store.Store
 	pool     *render.Pool
-	shares   *shares // VNC connections that sessions share (share.go)
+	shares   *shares           // VNC connections that sessions share (share.go)
+	links    *sharing.Registry // the share links of this instance's sessions (watch.go)
 	metrics  *metrics
 	web      fs.FS
 	mux      *http.ServeMux
@@ -113,6 +115,7 @@ func NewServer(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.store, s.closeStore, s.storeCfg = st, closeStore, cfg.Store
+	s.links = sharing.New(st.InstanceID(), func() time.Time { return s.now() })
 	if s.auditCfg = cfg.AuditLog; s.auditCfg != "" {
 		if s.audit, err = audit.Open(cfg.AuditLog, st.InstanceID()); err != nil {
 			closeStore()
@@ -167,7 +170,7 @@ func (s *Server) Reload(cfg *config.Config) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for ss := range s.sessions {
-		if why := st.access(ss.who, ss.stamp, ss.ep.Name, ss.preq); why != nil {
+		if why := st.sessionAccess(ss); why != nil {
 			ss.log.Info("access withdrawn by a config reload", "audit", true, "why", why.Reason)
 			s.audit.Record(audit.AccessWithdrawn, ss.auditAttrs(slog.String("reason", why.Reason))...)
 			ss.end(why)
@@ -220,6 +223,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /metrics", s.handleMetrics)
 	s.adminRoutes(m)
 	s.recordingRoutes(m)
+	s.watchRoutes(m)
 	// Browsers ask for it on every page; no icon, and no 404 in their consoles.
 	m.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	s.mux = m
@@ -267,6 +271,11 @@ func (s *Server) handleConnect(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, u.String(), http.StatusSeeOther)
 		return
 	}
+	s.serveClient(w)
+}
+
+// serveClient serves the web client's page (/connect, /share, /watch).
+func (s *Server) serveClient(w http.ResponseWriter) {
 	page, err := fs.ReadFile(s.web, "client.html")
 	if _, jsErr := fs.Stat(s.web, "client.js"); err != nil || jsErr != nil {
 		s.render(w, http.StatusServiceUnavailable, "message", pages.Message{Title: "Web client not built",

@@ -229,9 +229,18 @@ type session struct {
 
 	recCfg *config.Recording                // how the session is recorded; nil: it is not
 	rec    atomic.Pointer[sessionRecording] // the recording, once started (recording.go)
+
+	// Sharing (watch.go). An owner's display, once connected, for watchers to join, and
+	// its links and watchers; a watcher's host is the session it watches.
+	sharing config.Sharing
+	disp    atomic.Pointer[displayBox]
+	shared  ownerShares
+	host    *session
+	watch   watcherInfo
 }
 
 type remoteBox struct{ r remote }
+type displayBox struct{ d display }
 type viewerBox struct{ v viewer }
 
 func (ss *session) end(why error) { ss.cancel(why) }
@@ -291,7 +300,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		srv: s, conn: conn, ep: req.ep, user: req.lg.User.Username, who: req.lg.User, preq: req.preq, loginID: req.lg.ID, stamp: req.lg.User.Stamp(),
 		settings: req.set, ctx: ctx, cancel: cancel, ctrl: make(chan []byte, ctrlQueue), lease: lease,
 		readOnly: req.set.Bool("read-only"), noCopy: req.set.Bool("disable-copy"), noPaste: req.set.Bool("disable-paste"),
-		recCfg: req.st.cfg.RecordingFor(req.ep),
+		recCfg: req.st.cfg.RecordingFor(req.ep), sharing: req.st.cfg.SharingFor(req.ep),
 	}
 	ss.cols, ss.rows = terminalSize(r.URL.Query())
 	ss.audio = wire.ParseCodecs(r.URL.Query().Get("audio"))
@@ -395,7 +404,7 @@ func (s *Server) admit(ss *session) error {
 	}
 	// A reload between authorizeWS and register has not seen this session: check against
 	// the state now in force (Reload stores it before it looks at sessions).
-	if why := s.state.Load().access(ss.who, ss.stamp, ss.ep.Name, ss.preq); why != nil {
+	if why := s.state.Load().sessionAccess(ss); why != nil {
 		s.unregister(ss)
 		return why
 	}
@@ -564,6 +573,7 @@ func (ss *session) finish(start time.Time, wcancel context.CancelFunc, wg *sync.
 	if !ok {
 		se = &sessionEnd{Code: closeInternal, Reason: "racgate hit an internal error.", Err: cause}
 	}
+	ss.leaveShares() // watch.go: an owner's links and timers go, a watcher leaves its host
 	if rb := ss.remote.Load(); rb != nil {
 		rb.r.Close()
 	}
@@ -599,6 +609,11 @@ func (ss *session) finish(start time.Time, wcancel context.CancelFunc, wg *sync.
 	if se.Err != nil {
 		attrs = append(attrs, "err", se.Err)
 	}
+	if ss.host != nil {
+		ss.log.Info("watch end", attrs...)
+		ss.srv.audit.Record(audit.WatchEnd, ss.auditAttrs(endAttrs...)...)
+		return
+	}
 	ss.log.Info("session end", attrs...)
 	ss.srv.audit.Record(audit.ConnectionEnd, ss.auditAttrs(endAttrs...)...)
 }
@@ -627,7 +642,27 @@ func (ss *session) connected(rem remote, disp display, width, height int, wctx c
 		ss.log.Warn("no picture from the remote yet; going on", "waited", firstFrameWait)
 	}
 	ss.canResize = rem.CanResize() && !ss.readOnly
-	var flags uint8
+	flags, sound := ss.desktopFlags(rem)
+	if !ss.stream(wire.Hello{Version: wire.Version, Kind: wire.KindDesktop, Flags: flags, Name: ss.ep.Name}, disp, sound, wctx, wg) {
+		return
+	}
+	ss.disp.Store(&displayBox{disp}) // watchers may join from here on (watch.go)
+	if ss.recCfg != nil && !ss.startDesktopRecording(disp, wg) {
+		return // required and not possible: the session ends
+	}
+	ss.pumpControl(wctx, wg)
+	if w, h := rem.Size(); ss.canResize && width > 0 && height > 0 && (w != width || h != height) {
+		if err := rem.SetDesktopSize(width, height); err != nil {
+			ss.log.Info("initial resize", "err", err)
+		}
+	} else if sh, ok := rem.(*sharedSession); ok && ss.canResize && width > 0 && height > 0 {
+		sh.WantDesktopSize(width, height)
+	}
+}
+
+// desktopFlags are HELLO's flags for rem as this session may use it, and the sound it
+// listens to (nil: none).
+func (ss *session) desktopFlags(rem remote) (flags uint8, sound *audio.Stream) {
 	if ss.canResize {
 		flags |= wire.FlagResize
 	}
@@ -641,19 +676,27 @@ func (ss *session) connected(rem remote, disp display, width, height int, wctx c
 	if clip && !ss.noCopy {
 		flags |= wire.FlagCopy
 	}
-	var sound *audio.Stream
 	if as, ok := rem.(audioSource); ok && len(ss.audio) > 0 {
 		if sound = as.audioStream(); sound != nil {
 			flags |= wire.FlagAudio
 		}
 	}
+	if ss.host == nil && ss.sharing.Enabled {
+		flags |= wire.FlagShare
+	}
+	return flags, sound
+}
+
+// stream sends HELLO, then starts a viewer of disp and, when sound is not nil, a
+// listener; false when the browser is gone (ss.end was called).
+func (ss *session) stream(hello wire.Hello, disp display, sound *audio.Stream, wctx context.Context, wg *sync.WaitGroup) bool {
 	// Input is accepted from here on: the browser may answer HELLO (with a resize to fit its
 	// window, or a key) before send returns, and that must not be dropped.
 	ss.helloSent.Store(true)
 	// HELLO goes before anything the viewer sends.
-	if err := ss.send(wctx, wire.Hello{Version: wire.Version, Kind: wire.KindDesktop, Flags: flags, Name: ss.ep.Name}.Append(nil)); err != nil {
+	if err := ss.send(wctx, hello.Append(nil)); err != nil {
 		ss.end(&sessionEnd{Code: closeRemoteEnded, Reason: "browser gone", Err: err})
-		return
+		return false
 	}
 	// Frames are written with a context that never ends (no AfterFunc per frame, as for
 	// the reader); finish's CloseNow unblocks a write stuck on a dead connection.
@@ -679,22 +722,15 @@ func (ss *session) connected(rem remote, disp display, width, height int, wctx c
 	}
 	wg.Go(func() {
 		err := v.Run(ss.ctx)
-		if ss.ctx.Err() == nil {
-			// send failed: the browser's connection broke
+		switch {
+		case ss.ctx.Err() != nil:
+		case ss.host != nil && ss.host.ctx.Err() != nil:
+			ss.end(errHostEnded) // its display closed with the owner's remote
+		default: // send failed: the browser's connection broke
 			ss.end(&sessionEnd{Code: closeRemoteEnded, Reason: "The browser connection failed.", Err: err})
 		}
 	})
-	if ss.recCfg != nil && !ss.startDesktopRecording(disp, wg) {
-		return // required and not possible: the session ends
-	}
-	ss.pumpControl(wctx, wg)
-	if w, h := rem.Size(); ss.canResize && width > 0 && height > 0 && (w != width || h != height) {
-		if err := rem.SetDesktopSize(width, height); err != nil {
-			ss.log.Info("initial resize", "err", err)
-		}
-	} else if sh, ok := rem.(*sharedSession); ok && ss.canResize && width > 0 && height > 0 {
-		sh.WantDesktopSize(width, height)
-	}
+	return true
 }
 
 // keepalive pings the browser so that a connection that died without a FIN (sleep,
@@ -868,17 +904,26 @@ func (ss *session) handle(m wire.Message) error {
 		return nil
 	}
 	ss.touch() // any message but ACK is the user's input
+	if sh, ok := m.(wire.Share); ok {
+		ss.shareRequest(sh) // watch.go
+		return nil
+	}
 	// A login prompt's answer comes during the dial, before HELLO.
 	if r, ok := m.(wire.PromptResponse); ok {
 		return ss.promptAnswered(r) // never recorded: it holds passwords
 	}
+	owner := ss // whose remote the input goes to, and whose recording holds it
+	if ss.host != nil {
+		owner = ss.host // a watcher with control
+	}
 	if ss.helloSent.Load() && !ss.readOnly {
-		ss.recordInput(m)
+		owner.touch()
+		owner.recordInput(m)
 	}
 	if tb := ss.term.Load(); tb != nil {
 		return ss.handleTerminal(tb, m)
 	}
-	rb := ss.remote.Load()
+	rb := owner.remote.Load()
 	if rb == nil || !ss.helloSent.Load() || ss.readOnly {
 		return nil
 	}

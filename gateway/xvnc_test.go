@@ -33,6 +33,7 @@ type browser struct {
 	clips   []string
 	rich    []wire.ClipboardContent // CLIPBOARD_CONTENT
 	notices []wire.Notice
+	shares  []wire.Shares // SHARES, in order
 	closed  *wire.Close
 	err     error
 	done    chan struct{}
@@ -71,6 +72,8 @@ func (b *browser) loop() {
 				b.rich = append(b.rich, m)
 			case wire.Notice:
 				b.notices = append(b.notices, m)
+			case wire.Shares:
+				b.shares = append(b.shares, m) // strings and slices of its own
 			case wire.Close:
 				b.closed = &m
 			}
