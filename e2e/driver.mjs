@@ -40,6 +40,8 @@ function axeSource() {
 //                                  and the page's URL
 //   {"axe": true}                  runs axe-core (WCAG 2.1 A and AA rules) on the page; result:
 //                                  violations [{id, impact, help, targets}] (a11y_test.go)
+//   {"selectOption": {"selector","value"}}  picks a <select>'s option by value (share_test.go)
+//   {"value": "css"}               result: the form field's value ("" without one)
 //   {"seekPlayer": ms}             the recording player: moves #seek to ms (at most the end) as a
 //                                  user would and waits until #player's data-drawn says that
 //                                  picture is drawn;
@@ -107,6 +109,13 @@ const EXTRA = {
   async goto(b, path) {
     await b.page.goto(new URL(String(path), b.base).href);
     return { url: b.page.url() };
+  },
+  async selectOption(b, v) {
+    await b.page.selectOption(String(v.selector), String(v.value));
+    return {};
+  },
+  async value(b, sel) {
+    return { value: await b.page.evaluate((s) => document.querySelector(s)?.value ?? "", String(sel)) };
   },
   async text(b, sel) {
     return { text: await b.page.evaluate((s) => document.querySelector(s)?.textContent ?? "", String(sel)) };

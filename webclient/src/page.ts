@@ -24,13 +24,14 @@ import { loadPref, storePref } from "./prefs.js";
 import { Reconnector } from "./reconnect.js";
 import { NoticeLine } from "./notice.js";
 import { PromptForm } from "./prompt.js";
+import { SharePanel } from "./sharepanel.js";
 import { SoundPanel } from "./soundpanel.js";
 import { Session } from "./session.js";
 import type { SessionUI, State } from "./session.js";
 import { StatusOverlay } from "./status.js";
 import { TerminalView } from "./terminal.js";
 import { ViewModeToggle } from "./viewmode.js";
-import { closeAllowsReconnect, FLAG_AUDIO, KIND_TERMINAL, NOTICE_INFO } from "./wire.js";
+import { closeAllowsReconnect, FLAG_AUDIO, FLAG_SHARE, KIND_TERMINAL, NOTICE_INFO } from "./wire.js";
 import type { Hello, Prompt } from "./wire.js";
 
 /** SCREEN_READER_KEY keeps the terminal's screen reader mode ("1" on). */
@@ -70,6 +71,12 @@ export interface PageElements {
   zoomIn: HTMLButtonElement; // #zoom-in
   zoomOut: HTMLButtonElement; // #zoom-out
   zoomLevel: HTMLElement; // #zoom-level
+  share: HTMLElement; // #share: the share section (sharepanel.ts)
+  shareMode: HTMLSelectElement; // #share-mode
+  shareExpiry: HTMLSelectElement; // #share-expiry
+  shareCreate: HTMLButtonElement; // #share-create
+  shareLinks: HTMLUListElement; // #share-links
+  shareWatchers: HTMLElement; // #share-watchers
 }
 
 function el<T extends HTMLElement>(id: string): T {
@@ -114,8 +121,17 @@ export function pageElements(): PageElements {
     zoomIn: el("zoom-in"),
     zoomOut: el("zoom-out"),
     zoomLevel: el("zoom-level"),
+    share: el("share"),
+    shareMode: el("share-mode"),
+    shareExpiry: el("share-expiry"),
+    shareCreate: el("share-create"),
+    shareLinks: el("share-links"),
+    shareWatchers: el("share-watchers"),
   };
 }
+
+/** Target is what a page connects to: its websocket path, and the page's first title. */
+export type Target = { wsPath: string; title: string };
 
 export class ConnectPage {
   private readonly status: StatusOverlay;
@@ -128,6 +144,7 @@ export class ConnectPage {
   private readonly sound: SoundPanel;
   private readonly viewMode: ViewModeToggle;
   private readonly menu: Menu;
+  private readonly share: SharePanel;
   private readonly reconnector: Reconnector;
   private everConnected = false; // only a connection that once worked is retried by itself
   private readonly session: Session;
@@ -135,7 +152,7 @@ export class ConnectPage {
   private urlCells = { cols: 80, rows: 24 };
 
   constructor(
-    private readonly endpoint: string,
+    private readonly target: Target,
     private readonly el: PageElements,
   ) {
     el.terminal.dataset.state = "connecting";
@@ -143,7 +160,7 @@ export class ConnectPage {
     this.status = new StatusOverlay(el.status, el.statusText, el.reconnect, (text) => this.notice.show(NOTICE_INFO, text));
     // Login questions from the remote (SSH keyboard-interactive), asked while connecting.
     this.prompt = new PromptForm(el.prompt, { answer: (id, answers) => this.answerLogin(id, answers) });
-    document.title = endpoint || "racgate";
+    document.title = target.title || "racgate";
     this.bell = new Bell(el.view);
     this.desktop = new DesktopView(el.canvas, el.view, {
       send: (m) => this.session.send(m),
@@ -205,6 +222,10 @@ export class ConnectPage {
         focusDisplay: () => this.focusDisplay(),
       },
     );
+    this.share = new SharePanel(
+      { section: el.share, mode: el.shareMode, expiry: el.shareExpiry, create: el.shareCreate, links: el.shareLinks, watchers: el.shareWatchers },
+      { send: (m) => this.session.send(m), note },
+    );
     this.reconnector = new Reconnector({ reconnect: () => this.connect(), say: (text) => this.status.say(text) });
     this.session = new Session({ url: "", display: this.desktop.display, ui: this.sessionUI() });
   }
@@ -223,6 +244,7 @@ export class ConnectPage {
     this.sound.listen();
     this.viewMode.listen();
     this.menu.listen();
+    this.share.listen();
     // Zoom on top of the view mode, a step at a time (pinching zooms freely).
     const step = (dir: 1 | -1) => {
       const z = this.desktop.zoom;
@@ -261,7 +283,7 @@ export class ConnectPage {
     this.urlCells = this.terminal.connectCells(a.w, a.h);
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
     const audio = this.sound.audioParam;
-    return `${proto}//${location.host}/ws/${encodeURIComponent(this.endpoint)}?width=${width}&height=${height}&scale=${scale}&cols=${this.urlCells.cols}&rows=${this.urlCells.rows}` + (audio ? `&audio=${audio}` : "");
+    return `${proto}//${location.host}${this.target.wsPath}?width=${width}&height=${height}&scale=${scale}&cols=${this.urlCells.cols}&rows=${this.urlCells.rows}` + (audio ? `&audio=${audio}` : "");
   }
 
   private sessionUI(): SessionUI {
@@ -277,6 +299,7 @@ export class ConnectPage {
       clipboard: (c) => this.clipboard.fromRemote(c),
       bell: () => this.bell.ring(),
       notice: (level, text) => this.notice.show(level, text),
+      shares: (m) => this.share.show(m),
       terminal: (data) => t.write(data),
       terminalConfig: (fontSize, colorScheme) => t.configure(fontSize, colorScheme),
       terminalScrollback: (lines) => t.setScrollback(lines),
@@ -299,7 +322,10 @@ export class ConnectPage {
     if (s === "closed" && this.everConnected && this.session.connectionLost) this.reconnector.lost();
     this.prompt.hide(); // a prompt belongs to one connection attempt
     if (s === "connecting") this.notice.clear(); // and a notice to one connection
-    if (s === "closed") this.sound.closed();
+    if (s === "closed") {
+      this.sound.closed();
+      this.share.closed();
+    }
     if (s !== "connected") this.viewMode.setAvailable(false); // back to fit until the next HELLO
     if (s === "connected" && this.session.kind !== KIND_TERMINAL) this.desktop.focus();
   }
@@ -307,6 +333,7 @@ export class ConnectPage {
   private hello(h: Hello): void {
     this.clipboard.hello(this.session.pasteAllowed, this.session.copyAllowed);
     this.sound.hello((h.flags & FLAG_AUDIO) !== 0);
+    this.share.hello((h.flags & FLAG_SHARE) !== 0);
     const terminal = h.kind === KIND_TERMINAL;
     this.el.status.dataset.kind = terminal ? "terminal" : "desktop"; // the menu's keys are a desktop's
     this.el.terminal.hidden = !terminal;

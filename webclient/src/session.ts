@@ -21,7 +21,7 @@ import {
   WS_CLOSE_NORMAL,
   WS_CLOSE_PROTOCOL_ERROR,
 } from "./wire.js";
-import type { Audio, AudioFormat, ClientMessage, ClipboardFormats, Hello, Image, Message, Prompt } from "./wire.js";
+import type { Audio, AudioFormat, ClientMessage, ClipboardFormats, Hello, Image, Message, Prompt, Shares } from "./wire.js";
 
 export type State = "connecting" | "connected" | "closed";
 
@@ -57,6 +57,8 @@ export interface SessionUI {
   sound?(m: Audio | AudioFormat): void;
   /** notice shows text to the user for a few seconds (§ NOTICE): level 0 info, 1 warning. */
   notice?(level: number, text: string): void;
+  /** shares: the owner's share links and watchers (§ SHARES), whole each time. */
+  shares?(m: Shares): void;
 }
 
 // A queued item: a message, or an IMAGE whose JPEG/PNG decode started on arrival so
@@ -314,6 +316,9 @@ export class Session {
         return;
       case "NOTICE": // § NOTICE
         ui.notice?.(m.level, m.text);
+        return;
+      case "SHARES": // § SHARES
+        ui.shares?.(m);
         return;
       case "CLOSE": // § CLOSE: the websocket closes next
         this.closeMsg = { code: m.code, reason: m.reason };

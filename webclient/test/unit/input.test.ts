@@ -3,7 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { keysymFor, charKeysym } from "../../src/keysym.js";
 import { fitRect, toFramebuffer, toPage, devicePixels, pointerButtons, WheelAccumulator, DELTA_LINE, DELTA_PIXEL, DELTA_PAGE } from "../../src/geometry.js";
-import { endpointFromPath } from "../../src/main.js";
+import { endpointFromPath, targetFromPath } from "../../src/main.js";
 
 test("keysym: Latin-1 characters are their own keysym", () => {
   assert.equal(keysymFor("a", "KeyA"), 0x61);
@@ -131,4 +131,8 @@ test("endpoint: last path segment, URL-decoded", () => {
   assert.equal(endpointFromPath("/connect/my%20pc"), "my pc");
   assert.equal(endpointFromPath("/connect/b%C3%BCro/"), "büro");
   assert.equal(endpointFromPath("/connect/bad%zz"), "bad%zz");
+  assert.deepEqual(targetFromPath("/connect/my%20pc"), { wsPath: "/ws/my%20pc", title: "my pc" });
+  assert.deepEqual(targetFromPath("/connect/share"), { wsPath: "/ws/share", title: "share" });
+  assert.deepEqual(targetFromPath("/share/0123abcd.ABCDEF234567"), { wsPath: "/ws/share/0123abcd.ABCDEF234567", title: "Shared session" });
+  assert.deepEqual(targetFromPath("/watch/0123abcd01234567"), { wsPath: "/ws/watch/0123abcd01234567", title: "Watching a session" });
 });
