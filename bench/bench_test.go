@@ -140,6 +140,43 @@ func TestSmoke(t *testing.T) {
 	t.Logf("\n%s", table.String())
 }
 
+// TestRecordingBytes: with -recordings racgate records the busy terminal, and the
+// recording's growth over the window is reported: less than the wire carried, since a
+// recording takes at most ten frames a second (frame-interval) where the browser gets up
+// to fifty, and more than nothing.
+func TestRecordingBytes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Xvnc and racgate")
+	}
+	peers.Require(t, "Xvnc", "xterm", "xdotool", "xsetroot", "go")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var stderr bytes.Buffer
+	o, err := parseFlags([]string{"-racgate", testRacgate(t), "-scenarios", "busy", "-duration", "3s", "-warmup", "300ms", "-recordings"}, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.progress = &stderr
+	run, err := execute(ctx, o)
+	if err != nil {
+		t.Fatalf("execute: %v\n%s", err, stderr.String())
+	}
+	if len(run.Results) != 1 || run.Results[0].Skipped != "" || len(run.Results[0].Errors) > 0 {
+		t.Fatalf("results %+v\n%s", run.Results, stderr.String())
+	}
+	r := run.Results[0]
+	wire := r.BytesPerSec * 3600
+	t.Logf("recording %.1f MB per session-hour, wire %.1f MB per hour", r.RecordingBytesPerHour/1e6, wire/1e6)
+	if r.RecordingBytesPerHour < 0.05*wire || r.RecordingBytesPerHour > wire { // ten frames a second, the wire up to fifty
+		t.Errorf("recording %.0f bytes per hour against %.0f on the wire", r.RecordingBytesPerHour, wire)
+	}
+	var table bytes.Buffer
+	report.Table(&table, run)
+	if !strings.Contains(table.String(), "busy (racgate) recording: ") {
+		t.Errorf("the table lacks the recording line:\n%s", table.String())
+	}
+}
+
 func TestParseFlags(t *testing.T) {
 	var stderr bytes.Buffer
 	o, err := parseFlags([]string{"-scale", "1, 10,1000", "-scenarios", "busy,scale"}, &stderr)

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/racgate/racgate/bench/guac"
@@ -15,7 +16,7 @@ import (
 
 // guacd runs sc through the guacd at -guacd.
 func (h *harness) guacd(ctx context.Context, sc scenario, label string) report.Result {
-	return h.scenario(ctx, sc, label, &guacdGateway{addr: h.o.guacd, pid: h.o.guacdPID, width: h.o.width, height: h.o.height})
+	return h.scenario(ctx, sc, label, &guacdGateway{addr: h.o.guacd, pid: h.o.guacdPID, width: h.o.width, height: h.o.height, record: h.o.recordings})
 }
 
 // guacdGateway talks to a guacd someone else runs. It reaches the scenario's Xvnc on
@@ -26,12 +27,26 @@ type guacdGateway struct {
 	pid           int
 	width, height int
 	rem           remoteServer
+	// record (-recordings): guacd records each session into recDir (its recording-path),
+	// which it must be able to write: guacd runs on this machine.
+	record bool
+	recDir string
 }
 
 func (g *guacdGateway) name() string { return "guacd" }
 
 func (g *guacdGateway) start(ctx context.Context, ps *procs, dir string, rem remoteServer) error {
 	g.rem = rem
+	if g.record {
+		g.recDir = filepath.Join(dir, "guacd-recordings")
+		// guacd may run as another user: the folder is its to write in.
+		if err := os.Mkdir(g.recDir, 0o777); err != nil {
+			return err
+		}
+		if err := os.Chmod(g.recDir, 0o777); err != nil { // past the umask
+			return err
+		}
+	}
 	if g.pid == 0 || g.pid == os.Getpid() { // the tests' fake guacd is this process
 		return nil
 	}
@@ -75,7 +90,19 @@ func (g *guacdGateway) params(sc scenario) map[string]string {
 		p["encodings"] = e
 	}
 	maps.Copy(p, sc.GuacdParams)
+	if g.recDir != "" {
+		p["recording-path"] = g.recDir
+		p["recording-name"] = "${GUAC_DATE}-${GUAC_TIME}-" + randomPassword()[:8]
+	}
 	return p
+}
+
+func (g *guacdGateway) recordingBytes() (int64, bool, error) {
+	if g.recDir == "" {
+		return 0, false, nil
+	}
+	n, err := dirBytes(g.recDir)
+	return n, err == nil, err
 }
 
 func (g *guacdGateway) dial(ctx context.Context, sc scenario, onFrame func(time.Time, bool)) (viewer, error) {

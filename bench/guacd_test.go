@@ -250,6 +250,16 @@ func TestRealGuacd(t *testing.T) {
 	if res.CPUPerSession10s <= 0 || res.RSSPerSession <= 0 {
 		t.Errorf("guacd CPU %.3f CPU-s/10 s, RSS/session %.0f", res.CPUPerSession10s, res.RSSPerSession)
 	}
+
+	// -recordings: guacd's recording grows as the terminal scrolls.
+	h.o.recordings = true
+	res = h.guacd(ctx, scenario{Name: "busy", Sessions: 1, Workload: workloadBusy}, "test")
+	if res.Skipped != "" || len(res.Errors) > 0 {
+		t.Fatalf("recorded: skipped %q errors %v", res.Skipped, res.Errors)
+	}
+	if res.RecordingBytesPerHour < 1e6 {
+		t.Errorf("guacd's recording grew by %.0f bytes per hour", res.RecordingBytesPerHour)
+	}
 }
 
 // TestGuacdParams: with -guacd, busy gains a pair run with guacd's force-lossless, and
@@ -268,8 +278,14 @@ func TestGuacdParams(t *testing.T) {
 	if p["force-lossless"] != "true" || p["hostname"] != "127.0.0.1" || p["port"] != "3390" || p["username"] != "bench" {
 		t.Fatalf("params %v", p)
 	}
-	if p := g.params(list[0]); p["force-lossless"] != "" {
+	if p := g.params(list[0]); p["force-lossless"] != "" || p["recording-path"] != "" {
 		t.Fatalf("plain busy params %v", p)
+	}
+	// -recordings: guacd records into the scenario's folder, a file per session.
+	g.recDir = "/tmp/bench/guacd-recordings"
+	p1, p2 := g.params(list[0]), g.params(list[0])
+	if p1["recording-path"] != g.recDir || !strings.HasPrefix(p1["recording-name"], "${GUAC_DATE}-${GUAC_TIME}-") || p1["recording-name"] == p2["recording-name"] {
+		t.Fatalf("recording params %v, then %v", p1, p2)
 	}
 	// Without -guacd the pair is not run.
 	o, _ = parseFlags([]string{"-scenarios", "busy"}, io.Discard)

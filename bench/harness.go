@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -44,6 +45,26 @@ type gateway interface {
 	dial(ctx context.Context, sc scenario, onFrame func(at time.Time, changed bool)) (viewer, error)
 	// finish adds what only this gateway knows to res at the end of the window.
 	finish(ctx context.Context, res *report.Result)
+	// recordingBytes is the size of the session recordings so far (-recordings); ok
+	// is false when sessions are not recorded.
+	recordingBytes() (n int64, ok bool, err error)
+}
+
+// dirBytes is the size of the files under dir.
+func dirBytes(dir string) (int64, error) {
+	var n int64
+	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		n += fi.Size()
+		return nil
+	})
+	return n, err
 }
 
 // remoteServer is the machine the sessions connect to.
@@ -88,7 +109,7 @@ func (h *harness) newDir(name string) (string, error) {
 
 // racgate runs sc through racgate.
 func (h *harness) racgate(ctx context.Context, sc scenario, label string) report.Result {
-	return h.scenario(ctx, sc, label, &racgateGateway{bin: h.bin, log: h.log, width: h.o.width, height: h.o.height, pprofDir: h.o.pprofDir})
+	return h.scenario(ctx, sc, label, &racgateGateway{bin: h.bin, log: h.log, width: h.o.width, height: h.o.height, pprofDir: h.o.pprofDir, record: h.o.recordings})
 }
 
 // scenario runs sc through gw and measures it. Failures become the result's Errors (or
@@ -186,6 +207,10 @@ func (h *harness) measure(ctx context.Context, ps *procs, sc scenario, label str
 	if err != nil {
 		return err
 	}
+	rec0, recOK, err := gw.recordingBytes()
+	if err != nil {
+		return fmt.Errorf("recordings: %w", err)
+	}
 	h.prog.Set(fmt.Sprintf("%s: measuring %v", label, o.duration))
 	if p, ok := gw.(profiler); ok {
 		stop := p.profile(sctx, o.duration, sc.Name+"-"+strings.ReplaceAll(sc.Variant, " ", "_"))
@@ -203,6 +228,10 @@ func (h *harness) measure(ctx context.Context, ps *procs, sc scenario, label str
 	s1, g1, x1, err := sample(views, gw, server.pid(), tree)
 	if err != nil {
 		return err
+	}
+	rec1, _, err := gw.recordingBytes()
+	if err != nil {
+		return fmt.Errorf("recordings: %w", err)
 	}
 	r1, err := remoteBytes(counter)
 	if err != nil {
@@ -223,6 +252,10 @@ func (h *harness) measure(ctx context.Context, ps *procs, sc scenario, label str
 	res.TerminalBytes = s1.TerminalBytes - s0.TerminalBytes
 	res.RemoteBytes = r1 - r0
 	res.ServerCPU10s = (x1.CPU - x0.CPU).Seconds() * 10 / secs
+	if recOK {
+		// What the window added to the recordings: an hour of it, per session.
+		res.RecordingBytesPerHour = float64(rec1-rec0) / secs * 3600 / n
+	}
 	if idleOK {
 		res.CPUTotal10s = (g1.CPU - g0.CPU).Seconds() * 10 / secs
 		res.CPUPerSession10s = res.CPUTotal10s / n

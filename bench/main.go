@@ -43,6 +43,9 @@ type options struct {
 	// guacdFirst runs each scenario through guacd before racgate: alternate it between
 	// runs, so that neither gateway always meets the machine (or a server) first.
 	guacdFirst bool
+	// recordings: the sessions are recorded (racgate's recording, guacd's
+	// recording-path) and the recordings' growth is reported per hour.
+	recordings bool
 	jsonPath   string
 	svgDir     string
 	pprofDir   string
@@ -110,6 +113,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.guacd, "guacd", "", "guacd host:port: run the scenarios through guacd too and print ratios")
 	fs.IntVar(&o.guacdPID, "guacd-pid", 0, "guacd's PID (local guacd), for its CPU and memory")
 	fs.BoolVar(&o.guacdFirst, "guacd-first", false, "with -guacd: run each scenario through guacd first, then racgate (alternate between runs)")
+	fs.BoolVar(&o.recordings, "recordings", false, "record every session (racgate's recording, guacd's recording-path) and report the recordings' bytes per hour")
 	fs.StringVar(&o.jsonPath, "json", "", "write results as JSON to this file")
 	fs.StringVar(&o.svgDir, "svg", "", "write SVG charts into this directory")
 	fs.StringVar(&o.pprofDir, "pprof", "", "write racgate's CPU profile of each measuring window into this directory")

@@ -28,8 +28,9 @@ const endpointName = "bench"
 // configYAML is racgate's config for one scenario: one user (an administrator, so that
 // its login may read /metrics) and one endpoint on rem. A
 // VNC endpoint's clients may choose quality, compress-level, encodings and
-// render-min-frame-interval.
-func configYAML(rem remoteServer, user, hash string) string {
+// render-min-frame-interval. recordings, when not "", is the folder the provider's
+// sessions are recorded into (-recordings).
+func configYAML(rem remoteServer, user, hash, recordings string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `listen: 127.0.0.1:0
 store: memory
@@ -40,13 +41,13 @@ users:
     groups: [bench]
 providers:
   - name: bench
-endpoints:
+%sendpoints:
   - name: %s
     provider: bench
     protocol: %s
     host: %s
     maximum-connections: -1
-`, user, hash, endpointName, rem.Protocol, rem.Addr)
+`, user, hash, recordingYAML(recordings), endpointName, rem.Protocol, rem.Addr)
 	if rem.Protocol == "vnc" {
 		b.WriteString("    connection-settings: [quality, compress-level, encodings, render-min-frame-interval]\n")
 	}
@@ -59,12 +60,22 @@ endpoints:
 	return b.String()
 }
 
+// recordingYAML is the provider's recording into dir, with racgate's default key frames.
+func recordingYAML(dir string) string {
+	if dir == "" {
+		return ""
+	}
+	return fmt.Sprintf("    recording: {path: %q, key-frame-interval: 10s}\n", dir)
+}
+
 // racgateGateway runs racgate as its own process for one scenario.
 type racgateGateway struct {
 	bin           string
 	log           *slog.Logger
 	width, height int    // the browser's size, sent as the browser does
 	pprofDir      string // "": no profiles
+	record        bool   // -recordings: sessions are recorded into recDir
+	recDir        string
 	rg            *racgateProc
 	hc            *http.Client
 }
@@ -77,7 +88,10 @@ func (g *racgateGateway) start(ctx context.Context, ps *procs, dir string, rem r
 	if err != nil {
 		return err
 	}
-	g.rg, err = startRacgate(ctx, ps, g.bin, dir, configYAML(rem, user, string(hash)), g.pprofDir != "", g.log)
+	if g.record {
+		g.recDir = filepath.Join(dir, "recordings")
+	}
+	g.rg, err = startRacgate(ctx, ps, g.bin, dir, configYAML(rem, user, string(hash), g.recDir), g.pprofDir != "", g.log)
 	if err != nil {
 		return err
 	}
@@ -103,6 +117,14 @@ func (g *racgateGateway) dial(ctx context.Context, sc scenario, onFrame func(tim
 		return nil, err
 	}
 	return racgateViewer{s}, nil
+}
+
+func (g *racgateGateway) recordingBytes() (int64, bool, error) {
+	if g.recDir == "" {
+		return 0, false, nil
+	}
+	n, err := dirBytes(g.recDir)
+	return n, err == nil, err
 }
 
 func (g *racgateGateway) finish(ctx context.Context, res *report.Result) {

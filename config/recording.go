@@ -18,6 +18,7 @@ type Recording struct {
 	FileName         string        // pattern of a file's name under Path, without extension
 	IncludeInput     bool          // keystrokes and other input are recorded too
 	KeyFrameInterval time.Duration // a desktop recording's seek points
+	FrameInterval    time.Duration // the least time between two frames of a desktop recording
 	Required         bool          // a session that cannot be recorded ends
 }
 
@@ -30,6 +31,11 @@ var RecordingPlaceholders = []string{"${user}", "${endpoint}", "${provider}", "$
 const (
 	defaultKeyFrameInterval = 10 * time.Second
 	minKeyFrameInterval     = time.Second
+	// DefaultRecordingFrameInterval: ten frames a second hold what an auditor needs to
+	// see of a desktop; damage merges between them, which keeps recordings of busy
+	// screens small (docs/recording.md § Size).
+	DefaultRecordingFrameInterval = 100 * time.Millisecond
+	maxRecordingFrameInterval     = time.Second
 )
 
 // RecordingFor is how sessions of ep are recorded: the endpoint's recording, else its
@@ -53,7 +59,7 @@ func (d *decoder) recording(k string, v *yaml.Node, file string, allowNone bool)
 		}
 		return nil, true
 	}
-	r = &Recording{FileName: DefaultRecordingFileName, KeyFrameInterval: defaultKeyFrameInterval}
+	r = &Recording{FileName: DefaultRecordingFileName, KeyFrameInterval: defaultKeyFrameInterval, FrameInterval: DefaultRecordingFrameInterval}
 	if !d.mapping(v, k, map[string]fieldFunc{
 		"path": func(k string, v *yaml.Node) {
 			if p, ok := d.scalar(v, k); ok {
@@ -68,6 +74,12 @@ func (d *decoder) recording(k string, v *yaml.Node, file string, allowNone bool)
 		},
 		"include-input":      func(k string, v *yaml.Node) { d.boolean(v, k, &r.IncludeInput) },
 		"key-frame-interval": func(k string, v *yaml.Node) { d.durationAtLeast(v, k, &r.KeyFrameInterval, minKeyFrameInterval) },
+		"frame-interval": func(k string, v *yaml.Node) {
+			d.duration(v, k, &r.FrameInterval)
+			if r.FrameInterval < 0 || r.FrameInterval > maxRecordingFrameInterval {
+				d.errorf(v, k, "want 0 to %v, got %v", maxRecordingFrameInterval, r.FrameInterval)
+			}
+		},
 		"recording-required": func(k string, v *yaml.Node) { d.boolean(v, k, &r.Required) },
 	}) {
 		return nil, false

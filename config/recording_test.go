@@ -8,7 +8,7 @@ import (
 
 func TestRecording(t *testing.T) {
 	y := strings.Replace(goodConfig, "    connection-timeout: 1h\n",
-		"    connection-timeout: 1h\n    recording:\n      path: rec\n      include-input: true\n      key-frame-interval: 5s\n", 1) +
+		"    connection-timeout: 1h\n    recording:\n      path: rec\n      include-input: true\n      key-frame-interval: 5s\n      frame-interval: 0s\n", 1) +
 		`  - name: quiet
     provider: lab
     protocol: vnc
@@ -25,14 +25,14 @@ func TestRecording(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := c.RecordingFor(c.Endpoint("desk"))
-	if r == nil || r.Path != "/etc/racgate/rec" || r.FileName != DefaultRecordingFileName || !r.IncludeInput || r.KeyFrameInterval != 5*time.Second || r.Required {
+	if r == nil || r.Path != "/etc/racgate/rec" || r.FileName != DefaultRecordingFileName || !r.IncludeInput || r.KeyFrameInterval != 5*time.Second || r.FrameInterval != 0 || r.Required {
 		t.Fatalf("desk (the provider's): %+v", r)
 	}
 	if r := c.RecordingFor(c.Endpoint("quiet")); r != nil {
 		t.Fatalf("quiet (none): %+v", r)
 	}
 	r = c.RecordingFor(c.Endpoint("own"))
-	if r == nil || r.Path != "/var/rec" || r.FileName != "${date}/${user}-${session}" || r.IncludeInput || r.KeyFrameInterval != 10*time.Second || !r.Required {
+	if r == nil || r.Path != "/var/rec" || r.FileName != "${date}/${user}-${session}" || r.IncludeInput || r.KeyFrameInterval != 10*time.Second || r.FrameInterval != DefaultRecordingFrameInterval || !r.Required {
 		t.Fatalf("own: %+v", r)
 	}
 
@@ -48,6 +48,8 @@ func TestRecording(t *testing.T) {
 		"    recording: {path: r, file-name: \"/x/${time}\"}\n":      `relative to the recording path`,
 		"    recording: {path: r, key-frame-interval: 100ms}\n":      `key-frame-interval: must be at least 1s`,
 		"    recording: {path: r, recording-required: maybe}\n":      `recording-required`,
+		"    recording: {path: r, frame-interval: 2s}\n":             `frame-interval: want 0 to 1s, got 2s`,
+		"    recording: {path: r, frame-interval: -1s}\n":            `frame-interval: want a duration`,
 		"    recording: {path: r, colour: red}\n":                    `colour`,
 		"    recording: none\n":                                      `providers[0].recording`,
 	} {

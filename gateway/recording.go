@@ -57,7 +57,7 @@ func (ss *session) startDesktopRecording(disp display, wg *sync.WaitGroup) bool 
 	ss.rec.Store(sr)
 	ss.log.Info("recording", "file", d.Path())
 	var rv recordingViewer
-	rv = disp.NewRecordingViewer(func(msg []byte) error {
+	rv = disp.NewRecordingViewer(rc.FrameInterval, func(msg []byte) error {
 		if err := d.Output(msg); err != nil {
 			return err
 		}

@@ -392,8 +392,8 @@ func (d renderDisplay) NewViewer(send func([]byte) error) viewer {
 	return renderViewer{d.Display.NewViewer(send)}
 }
 
-func (d renderDisplay) NewRecordingViewer(send func([]byte) error) recordingViewer {
-	return renderViewer{d.Display.NewViewerWith(send, render.ViewerOptions{Standalone: true})}
+func (d renderDisplay) NewRecordingViewer(interval time.Duration, send func([]byte) error) recordingViewer {
+	return renderViewer{d.Display.NewViewerWith(send, render.ViewerOptions{Standalone: true, MinFrameInterval: interval})}
 }
 
 type renderViewer struct{ *render.Viewer }

@@ -597,7 +597,7 @@ type fakeDisplay struct{ nopSink }
 func (fakeDisplay) NewViewer(func([]byte) error) viewer { return &fakeViewer{} }
 func (*fakeViewer) Refresh()                            {}
 
-func (fakeDisplay) NewRecordingViewer(func([]byte) error) recordingViewer {
+func (fakeDisplay) NewRecordingViewer(time.Duration, func([]byte) error) recordingViewer {
 	return &fakeViewer{}
 }
 func (fakeDisplay) Close() {}
@@ -665,7 +665,7 @@ func TestSessionWithFakeRemote(t *testing.T) {
 	ms := readUntil(t, conn, wire.TypeHello, 5*time.Second)
 	h := ms[0].(wire.Hello)
 	if h.Version != wire.Version || h.Kind != wire.KindDesktop || h.Name != "desk" ||
-		h.Flags != wire.FlagResize|wire.FlagPaste|wire.FlagCopy {
+		h.Flags != wire.FlagResize|wire.FlagPaste|wire.FlagCopy|wire.FlagShare {
 		t.Fatalf("HELLO %+v", h)
 	}
 	waitFor(t, "initial resize", func() bool { return len(f.Events()) > 0 })
@@ -862,8 +862,8 @@ func TestReadOnlyAndNoPaste(t *testing.T) {
 	defer conn.CloseNow()
 	f := <-remotes
 	h := readUntil(t, conn, wire.TypeHello, 5*time.Second)[0].(wire.Hello)
-	if h.Flags != 0 {
-		t.Fatalf("HELLO flags %b, want none (read-only, no copy, no paste)", h.Flags)
+	if h.Flags != wire.FlagShare { // an owner may share a view of a read-only session
+		t.Fatalf("HELLO flags %b, want share only (read-only, no copy, no paste)", h.Flags)
 	}
 	send(t, conn, wire.Key{Down: true, Keysym: 0x61}, wire.ClientClipboard{Text: "x"}, wire.Pointer{X: 1, Y: 1})
 	f.ev.Clipboard(wire.ClipboardContent{Text: "secret", HTML: "<b>secret</b>"})

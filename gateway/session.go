@@ -106,8 +106,9 @@ type dialFunc func(ctx context.Context, ep *config.Endpoint, set config.Settings
 type display interface {
 	render.Sink
 	NewViewer(send func(msg []byte) error) viewer
-	// NewRecordingViewer adds a viewer for a recording (recording.go).
-	NewRecordingViewer(send func(msg []byte) error) recordingViewer
+	// NewRecordingViewer adds a viewer for a recording (recording.go), with at least
+	// interval between two frames.
+	NewRecordingViewer(interval time.Duration, send func(msg []byte) error) recordingViewer
 	Close()
 }
 

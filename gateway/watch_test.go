@@ -255,3 +255,56 @@ func TestAdminWatch(t *testing.T) {
 		})
 	}
 }
+
+// TestShareRefusals: a provider without sharing sends no FLAG_SHARE and answers SHARE
+// with a notice; one without control links refuses them and gives view links; a session
+// has at most 16 live links.
+func TestShareRefusals(t *testing.T) {
+	for _, tc := range []struct {
+		sharing string
+		flag    bool
+	}{{"    sharing: {enabled: false}\n", false}, {"    sharing: {allow-control: false}\n", true}} {
+		ts := newTestServer(t, strings.NewReplacer("https://", "http://", "  - name: lab\n", "  - name: lab\n"+tc.sharing).Replace(testConfig))
+		remotes := ts.useFake(nil)
+		conn, _, err := ts.wsDial(t, ts.loggedIn(t, "demo"), "/ws/desk", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.CloseNow()
+		<-remotes
+		h := readUntil(t, conn, wire.TypeHello, 5*time.Second)[0].(wire.Hello)
+		if got := h.Flags&wire.FlagShare != 0; got != tc.flag {
+			t.Fatalf("%q: HELLO flags %#x", tc.sharing, h.Flags)
+		}
+		if !tc.flag {
+			send(t, conn, wire.Share{Op: wire.ShareCreate, Mode: wire.ShareView})
+			ms := readUntil(t, conn, wire.TypeNotice, 5*time.Second)
+			if n := ms[len(ms)-1].(wire.Notice); n.Text != "Sharing is turned off for this endpoint." {
+				t.Fatalf("notice %q", n.Text)
+			}
+			for _, m := range ms {
+				if m.Type() == wire.TypeShares {
+					t.Fatalf("SHARES with sharing off: %+v", m)
+				}
+			}
+			continue
+		}
+		send(t, conn, wire.Share{Op: wire.ShareCreate, Mode: wire.ShareControl})
+		ms := readUntil(t, conn, wire.TypeNotice, 5*time.Second)
+		if n := ms[len(ms)-1].(wire.Notice); !strings.Contains(n.Text, "control are not allowed") {
+			t.Fatalf("notice %q", n.Text)
+		}
+		for i := range 16 {
+			send(t, conn, wire.Share{Op: wire.ShareCreate, Mode: wire.ShareView})
+			ms := readUntil(t, conn, wire.TypeShares, 5*time.Second)
+			if s := ms[len(ms)-1].(wire.Shares); len(s.Links) != i+1 || s.Links[i].Mode != wire.ShareView {
+				t.Fatalf("link %d: %+v", i+1, s)
+			}
+		}
+		send(t, conn, wire.Share{Op: wire.ShareCreate, Mode: wire.ShareView})
+		ms = readUntil(t, conn, wire.TypeNotice, 5*time.Second)
+		if n := ms[len(ms)-1].(wire.Notice); !strings.Contains(n.Text, "as many share links") {
+			t.Fatalf("the 17th link: notice %q", n.Text)
+		}
+	}
+}

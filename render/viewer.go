@@ -73,7 +73,8 @@ type Viewer struct {
 	first    bool
 	shared   bool // the display had several viewers when the frame was taken, or standalone
 
-	standalone bool // ViewerOptions.Standalone
+	standalone bool          // ViewerOptions.Standalone
+	interval   time.Duration // ViewerOptions.MinFrameInterval, else the display's
 
 	lossy      tileSet
 	blank      tileSet     // tiles the client has had nothing drawn on since RESIZE (lone viewers)
@@ -122,11 +123,16 @@ type ViewerOptions struct {
 	// shared display; no stream state runs from frame to frame), so that drawing can
 	// start at any frame Refresh made: what a recording needs to be seekable.
 	Standalone bool
+	// MinFrameInterval, when above the display's Options.MinFrameInterval, is this
+	// viewer's least time between two frames: a recording need not hold every frame a
+	// browser gets (damage merges meanwhile, as for any paced viewer).
+	MinFrameInterval time.Duration
 }
 
 // NewViewerWith is NewViewer with options.
 func (d *Display) NewViewerWith(send func(msg []byte) error, o ViewerOptions) *Viewer {
-	v := &Viewer{d: d, send: send, wake: make(chan struct{}, 1), done: make(chan struct{}), standalone: o.Standalone}
+	v := &Viewer{d: d, send: send, wake: make(chan struct{}, 1), done: make(chan struct{}), standalone: o.Standalone,
+		interval: max(o.MinFrameInterval, d.opts.MinFrameInterval)}
 	d.mu.Lock()
 	v.resetLocked()
 	v.cursorSeq = d.cursorSeq - 1 // send the cursor first thing
@@ -359,7 +365,7 @@ func (v *Viewer) frameDueLocked(room, refresh bool) bool {
 // tooSoon reports whether MinFrameInterval has not yet passed since the last frame, and
 // then arms pace for the rest of it; meanwhile damage keeps merging.
 func (v *Viewer) tooSoon() bool {
-	interval := v.d.opts.MinFrameInterval
+	interval := v.interval
 	if interval <= 0 || v.lastFrame.IsZero() {
 		return false
 	}

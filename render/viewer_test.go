@@ -677,3 +677,35 @@ func TestFirstFrameInBatches(t *testing.T) {
 		})
 	}
 }
+
+// TestViewerMinFrameInterval: a viewer's own MinFrameInterval paces it apart from the
+// display's other viewers: it takes a few frames where its neighbour takes one per
+// display frame, damage merging meanwhile, and both end on the same picture.
+func TestViewerMinFrameInterval(t *testing.T) {
+	d := NewDisplay(Options{TileSize: 32, MinFrameInterval: 0})
+	defer d.Close()
+	d.Resize(64, 64)
+	fast := newClient(t, d)
+	slow := &client{t: t, canvas: wire.NewCanvas(), done: make(chan error, 1)}
+	slow.v = d.NewViewerWith(slow.send, ViewerOptions{MinFrameInterval: 150 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	fast.run(ctx)
+	slow.run(ctx)
+	start := time.Now()
+	for n := range 60 {
+		d.Fill(image.Rect(n, 0, n+1, 64), color.RGBA{uint8(4 * n), 80, 160, 255})
+		d.EndFrame()
+		time.Sleep(10 * time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	fast.converge(d)
+	slow.converge(d)
+	nf, ns := fast.v.Stats().Frames, slow.v.Stats().Frames
+	if most := uint64(elapsed/(150*time.Millisecond)) + 3; ns > most {
+		t.Errorf("the paced viewer took %d frames in %v, want at most %d", ns, elapsed, most)
+	}
+	if nf < 3*ns {
+		t.Errorf("the unpaced viewer took %d frames, the paced one %d", nf, ns)
+	}
+}

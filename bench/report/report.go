@@ -44,7 +44,7 @@ type Result struct {
 	Skipped  string `json:"skipped,omitempty"` // why it did not run
 
 	Seconds       float64 `json:"seconds"`        // measuring window
-	BytesPerSec   float64 `json:"bytes_per_s"`    // to the client, all sessions
+	BytesPerSec   float64 `json:"bytes_per_s"`    // to the client, per session
 	FramesPerSec  float64 `json:"frames_per_s"`   // per session
 	FirstFrameMs  float64 `json:"first_frame_ms"` // mean over sessions, from dial to the first FRAME
 	FirstFrameMax float64 `json:"first_frame_max_ms"`
@@ -85,6 +85,9 @@ type Result struct {
 	LagFrames            float64           `json:"lag_frames_per_s,omitempty"`
 	Note                 string            `json:"note,omitempty"`
 	Errors               []string          `json:"errors,omitempty"`
+	// RecordingBytesPerHour is what the measuring window added to the session
+	// recordings (-recordings), scaled to an hour, per session; 0 when not recorded.
+	RecordingBytesPerHour float64 `json:"recording_bytes_per_hour,omitempty"`
 }
 
 // Latency is input-to-pixel latency in milliseconds.
@@ -164,6 +167,8 @@ type Ratio struct {
 	// NaN otherwise.
 	SoundLatencyP50 float64 `json:"sound_latency_p50"`
 	SoundBytes      float64 `json:"sound_bytes"`
+	// Recording bytes per hour, where both recorded; NaN otherwise.
+	Recording float64 `json:"recording"`
 }
 
 // Ratios pairs racgate and guacd results of the same scenario and variant.
@@ -181,8 +186,11 @@ func Ratios(rs []Result) []Ratio {
 					CPU:        div(r.CPUPerSession10s, g.CPUPerSession10s),
 					RSS:        div(r.RSSPerSession, g.RSSPerSession),
 					LatencyP50: math.NaN(), LatencyP99: math.NaN(), PSS: math.NaN(),
-					SoundLatencyP50: math.NaN(), SoundBytes: math.NaN(),
+					SoundLatencyP50: math.NaN(), SoundBytes: math.NaN(), Recording: math.NaN(),
 				})
+				if r.RecordingBytesPerHour > 0 && g.RecordingBytesPerHour > 0 {
+					out[len(out)-1].Recording = div(r.RecordingBytesPerHour, g.RecordingBytesPerHour)
+				}
 				if r.PSSBytes > 0 && g.PSSBytes > 0 {
 					out[len(out)-1].PSS = div(r.PSSPerSession, g.PSSPerSession)
 				}
@@ -272,10 +280,10 @@ func Table(w io.Writer, run *Run) {
 	if len(run.Ratios) > 0 {
 		fmt.Fprintln(w, "\nracgate / guacd (same run; below 1 is better for racgate):")
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "scenario\tbytes\tCPU\tRSS/sess\tPSS/sess\tlat p50\tlat p99\tsound bytes\tsound lat p50\t")
+		fmt.Fprintln(tw, "scenario\tbytes\tCPU\tRSS/sess\tPSS/sess\tlat p50\tlat p99\tsound bytes\tsound lat p50\trecording\t")
 		for _, q := range run.Ratios {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", q.Scenario, ratio(q.Bytes), ratio(q.CPU), ratio(q.RSS), ratio(q.PSS),
-				ratio(q.LatencyP50), ratio(q.LatencyP99), ratio(q.SoundBytes), ratio(q.SoundLatencyP50))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", q.Scenario, ratio(q.Bytes), ratio(q.CPU), ratio(q.RSS), ratio(q.PSS),
+				ratio(q.LatencyP50), ratio(q.LatencyP99), ratio(q.SoundBytes), ratio(q.SoundLatencyP50), ratio(q.Recording))
 		}
 		tw.Flush()
 	}
@@ -296,6 +304,12 @@ func Table(w io.Writer, run *Run) {
 		fmt.Fprintln(w)
 	}
 	soundTable(w, run)
+	for _, r := range run.Results {
+		if r.RecordingBytesPerHour > 0 && r.Skipped == "" && len(r.Errors) == 0 {
+			fmt.Fprintf(w, "- %s (%s) recording: %.1f MB per session-hour (the wire: %.1f MB per hour)\n", r.Scenario+variantSuffix(r.Variant),
+				r.Gateway, r.RecordingBytesPerHour/1e6, r.BytesPerSec*3600/1e6)
+		}
+	}
 	for _, r := range run.Results {
 		if r.Skipped != "" {
 			fmt.Fprintf(w, "- %s (%s) skipped: %s\n", r.Scenario+variantSuffix(r.Variant), r.Gateway, r.Skipped)
