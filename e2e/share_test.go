@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -95,5 +96,76 @@ endpoints:
 	owner.do(map[string]any{"waitFor": map[string]any{"selector": "#share-watchers", "text": "Watching: carol (control)."}})
 	if n, _ := owner.do(map[string]any{"visible": "#share-links li"})["count"].(float64); n != 1 {
 		t.Fatalf("%v links after the revoke, want 1", n)
+	}
+}
+
+// TestSSHBrowserWatch: bob watches alice's shell by a view link in a smaller window: his
+// terminal takes alice's size, shows what was there before he came and what she types
+// after, and his own typing reaches nothing.
+func TestSSHBrowserWatch(t *testing.T) {
+	d := peers.StartSSHD(t)
+	hash, err := bcrypt.GenerateFromPassword([]byte(testPassword), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := serveConfig(t, fmt.Sprintf(`
+store: memory
+users:
+  - username: %s
+    password-hash: %q
+  - username: bob
+    password-hash: %q
+providers:
+  - name: test
+endpoints:
+  - name: shell
+    provider: test
+    protocol: ssh
+    host: %s
+    settings: {username: %q, password: %q, host-key: %q}
+`, testUser, hash, hash, d.Addr, d.User, d.Password, d.HostKey))
+
+	owner := startBrowser(t, base)
+	owner.do(map[string]any{"setViewport": map[string]any{"width": 900, "height": 600}})
+	owner.do(map[string]any{"login": map[string]any{"username": testUser, "password": testPassword}})
+	owner.do(map[string]any{"open": "shell"})
+	owner.do(map[string]any{"waitState": "connected", "timeoutMs": 20000})
+	owner.do(map[string]any{"terminalType": "echo before-$((6*7))\n"})
+	waitTerminal(t, owner, regexp.MustCompile(`(?m)^before-42$`))
+
+	owner.do(map[string]any{"menu": true})
+	owner.do(map[string]any{"clickSelector": "#share-create"})
+	owner.do(map[string]any{"waitFor": map[string]any{"selector": "#share-links li input"}})
+	link, _ := owner.do(map[string]any{"value": "#share-links li input"})["value"].(string)
+	u, err := url.Parse(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner.do(map[string]any{"menu": false})
+
+	bob := startBrowser(t, base)
+	bob.do(map[string]any{"setViewport": map[string]any{"width": 640, "height": 400}})
+	bob.do(map[string]any{"login": map[string]any{"username": "bob", "password": testPassword}})
+	bob.do(map[string]any{"goto": u.Path})
+	bob.do(map[string]any{"waitState": "connected", "timeoutMs": 20000})
+	waitTerminal(t, bob, regexp.MustCompile(`(?m)^before-42$`))
+	size := func(b *browser) (int, int) {
+		res := b.do(map[string]any{"terminalText": true})
+		r, _ := res["rows"].(float64)
+		c, _ := res["cols"].(float64)
+		return int(r), int(c)
+	}
+	or, oc := size(owner)
+	if br, bc := size(bob); br != or || bc != oc {
+		t.Fatalf("bob's terminal is %dx%d, alice's %dx%d", bc, br, oc, or)
+	}
+	owner.do(map[string]any{"waitFor": map[string]any{"selector": "#share-watchers", "text": "Watching: bob (view only)."}})
+
+	bob.do(map[string]any{"terminalType": "echo nope-$((1+1))\n"})
+	owner.do(map[string]any{"terminalType": "echo after-$((7*7))\n"})
+	waitTerminal(t, bob, regexp.MustCompile(`(?m)^after-49$`))
+	time.Sleep(300 * time.Millisecond)
+	if text, _ := owner.do(map[string]any{"terminalText": true})["text"].(string); strings.Contains(text, "nope") {
+		t.Fatalf("a view-only watcher typed into the shell:\n%s", text)
 	}
 }

@@ -402,9 +402,21 @@ func (ss *session) terminalConnected(t terminal, wctx context.Context, wg *sync.
 		if !ss.noPaste {
 			flags |= wire.FlagPaste
 		}
+	} else {
+		flags |= wire.FlagViewOnly
 	}
 	if !ss.noCopy {
 		flags |= wire.FlagCopy
+	}
+	if ss.sharing.Enabled {
+		flags |= wire.FlagShare
+	}
+	{
+		cols, rows := ss.cols, ss.rows
+		if cols == 0 || rows == 0 {
+			cols, rows = ssh.DefaultCols, ssh.DefaultRows
+		}
+		ss.shareTermSize(cols, rows) // for watchers (watch_terminal.go)
 	}
 	msg := wire.Hello{Version: wire.Version, Kind: wire.KindTerminal, Flags: flags, Name: ss.ep.Name}.Append(nil)
 	msg = tc.Append(msg)
@@ -429,7 +441,7 @@ func (ss *session) terminalConnected(t terminal, wctx context.Context, wg *sync.
 			ss.end(remoteEnded(err, ss.ep))
 		}
 	})
-	wg.Go(func() { tb.out.Fill(ss.ctx, recordedOutput{t, ss}) })
+	wg.Go(func() { tb.out.Fill(ss.ctx, ownerOutput{t, ss}) })
 	wg.Go(func() {
 		err := tb.out.Run(ss.ctx, func(msg []byte) error { return ss.send(wctx, msg) })
 		switch {
@@ -463,26 +475,34 @@ func terminalEnded(readErr error, t terminal) error {
 	}
 }
 
+// queueInput queues typed or pasted bytes for the terminal, until ctx ends. They are
+// queued in pieces, copied (data is the reader's buffer, reused): a big paste waits for
+// the remote's SSH window without blocking the browser's reader, and with it the ACKs
+// that pace the output, until the queue is full.
+func (tb *termBox) queueInput(ctx context.Context, data []byte) error {
+	for p := bytes.Clone(data); len(p) > 0; {
+		n := min(len(p), termChunk)
+		select {
+		case tb.in <- p[:n:n]:
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+		p = p[n:]
+	}
+	return nil
+}
+
 // handleTerminal applies one browser message to a terminal session.
 func (ss *session) handleTerminal(tb *termBox, m wire.Message) error {
+	if ss.host != nil {
+		return ss.watcherInput(m) // watch_terminal.go
+	}
 	if !ss.helloSent.Load() || ss.readOnly {
 		return nil
 	}
 	switch m := m.(type) {
 	case wire.TerminalInput: // § TERMINAL_INPUT: typed and pasted bytes alike
-		// Queued in pieces, copied (m.Data is the reader's buffer, reused): a big paste
-		// waits for the remote's SSH window without blocking this reader, and with it
-		// the ACKs that pace the output, until the queue is full.
-		for p := bytes.Clone(m.Data); len(p) > 0; {
-			n := min(len(p), termChunk)
-			select {
-			case tb.in <- p[:n:n]:
-			case <-ss.ctx.Done():
-				return context.Cause(ss.ctx)
-			}
-			p = p[n:]
-		}
-		return nil
+		return tb.queueInput(ss.ctx, m.Data)
 	case wire.TerminalResize: // § TERMINAL_RESIZE
 		if m.Cols < 1 || m.Rows < 1 || m.Cols > maxTermCells || m.Rows > maxTermCells {
 			return &sessionEnd{Code: closeClientError, Reason: fmt.Sprintf("Terminal resize to %dx%d refused.", m.Cols, m.Rows)}
@@ -491,22 +511,24 @@ func (ss *session) handleTerminal(tb *termBox, m wire.Message) error {
 		if err := tb.t.Resize(m.Cols, m.Rows); err != nil {
 			return err
 		}
+		ss.shareTermSize(m.Cols, m.Rows)
 		ss.recordResize(m.Cols, m.Rows)
 		return nil
 	}
 	return nil // desktop messages on a terminal, unknown types: skipped
 }
 
-// recordedOutput is a terminal's output as the session's recording sees it.
-type recordedOutput struct {
+// ownerOutput is a terminal's output as the session's recording and its watchers see it.
+type ownerOutput struct {
 	t  terminal
 	ss *session
 }
 
-func (r recordedOutput) Read(p []byte) (int, error) {
+func (r ownerOutput) Read(p []byte) (int, error) {
 	n, err := r.t.Read(p)
 	if n > 0 {
 		r.ss.recordOutput(p[:n])
+		r.ss.shareOutput(p[:n])
 	}
 	return n, err
 }

@@ -268,8 +268,8 @@ func TestTerminalReadOnly(t *testing.T) {
 	}
 	c := dialTerm(t, ts, "").start()
 	c.wait("HELLO", 5*time.Second, func(c *termClient) bool { return c.hello != nil })
-	if c.hello.Kind != wire.KindTerminal || c.hello.Flags != 0 {
-		t.Fatalf("HELLO %+v, want a terminal with no flags", *c.hello)
+	if c.hello.Kind != wire.KindTerminal || c.hello.Flags != wire.FlagViewOnly|wire.FlagShare {
+		t.Fatalf("HELLO %+v, want a view-only terminal that may be shared", *c.hello)
 	}
 	// A valid resize (applied at once by the reader were it allowed), input, and a
 	// resize that would end a writable session as the browser's error.

@@ -862,8 +862,8 @@ func TestReadOnlyAndNoPaste(t *testing.T) {
 	defer conn.CloseNow()
 	f := <-remotes
 	h := readUntil(t, conn, wire.TypeHello, 5*time.Second)[0].(wire.Hello)
-	if h.Flags != wire.FlagShare { // an owner may share a view of a read-only session
-		t.Fatalf("HELLO flags %b, want share only (read-only, no copy, no paste)", h.Flags)
+	if h.Flags != wire.FlagShare|wire.FlagViewOnly { // an owner may share a view of a read-only session
+		t.Fatalf("HELLO flags %b, want view-only and share (read-only, no copy, no paste)", h.Flags)
 	}
 	send(t, conn, wire.Key{Down: true, Keysym: 0x61}, wire.ClientClipboard{Text: "x"}, wire.Pointer{X: 1, Y: 1})
 	f.ev.Clipboard(wire.ClipboardContent{Text: "secret", HTML: "<b>secret</b>"})

@@ -581,7 +581,7 @@ func (ss *session) finish(start time.Time, wcancel context.CancelFunc, wg *sync.
 	if vb := ss.view.Load(); vb != nil {
 		vb.v.Close()
 	}
-	if tb := ss.term.Load(); tb != nil {
+	if tb := ss.term.Load(); tb != nil && tb.t != nil { // a watcher's has no terminal
 		tb.t.Close()
 	}
 	ss.lease.Release(context.Background()) // the remote is gone: free the slot now
@@ -684,6 +684,9 @@ func (ss *session) desktopFlags(rem remote) (flags uint8, sound *audio.Stream) {
 	}
 	if ss.host == nil && ss.sharing.Enabled {
 		flags |= wire.FlagShare
+	}
+	if ss.readOnly {
+		flags |= wire.FlagViewOnly
 	}
 	return flags, sound
 }

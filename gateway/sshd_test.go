@@ -66,6 +66,8 @@ type termClient struct {
 	closed     *wire.Close
 	notices    []wire.Notice
 	pongs      []uint32    // PONG tokens
+	shares     []wire.Shares
+	termSizes  []wire.TerminalSize // TERMINAL_SIZE, in order
 	order      []wire.Type // message types, in order, without repeats of output and FRAME
 	frames     int
 	deflated   int         // TERMINAL_DEFLATE messages among the frames
@@ -80,7 +82,13 @@ func isOutput(t wire.Type) bool { return t == wire.TypeTerminal || t == wire.Typ
 
 func dialTerm(t *testing.T, ts *testServer, query string) *termClient {
 	t.Helper()
-	conn, _, err := ts.wsDial(t, ts.loggedIn(t, "demo"), "/ws/shell"+query, nil)
+	return dialTermAs(t, ts, "demo", "/ws/shell"+query)
+}
+
+// dialTermAs logs user in and opens the websocket at path.
+func dialTermAs(t *testing.T, ts *testServer, user, path string) *termClient {
+	t.Helper()
+	conn, _, err := ts.wsDial(t, ts.loggedIn(t, user), path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,6 +149,10 @@ func (c *termClient) start() *termClient {
 					c.notices = append(c.notices, m)
 				case wire.Pong:
 					c.pongs = append(c.pongs, m.Token)
+				case wire.Shares:
+					c.shares = append(c.shares, m)
+				case wire.TerminalSize:
+					c.termSizes = append(c.termSizes, m)
 				}
 				return nil
 			})
@@ -230,7 +242,7 @@ func TestSSHSession(t *testing.T) {
 	}))
 	c := dialTerm(t, ts, "?width=800&height=600&cols=91&rows=27").start()
 	c.wait("HELLO", 15*time.Second, func(c *termClient) bool { return c.hello != nil && c.config != nil })
-	if h := *c.hello; h.Kind != wire.KindTerminal || h.Name != "shell" || h.Flags != wire.FlagResize|wire.FlagPaste|wire.FlagCopy {
+	if h := *c.hello; h.Kind != wire.KindTerminal || h.Name != "shell" || h.Flags != wire.FlagResize|wire.FlagPaste|wire.FlagCopy|wire.FlagShare {
 		t.Fatalf("HELLO %+v", h)
 	}
 	if *c.config != (wire.TerminalConfig{FontSize: 17, ColorScheme: "solarized-dark"}) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"net/http"
@@ -52,6 +53,7 @@ type ownerShares struct {
 	watchers map[*session]struct{}
 	timers   map[uint32]*time.Timer // by link ID
 	ended    bool                   // the owner is finishing: nobody joins
+	term     termShare              // a terminal's output for watchers (watch_terminal.go)
 }
 
 // watcherInfo is how a watcher watches.
@@ -282,11 +284,13 @@ func (ss *session) runWatch() {
 		case <-ss.ctx.Done():
 		}
 	})
-	db, rb := h.disp.Load(), h.remote.Load()
-	if db == nil || rb == nil {
+	db, rb, tb := h.disp.Load(), h.remote.Load(), h.term.Load()
+	if (db == nil || rb == nil) && tb == nil {
 		ss.end(endWith(closeRemoteEnded, "The session is not connected yet: try again in a moment."))
 	} else if err := h.addWatcher(ss); err != nil {
 		ss.end(err)
+	} else if tb != nil {
+		ss.watchTerminal(wctx, &wg)
 	} else {
 		flags, sound := ss.desktopFlags(rb.r)
 		if ss.stream(wire.Hello{Version: wire.Version, Kind: wire.KindDesktop, Flags: flags, Name: h.ep.Name}, db.d, sound, wctx, &wg) {
@@ -340,6 +344,7 @@ func (h *session) removeWatcher(w *session) {
 	sh.mu.Lock()
 	_, was := sh.watchers[w]
 	delete(sh.watchers, w)
+	sh.dropPipe(w, io.EOF)
 	ended := sh.ended
 	sh.mu.Unlock()
 	if !was || ended || !h.announces(w) {
@@ -373,14 +378,17 @@ func (ss *session) leaveShares() {
 		t.Stop()
 	}
 	sh.timers = nil
+	for w := range sh.term.pipes {
+		sh.dropPipe(w, io.EOF) // the output ended: watchers get what is left, then end
+	}
 	sh.mu.Unlock()
 	ss.srv.links.Drop(ss.lease.Conn().ID)
 }
 
 // shareRequest applies the owner's SHARE (§ SHARE).
 func (ss *session) shareRequest(m wire.Share) {
-	if ss.host != nil || !ss.helloSent.Load() || ss.disp.Load() == nil {
-		return // a watcher's, a terminal's, or before HELLO: ignored
+	if ss.host != nil || !ss.helloSent.Load() || (ss.disp.Load() == nil && ss.term.Load() == nil) {
+		return // a watcher's, or before HELLO: ignored
 	}
 	if !ss.sharing.Enabled {
 		ss.noticeOwner("Sharing is turned off for this endpoint.")

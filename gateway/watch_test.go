@@ -1,8 +1,10 @@
 package gateway
 
 import (
+	"bytes"
 	"net/http"
 	"path"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -91,7 +93,7 @@ func TestShareLinks(t *testing.T) {
 
 	bob := openBrowser(t, ts, "bob", "/ws/share/"+viewToken)
 	bob.wait("bob's first frame", 15*time.Second, func(b *browser) bool { return b.hello != nil && b.frames > 0 })
-	if f := bob.hello.Flags; f&(wire.FlagResize|wire.FlagPaste|wire.FlagCopy|wire.FlagShare) != 0 {
+	if f := bob.hello.Flags; f&(wire.FlagResize|wire.FlagPaste|wire.FlagCopy|wire.FlagShare) != 0 || f&wire.FlagViewOnly == 0 {
 		t.Fatalf("a view-only watcher's HELLO flags %#x", f)
 	}
 	x.Run(t, "xsetroot", "-solid", "#305080")
@@ -117,7 +119,7 @@ func TestShareLinks(t *testing.T) {
 	}
 	carol := openBrowser(t, ts, "carol", "/ws/share/"+path.Base(ctl.URL))
 	carol.wait("carol's first frame", 15*time.Second, func(b *browser) bool { return b.hello != nil && b.frames > 0 })
-	if f := carol.hello.Flags; f&(wire.FlagPaste|wire.FlagCopy) != wire.FlagPaste|wire.FlagCopy || f&(wire.FlagResize|wire.FlagShare) != 0 {
+	if f := carol.hello.Flags; f&(wire.FlagPaste|wire.FlagCopy) != wire.FlagPaste|wire.FlagCopy || f&(wire.FlagResize|wire.FlagShare|wire.FlagViewOnly) != 0 {
 		t.Fatalf("a controlling watcher's HELLO flags %#x", f)
 	}
 	carol.send(wire.Pointer{X: 123, Y: 77})
@@ -306,5 +308,128 @@ func TestShareRefusals(t *testing.T) {
 		if n := ms[len(ms)-1].(wire.Notice); !strings.Contains(n.Text, "as many share links") {
 			t.Fatalf("the 17th link: notice %q", n.Text)
 		}
+	}
+}
+
+// TestWatchTerminal: an SSH session is watched by link and by an administrator: a
+// watcher's terminal takes the owner's size (TERMINAL_SIZE, again when the owner
+// resizes), replays the output before it joined and gets the output after; a view-only
+// watcher's typing never reaches the shell, a controlling one's does; the owner's end
+// ends them.
+func TestWatchTerminal(t *testing.T) {
+	d := peers.StartSSHD(t)
+	y := strings.Replace(sshConfigYAML(d.Addr, []string{"username: " + d.User, "password: " + yamlQuote(d.Password), "host-key: " + yamlQuote(d.HostKey)}),
+		"users:\n", "admin-group: admins\nusers:\n  - username: bob\n    password-hash: \""+testHash+"\"\n"+
+			"  - username: carol\n    password-hash: \""+testHash+"\"\n  - username: ann\n    password-hash: \""+testHash+"\"\n    groups: [admins]\n", 1)
+	ts := newTestServer(t, y)
+	owner := dialTerm(t, ts, "?cols=91&rows=27").start()
+	owner.wait("HELLO", 15*time.Second, func(c *termClient) bool { return c.hello != nil })
+	if owner.hello.Flags&wire.FlagShare == 0 {
+		t.Fatalf("owner's HELLO flags %#x", owner.hello.Flags)
+	}
+	owner.send(typeLine("echo before-$((6*7))"))
+	owner.waitOutput("before-42")
+
+	owner.send(wire.Share{Op: wire.ShareCreate, Mode: wire.ShareView})
+	owner.wait("a view link", 5*time.Second, func(c *termClient) bool { return len(c.shares) > 0 && len(c.shares[len(c.shares)-1].Links) == 1 })
+	viewLink := owner.shares[len(owner.shares)-1].Links[0]
+	bob := dialTermAs(t, ts, "bob", "/ws/share/"+path.Base(viewLink.URL)).start()
+	bob.wait("the replay", 10*time.Second, func(c *termClient) bool {
+		return c.hello != nil && len(c.termSizes) > 0 && strings.Contains(c.out.String(), "before-42")
+	})
+	if h := bob.hello; h.Kind != wire.KindTerminal || h.Flags&(wire.FlagViewOnly|wire.FlagResize|wire.FlagPaste|wire.FlagShare) != wire.FlagViewOnly {
+		t.Fatalf("a view-only watcher's HELLO %+v", *h)
+	}
+	if s := bob.termSizes[0]; s != (wire.TerminalSize{Cols: 91, Rows: 27}) {
+		t.Fatalf("TERMINAL_SIZE %+v, want the owner's 91x27", s)
+	}
+	owner.wait("the owner told", 5*time.Second, func(c *termClient) bool {
+		return slices.ContainsFunc(c.notices, func(n wire.Notice) bool { return n.Text == "bob is watching this session (view only)." })
+	})
+
+	// Live output reaches bob; bob's typing reaches nothing.
+	bob.send(typeLine("echo bob-typed-$((1+1))"))
+	owner.send(typeLine("echo live-$((5*5))"))
+	bob.waitOutput("live-25")
+	owner.waitOutput("live-25")
+	time.Sleep(300 * time.Millisecond)
+	owner.mu.Lock()
+	leaked := strings.Contains(owner.out.String(), "bob-typed")
+	owner.mu.Unlock()
+	if leaked {
+		t.Fatal("a view-only watcher's typing reached the shell")
+	}
+
+	// A controlling watcher types into the shell; everyone sees it.
+	owner.send(wire.Share{Op: wire.ShareCreate, Mode: wire.ShareControl})
+	owner.wait("a control link", 5*time.Second, func(c *termClient) bool { return len(c.shares) > 0 && len(c.shares[len(c.shares)-1].Links) == 2 })
+	ctl := owner.shares[len(owner.shares)-1].Links[1]
+	carol := dialTermAs(t, ts, "carol", "/ws/share/"+path.Base(ctl.URL)).start()
+	carol.wait("carol's HELLO", 10*time.Second, func(c *termClient) bool { return c.hello != nil })
+	if f := carol.hello.Flags; f&wire.FlagViewOnly != 0 || f&wire.FlagPaste == 0 {
+		t.Fatalf("a controlling watcher's HELLO flags %#x", f)
+	}
+	carol.send(typeLine("echo carol-$((2*3))"))
+	owner.waitOutput("carol-6")
+	bob.waitOutput("carol-6")
+
+	// An administrator watches too, from the start of a line of the recent output.
+	ann := dialTermAs(t, ts, "ann", "/ws/watch/"+connID(t, ts, "demo")).start()
+	ann.wait("ann's replay", 10*time.Second, func(c *termClient) bool { return strings.Contains(c.out.String(), "carol-6") })
+
+	// The owner resizes: the watchers follow.
+	owner.send(wire.TerminalResize{Cols: 100, Rows: 30})
+	for _, w := range []*termClient{bob, carol, ann} {
+		w.wait("the new size", 5*time.Second, func(c *termClient) bool {
+			return len(c.termSizes) > 0 && c.termSizes[len(c.termSizes)-1] == (wire.TerminalSize{Cols: 100, Rows: 30})
+		})
+	}
+
+	// The shell ends: so does every watcher's view.
+	owner.send(typeLine("exit"))
+	for _, w := range []*termClient{bob, carol, ann} {
+		if c := w.waitClose(10 * time.Second); c.Code != wire.CloseRemoteEnded || !strings.Contains(c.Reason, "you were watching has ended") {
+			t.Fatalf("a watcher's CLOSE %+v", c)
+		}
+	}
+}
+
+// TestOutPipe: a watcher's pipe hands on what was written in order, refuses to hold more
+// than maxPipe, and ends its reader with the error it was closed with.
+func TestOutPipe(t *testing.T) {
+	p := &outPipe{buf: []byte("replay\n"), ready: make(chan struct{}, 1)}
+	got := make(chan string)
+	go func() {
+		var b strings.Builder
+		buf := make([]byte, 5)
+		for {
+			n, err := p.Read(buf)
+			b.Write(buf[:n])
+			if err != nil {
+				got <- b.String() + "|" + err.Error()
+				return
+			}
+		}
+	}()
+	for _, s := range []string{"one ", "two ", "three"} {
+		if !p.write([]byte(s)) {
+			t.Fatalf("write %q refused", s)
+		}
+	}
+	p.close(errWatcherSlow)
+	if s := <-got; s != "replay\none two three|"+errWatcherSlow.Error() {
+		t.Fatalf("read %q", s)
+	}
+	q := &outPipe{ready: make(chan struct{}, 1)}
+	if !q.write(make([]byte, maxPipe)) || q.write([]byte{1}) {
+		t.Fatal("a pipe held more than maxPipe")
+	}
+	if r := replayFrom([]byte("all of it")); string(r) != "all of it" {
+		t.Fatalf("replay of a short output %q", r)
+	}
+	// More than maxReplay: the last maxReplay bytes from the first line that starts in them.
+	long := slices.Concat(bytes.Repeat([]byte("a"), 100), []byte("\n"), bytes.Repeat([]byte("b"), 20), []byte("\n"), bytes.Repeat([]byte("c"), maxReplay-10))
+	if r := replayFrom(long); len(r) != maxReplay-10 || r[0] != 'c' {
+		t.Fatalf("replay of %d bytes: %d bytes from %q", len(long), len(r), r[:1])
 	}
 }

@@ -13,8 +13,13 @@ const (
 	TypeShare  Type = 0x8C
 )
 
-// FlagShare in HELLO: the session may be shared (SHARE works).
-const FlagShare = 16
+// HELLO flags of sharing: FlagShare, the session may be shared (SHARE works);
+// FlagViewOnly, the client's input is ignored (a read-only connection, a view-only
+// watcher).
+const (
+	FlagShare    = 16
+	FlagViewOnly = 32
+)
 
 // SHARE operations and share modes (§ SHARE).
 const (

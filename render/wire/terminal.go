@@ -12,7 +12,31 @@ import (
 const (
 	TypeTerminalDeflate    Type = 0x10
 	TypeTerminalScrollback Type = 0x11
+	TypeTerminalSize       Type = 0x17
 )
+
+// MaxTerminalSide bounds TERMINAL_SIZE's cols and rows, as TERMINAL_RESIZE's.
+const MaxTerminalSide = 4096
+
+// TerminalSize is TERMINAL_SIZE (0x17): someone else sets this terminal's size (a
+// watcher's follows its owner's): the client makes its terminal Cols x Rows and sends
+// no TERMINAL_RESIZE.
+type TerminalSize struct{ Cols, Rows int }
+
+func (TerminalSize) Type() Type { return TypeTerminalSize }
+
+func (m TerminalSize) Append(b []byte) []byte {
+	b = binary.LittleEndian.AppendUint16(header(b, TypeTerminalSize, 4), uint16(m.Cols))
+	return binary.LittleEndian.AppendUint16(b, uint16(m.Rows))
+}
+
+func decodeTerminalSize(b, rest, p []byte) (Message, []byte, error) {
+	m := TerminalSize{Cols: le16(p, 0), Rows: le16(p, 2)}
+	if m.Cols < 1 || m.Rows < 1 || m.Cols > MaxTerminalSide || m.Rows > MaxTerminalSide {
+		return nil, b, malformed(TypeTerminalSize, "%dx%d, want 1-%d each", m.Cols, m.Rows, MaxTerminalSide)
+	}
+	return m, rest, nil
+}
 
 // MaxTerminalData is the most output one TERMINAL or TERMINAL_DEFLATE carries (for
 // TERMINAL_DEFLATE, once inflated).

@@ -125,6 +125,8 @@ func describe(m Message) map[string]any {
 		return map[string]any{"type": "PING", "token": m.Token}
 	case Pong:
 		return map[string]any{"type": "PONG", "token": m.Token}
+	case TerminalSize:
+		return map[string]any{"type": "TERMINAL_SIZE", "cols": m.Cols, "rows": m.Rows}
 	case Share:
 		return map[string]any{"type": "SHARE", "op": m.Op, "mode": m.Mode, "value": m.Value}
 	case Shares:
@@ -365,6 +367,8 @@ func malformedVectors() []vector {
 		{Name: "malformed-notice-not-utf8", Hex: hex.EncodeToString(Unknown{T: TypeNotice, Payload: []byte{0, 'o', 'k', 0xc3}}.Append(nil))},
 		{Name: "malformed-ping-short", Hex: hex.EncodeToString(Unknown{T: TypePing, Payload: []byte{1, 2, 3}}.Append(nil))},
 		{Name: "malformed-pong-short", Hex: hex.EncodeToString(Unknown{T: TypePong}.Append(nil))},
+		{Name: "malformed-terminal-size-0", Hex: hex.EncodeToString(TerminalSize{Cols: 0, Rows: 24}.Append(nil))},
+		{Name: "malformed-terminal-size-short", Hex: hex.EncodeToString(Unknown{T: TypeTerminalSize, Payload: []byte{80, 0, 24}}.Append(nil))},
 		{Name: "malformed-share-short", Hex: hex.EncodeToString(Unknown{T: TypeShare, Payload: []byte{0, 0, 1, 0, 0}}.Append(nil))},
 		{Name: "malformed-share-op-2", Hex: hex.EncodeToString(Share{Op: 2}.Append(nil))},
 		{Name: "malformed-shares-17-links", Hex: hex.EncodeToString(Shares{Links: make([]ShareLink, MaxShareLinks+1)}.Append(nil))},

@@ -31,7 +31,7 @@ import type { SessionUI, State } from "./session.js";
 import { StatusOverlay } from "./status.js";
 import { TerminalView } from "./terminal.js";
 import { ViewModeToggle } from "./viewmode.js";
-import { closeAllowsReconnect, FLAG_AUDIO, FLAG_SHARE, KIND_TERMINAL, NOTICE_INFO } from "./wire.js";
+import { closeAllowsReconnect, FLAG_AUDIO, FLAG_SHARE, FLAG_VIEW_ONLY, KIND_TERMINAL, NOTICE_INFO } from "./wire.js";
 import type { Hello, Prompt } from "./wire.js";
 
 /** SCREEN_READER_KEY keeps the terminal's screen reader mode ("1" on). */
@@ -303,6 +303,7 @@ export class ConnectPage {
       terminal: (data) => t.write(data),
       terminalConfig: (fontSize, colorScheme) => t.configure(fontSize, colorScheme),
       terminalScrollback: (lines) => t.setScrollback(lines),
+      terminalSize: (cols, rows) => t.fixSize(cols, rows),
       terminalFlush: (done) => t.flush(done),
       prompt: (p) => this.askLogin(p),
       sound: (m) => this.sound.message(m),
@@ -341,15 +342,14 @@ export class ConnectPage {
     // A remote that cannot follow the window: the user chooses fit or actual size.
     this.viewMode.setAvailable(!terminal && !this.session.canResize);
     if (terminal) {
-      this.openTerminal();
+      this.openTerminal((h.flags & FLAG_VIEW_ONLY) !== 0);
       return; // the terminal pastes through xterm.js, not the remote clipboard
     }
     this.clipboard.syncFromBrowser();
   }
 
-  private openTerminal(): void {
-    // On a terminal the resize flag is clear only for read-only connections.
-    const term = this.terminal.open(this.urlCells, !this.session.canResize);
+  private openTerminal(viewOnly: boolean): void {
+    const term = this.terminal.open(this.urlCells, viewOnly);
     // The browser tests read the terminal through this (only in the test build).
     if (RACGATE_TEST_BUILD) (window as unknown as { racgateTerminal: unknown }).racgateTerminal = term;
     this.terminal.fitNow();

@@ -42,6 +42,8 @@ export interface SessionUI {
   terminalConfig?(fontSize: number, colorScheme: string): void;
   /** terminalScrollback: the most lines the terminal may keep above its screen. */
   terminalScrollback?(lines: number): void;
+  /** terminalSize: someone else sets the terminal's size (§ TERMINAL_SIZE: a watcher's). */
+  terminalSize?(cols: number, rows: number): void;
   /** terminalFlush calls done once the terminal has processed all output so far. */
   terminalFlush?(done: () => void): void;
   /**
@@ -331,6 +333,9 @@ export class Session {
         if (this.helloKind === KIND_TERMINAL) ui.terminal(data);
         return;
       }
+      case "TERMINAL_SIZE": // § TERMINAL_SIZE
+        if (this.helloKind === KIND_TERMINAL) ui.terminalSize?.(m.cols, m.rows);
+        return;
       case "TERMINAL_SCROLLBACK": // § TERMINAL_SCROLLBACK
         if (this.helloKind === KIND_TERMINAL) ui.terminalScrollback?.(m.lines);
         return;

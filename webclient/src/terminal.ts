@@ -53,6 +53,9 @@ export class TerminalView {
   private fit = new FitAddon();
   private search = new SearchAddon();
   private sent = { cols: 0, rows: 0 };
+  // The size someone else sets (TERMINAL_SIZE: a watcher's terminal follows its owner's);
+  // null while the terminal fits its box.
+  private fixed: { cols: number; rows: number } | null = null;
   private screenReader = false; // xterm.js screenReaderMode (setScreenReader)
   private resizeTimer: ReturnType<typeof setTimeout> | undefined;
   private searchBar: SearchBar | null = null;
@@ -90,6 +93,8 @@ export class TerminalView {
    * connection (HELLO without the resize flag) takes no input.
    */
   open(initial: { cols: number; rows: number }, readOnly = false): Terminal {
+    this.fixed = null;
+    delete this.box.dataset.fixed;
     if (this.term) {
       this.searchBar?.close();
       this.term.reset();
@@ -263,9 +268,20 @@ export class TerminalView {
     else done();
   }
 
+  /**
+   * fixSize makes the terminal cols x rows from now on (TERMINAL_SIZE): it no longer
+   * fits its box (which scrolls where it is too small) nor tells the server its size.
+   */
+  fixSize(cols: number, rows: number): void {
+    this.fixed = { cols, rows };
+    this.box.dataset.fixed = "";
+    clearTimeout(this.resizeTimer);
+    this.term?.resize(cols, rows);
+  }
+
   /** fitNow fits the terminal to its box; a size change goes to the server, debounced. */
   fitNow(): void {
-    if (!this.term || this.box.hidden) return;
+    if (!this.term || this.box.hidden || this.fixed) return;
     try {
       this.fit.fit();
     } catch {

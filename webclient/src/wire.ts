@@ -30,6 +30,7 @@ export const T = {
   CLIPBOARD_CONTENT: 0x14,
   PONG: 0x15,
   SHARES: 0x16,
+  TERMINAL_SIZE: 0x17,
   ACK: 0x80,
   KEY: 0x81,
   POINTER: 0x82,
@@ -53,6 +54,8 @@ export const FLAG_PASTE = 2; // browser → remote clipboard allowed
 export const FLAG_COPY = 4; // remote → browser clipboard allowed
 export const FLAG_AUDIO = 8; // the connection has sound
 export const FLAG_SHARE = 16; // the session may be shared (SHARE works)
+export const FLAG_VIEW_ONLY = 32; // the server ignores this client's input
+export const MAX_TERMINAL_SIDE = 4096; // TERMINAL_SIZE's cols and rows
 
 // SHARE ops and share modes (§ SHARE), and the bounds of SHARES (§ SHARES).
 export const SHARE_CREATE = 0;
@@ -161,6 +164,7 @@ export type Terminal = { type: "TERMINAL"; data: Uint8Array };
 export type TerminalConfig = { type: "TERMINAL_CONFIG"; fontSize: number; colorScheme: string };
 export type TerminalDeflate = { type: "TERMINAL_DEFLATE"; size: number; data: Uint8Array };
 export type TerminalScrollback = { type: "TERMINAL_SCROLLBACK"; lines: number };
+export type TerminalSize = { type: "TERMINAL_SIZE"; cols: number; rows: number };
 export type Audio = { type: "AUDIO"; timestamp: number; data: Uint8Array };
 export type AudioFormat = { type: "AUDIO_FORMAT"; codec: number; channels: number; sampleRate: number; config: Uint8Array };
 export type AudioEnable = { type: "AUDIO_ENABLE"; enabled: boolean };
@@ -192,7 +196,7 @@ export type TerminalResize = { type: "TERMINAL_RESIZE"; cols: number; rows: numb
 // A type this version does not know: skipped.
 export type Unknown = { type: "UNKNOWN"; typeByte: number; payload: Uint8Array };
 
-export type ServerMessage = Hello | Resize | Fill | Copy | Image | Frame | Cursor | Clipboard | Bell | Name | Close | Terminal | TerminalConfig | Prompt | TerminalDeflate | TerminalScrollback | Audio | AudioFormat | Notice | ClipboardContent | Pong | Shares;
+export type ServerMessage = Hello | Resize | Fill | Copy | Image | Frame | Cursor | Clipboard | Bell | Name | Close | Terminal | TerminalConfig | Prompt | TerminalDeflate | TerminalScrollback | Audio | AudioFormat | Notice | ClipboardContent | Pong | Shares | TerminalSize;
 export type ClientMessage = Ack | Key | Pointer | ClientClipboard | ResizeRequest | TerminalInput | Wheel | TerminalResize | PromptResponse | AudioEnable | ClientClipboardContent | Ping | Share;
 export type Message = ServerMessage | ClientMessage | Unknown;
 
@@ -450,6 +454,14 @@ function decodePayload(type: number, p: Uint8Array, dv: DataView): Message {
       if (size < 1 || size > MAX_TERMINAL_DATA) throw new ProtocolError(`TERMINAL_DEFLATE: size ${size}, want 1-${MAX_TERMINAL_DATA}`);
       return { type: "TERMINAL_DEFLATE", size, data: p.subarray(4) };
     }
+    case T.TERMINAL_SIZE: { // § TERMINAL_SIZE
+      if (n < 4) throw short("TERMINAL_SIZE", n, 4);
+      const cols = u16(0), rows = u16(2);
+      if (cols < 1 || rows < 1 || cols > MAX_TERMINAL_SIDE || rows > MAX_TERMINAL_SIDE) {
+        throw new ProtocolError(`TERMINAL_SIZE: ${cols}x${rows}, want 1-${MAX_TERMINAL_SIDE} each`);
+      }
+      return { type: "TERMINAL_SIZE", cols, rows };
+    }
     case T.TERMINAL_SCROLLBACK: // § TERMINAL_SCROLLBACK
       if (n < 4) throw short("TERMINAL_SCROLLBACK", n, 4);
       return { type: "TERMINAL_SCROLLBACK", lines: dv.getUint32(0, true) };
@@ -623,6 +635,8 @@ export function writeMessage(w: Writer, m: Message): Writer {
       return w.begin(T.TERMINAL_DEFLATE).u32(m.size).bytes(m.data).end();
     case "TERMINAL_SCROLLBACK":
       return w.begin(T.TERMINAL_SCROLLBACK).u32(m.lines).end();
+    case "TERMINAL_SIZE":
+      return w.begin(T.TERMINAL_SIZE).u16(m.cols).u16(m.rows).end();
     case "AUDIO":
       return w.begin(T.AUDIO).u32(m.timestamp).bytes(m.data).end();
     case "AUDIO_FORMAT":
