@@ -65,10 +65,10 @@ type termClient struct {
 	z          wire.TerminalInflater
 	closed     *wire.Close
 	notices    []wire.Notice
-	pongs      []uint32    // PONG tokens
+	pongs      []uint32 // PONG tokens
 	shares     []wire.Shares
 	termSizes  []wire.TerminalSize // TERMINAL_SIZE, in order
-	order      []wire.Type // message types, in order, without repeats of output and FRAME
+	order      []wire.Type         // message types, in order, without repeats of output and FRAME
 	frames     int
 	deflated   int         // TERMINAL_DEFLATE messages among the frames
 	sizes      []int       // each frame's output in bytes (inflated)
