@@ -97,9 +97,12 @@ func (s *Server) writeMetrics(w http.ResponseWriter, _ *http.Request) {
 	// under it too (unregister), so it is counted exactly once.
 	var frames, dropped uint64
 	var encode time.Duration
-	listening := 0
+	listening, watchers := 0, 0
 	s.mu.Lock()
 	for sess := range s.sessions {
+		if sess.host != nil {
+			watchers++
+		}
 		f, e := sess.viewerStats()
 		frames += f
 		encode += e
@@ -123,6 +126,7 @@ func (s *Server) writeMetrics(w http.ResponseWriter, _ *http.Request) {
 	conns, members := s.shares.count()
 	gauge(w, "racgate_shared_connections", "VNC connections that sessions share (share-connection).", float64(conns))
 	gauge(w, "racgate_shared_sessions", "Sessions on shared VNC connections.", float64(members))
+	gauge(w, "racgate_watchers", "People watching someone else's session (share links, administrators); not in racgate_sessions_active.", float64(watchers))
 	labelled(w, "racgate_sessions_total", "Sessions started, by protocol.", "protocol", sessions)
 	counter(w, "racgate_bytes_sent_total", "Websocket payload bytes sent to browsers.", float64(m.bytesSent.Load()))
 	counter(w, "racgate_frames_sent_total", "Frames sent to browsers.", float64(frames))

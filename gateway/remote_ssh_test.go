@@ -16,7 +16,10 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/racgate/racgate/authz"
 	"github.com/racgate/racgate/config"
+	"github.com/racgate/racgate/gateway/sharing"
+	"github.com/racgate/racgate/gateway/store"
 	"github.com/racgate/racgate/protocols/ssh"
 	"github.com/racgate/racgate/render/term"
 	"github.com/racgate/racgate/render/wire"
@@ -194,11 +197,17 @@ func FuzzTerminalMessages(f *testing.F) {
 	f.Add(wire.TerminalResize{Cols: 0, Rows: 65535}.Append(nil))
 	f.Add(wire.Key{Down: true, Keysym: 'x'}.Append(wire.Ack{ID: 1}.Append(nil)))
 	f.Add(wire.Ping{Token: 7}.Append(wire.TerminalInput{Data: []byte("x")}.Append(nil)))
+	f.Add(wire.Share{Op: wire.ShareCreate, Mode: wire.ShareControl, Value: 60}.Append(wire.Share{Op: wire.ShareRevoke, Value: 1}.Append(nil)))
 	f.Add([]byte{byte(wire.TypeTerminalResize), 3, 0, 0, 0, 1, 2, 3})
 	f.Add([]byte{byte(wire.TypeTerminalInput), 0xff, 0xff, 0xff, 0xff})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		ft := newFakeTerm()
-		ss := &session{ep: &config.Endpoint{Name: "x"}, ctx: context.Background()}
+		srv := &Server{links: sharing.New("i", nil), now: time.Now}
+		srv.state.Store(&state{cfg: &config.Config{}})
+		ss := &session{srv: srv, ep: &config.Endpoint{Name: "x"}, ctx: context.Background(), who: &authz.User{},
+			log: slog.New(slog.DiscardHandler), ctrl: make(chan []byte, ctrlQueue), lease: watcherLease{store.Conn{ID: "c"}},
+			sharing: config.DefaultSharing}
+		defer ss.leaveShares() // links' expiry timers
 		tb := newTermBox(ft)
 		tb.in = make(chan []byte, len(b)+1) // room for every piece: input is drained below
 		ss.term.Store(tb)

@@ -125,6 +125,9 @@ func TestShareLinks(t *testing.T) {
 	carol.send(wire.Pointer{X: 123, Y: 77})
 	x.WaitPointer(t, 123, 77, 5*time.Second)
 	owner.wait("the owner told of carol", 5*time.Second, hasNotice(owner, "carol is watching this session (with control)."))
+	if _, body := ts.scrape(t); metricValue(t, body, "racgate_watchers") != 2 || metricValue(t, body, "racgate_sessions_active") != 1 {
+		t.Fatalf("metrics with two watchers of one session:\n%s", body)
+	}
 
 	// A watcher's SHARE is ignored: only the owner shares.
 	carol.send(wire.Share{Op: wire.ShareRevoke, Value: ctl.ID})

@@ -241,7 +241,7 @@ func sanitize(run *Run) *Run {
 	c.Ratios = slices.Clone(run.Ratios)
 	for i := range c.Ratios {
 		q := &c.Ratios[i]
-		for _, p := range []*float64{&q.Bytes, &q.CPU, &q.RSS, &q.PSS, &q.LatencyP50, &q.LatencyP99, &q.SoundLatencyP50, &q.SoundBytes} {
+		for _, p := range []*float64{&q.Bytes, &q.CPU, &q.RSS, &q.PSS, &q.LatencyP50, &q.LatencyP99, &q.SoundLatencyP50, &q.SoundBytes, &q.Recording} {
 			if math.IsNaN(*p) || math.IsInf(*p, 0) {
 				*p = 0
 			}

@@ -18,8 +18,8 @@ func sampleRun() *Run {
 	lat.Samples = len(lat.TotalRaw)
 	lat.Total, lat.Gateway = QuantilesOf(lat.TotalRaw), QuantilesOf(lat.GatewayRaw)
 	rs := []Result{
-		{Scenario: "busy", Gateway: "racgate", Sessions: 1, BytesPerSec: 200e3, CPUPerSession10s: 1, RSSPerSession: 8e6},
-		{Scenario: "busy", Gateway: "guacd", Sessions: 1, BytesPerSec: 1000e3, CPUPerSession10s: 4, RSSPerSession: 32e6},
+		{Scenario: "busy", Gateway: "racgate", Sessions: 1, BytesPerSec: 200e3, CPUPerSession10s: 1, RSSPerSession: 8e6, RecordingBytesPerHour: 360e6},
+		{Scenario: "busy", Gateway: "guacd", Sessions: 1, BytesPerSec: 1000e3, CPUPerSession10s: 4, RSSPerSession: 32e6, RecordingBytesPerHour: 3600e6},
 		{Scenario: "typing <&>", Gateway: "racgate", Sessions: 1, Latency: lat},
 		{Scenario: "ssh-idle", Gateway: "racgate", Skipped: "no SSH yet"},
 		{Scenario: "scale", Variant: "1 sessions", Gateway: "racgate", Sessions: 1, CPUTotal10s: 0.01, RSSBytes: 20e6},
@@ -45,13 +45,14 @@ func TestQuantiles(t *testing.T) {
 
 func TestRatiosAndTable(t *testing.T) {
 	run := sampleRun()
-	if len(run.Ratios) != 1 || run.Ratios[0].Bytes != 0.2 || run.Ratios[0].CPU != 0.25 || run.Ratios[0].RSS != 0.25 {
+	if len(run.Ratios) != 1 || run.Ratios[0].Bytes != 0.2 || run.Ratios[0].CPU != 0.25 || run.Ratios[0].RSS != 0.25 || run.Ratios[0].Recording != 0.1 {
 		t.Fatalf("ratios %+v", run.Ratios)
 	}
 	var b bytes.Buffer
 	Table(&b, run)
 	out := b.String()
-	for _, want := range []string{"busy", "guacd", "skipped: no SSH yet", "0.20x", "0.25x", "5.0/20.0/20.0"} {
+	for _, want := range []string{"busy", "guacd", "skipped: no SSH yet", "0.20x", "0.25x", "5.0/20.0/20.0", "0.10x",
+		"busy (racgate) recording: 360.0 MB per session-hour (the wire: 720.0 MB per hour)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
@@ -60,7 +61,7 @@ func TestRatiosAndTable(t *testing.T) {
 
 func TestWriteJSON(t *testing.T) {
 	run := sampleRun()
-	run.Ratios = append(run.Ratios, Ratio{Scenario: "x", Bytes: math.NaN()})
+	run.Ratios = append(run.Ratios, Ratio{Scenario: "x", Bytes: math.NaN(), Recording: math.NaN()})
 	p := filepath.Join(t.TempDir(), "r.json")
 	if err := WriteJSON(p, run); err != nil {
 		t.Fatal(err)
