@@ -254,3 +254,44 @@ func TestSSHRecording(t *testing.T) {
 		t.Fatalf("resizes %v", resizes)
 	}
 }
+
+// TestRDPRecording: an RDP session (freerdp-shadow) is recorded as a VNC one is: played
+// from any of its key frames the recording ends on the picture the X server shows.
+func TestRDPRecording(t *testing.T) {
+	x := rdpDesktop(t)
+	srv := peers.StartFreeRDPShadow(t, x, peers.ShadowOptions{Security: "tls"})
+	dir := t.TempDir()
+	y := strings.Replace(rdpConfig(srv.Addr, "username: "+srv.User+", password: "+srv.Password+", security: tls, ignore-cert: true, color-depth: 32", "read-only"),
+		"  - name: lab\n", "  - name: lab\n    recording:\n      path: "+dir+"\n      key-frame-interval: 1s\n", 1)
+	ts := newTestServer(t, y)
+	b := openBrowser(t, ts, "demo", "/ws/desk")
+	b.wait("first frame", 20*time.Second, func(b *browser) bool { return b.frames > 0 || b.closed != nil })
+	if b.closed != nil {
+		t.Fatalf("CLOSE %+v\n%s", b.closed, srv.Log())
+	}
+	for _, c := range []string{"#603020", "#206030"} {
+		x.Run(t, "xsetroot", "-solid", c)
+		time.Sleep(1200 * time.Millisecond)
+	}
+	screen := matchScreen(t, b, x)
+	b.conn.Close(1000, "")
+	waitFor(t, "the session to end", func() bool { ts.mu.Lock(); defer ts.mu.Unlock(); return len(ts.sessions) == 0 })
+
+	data, err := os.ReadFile(onlyFile(t, dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := recording.Read(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Meta.Protocol != "rdp" || rec.Meta.Endpoint != "desk" || !rec.Ended || len(rec.Keys) < 2 {
+		t.Fatalf("meta %+v, ended %v, %d key frames", rec.Meta, rec.Ended, len(rec.Keys))
+	}
+	for i, k := range rec.Keys {
+		c, _ := replay(t, data, k.Offset)
+		if n, first := peers.DiffRGB(c.Image(), screen); n != 0 {
+			t.Fatalf("played from key frame %d (%v): %d pixels differ from xwd (%s)", i, k.At, n, first)
+		}
+	}
+}
