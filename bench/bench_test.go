@@ -49,19 +49,11 @@ func testRacgate(t *testing.T) string {
 // TestSmoke runs the busy terminal (2 sessions) and the typing latency scenario for a few
 // seconds each through a real racgate process against real Xvnc, and checks that every
 // figure is there and sane.
-func TestSmoke(t *testing.T) {
-	if testing.Short() {
-		t.Skip("smoke run starts Xvnc and racgate")
-	}
-	peers.Require(t, "Xvnc", "xterm", "xdotool", "xsetroot", "go")
-	dir := t.TempDir()
-	jsonPath := filepath.Join(dir, "out.json")
-	svgDir := filepath.Join(dir, "svg")
+// runBench runs the harness with args; stderr holds its progress and logs.
+func runBench(ctx context.Context, t *testing.T, args ...string) (*report.Run, *bytes.Buffer) {
+	t.Helper()
 	var stderr bytes.Buffer
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	o, err := parseFlags([]string{"-racgate", testRacgate(t), "-scenarios", "busy,typing", "-sessions", "2", "-duration", "3s",
-		"-warmup", "500ms", "-samples", "40", "-json", jsonPath, "-svg", svgDir}, &stderr)
+	o, err := parseFlags(args, &stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,6 +62,21 @@ func TestSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatalf("execute: %v\n%s", err, stderr.String())
 	}
+	return run, &stderr
+}
+
+func TestSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("smoke run starts Xvnc and racgate")
+	}
+	peers.Require(t, "Xvnc", "xterm", "xdotool", "xsetroot", "go")
+	dir := t.TempDir()
+	jsonPath := filepath.Join(dir, "out.json")
+	svgDir := filepath.Join(dir, "svg")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	run, stderr := runBench(ctx, t, "-racgate", testRacgate(t), "-scenarios", "busy,typing", "-sessions", "2", "-duration", "3s",
+		"-warmup", "500ms", "-samples", "40", "-json", jsonPath, "-svg", svgDir)
 	if len(run.Results) != 2 {
 		t.Fatalf("%d results, want 2: %+v", len(run.Results), run.Results)
 	}
@@ -151,16 +158,7 @@ func TestRecordingBytes(t *testing.T) {
 	peers.Require(t, "Xvnc", "xterm", "xdotool", "xsetroot", "go")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	var stderr bytes.Buffer
-	o, err := parseFlags([]string{"-racgate", testRacgate(t), "-scenarios", "busy", "-duration", "3s", "-warmup", "300ms", "-recordings"}, &stderr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	o.progress = &stderr
-	run, err := execute(ctx, o)
-	if err != nil {
-		t.Fatalf("execute: %v\n%s", err, stderr.String())
-	}
+	run, stderr := runBench(ctx, t, "-racgate", testRacgate(t), "-scenarios", "busy", "-duration", "3s", "-warmup", "300ms", "-recordings")
 	if len(run.Results) != 1 || run.Results[0].Skipped != "" || len(run.Results[0].Errors) > 0 {
 		t.Fatalf("results %+v\n%s", run.Results, stderr.String())
 	}

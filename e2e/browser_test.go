@@ -94,11 +94,19 @@ func (b *browser) close() {
 // waiting up to timeout for it to connect.
 func openDesk(t *testing.T, url string, w, h int, timeout time.Duration) *browser {
 	t.Helper()
-	b := startBrowser(t, url)
-	b.do(map[string]any{"setViewport": map[string]any{"width": w + menuHandle, "height": h}})
-	b.do(map[string]any{"login": map[string]any{"username": testUser, "password": testPassword}})
+	b := loggedIn(t, url, testUser, w+menuHandle, h)
 	b.do(map[string]any{"open": "desk"})
 	b.do(map[string]any{"waitState": "connected", "timeoutMs": timeout.Milliseconds()})
+	return b
+}
+
+// loggedIn starts a browser on the gateway at url with a w x h viewport, logged in as
+// user (password testPassword).
+func loggedIn(t *testing.T, url, user string, w, h int) *browser {
+	t.Helper()
+	b := startBrowser(t, url)
+	b.do(map[string]any{"setViewport": map[string]any{"width": w, "height": h}})
+	b.do(map[string]any{"login": map[string]any{"username": user, "password": testPassword}})
 	return b
 }
 

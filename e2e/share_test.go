@@ -64,9 +64,7 @@ endpoints:
 	}
 	watch := func(user, path string) *browser {
 		t.Helper()
-		b := startBrowser(t, base)
-		b.do(map[string]any{"setViewport": map[string]any{"width": 800 + menuHandle, "height": 600}})
-		b.do(map[string]any{"login": map[string]any{"username": user, "password": testPassword}})
+		b := loggedIn(t, base, user, 800+menuHandle, 600)
 		b.do(map[string]any{"goto": path})
 		b.do(map[string]any{"waitState": "connected", "timeoutMs": 15000})
 		return b
@@ -125,9 +123,7 @@ endpoints:
     settings: {username: %q, password: %q, host-key: %q}
 `, testUser, hash, hash, d.Addr, d.User, d.Password, d.HostKey))
 
-	owner := startBrowser(t, base)
-	owner.do(map[string]any{"setViewport": map[string]any{"width": 900, "height": 600}})
-	owner.do(map[string]any{"login": map[string]any{"username": testUser, "password": testPassword}})
+	owner := loggedIn(t, base, testUser, 900, 600)
 	owner.do(map[string]any{"open": "shell"})
 	owner.do(map[string]any{"waitState": "connected", "timeoutMs": 20000})
 	owner.do(map[string]any{"terminalType": "echo before-$((6*7))\n"})
@@ -143,9 +139,7 @@ endpoints:
 	}
 	owner.do(map[string]any{"menu": false})
 
-	bob := startBrowser(t, base)
-	bob.do(map[string]any{"setViewport": map[string]any{"width": 640, "height": 400}})
-	bob.do(map[string]any{"login": map[string]any{"username": "bob", "password": testPassword}})
+	bob := loggedIn(t, base, "bob", 640, 400)
 	bob.do(map[string]any{"goto": u.Path})
 	bob.do(map[string]any{"waitState": "connected", "timeoutMs": 20000})
 	waitTerminal(t, bob, regexp.MustCompile(`(?m)^before-42$`))

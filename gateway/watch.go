@@ -159,14 +159,24 @@ func (s *Server) handleSharePage(w http.ResponseWriter, r *http.Request) {
 	s.serveClient(w)
 }
 
-func (s *Server) handleShareWS(w http.ResponseWriter, r *http.Request) {
+// acceptWatcher upgrades a watcher's websocket and finds its login; nil when it refused
+// the request (with an HTTP error or a CLOSE).
+func (s *Server) acceptWatcher(w http.ResponseWriter, r *http.Request) (*websocket.Conn, *signin.Login) {
 	conn := s.acceptWS(w, r)
 	if conn == nil {
-		return
+		return nil, nil
 	}
 	lg, err := s.signin.Current(r)
 	if err != nil {
 		s.refuse(conn, &sessionEnd{Code: closeSessionEnded, Reason: "You are not logged in (or your login has expired): log in again.", Err: err})
+		return nil, nil
+	}
+	return conn, lg
+}
+
+func (s *Server) handleShareWS(w http.ResponseWriter, r *http.Request) {
+	conn, lg := s.acceptWatcher(w, r)
+	if conn == nil {
 		return
 	}
 	l, host, end := s.findShare(r, lg, r.PathValue("token"))
@@ -215,13 +225,8 @@ func (s *Server) handleWatchPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleWatchWS(w http.ResponseWriter, r *http.Request) {
-	conn := s.acceptWS(w, r)
+	conn, lg := s.acceptWatcher(w, r)
 	if conn == nil {
-		return
-	}
-	lg, err := s.signin.Current(r)
-	if err != nil {
-		s.refuse(conn, &sessionEnd{Code: closeSessionEnded, Reason: "You are not logged in (or your login has expired): log in again.", Err: err})
 		return
 	}
 	if !s.mayWatch(lg) {

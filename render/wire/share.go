@@ -145,6 +145,10 @@ func decodeShares(b, rest, p []byte) (Message, []byte, error) {
 			return nil, b, malformed(TypeShares, "entry %d text of %d bytes over the %d limit", i, tl, MaxShareText)
 		case tl > len(p):
 			return nil, b, malformed(TypeShares, "entry %d text of %d bytes beyond the %d left", i, tl, len(p))
+		case kind == shareKindLink && len(m.Watchers) > 0:
+			return nil, b, malformed(TypeShares, "entry %d: a link after a watcher", i)
+		case kind == shareKindWatcher && expires != 0:
+			return nil, b, malformed(TypeShares, "entry %d: a watcher with expiresIn %d", i, expires)
 		case !utf8.Valid(p[:tl]):
 			return nil, b, malformed(TypeShares, "entry %d text is not UTF-8", i)
 		}

@@ -374,6 +374,8 @@ func malformedVectors() []vector {
 		{Name: "malformed-shares-17-links", Hex: hex.EncodeToString(Shares{Links: make([]ShareLink, MaxShareLinks+1)}.Append(nil))},
 		{Name: "malformed-shares-kind-2", Hex: hex.EncodeToString(Unknown{T: TypeShares, Payload: []byte{1, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}.Append(nil))},
 		{Name: "malformed-shares-text-beyond-end", Hex: hex.EncodeToString(Unknown{T: TypeShares, Payload: []byte{1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 'a'}}.Append(nil))},
+		{Name: "malformed-shares-link-after-watcher", Hex: hex.EncodeToString(Unknown{T: TypeShares, Payload: []byte{2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}.Append(nil))},
+		{Name: "malformed-shares-watcher-expires", Hex: hex.EncodeToString(Unknown{T: TypeShares, Payload: []byte{1, 1, 0, 0, 0, 0, 0, 5, 0, 0, 0, 0, 0}}.Append(nil))},
 		{Name: "malformed-shares-text-not-utf8", Hex: hex.EncodeToString(Shares{Watchers: []Watcher{{Name: "a\xff"}}}.Append(nil))},
 		{Name: "malformed-notice-short", Hex: hex.EncodeToString(Unknown{T: TypeNotice}.Append(nil))},
 		{Name: "malformed-cursor-short-pixels", Hex: hex.EncodeToString(Unknown{T: TypeCursor, Payload: []byte{0, 0, 0, 0, 1, 0, 1, 0, 1, 2, 3}}.Append(nil))},

@@ -247,6 +247,8 @@ func TestMalformed(t *testing.T) {
 		{"shares-link-mode-2", Shares{Links: []ShareLink{{Mode: 2}}}.Append(nil)},
 		{"shares-text-too-long", Shares{Links: []ShareLink{{URL: strings.Repeat("u", MaxShareText+1)}}}.Append(nil)},
 		{"shares-text-beyond-end", Unknown{T: TypeShares, Payload: []byte{1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 'a'}}.Append(nil)},
+		{"shares-link-after-watcher", Unknown{T: TypeShares, Payload: []byte{2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}.Append(nil)},
+		{"shares-watcher-expires", Unknown{T: TypeShares, Payload: []byte{1, 1, 0, 0, 0, 0, 0, 5, 0, 0, 0, 0, 0}}.Append(nil)},
 		{"shares-text-not-utf8", Shares{Watchers: []Watcher{{Name: "a\xff"}}}.Append(nil)},
 		{"notice-level-2", Notice{Level: 2, Text: "x"}.Append(nil)},
 		{"notice-level-255", Notice{Level: 255, Text: "x"}.Append(nil)},

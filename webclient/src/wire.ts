@@ -338,6 +338,8 @@ function decodeShares(p: Uint8Array, dv: DataView): Shares {
     if (mode > SHARE_CONTROL) throw new ProtocolError(`SHARES: entry ${i} mode ${mode}`);
     if (tl > MAX_SHARE_TEXT) throw new ProtocolError(`SHARES: entry ${i} text of ${tl} bytes over the ${MAX_SHARE_TEXT} limit`);
     if (tl > p.length - at) throw new ProtocolError(`SHARES: entry ${i} text of ${tl} bytes beyond the ${p.length - at} left`);
+    if (kind === 0 && m.watchers.length > 0) throw new ProtocolError(`SHARES: entry ${i}: a link after a watcher`);
+    if (kind === 1 && expiresIn !== 0) throw new ProtocolError(`SHARES: entry ${i}: a watcher with expiresIn ${expiresIn}`);
     let text: string;
     try {
       text = utf8strict.decode(p.subarray(at, at + tl));
