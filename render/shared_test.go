@@ -403,3 +403,32 @@ func runClients(ctx context.Context, t *testing.T, d *Display, n int) []*client 
 	}
 	return cs
 }
+
+// A standalone viewer (a recording's) beside one browser's: the browser's keeps its own
+// deflate stream, as if alone (smaller than one-shot images), while the standalone one
+// gets one-shot images; both end on the display's picture.
+func TestStandaloneBesideLone(t *testing.T) {
+	d := NewDisplay(Options{TileSize: 32, MinFrameInterval: 0})
+	defer d.Close()
+	size := image.Pt(200, 120)
+	d.Resize(size.X, size.Y)
+	d.EndFrame()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a := newClient(t, d)
+	s := &client{t: t, canvas: wire.NewCanvas(), done: make(chan error, 1)}
+	s.v = d.NewViewerWith(s.send, ViewerOptions{Standalone: true})
+	a.run(ctx)
+	s.run(ctx)
+	for round := 1; round <= 4; round++ {
+		textRound(d, round, size)
+		a.converge(d)
+		s.converge(d)
+	}
+	if _, encs := a.seen(); !slices.Contains(encs, wire.ZPalette) || slices.Contains(encs, wire.ZPalette1) || slices.Contains(encs, wire.ZRGB1) {
+		t.Errorf("the browser's viewer beside a standalone one: encodings %v, want its stream's", encs)
+	}
+	if _, encs := s.seen(); !slices.Contains(encs, wire.ZPalette1) || slices.Contains(encs, wire.ZPalette) || slices.Contains(encs, wire.ZRGB) {
+		t.Errorf("the standalone viewer: encodings %v, want one-shot images", encs)
+	}
+}
