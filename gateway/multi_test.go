@@ -550,40 +550,7 @@ func TestMultiInstance(t *testing.T) {
 // With route-to-least-loaded, a connect page request goes to the instance with fewer
 // connections (by two or more), at its public-url.
 func TestRouteToLeastLoaded(t *testing.T) {
-	r := peers.StartRedis(t)
-	logs := &logTee{t: t}
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "session.key"), []byte(strings.Repeat("k", 40)), 0o600)
-	os.WriteFile(filepath.Join(dir, "admin.token"), []byte(strings.Repeat("adm1n", 8)), 0o600)
-	var gws []*testServer
-	for i := range 2 {
-		name := fmt.Sprintf("gw%d", i)
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		text := strings.Replace(multiConfig(dir, r.Addr, name), "listen: 127.0.0.1:0\n",
-			"listen: 127.0.0.1:0\npublic-url: http://"+l.Addr().String()+"\nroute-to-least-loaded: true\n", 1)
-		cfg, err := ParseConfig(filepath.Join(dir, name+".yaml"), []byte(text))
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := NewServer(cfg, slog.New(slog.NewTextHandler(logs, nil)).With("gw", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		hs := &httptest.Server{Listener: l, Config: &http.Server{Handler: s.Handler()}}
-		hs.Start()
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			s.Shutdown(ctx)
-			hs.Close()
-		})
-		ts := &testServer{Server: s, hs: hs, cfg: cfg}
-		ts.dial = fakeDial
-		gws = append(gws, ts)
-	}
+	gws, logs := startPublicCluster(t, 2, "route-to-least-loaded: true\n")
 	c := &cluster{gws: gws}
 	demo := c.login(t, "demo")
 	page := func() *http.Response {
@@ -614,6 +581,91 @@ func TestRouteToLeastLoaded(t *testing.T) {
 	held[0].Close(websocket.StatusNormalClosure, "")
 	waitFor(t, "no redirect at one connection", func() bool { return page().StatusCode != http.StatusSeeOther })
 	held[1].Close(websocket.StatusNormalClosure, "")
+}
+
+// startPublicCluster starts n instances on one Redis, each with a public-url (its own
+// address) and extra top-level YAML.
+func startPublicCluster(t *testing.T, n int, extra string) ([]*testServer, *logTee) {
+	t.Helper()
+	r := peers.StartRedis(t)
+	logs := &logTee{t: t}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "session.key"), []byte(strings.Repeat("k", 40)), 0o600)
+	os.WriteFile(filepath.Join(dir, "admin.token"), []byte(strings.Repeat("adm1n", 8)), 0o600)
+	var gws []*testServer
+	for i := range n {
+		name := fmt.Sprintf("gw%d", i)
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := strings.Replace(multiConfig(dir, r.Addr, name), "listen: 127.0.0.1:0\n",
+			"listen: 127.0.0.1:0\npublic-url: http://"+l.Addr().String()+"\n"+extra, 1)
+		cfg, err := ParseConfig(filepath.Join(dir, name+".yaml"), []byte(text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := NewServer(cfg, slog.New(slog.NewTextHandler(logs, nil)).With("gw", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs := &httptest.Server{Listener: l, Config: &http.Server{Handler: s.Handler()}}
+		hs.Start()
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			s.Shutdown(ctx)
+			hs.Close()
+		})
+		ts := &testServer{Server: s, hs: hs, cfg: cfg}
+		ts.dial = fakeDial
+		gws = append(gws, ts)
+	}
+	return gws, logs
+}
+
+// TestShareAcrossInstances: a share link and an administrator's Watch link opened on
+// another instance send the browser to the instance that holds the session (its
+// public-url), which serves them; a token of no live instance is refused.
+func TestShareAcrossInstances(t *testing.T) {
+	gws, _ := startPublicCluster(t, 2, "")
+	c := &cluster{gws: gws, token: strings.Repeat("adm1n", 8)}
+	demo, bob := c.login(t, "demo"), c.login(t, "bob")
+	conn, cl, err := attempt(gws[0], demo[0], "any")
+	if err != nil || cl != nil {
+		t.Fatalf("connect: %v %v", cl, err)
+	}
+	defer conn.CloseNow()
+	send(t, conn, wire.Share{Op: wire.ShareCreate, Mode: wire.ShareView})
+	ms := readUntil(t, conn, wire.TypeShares, 5*time.Second)
+	sh := ms[len(ms)-1].(wire.Shares)
+	if len(sh.Links) != 1 || !strings.HasPrefix(sh.Links[0].URL, gws[0].hs.URL+"/share/") {
+		t.Fatalf("SHARES %+v, want a link at %s", sh, gws[0].hs.URL)
+	}
+	path := strings.TrimPrefix(sh.Links[0].URL, gws[0].hs.URL)
+
+	resp, _ := get(t, bob[1], gws[1].hs.URL+path)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != gws[0].hs.URL+path {
+		t.Fatalf("the link on the other instance: %s to %q", resp.Status, resp.Header.Get("Location"))
+	}
+	if resp, _ := get(t, bob[0], gws[0].hs.URL+path); resp.StatusCode != http.StatusOK {
+		t.Fatalf("the link on its own instance: %s", resp.Status)
+	}
+	var id string
+	waitFor(t, "the connection in the store", func() bool {
+		l := c.connections(1)
+		if l != nil && len(l.Connections) == 1 {
+			id = l.Connections[0].ID
+		}
+		return id != ""
+	})
+	resp, _ = get(t, demo[1], gws[1].hs.URL+"/watch/"+id)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != gws[0].hs.URL+"/watch/"+id {
+		t.Fatalf("Watch on the other instance: %s to %q", resp.Status, resp.Header.Get("Location"))
+	}
+	if resp, body := get(t, bob[1], gws[1].hs.URL+"/share/nosuchinstance.ABCDEFGHIJKLMNOPQRSTUVWXYZ"); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "not valid any more") {
+		t.Fatalf("a token of no instance: %s\n%s", resp.Status, body)
+	}
 }
 
 // The Redis store over TLS with a password, as the config names them; a wrong password
