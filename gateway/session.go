@@ -644,10 +644,12 @@ func (ss *session) connected(rem remote, disp display, width, height int, wctx c
 	}
 	ss.canResize = rem.CanResize() && !ss.readOnly
 	flags, sound := ss.desktopFlags(rem)
+	// Before HELLO: a SHARE the browser sends right after it finds the display, and
+	// watchers may join from here on (watch.go).
+	ss.disp.Store(&displayBox{disp})
 	if !ss.stream(wire.Hello{Version: wire.Version, Kind: wire.KindDesktop, Flags: flags, Name: ss.ep.Name}, disp, sound, wctx, wg) {
 		return
 	}
-	ss.disp.Store(&displayBox{disp}) // watchers may join from here on (watch.go)
 	if ss.recCfg != nil && !ss.startDesktopRecording(disp, wg) {
 		return // required and not possible: the session ends
 	}
