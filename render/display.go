@@ -109,7 +109,10 @@ type Display struct {
 	cursor    wire.Cursor
 	cursorSeq uint64
 	viewers   []*Viewer
-	tmp       []image.Rectangle // scratch for Copy
+	// standalones counts the standalone viewers among viewers: a display is shared
+	// (one-shot images from the cache) only by two or more of the others.
+	standalones int
+	tmp         []image.Rectangle // scratch for Copy
 	// Region versions for the cache (cache.go): every Sink call that changes pixels
 	// stamps the tiles it touches with a new modSeq.
 	stamps   []uint64 // per tile, row by row
@@ -379,6 +382,9 @@ func (d *Display) remove(v *Viewer) {
 		if x == v {
 			// Copy on write: Sink methods wake a slice taken under the lock.
 			d.viewers = append(d.viewers[:i:i], d.viewers[i+1:]...)
+			if v.standalone {
+				d.standalones--
+			}
 			if len(d.viewers) < 2 {
 				// A lone viewer uses its own stream: free what the cache holds.
 				d.env.cache.reset(cacheLimit(len(d.fb.Pix)))

@@ -140,6 +140,9 @@ func (d *Display) NewViewerWith(send func(msg []byte) error, o ViewerOptions) *V
 		v.Close() // Run returns at once
 	} else {
 		d.viewers = append(d.viewers, v)
+		if v.standalone {
+			d.standalones++
+		}
 	}
 	d.mu.Unlock()
 	d.fireDemand() // a new viewer has room
@@ -454,24 +457,13 @@ func (v *Viewer) moveStateLocked() {
 	}
 	v.resized, v.first = st.resized, st.first
 	v.size = image.Pt(d.fb.Width, d.fb.Height)
-	v.shared = v.standalone || d.streamViewersLocked() >= 2
+	// A standalone viewer (a recording's) gets one-shot images whatever the others do;
+	// a browser's beside it alone keeps its deflate stream, smaller than those.
+	v.shared = v.standalone || len(d.viewers)-d.standalones >= 2
 	st.resized, st.first = false, false
 	v.ops = append(v.ops[:0], st.ops...)
 	clear(st.ops)
 	st.ops, st.opsBytes = st.ops[:0], 0
-}
-
-// streamViewersLocked counts the viewers that are not standalone: a standalone one (a
-// recording's) takes its images from the cache whatever the others do, so a browser's
-// viewer beside it alone keeps its deflate stream, smaller than one-shot images.
-func (d *Display) streamViewersLocked() int {
-	n := 0
-	for _, o := range d.viewers {
-		if !o.standalone {
-			n++
-		}
-	}
-	return n
 }
 
 // peekCacheLocked looks the frame's regions up in the display's cache when shared: a
