@@ -97,13 +97,7 @@ func (g *guacdGateway) params(sc scenario) map[string]string {
 	return p
 }
 
-func (g *guacdGateway) recordingBytes() (int64, bool, error) {
-	if g.recDir == "" {
-		return 0, false, nil
-	}
-	n, err := dirBytes(g.recDir)
-	return n, err == nil, err
-}
+func (g *guacdGateway) recordingBytes() (int64, bool, error) { return recordingBytes(g.recDir) }
 
 func (g *guacdGateway) dial(ctx context.Context, sc scenario, onFrame func(time.Time, bool)) (viewer, error) {
 	cfg := guac.Config{Protocol: g.rem.Protocol, Params: g.params(sc), Width: g.width, Height: g.height}

@@ -50,6 +50,15 @@ type gateway interface {
 	recordingBytes() (n int64, ok bool, err error)
 }
 
+// recordingBytes is a gateway's recordingBytes for recordings under dir ("": none).
+func recordingBytes(dir string) (int64, bool, error) {
+	if dir == "" {
+		return 0, false, nil
+	}
+	n, err := dirBytes(dir)
+	return n, err == nil, err
+}
+
 // dirBytes is the size of the files under dir.
 func dirBytes(dir string) (int64, error) {
 	var n int64

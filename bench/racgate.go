@@ -119,13 +119,7 @@ func (g *racgateGateway) dial(ctx context.Context, sc scenario, onFrame func(tim
 	return racgateViewer{s}, nil
 }
 
-func (g *racgateGateway) recordingBytes() (int64, bool, error) {
-	if g.recDir == "" {
-		return 0, false, nil
-	}
-	n, err := dirBytes(g.recDir)
-	return n, err == nil, err
-}
+func (g *racgateGateway) recordingBytes() (int64, bool, error) { return recordingBytes(g.recDir) }
 
 func (g *racgateGateway) finish(ctx context.Context, res *report.Result) {
 	res.Goroutines = goroutines(ctx, g.hc, g.rg.Base)

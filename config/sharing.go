@@ -44,8 +44,8 @@ func (d *decoder) sharing(k string, v *yaml.Node) *Sharing {
 	if !d.mapping(v, k, map[string]fieldFunc{
 		"enabled":        func(k string, v *yaml.Node) { d.boolean(v, k, &s.Enabled) },
 		"allow-control":  func(k string, v *yaml.Node) { d.boolean(v, k, &s.AllowControl) },
-		"default-expiry": func(k string, v *yaml.Node) { d.durationWithin(v, k, &s.DefaultExpiry) },
-		"max-expiry":     func(k string, v *yaml.Node) { d.durationWithin(v, k, &s.MaxExpiry) },
+		"default-expiry": func(k string, v *yaml.Node) { d.shareExpiry(v, k, &s.DefaultExpiry) },
+		"max-expiry":     func(k string, v *yaml.Node) { d.shareExpiry(v, k, &s.MaxExpiry) },
 		"announce":       func(k string, v *yaml.Node) { d.boolean(v, k, &s.Announce) },
 	}) {
 		return nil
@@ -56,8 +56,8 @@ func (d *decoder) sharing(k string, v *yaml.Node) *Sharing {
 	return &s
 }
 
-// durationWithin reads a share link's lifetime: a minute to a week.
-func (d *decoder) durationWithin(v *yaml.Node, k string, dst *time.Duration) {
+// shareExpiry reads a share link's lifetime: a minute to a week.
+func (d *decoder) shareExpiry(v *yaml.Node, k string, dst *time.Duration) {
 	d.durationAtLeast(v, k, dst, minShareExpiry)
 	if *dst > maxShareExpiry {
 		d.errorf(v, k, "must be at most %v", maxShareExpiry)

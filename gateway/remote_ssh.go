@@ -411,13 +411,11 @@ func (ss *session) terminalConnected(t terminal, wctx context.Context, wg *sync.
 	if ss.sharing.Enabled {
 		flags |= wire.FlagShare
 	}
-	{
-		cols, rows := ss.cols, ss.rows
-		if cols == 0 || rows == 0 {
-			cols, rows = ssh.DefaultCols, ssh.DefaultRows
-		}
-		ss.shareTermSize(cols, rows) // for watchers (watch_terminal.go)
+	cols, rows := ss.cols, ss.rows // the PTY's first size
+	if cols == 0 || rows == 0 {
+		cols, rows = ssh.DefaultCols, ssh.DefaultRows
 	}
+	ss.shareTermSize(cols, rows) // for watchers (watch_terminal.go)
 	msg := wire.Hello{Version: wire.Version, Kind: wire.KindTerminal, Flags: flags, Name: ss.ep.Name}.Append(nil)
 	msg = tc.Append(msg)
 	msg = wire.TerminalScrollback{Lines: uint32(to.scrollback)}.Append(msg)
@@ -426,14 +424,8 @@ func (ss *session) terminalConnected(t terminal, wctx context.Context, wg *sync.
 		ss.end(&sessionEnd{Code: closeRemoteEnded, Reason: "browser gone", Err: err})
 		return
 	}
-	if ss.recCfg != nil {
-		cols, rows := ss.cols, ss.rows
-		if cols == 0 || rows == 0 {
-			cols, rows = ssh.DefaultCols, ssh.DefaultRows
-		}
-		if !ss.startTerminalRecording(cols, rows) {
-			return // required and not possible: the session ends
-		}
+	if ss.recCfg != nil && !ss.startTerminalRecording(cols, rows) {
+		return // required and not possible: the session ends
 	}
 	ss.pumpControl(wctx, wg) // NOTICE, PONG
 	wg.Go(func() {

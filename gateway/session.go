@@ -923,7 +923,9 @@ func (ss *session) handle(m wire.Message) error {
 		owner = ss.host // a watcher with control
 	}
 	if ss.helloSent.Load() && !ss.readOnly {
-		owner.touch()
+		if owner != ss {
+			owner.touch() // a controlling watcher's input keeps the owner from idle-timeout
+		}
 		owner.recordInput(m)
 	}
 	if tb := ss.term.Load(); tb != nil {

@@ -411,15 +411,18 @@ func (ss *session) shareRequest(m wire.Share) {
 		if m.Value > 0 {
 			ttl = min(time.Duration(m.Value)*time.Second, ss.sharing.MaxExpiry)
 		}
-		l, err := ss.srv.links.Create(conn, mode, ttl)
-		if err != nil {
-			ss.noticeOwner("This session has as many share links as it can have: revoke one first.")
-			return
-		}
+		// Under mu, as leaveShares's ended: a link is never made after the session's
+		// links were dropped.
 		sh := &ss.shared
 		sh.mu.Lock()
 		if sh.ended {
 			sh.mu.Unlock()
+			return
+		}
+		l, err := ss.srv.links.Create(conn, mode, ttl)
+		if err != nil {
+			sh.mu.Unlock()
+			ss.noticeOwner("This session has as many share links as it can have: revoke one first.")
 			return
 		}
 		if sh.timers == nil {

@@ -436,3 +436,50 @@ func TestOutPipe(t *testing.T) {
 		t.Fatalf("replay of %d bytes: %d bytes from %q", len(long), len(r), r[:1])
 	}
 }
+
+// TestWatcherInputKeepsOwnerActive: a controlling watcher's input reaches the owner's
+// remote and counts as the owner's input for idle-timeout, over three periods; once the
+// watcher stops, the owner's session times out.
+func TestWatcherInputKeepsOwnerActive(t *testing.T) {
+	const idle = 2 * time.Second
+	ts := newTestServer(t, strings.NewReplacer("https://", "http://", "  - name: lab\n", "  - name: lab\n    idle-timeout: "+idle.String()+"\n").Replace(testConfig))
+	remotes := ts.useFake(nil)
+	owner, _, err := ts.wsDial(t, ts.loggedIn(t, "demo"), "/ws/desk", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer owner.CloseNow()
+	f := <-remotes
+	readUntil(t, owner, wire.TypeHello, 5*time.Second)
+	send(t, owner, wire.Share{Op: wire.ShareCreate, Mode: wire.ShareControl})
+	ms := readUntil(t, owner, wire.TypeShares, 5*time.Second)
+	link := ms[len(ms)-1].(wire.Shares).Links[0]
+	ownerClosed := drain(owner)
+
+	bob, _, err := ts.wsDial(t, ts.loggedIn(t, "bob"), "/ws/share/"+path.Base(link.URL), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bob.CloseNow()
+	readUntil(t, bob, wire.TypeHello, 5*time.Second)
+	go drain(bob)
+	for i := range int(3 * idle / (300 * time.Millisecond)) {
+		send(t, bob, wire.Pointer{X: i, Y: 7})
+		select {
+		case c := <-ownerClosed:
+			t.Fatalf("the owner's session ended while a watcher typed: %+v", c)
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+	if !slices.Contains(f.Events(), "ptr 0 3,7") {
+		t.Fatalf("the watcher's pointer did not reach the remote: %q", f.Events())
+	}
+	select {
+	case c := <-ownerClosed:
+		if c.Code != wire.CloseTimeout {
+			t.Fatalf("the owner's CLOSE %+v, want idle-timeout", c)
+		}
+	case <-time.After(2 * idle):
+		t.Fatal("the owner's session outlived its idle-timeout once the watcher stopped")
+	}
+}
