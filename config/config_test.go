@@ -293,6 +293,8 @@ func FuzzParseConfig(f *testing.F) {
 	f.Add("endpoints:\n  - settings: {quality: 3, encodings: tight}\n")
 	f.Add("allowed-origins: [https://a.example]\nmetrics: {listen: 127.0.0.1:9}\nlogin-throttle: {user-attempts: 3}\n")
 	f.Add("{")
+	f.Add("providers:\n  - name: p\n    sharing: {allow-control: false, default-expiry: 15m, max-expiry: 2h, announce: false}\n" +
+		"    recording: {path: r, frame-interval: 50ms, key-frame-interval: 5s}\n")
 	f.Fuzz(func(t *testing.T, text string) {
 		c, err := Parse("f.yaml", []byte(text), nil)
 		if err != nil {
