@@ -116,6 +116,15 @@ func TestBrowserPlayer(t *testing.T) {
 		}
 		t.Logf("sample %d at %d ms: equal, drawn %.0f ms after the seek", i, ms, res["elapsed"])
 	}
+	// Played from the start at 8x through every key record (one a second), each of which
+	// begins a new deflate stream, the player ends on the last picture.
+	b.do(map[string]any{"seekPlayer": 0})
+	b.do(map[string]any{"selectOption": map[string]any{"selector": "#speed", "value": "8"}})
+	b.do(map[string]any{"clickSelector": "#play"})
+	b.do(map[string]any{"waitFor": map[string]any{"selector": "#player[data-state='paused'][data-drawn]"}})
+	if n, first := peers.DiffRGB(canvasImage(t, b), samples[len(samples)-1].img); n != 0 {
+		t.Fatalf("played to the end: %d pixels differ from the live canvas's last picture (%s); note %q", n, first, b.do(map[string]any{"text": "#note"})["text"])
+	}
 }
 
 // writeSynthetic writes a desktop recording of length d by hand, from docs/recording.md:

@@ -53,6 +53,9 @@ func replay(t *testing.T, data []byte, from int64) (*wire.Canvas, []wire.Message
 		b = rest
 		switch r.Kind {
 		case recording.KindOutput, recording.KindKey:
+			if r.Kind == recording.KindKey {
+				c.ResetStream() // a key record starts a new deflate stream
+			}
 			if err := wire.Decode(r.Payload, c.Apply); err != nil {
 				t.Fatalf("record at %v: %v", r.At, err)
 			}
@@ -130,6 +133,89 @@ func TestXvncRecording(t *testing.T) {
 			if len(keys) != 2 || keys[0] != (wire.Key{Down: true, Keysym: 'q'}) || keys[1] != (wire.Key{Keysym: 'q'}) {
 				t.Fatalf("input recorded: %+v", input)
 			}
+		}
+	}
+}
+
+// TestRecordingStillScreen: a key frame is skipped while what was recorded since the
+// last one is small beside it. A still screen keeps its first key frame over several
+// intervals; a change as big as the screen brings the next at the next interval; the
+// screen still again, none follows. Played from the last key frame, the recording ends
+// on xwd's picture.
+func TestRecordingStillScreen(t *testing.T) {
+	peers.Require(t, "Xvnc", "xwd", "xsetroot")
+	x := peers.StartXvnc(t, peers.XvncOptions{Geometry: "320x240"})
+	x.Run(t, "xsetroot", "-solid", "#203040")
+	dir := t.TempDir()
+	ts := newTestServer(t, recordingConfig(dir, x.Addr, ""))
+	b := openBrowser(t, ts, "demo", "/ws/desk")
+	b.wait("first frame", 15*time.Second, func(b *browser) bool { return b.frames > 0 })
+	keys := func() []recording.Key {
+		t.Helper()
+		data, err := os.ReadFile(onlyFile(t, dir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, err := recording.Read(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rec.Keys
+	}
+	time.Sleep(4500 * time.Millisecond) // four intervals of a still screen
+	if k := keys(); len(k) != 1 {
+		t.Fatalf("a still screen over four intervals: %d key frames (%+v), want the first only", len(k), k)
+	}
+	x.Run(t, "xsetroot", "-solid", "#c08040")
+	screen := matchScreen(t, b, x)
+	time.Sleep(1500 * time.Millisecond)
+	after := keys()
+	if len(after) != 2 {
+		t.Fatalf("after the whole screen changed: %d key frames (%+v), want a second", len(after), after)
+	}
+	time.Sleep(3 * time.Second) // still again
+	data, err := os.ReadFile(onlyFile(t, dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := recording.Read(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.Keys) != 2 {
+		t.Fatalf("the screen still again for three intervals: %d key frames (%+v), want two", len(rec.Keys), rec.Keys)
+	}
+	c, _ := replay(t, data, rec.Keys[1].Offset)
+	if n, first := peers.DiffRGB(c.Image(), screen); n != 0 {
+		t.Fatalf("played from the last key frame: %d pixels differ from xwd (%s)", n, first)
+	}
+}
+
+// TestKeyPacer: a key frame (RESIZE to its FRAME, over several messages) counts as the
+// key's size, what follows as the bytes since; the next is due at a quarter of the last.
+func TestKeyPacer(t *testing.T) {
+	var p keyPacer
+	// The pacer reads a message's first type and its length only.
+	msg := func(typ wire.Type, n int) []byte {
+		b := make([]byte, n)
+		b[0] = byte(typ)
+		return b
+	}
+	for round := range 3 {
+		key := 4000 * (round + 1)
+		p.sent(msg(wire.TypeResize, key/2), false)
+		p.sent(msg(wire.TypeImage, key/2), true)
+		if p.due() {
+			t.Fatalf("round %d: due right after a key frame", round)
+		}
+		for sent := 0; sent+100 <= key/4; sent += 100 {
+			if p.due() {
+				t.Fatalf("round %d: due after %d bytes, key frame %d", round, sent, key)
+			}
+			p.sent(msg(wire.TypeImage, 100), true)
+		}
+		if !p.due() {
+			t.Fatalf("round %d: not due after a quarter of the key frame (%d bytes)", round, key/4)
 		}
 	}
 }

@@ -419,13 +419,14 @@ func (ss *session) terminalConnected(t terminal, wctx context.Context, wg *sync.
 	msg := wire.Hello{Version: wire.Version, Kind: wire.KindTerminal, Flags: flags, Name: ss.ep.Name}.Append(nil)
 	msg = tc.Append(msg)
 	msg = wire.TerminalScrollback{Lines: uint32(to.scrollback)}.Append(msg)
+	// Before HELLO: input the browser sends right after it is recorded.
+	if ss.recCfg != nil && !ss.startTerminalRecording(cols, rows) {
+		return // required and not possible: the session ends
+	}
 	ss.helloSent.Store(true) // before send: the browser may answer HELLO before send returns
 	if err := ss.send(wctx, msg); err != nil {
 		ss.end(&sessionEnd{Code: closeRemoteEnded, Reason: "browser gone", Err: err})
 		return
-	}
-	if ss.recCfg != nil && !ss.startTerminalRecording(cols, rows) {
-		return // required and not possible: the session ends
 	}
 	ss.pumpControl(wctx, wg) // NOTICE, PONG
 	wg.Go(func() {

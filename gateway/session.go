@@ -647,11 +647,12 @@ func (ss *session) connected(rem remote, disp display, width, height int, wctx c
 	// Before HELLO: a SHARE the browser sends right after it finds the display, and
 	// watchers may join from here on (watch.go).
 	ss.disp.Store(&displayBox{disp})
-	if !ss.stream(wire.Hello{Version: wire.Version, Kind: wire.KindDesktop, Flags: flags, Name: ss.ep.Name}, disp, sound, wctx, wg) {
-		return
-	}
+	// Before HELLO too: input the browser sends right after it is recorded.
 	if ss.recCfg != nil && !ss.startDesktopRecording(disp, wg) {
 		return // required and not possible: the session ends
+	}
+	if !ss.stream(wire.Hello{Version: wire.Version, Kind: wire.KindDesktop, Flags: flags, Name: ss.ep.Name}, disp, sound, wctx, wg) {
+		return
 	}
 	ss.pumpControl(wctx, wg)
 	if w, h := rem.Size(); ss.canResize && width > 0 && height > 0 && (w != width || h != height) {

@@ -8,13 +8,19 @@ import (
 // Magic starts every desktop recording (docs/recording.md § File).
 const Magic = "RACGATE-RECORDING\n"
 
-// Version is the desktop recording format this package writes and reads.
-const Version = 1
+// Version is the desktop recording format this package writes. Version 2 images are
+// pieces of a deflate stream that starts anew at every key record (ZRGB, ZPALETTE);
+// version 1's each stood alone (ZRGB1, ZPALETTE1). A player that makes a new inflater
+// at every key record plays both.
+const Version = 2
+
+// MinVersion is the oldest format this package reads.
+const MinVersion = 1
 
 // Record kinds (§ Records).
 const (
 	KindOutput = 1 // racgate.v1 server messages: one websocket message's worth
-	KindKey    = 2 // the same, beginning a key frame: RESIZE, then the whole screen
+	KindKey    = 2 // the same, beginning a key frame: RESIZE, then the whole screen; a new deflate stream
 	KindInput  = 3 // racgate.v1 client messages (include-input only)
 	KindEnd    = 4 // the session ended: JSON {"reason": ...}
 )

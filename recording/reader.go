@@ -54,8 +54,8 @@ func ReadMeta(r io.ReaderAt, size int64) (Meta, int64, error) {
 	if err := json.Unmarshal(meta, &m); err != nil {
 		return Meta{}, 0, fmt.Errorf("%w: header: %v", ErrFormat, err)
 	}
-	if m.Version != Version {
-		return Meta{}, 0, fmt.Errorf("%w: version %d, this racgate reads %d", ErrFormat, m.Version, Version)
+	if m.Version < MinVersion || m.Version > Version {
+		return Meta{}, 0, fmt.Errorf("%w: version %d, this racgate reads %d to %d", ErrFormat, m.Version, MinVersion, Version)
 	}
 	return m, int64(len(head)) + int64(n), nil
 }

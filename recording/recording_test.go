@@ -2,8 +2,10 @@ package recording
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -153,6 +155,16 @@ func TestDesktopTorn(t *testing.T) {
 	} {
 		if _, err := Read(bytes.NewReader(b), int64(len(b))); !errors.Is(err, ErrFormat) {
 			t.Errorf("%s: %v, want ErrFormat", name, err)
+		}
+	}
+	// Versions 1 (one-shot images) and 2 (a stream per key frame) are read; 0 and 3 are not.
+	for v := range 4 {
+		meta := fmt.Appendf(nil, `{"version":%d}`, v)
+		b := binary.LittleEndian.AppendUint32([]byte(Magic), uint32(len(meta)))
+		b = append(b, meta...)
+		_, err := Read(bytes.NewReader(b), int64(len(b)))
+		if ok := v == 1 || v == 2; ok != (err == nil) {
+			t.Errorf("version %d: %v", v, err)
 		}
 	}
 }

@@ -48,6 +48,7 @@ type encoder struct {
 	opts   *Options
 	env    *encodeEnv   // the display's cache and pools; nil: standalone (tests)
 	stream *zlib.Writer // the deflate stream, created on first use: most viewers never need it
+	level  int          // the stream's deflate level
 	sink   appendWriter // what stream appends to
 	w      *work        // scratch, held while encoding a chunk
 	counts EncodeCounts
@@ -92,7 +93,24 @@ func (a *appendWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func newEncoder(o *Options) *encoder { return &encoder{opts: o} }
+func newEncoder(o *Options) *encoder { return &encoder{opts: o, level: o.ZlibLevel} }
+
+// setLevel sets the stream's deflate level (an invalid one is the package default),
+// before the stream's first use.
+func (e *encoder) setLevel(level int) {
+	if level < zlib.HuffmanOnly || level > zlib.BestCompression {
+		level = zlib.BestSpeed
+	}
+	e.level = level
+}
+
+// restartStream makes the next ZRGB or ZPALETTE the first piece of a new zlib stream,
+// which an inflater made there can read.
+func (e *encoder) restartStream() {
+	if e.stream != nil {
+		e.stream.Reset(&e.sink)
+	}
+}
 
 // work returns the scratch, taking it from the display's pool if there is one.
 func (e *encoder) work() *work {
@@ -241,7 +259,7 @@ func patchImageHeader(out []byte, start, hdr int, r image.Rectangle, enc uint8) 
 
 func (e *encoder) streamWriter() *zlib.Writer {
 	if e.stream == nil {
-		zw, err := zlib.NewWriterLevel(&e.sink, e.opts.ZlibLevel)
+		zw, err := zlib.NewWriterLevel(&e.sink, e.level)
 		if err != nil { // an invalid level: withDefaults checked it, so this is a fallback
 			zw = zlib.NewWriter(&e.sink)
 		}

@@ -71,10 +71,11 @@ type Viewer struct {
 	size     image.Point   // for RESIZE
 	resized  bool
 	first    bool
-	shared   bool // the display had several viewers when the frame was taken, or standalone
+	shared   bool // the display had several viewers (not counting standalone ones) when the frame was taken
 
 	standalone bool          // ViewerOptions.Standalone
 	interval   time.Duration // ViewerOptions.MinFrameInterval, else the display's
+	level      int           // ViewerOptions.ZlibLevel, else the display's
 
 	lossy      tileSet
 	blank      tileSet     // tiles the client has had nothing drawn on since RESIZE (lone viewers)
@@ -119,20 +120,25 @@ func (d *Display) NewViewer(send func(msg []byte) error) *Viewer {
 
 // ViewerOptions tune one viewer.
 type ViewerOptions struct {
-	// Standalone: every image the viewer gets stands alone (ZRGB1 and ZPALETTE1, as on a
-	// shared display; no stream state runs from frame to frame), so that drawing can
-	// start at any frame Refresh made: what a recording needs to be seekable.
+	// Standalone: the viewer's deflate stream starts anew at every key frame (its first,
+	// a resize's, Refresh's), and a key frame draws the whole screen before its FRAME,
+	// so that drawing can start at any key frame with a new inflater: what a recording
+	// needs to be seekable. A standalone viewer keeps its own stream whatever other
+	// viewers the display has, and does not make the display shared for them.
 	Standalone bool
 	// MinFrameInterval, when above the display's Options.MinFrameInterval, is this
 	// viewer's least time between two frames: a recording need not hold every frame a
 	// browser gets (damage merges meanwhile, as for any paced viewer).
 	MinFrameInterval time.Duration
+	// ZlibLevel, when not 0, is this viewer's deflate level instead of the display's
+	// Options.ZlibLevel: a recording, written once and kept, is worth the best.
+	ZlibLevel int
 }
 
 // NewViewerWith is NewViewer with options.
 func (d *Display) NewViewerWith(send func(msg []byte) error, o ViewerOptions) *Viewer {
 	v := &Viewer{d: d, send: send, wake: make(chan struct{}, 1), done: make(chan struct{}), standalone: o.Standalone,
-		interval: max(o.MinFrameInterval, d.opts.MinFrameInterval)}
+		interval: max(o.MinFrameInterval, d.opts.MinFrameInterval), level: o.ZlibLevel}
 	d.mu.Lock()
 	v.resetLocked()
 	v.cursorSeq = d.cursorSeq - 1 // send the cursor first thing
@@ -239,6 +245,9 @@ func (v *Viewer) Run(ctx context.Context) error {
 	defer context.AfterFunc(ctx, v.Close)()
 	v.enc = newEncoder(&d.opts)
 	v.enc.env = &d.env
+	if v.level != 0 {
+		v.enc.setLevel(v.level)
+	}
 	v.refresh = time.NewTimer(time.Hour)
 	v.refresh.Stop()
 	defer v.refresh.Stop()
@@ -429,7 +438,9 @@ func (v *Viewer) takeLocked() {
 		// A new canvas: blank for a lone viewer, which copies it in batches; a viewer
 		// among several tracks nothing (its big frames borrow pooled buffers).
 		v.blank.reset(image.Rectangle{Max: v.size}, v.d.opts.TileSize)
-		if !v.shared {
+		// A standalone viewer's key frame is taken whole: its batches could end the
+		// frame early, and a player starting there would show part of it blank.
+		if !v.shared && !v.standalone {
 			v.blank.fill()
 		}
 	}
@@ -457,9 +468,9 @@ func (v *Viewer) moveStateLocked() {
 	}
 	v.resized, v.first = st.resized, st.first
 	v.size = image.Pt(d.fb.Width, d.fb.Height)
-	// A standalone viewer (a recording's) gets one-shot images whatever the others do;
-	// a browser's beside it alone keeps its deflate stream, smaller than those.
-	v.shared = v.standalone || len(d.viewers)-d.standalones >= 2
+	// A standalone viewer (a recording's) keeps its own deflate stream whatever the
+	// others do, and a browser's beside it alone keeps its own too.
+	v.shared = !v.standalone && len(d.viewers)-d.standalones >= 2
 	st.resized, st.first = false, false
 	v.ops = append(v.ops[:0], st.ops...)
 	clear(st.ops)
@@ -628,6 +639,9 @@ func (v *Viewer) sendFrame(ctx context.Context) error {
 	oi, ri := 0, 0
 	v.enc.noJPEG, v.sentLossy = v.lossless, false
 	v.enc.shared = v.shared
+	if v.standalone && v.first {
+		v.enc.restartStream() // a key frame: a player may start here with a new inflater
+	}
 	v.lossless = false
 	if v.bigPix && cap(v.out) <= smallBuffer { // shared, as bigPix is
 		v.out = append(v.d.env.out.get(0, chunkBytes+chunkBytes/4), v.out...)

@@ -67,7 +67,13 @@ func TestKill9LeavesPlayableRecording(t *testing.T) {
 		}
 	}()
 	p.waitLine(`msg=recording`)
-	time.Sleep(2500 * time.Millisecond) // key frames at 0, 1 and 2 s
+	// The screen changes whole every half second: key frames at 0, 1 and 2 s (a still
+	// screen would keep its first only).
+	for _, c := range []string{"#993366", "#669933", "#336699", "#999933", "#339999"} {
+		time.Sleep(500 * time.Millisecond)
+		x.Run(t, "xsetroot", "-solid", c)
+	}
+	time.Sleep(300 * time.Millisecond)
 	screen := x.Screenshot(t)
 	if err := p.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
@@ -99,6 +105,9 @@ func TestKill9LeavesPlayableRecording(t *testing.T) {
 			break
 		}
 		b = rest
+		if r.Kind == recording.KindKey {
+			canvas.ResetStream() // a key record starts a new deflate stream
+		}
 		if r.Kind == recording.KindOutput || r.Kind == recording.KindKey {
 			if err := wire.Decode(r.Payload, canvas.Apply); err != nil {
 				t.Fatal(err)

@@ -117,6 +117,16 @@ func (c *Canvas) fill(r image.Rectangle, R, G, B uint8) {
 	}
 }
 
+// ResetStream makes the next ZRGB or ZPALETTE start a new deflate stream: what a
+// recording's key record means (docs/recording.md).
+func (c *Canvas) ResetStream() {
+	if c.zr != nil {
+		c.zr.Close()
+		c.zr = nil
+	}
+	c.src.b, c.src.off = c.src.b[:0], 0
+}
+
 // inflate reads exactly n bytes of the deflate stream after feeding it piece.
 func (c *Canvas) inflate(piece []byte, n int) ([]byte, error) {
 	c.src.feed(piece)

@@ -191,6 +191,7 @@ export class Playback {
       if (r.kind !== KIND_OUTPUT && r.kind !== KIND_KEY) continue;
       const id = lastFrame(r.payload);
       if (id !== null) this.wanted = id;
+      if (r.kind === KIND_KEY) this.session!.restartStream(); // a new deflate stream begins here
       sock.deliver(r.payload);
     }
     if (this.head > 4096) {

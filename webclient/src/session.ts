@@ -66,7 +66,7 @@ export interface SessionUI {
 // A queued item: a message, or an IMAGE whose JPEG/PNG decode started on arrival so
 // that decodes overlap while drawing stays in order.
 type Decoded = { bitmap: ImageBitmap | null; error: unknown };
-type Item = Message | { type: "BITMAP"; image: Image; decoded: Promise<Decoded> } | { type: "WS_CLOSED" };
+type Item = Message | { type: "BITMAP"; image: Image; decoded: Promise<Decoded> } | { type: "WS_CLOSED" } | { type: "RESTART_STREAM" };
 
 export interface SessionOptions {
   url: string; // the websocket URL
@@ -176,6 +176,15 @@ export class Session {
     this.head = 0;
   }
 
+  /**
+   * restartStream makes the next ZRGB or ZPALETTE, after the messages received so far,
+   * the first piece of a new deflate stream: what a recording's key record means
+   * (docs/recording.md). A live connection's stream never restarts.
+   */
+  restartStream(): void {
+    this.queue.push({ type: "RESTART_STREAM" });
+  }
+
   send(m: ClientMessage): void {
     if (this.state !== "connected" || !this.ws || this.ws.readyState !== WebSocket.OPEN) return;
     this.ws.send(encodeMessages(m));
@@ -250,6 +259,8 @@ export class Session {
         } else if (it.type === "WS_CLOSED") {
           this.finishClose();
           return;
+        } else if (it.type === "RESTART_STREAM") {
+          this.z?.restart();
         } else {
           this.handle(it);
         }

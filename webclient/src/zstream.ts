@@ -80,6 +80,11 @@ export class Inflater extends PieceInflaterBase {
   inflateUpTo(piece: Uint8Array, max: number): Uint8Array {
     return this.run(piece, max)[0];
   }
+
+  /** restart makes the next piece the first of a new zlib stream (a recording's key record). */
+  restart(): void {
+    if (zlibInflateReset(this.strm) !== Z_OK) throw new Error("zlib: inflateReset failed");
+  }
 }
 
 /**

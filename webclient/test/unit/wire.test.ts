@@ -406,3 +406,17 @@ for (const v of specVectors) {
     }
   });
 }
+
+test("inflater: restart begins a new stream, as a recording's key record does", () => {
+  const first = serverStream();
+  const z = new Inflater();
+  const raw = new Uint8Array(5000).map((_, k) => (k * 7) & 0xff);
+  assert.deepEqual(z.inflate(first(raw), raw.length), raw);
+  assert.deepEqual(z.inflate(first(raw), raw.length), raw);
+  const second = serverStream(); // a new zlib stream: header and an empty window
+  const p = second(raw);
+  assert.throws(() => new Inflater().inflate(first(raw), raw.length), ProtocolError, "a stream's later piece alone");
+  z.restart();
+  assert.deepEqual(z.inflate(p, raw.length), raw);
+  assert.deepEqual(z.inflate(second(raw), raw.length), raw);
+});
