@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -190,4 +191,29 @@ func (s *SSHD) AuthorizeKey(t testing.TB, line string) {
 	if _, err := f.WriteString(strings.TrimSpace(line) + "\n"); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// UserDir makes a new directory owned by SSHTestUser (under /tmp: the test's own
+// temporary directories are root's, 0700), removed when the test ends: somewhere the
+// remote user may write, e.g. an SFTP root.
+func (s *SSHD) UserDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "racgate-sshd-user-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	u, err := user.Lookup(SSHTestUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	if err := os.Chown(dir, uid, gid); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
