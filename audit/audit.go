@@ -29,6 +29,7 @@ const (
 	ShareRevoked      = "share_revoked"      // ... and revoked it
 	WatchStart        = "watch_start"        // someone began watching a session (share link, admin)
 	WatchEnd          = "watch_end"          // ... and stopped
+	FileTransfer      = "file_transfer"      // a file uploaded, downloaded, renamed, deleted, or a folder made (or refused)
 )
 
 // Log is an audit trail. The zero Log and a nil *Log discard events.

@@ -94,6 +94,7 @@ type Provider struct {
 	Policies          []string   // every endpoint of the provider is bound to them
 	Recording         *Recording // nil: sessions are not recorded
 	Sharing           *Sharing   // nil: DefaultSharing
+	Files             *Files     // nil: DefaultFiles
 
 	// MaximumConnectionsPerUser counts a user's live connections to one endpoint; -1
 	// unlimited. Endpoints may override it.
@@ -394,6 +395,7 @@ func (d *decoder) providers(k string, v *yaml.Node, c *Config, lines *nodeLines)
 			},
 			"recording": func(k string, v *yaml.Node) { p.Recording, _ = d.recording(k, v, c.File, false) },
 			"sharing":   func(k string, v *yaml.Node) { p.Sharing = d.sharing(k, v) },
+			"files":     func(k string, v *yaml.Node) { p.Files = d.files(k, v) },
 		})
 		d.required(v, k, "name", p.Name)
 		c.Providers = append(c.Providers, p)

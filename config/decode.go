@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -155,6 +156,27 @@ func (d *decoder) duration(n *yaml.Node, path string, dst *time.Duration) {
 		return
 	}
 	*dst = v
+}
+
+// size reads a byte count: a whole number of bytes, or of KiB, MiB, GiB or TiB ("4GiB").
+func (d *decoder) size(n *yaml.Node, path string, dst *int64) {
+	s, ok := d.scalar(n, path)
+	if !ok {
+		return
+	}
+	num, shift := s, 0
+	for i, u := range []string{"KiB", "MiB", "GiB", "TiB"} {
+		if strings.HasSuffix(s, u) {
+			num, shift = strings.TrimSpace(strings.TrimSuffix(s, u)), 10*(i+1)
+			break
+		}
+	}
+	v, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || v < 0 || v > math.MaxInt64>>shift {
+		d.errorf(n, path, "want a size like 500MiB, 4GiB or a number of bytes, got %q", s)
+		return
+	}
+	*dst = v << shift
 }
 
 func kindName(n *yaml.Node) string {

@@ -65,7 +65,7 @@ var knownSettings = map[string]settingKind{
 	"command": kindString, "color-scheme": kindString, "font-name": kindString,
 	"font-size": kindInt, "scrollback": kindInt, "terminal-type": kindString,
 	"locale": kindString, "server-alive-interval": kindInt, "enable-sftp": kindBool,
-	"sftp-root-directory": kindString, "backspace": kindInt,
+	"sftp-root-directory": kindString, "sftp-disable-upload": kindBool, "sftp-disable-download": kindBool, "backspace": kindInt,
 	"known-hosts-file": kindString, "ignore-host-key": kindBool,
 	"terminal-frame-interval": kindInt, // ms between TERMINAL messages while output flows
 	// VNC

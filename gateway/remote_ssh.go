@@ -419,6 +419,9 @@ func (ss *session) terminalConnected(t terminal, wctx context.Context, wg *sync.
 	msg := wire.Hello{Version: wire.Version, Kind: wire.KindTerminal, Flags: flags, Name: ss.ep.Name}.Append(nil)
 	msg = tc.Append(msg)
 	msg = wire.TerminalScrollback{Lines: uint32(to.scrollback)}.Append(msg)
+	if sf := ss.startFiles(t); sf != nil {
+		msg = sf.message().Append(msg) // § FILES
+	}
 	// Before HELLO: input the browser sends right after it is recorded.
 	if ss.recCfg != nil && !ss.startTerminalRecording(cols, rows) {
 		return // required and not possible: the session ends

@@ -224,6 +224,7 @@ func (s *Server) routes() {
 	s.adminRoutes(m)
 	s.recordingRoutes(m)
 	s.watchRoutes(m)
+	s.filesRoutes(m)
 	// Browsers ask for it on every page; no icon, and no 404 in their consoles.
 	m.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	s.mux = m

@@ -238,6 +238,8 @@ type session struct {
 	shared  ownerShares
 	host    *session
 	watch   watcherInfo
+
+	files atomic.Pointer[sessionFiles] // file transfer (files.go); nil: none
 }
 
 type remoteBox struct{ r remote }
@@ -580,6 +582,9 @@ func (ss *session) finish(start time.Time, wcancel context.CancelFunc, wg *sync.
 	}
 	if vb := ss.view.Load(); vb != nil {
 		vb.v.Close()
+	}
+	if sf := ss.files.Load(); sf != nil {
+		sf.close() // before the terminal: the SFTP channel goes first, cleanly
 	}
 	if tb := ss.term.Load(); tb != nil && tb.t != nil { // a watcher's has no terminal
 		tb.t.Close()

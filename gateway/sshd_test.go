@@ -68,6 +68,7 @@ type termClient struct {
 	pongs      []uint32 // PONG tokens
 	shares     []wire.Shares
 	termSizes  []wire.TerminalSize // TERMINAL_SIZE, in order
+	files      *wire.Files
 	order      []wire.Type         // message types, in order, without repeats of output and FRAME
 	frames     int
 	deflated   int         // TERMINAL_DEFLATE messages among the frames
@@ -153,6 +154,8 @@ func (c *termClient) start() *termClient {
 					c.shares = append(c.shares, m)
 				case wire.TerminalSize:
 					c.termSizes = append(c.termSizes, m)
+				case wire.Files:
+					c.files = &m
 				}
 				return nil
 			})

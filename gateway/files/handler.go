@@ -25,6 +25,9 @@ type Options struct {
 	Idle time.Duration
 	// Event, when set, hears of every operation, done or refused (the audit log).
 	Event func(Event)
+	// Busy, when set, is called as requests come and transfers move: the session is in
+	// use (no idle-timeout in the middle of an upload).
+	Busy func()
 }
 
 // Event is one file operation.
@@ -74,6 +77,7 @@ const maxEntries = 10000
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	op := path.Base(r.URL.Path)
 	q := r.URL.Query()
+	h.busy()
 	var ev Event
 	var err error
 	switch {
@@ -248,7 +252,7 @@ func (h *Handler) download(w http.ResponseWriter, r *http.Request, name string) 
 	hd.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
 	// Streamed: the gateway holds a few requests' worth, never the file.
-	n, err := io.Copy(&idleWriter{w: w, rc: http.NewResponseController(w), idle: h.opts.Idle}, f)
+	n, err := io.Copy(&idleWriter{w: w, rc: http.NewResponseController(w), idle: h.opts.Idle, busy: h.busy}, f)
 	ev.Bytes = n
 	if err == nil && n != fi.Size() {
 		err = fmt.Errorf("files: %d bytes sent of %d (the file changed)", n, fi.Size())
@@ -284,7 +288,7 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request, name string, re
 	if err != nil {
 		return ev, err
 	}
-	body := io.Reader(&idleReader{r: r.Body, rc: http.NewResponseController(w), idle: h.opts.Idle})
+	body := io.Reader(&idleReader{r: r.Body, rc: http.NewResponseController(w), idle: h.opts.Idle, busy: h.busy})
 	if h.opts.MaxUpload > 0 {
 		body = http.MaxBytesReader(w, io.NopCloser(body), h.opts.MaxUpload)
 	}
@@ -351,11 +355,22 @@ type idleReader struct {
 	r    io.Reader
 	rc   *http.ResponseController
 	idle time.Duration
+	busy func()
+	last time.Time
 }
 
 func (i *idleReader) Read(p []byte) (int, error) {
-	i.rc.SetReadDeadline(time.Now().Add(i.idle))
+	i.moved()
 	return i.r.Read(p)
+}
+
+// moved pushes the deadline on and tells Busy, at most once a second.
+func (i *idleReader) moved() {
+	if now := time.Now(); now.Sub(i.last) >= time.Second {
+		i.last = now
+		i.rc.SetReadDeadline(now.Add(i.idle))
+		i.busy()
+	}
 }
 
 // idleWriter does the same for the response's writes.
@@ -363,9 +378,21 @@ type idleWriter struct {
 	w    io.Writer
 	rc   *http.ResponseController
 	idle time.Duration
+	busy func()
+	last time.Time
 }
 
 func (i *idleWriter) Write(p []byte) (int, error) {
-	i.rc.SetWriteDeadline(time.Now().Add(i.idle))
+	if now := time.Now(); now.Sub(i.last) >= time.Second {
+		i.last = now
+		i.rc.SetWriteDeadline(now.Add(i.idle))
+		i.busy()
+	}
 	return i.w.Write(p)
+}
+
+func (h *Handler) busy() {
+	if h.opts.Busy != nil {
+		h.opts.Busy()
+	}
 }

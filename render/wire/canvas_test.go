@@ -146,11 +146,19 @@ func FuzzCanvas(f *testing.F) {
 		for _, m := range sv.msgs {
 			b = m.Append(b)
 		}
-		f.Add(b)
+		f.Add(false, b)
+		f.Add(true, b)
 	}
-	f.Fuzz(func(t *testing.T, b []byte) {
+	// keys: the stream restarts at every RESIZE, as a recording's player restarts it at
+	// key records.
+	f.Fuzz(func(t *testing.T, keys bool, b []byte) {
 		c := NewCanvas()
 		c.MaxPixels = 1 << 16
-		_ = Decode(b, c.Apply) // must not panic; errors are fine
+		_ = Decode(b, func(m Message) error { // must not panic; errors are fine
+			if _, ok := m.(Resize); ok && keys {
+				c.ResetStream()
+			}
+			return c.Apply(m)
+		})
 	})
 }

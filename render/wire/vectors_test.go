@@ -127,6 +127,8 @@ func describe(m Message) map[string]any {
 		return map[string]any{"type": "PONG", "token": m.Token}
 	case TerminalSize:
 		return map[string]any{"type": "TERMINAL_SIZE", "cols": m.Cols, "rows": m.Rows}
+	case Files:
+		return map[string]any{"type": "FILES", "flags": m.Flags, "maxUpload": m.MaxUpload, "token": m.Token}
 	case Share:
 		return map[string]any{"type": "SHARE", "op": m.Op, "mode": m.Mode, "value": m.Value}
 	case Shares:
@@ -369,6 +371,11 @@ func malformedVectors() []vector {
 		{Name: "malformed-pong-short", Hex: hex.EncodeToString(Unknown{T: TypePong}.Append(nil))},
 		{Name: "malformed-terminal-size-0", Hex: hex.EncodeToString(TerminalSize{Cols: 0, Rows: 24}.Append(nil))},
 		{Name: "malformed-terminal-size-short", Hex: hex.EncodeToString(Unknown{T: TypeTerminalSize, Payload: []byte{80, 0, 24}}.Append(nil))},
+		{Name: "malformed-files-flags-4", Hex: hex.EncodeToString(Files{Flags: 4, Token: "t"}.Append(nil))},
+		{Name: "malformed-files-no-token", Hex: hex.EncodeToString(Files{Flags: FilesUpload}.Append(nil))},
+		{Name: "malformed-files-token-65", Hex: hex.EncodeToString(Files{Token: strings.Repeat("a", MaxFilesToken+1)}.Append(nil))},
+		{Name: "malformed-files-token-slash", Hex: hex.EncodeToString(Files{Token: "a/b"}.Append(nil))},
+		{Name: "malformed-files-short", Hex: hex.EncodeToString(Unknown{T: TypeFiles, Payload: []byte{1, 0, 0, 0, 0, 0, 0, 0}}.Append(nil))},
 		{Name: "malformed-share-short", Hex: hex.EncodeToString(Unknown{T: TypeShare, Payload: []byte{0, 0, 1, 0, 0}}.Append(nil))},
 		{Name: "malformed-share-op-2", Hex: hex.EncodeToString(Share{Op: 2}.Append(nil))},
 		{Name: "malformed-shares-17-links", Hex: hex.EncodeToString(Shares{Links: make([]ShareLink, MaxShareLinks+1)}.Append(nil))},

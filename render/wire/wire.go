@@ -27,7 +27,7 @@ var fixed = [256]int8{
 	TypeResizeRequest: 4, TypeWheel: 8, TypeTerminalResize: 4,
 	TypePrompt: 9, TypePromptResponse: 5, TypeClipboardContent: 1, TypeClientClipboardContent: 1, TypeTerminalDeflate: 4, TypeTerminalScrollback: 4,
 	TypeAudio: 4, TypeAudioFormat: 6, TypeAudioEnable: 1, TypeNotice: 1, TypePing: 4, TypePong: 4,
-	TypeShare: 6, TypeShares: 1, TypeTerminalSize: 4,
+	TypeShare: 6, TypeShares: 1, TypeTerminalSize: 4, TypeFiles: 9,
 }
 
 func le16(p []byte, i int) int { return int(binary.LittleEndian.Uint16(p[i:])) }
@@ -90,6 +90,8 @@ func Next(b []byte) (m Message, rest []byte, err error) {
 		return decodeTerminalDeflate(b, rest, p)
 	case TypeTerminalSize: // § TERMINAL_SIZE
 		return decodeTerminalSize(b, rest, p)
+	case TypeFiles: // § FILES
+		return decodeFiles(b, rest, p)
 	case TypeTerminalScrollback: // § TERMINAL_SCROLLBACK
 		return TerminalScrollback{Lines: binary.LittleEndian.Uint32(p)}, rest, nil
 	case TypeAudio: // § AUDIO

@@ -31,6 +31,7 @@ export const T = {
   PONG: 0x15,
   SHARES: 0x16,
   TERMINAL_SIZE: 0x17,
+  FILES: 0x18,
   ACK: 0x80,
   KEY: 0x81,
   POINTER: 0x82,
@@ -56,6 +57,11 @@ export const FLAG_AUDIO = 8; // the connection has sound
 export const FLAG_SHARE = 16; // the session may be shared (SHARE works)
 export const FLAG_VIEW_ONLY = 32; // the server ignores this client's input
 export const MAX_TERMINAL_SIDE = 4096; // TERMINAL_SIZE's cols and rows
+
+// FILES flags and token (§ FILES).
+export const FILES_UPLOAD = 1;
+export const FILES_DOWNLOAD = 2;
+export const MAX_FILES_TOKEN = 64;
 
 // SHARE ops and share modes (§ SHARE), and the bounds of SHARES (§ SHARES).
 export const SHARE_CREATE = 0;
@@ -165,6 +171,8 @@ export type TerminalConfig = { type: "TERMINAL_CONFIG"; fontSize: number; colorS
 export type TerminalDeflate = { type: "TERMINAL_DEFLATE"; size: number; data: Uint8Array };
 export type TerminalScrollback = { type: "TERMINAL_SCROLLBACK"; lines: number };
 export type TerminalSize = { type: "TERMINAL_SIZE"; cols: number; rows: number };
+/** FILES: the session's file transfer, under /files/{token}/ (§ FILES); maxUpload 0: no limit. */
+export type Files = { type: "FILES"; flags: number; maxUpload: number; token: string };
 export type Audio = { type: "AUDIO"; timestamp: number; data: Uint8Array };
 export type AudioFormat = { type: "AUDIO_FORMAT"; codec: number; channels: number; sampleRate: number; config: Uint8Array };
 export type AudioEnable = { type: "AUDIO_ENABLE"; enabled: boolean };
@@ -196,7 +204,7 @@ export type TerminalResize = { type: "TERMINAL_RESIZE"; cols: number; rows: numb
 // A type this version does not know: skipped.
 export type Unknown = { type: "UNKNOWN"; typeByte: number; payload: Uint8Array };
 
-export type ServerMessage = Hello | Resize | Fill | Copy | Image | Frame | Cursor | Clipboard | Bell | Name | Close | Terminal | TerminalConfig | Prompt | TerminalDeflate | TerminalScrollback | Audio | AudioFormat | Notice | ClipboardContent | Pong | Shares | TerminalSize;
+export type ServerMessage = Hello | Resize | Fill | Copy | Image | Frame | Cursor | Clipboard | Bell | Name | Close | Terminal | TerminalConfig | Prompt | TerminalDeflate | TerminalScrollback | Audio | AudioFormat | Notice | ClipboardContent | Pong | Shares | TerminalSize | Files;
 export type ClientMessage = Ack | Key | Pointer | ClientClipboard | ResizeRequest | TerminalInput | Wheel | TerminalResize | PromptResponse | AudioEnable | ClientClipboardContent | Ping | Share;
 export type Message = ServerMessage | ClientMessage | Unknown;
 
@@ -464,6 +472,20 @@ function decodePayload(type: number, p: Uint8Array, dv: DataView): Message {
       }
       return { type: "TERMINAL_SIZE", cols, rows };
     }
+    case T.FILES: { // § FILES
+      if (n < 9) throw short("FILES", n, 9);
+      const flags = p[0];
+      if (flags & ~(FILES_UPLOAD | FILES_DOWNLOAD)) throw new ProtocolError(`FILES: flags 0x${flags.toString(16)}`);
+      // Up to 2^53 exactly; a larger limit is as good as none to a browser.
+      const maxUpload = dv.getUint32(5, true) * 2 ** 32 + dv.getUint32(1, true);
+      const tok = p.subarray(9);
+      if (tok.length < 1 || tok.length > MAX_FILES_TOKEN) throw new ProtocolError(`FILES: token of ${tok.length} bytes, want 1-${MAX_FILES_TOKEN}`);
+      for (const c of tok) {
+        const ok = (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x5f || c === 0x2e;
+        if (!ok) throw new ProtocolError(`FILES: token byte 0x${c.toString(16)}`);
+      }
+      return { type: "FILES", flags, maxUpload, token: String.fromCharCode(...tok) };
+    }
     case T.TERMINAL_SCROLLBACK: // § TERMINAL_SCROLLBACK
       if (n < 4) throw short("TERMINAL_SCROLLBACK", n, 4);
       return { type: "TERMINAL_SCROLLBACK", lines: dv.getUint32(0, true) };
@@ -639,6 +661,8 @@ export function writeMessage(w: Writer, m: Message): Writer {
       return w.begin(T.TERMINAL_SCROLLBACK).u32(m.lines).end();
     case "TERMINAL_SIZE":
       return w.begin(T.TERMINAL_SIZE).u16(m.cols).u16(m.rows).end();
+    case "FILES":
+      return w.begin(T.FILES).u8(m.flags).u32(m.maxUpload % 2 ** 32).u32(Math.floor(m.maxUpload / 2 ** 32)).text(m.token).end();
     case "AUDIO":
       return w.begin(T.AUDIO).u32(m.timestamp).bytes(m.data).end();
     case "AUDIO_FORMAT":

@@ -1,0 +1,194 @@
+package gateway
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+
+	"github.com/pkg/sftp"
+
+	"github.com/racgate/racgate/audit"
+	"github.com/racgate/racgate/config"
+	"github.com/racgate/racgate/gateway/files"
+	"github.com/racgate/racgate/gateway/signin"
+	"github.com/racgate/racgate/render/wire"
+)
+
+// A session's file transfer (docs/files.md). FILES gives the owner's browser a token;
+// requests under /files/{token}/ reach the files package's handler once the signed-in
+// user is found to be the session's. The file system opens on the first request (an
+// SFTP channel on the session's own SSH connection) and closes when the session ends.
+
+// sftpSettings are an endpoint's SFTP settings (Guacamole's names).
+type sftpSettings struct {
+	enabled          bool
+	dir              string // sftp-root-directory; "/" when unset, as in Guacamole
+	noUpload, noDown bool
+}
+
+func sftpOptions(set config.Settings) sftpSettings {
+	o := sftpSettings{enabled: set.Bool("enable-sftp"), dir: set["sftp-root-directory"],
+		noUpload: set.Bool("sftp-disable-upload"), noDown: set.Bool("sftp-disable-download")}
+	if o.dir == "" {
+		o.dir = "/"
+	}
+	return o
+}
+
+// sessionFiles is one session's file transfer.
+type sessionFiles struct {
+	token string
+	dir   string
+	opts  files.Options
+	open  func() (files.FS, error)
+
+	mu     sync.Mutex
+	h      *files.Handler
+	fsys   files.FS
+	closed bool
+}
+
+// errFilesEnded: a request came after its session ended.
+var errFilesEnded = errors.New("the session has ended")
+
+// handler opens the file system on first use.
+func (sf *sessionFiles) handler() (*files.Handler, error) {
+	sf.mu.Lock()
+	defer sf.mu.Unlock()
+	switch {
+	case sf.closed:
+		return nil, errFilesEnded
+	case sf.h != nil:
+		return sf.h, nil
+	}
+	fsys, err := sf.open()
+	if err != nil {
+		return nil, err
+	}
+	root, err := files.NewRoot(fsys, sf.dir)
+	if err != nil {
+		fsys.Close()
+		return nil, err
+	}
+	sf.fsys, sf.h = fsys, files.NewHandler(root, sf.opts)
+	return sf.h, nil
+}
+
+func (sf *sessionFiles) close() {
+	sf.mu.Lock()
+	defer sf.mu.Unlock()
+	sf.closed = true
+	if sf.fsys != nil {
+		sf.fsys.Close()
+	}
+}
+
+// message is the FILES that tells the browser.
+func (sf *sessionFiles) message() wire.Files {
+	var flags uint8
+	if !sf.opts.NoUpload {
+		flags |= wire.FilesUpload
+	}
+	if !sf.opts.NoDownload {
+		flags |= wire.FilesDownload
+	}
+	return wire.Files{Flags: flags, MaxUpload: uint64(max(sf.opts.MaxUpload, 0)), Token: sf.token}
+}
+
+// sftpCapable is a terminal whose connection can open SFTP (protocols/ssh.Session).
+type sftpCapable interface{ SFTP() (*sftp.Client, error) }
+
+// startFiles sets up the file transfer of an SSH session on t, if its endpoint has it;
+// nil when it has not.
+func (ss *session) startFiles(t terminal) *sessionFiles {
+	o := sftpOptions(ss.settings)
+	sc, ok := t.(sftpCapable)
+	if !o.enabled || !ok || ss.host != nil {
+		return nil
+	}
+	limits := ss.srv.state.Load().cfg.FilesFor(ss.ep)
+	sf := &sessionFiles{token: rand.Text(), dir: o.dir,
+		opts: files.Options{NoUpload: o.noUpload, NoDownload: o.noDown, MaxUpload: limits.MaxUpload,
+			Event: ss.fileEvent, Busy: ss.touch},
+		open: func() (files.FS, error) {
+			c, err := sc.SFTP()
+			if err != nil {
+				return nil, err
+			}
+			return files.NewSFTP(c), nil
+		}}
+	ss.files.Store(sf)
+	return sf
+}
+
+// fileEvent writes a file operation to the audit trail and the session's log.
+func (ss *session) fileEvent(e files.Event) {
+	attrs := []slog.Attr{slog.String("op", e.Op), slog.String("path", e.Path)}
+	if e.To != "" {
+		attrs = append(attrs, slog.String("to", e.To))
+	}
+	if e.Op == "upload" || e.Op == "download" {
+		attrs = append(attrs, slog.Int64("bytes", e.Bytes))
+	}
+	if e.Err != nil {
+		attrs = append(attrs, slog.String("error", e.Err.Error()))
+	}
+	ss.srv.audit.Record(audit.FileTransfer, ss.auditAttrs(attrs...)...)
+	args := make([]any, len(attrs))
+	for i, a := range attrs {
+		args[i] = a
+	}
+	ss.log.Info("file", args...)
+}
+
+// sessionByFiles is the live session whose file transfer token is token.
+func (s *Server) sessionByFiles(token string) (*session, *sessionFiles) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for ss := range s.sessions {
+		if sf := ss.files.Load(); sf != nil && sf.token == token {
+			return ss, sf
+		}
+	}
+	return nil, nil
+}
+
+func (s *Server) filesRoutes(m *http.ServeMux) {
+	m.HandleFunc("/files/{token}/{op}", s.handleFiles)
+}
+
+// handleFiles passes a file request to its session's handler: only the session's own
+// user, signed in, and for what changes files, from the page's own origin.
+func (s *Server) handleFiles(w http.ResponseWriter, r *http.Request) {
+	fail := func(status int, text string) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(status)
+		fmt.Fprintf(w, "{\"error\":%s}\n", strconv.Quote(text))
+	}
+	lg, err := s.signin.Current(r)
+	if err != nil {
+		fail(http.StatusUnauthorized, "Sign in again.")
+		return
+	}
+	if r.Method != http.MethodGet && !signin.SameOrigin(s.state.Load().cfg, r) {
+		fail(http.StatusForbidden, "cross-origin request refused")
+		return
+	}
+	ss, sf := s.sessionByFiles(r.PathValue("token"))
+	if ss == nil || ss.user != lg.User.Username || ss.who.Source != lg.User.Source {
+		fail(http.StatusNotFound, "That session has ended, or is not yours.")
+		return
+	}
+	h, err := sf.handler()
+	if err != nil {
+		ss.log.Warn("file transfer: cannot open", "err", err)
+		fail(http.StatusBadGateway, "The remote machine's file transfer could not start: "+err.Error())
+		return
+	}
+	h.ServeHTTP(w, r)
+}

@@ -1,0 +1,141 @@
+package gateway
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/racgate/racgate/gateway/files"
+	"github.com/racgate/racgate/internal/peers"
+	"github.com/racgate/racgate/render/wire"
+)
+
+// TestSSHFiles: an SSH endpoint with enable-sftp. Its owner's browser gets FILES right
+// after HELLO and the terminal's messages; under /files/{token}/ the owner uploads, lists
+// and downloads over the session's own SSH connection, and the bytes are on the remote
+// machine under sftp-root-directory. Another user, a cross-origin upload and a request
+// after the session ended are refused. Every operation is in the audit trail.
+func TestSSHFiles(t *testing.T) {
+	d := peers.StartSSHD(t)
+	root := d.UserDir(t)
+	auditFile := filepath.Join(t.TempDir(), "audit.jsonl")
+	cfg := sshConfigYAML(d.Addr, []string{
+		"username: " + d.User, "password: " + yamlQuote(d.Password), "host-key: " + yamlQuote(d.HostKey),
+		"enable-sftp: true", "sftp-root-directory: " + root,
+	}) + "audit-log: " + auditFile + "\n"
+	cfg = strings.Replace(cfg, "users:\n", "users:\n  - username: bob\n    password-hash: \""+testHash+"\"\n", 1)
+	cfg = strings.Replace(cfg, "  - name: lab\n", "  - name: lab\n    files: {max-upload: 1MiB}\n", 1)
+	ts := newTestServer(t, cfg)
+	c := dialTerm(t, ts, "").start()
+	c.wait("FILES", 15*time.Second, func(c *termClient) bool { return c.files != nil })
+	c.mu.Lock()
+	f, order := *c.files, c.order
+	c.mu.Unlock()
+	if f.Flags != wire.FilesUpload|wire.FilesDownload || f.MaxUpload != 1<<20 || len(f.Token) < 16 {
+		t.Fatalf("FILES %+v", f)
+	}
+	if i := indexType(order, wire.TypeFiles); i < 0 || order[0] != wire.TypeHello || i < indexType(order, wire.TypeTerminalScrollback) {
+		t.Fatalf("messages in the order %v", order)
+	}
+	base := ts.hs.URL + "/files/" + f.Token + "/"
+	demo := ts.loggedIn(t, "demo")
+	do := func(c *http.Client, method, op string, q url.Values, body io.Reader, h http.Header) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, base+op+"?"+q.Encode(), body)
+		for k, v := range h {
+			req.Header[k] = v
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	content := bytes.Repeat([]byte("racgate sftp\n"), 50000) // 650 KB
+	if status, body := do(demo, "PUT", "upload", url.Values{"path": {"/notes.txt"}}, bytes.NewReader(content), nil); status != 201 {
+		t.Fatalf("upload: %d %s", status, body)
+	}
+	if b, err := os.ReadFile(filepath.Join(root, "notes.txt")); err != nil || !bytes.Equal(b, content) {
+		t.Fatalf("on the remote: %d bytes, %v", len(b), err)
+	}
+	status, body := do(demo, "GET", "list", url.Values{"path": {"/"}}, nil, nil)
+	var l files.Listing
+	if err := json.Unmarshal([]byte(body), &l); status != 200 || err != nil || len(l.Entries) != 1 || l.Entries[0].Name != "notes.txt" || l.Entries[0].Size != int64(len(content)) {
+		t.Fatalf("list: %d %s", status, body)
+	}
+	if status, body := do(demo, "GET", "download", url.Values{"path": {"/notes.txt"}}, nil, nil); status != 200 || body != string(content) {
+		t.Fatalf("download: %d, %d bytes", status, len(body))
+	}
+	// The provider's limit.
+	if status, body := do(demo, "PUT", "upload", url.Values{"path": {"/big"}}, bytes.NewReader(make([]byte, 1<<20+1)), nil); status != 413 || !strings.Contains(body, "1 MiB") {
+		t.Fatalf("an upload over max-upload: %d %s", status, body)
+	}
+	// Not bob's session; not from another site's page.
+	if status, body := do(ts.loggedIn(t, "bob"), "GET", "list", url.Values{"path": {"/"}}, nil, nil); status != 404 || strings.Contains(body, "notes") {
+		t.Fatalf("bob: %d %s", status, body)
+	}
+	if status, body := do(ts.client(), "GET", "list", url.Values{"path": {"/"}}, nil, nil); status != 401 {
+		t.Fatalf("signed out: %d %s", status, body)
+	}
+	evil := http.Header{"Origin": {"https://evil.example"}}
+	if status, body := do(demo, "PUT", "upload", url.Values{"path": {"/planted"}}, strings.NewReader("x"), evil); status != 403 {
+		t.Fatalf("cross-origin upload: %d %s", status, body)
+	}
+	if _, err := os.Stat(filepath.Join(root, "planted")); err == nil {
+		t.Fatal("the cross-origin upload landed")
+	}
+	c.send(typeLine("exit"))
+	c.waitClose(10 * time.Second)
+	waitFor(t, "the session to end", func() bool { ts.mu.Lock(); defer ts.mu.Unlock(); return len(ts.sessions) == 0 })
+	if status, body := do(demo, "GET", "list", url.Values{"path": {"/"}}, nil, nil); status != 404 {
+		t.Fatalf("after the session: %d %s", status, body)
+	}
+
+	af, err := os.Open(auditFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer af.Close()
+	var ops []string
+	sc := bufio.NewScanner(af)
+	for sc.Scan() {
+		var m map[string]any
+		if json.Unmarshal(sc.Bytes(), &m) != nil || m["event"] != "file_transfer" {
+			continue
+		}
+		if m["user"] != "demo" || m["endpoint"] != "shell" || m["conn"] == "" {
+			t.Errorf("audit line %s", sc.Text())
+		}
+		op := m["op"].(string) + " " + m["path"].(string)
+		if e, ok := m["error"]; ok {
+			op += " refused"
+			_ = e
+		}
+		if b, ok := m["bytes"]; ok && op == "upload /notes.txt" && b != float64(len(content)) {
+			t.Errorf("upload bytes %v", b)
+		}
+		ops = append(ops, op)
+	}
+	if got := strings.Join(ops, ", "); got != "upload /notes.txt, download /notes.txt, upload /big refused" {
+		t.Fatalf("audit: %s", got)
+	}
+}
+
+func indexType(ts []wire.Type, t wire.Type) int {
+	for i, x := range ts {
+		if x == t {
+			return i
+		}
+	}
+	return -1
+}
