@@ -69,7 +69,7 @@ type termClient struct {
 	shares     []wire.Shares
 	termSizes  []wire.TerminalSize // TERMINAL_SIZE, in order
 	files      *wire.Files
-	order      []wire.Type         // message types, in order, without repeats of output and FRAME
+	order      []wire.Type // message types, in order, without repeats of output and FRAME
 	frames     int
 	deflated   int         // TERMINAL_DEFLATE messages among the frames
 	sizes      []int       // each frame's output in bytes (inflated)
