@@ -28,6 +28,10 @@ function axeSource() {
 //   {"clickSelector": "css"}       clicks the element (playwright's checks: visible, enabled)
 //   {"reload": true}               reloads the page
 //   {"screenshot": "path"}         the viewport as a PNG file
+//   {"setInputFiles": {"selector","path"}}  gives a file input the file at path (files_test.go)
+//   {"download": "css"}            clicks a download link and waits for the download;
+//                                  result: path (where it was saved), name (the suggested name)
+//   {"dropFile": {"selector","name","text"}}  drops a file of that name and text on the element
 //   {"text": "css"}                the element's textContent ("" without one)
 //   {"goto": "/path"}              loads a page of the gateway (forwardauth_test.go)
 //   {"fill": {"selector","value"}} types value into a form field (oidc_test.go)
@@ -173,6 +177,27 @@ const EXTRA = {
   async screenshot(b, path) {
     await b.page.screenshot({ path: String(path), type: "png" });
     return { path };
+  },
+  async setInputFiles(b, v) {
+    await b.page.setInputFiles(String(v.selector), String(v.path));
+    return {};
+  },
+  async download(b, sel) {
+    const [d] = await Promise.all([b.page.waitForEvent("download", { timeout: b.timeoutMs }), b.page.click(String(sel))]);
+    const path = await d.path(); // waits for the whole download
+    const failure = await d.failure();
+    if (failure) throw new Error(`download failed: ${failure}`);
+    return { path, name: d.suggestedFilename() };
+  },
+  async dropFile(b, v) {
+    await b.page.evaluate(([sel, name, text]) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([text], name));
+      const el = document.querySelector(sel);
+      el.dispatchEvent(new DragEvent("dragover", { dataTransfer: dt, bubbles: true, cancelable: true }));
+      el.dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, [String(v.selector), String(v.name), String(v.text)]);
+    return {};
   },
 };
 

@@ -25,6 +25,7 @@ import { Reconnector } from "./reconnect.js";
 import { NoticeLine } from "./notice.js";
 import { PromptForm } from "./prompt.js";
 import { SharePanel } from "./sharepanel.js";
+import { FilePanel } from "./filepanel.js";
 import { SoundPanel } from "./soundpanel.js";
 import { Session } from "./session.js";
 import type { SessionUI, State } from "./session.js";
@@ -77,6 +78,7 @@ export interface PageElements {
   shareCreate: HTMLButtonElement; // #share-create
   shareLinks: HTMLUListElement; // #share-links
   shareWatchers: HTMLElement; // #share-watchers
+  files: HTMLElement; // #files: the file section (filepanel.ts)
 }
 
 function el<T extends HTMLElement>(id: string): T {
@@ -127,6 +129,7 @@ export function pageElements(): PageElements {
     shareCreate: el("share-create"),
     shareLinks: el("share-links"),
     shareWatchers: el("share-watchers"),
+    files: el("files"),
   };
 }
 
@@ -145,6 +148,7 @@ export class ConnectPage {
   private readonly viewMode: ViewModeToggle;
   private readonly menu: Menu;
   private readonly share: SharePanel;
+  private readonly files: FilePanel;
   private readonly reconnector: Reconnector;
   private everConnected = false; // only a connection that once worked is retried by itself
   private readonly session: Session;
@@ -226,6 +230,15 @@ export class ConnectPage {
       { section: el.share, mode: el.shareMode, expiry: el.shareExpiry, create: el.shareCreate, links: el.shareLinks, watchers: el.shareWatchers },
       { send: (m) => this.session.send(m), note },
     );
+    const f = <T extends HTMLElement>(id: string): T => el.files.querySelector<T>(`#${id}`) ?? (() => {
+      throw new Error(`client.html lacks #${id}`);
+    })();
+    this.files = new FilePanel({
+      section: el.files, path: f("files-path"), up: f("files-up"), refresh: f("files-refresh"), mkdir: f("files-mkdir"),
+      upload: f("files-upload"), input: f("files-input"), form: f("files-form"), formLabel: f("files-form-label"),
+      name: f("files-name"), cancelName: f("files-name-cancel"), list: f("files-list"), transfers: f("files-transfers"),
+      note: f("files-note"), drop: [el.files, el.view],
+    });
     this.reconnector = new Reconnector({ reconnect: () => this.connect(), say: (text) => this.status.say(text) });
     this.session = new Session({ url: "", display: this.desktop.display, ui: this.sessionUI() });
   }
@@ -245,6 +258,7 @@ export class ConnectPage {
     this.viewMode.listen();
     this.menu.listen();
     this.share.listen();
+    this.files.listen();
     // Zoom on top of the view mode, a step at a time (pinching zooms freely).
     const step = (dir: 1 | -1) => {
       const z = this.desktop.zoom;
@@ -300,6 +314,7 @@ export class ConnectPage {
       bell: () => this.bell.ring(),
       notice: (level, text) => this.notice.show(level, text),
       shares: (m) => this.share.show(m),
+      files: (m) => this.files.show(m),
       terminal: (data) => t.write(data),
       terminalConfig: (fontSize, colorScheme) => t.configure(fontSize, colorScheme),
       terminalScrollback: (lines) => t.setScrollback(lines),
@@ -326,6 +341,7 @@ export class ConnectPage {
     if (s === "closed") {
       this.sound.closed();
       this.share.closed();
+      this.files.closed();
     }
     if (s !== "connected") this.viewMode.setAvailable(false); // back to fit until the next HELLO
     if (s === "connected" && this.session.kind !== KIND_TERMINAL) this.desktop.focus();

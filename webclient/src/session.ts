@@ -21,7 +21,7 @@ import {
   WS_CLOSE_NORMAL,
   WS_CLOSE_PROTOCOL_ERROR,
 } from "./wire.js";
-import type { Audio, AudioFormat, ClientMessage, ClipboardFormats, Hello, Image, Message, Prompt, Shares } from "./wire.js";
+import type { Audio, AudioFormat, ClientMessage, ClipboardFormats, Files, Hello, Image, Message, Prompt, Shares } from "./wire.js";
 
 export type State = "connecting" | "connected" | "closed";
 
@@ -61,6 +61,8 @@ export interface SessionUI {
   notice?(level: number, text: string): void;
   /** shares: the owner's share links and watchers (§ SHARES), whole each time. */
   shares?(m: Shares): void;
+  /** files: the session has file transfer (§ FILES). */
+  files?(m: Files): void;
 }
 
 // A queued item: a message, or an IMAGE whose JPEG/PNG decode started on arrival so
@@ -332,6 +334,9 @@ export class Session {
         return;
       case "SHARES": // § SHARES
         ui.shares?.(m);
+        return;
+      case "FILES": // § FILES
+        ui.files?.(m);
         return;
       case "CLOSE": // § CLOSE: the websocket closes next
         this.closeMsg = { code: m.code, reason: m.reason };
