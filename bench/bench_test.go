@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -439,5 +440,32 @@ func TestRDPBusy(t *testing.T) {
 	}
 	if res.Bytes == 0 || res.Frames == 0 || res.CPUPerSession10s <= 0 || res.ServerCPU10s <= 0 || res.RSSBytes <= 0 {
 		t.Fatalf("result %+v", res)
+	}
+}
+
+// TestSFTPBench runs the sftp scenario with a small file against a real sshd: both
+// clients move it both ways, and the table compares them.
+func TestSFTPBench(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts sshd and racgate")
+	}
+	peers.Require(t, "sshd", "sftp", "ssh-keygen", "useradd", "chpasswd", "go")
+	peers.RequireRoot(t, "the sftp scenario")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	run, stderr := runBench(ctx, t, "-racgate", testRacgate(t), "-scenarios", "sftp", "-sftp-size", "8")
+	if run.TransferError != "" || len(run.Transfers) != 2 || len(run.Results) != 0 {
+		t.Fatalf("transfers %+v, error %q\n%s", run.Transfers, run.TransferError, stderr.String())
+	}
+	for i, want := range []string{"upload", "download"} {
+		tr := run.Transfers[i]
+		if tr.Direction != want || tr.Bytes != 8<<20 || tr.Racgate <= 0 || tr.OpenSSH <= 0 {
+			t.Errorf("transfer %+v", tr)
+		}
+	}
+	var table bytes.Buffer
+	report.Table(&table, run)
+	if !strings.Contains(table.String(), "racgate/OpenSSH") || !regexp.MustCompile(`(?m)^\s+download\s+8\s+[0-9.]+\s+[0-9.]+\s+[0-9.]+x$`).MatchString(table.String()) {
+		t.Errorf("the table:\n%s", table.String())
 	}
 }

@@ -46,6 +46,7 @@ type options struct {
 	// recordings: the sessions are recorded (racgate's recording, guacd's
 	// recording-path) and the recordings' growth is reported per hour.
 	recordings bool
+	sftpSize   int64 // the sftp scenario's file
 	jsonPath   string
 	svgDir     string
 	pprofDir   string
@@ -107,13 +108,14 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.height, "height", 768, "desktop height")
 	fs.IntVar(&o.sessions, "sessions", 1, "concurrent sessions per workload scenario")
 	scale := fs.String("scale", "1,10,100", "session counts for the scaling curve (idle desktop), at most 1000")
-	only := fs.String("scenarios", "", "comma-separated scenarios to run (idle,busy,churn,drag,typing,slow-client,slow-typing,scale,rdp-idle,rdp-busy,ssh-idle,ssh-flood,rdp-audio,vnc-audio,render); default all")
+	only := fs.String("scenarios", "", "comma-separated scenarios to run (idle,busy,churn,drag,typing,slow-client,slow-typing,scale,rdp-idle,rdp-busy,ssh-idle,ssh-flood,rdp-audio,vnc-audio,render,sftp); default all")
 	fs.BoolVar(&o.variants, "variants", false, "also run busy with each quality/compress/encodings variant")
 	fs.IntVar(&o.samples, "samples", 200, "latency samples (key presses) at most, within -duration")
 	fs.StringVar(&o.guacd, "guacd", "", "guacd host:port: run the scenarios through guacd too and print ratios")
 	fs.IntVar(&o.guacdPID, "guacd-pid", 0, "guacd's PID (local guacd), for its CPU and memory")
 	fs.BoolVar(&o.guacdFirst, "guacd-first", false, "with -guacd: run each scenario through guacd first, then racgate (alternate between runs)")
 	fs.BoolVar(&o.recordings, "recordings", false, "record every session (racgate's recording, guacd's recording-path) and report the recordings' bytes per hour")
+	sftpMiB := fs.Int("sftp-size", 256, "the sftp scenario's file, in MiB (1-4096)")
 	fs.StringVar(&o.jsonPath, "json", "", "write results as JSON to this file")
 	fs.StringVar(&o.svgDir, "svg", "", "write SVG charts into this directory")
 	fs.StringVar(&o.pprofDir, "pprof", "", "write racgate's CPU profile of each measuring window into this directory")
@@ -151,7 +153,10 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, errors.New("-width/-height: want 64-4096")
 	case o.samples < 1 || o.samples > 10000:
 		return nil, errors.New("-samples: want 1-10000")
+	case *sftpMiB < 1 || *sftpMiB > 4096:
+		return nil, errors.New("-sftp-size: want 1-4096 (MiB)")
 	}
+	o.sftpSize = int64(*sftpMiB) << 20
 	return o, nil
 }
 
@@ -192,7 +197,7 @@ func execute(ctx context.Context, o *options) (*report.Run, error) {
 		Host: hostInfo(),
 	}
 	list := scenarios(o)
-	if len(list) == 0 && !o.want("render") {
+	if len(list) == 0 && !o.want("render") && !o.want("sftp") {
 		return nil, fmt.Errorf("no scenario matches -scenarios %q", strings.Join(o.only, ","))
 	}
 	for i, sc := range list {
@@ -215,6 +220,11 @@ func execute(ctx context.Context, o *options) (*report.Run, error) {
 		}{{"render-busy", workloadBusy}, {"render-churn", workloadChurn}, {"render-drag", workloadDrag}} {
 			label := fmt.Sprintf("render %d/3 %s", i+1, m.name)
 			run.Results = append(run.Results, h.renderMatrix(ctx, m.name, m.wl, renderVariants, label)...)
+		}
+	}
+	if o.want("sftp") {
+		if run.Transfers, err = h.sftpBench(ctx, "sftp"); err != nil {
+			run.TransferError = err.Error()
 		}
 	}
 	if o.guacd != "" {

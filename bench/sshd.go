@@ -40,6 +40,12 @@ type sshd struct {
 // every session running command. A password login as sshUser needs root (useradd,
 // chpasswd, and sshd switching users).
 func startSSHD(ctx context.Context, ps *procs, dir, command, counter string) (*sshd, error) {
+	return startSSHDWith(ctx, ps, dir, command, counter, "")
+}
+
+// startSSHDWith is startSSHD with extra sshd_config lines, which go first (sshd keeps the
+// first value it reads for a keyword).
+func startSSHDWith(ctx context.Context, ps *procs, dir, command, counter, extra string) (*sshd, error) {
 	bin, err := lookup("sshd")
 	if err != nil {
 		return nil, err
@@ -79,7 +85,7 @@ func startSSHD(ctx context.Context, ps *procs, dir, command, counter string) (*s
 		}
 		conf := filepath.Join(dir, fmt.Sprintf("sshd_config.%d", attempt))
 		logPath := filepath.Join(dir, fmt.Sprintf("sshd.%d.log", attempt))
-		if err := os.WriteFile(conf, []byte(sshdConfig(dir, key, port, command)), 0o600); err != nil {
+		if err := os.WriteFile(conf, []byte(extra+sshdConfig(dir, key, port, command)), 0o600); err != nil {
 			return nil, err
 		}
 		logf, err := os.Create(logPath)

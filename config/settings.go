@@ -65,7 +65,10 @@ var knownSettings = map[string]settingKind{
 	"command": kindString, "color-scheme": kindString, "font-name": kindString,
 	"font-size": kindInt, "scrollback": kindInt, "terminal-type": kindString,
 	"locale": kindString, "server-alive-interval": kindInt, "enable-sftp": kindBool,
-	"sftp-root-directory": kindString, "sftp-disable-upload": kindBool, "sftp-disable-download": kindBool, "backspace": kindInt,
+	"sftp-root-directory": kindString, "sftp-disable-upload": kindBool, "sftp-disable-download": kindBool,
+	// SFTP beside a VNC or RDP desktop (an SSH endpoint's goes over its own connection)
+	"sftp-hostname": kindString, "sftp-port": kindPort, "sftp-username": kindString, "sftp-password": kindString,
+	"sftp-private-key": kindString, "sftp-passphrase": kindString, "sftp-host-key": kindString, "backspace": kindInt,
 	"known-hosts-file": kindString, "ignore-host-key": kindBool,
 	"terminal-frame-interval": kindInt, // ms between TERMINAL messages while output flows
 	// VNC

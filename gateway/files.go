@@ -1,10 +1,12 @@
 package gateway
 
 import (
+	"cmp"
 	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -15,6 +17,7 @@ import (
 	"github.com/racgate/racgate/config"
 	"github.com/racgate/racgate/gateway/files"
 	"github.com/racgate/racgate/gateway/signin"
+	"github.com/racgate/racgate/protocols/ssh"
 	"github.com/racgate/racgate/render/wire"
 )
 
@@ -37,6 +40,40 @@ func sftpOptions(set config.Settings) sftpSettings {
 		o.dir = "/"
 	}
 	return o
+}
+
+// sftpHostConfig is where a desktop's files are (enable-sftp on a VNC or RDP endpoint):
+// an SSH host, by default the desktop's own machine on port 22, logged into with the
+// sftp-* settings, or else the connection's username, and its password only when the
+// SFTP host is the desktop's own machine (a password is not sent to another host unasked).
+func sftpHostConfig(set config.Settings) (addr string, cfg ssh.Config, err error) {
+	host := cmp.Or(set["sftp-hostname"], set["hostname"])
+	pass := set["sftp-password"]
+	if pass == "" && set["sftp-private-key"] == "" && host == set["hostname"] {
+		pass = set["password"]
+	}
+	cfg = ssh.Config{
+		User:     cmp.Or(set["sftp-username"], set["username"]),
+		Password: pass,
+		HostKey:  set["sftp-host-key"],
+		// known-hosts-file is also the SSH endpoints' setting: one file for both.
+		KnownHostsFile: set["known-hosts-file"],
+	}
+	if k := set["sftp-private-key"]; k != "" {
+		cfg.PrivateKey = []byte(k)
+	}
+	if p := set["sftp-passphrase"]; p != "" {
+		cfg.Passphrase = []byte(p)
+	}
+	switch {
+	case host == "":
+		return "", cfg, errors.New("setting sftp-hostname: enable-sftp needs an SFTP host")
+	case cfg.User == "":
+		return "", cfg, errors.New("setting sftp-username: enable-sftp needs a username for the SFTP host")
+	case cfg.HostKey == "" && cfg.KnownHostsFile == "":
+		return "", cfg, errors.New("setting sftp-host-key: enable-sftp needs the SFTP host's key (or known-hosts-file)")
+	}
+	return net.JoinHostPort(host, cmp.Or(set["sftp-port"], "22")), cfg, nil
 }
 
 // sessionFiles is one session's file transfer.
@@ -105,22 +142,55 @@ type sftpCapable interface{ SFTP() (*sftp.Client, error) }
 // startFiles sets up the file transfer of an SSH session on t, if its endpoint has it;
 // nil when it has not.
 func (ss *session) startFiles(t terminal) *sessionFiles {
-	o := sftpOptions(ss.settings)
 	sc, ok := t.(sftpCapable)
-	if !o.enabled || !ok || ss.host != nil {
+	if !ok {
+		return nil
+	}
+	return ss.newFiles(func() (files.FS, error) {
+		c, err := sc.SFTP()
+		if err != nil {
+			return nil, err
+		}
+		return files.NewSFTP(c), nil
+	})
+}
+
+// startDesktopFiles sets up the file transfer of a VNC or RDP session, on an SSH host
+// of its own (sftpHostConfig), if its endpoint has it; nil when it has not.
+func (ss *session) startDesktopFiles() *sessionFiles {
+	return ss.newFiles(func() (files.FS, error) {
+		addr, cfg, err := sftpHostConfig(ss.settings)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Logger = ss.log
+		c, err := ssh.DialSFTP(ss.ctx, addr, cfg)
+		if err != nil {
+			return nil, err
+		}
+		return sftpConnFS{files.NewSFTP(c.Client), c}, nil
+	})
+}
+
+// sftpConnFS closes its connection with the file system.
+type sftpConnFS struct {
+	*files.SFTP
+	conn *ssh.SFTPConn
+}
+
+func (f sftpConnFS) Close() error { return f.conn.Close() }
+
+// newFiles is a session's file transfer through open, if its endpoint has enable-sftp;
+// owners only.
+func (ss *session) newFiles(open func() (files.FS, error)) *sessionFiles {
+	o := sftpOptions(ss.settings)
+	if !o.enabled || ss.host != nil {
 		return nil
 	}
 	limits := ss.srv.state.Load().cfg.FilesFor(ss.ep)
-	sf := &sessionFiles{token: rand.Text(), dir: o.dir,
+	sf := &sessionFiles{token: rand.Text(), dir: o.dir, open: open,
 		opts: files.Options{NoUpload: o.noUpload, NoDownload: o.noDown, MaxUpload: limits.MaxUpload,
-			Event: ss.fileEvent, Busy: ss.touch},
-		open: func() (files.FS, error) {
-			c, err := sc.SFTP()
-			if err != nil {
-				return nil, err
-			}
-			return files.NewSFTP(c), nil
-		}}
+			Event: ss.fileEvent, Busy: ss.touch}}
 	ss.files.Store(sf)
 	return sf
 }

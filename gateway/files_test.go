@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/racgate/racgate/config"
 	"github.com/racgate/racgate/gateway/files"
 	"github.com/racgate/racgate/internal/peers"
 	"github.com/racgate/racgate/render/wire"
@@ -138,4 +140,88 @@ func indexType(ts []wire.Type, t wire.Type) int {
 		}
 	}
 	return -1
+}
+
+// TestVNCFiles: a VNC endpoint with enable-sftp reaches its files on an SSH host of its
+// own (here a real sshd beside Xvnc): FILES follows HELLO, an upload lands and downloads
+// back, and the SFTP connection opens only when the panel first asks.
+func TestVNCFiles(t *testing.T) {
+	peers.Require(t, "Xvnc")
+	x := peers.StartXvnc(t, peers.XvncOptions{Geometry: "320x240"})
+	d := peers.StartSSHD(t)
+	root := d.UserDir(t)
+	host, port, _ := strings.Cut(d.Addr, ":")
+	cfg := strings.Replace(testConfig, "host: 127.0.0.1:1\n", "host: "+x.Addr+"\n    settings: {enable-sftp: true, sftp-hostname: "+host+
+		", sftp-port: "+port+", sftp-username: "+d.User+", sftp-password: "+yamlQuote(d.Password)+
+		", sftp-host-key: "+yamlQuote(d.HostKey)+", sftp-root-directory: "+root+", sftp-disable-download: true}\n", 1)
+	ts := newTestServer(t, cfg)
+	b := openBrowser(t, ts, "demo", "/ws/desk")
+	b.wait("FILES", 15*time.Second, func(b *browser) bool { return b.files != nil })
+	b.mu.Lock()
+	f := *b.files
+	b.mu.Unlock()
+	if f.Flags != wire.FilesUpload || len(f.Token) < 16 {
+		t.Fatalf("FILES %+v", f)
+	}
+	if strings.Contains(d.Log(), "Accepted password") {
+		t.Fatal("the SFTP host was logged into before the panel asked")
+	}
+	demo := ts.loggedIn(t, "demo")
+	req, _ := http.NewRequest("PUT", ts.hs.URL+"/files/"+f.Token+"/upload?path=%2Fhello.txt", strings.NewReader("from the desktop's panel"))
+	resp, err := demo.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 201 {
+		t.Fatalf("upload: %s", resp.Status)
+	}
+	if got, _ := os.ReadFile(filepath.Join(root, "hello.txt")); string(got) != "from the desktop's panel" {
+		t.Fatalf("on the SFTP host: %q", got)
+	}
+	// sftp-disable-download holds here too.
+	if resp, body := get(t, demo, ts.hs.URL+"/files/"+f.Token+"/download?path=%2Fhello.txt"); resp.StatusCode != 403 || !strings.Contains(body, "Downloading files is turned off") {
+		t.Fatalf("download: %s %s", resp.Status, body)
+	}
+}
+
+// TestSFTPHostConfig: where a desktop's files are, and what a config may not leave out.
+func TestSFTPHostConfig(t *testing.T) {
+	base := config.Settings{"hostname": "desk.lab", "username": "ann", "password": "vnc-pw", "enable-sftp": "true", "sftp-host-key": "SHA256:x"}
+	with := func(kv ...string) config.Settings {
+		s := maps.Clone(base)
+		for i := 0; i < len(kv); i += 2 {
+			if kv[i+1] == "" {
+				delete(s, kv[i])
+			} else {
+				s[kv[i]] = kv[i+1]
+			}
+		}
+		return s
+	}
+	addr, cfg, err := sftpHostConfig(base)
+	if err != nil || addr != "desk.lab:22" || cfg.User != "ann" || cfg.Password != "vnc-pw" || cfg.HostKey != "SHA256:x" {
+		t.Fatalf("defaults: %s %+v %v", addr, cfg, err)
+	}
+	// Another host: its own port and user, and the desktop's password is not sent there.
+	addr, cfg, err = sftpHostConfig(with("sftp-hostname", "files.lab", "sftp-port", "2222", "sftp-username", "bob"))
+	if err != nil || addr != "files.lab:2222" || cfg.User != "bob" || cfg.Password != "" {
+		t.Fatalf("another host: %s %+v %v", addr, cfg, err)
+	}
+	if _, cfg, _ = sftpHostConfig(with("sftp-hostname", "files.lab", "sftp-password", "pw2")); cfg.Password != "pw2" {
+		t.Fatalf("sftp-password: %+v", cfg)
+	}
+	if _, cfg, _ = sftpHostConfig(with("sftp-private-key", "KEY")); cfg.Password != "" || string(cfg.PrivateKey) != "KEY" {
+		t.Fatalf("a key instead of the password: %+v", cfg)
+	}
+	for _, bad := range []config.Settings{with("sftp-host-key", ""), with("username", ""), with("hostname", "")} {
+		if _, _, err := sftpHostConfig(bad); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+	// At load: enable-sftp on a VNC endpoint without the SFTP host's key is an error.
+	y := strings.Replace(testConfig, "host: 127.0.0.1:1\n", "host: 127.0.0.1:1\n    settings: {enable-sftp: true, username: u}\n", 1)
+	if _, err := ParseConfig("t.yaml", []byte(y)); err == nil || !strings.Contains(err.Error(), "sftp-host-key") {
+		t.Fatalf("load: %v", err)
+	}
 }

@@ -23,5 +23,8 @@ func checkSettings(protocol string, set config.Settings) error {
 	case "rdp":
 		_, err = rdpOptions(set)
 	}
+	if err == nil && protocol != "ssh" && set.Bool("enable-sftp") {
+		_, _, err = sftpHostConfig(set)
+	}
 	return err
 }

@@ -660,6 +660,9 @@ func (ss *session) connected(rem remote, disp display, width, height int, wctx c
 		return
 	}
 	ss.pumpControl(wctx, wg)
+	if sf := ss.startDesktopFiles(); sf != nil {
+		ss.queue(sf.message().Append(nil)) // § FILES, after HELLO
+	}
 	if w, h := rem.Size(); ss.canResize && width > 0 && height > 0 && (w != width || h != height) {
 		if err := rem.SetDesktopSize(width, height); err != nil {
 			ss.log.Info("initial resize", "err", err)

@@ -34,6 +34,7 @@ type browser struct {
 	rich    []wire.ClipboardContent // CLIPBOARD_CONTENT
 	notices []wire.Notice
 	shares  []wire.Shares // SHARES, in order
+	files   *wire.Files
 	closed  *wire.Close
 	err     error
 	done    chan struct{}
@@ -70,6 +71,8 @@ func (b *browser) loop() {
 			case wire.ClipboardContent:
 				m.PNG = bytes.Clone(m.PNG)
 				b.rich = append(b.rich, m)
+			case wire.Files:
+				b.files = &m
 			case wire.Notice:
 				b.notices = append(b.notices, m)
 			case wire.Shares:

@@ -24,6 +24,19 @@ type Run struct {
 	Results  []Result  `json:"results"`
 	Ratios   []Ratio   `json:"ratios,omitempty"` // racgate/guacd, only with --guacd
 	Notes    []string  `json:"notes,omitempty"`
+	// Transfers are the sftp scenario's: racgate's file panel against OpenSSH's sftp.
+	Transfers []Transfer `json:"transfers,omitempty"`
+	// TransferError is why the sftp scenario did not finish.
+	TransferError string `json:"transfer_error,omitempty"`
+}
+
+// Transfer is one direction of the sftp scenario: the median MB/s (MiB per second) of
+// each client moving the same file to or from the same sshd.
+type Transfer struct {
+	Direction string  `json:"direction"` // upload or download
+	Bytes     int64   `json:"bytes"`
+	Racgate   float64 `json:"racgate_mib_s"`
+	OpenSSH   float64 `json:"openssh_mib_s"`
 }
 
 // Host describes the machine.
@@ -255,7 +268,9 @@ func Table(w io.Writer, run *Run) {
 	fmt.Fprintf(w, "racgate bench: %d CPUs (load %.2f at start, shared machine), %dx%d, %.0f s per scenario, %s\n\n",
 		run.Host.CPUs, run.Host.Load1, run.Width, run.Height, run.Duration, run.Host.Go)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\tgateway\tsess\tKB/s\tfps/sess\tTTFF ms\tCPU-s/sess/10s\tserver CPU-s/10s\tRSS MB\tRSS/sess MB\tΔRSS MB\tlat p50/p95/p99 ms\tgw share p50/p99 ms\t")
+	if len(run.Results) > 0 { // none: an sftp-only run
+		fmt.Fprintln(tw, "scenario\tgateway\tsess\tKB/s\tfps/sess\tTTFF ms\tCPU-s/sess/10s\tserver CPU-s/10s\tRSS MB\tRSS/sess MB\tΔRSS MB\tlat p50/p95/p99 ms\tgw share p50/p99 ms\t")
+	}
 	for _, r := range run.Results {
 		name := r.Scenario + variantSuffix(r.Variant)
 		if r.Skipped != "" || len(r.Errors) > 0 {
@@ -318,6 +333,7 @@ func Table(w io.Writer, run *Run) {
 			fmt.Fprintf(w, "! %s (%s) failed: %s\n", r.Scenario+variantSuffix(r.Variant), r.Gateway, e)
 		}
 	}
+	transferTable(w, run)
 	if len(run.Notes) > 0 {
 		fmt.Fprintln(w)
 		for _, n := range run.Notes {
@@ -411,5 +427,25 @@ func (p *Progress) Done() {
 	if p != nil && p.W != nil && p.last > 0 {
 		fmt.Fprintln(p.W)
 		p.last = 0
+	}
+}
+
+// transferTable prints the sftp scenario: MiB/s through racgate and OpenSSH's sftp.
+func transferTable(w io.Writer, run *Run) {
+	if run.TransferError != "" {
+		fmt.Fprintf(w, "! sftp failed: %s\n", run.TransferError)
+	}
+	if len(run.Transfers) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "file transfer (sftp: racgate's file panel vs OpenSSH's sftp, the same sshd; median MiB/s):")
+	fmt.Fprintf(w, "  %9s  %8s  %8s  %8s  %s\n", "direction", "MiB", "racgate", "OpenSSH", "racgate/OpenSSH")
+	for _, t := range run.Transfers {
+		ratio := "n/a"
+		if t.OpenSSH > 0 && t.Racgate > 0 {
+			ratio = fmt.Sprintf("%.2fx", t.Racgate/t.OpenSSH)
+		}
+		fmt.Fprintf(w, "  %9s  %8d  %8.1f  %8.1f  %s\n", t.Direction, t.Bytes>>20, t.Racgate, t.OpenSSH, ratio)
 	}
 }

@@ -132,21 +132,39 @@ func Dial(ctx context.Context, addr string, cfg Config) (*Session, error) {
 		return nil, err
 	}
 	log := c.Logger.With("addr", addr, "user", c.User)
-
 	// ctx bounds everything up to a running shell, including the
 	// keyboard-interactive handler.
 	ctx, cancel := context.WithTimeout(ctx, c.DialTimeout)
 	defer cancel()
-
-	var refused error
-	hostKeyCB, hostKeyAlgs, err := hostKeyCheck(&c, addr, log, &refused)
+	client, settled, err := connect(ctx, addr, &c, log)
 	if err != nil {
-		return nil, fmt.Errorf("ssh: %w", err)
+		return nil, err
+	}
+	s, err := startSession(client, &c, log)
+	if !settled() || err != nil {
+		client.Close()
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("ssh: session setup with %s: %w", addr, context.Cause(ctx))
+		}
+		return nil, err
+	}
+	s.startBackground()
+	return s, nil
+}
+
+// connect dials addr, checks the host key and authenticates. settled lifts the setup's
+// deadline and reports whether ctx was still live (false: the connection is being
+// closed for it).
+func connect(ctx context.Context, addr string, c *Config, log *slog.Logger) (client *xssh.Client, settled func() bool, err error) {
+	var refused error
+	hostKeyCB, hostKeyAlgs, err := hostKeyCheck(c, addr, log, &refused)
+	if err != nil {
+		return nil, nil, fmt.Errorf("ssh: %w", err)
 	}
 	tr := &authTracker{}
-	methods, err := authMethods(ctx, &c, tr)
+	methods, err := authMethods(ctx, c, tr)
 	if err != nil {
-		return nil, fmt.Errorf("ssh: %w", err)
+		return nil, nil, fmt.Errorf("ssh: %w", err)
 	}
 	clientCfg := &xssh.ClientConfig{
 		User:              c.User,
@@ -160,7 +178,7 @@ func Dial(ctx context.Context, addr string, cfg Config) (*Session, error) {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("ssh: connect to %s: %w", addr, err)
+		return nil, nil, fmt.Errorf("ssh: connect to %s: %w", addr, err)
 	}
 	// x/crypto's handshake and session requests take no context: a
 	// deadline bounds them and cancellation closes the socket.
@@ -174,30 +192,24 @@ func Dial(ctx context.Context, addr string, cfg Config) (*Session, error) {
 		conn.Close()
 		switch {
 		case refused != nil:
-			return nil, refused
+			return nil, nil, refused
 		case ctx.Err() != nil:
-			return nil, fmt.Errorf("ssh: handshake with %s: %w", addr, context.Cause(ctx))
+			return nil, nil, fmt.Errorf("ssh: handshake with %s: %w", addr, context.Cause(ctx))
 		case isAuthFailure(err) || tr.causedBy(err):
 			ae := tr.error(c.User)
 			log.Info("ssh authentication failed", "tried", ae.Tried, "offered", ae.Offered)
-			return nil, ae
+			return nil, nil, ae
 		}
-		return nil, fmt.Errorf("ssh: handshake with %s: %w", addr, err)
+		return nil, nil, fmt.Errorf("ssh: handshake with %s: %w", addr, err)
 	}
-	client := xssh.NewClient(sc, chans, reqs)
 	log.Debug("ssh connected", "server", string(sc.ServerVersion()))
-
-	s, err := startSession(client, &c, log)
-	if !stop() || err != nil {
-		client.Close()
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("ssh: session setup with %s: %w", addr, context.Cause(ctx))
+	return xssh.NewClient(sc, chans, reqs), func() bool {
+		if !stop() {
+			return false
 		}
-		return nil, err
-	}
-	_ = conn.SetDeadline(time.Time{})
-	s.startBackground()
-	return s, nil
+		_ = conn.SetDeadline(time.Time{})
+		return true
+	}, nil
 }
 
 // isAuthFailure tells x/crypto's "no method left" error (RFC 4252 §5.1
