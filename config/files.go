@@ -6,6 +6,9 @@ import "go.yaml.in/yaml/v3"
 // turns transfer on with Guacamole's settings (enable-sftp and the sftp-* ones).
 type Files struct {
 	MaxUpload int64 // bytes in one upload; 0: no limit
+	// DailyUserLimit bounds the bytes one user moves in a day (UTC), uploads and
+	// downloads together, across every instance sharing the store; 0: no limit.
+	DailyUserLimit int64
 }
 
 // DefaultFiles is a provider's file transfer when its config says nothing: uploads of up
@@ -24,7 +27,8 @@ func (c *Config) FilesFor(ep *Endpoint) Files {
 func (d *decoder) files(k string, v *yaml.Node) *Files {
 	f := DefaultFiles
 	if !d.mapping(v, k, map[string]fieldFunc{
-		"max-upload": func(k string, v *yaml.Node) { d.size(v, k, &f.MaxUpload) },
+		"max-upload":       func(k string, v *yaml.Node) { d.size(v, k, &f.MaxUpload) },
+		"daily-user-limit": func(k string, v *yaml.Node) { d.size(v, k, &f.DailyUserLimit) },
 	}) {
 		return nil
 	}

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"cmp"
+	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/pkg/sftp"
 
@@ -17,6 +19,7 @@ import (
 	"github.com/racgate/racgate/config"
 	"github.com/racgate/racgate/gateway/files"
 	"github.com/racgate/racgate/gateway/signin"
+	"github.com/racgate/racgate/gateway/store"
 	"github.com/racgate/racgate/protocols/ssh"
 	"github.com/racgate/racgate/render/wire"
 )
@@ -136,6 +139,66 @@ func (sf *sessionFiles) message() wire.Files {
 	return wire.Files{Flags: flags, MaxUpload: uint64(max(sf.opts.MaxUpload, 0)), Token: sf.token}
 }
 
+// dailyQuota is a user's allowance of bytes a day (files: {daily-user-limit}), counted
+// in the store under the user and the UTC date, so that every instance sharing the store
+// counts against one figure. Reserve and Release change it by compare-and-swap.
+type dailyQuota struct {
+	st    store.Store
+	user  string // identity source and username
+	limit int64
+	now   func() time.Time
+}
+
+// quotaTries bounds compare-and-swap rounds against other transfers of the same user.
+const quotaTries = 16
+
+func (q *dailyQuota) key(day time.Time) string {
+	return "files-quota:" + day.Format("2006-01-02") + ":" + q.user
+}
+
+// change adds f(used) - used to the day's figure; f sees the current figure.
+func (q *dailyQuota) change(ctx context.Context, f func(used int64) int64) (int64, error) {
+	now := q.now().UTC()
+	key := q.key(now)
+	// Kept a day past the date's end, then gone.
+	until := time.Date(now.Year(), now.Month(), now.Day()+2, 0, 0, 0, 0, time.UTC)
+	for range quotaTries {
+		old, err := q.st.Data(ctx, key)
+		if err != nil {
+			return 0, err
+		}
+		used, _ := strconv.ParseInt(string(old), 10, 64)
+		next := max(f(used), 0)
+		if next == used {
+			return used, nil
+		}
+		ok, err := q.st.SwapData(ctx, key, old, []byte(strconv.FormatInt(next, 10)), until)
+		if err != nil {
+			return 0, err
+		}
+		if ok {
+			return used, nil
+		}
+	}
+	return 0, errors.New("the transfer limit is too busy to count")
+}
+
+func (q *dailyQuota) Reserve(ctx context.Context, want int64) (int64, error) {
+	var got int64
+	_, err := q.change(ctx, func(used int64) int64 {
+		got = max(min(want, q.limit-used), 0)
+		return used + got
+	})
+	if err != nil {
+		return 0, err
+	}
+	return got, nil
+}
+
+func (q *dailyQuota) Release(ctx context.Context, unused int64) {
+	q.change(ctx, func(used int64) int64 { return used - unused })
+}
+
 // sftpCapable is a terminal whose connection can open SFTP (protocols/ssh.Session).
 type sftpCapable interface{ SFTP() (*sftp.Client, error) }
 
@@ -191,6 +254,9 @@ func (ss *session) newFiles(open func() (files.FS, error)) *sessionFiles {
 	sf := &sessionFiles{token: rand.Text(), dir: o.dir, open: open,
 		opts: files.Options{NoUpload: o.noUpload, NoDownload: o.noDown, MaxUpload: limits.MaxUpload,
 			Event: ss.fileEvent, Busy: ss.touch}}
+	if limits.DailyUserLimit > 0 {
+		sf.opts.Quota = &dailyQuota{st: ss.srv.store, user: ss.who.Source + ":" + ss.user, limit: limits.DailyUserLimit, now: time.Now}
+	}
 	ss.files.Store(sf)
 	return sf
 }

@@ -3,6 +3,7 @@ package gateway
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"maps"
@@ -11,13 +12,17 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/racgate/racgate/config"
 	"github.com/racgate/racgate/gateway/files"
+	"github.com/racgate/racgate/gateway/store"
 	"github.com/racgate/racgate/internal/peers"
 	"github.com/racgate/racgate/render/wire"
+	"github.com/redis/go-redis/v9"
 )
 
 // TestSSHFiles: an SSH endpoint with enable-sftp. Its owner's browser gets FILES right
@@ -223,5 +228,110 @@ func TestSFTPHostConfig(t *testing.T) {
 	y := strings.Replace(testConfig, "host: 127.0.0.1:1\n", "host: 127.0.0.1:1\n    settings: {enable-sftp: true, username: u}\n", 1)
 	if _, err := ParseConfig("t.yaml", []byte(y)); err == nil || !strings.Contains(err.Error(), "sftp-host-key") {
 		t.Fatalf("load: %v", err)
+	}
+}
+
+// TestDailyQuota: the per-user daily allowance in the store. Two instances on one Redis
+// count against one figure: transfers racing from both never take more than the limit
+// together; what is released comes back; the next day starts afresh; another user has
+// an allowance of their own. The in-memory store counts the same way.
+func TestDailyQuota(t *testing.T) {
+	r := peers.StartRedis(t)
+	newRedis := func(name string) store.Store {
+		c := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{r.Addr}})
+		st, err := store.NewRedis(c, store.RedisOptions{Instance: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close(); c.Close() })
+		return st
+	}
+	ctx := context.Background()
+	day := time.Date(2026, 12, 6, 23, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return day }
+	for name, stores := range map[string][2]store.Store{
+		"redis":  {newRedis("gw1"), newRedis("gw2")},
+		"memory": func() [2]store.Store { m := store.NewMemory("gw", ""); return [2]store.Store{m, m} }(),
+	} {
+		t.Run(name, func(t *testing.T) {
+			const limit = 1000
+			qa := &dailyQuota{st: stores[0], user: "builtin:ann", limit: limit, now: clock}
+			qb := &dailyQuota{st: stores[1], user: "builtin:ann", limit: limit, now: clock}
+			var got atomic.Int64
+			var wg sync.WaitGroup
+			for i := range 20 {
+				wg.Go(func() {
+					q := qa
+					if i%2 == 1 {
+						q = qb
+					}
+					n, err := q.Reserve(ctx, 70)
+					if err != nil {
+						t.Error(err)
+					}
+					got.Add(n)
+				})
+			}
+			wg.Wait()
+			if got.Load() != limit {
+				t.Fatalf("20 reservations of 70 from two instances got %d in all, want the limit %d", got.Load(), limit)
+			}
+			if n, _ := qb.Reserve(ctx, 1); n != 0 {
+				t.Fatalf("over the limit: got %d", n)
+			}
+			qa.Release(ctx, 300)
+			if n, _ := qb.Reserve(ctx, 500); n != 300 {
+				t.Fatalf("after 300 released: got %d, want 300", n)
+			}
+			other := &dailyQuota{st: stores[1], user: "builtin:bob", limit: limit, now: clock}
+			if n, _ := other.Reserve(ctx, 500); n != 500 {
+				t.Fatalf("another user: got %d", n)
+			}
+			next := &dailyQuota{st: stores[0], user: "builtin:ann", limit: limit, now: func() time.Time { return day.Add(2 * time.Hour) }}
+			if n, _ := next.Reserve(ctx, 600); n != 600 {
+				t.Fatalf("the next day (UTC): got %d, want 600", n)
+			}
+		})
+	}
+}
+
+// TestSSHFilesDailyLimit: through the file API, two sessions of one user share the
+// provider's daily-user-limit: an upload over what is left is refused with how much is.
+func TestSSHFilesDailyLimit(t *testing.T) {
+	d := peers.StartSSHD(t)
+	root := d.UserDir(t)
+	cfg := sshConfigYAML(d.Addr, []string{
+		"username: " + d.User, "password: " + yamlQuote(d.Password), "host-key: " + yamlQuote(d.HostKey),
+		"enable-sftp: true", "sftp-root-directory: " + root,
+	})
+	cfg = strings.Replace(cfg, "  - name: lab\n", "  - name: lab\n    files: {daily-user-limit: 1MiB}\n", 1)
+	ts := newTestServer(t, cfg)
+	token := func() string {
+		c := dialTerm(t, ts, "").start()
+		c.wait("FILES", 15*time.Second, func(c *termClient) bool { return c.files != nil })
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.files.Token
+	}
+	a, b := token(), token()
+	demo := ts.loggedIn(t, "demo")
+	put := func(tok, name string, n int) (int, string) {
+		req, _ := http.NewRequest("PUT", ts.hs.URL+"/files/"+tok+"/upload?path=%2F"+name, bytes.NewReader(make([]byte, n)))
+		resp, err := demo.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	if status, body := put(a, "one", 700<<10); status != 201 {
+		t.Fatalf("700 KiB in session A: %d %s", status, body)
+	}
+	if status, body := put(b, "two", 400<<10); status != 429 || !strings.Contains(body, "324 KiB left today") {
+		t.Fatalf("400 KiB more in session B: %d %s", status, body)
+	}
+	if status, body := put(b, "three", 300<<10); status != 201 {
+		t.Fatalf("300 KiB in session B: %d %s", status, body)
 	}
 }

@@ -2,6 +2,7 @@ package files_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	osexec "os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/pkg/sftp"
@@ -349,3 +351,69 @@ func exec(t *testing.T, name string, args ...string) ([]byte, error) {
 	t.Helper()
 	return osexec.Command(name, args...).CombinedOutput()
 }
+
+// allowance is a Quota in memory.
+type allowance struct {
+	mu   sync.Mutex
+	left int64
+}
+
+func (a *allowance) Reserve(_ context.Context, want int64) (int64, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	got := min(want, a.left)
+	a.left -= got
+	return got, nil
+}
+
+func (a *allowance) Release(_ context.Context, unused int64) {
+	a.mu.Lock()
+	a.left += unused
+	a.mu.Unlock()
+}
+
+func (a *allowance) get() int64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.left
+}
+
+// TestQuota: a user's allowance counts uploads and downloads together; a transfer whose
+// length is known is refused whole when over it; one of unknown length is cut off at it,
+// leaving nothing; what a transfer did not use is given back.
+func TestQuota(t *testing.T) {
+	r := startRemote(t)
+	al := &allowance{left: 1 << 20}
+	base := r.serve(t, files.Options{Quota: al})
+	check := func(method, op, query string, body io.Reader, want int, text string) {
+		t.Helper()
+		status, b := call(t, method, base+op+query, body)
+		if status != want || !strings.Contains(string(b), text) {
+			t.Fatalf("%s %s: %d %s, want %d %q", op, query, status, b, want, text)
+		}
+	}
+	check("PUT", "upload", q("path", "/a"), bytes.NewReader(make([]byte, 600<<10)), 201, "")
+	if left := al.get(); left != 424<<10 {
+		t.Fatalf("after 600 KiB up: %d left", left)
+	}
+	check("GET", "download", q("path", "/a"), nil, 429, "daily transfer limit: 424 KiB left")
+	// Unknown length, within what is left.
+	check("PUT", "upload", q("path", "/b"), io.MultiReader(bytes.NewReader(make([]byte, 100<<10))), 201, "")
+	if left := al.get(); left != 324<<10 {
+		t.Fatalf("after 100 KiB more: %d left", left)
+	}
+	// Unknown length, over it: cut off, nothing kept, the allowance back as it was.
+	check("PUT", "upload", q("path", "/c"), io.MultiReader(bytes.NewReader(make([]byte, 400<<10))), 429, "daily transfer limit")
+	if left := al.get(); left != 324<<10 {
+		t.Fatalf("after a refused upload: %d left", left)
+	}
+	if names := dirNames(t, r.root); strings.Join(names, " ") != "a b etc out-dir out-file" {
+		t.Fatalf("left on the remote: %v", names)
+	}
+	check("GET", "download", q("path", "/b"), nil, 200, "")
+	if left := al.get(); left != 224<<10 {
+		t.Fatalf("after 100 KiB down: %d left", left)
+	}
+}
+
+

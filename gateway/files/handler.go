@@ -1,6 +1,7 @@
 package files
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
@@ -28,6 +29,23 @@ type Options struct {
 	// Busy, when set, is called as requests come and transfers move: the session is in
 	// use (no idle-timeout in the middle of an upload).
 	Busy func()
+	// Quota, when set, bounds what the user moves, uploads and downloads together.
+	Quota Quota
+}
+
+// Quota is a user's allowance of bytes (the gateway's per-user daily limit). Reserve
+// takes up to want bytes before a transfer and reports how many it got; Release gives
+// back what the transfer did not use.
+type Quota interface {
+	Reserve(ctx context.Context, want int64) (got int64, err error)
+	Release(ctx context.Context, unused int64)
+}
+
+// QuotaError is a transfer over the user's allowance.
+type QuotaError struct{ Left int64 }
+
+func (e *QuotaError) Error() string {
+	return fmt.Sprintf("files: over the transfer limit (%d bytes left)", e.Left)
 }
 
 // Event is one file operation.
@@ -127,11 +145,13 @@ var (
 	ErrNotFile     = errors.New("files: not a regular file")
 	ErrNotDir      = errors.New("files: not a folder")
 	ErrTooMany     = errors.New("files: too many entries")
+	ErrQuotaCheck  = errors.New("files: the transfer limit cannot be checked")
 )
 
 // describe is the HTTP status and the user's text for err.
 func describe(err error) (int, string) {
 	var tooBig *http.MaxBytesError
+	var overQuota *QuotaError
 	switch {
 	case errors.Is(err, ErrUploadOff):
 		return http.StatusForbidden, "Uploading files is turned off for this connection."
@@ -147,8 +167,12 @@ func describe(err error) (int, string) {
 		return http.StatusBadRequest, "That is not a folder."
 	case errors.Is(err, ErrTooMany):
 		return http.StatusInsufficientStorage, fmt.Sprintf("The folder has more than %d entries.", maxEntries)
+	case errors.Is(err, ErrQuotaCheck):
+		return http.StatusServiceUnavailable, "Your transfer limit cannot be checked now. Try again in a while."
+	case errors.As(err, &overQuota):
+		return http.StatusTooManyRequests, fmt.Sprintf("That is over your daily transfer limit: %s left today.", sizeText(overQuota.Left))
 	case errors.As(err, &tooBig):
-		return http.StatusRequestEntityTooLarge, fmt.Sprintf("The file is larger than the %s allowed.", size(tooBig.Limit))
+		return http.StatusRequestEntityTooLarge, fmt.Sprintf("The file is larger than the %s allowed.", sizeText(tooBig.Limit))
 	case errors.Is(err, fs.ErrNotExist):
 		return http.StatusNotFound, "There is no such file or folder."
 	case errors.Is(err, fs.ErrExist):
@@ -159,12 +183,18 @@ func describe(err error) (int, string) {
 	return http.StatusBadGateway, "The remote machine refused: " + err.Error()
 }
 
-func size(n int64) string {
-	switch {
-	case n >= 1<<30 && n%(1<<30) == 0:
-		return strconv.FormatInt(n>>30, 10) + " GiB"
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return strconv.FormatInt(n>>20, 10) + " MiB"
+// sizeText is a byte count for people: "1 MiB", "1.5 GiB", "300 bytes".
+func sizeText(n int64) string {
+	for _, u := range []struct {
+		shift int
+		name  string
+	}{{40, "TiB"}, {30, "GiB"}, {20, "MiB"}, {10, "KiB"}} {
+		if n >= 1<<u.shift {
+			if n%(1<<u.shift) == 0 {
+				return strconv.FormatInt(n>>u.shift, 10) + " " + u.name
+			}
+			return strconv.FormatFloat(float64(n)/float64(int64(1)<<u.shift), 'f', 1, 64) + " " + u.name
+		}
 	}
 	return strconv.FormatInt(n, 10) + " bytes"
 }
@@ -239,8 +269,13 @@ func (h *Handler) download(w http.ResponseWriter, r *http.Request, name string) 
 	if !fi.Mode().IsRegular() {
 		return ev, ErrNotFile
 	}
+	_, release, err := h.reserve(r.Context(), fi.Size(), true)
+	if err != nil {
+		return ev, err
+	}
 	f, err := h.root.fs.Open(real)
 	if err != nil {
+		release(0)
 		return ev, err
 	}
 	defer f.Close()
@@ -253,6 +288,7 @@ func (h *Handler) download(w http.ResponseWriter, r *http.Request, name string) 
 	w.WriteHeader(http.StatusOK)
 	// Streamed: the gateway holds a few requests' worth, never the file.
 	n, err := io.Copy(&idleWriter{w: w, rc: http.NewResponseController(w), idle: h.opts.Idle, busy: h.busy}, f)
+	release(n)
 	ev.Bytes = n
 	if err == nil && n != fi.Size() {
 		err = fmt.Errorf("files: %d bytes sent of %d (the file changed)", n, fi.Size())
@@ -284,12 +320,29 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request, name string, re
 	// partial file under the real name, nor replaces a good one.
 	dir, base := path.Split(final)
 	tmp := path.Join(dir, "."+base+"."+rand.Text()[:12]+".racgate-part")
-	f, err := h.root.fs.Create(tmp)
+	// The allowance: the whole length when it is known, else whatever is left (up to
+	// the upload limit), which then cuts the body off.
+	want, exact := r.ContentLength, r.ContentLength >= 0
+	if !exact {
+		want = h.opts.MaxUpload
+		if want <= 0 {
+			want = 1 << 62
+		}
+	}
+	got, release, err := h.reserve(r.Context(), want, exact)
 	if err != nil {
 		return ev, err
 	}
+	f, err := h.root.fs.Create(tmp)
+	if err != nil {
+		release(0)
+		return ev, err
+	}
 	body := io.Reader(&idleReader{r: r.Body, rc: http.NewResponseController(w), idle: h.opts.Idle, busy: h.busy})
-	if h.opts.MaxUpload > 0 {
+	switch {
+	case h.opts.Quota != nil && (h.opts.MaxUpload <= 0 || got < h.opts.MaxUpload):
+		body = &quotaReader{r: body, left: got}
+	case h.opts.MaxUpload > 0:
 		body = http.MaxBytesReader(w, io.NopCloser(body), h.opts.MaxUpload)
 	}
 	n, err := io.Copy(f, body)
@@ -305,8 +358,10 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request, name string, re
 	}
 	if err != nil {
 		h.root.fs.Remove(tmp)
+		release(0) // nothing kept: nothing counted
 		return ev, err
 	}
+	release(n)
 	ev.Path = h.root.Rel(final)
 	writeJSON(w, http.StatusCreated, map[string]any{"path": ev.Path, "size": n})
 	return ev, nil
@@ -347,6 +402,54 @@ func (h *Handler) mkdir(name string) error {
 		return err
 	}
 	return h.root.fs.Mkdir(real)
+}
+
+// reserve takes want bytes of the user's allowance (exact: all of them or none; else as
+// many as are left) and returns how many it got, and release, which gives back what a
+// transfer did not use of them.
+func (h *Handler) reserve(ctx context.Context, want int64, exact bool) (got int64, release func(used int64), err error) {
+	q := h.opts.Quota
+	if q == nil {
+		return want, func(int64) {}, nil
+	}
+	got, err = q.Reserve(ctx, want)
+	if err != nil {
+		return 0, nil, fmt.Errorf("%w: %w", ErrQuotaCheck, err)
+	}
+	release = func(used int64) {
+		if used < got {
+			q.Release(context.WithoutCancel(ctx), got-used)
+		}
+	}
+	if got <= 0 || (exact && got < want) {
+		release(0)
+		return 0, nil, &QuotaError{Left: max(got, 0)}
+	}
+	return got, release, nil
+}
+
+// quotaReader ends an upload of unknown length at the user's allowance.
+type quotaReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (q *quotaReader) Read(p []byte) (int, error) {
+	if q.left <= 0 {
+		// One byte more tells a body that ends here from one that goes on.
+		var one [1]byte
+		n, err := q.r.Read(one[:])
+		if n > 0 {
+			return 0, &QuotaError{}
+		}
+		return 0, err
+	}
+	if int64(len(p)) > q.left {
+		p = p[:q.left]
+	}
+	n, err := q.r.Read(p)
+	q.left -= int64(n)
+	return n, err
 }
 
 // idleReader moves the request's read deadline on with every read: a transfer may take
