@@ -142,6 +142,9 @@ type XRDPOptions struct {
 	// exec'ing a long-running client; when it exits the session ends.
 	// Empty means a solid root window and one xterm.
 	Session string
+	// Drive turns on chansrv's FUSE folder (~/thinclient_drives), where the
+	// drives a client redirects appear in the session.
+	Drive bool
 }
 
 // XRDPSesmanPort is fixed: xrdp reads the sesman port from
@@ -229,7 +232,11 @@ func StartXRDP(t testing.TB, o XRDPOptions) *RDPServer {
 		t.Fatal(err)
 	}
 	sesmanIni := filepath.Join(dir, "sesman.ini")
-	if err := os.WriteFile(sesmanIni, []byte(XRDPSesmanConfig(dir, script)), 0o644); err != nil {
+	sesmanCfg := XRDPSesmanConfig(dir, script)
+	if o.Drive {
+		sesmanCfg = strings.Replace(sesmanCfg, "EnableFuseMount=false", "EnableFuseMount=true", 1)
+	}
+	if err := os.WriteFile(sesmanIni, []byte(sesmanCfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	sesman, _ := Lookup("xrdp-sesman")

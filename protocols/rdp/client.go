@@ -120,6 +120,10 @@ type Config struct {
 	// and SetClipboardContent refuses one. A remote image over it is
 	// skipped (ErrClipboardImageTooLarge), not the text or the connection.
 	ClipboardMaxImageBytes int
+	// Drive redirects a folder to the session as a drive (MS-RDPEFS, on
+	// the static channel "rdpdr"), which the server reads and writes
+	// through the client. nil redirects none.
+	Drive *Drive
 }
 
 // initChannels requests the virtual channels the configuration needs, before
@@ -134,6 +138,9 @@ func (c *Client) initChannels() {
 		c.initDrdynvc(dvcs...)
 	}
 	c.initClipboard()
+	if c.cfg.Drive != nil && c.rdpdr == nil {
+		c.initRdpdr()
+	}
 }
 
 // Client is one RDP session. Run reads and decodes server PDUs; the input

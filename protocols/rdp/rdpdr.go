@@ -3,14 +3,17 @@ package rdp
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"fmt"
 )
 
-// Device redirection without devices: the client side of the File System
-// Virtual Channel Extension (MS-RDPEFS 3.2) over the static channel
-// "rdpdr", just enough for the server to consider the channel up. Windows
-// servers send no sound on rdpsnd unless the client has joined rdpdr
-// (MS-RDPEA 2.1, product behavior note 1), so the client requests it
-// with Config.Audio. The PDUs are in rdpdr_pdu.go.
+// Device redirection: the client side of the File System Virtual Channel
+// Extension (MS-RDPEFS 3.2) over the static channel "rdpdr". Without
+// Config.Drive it announces no device, just enough for the server to
+// consider the channel up: Windows servers send no sound on rdpsnd unless
+// the client has joined rdpdr (MS-RDPEA 2.1, product behavior note 1), so
+// the client requests it with Config.Audio. With Config.Drive it announces
+// one file system device and answers the server's requests for it
+// (drive.go). The PDUs are in rdpdr_pdu.go and drive_pdu.go.
 //
 // The initialization (3.1.3): the server announces itself (Server Announce
 // Request); the client answers with its version and ClientId (Client
@@ -18,10 +21,12 @@ import (
 // capabilities (Server Core Capability Request), answered with the
 // client's (Client Core Capability Response), and confirms the ClientId
 // (Server Client ID Confirm), after which the client announces its
-// devices (Client Device List Announce Request): none. Once the user has
+// devices (Client Device List Announce Request): none, or the drive where
+// the server does not send Server User Logged On. Once the user has
 // logged on (Server User Logged On) the client announces the devices that
-// wait for a logon: none again. A device I/O request names a device the
-// client never announced; it is answered with STATUS_UNSUCCESSFUL.
+// wait for a logon: the drive, if any. A device I/O request names the
+// drive, or a device the client never announced, which is answered with
+// STATUS_UNSUCCESSFUL.
 //
 // Servers seen: xrdp 0.9 (chansrv) announces version 1.12 with a ClientId,
 // and on the Client Name Request sends Server User Logged On first, then
@@ -48,6 +53,9 @@ type rdpdr struct {
 	loggedOn  bool
 	server    rdpdrServerCaps
 	out       []byte // scratch for the PDUs the client sends
+	drive     *drive // Config.Drive's state; nil: no drive
+	// driveAnnounced: the drive was announced since the last Server Announce.
+	driveAnnounced bool
 }
 
 // initRdpdr requests the static channel "rdpdr" (MS-RDPEFS 2.1) with the
@@ -57,6 +65,10 @@ type rdpdr struct {
 // for.
 func (c *Client) initRdpdr() {
 	r := &rdpdr{c: c, ch: len(c.channels)}
+	if c.cfg.Drive != nil {
+		r.drive = newDrive(c.cfg.Drive)
+		r.drive.log = c.log
+	}
 	c.addChannelLimit("rdpdr", channelOptionCompressRDP, maxRdpdrMessage, r.handle)
 	c.rdpdr = r
 }
@@ -86,7 +98,7 @@ func (r *rdpdr) handle(msg []byte) error {
 		r.server = sc
 		r.c.log.Debug("rdp: rdpdr server capabilities", "types", sc.types, "general", sc.general)
 		// 3.2.5.1.8: at once, with the client's capabilities.
-		return r.send(appendClientCoreCapabilityResponse(r.out[:0], rdpdrVersionMinor))
+		return r.send(appendClientCoreCapabilityResponse(r.out[:0], rdpdrVersionMinor, r.drive != nil))
 	case pakidCoreClientIDConfirm:
 		return r.handleClientIDConfirm(body)
 	case pakidCoreUserLoggedOn:
@@ -94,16 +106,33 @@ func (r *rdpdr) handle(msg []byte) error {
 			return protoErr(rdpdrPDUName(h.packetID), "MS-RDPEFS 2.2.2.5", "%d bytes after the header", len(body))
 		}
 		r.loggedOn = true
-		// Announce the devices that wait for a logon (2.2.2.5):
-		// none.
-		return r.send(appendDeviceListAnnounce(r.out[:0]))
+		// Announce the devices that wait for a logon (2.2.2.5): the
+		// drive, if there is one and it was not announced yet.
+		return r.announceDevices()
 	case pakidCoreDeviceReply:
-		r.c.log.Debug("rdp: rdpdr device announce response for no device", "bytes", len(body))
+		d := decoder{b: body}
+		id, result := d.u32(), d.u32()
+		if d.err != nil {
+			return protoErr("Server Device Announce Response", "MS-RDPEFS 2.2.2.1", "%d bytes", len(body))
+		}
+		r.c.log.Debug("rdp: rdpdr device announce response", "deviceId", id, "resultCode", result)
+		if r.drive != nil && id == driveDeviceID && result != statusSuccess {
+			r.c.log.Warn("rdp: the server refused the redirected drive", "resultCode", result)
+		}
 		return nil
 	case pakidCoreDeviceIORequest:
 		req, err := parseDeviceIORequest(body)
 		if err != nil {
 			return err
+		}
+		if r.drive != nil && r.driveAnnounced && req.deviceID == driveDeviceID {
+			resp, err := r.drive.handle(r.out[:0], driveIORequest{deviceIORequest: req, body: body[deviceIORequestSize:]})
+			if err != nil || resp == nil {
+				return err
+			}
+			r.c.log.Debug("rdp: rdpdr drive request", "fileId", req.fileID, "majorFunction", req.majorFunction,
+				"minorFunction", req.minorFunction, "ioStatus", fmt.Sprintf("%#x", binary.LittleEndian.Uint32(resp[12:])))
+			return r.send(resp)
 		}
 		r.c.log.Debug("rdp: rdpdr I/O request for a device never announced", "deviceId", req.deviceID, "majorFunction", req.majorFunction)
 		return r.send(appendDeviceIOFailure(r.out[:0], req, ntStatusUnsuccessful))
@@ -127,7 +156,10 @@ func (r *rdpdr) handleServerAnnounce(body []byte) error {
 		rand.Read(id[:])
 		r.clientID = binary.LittleEndian.Uint32(id[:])
 	}
-	r.announced, r.confirmed, r.loggedOn = true, false, false
+	r.announced, r.confirmed, r.loggedOn, r.driveAnnounced = true, false, false, false
+	if r.drive != nil {
+		r.drive.closeAll() // a new sequence: the server forgot the old handles
+	}
 	if err := r.send(appendClientAnnounceReply(r.out[:0], rdpdrVersionMinor, r.clientID)); err != nil {
 		return err
 	}
@@ -152,6 +184,21 @@ func (r *rdpdr) handleClientIDConfirm(body []byte) error {
 		return nil
 	}
 	r.confirmed = true
+	// A drive waits for the logon where the server sends Server User
+	// Logged On (3.2.5.1.5); otherwise it goes now.
+	if r.loggedOn || !(r.server.hasGeneral && r.server.general.extendedPDU&rdpdrUserLoggedOnPDU != 0) {
+		return r.announceDevices()
+	}
+	return r.send(appendDeviceListAnnounce(r.out[:0]))
+}
+
+// announceDevices sends a Device List Announce: the drive once, or none.
+func (r *rdpdr) announceDevices() error {
+	if r.drive != nil && !r.driveAnnounced {
+		r.driveAnnounced = true
+		d := r.drive.d
+		return r.send(appendDriveDeviceAnnounce(r.out[:0], driveDeviceID, dosName(d.Name), d.Name))
+	}
 	return r.send(appendDeviceListAnnounce(r.out[:0]))
 }
 

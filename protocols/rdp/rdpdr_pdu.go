@@ -225,14 +225,17 @@ func parseServerCoreCapabilityRequest(body []byte) (rdpdrServerCaps, error) {
 }
 
 // appendClientCoreCapabilityResponse appends DR_CORE_CAPABILITY_RSP
-// (2.2.2.8) with the general capability set only: a device type without a
-// capability set is not supported (1.7), and this client redirects no
-// devices. Version 2 of the set, protocol version 1.versionMinor, every
+// (2.2.2.8) with the general capability set, and with drive the drive's
+// (a device type without a capability set is not supported, 1.7). Version 2 of the set, protocol version 1.versionMinor, every
 // ioCode1 bit, Device List Remove and User Logged On PDUs allowed, no
 // asynchronous I/O, no special devices before logon.
-func appendClientCoreCapabilityResponse(b []byte, versionMinor uint16) []byte {
+func appendClientCoreCapabilityResponse(b []byte, versionMinor uint16, drive bool) []byte {
 	b = appendRdpdrHeader(b, pakidCoreClientCapability)
-	b = putU16(b, 1) // numCapabilities
+	n := uint16(1)
+	if drive {
+		n = 2
+	}
+	b = putU16(b, n) // numCapabilities
 	b = putU16(b, 0) // Padding
 	b = putU16(b, capGeneralType)
 	b = putU16(b, generalCapsSetSize)
@@ -247,7 +250,14 @@ func appendClientCoreCapabilityResponse(b []byte, versionMinor uint16) []byte {
 	b = putU32(b, 0) // extraFlags1: no ENABLE_ASYNCIO
 	b = putU32(b, 0) // extraFlags2: MUST be 0
 	// SpecialTypeDeviceCap: no smart cards before logon.
-	return putU32(b, 0)
+	b = putU32(b, 0)
+	if drive {
+		// DRIVE_CAPS_SET (2.2.2.7.5): the header alone.
+		b = putU16(b, capDriveType)
+		b = putU16(b, driveCapsSetSize)
+		b = putU32(b, driveCapabilityVersion02)
+	}
+	return b
 }
 
 // appendDeviceListAnnounce appends DR_CORE_DEVICELIST_ANNOUNCE_REQ

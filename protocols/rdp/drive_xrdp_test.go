@@ -1,0 +1,94 @@
+package rdp_test
+
+import (
+	"log/slog"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/racgate/racgate/internal/peers"
+	"github.com/racgate/racgate/protocols/rdp"
+)
+
+// TestXRDPDrive redirects a folder to an xrdp session, where chansrv shows
+// it through FUSE under ~/thinclient_drives/RACGATE: a file in the folder
+// reads back in the session, and what the session's user writes, makes,
+// renames and deletes there happens in the folder.
+func TestXRDPDrive(t *testing.T) {
+	peers.Require(t, "xrdp-chansrv", "fusermount", "runuser")
+	srv := peers.StartXRDP(t, peers.XRDPOptions{Drive: true})
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "from-gateway.txt"), []byte("the gateway's file\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	logger := slog.New(slog.NewTextHandler(driveLog{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	connect(t, srv, rdp.Config{Username: srv.User, Password: srv.Password, IgnoreCert: true, Security: "tls",
+		Drive: &rdp.Drive{Name: "racgate", Root: root}, Logger: logger})
+	srv.WaitSession(t, 30*time.Second)
+	u, err := user.Lookup(srv.User)
+	if err != nil {
+		t.Fatal(err)
+	}
+	share := filepath.Join(u.HomeDir, "thinclient_drives", "RACGATE")
+	// The session's user sees the FUSE folder; root does not (no allow_other).
+	as := func(script string) (string, error) {
+		out, err := exec.Command("runuser", "-u", srv.User, "--", "sh", "-c", script).CombinedOutput()
+		return string(out), err
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out, err := as("cat " + share + "/from-gateway.txt")
+		if err == nil && out == "the gateway's file\n" {
+			break
+		}
+		if time.Now().After(deadline) {
+			ls, _ := as("ls -la ~/thinclient_drives " + share)
+			t.Fatalf("the drive in the session: %q %v; ls: %s\n%s", out, err, ls, srv.Log())
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	steps := []struct{ script, what string }{
+		{"printf 'written in the session' > " + share + "/from-session.txt", "write"},
+		{"mkdir " + share + "/made", "mkdir"},
+		{"mv " + share + "/from-session.txt " + share + "/made/moved.txt", "rename"},
+		{"rm " + share + "/from-gateway.txt", "delete"},
+	}
+	for _, s := range steps {
+		if out, err := as(s.script); err != nil {
+			t.Fatalf("%s: %v: %s", s.what, err, out)
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "made", "moved.txt")); err != nil || string(b) != "written in the session" {
+		t.Fatalf("the folder's made/moved.txt: %q %v", b, err)
+	}
+	var names []string
+	es, _ := os.ReadDir(dir)
+	for _, e := range es {
+		names = append(names, e.Name())
+	}
+	if strings.Join(names, " ") != "made" {
+		t.Fatalf("the folder holds %v", names)
+	}
+	if out, err := as("ls " + share + "/made"); err != nil || strings.TrimSpace(out) != "moved.txt" {
+		t.Fatalf("listing in the session: %q %v", out, err)
+	}
+}
+
+// driveLog passes the client's rdpdr log lines to t.Log.
+type driveLog struct{ t *testing.T }
+
+func (w driveLog) Write(p []byte) (int, error) {
+	if strings.Contains(string(p), "rdpdr") {
+		w.t.Log(strings.TrimSpace(string(p)))
+	}
+	return len(p), nil
+}
