@@ -68,7 +68,10 @@ var knownSettings = map[string]settingKind{
 	"sftp-root-directory": kindString, "sftp-disable-upload": kindBool, "sftp-disable-download": kindBool,
 	// SFTP beside a VNC or RDP desktop (an SSH endpoint's goes over its own connection)
 	"sftp-hostname": kindString, "sftp-port": kindPort, "sftp-username": kindString, "sftp-password": kindString,
-	"sftp-private-key": kindString, "sftp-passphrase": kindString, "sftp-host-key": kindString, "backspace": kindInt,
+	"sftp-private-key": kindString, "sftp-passphrase": kindString, "sftp-host-key": kindString,
+	// RDP drive redirection, and what its file panel allows
+	"drive-name": kindString, "drive-path": kindString, "create-drive-path": kindBool,
+	"disable-download": kindBool, "disable-upload": kindBool, "backspace": kindInt,
 	"known-hosts-file": kindString, "ignore-host-key": kindBool,
 	"terminal-frame-interval": kindInt, // ms between TERMINAL messages while output flows
 	// VNC

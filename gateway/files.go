@@ -209,7 +209,7 @@ func (ss *session) startFiles(t terminal) *sessionFiles {
 	if !ok {
 		return nil
 	}
-	return ss.newFiles(func() (files.FS, error) {
+	return ss.newFiles(sftpOptions(ss.settings), func() (files.FS, error) {
 		c, err := sc.SFTP()
 		if err != nil {
 			return nil, err
@@ -221,7 +221,10 @@ func (ss *session) startFiles(t terminal) *sessionFiles {
 // startDesktopFiles sets up the file transfer of a VNC or RDP session, on an SSH host
 // of its own (sftpHostConfig), if its endpoint has it; nil when it has not.
 func (ss *session) startDesktopFiles() *sessionFiles {
-	return ss.newFiles(func() (files.FS, error) {
+	if ss.drive != nil {
+		return ss.startDriveFiles() // an RDP drive's folder, rather than an SFTP host
+	}
+	return ss.newFiles(sftpOptions(ss.settings), func() (files.FS, error) {
 		addr, cfg, err := sftpHostConfig(ss.settings)
 		if err != nil {
 			return nil, err
@@ -243,10 +246,8 @@ type sftpConnFS struct {
 
 func (f sftpConnFS) Close() error { return f.conn.Close() }
 
-// newFiles is a session's file transfer through open, if its endpoint has enable-sftp;
-// owners only.
-func (ss *session) newFiles(open func() (files.FS, error)) *sessionFiles {
-	o := sftpOptions(ss.settings)
+// newFiles is a session's file transfer through open, if o enables it; owners only.
+func (ss *session) newFiles(o sftpSettings, open func() (files.FS, error)) *sessionFiles {
 	if !o.enabled || ss.host != nil {
 		return nil
 	}

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -333,5 +335,97 @@ func TestSSHFilesDailyLimit(t *testing.T) {
 	}
 	if status, body := put(b, "three", 300<<10); status != 201 {
 		t.Fatalf("300 KiB in session B: %d %s", status, body)
+	}
+}
+
+// TestRDPDrive: an RDP endpoint with enable-drive (real xrdp, its chansrv showing the
+// drive through FUSE): the user's folder is made under drive-path by ${user}; a file the
+// browser uploads through the panel is in the session's drive, and a file the session
+// writes there downloads to the browser; disable-download refuses downloads.
+func TestRDPDrive(t *testing.T) {
+	peers.Require(t, "xrdp-chansrv", "fusermount", "runuser")
+	srv := peers.StartXRDP(t, peers.XRDPOptions{Drive: true})
+	base := t.TempDir()
+	for _, noDown := range []bool{false, true} {
+		settings := "username: " + srv.User + ", password: " + srv.Password + ", ignore-cert: true, enable-drive: true, drive-name: racgate, drive-path: \"" +
+			base + "/${user}/drive\", create-drive-path: true"
+		if noDown {
+			settings += ", disable-download: true"
+		}
+		ts := newTestServer(t, rdpConfig(srv.Addr, settings, "read-only"))
+		b, _ := openXRDP(t, ts, srv, 800, 600)
+		b.wait("FILES", 15*time.Second, func(b *browser) bool { return b.files != nil })
+		b.mu.Lock()
+		f := *b.files
+		b.mu.Unlock()
+		folder := filepath.Join(base, "demo", "drive")
+		if fi, err := os.Stat(folder); err != nil || fi.Mode().Perm() != 0o700 {
+			t.Fatalf("the drive folder: %v %v", fi, err)
+		}
+		demo := ts.loggedIn(t, "demo")
+		api := ts.hs.URL + "/files/" + f.Token + "/"
+		if noDown {
+			if f.Flags != wire.FilesUpload {
+				t.Fatalf("FILES with disable-download: %+v", f)
+			}
+			if resp, body := get(t, demo, api+"download?path=%2Fup.txt"); resp.StatusCode != 403 {
+				t.Fatalf("download with disable-download: %s %s", resp.Status, body)
+			}
+			b.conn.Close(1000, "")
+			continue
+		}
+		req, _ := http.NewRequest("PUT", api+"upload?path=%2Fup.txt", strings.NewReader("from the browser"))
+		resp, err := demo.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 201 {
+			t.Fatalf("upload: %s", resp.Status)
+		}
+		u, _ := user.Lookup(srv.User)
+		share := filepath.Join(u.HomeDir, "thinclient_drives", "RACGATE")
+		as := func(script string) (string, error) {
+			out, err := exec.Command("runuser", "-u", srv.User, "--", "sh", "-c", script).CombinedOutput()
+			return string(out), err
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			out, err := as("cat " + share + "/up.txt")
+			if err == nil && out == "from the browser" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the upload in the session's drive: %q %v", out, err)
+			}
+			time.Sleep(300 * time.Millisecond)
+		}
+		if out, err := as("printf 'from the session' > " + share + "/down.txt"); err != nil {
+			t.Fatalf("writing in the session: %v %s", err, out)
+		}
+		if resp, body := get(t, demo, api+"download?path=%2Fdown.txt"); resp.StatusCode != 200 || body != "from the session" {
+			t.Fatalf("download: %s %q", resp.Status, body)
+		}
+		b.conn.Close(1000, "")
+	}
+}
+
+// TestDriveOptions: what an RDP endpoint's drive settings may not be, at load.
+func TestDriveOptions(t *testing.T) {
+	for set, want := range map[string]string{
+		"enable-drive: true":                          "drive-path",
+		"enable-drive: true, drive-path: relative/x":  "not an absolute path",
+		`enable-drive: true, drive-path: "/d/${host}"`: "only ${user}",
+	} {
+		if _, err := ParseConfig("t.yaml", []byte(rdpConfig("127.0.0.1:3389", "username: u, "+set, "read-only"))); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", set, err, want)
+		}
+	}
+	o, err := driveOptions(config.Settings{"enable-drive": "true", "drive-path": "/srv/${user}", "disable-upload": "true"})
+	if err != nil || o.name != "racgate" || !o.noUpload || o.noDown || o.create {
+		t.Fatalf("%+v %v", o, err)
+	}
+	if got := pathElement("../ann/x"); got != "_._ann_x" {
+		t.Fatalf("pathElement: %q", got)
 	}
 }

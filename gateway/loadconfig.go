@@ -26,5 +26,8 @@ func checkSettings(protocol string, set config.Settings) error {
 	if err == nil && protocol != "ssh" && set.Bool("enable-sftp") {
 		_, _, err = sftpHostConfig(set)
 	}
+	if err == nil && protocol == "rdp" {
+		_, err = driveOptions(set)
+	}
 	return err
 }

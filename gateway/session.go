@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -69,6 +70,8 @@ type remoteEvents struct {
 	// Ask puts questions to the user while the connection is being made (PROMPT), a
 	// password the settings lack, say; nil: there is no one to ask (a shared dial).
 	Ask askFunc
+	// Drive is the folder an RDP session redirects as a drive (drive.go); nil: none.
+	Drive *os.Root
 }
 
 // dialContext bounds a dial by dialTimeout, not counting the time the user takes to
@@ -240,6 +243,7 @@ type session struct {
 	watch   watcherInfo
 
 	files atomic.Pointer[sessionFiles] // file transfer (files.go); nil: none
+	drive *os.Root                     // an RDP session's redirected folder (drive.go); nil: none
 }
 
 type remoteBox struct{ r remote }
@@ -548,6 +552,11 @@ func (ss *session) run(width, height int) {
 	set := ss.settings
 	if ss.ep.Protocol == "rdp" {
 		set = rdpBrowserSize(set, width, height, ss.scale) // RDP picks the size at connect time
+		if !ss.openDrive() {
+			ss.finish(start, wcancel, &wg)
+			return
+		}
+		events.Drive = ss.drive
 	}
 	dctx, ask, dcancel := ss.dialContext(wctx)
 	events.Ask = ask
@@ -585,6 +594,9 @@ func (ss *session) finish(start time.Time, wcancel context.CancelFunc, wg *sync.
 	}
 	if sf := ss.files.Load(); sf != nil {
 		sf.close() // before the terminal: the SFTP channel goes first, cleanly
+	}
+	if ss.drive != nil {
+		defer ss.drive.Close() // after the remote: its requests are over
 	}
 	if tb := ss.term.Load(); tb != nil && tb.t != nil { // a watcher's has no terminal
 		tb.t.Close()

@@ -415,5 +415,3 @@ func TestQuota(t *testing.T) {
 		t.Fatalf("after 100 KiB down: %d left", left)
 	}
 }
-
-

@@ -1,0 +1,95 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/racgate/racgate/config"
+	"github.com/racgate/racgate/gateway/files"
+)
+
+// An RDP session's redirected drive (docs/files.md § RDP drive): a folder on the
+// gateway, per user by `${user}` in drive-path, that the remote session sees as a drive
+// and the browser reaches through the file panel, as an SSH session's SFTP.
+
+// driveSettings are an RDP endpoint's drive settings (Guacamole's names).
+type driveSettings struct {
+	enabled          bool
+	name, path       string // drive-name ("racgate" when unset), drive-path
+	create           bool   // create-drive-path
+	noUpload, noDown bool   // disable-upload, disable-download: the browser's panel only
+}
+
+func driveOptions(set config.Settings) (driveSettings, error) {
+	o := driveSettings{enabled: set.Bool("enable-drive"), name: set["drive-name"], path: set["drive-path"],
+		create: set.Bool("create-drive-path"), noUpload: set.Bool("disable-upload"), noDown: set.Bool("disable-download")}
+	if !o.enabled {
+		return o, nil
+	}
+	if o.name == "" {
+		o.name = "racgate"
+	}
+	if o.path == "" {
+		return o, errors.New("setting drive-path: enable-drive needs the folder to redirect")
+	}
+	if !filepath.IsAbs(o.path) {
+		return o, fmt.Errorf("setting drive-path: %s is not an absolute path", strconv.Quote(o.path))
+	}
+	if strings.Contains(strings.ReplaceAll(o.path, "${user}", ""), "${") {
+		return o, fmt.Errorf("setting drive-path: %s: only ${user} is expanded", strconv.Quote(o.path))
+	}
+	return o, nil
+}
+
+// pathElement is a user name made one safe path element: letters, digits and ._@-,
+// anything else (a "/" or a leading ".") _.
+func pathElement(s string) string {
+	if s == "" {
+		return "_"
+	}
+	b := []byte(s)
+	for i, c := range b {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '@' || c == '-'
+		if !ok || (i == 0 && c == '.') {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
+// openDrive opens the session's drive folder, if its endpoint redirects one; false:
+// it cannot, and the session ended with the reason.
+func (ss *session) openDrive() bool {
+	o, err := driveOptions(ss.settings)
+	if err != nil || !o.enabled {
+		return true // checked when the config loaded: nothing to redirect
+	}
+	dir := strings.ReplaceAll(o.path, "${user}", pathElement(ss.user))
+	if o.create {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			ss.end(&sessionEnd{Code: closeInternal, Err: err,
+				Reason: "racgate could not make this connection's drive folder. Tell your administrator."})
+			return false
+		}
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		ss.end(&sessionEnd{Code: closeInternal, Err: err,
+			Reason: "racgate could not open this connection's drive folder. Tell your administrator."})
+		return false
+	}
+	ss.drive = root
+	ss.log.Info("drive", "path", dir)
+	return true
+}
+
+// startDriveFiles is the file panel on the session's drive folder.
+func (ss *session) startDriveFiles() *sessionFiles {
+	o, _ := driveOptions(ss.settings)
+	return ss.newFiles(sftpSettings{enabled: true, dir: "/", noUpload: o.noUpload, noDown: o.noDown},
+		func() (files.FS, error) { return files.NewLocal(ss.drive), nil })
+}
