@@ -413,8 +413,8 @@ func TestRDPDrive(t *testing.T) {
 // TestDriveOptions: what an RDP endpoint's drive settings may not be, at load.
 func TestDriveOptions(t *testing.T) {
 	for set, want := range map[string]string{
-		"enable-drive: true":                          "drive-path",
-		"enable-drive: true, drive-path: relative/x":  "not an absolute path",
+		"enable-drive: true":                           "drive-path",
+		"enable-drive: true, drive-path: relative/x":   "not an absolute path",
 		`enable-drive: true, drive-path: "/d/${host}"`: "only ${user}",
 	} {
 		if _, err := ParseConfig("t.yaml", []byte(rdpConfig("127.0.0.1:3389", "username: u, "+set, "read-only"))); err == nil || !strings.Contains(err.Error(), want) {
