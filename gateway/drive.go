@@ -3,13 +3,16 @@ package gateway
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/racgate/racgate/config"
 	"github.com/racgate/racgate/gateway/files"
+	"github.com/racgate/racgate/render/wire"
 )
 
 // An RDP session's redirected drive (docs/files.md § RDP drive): a folder on the
@@ -82,14 +85,50 @@ func (ss *session) openDrive() bool {
 			Reason: "racgate could not open this connection's drive folder. Tell your administrator."})
 		return false
 	}
+	// Guacamole's Download folder: what the session saves there goes to the browser.
+	if err := root.Mkdir(downloadFolder, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		ss.log.Warn("drive: no Download folder", "err", err)
+	}
 	ss.drive = root
 	ss.log.Info("drive", "path", dir)
 	return true
 }
 
+// downloadFolder is the drive's folder whose files go to the browser by themselves.
+const downloadFolder = "Download"
+
+// inDownload reports whether name (a slash path in the drive) is a file right in the
+// Download folder.
+func inDownload(name string) bool {
+	dir, file := path.Split(strings.TrimPrefix(name, "/"))
+	return strings.EqualFold(strings.TrimSuffix(dir, "/"), downloadFolder) && file != ""
+}
+
+// driveFileClosed: the session is done writing name in its drive; a file in the Download
+// folder goes to the browser (FILE_READY), if the panel may download. Called on the RDP
+// client's goroutine: it only queues.
+func (ss *session) driveFileClosed(name string) {
+	sf := ss.files.Load()
+	if !inDownload(name) || sf == nil || sf.opts.NoDownload {
+		return
+	}
+	ss.queue(wire.FileReady{Path: "/" + name}.Append(nil))
+}
+
 // startDriveFiles is the file panel on the session's drive folder.
 func (ss *session) startDriveFiles() *sessionFiles {
 	o, _ := driveOptions(ss.settings)
-	return ss.newFiles(sftpSettings{enabled: true, dir: "/", noUpload: o.noUpload, noDown: o.noDown},
+	sf := ss.newFiles(sftpSettings{enabled: true, dir: "/", noUpload: o.noUpload, noDown: o.noDown},
 		func() (files.FS, error) { return files.NewLocal(ss.drive), nil })
+	if sf != nil {
+		// A file of the Download folder, once the browser has it whole, is gone from there.
+		sf.opts.Downloaded = func(name string) {
+			if inDownload(name) {
+				if err := ss.drive.Remove(strings.TrimPrefix(name, "/")); err != nil {
+					ss.log.Warn("drive: remove a downloaded file", "file", name, "err", err)
+				}
+			}
+		}
+	}
+	return sf
 }

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -371,6 +372,23 @@ func TestRDPDrive(t *testing.T) {
 			if resp, body := get(t, demo, api+"download?path=%2Fup.txt"); resp.StatusCode != 403 {
 				t.Fatalf("download with disable-download: %s %s", resp.Status, body)
 			}
+			// Nothing is announced from Download where downloads are off.
+			u, _ := user.Lookup(srv.User)
+			share := filepath.Join(u.HomeDir, "thinclient_drives", "RACGATE")
+			for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(300 * time.Millisecond) {
+				if out, err := exec.Command("runuser", "-u", srv.User, "--", "sh", "-c", "printf x > "+share+"/Download/kept.txt").CombinedOutput(); err == nil {
+					break
+				} else if time.Now().After(deadline) {
+					t.Fatalf("saving into Download: %v %s", err, out)
+				}
+			}
+			time.Sleep(time.Second)
+			b.mu.Lock()
+			ready := len(b.ready)
+			b.mu.Unlock()
+			if ready != 0 {
+				t.Fatalf("FILE_READY with disable-download")
+			}
 			b.conn.Close(1000, "")
 			continue
 		}
@@ -405,6 +423,24 @@ func TestRDPDrive(t *testing.T) {
 		}
 		if resp, body := get(t, demo, api+"download?path=%2Fdown.txt"); resp.StatusCode != 200 || body != "from the session" {
 			t.Fatalf("download: %s %q", resp.Status, body)
+		}
+		// The Download folder: a file the session saves there is announced to the
+		// browser (FILE_READY) once written, and gone once downloaded whole.
+		if out, err := as("printf 'a report' > " + share + "/Download/report.txt"); err != nil {
+			t.Fatalf("saving into Download: %v %s", err, out)
+		}
+		b.wait("FILE_READY", 10*time.Second, func(b *browser) bool { return len(b.ready) > 0 })
+		b.mu.Lock()
+		ready := slices.Clone(b.ready)
+		b.mu.Unlock()
+		if len(ready) != 1 || ready[0] != "/Download/report.txt" {
+			t.Fatalf("FILE_READY %v", ready)
+		}
+		if resp, body := get(t, demo, api+"download?path="+url.QueryEscape(ready[0])); resp.StatusCode != 200 || body != "a report" {
+			t.Fatalf("download of the ready file: %s %q", resp.Status, body)
+		}
+		if _, err := os.Stat(filepath.Join(folder, "Download", "report.txt")); !os.IsNotExist(err) {
+			t.Fatalf("the downloaded file is still in Download: %v", err)
 		}
 		b.conn.Close(1000, "")
 	}

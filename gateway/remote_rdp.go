@@ -195,7 +195,7 @@ func (s *Server) dialRDP(ctx context.Context, ep *config.Endpoint, set config.Se
 	clip := clipboard.NewRDP(&cfg, set, ev.Clipboard, ev.Notice, log)
 	if ev.Drive != nil {
 		o, _ := driveOptions(set) // checked when the config loaded
-		cfg.Drive = &rdp.Drive{Name: o.name, Root: ev.Drive}
+		cfg.Drive = &rdp.Drive{Name: o.name, Root: ev.Drive, Closed: ev.DriveClosed}
 	}
 	c, err := rdp.DialSession(ctx, net.JoinHostPort(set["hostname"], set["port"]), cfg, fs, rdp.SessionOptions{
 		Reconnect: rdpReconnect(set), Reconnecting: func(w, h int) {

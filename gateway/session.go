@@ -71,7 +71,9 @@ type remoteEvents struct {
 	// password the settings lack, say; nil: there is no one to ask (a shared dial).
 	Ask askFunc
 	// Drive is the folder an RDP session redirects as a drive (drive.go); nil: none.
-	Drive *os.Root
+	// DriveClosed hears of each file the session is done writing there.
+	Drive       *os.Root
+	DriveClosed func(name string)
 }
 
 // dialContext bounds a dial by dialTimeout, not counting the time the user takes to
@@ -556,7 +558,7 @@ func (ss *session) run(width, height int) {
 			ss.finish(start, wcancel, &wg)
 			return
 		}
-		events.Drive = ss.drive
+		events.Drive, events.DriveClosed = ss.drive, ss.driveFileClosed
 	}
 	dctx, ask, dcancel := ss.dialContext(wctx)
 	events.Ask = ask

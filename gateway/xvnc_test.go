@@ -35,6 +35,7 @@ type browser struct {
 	notices []wire.Notice
 	shares  []wire.Shares // SHARES, in order
 	files   *wire.Files
+	ready   []string // FILE_READY paths
 	closed  *wire.Close
 	err     error
 	done    chan struct{}
@@ -73,6 +74,8 @@ func (b *browser) loop() {
 				b.rich = append(b.rich, m)
 			case wire.Files:
 				b.files = &m
+			case wire.FileReady:
+				b.ready = append(b.ready, m.Path)
 			case wire.Notice:
 				b.notices = append(b.notices, m)
 			case wire.Shares:

@@ -31,6 +31,9 @@ type Options struct {
 	Busy func()
 	// Quota, when set, bounds what the user moves, uploads and downloads together.
 	Quota Quota
+	// Downloaded, when set, is told of each file downloaded whole, by the name the
+	// browser used (an RDP drive's Download folder deletes it then).
+	Downloaded func(name string)
 }
 
 // Quota is a user's allowance of bytes (the gateway's per-user daily limit). Reserve
@@ -295,6 +298,9 @@ func (h *Handler) download(w http.ResponseWriter, r *http.Request, name string) 
 	}
 	if err != nil {
 		return ev, fmt.Errorf("%w: %w", errWritten, err)
+	}
+	if h.opts.Downloaded != nil {
+		h.opts.Downloaded(h.root.Rel(real))
 	}
 	return ev, nil
 }

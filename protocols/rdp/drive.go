@@ -36,6 +36,11 @@ type Drive struct {
 	// (relative to Root). It is called on Run's goroutine and must not
 	// block.
 	Changed func(name string)
+	// Closed, when set, is called when the server is done with a file it
+	// wrote: a handle that wrote, made or cut it closed, or it was renamed
+	// to its name. Its slash path is relative to Root. It is called on
+	// Run's goroutine and must not block.
+	Closed func(name string)
 }
 
 // Bounds on what the server may make the client hold.
@@ -57,6 +62,7 @@ type openFile struct {
 	f             *os.File
 	dir           bool
 	deleteOnClose bool
+	written       bool // written, made or cut through this handle: Closed when it closes
 	// A directory listing in progress (QUERY_DIRECTORY).
 	pattern string
 	pending []fs.DirEntry
@@ -130,6 +136,8 @@ func (dr *drive) handle(out []byte, req driveIORequest) ([]byte, error) {
 				} else {
 					dr.changed(of.name)
 				}
+			} else if of.written && !of.dir && dr.d.Closed != nil {
+				dr.d.Closed(of.name)
 			}
 		} else {
 			status = statusInvalidHandle
@@ -287,6 +295,7 @@ func (dr *drive) create(out []byte, req driveIORequest) ([]byte, error) {
 		}
 		of.f = f
 		if makes || truncates {
+			of.written = true
 			dr.changed(name)
 		}
 	}
@@ -375,6 +384,7 @@ func (dr *drive) write(out []byte, req driveIORequest) ([]byte, error) {
 		n, err = of.f.WriteAt(wr.data, int64(wr.offset))
 		status = ntStatus(err)
 		if n > 0 {
+			of.written = true
 			dr.changed(of.name)
 		}
 	}
@@ -513,6 +523,7 @@ func (dr *drive) setInformation(out []byte, req driveIORequest) ([]byte, error) 
 		if err := of.f.Truncate(int64(n)); err != nil {
 			return reply(ntStatus(err))
 		}
+		of.written = true
 		dr.changed(of.name)
 		return reply(statusSuccess)
 	case fileDispositionInformation:
@@ -554,6 +565,9 @@ func (dr *drive) setInformation(out []byte, req driveIORequest) ([]byte, error) 
 		dr.changed(of.name)
 		of.name = to
 		dr.changed(to)
+		if !of.dir && !of.written && dr.d.Closed != nil {
+			dr.d.Closed(to) // whole already: moved into place
+		}
 		return reply(statusSuccess)
 	}
 	return reply(statusNotSupported)

@@ -119,6 +119,8 @@ func newTestDrive(t *testing.T, readOnly bool) (*drive, string) {
 // and Windows do; the folder on disk shows each step.
 func TestDriveFiles(t *testing.T) {
 	dr, dir := newTestDrive(t, false)
+	var closed []string
+	dr.d.Closed = func(name string) { closed = append(closed, name) }
 	const rw = fileWriteData | 0x1 // FILE_READ_DATA | FILE_WRITE_DATA
 	if r := do(t, dr, createReq(`\docs\a.txt`, rw, fileCreate, fileNonDirectoryFile)); r.status != statusObjectPathNotFound {
 		t.Fatalf("a file in a missing folder: %#x", r.status)
@@ -205,6 +207,12 @@ func TestDriveFiles(t *testing.T) {
 	do(t, dr, closeReq(dirID))
 	if len(dr.files) != 0 {
 		t.Fatalf("%d files left open", len(dr.files))
+	}
+	// Done with a file: when a handle that wrote it closed, and when a whole
+	// file was renamed into its name (as programs save: a temporary name, then
+	// a rename); a read-only open and the folder do not count.
+	if strings.Join(closed, " ") != "docs/a.txt docs/b.txt" {
+		t.Fatalf("Closed for %v", closed)
 	}
 	if r := do(t, dr, rwReq(id, irpMjRead, 1, 0, nil)); r.status != statusInvalidHandle {
 		t.Fatalf("a closed handle: %#x", r.status)

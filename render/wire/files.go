@@ -54,3 +54,27 @@ func decodeFiles(b, rest, p []byte) (Message, []byte, error) {
 	}
 	return m, rest, nil
 }
+
+// TypeFileReady is FILE_READY (0x19), server to client: a file the session left for the
+// browser is ready (an RDP drive's Download folder, docs/files.md).
+const TypeFileReady Type = 0x19
+
+// MaxFilePath bounds FILE_READY's path.
+const MaxFilePath = 4096
+
+// FileReady is FILE_READY (0x19): the client downloads Path (a name under the FILES
+// API's root, from "/") as the user would from the panel.
+type FileReady struct{ Path string }
+
+func (FileReady) Type() Type { return TypeFileReady }
+
+func (m FileReady) Append(b []byte) []byte {
+	return append(header(b, TypeFileReady, len(m.Path)), m.Path...)
+}
+
+func decodeFileReady(b, rest, p []byte) (Message, []byte, error) {
+	if len(p) < 2 || len(p) > MaxFilePath || p[0] != '/' || !utf8.Valid(p) {
+		return nil, b, malformed(TypeFileReady, "path of %d bytes, want \"/...\" of 2-%d UTF-8 bytes", len(p), MaxFilePath)
+	}
+	return FileReady{Path: string(p)}, rest, nil
+}

@@ -50,7 +50,7 @@ var typeNames = map[Type]string{
 	TypePrompt: "PROMPT", TypePromptResponse: "PROMPT_RESPONSE",
 	TypeTerminalDeflate: "TERMINAL_DEFLATE", TypeTerminalScrollback: "TERMINAL_SCROLLBACK",
 	TypeAudioFormat: "AUDIO_FORMAT", TypeAudioEnable: "AUDIO_ENABLE", TypeNotice: "NOTICE",
-	TypePing: "PING", TypePong: "PONG", TypeShare: "SHARE", TypeShares: "SHARES", TypeTerminalSize: "TERMINAL_SIZE", TypeFiles: "FILES",
+	TypePing: "PING", TypePong: "PONG", TypeShare: "SHARE", TypeShares: "SHARES", TypeTerminalSize: "TERMINAL_SIZE", TypeFiles: "FILES", TypeFileReady: "FILE_READY",
 	TypeClipboardContent: "CLIPBOARD_CONTENT", TypeClientClipboardContent: "CLIENT_CLIPBOARD_CONTENT",
 }
 

@@ -129,6 +129,8 @@ func describe(m Message) map[string]any {
 		return map[string]any{"type": "TERMINAL_SIZE", "cols": m.Cols, "rows": m.Rows}
 	case Files:
 		return map[string]any{"type": "FILES", "flags": m.Flags, "maxUpload": m.MaxUpload, "token": m.Token}
+	case FileReady:
+		return map[string]any{"type": "FILE_READY", "path": m.Path}
 	case Share:
 		return map[string]any{"type": "SHARE", "op": m.Op, "mode": m.Mode, "value": m.Value}
 	case Shares:
@@ -375,6 +377,10 @@ func malformedVectors() []vector {
 		{Name: "malformed-files-no-token", Hex: hex.EncodeToString(Files{Flags: FilesUpload}.Append(nil))},
 		{Name: "malformed-files-token-65", Hex: hex.EncodeToString(Files{Token: strings.Repeat("a", MaxFilesToken+1)}.Append(nil))},
 		{Name: "malformed-files-token-slash", Hex: hex.EncodeToString(Files{Token: "a/b"}.Append(nil))},
+		{Name: "malformed-file-ready-relative", Hex: hex.EncodeToString(FileReady{Path: "Download/a"}.Append(nil))},
+		{Name: "malformed-file-ready-root", Hex: hex.EncodeToString(FileReady{Path: "/"}.Append(nil))},
+		{Name: "malformed-file-ready-not-utf8", Hex: hex.EncodeToString(FileReady{Path: "/a\xff"}.Append(nil))},
+		{Name: "malformed-file-ready-too-long", Hex: hex.EncodeToString(FileReady{Path: "/" + strings.Repeat("a", MaxFilePath)}.Append(nil))},
 		{Name: "malformed-files-short", Hex: hex.EncodeToString(Unknown{T: TypeFiles, Payload: []byte{1, 0, 0, 0, 0, 0, 0, 0}}.Append(nil))},
 		{Name: "malformed-share-short", Hex: hex.EncodeToString(Unknown{T: TypeShare, Payload: []byte{0, 0, 1, 0, 0}}.Append(nil))},
 		{Name: "malformed-share-op-2", Hex: hex.EncodeToString(Share{Op: 2}.Append(nil))},

@@ -92,6 +92,8 @@ func Next(b []byte) (m Message, rest []byte, err error) {
 		return decodeTerminalSize(b, rest, p)
 	case TypeFiles: // § FILES
 		return decodeFiles(b, rest, p)
+	case TypeFileReady: // § FILE_READY
+		return decodeFileReady(b, rest, p)
 	case TypeTerminalScrollback: // § TERMINAL_SCROLLBACK
 		return TerminalScrollback{Lines: binary.LittleEndian.Uint32(p)}, rest, nil
 	case TypeAudio: // § AUDIO

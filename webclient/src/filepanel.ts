@@ -128,6 +128,24 @@ export class FilePanel {
     void this.open("/");
   }
 
+  /**
+   * fileReady downloads a file the session left for the browser (FILE_READY: an RDP
+   * drive's Download folder) through the browser's own downloads, and shows the folder.
+   */
+  fileReady(path: string): void {
+    const files = this.files;
+    if (!files || !this.canDownload) return;
+    const a = document.createElement("a");
+    a.href = apiURL(files.token, "download", { path });
+    a.download = path.slice(path.lastIndexOf("/") + 1);
+    a.hidden = true;
+    document.body.append(a);
+    a.click();
+    a.remove();
+    this.say(`${a.download} is downloading.`);
+    void this.open(parentPath(path));
+  }
+
   /** closed hides the section and cancels uploads: their session ended. */
   closed(): void {
     this.files = null;

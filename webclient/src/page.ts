@@ -315,6 +315,7 @@ export class ConnectPage {
       notice: (level, text) => this.notice.show(level, text),
       shares: (m) => this.share.show(m),
       files: (m) => this.files.show(m),
+      fileReady: (path) => this.files.fileReady(path),
       terminal: (data) => t.write(data),
       terminalConfig: (fontSize, colorScheme) => t.configure(fontSize, colorScheme),
       terminalScrollback: (lines) => t.setScrollback(lines),

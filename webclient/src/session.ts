@@ -63,6 +63,8 @@ export interface SessionUI {
   shares?(m: Shares): void;
   /** files: the session has file transfer (§ FILES). */
   files?(m: Files): void;
+  /** fileReady: a file the session left for the browser is ready to download (§ FILE_READY). */
+  fileReady?(path: string): void;
 }
 
 // A queued item: a message, or an IMAGE whose JPEG/PNG decode started on arrival so
@@ -337,6 +339,9 @@ export class Session {
         return;
       case "FILES": // § FILES
         ui.files?.(m);
+        return;
+      case "FILE_READY": // § FILE_READY
+        ui.fileReady?.(m.path);
         return;
       case "CLOSE": // § CLOSE: the websocket closes next
         this.closeMsg = { code: m.code, reason: m.reason };

@@ -32,6 +32,7 @@ export const T = {
   SHARES: 0x16,
   TERMINAL_SIZE: 0x17,
   FILES: 0x18,
+  FILE_READY: 0x19,
   ACK: 0x80,
   KEY: 0x81,
   POINTER: 0x82,
@@ -62,6 +63,7 @@ export const MAX_TERMINAL_SIDE = 4096; // TERMINAL_SIZE's cols and rows
 export const FILES_UPLOAD = 1;
 export const FILES_DOWNLOAD = 2;
 export const MAX_FILES_TOKEN = 64;
+export const MAX_FILE_PATH = 4096; // FILE_READY's path, in UTF-8 bytes
 
 // SHARE ops and share modes (§ SHARE), and the bounds of SHARES (§ SHARES).
 export const SHARE_CREATE = 0;
@@ -173,6 +175,8 @@ export type TerminalScrollback = { type: "TERMINAL_SCROLLBACK"; lines: number };
 export type TerminalSize = { type: "TERMINAL_SIZE"; cols: number; rows: number };
 /** FILES: the session's file transfer, under /files/{token}/ (§ FILES); maxUpload 0: no limit. */
 export type Files = { type: "FILES"; flags: number; maxUpload: number; token: string };
+/** FILE_READY: a file the session left for the browser, to download through FILES's API (§ FILE_READY). */
+export type FileReady = { type: "FILE_READY"; path: string };
 export type Audio = { type: "AUDIO"; timestamp: number; data: Uint8Array };
 export type AudioFormat = { type: "AUDIO_FORMAT"; codec: number; channels: number; sampleRate: number; config: Uint8Array };
 export type AudioEnable = { type: "AUDIO_ENABLE"; enabled: boolean };
@@ -204,7 +208,7 @@ export type TerminalResize = { type: "TERMINAL_RESIZE"; cols: number; rows: numb
 // A type this version does not know: skipped.
 export type Unknown = { type: "UNKNOWN"; typeByte: number; payload: Uint8Array };
 
-export type ServerMessage = Hello | Resize | Fill | Copy | Image | Frame | Cursor | Clipboard | Bell | Name | Close | Terminal | TerminalConfig | Prompt | TerminalDeflate | TerminalScrollback | Audio | AudioFormat | Notice | ClipboardContent | Pong | Shares | TerminalSize | Files;
+export type ServerMessage = Hello | Resize | Fill | Copy | Image | Frame | Cursor | Clipboard | Bell | Name | Close | Terminal | TerminalConfig | Prompt | TerminalDeflate | TerminalScrollback | Audio | AudioFormat | Notice | ClipboardContent | Pong | Shares | TerminalSize | Files | FileReady;
 export type ClientMessage = Ack | Key | Pointer | ClientClipboard | ResizeRequest | TerminalInput | Wheel | TerminalResize | PromptResponse | AudioEnable | ClientClipboardContent | Ping | Share;
 export type Message = ServerMessage | ClientMessage | Unknown;
 
@@ -486,6 +490,16 @@ function decodePayload(type: number, p: Uint8Array, dv: DataView): Message {
       }
       return { type: "FILES", flags, maxUpload, token: String.fromCharCode(...tok) };
     }
+    case T.FILE_READY: { // § FILE_READY
+      if (n < 2 || n > MAX_FILE_PATH || p[0] !== 0x2f) throw new ProtocolError(`FILE_READY: path of ${n} bytes, want "/..." of 2-${MAX_FILE_PATH}`);
+      let path: string;
+      try {
+        path = utf8strict.decode(p);
+      } catch {
+        throw new ProtocolError("FILE_READY: path is not UTF-8");
+      }
+      return { type: "FILE_READY", path };
+    }
     case T.TERMINAL_SCROLLBACK: // § TERMINAL_SCROLLBACK
       if (n < 4) throw short("TERMINAL_SCROLLBACK", n, 4);
       return { type: "TERMINAL_SCROLLBACK", lines: dv.getUint32(0, true) };
@@ -661,6 +675,8 @@ export function writeMessage(w: Writer, m: Message): Writer {
       return w.begin(T.TERMINAL_SCROLLBACK).u32(m.lines).end();
     case "TERMINAL_SIZE":
       return w.begin(T.TERMINAL_SIZE).u16(m.cols).u16(m.rows).end();
+    case "FILE_READY":
+      return w.begin(T.FILE_READY).text(m.path).end();
     case "FILES":
       return w.begin(T.FILES).u8(m.flags).u32(m.maxUpload % 2 ** 32).u32(Math.floor(m.maxUpload / 2 ** 32)).text(m.token).end();
     case "AUDIO":
