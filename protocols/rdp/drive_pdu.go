@@ -1,7 +1,5 @@
 package rdp
 
-import "unicode/utf16"
-
 // The drive PDUs of the File System Virtual Channel Extension (MS-RDPEFS
 // 2.2.3) and the file information structures they carry (MS-FSCC 2.4, 2.5),
 // named as the specs name them. drive.go answers them.
@@ -29,9 +27,7 @@ const (
 	statusInvalidHandle         uint32 = 0xC0000008
 	statusInvalidParameter      uint32 = 0xC000000D
 	statusNoSuchFile            uint32 = 0xC000000F
-	statusEndOfFile             uint32 = 0xC0000011
 	statusAccessDenied          uint32 = 0xC0000022
-	statusObjectNameNotFound    uint32 = 0xC0000034
 	statusObjectNameCollision   uint32 = 0xC0000035
 	statusObjectPathNotFound    uint32 = 0xC000003A
 	statusDiskFull              uint32 = 0xC000007F
@@ -40,7 +36,6 @@ const (
 	statusDirectoryNotEmpty     uint32 = 0xC0000101
 	statusNotADirectory         uint32 = 0xC0000103
 	statusObjectNameInvalid     uint32 = 0xC0000033
-	statusMediaWriteProtected   uint32 = 0xC00000A2
 	statusInsufficientResources uint32 = 0xC000009A
 )
 
@@ -87,7 +82,6 @@ const (
 	fileAttributeHidden    = 0x00000002
 	fileAttributeDirectory = 0x00000010
 	fileAttributeArchive   = 0x00000020
-	fileAttributeNormal    = 0x00000080
 )
 
 // FsInformationClass values: file information (MS-FSCC 2.4) and file
@@ -125,8 +119,6 @@ type createRequest struct {
 	createDisposition, createOptions            uint32
 	path                                        string
 }
-
-const driveReqSection = "MS-RDPEFS 2.2.1.4"
 
 func parseCreateRequest(b []byte) (createRequest, error) {
 	const pdu, sec = "DR_CREATE_REQ", "MS-RDPEFS 2.2.1.4.1"
@@ -273,12 +265,3 @@ func appendDriveDeviceAnnounce(b []byte, deviceID uint32, dosName, name string) 
 }
 
 func putU64(b []byte, v uint64) []byte { return putU32(putU32(b, uint32(v)), uint32(v>>32)) }
-
-// utf16Len is the length of s in UTF-16LE bytes.
-func utf16Len(s string) int {
-	n := 0
-	for _, r := range s {
-		n += 2 * utf16.RuneLen(r)
-	}
-	return n
-}
