@@ -12,6 +12,7 @@ import (
 
 	"github.com/racgate/racgate/config"
 	"github.com/racgate/racgate/gateway/files"
+	"github.com/racgate/racgate/recording"
 	"github.com/racgate/racgate/render/wire"
 )
 
@@ -48,22 +49,6 @@ func driveOptions(set config.Settings) (driveSettings, error) {
 	return o, nil
 }
 
-// pathElement is a user name made one safe path element: letters, digits and ._@-,
-// anything else (a "/" or a leading ".") _.
-func pathElement(s string) string {
-	if s == "" {
-		return "_"
-	}
-	b := []byte(s)
-	for i, c := range b {
-		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '@' || c == '-'
-		if !ok || (i == 0 && c == '.') {
-			b[i] = '_'
-		}
-	}
-	return string(b)
-}
-
 // openDrive opens the session's drive folder, if its endpoint redirects one; false:
 // it cannot, and the session ended with the reason.
 func (ss *session) openDrive() bool {
@@ -71,7 +56,7 @@ func (ss *session) openDrive() bool {
 	if err != nil || !o.enabled {
 		return true // checked when the config loaded: nothing to redirect
 	}
-	dir := strings.ReplaceAll(o.path, "${user}", pathElement(ss.user))
+	dir := strings.ReplaceAll(o.path, "${user}", recording.SafeElement(ss.user))
 	if o.create {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			ss.end(&sessionEnd{Code: closeInternal, Err: err,

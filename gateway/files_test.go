@@ -10,8 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
-	"os/user"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -24,6 +22,7 @@ import (
 	"github.com/racgate/racgate/gateway/files"
 	"github.com/racgate/racgate/gateway/store"
 	"github.com/racgate/racgate/internal/peers"
+	"github.com/racgate/racgate/recording"
 	"github.com/racgate/racgate/render/wire"
 	"github.com/redis/go-redis/v9"
 )
@@ -344,7 +343,6 @@ func TestSSHFilesDailyLimit(t *testing.T) {
 // browser uploads through the panel is in the session's drive, and a file the session
 // writes there downloads to the browser; disable-download refuses downloads.
 func TestRDPDrive(t *testing.T) {
-	peers.Require(t, "xrdp-chansrv", "fusermount", "runuser")
 	srv := peers.StartXRDP(t, peers.XRDPOptions{Drive: true})
 	base := t.TempDir()
 	for _, noDown := range []bool{false, true} {
@@ -373,14 +371,9 @@ func TestRDPDrive(t *testing.T) {
 				t.Fatalf("download with disable-download: %s %s", resp.Status, body)
 			}
 			// Nothing is announced from Download where downloads are off.
-			u, _ := user.Lookup(srv.User)
-			share := filepath.Join(u.HomeDir, "thinclient_drives", "RACGATE")
-			for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(300 * time.Millisecond) {
-				if out, err := exec.Command("runuser", "-u", srv.User, "--", "sh", "-c", "printf x > "+share+"/Download/kept.txt").CombinedOutput(); err == nil {
-					break
-				} else if time.Now().After(deadline) {
-					t.Fatalf("saving into Download: %v %s", err, out)
-				}
+			share := srv.Drive(t, "RACGATE")
+			if out, err := srv.AsUser("printf x > " + share + "/Download/kept.txt"); err != nil {
+				t.Fatalf("saving into Download: %v %s", err, out)
 			}
 			time.Sleep(time.Second)
 			b.mu.Lock()
@@ -401,14 +394,9 @@ func TestRDPDrive(t *testing.T) {
 		if resp.StatusCode != 201 {
 			t.Fatalf("upload: %s", resp.Status)
 		}
-		u, _ := user.Lookup(srv.User)
-		share := filepath.Join(u.HomeDir, "thinclient_drives", "RACGATE")
-		as := func(script string) (string, error) {
-			out, err := exec.Command("runuser", "-u", srv.User, "--", "sh", "-c", script).CombinedOutput()
-			return string(out), err
-		}
-		deadline := time.Now().Add(30 * time.Second)
-		for {
+		share := srv.Drive(t, "RACGATE")
+		as := srv.AsUser
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(300 * time.Millisecond) {
 			out, err := as("cat " + share + "/up.txt")
 			if err == nil && out == "from the browser" {
 				break
@@ -416,7 +404,6 @@ func TestRDPDrive(t *testing.T) {
 			if time.Now().After(deadline) {
 				t.Fatalf("the upload in the session's drive: %q %v", out, err)
 			}
-			time.Sleep(300 * time.Millisecond)
 		}
 		if out, err := as("printf 'from the session' > " + share + "/down.txt"); err != nil {
 			t.Fatalf("writing in the session: %v %s", err, out)
@@ -461,7 +448,7 @@ func TestDriveOptions(t *testing.T) {
 	if err != nil || o.name != "racgate" || !o.noUpload || o.noDown || o.create {
 		t.Fatalf("%+v %v", o, err)
 	}
-	if got := pathElement("../ann/x"); got != "_._ann_x" {
-		t.Fatalf("pathElement: %q", got)
+	if got := recording.SafeElement("../ann/x"); got != "_._ann_x" {
+		t.Fatalf("SafeElement: %q", got)
 	}
 }

@@ -10,14 +10,17 @@ import (
 // element of its own; ${time} is m.Start in UTC as 20061231T150405Z.
 func Name(pattern string, m Meta) string {
 	r := strings.NewReplacer(
-		"${user}", clean(m.User), "${endpoint}", clean(m.Endpoint), "${provider}", clean(m.Provider),
-		"${protocol}", clean(m.Protocol), "${session}", clean(m.Session),
+		"${user}", SafeElement(m.User), "${endpoint}", SafeElement(m.Endpoint), "${provider}", SafeElement(m.Provider),
+		"${protocol}", SafeElement(m.Protocol), "${session}", SafeElement(m.Session),
 		"${time}", m.Start.UTC().Format("20060102T150405Z"), "${date}", m.Start.UTC().Format("2006-01-02"),
 	)
 	return r.Replace(pattern)
 }
 
-func clean(s string) string {
+// SafeElement is s made one safe path element: letters, digits and ._@- kept, anything
+// else (a "/", a leading ".") made _, at most 64 bytes; "" is "_". The gateway names
+// per-user folders with it too (drive-path's ${user}).
+func SafeElement(s string) string {
 	if s == "" {
 		return "_"
 	}

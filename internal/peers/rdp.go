@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -464,4 +465,36 @@ ip=127.0.0.1
 port=-1
 code=20
 `, port, logPath, dynamic)
+}
+
+// AsUser runs a shell script as the session's user (runuser): what the user's own
+// programs would do, in the FUSE folder of redirected drives for one, which root
+// cannot enter (chansrv mounts it without allow_other).
+func (s *RDPServer) AsUser(script string) (string, error) {
+	out, err := exec.Command("runuser", "-u", s.User, "--", "sh", "-c", script).CombinedOutput()
+	return string(out), err
+}
+
+// Drive is where chansrv shows a redirected drive in the user's session:
+// ~/thinclient_drives/DOSNAME (the drive's PreferredDosName). It waits until the
+// user can list it.
+func (s *RDPServer) Drive(t testing.TB, dosName string) string {
+	t.Helper()
+	Require(t, "xrdp-chansrv", "fusermount", "runuser")
+	u, err := user.Lookup(s.User)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(u.HomeDir, "thinclient_drives", dosName)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out, err := s.AsUser("ls " + dir)
+		if err == nil {
+			return dir
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("peers: the drive %s in the session: %v %s\n%s", dosName, err, out, s.Log())
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
 }

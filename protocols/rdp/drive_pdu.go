@@ -127,15 +127,22 @@ func parseCreateRequest(b []byte) (createRequest, error) {
 	d.skip(8) // AllocationSize
 	r.fileAttributes, r.sharedAccess = d.u32(), d.u32()
 	r.createDisposition, r.createOptions = d.u32(), d.u32()
+	var err error
+	r.path, err = d.utf16Path(len(b), pdu, sec, "PathLength")
+	return r, err
+}
+
+// utf16Path reads a u32 length (named field in errors) and that many bytes of
+// UTF-16LE, up to a NUL: a path or name field of the drive PDUs.
+func (d *decoder) utf16Path(size int, pdu, sec, field string) (string, error) {
 	n := int(d.u32())
 	if d.err != nil {
-		return r, protoErr(pdu, sec, "%d bytes", len(b))
+		return "", protoErr(pdu, sec, "%d bytes", size)
 	}
 	if n > d.remaining() || n%2 != 0 {
-		return r, protoErr(pdu, sec, "PathLength %d with %d bytes left", n, d.remaining())
+		return "", protoErr(pdu, sec, "%s %d with %d bytes left", field, n, d.remaining())
 	}
-	r.path = decodeUTF16Z(d.bytes(n))
-	return r, nil
+	return decodeUTF16Z(d.bytes(n)), nil
 }
 
 // rwRequest is DR_READ_REQ (2.2.1.4.3) or DR_WRITE_REQ (2.2.1.4.4).
@@ -203,8 +210,9 @@ func parseDirectoryRequest(b []byte) (directoryRequest, error) {
 	const pdu, sec = "DR_DRIVE_QUERY_DIRECTORY_REQ", "MS-RDPEFS 2.2.3.3.10"
 	d := decoder{b: b}
 	r := directoryRequest{class: d.u32(), initial: d.u8() != 0}
+	// PathLength comes before 23 bytes of Padding, then the Path.
 	n := int(d.u32())
-	d.skip(23) // Padding
+	d.skip(23)
 	if d.err != nil {
 		return r, protoErr(pdu, sec, "%d bytes", len(b))
 	}
@@ -226,15 +234,9 @@ func parseRenameInformation(b []byte) (renameInformation, error) {
 	d := decoder{b: b}
 	r := renameInformation{replace: d.u8() != 0}
 	d.skip(1) // RootDirectory
-	n := int(d.u32())
-	if d.err != nil {
-		return r, protoErr(pdu, sec, "%d bytes", len(b))
-	}
-	if n > d.remaining() || n%2 != 0 {
-		return r, protoErr(pdu, sec, "FileNameLength %d with %d bytes left", n, d.remaining())
-	}
-	r.name = decodeUTF16Z(d.bytes(n))
-	return r, nil
+	var err error
+	r.name, err = d.utf16Path(len(b), pdu, sec, "FileNameLength")
+	return r, err
 }
 
 // appendIOCompletion appends DR_DEVICE_IOCOMPLETION (2.2.1.5) for r.

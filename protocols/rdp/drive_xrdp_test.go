@@ -3,8 +3,6 @@ package rdp_test
 import (
 	"log/slog"
 	"os"
-	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,7 +17,6 @@ import (
 // reads back in the session, and what the session's user writes, makes,
 // renames and deletes there happens in the folder.
 func TestXRDPDrive(t *testing.T) {
-	peers.Require(t, "xrdp-chansrv", "fusermount", "runuser")
 	srv := peers.StartXRDP(t, peers.XRDPOptions{Drive: true})
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "from-gateway.txt"), []byte("the gateway's file\n"), 0o644); err != nil {
@@ -34,27 +31,10 @@ func TestXRDPDrive(t *testing.T) {
 	connect(t, srv, rdp.Config{Username: srv.User, Password: srv.Password, IgnoreCert: true, Security: "tls",
 		Drive: &rdp.Drive{Name: "racgate", Root: root}, Logger: logger})
 	srv.WaitSession(t, 30*time.Second)
-	u, err := user.Lookup(srv.User)
-	if err != nil {
-		t.Fatal(err)
-	}
-	share := filepath.Join(u.HomeDir, "thinclient_drives", "RACGATE")
-	// The session's user sees the FUSE folder; root does not (no allow_other).
-	as := func(script string) (string, error) {
-		out, err := exec.Command("runuser", "-u", srv.User, "--", "sh", "-c", script).CombinedOutput()
-		return string(out), err
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		out, err := as("cat " + share + "/from-gateway.txt")
-		if err == nil && out == "the gateway's file\n" {
-			break
-		}
-		if time.Now().After(deadline) {
-			ls, _ := as("ls -la ~/thinclient_drives " + share)
-			t.Fatalf("the drive in the session: %q %v; ls: %s\n%s", out, err, ls, srv.Log())
-		}
-		time.Sleep(300 * time.Millisecond)
+	share := srv.Drive(t, "RACGATE")
+	as := srv.AsUser
+	if out, err := as("cat " + share + "/from-gateway.txt"); err != nil || out != "the gateway's file\n" {
+		t.Fatalf("the gateway's file in the session: %q %v", out, err)
 	}
 	steps := []struct{ script, what string }{
 		{"printf 'written in the session' > " + share + "/from-session.txt", "write"},

@@ -127,29 +127,39 @@ func checkSize(cols, rows int) error {
 // bounds the whole setup; cancelling it later does not end the session
 // (Close does).
 func Dial(ctx context.Context, addr string, cfg Config) (*Session, error) {
-	c, err := cfg.withDefaults()
+	s, err := dialThen(ctx, addr, cfg, "session", startSession)
 	if err != nil {
-		return nil, err
-	}
-	log := c.Logger.With("addr", addr, "user", c.User)
-	// ctx bounds everything up to a running shell, including the
-	// keyboard-interactive handler.
-	ctx, cancel := context.WithTimeout(ctx, c.DialTimeout)
-	defer cancel()
-	client, settled, err := connect(ctx, addr, &c, log)
-	if err != nil {
-		return nil, err
-	}
-	s, err := startSession(client, &c, log)
-	if !settled() || err != nil {
-		client.Close()
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("ssh: session setup with %s: %w", addr, context.Cause(ctx))
-		}
 		return nil, err
 	}
 	s.startBackground()
 	return s, nil
+}
+
+// dialThen connects as Dial does and runs start on the connection, all within
+// cfg.DialTimeout (ctx bounds the keyboard-interactive handler too); what of
+// start's work fails or is late closes the connection. what names start in errors.
+func dialThen[T any](ctx context.Context, addr string, cfg Config, what string, start func(*xssh.Client, *Config, *slog.Logger) (T, error)) (T, error) {
+	var zero T
+	c, err := cfg.withDefaults()
+	if err != nil {
+		return zero, err
+	}
+	log := c.Logger.With("addr", addr, "user", c.User)
+	ctx, cancel := context.WithTimeout(ctx, c.DialTimeout)
+	defer cancel()
+	client, settled, err := connect(ctx, addr, &c, log)
+	if err != nil {
+		return zero, err
+	}
+	v, err := start(client, &c, log)
+	if !settled() || err != nil {
+		client.Close()
+		if ctx.Err() != nil {
+			return zero, fmt.Errorf("ssh: %s setup with %s: %w", what, addr, context.Cause(ctx))
+		}
+		return zero, err
+	}
+	return v, nil
 }
 
 // connect dials addr, checks the host key and authenticates. settled lifts the setup's

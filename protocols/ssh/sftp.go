@@ -3,6 +3,7 @@ package ssh
 import (
 	"context"
 	"fmt"
+	"log/slog"
 
 	"github.com/pkg/sftp"
 	xssh "golang.org/x/crypto/ssh"
@@ -63,27 +64,11 @@ func (c *SFTPConn) Close() error {
 // and opens the sftp subsystem only, no shell: file transfer for an endpoint whose files
 // are on an SSH host (a VNC or RDP machine's own sshd, or another).
 func DialSFTP(ctx context.Context, addr string, cfg Config) (*SFTPConn, error) {
-	c, err := cfg.withDefaults()
-	if err != nil {
-		return nil, err
-	}
-	log := c.Logger.With("addr", addr, "user", c.User)
-	ctx, cancel := context.WithTimeout(ctx, c.DialTimeout)
-	defer cancel()
-	client, settled, err := connect(ctx, addr, &c, log)
-	if err != nil {
-		return nil, err
-	}
-	sc, err := openSFTP(client)
-	if !settled() || err != nil {
-		if sc != nil {
-			sc.Close()
+	return dialThen(ctx, addr, cfg, "sftp", func(client *xssh.Client, _ *Config, _ *slog.Logger) (*SFTPConn, error) {
+		sc, err := openSFTP(client)
+		if err != nil {
+			return nil, err
 		}
-		client.Close()
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("ssh: sftp setup with %s: %w", addr, context.Cause(ctx))
-		}
-		return nil, err
-	}
-	return &SFTPConn{Client: sc, conn: client}, nil
+		return &SFTPConn{Client: sc, conn: client}, nil
+	})
 }
