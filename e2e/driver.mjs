@@ -32,6 +32,9 @@ function axeSource() {
 //   {"download": "css"}            clicks a download link and waits for the download;
 //                                  result: path (where it was saved), name (the suggested name)
 //   {"dropFile": {"selector","name","text"}}  drops a file of that name and text on the element
+//   {"expectDownload": true}       from now on, waits for the page's next download (one the
+//                                  page starts by itself); {"takeDownload": true} then waits
+//                                  for it to finish; result: path, name
 //   {"text": "css"}                the element's textContent ("" without one)
 //   {"goto": "/path"}              loads a page of the gateway (forwardauth_test.go)
 //   {"fill": {"selector","value"}} types value into a form field (oidc_test.go)
@@ -185,6 +188,19 @@ const EXTRA = {
   async download(b, sel) {
     const [d] = await Promise.all([b.page.waitForEvent("download", { timeout: b.timeoutMs }), b.page.click(String(sel))]);
     const path = await d.path(); // waits for the whole download
+    const failure = await d.failure();
+    if (failure) throw new Error(`download failed: ${failure}`);
+    return { path, name: d.suggestedFilename() };
+  },
+  async expectDownload(b) {
+    b.nextDownload = b.page.waitForEvent("download", { timeout: 60000 });
+    b.nextDownload.catch(() => {}); // taken, or its timeout reported, by takeDownload
+    return {};
+  },
+  async takeDownload(b) {
+    const d = await b.nextDownload;
+    b.nextDownload = null;
+    const path = await d.path();
     const failure = await d.failure();
     if (failure) throw new Error(`download failed: ${failure}`);
     return { path, name: d.suggestedFilename() };

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -137,4 +138,48 @@ func dirNames(t *testing.T, dir string) []string {
 		names = append(names, e.Name())
 	}
 	return names
+}
+
+// TestBrowserXRDPDrive: an RDP endpoint with enable-drive (xrdp, chansrv's FUSE folder)
+// in Chromium. A file chosen in the panel's picker is in the session's drive; a file the
+// session saves in the drive's Download folder downloads in the browser by itself, and
+// is gone from the folder after.
+func TestBrowserXRDPDrive(t *testing.T) {
+	srv := peers.StartXRDP(t, peers.XRDPOptions{Drive: true})
+	base := t.TempDir()
+	url := startRDPGateway(t, srv.Addr, fmt.Sprintf(`username: %s, password: %s, ignore-cert: true, enable-drive: true, drive-path: "%s/${user}", create-drive-path: true`,
+		srv.User, srv.Password, base))
+	b := openDesk(t, url, 800, 600, 30*time.Second)
+	srv.WaitSession(t, 30*time.Second)
+	share := srv.Drive(t, "RACGATE")
+
+	local := filepath.Join(t.TempDir(), "notes.txt")
+	if err := os.WriteFile(local, []byte("chosen in the browser"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b.do(map[string]any{"menu": true})
+	b.do(map[string]any{"waitFor": map[string]any{"selector": "#files-list li[data-name='Download'] .files-dir"}})
+	b.do(map[string]any{"setInputFiles": map[string]any{"selector": "#files-input", "path": local}})
+	b.do(map[string]any{"waitFor": map[string]any{"selector": "#files-list li[data-name='notes.txt']"}})
+	if out, err := srv.AsUser("cat " + share + "/notes.txt"); err != nil || out != "chosen in the browser" {
+		t.Fatalf("the upload in the session's drive: %q %v", out, err)
+	}
+
+	b.do(map[string]any{"expectDownload": true})
+	if out, err := srv.AsUser("printf 'saved in the session' > " + share + "/Download/report.txt"); err != nil {
+		t.Fatalf("saving into Download: %v %s", err, out)
+	}
+	res := b.do(map[string]any{"takeDownload": true})
+	got, err := os.ReadFile(res["path"].(string))
+	if err != nil || string(got) != "saved in the session" || res["name"] != "report.txt" {
+		t.Fatalf("the browser's download %v: %q %v", res["name"], got, err)
+	}
+	folder := filepath.Join(base, testUser, "Download")
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if _, err := os.Stat(filepath.Join(folder, "report.txt")); os.IsNotExist(err) {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("report.txt is still in Download after its download: %v", err)
+		}
+	}
 }

@@ -93,6 +93,9 @@ func inDownload(name string) bool {
 // folder goes to the browser (FILE_READY), if the panel may download. Called on the RDP
 // client's goroutine: it only queues.
 func (ss *session) driveFileClosed(name string) {
+	// What leaves the remote machine for the gateway's disk is in the audit trail, as
+	// the panel's transfers are.
+	ss.fileEvent(files.Event{Op: "drive-write", Path: "/" + name})
 	sf := ss.files.Load()
 	if !inDownload(name) || sf == nil || sf.opts.NoDownload {
 		return

@@ -429,6 +429,9 @@ func TestRDPDrive(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(folder, "Download", "report.txt")); !os.IsNotExist(err) {
 			t.Fatalf("the downloaded file is still in Download: %v", err)
 		}
+		if logs := ts.logs.text(); !strings.Contains(logs, "op=drive-write path=/Download/report.txt") {
+			t.Fatalf("no drive-write line for the session's file in the log")
+		}
 		b.conn.Close(1000, "")
 	}
 }

@@ -196,7 +196,7 @@ func connect(ctx context.Context, addr string, c *Config, log *slog.Logger) (cli
 		_ = conn.SetDeadline(dl)
 	}
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	sc, chans, reqs, err := xssh.NewClientConn(conn, addr, clientCfg)
+	sc, chans, reqs, err := xssh.NewClientConn(&bulkConn{Conn: conn}, addr, clientCfg)
 	if err != nil {
 		stop()
 		conn.Close()
