@@ -178,6 +178,11 @@ func TestRecordingBytes(t *testing.T) {
 
 func TestParseFlags(t *testing.T) {
 	var stderr bytes.Buffer
+	// make bench passes bin/racgate: each scenario runs in its own folder, so the path
+	// must not stay relative.
+	if o, err := parseFlags([]string{"-racgate", "bin/racgate"}, &stderr); err != nil || !filepath.IsAbs(o.racgate) || !strings.HasSuffix(o.racgate, "/bin/racgate") {
+		t.Fatalf("-racgate bin/racgate: %q %v", o.racgate, err)
+	}
 	o, err := parseFlags([]string{"-scale", "1, 10,1000", "-scenarios", "busy,scale"}, &stderr)
 	if err != nil {
 		t.Fatal(err)

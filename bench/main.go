@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -157,6 +158,15 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, errors.New("-sftp-size: want 1-4096 (MiB)")
 	}
 	o.sftpSize = int64(*sftpMiB) << 20
+	if o.racgate != "" {
+		// Each scenario runs in a folder of its own: a relative binary (make bench's
+		// bin/racgate) would be looked up there.
+		abs, err := filepath.Abs(o.racgate)
+		if err != nil {
+			return nil, fmt.Errorf("-racgate: %w", err)
+		}
+		o.racgate = abs
+	}
 	return o, nil
 }
 
