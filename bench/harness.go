@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -216,6 +217,7 @@ func (h *harness) measure(ctx context.Context, ps *procs, sc scenario, label str
 	if err != nil {
 		return err
 	}
+	res.LoadStart = loadAverage()
 	rec0, recOK, err := gw.recordingBytes()
 	if err != nil {
 		return fmt.Errorf("recordings: %w", err)
@@ -238,6 +240,7 @@ func (h *harness) measure(ctx context.Context, ps *procs, sc scenario, label str
 	if err != nil {
 		return err
 	}
+	res.LoadEnd = loadAverage()
 	rec1, _, err := gw.recordingBytes()
 	if err != nil {
 		return fmt.Errorf("recordings: %w", err)
@@ -503,4 +506,22 @@ func sample(views []viewer, gw gateway, serverPID int, tree bool) (viewStats, pr
 	}
 	x, err := read(serverPID)
 	return sum, g, x, err
+}
+
+// loadAverage is the machine's 1-minute load average (/proc/loadavg); -1 where it
+// cannot be read.
+func loadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return -1
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return -1
+	}
+	v, err := strconv.ParseFloat(f[0], 64)
+	if err != nil {
+		return -1
+	}
+	return v
 }

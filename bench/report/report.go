@@ -65,6 +65,10 @@ type Result struct {
 	// CPU of the gateway process, seconds per session per 10 s of wall time.
 	CPUPerSession10s float64 `json:"cpu_s_per_session_per_10s"`
 	CPUTotal10s      float64 `json:"cpu_s_per_10s"` // the gateway, all sessions
+	// The machine's 1-minute load average when the measuring window opened and closed:
+	// other work on a shared machine shows here.
+	LoadStart float64 `json:"load_start"`
+	LoadEnd   float64 `json:"load_end"`
 	ServerCPU10s     float64 `json:"server_cpu_s_per_10s"`
 	RSSBytes         int64   `json:"rss_bytes"`             // the gateway at the end of the window
 	RSSPerSession    float64 `json:"rss_bytes_per_session"` // growth over the idle gateway, per session
@@ -269,7 +273,7 @@ func Table(w io.Writer, run *Run) {
 		run.Host.CPUs, run.Host.Load1, run.Width, run.Height, run.Duration, run.Host.Go)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	if len(run.Results) > 0 { // none: an sftp-only run
-		fmt.Fprintln(tw, "scenario\tgateway\tsess\tKB/s\tfps/sess\tTTFF ms\tCPU-s/sess/10s\tserver CPU-s/10s\tRSS MB\tRSS/sess MB\tΔRSS MB\tlat p50/p95/p99 ms\tgw share p50/p99 ms\t")
+		fmt.Fprintln(tw, "scenario\tgateway\tsess\tKB/s\tfps/sess\tTTFF ms\tCPU-s/sess/10s\tserver CPU-s/10s\tRSS MB\tRSS/sess MB\tΔRSS MB\tlat p50/p95/p99 ms\tgw share p50/p99 ms\tcore %\tload\t")
 	}
 	for _, r := range run.Results {
 		name := r.Scenario + variantSuffix(r.Variant)
@@ -282,14 +286,15 @@ func Table(w io.Writer, run *Run) {
 			gw = fmt.Sprintf("%.1f/%.1f", l.Gateway.P50, l.Gateway.P99)
 		}
 		if r.Gateway == "render" { // the in-process render matrix: no process, no server
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%.1f\t%.1f\t-\t%.3f\t-\t-\t-\t-\t-\t-\t\n",
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%.1f\t%.1f\t-\t%.3f\t-\t-\t-\t-\t-\t-\t-\t-\t\n",
 				name, r.Gateway, r.Sessions, r.BytesPerSec/1e3, r.FramesPerSec, r.CPUPerSession10s)
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%.1f\t%.1f\t%.0f\t%.3f\t%.3f\t%.1f\t%.2f\t%+.1f\t%s\t%s\t\n",
+		// CPU-s per 10 s is tenths of a core: times 10, the gateway's share of one core in %.
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%.1f\t%.1f\t%.0f\t%.3f\t%.3f\t%.1f\t%.2f\t%+.1f\t%s\t%s\t%.1f\t%.2f→%.2f\t\n",
 			name, r.Gateway, r.Sessions, r.BytesPerSec/1e3, r.FramesPerSec, r.FirstFrameMs,
 			r.CPUPerSession10s, r.ServerCPU10s, float64(r.RSSBytes)/1e6, r.RSSPerSession/1e6,
-			float64(r.RSSGrowth)/1e6, lat, gw)
+			float64(r.RSSGrowth)/1e6, lat, gw, r.CPUTotal10s*10, r.LoadStart, r.LoadEnd)
 	}
 	tw.Flush()
 	if len(run.Ratios) > 0 {

@@ -18,7 +18,8 @@ func sampleRun() *Run {
 	lat.Samples = len(lat.TotalRaw)
 	lat.Total, lat.Gateway = QuantilesOf(lat.TotalRaw), QuantilesOf(lat.GatewayRaw)
 	rs := []Result{
-		{Scenario: "busy", Gateway: "racgate", Sessions: 1, BytesPerSec: 200e3, CPUPerSession10s: 1, RSSPerSession: 8e6, RecordingBytesPerHour: 360e6},
+		{Scenario: "busy", Gateway: "racgate", Sessions: 1, BytesPerSec: 200e3, CPUPerSession10s: 1, CPUTotal10s: 1.25, RSSPerSession: 8e6, RecordingBytesPerHour: 360e6,
+			LoadStart: 1.5, LoadEnd: 2.25},
 		{Scenario: "busy", Gateway: "guacd", Sessions: 1, BytesPerSec: 1000e3, CPUPerSession10s: 4, RSSPerSession: 32e6, RecordingBytesPerHour: 3600e6},
 		{Scenario: "typing <&>", Gateway: "racgate", Sessions: 1, Latency: lat},
 		{Scenario: "ssh-idle", Gateway: "racgate", Skipped: "no SSH yet"},
@@ -52,7 +53,8 @@ func TestRatiosAndTable(t *testing.T) {
 	Table(&b, run)
 	out := b.String()
 	for _, want := range []string{"busy", "guacd", "skipped: no SSH yet", "0.20x", "0.25x", "5.0/20.0/20.0", "0.10x",
-		"busy (racgate) recording: 360.0 MB per session-hour (the wire: 720.0 MB per hour)"} {
+		"busy (racgate) recording: 360.0 MB per session-hour (the wire: 720.0 MB per hour)",
+		"core %", "12.5", "1.50→2.25"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
