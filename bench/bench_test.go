@@ -176,6 +176,22 @@ func TestRecordingBytes(t *testing.T) {
 	}
 }
 
+// TestAlternation: scenarios alternate which gateway runs first, and -guacd-first
+// starts the other way round.
+func TestAlternation(t *testing.T) {
+	for _, first := range []bool{false, true} {
+		o := &options{guacdFirst: first}
+		for i := range 4 {
+			if got, want := o.guacdFirstIn(i), first == (i%2 == 0); got != want {
+				t.Errorf("-guacd-first=%v, scenario %d: guacd first %v", first, i, got)
+			}
+		}
+		if o.guacdFirstIn(0) == o.guacdFirstIn(1) {
+			t.Errorf("-guacd-first=%v: scenarios 0 and 1 run in the same order", first)
+		}
+	}
+}
+
 func TestParseFlags(t *testing.T) {
 	var stderr bytes.Buffer
 	// make bench passes bin/racgate: each scenario runs in its own folder, so the path

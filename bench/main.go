@@ -41,8 +41,10 @@ type options struct {
 	samples  int
 	guacd    string
 	guacdPID int
-	// guacdFirst runs each scenario through guacd before racgate: alternate it between
-	// runs, so that neither gateway always meets the machine (or a server) first.
+	// guacdFirst starts the alternation with guacd: scenario i (from 0) runs through
+	// guacd first when i is even, racgate first when odd; without it the other way round.
+	// Alternate it between runs too, so that neither gateway always meets the machine
+	// (or a server) first in any scenario.
 	guacdFirst bool
 	// recordings: the sessions are recorded (racgate's recording, guacd's
 	// recording-path) and the recordings' growth is reported per hour.
@@ -55,6 +57,10 @@ type options struct {
 	verbose    bool
 	progress   io.Writer
 }
+
+// guacdFirstIn reports whether scenario i (from 0) runs through guacd before racgate:
+// every other scenario, so that load rising during a run lands on both gateways alike.
+func (o *options) guacdFirstIn(i int) bool { return o.guacdFirst == (i%2 == 0) }
 
 func (o *options) want(name string) bool {
 	return len(o.only) == 0 || slices.Contains(o.only, name)
@@ -114,7 +120,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.samples, "samples", 200, "latency samples (key presses) at most, within -duration")
 	fs.StringVar(&o.guacd, "guacd", "", "guacd host:port: run the scenarios through guacd too and print ratios")
 	fs.IntVar(&o.guacdPID, "guacd-pid", 0, "guacd's PID (local guacd), for its CPU and memory")
-	fs.BoolVar(&o.guacdFirst, "guacd-first", false, "with -guacd: run each scenario through guacd first, then racgate (alternate between runs)")
+	fs.BoolVar(&o.guacdFirst, "guacd-first", false, "with -guacd: start the alternation with guacd (scenarios alternate which gateway runs first; alternate this between runs)")
 	fs.BoolVar(&o.recordings, "recordings", false, "record every session (racgate's recording, guacd's recording-path) and report the recordings' bytes per hour")
 	sftpMiB := fs.Int("sftp-size", 256, "the sftp scenario's file, in MiB (1-4096)")
 	fs.StringVar(&o.jsonPath, "json", "", "write results as JSON to this file")
@@ -215,11 +221,12 @@ func execute(ctx context.Context, o *options) (*report.Run, error) {
 			return nil, ctx.Err()
 		}
 		label := fmt.Sprintf("%d/%d %s", i+1, len(list), sc.Name+variantLabel(sc.Variant))
-		if o.guacd != "" && o.guacdFirst {
+		first := o.guacdFirstIn(i)
+		if o.guacd != "" && first {
 			run.Results = append(run.Results, h.guacd(ctx, sc, label))
 		}
 		run.Results = append(run.Results, h.racgate(ctx, sc, label))
-		if o.guacd != "" && !o.guacdFirst {
+		if o.guacd != "" && !first {
 			run.Results = append(run.Results, h.guacd(ctx, sc, label))
 		}
 	}
