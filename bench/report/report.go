@@ -67,12 +67,12 @@ type Result struct {
 	CPUTotal10s      float64 `json:"cpu_s_per_10s"` // the gateway, all sessions
 	// The machine's 1-minute load average when the measuring window opened and closed:
 	// other work on a shared machine shows here.
-	LoadStart float64 `json:"load_start"`
-	LoadEnd   float64 `json:"load_end"`
-	ServerCPU10s     float64 `json:"server_cpu_s_per_10s"`
-	RSSBytes         int64   `json:"rss_bytes"`             // the gateway at the end of the window
-	RSSPerSession    float64 `json:"rss_bytes_per_session"` // growth over the idle gateway, per session
-	RSSGrowth        int64   `json:"rss_growth_bytes"`      // RSS change within the window (bounded memory)
+	LoadStart     float64 `json:"load_start"`
+	LoadEnd       float64 `json:"load_end"`
+	ServerCPU10s  float64 `json:"server_cpu_s_per_10s"`
+	RSSBytes      int64   `json:"rss_bytes"`             // the gateway at the end of the window
+	RSSPerSession float64 `json:"rss_bytes_per_session"` // growth over the idle gateway, per session
+	RSSGrowth     int64   `json:"rss_growth_bytes"`      // RSS change within the window (bounded memory)
 	// The same from the proportional set size (shared pages divided among the processes
 	// sharing them: guacd's forked children share its libraries); 0 where unknown.
 	PSSBytes      int64   `json:"pss_bytes,omitempty"`
