@@ -58,17 +58,7 @@ func TestSSHFiles(t *testing.T) {
 	demo := ts.loggedIn(t, "demo")
 	do := func(c *http.Client, method, op string, q url.Values, body io.Reader, h http.Header) (int, string) {
 		t.Helper()
-		req, _ := http.NewRequest(method, base+op+"?"+q.Encode(), body)
-		for k, v := range h {
-			req.Header[k] = v
-		}
-		resp, err := c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return fileRequest(t, c, method, base+op+"?"+q.Encode(), body, h)
 	}
 	content := bytes.Repeat([]byte("racgate sftp\n"), 50000) // 650 KB
 	if status, body := do(demo, "PUT", "upload", url.Values{"path": {"/notes.txt"}}, bytes.NewReader(content), nil); status != 201 {
@@ -174,14 +164,8 @@ func TestVNCFiles(t *testing.T) {
 		t.Fatal("the SFTP host was logged into before the panel asked")
 	}
 	demo := ts.loggedIn(t, "demo")
-	req, _ := http.NewRequest("PUT", ts.hs.URL+"/files/"+f.Token+"/upload?path=%2Fhello.txt", strings.NewReader("from the desktop's panel"))
-	resp, err := demo.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 201 {
-		t.Fatalf("upload: %s", resp.Status)
+	if status, body := fileRequest(t, demo, "PUT", ts.hs.URL+"/files/"+f.Token+"/upload?path=%2Fhello.txt", strings.NewReader("from the desktop's panel"), nil); status != 201 {
+		t.Fatalf("upload: %d %s", status, body)
 	}
 	if got, _ := os.ReadFile(filepath.Join(root, "hello.txt")); string(got) != "from the desktop's panel" {
 		t.Fatalf("on the SFTP host: %q", got)
@@ -318,14 +302,8 @@ func TestSSHFilesDailyLimit(t *testing.T) {
 	a, b := token(), token()
 	demo := ts.loggedIn(t, "demo")
 	put := func(tok, name string, n int) (int, string) {
-		req, _ := http.NewRequest("PUT", ts.hs.URL+"/files/"+tok+"/upload?path=%2F"+name, bytes.NewReader(make([]byte, n)))
-		resp, err := demo.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(body)
+		t.Helper()
+		return fileRequest(t, demo, "PUT", ts.hs.URL+"/files/"+tok+"/upload?path=%2F"+name, bytes.NewReader(make([]byte, n)), nil)
 	}
 	if status, body := put(a, "one", 700<<10); status != 201 {
 		t.Fatalf("700 KiB in session A: %d %s", status, body)
@@ -385,14 +363,8 @@ func TestRDPDrive(t *testing.T) {
 			b.conn.Close(1000, "")
 			continue
 		}
-		req, _ := http.NewRequest("PUT", api+"upload?path=%2Fup.txt", strings.NewReader("from the browser"))
-		resp, err := demo.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != 201 {
-			t.Fatalf("upload: %s", resp.Status)
+		if status, body := fileRequest(t, demo, "PUT", api+"upload?path=%2Fup.txt", strings.NewReader("from the browser"), nil); status != 201 {
+			t.Fatalf("upload: %d %s", status, body)
 		}
 		share := srv.Drive(t, "RACGATE")
 		as := srv.AsUser
@@ -454,4 +426,23 @@ func TestDriveOptions(t *testing.T) {
 	if got := recording.SafeElement("../ann/x"); got != "_._ann_x" {
 		t.Fatalf("SafeElement: %q", got)
 	}
+}
+
+// fileRequest makes one request of the file API with c and returns its status and body.
+func fileRequest(t *testing.T, c *http.Client, method, u string, body io.Reader, h http.Header) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, u, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range h {
+		req.Header[k] = v
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }

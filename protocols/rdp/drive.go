@@ -1,13 +1,14 @@
 package rdp
 
 import (
+	"encoding/binary"
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
 	"os"
 	"path"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -224,8 +225,8 @@ func (dr *drive) create(out []byte, req driveIORequest) ([]byte, error) {
 		return fail(statusObjectNameInvalid)
 	}
 	if dr.log != nil {
-		dr.log.Debug("rdp: rdpdr drive create", "path", cr.path, "desiredAccess", fmt.Sprintf("%#x", cr.desiredAccess),
-			"createDisposition", cr.createDisposition, "createOptions", fmt.Sprintf("%#x", cr.createOptions))
+		dr.log.Debug("rdp: rdpdr drive create", "path", cr.path, "desiredAccess", cr.desiredAccess,
+			"createDisposition", cr.createDisposition, "createOptions", cr.createOptions)
 	}
 	if len(dr.files) >= maxDriveFiles {
 		return fail(statusInsufficientResources)
@@ -340,7 +341,6 @@ func (dr *drive) read(out []byte, req driveIORequest) ([]byte, error) {
 	}
 	of := dr.files[req.fileID]
 	status := statusSuccess
-	var data []byte
 	switch {
 	case of == nil:
 		status = statusInvalidHandle
@@ -348,18 +348,21 @@ func (dr *drive) read(out []byte, req driveIORequest) ([]byte, error) {
 		status = statusFileIsADirectory
 	case rr.offset > 1<<62:
 		status = statusInvalidParameter
-	default:
-		n := min(int(rr.length), maxDriveRead)
-		buf := make([]byte, n)
-		got, err := of.f.ReadAt(buf, int64(rr.offset))
-		if err != nil && !errors.Is(err, io.EOF) {
-			status = ntStatus(err)
-		}
-		data = buf[:got]
 	}
+	start := len(out)
 	b := appendIOCompletion(out, req.deviceIORequest, status)
-	b = putU32(b, uint32(len(data)))
-	return append(b, data...), nil
+	if status != statusSuccess {
+		return putU32(b, 0), nil
+	}
+	// Read straight into the response, after its Length field.
+	at := len(b) + 4
+	b = slices.Grow(b, 4+min(int(rr.length), maxDriveRead))
+	buf := b[at : at+min(int(rr.length), maxDriveRead)]
+	got, err := of.f.ReadAt(buf, int64(rr.offset))
+	if err != nil && !errors.Is(err, io.EOF) {
+		binary.LittleEndian.PutUint32(b[start+12:], ntStatus(err)) // IoStatus
+	}
+	return putU32(b, uint32(got))[:at+got], nil
 }
 
 // write answers DR_WRITE_REQ with DR_WRITE_RSP (2.2.1.5.4).

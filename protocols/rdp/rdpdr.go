@@ -3,7 +3,6 @@ package rdp
 import (
 	"crypto/rand"
 	"encoding/binary"
-	"fmt"
 )
 
 // Device redirection: the client side of the File System Virtual Channel
@@ -131,7 +130,7 @@ func (r *rdpdr) handle(msg []byte) error {
 				return err
 			}
 			r.c.log.Debug("rdp: rdpdr drive request", "fileId", req.fileID, "majorFunction", req.majorFunction,
-				"minorFunction", req.minorFunction, "ioStatus", fmt.Sprintf("%#x", binary.LittleEndian.Uint32(resp[12:])))
+				"minorFunction", req.minorFunction, "ioStatus", binary.LittleEndian.Uint32(resp[12:]))
 			return r.send(resp)
 		}
 		r.c.log.Debug("rdp: rdpdr I/O request for a device never announced", "deviceId", req.deviceID, "majorFunction", req.majorFunction)
