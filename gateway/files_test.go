@@ -160,6 +160,7 @@ func TestVNCFiles(t *testing.T) {
 	if f.Flags != wire.FilesUpload || len(f.Token) < 16 {
 		t.Fatalf("FILES %+v", f)
 	}
+	time.Sleep(time.Second) // time enough for a login an eager open would have made
 	if strings.Contains(d.Log(), "Accepted password") {
 		t.Fatal("the SFTP host was logged into before the panel asked")
 	}
