@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/pkg/sftp"
 	xssh "golang.org/x/crypto/ssh"
@@ -413,5 +414,48 @@ func TestQuota(t *testing.T) {
 	check("GET", "download", q("path", "/b"), nil, 200, "")
 	if left := al.get(); left != 224<<10 {
 		t.Fatalf("after 100 KiB down: %d left", left)
+	}
+}
+
+// trickle sends n pieces of 1 KiB, every gap, then stalls for stall before ending.
+type trickle struct {
+	n          int
+	gap, stall time.Duration
+}
+
+func (tr *trickle) Read(p []byte) (int, error) {
+	if tr.n == 0 {
+		if tr.stall > 0 {
+			time.Sleep(tr.stall)
+			tr.stall = 0
+		}
+		return 0, io.EOF
+	}
+	time.Sleep(tr.gap)
+	tr.n--
+	return copy(p, make([]byte, min(len(p), 1024))), nil
+}
+
+// TestIdle: a transfer may take as long as it needs while it moves (here five idle
+// periods, a piece every third of one), and ends after an idle period without
+// progress, keeping nothing.
+func TestIdle(t *testing.T) {
+	r := startRemote(t)
+	const idle = 300 * time.Millisecond
+	base := r.serve(t, files.Options{Idle: idle})
+	status, body := call(t, "PUT", base+"upload"+q("path", "/slow"), &trickle{n: 15, gap: idle / 3})
+	if status != 201 {
+		t.Fatalf("an upload moving for five idle periods: %d %s", status, body)
+	}
+	if fi, err := os.Stat(filepath.Join(r.root, "slow")); err != nil || fi.Size() != 15*1024 {
+		t.Fatalf("the slow upload on the remote: %v %v", fi, err)
+	}
+	status, _ = callErr(base+"upload"+q("path", "/stalled"), &trickle{n: 3, gap: idle / 3, stall: 4 * idle})
+	if status == 201 {
+		t.Fatal("an upload stalled for four idle periods was taken")
+	}
+	time.Sleep(idle) // the handler cleans up after the client gives up
+	if names := dirNames(t, r.root); strings.Join(names, " ") != "etc out-dir out-file slow" {
+		t.Fatalf("left on the remote: %v", names)
 	}
 }

@@ -473,9 +473,13 @@ func (i *idleReader) Read(p []byte) (int, error) {
 	return i.r.Read(p)
 }
 
-// moved pushes the deadline on and tells Busy, at most once a second.
+// refreshEvery is how often a moving transfer pushes its deadline on: once a second,
+// or four times an idle period where that is shorter.
+func refreshEvery(idle time.Duration) time.Duration { return min(time.Second, idle/4) }
+
+// moved pushes the deadline on and tells Busy, at most every refreshEvery.
 func (i *idleReader) moved() {
-	if now := time.Now(); now.Sub(i.last) >= time.Second {
+	if now := time.Now(); now.Sub(i.last) >= refreshEvery(i.idle) {
 		i.last = now
 		i.rc.SetReadDeadline(now.Add(i.idle))
 		i.busy()
@@ -492,7 +496,7 @@ type idleWriter struct {
 }
 
 func (i *idleWriter) Write(p []byte) (int, error) {
-	if now := time.Now(); now.Sub(i.last) >= time.Second {
+	if now := time.Now(); now.Sub(i.last) >= refreshEvery(i.idle) {
 		i.last = now
 		i.rc.SetWriteDeadline(now.Add(i.idle))
 		i.busy()
