@@ -160,6 +160,11 @@ func TestDriveFiles(t *testing.T) {
 		t.Fatalf("after EndOfFile: %q", b)
 	}
 	do(t, dr, closeReq(id))
+	if r := do(t, dr, createReq(`\docs\a.txt`, rw, fileCreate, 0)); r.status != statusObjectNameCollision {
+		t.Fatalf("FILE_CREATE of an existing file: %#x", r.status)
+	}
+	// Opened to read and closed: nothing written, no Closed.
+	do(t, dr, closeReq(do(t, dr, createReq(`\docs\a.txt`, 0x1, fileOpen, 0)).u32(0)))
 
 	// The listing: one entry a request, then STATUS_NO_MORE_FILES.
 	var names []string
@@ -188,6 +193,13 @@ func TestDriveFiles(t *testing.T) {
 	id = do(t, dr, createReq(`\docs\a.txt`, accessDelete, fileOpen, 0)).u32(0)
 	ren := append([]byte{0, 0}, putU32(nil, uint32(len(utf16le(`\docs\b.txt`))))...)
 	ren = append(ren, utf16le(`\docs\b.txt`)...)
+	os.WriteFile(filepath.Join(dir, "docs", "taken.txt"), []byte("x"), 0o644)
+	onto := append([]byte{0, 0}, putU32(nil, uint32(len(utf16le(`\docs\taken.txt`))))...)
+	onto = append(onto, utf16le(`\docs\taken.txt`)...)
+	if r := do(t, dr, infoReq(id, irpMjSetInformation, fileRenameInformation, onto)); r.status != statusObjectNameCollision {
+		t.Fatalf("rename onto a taken name without ReplaceIfExists: %#x", r.status)
+	}
+	os.Remove(filepath.Join(dir, "docs", "taken.txt"))
 	if r := do(t, dr, infoReq(id, irpMjSetInformation, fileRenameInformation, ren)); r.status != 0 {
 		t.Fatalf("rename: %#x", r.status)
 	}
