@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -211,6 +212,23 @@ func TestParseFlags(t *testing.T) {
 		t.Fatalf("scenarios %+v", list)
 	}
 	for _, bad := range [][]string{{"-scale", "0"}, {"-scale", "1001"}, {"-sessions", "0"}, {"-duration", "-1s"}, {"extra"}} {
+		if _, err := parseFlags(bad, &stderr); err == nil {
+			t.Errorf("parseFlags(%q) accepted", bad)
+		}
+	}
+	// Browser scenarios: only when named, in the canvas modes and clients asked for.
+	o, err = parseFlags([]string{"-scenarios", "busy-unpaced,browser-scroll", "-browser-canvas", "software,gpu", "-browser-clients", "noVNC,racgate"}, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if list = scenarios(o); len(list) != 1 || list[0].Name != "busy-unpaced" || !o.wantBrowser("browser-scroll") || o.wantBrowser("browser-busy") ||
+		!slices.Equal(o.browserCanvas, []string{"software", "gpu"}) || !slices.Equal(o.browserClients, []string{"noVNC", "racgate"}) {
+		t.Fatalf("options %+v, scenarios %+v", o, list)
+	}
+	if o, _ = parseFlags(nil, &stderr); o.wantBrowser("browser-busy") || !slices.Equal(o.browserClients, []string{"racgate", "noVNC", "guacamole-common-js"}) {
+		t.Fatalf("default options %+v: browser scenarios run only when named", o)
+	}
+	for _, bad := range [][]string{{"-browser-canvas", "webgl"}, {"-browser-clients", "vnc.js"}} {
 		if _, err := parseFlags(bad, &stderr); err == nil {
 			t.Errorf("parseFlags(%q) accepted", bad)
 		}

@@ -279,6 +279,10 @@ func (h *harness) measure(ctx context.Context, ps *procs, sc scenario, label str
 			res.PSSPerSession = float64(g1.PSS-idle.PSS) / n
 			res.PSSGrowth = g1.PSS - g0.PSS
 		}
+		if idle.USS >= 0 && g1.USS >= 0 {
+			res.USSBytes = g1.USS
+			res.USSPerSession = float64(g1.USS-idle.USS) / n
+		}
 		if idle.RSSAnon >= 0 && g1.RSSAnon >= 0 && g1.RSSFile >= 0 {
 			res.RSSAnonBytes = g1.RSSAnon
 			res.RSSFileBytes = g1.RSSFile

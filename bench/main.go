@@ -50,12 +50,17 @@ type options struct {
 	// recording-path) and the recordings' growth is reported per hour.
 	recordings bool
 	sftpSize   int64 // the sftp scenario's file
-	jsonPath   string
-	svgDir     string
-	pprofDir   string
-	keep       bool
-	verbose    bool
-	progress   io.Writer
+	// browserCanvas: the browser-* scenarios run in each of these canvas modes
+	// ("software", "gpu").
+	browserCanvas []string
+	// browserClients: the web clients the browser-* scenarios measure, in rotation.
+	browserClients []string
+	jsonPath       string
+	svgDir         string
+	pprofDir       string
+	keep           bool
+	verbose        bool
+	progress       io.Writer
 }
 
 // guacdFirstIn reports whether scenario i (from 0) runs through guacd before racgate:
@@ -115,7 +120,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.height, "height", 768, "desktop height")
 	fs.IntVar(&o.sessions, "sessions", 1, "concurrent sessions per workload scenario")
 	scale := fs.String("scale", "1,10,100", "session counts for the scaling curve (idle desktop), at most 1000")
-	only := fs.String("scenarios", "", "comma-separated scenarios to run (idle,busy,churn,drag,typing,slow-client,slow-typing,scale,rdp-idle,rdp-busy,ssh-idle,ssh-flood,rdp-audio,vnc-audio,render,sftp); default all")
+	only := fs.String("scenarios", "", "comma-separated scenarios to run (idle,busy,busy-unpaced,churn,drag,typing,slow-client,slow-typing,scale,rdp-idle,rdp-busy,ssh-idle,ssh-flood,rdp-audio,vnc-audio,render,sftp; and, only when named, browser-idle,browser-busy,browser-scroll,browser-drag,browser-churn); default all")
 	fs.BoolVar(&o.variants, "variants", false, "also run busy with each quality/compress/encodings variant")
 	fs.IntVar(&o.samples, "samples", 200, "latency samples (key presses) at most, within -duration")
 	fs.StringVar(&o.guacd, "guacd", "", "guacd host:port: run the scenarios through guacd too and print ratios")
@@ -123,6 +128,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.guacdFirst, "guacd-first", false, "with -guacd: start the alternation with guacd (scenarios alternate which gateway runs first; alternate this between runs)")
 	fs.BoolVar(&o.recordings, "recordings", false, "record every session (racgate's recording, guacd's recording-path) and report the recordings' bytes per hour")
 	sftpMiB := fs.Int("sftp-size", 256, "the sftp scenario's file, in MiB (1-4096)")
+	clients := fs.String("browser-clients", "racgate,noVNC,guacamole-common-js", "browser-* scenarios: the web clients measured, comma-separated")
+	canvas := fs.String("browser-canvas", "software", "browser-* scenarios: canvas modes, comma-separated (software, gpu: SwiftShader without a GPU)")
 	fs.StringVar(&o.jsonPath, "json", "", "write results as JSON to this file")
 	fs.StringVar(&o.svgDir, "svg", "", "write SVG charts into this directory")
 	fs.StringVar(&o.pprofDir, "pprof", "", "write racgate's CPU profile of each measuring window into this directory")
@@ -164,6 +171,24 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, errors.New("-sftp-size: want 1-4096 (MiB)")
 	}
 	o.sftpSize = int64(*sftpMiB) << 20
+	for f := range strings.SplitSeq(*clients, ",") {
+		switch f = strings.TrimSpace(f); f {
+		case "racgate", "noVNC", "guacamole-common-js":
+			o.browserClients = append(o.browserClients, f)
+		case "":
+		default:
+			return nil, fmt.Errorf("-browser-clients: want racgate, noVNC or guacamole-common-js, got %q", f)
+		}
+	}
+	for f := range strings.SplitSeq(*canvas, ",") {
+		switch f = strings.TrimSpace(f); f {
+		case "software", "gpu":
+			o.browserCanvas = append(o.browserCanvas, f)
+		case "":
+		default:
+			return nil, fmt.Errorf("-browser-canvas: want software or gpu, got %q", f)
+		}
+	}
 	if o.racgate != "" {
 		// Each scenario runs in a folder of its own: a relative binary (make bench's
 		// bin/racgate) would be looked up there.
@@ -213,7 +238,8 @@ func execute(ctx context.Context, o *options) (*report.Run, error) {
 		Host: hostInfo(),
 	}
 	list := scenarios(o)
-	if len(list) == 0 && !o.want("render") && !o.want("sftp") {
+	browserOnly := len(o.only) > 0 && slices.ContainsFunc(o.only, func(s string) bool { return strings.HasPrefix(s, "browser-") })
+	if len(list) == 0 && !o.want("render") && !o.want("sftp") && !browserOnly {
 		return nil, fmt.Errorf("no scenario matches -scenarios %q", strings.Join(o.only, ","))
 	}
 	for i, sc := range list {
@@ -244,6 +270,7 @@ func execute(ctx context.Context, o *options) (*report.Run, error) {
 			run.TransferError = err.Error()
 		}
 	}
+	run.Browser = h.browserBench(ctx)
 	if o.guacd != "" {
 		run.Ratios = report.Ratios(run.Results)
 	}

@@ -81,6 +81,40 @@ func workloadBusy(ctx context.Context, x *xvnc, _ time.Duration) error {
 	return err
 }
 
+// busyUnpacedScript is busyScript without the pacing: as fast as xterm takes it, which
+// varies with the machine's load, so its figures compare gateways only within one run.
+const busyUnpacedScript = `while :; do ls -lR /usr/share/doc; done`
+
+// busy-unpaced: busy as fast as xterm scrolls.
+func workloadBusyUnpaced(ctx context.Context, x *xvnc, _ time.Duration) error {
+	if err := setRoot(ctx, x); err != nil {
+		return err
+	}
+	if _, err := x.start("xterm", "-T", "bench-busy", "-geometry", termGeometry(x.Width, x.Height),
+		"-e", "sh", "-c", busyUnpacedScript); err != nil {
+		return err
+	}
+	_, err := x.waitWindow(ctx, "bench-busy")
+	return err
+}
+
+// scrollScript is busyScript at 200 lines a second: each line scrolls the terminal on
+// its own, the case where a client pays per copy.
+const scrollScript = `while :; do ls -lR /usr/share/doc; done | perl -ne 'BEGIN { $| = 1 } print; select(undef, undef, undef, 0.005)'`
+
+// scroll: a screen-sized xterm scrolling line by line.
+func workloadScroll(ctx context.Context, x *xvnc, _ time.Duration) error {
+	if err := setRoot(ctx, x); err != nil {
+		return err
+	}
+	if _, err := x.start("xterm", "-T", "bench-scroll", "-geometry", termGeometry(x.Width, x.Height),
+		"-e", "sh", "-c", scrollScript); err != nil {
+		return err
+	}
+	_, err := x.waitWindow(ctx, "bench-scroll")
+	return err
+}
+
 // churnScript paints the whole terminal with blocks of random 256-palette colours, frame
 // after frame. awk's srand(1) makes the sequence the same in every run; the blocks are
 // noise, the worst case for every encoder, like video.
@@ -177,6 +211,7 @@ func scenarios(o *options) []scenario {
 		list = append(list, scenario{Name: "busy", Variant: "guacd force-lossless", Sessions: n, Workload: workloadBusy,
 			GuacdParams: map[string]string{"force-lossless": "true"}})
 	}
+	add(scenario{Name: "busy-unpaced", Desc: "ls -lR loop in a screen-sized xterm, as fast as xterm scrolls", Sessions: n, Workload: workloadBusyUnpaced})
 	add(scenario{Name: "churn", Desc: "full-screen random colour blocks", Sessions: n, Workload: workloadChurn})
 	add(scenario{Name: "drag", Desc: "xterm window dragged by xdotool", Sessions: n, Workload: workloadDrag})
 	add(scenario{Name: "typing", Desc: "key to pixel latency into xterm -e cat", Sessions: 1, Workload: workloadTyping, Latency: true})

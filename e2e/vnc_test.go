@@ -172,6 +172,15 @@ func TestBrowserVNC(t *testing.T) {
 		waitCanvasEquals(t, b, x, "after typing")
 	})
 
+	// Scrolling comes as COPY messages, several composed into one per frame, which the
+	// page draws through its scratch canvas: what it shows after 300 lines scrolled one
+	// by one must still be the X screen.
+	t.Run("scrolling equals X screen", func(t *testing.T) {
+		typeInXterm(t, b, x, "for i in $(seq 300); do echo line $i; sleep 0.005; done")
+		time.Sleep(3 * time.Second)
+		waitCanvasEquals(t, b, x, "after scrolling")
+	})
+
 	t.Run("clipboard browser to remote", func(t *testing.T) {
 		const text = "héllo ✓ 世界 from the browser"
 		b.do(map[string]any{"writeClipboard": text})

@@ -37,7 +37,9 @@ func checkDamageLog(t *testing.T, seed uint64) {
 		refs[i].all()
 	}
 	bounds := image.Rectangle{Max: size}
-	takes, behind := 0, 0
+	takes, behind, composed := 0, 0, 0
+	var lastCopy image.Rectangle
+	var lastSrc image.Point
 	for step := range 3000 {
 		// One operation, mirrored into every reference as the display did per viewer.
 		switch k := rng.IntN(100); {
@@ -50,6 +52,20 @@ func checkDamageLog(t *testing.T, seed uint64) {
 		case k < 64: // rarer than fills: each folds the log into every viewer
 			rc := r.rect(bounds)
 			src := rc.Min.Add(image.Pt(rng.IntN(17)-8, rng.IntN(17)-8))
+			if rng.IntN(2) == 0 && !lastCopy.Empty() { // scrolling: composed with the pending copy
+				rc, src = lastCopy, lastSrc
+			}
+			lastCopy, lastSrc = rc, src
+			// Each viewer's pending copy's destination (or empty), which a composed
+			// copy leaves damage beside.
+			pending := make([]image.Rectangle, n)
+			d.mu.Lock()
+			for i, v := range vs {
+				if k := len(v.st.ops); k > 0 && v.st.ops[k-1].jpeg == nil {
+					pending[i] = v.st.ops[k-1].dst
+				}
+			}
+			d.mu.Unlock()
 			d.Copy(rc, src)
 			dc, sp := clipCopy(bounds, rc, src)
 			if dc.Empty() || dc.Min == sp {
@@ -64,6 +80,12 @@ func checkDamageLog(t *testing.T, seed uint64) {
 				refs[i].forEach(dc.Sub(delta), func(b image.Rectangle) { moved = append(moved, b.Add(delta)) })
 				for _, b := range moved {
 					refs[i].add(b)
+				}
+				if !pending[i].Empty() && pending[i].In(dc) {
+					for _, b := range subtractRect(dc, dc.Intersect(pending[i].Add(delta))) {
+						refs[i].add(b)
+					}
+					composed++
 				}
 			}
 		case k < 66:
@@ -102,7 +124,7 @@ func checkDamageLog(t *testing.T, seed uint64) {
 			}
 		}
 	}
-	if takes < 500 || behind < 100 {
-		t.Fatalf("%d takes, %d of them more than a segment behind: too few to test", takes, behind)
+	if takes < 500 || behind < 100 || composed < 20 {
+		t.Fatalf("%d takes, %d of them more than a segment behind, %d copies composed: too few to test", takes, behind, composed)
 	}
 }

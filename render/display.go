@@ -272,7 +272,12 @@ func (d *Display) Copy(dst image.Rectangle, src image.Point) {
 		if st.dmg.allDirty {
 			continue // everything is sent anyway
 		}
-		if d.opts.DisableCopy || len(st.ops) >= d.opts.MaxPendingOps {
+		n := len(st.ops)
+		prev := -1
+		if n > 0 && st.ops[n-1].jpeg == nil && st.ops[n-1].dst.In(dc) {
+			prev = n - 1 // composed below, so never over the limit
+		}
+		if d.opts.DisableCopy || (prev < 0 && n >= d.opts.MaxPendingOps) {
 			st.dmg.add(dc)
 			v.collapsed++
 			continue
@@ -282,8 +287,56 @@ func (d *Display) Copy(dst image.Rectangle, src image.Point) {
 		for _, b := range d.tmp {
 			st.dmg.add(b)
 		}
+		if prev >= 0 {
+			st.ops = composeCopy(st.ops, &st.dmg, dc, delta)
+			continue
+		}
 		st.ops = append(st.ops, op{dst: dc, src: sp})
 	}
+}
+
+// composeCopy folds a COPY of dst by delta into the COPY that ends ops, whose
+// destination lies inside dst: a terminal scrolling line by line between two frames
+// sends one COPY, not one per line (a browser canvas pays a fixed cost per copy).
+// Where dst's source lies inside the earlier COPY's destination, the pixels come from
+// that COPY's source, moved by both deltas (always inside the framebuffer). The rest of
+// dst was copied from pixels the client does not have yet, so it becomes damage; in a
+// scroll that is the line drawn between the two copies, damage already. The earlier
+// COPY's own destination is all overwritten, so nothing of it is lost.
+func composeCopy(ops []op, dmg *damage, dst image.Rectangle, delta image.Point) []op {
+	last := &ops[len(ops)-1]
+	total := delta.Add(last.dst.Min.Sub(last.src))
+	keep := dst.Intersect(last.dst.Add(delta))
+	for _, r := range subtractRect(dst, keep) {
+		dmg.add(r)
+	}
+	if keep.Empty() || total == (image.Point{}) {
+		return ops[:len(ops)-1] // nothing kept, or every kept pixel is back where it was
+	}
+	*last = op{dst: keep, src: keep.Min.Sub(total)}
+	return ops
+}
+
+// subtractRect returns a minus b as at most four rectangles.
+func subtractRect(a, b image.Rectangle) []image.Rectangle {
+	b = b.Intersect(a)
+	if b.Empty() {
+		return []image.Rectangle{a}
+	}
+	var out []image.Rectangle
+	if b.Min.Y > a.Min.Y {
+		out = append(out, image.Rect(a.Min.X, a.Min.Y, a.Max.X, b.Min.Y))
+	}
+	if b.Max.Y < a.Max.Y {
+		out = append(out, image.Rect(a.Min.X, b.Max.Y, a.Max.X, a.Max.Y))
+	}
+	if b.Min.X > a.Min.X {
+		out = append(out, image.Rect(a.Min.X, b.Min.Y, b.Min.X, b.Max.Y))
+	}
+	if b.Max.X < a.Max.X {
+		out = append(out, image.Rect(b.Max.X, b.Min.Y, a.Max.X, b.Max.Y))
+	}
+	return out
 }
 
 // DrawJPEG implements Sink. The JPEG is decoded into the framebuffer and, with

@@ -169,6 +169,8 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 type randOps struct {
 	noResize bool
 	rng      *rand.Rand
+	lastCopy image.Rectangle // repeated to scroll
+	lastSrc  image.Point
 	jpegs    [][]byte // pre-encoded JPEGs, 8..40 px
 	sizes    []image.Point
 }
@@ -228,6 +230,22 @@ func (r *randOps) step(t *testing.T, d *Display, size *image.Point) bool {
 		d.SetPixels(rc, pix, rc.Dx()*4)
 	case k < 40:
 		d.Fill(r.rect(fb), r.colour())
+	case k < 55 && !r.lastCopy.Empty():
+		// Scrolling: the same copy again (composed with the pending one), now and then
+		// the other way, or onto a larger area.
+		rc, src := r.lastCopy, r.lastSrc
+		switch r.rng.IntN(5) {
+		case 0:
+			src = rc.Min.Add(rc.Min.Sub(src))
+		case 1:
+			rc = rc.Inset(-r.rng.IntN(6))
+		case 2: // inside the pending copy: not composed
+			rc = image.Rectangle{rc.Min, rc.Max.Sub(image.Pt(r.rng.IntN(4), 1+r.rng.IntN(4)))}
+		}
+		d.Copy(rc, src)
+		if r.rng.IntN(2) == 0 { // the new line
+			d.Fill(image.Rect(rc.Min.X, rc.Max.Y-2, rc.Max.X, rc.Max.Y), r.colour())
+		}
 	case k < 70:
 		rc := r.rect(fb)
 		// Mostly small shifts (scrolling, overlapping), sometimes anywhere.
@@ -236,6 +254,7 @@ func (r *randOps) step(t *testing.T, d *Display, size *image.Point) bool {
 			src = image.Pt(r.rng.IntN(fb.Dx()+4)-2, r.rng.IntN(fb.Dy()+4)-2)
 		}
 		d.Copy(rc, src)
+		r.lastCopy, r.lastSrc = rc, src
 	case k < 85:
 		i := r.rng.IntN(len(r.jpegs))
 		sz := r.sizes[i]

@@ -117,6 +117,55 @@ func TestEncodingChoice(t *testing.T) {
 	}
 }
 
+// A terminal scrolling line by line between two frames: the frame carries one COPY by
+// all the lines, and only the new lines as pixels.
+func TestScrollComposesCopies(t *testing.T) {
+	d, c, _ := startDisplay(t, DefaultOptions(), 256, 160)
+	rng := rand.New(rand.NewPCG(5, 6))
+	line := func(y int) { // a line of "text": two colours, different every line
+		pix := make([]byte, 256*10*4)
+		for i := 0; i < len(pix); i += 4 {
+			if rng.IntN(3) == 0 {
+				pix[i], pix[i+1], pix[i+2] = 255, 255, 255
+			}
+		}
+		d.SetPixels(image.Rect(0, y, 256, y+10), pix, 256*4)
+	}
+	for y := 0; y < 150; y += 10 {
+		line(y)
+	}
+	d.Fill(image.Rect(0, 150, 256, 160), color.RGBA{0, 0, 200, 255}) // a status line, not scrolled
+	d.EndFrame()
+	c.converge(d)
+	types, _ := imagesAfter(c, func() {
+		for range 8 {
+			d.Copy(image.Rect(0, 0, 256, 140), image.Pt(0, 10))
+			line(140)
+		}
+		d.EndFrame()
+	})
+	if n := count(types, wire.TypeCopy); n != 1 {
+		t.Errorf("8 scrolled lines: %d COPY messages, want 1 (%v)", n, types)
+	}
+	c.converge(d)
+	c.mu.Lock()
+	img := c.canvas.Image()
+	c.mu.Unlock()
+	if got := img.RGBAAt(5, 155); got != (color.RGBA{0, 0, 200, 255}) {
+		t.Errorf("status line %v after the scroll", got)
+	}
+}
+
+func count[T comparable](s []T, v T) int {
+	n := 0
+	for _, x := range s {
+		if x == v {
+			n++
+		}
+	}
+	return n
+}
+
 func TestJPEGForPhotos(t *testing.T) {
 	d, c, _ := startDisplay(t, Options{JPEGQuality: 85}, 256, 128)
 	rng := rand.New(rand.NewPCG(3, 4))

@@ -231,6 +231,22 @@ func (c *Conn) sendIns(ins Instruction) error {
 	return nil
 }
 
+// ReadRaw reads guacd's next instruction, for a tunnel that relays instructions instead
+// of Run; the elements are valid until the next call. Buffered says whether another
+// instruction has arrived already.
+func (c *Conn) ReadRaw() ([][]byte, error) { return c.r.ReadRaw() }
+
+// Buffered is what ReadRaw can go on with before it waits for guacd.
+func (c *Conn) Buffered() int { return c.r.Buffered() }
+
+// WriteRaw sends encoded instructions as they are, for a tunnel.
+func (c *Conn) WriteRaw(b []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	_, err := c.conn.Write(b)
+	return err
+}
+
 // Key sends a key event.
 func (c *Conn) Key(keysym uint32, pressed bool) error {
 	p := "0"

@@ -44,6 +44,24 @@ func (ins Instruction) Append(b []byte) []byte {
 	return append(b, ';')
 }
 
+// AppendRaw encodes an instruction given as elements (opcode first), as ReadRaw returns
+// them, onto b.
+func AppendRaw(b []byte, el [][]byte) []byte {
+	for i, e := range el {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, int64(utf8.RuneCount(e)), 10)
+		b = append(b, '.')
+		b = append(b, e...)
+	}
+	return append(b, ';')
+}
+
+// Buffered is how many bytes were read off the stream and not yet consumed: 0 means
+// the next ReadRaw waits for the peer.
+func (r *Reader) Buffered() int { return r.r.Buffered() }
+
 func appendElement(b []byte, s string) []byte {
 	b = strconv.AppendInt(b, int64(utf8.RuneCountInString(s)), 10)
 	b = append(b, '.')

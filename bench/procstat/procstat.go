@@ -40,6 +40,9 @@ type Sample struct {
 	RSSAnon int64         // RssAnon in bytes; -1 when it cannot be read
 	RSSFile int64         // RssFile in bytes; -1 when it cannot be read
 	PSS     int64         // proportional set size in bytes; -1 when it cannot be read
+	// USS is the unique set size: pages only this process maps (Private_Clean plus
+	// Private_Dirty), what ending it would free; -1 when it cannot be read.
+	USS     int64
 	Threads int
 }
 
@@ -68,33 +71,54 @@ func Read(pid int) (Sample, error) {
 	if k, err := ParseRSSKinds(status); err == nil {
 		s.RSSAnon, s.RSSFile = k.Anon*1024, k.File*1024
 	}
-	s.PSS = -1
+	s.PSS, s.USS = -1, -1
 	if b, err := readFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid)); err == nil {
 		if pss, err := ParsePss(b); err == nil {
 			s.PSS = pss * 1024
+		}
+		if uss, err := ParsePrivate(b); err == nil {
+			s.USS = uss * 1024
 		}
 	}
 	return s, nil
 }
 
 // ParsePss returns Pss (in KiB) from /proc/PID/smaps_rollup.
-func ParsePss(b []byte) (int64, error) {
+func ParsePss(b []byte) (int64, error) { return rollupKB(b, "Pss") }
+
+// ParsePrivate returns Private_Clean plus Private_Dirty (in KiB) from
+// /proc/PID/smaps_rollup: the process's unique set size.
+func ParsePrivate(b []byte) (int64, error) {
+	clean, err := rollupKB(b, "Private_Clean")
+	if err != nil {
+		return 0, err
+	}
+	dirty, err := rollupKB(b, "Private_Dirty")
+	if err != nil {
+		return 0, err
+	}
+	return clean + dirty, nil
+}
+
+// rollupKB returns the value of smaps_rollup's line "name: N kB".
+func rollupKB(b []byte, name string) (int64, error) {
+	prefix := []byte(name + ":")
 	for line := range bytes.SplitSeq(b, []byte{'\n'}) {
-		val, ok := bytes.CutPrefix(line, []byte("Pss:"))
+		val, ok := bytes.CutPrefix(line, prefix)
 		if !ok {
 			continue
 		}
 		f := bytes.Fields(val)
 		if len(f) != 2 || string(f[1]) != "kB" {
-			return 0, fmt.Errorf("%w: Pss %q", ErrFormat, val)
+			return 0, fmt.Errorf("%w: %s %q", ErrFormat, name, val)
 		}
 		kb, err := strconv.ParseInt(string(f[0]), 10, 64)
 		if err != nil || kb < 0 {
-			return 0, fmt.Errorf("%w: Pss %q", ErrFormat, val)
+			return 0, fmt.Errorf("%w: %s %q", ErrFormat, name, val)
 		}
 		return kb, nil
 	}
-	return 0, fmt.Errorf("%w: smaps_rollup has no Pss line", ErrFormat)
+	return 0, fmt.Errorf("%w: smaps_rollup has no %s line", ErrFormat, name)
 }
 
 func ticks(n uint64) time.Duration {
@@ -237,7 +261,7 @@ const maxTree = 4096
 
 // ReadTree samples pid and all its descendants and sums CPU, RSS (and its split), PSS and
 // threads: guacd forks a process per connection. Processes that end while it reads are
-// skipped. PSS, RSSAnon and RSSFile are -1 if any process's could not be read.
+// skipped. PSS, USS, RSSAnon and RSSFile are -1 if any process's could not be read.
 func ReadTree(pid int) (Sample, error) {
 	root, err := Read(pid)
 	if err != nil {
@@ -259,6 +283,11 @@ func ReadTree(pid int) (Sample, error) {
 			sum.PSS += s.PSS
 		} else {
 			sum.PSS = -1
+		}
+		if sum.USS >= 0 && s.USS >= 0 {
+			sum.USS += s.USS
+		} else {
+			sum.USS = -1
 		}
 		if sum.RSSAnon >= 0 && s.RSSAnon >= 0 && sum.RSSFile >= 0 && s.RSSFile >= 0 {
 			sum.RSSAnon += s.RSSAnon

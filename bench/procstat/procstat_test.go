@@ -95,6 +95,25 @@ func TestReadSelf(t *testing.T) {
 	if s.PSS < s.RSS/4 || s.PSS > s.RSS+16<<20 {
 		t.Fatalf("PSS %d with RSS %d", s.PSS, s.RSS)
 	}
+	// What only we map is part of our proportional share: USS <= PSS, and it is not
+	// nothing (our heap).
+	if s.USS <= 0 || s.USS > s.PSS {
+		t.Fatalf("USS %d with PSS %d", s.USS, s.PSS)
+	}
+}
+
+func TestParsePrivate(t *testing.T) {
+	rollup := "55d0c0a00000-7ffd5a3fe000 ---p 00000000 00:00 0                          [rollup]\n" +
+		"Rss:               22540 kB\nPss:               18873 kB\nShared_Clean:       3000 kB\n" +
+		"Private_Clean:       412 kB\nPrivate_Dirty:     15128 kB\nReferenced:        22540 kB\n"
+	if kb, err := ParsePrivate([]byte(rollup)); err != nil || kb != 412+15128 {
+		t.Fatalf("ParsePrivate = %d, %v; want %d", kb, err, 412+15128)
+	}
+	for _, bad := range []string{"", "Private_Clean: 1 kB\n", "Private_Dirty: 1 kB\n", "Private_Clean: 1 kB\nPrivate_Dirty: -1 kB\n"} {
+		if _, err := ParsePrivate([]byte(bad)); !errors.Is(err, ErrFormat) {
+			t.Errorf("ParsePrivate(%q) = %v", bad, err)
+		}
+	}
 }
 
 func TestParsePss(t *testing.T) {

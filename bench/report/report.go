@@ -28,6 +28,29 @@ type Run struct {
 	Transfers []Transfer `json:"transfers,omitempty"`
 	// TransferError is why the sftp scenario did not finish.
 	TransferError string `json:"transfer_error,omitempty"`
+	// Browser is the browser-* scenarios': each web client's cost in headless Chromium.
+	Browser []Browser `json:"browser,omitempty"`
+}
+
+// Browser is one web client showing one workload in headless Chromium, over the
+// measuring window. CPU figures are CPU-seconds per 10 s of wall time.
+type Browser struct {
+	Workload string `json:"workload"`
+	Canvas   string `json:"canvas"` // "software" or "gpu"
+	Client   string `json:"client"` // racgate, noVNC, guacamole-common-js
+	Order    int    `json:"order"`  // 1: measured first for this workload
+	// MainCPU is the page's main thread busy in tasks (CDP Performance TaskDuration in
+	// thread ticks); Script the JavaScript part of it.
+	MainCPU float64 `json:"main_cpu_10s"`
+	Script  float64 `json:"script_cpu_10s"`
+	// FramesPerSec counts animation frames in which the page drew on a canvas.
+	FramesPerSec float64 `json:"frames_per_s"`
+	DrawsPerSec  float64 `json:"draws_per_s"`
+	// BrowserCPU is all of Chromium's processes (renderer, GPU, browser).
+	BrowserCPU float64 `json:"browser_cpu_10s"`
+	LoadStart  float64 `json:"load_start"`
+	LoadEnd    float64 `json:"load_end"`
+	Error      string  `json:"error,omitempty"`
 }
 
 // Transfer is one direction of the sftp scenario: the median MB/s (MiB per second) of
@@ -78,6 +101,10 @@ type Result struct {
 	PSSBytes      int64   `json:"pss_bytes,omitempty"`
 	PSSPerSession float64 `json:"pss_bytes_per_session,omitempty"`
 	PSSGrowth     int64   `json:"pss_growth_bytes,omitempty"`
+	// The same from the unique set size (pages no other process maps: what the
+	// sessions cost the machine, guacd's shared copy-on-write pages left out).
+	USSBytes      int64   `json:"uss_bytes,omitempty"`
+	USSPerSession float64 `json:"uss_bytes_per_session,omitempty"`
 	Threads       int     `json:"threads"`
 	Goroutines    int     `json:"goroutines"` // -1: not exposed by the gateway
 
@@ -178,8 +205,9 @@ type Ratio struct {
 	// ran the latency probe; NaN (0 in JSON) otherwise.
 	LatencyP50 float64 `json:"latency_p50"`
 	LatencyP99 float64 `json:"latency_p99"`
-	// PSS per session, where both are known; NaN otherwise.
+	// PSS and USS per session, where both are known; NaN otherwise.
 	PSS float64 `json:"pss"`
+	USS float64 `json:"uss"`
 	// Sound latency p50 and sound bytes (sound messages only), where both had sound;
 	// NaN otherwise.
 	SoundLatencyP50 float64 `json:"sound_latency_p50"`
@@ -202,7 +230,7 @@ func Ratios(rs []Result) []Ratio {
 					Bytes:      div(r.BytesPerSec, g.BytesPerSec),
 					CPU:        div(r.CPUPerSession10s, g.CPUPerSession10s),
 					RSS:        div(r.RSSPerSession, g.RSSPerSession),
-					LatencyP50: math.NaN(), LatencyP99: math.NaN(), PSS: math.NaN(),
+					LatencyP50: math.NaN(), LatencyP99: math.NaN(), PSS: math.NaN(), USS: math.NaN(),
 					SoundLatencyP50: math.NaN(), SoundBytes: math.NaN(), Recording: math.NaN(),
 				})
 				if r.RecordingBytesPerHour > 0 && g.RecordingBytesPerHour > 0 {
@@ -210,6 +238,9 @@ func Ratios(rs []Result) []Ratio {
 				}
 				if r.PSSBytes > 0 && g.PSSBytes > 0 {
 					out[len(out)-1].PSS = div(r.PSSPerSession, g.PSSPerSession)
+				}
+				if r.USSBytes > 0 && g.USSBytes > 0 {
+					out[len(out)-1].USS = div(r.USSPerSession, g.USSPerSession)
 				}
 				if r.Sound != nil && g.Sound != nil {
 					q := &out[len(out)-1]
@@ -258,7 +289,7 @@ func sanitize(run *Run) *Run {
 	c.Ratios = slices.Clone(run.Ratios)
 	for i := range c.Ratios {
 		q := &c.Ratios[i]
-		for _, p := range []*float64{&q.Bytes, &q.CPU, &q.RSS, &q.PSS, &q.LatencyP50, &q.LatencyP99, &q.SoundLatencyP50, &q.SoundBytes, &q.Recording} {
+		for _, p := range []*float64{&q.Bytes, &q.CPU, &q.RSS, &q.PSS, &q.USS, &q.LatencyP50, &q.LatencyP99, &q.SoundLatencyP50, &q.SoundBytes, &q.Recording} {
 			if math.IsNaN(*p) || math.IsInf(*p, 0) {
 				*p = 0
 			}
@@ -273,7 +304,7 @@ func Table(w io.Writer, run *Run) {
 		run.Host.CPUs, run.Host.Load1, run.Width, run.Height, run.Duration, run.Host.Go)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	if len(run.Results) > 0 { // none: an sftp-only run
-		fmt.Fprintln(tw, "scenario\tgateway\tsess\tKB/s\tfps/sess\tTTFF ms\tCPU-s/sess/10s\tserver CPU-s/10s\tRSS MB\tRSS/sess MB\tΔRSS MB\tlat p50/p95/p99 ms\tgw share p50/p99 ms\tcore %\tload\t")
+		fmt.Fprintln(tw, "scenario\tgateway\tsess\tKB/s\tfps/sess\tTTFF ms\tCPU-s/sess/10s\tserver CPU-s/10s\tRSS MB\tUSS/sess MB\tPSS/sess MB\tRSS/sess MB\tΔRSS MB\tlat p50/p95/p99 ms\tgw share p50/p99 ms\tcore %\tload\t")
 	}
 	for _, r := range run.Results {
 		name := r.Scenario + variantSuffix(r.Variant)
@@ -286,23 +317,30 @@ func Table(w io.Writer, run *Run) {
 			gw = fmt.Sprintf("%.1f/%.1f", l.Gateway.P50, l.Gateway.P99)
 		}
 		if r.Gateway == "render" { // the in-process render matrix: no process, no server
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%.1f\t%.1f\t-\t%.3f\t-\t-\t-\t-\t-\t-\t-\t-\t\n",
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%.1f\t%.1f\t-\t%.3f\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t\n",
 				name, r.Gateway, r.Sessions, r.BytesPerSec/1e3, r.FramesPerSec, r.CPUPerSession10s)
 			continue
 		}
 		// CPU-s per 10 s is tenths of a core: times 10, the gateway's share of one core in %.
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%.1f\t%.1f\t%.0f\t%.3f\t%.3f\t%.1f\t%.2f\t%+.1f\t%s\t%s\t%.1f\t%.2f→%.2f\t\n",
+		uss, pss := "-", "-"
+		if r.USSBytes > 0 {
+			uss = fmt.Sprintf("%.2f", r.USSPerSession/1e6)
+		}
+		if r.PSSBytes > 0 {
+			pss = fmt.Sprintf("%.2f", r.PSSPerSession/1e6)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%.1f\t%.1f\t%.0f\t%.3f\t%.3f\t%.1f\t%s\t%s\t%.2f\t%+.1f\t%s\t%s\t%.1f\t%.2f→%.2f\t\n",
 			name, r.Gateway, r.Sessions, r.BytesPerSec/1e3, r.FramesPerSec, r.FirstFrameMs,
-			r.CPUPerSession10s, r.ServerCPU10s, float64(r.RSSBytes)/1e6, r.RSSPerSession/1e6,
+			r.CPUPerSession10s, r.ServerCPU10s, float64(r.RSSBytes)/1e6, uss, pss, r.RSSPerSession/1e6,
 			float64(r.RSSGrowth)/1e6, lat, gw, r.CPUTotal10s*10, r.LoadStart, r.LoadEnd)
 	}
 	tw.Flush()
 	if len(run.Ratios) > 0 {
 		fmt.Fprintln(w, "\nracgate / guacd (same run; below 1 is better for racgate):")
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "scenario\tbytes\tCPU\tRSS/sess\tPSS/sess\tlat p50\tlat p99\tsound bytes\tsound lat p50\trecording\t")
+		fmt.Fprintln(tw, "scenario\tbytes\tCPU\tUSS/sess\tPSS/sess\tRSS/sess\tlat p50\tlat p99\tsound bytes\tsound lat p50\trecording\t")
 		for _, q := range run.Ratios {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", q.Scenario, ratio(q.Bytes), ratio(q.CPU), ratio(q.RSS), ratio(q.PSS),
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", q.Scenario, ratio(q.Bytes), ratio(q.CPU), ratio(q.USS), ratio(q.PSS), ratio(q.RSS),
 				ratio(q.LatencyP50), ratio(q.LatencyP99), ratio(q.SoundBytes), ratio(q.SoundLatencyP50), ratio(q.Recording))
 		}
 		tw.Flush()
@@ -339,6 +377,7 @@ func Table(w io.Writer, run *Run) {
 		}
 	}
 	transferTable(w, run)
+	browserTable(w, run)
 	if len(run.Notes) > 0 {
 		fmt.Fprintln(w)
 		for _, n := range run.Notes {
@@ -432,6 +471,55 @@ func (p *Progress) Done() {
 	if p != nil && p.W != nil && p.last > 0 {
 		fmt.Fprintln(p.W)
 		p.last = 0
+	}
+}
+
+// browserTable prints the browser-* scenarios, with each client's main-thread time
+// against the better of the other two.
+func browserTable(w io.Writer, run *Run) {
+	if len(run.Browser) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "browser (headless Chromium; CPU-s per 10 s; frames: animation frames with canvas drawing):")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "workload\tcanvas\tclient\torder\tmain CPU\tscript\tframes/s\tdraws/s\tChromium CPU\tload\t")
+	for _, b := range run.Browser {
+		if b.Error != "" {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\tn/a\tn/a\tn/a\tn/a\tn/a\t%.2f→%.2f\t\n", b.Workload, b.Canvas, b.Client, b.Order, b.LoadStart, b.LoadEnd)
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%.2f\t%.2f\t%.1f\t%.0f\t%.2f\t%.2f→%.2f\t\n", b.Workload, b.Canvas, b.Client, b.Order,
+			b.MainCPU, b.Script, b.FramesPerSec, b.DrawsPerSec, b.BrowserCPU, b.LoadStart, b.LoadEnd)
+	}
+	tw.Flush()
+	for _, b := range run.Browser {
+		if b.Error != "" {
+			fmt.Fprintf(w, "! %s %s %s: %s\n", b.Workload, b.Canvas, b.Client, b.Error)
+		}
+	}
+	// racgate's main-thread time against the better (lower) of the peers', same workload
+	// and canvas.
+	type key struct{ wl, canvas string }
+	best := map[key]float64{}
+	ours := map[key]float64{}
+	var keys []key
+	for _, b := range run.Browser {
+		if b.Error != "" {
+			continue
+		}
+		k := key{b.Workload, b.Canvas}
+		if b.Client == "racgate" {
+			ours[k] = b.MainCPU
+			keys = append(keys, k)
+		} else if v, ok := best[k]; !ok || b.MainCPU < v {
+			best[k] = b.MainCPU
+		}
+	}
+	for _, k := range keys {
+		if v, ok := best[k]; ok {
+			fmt.Fprintf(w, "  %s %s: racgate's main thread %s of the better peer's\n", k.wl, k.canvas, ratio(div(ours[k], v)))
+		}
 	}
 }
 

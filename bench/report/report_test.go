@@ -181,9 +181,9 @@ func TestSoundRatiosAndTable(t *testing.T) {
 			Latency: Quantiles{P50: p50, P95: p50 + 10, Max: p50 + 20}}
 	}
 	rs := []Result{
-		{Scenario: "rdp-audio", Gateway: "racgate", CPUPerSession10s: 0.05, PSSBytes: 30e6, PSSPerSession: 2e6, RSSPerSession: 3e6,
+		{Scenario: "rdp-audio", Gateway: "racgate", CPUPerSession10s: 0.05, PSSBytes: 30e6, PSSPerSession: 2e6, RSSPerSession: 3e6, USSBytes: 20e6, USSPerSession: 1e6,
 			Sound: snd("opus", 12e3, 60, 20)},
-		{Scenario: "rdp-audio", Gateway: "guacd", CPUPerSession10s: 0.5, PSSBytes: 40e6, PSSPerSession: 20e6, RSSPerSession: 60e6,
+		{Scenario: "rdp-audio", Gateway: "guacd", CPUPerSession10s: 0.5, PSSBytes: 40e6, PSSPerSession: 20e6, RSSPerSession: 60e6, USSBytes: 30e6, USSPerSession: 4e6,
 			Sound: snd("audio/L16;rate=44100,channels=2", 240e3, 120, 20)},
 		{Scenario: "vnc-audio", Gateway: "racgate", Sound: snd("adpcm", 45e3, 50, 20), PSSBytes: 30e6, PSSPerSession: 1e6},
 		{Scenario: "vnc-audio", Gateway: "guacd", Sound: snd("audio/L16", 240e3, 0, 0), Errors: []string{"broke"}},
@@ -194,10 +194,10 @@ func TestSoundRatiosAndTable(t *testing.T) {
 	if len(q) != 2 {
 		t.Fatalf("ratios %+v: want rdp-audio and vnc-audio [sound off] (vnc-audio's guacd failed)", q)
 	}
-	if q[0].SoundBytes != 0.05 || q[0].SoundLatencyP50 != 0.5 || q[0].CPU != 0.1 || q[0].PSS != 0.1 || q[0].RSS != 0.05 {
+	if q[0].SoundBytes != 0.05 || q[0].SoundLatencyP50 != 0.5 || q[0].CPU != 0.1 || q[0].PSS != 0.1 || q[0].RSS != 0.05 || q[0].USS != 0.25 {
 		t.Errorf("rdp-audio ratios %+v", q[0])
 	}
-	if !math.IsNaN(q[1].SoundLatencyP50) || !math.IsNaN(q[1].SoundBytes) || !math.IsNaN(q[1].PSS) || q[1].RSS != 0.5 {
+	if !math.IsNaN(q[1].SoundLatencyP50) || !math.IsNaN(q[1].SoundBytes) || !math.IsNaN(q[1].PSS) || !math.IsNaN(q[1].USS) || q[1].RSS != 0.5 {
 		t.Errorf("sound off ratios %+v: no sound, no PSS", q[1])
 	}
 	var b bytes.Buffer

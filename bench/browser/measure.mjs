@@ -1,0 +1,137 @@
+#!/usr/bin/env node
+// The benchmark's browser: one headless Chromium, driven line by line from Go
+// (bench/browser/driver.go). One JSON command a line on stdin, one JSON answer a line on
+// stdout: {"ok": true, ...} or {"ok": false, "error": "..."}.
+//
+//   {"launch": {"gpu": false}}   starts Chromium; gpu: a GPU canvas (SwiftShader where the
+//                                machine has no GPU), else the software canvas
+//   {"open": {"url", "login"?: {"url","username","password"}, "timeoutMs"?}}
+//                                a new page (1100x850) at url, after the login form at
+//                                login.url if given; waits until the page says it is
+//                                connected (window.benchState) and has drawn
+//   {"measure": {"ms"}}          result: main-thread task, script, layout and style time in
+//                                CPU seconds (CDP Performance metrics in thread ticks) over
+//                                metricsMs; frames (animation frames in which a canvas was
+//                                drawn on) and draws (canvas calls) over pageMs
+//   {"close": true}              closes the page
+//   {"quit": true}
+//
+// playwright-core comes from the web client's node_modules (its devDependency).
+import { createRequire } from "node:module";
+import { createInterface } from "node:readline";
+
+const require = createRequire(new URL("../../webclient/package.json", import.meta.url));
+const { chromium } = require("playwright-core");
+
+const CHROMIUM = process.env.RACGATE_CHROMIUM || "/usr/bin/chromium";
+const BASE_ARGS = ["--headless", "--no-sandbox", "--disable-quic", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+  // A page the bench does not look at must still draw every frame.
+  "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
+  "--disable-backgrounding-occluded-windows"];
+const SOFTWARE = ["--disable-gpu"];
+const GPU = ["--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--ignore-gpu-blocklist",
+  "--enable-gpu-rasterization"];
+
+// Counts, in the page, the animation frames in which any canvas was drawn on: what the
+// user sees change. A draw asks for the next animation frame, once; nothing runs while
+// nothing is drawn, so the count costs a still page nothing and every client the same.
+const COUNTER = `(() => {
+  let frames = 0, draws = 0, pending = false;
+  const frame = () => { pending = false; frames++; };
+  const P = CanvasRenderingContext2D.prototype;
+  for (const name of ["drawImage", "putImageData", "fillRect", "fill", "clearRect"]) {
+    const orig = P[name];
+    P[name] = function (...a) {
+      draws++;
+      if (!pending) { pending = true; requestAnimationFrame(frame); }
+      return orig.apply(this, a);
+    };
+  }
+  window.benchCounters = () => ({ frames, draws });
+})();`;
+
+let browser = null;
+let page = null;
+let cdp = null;
+
+// A snapshot: the metrics carry their own timestamp (seconds), the page's counters the
+// page's clock; a busy page answers late, so neither is node's.
+async function metrics() {
+  const { metrics } = await cdp.send("Performance.getMetrics");
+  const m = Object.fromEntries(metrics.map((x) => [x.name, x.value]));
+  const c = await page.evaluate(() => ({ ...window.benchCounters(), now: performance.now() }));
+  return { task: m.TaskDuration ?? 0, script: m.ScriptDuration ?? 0, layout: m.LayoutDuration ?? 0,
+    style: m.RecalcStyleDuration ?? 0, ts: m.Timestamp, frames: c.frames, draws: c.draws, now: c.now };
+}
+
+const COMMANDS = {
+  async launch(v) {
+    const args = [...BASE_ARGS, ...(v.gpu ? GPU : SOFTWARE)];
+    browser = await chromium.launch({ executablePath: CHROMIUM, args, headless: true });
+    return { version: browser.version() };
+  },
+
+  async open(v) {
+    const timeout = v.timeoutMs ?? 20000;
+    const ctx = await browser.newContext({ viewport: { width: 1100, height: 850 } });
+    page = await ctx.newPage();
+    page.setDefaultTimeout(timeout);
+    await page.addInitScript(COUNTER);
+    if (v.login) {
+      await page.goto(v.login.url);
+      await page.fill('[name="username"]', v.login.username);
+      await page.fill('[name="password"]', v.login.password);
+      await Promise.all([page.waitForNavigation(), page.press('[name="password"]', "Enter")]);
+    }
+    await page.goto(v.url);
+    // racgate's page says so on its canvas; the peers' pages in window.benchState.
+    await page.waitForFunction(() => {
+      const s = document.querySelector("canvas#screen")?.dataset.state ?? window.benchState;
+      if (typeof s === "string" && s.startsWith("ended")) throw new Error(`the page's session ${s}`);
+      return s === "connected" && window.benchCounters().frames > 0;
+    }, null, { timeout, polling: 50 });
+    cdp = await ctx.newCDPSession(page);
+    await cdp.send("Performance.enable", { timeDomain: "threadTicks" });
+    return {};
+  },
+
+  async measure(v) {
+    const a = await metrics();
+    await new Promise((r) => setTimeout(r, v.ms));
+    const b = await metrics();
+    const state = await page.evaluate(() => document.querySelector("canvas#screen")?.dataset.state ?? window.benchState);
+    if (state !== "connected") throw new Error(`the page's session is ${state} at the end of the window`);
+    return { task: b.task - a.task, script: b.script - a.script, layout: b.layout - a.layout,
+      style: b.style - a.style, metricsMs: (b.ts - a.ts) * 1000,
+      frames: b.frames - a.frames, draws: b.draws - a.draws, pageMs: b.now - a.now };
+  },
+
+  async close() {
+    if (page) await page.context().close();
+    page = cdp = null;
+    return {};
+  },
+
+  async quit() {
+    if (browser) await browser.close();
+    browser = null;
+    return {};
+  },
+};
+
+const out = (o) => process.stdout.write(JSON.stringify(o) + "\n");
+for await (const line of createInterface({ input: process.stdin })) {
+  if (!line.trim()) continue;
+  try {
+    const cmd = JSON.parse(line);
+    const [name] = Object.keys(cmd);
+    const fn = COMMANDS[name];
+    if (!fn) throw new Error(`unknown command ${name}`);
+    out({ ok: true, ...(await fn(cmd[name])) });
+    if (name === "quit") break;
+  } catch (e) {
+    out({ ok: false, error: String(e?.message ?? e) });
+  }
+}
+if (browser) await browser.close();

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/racgate/racgate/bench/report"
+	"github.com/racgate/racgate/internal/peers"
+)
+
+// TestBrowserClients shows one scrolling terminal (real Xvnc) in headless Chromium
+// through racgate's web client (a real racgate process) and noVNC (through the bench's
+// websocket bridge), and through guacamole-common-js when RACGATE_GUACD names a guacd;
+// each must have drawn frames in the window, taken main-thread time and Chromium CPU.
+func TestBrowserClients(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Xvnc, racgate and Chromium")
+	}
+	peers.Require(t, "Xvnc", "xterm", "xsetroot", "perl", "node", "chromium")
+	root, err := benchRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "bench", "browser", "node_modules", "@novnc", "novnc")); err != nil {
+		peers.Skip(t, "noVNC is not installed: npm ci in bench/browser (%v)", err)
+	}
+	args := []string{"-duration", "2s", "-warmup", "300ms", "-scenarios", "browser-scroll", "-browser-clients", "racgate,noVNC"}
+	ps := &procs{}
+	t.Cleanup(ps.stopAll)
+	if os.Getenv(guacdEnv) != "" {
+		addr, _ := startGuacd(t, ps)
+		args = append(args, "-guacd", addr, "-browser-clients", "racgate,noVNC,guacamole-common-js")
+	}
+	o, err := parseFlags(args, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{o: o, dir: t.TempDir(), bin: testRacgate(t), log: slog.New(slog.DiscardHandler), prog: &report.Progress{}}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	res := h.browserBench(ctx)
+	if len(res) != len(o.browserClients) {
+		t.Fatalf("%d results for %v", len(res), o.browserClients)
+	}
+	for _, r := range res {
+		t.Logf("%s: main %.2f script %.2f CPU-s/10s, %.1f frames/s, %.0f draws/s, Chromium %.2f CPU-s/10s",
+			r.Client, r.MainCPU, r.Script, r.FramesPerSec, r.DrawsPerSec, r.BrowserCPU)
+		if r.Error != "" {
+			t.Errorf("%s: %s", r.Client, r.Error)
+			continue
+		}
+		// A terminal scrolling 200 lines a second changes the screen in every frame any
+		// client can draw; 2 frames a second is far below what each managed here.
+		if r.FramesPerSec < 2 || r.DrawsPerSec < r.FramesPerSec || r.MainCPU <= 0 || r.Script <= 0 || r.Script > r.MainCPU || r.BrowserCPU < r.MainCPU/2 {
+			t.Errorf("%s: implausible %+v", r.Client, r)
+		}
+	}
+}
