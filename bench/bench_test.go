@@ -360,7 +360,7 @@ func TestCanvasMatchesScreen(t *testing.T) {
 		last *image.RGBA
 		rv   racgateViewer
 	)
-	v, err := gw.dial(ctx, scenario{}, func(time.Time, bool) {
+	v, err := gw.dial(ctx, scenario{}, 0, func(time.Time, bool) {
 		img := rv.s.Canvas().Image()
 		cp := &image.RGBA{Pix: bytes.Clone(img.Pix), Stride: img.Stride, Rect: img.Rect}
 		mu.Lock()
@@ -506,5 +506,39 @@ func TestSFTPBench(t *testing.T) {
 	report.Table(&table, run)
 	if !strings.Contains(table.String(), "racgate/OpenSSH") || !regexp.MustCompile(`(?m)^\s+download\s+8\s+[0-9.]+\s+[0-9.]+\s+[0-9.]+x$`).MatchString(table.String()) {
 		t.Errorf("the table:\n%s", table.String())
+	}
+}
+
+// TestDesktops runs the desktops scenario with 2 desktops for a second through racgate:
+// two Xvnc, two endpoints, one session on each, every session drawing frames.
+func TestDesktops(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Xvnc and racgate")
+	}
+	peers.Require(t, "Xvnc", "xterm", "xclock", "xsetroot")
+	o, err := parseFlags([]string{"-duration", "1s", "-warmup", "300ms", "-scenarios", "desktops", "-desktops", "2"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := scenarios(o)
+	if len(list) != 1 || list[0].Desktops != 2 || list[0].Sessions != 2 {
+		t.Fatalf("scenarios %+v", list)
+	}
+	rem := remoteServer{Protocol: "vnc", Addr: "127.0.0.1:5901", Others: []string{"127.0.0.1:5902"}}
+	cfg := configYAML(rem, "u", "h", "")
+	if !strings.Contains(cfg, "name: bench\n") || !strings.Contains(cfg, "name: bench-1\n") || !strings.Contains(cfg, "host: 127.0.0.1:5902\n") {
+		t.Fatalf("config for two desktops:\n%s", cfg)
+	}
+	for i, want := range []string{"127.0.0.1:5901", "127.0.0.1:5902", "127.0.0.1:5901"} {
+		if k, addr := rem.desktop(i); addr != want || endpointFor(k) != []string{"bench", "bench-1", "bench"}[i] {
+			t.Fatalf("session %d: desktop %d %s, want %s", i, k, addr, want)
+		}
+	}
+	h := &harness{o: o, dir: t.TempDir(), bin: testRacgate(t), log: slog.New(slog.DiscardHandler), prog: &report.Progress{}}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res := h.racgate(ctx, list[0], "test")
+	if res.Skipped != "" || len(res.Errors) > 0 || res.Frames < 2 || res.ServerCPU10s <= 0 || res.USSPerSession <= 0 {
+		t.Fatalf("result %+v", res)
 	}
 }

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/racgate/racgate/bench/guac"
@@ -31,6 +33,10 @@ type guacdGateway struct {
 	// which it must be able to write: guacd runs on this machine.
 	record bool
 	recDir string
+
+	// join (scenario.Join): the first session's connection, which the others join.
+	joinMu sync.Mutex
+	joinID string
 }
 
 func (g *guacdGateway) name() string { return "guacd" }
@@ -99,15 +105,37 @@ func (g *guacdGateway) params(sc scenario) map[string]string {
 
 func (g *guacdGateway) recordingBytes() (int64, bool, error) { return recordingBytes(g.recDir) }
 
-func (g *guacdGateway) dial(ctx context.Context, sc scenario, onFrame func(time.Time, bool)) (viewer, error) {
-	cfg := guac.Config{Protocol: g.rem.Protocol, Params: g.params(sc), Width: g.width, Height: g.height}
+func (g *guacdGateway) dial(ctx context.Context, sc scenario, i int, onFrame func(time.Time, bool)) (viewer, error) {
+	params := g.params(sc)
+	if _, addr := g.rem.desktop(i); addr != g.rem.Addr {
+		params["hostname"], params["port"], _ = net.SplitHostPort(addr)
+	}
+	cfg := guac.Config{Protocol: g.rem.Protocol, Params: params, Width: g.width, Height: g.height}
 	if sc.Sound.on() {
 		// What guacamole-common-js declares: its raw PCM player's types.
 		cfg.AudioTypes = []string{"audio/L8", "audio/L16"}
 	}
+	if sc.Join {
+		// The first session makes the connection (the others wait for its ID); the
+		// others select its ID, as guacamole-client's shared connections do.
+		g.joinMu.Lock()
+		if g.joinID == "" {
+			defer g.joinMu.Unlock()
+		} else {
+			cfg.Protocol = g.joinID
+			g.joinMu.Unlock()
+		}
+	}
 	c, err := guac.Dial(ctx, g.addr, cfg)
 	if err != nil {
 		return nil, err
+	}
+	if sc.Join && g.joinID == "" {
+		if c.ID == "" {
+			c.Close()
+			return nil, errors.New("guacd: no connection ID in ready, nothing to join")
+		}
+		g.joinID = c.ID // under joinMu, held since the check above
 	}
 	if onFrame != nil {
 		c.OnSync = func(ev guac.SyncEvent) { onFrame(ev.At, ev.Changed) }

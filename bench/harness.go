@@ -42,8 +42,8 @@ type gateway interface {
 	start(ctx context.Context, ps *procs, dir string, rem remoteServer) error
 	// proc samples the gateway's processes; ok is false when they are not known.
 	proc() (s procstat.Sample, ok bool, err error)
-	// dial opens one session; onFrame, if not nil, is told of every frame.
-	dial(ctx context.Context, sc scenario, onFrame func(at time.Time, changed bool)) (viewer, error)
+	// dial opens session i (from 0); onFrame, if not nil, is told of every frame.
+	dial(ctx context.Context, sc scenario, i int, onFrame func(at time.Time, changed bool)) (viewer, error)
 	// finish adds what only this gateway knows to res at the end of the window.
 	finish(ctx context.Context, res *report.Result)
 	// recordingBytes is the size of the session recordings so far (-recordings); ok
@@ -82,6 +82,18 @@ type remoteServer struct {
 	Protocol string            // vnc, rdp or ssh
 	Addr     string            // host:port
 	Settings map[string]string // connection parameters (credentials, security)
+	// Others are further desktops of the same kind (scenario.Desktops): session i goes
+	// to desktop i mod (1+len(Others)), Addr being desktop 0.
+	Others []string
+}
+
+// desktop is the address of session i's desktop.
+func (rem remoteServer) desktop(i int) (index int, addr string) {
+	k := i % (1 + len(rem.Others))
+	if k == 0 {
+		return 0, rem.Addr
+	}
+	return k, rem.Others[k-1]
 }
 
 // viewer is one session, as a client sees it.
@@ -155,6 +167,16 @@ func (h *harness) measure(ctx context.Context, ps *procs, sc scenario, label str
 	if err != nil {
 		return err
 	}
+	servers := []int{server.pid()}
+	for k := 1; k < sc.Desktops; k++ {
+		h.prog.Set(fmt.Sprintf("%s: starting desktop %d of %d", label, k+1, sc.Desktops))
+		_, more, p, err := h.startDisplay(ctx, ps, dir, sc, label, window)
+		if err != nil {
+			return fmt.Errorf("desktop %d: %w", k+1, err)
+		}
+		rem.Others = append(rem.Others, more.Addr)
+		servers = append(servers, p.pid())
+	}
 	h.prog.Set(label + ": starting " + gw.name())
 	if err := gw.start(ctx, ps, dir, rem); err != nil {
 		return err
@@ -213,7 +235,7 @@ func (h *harness) measure(ctx context.Context, ps *procs, sc scenario, label str
 	if err != nil {
 		return err
 	}
-	s0, g0, x0, err := sample(views, gw, server.pid(), tree)
+	s0, g0, x0, err := sample(views, gw, servers, tree)
 	if err != nil {
 		return err
 	}
@@ -236,7 +258,7 @@ func (h *harness) measure(ctx context.Context, ps *procs, sc scenario, label str
 	} else if err := sleep(ctx, o.duration); err != nil {
 		return err
 	}
-	s1, g1, x1, err := sample(views, gw, server.pid(), tree)
+	s1, g1, x1, err := sample(views, gw, servers, tree)
 	if err != nil {
 		return err
 	}
@@ -413,7 +435,7 @@ func openViewers(ctx context.Context, gw gateway, sc scenario, lat *latencyProbe
 		dialWG.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			v, err := gw.dial(ctx, sc, onFrame)
+			v, err := gw.dial(ctx, sc, i, onFrame)
 			if err != nil {
 				errs <- err
 				return
@@ -482,9 +504,9 @@ func remoteBytes(counter string) (uint64, error) {
 	return readCounter(counter)
 }
 
-// sample reads the sessions' counters and the processes at one moment; tree counts the
-// server's descendants too.
-func sample(views []viewer, gw gateway, serverPID int, tree bool) (viewStats, procstat.Sample, procstat.Sample, error) {
+// sample reads the sessions' counters and the processes at one moment: the gateway's,
+// and the servers' summed (tree counts their descendants too).
+func sample(views []viewer, gw gateway, servers []int, tree bool) (viewStats, procstat.Sample, procstat.Sample, error) {
 	sum := viewStats{ImageBytes: map[string]uint64{}}
 	for _, v := range views {
 		st := v.stats()
@@ -508,8 +530,20 @@ func sample(views []viewer, gw gateway, serverPID int, tree bool) (viewStats, pr
 	if tree {
 		read = procstat.ReadTree
 	}
-	x, err := read(serverPID)
-	return sum, g, x, err
+	var x procstat.Sample
+	for k, pid := range servers {
+		s, err := read(pid)
+		if err != nil {
+			return sum, g, x, err
+		}
+		if k == 0 {
+			x = s
+			continue
+		}
+		x.CPU += s.CPU
+		x.RSS += s.RSS
+	}
+	return sum, g, x, nil
 }
 
 // loadAverage is the machine's 1-minute load average (/proc/loadavg); -1 where it

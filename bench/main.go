@@ -36,6 +36,7 @@ type options struct {
 	height   int
 	sessions int
 	scale    []int
+	desktops []int // the desktops scenario's counts
 	only     []string
 	variants bool
 	samples  int
@@ -120,7 +121,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.height, "height", 768, "desktop height")
 	fs.IntVar(&o.sessions, "sessions", 1, "concurrent sessions per workload scenario")
 	scale := fs.String("scale", "1,10,100", "session counts for the scaling curve (idle desktop), at most 1000")
-	only := fs.String("scenarios", "", "comma-separated scenarios to run (idle,busy,busy-unpaced,churn,drag,typing,slow-client,slow-typing,scale,rdp-idle,rdp-busy,ssh-idle,ssh-flood,rdp-audio,vnc-audio,render,sftp; and, only when named, browser-idle,browser-busy,browser-scroll,browser-drag,browser-churn); default all")
+	desktops := fs.String("desktops", "10,50", "desktop counts for the desktops scenario (that many Xvnc, one session each), at most 100")
+	only := fs.String("scenarios", "", "comma-separated scenarios to run (idle,busy,busy-unpaced,churn,drag,typing,slow-client,slow-typing,scale,desktops,rdp-idle,rdp-busy,ssh-idle,ssh-flood,rdp-audio,vnc-audio,render,sftp; and, only when named, browser-idle,browser-busy,browser-scroll,browser-drag,browser-churn); default all")
 	fs.BoolVar(&o.variants, "variants", false, "also run busy with each quality/compress/encodings variant")
 	fs.IntVar(&o.samples, "samples", 200, "latency samples (key presses) at most, within -duration")
 	fs.StringVar(&o.guacd, "guacd", "", "guacd host:port: run the scenarios through guacd too and print ratios")
@@ -150,6 +152,16 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 			return nil, fmt.Errorf("-scale: want counts 1-1000, got %q", f)
 		}
 		o.scale = append(o.scale, n)
+	}
+	for f := range strings.SplitSeq(*desktops, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 1 || n > 100 {
+			return nil, fmt.Errorf("-desktops: want counts 1-100, got %q", f)
+		}
+		o.desktops = append(o.desktops, n)
 	}
 	for f := range strings.SplitSeq(*only, ",") {
 		if f = strings.TrimSpace(f); f != "" {

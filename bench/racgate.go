@@ -25,8 +25,16 @@ import (
 
 const endpointName = "bench"
 
+// endpointFor is the endpoint of desktop k: bench, then bench-1, bench-2...
+func endpointFor(k int) string {
+	if k == 0 {
+		return endpointName
+	}
+	return fmt.Sprintf("%s-%d", endpointName, k)
+}
+
 // configYAML is racgate's config for one scenario: one user (an administrator, so that
-// its login may read /metrics) and one endpoint on rem. A
+// its login may read /metrics) and one endpoint on each of rem's desktops. A
 // VNC endpoint's clients may choose quality, compress-level, encodings and
 // render-min-frame-interval. recordings, when not "", is the folder the provider's
 // sessions are recorded into (-recordings).
@@ -42,19 +50,23 @@ users:
 providers:
   - name: bench
 %sendpoints:
-  - name: %s
+`, user, hash, recordingYAML(recordings))
+	for k := range 1 + len(rem.Others) {
+		_, addr := rem.desktop(k)
+		fmt.Fprintf(&b, `  - name: %s
     provider: bench
     protocol: %s
     host: %s
     maximum-connections: -1
-`, user, hash, recordingYAML(recordings), endpointName, rem.Protocol, rem.Addr)
-	if rem.Protocol == "vnc" {
-		b.WriteString("    connection-settings: [quality, compress-level, encodings, render-min-frame-interval]\n")
-	}
-	if len(rem.Settings) > 0 {
-		b.WriteString("    settings:\n")
-		for _, k := range slices.Sorted(maps.Keys(rem.Settings)) {
-			fmt.Fprintf(&b, "      %s: %q\n", k, rem.Settings[k])
+`, endpointFor(k), rem.Protocol, addr)
+		if rem.Protocol == "vnc" {
+			b.WriteString("    connection-settings: [quality, compress-level, encodings, render-min-frame-interval]\n")
+		}
+		if len(rem.Settings) > 0 {
+			b.WriteString("    settings:\n")
+			for _, k := range slices.Sorted(maps.Keys(rem.Settings)) {
+				fmt.Fprintf(&b, "      %s: %q\n", k, rem.Settings[k])
+			}
 		}
 	}
 	return b.String()
@@ -78,6 +90,7 @@ type racgateGateway struct {
 	recDir        string
 	rg            *racgateProc
 	hc            *http.Client
+	rem           remoteServer
 }
 
 func (g *racgateGateway) name() string { return "racgate" }
@@ -91,6 +104,7 @@ func (g *racgateGateway) start(ctx context.Context, ps *procs, dir string, rem r
 	if g.record {
 		g.recDir = filepath.Join(dir, "recordings")
 	}
+	g.rem = rem
 	g.rg, err = startRacgate(ctx, ps, g.bin, dir, configYAML(rem, user, string(hash), g.recDir), g.pprofDir != "", g.log)
 	if err != nil {
 		return err
@@ -104,7 +118,7 @@ func (g *racgateGateway) proc() (procstat.Sample, bool, error) {
 	return s, err == nil, err
 }
 
-func (g *racgateGateway) dial(ctx context.Context, sc scenario, onFrame func(time.Time, bool)) (viewer, error) {
+func (g *racgateGateway) dial(ctx context.Context, sc scenario, i int, onFrame func(time.Time, bool)) (viewer, error) {
 	o := client.Options{Width: g.width, Height: g.height, Settings: sc.Settings, AckDelay: sc.AckDelay}
 	if sc.Sound.on() {
 		o.Audio = sc.Sound.Codecs
@@ -112,7 +126,8 @@ func (g *racgateGateway) dial(ctx context.Context, sc scenario, onFrame func(tim
 	if onFrame != nil {
 		o.OnFrame = func(ev client.FrameEvent) { onFrame(ev.At, ev.Changed) }
 	}
-	s, err := client.Dial(ctx, g.hc, g.rg.Base, endpointName, o)
+	k, _ := g.rem.desktop(i)
+	s, err := client.Dial(ctx, g.hc, g.rg.Base, endpointFor(k), o)
 	if err != nil {
 		return nil, err
 	}

@@ -29,6 +29,13 @@ type scenario struct {
 	Latency  bool          // measure input-to-pixel latency instead of only watching
 	AckDelay time.Duration // slow clients
 	Skip     string        // why this scenario cannot run yet
+	// Desktops, when over 1, starts that many desktops (each its own Xvnc with the
+	// Workload), session i on desktop i mod Desktops.
+	Desktops int
+	// Join makes guacd's sessions users of one connection (guacd's sharing: the first
+	// session's connection ID selected by the others), as racgate's sessions of one
+	// endpoint share its desktop.
+	Join bool
 	// Sound, if set, makes a sound scenario (sound.go): its own remote (xrdp, or Xvnc
 	// with PulseAudio) playing a tone with bursts; no Workload.
 	Sound *soundSpec
@@ -136,10 +143,11 @@ func workloadChurn(ctx context.Context, x *xvnc, _ time.Duration) error {
 }
 
 // drag: a terminal window with still text dragged around the screen by xdotool, every
-// 20 ms along the same path, for the whole scenario (one xdotool process: a chain of
-// windowmove and sleep commands). Without a window manager there is no real drag; moving
-// the window is what a drag shows on the screen.
-func workloadDrag(ctx context.Context, x *xvnc, window time.Duration) error {
+// 20 ms along the same path, for as long as the scenario runs: a chain of windowmove and
+// sleep commands for one lap of the path, repeated by a shell loop (one xdotool a lap;
+// a chain for a whole long window would not fit on a command line). Without a window
+// manager there is no real drag; moving the window is what a drag shows on the screen.
+func workloadDrag(ctx context.Context, x *xvnc, _ time.Duration) error {
 	if err := setRoot(ctx, x); err != nil {
 		return err
 	}
@@ -151,20 +159,20 @@ func workloadDrag(ctx context.Context, x *xvnc, window time.Duration) error {
 	if err != nil {
 		return err
 	}
-	steps := int(window / (20 * time.Millisecond))
-	args := make([]string, 0, steps*6)
-	for i := range steps {
+	const lap = 100
+	args := []string{"-c", `while xdotool "$@"; do :; done`, "sh"}
+	for i := range lap {
 		// a triangle wave across and down the screen
-		t := i % 100
-		if t >= 50 {
-			t = 100 - t
+		t := i
+		if t >= lap/2 {
+			t = lap - t
 		}
 		px, py := 20+t*(x.Width-520)/50, 20+t*(x.Height-360)/50
 		// --sync waits for the move, which also flushes it: without it xdotool keeps
 		// the requests buffered until it exits.
 		args = append(args, "windowmove", "--sync", wid, strconv.Itoa(px), strconv.Itoa(py), "sleep", "0.02")
 	}
-	_, err = x.start("xdotool", args...)
+	_, err = x.start("sh", args...)
 	return err
 }
 
@@ -237,7 +245,12 @@ func scenarios(o *options) []scenario {
 	add(scenario{Name: "slow-typing", Desc: "key to pixel latency, client acks after 200 ms", Sessions: 1, Workload: workloadTyping, Latency: true, AckDelay: 200 * time.Millisecond})
 	if o.want("scale") {
 		for _, k := range o.scale {
-			list = append(list, scenario{Name: "scale", Variant: fmt.Sprintf("%d sessions", k), Desc: "idle desktop, many viewers", Sessions: k, Workload: workloadIdle})
+			list = append(list, scenario{Name: "scale", Variant: fmt.Sprintf("%d sessions", k), Desc: "idle desktop, many viewers", Sessions: k, Workload: workloadIdle, Join: true})
+		}
+	}
+	if o.want("desktops") {
+		for _, k := range o.desktops {
+			list = append(list, scenario{Name: "desktops", Variant: fmt.Sprintf("%d desktops", k), Desc: "idle desktops, one session each", Sessions: k, Desktops: k, Workload: workloadIdle})
 		}
 	}
 	add(scenario{Name: "rdp-idle", Desc: "xclock + top over RDP (freerdp-shadow-cli)", Sessions: n, Workload: workloadIdle, RDP: true})
