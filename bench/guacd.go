@@ -34,12 +34,17 @@ type guacdGateway struct {
 	record bool
 	recDir string
 
+	viaAddr string // "": sessions dial addr; else through a slow link (via)
+
 	// join (scenario.Join): the first session's connection, which the others join.
 	joinMu sync.Mutex
 	joinID string
 }
 
 func (g *guacdGateway) name() string { return "guacd" }
+
+func (g *guacdGateway) target() string  { return g.addr }
+func (g *guacdGateway) via(addr string) { g.viaAddr = addr }
 
 func (g *guacdGateway) start(ctx context.Context, ps *procs, dir string, rem remoteServer) error {
 	g.rem = rem
@@ -126,7 +131,11 @@ func (g *guacdGateway) dial(ctx context.Context, sc scenario, i int, onFrame fun
 			g.joinMu.Unlock()
 		}
 	}
-	c, err := guac.Dial(ctx, g.addr, cfg)
+	addr := g.addr
+	if g.viaAddr != "" {
+		addr = g.viaAddr
+	}
+	c, err := guac.Dial(ctx, addr, cfg)
 	if err != nil {
 		return nil, err
 	}

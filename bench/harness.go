@@ -18,6 +18,7 @@ import (
 
 	"github.com/racgate/racgate/bench/procstat"
 	"github.com/racgate/racgate/bench/report"
+	"github.com/racgate/racgate/bench/slowlink"
 )
 
 type harness struct {
@@ -49,6 +50,13 @@ type gateway interface {
 	// recordingBytes is the size of the session recordings so far (-recordings); ok
 	// is false when sessions are not recorded.
 	recordingBytes() (n int64, ok bool, err error)
+}
+
+// linked is a gateway whose sessions can go through a slow link (scenario.Link).
+type linked interface {
+	// target is the address sessions dial; via makes them dial addr instead.
+	target() string
+	via(addr string)
 }
 
 // recordingBytes is a gateway's recordingBytes for recordings under dir ("": none).
@@ -185,6 +193,18 @@ func (h *harness) measure(ctx context.Context, ps *procs, sc scenario, label str
 	if err != nil {
 		return err
 	}
+	if sc.Link != nil {
+		lg, ok := gw.(linked)
+		if !ok {
+			return fmt.Errorf("%w: %s has no address to put a link before", errSkip, gw.name())
+		}
+		l, err := slowlink.Listen(*sc.Link, lg.target())
+		if err != nil {
+			return err
+		}
+		defer l.Close()
+		lg.via(l.Addr)
+	}
 
 	h.prog.Set(fmt.Sprintf("%s: opening %d sessions", label, sc.Sessions))
 	sctx, cancel := context.WithCancel(ctx)
@@ -301,9 +321,13 @@ func (h *harness) measure(ctx context.Context, ps *procs, sc scenario, label str
 			res.PSSPerSession = float64(g1.PSS-idle.PSS) / n
 			res.PSSGrowth = g1.PSS - g0.PSS
 		}
-		if idle.USS >= 0 && g1.USS >= 0 {
+		if idle.RootUSS >= 0 && g1.USS >= 0 && g1.RootUSS >= 0 {
+			// What the sessions hold privately: the children's (guacd's connection
+			// processes) and what the gateway's own process grew by. When guacd forks,
+			// its pages become shared with the child and leave its USS: that is no
+			// saving, so the root's part is never below its idle figure.
 			res.USSBytes = g1.USS
-			res.USSPerSession = float64(g1.USS-idle.USS) / n
+			res.USSPerSession = float64(g1.USS-g1.RootUSS+max(0, g1.RootUSS-idle.RootUSS)) / n
 		}
 		if idle.RSSAnon >= 0 && g1.RSSAnon >= 0 && g1.RSSFile >= 0 {
 			res.RSSAnonBytes = g1.RSSAnon

@@ -91,7 +91,11 @@ type racgateGateway struct {
 	rg            *racgateProc
 	hc            *http.Client
 	rem           remoteServer
+	viaBase       string // "": sessions dial rg.Base; else through a slow link (via)
 }
+
+func (g *racgateGateway) target() string { return strings.TrimPrefix(g.rg.Base, "http://") }
+func (g *racgateGateway) via(addr string) { g.viaBase = "http://" + addr }
 
 func (g *racgateGateway) name() string { return "racgate" }
 
@@ -127,7 +131,11 @@ func (g *racgateGateway) dial(ctx context.Context, sc scenario, i int, onFrame f
 		o.OnFrame = func(ev client.FrameEvent) { onFrame(ev.At, ev.Changed) }
 	}
 	k, _ := g.rem.desktop(i)
-	s, err := client.Dial(ctx, g.hc, g.rg.Base, endpointFor(k), o)
+	base := g.rg.Base
+	if g.viaBase != "" {
+		base = g.viaBase
+	}
+	s, err := client.Dial(ctx, g.hc, base, endpointFor(k), o)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/racgate/racgate/bench/slowlink"
 )
 
 // scenario is one scripted workload on a fresh Xvnc, watched by Sessions clients.
@@ -36,9 +38,18 @@ type scenario struct {
 	// session's connection ID selected by the others), as racgate's sessions of one
 	// endpoint share its desktop.
 	Join bool
+	// Link, if set, puts the sessions (not the latency probe's server-side client)
+	// behind a slow link: bench/slowlink between the clients and the gateway.
+	Link *slowlink.Profile
 	// Sound, if set, makes a sound scenario (sound.go): its own remote (xrdp, or Xvnc
 	// with PulseAudio) playing a tone with bursts; no Workload.
 	Sound *soundSpec
+}
+
+// linkProfiles are the slow links of the link-* scenarios.
+var linkProfiles = []slowlink.Profile{
+	{Name: "5 Mbit/s, 40 ms RTT, 0.5% loss", Rate: 5e6, Delay: 20 * time.Millisecond, Loss: 0.005, Seed: 1},
+	{Name: "1 Mbit/s, 150 ms RTT", Rate: 1e6, Delay: 75 * time.Millisecond, Seed: 1},
 }
 
 // Screen layout: the default xterm font (fixed, 6×13) with a 2-pixel border.
@@ -76,50 +87,35 @@ func workloadIdle(ctx context.Context, x *xvnc, _ time.Duration) error {
 const busyScript = `while :; do ls -lR /usr/share/doc; done | perl -ne 'BEGIN { $| = 1 } print; select(undef, undef, undef, 0.01) unless $. % 20'`
 
 // busy: a screen-sized xterm scrolling a long listing.
-func workloadBusy(ctx context.Context, x *xvnc, _ time.Duration) error {
-	if err := setRoot(ctx, x); err != nil {
-		return err
-	}
-	if _, err := x.start("xterm", "-T", "bench-busy", "-geometry", termGeometry(x.Width, x.Height),
-		"-e", "sh", "-c", busyScript); err != nil {
-		return err
-	}
-	_, err := x.waitWindow(ctx, "bench-busy")
-	return err
-}
+var workloadBusy = terminalWorkload("bench-busy", busyScript)
 
 // busyUnpacedScript is busyScript without the pacing: as fast as xterm takes it, which
 // varies with the machine's load, so its figures compare gateways only within one run.
 const busyUnpacedScript = `while :; do ls -lR /usr/share/doc; done`
 
 // busy-unpaced: busy as fast as xterm scrolls.
-func workloadBusyUnpaced(ctx context.Context, x *xvnc, _ time.Duration) error {
-	if err := setRoot(ctx, x); err != nil {
-		return err
-	}
-	if _, err := x.start("xterm", "-T", "bench-busy", "-geometry", termGeometry(x.Width, x.Height),
-		"-e", "sh", "-c", busyUnpacedScript); err != nil {
-		return err
-	}
-	_, err := x.waitWindow(ctx, "bench-busy")
-	return err
-}
+var workloadBusyUnpaced = terminalWorkload("bench-busy", busyUnpacedScript)
 
 // scrollScript is busyScript at 200 lines a second: each line scrolls the terminal on
 // its own, the case where a client pays per copy.
 const scrollScript = `while :; do ls -lR /usr/share/doc; done | perl -ne 'BEGIN { $| = 1 } print; select(undef, undef, undef, 0.005)'`
 
 // scroll: a screen-sized xterm scrolling line by line.
-func workloadScroll(ctx context.Context, x *xvnc, _ time.Duration) error {
-	if err := setRoot(ctx, x); err != nil {
+var workloadScroll = terminalWorkload("bench-scroll", scrollScript)
+
+// terminalWorkload is a screen-sized xterm titled title running the shell script.
+func terminalWorkload(title, script string) func(context.Context, *xvnc, time.Duration) error {
+	return func(ctx context.Context, x *xvnc, _ time.Duration) error {
+		if err := setRoot(ctx, x); err != nil {
+			return err
+		}
+		if _, err := x.start("xterm", "-T", title, "-geometry", termGeometry(x.Width, x.Height),
+			"-e", "sh", "-c", script); err != nil {
+			return err
+		}
+		_, err := x.waitWindow(ctx, title)
 		return err
 	}
-	if _, err := x.start("xterm", "-T", "bench-scroll", "-geometry", termGeometry(x.Width, x.Height),
-		"-e", "sh", "-c", scrollScript); err != nil {
-		return err
-	}
-	_, err := x.waitWindow(ctx, "bench-scroll")
-	return err
 }
 
 // churnScript paints the whole terminal with blocks of random 256-palette colours, frame
@@ -238,6 +234,20 @@ func scenarios(o *options) []scenario {
 				}
 				list = append(list, sc)
 			}
+		}
+	}
+	// Slow links (bench/slowlink): the busy terminal and the latency probe behind a
+	// link like a small office's and like a poor mobile one.
+	for _, name := range []string{"link-busy", "link-typing"} {
+		if !o.want(name) {
+			continue
+		}
+		for _, p := range linkProfiles {
+			sc := scenario{Name: name, Variant: p.Name, Sessions: 1, Workload: workloadBusy, Link: &p}
+			if name == "link-typing" {
+				sc.Workload, sc.Latency = workloadTyping, true
+			}
+			list = append(list, sc)
 		}
 	}
 	add(scenario{Name: "slow-client", Desc: "busy terminal, client acks after 200 ms", Sessions: 1, Workload: workloadBusy, AckDelay: 200 * time.Millisecond})

@@ -41,8 +41,11 @@ type Sample struct {
 	RSSFile int64         // RssFile in bytes; -1 when it cannot be read
 	PSS     int64         // proportional set size in bytes; -1 when it cannot be read
 	// USS is the unique set size: pages only this process maps (Private_Clean plus
-	// Private_Dirty), what ending it would free; -1 when it cannot be read.
+	// Private_Dirty), what ending it would free; -1 when it cannot be read. RootUSS is
+	// the root process's own (ReadTree; USS for Read): a forked child shares the
+	// parent's pages copy-on-write, which then count in neither's USS.
 	USS     int64
+	RootUSS int64
 	Threads int
 }
 
@@ -71,7 +74,7 @@ func Read(pid int) (Sample, error) {
 	if k, err := ParseRSSKinds(status); err == nil {
 		s.RSSAnon, s.RSSFile = k.Anon*1024, k.File*1024
 	}
-	s.PSS, s.USS = -1, -1
+	s.PSS, s.USS, s.RootUSS = -1, -1, -1
 	if b, err := readFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid)); err == nil {
 		if pss, err := ParsePss(b); err == nil {
 			s.PSS = pss * 1024
@@ -79,6 +82,7 @@ func Read(pid int) (Sample, error) {
 		if uss, err := ParsePrivate(b); err == nil {
 			s.USS = uss * 1024
 		}
+		s.RootUSS = s.USS
 	}
 	return s, nil
 }

@@ -194,6 +194,11 @@ func TestReadTree(t *testing.T) {
 			if tree.PSS < self.PSS+child.PSS-8<<20 || child.PSS <= 0 {
 				t.Fatalf("tree PSS %d, self %d, child %d", tree.PSS, self.PSS, child.PSS)
 			}
+			// USS too, and the root's own is kept apart: what the children hold is
+			// the tree's less the root's.
+			if child.USS <= 0 || tree.USS-tree.RootUSS < child.USS || tree.RootUSS < self.USS-8<<20 || tree.RootUSS > self.USS+8<<20 {
+				t.Fatalf("tree USS %d (root %d), self %d, child %d", tree.USS, tree.RootUSS, self.USS, child.USS)
+			}
 			return
 		}
 		if time.Now().After(deadline) {
