@@ -94,7 +94,7 @@ type racgateGateway struct {
 	viaBase       string // "": sessions dial rg.Base; else through a slow link (via)
 }
 
-func (g *racgateGateway) target() string { return strings.TrimPrefix(g.rg.Base, "http://") }
+func (g *racgateGateway) target() string  { return strings.TrimPrefix(g.rg.Base, "http://") }
 func (g *racgateGateway) via(addr string) { g.viaBase = "http://" + addr }
 
 func (g *racgateGateway) name() string { return "racgate" }
