@@ -542,3 +542,42 @@ func TestDesktops(t *testing.T) {
 		t.Fatalf("result %+v", res)
 	}
 }
+
+// TestLinkTyping runs the latency probe through racgate behind the 150 ms link for 2 s:
+// every key must take at least the link's round trip (the sessions do go through it) and
+// not much more (the link adds no more than its delay and rate).
+func TestLinkTyping(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Xvnc and racgate")
+	}
+	peers.Require(t, "Xvnc", "xterm", "xsetroot", "xdotool")
+	o, err := parseFlags([]string{"-duration", "2s", "-warmup", "300ms", "-scenarios", "link-typing"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sc *scenario
+	for _, s := range scenarios(o) {
+		if s.Link != nil && s.Link.Delay == 75*time.Millisecond {
+			sc = &s
+		}
+	}
+	if sc == nil || !sc.Latency {
+		t.Fatalf("no 150 ms link-typing in %+v", scenarios(o))
+	}
+	h := &harness{o: o, dir: t.TempDir(), bin: testRacgate(t), log: slog.New(slog.DiscardHandler), prog: &report.Progress{}}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res := h.racgate(ctx, *sc, "test")
+	if res.Skipped != "" || len(res.Errors) > 0 || res.Latency == nil || res.Latency.Samples < 3 {
+		t.Fatalf("result %+v", res)
+	}
+	l := res.Latency.Total
+	t.Logf("latency p50 %.1f p99 %.1f ms over %d keys; first frame %.0f ms", l.P50, l.P99, res.Latency.Samples, res.FirstFrameMs)
+	if l.P50 < 150 || l.P50 > 150+100 {
+		t.Errorf("latency p50 %.1f ms behind a 150 ms round trip", l.P50)
+	}
+	// The websocket's upgrade and the first frame each cross the link.
+	if res.FirstFrameMs < 300 {
+		t.Errorf("first frame after %.0f ms: faster than two round trips", res.FirstFrameMs)
+	}
+}

@@ -48,6 +48,7 @@ type scenario struct {
 
 // linkProfiles are the slow links of the link-* scenarios.
 var linkProfiles = []slowlink.Profile{
+	{Name: "5 Mbit/s, 40 ms RTT", Rate: 5e6, Delay: 20 * time.Millisecond},
 	{Name: "5 Mbit/s, 40 ms RTT, 0.5% loss", Rate: 5e6, Delay: 20 * time.Millisecond, Loss: 0.005, Seed: 1},
 	{Name: "1 Mbit/s, 150 ms RTT", Rate: 1e6, Delay: 75 * time.Millisecond, Seed: 1},
 }
