@@ -538,7 +538,8 @@ func TestDesktops(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	res := h.racgate(ctx, list[0], "test")
-	if res.Skipped != "" || len(res.Errors) > 0 || res.Frames < 2 || res.ServerCPU10s <= 0 || res.USSPerSession <= 0 {
+	// (Two idle Xvnc may use no 10 ms tick of CPU in a second: ServerCPU10s may be 0.)
+	if res.Skipped != "" || len(res.Errors) > 0 || res.Frames < 2 || res.ServerCPU10s < 0 || res.USSPerSession <= 0 {
 		t.Fatalf("result %+v", res)
 	}
 }
