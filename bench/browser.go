@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -152,7 +153,14 @@ func (h *harness) browserClient(ctx context.Context, drv *browser.Driver, client
 		return err
 	}
 	start := time.Now()
-	c, err := drv.Measure(ctx, h.o.duration)
+	profile := ""
+	if h.o.pprofDir != "" {
+		profile = filepath.Join(h.o.pprofDir, fmt.Sprintf("%s-%s-%s.cpuprofile", r.Workload, r.Canvas, client))
+		if err := os.MkdirAll(h.o.pprofDir, 0o755); err != nil {
+			return err
+		}
+	}
+	c, err := drv.Measure(ctx, h.o.duration, profile)
 	if err != nil {
 		return err
 	}

@@ -94,10 +94,16 @@ func (d *Driver) Open(ctx context.Context, url string, login *Login) error {
 	return d.do(ctx, map[string]any{"open": v}, nil)
 }
 
-// Measure returns what the open page cost over the next window.
-func (d *Driver) Measure(ctx context.Context, window time.Duration) (Cost, error) {
+// Measure returns what the open page cost over the next window; with profile not "",
+// the page's JavaScript CPU profile of the window is written there (.cpuprofile, which
+// Chrome's DevTools open).
+func (d *Driver) Measure(ctx context.Context, window time.Duration, profile string) (Cost, error) {
 	var c Cost
-	err := d.do(ctx, map[string]any{"measure": map[string]any{"ms": window.Milliseconds()}}, &c)
+	v := map[string]any{"ms": window.Milliseconds()}
+	if profile != "" {
+		v["profile"] = profile
+	}
+	err := d.do(ctx, map[string]any{"measure": v}, &c)
 	return c, err
 }
 

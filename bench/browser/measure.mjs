@@ -9,7 +9,9 @@
 //                                a new page (1100x850) at url, after the login form at
 //                                login.url if given; waits until the page says it is
 //                                connected (window.benchState) and has drawn
-//   {"measure": {"ms"}}          result: main-thread task, script, layout and style time in
+//   {"measure": {"ms", "profile"?}} with profile, a path: the page's JavaScript CPU profile
+//                                of the window (CDP Profiler, .cpuprofile) is written there;
+//                                result: main-thread task, script, layout and style time in
 //                                CPU seconds (CDP Performance metrics in thread ticks) over
 //                                metricsMs; frames (animation frames in which a canvas was
 //                                drawn on) and draws (canvas calls) over pageMs
@@ -17,6 +19,7 @@
 //   {"quit": true}
 //
 // playwright-core comes from the web client's node_modules (its devDependency).
+import { writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createInterface } from "node:readline";
 
@@ -97,9 +100,18 @@ const COMMANDS = {
   },
 
   async measure(v) {
+    if (v.profile) {
+      await cdp.send("Profiler.enable");
+      await cdp.send("Profiler.setSamplingInterval", { interval: 200 });
+      await cdp.send("Profiler.start");
+    }
     const a = await metrics();
     await new Promise((r) => setTimeout(r, v.ms));
     const b = await metrics();
+    if (v.profile) {
+      const { profile } = await cdp.send("Profiler.stop");
+      writeFileSync(v.profile, JSON.stringify(profile));
+    }
     const state = await page.evaluate(() => document.querySelector("canvas#screen")?.dataset.state ?? window.benchState);
     if (state !== "connected") throw new Error(`the page's session is ${state} at the end of the window`);
     return { task: b.task - a.task, script: b.script - a.script, layout: b.layout - a.layout,
