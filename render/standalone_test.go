@@ -50,10 +50,11 @@ func TestStandaloneRefresh(t *testing.T) {
 	go v.Run(ctx)
 	waitFor(t, "the first frame", func() bool { return v.Stats().Frames >= 1 })
 	for i := range 5 { // changes after the first frame, some copied
+		// Counted before EndFrame: the frame may be sent before Stats is read after it.
+		n := v.Stats().Frames
 		noise(image.Rect(20*i, 60, 20*i+40, 100))
 		d.Copy(image.Rect(100, 0, 160, 40), image.Pt(0, 0))
 		d.EndFrame()
-		n := v.Stats().Frames
 		waitFor(t, "a frame", func() bool { return v.Stats().Frames > n })
 	}
 	mu.Lock()
@@ -74,8 +75,8 @@ func TestStandaloneRefresh(t *testing.T) {
 	if v.enc.level != 9 {
 		t.Errorf("the viewer's deflate level is %d, want 9", v.enc.level)
 	}
-	v.Refresh()
 	n := v.Stats().Frames
+	v.Refresh()
 	waitFor(t, "the key frame", func() bool { return v.Stats().Frames > n })
 
 	mu.Lock()
