@@ -143,25 +143,12 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if fs.NArg() != 0 {
 		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	for f := range strings.SplitSeq(*scale, ",") {
-		if f = strings.TrimSpace(f); f == "" {
-			continue
-		}
-		n, err := strconv.Atoi(f)
-		if err != nil || n < 1 || n > 1000 {
-			return nil, fmt.Errorf("-scale: want counts 1-1000, got %q", f)
-		}
-		o.scale = append(o.scale, n)
+	var err error
+	if o.scale, err = counts("scale", *scale, 1000); err != nil {
+		return nil, err
 	}
-	for f := range strings.SplitSeq(*desktops, ",") {
-		if f = strings.TrimSpace(f); f == "" {
-			continue
-		}
-		n, err := strconv.Atoi(f)
-		if err != nil || n < 1 || n > 100 {
-			return nil, fmt.Errorf("-desktops: want counts 1-100, got %q", f)
-		}
-		o.desktops = append(o.desktops, n)
+	if o.desktops, err = counts("desktops", *desktops, 100); err != nil {
+		return nil, err
 	}
 	for f := range strings.SplitSeq(*only, ",") {
 		if f = strings.TrimSpace(f); f != "" {
@@ -183,23 +170,11 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, errors.New("-sftp-size: want 1-4096 (MiB)")
 	}
 	o.sftpSize = int64(*sftpMiB) << 20
-	for f := range strings.SplitSeq(*clients, ",") {
-		switch f = strings.TrimSpace(f); f {
-		case "racgate", "noVNC", "guacamole-common-js":
-			o.browserClients = append(o.browserClients, f)
-		case "":
-		default:
-			return nil, fmt.Errorf("-browser-clients: want racgate, noVNC or guacamole-common-js, got %q", f)
-		}
+	if o.browserClients, err = choices("browser-clients", *clients, "racgate", "noVNC", "guacamole-common-js"); err != nil {
+		return nil, err
 	}
-	for f := range strings.SplitSeq(*canvas, ",") {
-		switch f = strings.TrimSpace(f); f {
-		case "software", "gpu":
-			o.browserCanvas = append(o.browserCanvas, f)
-		case "":
-		default:
-			return nil, fmt.Errorf("-browser-canvas: want software or gpu, got %q", f)
-		}
+	if o.browserCanvas, err = choices("browser-canvas", *canvas, "software", "gpu"); err != nil {
+		return nil, err
 	}
 	if o.racgate != "" {
 		// Each scenario runs in a folder of its own: a relative binary (make bench's
@@ -211,6 +186,37 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		o.racgate = abs
 	}
 	return o, nil
+}
+
+// counts parses flag name's comma-separated counts, each 1 to max.
+func counts(name, list string, max int) ([]int, error) {
+	var out []int
+	for f := range strings.SplitSeq(list, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 1 || n > max {
+			return nil, fmt.Errorf("-%s: want counts 1-%d, got %q", name, max, f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// choices parses flag name's comma-separated values, each one of allowed.
+func choices(name, list string, allowed ...string) ([]string, error) {
+	var out []string
+	for f := range strings.SplitSeq(list, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		if !slices.Contains(allowed, f) {
+			return nil, fmt.Errorf("-%s: want %s, got %q", name, strings.Join(allowed, ", "), f)
+		}
+		out = append(out, f)
+	}
+	return out, nil
 }
 
 // execute runs every selected scenario and returns the results.

@@ -82,9 +82,7 @@ func checkDamageLog(t *testing.T, seed uint64) {
 					refs[i].add(b)
 				}
 				if !pending[i].Empty() && pending[i].In(dc) {
-					for _, b := range subtractRect(dc, dc.Intersect(pending[i].Add(delta))) {
-						refs[i].add(b)
-					}
+					eachOutside(dc, dc.Intersect(pending[i].Add(delta)), refs[i].add)
 					composed++
 				}
 			}

@@ -307,9 +307,7 @@ func composeCopy(ops []op, dmg *damage, dst image.Rectangle, delta image.Point) 
 	last := &ops[len(ops)-1]
 	total := delta.Add(last.dst.Min.Sub(last.src))
 	keep := dst.Intersect(last.dst.Add(delta))
-	for _, r := range subtractRect(dst, keep) {
-		dmg.add(r)
-	}
+	eachOutside(dst, keep, dmg.add)
 	if keep.Empty() || total == (image.Point{}) {
 		return ops[:len(ops)-1] // nothing kept, or every kept pixel is back where it was
 	}
@@ -317,26 +315,26 @@ func composeCopy(ops []op, dmg *damage, dst image.Rectangle, delta image.Point) 
 	return ops
 }
 
-// subtractRect returns a minus b as at most four rectangles.
-func subtractRect(a, b image.Rectangle) []image.Rectangle {
+// eachOutside calls fn for each of the at most four rectangles that make up a minus b
+// (on the Copy path: no slice for them).
+func eachOutside(a, b image.Rectangle, fn func(image.Rectangle)) {
 	b = b.Intersect(a)
 	if b.Empty() {
-		return []image.Rectangle{a}
+		fn(a)
+		return
 	}
-	var out []image.Rectangle
 	if b.Min.Y > a.Min.Y {
-		out = append(out, image.Rect(a.Min.X, a.Min.Y, a.Max.X, b.Min.Y))
+		fn(image.Rect(a.Min.X, a.Min.Y, a.Max.X, b.Min.Y))
 	}
 	if b.Max.Y < a.Max.Y {
-		out = append(out, image.Rect(a.Min.X, b.Max.Y, a.Max.X, a.Max.Y))
+		fn(image.Rect(a.Min.X, b.Max.Y, a.Max.X, a.Max.Y))
 	}
 	if b.Min.X > a.Min.X {
-		out = append(out, image.Rect(a.Min.X, b.Min.Y, b.Min.X, b.Max.Y))
+		fn(image.Rect(a.Min.X, b.Min.Y, b.Min.X, b.Max.Y))
 	}
 	if b.Max.X < a.Max.X {
-		out = append(out, image.Rect(b.Max.X, b.Min.Y, a.Max.X, b.Max.Y))
+		fn(image.Rect(b.Max.X, b.Min.Y, a.Max.X, b.Max.Y))
 	}
-	return out
 }
 
 // DrawJPEG implements Sink. The JPEG is decoded into the framebuffer and, with

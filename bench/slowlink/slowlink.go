@@ -160,14 +160,8 @@ func (l *Link) pipe(ctx context.Context, dst io.Writer, src io.Reader, seed uint
 				if !ok {
 					return
 				}
-				if d := time.Until(c.due); d > 0 {
-					t := time.NewTimer(d)
-					select {
-					case <-t.C:
-					case <-ctx.Done():
-						t.Stop()
-						return
-					}
+				if !sleep(ctx, time.Until(c.due)) {
+					return
 				}
 				if _, err := dst.Write(c.b); err != nil {
 					return
@@ -184,12 +178,7 @@ func (l *Link) pipe(ctx context.Context, dst io.Writer, src io.Reader, seed uint
 	for {
 		if ahead := time.Until(free); ahead > full { // (free is zero at first: Until saturates)
 			// The queue is full: read nothing until it has drained to the limit.
-			wait := ahead - full
-			t := time.NewTimer(wait)
-			select {
-			case <-t.C:
-			case <-ctx.Done():
-				t.Stop()
+			if !sleep(ctx, ahead-full) {
 				return
 			}
 		}
@@ -225,6 +214,21 @@ func (l *Link) pipe(ctx context.Context, dst io.Writer, src io.Reader, seed uint
 		if err != nil {
 			return // EOF or broken: what is queued is still delivered (the deferred drain)
 		}
+	}
+}
+
+// sleep waits d (nothing when d <= 0); false if ctx ended first.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }
 
