@@ -207,3 +207,15 @@ func TestReadTree(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+func FuzzParseRollup(f *testing.F) {
+	f.Add([]byte("Rss: 22540 kB\nPss: 18873 kB\nPrivate_Clean: 412 kB\nPrivate_Dirty: 15128 kB\n"))
+	f.Add([]byte("Pss: 9223372036854775807 kB\nPrivate_Clean: 9223372036854775807 kB\nPrivate_Dirty: 1 kB\n"))
+	f.Add([]byte("Private_Dirty:\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if kb, err := ParsePss(b); err == nil && kb < 0 {
+			t.Fatalf("Pss %d", kb)
+		}
+		ParsePrivate(b) // must not panic; its sum is only for real (small) figures
+	})
+}
