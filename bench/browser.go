@@ -23,12 +23,19 @@ import (
 var browserWorkloads = []struct {
 	name string
 	wl   func(context.Context, *xvnc, time.Duration) error
+	// ssh, if set, is the command an SSH session runs instead of a desktop: the
+	// terminal's cost (xterm.js in racgate's page; guacd's terminal images in
+	// guacamole-common-js; noVNC has none).
+	ssh   string
+	flood bool
 }{
-	{"browser-idle", workloadIdle},
-	{"browser-busy", workloadBusy},
-	{"browser-scroll", workloadScroll},
-	{"browser-drag", workloadDrag},
-	{"browser-churn", workloadChurn},
+	{name: "browser-idle", wl: workloadIdle},
+	{name: "browser-busy", wl: workloadBusy},
+	{name: "browser-scroll", wl: workloadScroll},
+	{name: "browser-drag", wl: workloadDrag},
+	{name: "browser-churn", wl: workloadChurn},
+	{name: "browser-ssh-idle", ssh: idleCommand},
+	{name: "browser-ssh-flood", ssh: floodScript, flood: true},
 }
 
 func (o *options) wantBrowser(name string) bool { return slices.Contains(o.only, name) }
@@ -43,14 +50,16 @@ func (h *harness) browserBench(ctx context.Context) []report.Browser {
 		}
 		for _, canvas := range h.o.browserCanvas {
 			label := fmt.Sprintf("%s (%s canvas)", w.name, canvas)
-			out = append(out, h.browserWorkload(ctx, w.name, w.wl, canvas, i, label)...)
+			sc := scenario{Name: w.name, Workload: w.wl, SSH: w.ssh, Flood: w.flood, Sessions: 1}
+			out = append(out, h.browserWorkload(ctx, sc, canvas, i, label)...)
 			i++
 		}
 	}
 	return out
 }
 
-func (h *harness) browserWorkload(ctx context.Context, name string, wl func(context.Context, *xvnc, time.Duration) error, canvas string, turn int, label string) []report.Browser {
+func (h *harness) browserWorkload(ctx context.Context, sc scenario, canvas string, turn int, label string) []report.Browser {
+	name := sc.Name
 	// Each workload starts one further on in -browser-clients, so that no client always
 	// meets the machine first.
 	clients := h.o.browserClients
@@ -77,13 +86,19 @@ func (h *harness) browserWorkload(ctx context.Context, name string, wl func(cont
 	// The workload runs through every client's page, one after the other.
 	per := h.o.warmup + time.Second + h.o.duration
 	window := time.Duration(len(order))*per + 30*time.Second
-	sc := scenario{Name: name, Workload: wl, Sessions: 1}
-	_, rem, _, err := h.startDisplay(ctx, ps, dir, sc, label, window)
+	_, rem, _, _, _, err := h.startRemote(ctx, ps, dir, sc, label, window)
 	if err != nil {
 		return fail(err)
 	}
-	// racgate shows the desktop at its size, as the peers do: no resize to the page.
-	rem.Settings = map[string]string{"resize-method": "none"}
+	guacConf := guac.Config{Protocol: rem.Protocol, Width: h.o.width, Height: h.o.height, Params: map[string]string{}}
+	host, port, _ := strings.Cut(rem.Addr, ":")
+	guacConf.Params["hostname"], guacConf.Params["port"] = host, port
+	if sc.SSH != "" {
+		guacConf.Params["username"], guacConf.Params["password"] = rem.Settings["username"], rem.Settings["password"]
+	} else {
+		// racgate shows the desktop at its size, as the peers do: no resize to the page.
+		rem.Settings = map[string]string{"resize-method": "none"}
+	}
 	user, pass := "bench", randomPassword()
 	hash, err := bcrypt.GenerateFromPassword([]byte(pass), bcrypt.MinCost)
 	if err != nil {
@@ -94,15 +109,17 @@ func (h *harness) browserWorkload(ctx context.Context, name string, wl func(cont
 	if err != nil {
 		return fail(err)
 	}
-	host, port, _ := strings.Cut(rem.Addr, ":")
 	root, err := benchRoot()
 	if err != nil {
 		return fail(err)
 	}
+	vncAddr := rem.Addr
+	if sc.SSH != "" {
+		vncAddr = "" // no noVNC page
+	}
 	srv, err := browser.NewServer(browser.Peers{
-		VNC: rem.Addr, Guacd: h.o.guacd, Dir: filepath.Join(root, "bench", "browser"), Log: h.log,
-		Guac: guac.Config{Protocol: "vnc", Width: h.o.width, Height: h.o.height,
-			Params: map[string]string{"hostname": host, "port": port}},
+		VNC: vncAddr, Guacd: h.o.guacd, Dir: filepath.Join(root, "bench", "browser"), Log: h.log,
+		Guac: guacConf,
 	})
 	if err != nil {
 		return fail(err)
@@ -118,6 +135,10 @@ func (h *harness) browserWorkload(ctx context.Context, name string, wl func(cont
 		r := &results[k]
 		if c == "guacamole-common-js" && h.o.guacd == "" {
 			r.Error = "no -guacd"
+			continue
+		}
+		if c == "noVNC" && sc.SSH != "" {
+			r.Error = "n/a: VNC only"
 			continue
 		}
 		h.prog.Set(fmt.Sprintf("%s: %s", label, c))
@@ -174,6 +195,7 @@ func (h *harness) browserClient(ctx context.Context, drv *browser.Driver, client
 		return fmt.Errorf("the page's clocks did not advance (%.0f ms, %.0f ms)", c.MetricsMs, c.PageMs)
 	}
 	r.MainCPU, r.Script = c.Task*1e4/c.MetricsMs, c.Script*1e4/c.MetricsMs
+	r.Layout, r.Renderer = (c.Layout+c.Style)*1e4/c.MetricsMs, c.Renderer
 	r.FramesPerSec, r.DrawsPerSec = float64(c.Frames)*1e3/c.PageMs, float64(c.Draws)*1e3/c.PageMs
 	r.BrowserCPU = (t1 - t0).Seconds() * 10 / wall
 	return nil

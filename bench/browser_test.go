@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -57,6 +59,61 @@ func TestBrowserClients(t *testing.T) {
 		// A terminal scrolling 200 lines a second changes the screen in every frame any
 		// client can draw; 2 frames a second is far below what each managed here.
 		if r.FramesPerSec < 2 || r.DrawsPerSec < r.FramesPerSec || r.MainCPU <= 0 || r.Script <= 0 || r.Script > r.MainCPU || r.BrowserCPU < r.MainCPU/2 {
+			t.Errorf("%s: implausible %+v", r.Client, r)
+		}
+	}
+}
+
+// TestBrowserTerminal shows an SSH flood (real sshd) in headless Chromium through racgate's
+// terminal (xterm.js), and through guacamole-common-js when RACGATE_GUACD names a guacd
+// built with SSH; noVNC has no terminal and must say so.
+func TestBrowserTerminal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts sshd, racgate and Chromium")
+	}
+	peers.Require(t, "sshd", "ssh-keygen", "useradd", "chpasswd", "perl", "node", "chromium")
+	peers.RequireRoot(t, "TestBrowserTerminal (a local user and sshd)")
+	clients := "racgate,noVNC"
+	ps := &procs{}
+	t.Cleanup(ps.stopAll)
+	args := []string{"-duration", "2s", "-warmup", "300ms", "-scenarios", "browser-ssh-flood"}
+	if os.Getenv(guacdEnv) != "" {
+		addr, _ := startGuacd(t, ps)
+		args = append(args, "-guacd", addr)
+		clients += ",guacamole-common-js"
+	}
+	o, err := parseFlags(append(args, "-browser-clients", clients), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{o: o, dir: t.TempDir(), bin: testRacgate(t), log: slog.New(slog.DiscardHandler), prog: &report.Progress{}}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	res := h.browserBench(ctx)
+	if len(res) != len(o.browserClients) {
+		t.Fatalf("%d results for %v", len(res), o.browserClients)
+	}
+	for _, r := range res {
+		t.Logf("%s (%s): main %.2f script %.2f layout %.2f CPU-s/10s, %.1f frames/s, %.0f draws/s, Chromium %.2f CPU-s/10s",
+			r.Client, r.Renderer, r.MainCPU, r.Script, r.Layout, r.FramesPerSec, r.DrawsPerSec, r.BrowserCPU)
+		if r.Client == "noVNC" {
+			if !strings.Contains(r.Error, "VNC only") {
+				t.Errorf("noVNC on a terminal: %+v", r)
+			}
+			continue
+		}
+		if r.Error != "" {
+			t.Errorf("%s: %s", r.Client, r.Error)
+			continue
+		}
+		want := "canvas"
+		if r.Client == "racgate" {
+			want = "dom|webgl"
+		}
+		// A flood changes the terminal in every frame racgate sends (10 a second) and
+		// guacd draws.
+		if !slices.Contains(strings.Split(want, "|"), r.Renderer) || r.FramesPerSec < 3 || r.DrawsPerSec < r.FramesPerSec ||
+			r.MainCPU <= 0 || r.Script <= 0 || r.Script > r.MainCPU || r.Layout > r.MainCPU {
 			t.Errorf("%s: implausible %+v", r.Client, r)
 		}
 	}

@@ -42,6 +42,9 @@ type Cost struct {
 	Frames    int     `json:"frames"` // animation frames in which a canvas was drawn on
 	Draws     int     `json:"draws"`  // canvas drawing calls
 	PageMs    float64 `json:"pageMs"` // the page's time between its two counts
+	// Renderer is how the page draws: "canvas", or racgate's terminal renderer ("dom",
+	// "webgl").
+	Renderer string `json:"renderer"`
 }
 
 // Start runs node on dir/measure.mjs and launches Chromium: with gpu, a GPU canvas

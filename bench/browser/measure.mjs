@@ -13,8 +13,10 @@
 //                                of the window (CDP Profiler, .cpuprofile) is written there;
 //                                result: main-thread task, script, layout and style time in
 //                                CPU seconds (CDP Performance metrics in thread ticks) over
-//                                metricsMs; frames (animation frames in which a canvas was
-//                                drawn on) and draws (canvas calls) over pageMs
+//                                metricsMs; frames (animation frames in which the page drew:
+//                                canvas, WebGL or the document) and draws (canvas and WebGL
+//                                calls, document changes) over pageMs; renderer: racgate's
+//                                terminal renderer (dom, webgl), else "canvas"
 //   {"close": true}              closes the page
 //   {"quit": true}
 //
@@ -36,21 +38,30 @@ const SOFTWARE = ["--disable-gpu"];
 const GPU = ["--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--ignore-gpu-blocklist",
   "--enable-gpu-rasterization"];
 
-// Counts, in the page, the animation frames in which any canvas was drawn on: what the
-// user sees change. A draw asks for the next animation frame, once; nothing runs while
-// nothing is drawn, so the count costs a still page nothing and every client the same.
+// Counts, in the page, the animation frames in which the page drew: on a 2D canvas, with
+// WebGL (xterm.js's WebGL renderer), or by changing the document (xterm.js's DOM
+// renderer). A draw asks for the next animation frame, once; nothing runs while nothing is
+// drawn, so the count costs a still page nothing and every client the same.
 const COUNTER = `(() => {
   let frames = 0, draws = 0, pending = false;
   const frame = () => { pending = false; frames++; };
-  const P = CanvasRenderingContext2D.prototype;
-  for (const name of ["drawImage", "putImageData", "fillRect", "fill", "clearRect"]) {
-    const orig = P[name];
-    P[name] = function (...a) {
-      draws++;
-      if (!pending) { pending = true; requestAnimationFrame(frame); }
-      return orig.apply(this, a);
-    };
+  const drew = () => {
+    draws++;
+    if (!pending) { pending = true; requestAnimationFrame(frame); }
+  };
+  const wrap = (P, names) => {
+    for (const name of names) {
+      const orig = P[name];
+      if (!orig) continue;
+      P[name] = function (...a) { drew(); return orig.apply(this, a); };
+    }
+  };
+  wrap(CanvasRenderingContext2D.prototype, ["drawImage", "putImageData", "fillRect", "fill", "clearRect"]);
+  for (const GL of [globalThis.WebGLRenderingContext, globalThis.WebGL2RenderingContext]) {
+    if (GL) wrap(GL.prototype, ["drawArrays", "drawElements", "drawArraysInstanced", "drawElementsInstanced"]);
   }
+  new MutationObserver((records) => { for (const _ of records) drew(); })
+    .observe(document, { subtree: true, childList: true, characterData: true });
   window.benchCounters = () => ({ frames, draws });
 })();`;
 
@@ -112,9 +123,14 @@ const COMMANDS = {
       const { profile } = await cdp.send("Profiler.stop");
       writeFileSync(v.profile, JSON.stringify(profile));
     }
-    const state = await page.evaluate(() => document.querySelector("canvas#screen")?.dataset.state ?? window.benchState);
+    const { state, renderer } = await page.evaluate(() => ({
+      state: document.querySelector("canvas#screen")?.dataset.state ?? window.benchState,
+      // racgate's terminal says which of xterm.js's renderers it chose; the rest draw on
+      // canvases.
+      renderer: document.querySelector("[data-renderer]")?.dataset.renderer ?? "canvas",
+    }));
     if (state !== "connected") throw new Error(`the page's session is ${state} at the end of the window`);
-    return { task: b.task - a.task, script: b.script - a.script, layout: b.layout - a.layout,
+    return { renderer, task: b.task - a.task, script: b.script - a.script, layout: b.layout - a.layout,
       style: b.style - a.style, metricsMs: (b.ts - a.ts) * 1000,
       frames: b.frames - a.frames, draws: b.draws - a.draws, pageMs: b.now - a.now };
   },

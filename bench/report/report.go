@@ -43,7 +43,13 @@ type Browser struct {
 	// thread ticks); Script the JavaScript part of it.
 	MainCPU float64 `json:"main_cpu_10s"`
 	Script  float64 `json:"script_cpu_10s"`
-	// FramesPerSec counts animation frames in which the page drew on a canvas.
+	// Layout is the main thread's style and layout time, the DOM renderer's main cost.
+	Layout float64 `json:"layout_cpu_10s"`
+	// Renderer is "canvas", or for racgate's terminal xterm.js's renderer: "dom" or
+	// "webgl" (which it takes only on a GPU).
+	Renderer string `json:"renderer"`
+	// FramesPerSec counts animation frames in which the page drew: on a canvas, with
+	// WebGL or by changing the document.
 	FramesPerSec float64 `json:"frames_per_s"`
 	DrawsPerSec  float64 `json:"draws_per_s"`
 	// BrowserCPU is all of Chromium's processes (renderer, GPU, browser).
@@ -481,16 +487,16 @@ func browserTable(w io.Writer, run *Run) {
 		return
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "browser (headless Chromium; CPU-s per 10 s; frames: animation frames with canvas drawing):")
+	fmt.Fprintln(w, "browser (headless Chromium; CPU-s per 10 s; frames: animation frames in which the page drew; drawn by: canvas, or xterm.js's dom or webgl renderer):")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "workload\tcanvas\tclient\torder\tmain CPU\tscript\tframes/s\tdraws/s\tChromium CPU\tload\t")
+	fmt.Fprintln(tw, "workload\tcanvas\tclient\tdrawn by\torder\tmain CPU\tscript\tlayout\tframes/s\tdraws/s\tChromium CPU\tload\t")
 	for _, b := range run.Browser {
 		if b.Error != "" {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\tn/a\tn/a\tn/a\tn/a\tn/a\t%.2f→%.2f\t\n", b.Workload, b.Canvas, b.Client, b.Order, b.LoadStart, b.LoadEnd)
+			fmt.Fprintf(tw, "%s\t%s\t%s\tn/a\t%d\tn/a\tn/a\tn/a\tn/a\tn/a\tn/a\t%.2f→%.2f\t\n", b.Workload, b.Canvas, b.Client, b.Order, b.LoadStart, b.LoadEnd)
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%.2f\t%.2f\t%.1f\t%.0f\t%.2f\t%.2f→%.2f\t\n", b.Workload, b.Canvas, b.Client, b.Order,
-			b.MainCPU, b.Script, b.FramesPerSec, b.DrawsPerSec, b.BrowserCPU, b.LoadStart, b.LoadEnd)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%.2f\t%.2f\t%.2f\t%.1f\t%.0f\t%.2f\t%.2f→%.2f\t\n", b.Workload, b.Canvas, b.Client, b.Renderer, b.Order,
+			b.MainCPU, b.Script, b.Layout, b.FramesPerSec, b.DrawsPerSec, b.BrowserCPU, b.LoadStart, b.LoadEnd)
 	}
 	tw.Flush()
 	for _, b := range run.Browser {
@@ -499,10 +505,10 @@ func browserTable(w io.Writer, run *Run) {
 		}
 	}
 	// racgate's main-thread time against the better (lower) of the peers', same workload
-	// and canvas.
+	// and canvas, with the frames each drew: less time at fewer frames is not a win.
 	type key struct{ wl, canvas string }
-	best := map[key]float64{}
-	ours := map[key]float64{}
+	best := map[key]Browser{}
+	ours := map[key]Browser{}
 	var keys []key
 	for _, b := range run.Browser {
 		if b.Error != "" {
@@ -510,15 +516,16 @@ func browserTable(w io.Writer, run *Run) {
 		}
 		k := key{b.Workload, b.Canvas}
 		if b.Client == "racgate" {
-			ours[k] = b.MainCPU
+			ours[k] = b
 			keys = append(keys, k)
-		} else if v, ok := best[k]; !ok || b.MainCPU < v {
-			best[k] = b.MainCPU
+		} else if v, ok := best[k]; !ok || b.MainCPU < v.MainCPU {
+			best[k] = b
 		}
 	}
 	for _, k := range keys {
 		if v, ok := best[k]; ok {
-			fmt.Fprintf(w, "  %s %s: racgate's main thread %s of the better peer's\n", k.wl, k.canvas, ratio(div(ours[k], v)))
+			fmt.Fprintf(w, "  %s %s: racgate's main thread %s of the better peer's (%s), at %s its frames; Chromium %s\n", k.wl, k.canvas,
+				ratio(div(ours[k].MainCPU, v.MainCPU)), v.Client, ratio(div(ours[k].FramesPerSec, v.FramesPerSec)), ratio(div(ours[k].BrowserCPU, v.BrowserCPU)))
 		}
 	}
 }

@@ -8,6 +8,7 @@ import { SearchAddon } from "@xterm/addon-search";
 import { Unicode11Addon } from "@xterm/addon-unicode11";
 import { WebLinksAddon } from "@xterm/addon-web-links";
 import { WebglAddon } from "@xterm/addon-webgl";
+import { fastWebGL2 } from "./webgl.js";
 import { openLink } from "./links.js";
 import { DEFAULT_FONT_SIZE, estimateCells, FONT_FAMILY, SCHEMES, schemeName } from "./termconfig.js";
 import { SearchBar } from "./termsearch.js";
@@ -174,6 +175,10 @@ export class TerminalView {
   }
 
   private useWebGL(term: Terminal): void {
+    if (!fastWebGL2()) {
+      this.renderer = "dom";
+      return;
+    }
     try {
       const gl = new WebglAddon();
       gl.onContextLoss(() => {
@@ -314,3 +319,4 @@ export class TerminalView {
     this.term?.paste(text);
   }
 }
+

@@ -1070,6 +1070,33 @@ test("terminal without WebGL: xterm.js's DOM renderer draws the text", { skip },
   }
 });
 
+test("terminal on WebGL emulated by the CPU (SwiftShader): xterm.js's DOM renderer, not WebGL", { skip }, async (tc) => {
+  const t = await openBrowser({ baseURL: server.url, viewport: { width: 600, height: 400 },
+    extraArgs: ["--use-angle=swiftshader", "--enable-unsafe-swiftshader"] });
+  try {
+    sessions.swgl = (c) => c.send(enc(
+      { type: "HELLO", version: 1, kind: 1, flags: 7, name: "shell" },
+      { type: "TERMINAL", data: new TextEncoder().encode("software GL\r\n") },
+    ));
+    await t.run({ open: "swgl" });
+    // What this browser's WebGL2 is, asked the standard way, apart from the client's code.
+    const gl = await t.page.evaluate(() => {
+      const g = document.createElement("canvas").getContext("webgl2");
+      const info = g?.getExtension("WEBGL_debug_renderer_info");
+      return g ? String(info ? g.getParameter(info.UNMASKED_RENDERER_WEBGL) : "") : null;
+    });
+    if (gl === null || !/SwiftShader/.test(gl)) {
+      tc.skip(`this Chromium's WebGL2 is ${gl === null ? "missing" : JSON.stringify(gl)}, not SwiftShader`);
+      return;
+    }
+    await t.run({ waitState: "connected" });
+    assert.equal(await t.page.getAttribute("#terminal", "data-renderer"), "dom", `WebGL2 here is ${gl}`);
+    await t.page.waitForFunction(() => (document.querySelector("#terminal .xterm-rows")?.textContent ?? "").includes("software GL"));
+  } finally {
+    await t.close();
+  }
+});
+
 test("devicePixelRatio 2: sizes in device pixels with scale 200, pointer mapped through the scale", { skip }, async () => {
   const hi = await openBrowser({ baseURL: server.url, viewport: { width: 400 + HANDLE, height: 300 }, deviceScaleFactor: 2 });
   try {
