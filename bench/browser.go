@@ -28,12 +28,16 @@ var browserWorkloads = []struct {
 	// guacamole-common-js; noVNC has none).
 	ssh   string
 	flood bool
+	// keys, if set, types a letter this often during the window and measures each key's
+	// time to the frame that draws its echo, in the page.
+	keys time.Duration
 }{
 	{name: "browser-idle", wl: workloadIdle},
 	{name: "browser-busy", wl: workloadBusy},
 	{name: "browser-scroll", wl: workloadScroll},
 	{name: "browser-drag", wl: workloadDrag},
 	{name: "browser-churn", wl: workloadChurn},
+	{name: "browser-typing", wl: workloadTyping, keys: 250 * time.Millisecond},
 	{name: "browser-ssh-idle", ssh: idleCommand},
 	{name: "browser-ssh-flood", ssh: floodScript, flood: true},
 }
@@ -51,14 +55,14 @@ func (h *harness) browserBench(ctx context.Context) []report.Browser {
 		for _, canvas := range h.o.browserCanvas {
 			label := fmt.Sprintf("%s (%s canvas)", w.name, canvas)
 			sc := scenario{Name: w.name, Workload: w.wl, SSH: w.ssh, Flood: w.flood, Sessions: 1}
-			out = append(out, h.browserWorkload(ctx, sc, canvas, i, label)...)
+			out = append(out, h.browserWorkload(ctx, sc, w.keys, canvas, i, label)...)
 			i++
 		}
 	}
 	return out
 }
 
-func (h *harness) browserWorkload(ctx context.Context, sc scenario, canvas string, turn int, label string) []report.Browser {
+func (h *harness) browserWorkload(ctx context.Context, sc scenario, keys time.Duration, canvas string, turn int, label string) []report.Browser {
 	name := sc.Name
 	// Each workload starts one further on in -browser-clients, so that no client always
 	// meets the machine first.
@@ -142,7 +146,7 @@ func (h *harness) browserWorkload(ctx context.Context, sc scenario, canvas strin
 			continue
 		}
 		h.prog.Set(fmt.Sprintf("%s: %s", label, c))
-		if err := h.browserClient(ctx, drv, c, rg.Base, srv.URL, user, pass, r); err != nil {
+		if err := h.browserClient(ctx, drv, c, rg.Base, srv.URL, user, pass, keys, r); err != nil {
 			r.Error = err.Error()
 		}
 		drv.ClosePage(ctx)
@@ -151,7 +155,7 @@ func (h *harness) browserWorkload(ctx context.Context, sc scenario, canvas strin
 }
 
 // browserClient opens one client's page, lets it settle and measures it.
-func (h *harness) browserClient(ctx context.Context, drv *browser.Driver, client, racgateBase, peersBase, user, pass string, r *report.Browser) error {
+func (h *harness) browserClient(ctx context.Context, drv *browser.Driver, client, racgateBase, peersBase, user, pass string, keys time.Duration, r *report.Browser) error {
 	var err error
 	switch client {
 	case "racgate":
@@ -181,7 +185,7 @@ func (h *harness) browserClient(ctx context.Context, drv *browser.Driver, client
 			return err
 		}
 	}
-	c, err := drv.Measure(ctx, h.o.duration, profile)
+	c, err := drv.Measure(ctx, h.o.duration, profile, keys)
 	if err != nil {
 		return err
 	}
@@ -196,6 +200,14 @@ func (h *harness) browserClient(ctx context.Context, drv *browser.Driver, client
 	}
 	r.MainCPU, r.Script = c.Task*1e4/c.MetricsMs, c.Script*1e4/c.MetricsMs
 	r.Layout, r.Renderer = (c.Layout+c.Style)*1e4/c.MetricsMs, c.Renderer
+	if keys > 0 {
+		r.Keys, r.KeysAnswered = c.Keys, len(c.KeyMs)
+		if len(c.KeyMs) == 0 {
+			return fmt.Errorf("none of %d keys was drawn", c.Keys)
+		}
+		q := report.QuantilesOf(c.KeyMs)
+		r.KeyP50, r.KeyP95 = q.P50, q.P95
+	}
 	r.FramesPerSec, r.DrawsPerSec = float64(c.Frames)*1e3/c.PageMs, float64(c.Draws)*1e3/c.PageMs
 	r.BrowserCPU = (t1 - t0).Seconds() * 10 / wall
 	return nil

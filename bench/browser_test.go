@@ -15,10 +15,11 @@ import (
 	"github.com/racgate/racgate/internal/peers"
 )
 
-// TestBrowserClients shows one scrolling terminal (real Xvnc) in headless Chromium
-// through racgate's web client (a real racgate process) and noVNC (through the bench's
-// websocket bridge), and through guacamole-common-js when RACGATE_GUACD names a guacd;
-// each must have drawn frames in the window, taken main-thread time and Chromium CPU.
+// TestBrowserClients shows one scrolling terminal, then one typed into (real Xvnc), in
+// headless Chromium through racgate's web client (a real racgate process) and noVNC
+// (through the bench's websocket bridge), and through guacamole-common-js when
+// RACGATE_GUACD names a guacd; each must have drawn frames in the window, taken
+// main-thread time and Chromium CPU, and drawn the typed keys' echoes.
 func TestBrowserClients(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Xvnc, racgate and Chromium")
@@ -31,7 +32,7 @@ func TestBrowserClients(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(root, "bench", "browser", "node_modules", "@novnc", "novnc")); err != nil {
 		peers.Skip(t, "noVNC is not installed: npm ci in bench/browser (%v)", err)
 	}
-	args := []string{"-duration", "2s", "-warmup", "300ms", "-scenarios", "browser-scroll", "-browser-clients", "racgate,noVNC"}
+	args := []string{"-duration", "2s", "-warmup", "300ms", "-scenarios", "browser-scroll,browser-typing", "-browser-clients", "racgate,noVNC"}
 	ps := &procs{}
 	t.Cleanup(ps.stopAll)
 	if os.Getenv(guacdEnv) != "" {
@@ -46,14 +47,22 @@ func TestBrowserClients(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	res := h.browserBench(ctx)
-	if len(res) != len(o.browserClients) {
+	if len(res) != 2*len(o.browserClients) {
 		t.Fatalf("%d results for %v", len(res), o.browserClients)
 	}
 	for _, r := range res {
-		t.Logf("%s: main %.2f script %.2f CPU-s/10s, %.1f frames/s, %.0f draws/s, Chromium %.2f CPU-s/10s",
-			r.Client, r.MainCPU, r.Script, r.FramesPerSec, r.DrawsPerSec, r.BrowserCPU)
+		t.Logf("%s %s: main %.2f script %.2f CPU-s/10s, %.1f frames/s, %.0f draws/s, Chromium %.2f CPU-s/10s, keys %d of %d, p50 %.1f p95 %.1f ms",
+			r.Workload, r.Client, r.MainCPU, r.Script, r.FramesPerSec, r.DrawsPerSec, r.BrowserCPU, r.KeysAnswered, r.Keys, r.KeyP50, r.KeyP95)
 		if r.Error != "" {
-			t.Errorf("%s: %s", r.Client, r.Error)
+			t.Errorf("%s %s: %s", r.Workload, r.Client, r.Error)
+			continue
+		}
+		if r.Workload == "browser-typing" {
+			// A key every 250 ms into `cat` on an otherwise still screen: each echo is
+			// drawn, well within the next key.
+			if r.Keys < 4 || r.KeysAnswered < r.Keys-1 || r.KeyP50 <= 0 || r.KeyP95 < r.KeyP50 || r.KeyP95 > 250 {
+				t.Errorf("%s: keys %+v", r.Client, r)
+			}
 			continue
 		}
 		// A terminal scrolling 200 lines a second changes the screen in every frame any

@@ -122,7 +122,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.sessions, "sessions", 1, "concurrent sessions per workload scenario")
 	scale := fs.String("scale", "1,10,100", "session counts for the scaling curve (idle desktop), at most 1000")
 	desktops := fs.String("desktops", "10,50", "desktop counts for the desktops scenario (that many Xvnc, one session each), at most 100")
-	only := fs.String("scenarios", "", "comma-separated scenarios to run (idle,busy,busy-unpaced,churn,drag,typing,slow-client,slow-typing,link-busy,link-typing,scale,desktops,rdp-idle,rdp-busy,ssh-idle,ssh-flood,rdp-audio,vnc-audio,render,sftp; and, only when named, browser-idle,browser-busy,browser-scroll,browser-drag,browser-churn,browser-ssh-idle,browser-ssh-flood); default all")
+	only := fs.String("scenarios", "", "comma-separated scenarios to run (idle,busy,busy-unpaced,churn,drag,typing,slow-client,slow-typing,link-busy,link-typing,scale,desktops,rdp-idle,rdp-busy,ssh-idle,ssh-flood,rdp-audio,vnc-audio,render,sftp; and, only when named, browser-idle,browser-busy,browser-scroll,browser-drag,browser-churn,browser-typing,browser-ssh-idle,browser-ssh-flood); default all")
 	fs.BoolVar(&o.variants, "variants", false, "also run busy with each quality/compress/encodings variant")
 	fs.IntVar(&o.samples, "samples", 200, "latency samples (key presses) at most, within -duration")
 	fs.StringVar(&o.guacd, "guacd", "", "guacd host:port: run the scenarios through guacd too and print ratios")

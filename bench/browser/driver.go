@@ -45,6 +45,10 @@ type Cost struct {
 	// Renderer is how the page draws: "canvas", or racgate's terminal renderer ("dom",
 	// "webgl").
 	Renderer string `json:"renderer"`
+	// Keys is how many keys were pressed (Measure with keys); KeyMs the time from each
+	// answered key's keydown to the start of the animation frame that drew after it.
+	Keys  int       `json:"keys"`
+	KeyMs []float64 `json:"keyMs"`
 }
 
 // Start runs node on dir/measure.mjs and launches Chromium: with gpu, a GPU canvas
@@ -100,11 +104,17 @@ func (d *Driver) Open(ctx context.Context, url string, login *Login) error {
 // Measure returns what the open page cost over the next window; with profile not "",
 // the page's JavaScript CPU profile of the window is written there (.cpuprofile, which
 // Chrome's DevTools open).
-func (d *Driver) Measure(ctx context.Context, window time.Duration, profile string) (Cost, error) {
+// With keyInterval above 0, a letter is typed that often during the window (after a
+// click in the middle of the page), and each key's time to the frame drawn after it is
+// measured in the page.
+func (d *Driver) Measure(ctx context.Context, window time.Duration, profile string, keyInterval time.Duration) (Cost, error) {
 	var c Cost
 	v := map[string]any{"ms": window.Milliseconds()}
 	if profile != "" {
 		v["profile"] = profile
+	}
+	if keyInterval > 0 {
+		v["keys"] = map[string]any{"intervalMs": keyInterval.Milliseconds()}
 	}
 	err := d.do(ctx, map[string]any{"measure": v}, &c)
 	return c, err

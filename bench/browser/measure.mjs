@@ -17,6 +17,10 @@
 //                                canvas, WebGL or the document) and draws (canvas and WebGL
 //                                calls, document changes) over pageMs; renderer: racgate's
 //                                terminal renderer (dom, webgl), else "canvas"
+//                                with keys ({"intervalMs"}): clicks the middle of the page,
+//                                then presses a letter every intervalMs for the window;
+//                                keys: how many, keyMs: each answered key's time from its
+//                                keydown to the animation frame that drew after it
 //   {"close": true}              closes the page
 //   {"quit": true}
 //
@@ -44,9 +48,9 @@ const GPU = ["--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--ignore
 // drawn, so the count costs a still page nothing and every client the same.
 const COUNTER = `(() => {
   let frames = 0, draws = 0, pending = false;
-  const frame = () => { pending = false; frames++; };
   const drew = () => {
     draws++;
+    if (keyAt >= 0) drawnAfterKey = true;
     if (!pending) { pending = true; requestAnimationFrame(frame); }
   };
   const wrap = (P, names) => {
@@ -62,7 +66,22 @@ const COUNTER = `(() => {
   }
   new MutationObserver((records) => { for (const _ of records) drew(); })
     .observe(document, { subtree: true, childList: true, characterData: true });
+  // Key to pixel: from a key's keydown (its timeStamp, when the browser took the key in)
+  // to the start of the animation frame that draws after it. Only the latest key waits;
+  // the screen must be still apart from the echo (the typing workload).
+  let keyAt = -1, drawnAfterKey = false;
+  const keyLatencies = [];
+  addEventListener("keydown", (e) => { keyAt = e.timeStamp; drawnAfterKey = false; }, true);
+  const frame = (ts) => {
+    pending = false;
+    frames++;
+    if (keyAt >= 0 && drawnAfterKey) {
+      keyLatencies.push(ts - keyAt);
+      keyAt = -1;
+    }
+  };
   window.benchCounters = () => ({ frames, draws });
+  window.benchKeys = () => keyLatencies.splice(0);
 })();`;
 
 let browser = null;
@@ -111,14 +130,30 @@ const COMMANDS = {
   },
 
   async measure(v) {
+    if (v.keys) {
+      // Each client takes keys once its screen has focus: a click in the middle of it.
+      await page.mouse.click(550, 425);
+      await new Promise((r) => setTimeout(r, 300));
+      await page.evaluate(() => window.benchKeys());
+    }
     if (v.profile) {
       await cdp.send("Profiler.enable");
       await cdp.send("Profiler.setSamplingInterval", { interval: 200 });
       await cdp.send("Profiler.start");
     }
     const a = await metrics();
-    await new Promise((r) => setTimeout(r, v.ms));
+    let keys = 0;
+    if (v.keys) {
+      // Letters, one every intervalMs, for the window.
+      for (const end = Date.now() + v.ms; Date.now() < end; keys++) {
+        await page.keyboard.press(String.fromCharCode(97 + keys % 26));
+        await new Promise((r) => setTimeout(r, v.keys.intervalMs));
+      }
+    } else {
+      await new Promise((r) => setTimeout(r, v.ms));
+    }
     const b = await metrics();
+    const keyMs = v.keys ? await page.evaluate(() => window.benchKeys()) : [];
     if (v.profile) {
       const { profile } = await cdp.send("Profiler.stop");
       writeFileSync(v.profile, JSON.stringify(profile));
@@ -130,7 +165,7 @@ const COMMANDS = {
       renderer: document.querySelector("[data-renderer]")?.dataset.renderer ?? "canvas",
     }));
     if (state !== "connected") throw new Error(`the page's session is ${state} at the end of the window`);
-    return { renderer, task: b.task - a.task, script: b.script - a.script, layout: b.layout - a.layout,
+    return { renderer, keys, keyMs, task: b.task - a.task, script: b.script - a.script, layout: b.layout - a.layout,
       style: b.style - a.style, metricsMs: (b.ts - a.ts) * 1000,
       frames: b.frames - a.frames, draws: b.draws - a.draws, pageMs: b.now - a.now };
   },

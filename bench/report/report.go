@@ -54,9 +54,15 @@ type Browser struct {
 	DrawsPerSec  float64 `json:"draws_per_s"`
 	// BrowserCPU is all of Chromium's processes (renderer, GPU, browser).
 	BrowserCPU float64 `json:"browser_cpu_10s"`
-	LoadStart  float64 `json:"load_start"`
-	LoadEnd    float64 `json:"load_end"`
-	Error      string  `json:"error,omitempty"`
+	// Keys typed (browser-typing), how many were drawn, and the time from a key's
+	// keydown to the animation frame that drew after it, in the page (ms).
+	Keys         int     `json:"keys,omitempty"`
+	KeysAnswered int     `json:"keys_answered,omitempty"`
+	KeyP50       float64 `json:"key_p50_ms,omitempty"`
+	KeyP95       float64 `json:"key_p95_ms,omitempty"`
+	LoadStart    float64 `json:"load_start"`
+	LoadEnd      float64 `json:"load_end"`
+	Error        string  `json:"error,omitempty"`
 }
 
 // Transfer is one direction of the sftp scenario: the median MB/s (MiB per second) of
@@ -489,14 +495,18 @@ func browserTable(w io.Writer, run *Run) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "browser (headless Chromium; CPU-s per 10 s; frames: animation frames in which the page drew; drawn by: canvas, or xterm.js's dom or webgl renderer):")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "workload\tcanvas\tclient\tdrawn by\torder\tmain CPU\tscript\tlayout\tframes/s\tdraws/s\tChromium CPU\tload\t")
+	fmt.Fprintln(tw, "workload\tcanvas\tclient\tdrawn by\torder\tmain CPU\tscript\tlayout\tframes/s\tdraws/s\tChromium CPU\tkey p50/p95 ms\tload\t")
 	for _, b := range run.Browser {
 		if b.Error != "" {
-			fmt.Fprintf(tw, "%s\t%s\t%s\tn/a\t%d\tn/a\tn/a\tn/a\tn/a\tn/a\tn/a\t%.2f→%.2f\t\n", b.Workload, b.Canvas, b.Client, b.Order, b.LoadStart, b.LoadEnd)
+			fmt.Fprintf(tw, "%s\t%s\t%s\tn/a\t%d\tn/a\tn/a\tn/a\tn/a\tn/a\tn/a\tn/a\t%.2f→%.2f\t\n", b.Workload, b.Canvas, b.Client, b.Order, b.LoadStart, b.LoadEnd)
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%.2f\t%.2f\t%.2f\t%.1f\t%.0f\t%.2f\t%.2f→%.2f\t\n", b.Workload, b.Canvas, b.Client, b.Renderer, b.Order,
-			b.MainCPU, b.Script, b.Layout, b.FramesPerSec, b.DrawsPerSec, b.BrowserCPU, b.LoadStart, b.LoadEnd)
+		keys := "-"
+		if b.Keys > 0 {
+			keys = fmt.Sprintf("%.0f/%.0f (%d of %d)", b.KeyP50, b.KeyP95, b.KeysAnswered, b.Keys)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%.2f\t%.2f\t%.2f\t%.1f\t%.0f\t%.2f\t%s\t%.2f→%.2f\t\n", b.Workload, b.Canvas, b.Client, b.Renderer, b.Order,
+			b.MainCPU, b.Script, b.Layout, b.FramesPerSec, b.DrawsPerSec, b.BrowserCPU, keys, b.LoadStart, b.LoadEnd)
 	}
 	tw.Flush()
 	for _, b := range run.Browser {
