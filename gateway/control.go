@@ -4,13 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"maps"
 	"math"
 	"net/http"
 	"net/url"
-	"slices"
 	"sync"
 	"time"
 
@@ -54,7 +51,7 @@ func (s *Server) acquire(ctx context.Context, cfg *config.Config, ep *config.End
 		kind, code = "store_error", closeInternal
 		reason = "racgate could not count connections."
 	}
-	s.control.refused(kind)
+	s.metrics.refused(kind)
 	s.audit.Record(audit.ConnectionRefused, slog.String("user", lg.User.Username), slog.String("endpoint", ep.Name),
 		slog.String("why", kind), slog.String("remote", remote))
 	s.log.Info("connection refused", "audit", true, "user", lg.User.Username, "endpoint", ep.Name,
@@ -189,92 +186,4 @@ func (s *Server) lessLoaded(r *http.Request) *url.URL {
 		return nil
 	}
 	return u.ResolveReference(&url.URL{Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery})
-}
-
-// controlMetrics: refusals by reason and store operation latency.
-type controlMetrics struct {
-	mu       sync.Mutex
-	refusals map[string]uint64
-	ops      map[string]*opStats
-}
-
-type opStats struct {
-	n, errs uint64
-	total   time.Duration
-	buckets [len(storeBuckets)]uint64
-}
-
-// storeBuckets are the latency histogram's upper bounds (seconds).
-var storeBuckets = [...]float64{0.001, 0.005, 0.025, 0.1, 0.5, 2.5}
-
-func newControlMetrics() *controlMetrics {
-	m := &controlMetrics{refusals: map[string]uint64{}, ops: map[string]*opStats{}}
-	for _, k := range []string{"endpoint_limit", "user_limit", "store_unavailable"} {
-		m.refusals[k] = 0
-	}
-	return m
-}
-
-func (m *controlMetrics) refused(kind string) {
-	m.mu.Lock()
-	m.refusals[kind]++
-	m.mu.Unlock()
-}
-
-// storeOp is the store's Observe hook.
-func (m *controlMetrics) storeOp(op string, d time.Duration, err error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	st := m.ops[op]
-	if st == nil {
-		st = &opStats{}
-		m.ops[op] = st
-	}
-	st.n++
-	st.total += d
-	if err != nil {
-		st.errs++
-	}
-	for i, b := range storeBuckets {
-		if d.Seconds() <= b {
-			st.buckets[i]++
-		}
-	}
-}
-
-// writeControlMetrics adds live connections per endpoint (this instance), refusals and
-// store latency to /metrics.
-func (s *Server) writeControlMetrics(w io.Writer) {
-	live := map[string]uint64{}
-	for _, e := range s.state.Load().cfg.Endpoints {
-		live[e.Name] = 0
-	}
-	s.mu.Lock()
-	for ss := range s.sessions {
-		live[ss.ep.Name]++
-	}
-	s.mu.Unlock()
-	inst := s.store.InstanceID()
-	fmt.Fprintf(w, "# HELP racgate_connections_live Live connections on this instance, by endpoint.\n# TYPE racgate_connections_live gauge\n")
-	for _, k := range slices.Sorted(maps.Keys(live)) {
-		fmt.Fprintf(w, "racgate_connections_live{endpoint=%q,instance=%q} %d\n", k, inst, live[k])
-	}
-	m := s.control
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	labelled(w, "racgate_connections_refused_total", "Connections refused, by reason.", "reason", m.refusals)
-	const h = "racgate_store_seconds"
-	fmt.Fprintf(w, "# HELP %s Connection store operation latency.\n# TYPE %s histogram\n", h, h)
-	for _, op := range slices.Sorted(maps.Keys(m.ops)) {
-		st := m.ops[op]
-		for i, b := range storeBuckets {
-			fmt.Fprintf(w, "%s_bucket{op=%q,le=\"%g\"} %d\n", h, op, b, st.buckets[i])
-		}
-		fmt.Fprintf(w, "%s_bucket{op=%q,le=\"+Inf\"} %d\n%s_sum{op=%q} %g\n%s_count{op=%q} %d\n",
-			h, op, st.n, h, op, st.total.Seconds(), h, op, st.n)
-	}
-	fmt.Fprintf(w, "# HELP racgate_store_errors_total Failed connection store operations.\n# TYPE racgate_store_errors_total counter\n")
-	for _, op := range slices.Sorted(maps.Keys(m.ops)) {
-		fmt.Fprintf(w, "racgate_store_errors_total{op=%q} %d\n", op, m.ops[op].errs)
-	}
 }

@@ -2,59 +2,118 @@ package gateway
 
 import (
 	"crypto/subtle"
-	"fmt"
-	"io"
-	"maps"
+	"log/slog"
 	"net/http"
-	"runtime"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/racgate/racgate/config"
 )
 
-// metrics are the server's counters, written out in the Prometheus text format by hand
-// (https://prometheus.io/docs/instrumenting/exposition_formats/).
+// metrics are the server's Prometheus metrics, in a registry of its own (two servers in
+// one process, as in the tests, keep apart). Events are counted as they happen;
+// what is a state (sessions open, per-endpoint connections, viewers' totals) is read at
+// scrape time by stateCollector. Label values are bounded: protocols, error kinds,
+// reasons and store operations are fixed words, endpoints only the configured ones.
 type metrics struct {
+	reg *prometheus.Registry
+
 	sessionsActive atomic.Int64
 	bytesSent      atomic.Uint64 // websocket payload bytes to browsers
 	audioBytes     atomic.Uint64 // of which sound (AUDIO, AUDIO_FORMAT)
 
-	mu            sync.Mutex
-	sessionsTotal map[string]uint64 // by protocol
-	errorsTotal   map[string]uint64 // by kind
+	sessionsTotal *prometheus.CounterVec   // by protocol
+	errorsTotal   *prometheus.CounterVec   // by kind
+	refusals      *prometheus.CounterVec   // by reason
+	storeSeconds  *prometheus.HistogramVec // by operation
+	storeErrors   *prometheus.CounterVec   // by operation
+	connect       *prometheus.HistogramVec // by protocol
+	duration      *prometheus.HistogramVec // by protocol
+	frameEncode   prometheus.Histogram
+	inputToFrame  prometheus.Histogram
+
+	mu sync.Mutex
 	// from viewers that have ended; live ones are added at scrape time
 	framesDone  uint64
 	encodeDone  time.Duration
 	droppedDone uint64 // sound packets dropped for browsers that were behind
 }
 
-func newMetrics() *metrics {
-	m := &metrics{sessionsTotal: map[string]uint64{}, errorsTotal: map[string]uint64{}}
-	for _, p := range config.Protocols() {
-		m.sessionsTotal[p] = 0
-	}
-	return m
-}
+// Histogram buckets, in seconds.
+var (
+	// storeBuckets: a Redis round trip on a LAN is under a millisecond; seconds mean trouble.
+	storeBuckets = []float64{0.001, 0.005, 0.025, 0.1, 0.5, 2.5}
+	// connectBuckets: from the websocket's upgrade to the remote's first picture or
+	// terminal (RDP with NLA takes a second or more).
+	connectBuckets = []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}
+	// durationBuckets: sessions last from seconds to a working day.
+	durationBuckets = []float64{10, 60, 300, 900, 1800, 3600, 2 * 3600, 4 * 3600, 8 * 3600, 24 * 3600}
+	// frameBuckets: encoding a frame, and a key to the next frame; a 60 Hz frame is 16.7 ms.
+	frameBuckets = []float64{0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1}
+)
 
-func (m *metrics) inc(which map[string]uint64, label string) {
-	m.mu.Lock()
-	which[label]++
-	m.mu.Unlock()
+func newMetrics() *metrics {
+	m := &metrics{reg: prometheus.NewRegistry()}
+	m.sessionsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "racgate_sessions_total", Help: "Sessions started, by protocol."}, []string{"protocol"})
+	m.errorsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "racgate_errors_total", Help: "Sessions ended by an error, by kind."}, []string{"kind"})
+	m.refusals = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "racgate_connections_refused_total", Help: "Connections refused, by reason."}, []string{"reason"})
+	m.storeSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "racgate_store_seconds", Help: "Connection store operation latency.", Buckets: storeBuckets}, []string{"op"})
+	m.storeErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "racgate_store_errors_total", Help: "Failed connection store operations."}, []string{"op"})
+	m.connect = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "racgate_connect_seconds", Help: "Time from a session's websocket to the remote's first screen or terminal, by protocol.",
+		Buckets: connectBuckets}, []string{"protocol"})
+	m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "racgate_session_duration_seconds", Help: "How long sessions lasted, by protocol.",
+		Buckets: durationBuckets}, []string{"protocol"})
+	m.frameEncode = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "racgate_frame_encode_seconds", Help: "Time spent encoding each frame sent to a browser.", Buckets: frameBuckets})
+	m.inputToFrame = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "racgate_input_to_frame_seconds", Help: "From a key press the gateway received to the next frame it sent that browser (a desktop's, whatever drew it; at most 5 s).",
+		Buckets: frameBuckets})
+	for _, p := range config.Protocols() {
+		m.sessionsTotal.WithLabelValues(p)
+	}
+	for _, k := range []string{"endpoint_limit", "user_limit", "store_unavailable"} {
+		m.refusals.WithLabelValues(k)
+	}
+	m.reg.MustRegister(m.sessionsTotal, m.errorsTotal, m.refusals, m.storeSeconds, m.storeErrors,
+		m.connect, m.duration, m.frameEncode, m.inputToFrame,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
 }
 
 func (m *metrics) sessionStarted(protocol string) {
 	m.sessionsActive.Add(1)
-	m.inc(m.sessionsTotal, protocol)
+	m.sessionsTotal.WithLabelValues(protocol).Inc()
 }
 
 // error counts a session ended by an error; kind "" (a normal end) is not counted.
 func (m *metrics) error(kind string) {
 	if kind != "" {
-		m.inc(m.errorsTotal, kind)
+		m.errorsTotal.WithLabelValues(kind).Inc()
+	}
+}
+
+func (m *metrics) refused(reason string) { m.refusals.WithLabelValues(reason).Inc() }
+
+// storeOp is the store's Observe hook.
+func (m *metrics) storeOp(op string, d time.Duration, err error) {
+	m.storeSeconds.WithLabelValues(op).Observe(d.Seconds())
+	if err != nil {
+		m.storeErrors.WithLabelValues(op).Inc()
+	} else {
+		m.storeErrors.WithLabelValues(op) // the series exists at 0
 	}
 }
 
@@ -82,7 +141,7 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "metrics need a Bearer token (metrics.token-file) or an administrator's login; or use metrics.listen", http.StatusUnauthorized)
 		return
 	}
-	s.writeMetrics(w, r)
+	s.metricsHandler.ServeHTTP(w, r)
 }
 
 // tokenIs compares a presented token with a configured one in constant time; no token
@@ -91,17 +150,56 @@ func tokenIs(got string, want []byte) bool {
 	return len(want) > 0 && subtle.ConstantTimeCompare([]byte(got), want) == 1
 }
 
-func (s *Server) writeMetrics(w http.ResponseWriter, _ *http.Request) {
-	m := s.metrics
+// newMetricsHandler is the exposition of s's registry, with the state read at scrape time.
+func (s *Server) newMetricsHandler() http.Handler {
+	s.metrics.reg.MustRegister(stateCollector{s})
+	return promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{
+		ErrorLog:      slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		ErrorHandling: promhttp.ContinueOnError,
+	})
+}
+
+// stateCollector reads what is a state rather than an event at scrape time. It is
+// unchecked (Describe sends nothing): its per-endpoint series follow the config.
+type stateCollector struct{ s *Server }
+
+var (
+	descSessionsActive = prometheus.NewDesc("racgate_sessions_active", "Websocket sessions open now.", nil, nil)
+	descSharedConns    = prometheus.NewDesc("racgate_shared_connections", "VNC connections that sessions share (share-connection).", nil, nil)
+	descSharedSessions = prometheus.NewDesc("racgate_shared_sessions", "Sessions on shared VNC connections.", nil, nil)
+	descWatchers       = prometheus.NewDesc("racgate_watchers", "People watching someone else's session (share links, administrators); not in racgate_sessions_active.", nil, nil)
+	descBytesSent      = prometheus.NewDesc("racgate_bytes_sent_total", "Websocket payload bytes sent to browsers.", nil, nil)
+	descFramesSent     = prometheus.NewDesc("racgate_frames_sent_total", "Frames sent to browsers.", nil, nil)
+	descEncodeSeconds  = prometheus.NewDesc("racgate_encode_seconds_total", "Time spent encoding frames.", nil, nil)
+	descAudioSessions  = prometheus.NewDesc("racgate_audio_sessions", "Sessions whose browser is sent the remote's sound.", nil, nil)
+	descAudioBytes     = prometheus.NewDesc("racgate_audio_bytes_sent_total", "Websocket payload bytes of sound sent to browsers (part of racgate_bytes_sent_total).", nil, nil)
+	descAudioDropped   = prometheus.NewDesc("racgate_audio_packets_dropped_total", "Sound packets dropped for browsers too far behind to play them in time.", nil, nil)
+	descLogins         = prometheus.NewDesc("racgate_logins_total", "Login attempts, by result.", []string{"result"}, nil)
+	descThrottled      = prometheus.NewDesc("racgate_login_throttled_total", "Login attempts refused by the login throttle, by the key that held them.", []string{"by"}, nil)
+	descLive           = prometheus.NewDesc("racgate_connections_live", "Live connections on this instance, by endpoint.", []string{"endpoint", "instance"}, nil)
+	descReady          = prometheus.NewDesc("racgate_ready", "1 while /readyz answers ready: not draining, and the store reachable or fail-open.", nil, nil)
+)
+
+func (stateCollector) Describe(chan<- *prometheus.Desc) {}
+
+func (c stateCollector) Collect(ch chan<- prometheus.Metric) {
+	s, m := c.s, c.s.metrics
 	// Live viewers plus ended ones, under s.mu: a session moves from one to the other
 	// under it too (unregister), so it is counted exactly once.
 	var frames, dropped uint64
 	var encode time.Duration
 	listening, watchers := 0, 0
+	live := map[string]float64{}
+	for _, e := range s.state.Load().cfg.Endpoints {
+		live[e.Name] = 0
+	}
 	s.mu.Lock()
 	for sess := range s.sessions {
 		if sess.host != nil {
 			watchers++
+		}
+		if _, ok := live[sess.ep.Name]; ok {
+			live[sess.ep.Name]++
 		}
 		f, e := sess.viewerStats()
 		frames += f
@@ -115,48 +213,40 @@ func (s *Server) writeMetrics(w http.ResponseWriter, _ *http.Request) {
 	frames += m.framesDone
 	encode += m.encodeDone
 	dropped += m.droppedDone
-	sessions := maps.Clone(m.sessionsTotal)
-	errs := maps.Clone(m.errorsTotal)
 	m.mu.Unlock()
 	s.mu.Unlock()
-	logins, throttled := s.signin.Counts()
-
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	gauge(w, "racgate_sessions_active", "Websocket sessions open now.", float64(m.sessionsActive.Load()))
 	conns, members := s.shares.count()
-	gauge(w, "racgate_shared_connections", "VNC connections that sessions share (share-connection).", float64(conns))
-	gauge(w, "racgate_shared_sessions", "Sessions on shared VNC connections.", float64(members))
-	gauge(w, "racgate_watchers", "People watching someone else's session (share links, administrators); not in racgate_sessions_active.", float64(watchers))
-	labelled(w, "racgate_sessions_total", "Sessions started, by protocol.", "protocol", sessions)
-	counter(w, "racgate_bytes_sent_total", "Websocket payload bytes sent to browsers.", float64(m.bytesSent.Load()))
-	counter(w, "racgate_frames_sent_total", "Frames sent to browsers.", float64(frames))
-	counter(w, "racgate_encode_seconds_total", "Time spent encoding frames.", encode.Seconds())
-	gauge(w, "racgate_audio_sessions", "Sessions whose browser is sent the remote's sound.", float64(listening))
-	counter(w, "racgate_audio_bytes_sent_total", "Websocket payload bytes of sound sent to browsers (part of racgate_bytes_sent_total).", float64(m.audioBytes.Load()))
-	counter(w, "racgate_audio_packets_dropped_total", "Sound packets dropped for browsers too far behind to play them in time.", float64(dropped))
-	labelled(w, "racgate_errors_total", "Sessions ended by an error, by kind.", "kind", errs)
-	labelled(w, "racgate_logins_total", "Login attempts, by result.", "result", logins)
-	labelled(w, "racgate_login_throttled_total", "Login attempts refused by the login throttle, by the key that held them.", "by", throttled)
-	s.writeControlMetrics(w)
-	// The process's own figures, for the benchmark harness and for leaks in production.
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	gauge(w, "go_goroutines", "Goroutines that currently exist.", float64(runtime.NumGoroutine()))
-	gauge(w, "go_memstats_heap_inuse_bytes", "Bytes in in-use heap spans.", float64(ms.HeapInuse))
-}
 
-func gauge(w io.Writer, name, help string, v float64) {
-	fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s gauge\n%s %v\n", name, help, name, name, v)
-}
-
-func counter(w io.Writer, name, help string, v float64) {
-	fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s counter\n%s %v\n", name, help, name, name, v)
-}
-
-func labelled(w io.Writer, name, help, label string, vals map[string]uint64) {
-	fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s counter\n", name, help, name)
-	for _, k := range slices.Sorted(maps.Keys(vals)) {
-		// label values are our own fixed words, no escaping needed
-		fmt.Fprintf(w, "%s{%s=%q} %d\n", name, label, k, vals[k])
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 	}
+	counter := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, labels...)
+	}
+	gauge(descSessionsActive, float64(m.sessionsActive.Load()))
+	gauge(descSharedConns, float64(conns))
+	gauge(descSharedSessions, float64(members))
+	gauge(descWatchers, float64(watchers))
+	counter(descBytesSent, float64(m.bytesSent.Load()))
+	counter(descFramesSent, float64(frames))
+	counter(descEncodeSeconds, encode.Seconds())
+	gauge(descAudioSessions, float64(listening))
+	counter(descAudioBytes, float64(m.audioBytes.Load()))
+	counter(descAudioDropped, float64(dropped))
+	logins, throttled := s.signin.Counts()
+	for k, v := range logins {
+		counter(descLogins, float64(v), k)
+	}
+	for k, v := range throttled {
+		counter(descThrottled, float64(v), k)
+	}
+	inst := s.store.InstanceID()
+	for k, v := range live {
+		gauge(descLive, v, k, inst)
+	}
+	ready := 0.0
+	if s.ready() == nil {
+		ready = 1
+	}
+	gauge(descReady, ready)
 }

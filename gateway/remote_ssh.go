@@ -426,7 +426,7 @@ func (ss *session) terminalConnected(t terminal, wctx context.Context, wg *sync.
 	if ss.recCfg != nil && !ss.startTerminalRecording(cols, rows) {
 		return // required and not possible: the session ends
 	}
-	ss.helloSent.Store(true) // before send: the browser may answer HELLO before send returns
+	ss.helloGoing() // before send: the browser may answer HELLO before send returns
 	if err := ss.send(wctx, msg); err != nil {
 		ss.end(&sessionEnd{Code: closeRemoteEnded, Reason: "browser gone", Err: err})
 		return

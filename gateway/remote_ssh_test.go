@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/racgate/racgate/authz"
 	"github.com/racgate/racgate/config"
@@ -303,10 +304,8 @@ func TestTerminalReadOnly(t *testing.T) {
 	if ft.in.Len() != 0 || len(ft.sizes) != 0 {
 		t.Fatalf("read-only terminal got input %q and sizes %v", ft.in.String(), ft.sizes)
 	}
-	ts.metrics.mu.Lock()
-	defer ts.metrics.mu.Unlock()
-	if n := ts.metrics.errorsTotal[errKind(closeClientError)]; n != 0 {
-		t.Fatalf("the session ended as the browser's error (%d)", n)
+	if n := testutil.ToFloat64(ts.metrics.errorsTotal.WithLabelValues(errKind(closeClientError))); n != 0 {
+		t.Fatalf("the session ended as the browser's error (%v)", n)
 	}
 }
 

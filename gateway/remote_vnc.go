@@ -389,8 +389,8 @@ func (r *vncRemote) Close() error {
 // renderDisplay adapts *render.Display to display.
 type renderDisplay struct{ *render.Display }
 
-func (d renderDisplay) NewViewer(send func([]byte) error) viewer {
-	return renderViewer{d.Display.NewViewer(send)}
+func (d renderDisplay) NewViewer(send func([]byte) error, onFrame func(time.Duration)) viewer {
+	return renderViewer{d.Display.NewViewerWith(send, render.ViewerOptions{OnFrame: onFrame})}
 }
 
 func (d renderDisplay) NewRecordingViewer(interval time.Duration, send func([]byte) error) recordingViewer {

@@ -70,6 +70,7 @@ type Server struct {
 	mu       sync.Mutex
 	sessions map[*session]struct{}
 	closing  bool
+	draining bool           // Drain: /readyz says so, new sessions still start
 	wg       sync.WaitGroup // live sessions
 
 	releaseOnce sync.Once
@@ -80,8 +81,9 @@ type Server struct {
 	// the OIDC provider); its idle connections close with the server.
 	idpClient *http.Client
 
+	metricsHandler http.Handler // the registry's exposition (metrics.go)
+
 	// connection control (control.go, admin.go)
-	control    *controlMetrics
 	storeCfg   config.StoreConfig // a reload may not change it
 	closeStore func()
 }
@@ -96,7 +98,6 @@ func NewServer(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 	rand.Read(key)
 	s := &Server{
 		log:          logger,
-		control:      newControlMetrics(),
 		shares:       newShares(),
 		metrics:      newMetrics(),
 		web:          webclient.FS(),
@@ -110,7 +111,8 @@ func NewServer(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 	s.dial = s.dialDesktop
 	s.dialTerm = s.dialSSH
 	s.dialPulse = pulse.Dial
-	st, closeStore, err := openStore(cfg, logger, s.control.storeOp)
+	s.metricsHandler = s.newMetricsHandler()
+	st, closeStore, err := openStore(cfg, logger, s.metrics.storeOp)
 	if err != nil {
 		return nil, err
 	}
@@ -184,7 +186,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 // MetricsHandler serves /metrics without asking who is there: for metrics.listen, an
 // address only scrapers reach.
-func (s *Server) MetricsHandler() http.Handler { return http.HandlerFunc(s.writeMetrics) }
+func (s *Server) MetricsHandler() http.Handler { return s.metricsHandler }
 
 // defaultBodyTimeout bounds reading a request body: forms and API calls are small.
 const defaultBodyTimeout = 10 * time.Second
@@ -216,10 +218,8 @@ func (s *Server) routes() {
 		}
 		static.ServeHTTP(w, r)
 	})
-	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Write([]byte("ok"))
-	})
+	m.HandleFunc("GET /healthz", s.handleHealthz)
+	m.HandleFunc("GET /readyz", s.handleReadyz)
 	m.HandleFunc("GET /metrics", s.handleMetrics)
 	s.adminRoutes(m)
 	s.recordingRoutes(m)

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/racgate/racgate/authz"
 	"github.com/racgate/racgate/config"
@@ -334,7 +335,7 @@ func TestLoginCrossOrigin(t *testing.T) {
 func TestHealthAndMetrics(t *testing.T) {
 	ts := newTestServer(t, testConfig)
 	resp, body := get(t, ts.client(), ts.hs.URL+"/healthz")
-	if resp.StatusCode != 200 || body != "ok" {
+	if resp.StatusCode != 200 || body != "ok\n" {
 		t.Fatalf("healthz: %s %q", resp.Status, body)
 	}
 	ts.login(t, ts.client(), "demo", "bad")
@@ -345,6 +346,27 @@ func TestHealthAndMetrics(t *testing.T) {
 		"# TYPE go_goroutines gauge\ngo_goroutines ", "go_memstats_heap_inuse_bytes "} {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %q:\n%s", want, body)
+		}
+	}
+	// As Prometheus reads it: every family parses, with its type.
+	mfs := parseMetrics(t, ts)
+	for name, typ := range map[string]dto.MetricType{
+		"racgate_sessions_active": dto.MetricType_GAUGE, "racgate_sessions_total": dto.MetricType_COUNTER,
+		"racgate_frame_encode_seconds": dto.MetricType_HISTOGRAM, "racgate_input_to_frame_seconds": dto.MetricType_HISTOGRAM,
+		"racgate_connections_live": dto.MetricType_GAUGE, "racgate_connections_refused_total": dto.MetricType_COUNTER,
+		"racgate_ready": dto.MetricType_GAUGE, "process_cpu_seconds_total": dto.MetricType_COUNTER,
+		"process_resident_memory_bytes": dto.MetricType_GAUGE, "go_goroutines": dto.MetricType_GAUGE,
+	} {
+		if mf := mfs[name]; mf == nil || mf.GetType() != typ {
+			t.Errorf("metric %s: %v, want type %v", name, mf, typ)
+		}
+	}
+	// Endpoint labels are the configured endpoints', nothing else.
+	for _, m := range mfs["racgate_connections_live"].GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == "endpoint" && ts.state.Load().cfg.Endpoint(l.GetValue()) == nil {
+				t.Errorf("racgate_connections_live for %q, not an endpoint", l.GetValue())
+			}
 		}
 	}
 }
@@ -594,8 +616,8 @@ func (f *fakeRemote) SetDesktopSize(w, h int) error {
 
 type fakeDisplay struct{ nopSink }
 
-func (fakeDisplay) NewViewer(func([]byte) error) viewer { return &fakeViewer{} }
-func (*fakeViewer) Refresh()                            {}
+func (fakeDisplay) NewViewer(func([]byte) error, func(time.Duration)) viewer { return &fakeViewer{} }
+func (*fakeViewer) Refresh()                                                 {}
 
 func (fakeDisplay) NewRecordingViewer(time.Duration, func([]byte) error) recordingViewer {
 	return &fakeViewer{}

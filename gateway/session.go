@@ -110,7 +110,9 @@ type dialFunc func(ctx context.Context, ep *config.Endpoint, set config.Settings
 // display is the picture a session's viewer streams (render.Display through an adapter).
 type display interface {
 	render.Sink
-	NewViewer(send func(msg []byte) error) viewer
+	// NewViewer adds a browser's viewer; onFrame is called after each frame it sent,
+	// with the time spent encoding it.
+	NewViewer(send func(msg []byte) error, onFrame func(encode time.Duration)) viewer
 	// NewRecordingViewer adds a viewer for a recording (recording.go), with at least
 	// interval between two frames.
 	NewRecordingViewer(interval time.Duration, send func(msg []byte) error) recordingViewer
@@ -219,6 +221,10 @@ type session struct {
 
 	remote    atomic.Pointer[remoteBox]
 	helloSent atomic.Bool // input is passed on only after HELLO
+	started   time.Time   // when the websocket was accepted
+	// keyAt is when the oldest key press not yet followed by a frame came (UnixNano; 0:
+	// none), for racgate_input_to_frame_seconds.
+	keyAt     atomic.Int64
 	view      atomic.Pointer[viewerBox]
 	term      atomic.Pointer[termBox]   // terminal endpoints instead of remote and view
 	prompt    atomic.Pointer[promptBox] // a login prompt waiting for PROMPT_RESPONSE
@@ -306,7 +312,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	defer lease.Release(context.Background()) // after an early return; run releases it sooner
 
 	ss := &session{
-		srv: s, conn: conn, ep: req.ep, user: req.lg.User.Username, who: req.lg.User, preq: req.preq, loginID: req.lg.ID, stamp: req.lg.User.Stamp(),
+		srv: s, conn: conn, ep: req.ep, started: time.Now(), user: req.lg.User.Username, who: req.lg.User, preq: req.preq, loginID: req.lg.ID, stamp: req.lg.User.Stamp(),
 		settings: req.set, ctx: ctx, cancel: cancel, ctrl: make(chan []byte, ctrlQueue), lease: lease,
 		readOnly: req.set.Bool("read-only"), noCopy: req.set.Bool("disable-copy"), noPaste: req.set.Bool("disable-paste"),
 		recCfg: req.st.cfg.RecordingFor(req.ep), sharing: req.st.cfg.SharingFor(req.ep),
@@ -324,6 +330,31 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	defer s.metrics.sessionsActive.Add(-1)
 	defer s.limit(ss, req)()
 	ss.run(req.width, req.height)
+	if ss.helloSent.Load() {
+		s.metrics.duration.WithLabelValues(ss.ep.Protocol).Observe(time.Since(ss.started).Seconds())
+	}
+}
+
+// helloGoing lets input through and counts the connect time: HELLO is about to go.
+func (ss *session) helloGoing() {
+	ss.helloSent.Store(true)
+	ss.srv.metrics.connect.WithLabelValues(ss.ep.Protocol).Observe(time.Since(ss.started).Seconds())
+}
+
+// maxInputToFrame: a frame later than this after a key press is not its answer (a
+// modifier draws nothing; the next frame may be a clock's tick a minute on).
+const maxInputToFrame = 5 * time.Second
+
+// frameSent is the viewer's OnFrame: the frame's encode time, and a key press's time to
+// it.
+func (ss *session) frameSent(encode time.Duration) {
+	m := ss.srv.metrics
+	m.frameEncode.Observe(encode.Seconds())
+	if at := ss.keyAt.Swap(0); at != 0 {
+		if d := time.Since(time.Unix(0, at)); d <= maxInputToFrame {
+			m.inputToFrame.Observe(d.Seconds())
+		}
+	}
 }
 
 // acceptWS checks what must hold before the upgrade (our subprotocol, the Origin) and
@@ -721,7 +752,7 @@ func (ss *session) desktopFlags(rem remote) (flags uint8, sound *audio.Stream) {
 func (ss *session) stream(hello wire.Hello, disp display, sound *audio.Stream, wctx context.Context, wg *sync.WaitGroup) bool {
 	// Input is accepted from here on: the browser may answer HELLO (with a resize to fit its
 	// window, or a key) before send returns, and that must not be dropped.
-	ss.helloSent.Store(true)
+	ss.helloGoing()
 	// HELLO goes before anything the viewer sends.
 	if err := ss.send(wctx, hello.Append(nil)); err != nil {
 		ss.end(&sessionEnd{Code: closeRemoteEnded, Reason: "browser gone", Err: err})
@@ -730,7 +761,7 @@ func (ss *session) stream(hello wire.Hello, disp display, sound *audio.Stream, w
 	// Frames are written with a context that never ends (no AfterFunc per frame, as for
 	// the reader); finish's CloseNow unblocks a write stuck on a dead connection.
 	fctx := context.WithoutCancel(wctx)
-	v := disp.NewViewer(func(msg []byte) error { return ss.send(fctx, msg) })
+	v := disp.NewViewer(func(msg []byte) error { return ss.send(fctx, msg) }, ss.frameSent)
 	ss.view.Store(&viewerBox{v})
 	if sound != nil {
 		l := sound.Listen(ss.audio)
@@ -961,6 +992,9 @@ func (ss *session) handle(m wire.Message) error {
 	r := rb.r
 	switch m := m.(type) {
 	case wire.Key:
+		if m.Down {
+			ss.keyAt.CompareAndSwap(0, time.Now().UnixNano())
+		}
 		return r.KeyEvent(m.Keysym, m.Code, m.Down)
 	case wire.Pointer:
 		return r.Pointer(m.Buttons, m.X, m.Y)

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/coder/websocket"
 
 	"github.com/racgate/racgate/internal/peers"
@@ -275,6 +277,20 @@ func TestXvncSession(t *testing.T) {
 	if v := metricValue(t, body, "racgate_sessions_active"); v != 1 {
 		t.Fatalf("racgate_sessions_active %v", v)
 	}
+	// The histograms: one connect, every frame's encode time, and typed keys to frames.
+	mfs := parseMetrics(t, ts)
+	if n, sum := histogram(t, mfs, "racgate_connect_seconds", "protocol", "vnc"); n != 1 || sum <= 0 || sum > 15 {
+		t.Fatalf("racgate_connect_seconds: %d, sum %v", n, sum)
+	}
+	frames := mfs["racgate_frames_sent_total"].GetMetric()[0].GetCounter().GetValue()
+	if n, sum := histogram(t, mfs, "racgate_frame_encode_seconds", "", ""); float64(n) > frames || float64(n) < frames-1 || sum <= 0 {
+		t.Fatalf("racgate_frame_encode_seconds: %d frames, sum %v; %v frames sent", n, sum, frames)
+	}
+	// 19 key presses, several between two frames: at least one answered, and none
+	// counted twice.
+	if n, sum := histogram(t, mfs, "racgate_input_to_frame_seconds", "", ""); n < 1 || n > 19 || sum/float64(n) > 5 {
+		t.Fatalf("racgate_input_to_frame_seconds: %d, sum %v", n, sum)
+	}
 
 	// The remote goes away: the browser is told so.
 	if err := syscall.Kill(x.PID, syscall.SIGKILL); err != nil {
@@ -284,6 +300,28 @@ func TestXvncSession(t *testing.T) {
 	if b.closed.Code != wire.CloseRemoteEnded {
 		t.Fatalf("CLOSE %d %q, want remote ended", b.closed.Code, b.closed.Reason)
 	}
+	waitFor(t, "the session's end", func() bool { return ts.metrics.sessionsActive.Load() == 0 })
+	if n, sum := histogram(t, parseMetrics(t, ts), "racgate_session_duration_seconds", "protocol", "vnc"); n != 1 || sum <= 0 {
+		t.Fatalf("racgate_session_duration_seconds: %d, sum %v", n, sum)
+	}
+}
+
+// histogram is the count and sum of the histogram name whose label is value (label "":
+// the only one).
+func histogram(t *testing.T, mfs map[string]*dto.MetricFamily, name, label, value string) (uint64, float64) {
+	t.Helper()
+	for _, m := range mfs[name].GetMetric() {
+		match := label == ""
+		for _, l := range m.GetLabel() {
+			match = match || l.GetName() == label && l.GetValue() == value
+		}
+		if match {
+			h := m.GetHistogram()
+			return h.GetSampleCount(), h.GetSampleSum()
+		}
+	}
+	t.Fatalf("no %s{%s=%q}", name, label, value)
+	return 0, 0
 }
 
 // TestXvncInitialResize: the browser's size differs from the remote's, so racgate asks

@@ -75,7 +75,8 @@ type Viewer struct {
 
 	standalone bool          // ViewerOptions.Standalone
 	interval   time.Duration // ViewerOptions.MinFrameInterval, else the display's
-	level      int           // ViewerOptions.ZlibLevel, else the display's
+	onFrame    func(time.Duration)
+	level      int // ViewerOptions.ZlibLevel, else the display's
 
 	lossy      tileSet
 	blank      tileSet     // tiles the client has had nothing drawn on since RESIZE (lone viewers)
@@ -133,12 +134,15 @@ type ViewerOptions struct {
 	// ZlibLevel, when not 0, is this viewer's deflate level instead of the display's
 	// Options.ZlibLevel: a recording, written once and kept, is worth the best.
 	ZlibLevel int
+	// OnFrame, if set, is called after each frame's FRAME was sent, with the time spent
+	// encoding that frame (for a histogram of it).
+	OnFrame func(encode time.Duration)
 }
 
 // NewViewerWith is NewViewer with options.
 func (d *Display) NewViewerWith(send func(msg []byte) error, o ViewerOptions) *Viewer {
 	v := &Viewer{d: d, send: send, wake: make(chan struct{}, 1), done: make(chan struct{}), standalone: o.Standalone,
-		interval: max(o.MinFrameInterval, d.opts.MinFrameInterval), level: o.ZlibLevel}
+		interval: max(o.MinFrameInterval, d.opts.MinFrameInterval), level: o.ZlibLevel, onFrame: o.OnFrame}
 	d.mu.Lock()
 	v.resetLocked()
 	v.cursorSeq = d.cursorSeq - 1 // send the cursor first thing
@@ -646,11 +650,14 @@ func (v *Viewer) sendFrame(ctx context.Context) error {
 	if v.bigPix && cap(v.out) <= smallBuffer { // shared, as bigPix is
 		v.out = append(v.d.env.out.get(0, chunkBytes+chunkBytes/4), v.out...)
 	}
+	var spent time.Duration // encoding this frame
 	encode := func() {
 		start := time.Now()
 		oi, ri = v.encodeChunk(oi, ri)
 		v.enc.release() // the encoder's scratch goes back between chunks
-		v.stats.encodeNanos.Add(int64(time.Since(start)))
+		d := time.Since(start)
+		spent += d
+		v.stats.encodeNanos.Add(int64(d))
 	}
 	for {
 		if p := v.d.opts.Pool; p != nil && v.encodes {
@@ -685,6 +692,9 @@ func (v *Viewer) sendFrame(ctx context.Context) error {
 		}
 		if done {
 			v.stats.frames.Add(1)
+			if v.onFrame != nil {
+				v.onFrame(spent)
+			}
 			return nil
 		}
 	}

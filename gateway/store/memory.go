@@ -271,6 +271,9 @@ func (m *Memory) Revoked(_ context.Context, login string) (bool, error) {
 // InstanceID implements Store.
 func (m *Memory) InstanceID() string { return m.instance.ID }
 
+// Reachable is always true: the memory store is this process.
+func (m *Memory) Reachable() bool { return true }
+
 // Close implements Store.
 func (m *Memory) Close() error {
 	m.mu.Lock()

@@ -610,6 +610,13 @@ func (r *Redis) Revoked(ctx context.Context, login string) (bool, error) {
 // InstanceID implements Store.
 func (r *Redis) InstanceID() string { return r.inst.ID }
 
+// Reachable reports whether the last heartbeat reached Redis.
+func (r *Redis) Reachable() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return !r.down
+}
+
 // A termination message is "ID\nreason".
 func formatTermination(id, reason string) string { return id + "\n" + reason }
 

@@ -132,6 +132,9 @@ type Store interface {
 	// Close stops heartbeats. Leases not released stay counted until they expire
 	// (Memory: they vanish with it).
 	Close() error
+	// Reachable reports whether the store could be reached lately (Redis: its last
+	// heartbeat succeeded); the memory store always is.
+	Reachable() bool
 }
 
 // Attempts is what the store remembers of failed logins for one key (the gateway uses
