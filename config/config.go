@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/url"
 	"os"
@@ -69,6 +70,9 @@ type Config struct {
 	// AuditLog is the file audit events are appended to as JSON lines ("" = none),
 	// resolved against the config file's folder.
 	AuditLog string
+	TLS      *TLSConfig // nil: plain HTTP (behind a proxy that terminates TLS)
+	Log      LogConfig
+	Shutdown ShutdownConfig
 
 	Users            []User
 	Providers        []*Provider
@@ -207,7 +211,7 @@ func Parse(file string, data []byte, check SettingsCheck) (*Config, error) {
 		return nil, Errors{{File: file, Line: mistakeLine(data, line, msg), Msg: msg}}
 	}
 	c := &Config{File: file, Listen: DefaultListen, Store: StoreConfig{Kind: "memory"},
-		Session: SessionConfig{Lifetime: DefaultSessionLifetime}, LoginThrottle: DefaultThrottle,
+		Session: SessionConfig{Lifetime: DefaultSessionLifetime}, LoginThrottle: DefaultThrottle, Shutdown: DefaultShutdown, Log: LogConfig{Level: slog.LevelInfo, Format: "text"},
 		Auth: AuthConfig{Builtin: true}}
 	if len(doc.Content) == 0 {
 		return nil, Errors{{File: file, Line: 1, Msg: "empty config file"}}
@@ -250,6 +254,9 @@ func Parse(file string, data []byte, check SettingsCheck) (*Config, error) {
 		"metrics":               func(k string, v *yaml.Node) { d.metrics(k, v, file, &c.Metrics) },
 		"login-throttle":        func(k string, v *yaml.Node) { d.throttle(k, v, &c.LoginThrottle) },
 		"auth":                  func(k string, v *yaml.Node) { d.auth(k, v, file, &c.Auth) },
+		"tls":                   func(k string, v *yaml.Node) { d.tlsFiles(k, v, file, &c.TLS) },
+		"log":                   func(k string, v *yaml.Node) { d.logConfig(k, v, &c.Log) },
+		"shutdown":              func(k string, v *yaml.Node) { d.shutdown(k, v, &c.Shutdown) },
 		"audit-log": func(k string, v *yaml.Node) {
 			if p, ok := d.scalar(v, k); ok {
 				if !filepath.IsAbs(p) {

@@ -56,7 +56,7 @@ func TestReadyzDrain(t *testing.T) {
 	if code, body := readyz(t, ts); code != http.StatusServiceUnavailable || !strings.Contains(body, "draining") {
 		t.Fatalf("readyz while draining: %d %q", code, body)
 	}
-	if resp, body := get(t, ts.client(), ts.hs.URL+"/healthz"); resp.StatusCode != http.StatusOK || body != "ok\n" {
+	if resp, body := get(t, ts.client(), ts.hs.URL+"/healthz"); resp.StatusCode != http.StatusOK || body != "ok" {
 		t.Fatalf("healthz while draining: %s %q", resp.Status, body)
 	}
 	if v := readyMetric(t, ts); v != 0 {

@@ -195,8 +195,15 @@ const defaultBodyTimeout = 10 * time.Second
 // stalls mid-body does not hold a connection and a goroutine. (http.Server's ReadTimeout
 // cannot do it: it would also cut the websockets, which outlive their request. net/http
 // lifts the deadline itself before the connection's next request.)
+//
+// It also sets HSTS on requests that came over TLS (racgate's own, tls:): a browser
+// that once reached racgate over HTTPS will not be talked into plain HTTP. Behind a
+// proxy that terminates TLS, the proxy's configuration decides.
 func (s *Server) withBodyDeadline(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS != nil {
+			w.Header().Set("Strict-Transport-Security", "max-age=31536000")
+		}
 		if r.Body != nil && r.Body != http.NoBody {
 			http.NewResponseController(w).SetReadDeadline(time.Now().Add(cmp.Or(s.bodyTimeout, defaultBodyTimeout)))
 		}

@@ -335,7 +335,7 @@ func TestLoginCrossOrigin(t *testing.T) {
 func TestHealthAndMetrics(t *testing.T) {
 	ts := newTestServer(t, testConfig)
 	resp, body := get(t, ts.client(), ts.hs.URL+"/healthz")
-	if resp.StatusCode != 200 || body != "ok\n" {
+	if resp.StatusCode != 200 || body != "ok" {
 		t.Fatalf("healthz: %s %q", resp.Status, body)
 	}
 	ts.login(t, ts.client(), "demo", "bad")

@@ -10,7 +10,9 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -27,9 +29,6 @@ import (
 	"github.com/racgate/racgate/config"
 	"github.com/racgate/racgate/gateway"
 )
-
-// shutdownGrace is how long sessions get to say goodbye on SIGINT/SIGTERM.
-const shutdownGrace = 5 * time.Second
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
@@ -122,8 +121,8 @@ func hashPassword(args []string, stdin io.Reader, stdout, stderr io.Writer) int 
 func serve(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("serve", "racgate serve -config FILE [-listen HOST:PORT] [-log-level info] [-log-format text]", stdout, stderr)
 	path := fs.String("config", "", "config file (YAML)")
-	level := fs.String("log-level", "info", "debug, info, warn or error")
-	format := fs.String("log-format", "text", "text or json")
+	level := fs.String("log-level", "", "debug, info, warn or error (default: the config's log.level, else info)")
+	format := fs.String("log-format", "", "text or json (default: the config's log.format, else text)")
 	listen := fs.String("listen", "", "listen on this host:port instead of the config's listen (make run LISTEN=...)")
 	debugAddr := fs.String("debug-listen", "", "serve Go's pprof profiles on this host:port (keep it on loopback)")
 	if rc, ok := fs.parse(args); !ok {
@@ -132,19 +131,14 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	if *path == "" || fs.NArg() != 0 {
 		return fs.fail("serve takes its config file as -config FILE")
 	}
-	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(*level)); err != nil {
-		fmt.Fprintln(stderr, "racgate: -log-level:", err)
-		return 2
+	var flagLevel slog.Level
+	if *level != "" {
+		if err := flagLevel.UnmarshalText([]byte(*level)); err != nil {
+			fmt.Fprintln(stderr, "racgate: -log-level:", err)
+			return 2
+		}
 	}
-	hopts := &slog.HandlerOptions{Level: lv}
-	var logger *slog.Logger
-	switch *format {
-	case "text":
-		logger = slog.New(slog.NewTextHandler(stderr, hopts))
-	case "json":
-		logger = slog.New(slog.NewJSONHandler(stderr, hopts))
-	default:
+	if *format != "" && *format != "text" && *format != "json" {
 		fmt.Fprintln(stderr, "racgate: -log-format: want text or json")
 		return 2
 	}
@@ -154,6 +148,20 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
+	// The level is a LevelVar, so that a reload can change it; the flags win over the file.
+	lv := &slog.LevelVar{}
+	lv.Set(cfg.Log.Level)
+	if *level != "" {
+		lv.Set(flagLevel)
+	}
+	hopts := &slog.HandlerOptions{Level: lv}
+	var logger *slog.Logger
+	if cmp.Or(*format, cfg.Log.Format) == "json" {
+		logger = slog.New(slog.NewJSONHandler(stderr, hopts))
+	} else {
+		logger = slog.New(slog.NewTextHandler(stderr, hopts))
+	}
+	logs := logSettings{level: lv, flagLevel: *level != "", format: cmp.Or(*format, cfg.Log.Format)}
 	if *listen != "" {
 		cfg.Listen = *listen
 	}
@@ -167,13 +175,22 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "racgate:", err)
 		return 1
 	}
+	var cert *certificate
+	if cfg.TLS != nil {
+		cert = &certificate{}
+		if err := cert.load(cfg.TLS); err != nil {
+			fmt.Fprintln(stderr, "racgate:", err)
+			return 1
+		}
+		ln = tls.NewListener(ln, cert.serverTLS())
+	}
 	hs := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	logger.Info("racgate listening", "addr", ln.Addr().String(), "config", *path, "version", version())
+	logger.Info("racgate listening", "addr", ln.Addr().String(), "tls", cert != nil, "config", *path, "version", version())
 	if cfg.Metrics.Listen != "" {
 		mln, err := net.Listen("tcp", cfg.Metrics.Listen)
 		if err != nil {
@@ -212,11 +229,25 @@ func serve(args []string, stdout, stderr io.Writer) int {
 			return 1
 		case sig := <-sigs:
 			if sig == syscall.SIGHUP {
-				reload(srv, cfg, *path, *listen, logger)
+				if next := reload(srv, cfg, *path, *listen, logs, cert, logger); next != nil {
+					cfg = next
+				}
 				continue
 			}
-			logger.Info("shutting down", "signal", sig.String())
-			ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+			logger.Info("shutting down", "signal", sig.String(), "delay", cfg.Shutdown.Delay, "drain_timeout", cfg.Shutdown.DrainTimeout)
+			// Out of the load balancer first (/readyz fails), still serving for the delay,
+			// so that new sessions go elsewhere before the listener closes.
+			srv.Drain()
+			if d := cfg.Shutdown.Delay; d > 0 {
+				select {
+				case <-time.After(d):
+				case sig := <-sigs:
+					logger.Info("shutting down now", "signal", sig.String())
+				}
+			}
+			// Sessions are told the instance is going away (CLOSE 8): the page reconnects,
+			// through the balancer, to another instance.
+			ctx, cancel := context.WithTimeout(context.Background(), cfg.Shutdown.DrainTimeout)
 			// Stop accepting first; websockets are hijacked, so this does not wait for them.
 			if err := hs.Shutdown(ctx); err != nil {
 				logger.Warn("http shutdown", "err", err)
@@ -233,19 +264,47 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	}
 }
 
-// reload applies a changed config file; a bad one is refused and the running config kept.
-// listen is serve's -listen, which stands for the file's.
-func reload(srv *gateway.Server, running *config.Config, path, listen string, logger *slog.Logger) {
+// logSettings is what serve's flags and the config made of logging.
+type logSettings struct {
+	level     *slog.LevelVar
+	flagLevel bool   // -log-level given: the file's level is not applied
+	format    string // in use; a change needs a restart
+}
+
+// reload applies a changed config file and reads the TLS certificate again; a bad file
+// is refused and the running config (and certificate) kept. listen is serve's -listen,
+// which stands for the file's. It returns the config now running, nil if unchanged.
+func reload(srv *gateway.Server, running *config.Config, path, listen string, logs logSettings, cert *certificate, logger *slog.Logger) *config.Config {
 	cfg, err := gateway.LoadConfig(path)
 	if err == nil {
 		if listen != "" {
 			cfg.Listen = listen
 		}
+		if (cfg.TLS == nil) != (cert == nil) {
+			err = fmt.Errorf("tls: turning TLS on or off needs a restart")
+		}
+	}
+	var pair *tls.Certificate
+	if err == nil && cert != nil {
+		pair, err = readCertificate(cfg.TLS)
+	}
+	if err == nil {
 		err = srv.Reload(cfg)
 	}
 	if err != nil {
-		logger.Error("config reload refused; keeping the running config", "err", err)
-		return
+		logger.Error("config reload refused; keeping the running config and certificate", "err", err)
+		return nil
+	}
+	if cert != nil {
+		cert.cur.Store(pair)
+		leaf := pair.Leaf
+		logger.Info("certificate loaded", "subject", leaf.Subject.String(), "not_after", leaf.NotAfter, "serial", leaf.SerialNumber.String())
+	}
+	if !logs.flagLevel {
+		logs.level.Set(cfg.Log.Level)
+	}
+	if cfg.Log.Format != logs.format && running.Log.Format != cfg.Log.Format {
+		logger.Warn("log.format changes need a restart", "running", logs.format, "config", cfg.Log.Format)
 	}
 	if cfg.Listen != running.Listen {
 		logger.Warn("listen address changes need a restart", "running", running.Listen, "config", cfg.Listen)
@@ -254,4 +313,5 @@ func reload(srv *gateway.Server, running *config.Config, path, listen string, lo
 		logger.Warn("metrics.listen changes need a restart", "running", running.Metrics.Listen, "config", cfg.Metrics.Listen)
 	}
 	logger.Info("config reloaded", "config", path)
+	return cfg
 }

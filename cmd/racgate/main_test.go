@@ -92,12 +92,20 @@ func startRacgate(t *testing.T, cfgText string, flags ...string) (*proc, string,
 		}
 		close(p.lines)
 	}()
-	addr := p.waitLine(`racgate listening" addr=(\S+)`)[1]
+	addr := p.waitLine(`racgate listening"?,? ?"?addr"?[=:]"?([0-9.:\[\]]+)`)[1]
 	return p, addr, cfg
 }
 
 func (p *proc) waitLine(re string) []string {
 	p.t.Helper()
+	lines := p.linesUntil(re)
+	return regexp.MustCompile(re).FindStringSubmatch(lines[len(lines)-1])
+}
+
+// linesUntil returns the log lines up to and with the first that matches re.
+func (p *proc) linesUntil(re string) []string {
+	p.t.Helper()
+	var seen []string
 	r := regexp.MustCompile(re)
 	timeout := time.After(10 * time.Second)
 	for {
@@ -107,8 +115,9 @@ func (p *proc) waitLine(re string) []string {
 				p.t.Fatalf("racgate exited waiting for %q", re)
 			}
 			p.t.Log(l)
-			if m := r.FindStringSubmatch(l); m != nil {
-				return m
+			seen = append(seen, l)
+			if r.MatchString(l) {
+				return seen
 			}
 		case <-timeout:
 			p.t.Fatalf("no log line %q", re)

@@ -1,0 +1,102 @@
+package config
+
+import (
+	"crypto/tls"
+	"log/slog"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// TLSConfig is tls: the certificate racgate serves HTTPS with, both files PEM (the
+// certificate file may hold the chain after it). A SIGHUP reads them again.
+type TLSConfig struct {
+	CertFile, KeyFile string // resolved against the config file's folder
+}
+
+// LogConfig is log: what racgate logs, and how. -log-level and -log-format on the
+// command line win over it; a reload applies a changed level (not the format).
+type LogConfig struct {
+	Level  slog.Level
+	Format string // "text" or "json"
+	set    bool   // level given in the file
+}
+
+// LevelSet reports whether the file gave log.level.
+func (l LogConfig) LevelSet() bool { return l.set }
+
+// ShutdownConfig is shutdown: what SIGTERM does (docs/deploy.md § Rolling upgrades).
+type ShutdownConfig struct {
+	// Delay keeps serving after SIGTERM with /readyz failing, so that load balancers
+	// stop sending new sessions before the listener closes (0: close at once).
+	Delay time.Duration
+	// DrainTimeout is how long sessions, told that the instance is going away, get to
+	// end before racgate exits anyway.
+	DrainTimeout time.Duration
+}
+
+// DefaultShutdown is shutdown when the file leaves it out.
+var DefaultShutdown = ShutdownConfig{DrainTimeout: 30 * time.Second}
+
+func (d *decoder) tlsFiles(k string, v *yaml.Node, file string, dst **TLSConfig) {
+	t := &TLSConfig{}
+	d.mapping(v, k, map[string]fieldFunc{
+		"cert-file": func(k string, v *yaml.Node) {
+			if p, ok := d.scalar(v, k); ok {
+				t.CertFile = relTo(file, p)
+			}
+		},
+		"key-file": func(k string, v *yaml.Node) {
+			if p, ok := d.scalar(v, k); ok {
+				t.KeyFile = relTo(file, p)
+			}
+		},
+	})
+	d.required(v, k, "cert-file", t.CertFile)
+	d.required(v, k, "key-file", t.KeyFile)
+	if t.CertFile == "" || t.KeyFile == "" {
+		return
+	}
+	// Read now, so that check-config and a reload say what is wrong at file:line.
+	if _, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile); err != nil {
+		d.errorf(v, k, "%v", err)
+		return
+	}
+	*dst = t
+}
+
+func (d *decoder) logConfig(k string, v *yaml.Node, l *LogConfig) {
+	d.mapping(v, k, map[string]fieldFunc{
+		"level": func(k string, v *yaml.Node) {
+			if s, ok := d.scalar(v, k); ok {
+				if err := l.Level.UnmarshalText([]byte(s)); err != nil {
+					d.errorf(v, k, "want debug, info, warn or error")
+					return
+				}
+				l.set = true
+			}
+		},
+		"format": func(k string, v *yaml.Node) {
+			if s, ok := d.scalar(v, k); ok {
+				if s != "text" && s != "json" {
+					d.errorf(v, k, "want text or json")
+					return
+				}
+				l.Format = s
+			}
+		},
+	})
+}
+
+func (d *decoder) shutdown(k string, v *yaml.Node, s *ShutdownConfig) {
+	d.mapping(v, k, map[string]fieldFunc{
+		"delay":         func(k string, v *yaml.Node) { d.duration(v, k, &s.Delay) },
+		"drain-timeout": func(k string, v *yaml.Node) { d.duration(v, k, &s.DrainTimeout) },
+	})
+	if s.Delay < 0 || s.Delay > 10*time.Minute {
+		d.errorf(v, k, "delay: want 0 to 10m")
+	}
+	if s.DrainTimeout < time.Second || s.DrainTimeout > time.Hour {
+		d.errorf(v, k, "drain-timeout: want 1s to 1h")
+	}
+}
