@@ -38,7 +38,7 @@ func (s *Server) adminUser(w http.ResponseWriter, r *http.Request) (who string, 
 		if tokenIs(tok, cfg.AdminToken) {
 			return "token", true
 		}
-		s.log.Info("admin API: bad token", "remote", r.RemoteAddr)
+		s.log.InfoContext(r.Context(), "admin API: bad token", "remote", r.RemoteAddr)
 		http.Error(w, "bad admin token", http.StatusUnauthorized)
 		return "", false
 	}
@@ -128,7 +128,7 @@ func (s *Server) kill(r *http.Request, who, id string) (int, string) {
 	err := s.store.Terminate(r.Context(), id, "An administrator ended the connection.")
 	switch {
 	case err == nil:
-		s.log.Info("connection termination requested", "audit", true, "conn", id, "by", who, "remote", r.RemoteAddr)
+		s.log.InfoContext(r.Context(), "connection termination requested", "audit", true, "conn", id, "by", who, "remote", r.RemoteAddr)
 		s.audit.Record(audit.ConnectionKilled, slog.String("conn", id), slog.String("by", who), slog.String("remote", r.RemoteAddr))
 		return http.StatusNoContent, ""
 	case errors.Is(err, store.ErrNotFound):

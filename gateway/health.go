@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"context"
 	"errors"
 	"net/http"
 )
@@ -60,23 +59,4 @@ func (s *Server) Drain() {
 	s.draining = true
 	s.mu.Unlock()
 	s.log.Info("draining: /readyz fails from now on")
-}
-
-// Sessions is the number of sessions open (watchers included).
-func (s *Server) Sessions() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.sessions)
-}
-
-// DrainWait waits until no session is left or ctx ends, whichever is first.
-func (s *Server) DrainWait(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/racgate/racgate/config"
+	"github.com/racgate/racgate/render/wire"
 )
 
 // metrics are the server's Prometheus metrics, in a registry of its own (two servers in
@@ -81,8 +82,16 @@ func newMetrics() *metrics {
 	m.inputToFrame = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name: "racgate_input_to_frame_seconds", Help: "From a key press the gateway received to the next frame it sent that browser (a desktop's, whatever drew it; at most 5 s).",
 		Buckets: frameBuckets})
+	// Every series a rule may ask for exists from the start, at 0: rate() over a series
+	// that appears with its first event misses that event.
 	for _, p := range config.Protocols() {
 		m.sessionsTotal.WithLabelValues(p)
+		m.connect.WithLabelValues(p)
+		m.duration.WithLabelValues(p)
+	}
+	for _, c := range []wire.CloseCode{closeUnreachable, closeAuthFailed, closeProtocolError, closeLimit,
+		closeTimeout, closeForbidden, closeInternal, closeClientError} {
+		m.errorsTotal.WithLabelValues(errKind(c))
 	}
 	for _, k := range []string{"endpoint_limit", "user_limit", "store_unavailable"} {
 		m.refusals.WithLabelValues(k)
@@ -132,7 +141,7 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 	cfg := s.state.Load().cfg
 	if tok, found := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); found {
 		if !tokenIs(tok, cfg.Metrics.Token) && !tokenIs(tok, cfg.AdminToken) {
-			s.log.Info("metrics: bad token", "remote", r.RemoteAddr)
+			s.log.InfoContext(r.Context(), "metrics: bad token", "remote", r.RemoteAddr)
 			http.Error(w, "bad metrics token", http.StatusUnauthorized)
 			return
 		}

@@ -25,6 +25,7 @@ import (
 	"github.com/racgate/racgate/authz"
 	"github.com/racgate/racgate/config"
 	"github.com/racgate/racgate/gateway/pages"
+	"github.com/racgate/racgate/gateway/reqid"
 	"github.com/racgate/racgate/gateway/sharing"
 	"github.com/racgate/racgate/gateway/signin"
 	"github.com/racgate/racgate/gateway/store"
@@ -96,6 +97,7 @@ func NewServer(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 	}
 	key := make([]byte, 32)
 	rand.Read(key)
+	logger = slog.New(reqid.Handler(logger.Handler())) // HTTP lines carry request=ID
 	s := &Server{
 		log:          logger,
 		shares:       newShares(),
@@ -235,7 +237,7 @@ func (s *Server) routes() {
 	// Browsers ask for it on every page; no icon, and no 404 in their consoles.
 	m.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	s.mux = m
-	s.handler = s.withBodyDeadline(m)
+	s.handler = reqid.Middleware(s.withBodyDeadline(m))
 }
 
 func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {

@@ -20,6 +20,7 @@ import (
 	"github.com/racgate/racgate/authz"
 	"github.com/racgate/racgate/config"
 	"github.com/racgate/racgate/gateway/clipboard"
+	"github.com/racgate/racgate/gateway/reqid"
 	"github.com/racgate/racgate/gateway/signin"
 	"github.com/racgate/racgate/gateway/store"
 	"github.com/racgate/racgate/policy"
@@ -320,7 +321,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	ss.cols, ss.rows = terminalSize(r.URL.Query())
 	ss.audio = wire.ParseCodecs(r.URL.Query().Get("audio"))
 	ss.scale, _ = strconv.Atoi(r.URL.Query().Get("scale")) // checked by connectRequest
-	ss.log = s.log.With("user", ss.user, "endpoint", req.ep.Name, "remote", r.RemoteAddr, "conn", lease.Conn().ID)
+	ss.log = s.log.With("user", ss.user, "endpoint", req.ep.Name, "remote", r.RemoteAddr, "conn", lease.Conn().ID, "request", reqid.From(r.Context()))
 	if err := s.admit(ss); err != nil {
 		s.refuse(conn, err)
 		return
@@ -376,7 +377,7 @@ func (s *Server) acceptWS(w http.ResponseWriter, r *http.Request) *websocket.Con
 		CompressionMode:    websocket.CompressionDisabled,
 	})
 	if err != nil {
-		s.log.Info("websocket accept", "err", err, "remote", r.RemoteAddr)
+		s.log.InfoContext(r.Context(), "websocket accept", "err", err, "remote", r.RemoteAddr)
 		return nil
 	}
 	conn.SetReadLimit(wire.MaxClientMessage)

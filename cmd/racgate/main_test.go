@@ -6,8 +6,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coder/websocket"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/racgate/racgate/internal/peers"
@@ -130,57 +127,15 @@ func (p *proc) linesUntil(re string) []string {
 func TestServeShutdownEndsSessions(t *testing.T) {
 	peers.Require(t, "Xvnc")
 	x := peers.StartXvnc(t, peers.XvncOptions{Geometry: "320x240"})
-	good, err := os.ReadFile("../../examples/racgate.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfgText := strings.NewReplacer("listen: 127.0.0.1:8080", "listen: 127.0.0.1:0",
-		"host: 127.0.0.1:5901", "host: "+x.Addr, "public-url: http://127.0.0.1:8080", "").Replace(string(good))
-	p, addr, _ := startRacgate(t, cfgText)
-
-	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar}
-	resp, err := c.PostForm("http://"+addr+"/login", url.Values{"username": {"demo"}, "password": {"demo"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 || resp.Request.URL.Path != "/" {
-		t.Fatalf("login: %s at %s", resp.Status, resp.Request.URL)
-	}
+	p, addr, _ := startRacgate(t, exampleWithXvnc(t, x))
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	conn, _, err := websocket.Dial(ctx, "ws://"+addr+"/ws/Demo%20desktop",
-		&websocket.DialOptions{HTTPClient: c, Subprotocols: []string{wire.Subprotocol}})
-	if err != nil {
-		t.Fatal(err)
+	_, msgs := openDesktop(t, ctx, "http://"+addr, &http.Client{Transport: &http.Transport{}})
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	cl := waitMsg(t, msgs, "CLOSE", func(m wire.Message) bool { _, ok := m.(wire.Close); return ok }).(wire.Close)
+	if cl.Code != wire.CloseShutdown || cl.Reason != "racgate is shutting down" {
+		t.Fatalf("CLOSE %d %q", cl.Code, cl.Reason)
 	}
-	defer conn.CloseNow()
-	conn.SetReadLimit(wire.MaxServerMessage)
-	var hello, closed bool
-	var cl wire.Close
-	for !closed {
-		_, data, err := conn.Read(ctx)
-		if err != nil {
-			t.Fatalf("read: %v", err)
-		}
-		wire.Decode(data, func(m wire.Message) error {
-			switch m := m.(type) {
-			case wire.Hello:
-				hello = true
-				p.cmd.Process.Signal(syscall.SIGTERM)
-			case wire.Frame:
-				conn.Write(ctx, websocket.MessageBinary, wire.Ack{ID: m.ID}.Append(nil))
-			case wire.Close:
-				cl, closed = m, true
-			}
-			return nil
-		})
-	}
-	if !hello || cl.Code != wire.CloseShutdown || cl.Reason != "racgate is shutting down" {
-		t.Fatalf("hello %v, CLOSE %d %q", hello, cl.Code, cl.Reason)
-	}
-	conn.Read(ctx) // the close handshake
 	p.waitLine(`session end.*code=8`)
 	p.waitLine(`stopped`)
 	if err := p.cmd.Wait(); err != nil {

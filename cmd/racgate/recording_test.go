@@ -4,15 +4,11 @@ import (
 	"bytes"
 	"context"
 	"net/http"
-	"net/http/cookiejar"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/coder/websocket"
 
 	"github.com/racgate/racgate/internal/peers"
 	"github.com/racgate/racgate/recording"
@@ -27,45 +23,11 @@ func TestKill9LeavesPlayableRecording(t *testing.T) {
 	x := peers.StartXvnc(t, peers.XvncOptions{Geometry: "320x240"})
 	x.Run(t, "xsetroot", "-solid", "#336699")
 	dir := t.TempDir()
-	good, err := os.ReadFile("../../examples/racgate.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfgText := strings.NewReplacer("listen: 127.0.0.1:8080", "listen: 127.0.0.1:0",
-		"host: 127.0.0.1:5901", "host: "+x.Addr, "public-url: http://127.0.0.1:8080", "",
-		"  - name: lab\n", "  - name: lab\n    recording: {path: "+dir+", key-frame-interval: 1s}\n").Replace(string(good))
+	cfgText := strings.Replace(exampleWithXvnc(t, x), "  - name: lab\n", "  - name: lab\n    recording: {path: "+dir+", key-frame-interval: 1s}\n", 1)
 	p, addr, _ := startRacgate(t, cfgText)
-
-	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar}
-	resp, err := c.PostForm("http://"+addr+"/login", url.Values{"username": {"demo"}, "password": {"demo"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	conn, _, err := websocket.Dial(ctx, "ws://"+addr+"/ws/Demo%20desktop",
-		&websocket.DialOptions{HTTPClient: c, Subprotocols: []string{wire.Subprotocol}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.CloseNow()
-	conn.SetReadLimit(wire.MaxServerMessage)
-	go func() { // a browser that draws at once
-		for {
-			_, data, err := conn.Read(ctx)
-			if err != nil {
-				return
-			}
-			wire.Decode(data, func(m wire.Message) error {
-				if f, ok := m.(wire.Frame); ok {
-					conn.Write(ctx, websocket.MessageBinary, wire.Ack{ID: f.ID}.Append(nil))
-				}
-				return nil
-			})
-		}
-	}()
+	openDesktop(t, ctx, "http://"+addr, &http.Client{Transport: &http.Transport{}}) // a browser that draws at once
 	p.waitLine(`msg=recording`)
 	// The screen changes whole every half second: key frames at 0, 1 and 2 s (a still
 	// screen would keep its first only).

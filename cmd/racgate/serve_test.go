@@ -90,7 +90,8 @@ func exampleWithXvnc(t *testing.T, x *peers.X) string {
 }
 
 // openDesktop logs in as demo and opens the demo desktop's websocket; it returns once
-// HELLO came, with a reader that acknowledges frames and hands on the rest.
+// HELLO came, with a reader that acknowledges frames and hands on the messages that are
+// not the picture (HELLO, CLOSE, PONG, ...).
 func openDesktop(t *testing.T, ctx context.Context, base string, hc *http.Client) (*websocket.Conn, <-chan wire.Message) {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
@@ -119,12 +120,16 @@ func openDesktop(t *testing.T, ctx context.Context, base string, hc *http.Client
 				return
 			}
 			wire.Decode(data, func(m wire.Message) error {
-				if f, ok := m.(wire.Frame); ok {
-					conn.Write(ctx, websocket.MessageBinary, wire.Ack{ID: f.ID}.Append(nil))
-				}
-				select {
-				case msgs <- m:
-				default: // nobody reads frames' contents here
+				switch m := m.(type) {
+				case wire.Frame:
+					conn.Write(ctx, websocket.MessageBinary, wire.Ack{ID: m.ID}.Append(nil))
+				case wire.Image, wire.Fill, wire.Copy, wire.Cursor:
+					// the picture: nobody reads it here
+				default:
+					select {
+					case msgs <- m:
+					case <-ctx.Done():
+					}
 				}
 				return nil
 			})
@@ -282,7 +287,7 @@ func TestServeLogs(t *testing.T) {
 		}
 		if rec["msg"] == "session start" {
 			conn1, _ = rec["conn"].(string)
-			if rec["user"] != "demo" || len(conn1) < 8 || rec["level"] != "INFO" {
+			if req, _ := rec["request"].(string); rec["user"] != "demo" || len(conn1) < 8 || rec["level"] != "INFO" || len(req) != 16 {
 				t.Fatalf("session start: %v", rec)
 			}
 		}
@@ -322,6 +327,18 @@ func TestServeLogs(t *testing.T) {
 	os.WriteFile(cfgPath, []byte(base+"log:\n  format: json\n  level: info\n"), 0o600)
 	p.cmd.Process.Signal(syscall.SIGHUP)
 	p.waitLine(`"msg":"config reloaded"`)
-	login()
-	p.waitLine(`"msg":"login".*"user":"demo"`)
+	// A proxy's request ID is kept: in the answer, and on the login's line.
+	jar, _ := cookiejar.New(nil)
+	req, _ := http.NewRequest("POST", "http://"+addr+"/login", strings.NewReader(url.Values{"username": {"demo"}, "password": {"demo"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Request-Id", "proxy-7f3a")
+	resp, err := (&http.Client{Jar: jar, Transport: hc.Transport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := resp.Header.Get("X-Request-Id"); got != "proxy-7f3a" {
+		t.Fatalf("X-Request-Id %q", got)
+	}
+	p.waitLine(`"msg":"login".*"user":"demo".*"request":"proxy-7f3a"`)
 }

@@ -21,7 +21,7 @@ func (s *Service) handleLogout(w http.ResponseWriter, r *http.Request) {
 	if lg, err := s.Current(r); err == nil {
 		s.Revoke(r.Context(), lg.ID, lg.Expires)
 		s.o.EndLogin(r.Context(), lg.ID, ReasonLogout)
-		s.o.Log.Info("logout", "audit", true, "user", lg.User.Username, "source", lg.User.Source, "remote", r.RemoteAddr)
+		s.o.Log.InfoContext(r.Context(), "logout", "audit", true, "user", lg.User.Username, "source", lg.User.Source, "remote", r.RemoteAddr)
 		s.o.Audit.Record(audit.Logout, slog.String("user", lg.User.Username), slog.String("source", lg.User.Source), slog.String("remote", r.RemoteAddr))
 		if f := src.Forward; f != nil && lg.User.Source == authz.SourceForwardAuth && f.Config().SignOutURL != "" {
 			next = f.Config().SignOutURL // the proxy's own sign-out, or it signs the user straight back in

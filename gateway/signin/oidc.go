@@ -50,7 +50,7 @@ func (s *Service) handleOIDCCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, &http.Cookie{Name: oidcFlowCookie, Path: "/auth/oidc/", MaxAge: -1, HttpOnly: true})
 	fail := func(err error) {
-		s.o.Log.Info("oidc: sign-in failed", "remote", r.RemoteAddr, "err", err)
+		s.o.Log.InfoContext(r.Context(), "oidc: sign-in failed", "remote", r.RemoteAddr, "err", err)
 		s.o.Audit.Record(audit.LoginFailed, slog.String("source", authz.SourceOIDC), slog.String("remote", r.RemoteAddr), slog.String("error", err.Error()))
 		s.render(w, http.StatusUnauthorized, "message", pages.Message{Title: "Sign-in failed", Text: "The sign-in did not complete. Start again from the login page."})
 	}
@@ -124,7 +124,7 @@ func (s *Service) handleBackchannelLogout(w http.ResponseWriter, r *http.Request
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	refuse := func(status int, code string, err error) {
-		s.o.Log.Warn("oidc: back-channel logout refused", "remote", r.RemoteAddr, "err", err)
+		s.o.Log.WarnContext(r.Context(), "oidc: back-channel logout refused", "remote", r.RemoteAddr, "err", err)
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
 		json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": err.Error()})

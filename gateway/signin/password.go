@@ -61,7 +61,7 @@ func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
 		ra := authz.RetryAfter(wait)
 		s.count(s.logins, "throttled")
 		s.count(s.throttled, by)
-		s.o.Log.Warn("login throttled", "user", username, "remote", r.RemoteAddr, "by", by, "retry_after", ra)
+		s.o.Log.WarnContext(r.Context(), "login throttled", "user", username, "remote", r.RemoteAddr, "by", by, "retry_after", ra)
 		w.Header().Set("Retry-After", strconv.Itoa(ra))
 		s.render(w, http.StatusTooManyRequests, "login", pages.Login{Next: next, Username: username,
 			Error: fmt.Sprintf("Too many failed logins: try again in %d s.", ra)})
@@ -91,7 +91,7 @@ func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
 	<-s.loginSem
 	if err != nil {
 		s.count(s.logins, "failed")
-		s.o.Log.Info("login failed", "user", username, "remote", r.RemoteAddr)
+		s.o.Log.InfoContext(r.Context(), "login failed", "user", username, "remote", r.RemoteAddr)
 		s.o.Audit.Record(audit.LoginFailed, slog.String("user", username), slog.String("remote", r.RemoteAddr))
 		msg := "Wrong username or password."
 		if wait > 0 {

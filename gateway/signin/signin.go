@@ -213,7 +213,7 @@ func (s *Service) forwardLogin(src *Sources, r *http.Request) (*Login, error) {
 	}
 	fl, err := src.Forward.Login(r, CookieName, src.Config.PublicURL)
 	if err != nil {
-		s.o.Log.Warn("forward-auth: headers refused", "remote", r.RemoteAddr, "err", err)
+		s.o.Log.WarnContext(r.Context(), "forward-auth: headers refused", "remote", r.RemoteAddr, "err", err)
 	}
 	if fl == nil {
 		return nil, err
@@ -277,7 +277,7 @@ func (s *Service) Revoked(ctx context.Context, id string) bool {
 // signedIn records a new login: log, audit trail and cookie.
 func (s *Service) signedIn(w http.ResponseWriter, r *http.Request, value string, u *authz.User, expires time.Time) {
 	s.setCookie(w, value, expires)
-	s.o.Log.Info("login", "user", u.Username, "source", u.Source, "remote", r.RemoteAddr)
+	s.o.Log.InfoContext(r.Context(), "login", "user", u.Username, "source", u.Source, "remote", r.RemoteAddr)
 	s.o.Audit.Record(audit.Login, slog.String("user", u.Username), slog.String("source", u.Source), slog.String("remote", r.RemoteAddr))
 }
 
