@@ -336,7 +336,8 @@ export class ConnectPage {
       this.everConnected = true;
       this.reconnector.connected();
     }
-    if (s === "closed" && this.everConnected && this.session.connectionLost) this.reconnector.lost();
+    // Lost, or a CLOSE whose racgate is going away: then its reason leads the countdown.
+    if (s === "closed" && this.everConnected && this.session.connectionLost) this.reconnector.lost(code === null ? undefined : detail);
     this.prompt.hide(); // a prompt belongs to one connection attempt
     if (s === "connecting") this.notice.clear(); // and a notice to one connection
     if (s === "closed") {

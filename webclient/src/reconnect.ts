@@ -1,8 +1,10 @@
 // Reconnecting by itself: a connection that was lost without a CLOSE (the network
 // dropped, the laptop slept, a proxy cut the websocket) is tried again after 1 s, then 2,
-// 4, 8, 16 and 30 s, with the countdown shown and the Reconnect button to go at once. A
-// CLOSE (the remote ended, a limit, a policy) and the user's own Disconnect are not
-// retried: their reason shows with the button. After MAX_TRIES lost tries it gives up.
+// 4, 8, 16 and 30 s, with the countdown shown and the Reconnect button to go at once; so
+// is one whose racgate said it is going away (CLOSE SHUTDOWN: a restart, a rolling
+// upgrade). Any other CLOSE (the remote ended, a limit, a policy) and the user's own
+// Disconnect are not retried: their reason shows with the button. After MAX_TRIES lost
+// tries it gives up.
 
 export const BACKOFF_MS = [1000, 2000, 4000, 8000, 16000, 30000];
 export const MAX_TRIES = 10;
@@ -46,13 +48,13 @@ export class Reconnector {
   }
 
   /**
-   * lost: the connection was lost without a CLOSE. It schedules the next try and shows the
-   * countdown; false when it has given up.
+   * lost: the connection was lost without a CLOSE, or its racgate went away (why says
+   * so). It schedules the next try and shows the countdown; false when it has given up.
    */
-  lost(): boolean {
+  lost(why = "connection lost"): boolean {
     this.cancel();
     if (this.tries >= MAX_TRIES) {
-      this.hooks.say(`connection lost: gave up after ${MAX_TRIES} tries`);
+      this.hooks.say(`${why}: gave up after ${MAX_TRIES} tries`);
       return false;
     }
     let left = Math.round(backoff(this.tries) / 1000);
@@ -63,7 +65,7 @@ export class Reconnector {
         this.hooks.reconnect();
         return;
       }
-      this.hooks.say(`connection lost: reconnecting in ${left} s…`);
+      this.hooks.say(`${why}: reconnecting in ${left} s…`);
       left--;
       this.timer = this.timers.setTimeout(tick, 1000);
     };

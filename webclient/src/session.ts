@@ -6,6 +6,7 @@ import { Display, cursorCSS } from "./display.js";
 import { Inflater } from "./zstream.js";
 import { TerminalInflater } from "./termstream.js";
 import {
+  CloseCode,
   decodeMessages,
   encodeMessages,
   ENC_JPEG,
@@ -399,13 +400,18 @@ export class Session {
       detail = this.opened ? "connection lost" : "connection lost (the websocket could not be opened)";
       if (reason) detail += ` (${code}: ${reason})`;
     }
-    this.lost = !this.failure && !this.closeMsg;
+    // An instance that is going away (SHUTDOWN: a restart, a rolling upgrade) counts as
+    // lost: the page comes back by itself, through the load balancer to another instance.
+    this.lost = !this.failure && (!this.closeMsg || this.closeMsg.code === CloseCode.SHUTDOWN);
     this.gen++;
     this.dropQueue();
     this.setState("closed", detail);
   }
 
-  /** Whether the last connection was lost: no CLOSE, no error, not disconnect(). */
+  /**
+   * Whether the last connection was lost: no CLOSE (or CLOSE SHUTDOWN, the instance going
+   * away), no error, not disconnect().
+   */
   get connectionLost(): boolean {
     return this.lost;
   }

@@ -581,6 +581,18 @@ test("CLOSE shows the reason, reconnect opens a new websocket, a dropped one rec
   assert.equal(conns.length, 5, "Disconnect reconnected by itself");
   assert.match((await b.run({ statusText: true })).text, /disconnected/);
 
+  // CLOSE SHUTDOWN (racgate going away, as in a rolling upgrade): its reason, then a
+  // countdown and a new websocket by itself, as for a lost connection.
+  await b.run({ reconnect: true });
+  await b.run({ waitState: "connected" });
+  assert.equal(conns.length, 6);
+  conns[5].send(enc({ type: "CLOSE", code: 8, reason: "racgate is shutting down" }));
+  conns[5].close();
+  await b.page.waitForFunction(() => /racgate is shutting down: reconnecting in 1 s/.test(document.getElementById("status-text").textContent), null, { timeout: 5000 });
+  await b.run({ waitState: "connected" });
+  assert.equal(conns.length, 7);
+  await waitMsg(conns[6], (m) => m.type === "ACK" && m.id === 1, "ACK 1 after the instance went away");
+
   // CLOSE with a code where retrying does not help: the button stays, marked so.
   sessions.denied = (c) => {
     c.send(enc({ type: "CLOSE", code: 3, reason: "the remote machine refused the credentials" }));

@@ -72,3 +72,11 @@ test("it gives up after MAX_TRIES losses; cancel stops a countdown", () => {
   assert.equal(s.tries(), 0);
   assert.equal(s.c.pending(), 0);
 });
+
+test("an instance going away leads the countdown with its reason", () => {
+  const { c, r, said, tries } = setup();
+  r.lost("racgate is shutting down");
+  assert.deepEqual(said, ["racgate is shutting down: reconnecting in 1 s…"]);
+  c.advance(1000);
+  assert.equal(tries(), 1);
+});
