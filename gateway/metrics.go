@@ -80,7 +80,7 @@ func newMetrics() *metrics {
 	m.frameEncode = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name: "racgate_frame_encode_seconds", Help: "Time spent encoding each frame sent to a browser.", Buckets: frameBuckets})
 	m.inputToFrame = prometheus.NewHistogram(prometheus.HistogramOpts{
-		Name: "racgate_input_to_frame_seconds", Help: "From a key press the gateway received to the next frame it sent that browser (a desktop's, whatever drew it; at most 5 s).",
+		Name: "racgate_input_to_frame_seconds", Help: "From a key press the gateway received to the next frame it sent that browser, whatever drew it (a desktop's frame, a terminal's output; at most 5 s).",
 		Buckets: frameBuckets})
 	// Every series a rule may ask for exists from the start, at 0: rate() over a series
 	// that appears with its first event misses that event.

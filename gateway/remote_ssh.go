@@ -439,7 +439,11 @@ func (ss *session) terminalConnected(t terminal, wctx context.Context, wg *sync.
 	})
 	wg.Go(func() { tb.out.Fill(ss.ctx, ownerOutput{t, ss}) })
 	wg.Go(func() {
-		err := tb.out.Run(ss.ctx, func(msg []byte) error { return ss.send(wctx, msg) })
+		err := tb.out.Run(ss.ctx, func(msg []byte) error {
+			err := ss.send(wctx, msg)
+			ss.answered() // output, each message with its FRAME (§ TERMINAL)
+			return err
+		})
 		switch {
 		case ss.ctx.Err() != nil: // the session ended: the reader or a send stopped for it
 			err = context.Cause(ss.ctx)
@@ -498,6 +502,7 @@ func (ss *session) handleTerminal(tb *termBox, m wire.Message) error {
 	}
 	switch m := m.(type) {
 	case wire.TerminalInput: // § TERMINAL_INPUT: typed and pasted bytes alike
+		ss.keyPressed()
 		return tb.queueInput(ss.ctx, m.Data)
 	case wire.TerminalResize: // § TERMINAL_RESIZE
 		if m.Cols < 1 || m.Rows < 1 || m.Cols > maxTermCells || m.Rows > maxTermCells {

@@ -349,11 +349,19 @@ const maxInputToFrame = 5 * time.Second
 // frameSent is the viewer's OnFrame: the frame's encode time, and a key press's time to
 // it.
 func (ss *session) frameSent(encode time.Duration) {
-	m := ss.srv.metrics
-	m.frameEncode.Observe(encode.Seconds())
+	ss.srv.metrics.frameEncode.Observe(encode.Seconds())
+	ss.answered()
+}
+
+// keyPressed notes a key press (a desktop's KEY down, a terminal's input), unless one
+// is already waiting for its frame.
+func (ss *session) keyPressed() { ss.keyAt.CompareAndSwap(0, time.Now().UnixNano()) }
+
+// answered counts the time from the waiting key press to now, when a frame went out.
+func (ss *session) answered() {
 	if at := ss.keyAt.Swap(0); at != 0 {
 		if d := time.Since(time.Unix(0, at)); d <= maxInputToFrame {
-			m.inputToFrame.Observe(d.Seconds())
+			ss.srv.metrics.inputToFrame.Observe(d.Seconds())
 		}
 	}
 }
@@ -994,7 +1002,7 @@ func (ss *session) handle(m wire.Message) error {
 	switch m := m.(type) {
 	case wire.Key:
 		if m.Down {
-			ss.keyAt.CompareAndSwap(0, time.Now().UnixNano())
+			ss.keyPressed()
 		}
 		return r.KeyEvent(m.Keysym, m.Code, m.Down)
 	case wire.Pointer:

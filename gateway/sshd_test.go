@@ -269,6 +269,14 @@ func TestSSHSession(t *testing.T) {
 	// UTF-8 both ways, a wide character included.
 	c.send(wire.TerminalInput{Data: []byte("printf 'u8-%s\\n' \"$(echo 'grüße 漢字' | tr a-z A-Z)\"\r")})
 	c.waitOutput("u8-GRüßE 漢字")
+	// Typed lines, each answered by its echo: one connect, and keys to output counted.
+	mfs := parseMetrics(t, ts)
+	if n, _ := histogram(t, mfs, "racgate_connect_seconds", "protocol", "ssh"); n != 1 {
+		t.Fatalf("racgate_connect_seconds{ssh}: %d", n)
+	}
+	if n, sum := histogram(t, mfs, "racgate_input_to_frame_seconds", "", ""); n < 5 || n > 7 || sum/float64(n) > 5 {
+		t.Fatalf("racgate_input_to_frame_seconds: %d, sum %v (6 typed lines)", n, sum)
+	}
 	c.send(typeLine("exit 3"))
 	cl := c.waitClose(15 * time.Second)
 	if cl.Code != wire.CloseRemoteEnded || !strings.Contains(cl.Reason, "exit status 3") {
