@@ -329,25 +329,10 @@ func (d *decoder) publicURL(k string, v *yaml.Node) *url.URL {
 func (d *decoder) session(k string, v *yaml.Node, file string, s *SessionConfig) {
 	d.mapping(v, k, map[string]fieldFunc{
 		"secret-file": func(k string, v *yaml.Node) {
-			p, ok := d.scalar(v, k)
-			if !ok {
-				return
+			if p, ok := d.scalar(v, k); ok {
+				s.SecretFile = relTo(file, p)
+				s.Secret = d.secretFile(k, v, file)
 			}
-			if !filepath.IsAbs(p) {
-				p = filepath.Join(filepath.Dir(file), p)
-			}
-			s.SecretFile = p
-			b, err := os.ReadFile(p)
-			if err != nil {
-				d.errorf(v, k, "%v", err)
-				return
-			}
-			b = bytes.TrimSpace(b)
-			if len(b) < minSecretLen {
-				d.errorf(v, k, "%s holds %d bytes; want at least %d (e.g. openssl rand -hex 32)", p, len(b), minSecretLen)
-				return
-			}
-			s.Secret = b
 		},
 		"lifetime": func(k string, v *yaml.Node) {
 			d.duration(v, k, &s.Lifetime)

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"maps"
 	"os"
@@ -340,6 +341,26 @@ func TestSyntaxErrorLine(t *testing.T) {
 		_, err := Parse("t.yaml", []byte(c.yaml), nil)
 		if err == nil || err.Error() != c.want {
 			t.Errorf("%q:\n got %v\nwant %s", c.yaml, err, c.want)
+		}
+	}
+}
+
+// TestSmallFiles: a secret or certificate path that names something big (a device, a
+// log) is refused with a message, not read whole.
+func TestSmallFiles(t *testing.T) {
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big")
+	os.WriteFile(big, bytes.Repeat([]byte("k"), maxSmallFile+1), 0o600)
+	for _, text := range []string{
+		"session: {secret-file: " + big + "}\n",
+		"session: {secret-file: /dev/zero}\n",
+		"tls: {cert-file: /dev/zero, key-file: " + big + "}\n",
+		"store: {redis: {addrs: [a:1], password-file: /dev/zero}}\n",
+		"store: {redis: {addrs: [a:1], tls: {ca-file: " + big + "}}}\n",
+	} {
+		_, err := Parse(filepath.Join(dir, "f.yaml"), []byte(text), nil)
+		if err == nil || !strings.Contains(err.Error(), "more than 1048576 bytes") {
+			t.Errorf("%q: %v", text, err)
 		}
 	}
 }

@@ -2,7 +2,10 @@ package config
 
 import (
 	"crypto/tls"
+	"fmt"
+	"io"
 	"log/slog"
+	"os"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -58,11 +61,49 @@ func (d *decoder) tlsFiles(k string, v *yaml.Node, file string, dst **TLSConfig)
 		return
 	}
 	// Read now, so that check-config and a reload say what is wrong at file:line.
-	if _, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile); err != nil {
+	if _, err := t.Load(); err != nil {
 		d.errorf(v, k, "%v", err)
 		return
 	}
 	*dst = t
+}
+
+// Load reads the certificate and its key.
+func (t *TLSConfig) Load() (*tls.Certificate, error) {
+	cert, err := readSmall(t.CertFile)
+	if err != nil {
+		return nil, err
+	}
+	key, err := readSmall(t.KeyFile)
+	if err != nil {
+		return nil, err
+	}
+	pair, err := tls.X509KeyPair(cert, key)
+	if err != nil {
+		return nil, fmt.Errorf("%s and %s: %w", t.CertFile, t.KeyFile, err)
+	}
+	return &pair, nil
+}
+
+// maxSmallFile bounds what the config's secret, certificate and key files may hold: a
+// mistaken path (a log, a device) is refused, not read whole.
+const maxSmallFile = 1 << 20
+
+// readSmall reads a file the config names, at most maxSmallFile bytes.
+func readSmall(p string) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxSmallFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxSmallFile {
+		return nil, fmt.Errorf("%s holds more than %d bytes", p, maxSmallFile)
+	}
+	return b, nil
 }
 
 func (d *decoder) logConfig(k string, v *yaml.Node, l *LogConfig) {

@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -106,7 +105,7 @@ func (d *decoder) redis(k string, v *yaml.Node, file string, rc *RedisConfig) {
 				return
 			}
 			p = relTo(file, p)
-			b, err := os.ReadFile(p)
+			b, err := readSmall(p)
 			if err != nil {
 				d.errorf(v, k, "%v", err)
 				return
@@ -156,7 +155,7 @@ func (d *decoder) tls(k string, v *yaml.Node, file string) *tls.Config {
 			if !ok {
 				return
 			}
-			b, err := os.ReadFile(relTo(file, p))
+			b, err := readSmall(relTo(file, p))
 			if err != nil {
 				d.errorf(v, k, "%v", err)
 				return
@@ -210,7 +209,7 @@ func (d *decoder) fileSecret(k string, v *yaml.Node, file string, min int) []byt
 		return nil
 	}
 	p = relTo(file, p)
-	b, err := os.ReadFile(p)
+	b, err := readSmall(p)
 	if err != nil {
 		d.errorf(v, k, "%v", err)
 		return nil

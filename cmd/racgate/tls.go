@@ -24,11 +24,11 @@ func (c *certificate) load(t *config.TLSConfig) error {
 }
 
 func readCertificate(t *config.TLSConfig) (*tls.Certificate, error) {
-	pair, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+	pair, err := t.Load()
 	if err != nil {
 		return nil, fmt.Errorf("tls: %w", err)
 	}
-	return &pair, nil
+	return pair, nil
 }
 
 func (c *certificate) get(*tls.ClientHelloInfo) (*tls.Certificate, error) { return c.cur.Load(), nil }
