@@ -12,9 +12,11 @@ import (
 )
 
 // TLSConfig is tls: the certificate racgate serves HTTPS with, both files PEM (the
-// certificate file may hold the chain after it). A SIGHUP reads them again.
+// certificate file may hold the chain after it). Parsing reads them, so a SIGHUP, which
+// parses the config again, reads them again.
 type TLSConfig struct {
 	CertFile, KeyFile string // resolved against the config file's folder
+	Certificate       *tls.Certificate
 }
 
 // LogConfig is log: what racgate logs, and how. -log-level and -log-format on the
@@ -22,11 +24,7 @@ type TLSConfig struct {
 type LogConfig struct {
 	Level  slog.Level
 	Format string // "text" or "json"
-	set    bool   // level given in the file
 }
-
-// LevelSet reports whether the file gave log.level.
-func (l LogConfig) LevelSet() bool { return l.set }
 
 // ShutdownConfig is shutdown: what SIGTERM does (docs/deploy.md § Rolling upgrades).
 type ShutdownConfig struct {
@@ -61,28 +59,23 @@ func (d *decoder) tlsFiles(k string, v *yaml.Node, file string, dst **TLSConfig)
 		return
 	}
 	// Read now, so that check-config and a reload say what is wrong at file:line.
-	if _, err := t.Load(); err != nil {
+	cert, err := readSmall(t.CertFile)
+	if err != nil {
 		d.errorf(v, k, "%v", err)
 		return
 	}
-	*dst = t
-}
-
-// Load reads the certificate and its key.
-func (t *TLSConfig) Load() (*tls.Certificate, error) {
-	cert, err := readSmall(t.CertFile)
-	if err != nil {
-		return nil, err
-	}
 	key, err := readSmall(t.KeyFile)
 	if err != nil {
-		return nil, err
+		d.errorf(v, k, "%v", err)
+		return
 	}
 	pair, err := tls.X509KeyPair(cert, key)
 	if err != nil {
-		return nil, fmt.Errorf("%s and %s: %w", t.CertFile, t.KeyFile, err)
+		d.errorf(v, k, "%s and %s: %v", t.CertFile, t.KeyFile, err)
+		return
 	}
-	return &pair, nil
+	t.Certificate = &pair
+	*dst = t
 }
 
 // maxSmallFile bounds what the config's secret, certificate and key files may hold: a
@@ -112,9 +105,7 @@ func (d *decoder) logConfig(k string, v *yaml.Node, l *LogConfig) {
 			if s, ok := d.scalar(v, k); ok {
 				if err := l.Level.UnmarshalText([]byte(s)); err != nil {
 					d.errorf(v, k, "want debug, info, warn or error")
-					return
 				}
-				l.set = true
 			}
 		},
 		"format": func(k string, v *yaml.Node) {

@@ -161,7 +161,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	} else {
 		logger = slog.New(slog.NewTextHandler(stderr, hopts))
 	}
-	logs := logSettings{level: lv, flagLevel: *level != "", format: cmp.Or(*format, cfg.Log.Format)}
+	logs := logSettings{level: lv, flagLevel: *level != "", format: cmp.Or(*format, cfg.Log.Format), flagFormat: *format != ""}
 	if *listen != "" {
 		cfg.Listen = *listen
 	}
@@ -178,10 +178,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	var cert *certificate
 	if cfg.TLS != nil {
 		cert = &certificate{}
-		if err := cert.load(cfg.TLS); err != nil {
-			fmt.Fprintln(stderr, "racgate:", err)
-			return 1
-		}
+		cert.cur.Store(cfg.TLS.Certificate)
 		ln = tls.NewListener(ln, cert.serverTLS())
 	}
 	hs := &http.Server{
@@ -266,9 +263,10 @@ func serve(args []string, stdout, stderr io.Writer) int {
 
 // logSettings is what serve's flags and the config made of logging.
 type logSettings struct {
-	level     *slog.LevelVar
-	flagLevel bool   // -log-level given: the file's level is not applied
-	format    string // in use; a change needs a restart
+	level      *slog.LevelVar
+	flagLevel  bool   // -log-level given: the file's level is not applied
+	format     string // in use; a change needs a restart
+	flagFormat bool   // -log-format given: the file's format does not matter
 }
 
 // reload applies a changed config file and reads the TLS certificate again; a bad file
@@ -284,10 +282,6 @@ func reload(srv *gateway.Server, running *config.Config, path, listen string, lo
 			err = fmt.Errorf("tls: turning TLS on or off needs a restart")
 		}
 	}
-	var pair *tls.Certificate
-	if err == nil && cert != nil {
-		pair, err = readCertificate(cfg.TLS)
-	}
 	if err == nil {
 		err = srv.Reload(cfg)
 	}
@@ -296,14 +290,14 @@ func reload(srv *gateway.Server, running *config.Config, path, listen string, lo
 		return nil
 	}
 	if cert != nil {
-		cert.cur.Store(pair)
-		leaf := pair.Leaf
+		cert.cur.Store(cfg.TLS.Certificate)
+		leaf := cfg.TLS.Certificate.Leaf
 		logger.Info("certificate loaded", "subject", leaf.Subject.String(), "not_after", leaf.NotAfter, "serial", leaf.SerialNumber.String())
 	}
 	if !logs.flagLevel {
 		logs.level.Set(cfg.Log.Level)
 	}
-	if cfg.Log.Format != logs.format && running.Log.Format != cfg.Log.Format {
+	if !logs.flagFormat && cfg.Log.Format != logs.format {
 		logger.Warn("log.format changes need a restart", "running", logs.format, "config", cfg.Log.Format)
 	}
 	if cfg.Listen != running.Listen {

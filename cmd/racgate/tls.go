@@ -2,33 +2,14 @@ package main
 
 import (
 	"crypto/tls"
-	"fmt"
 	"sync/atomic"
-
-	"github.com/racgate/racgate/config"
 )
 
 // certificate is the certificate racgate serves (tls:), swapped whole when a SIGHUP
-// reads the files again: handshakes after it get the new one, connections already
-// open (websocket sessions among them) keep theirs.
+// parses the config, and so reads the files, again: handshakes after it get the new
+// one, connections already open (websocket sessions among them) keep theirs.
 type certificate struct {
 	cur atomic.Pointer[tls.Certificate]
-}
-
-func (c *certificate) load(t *config.TLSConfig) error {
-	pair, err := readCertificate(t)
-	if err == nil {
-		c.cur.Store(pair)
-	}
-	return err
-}
-
-func readCertificate(t *config.TLSConfig) (*tls.Certificate, error) {
-	pair, err := t.Load()
-	if err != nil {
-		return nil, fmt.Errorf("tls: %w", err)
-	}
-	return pair, nil
 }
 
 func (c *certificate) get(*tls.ClientHelloInfo) (*tls.Certificate, error) { return c.cur.Load(), nil }
