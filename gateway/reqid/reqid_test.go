@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -48,4 +49,27 @@ func TestMiddleware(t *testing.T) {
 			t.Fatalf("in %q: log lines %v and %v, want request=%s on the first only", tc.in, first, second, got)
 		}
 	}
+}
+
+// FuzzValid: whatever a client sends, the ID the answer and the logs carry is 1 to 64
+// bytes of letters, digits and -_.:, and a sane one is kept as it came.
+func FuzzValid(f *testing.F) {
+	f.Add("3f2a-11ee.b:9_Z")
+	f.Add("x\nlevel=ERROR")
+	f.Add("")
+	f.Add("é")
+	h := Middleware(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	f.Fuzz(func(t *testing.T, in string) {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("GET", "/", nil)
+		req.Header[Header] = []string{in}
+		h.ServeHTTP(rec, req)
+		got := rec.Header().Get(Header)
+		if len(got) == 0 || len(got) > 64 || strings.Trim(got, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:") != "" {
+			t.Fatalf("in %q: ID %q", in, got)
+		}
+		if valid(in) != (got == in) {
+			t.Fatalf("in %q (valid %v): ID %q", in, valid(in), got)
+		}
+	})
 }
