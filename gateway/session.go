@@ -762,8 +762,17 @@ func (ss *session) stream(hello wire.Hello, disp display, sound *audio.Stream, w
 	// Input is accepted from here on: the browser may answer HELLO (with a resize to fit its
 	// window, or a key) before send returns, and that must not be dropped.
 	ss.helloGoing()
+	// The listener queues from before HELLO, so that sound the remote plays once the
+	// browser has HELLO is never lost; it sends only after HELLO.
+	var l *audio.Listener
+	if sound != nil {
+		l = sound.Listen(ss.audio)
+	}
 	// HELLO goes before anything the viewer sends.
 	if err := ss.send(wctx, hello.Append(nil)); err != nil {
+		if l != nil {
+			l.Close()
+		}
 		ss.end(&sessionEnd{Code: closeRemoteEnded, Reason: "browser gone", Err: err})
 		return false
 	}
@@ -772,8 +781,7 @@ func (ss *session) stream(hello wire.Hello, disp display, sound *audio.Stream, w
 	fctx := context.WithoutCancel(wctx)
 	v := disp.NewViewer(func(msg []byte) error { return ss.send(fctx, msg) }, ss.frameSent)
 	ss.view.Store(&viewerBox{v})
-	if sound != nil {
-		l := sound.Listen(ss.audio)
+	if l != nil {
 		ss.listener.Store(l)
 		wg.Go(func() {
 			defer l.Close()
