@@ -394,11 +394,11 @@ func (d renderDisplay) NewViewer(send func([]byte) error, onFrame func(time.Dura
 }
 
 func (d renderDisplay) NewRecordingViewer(interval time.Duration, send func([]byte) error) recordingViewer {
-	// The best deflate level: a recording is kept, and measured on the benchmark's
-	// desktops it is a quarter to a third smaller than at the live default, for about
-	// twice the encoding time at ten frames a second (docs/recording.md § Size).
+	// Huffman only: the recording re-codes every image for the file (PREDICT, or its own
+	// deflate stream at the best level), so the viewer's stream need only be cheap to
+	// make and to inflate (docs/recording.md § Size).
 	return renderViewer{d.Display.NewViewerWith(send, render.ViewerOptions{
-		Standalone: true, MinFrameInterval: interval, ZlibLevel: zlib.BestCompression})}
+		Standalone: true, MinFrameInterval: interval, ZlibLevel: zlib.HuffmanOnly})}
 }
 
 type renderViewer struct{ *render.Viewer }

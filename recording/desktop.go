@@ -21,6 +21,9 @@ type Desktop struct {
 	f     *os.File
 	start time.Time // with its monotonic reading: records are times since it
 
+	tcMu sync.Mutex // Output's: the viewer's messages come one at a time, but Desktop is safe for concurrent use
+	tc   *transcoder
+
 	mu     sync.Mutex
 	buf    []byte
 	err    error
@@ -47,7 +50,7 @@ func CreateDesktop(base string, m Meta) (*Desktop, error) {
 		f.Close()
 		return nil, fmt.Errorf("recording: %w", err)
 	}
-	return &Desktop{f: f, start: m.Start, size: int64(len(b))}, nil
+	return &Desktop{f: f, start: m.Start, size: int64(len(b)), tc: newTranscoder(predictRate)}, nil
 }
 
 // create makes base's folders (0700) and the file base+ext (0600), never over an
@@ -70,12 +73,19 @@ func create(base, ext string) (*os.File, error) {
 	}
 }
 
-// Output records one websocket message the viewer sent. A message that begins with
-// RESIZE begins a key frame; the file is synced to disk there.
+// Output records one websocket message the viewer sent, its images re-coded for the
+// file (transcoder). A message that begins with RESIZE begins a key frame; the file is
+// synced to disk there.
 func (d *Desktop) Output(msg []byte) error {
 	kind := byte(KindOutput)
 	if len(msg) > 0 && wire.Type(msg[0]) == wire.TypeResize {
 		kind = KindKey
+	}
+	d.tcMu.Lock()
+	defer d.tcMu.Unlock()
+	msg, err := d.tc.message(msg, kind == KindKey, time.Since(d.start))
+	if err != nil {
+		return d.fail(err)
 	}
 	if err := d.write(kind, msg); err != nil || kind != KindKey {
 		return err

@@ -8,11 +8,12 @@ import (
 // Magic starts every desktop recording (docs/recording.md § File).
 const Magic = "RACGATE-RECORDING\n"
 
-// Version is the desktop recording format this package writes. Version 2 images are
-// pieces of a deflate stream that starts anew at every key record (ZRGB, ZPALETTE);
-// version 1's each stood alone (ZRGB1, ZPALETTE1). A player that makes a new inflater
-// at every key record plays both.
-const Version = 2
+// Version is the desktop recording format this package writes. Version 3 adds PREDICT
+// images, whose model starts anew at every key record as the deflate stream does.
+// Version 2 images are pieces of a deflate stream that starts anew at every key record
+// (ZRGB, ZPALETTE); version 1's each stood alone (ZRGB1, ZPALETTE1). A player that
+// starts both anew at every key record plays all three.
+const Version = 3
 
 // MinVersion is the oldest format this package reads.
 const MinVersion = 1

@@ -125,7 +125,7 @@ func TestDesktopTorn(t *testing.T) {
 	}
 	for i := range 5 {
 		d.Output(key(8, 8))
-		d.Output(bytes.Repeat([]byte{byte(i)}, 100))
+		d.Output(wire.Fill{W: 8, H: 8, R: byte(i)}.Append(nil))
 	}
 	d.Close("")
 	data, _ := os.ReadFile(d.Path())
@@ -157,13 +157,14 @@ func TestDesktopTorn(t *testing.T) {
 			t.Errorf("%s: %v, want ErrFormat", name, err)
 		}
 	}
-	// Versions 1 (one-shot images) and 2 (a stream per key frame) are read; 0 and 3 are not.
-	for v := range 4 {
+	// Versions 1 (one-shot images), 2 (a stream per key frame) and 3 (PREDICT images)
+	// are read; 0 and 4 are not.
+	for v := range 5 {
 		meta := fmt.Appendf(nil, `{"version":%d}`, v)
 		b := binary.LittleEndian.AppendUint32([]byte(Magic), uint32(len(meta)))
 		b = append(b, meta...)
 		_, err := Read(bytes.NewReader(b), int64(len(b)))
-		if ok := v == 1 || v == 2; ok != (err == nil) {
+		if ok := v >= 1 && v <= 3; ok != (err == nil) {
 			t.Errorf("version %d: %v", v, err)
 		}
 	}

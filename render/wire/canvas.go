@@ -10,6 +10,8 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io"
+
+	"github.com/racgate/racgate/render/predict"
 )
 
 // MaxCanvasPixels bounds the canvas a Canvas accepts (RESIZE) by default: 8192×8192.
@@ -24,10 +26,12 @@ var ErrCanvas = errors.New("wire: canvas")
 type Canvas struct {
 	img       *image.RGBA
 	src       pieceReader
-	zr        io.ReadCloser // the connection's stream (ZRGB, ZPALETTE)
-	one       io.ReadCloser // reused for each one-shot stream (ZRGB1, ZPALETTE1)
+	zr        io.ReadCloser    // the connection's stream (ZRGB, ZPALETTE)
+	one       io.ReadCloser    // reused for each one-shot stream (ZRGB1, ZPALETTE1)
+	predict   *predict.Decoder // a recording's PREDICT images, made on first use
 	oneSrc    bytes.Reader
 	buf       []byte
+	layout    []byte // what the last ZRGB or ZPALETTE inflated to
 	CursorImg *image.RGBA // nil when hidden
 	CursorHot image.Point
 	// MaxPixels bounds RESIZE; 0 means MaxCanvasPixels.
@@ -117,14 +121,17 @@ func (c *Canvas) fill(r image.Rectangle, R, G, B uint8) {
 	}
 }
 
-// ResetStream makes the next ZRGB or ZPALETTE start a new deflate stream: what a
-// recording's key record means (docs/recording.md).
+// ResetStream makes the next ZRGB or ZPALETTE start a new deflate stream, and the next
+// PREDICT a new model: what a recording's key record means (docs/recording.md).
 func (c *Canvas) ResetStream() {
 	if c.zr != nil {
 		c.zr.Close()
 		c.zr = nil
 	}
 	c.src.b, c.src.off = c.src.b[:0], 0
+	if c.predict != nil {
+		c.predict.Reset()
+	}
 }
 
 // inflate reads exactly n bytes of the deflate stream after feeding it piece.
@@ -137,12 +144,19 @@ func (c *Canvas) inflate(piece []byte, n int) ([]byte, error) {
 		}
 		c.zr = zr
 	}
-	out := c.scratch(n)
+	k := len(c.layout)
+	c.layout = append(c.layout, make([]byte, n)...)
+	out := c.layout[k:]
 	if _, err := io.ReadFull(c.zr, out); err != nil {
 		return nil, canvasErr("deflate stream: %v", err)
 	}
 	return out, nil
 }
+
+// Layout is what the last IMAGE applied inflated to, when it was a ZRGB or ZPALETTE: its
+// layout (§ IMAGE), valid until the next Apply. A recording re-deflates it into a
+// stream of its own.
+func (c *Canvas) Layout() []byte { return c.layout }
 
 // inflater returns how to read m's inflated bytes in order: from the connection's
 // stream (ZRGB, ZPALETTE) or from m.Data alone (ZRGB1, ZPALETTE1); done then checks
@@ -196,6 +210,10 @@ func (c *Canvas) scratch(n int) []byte {
 }
 
 func (c *Canvas) image(r image.Rectangle, m Image) error {
+	if cap(c.layout) > 1<<20 && len(c.layout) < 1<<18 {
+		c.layout = nil // a big image's buffer is not kept for small ones
+	}
+	c.layout = c.layout[:0]
 	switch m.Encoding {
 	case ZRGB, ZPalette, ZRGB1, ZPalette1:
 		read, done, err := c.inflater(m)
@@ -211,6 +229,14 @@ func (c *Canvas) image(r image.Rectangle, m Image) error {
 			return err
 		}
 		return done()
+	case Predict:
+		if c.predict == nil {
+			c.predict = predict.NewDecoder()
+		}
+		if err := c.predict.Decode(m.Data, c.img, r); err != nil {
+			return canvasErr("image encoding 6 (PREDICT): %v", err)
+		}
+		return nil
 	}
 	return c.bitmap(r, m)
 }

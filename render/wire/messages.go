@@ -74,7 +74,8 @@ const (
 
 // IMAGE encodings (§ IMAGE). ZRGB and ZPalette are pieces of the connection's deflate
 // stream; ZRGB1 and ZPalette1 have the same inflated layouts but each is a complete zlib
-// stream of its own, so one encoding can be sent to many connections.
+// stream of its own, so one encoding can be sent to many connections. Predict appears
+// in recordings only (docs/recording.md § PREDICT).
 const (
 	ZRGB      = 0
 	ZPalette  = 1
@@ -82,6 +83,7 @@ const (
 	PNG       = 3
 	ZRGB1     = 4
 	ZPalette1 = 5
+	Predict   = 6
 )
 
 // POINTER button bits (§ POINTER).
