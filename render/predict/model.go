@@ -40,7 +40,7 @@ const (
 	directLimit = 30  // counters of the direct tables
 	hashedLimit = 60  // counters of the hashed tables
 	smallLimit  = 30  // the other candidates' and the literals' counters
-	hashBits    = 20  // slots in a hashed table: 2^18
+	hashBits    = 20  // a hashed table has 2^20 slots
 	cacheSize   = 255 // colours in the literal cache
 	mixRate     = 6   // the mixer's learning rate
 	maxWeight   = 1 << 21

@@ -39,12 +39,6 @@ func crop(img *image.RGBA, r image.Rectangle) []byte {
 	return out
 }
 
-func clone(img *image.RGBA) *image.RGBA {
-	c := *img
-	c.Pix = bytes.Clone(img.Pix)
-	return &c
-}
-
 // A stream of images over a changing screen decodes to the encoder's pixels, image by
 // image, with the model carried from one to the next; a reset on both sides starts anew.
 func TestRoundTrip(t *testing.T) {
@@ -186,16 +180,13 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("%v decoded outside the screen", r)
 		}
 		if err == nil {
-			// Data that decodes has the length an encoder gives those pixels (arithmetic
-			// coding leaves the last bytes some freedom, not their number), and the
-			// encoder's data decodes to them too.
+			// Whatever decoded (garbage can take paths an encoder never would: a literal
+			// of a colour in the cache, a "no" to a question whose answer was yes), the
+			// encoder's data for those pixels decodes to them.
 			pix := crop(screen, r)
 			again, err := NewEncoder().Encode(nil, image.NewRGBA(screen.Rect), r, pix)
 			if err != nil {
 				t.Fatal(err)
-			}
-			if len(again) != len(data) {
-				t.Fatalf("%d bytes decoded, but the decoded pixels encode to %d", len(data), len(again))
 			}
 			check := image.NewRGBA(screen.Rect)
 			if err := NewDecoder().Decode(again, check, r); err != nil || !bytes.Equal(crop(check, r), pix) {

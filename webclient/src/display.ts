@@ -4,6 +4,7 @@
 import { Inflater, OneShotInflater, PaletteDecoder, paletteSize, rgbToRGBA } from "./zstream.js";
 import type { PieceInflater } from "./zstream.js";
 import { ENC_ZPALETTE, ENC_ZPALETTE1, ENC_ZRGB, ENC_ZRGB1, ProtocolError } from "./wire.js";
+import type { PredictDecoder } from "./predict.js";
 import type { Copy, Cursor, Fill, Image, Resize } from "./wire.js";
 
 // Canvas size limits: browsers refuse larger canvases, and bounding the framebuffer
@@ -31,9 +32,13 @@ export class Display {
     return this.h;
   }
 
-  constructor(canvas: HTMLCanvasElement) {
+  /**
+   * willReadFrequently: the canvas is read back (a recording's PREDICT images are
+   * predicted from it), so the browser keeps it in memory rather than on the GPU.
+   */
+  constructor(canvas: HTMLCanvasElement, opts: { willReadFrequently?: boolean } = {}) {
     this.canvas = canvas;
-    const ctx = canvas.getContext("2d", { alpha: false });
+    const ctx = canvas.getContext("2d", { alpha: false, willReadFrequently: opts.willReadFrequently ?? false });
     if (!ctx) throw new Error("canvas 2D context unavailable");
     this.ctx = ctx;
   }
@@ -139,6 +144,32 @@ export class Display {
     }
     this.ctx.putImageData(img, m.x, m.y, 0, 0, w, h);
   }
+
+  /**
+   * § IMAGE 6 PREDICT (recordings only): the image is decoded against the screen around
+   * it, read back from the canvas (black beyond its edges), by dec, the stream's decoder.
+   */
+  imagePredict(m: Image, dec: PredictDecoder): void {
+    this.checkImage(m);
+    const { width: w, height: h } = m;
+    const bw = w + 8, bh = h + 4;
+    let buf = this.predictScratch;
+    if (!buf || buf.width !== bw || buf.height !== bh) buf = this.predictScratch = new ImageData(bw, bh);
+    buf.data.fill(0);
+    const sx = m.x - 5, sy = m.y - 3;
+    const x0 = Math.max(sx, 0), y0 = Math.max(sy, 0);
+    const x1 = Math.min(sx + bw, this.w), y1 = Math.min(sy + bh, this.h);
+    if (x1 > x0 && y1 > y0) {
+      const got = this.ctx.getImageData(x0, y0, x1 - x0, y1 - y0).data;
+      const rowBytes = (x1 - x0) * 4;
+      for (let y = y0; y < y1; y++) {
+        buf.data.set(got.subarray((y - y0) * rowBytes, (y - y0 + 1) * rowBytes), ((y - sy) * bw + (x0 - sx)) * 4);
+      }
+    }
+    dec.decode(m.data, buf.data, bw, w, h);
+    if (w > 0 && h > 0) this.ctx.putImageData(buf, sx, sy, 5, 3, w, h);
+  }
+  private predictScratch: ImageData | null = null;
 
   private scratchFor(w: number, h: number): ImageData {
     const s = this.scratch;

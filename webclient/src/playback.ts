@@ -128,7 +128,7 @@ export class Playback {
     this.sock = sock;
     const session = new Session({
       url: "recording:" + this.id,
-      display: new Display(this.canvas),
+      display: new Display(this.canvas, { willReadFrequently: true }),
       ui: noUI,
       WebSocketImpl: function () {
         return sock;

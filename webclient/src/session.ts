@@ -4,6 +4,7 @@
 
 import { Display, cursorCSS } from "./display.js";
 import { Inflater } from "./zstream.js";
+import { PredictDecoder } from "./predict.js";
 import { TerminalInflater } from "./termstream.js";
 import {
   CloseCode,
@@ -11,6 +12,7 @@ import {
   encodeMessages,
   ENC_JPEG,
   ENC_PNG,
+  ENC_PREDICT,
   FLAG_AUDIO,
   FLAG_COPY,
   FLAG_PASTE,
@@ -83,6 +85,7 @@ export interface SessionOptions {
 export class Session {
   private ws: WebSocket | null = null;
   private z: Inflater | null = null;
+  private pd: PredictDecoder | null = null; // a recording's PREDICT images, made on first use
   private tz: TerminalInflater | null = null;
   private queue: Item[] = [];
   private head = 0;
@@ -121,6 +124,7 @@ export class Session {
     this.flags = 0;
     this.sound = false;
     this.z = new Inflater(); // a new websocket starts new deflate streams
+    this.pd = null; // and a recording's PREDICT model
     this.tz = new TerminalInflater();
     this.setState("connecting", "connecting…");
     const WS = this.o.WebSocketImpl ?? WebSocket;
@@ -266,6 +270,7 @@ export class Session {
           return;
         } else if (it.type === "RESTART_STREAM") {
           this.z?.restart();
+          this.pd?.reset();
         } else {
           this.handle(it);
         }
@@ -303,7 +308,8 @@ export class Session {
         d.copy(m);
         return;
       case "IMAGE":
-        d.imageDeflate(m, this.z!);
+        if (m.encoding === ENC_PREDICT) d.imagePredict(m, (this.pd ??= new PredictDecoder()));
+        else d.imageDeflate(m, this.z!);
         return;
       case "FRAME": { // § FRAME: everything before is drawn
         const id = m.id;

@@ -82,6 +82,8 @@ export const ENC_JPEG = 2;
 export const ENC_PNG = 3;
 export const ENC_ZRGB1 = 4;
 export const ENC_ZPALETTE1 = 5;
+/** Recordings only (docs/recording.md § PREDICT): decoded by predict.ts. */
+export const ENC_PREDICT = 6;
 
 // AUDIO_FORMAT codecs and their names in the connect request's audio parameter (§ AUDIO_FORMAT).
 export const CODEC_NONE = 0;
