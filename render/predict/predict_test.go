@@ -33,6 +33,9 @@ func scene(rng *rand.Rand, w, h int) *image.RGBA {
 
 func crop(img *image.RGBA, r image.Rectangle) []byte {
 	var out []byte
+	if r.Empty() {
+		return nil // its rows may be off the image
+	}
 	for y := r.Min.Y; y < r.Max.Y; y++ {
 		out = append(out, img.Pix[img.PixOffset(r.Min.X, y):img.PixOffset(r.Max.X, y)]...)
 	}

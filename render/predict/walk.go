@@ -64,6 +64,9 @@ func grow(b []uint8, n int) []uint8 {
 // encoding, into img when decoding. img holds the screen before the image, and after
 // the walk its new pixels.
 func (m *Model) walk(c *coder, img *image.RGBA, r image.Rectangle, src []byte) {
+	if r.Empty() {
+		return // no pixels; and an empty rectangle's rows may lie off the screen
+	}
 	s := screen{pix: img.Pix, stride: img.Stride, w: img.Rect.Dx(), h: img.Rect.Dy()}
 	w := r.Dx()
 	rw := w + 8 // 5 pixels left of the rectangle, 3 right
