@@ -1,10 +1,13 @@
 package e2e
 
 import (
+	"bytes"
+	"compress/zlib"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"image"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -91,11 +94,18 @@ func TestBrowserPlayer(t *testing.T) {
 	}
 	f, _ := os.Open(path)
 	fi, _ := f.Stat()
-	meta, _, err := recording.ReadMeta(f, fi.Size())
+	meta, first, err := recording.ReadMeta(f, fi.Size())
 	f.Close()
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The player is to draw both kinds of image a recording holds: PREDICT (all of this
+	// session's changes fit its budget) and, in key frames, deflate.
+	pixels := imagePixels(t, path, first)
+	if pixels[wire.Predict] == 0 || pixels[wire.ZRGB]+pixels[wire.ZPalette] == 0 {
+		t.Fatalf("the recording's image pixels by encoding: %v; want PREDICT and deflated ones", pixels)
+	}
+	t.Logf("the recording's image pixels by encoding: %v", pixels)
 
 	b := startBrowser(t, url)
 	b.do(map[string]any{"setViewport": map[string]any{"width": 900, "height": 700}})
@@ -124,6 +134,34 @@ func TestBrowserPlayer(t *testing.T) {
 	b.do(map[string]any{"waitFor": map[string]any{"selector": "#player[data-state='paused'][data-drawn]"}})
 	if n, first := peers.DiffRGB(canvasImage(t, b), samples[len(samples)-1].img); n != 0 {
 		t.Fatalf("played to the end: %d pixels differ from the live canvas's last picture (%s); note %q", n, first, b.do(map[string]any{"text": "#note"})["text"])
+	}
+}
+
+// imagePixels counts a desktop recording's image pixels by encoding.
+func imagePixels(t *testing.T, path string, first int64) map[uint8]int {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[uint8]int{}
+	for b := data[first:]; ; {
+		r, rest, ok := recording.Next(b)
+		if !ok {
+			return counts
+		}
+		b = rest
+		if r.Kind != recording.KindOutput && r.Kind != recording.KindKey {
+			continue
+		}
+		if err := wire.Decode(r.Payload, func(m wire.Message) error {
+			if im, ok := m.(wire.Image); ok {
+				counts[im.Encoding] += im.W * im.H
+			}
+			return nil
+		}); err != nil {
+			t.Fatalf("record at %v: %v", r.At, err)
+		}
 	}
 }
 
@@ -273,5 +311,131 @@ endpoints:
 	txt, _ := b.do(map[string]any{"terminalText": true})["text"].(string)
 	if !strings.Contains(txt, "marker-42") || strings.Contains(txt, "bold done-9") {
 		t.Fatalf("after the search hit the terminal shows:\n%s", txt)
+	}
+}
+
+// TestBrowserPlayerSeekPredicted: seeking to the end of a segment holding as much
+// predicted work as a recording allows after a key frame draws the picture recorded in
+// under 200 ms, the first seek too: the player decodes every PREDICT image since the key
+// frame. Two kinds of picture: text whose glyphs change (most pixels keep their colour or
+// take a neighbour's), and marks of new random colours (every changed pixel a literal).
+func TestBrowserPlayerSeekPredicted(t *testing.T) {
+	peers.Require(t, "chromium")
+	palette := [][3]byte{{30, 30, 30}, {200, 40, 40}, {40, 120, 200}}
+	shapes := [][13]uint16{
+		{0, 0x1C, 0x22, 0x22, 0x26, 0x2A, 0x32, 0x22, 0x22, 0x1C},
+		{0, 0x08, 0x18, 0x28, 0x08, 0x08, 0x08, 0x08, 0x08, 0x3E},
+		{0, 0x1C, 0x22, 0x02, 0x04, 0x08, 0x10, 0x20, 0x20, 0x3E},
+		{},
+	}
+	for _, tc := range []struct {
+		name  string
+		lines int
+		pixel func(rng *rand.Rand, x, y int, glyph []int) [3]byte
+	}{
+		{"text", 100, func(rng *rand.Rand, x, y int, glyph []int) [3]byte {
+			g := glyph[(y/13)*147+x/7]
+			if shapes[g%4][y%13]>>(6-x%7)&1 == 1 {
+				return palette[g%3]
+			}
+			return [3]byte{250, 250, 245}
+		}},
+		{"marks", 20, func(rng *rand.Rand, x, y int, _ []int) [3]byte {
+			if (x/7+y/13)%4 != 0 && rng.IntN(3) == 0 {
+				return [3]byte{byte(rng.IntN(256)), byte(rng.IntN(256)), 60}
+			}
+			return [3]byte{250, 250, 245}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			const W, H = 1024, 768
+			dir := t.TempDir()
+			rec, err := recording.CreateDesktop(filepath.Join(dir, tc.name), recording.Meta{Protocol: "vnc", User: "synthetic",
+				Endpoint: tc.name, Start: time.Now(), KeyFrameInterval: 10000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The viewer's messages: a Huffman-only deflate stream of ZRGB pieces.
+			var zbuf bytes.Buffer
+			zw, _ := zlib.NewWriterLevel(&zbuf, zlib.HuffmanOnly)
+			rng := rand.New(rand.NewPCG(4, 4))
+			screen := image.NewRGBA(image.Rect(0, 0, W, H))
+			glyph := make([]int, 147*60)
+			for i := range glyph {
+				glyph[i] = rng.IntN(12)
+			}
+			zrgb := func(r image.Rectangle) []byte {
+				var layout []byte
+				for y := r.Min.Y; y < r.Max.Y; y++ {
+					for x := r.Min.X; x < r.Max.X; x++ {
+						c := tc.pixel(rng, x, y, glyph)
+						o := screen.PixOffset(x, y)
+						screen.Pix[o], screen.Pix[o+1], screen.Pix[o+2], screen.Pix[o+3] = c[0], c[1], c[2], 255
+						layout = append(layout, c[:]...)
+					}
+				}
+				zbuf.Reset()
+				zw.Write(layout)
+				zw.Flush()
+				return wire.Image{X: r.Min.X, Y: r.Min.Y, W: r.Dx(), H: r.Dy(), Encoding: wire.ZRGB, Data: bytes.Clone(zbuf.Bytes())}.Append(nil)
+			}
+			key := wire.Resize{Width: W, Height: H}.Append(nil)
+			key = append(key, zrgb(screen.Rect)...)
+			if err := rec.Output(wire.Frame{ID: 1}.Append(key)); err != nil {
+				t.Fatal(err)
+			}
+			// Lines of 1024x13 at the pace a recording predicts them, more than a segment
+			// may predict: the last ones are deflated.
+			for i := range tc.lines {
+				time.Sleep(28 * time.Millisecond)
+				for k := range 30 { // a fifth of a line's glyphs change
+					glyph[i%58*147+rng.IntN(147)] = k + rng.IntN(12)
+				}
+				y := i % 58 * 13
+				if err := rec.Output(wire.Frame{ID: uint32(i + 2)}.Append(zrgb(image.Rect(0, y, W, y+13)))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := rec.Close("done"); err != nil {
+				t.Fatal(err)
+			}
+			f, err := os.Open(rec.Path())
+			if err != nil {
+				t.Fatal(err)
+			}
+			fi, _ := f.Stat()
+			r, err := recording.Read(f, fi.Size())
+			f.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			pixels := imagePixels(t, rec.Path(), r.First)
+			if pixels[wire.Predict] == 0 || pixels[wire.ZRGB] <= W*H || len(r.Keys) != 1 {
+				t.Fatalf("image pixels by encoding %v, %d key frames: want PREDICT, deflated images besides the key frame, and one key frame", pixels, len(r.Keys))
+			}
+
+			url := serveConfig(t, playerConfig(t, "127.0.0.1:9", dir))
+			b := startBrowser(t, url)
+			b.do(map[string]any{"setViewport": map[string]any{"width": 1300, "height": 1000}})
+			b.do(map[string]any{"login": map[string]any{"username": testUser, "password": testPassword}})
+			b.do(map[string]any{"goto": "/recordings"})
+			b.do(map[string]any{"waitFor": map[string]any{"selector": "#list tbody tr"}})
+			b.do(map[string]any{"clickSelector": "#list tbody tr button"})
+			b.do(map[string]any{"waitFor": map[string]any{"selector": "#player[data-drawn='0']"}})
+			end := r.Duration.Milliseconds()
+			var worst float64
+			for i := range 3 { // the first seek is the page's first PREDICT decoding
+				res := b.do(map[string]any{"seekPlayer": end})
+				worst = max(worst, res["elapsed"].(float64))
+				if n, first := peers.DiffRGB(canvasImage(t, b), screen); n != 0 {
+					t.Fatalf("at the end (%d ms) the player differs from the recorded screen in %d pixels (%s)", end, n, first)
+				}
+				t.Logf("seek %d to %d ms (pixels by encoding since the key frame %v): drawn in %.0f ms", i, end, pixels, res["elapsed"])
+				b.do(map[string]any{"seekPlayer": 0})
+			}
+			if worst >= 200 {
+				t.Fatalf("the slowest seek took %.0f ms, want under 200", worst)
+			}
+		})
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/racgate/racgate/config"
@@ -58,14 +57,11 @@ func (ss *session) startDesktopRecording(disp display, wg *sync.WaitGroup) bool 
 	ss.rec.Store(sr)
 	ss.log.Info("recording", "file", d.Path())
 	var rv recordingViewer
-	var keys keyPacer
 	rv = disp.NewRecordingViewer(rc.FrameInterval, func(msg []byte) error {
 		if err := d.Output(msg); err != nil {
 			return err
 		}
-		id, ok := lastFrame(msg)
-		keys.sent(msg, ok)
-		if ok {
+		if id, ok := lastFrame(msg); ok {
 			rv.Ack(id) // written: the recording is never behind
 		}
 		return nil
@@ -85,7 +81,7 @@ func (ss *session) startDesktopRecording(disp display, wg *sync.WaitGroup) bool 
 				rv.Close()
 				return
 			case <-t.C:
-				if keys.due() {
+				if d.KeyDue() {
 					rv.Refresh()
 				}
 			}
@@ -93,35 +89,6 @@ func (ss *session) startDesktopRecording(disp display, wg *sync.WaitGroup) bool 
 	})
 	return true
 }
-
-// keyPacer tells whether a key frame is worth its bytes. Seeking replays the last key
-// frame before the time sought and what was recorded after it; while that is less than
-// a quarter of the key frame, a new one would cost more than it saves, so it is skipped
-// (a still screen's recording holds its first key frame, not a whole screen every
-// interval). A player thus replays at most about 1.25 key frames plus one interval.
-type keyPacer struct {
-	inKey bool         // the messages are the key frame's, until its FRAME (the viewer's goroutine only)
-	key   atomic.Int64 // the last key frame's bytes
-	since atomic.Int64 // the bytes recorded after it
-}
-
-// sent counts a message the recording's viewer sent; frameEnd: it ends with a FRAME.
-func (p *keyPacer) sent(msg []byte, frameEnd bool) {
-	if len(msg) > 0 && wire.Type(msg[0]) == wire.TypeResize { // a key frame begins
-		p.inKey = true
-		p.key.Store(0)
-		p.since.Store(0)
-	}
-	if p.inKey {
-		p.key.Add(int64(len(msg)))
-		p.inKey = !frameEnd
-		return
-	}
-	p.since.Add(int64(len(msg)))
-}
-
-// due reports whether the next key frame is worth making.
-func (p *keyPacer) due() bool { return 4*p.since.Load() >= p.key.Load() }
 
 // startTerminalRecording starts recording a terminal of cols x rows; false means the
 // session ends.

@@ -191,35 +191,6 @@ func TestRecordingStillScreen(t *testing.T) {
 	}
 }
 
-// TestKeyPacer: a key frame (RESIZE to its FRAME, over several messages) counts as the
-// key's size, what follows as the bytes since; the next is due at a quarter of the last.
-func TestKeyPacer(t *testing.T) {
-	var p keyPacer
-	// The pacer reads a message's first type and its length only.
-	msg := func(typ wire.Type, n int) []byte {
-		b := make([]byte, n)
-		b[0] = byte(typ)
-		return b
-	}
-	for round := range 3 {
-		key := 4000 * (round + 1)
-		p.sent(msg(wire.TypeResize, key/2), false)
-		p.sent(msg(wire.TypeImage, key/2), true)
-		if p.due() {
-			t.Fatalf("round %d: due right after a key frame", round)
-		}
-		for sent := 0; sent+100 <= key/4; sent += 100 {
-			if p.due() {
-				t.Fatalf("round %d: due after %d bytes, key frame %d", round, sent, key)
-			}
-			p.sent(msg(wire.TypeImage, 100), true)
-		}
-		if !p.due() {
-			t.Fatalf("round %d: not due after a quarter of the key frame (%d bytes)", round, key/4)
-		}
-	}
-}
-
 // TestRecordingRequired: a recording that cannot be made ends the session where the
 // endpoint requires recording, and is only logged where it does not.
 func TestRecordingRequired(t *testing.T) {

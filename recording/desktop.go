@@ -50,7 +50,7 @@ func CreateDesktop(base string, m Meta) (*Desktop, error) {
 		f.Close()
 		return nil, fmt.Errorf("recording: %w", err)
 	}
-	return &Desktop{f: f, start: m.Start, size: int64(len(b)), tc: newTranscoder(predictRate)}, nil
+	return &Desktop{f: f, start: m.Start, size: int64(len(b)), tc: newTranscoder(predictRate, predictPerKey)}, nil
 }
 
 // create makes base's folders (0700) and the file base+ext (0600), never over an
@@ -95,6 +95,15 @@ func (d *Desktop) Output(msg []byte) error {
 		return d.fail(err)
 	}
 	return nil
+}
+
+// KeyDue reports whether a key frame is worth making now: what a player seeking would
+// replay since the last one is worth more than the key frame's bytes (transcoder.keyDue).
+// A recorder asks once a key-frame interval.
+func (d *Desktop) KeyDue() bool {
+	d.tcMu.Lock()
+	defer d.tcMu.Unlock()
+	return d.tc.keyDue()
 }
 
 // Input records one websocket message from the browser.

@@ -2,21 +2,28 @@ package recording
 
 import (
 	"bytes"
-	"compress/zlib"
 	"fmt"
 	"image"
 	"time"
 
+	"github.com/klauspost/compress/zlib"
 	"github.com/racgate/racgate/render/predict"
 	"github.com/racgate/racgate/render/wire"
 )
 
-// Predicting costs tens of nanoseconds a pixel, about ten times what deflate costs, so a
-// recording predicts at most predictRate pixels a second (a second's worth in a burst):
-// an idle or typing desktop's every change, a busy one's first few, and a screen that
-// churns mostly deflated (docs/recording.md § Size). Key frames are always deflated: a
-// player seeking replays them, and inflating is what is fast.
-const predictRate = 500_000
+// Predicting costs tens of nanoseconds a pixel to encode, several times what deflate
+// costs, and a web player takes longer still to decode it. So a recording predicts at
+// most predictRate pixels a second (a second's worth in a burst), for racgate's CPU, and
+// at most predictPerKey units of decoding work (decodeWork) after each key frame, for the
+// player: seeking replays the last key frame before the time sought and everything after
+// it, and this bounds the predicted part of that replay (about 100 ms in Chromium; the
+// rest is inflated, which is fast). An idle or typing desktop's every change is
+// predicted, a busy one's first few; the rest is deflated (docs/recording.md § Size).
+// Key frames are always deflated.
+const (
+	predictRate   = 500_000
+	predictPerKey = 800_000
+)
 
 // transcoder re-codes the images of a recording viewer's messages for the file: it
 // decodes them onto a screen (what a player will show) and writes each again, as
@@ -29,18 +36,27 @@ type transcoder struct {
 	pred   *predict.Encoder
 	zw     *zlib.Writer
 	zbuf   bytes.Buffer
-	rate   float64       // pixels predicted a second, at most (and at most a second's in a burst)
-	tokens float64       // pixels that may be predicted now
-	last   time.Duration // when tokens was last filled
-	inKey  bool          // the messages are a key frame's, up to its FRAME
-	old    []byte        // an image's rectangle before it
-	pix    []byte        // its new pixels
-	out    []byte
+	rate   float64 // pixels predicted a second, at most (and at most a second's in a burst)
+	tokens float64 // pixels that may be predicted now
+	perKey int     // decoding work predicted after a key frame, at most
+
+	// Since the last key frame (keyDue): the work of its predicted images, the bytes of
+	// the key frame, and the bytes written after it other than PREDICT data.
+	work, keyBytes, since int
+
+	predicted int           // PREDICT data in the message being re-coded
+	last      time.Duration // when tokens was last filled
+	inKey     bool          // the messages are a key frame's, up to its FRAME
+
+	old, pix       []byte            // an image's rectangle before and after it
+	parts          []image.Rectangle // the parts of it that changed
+	subOld, subNew []byte            // a part's pixels before and after
+	out            []byte
 }
 
-func newTranscoder(rate float64) *transcoder {
+func newTranscoder(rate float64, perKey int) *transcoder {
 	zw, _ := zlib.NewWriterLevel(nil, zlib.BestCompression) // a valid level: no error
-	return &transcoder{screen: wire.NewCanvas(), pred: predict.NewEncoder(), zw: zw, rate: rate, tokens: rate}
+	return &transcoder{screen: wire.NewCanvas(), pred: predict.NewEncoder(), zw: zw, rate: rate, tokens: rate, perKey: perKey}
 }
 
 // message re-codes one websocket message recorded at; key: it begins a key frame. The
@@ -53,10 +69,15 @@ func (t *transcoder) message(msg []byte, key bool, at time.Duration) ([]byte, er
 		t.zbuf.Reset()
 		t.zw.Reset(&t.zbuf)
 		t.inKey = true
+		t.work, t.keyBytes, t.since = 0, 0, 0
 	}
-	t.tokens = min(t.tokens+(at-t.last).Seconds()*t.rate, t.rate)
-	t.last = at
+	if at > t.last {
+		t.tokens = min(t.tokens+(at-t.last).Seconds()*t.rate, t.rate)
+		t.last = at
+	}
 	t.out = t.out[:0]
+	t.predicted = 0
+	inKey := t.inKey
 	err := wire.Decode(msg, func(m wire.Message) error {
 		switch m := m.(type) {
 		case wire.Image:
@@ -76,13 +97,29 @@ func (t *transcoder) message(msg []byte, key bool, at time.Duration) ([]byte, er
 	if err != nil {
 		return nil, fmt.Errorf("recording: re-coding the viewer's images: %w", err)
 	}
+	if inKey {
+		t.keyBytes += len(t.out)
+	} else {
+		t.since += len(t.out) - t.predicted
+	}
 	return t.out, nil
+}
+
+// keyDue reports whether a key frame is worth making now. Seeking replays the last key
+// frame before the time sought and what was recorded after it. While what was deflated
+// since is less than a quarter of the key frame, and the predicted images since are
+// less than half the work a segment may predict, a new key frame would cost more bytes
+// than the replay it saves is worth, so it waits: a still screen's recording holds its
+// first key frame, not a whole screen every interval, and an idle one's a key frame
+// every two or three intervals.
+func (t *transcoder) keyDue() bool {
+	return 4*t.since >= t.keyBytes || 2*t.work >= t.perKey
 }
 
 func (t *transcoder) image(m wire.Image) error {
 	r := image.Rect(m.X, m.Y, m.X+m.W, m.Y+m.H)
 	area := float64(m.W) * float64(m.H)
-	predicting := !t.inKey && area <= t.tokens
+	predicting := !t.inKey && area <= t.tokens && t.work < t.perKey
 	if predicting {
 		t.old = crop(t.old[:0], t.screen.Image(), r)
 	}
@@ -90,17 +127,34 @@ func (t *transcoder) image(m wire.Image) error {
 		return err
 	}
 	img := t.screen.Image()
+	if predicting {
+		t.pix = crop(t.pix[:0], img, r)
+		t.parts = changedParts(t.parts[:0], t.old, t.pix, r)
+		work := 0
+		for _, p := range t.parts {
+			work += decodeWork(sub(&t.subOld, t.old, r, p), sub(&t.subNew, t.pix, r, p), p.Dx())
+		}
+		if predicting = t.work+work <= t.perKey; predicting {
+			t.work += work
+		}
+	}
+	if predicting {
+		// Only the parts that changed are coded; the player's screen already has the
+		// rest. The screen goes back to its old pixels, which Encode draws over.
+		t.tokens -= area
+		paste(img, r, t.old)
+		for _, p := range t.parts {
+			data, err := t.pred.Encode(nil, img, p, sub(&t.subNew, t.pix, r, p))
+			if err != nil {
+				return err
+			}
+			t.out = wire.Image{X: p.Min.X, Y: p.Min.Y, W: p.Dx(), H: p.Dy(), Encoding: wire.Predict, Data: data}.Append(t.out)
+			t.predicted += len(data)
+		}
+		return nil
+	}
 	out := wire.Image{X: m.X, Y: m.Y, W: m.W, H: m.H, Encoding: m.Encoding}
 	switch {
-	case predicting:
-		t.tokens -= area
-		t.pix = crop(t.pix[:0], img, r)
-		paste(img, r, t.old)
-		data, err := t.pred.Encode(nil, img, r, t.pix)
-		if err != nil {
-			return err
-		}
-		out.Encoding, out.Data = wire.Predict, data
 	case m.Encoding == wire.ZRGB || m.Encoding == wire.ZPalette:
 		out.Data = t.deflate(t.screen.Layout())
 	case m.Encoding == wire.ZRGB1 || m.Encoding == wire.ZPalette1:
@@ -118,6 +172,111 @@ func (t *transcoder) image(m wire.Image) error {
 	t.out = out.Append(t.out)
 	return nil
 }
+
+// splitGap is the fewest unchanged columns, across a rectangle, at which changedParts
+// splits it: a split costs an IMAGE's header and a coder's last byte, about as many bytes
+// as coding that many columns of a text line's unchanged pixels, and saves a player
+// decoding them.
+const splitGap = 48
+
+// changedParts appends to dst rectangles, within r, that hold every pixel where pix
+// differs from old (r's pixels after and before, RGBA rows packed): r less its unchanged
+// rows and columns at the edges, split where splitGap or more columns between are
+// unchanged. Nothing changed: none.
+func changedParts(dst []image.Rectangle, old, pix []byte, r image.Rectangle) []image.Rectangle {
+	w := r.Dx()
+	differs := func(x, y int) bool {
+		i := (y*w + x) * 4
+		return pix[i] != old[i] || pix[i+1] != old[i+1] || pix[i+2] != old[i+2]
+	}
+	colChanged := func(x, y0, y1 int) bool {
+		for y := y0; y < y1; y++ {
+			if differs(x, y) {
+				return true
+			}
+		}
+		return false
+	}
+	h := r.Dy()
+	start, last := -1, -1 // the part being made: its first and last changed columns
+	flush := func() {
+		if start < 0 {
+			return
+		}
+		top, bottom := 0, h
+		for top < bottom && !rowChanged(differs, top, start, last+1) {
+			top++
+		}
+		for bottom > top && !rowChanged(differs, bottom-1, start, last+1) {
+			bottom--
+		}
+		dst = append(dst, image.Rect(r.Min.X+start, r.Min.Y+top, r.Min.X+last+1, r.Min.Y+bottom))
+	}
+	for x := range w {
+		if !colChanged(x, 0, h) {
+			continue
+		}
+		if start >= 0 && x-last-1 >= splitGap {
+			flush()
+			start = -1
+		}
+		if start < 0 {
+			start = x
+		}
+		last = x
+	}
+	flush()
+	return dst
+}
+
+func rowChanged(differs func(x, y int) bool, y, x0, x1 int) bool {
+	for x := x0; x < x1; x++ {
+		if differs(x, y) {
+			return true
+		}
+	}
+	return false
+}
+
+// sub returns p's pixels out of pix, r's pixels (RGBA rows packed), in *buf.
+func sub(buf *[]byte, pix []byte, r, p image.Rectangle) []byte {
+	b := (*buf)[:0]
+	w := r.Dx() * 4
+	for y := p.Min.Y; y < p.Max.Y; y++ {
+		i := (y-r.Min.Y)*w + (p.Min.X-r.Min.X)*4
+		b = append(b, pix[i:i+p.Dx()*4]...)
+	}
+	*buf = b
+	return b
+}
+
+// decodeWork estimates what decoding an image as PREDICT costs a player, in units of
+// about 20 ns of Chromium's time (measured by e2e's TestBrowserPlayerSeekPredicted): a
+// pixel that kept its colour is mostly one sure question; one that took its left or
+// upper neighbour's colour, a few mixed ones; any other, a literal besides.
+// old and pix are the rectangle's pixels before and after (RGBA rows of w pixels).
+func decodeWork(old, pix []byte, w int) int {
+	work := 0
+	for i := 0; i < len(pix); i += 4 {
+		switch {
+		case pix[i] == old[i] && pix[i+1] == old[i+1] && pix[i+2] == old[i+2]:
+			work += workSame
+		case i >= 4 && i/4%w != 0 && pix[i] == pix[i-4] && pix[i+1] == pix[i-3] && pix[i+2] == pix[i-2],
+			i >= 4*w && pix[i] == pix[i-4*w] && pix[i+1] == pix[i-4*w+1] && pix[i+2] == pix[i-4*w+2]:
+			work += workNeighbour
+		default:
+			work += workOther
+		}
+	}
+	return work
+}
+
+// The weights of decodeWork.
+const (
+	workSame      = 1
+	workNeighbour = 4
+	workOther     = 36
+)
 
 // deflate writes b as the next piece of the file's stream, ending in a sync flush.
 func (t *transcoder) deflate(b []byte) []byte {

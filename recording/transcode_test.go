@@ -62,7 +62,7 @@ func TestTranscoder(t *testing.T) {
 	const W, H = 320, 200
 	src := image.NewRGBA(image.Rect(0, 0, W, H))
 	var vs viewerStream
-	tc := newTranscoder(50_000) // half a screen a second
+	tc := newTranscoder(50_000, 1<<40) // half a screen a second
 	viewer, player := wire.NewCanvas(), wire.NewCanvas()
 	counts := map[uint8]int{}
 	id := uint32(0)
@@ -146,7 +146,7 @@ func TestTranscoderJPEG(t *testing.T) {
 	msg := wire.Resize{Width: 64, Height: 48}.Append(nil)
 	msg = wire.Image{W: 64, H: 48, Encoding: wire.JPEG, Data: jb.Bytes()}.Append(msg)
 	msg = wire.Frame{ID: 1}.Append(msg)
-	out, err := newTranscoder(0).message(msg, true, 0)
+	out, err := newTranscoder(0, 0).message(msg, true, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,5 +163,187 @@ func TestTranscoderJPEG(t *testing.T) {
 	}
 	if len(encodings) != 1 || encodings[0] != wire.ZRGB || !bytes.Equal(viewer.Image().Pix, player.Image().Pix) {
 		t.Fatalf("a JPEG written as encodings %v; the screens equal: %v", encodings, bytes.Equal(viewer.Image().Pix, player.Image().Pix))
+	}
+}
+
+// However much time there is, a segment (a key frame and what follows it, which a player
+// seeking replays) has at most perKey units of decoding work predicted; an image that
+// would go over is deflated, and the next key frame starts anew.
+func TestTranscoderPerKey(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	const W, H, perKey = 200, 120, 60_000
+	src := image.NewRGBA(image.Rect(0, 0, W, H))
+	var vs viewerStream
+	tc := newTranscoder(1e9, perKey)
+	at := time.Duration(0)
+	for seg := range 3 {
+		vs.restart()
+		text(rng, src, src.Rect)
+		msg := wire.Resize{Width: W, Height: H}.Append(nil)
+		msg = wire.Frame{ID: 1}.Append(vs.rgb(src, src.Rect).Append(msg))
+		if _, err := tc.message(msg, true, at); err != nil {
+			t.Fatal(err)
+		}
+		done, deflated := 0, 0
+		for i := range 60 {
+			at += 100 * time.Millisecond
+			r := image.Rect(0, i%9*13, W, i%9*13+13)
+			old := crop(nil, src, r)
+			text(rng, src, r)
+			w := work(old, crop(nil, src, r), r)
+			out, err := tc.message(wire.Frame{ID: uint32(i + 2)}.Append(vs.rgb(src, r).Append(nil)), false, at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch encodings(out) {
+			case 1 << wire.Predict:
+				if done+w > perKey {
+					t.Fatalf("segment %d image %d: predicted past the limit", seg, i)
+				}
+				done += w
+			case 1 << wire.ZRGB:
+				if done+w <= perKey {
+					t.Fatalf("segment %d image %d: deflated with %d of %d units left", seg, i, perKey-done, perKey)
+				}
+				deflated++
+			default:
+				t.Fatalf("segment %d image %d: encodings %b", seg, i, encodings(out))
+			}
+		}
+		if done > perKey || done < perKey/2 || deflated == 0 {
+			t.Fatalf("segment %d: %d units predicted, %d images deflated; want at most %d and some deflated", seg, done, deflated, perKey)
+		}
+	}
+}
+
+// A key frame is due once a quarter of its bytes has been deflated after it, or half a
+// segment's decoding work predicted; PREDICT data does not count as bytes. Each key
+// frame starts the count again.
+func TestKeyDue(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	const W, H = 200, 120
+	src := image.NewRGBA(image.Rect(0, 0, W, H))
+	var vs viewerStream
+	at := time.Duration(0)
+	key := func(tc *transcoder) int {
+		vs.restart()
+		text(rng, src, src.Rect)
+		msg := wire.Resize{Width: W, Height: H}.Append(nil)
+		msg = vs.rgb(src, src.Rect).Append(msg)
+		out, err := tc.message(msg, true, at) // a key frame over two messages
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := len(out)
+		out, _ = tc.message(wire.Frame{ID: 1}.Append(nil), false, at)
+		if tc.keyDue() {
+			t.Fatal("due right after a key frame")
+		}
+		return n + len(out)
+	}
+	// Deflated only (no time to predict): due at a quarter of the key frame's bytes.
+	tc := newTranscoder(0, 1<<40)
+	for round := range 3 {
+		keyBytes := key(tc)
+		since := 0
+		for i := 0; ; i++ {
+			fill := wire.Fill{X: i % W, Y: 3, W: 1, H: 1, R: byte(round)}.Append(nil)
+			at += time.Millisecond
+			out, err := tc.message(fill, false, at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			since += len(out)
+			if due := tc.keyDue(); due != (4*since >= keyBytes) {
+				t.Fatalf("round %d: %d bytes since a key frame of %d: due %v", round, since, keyBytes, due)
+			} else if due {
+				break
+			}
+		}
+	}
+	// Predicted: due at half the work, however many bytes.
+	const perKey = 200_000
+	tc = newTranscoder(1e9, perKey)
+	for round := range 3 {
+		keyBytes := key(tc)
+		done, bytes := 0, 0
+		for i := 0; ; i++ {
+			r := image.Rect(0, i%9*13, W, i%9*13+13)
+			old := crop(nil, src, r)
+			text(rng, src, r)
+			w := work(old, crop(nil, src, r), r)
+			at += 100 * time.Millisecond
+			out, err := tc.message(vs.rgb(src, r).Append(nil), false, at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			done += w
+			bytes += len(out)
+			if due := tc.keyDue(); due != (2*done >= perKey) {
+				t.Fatalf("round %d: %d units predicted: due %v", round, done, due)
+			} else if due {
+				if 4*bytes < keyBytes {
+					t.Fatalf("round %d: the test wants more than a quarter of the key frame predicted: %d of %d bytes", round, bytes, keyBytes)
+				}
+				break
+			}
+		}
+	}
+}
+
+// work is the decoding work of predicting r's change from old to pix, as the transcoder
+// counts it: over the parts that changed.
+func work(old, pix []byte, r image.Rectangle) int {
+	n := 0
+	var a, b []byte
+	for _, p := range changedParts(nil, old, pix, r) {
+		n += decodeWork(sub(&a, old, r, p), sub(&b, pix, r, p), p.Dx())
+	}
+	return n
+}
+
+// encodings is a bit set of the encodings of msg's images.
+func encodings(msg []byte) int {
+	set := 0
+	wire.Decode(msg, func(m wire.Message) error {
+		if im, ok := m.(wire.Image); ok {
+			set |= 1 << im.Encoding
+		}
+		return nil
+	})
+	return set
+}
+
+// changedParts covers every changed pixel with rectangles trimmed to them, split only at
+// splitGap or more unchanged columns.
+func TestChangedParts(t *testing.T) {
+	r := image.Rect(10, 20, 210, 40) // 200x20
+	old := make([]byte, 200*20*4)
+	for _, tc := range []struct {
+		name    string
+		changed []image.Point // in r's coordinates
+		want    []image.Rectangle
+	}{
+		{"nothing", nil, nil},
+		{"one pixel", []image.Point{{5, 7}}, []image.Rectangle{image.Rect(15, 27, 16, 28)}},
+		{"corners", []image.Point{{0, 0}, {199, 19}}, []image.Rectangle{image.Rect(10, 20, 11, 21), image.Rect(209, 39, 210, 40)}},
+		{"a gap one short", []image.Point{{10, 3}, {10 + splitGap, 9}}, []image.Rectangle{image.Rect(20, 23, 21+splitGap, 30)}},
+		{"a gap just enough", []image.Point{{10, 3}, {11 + splitGap, 9}}, []image.Rectangle{image.Rect(20, 23, 21, 24), image.Rect(21+splitGap, 29, 22+splitGap, 30)}},
+	} {
+		pix := bytes.Clone(old)
+		for _, p := range tc.changed {
+			pix[(p.Y*200+p.X)*4+1] = 1 // green only: any channel counts
+		}
+		got := changedParts(nil, old, pix, r)
+		if len(got) != len(tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+			continue
+		}
+		for i := range got {
+			if got[i] != tc.want[i] {
+				t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+				break
+			}
+		}
 	}
 }

@@ -80,6 +80,19 @@ func makeVectors() []vectorStream {
 		}
 		return scene(rng, 40, 30), r, false
 	})
+	// Long enough for counters to be sure (the direct-counter shortcut) and to move on
+	// from sure: one glyph at a time over a screen of text.
+	add("typing", 60, 26, 40, func(i int, _ *image.RGBA) (*image.RGBA, image.Rectangle, bool) {
+		order := make([]int, 20)
+		for k := range order {
+			order[k] = rng.IntN(4)
+		}
+		if i == 0 {
+			return glyphs(60, 26, order), image.Rect(0, 0, 60, 26), false
+		}
+		x, y := rng.IntN(10)*6, rng.IntN(2)*13
+		return glyphs(60, 26, order), image.Rect(x, y, x+6, y+13), false
+	})
 	return out
 }
 

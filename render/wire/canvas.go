@@ -31,7 +31,7 @@ type Canvas struct {
 	predict   *predict.Decoder // a recording's PREDICT images, made on first use
 	oneSrc    bytes.Reader
 	buf       []byte
-	layout    []byte // what the last ZRGB or ZPALETTE inflated to
+	layout    []byte      // what the last ZRGB or ZPALETTE inflated to
 	CursorImg *image.RGBA // nil when hidden
 	CursorHot image.Point
 	// MaxPixels bounds RESIZE; 0 means MaxCanvasPixels.

@@ -4,6 +4,7 @@
 // at their times, scaled by the speed. The socket's ACKs say when a picture is drawn.
 
 import { Display } from "./display.js";
+import { warm } from "./predict.js";
 import { lastFrame, RecordParser, KIND_KEY, KIND_OUTPUT, type Rec } from "./records.js";
 import { Session, type SessionUI } from "./session.js";
 import { encodeMessages, decodeMessages, KIND_DESKTOP } from "./wire.js";
@@ -76,7 +77,11 @@ export class Playback {
     private readonly duration: number,
     private readonly name: string,
     private readonly hooks: PlaybackHooks,
-  ) {}
+  ) {
+    // The first seek into PREDICT images would otherwise wait for the JIT to compile
+    // their decoder (about 100 ms in Chromium); it is compiled while the recording opens.
+    setTimeout(warm, 0);
+  }
 
   get isPlaying(): boolean {
     return this.playing;

@@ -37,19 +37,23 @@ const COUNTER_INIT = 32768;
 const DIRECT_LIMIT = 30;
 const HASHED_LIMIT = 60;
 const SMALL_LIMIT = 30;
-const HASH_BITS = 20;
+const HASH_BITS = 18;
 const CACHE_SIZE = 255;
 const MIX_RATE = 6;
 const MAX_WEIGHT = 1 << 21;
+const SURE = 4090;
 
-/** A counter (Go: counter): probability in bits 0–15, count in 16–23, check byte 24–31. */
-function update(t: Uint32Array, i: number, y: number, limit: number): void {
-  const c = t[i];
+/**
+ * A counter (Go: counter): probability in bits 0–15, count in 16–23, check byte 24–31.
+ * Tables are Int32Array, so that a counter with its top bit set is still a small integer
+ * to the JIT; the bits are the same.
+ */
+function moved(c: number, y: number, limit: number): number {
   let p = c & 0xffff;
   let n = (c >>> 16) & 0xff;
   p += ((y ? 65535 : 0) - p) * RATE[n] >> 16;
   if (n < limit) n++;
-  t[i] = ((c & 0xff000000) | (n << 16) | p) >>> 0;
+  return (c & 0xff000000) | (n << 16) | p;
 }
 
 /** The binary arithmetic decoder. */
@@ -99,15 +103,16 @@ class Coder {
   }
 }
 
-function small(c: Coder, t: Uint32Array, i: number): number {
-  let p = (t[i] & 0xffff) >> 4;
+function small(c: Coder, t: Int32Array, i: number): number {
+  const ct = t[i];
+  let p = (ct & 0xffff) >> 4;
   if (p < 1) p = 1;
   const y = c.bit(p);
-  update(t, i, y, SMALL_LIMIT);
+  t[i] = moved(ct, y, SMALL_LIMIT);
   return y;
 }
 
-function byteTree(c: Coder, t: Uint32Array): number {
+function byteTree(c: Coder, t: Int32Array): number {
   let node = 1;
   for (let b = 7; b >= 0; b--) node = (node << 1) | small(c, t, node);
   return node & 0xff;
@@ -115,9 +120,9 @@ function byteTree(c: Coder, t: Uint32Array): number {
 
 /** One question of the walk, with its three tables and mixer (Go: decision). */
 class Decision {
-  t1 = new Uint32Array(1 << 16);
-  t2 = new Uint32Array(1 << 13);
-  t3 = new Uint32Array(1 << HASH_BITS);
+  t1 = new Int32Array(1 << 16);
+  t2 = new Int32Array(1 << 13);
+  t3 = new Int32Array(1 << HASH_BITS);
   w = new Int32Array(16);
   private st = new Int32Array(4);
 
@@ -128,23 +133,32 @@ class Decision {
     for (let s = 0; s < 4; s++) this.w.set([19661, 19661, 19661, 0], s * 4);
   }
 
-  code(c: Coder, k1: number, k2: number, k3: number): number {
-    let h = Math.imul(k3, 0x9e3779b1) >>> 0;
-    h = (h ^ (h >>> 15)) >>> 0;
-    h = Math.imul(h, 0x85ebca77) >>> 0;
-    h = (h ^ (h >>> 13)) >>> 0;
+  /**
+   * mixed codes a bit the direct counter is not sure of (the walk codes the sure ones
+   * itself, inline): Go's decision.code past its shortcut.
+   */
+  mixed(c: Coder, k1: number, k2: number, k3: number): number {
+    const t1 = this.t1;
+    const c1 = t1[k1];
+    let h = Math.imul(k3, 0x9e3779b1);
+    h ^= h >>> 15;
+    h = Math.imul(h, 0x85ebca77);
+    h ^= h >>> 13;
     const i3 = h >>> (32 - HASH_BITS);
     const chk = h & 0xff;
-    if (this.t3[i3] >>> 24 !== chk) this.t3[i3] = ((chk << 24) | COUNTER_INIT) >>> 0;
-    const c1 = this.t1[k1], c2 = this.t2[k2], c3 = this.t3[i3];
+    const t2 = this.t2, t3 = this.t3;
+    let c3 = t3[i3];
+    if (c3 >>> 24 !== chk) c3 = (chk << 24) | COUNTER_INIT; // another context's slot
+    const c2 = t2[k2];
     const n3 = (c3 >>> 16) & 0xff;
     const set = (n3 < 3 ? n3 : 3) * 4;
     const st = this.st, w = this.w;
-    st[0] = STRETCH[(c1 & 0xffff) >> 4];
-    st[1] = STRETCH[(c2 & 0xffff) >> 4];
-    st[2] = STRETCH[(c3 & 0xffff) >> 4];
+    const s0 = STRETCH[(c1 & 0xffff) >> 4], s1 = STRETCH[(c2 & 0xffff) >> 4], s2 = STRETCH[(c3 & 0xffff) >> 4];
+    st[0] = s0;
+    st[1] = s1;
+    st[2] = s2;
     st[3] = 256;
-    const dot = w[set] * st[0] + w[set + 1] * st[1] + w[set + 2] * st[2] + w[set + 3] * st[3];
+    const dot = w[set] * s0 + w[set + 1] * s1 + w[set + 2] * s2 + w[set + 3] * 256;
     let d = Math.floor(dot / 65536);
     if (d > 2047) d = 2047;
     if (d < -2047) d = -2047;
@@ -157,9 +171,9 @@ class Decision {
       if (v < -MAX_WEIGHT) v = -MAX_WEIGHT;
       w[set + k] = v;
     }
-    update(this.t1, k1, y, DIRECT_LIMIT);
-    update(this.t2, k2, y, DIRECT_LIMIT);
-    update(this.t3, i3, y, HASHED_LIMIT);
+    t1[k1] = moved(c1, y, DIRECT_LIMIT);
+    t2[k2] = moved(c2, y, DIRECT_LIMIT);
+    t3[i3] = moved(c3, y, HASHED_LIMIT);
     return y;
   }
 }
@@ -175,9 +189,9 @@ function lum(c: number): number {
 export class PredictDecoder {
   private same = new Decision();
   private left = new Decision();
-  private others = new Uint32Array(3 * 64);
-  private lit = new Uint32Array(256);
-  private rgb = new Uint32Array(3 * 256);
+  private others = new Int32Array(3 * 64);
+  private lit = new Int32Array(256);
+  private rgb = new Int32Array(3 * 256);
   private cache: number[] = [];
   private c = new Coder();
   private lums: Uint8Array[] = [];
@@ -221,6 +235,8 @@ export class PredictDecoder {
       for (let i = 0; i < rw; i++) dst[i] = lum(at(i, y));
     };
     const lums = this.lums, cols = this.cols, chg = this.chg;
+    const same = this.same, left = this.left, others = this.others;
+    const sameT1 = same.t1, leftT1 = left.t1;
     for (let k = 0; k < 5; k++) lumRow(lums[k], k);
     for (let i = 0; i < rw; i++) cols[0][i] = at(i, 2);
     chg[0].fill(0, 0, rw);
@@ -244,46 +260,74 @@ export class PredictDecoder {
       }
       for (let i = 0; i < 4; i++) w0 = (w0 << 1) | r0[i];
       let lastSame = 1;
+      // What the walk reads about a pixel's neighbours slides along the row in locals.
+      let W = row[4], WW = row[3], NW = above[4], N = above[5];
+      let lo = r0[5], cp = prev[5];
       for (let i = 5; i < w + 5; i++) {
         w3 = ((w3 << 1) | r3[i + 3]) & 0x7f;
         w2 = ((w2 << 1) | r2[i + 3]) & 0x7f;
         w1 = ((w1 << 1) | r1[i + 3]) & 0x7f;
         w0 = ((w0 << 1) | r0[i - 1]) & 0x1f;
-        const O = row[i], W = row[i - 1], WW = row[i - 2];
-        const N = above[i], NW = above[i - 1], NE = above[i + 1];
-        const lo = r0[i], le = r0[i + 1], ls = rs[i];
-        const cp = prev[i], cpr = prev[i + 1];
+        const O = row[i], NE = above[i + 1];
+        const le = r0[i + 1], ls = rs[i], cpr = prev[i + 1];
         const eqWN = W === N ? 1 : 0, eqOW = O === W ? 1 : 0;
         const tpl = (((w1 >> 1) & 0x1f) << 5) | (((w2 >> 2) & 7) << 2) | (w0 & 3);
         const k1 = (tpl << 6) | (lo << 5) | (le << 4) | (ls << 3) | (lastSame << 2) | (cp << 1);
-        const near = ((w0 & 3) << 11) | (((w1 >> 2) & 7) << 8) | (lo << 7) | (le << 6) | (ls << 5) | (lastSame << 2) | (cp << 1) | cpr;
-        // 30 bits: w3 in bits 23–29, so the value stays a positive int32.
-        const far = (w3 << 23) | (w2 << 16) | (w1 << 9) | (w0 << 4) | (lo << 3) | (le << 2) | (ls << 1);
-        let col: number;
-        if (this.same.code(c, k1 | eqOW, near | (eqOW << 3) | (eqWN << 4), far | eqOW) === 1) {
-          col = O;
-        } else if (O !== W && this.left.code(c, k1 | eqWN, near | (eqWN << 4), far | eqWN) === 1) {
-          col = W;
+        // near and far are needed only when a direct counter is not sure: made then.
+        let near = -1, far = 0;
+        let col = -1;
+        // Question 1, its sure case inline (Decision.sure).
+        let bit: number;
+        let k = k1 | eqOW;
+        let ct = sameT1[k];
+        let p = (ct & 0xffff) >> 4;
+        if (p >= SURE || p <= 4096 - SURE) {
+          bit = c.bit(p < 1 ? 1 : p);
+          sameT1[k] = moved(ct, bit, DIRECT_LIMIT);
         } else {
+          near = ((w0 & 3) << 11) | (((w1 >> 2) & 7) << 8) | (lo << 7) | (le << 6) | (ls << 5) | (lastSame << 2) | (cp << 1) | cpr;
+          // 30 bits: w3 in bits 23–29, so the value stays a positive int32.
+          far = (w3 << 23) | (w2 << 16) | (w1 << 9) | (w0 << 4) | (lo << 3) | (le << 2) | (ls << 1);
+          bit = same.mixed(c, k, near | (eqOW << 3) | (eqWN << 4), far | eqOW);
+        }
+        if (bit === 1) {
+          col = O;
+        } else if (O !== W) {
+          k = k1 | eqWN;
+          ct = leftT1[k];
+          p = (ct & 0xffff) >> 4;
+          if (p >= SURE || p <= 4096 - SURE) {
+            bit = c.bit(p < 1 ? 1 : p);
+            leftT1[k] = moved(ct, bit, DIRECT_LIMIT);
+          } else {
+            if (near < 0) {
+              near = ((w0 & 3) << 11) | (((w1 >> 2) & 7) << 8) | (lo << 7) | (le << 6) | (ls << 5) | (lastSame << 2) | (cp << 1) | cpr;
+              far = (w3 << 23) | (w2 << 16) | (w1 << 9) | (w0 << 4) | (lo << 3) | (le << 2) | (ls << 1);
+            }
+            bit = left.mixed(c, k, near | (eqWN << 4), far | eqWN);
+          }
+          if (bit === 1) col = W;
+        }
+        if (col < 0) {
           const ctx = eqWN | ((W === NW ? 1 : 0) << 1) | ((N === NE ? 1 : 0) << 2) | ((W === WW ? 1 : 0) << 3) |
             ((N === NW ? 1 : 0) << 4) | ((NE === NW ? 1 : 0) << 5);
-          col = -1;
-          const cands = [N, NE, NW];
-          for (let k = 0; k < 3; k++) {
-            const cand = cands[k];
-            if (cand === O || cand === W || (k >= 1 && cand === N) || (k === 2 && cand === NE)) continue;
-            if (small(c, this.others, k * 64 + ctx) === 1) {
-              col = cand;
-              break;
-            }
-          }
-          if (col < 0) col = this.literal(c);
+          // N, NE, NW, each asked only when it is not a colour asked about already.
+          if (N !== O && N !== W && small(c, others, ctx) === 1) col = N;
+          else if (NE !== O && NE !== W && NE !== N && small(c, others, 64 + ctx) === 1) col = NE;
+          else if (NW !== O && NW !== W && NW !== N && NW !== NE && small(c, others, 128 + ctx) === 1) col = NW;
+          else col = this.literal(c);
         }
         row[i] = col;
-        const same = col === O ? 1 : 0;
-        r0[i] = lum(col);
-        cur[i] = 1 - same;
-        lastSame = same;
+        const same1 = col === O ? 1 : 0;
+        r0[i] = ((col >> 16) & 0xff) + ((col >> 8) & 0xff) + (col & 0xff) > 384 ? 1 : 0;
+        cur[i] = 1 - same1;
+        lastSame = same1;
+        WW = W;
+        W = col;
+        NW = N;
+        N = NE;
+        lo = le;
+        cp = cpr;
       }
       let o = (y * bw + 5) * 4;
       for (let i = 5; i < w + 5; i++, o += 4) {
@@ -315,5 +359,26 @@ export class PredictDecoder {
     if (cache.length >= CACHE_SIZE) cache.pop();
     cache.unshift(col);
     return col;
+  }
+}
+
+/**
+ * warm decodes noise a few times, so that the JIT has compiled the decoder, on all its
+ * paths, before a seek needs it. Noise is not a whole image: the errors are expected.
+ */
+export function warm(): void {
+  const d = new PredictDecoder();
+  let x = 1;
+  for (const [w, h] of [[300, 40], [64, 200], [500, 30], [1000, 20], [200, 100], [700, 30]]) {
+    const data = new Uint8Array((w * h) >> 2);
+    for (let i = 0; i < data.length; i++) {
+      x = (Math.imul(x, 1103515245) + 12345) | 0;
+      data[i] = x >>> 24;
+    }
+    try {
+      d.decode(data, new Uint8ClampedArray((w + 8) * (h + 4) * 4), w + 8, w, h);
+    } catch {
+      // expected
+    }
   }
 }
