@@ -22,7 +22,7 @@ import (
 // Key frames are always deflated.
 const (
 	predictRate   = 500_000
-	predictPerKey = 800_000
+	predictPerKey = 1_600_000
 )
 
 // transcoder re-codes the images of a recording viewer's messages for the file: it

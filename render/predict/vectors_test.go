@@ -93,6 +93,24 @@ func makeVectors() []vectorStream {
 		x, y := rng.IntN(10)*6, rng.IntN(2)*13
 		return glyphs(60, 26, order), image.Rect(x, y, x+6, y+13), false
 	})
+	// More distinct colours than the literal cache holds, then the oldest it still holds
+	// (its last place), then many of them again in another order.
+	add("colours", 16, 16, 3, func(i int, _ *image.RGBA) (*image.RGBA, image.Rectangle, bool) {
+		img := image.NewRGBA(image.Rect(0, 0, 16, 16))
+		colour := func(k int) []byte { return []byte{byte(k), byte(k*37 + 1), byte(255 - k), 255} }
+		for p := range 256 {
+			k := p // 256 colours, each a literal, each new
+			if i == 2 {
+				k = p * 7 % 256
+			}
+			copy(img.Pix[p*4:], colour(k))
+		}
+		if i == 1 {
+			copy(img.Pix, colour(1)) // the first colour was dropped; the second is the cache's last
+			return img, image.Rect(0, 0, 1, 1), false
+		}
+		return img, img.Rect, false
+	})
 	return out
 }
 

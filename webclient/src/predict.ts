@@ -56,10 +56,14 @@ function moved(c: number, y: number, limit: number): number {
   return (c & 0xff000000) | (n << 16) | p;
 }
 
-/** The binary arithmetic decoder. */
+/**
+ * The binary arithmetic decoder. Its 32-bit bounds are kept as int32 bit patterns, which
+ * the JIT keeps in registers rather than as boxed doubles, and compared unsigned by
+ * flipping the sign bit.
+ */
 class Coder {
   private x1 = 0;
-  private x2 = 0xffffffff;
+  private x2 = -1;
   private x = 0;
   private pos = 0;
   private data: Uint8Array = new Uint8Array(0);
@@ -67,10 +71,10 @@ class Coder {
   start(data: Uint8Array): void {
     this.data = data;
     this.x1 = 0;
-    this.x2 = 0xffffffff;
+    this.x2 = -1;
     this.pos = 0;
     this.x = 0;
-    for (let i = 0; i < 4; i++) this.x = ((this.x << 8) | this.next()) >>> 0;
+    for (let i = 0; i < 4; i++) this.x = (this.x << 8) | this.next();
   }
 
   private next(): number {
@@ -80,20 +84,23 @@ class Coder {
 
   /** The next bit, with p the probability (1..4095, in 1/4096ths) that it is 1. */
   bit(p: number): number {
-    const xmid = this.x1 + ((this.x2 - this.x1) >>> 12) * p;
+    let x1 = this.x1, x2 = this.x2;
+    const xmid = (x1 + ((x2 - x1) >>> 12) * p) | 0;
     let y: number;
-    if (this.x <= xmid) {
+    if ((this.x ^ 0x80000000) <= (xmid ^ 0x80000000)) {
       y = 1;
-      this.x2 = xmid;
+      x2 = xmid;
     } else {
       y = 0;
-      this.x1 = xmid + 1;
+      x1 = (xmid + 1) | 0;
     }
-    while (((this.x1 ^ this.x2) & 0xff000000) === 0) {
-      this.x = ((this.x << 8) | this.next()) >>> 0;
-      this.x1 = (this.x1 << 8) >>> 0;
-      this.x2 = ((this.x2 << 8) | 0xff) >>> 0;
+    while (((x1 ^ x2) & 0xff000000) === 0) {
+      this.x = (this.x << 8) | this.next();
+      x1 <<= 8;
+      x2 = (x2 << 8) | 0xff;
     }
+    this.x1 = x1;
+    this.x2 = x2;
     return y;
   }
 
@@ -112,9 +119,10 @@ function small(c: Coder, t: Int32Array, i: number): number {
   return y;
 }
 
-function byteTree(c: Coder, t: Int32Array): number {
+/** byteTree decodes a byte through the tree of 256 counters at t[base:]. */
+function byteTree(c: Coder, t: Int32Array, base: number): number {
   let node = 1;
-  for (let b = 7; b >= 0; b--) node = (node << 1) | small(c, t, node);
+  for (let b = 7; b >= 0; b--) node = (node << 1) | small(c, t, base + node);
   return node & 0xff;
 }
 
@@ -192,7 +200,8 @@ export class PredictDecoder {
   private others = new Int32Array(3 * 64);
   private lit = new Int32Array(256);
   private rgb = new Int32Array(3 * 256);
-  private cache: number[] = [];
+  private cache = new Int32Array(CACHE_SIZE); // the colours last coded as literals, most recent first
+  private cached = 0; // how many
   private c = new Coder();
   private lums: Uint8Array[] = [];
   private cols: Uint32Array[] = [];
@@ -208,7 +217,7 @@ export class PredictDecoder {
     this.others.fill(COUNTER_INIT);
     this.lit.fill(COUNTER_INIT);
     this.rgb.fill(COUNTER_INIT);
-    this.cache = [];
+    this.cached = 0;
   }
 
   /**
@@ -342,22 +351,23 @@ export class PredictDecoder {
   }
 
   private literal(c: Coder): number {
-    let idx = byteTree(c, this.lit);
+    let idx = byteTree(c, this.lit, 0);
     const cache = this.cache;
     if (idx > 0) {
-      if (idx > cache.length) {
-        idx = cache.length; // garbage, which fails the length check
+      if (idx > this.cached) {
+        idx = this.cached; // garbage, which fails the length check
         if (idx === 0) return 0;
       }
       const col = cache[idx - 1];
-      cache.splice(idx - 1, 1);
-      cache.unshift(col);
+      cache.copyWithin(1, 0, idx - 1);
+      cache[0] = col;
       return col;
     }
     let col = 0;
-    for (let k = 0; k < 3; k++) col = (col << 8) | byteTree(c, this.rgb.subarray(k * 256, k * 256 + 256));
-    if (cache.length >= CACHE_SIZE) cache.pop();
-    cache.unshift(col);
+    for (let k = 0; k < 3; k++) col = (col << 8) | byteTree(c, this.rgb, k * 256);
+    if (this.cached < CACHE_SIZE) this.cached++;
+    cache.copyWithin(1, 0, this.cached - 1);
+    cache[0] = col;
     return col;
   }
 }
@@ -369,7 +379,12 @@ export class PredictDecoder {
 export function warm(): void {
   const d = new PredictDecoder();
   let x = 1;
-  for (const [w, h] of [[300, 40], [64, 200], [500, 30], [1000, 20], [200, 100], [700, 30]]) {
+  // Many small images (the JIT optimizes a function after enough calls, not only its
+  // loops), then a few large ones.
+  const sizes: number[][] = [];
+  for (let i = 0; i < 200; i++) sizes.push([16 + (i % 5) * 8, 4 + (i % 3)]);
+  sizes.push([300, 40], [64, 200], [500, 30]);
+  for (const [w, h] of sizes) {
     const data = new Uint8Array((w * h) >> 2);
     for (let i = 0; i < data.length; i++) {
       x = (Math.imul(x, 1103515245) + 12345) | 0;
