@@ -73,7 +73,9 @@ func (ss *session) startDesktopRecording(disp display, wg *sync.WaitGroup) bool 
 		}
 	})
 	wg.Go(func() {
-		t := time.NewTicker(rc.KeyFrameInterval)
+		// Asked often (a quarter interval, at most a second): a key frame may be due as
+		// soon as an idle segment's PREDICT budget is spent, not only at whole intervals.
+		t := time.NewTicker(min(rc.KeyFrameInterval/4, time.Second))
 		defer t.Stop()
 		for {
 			select {
@@ -81,7 +83,7 @@ func (ss *session) startDesktopRecording(disp display, wg *sync.WaitGroup) bool 
 				rv.Close()
 				return
 			case <-t.C:
-				if d.KeyDue() {
+				if d.KeyDue(rc.KeyFrameInterval) {
 					rv.Refresh()
 				}
 			}

@@ -97,13 +97,13 @@ func (d *Desktop) Output(msg []byte) error {
 	return nil
 }
 
-// KeyDue reports whether a key frame is worth making now: what a player seeking would
-// replay since the last one is worth more than the key frame's bytes (transcoder.keyDue).
-// A recorder asks once a key-frame interval.
-func (d *Desktop) KeyDue() bool {
+// KeyDue reports whether a key frame is worth making now, interval being the shortest
+// time between two (transcoder.keyDue); it says yes once per key frame. A recorder asks
+// every second or so, and on yes has its viewer send one.
+func (d *Desktop) KeyDue(interval time.Duration) bool {
 	d.tcMu.Lock()
 	defer d.tcMu.Unlock()
-	return d.tc.keyDue()
+	return d.tc.keyDue(time.Since(d.start), interval)
 }
 
 // Input records one websocket message from the browser.

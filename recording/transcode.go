@@ -16,7 +16,7 @@ import (
 // most predictRate pixels a second (a second's worth in a burst), for racgate's CPU, and
 // at most predictPerKey units of decoding work (decodeWork) after each key frame, for the
 // player: seeking replays the last key frame before the time sought and everything after
-// it, and this bounds the predicted part of that replay (about 100 ms in Chromium; the
+// it, and this bounds the predicted part of that replay (50–100 ms in Chromium, warm; the
 // rest is inflated, which is fast). An idle or typing desktop's every change is
 // predicted, a busy one's first few; the rest is deflated (docs/recording.md § Size).
 // Key frames are always deflated.
@@ -43,6 +43,8 @@ type transcoder struct {
 	// Since the last key frame (keyDue): the work of its predicted images, the bytes of
 	// the key frame, and the bytes written after it other than PREDICT data.
 	work, keyBytes, since int
+	keyAt                 time.Duration // when the last key frame began
+	asked                 bool          // keyDue said yes since
 
 	predicted int           // PREDICT data in the message being re-coded
 	last      time.Duration // when tokens was last filled
@@ -70,6 +72,7 @@ func (t *transcoder) message(msg []byte, key bool, at time.Duration) ([]byte, er
 		t.zw.Reset(&t.zbuf)
 		t.inKey = true
 		t.work, t.keyBytes, t.since = 0, 0, 0
+		t.keyAt, t.asked = at, false
 	}
 	if at > t.last {
 		t.tokens = min(t.tokens+(at-t.last).Seconds()*t.rate, t.rate)
@@ -105,15 +108,20 @@ func (t *transcoder) message(msg []byte, key bool, at time.Duration) ([]byte, er
 	return t.out, nil
 }
 
-// keyDue reports whether a key frame is worth making now. Seeking replays the last key
-// frame before the time sought and what was recorded after it. While what was deflated
-// since is less than a quarter of the key frame, and the predicted images since are
-// less than half the work a segment may predict, a new key frame would cost more bytes
-// than the replay it saves is worth, so it waits: a still screen's recording holds its
-// first key frame, not a whole screen every interval, and an idle one's a key frame
-// every two or three intervals.
-func (t *transcoder) keyDue() bool {
-	return 4*t.since >= t.keyBytes || 2*t.work >= t.perKey
+// keyDue reports, at now, whether a key frame is worth making, at most once per key
+// frame (it is asked for then, and comes through the viewer a little later). Seeking
+// replays the last key frame before the time sought and what was recorded after it; one
+// is made once interval has passed since the last and either what was deflated since is
+// a quarter of the key frame's bytes, or the predicted images since have nearly spent the
+// segment's budget. Until then a key frame would cost more bytes than the replay it saves
+// is worth: a still screen's recording holds its first key frame only, and an idle one's
+// segments last as long as their budget.
+func (t *transcoder) keyDue(now, interval time.Duration) bool {
+	if t.asked || now-t.keyAt < interval {
+		return false
+	}
+	t.asked = 4*t.since >= t.keyBytes || 10*t.work >= 9*t.perKey
+	return t.asked
 }
 
 func (t *transcoder) image(m wire.Image) error {
@@ -251,7 +259,7 @@ func sub(buf *[]byte, pix []byte, r, p image.Rectangle) []byte {
 }
 
 // decodeWork estimates what decoding an image as PREDICT costs a player, in units of
-// about 20 ns of Chromium's time (measured by e2e's TestBrowserPlayerSeekPredicted): a
+// some tens of nanoseconds of Chromium's time (TestBrowserPlayerSeekPredicted): a
 // pixel that kept its colour is mostly one sure question; one that took its left or
 // upper neighbour's colour, a few mixed ones; any other, a literal besides.
 // old and pix are the rectangle's pixels before and after (RGBA rows of w pixels).

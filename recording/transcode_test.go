@@ -216,12 +216,13 @@ func TestTranscoderPerKey(t *testing.T) {
 	}
 }
 
-// A key frame is due once a quarter of its bytes has been deflated after it, or half a
-// segment's decoding work predicted; PREDICT data does not count as bytes. Each key
-// frame starts the count again.
+// A key frame is due once the interval has passed and a quarter of its bytes has been
+// deflated after it, or nine tenths of a segment's decoding work predicted (PREDICT data
+// does not count as bytes); it is said once, and each key frame starts the count again.
 func TestKeyDue(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 5))
 	const W, H = 200, 120
+	const interval = 2 * time.Second
 	src := image.NewRGBA(image.Rect(0, 0, W, H))
 	var vs viewerStream
 	at := time.Duration(0)
@@ -236,14 +237,16 @@ func TestKeyDue(t *testing.T) {
 		}
 		n := len(out)
 		out, _ = tc.message(wire.Frame{ID: 1}.Append(nil), false, at)
-		if tc.keyDue() {
+		if tc.keyDue(at+time.Hour, interval) {
 			t.Fatal("due right after a key frame")
 		}
 		return n + len(out)
 	}
-	// Deflated only (no time to predict): due at a quarter of the key frame's bytes.
+	// Deflated only (no time to predict): due at a quarter of the key frame's bytes, once
+	// the interval has passed.
 	tc := newTranscoder(0, 1<<40)
 	for round := range 3 {
+		start := at
 		keyBytes := key(tc)
 		since := 0
 		for i := 0; ; i++ {
@@ -254,14 +257,20 @@ func TestKeyDue(t *testing.T) {
 				t.Fatal(err)
 			}
 			since += len(out)
-			if due := tc.keyDue(); due != (4*since >= keyBytes) {
+			if tc.keyDue(start+interval-time.Millisecond, interval) {
+				t.Fatalf("round %d: due before the interval", round)
+			}
+			if due := tc.keyDue(start+interval, interval); due != (4*since >= keyBytes) {
 				t.Fatalf("round %d: %d bytes since a key frame of %d: due %v", round, since, keyBytes, due)
 			} else if due {
+				if tc.keyDue(start+interval, interval) {
+					t.Fatalf("round %d: due twice for one key frame", round)
+				}
 				break
 			}
 		}
 	}
-	// Predicted: due at half the work, however many bytes.
+	// Predicted: due at nine tenths of the work, however many bytes.
 	const perKey = 200_000
 	tc = newTranscoder(1e9, perKey)
 	for round := range 3 {
@@ -277,9 +286,11 @@ func TestKeyDue(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			done += w
+			if encodings(out) == 1<<wire.Predict {
+				done += w
+			}
 			bytes += len(out)
-			if due := tc.keyDue(); due != (2*done >= perKey) {
+			if due := tc.keyDue(at+interval, interval); due != (10*done >= 9*perKey) {
 				t.Fatalf("round %d: %d units predicted: due %v", round, done, due)
 			} else if due {
 				if 4*bytes < keyBytes {
