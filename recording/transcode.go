@@ -50,10 +50,10 @@ type transcoder struct {
 	last      time.Duration // when tokens was last filled
 	inKey     bool          // the messages are a key frame's, up to its FRAME
 
-	old, pix       []byte            // an image's rectangle before and after it
-	parts          []image.Rectangle // the parts of it that changed
-	subOld, subNew []byte            // a part's pixels before and after
-	out            []byte
+	old, pix []byte            // an image's rectangle before and after it
+	parts    []image.Rectangle // the parts of it that changed
+	part     []byte            // a part's new pixels
+	out      []byte
 }
 
 func newTranscoder(rate float64, perKey int) *transcoder {
@@ -140,7 +140,7 @@ func (t *transcoder) image(m wire.Image) error {
 		t.parts = changedParts(t.parts[:0], t.old, t.pix, r)
 		work := 0
 		for _, p := range t.parts {
-			work += decodeWork(sub(&t.subOld, t.old, r, p), sub(&t.subNew, t.pix, r, p), p.Dx())
+			work += decodeWork(t.old, t.pix, r, p)
 		}
 		if predicting = t.work+work <= t.perKey; predicting {
 			t.work += work
@@ -152,7 +152,7 @@ func (t *transcoder) image(m wire.Image) error {
 		t.tokens -= area
 		paste(img, r, t.old)
 		for _, p := range t.parts {
-			data, err := t.pred.Encode(nil, img, p, sub(&t.subNew, t.pix, r, p))
+			data, err := t.pred.Encode(nil, img, p, sub(&t.part, t.pix, r, p))
 			if err != nil {
 				return err
 			}
@@ -192,36 +192,43 @@ const splitGap = 48
 // rows and columns at the edges, split where splitGap or more columns between are
 // unchanged. Nothing changed: none.
 func changedParts(dst []image.Rectangle, old, pix []byte, r image.Rectangle) []image.Rectangle {
-	w := r.Dx()
+	w, h := r.Dx(), r.Dy()
 	differs := func(x, y int) bool {
 		i := (y*w + x) * 4
 		return pix[i] != old[i] || pix[i+1] != old[i+1] || pix[i+2] != old[i+2]
 	}
-	colChanged := func(x, y0, y1 int) bool {
-		for y := y0; y < y1; y++ {
+	colChanged := func(x int) bool {
+		for y := range h {
 			if differs(x, y) {
 				return true
 			}
 		}
 		return false
 	}
-	h := r.Dy()
+	rowChanged := func(y, x0, x1 int) bool {
+		for x := x0; x < x1; x++ {
+			if differs(x, y) {
+				return true
+			}
+		}
+		return false
+	}
 	start, last := -1, -1 // the part being made: its first and last changed columns
 	flush := func() {
 		if start < 0 {
 			return
 		}
 		top, bottom := 0, h
-		for top < bottom && !rowChanged(differs, top, start, last+1) {
+		for top < bottom && !rowChanged(top, start, last+1) {
 			top++
 		}
-		for bottom > top && !rowChanged(differs, bottom-1, start, last+1) {
+		for bottom > top && !rowChanged(bottom-1, start, last+1) {
 			bottom--
 		}
 		dst = append(dst, image.Rect(r.Min.X+start, r.Min.Y+top, r.Min.X+last+1, r.Min.Y+bottom))
 	}
 	for x := range w {
-		if !colChanged(x, 0, h) {
+		if !colChanged(x) {
 			continue
 		}
 		if start >= 0 && x-last-1 >= splitGap {
@@ -237,15 +244,6 @@ func changedParts(dst []image.Rectangle, old, pix []byte, r image.Rectangle) []i
 	return dst
 }
 
-func rowChanged(differs func(x, y int) bool, y, x0, x1 int) bool {
-	for x := x0; x < x1; x++ {
-		if differs(x, y) {
-			return true
-		}
-	}
-	return false
-}
-
 // sub returns p's pixels out of pix, r's pixels (RGBA rows packed), in *buf.
 func sub(buf *[]byte, pix []byte, r, p image.Rectangle) []byte {
 	b := (*buf)[:0]
@@ -258,22 +256,27 @@ func sub(buf *[]byte, pix []byte, r, p image.Rectangle) []byte {
 	return b
 }
 
-// decodeWork estimates what decoding an image as PREDICT costs a player, in units of
-// some tens of nanoseconds of Chromium's time (TestBrowserPlayerSeekPredicted): a
+// decodeWork estimates what decoding p, a part of r, as PREDICT costs a player, in units
+// of some tens of nanoseconds of Chromium's time (TestBrowserPlayerSeekPredicted): a
 // pixel that kept its colour is mostly one sure question; one that took its left or
-// upper neighbour's colour, a few mixed ones; any other, a literal besides.
-// old and pix are the rectangle's pixels before and after (RGBA rows of w pixels).
-func decodeWork(old, pix []byte, w int) int {
+// upper neighbour's colour, a few mixed ones; any other, a literal besides. old and pix
+// are r's pixels before and after (RGBA rows packed).
+func decodeWork(old, pix []byte, r, p image.Rectangle) int {
+	stride := r.Dx() * 4
 	work := 0
-	for i := 0; i < len(pix); i += 4 {
-		switch {
-		case pix[i] == old[i] && pix[i+1] == old[i+1] && pix[i+2] == old[i+2]:
-			work += workSame
-		case i >= 4 && i/4%w != 0 && pix[i] == pix[i-4] && pix[i+1] == pix[i-3] && pix[i+2] == pix[i-2],
-			i >= 4*w && pix[i] == pix[i-4*w] && pix[i+1] == pix[i-4*w+1] && pix[i+2] == pix[i-4*w+2]:
-			work += workNeighbour
-		default:
-			work += workOther
+	for y := p.Min.Y; y < p.Max.Y; y++ {
+		row := (y-r.Min.Y)*stride + (p.Min.X-r.Min.X)*4
+		for x := p.Min.X; x < p.Max.X; x++ {
+			i := row + (x-p.Min.X)*4
+			switch {
+			case pix[i] == old[i] && pix[i+1] == old[i+1] && pix[i+2] == old[i+2]:
+				work += workSame
+			case x > p.Min.X && pix[i] == pix[i-4] && pix[i+1] == pix[i-3] && pix[i+2] == pix[i-2],
+				y > p.Min.Y && pix[i] == pix[i-stride] && pix[i+1] == pix[i-stride+1] && pix[i+2] == pix[i-stride+2]:
+				work += workNeighbour
+			default:
+				work += workOther
+			}
 		}
 	}
 	return work

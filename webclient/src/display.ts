@@ -153,23 +153,26 @@ export class Display {
     this.checkImage(m);
     const { width: w, height: h } = m;
     const bw = w + 8, bh = h + 4;
-    let buf = this.predictScratch;
-    if (!buf || buf.width !== bw || buf.height !== bh) buf = this.predictScratch = new ImageData(bw, bh);
-    buf.data.fill(0);
+    const buf = this.scratchFor(bw, bh);
+    const stride = buf.width * 4;
     const sx = m.x - 5, sy = m.y - 3;
     const x0 = Math.max(sx, 0), y0 = Math.max(sy, 0);
-    const x1 = Math.min(sx + bw, this.w), y1 = Math.min(sy + bh, this.h);
-    if (x1 > x0 && y1 > y0) {
-      const got = this.ctx.getImageData(x0, y0, x1 - x0, y1 - y0).data;
-      const rowBytes = (x1 - x0) * 4;
-      for (let y = y0; y < y1; y++) {
-        buf.data.set(got.subarray((y - y0) * rowBytes, (y - y0 + 1) * rowBytes), ((y - sy) * bw + (x0 - sx)) * 4);
+    const x1 = Math.max(Math.min(sx + bw, this.w), x0), y1 = Math.max(Math.min(sy + bh, this.h), y0);
+    const got = x1 > x0 && y1 > y0 ? this.ctx.getImageData(x0, y0, x1 - x0, y1 - y0).data : null;
+    const rowBytes = (x1 - x0) * 4;
+    for (let y = 0; y < bh; y++) {
+      const row = y * stride;
+      if (!got || y + sy < y0 || y + sy >= y1) {
+        buf.data.fill(0, row, row + bw * 4); // beyond the canvas: black
+        continue;
       }
+      buf.data.fill(0, row, row + (x0 - sx) * 4);
+      buf.data.set(got.subarray((y + sy - y0) * rowBytes, (y + sy - y0 + 1) * rowBytes), row + (x0 - sx) * 4);
+      buf.data.fill(0, row + (x1 - sx) * 4, row + bw * 4);
     }
-    dec.decode(m.data, buf.data, bw, w, h);
+    dec.decode(m.data, buf.data, buf.width, w, h);
     if (w > 0 && h > 0) this.ctx.putImageData(buf, sx, sy, 5, 3, w, h);
   }
-  private predictScratch: ImageData | null = null;
 
   private scratchFor(w: number, h: number): ImageData {
     const s = this.scratch;
