@@ -165,6 +165,20 @@ func imagePixels(t *testing.T, path string, first int64) map[uint8]int {
 	}
 }
 
+// openOnlyRecording signs in to the racgate at url in Chromium, with a viewport of w×h,
+// and opens the one recording listed, drawn at its start.
+func openOnlyRecording(t *testing.T, url string, w, h int) *browser {
+	t.Helper()
+	b := startBrowser(t, url)
+	b.do(map[string]any{"setViewport": map[string]any{"width": w, "height": h}})
+	b.do(map[string]any{"login": map[string]any{"username": testUser, "password": testPassword}})
+	b.do(map[string]any{"goto": "/recordings"})
+	b.do(map[string]any{"waitFor": map[string]any{"selector": "#list tbody tr"}})
+	b.do(map[string]any{"clickSelector": "#list tbody tr button"})
+	b.do(map[string]any{"waitFor": map[string]any{"selector": "#player[data-drawn='0']"}})
+	return b
+}
+
 // writeSynthetic writes a desktop recording of length d by hand, from docs/recording.md:
 // a 320x240 screen with a key frame every 10 s and, every 100 ms, a FILL of the square
 // (8,8)-(40,40) in the colour colourAt gives for that time.
@@ -212,13 +226,7 @@ func TestBrowserPlayerSeek(t *testing.T) {
 	dir := t.TempDir()
 	writeSynthetic(t, filepath.Join(dir, "long"+recording.ExtDesktop), time.Now().Add(-2*time.Hour), time.Hour)
 	url := serveConfig(t, playerConfig(t, "127.0.0.1:9", dir))
-	b := startBrowser(t, url)
-	b.do(map[string]any{"setViewport": map[string]any{"width": 900, "height": 700}})
-	b.do(map[string]any{"login": map[string]any{"username": testUser, "password": testPassword}})
-	b.do(map[string]any{"goto": "/recordings"})
-	b.do(map[string]any{"waitFor": map[string]any{"selector": "#list tbody tr"}})
-	b.do(map[string]any{"clickSelector": "#list tbody tr button"})
-	b.do(map[string]any{"waitFor": map[string]any{"selector": "#player[data-drawn='0']"}})
+	b := openOnlyRecording(t, url, 900, 700)
 	var worst float64
 	for _, ms := range []int{1800_000 + 9_900, 3_599_900, 600_000, 100, 2_345_600} {
 		res := b.do(map[string]any{"seekPlayer": ms})
@@ -291,13 +299,7 @@ endpoints:
 	}
 	time.Sleep(500 * time.Millisecond) // the session's end closes the file
 
-	b := startBrowser(t, url)
-	b.do(map[string]any{"setViewport": map[string]any{"width": 900, "height": 700}})
-	b.do(map[string]any{"login": map[string]any{"username": testUser, "password": testPassword}})
-	b.do(map[string]any{"goto": "/recordings"})
-	b.do(map[string]any{"waitFor": map[string]any{"selector": "#list tbody tr"}})
-	b.do(map[string]any{"clickSelector": "#list tbody tr button"})
-	b.do(map[string]any{"waitFor": map[string]any{"selector": "#player[data-drawn='0']"}})
+	b := openOnlyRecording(t, url, 900, 700)
 	b.do(map[string]any{"seekPlayer": 1 << 30}) // the end
 	got, _ := b.do(map[string]any{"terminalText": true})["text"].(string)
 	if got != final {
@@ -420,13 +422,7 @@ func TestBrowserPlayerSeekPredicted(t *testing.T) {
 			}
 
 			url := serveConfig(t, playerConfig(t, "127.0.0.1:9", dir))
-			b := startBrowser(t, url)
-			b.do(map[string]any{"setViewport": map[string]any{"width": 1300, "height": 1000}})
-			b.do(map[string]any{"login": map[string]any{"username": testUser, "password": testPassword}})
-			b.do(map[string]any{"goto": "/recordings"})
-			b.do(map[string]any{"waitFor": map[string]any{"selector": "#list tbody tr"}})
-			b.do(map[string]any{"clickSelector": "#list tbody tr button"})
-			b.do(map[string]any{"waitFor": map[string]any{"selector": "#player[data-drawn='0']"}})
+			b := openOnlyRecording(t, url, 1300, 1000)
 			end := r.Duration.Milliseconds()
 			var worst float64
 			for i := range 3 { // the first seek is the page's first PREDICT decoding
