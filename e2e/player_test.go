@@ -106,6 +106,22 @@ func TestBrowserPlayer(t *testing.T) {
 		t.Fatalf("the recording's image pixels by encoding: %v; want PREDICT and deflated ones", pixels)
 	}
 	t.Logf("the recording's image pixels by encoding: %v", pixels)
+	// The typing changes the xterm only: some key frames are deltas over the full one
+	// after the background changed, and some samples are seeks into their segments.
+	data, _ := os.ReadFile(path)
+	rec, err := recording.Read(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deltaSeeks := 0
+	for _, s := range samples {
+		if k, _ := rec.KeyBefore(s.at.Sub(meta.Start) / (100 * time.Millisecond) * (100 * time.Millisecond)); k.Delta {
+			deltaSeeks++
+		}
+	}
+	if deltaSeeks == 0 {
+		t.Fatalf("no sample is in a delta key frame's segment: key frames %+v", rec.Keys)
+	}
 
 	b := startBrowser(t, url)
 	b.do(map[string]any{"setViewport": map[string]any{"width": 900, "height": 700}})

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -39,29 +41,42 @@ func onlyFile(t *testing.T, dir string) string {
 	return files[0]
 }
 
-// replay draws a desktop recording's records from offset on, and returns the canvas and
-// the input messages it holds.
-func replay(t *testing.T, data []byte, from int64) (*wire.Canvas, []wire.Message) {
+// endRecording closes b's session and returns the one recording under dir, read.
+func endRecording(t *testing.T, ts *testServer, b *browser, dir string) (path string, data []byte, rec *recording.Recording) {
 	t.Helper()
-	c := wire.NewCanvas()
+	b.conn.Close(1000, "")
+	waitFor(t, "the session to end", func() bool { ts.mu.Lock(); defer ts.mu.Unlock(); return len(ts.sessions) == 0 })
+	path = onlyFile(t, dir)
+	data, rec = readRecording(t, path)
+	return path, data, rec
+}
+
+// readRecording reads the desktop recording at path, as far as it is written.
+func readRecording(t *testing.T, path string) ([]byte, *recording.Recording) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := recording.Read(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data, rec
+}
+
+// replay plays a desktop recording from key frame k as a player does, and returns the
+// canvas and the input messages it holds.
+func replay(t *testing.T, data []byte, rec *recording.Recording, k recording.Key) (*wire.Canvas, []wire.Message) {
+	t.Helper()
 	var input []wire.Message
-	for b := data[from:]; ; {
-		r, rest, ok := recording.Next(b)
-		if !ok {
-			break
-		}
-		b = rest
-		switch r.Kind {
-		case recording.KindOutput, recording.KindKey:
-			if r.Kind == recording.KindKey {
-				c.ResetStream() // a key record starts a new deflate stream
-			}
-			if err := wire.Decode(r.Payload, c.Apply); err != nil {
-				t.Fatalf("record at %v: %v", r.At, err)
-			}
-		case recording.KindInput:
+	c, err := rec.Replay(bytes.NewReader(data), k, func(r recording.Record) {
+		if r.Kind == recording.KindInput {
 			wire.Decode(r.Payload, func(m wire.Message) error { input = append(input, copyMsg(m)); return nil })
 		}
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	return c, input
 }
@@ -85,23 +100,12 @@ func TestXvncRecording(t *testing.T) {
 		time.Sleep(900 * time.Millisecond)
 	}
 	screen := matchScreen(t, b, x)
-	b.conn.Close(1000, "")
-	waitFor(t, "the session to end", func() bool { ts.mu.Lock(); defer ts.mu.Unlock(); return len(ts.sessions) == 0 })
-
-	path := onlyFile(t, dir)
+	path, data, rec := endRecording(t, ts, b, dir)
 	if rel, _ := filepath.Rel(dir, path); !strings.HasPrefix(rel, "demo/") || !strings.HasSuffix(rel, "-desk"+recording.ExtDesktop) {
 		t.Fatalf("recorded to %s", rel)
 	}
 	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
 		t.Fatalf("mode %v", fi.Mode())
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec, err := recording.Read(bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		t.Fatal(err)
 	}
 	if m := rec.Meta; m.User != "demo" || m.Endpoint != "desk" || m.Protocol != "vnc" || !m.Input || m.KeyFrameInterval != 1000 || m.Start.Before(start) {
 		t.Fatalf("meta %+v", m)
@@ -119,7 +123,7 @@ func TestXvncRecording(t *testing.T) {
 		}
 	}
 	for i, k := range rec.Keys {
-		c, input := replay(t, data, k.Offset)
+		c, input := replay(t, data, rec, k)
 		if n, first := peers.DiffRGB(c.Image(), screen); n != 0 {
 			t.Fatalf("played from key frame %d (%v): %d pixels differ from xwd (%s)", i, k.At, n, first)
 		}
@@ -137,12 +141,11 @@ func TestXvncRecording(t *testing.T) {
 	}
 }
 
-// TestRecordingStillScreen: a key frame is skipped while what was recorded since the
-// last one is small beside it. A still screen keeps its first key frame over several
-// intervals; a change as big as the screen brings the next at the next interval; the
-// screen still again, none follows. Played from the last key frame, the recording ends
-// on xwd's picture.
-func TestRecordingStillScreen(t *testing.T) {
+// recordedDesk starts a 320x240 Xvnc with a solid background, a racgate that records
+// its sessions into the folder it returns with a key frame a second, and a session,
+// its first frame drawn.
+func recordedDesk(t *testing.T) (*peers.X, *testServer, *browser, string) {
+	t.Helper()
 	peers.Require(t, "Xvnc", "xwd", "xsetroot")
 	x := peers.StartXvnc(t, peers.XvncOptions{Geometry: "320x240"})
 	x.Run(t, "xsetroot", "-solid", "#203040")
@@ -150,16 +153,20 @@ func TestRecordingStillScreen(t *testing.T) {
 	ts := newTestServer(t, recordingConfig(dir, x.Addr, ""))
 	b := openBrowser(t, ts, "demo", "/ws/desk")
 	b.wait("first frame", 15*time.Second, func(b *browser) bool { return b.frames > 0 })
+	return x, ts, b, dir
+}
+
+// TestRecordingStillScreen: a key frame is skipped while what was recorded since the
+// last one is cheap to replay beside it. A still screen keeps its first key frame over
+// several intervals; so does one whose whole screen turned another colour, which the
+// viewer sends as tiles and the recording writes as one predicted image; the screen
+// still again, none follows. Played from the key frame, the recording ends on xwd's
+// picture.
+func TestRecordingStillScreen(t *testing.T) {
+	x, _, b, dir := recordedDesk(t)
 	keys := func() []recording.Key {
 		t.Helper()
-		data, err := os.ReadFile(onlyFile(t, dir))
-		if err != nil {
-			t.Fatal(err)
-		}
-		rec, err := recording.Read(bytes.NewReader(data), int64(len(data)))
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, rec := readRecording(t, onlyFile(t, dir))
 		return rec.Keys
 	}
 	time.Sleep(4500 * time.Millisecond) // four intervals of a still screen
@@ -168,26 +175,88 @@ func TestRecordingStillScreen(t *testing.T) {
 	}
 	x.Run(t, "xsetroot", "-solid", "#c08040")
 	screen := matchScreen(t, b, x)
-	time.Sleep(1500 * time.Millisecond)
-	after := keys()
-	if len(after) != 2 {
-		t.Fatalf("after the whole screen changed: %d key frames (%+v), want a second", len(after), after)
+	time.Sleep(4 * time.Second) // still again
+	data, rec := readRecording(t, onlyFile(t, dir))
+	if len(rec.Keys) != 1 {
+		t.Fatalf("the whole screen another colour, then still for three intervals: %d key frames (%+v), want one", len(rec.Keys), rec.Keys)
 	}
-	time.Sleep(3 * time.Second) // still again
-	data, err := os.ReadFile(onlyFile(t, dir))
-	if err != nil {
-		t.Fatal(err)
+	images := map[uint8]int{}
+	for b := data[rec.Keys[0].BaseEnd:]; ; {
+		r, rest, ok := recording.Next(b)
+		if !ok {
+			break
+		}
+		b = rest
+		wire.Decode(r.Payload, func(m wire.Message) error {
+			if im, ok := m.(wire.Image); ok {
+				images[im.Encoding]++
+			}
+			return nil
+		})
 	}
-	rec, err := recording.Read(bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		t.Fatal(err)
+	// The viewer's 64-pixel tiles of the 320x240 screen are 20.
+	if images[wire.Predict] == 0 || images[wire.Predict] > 3 || len(images) != 1 {
+		t.Fatalf("images after the key frame by encoding: %v; want the new colour in a predicted image or few", images)
 	}
-	if len(rec.Keys) != 2 {
-		t.Fatalf("the screen still again for three intervals: %d key frames (%+v), want two", len(rec.Keys), rec.Keys)
-	}
-	c, _ := replay(t, data, rec.Keys[1].Offset)
+	c, _ := replay(t, data, rec, rec.Keys[0])
 	if n, first := peers.DiffRGB(c.Image(), screen); n != 0 {
-		t.Fatalf("played from the last key frame: %d pixels differ from xwd (%s)", n, first)
+		t.Fatalf("played from the key frame: %d pixels differ from xwd (%s)", n, first)
+	}
+}
+
+// TestRecordingDeltaKeys: a clock appearing and ticking on a still desktop gets delta key
+// frames, drawn over the first, full one; played from any key frame, the recording ends
+// on the picture Xvnc itself shows, the clock stopped (SIGSTOP) mid-way, its face and
+// hands as they were.
+func TestRecordingDeltaKeys(t *testing.T) {
+	peers.Require(t, "xclock")
+	x, ts, b, dir := recordedDesk(t)
+	clock := x.Start(t, "xclock", "-geometry", "90x90+20+20", "-update", "1")
+	time.Sleep(5 * time.Second)
+	if err := clock.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	defer clock.Process.Signal(syscall.SIGCONT)
+	screen := matchScreen(t, b, x)
+	time.Sleep(1500 * time.Millisecond)
+	_, data, rec := endRecording(t, ts, b, dir)
+	deltas := 0
+	for i, k := range rec.Keys {
+		if k.Delta {
+			deltas++
+			if k.Base != rec.Keys[0].Offset {
+				t.Fatalf("key frame %d (%+v) is drawn over another than the first (%+v)", i, k, rec.Keys[0])
+			}
+		}
+		c, _ := replay(t, data, rec, k)
+		if n, first := peers.DiffRGB(c.Image(), screen); n != 0 {
+			t.Fatalf("played from key frame %d (%+v): %d pixels differ from xwd (%s)", i, k, n, first)
+		}
+	}
+	if rec.Keys[0].Delta || deltas == 0 {
+		t.Fatalf("key frames %+v: want the first full, and deltas over it", rec.Keys)
+	}
+	// The clock ticked after the first delta: players that started at it, and those that
+	// played through it, drew those ticks in the streams begun after it.
+	ticks := 0
+	first := rec.Keys[slices.IndexFunc(rec.Keys, func(k recording.Key) bool { return k.Delta })]
+	for b := data[first.Offset:]; ; {
+		r, rest, ok := recording.Next(b)
+		if !ok {
+			break
+		}
+		b = rest
+		if r.Kind == recording.KindOutput {
+			wire.Decode(r.Payload, func(m wire.Message) error {
+				if _, ok := m.(wire.Image); ok {
+					ticks++
+				}
+				return nil
+			})
+		}
+	}
+	if ticks < 2 {
+		t.Fatalf("%d images after the first delta key frame, want the clock's ticks", ticks)
 	}
 }
 
@@ -331,22 +400,12 @@ func TestRDPRecording(t *testing.T) {
 		time.Sleep(1200 * time.Millisecond)
 	}
 	screen := matchScreen(t, b, x)
-	b.conn.Close(1000, "")
-	waitFor(t, "the session to end", func() bool { ts.mu.Lock(); defer ts.mu.Unlock(); return len(ts.sessions) == 0 })
-
-	data, err := os.ReadFile(onlyFile(t, dir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec, err := recording.Read(bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, data, rec := endRecording(t, ts, b, dir)
 	if rec.Meta.Protocol != "rdp" || rec.Meta.Endpoint != "desk" || !rec.Ended || len(rec.Keys) < 2 {
 		t.Fatalf("meta %+v, ended %v, %d key frames", rec.Meta, rec.Ended, len(rec.Keys))
 	}
 	for i, k := range rec.Keys {
-		c, _ := replay(t, data, k.Offset)
+		c, _ := replay(t, data, rec, k)
 		if n, first := peers.DiffRGB(c.Image(), screen); n != 0 {
 			t.Fatalf("played from key frame %d (%v): %d pixels differ from xwd (%s)", i, k.At, n, first)
 		}

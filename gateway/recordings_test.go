@@ -104,12 +104,18 @@ func TestRecordingsAPI(t *testing.T) {
 	if resp.StatusCode != 200 || json.Unmarshal([]byte(body), &ix) != nil || len(ix.Keys) != 3 || !ix.Ended || ix.Reason != "done" || ix.Meta.User != "alice" {
 		t.Fatalf("index: %s %s", resp.Status, body)
 	}
+	// The screen never changes: the second and third key frames are deltas over the
+	// first, whose picture (one record) comes before them.
 	for i, k := range ix.Keys {
 		for _, at := range []int64{k, k + 5} {
 			resp, data := get(t, eve, ts.hs.URL+"/api/recordings/data?id=0/a.rgrec&at="+strconv.FormatInt(at, 10))
-			r, _, ok := recording.Next([]byte(data))
-			if resp.StatusCode != 200 || !ok || r.Kind != recording.KindKey || r.At.Milliseconds() != k || resp.Header.Get("X-Racgate-Key-At") != strconv.FormatInt(k, 10) {
-				t.Fatalf("data at %d (key %d at %d): %s, first record %+v ok %v", at, i, k, resp.Status, r, ok)
+			r, rest, ok := recording.Next([]byte(data))
+			if resp.StatusCode != 200 || !ok || r.Kind != recording.KindKey || r.At.Milliseconds() != ix.Keys[0] || resp.Header.Get("X-Racgate-Key-At") != strconv.FormatInt(k, 10) ||
+				resp.Header.Get("X-Racgate-Key-Delta") != map[bool]string{true: "1"}[i > 0] {
+				t.Fatalf("data at %d (key %d at %d): %s %v, first record %+v ok %v", at, i, k, resp.Status, resp.Header, r, ok)
+			}
+			if r, _, ok := recording.Next(rest); i > 0 && (!ok || r.Kind != recording.KindDelta || r.At.Milliseconds() != k) {
+				t.Fatalf("data at %d (key %d at %d): second record %+v ok %v, want the delta", at, i, k, r, ok)
 			}
 		}
 	}

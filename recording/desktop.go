@@ -75,20 +75,28 @@ func create(base, ext string) (*os.File, error) {
 
 // Output records one websocket message the viewer sent, its images re-coded for the
 // file (transcoder). A message that begins with RESIZE begins a key frame; the file is
-// synced to disk there.
+// synced to disk at a key record and at a delta record, which comes with the key frame's
+// FRAME.
 func (d *Desktop) Output(msg []byte) error {
-	kind := byte(KindOutput)
-	if len(msg) > 0 && wire.Type(msg[0]) == wire.TypeResize {
-		kind = KindKey
-	}
+	key := len(msg) > 0 && wire.Type(msg[0]) == wire.TypeResize
 	d.tcMu.Lock()
 	defer d.tcMu.Unlock()
-	msg, err := d.tc.message(msg, kind == KindKey, time.Since(d.start))
+	if err := d.state(); err != nil {
+		return err // not even re-coded: a message may leave no record
+	}
+	recs, err := d.tc.message(msg, key, time.Since(d.start))
 	if err != nil {
 		return d.fail(err)
 	}
-	if err := d.write(kind, msg); err != nil || kind != KindKey {
-		return err
+	sync := false
+	for _, r := range recs {
+		if err := d.write(r.kind, r.payload); err != nil {
+			return err
+		}
+		sync = sync || r.kind != KindOutput
+	}
+	if !sync {
+		return nil
 	}
 	// Outside the lock: a slow disk holds up this viewer, not the input being recorded.
 	if err := d.f.Sync(); err != nil {
@@ -108,6 +116,19 @@ func (d *Desktop) KeyDue(interval time.Duration) bool {
 
 // Input records one websocket message from the browser.
 func (d *Desktop) Input(msg []byte) error { return d.write(KindInput, msg) }
+
+// state is the error every call returns after a write failed or Close.
+func (d *Desktop) state() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.err != nil {
+		return d.err
+	}
+	if d.closed {
+		return errClosed
+	}
+	return nil
+}
 
 func (d *Desktop) write(kind byte, payload []byte) error {
 	if len(payload) > MaxRecord {

@@ -8,12 +8,13 @@ import (
 // Magic starts every desktop recording (docs/recording.md § File).
 const Magic = "RACGATE-RECORDING\n"
 
-// Version is the desktop recording format this package writes. Version 3 adds PREDICT
-// images, whose model starts anew at every key record as the deflate stream does.
+// Version is the desktop recording format this package writes. Version 4 adds delta key
+// records, drawn over the picture of the full key frame before them. Version 3 adds
+// PREDICT images, whose model starts anew at every key record as the deflate stream does.
 // Version 2 images are pieces of a deflate stream that starts anew at every key record
 // (ZRGB, ZPALETTE); version 1's each stood alone (ZRGB1, ZPALETTE1). A player that
 // starts both anew at every key record plays all three.
-const Version = 3
+const Version = 4
 
 // MinVersion is the oldest format this package reads.
 const MinVersion = 1
@@ -24,6 +25,10 @@ const (
 	KindKey    = 2 // the same, beginning a key frame: RESIZE, then the whole screen; a new deflate stream
 	KindInput  = 3 // racgate.v1 client messages (include-input only)
 	KindEnd    = 4 // the session ended: JSON {"reason": ...}
+	// KindDelta begins a key frame drawn over the picture of the last KindKey before it
+	// (its records up to its FRAME): what differs from that picture, and no RESIZE; a new
+	// deflate stream and PREDICT model, as at a KindKey.
+	KindDelta = 5
 )
 
 // recordHeader is the size of a record's kind, time and length.

@@ -8,7 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
+
+	"github.com/racgate/racgate/render/wire"
 )
 
 // Recording is a desktop recording's index: where each key frame is, how long it lasts,
@@ -26,10 +29,17 @@ type Recording struct {
 }
 
 // Key is a key frame: a player that starts drawing here, on an empty canvas, has the
-// remote screen as it was At.
+// remote screen as it was At. A delta key frame (KindDelta) is drawn over the picture of
+// the full key frame at Base, whose records end at BaseEnd (with its FRAME): a player
+// plays those first (From).
 type Key struct {
 	At     time.Duration
 	Offset int64
+	Delta  bool
+	Base   int64
+	// BaseEnd is, for a delta key frame, the end of its base's picture; for a full one,
+	// the end of its own (0 until its FRAME is found).
+	BaseEnd int64
 }
 
 // ReadMeta reads a desktop recording's header only, and returns it with the offset of
@@ -96,7 +106,10 @@ func (rec *Recording) index(r io.ReaderAt, size int64) error {
 	buf := make([]byte, block)
 	off := rec.First
 	rec.End = off
-	var bufOff, bufLen int64 // buf holds [bufOff, bufOff+bufLen)
+	var bufOff, bufLen int64   // buf holds [bufOff, bufOff+bufLen)
+	base, picture := -1, false // the last full key frame in Keys, and whether its FRAME is still to come
+	var scratch []byte
+	var err error
 	for off < size {
 		if off+recordHeader > size {
 			rec.Torn = true
@@ -127,8 +140,28 @@ func (rec *Recording) index(r io.ReaderAt, size int64) error {
 			return nil
 		}
 		switch kind {
+		case KindOutput:
+			if picture {
+				// The last full key frame's picture ends with the record of its FRAME.
+				if picture, err = rec.pictureEnds(r, base, off, n, &scratch); err != nil {
+					return err
+				}
+			}
 		case KindKey:
 			rec.Keys = append(rec.Keys, Key{At: at, Offset: off})
+			base = len(rec.Keys) - 1
+			if picture, err = rec.pictureEnds(r, base, off, n, &scratch); err != nil {
+				return err
+			}
+		case KindDelta:
+			// Playable only over a whole picture: a delta with none before it is no key
+			// frame, nor is any after it until the next full one.
+			if base < 0 || picture {
+				base, picture = -1, false
+				break
+			}
+			b := rec.Keys[base]
+			rec.Keys = append(rec.Keys, Key{At: at, Offset: off, Delta: true, Base: b.Offset, BaseEnd: b.BaseEnd})
 		case KindEnd:
 			rec.Ended = true
 			var end struct {
@@ -145,6 +178,41 @@ func (rec *Recording) index(r io.ReaderAt, size int64) error {
 		rec.End = off
 	}
 	return nil
+}
+
+// pictureEnds reports whether the record at off, of n bytes, leaves the picture of the
+// full key frame Keys[base] still to be finished: false once it holds a FRAME, which
+// sets the key frame's BaseEnd.
+func (rec *Recording) pictureEnds(r io.ReaderAt, base int, off, n int64, scratch *[]byte) (bool, error) {
+	p := slices.Grow((*scratch)[:0], int(n))[:n]
+	*scratch = p
+	if _, err := r.ReadAt(p, off+recordHeader); err != nil && !errors.Is(err, io.EOF) {
+		return false, err
+	}
+	for len(p) >= 5 {
+		t, l := wire.Type(p[0]), binary.LittleEndian.Uint32(p[1:])
+		if uint64(l) > uint64(len(p)-5) {
+			break
+		}
+		if t == wire.TypeFrame {
+			rec.Keys[base].BaseEnd = off + recordHeader + n
+			return false, nil
+		}
+		p = p[5+l:]
+	}
+	return true, nil
+}
+
+// From is what a player reads to start at k: for a delta key frame, its base's picture
+// and then the records from k to the end; for a full one, the records from k. n is
+// their length.
+func (rec *Recording) From(r io.ReaderAt, k Key) (rd io.Reader, n int64) {
+	from := io.NewSectionReader(r, k.Offset, rec.End-k.Offset)
+	if !k.Delta {
+		return from, from.Size()
+	}
+	pic := io.NewSectionReader(r, k.Base, k.BaseEnd-k.Base)
+	return io.MultiReader(pic, from), pic.Size() + from.Size()
 }
 
 // KeyBefore is the last key frame at or before at (the first key frame if at is before

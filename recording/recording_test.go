@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -77,7 +79,10 @@ func TestDesktopRoundTrip(t *testing.T) {
 	if !rec.Ended || rec.Reason != "The remote machine ended the session." || rec.Torn || rec.Records != 6 || rec.End != int64(len(data)) {
 		t.Fatalf("index %+v", rec)
 	}
-	if len(rec.Keys) != 2 || rec.Keys[0].At < 2*time.Second || rec.Keys[1].At < rec.Keys[0].At+20*time.Millisecond || rec.Keys[0].Offset != rec.First {
+	// The second key frame differs from the first's picture in msgs[1]'s FILL only: a
+	// delta over it.
+	if len(rec.Keys) != 2 || rec.Keys[0].At < 2*time.Second || rec.Keys[1].At < rec.Keys[0].At+20*time.Millisecond || rec.Keys[0].Offset != rec.First ||
+		rec.Keys[0].Delta || !rec.Keys[1].Delta || rec.Keys[1].Base != rec.First || rec.Keys[1].BaseEnd != rec.Keys[0].BaseEnd {
 		t.Fatalf("keys %+v", rec.Keys)
 	}
 	// The records read back in order, with their kinds.
@@ -90,17 +95,37 @@ func TestDesktopRoundTrip(t *testing.T) {
 			break
 		}
 		kinds = append(kinds, r.Kind)
-		if r.Kind == KindOutput || r.Kind == KindKey {
+		if r.Kind == KindOutput || r.Kind == KindKey || r.Kind == KindDelta {
 			outs = append(outs, r.Payload)
+		}
+		if r.Kind == KindInput && rec.Keys[0].BaseEnd != int64(len(data)-len(b)) {
+			t.Fatalf("the first key frame's picture ends at %d, want %d (before the input)", rec.Keys[0].BaseEnd, len(data)-len(b))
+		}
+		if r.Kind == KindDelta && rec.Keys[1].Offset != int64(len(data)-len(b)) {
+			t.Fatalf("the delta key frame at %d, want %d", rec.Keys[1].Offset, len(data)-len(b))
 		}
 		b = rest
 	}
-	if len(b) != 0 || !bytes.Equal(kinds, []byte{KindKey, KindOutput, KindInput, KindKey, KindOutput, KindEnd}) {
+	if len(b) != 0 || !bytes.Equal(kinds, []byte{KindKey, KindOutput, KindInput, KindOutput, KindDelta, KindEnd}) {
 		t.Fatalf("kinds %v, %d bytes left", kinds, len(b))
 	}
-	for i := range msgs {
+	// The full key frame as it came; the delta key frame's change, with its FRAME, for a
+	// player that is playing (no RESIZE; its FILL repaints the 3x4 black FILL of msgs[1],
+	// as PREDICT), then the delta record for one that starts there: the same, from the
+	// base's picture.
+	for i := range 2 {
 		if !bytes.Equal(outs[i], msgs[i]) {
 			t.Fatalf("record %d: % x, want % x", i, outs[i], msgs[i])
+		}
+	}
+	for _, i := range []int{2, 3} {
+		var got []wire.Message
+		wire.Decode(outs[i], func(m wire.Message) error {
+			got = append(got, m)
+			return nil
+		})
+		if im, ok := got[0].(wire.Image); len(got) != 2 || !ok || im.Encoding != wire.Predict || im.X != 1 || im.Y != 2 || im.W != 3 || im.H != 4 || got[1] != (wire.Frame{ID: 2}) {
+			t.Fatalf("record %d: %v", i, got)
 		}
 	}
 
@@ -125,7 +150,7 @@ func TestDesktopTorn(t *testing.T) {
 	}
 	for i := range 5 {
 		d.Output(key(8, 8))
-		d.Output(wire.Fill{W: 8, H: 8, R: byte(i)}.Append(nil))
+		d.Output(wire.Frame{ID: uint32(i)}.Append(wire.Fill{W: 8, H: 8, R: byte(i)}.Append(nil)))
 	}
 	d.Close("")
 	data, _ := os.ReadFile(d.Path())
@@ -144,6 +169,21 @@ func TestDesktopTorn(t *testing.T) {
 		if len(rec.Keys) > 0 && rec.Keys[len(rec.Keys)-1].Offset >= rec.End {
 			t.Fatalf("cut at %d: key at %d past the end %d", cut, rec.Keys[len(rec.Keys)-1].Offset, rec.End)
 		}
+		// The same key frames as far as the file goes, a picture's end where it is there.
+		if len(rec.Keys) > len(full.Keys) {
+			t.Fatalf("cut at %d: %d keys, more than %d", cut, len(rec.Keys), len(full.Keys))
+		}
+		for i, k := range rec.Keys {
+			if f := full.Keys[i]; k.BaseEnd == 0 && k.BaseEnd != f.BaseEnd && f.BaseEnd > int64(cut) {
+				k.BaseEnd = f.BaseEnd
+			}
+			if k != full.Keys[i] {
+				t.Fatalf("cut at %d: keys %+v, want a prefix of %+v", cut, rec.Keys, full.Keys)
+			}
+		}
+		if cut == len(data)-1 && !slices.ContainsFunc(rec.Keys, func(k Key) bool { return k.Delta }) {
+			t.Fatalf("no delta key frame in %+v", rec.Keys)
+		}
 	}
 	// Not a recording, or a record over the limit: errors.
 	for name, b := range map[string][]byte{
@@ -157,14 +197,14 @@ func TestDesktopTorn(t *testing.T) {
 			t.Errorf("%s: %v, want ErrFormat", name, err)
 		}
 	}
-	// Versions 1 (one-shot images), 2 (a stream per key frame) and 3 (PREDICT images)
-	// are read; 0 and 4 are not.
-	for v := range 5 {
+	// Versions 1 (one-shot images), 2 (a stream per key frame), 3 (PREDICT images) and 4
+	// (delta key frames) are read; 0 and 5 are not.
+	for v := range 6 {
 		meta := fmt.Appendf(nil, `{"version":%d}`, v)
 		b := binary.LittleEndian.AppendUint32([]byte(Magic), uint32(len(meta)))
 		b = append(b, meta...)
 		_, err := Read(bytes.NewReader(b), int64(len(b)))
-		if ok := v >= 1 && v <= 3; ok != (err == nil) {
+		if ok := v >= 1 && v <= 4; ok != (err == nil) {
 			t.Errorf("version %d: %v", v, err)
 		}
 	}
@@ -289,6 +329,9 @@ func FuzzRead(f *testing.F) {
 	d.Output(key(8, 8))
 	d.Output(wire.Frame{ID: 1}.Append(nil))
 	d.Input([]byte{1})
+	d.Output(key(8, 8)) // a delta key frame over the first, the 2x2 FILL its change
+	d.Output(wire.Frame{ID: 2}.Append(wire.Fill{X: 2, Y: 2, W: 2, H: 2, G: 9}.Append(nil)))
+	d.Output(wire.Frame{ID: 3}.Append(wire.Fill{X: 1, Y: 1, W: 1, H: 1, B: 9}.Append(nil)))
 	d.Close("end")
 	seed, _ := os.ReadFile(d.Path())
 	f.Add(seed)
@@ -307,9 +350,23 @@ func FuzzRead(f *testing.F) {
 		}
 		for _, k := range rec.Keys {
 			r, _, ok := Next(b[k.Offset:])
-			if !ok || r.Kind != KindKey || k.Offset < rec.First || k.Offset >= rec.End {
+			if !ok || (r.Kind != KindKey) == !k.Delta || k.Offset < rec.First || k.Offset >= rec.End {
 				t.Fatalf("key %+v is no key record", k)
 			}
+			if !k.Delta {
+				continue
+			}
+			if r, _, ok := Next(b[k.Base:]); !ok || r.Kind != KindKey || k.Base < rec.First || k.BaseEnd <= k.Base || k.BaseEnd > k.Offset {
+				t.Fatalf("delta key %+v: no base before it", k)
+			}
+			from, n := rec.From(bytes.NewReader(b), k)
+			if got, err := io.ReadAll(from); err != nil || int64(len(got)) != n {
+				t.Fatalf("delta key %+v: read %d of %d bytes: %v", k, len(got), n, err)
+			}
+		}
+		// Played from any key frame, damage is an error, never a panic.
+		for _, k := range rec.Keys {
+			rec.Replay(bytes.NewReader(b), k, nil)
 		}
 	})
 }

@@ -19,18 +19,19 @@ import (
 // it, and this bounds the predicted part of that replay (50–100 ms in Chromium, warm; the
 // rest is inflated, which is fast). An idle or typing desktop's every change is
 // predicted, a busy one's first few; the rest is deflated (docs/recording.md § Size).
-// Key frames are always deflated.
+// Full key frames are always deflated; a delta key frame's work is its segment's first.
 const (
 	predictRate   = 500_000
 	predictPerKey = 1_600_000
 )
 
 // transcoder re-codes the images of a recording viewer's messages for the file: it
-// decodes them onto a screen (what a player will show) and writes each again, as
-// PREDICT against that screen or as a piece of the file's own deflate stream at the
-// best level. The viewer's own stream is cheap to make and to inflate (Huffman only);
-// JPEG and PNG images are written losslessly from the pixels Go decoded, so that a
-// player's screen is, pixel for pixel, the one images are predicted from.
+// decodes them onto a screen (what a player will show) and writes what each frame
+// changed again (changes.go), as PREDICT against that screen or as the viewer's images,
+// each a piece of the file's own deflate stream at the best level; and it makes key
+// frames whole or as deltas. The viewer's own stream is cheap to make and to inflate
+// (Huffman only); JPEG and PNG images are written losslessly from the pixels Go decoded,
+// so that a player's screen is, pixel for pixel, the one images are predicted from.
 type transcoder struct {
 	screen *wire.Canvas
 	pred   *predict.Encoder
@@ -48,12 +49,31 @@ type transcoder struct {
 
 	predicted int           // PREDICT data in the message being re-coded
 	last      time.Duration // when tokens was last filled
-	inKey     bool          // the messages are a key frame's, up to its FRAME
+	inKey     bool          // the messages are a full key frame's, up to its FRAME
+	inDelta   bool          // the messages are a delta key frame's, up to its FRAME
 
-	old, pix []byte            // an image's rectangle before and after it
+	// The picture of the last full key frame, which delta key frames are drawn over
+	// (baseOK: there is one), RGBA rows packed.
+	base   []byte
+	baseOK bool
+
+	// The group of drawing messages being taken (changes.go): each one's rectangle,
+	// old pixels and what to write if not predicted; whether its changes are to be
+	// predicted; a cluster of it.
+	group    []change
+	gOld     []byte
+	gData    []byte
+	grouping bool
+	members  []int
+
+	old, pix []byte            // a cluster's box before and after it
 	parts    []image.Rectangle // the parts of it that changed
 	part     []byte            // a part's new pixels
+	keyMsgs  []byte            // a delta key frame's messages other than images, for its record
+	prev     []byte            // the picture before a delta key frame, RGBA rows packed
 	out      []byte
+	delta    []byte
+	recs     []record
 }
 
 func newTranscoder(rate float64, perKey int) *transcoder {
@@ -61,32 +81,93 @@ func newTranscoder(rate float64, perKey int) *transcoder {
 	return &transcoder{screen: wire.NewCanvas(), pred: predict.NewEncoder(), zw: zw, rate: rate, tokens: rate, perKey: perKey}
 }
 
-// message re-codes one websocket message recorded at; key: it begins a key frame. The
-// result is valid until the next call.
-func (t *transcoder) message(msg []byte, key bool, at time.Duration) ([]byte, error) {
+// message re-codes one websocket message recorded at; key: it begins a key frame (with
+// RESIZE). It returns the records to write, none to two, valid until the next call: the
+// message's (a key record if it begins a full key frame; none if it is left empty) and,
+// after it, the delta record of a delta key frame ending in it.
+//
+// A key frame is a delta when the screen differs from the last full key frame's picture
+// in a few places (deltaWorth): its images are then re-coded as any others, in the
+// streams of the segment before, for a player that is playing; at its FRAME the delta
+// record holds what differs from the base's picture, in streams of its own, for a player
+// that starts there (docs/recording.md § Records); the streams start anew after it.
+func (t *transcoder) message(msg []byte, key bool, at time.Duration) ([]record, error) {
 	if key {
-		// The file's streams start anew with the viewer's.
-		t.screen.ResetStream()
-		t.pred.Reset()
-		t.zbuf.Reset()
-		t.zw.Reset(&t.zbuf)
-		t.inKey = true
-		t.work, t.keyBytes, t.since = 0, 0, 0
-		t.keyAt, t.asked = at, false
+		t.screen.ResetStream() // the viewer's stream starts anew
+		t.inKey, t.inDelta = false, false
 	}
 	if at > t.last {
 		t.tokens = min(t.tokens+(at-t.last).Seconds()*t.rate, t.rate)
 		t.last = at
 	}
-	t.out = t.out[:0]
+	t.out, t.delta = t.out[:0], nil
 	t.predicted = 0
-	inKey := t.inKey
+	first, keyMsg := key, t.inKey
 	err := wire.Decode(msg, func(m wire.Message) error {
+		begins := first
+		first = false
 		switch m := m.(type) {
 		case wire.Image:
-			return t.image(m)
+			switch {
+			case t.inDelta:
+				return t.screen.Apply(m)
+			case t.inKey:
+				return t.keyImage(m)
+			}
+			return t.change(m)
+		case wire.Fill:
+			switch {
+			case t.inDelta:
+				return t.screen.Apply(m)
+			case !t.inKey:
+				return t.change(m)
+			}
+		case wire.Copy:
+			if t.inDelta {
+				return t.screen.Apply(m)
+			}
+		}
+		if err := t.flush(); err != nil {
+			return err
+		}
+		switch m := m.(type) {
+		case wire.Resize:
+			switch {
+			case begins && t.deltaWorth(m.Width, m.Height):
+				// Drawn on the screen only; at its FRAME, what differs from the picture
+				// before goes to the players that are playing, who keep that picture.
+				t.inDelta = true
+				t.prev = append(t.prev[:0], t.screen.Image().Pix...)
+				t.keyMsgs = t.keyMsgs[:0]
+				return t.screen.Apply(m)
+			case begins:
+				t.restart(at)
+				t.inKey, keyMsg = true, true
+			case t.inDelta:
+				// Another size within the key frame (a viewer sends none): written from
+				// here on, as if the key frame began here, but no key frame.
+				t.inDelta = false
+			}
+			t.baseOK = false // until a full key frame's FRAME makes its picture the base
 		case wire.Frame:
+			switch {
+			case t.inKey:
+				t.base = append(t.base[:0], t.screen.Image().Pix...)
+				t.baseOK = true
+			case t.inDelta:
+				t.inDelta = false
+				if err := t.keyChanges(); err != nil {
+					return err
+				}
+				if err := t.endDelta(m, at); err != nil {
+					return err
+				}
+			}
 			t.inKey = false
+		case wire.Cursor:
+			if t.inDelta {
+				t.keyMsgs = m.Append(t.keyMsgs)
+			}
 		}
 		if err := t.screen.Apply(m); err != nil {
 			return err
@@ -97,15 +178,140 @@ func (t *transcoder) message(msg []byte, key bool, at time.Duration) ([]byte, er
 		}
 		return fmt.Errorf("recording: cannot write a %T", m)
 	})
+	if err == nil {
+		err = t.flush()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("recording: re-coding the viewer's images: %w", err)
 	}
-	if inKey {
+	switch {
+	case keyMsg:
 		t.keyBytes += len(t.out)
-	} else {
+	case t.delta == nil: // a delta's changes are its segment's, which it ended
 		t.since += len(t.out) - t.predicted
 	}
-	return t.out, nil
+	t.recs = t.recs[:0]
+	switch {
+	case key && keyMsg:
+		t.recs = append(t.recs, record{KindKey, t.out})
+	case len(t.out) > 0:
+		t.recs = append(t.recs, record{KindOutput, t.out})
+	}
+	if t.delta != nil {
+		t.recs = append(t.recs, record{KindDelta, t.delta})
+	}
+	return t.recs, nil
+}
+
+// record is a record message makes: its kind and payload.
+type record struct {
+	kind    byte
+	payload []byte
+}
+
+// restart starts the file's streams anew for a key frame at at, and the segment's counts.
+func (t *transcoder) restart(at time.Duration) {
+	t.pred.Reset()
+	t.zbuf.Reset()
+	t.zw.Reset(&t.zbuf)
+	t.work, t.keyBytes, t.since = 0, 0, 0
+	t.keyAt, t.asked = at, false
+}
+
+// deltaWorth reports whether the key frame beginning with a RESIZE to w×h is better
+// drawn over the last full key frame's picture than whole: the screen is still that
+// size, and what differs from the picture is at most half of it and a quarter of a
+// segment's decoding work. A seek into its segment then inflates the base's picture
+// (fast), decodes the delta and the segment's changes: still within the budget. On a
+// screen that changes in a few places (a clock, a status line) the delta is a fraction
+// of a key frame's bytes.
+func (t *transcoder) deltaWorth(w, h int) bool {
+	img := t.screen.Image()
+	r := img.Rect
+	if !t.baseOK || r.Dx() != w || r.Dy() != h || len(t.base) != len(img.Pix) {
+		return false
+	}
+	t.parts = changedParts(t.parts[:0], t.base, img.Pix, r)
+	area, work := 0, 0
+	for _, p := range t.parts {
+		area += p.Dx() * p.Dy()
+		work += decodeWork(t.base, img.Pix, r, p)
+	}
+	return 2*area <= w*h && 4*work <= t.perKey
+}
+
+// keyChanges writes, for the players that are playing, what a delta key frame changed
+// from the picture before it (prev), within the segment's budget.
+func (t *transcoder) keyChanges() error {
+	var err error
+	t.out, _, err = t.codeDiff(t.out, t.prev, func(area, work int) bool {
+		if float64(area) > t.tokens || t.work+work > t.perKey {
+			return false
+		}
+		t.tokens -= float64(area)
+		t.work += work
+		return true
+	})
+	return err
+}
+
+// endDelta makes the delta record of a key frame ending with f at at: its CURSOR, what
+// differs from the base's picture (as PREDICT within half a segment's budget, since the
+// screen may have changed more since deltaWorth, else deflated) and f, in streams begun
+// for it; the streams then begin again for the segment, whose budget the delta's
+// decoding work starts.
+func (t *transcoder) endDelta(f wire.Frame, at time.Duration) error {
+	t.restart(at)
+	d, work, err := t.codeDiff(t.keyMsgs, t.base, func(_, work int) bool { return 2*work <= t.perKey })
+	if err != nil {
+		return err
+	}
+	t.keyMsgs = f.Append(d)
+	t.delta = t.keyMsgs
+	t.restart(at)
+	t.work, t.keyBytes = work, len(t.delta)
+	return nil
+}
+
+// codeDiff appends to dst IMAGEs that bring a player's screen from ref (the screen's
+// pixels as the player has them, RGBA rows packed) to the transcoder's: the parts that
+// differ, as PREDICT if predict, told their area and decoding work, says so, else
+// deflated. It returns dst and the work of what it predicted.
+func (t *transcoder) codeDiff(dst, ref []byte, predict func(area, work int) bool) ([]byte, int, error) {
+	img := t.screen.Image()
+	r := img.Rect
+	t.parts = changedParts(t.parts[:0], ref, img.Pix, r)
+	area, work := 0, 0
+	for _, p := range t.parts {
+		area += p.Dx() * p.Dy()
+		work += decodeWork(ref, img.Pix, r, p)
+	}
+	if !predict(area, work) {
+		for _, p := range t.parts {
+			t.pix = rgb(t.pix[:0], img, p)
+			dst = wire.Image{X: p.Min.X, Y: p.Min.Y, W: p.Dx(), H: p.Dy(), Encoding: wire.ZRGB, Data: t.deflate(t.pix)}.Append(dst)
+		}
+		return dst, 0, nil
+	}
+	// Encode draws each part over ref's pixels, as a player's screen has them (outside
+	// the parts, the screen is ref), and leaves the screen as it was.
+	t.pix = t.pix[:0]
+	for _, p := range t.parts {
+		t.pix = crop(t.pix, img, p)
+	}
+	off := 0
+	for _, p := range t.parts {
+		n := p.Dx() * p.Dy() * 4
+		pasteFrom(img, p, ref)
+		data, err := t.pred.Encode(nil, img, p, t.pix[off:off+n])
+		if err != nil {
+			return nil, 0, err
+		}
+		off += n
+		t.predicted += len(data)
+		dst = wire.Image{X: p.Min.X, Y: p.Min.Y, W: p.Dx(), H: p.Dy(), Encoding: wire.Predict, Data: data}.Append(dst)
+	}
+	return dst, work, nil
 }
 
 // keyDue reports, at now, whether a key frame is worth making, at most once per key
@@ -115,179 +321,62 @@ func (t *transcoder) message(msg []byte, key bool, at time.Duration) ([]byte, er
 // a quarter of the key frame's bytes, or the predicted images since have nearly spent the
 // segment's budget. Until then a key frame would cost more bytes than the replay it saves
 // is worth: a still screen's recording holds its first key frame only, and an idle one's
-// segments last as long as their budget.
+// segments last as long as their budget. A delta key frame, a fraction of a full one's
+// bytes, may come from half the interval on, once the budget is nearly spent: the
+// segment's changes would be deflated until the interval (docs/recording.md).
 func (t *transcoder) keyDue(now, interval time.Duration) bool {
-	if t.asked || now-t.keyAt < interval {
+	since := now - t.keyAt
+	if t.asked || since < interval/2 {
 		return false
 	}
-	t.asked = 4*t.since >= t.keyBytes || 10*t.work >= 9*t.perKey
+	spent := 10*t.work >= 9*t.perKey
+	if since < interval {
+		r := t.screen.Image().Rect
+		t.asked = spent && t.deltaWorth(r.Dx(), r.Dy())
+	} else {
+		t.asked = 4*t.since >= t.keyBytes || spent
+	}
 	return t.asked
 }
 
-func (t *transcoder) image(m wire.Image) error {
-	r := image.Rect(m.X, m.Y, m.X+m.W, m.Y+m.H)
-	area := float64(m.W) * float64(m.H)
-	predicting := !t.inKey && area <= t.tokens && t.work < t.perKey
-	if predicting {
-		t.old = crop(t.old[:0], t.screen.Image(), r)
-	}
+// keyImage writes m, an image of a full key frame, as it came (writeImage).
+func (t *transcoder) keyImage(m wire.Image) error {
 	if err := t.screen.Apply(m); err != nil {
 		return err
 	}
-	img := t.screen.Image()
-	if predicting {
-		t.pix = crop(t.pix[:0], img, r)
-		t.parts = changedParts(t.parts[:0], t.old, t.pix, r)
-		work := 0
-		for _, p := range t.parts {
-			work += decodeWork(t.old, t.pix, r, p)
-		}
-		if predicting = t.work+work <= t.perKey; predicting {
-			t.work += work
-		}
-	}
-	if predicting {
-		// Only the parts that changed are coded; the player's screen already has the
-		// rest. The screen goes back to its old pixels, which Encode draws over.
-		t.tokens -= area
-		paste(img, r, t.old)
-		for _, p := range t.parts {
-			data, err := t.pred.Encode(nil, img, p, sub(&t.part, t.pix, r, p))
-			if err != nil {
-				return err
-			}
-			t.out = wire.Image{X: p.Min.X, Y: p.Min.Y, W: p.Dx(), H: p.Dy(), Encoding: wire.Predict, Data: data}.Append(t.out)
-			t.predicted += len(data)
-		}
-		return nil
-	}
-	out := wire.Image{X: m.X, Y: m.Y, W: m.W, H: m.H, Encoding: m.Encoding}
-	switch {
-	case m.Encoding == wire.ZRGB || m.Encoding == wire.ZPalette:
-		out.Data = t.deflate(t.screen.Layout())
-	case m.Encoding == wire.ZRGB1 || m.Encoding == wire.ZPalette1:
-		out.Data = m.Data // whole on its own
-	default: // JPEG, PNG: the pixels decoded, as RGB
-		t.pix = t.pix[:0]
-		for y := r.Min.Y; y < r.Max.Y; y++ {
-			row := img.Pix[img.PixOffset(r.Min.X, y):img.PixOffset(r.Max.X, y)]
-			for i := 0; i < len(row); i += 4 {
-				t.pix = append(t.pix, row[i], row[i+1], row[i+2])
-			}
-		}
-		out.Encoding, out.Data = wire.ZRGB, t.deflate(t.pix)
-	}
-	t.out = out.Append(t.out)
+	t.pix = t.asCame(t.pix[:0], m)
+	t.writeImage(m, t.pix)
 	return nil
 }
 
-// splitGap is the fewest unchanged columns, across a rectangle, at which changedParts
-// splits it: a split costs an IMAGE's header and a coder's last byte, about as many bytes
-// as coding that many columns of a text line's unchanged pixels, and saves a player
-// decoding them.
-const splitGap = 48
-
-// changedParts appends to dst rectangles, within r, that hold every pixel where pix
-// differs from old (r's pixels after and before, RGBA rows packed): r less its unchanged
-// rows and columns at the edges, split where splitGap or more columns between are
-// unchanged. Nothing changed: none.
-func changedParts(dst []image.Rectangle, old, pix []byte, r image.Rectangle) []image.Rectangle {
-	w, h := r.Dx(), r.Dy()
-	differs := func(x, y int) bool {
-		i := (y*w + x) * 4
-		return pix[i] != old[i] || pix[i+1] != old[i+1] || pix[i+2] != old[i+2]
+// asCame appends to dst what writeImage takes of m, just drawn: the inflated layout of
+// ZRGB and ZPALETTE, a one-shot image's data, the RGB pixels of JPEG and PNG.
+func (t *transcoder) asCame(dst []byte, m wire.Image) []byte {
+	switch m.Encoding {
+	case wire.ZRGB, wire.ZPalette:
+		return append(dst, t.screen.Layout()...)
+	case wire.ZRGB1, wire.ZPalette1:
+		return append(dst, m.Data...)
 	}
-	colChanged := func(x int) bool {
-		for y := range h {
-			if differs(x, y) {
-				return true
-			}
-		}
-		return false
-	}
-	rowChanged := func(y, x0, x1 int) bool {
-		for x := x0; x < x1; x++ {
-			if differs(x, y) {
-				return true
-			}
-		}
-		return false
-	}
-	start, last := -1, -1 // the part being made: its first and last changed columns
-	flush := func() {
-		if start < 0 {
-			return
-		}
-		top, bottom := 0, h
-		for top < bottom && !rowChanged(top, start, last+1) {
-			top++
-		}
-		for bottom > top && !rowChanged(bottom-1, start, last+1) {
-			bottom--
-		}
-		dst = append(dst, image.Rect(r.Min.X+start, r.Min.Y+top, r.Min.X+last+1, r.Min.Y+bottom))
-	}
-	for x := range w {
-		if !colChanged(x) {
-			continue
-		}
-		if start >= 0 && x-last-1 >= splitGap {
-			flush()
-			start = -1
-		}
-		if start < 0 {
-			start = x
-		}
-		last = x
-	}
-	flush()
-	return dst
+	return rgb(dst, t.screen.Image(), image.Rect(m.X, m.Y, m.X+m.W, m.Y+m.H))
 }
 
-// sub returns p's pixels out of pix, r's pixels (RGBA rows packed), in *buf.
-func sub(buf *[]byte, pix []byte, r, p image.Rectangle) []byte {
-	b := (*buf)[:0]
-	w := r.Dx() * 4
-	for y := p.Min.Y; y < p.Max.Y; y++ {
-		i := (y-r.Min.Y)*w + (p.Min.X-r.Min.X)*4
-		b = append(b, pix[i:i+p.Dx()*4]...)
+// writeImage writes m as it came, data being asCame's: ZRGB and ZPALETTE as a piece of
+// the file's deflate stream, one-shot images as they were, JPEG and PNG as ZRGB of the
+// pixels Go decoded (a browser's JPEG decoder may round differently, and the next images
+// are predicted from the transcoder's screen).
+func (t *transcoder) writeImage(m wire.Image, data []byte) {
+	out := wire.Image{X: m.X, Y: m.Y, W: m.W, H: m.H, Encoding: m.Encoding}
+	switch m.Encoding {
+	case wire.ZRGB1, wire.ZPalette1:
+		out.Data = data
+	case wire.ZRGB, wire.ZPalette:
+		out.Data = t.deflate(data)
+	default:
+		out.Encoding, out.Data = wire.ZRGB, t.deflate(data)
 	}
-	*buf = b
-	return b
+	t.out = out.Append(t.out)
 }
-
-// decodeWork estimates what decoding p, a part of r, as PREDICT costs a player, in units
-// of some tens of nanoseconds of Chromium's time (TestBrowserPlayerSeekPredicted): a
-// pixel that kept its colour is mostly one sure question; one that took its left or
-// upper neighbour's colour, a few mixed ones; any other, a literal besides. old and pix
-// are r's pixels before and after (RGBA rows packed).
-func decodeWork(old, pix []byte, r, p image.Rectangle) int {
-	stride := r.Dx() * 4
-	work := 0
-	for y := p.Min.Y; y < p.Max.Y; y++ {
-		row := (y-r.Min.Y)*stride + (p.Min.X-r.Min.X)*4
-		for x := p.Min.X; x < p.Max.X; x++ {
-			i := row + (x-p.Min.X)*4
-			switch {
-			case pix[i] == old[i] && pix[i+1] == old[i+1] && pix[i+2] == old[i+2]:
-				work += workSame
-			case x > p.Min.X && pix[i] == pix[i-4] && pix[i+1] == pix[i-3] && pix[i+2] == pix[i-2],
-				y > p.Min.Y && pix[i] == pix[i-stride] && pix[i+1] == pix[i-stride+1] && pix[i+2] == pix[i-stride+2]:
-				work += workNeighbour
-			default:
-				work += workOther
-			}
-		}
-	}
-	return work
-}
-
-// The weights of decodeWork.
-const (
-	workSame      = 1
-	workNeighbour = 4
-	workOther     = 36
-)
 
 // deflate writes b as the next piece of the file's stream, ending in a sync flush.
 func (t *transcoder) deflate(b []byte) []byte {
@@ -295,20 +384,4 @@ func (t *transcoder) deflate(b []byte) []byte {
 	t.zw.Write(b) // into a bytes.Buffer: no error
 	t.zw.Flush()
 	return t.zbuf.Bytes()
-}
-
-// crop appends r's pixels of img (RGBA rows packed) to dst.
-func crop(dst []byte, img *image.RGBA, r image.Rectangle) []byte {
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		dst = append(dst, img.Pix[img.PixOffset(r.Min.X, y):img.PixOffset(r.Max.X, y)]...)
-	}
-	return dst
-}
-
-// paste puts crop's pixels back.
-func paste(img *image.RGBA, r image.Rectangle, pix []byte) {
-	w := r.Dx() * 4
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		copy(img.Pix[img.PixOffset(r.Min.X, y):], pix[(y-r.Min.Y)*w:][:w])
-	}
 }

@@ -40,6 +40,19 @@ func (v *viewerStream) rgb(img *image.RGBA, r image.Rectangle) wire.Image {
 	return wire.Image{X: r.Min.X, Y: r.Min.Y, W: r.Dx(), H: r.Dy(), Encoding: wire.ZRGB, Data: bytes.Clone(v.buf.Bytes())}
 }
 
+// recode is what tc.message makes of msg other than a delta record: the payload of the
+// message's own record.
+func recode(tc *transcoder, msg []byte, key bool, at time.Duration) ([]byte, error) {
+	recs, err := tc.message(msg, key, at)
+	var out []byte
+	for _, r := range recs {
+		if r.kind != KindDelta {
+			out = append(out, r.payload...)
+		}
+	}
+	return out, err
+}
+
 // text draws rows of random dark glyph-like marks on white into img's r.
 func text(rng *rand.Rand, img *image.RGBA, r image.Rectangle) {
 	for y := r.Min.Y; y < r.Max.Y; y++ {
@@ -102,7 +115,7 @@ func TestTranscoder(t *testing.T) {
 		if i%10 == 9 {
 			at += time.Millisecond // the budget is spent: no time to refill it
 		}
-		out, err := tc.message(msg, key, at)
+		out, err := recode(tc, msg, key, at)
 		if err != nil {
 			t.Fatalf("message %d: %v", i, err)
 		}
@@ -146,7 +159,7 @@ func TestTranscoderJPEG(t *testing.T) {
 	msg := wire.Resize{Width: 64, Height: 48}.Append(nil)
 	msg = wire.Image{W: 64, H: 48, Encoding: wire.JPEG, Data: jb.Bytes()}.Append(msg)
 	msg = wire.Frame{ID: 1}.Append(msg)
-	out, err := newTranscoder(0, 0).message(msg, true, 0)
+	out, err := recode(newTranscoder(0, 0), msg, true, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +194,7 @@ func TestTranscoderPerKey(t *testing.T) {
 		text(rng, src, src.Rect)
 		msg := wire.Resize{Width: W, Height: H}.Append(nil)
 		msg = wire.Frame{ID: 1}.Append(vs.rgb(src, src.Rect).Append(msg))
-		if _, err := tc.message(msg, true, at); err != nil {
+		if _, err := recode(tc, msg, true, at); err != nil {
 			t.Fatal(err)
 		}
 		done, deflated := 0, 0
@@ -191,7 +204,7 @@ func TestTranscoderPerKey(t *testing.T) {
 			old := crop(nil, src, r)
 			text(rng, src, r)
 			w := work(old, crop(nil, src, r), r)
-			out, err := tc.message(wire.Frame{ID: uint32(i + 2)}.Append(vs.rgb(src, r).Append(nil)), false, at)
+			out, err := recode(tc, wire.Frame{ID: uint32(i + 2)}.Append(vs.rgb(src, r).Append(nil)), false, at)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -231,16 +244,28 @@ func TestKeyDue(t *testing.T) {
 		text(rng, src, src.Rect)
 		msg := wire.Resize{Width: W, Height: H}.Append(nil)
 		msg = vs.rgb(src, src.Rect).Append(msg)
-		out, err := tc.message(msg, true, at) // a key frame over two messages
-		if err != nil {
-			t.Fatal(err)
+		// A key frame over two messages: its bytes are those of its records, or of its
+		// delta record, the segment's start, if it is a delta.
+		n, delta := 0, -1
+		for i, m := range [][]byte{msg, wire.Frame{ID: 1}.Append(nil)} {
+			recs, err := tc.message(m, i == 0, at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range recs {
+				n += len(r.payload)
+				if r.kind == KindDelta {
+					delta = len(r.payload)
+				}
+			}
 		}
-		n := len(out)
-		out, _ = tc.message(wire.Frame{ID: 1}.Append(nil), false, at)
 		if tc.keyDue(at+time.Hour, interval) {
 			t.Fatal("due right after a key frame")
 		}
-		return n + len(out)
+		if delta >= 0 {
+			return delta
+		}
+		return n
 	}
 	// Deflated only (no time to predict): due at a quarter of the key frame's bytes, once
 	// the interval has passed.
@@ -252,7 +277,7 @@ func TestKeyDue(t *testing.T) {
 		for i := 0; ; i++ {
 			fill := wire.Fill{X: i % W, Y: 3, W: 1, H: 1, R: byte(round)}.Append(nil)
 			at += time.Millisecond
-			out, err := tc.message(fill, false, at)
+			out, err := recode(tc, fill, false, at)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -282,7 +307,7 @@ func TestKeyDue(t *testing.T) {
 			text(rng, src, r)
 			w := work(old, crop(nil, src, r), r)
 			at += 100 * time.Millisecond
-			out, err := tc.message(vs.rgb(src, r).Append(nil), false, at)
+			out, err := recode(tc, vs.rgb(src, r).Append(nil), false, at)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -325,10 +350,13 @@ func encodings(msg []byte) int {
 }
 
 // changedParts covers every changed pixel with rectangles trimmed to them, split only at
-// splitGap or more unchanged columns.
+// splitGap or more unchanged columns, or rowGap or more unchanged rows.
 func TestChangedParts(t *testing.T) {
 	r := image.Rect(10, 20, 210, 40) // 200x20
 	old := make([]byte, 200*20*4)
+	if rowGap+3 > r.Dy() {
+		t.Fatalf("rowGap %d: the test wants a taller rectangle", rowGap)
+	}
 	for _, tc := range []struct {
 		name    string
 		changed []image.Point // in r's coordinates
@@ -339,6 +367,10 @@ func TestChangedParts(t *testing.T) {
 		{"corners", []image.Point{{0, 0}, {199, 19}}, []image.Rectangle{image.Rect(10, 20, 11, 21), image.Rect(209, 39, 210, 40)}},
 		{"a gap one short", []image.Point{{10, 3}, {10 + splitGap, 9}}, []image.Rectangle{image.Rect(20, 23, 21+splitGap, 30)}},
 		{"a gap just enough", []image.Point{{10, 3}, {11 + splitGap, 9}}, []image.Rectangle{image.Rect(20, 23, 21, 24), image.Rect(21+splitGap, 29, 22+splitGap, 30)}},
+		// Rows: split where rowGap rows between are unchanged, each piece trimmed to its
+		// own columns.
+		{"a row gap one short", []image.Point{{10, 1}, {20, 1 + rowGap}}, []image.Rectangle{image.Rect(20, 21, 31, 22+rowGap)}},
+		{"a row gap just enough", []image.Point{{10, 1}, {20, 2 + rowGap}}, []image.Rectangle{image.Rect(20, 21, 21, 22), image.Rect(30, 22+rowGap, 31, 23+rowGap)}},
 	} {
 		pix := bytes.Clone(old)
 		for _, p := range tc.changed {
@@ -356,4 +388,157 @@ func TestChangedParts(t *testing.T) {
 			}
 		}
 	}
+}
+
+// A frame's tiles are coded together: changes near each other, across tiles, as few
+// PREDICT images as their parts; changes far apart as images of their own; tiles that
+// overlap as the last drew them; and past the budget the frame's messages as they came,
+// FILLs and all. A player's screen is the viewer's after every message.
+func TestTranscoderGroups(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	const W, H = 256, 128
+	src := image.NewRGBA(image.Rect(0, 0, W, H))
+	var vs viewerStream
+	vs.restart()
+	text(rng, src, src.Rect)
+	tc := newTranscoder(1e9, 1<<40)
+	viewer, player := wire.NewCanvas(), wire.NewCanvas()
+	id := uint32(0)
+	send := func(name string, msg []byte, key bool) []byte {
+		t.Helper()
+		id++
+		msg = wire.Frame{ID: id}.Append(msg)
+		out, err := recode(tc, msg, key, time.Duration(id)*100*time.Millisecond)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if key {
+			viewer.ResetStream()
+			player.ResetStream()
+		}
+		if err := wire.Decode(msg, viewer.Apply); err != nil {
+			t.Fatal(err)
+		}
+		if err := wire.Decode(out, player.Apply); err != nil {
+			t.Fatalf("%s, played: %v", name, err)
+		}
+		if !bytes.Equal(viewer.Image().Pix, player.Image().Pix) {
+			t.Fatalf("%s: the player's screen differs from the viewer's", name)
+		}
+		return out
+	}
+	count := func(out []byte) (images, predicted, fills int) {
+		wire.Decode(out, func(m wire.Message) error {
+			switch m := m.(type) {
+			case wire.Image:
+				images++
+				if m.Encoding == wire.Predict {
+					predicted++
+				}
+			case wire.Fill:
+				fills++
+			}
+			return nil
+		})
+		return
+	}
+	tiles := func(r image.Rectangle) []byte { // r's 16x16 tiles, as a viewer sends them
+		var msg []byte
+		for y := r.Min.Y; y < r.Max.Y; y += 16 {
+			for x := r.Min.X; x < r.Max.X; x += 16 {
+				msg = vs.rgb(src, image.Rect(x, y, x+16, y+16).Intersect(r)).Append(msg)
+			}
+		}
+		return msg
+	}
+	send("key frame", append(wire.Resize{Width: W, Height: H}.Append(nil), tiles(src.Rect)...), true)
+
+	// A line of text across eight tiles: one image.
+	text(rng, src, image.Rect(8, 20, 120, 33))
+	if images, predicted, _ := count(send("a line", tiles(image.Rect(0, 16, 128, 48)), false)); images != 1 || predicted != 1 {
+		t.Fatalf("a line across 16 tiles: %d images, %d predicted; want one", images, predicted)
+	}
+	// Two marks far apart, in one message: two.
+	text(rng, src, image.Rect(4, 100, 12, 110))
+	text(rng, src, image.Rect(200, 4, 210, 12))
+	msg := append(tiles(image.Rect(0, 96, 16, 112)), tiles(image.Rect(192, 0, 208, 16))...)
+	if images, predicted, _ := count(send("two marks", msg, false)); images != 2 || predicted != 2 {
+		t.Fatalf("two marks far apart: %d images, %d predicted; want two", images, predicted)
+	}
+	// Overlapping images, a FILL between: the last drawn shows.
+	r := image.Rect(40, 60, 80, 90)
+	msg = vs.rgb(src, r).Append(nil)
+	msg = wire.Fill{X: 50, Y: 70, W: 10, H: 10, R: 200}.Append(msg)
+	text(rng, src, r)
+	msg = vs.rgb(src, image.Rect(40, 60, 60, 90)).Append(msg)
+	send("overlapping", msg, false)
+	// A cluster past what is left of the budget: as it came; the one that fits, predicted.
+	tc.perKey = tc.work + 1000
+	text(rng, src, image.Rect(0, 0, 64, 64))
+	text(rng, src, image.Rect(200, 100, 202, 102))
+	msg = append(tiles(image.Rect(0, 0, 64, 64)), tiles(image.Rect(192, 96, 208, 112))...)
+	if images, predicted, _ := count(send("a cluster past the budget", msg, false)); images != 17 || predicted != 1 {
+		t.Fatalf("a cluster past the budget: %d images, %d predicted; want the 16 tiles and one", images, predicted)
+	}
+	// Past the budget: as they came.
+	tc.perKey = tc.work
+	text(rng, src, image.Rect(0, 0, 64, 64))
+	msg = wire.Fill{X: 100, Y: 100, W: 8, H: 8, G: 99}.Append(tiles(image.Rect(0, 0, 64, 64)))
+	if images, predicted, fills := count(send("past the budget", msg, false)); images != 16 || predicted != 0 || fills != 1 {
+		t.Fatalf("past the budget: %d images, %d predicted, %d FILLs; want the 16 tiles and the FILL", images, predicted, fills)
+	}
+}
+
+// FuzzTranscoder: whatever messages the viewer sends, re-coding them never panics, and
+// when the transcoder takes them, a player that draws its records has the viewer's
+// screen: after a key frame, then the message as a change, then as a key frame (a
+// delta, where it changes little).
+func FuzzTranscoder(f *testing.F) {
+	rng := rand.New(rand.NewPCG(11, 11))
+	src := image.NewRGBA(image.Rect(0, 0, 64, 48))
+	text(rng, src, src.Rect)
+	var vs viewerStream
+	vs.restart()
+	start := wire.Frame{ID: 1}.Append(vs.rgb(src, src.Rect).Append(wire.Resize{Width: 64, Height: 48}.Append(nil)))
+	text(rng, src, image.Rect(3, 5, 40, 18))
+	f.Add(wire.Frame{ID: 2}.Append(vs.rgb(src, image.Rect(0, 0, 32, 32)).Append(vs.rgb(src, image.Rect(32, 0, 64, 32)).Append(nil))))
+	f.Add(wire.Fill{X: 60, Y: 40, W: 4, H: 8, R: 3}.Append(wire.Copy{X: 1, Y: 1, W: 8, H: 8, SrcX: 2, SrcY: 3}.Append(nil)))
+	f.Add(wire.Frame{ID: 3}.Append(wire.Resize{Width: 8, Height: 8}.Append(nil)))
+	// A transcoder's model and deflater are big to make; the key frame each run starts
+	// with resets them.
+	model := newTranscoder(1e9, 1<<40)
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		tc := &transcoder{screen: wire.NewCanvas(), pred: model.pred, zw: model.zw, rate: 1e9, tokens: 1e9, perKey: 1 << 40}
+		viewer, player := wire.NewCanvas(), wire.NewCanvas()
+		viewer.MaxPixels, player.MaxPixels, tc.screen.MaxPixels = 1<<16, 1<<16, 1<<16
+		key := wire.Frame{ID: 9}.Append(append(wire.Resize{Width: 64, Height: 48}.Append(nil), msg...))
+		for i, m := range [][]byte{start, msg, key} {
+			key := i != 1
+			if key {
+				viewer.ResetStream()
+			}
+			recs, err := tc.message(m, key, time.Duration(i)*time.Second)
+			if err != nil {
+				return
+			}
+			if wire.Decode(m, viewer.Apply) != nil {
+				t.Fatalf("message %d: the transcoder took what the viewer's canvas refuses", i)
+			}
+			for _, r := range recs {
+				if r.kind == KindDelta {
+					continue // for a player that starts there (TestDeltaKeys)
+				}
+				if r.kind == KindKey {
+					player.ResetStream()
+				}
+				if err := wire.Decode(r.payload, player.Apply); err != nil {
+					t.Fatalf("message %d, played: %v", i, err)
+				}
+			}
+			// A delta key frame's changes come with its FRAME.
+			if !tc.inDelta && !bytes.Equal(viewer.Image().Pix, player.Image().Pix) {
+				t.Fatalf("message %d: the player's screen differs from the viewer's", i)
+			}
+		}
+	})
 }

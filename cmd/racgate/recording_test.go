@@ -12,7 +12,6 @@ import (
 
 	"github.com/racgate/racgate/internal/peers"
 	"github.com/racgate/racgate/recording"
-	"github.com/racgate/racgate/render/wire"
 )
 
 // TestKill9LeavesPlayableRecording: racgate killed with SIGKILL while it records a VNC
@@ -60,21 +59,9 @@ func TestKill9LeavesPlayableRecording(t *testing.T) {
 	if rec.Ended || len(rec.Keys) < 2 || rec.Duration < 2*time.Second {
 		t.Fatalf("ended %v, %d key frames, %v long", rec.Ended, len(rec.Keys), rec.Duration)
 	}
-	canvas := wire.NewCanvas()
-	for b := data[rec.Keys[len(rec.Keys)-1].Offset:rec.End]; ; {
-		r, rest, ok := recording.Next(b)
-		if !ok {
-			break
-		}
-		b = rest
-		if r.Kind == recording.KindKey {
-			canvas.ResetStream() // a key record starts a new deflate stream
-		}
-		if r.Kind == recording.KindOutput || r.Kind == recording.KindKey {
-			if err := wire.Decode(r.Payload, canvas.Apply); err != nil {
-				t.Fatal(err)
-			}
-		}
+	canvas, err := rec.Replay(bytes.NewReader(data), rec.Keys[len(rec.Keys)-1], nil)
+	if err != nil {
+		t.Fatal(err)
 	}
 	if n, first := peers.DiffRGB(canvas.Image(), screen); n != 0 {
 		t.Fatalf("played from the last key frame: %d pixels differ from xwd (%s)", n, first)

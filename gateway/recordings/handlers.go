@@ -203,8 +203,14 @@ func (l *Library) handleData(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("X-Racgate-Key-At", strconv.FormatInt(k.At.Milliseconds(), 10))
-	w.Header().Set("Content-Length", strconv.FormatInt(rec.End-k.Offset, 10))
-	if _, err := io.Copy(w, io.NewSectionReader(f, k.Offset, rec.End-k.Offset)); err != nil && !errors.Is(err, http.ErrAbortHandler) {
+	if k.Delta {
+		// The base's picture comes first; the player draws the first delta record, over
+		// it, and skips any other (docs/recording.md § Records).
+		w.Header().Set("X-Racgate-Key-Delta", "1")
+	}
+	from, n := rec.From(f, k)
+	w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
+	if _, err := io.Copy(w, from); err != nil && !errors.Is(err, http.ErrAbortHandler) {
 		l.c.Log.Debug("recordings: data", "id", id, "err", err) // the player seeked away
 	}
 }

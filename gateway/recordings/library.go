@@ -6,8 +6,10 @@
 //	GET /api/recordings?user=&endpoint=&from=&to=   JSON: the recordings, newest first
 //	GET /api/recordings/index?id=          JSON: one recording's meta, length, key frames
 //	GET /api/recordings/data?id=&at=MS     a desktop's records from the key frame at or
-//	                                       before MS (its time in X-Racgate-Key-At); a
-//	                                       terminal's whole asciicast file
+//	                                       before MS (its time in X-Racgate-Key-At), after
+//	                                       its base's picture if it is a delta
+//	                                       (X-Racgate-Key-Delta); a terminal's whole
+//	                                       asciicast file
 //
 // A recording's id is the index of its folder among config.RecordingPaths and its path
 // in the folder; files are opened through os.Root, so no id reaches outside a folder.

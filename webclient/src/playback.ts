@@ -1,11 +1,12 @@
 // Playing a desktop recording (docs/recording.md): records fetched from the key frame at
-// or before a time are handed to a Session through a socket of its own, so the picture
-// is drawn by the same code as a live one; up to the time sought they go at once, then
-// at their times, scaled by the speed. The socket's ACKs say when a picture is drawn.
+// or before a time (after its base's picture, for a delta key frame) are handed to a
+// Session through a socket of its own, so the picture is drawn by the same code as a
+// live one; up to the time sought they go at once, then at their times, scaled by the
+// speed. The socket's ACKs say when a picture is drawn.
 
 import { Display } from "./display.js";
 import { warm } from "./predict.js";
-import { lastFrame, RecordParser, KIND_KEY, KIND_OUTPUT, type Rec } from "./records.js";
+import { lastFrame, RecordParser, KIND_DELTA, KIND_KEY, KIND_OUTPUT, type Rec } from "./records.js";
 import { Session, type SessionUI } from "./session.js";
 import { encodeMessages, decodeMessages, KIND_DESKTOP } from "./wire.js";
 
@@ -70,6 +71,7 @@ export class Playback {
   private speedFactor = 1;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private wanted = 0; // the last FRAME delivered: drawn once acked
+  private startDelta = false; // the seek starts at a delta key frame, still to come
 
   constructor(
     private readonly canvas: HTMLCanvasElement,
@@ -157,6 +159,7 @@ export class Playback {
       this.hooks.error(`The recording could not be read: ${res.status} ${await res.text()}`);
       return;
     }
+    this.startDelta = res.headers.get("X-Racgate-Key-Delta") === "1";
     this.reader = res.body.getReader();
     this.streamDone = false;
     // Everything up to ms, drawn at once.
@@ -193,11 +196,19 @@ export class Playback {
     const sock = this.sock!;
     while (this.head < this.queue.length && this.queue[this.head].at <= ms) {
       const r = this.queue[this.head++];
-      if (r.kind !== KIND_OUTPUT && r.kind !== KIND_KEY) continue;
+      if (r.kind !== KIND_OUTPUT && r.kind !== KIND_KEY && r.kind !== KIND_DELTA) continue;
+      // New deflate streams and PREDICT models begin at key and delta records, and after
+      // a delta record. A delta key frame is drawn over its base's picture, which a seek
+      // to it gets first; a player that played up to it already shows what it draws.
+      if (r.kind !== KIND_OUTPUT) this.session!.restartStream();
+      if (r.kind === KIND_DELTA) {
+        if (!this.startDelta) continue;
+        this.startDelta = false;
+      }
       const id = lastFrame(r.payload);
       if (id !== null) this.wanted = id;
-      if (r.kind === KIND_KEY) this.session!.restartStream(); // a new deflate stream begins here
       sock.deliver(r.payload);
+      if (r.kind === KIND_DELTA) this.session!.restartStream();
     }
     if (this.head > 4096) {
       this.queue = this.queue.slice(this.head);

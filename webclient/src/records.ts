@@ -4,6 +4,8 @@ export const KIND_OUTPUT = 1;
 export const KIND_KEY = 2;
 export const KIND_INPUT = 3;
 export const KIND_END = 4;
+/** A key frame drawn over the picture of the last KIND_KEY's records before it. */
+export const KIND_DELTA = 5;
 
 const HEADER = 9;
 /** The largest record payload (4 MiB); a longer length is a damaged file. */
