@@ -43,35 +43,53 @@ func (t *transcoder) change(m wire.Message) error {
 	if r.Empty() || !r.In(img.Rect) {
 		return t.screen.Apply(m) // nothing drawn, or the canvas's error
 	}
-	if len(t.group) == 0 {
-		// Past the budget, the group is written as it came; not even its old pixels
-		// are kept.
-		t.grouping = t.work < t.perKey && t.tokens > 0
+	if !t.inRun {
+		t.inRun, t.grouping, t.gArea = true, t.work < t.perKey && t.tokens > 0, 0
+	}
+	if a := float64(r.Dx()) * float64(r.Dy()); t.grouping && t.gArea+a > t.tokens {
+		// More than may be predicted now (a busy screen's every frame): what was taken is
+		// coded, the rest written as it comes; no crops of what cannot be predicted.
+		if err := t.flush(); err != nil {
+			return err
+		}
+		t.grouping = false
+	} else {
+		t.gArea += a
+	}
+	if !t.grouping {
+		// Past the budget: written as it comes, nothing kept.
+		if err := t.screen.Apply(m); err != nil {
+			return err
+		}
+		if im, ok := m.(wire.Image); ok {
+			t.writeImage(im, t.came(im))
+			return nil
+		}
+		t.out = m.(wire.Fill).Append(t.out)
+		return nil
 	}
 	c := change{r: r, old: len(t.gOld), msg: m, data: len(t.gData)}
-	if t.grouping {
-		t.gOld = crop(t.gOld, img, r)
-	}
+	t.gOld = crop(t.gOld, img, r)
 	if err := t.screen.Apply(m); err != nil {
 		return err
 	}
 	if im, ok := m.(wire.Image); ok {
-		t.gData = t.asCame(t.gData, im)
+		t.gData = append(t.gData, t.came(im)...)
 	}
 	c.n = len(t.gData) - c.data
 	t.group = append(t.group, c)
 	return nil
 }
 
+// endRun ends a run of drawing messages: the group's changes are coded.
+func (t *transcoder) endRun() error {
+	t.inRun = false
+	return t.flush()
+}
+
 // flush codes the group's changes and empties it.
 func (t *transcoder) flush() error {
 	defer func() { t.group, t.gOld, t.gData = t.group[:0], t.gOld[:0], t.gData[:0] }()
-	if !t.grouping {
-		for i := range t.group {
-			t.write(&t.group[i])
-		}
-		return nil
-	}
 	img := t.screen.Image()
 	for first := range t.group {
 		if t.group[first].done {
@@ -93,6 +111,11 @@ func (t *transcoder) flush() error {
 			work += decodeWork(t.old, t.pix, box, p)
 		}
 		if float64(area) > t.tokens || t.work+work > t.perKey {
+			if t.work+work > t.perKey {
+				// The segment's budget is spent: until the next key frame, nothing is
+				// grouped (nor cropped) to be predicted.
+				t.work = t.perKey
+			}
 			for _, i := range members {
 				t.write(&t.group[i])
 			}

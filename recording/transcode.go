@@ -63,6 +63,8 @@ type transcoder struct {
 	group    []change
 	gOld     []byte
 	gData    []byte
+	gArea    float64 // its pixels, drawn
+	inRun    bool    // drawing messages are coming one after another
 	grouping bool
 	members  []int
 
@@ -127,7 +129,7 @@ func (t *transcoder) message(msg []byte, key bool, at time.Duration) ([]record, 
 				return t.screen.Apply(m)
 			}
 		}
-		if err := t.flush(); err != nil {
+		if err := t.endRun(); err != nil {
 			return err
 		}
 		switch m := m.(type) {
@@ -156,7 +158,9 @@ func (t *transcoder) message(msg []byte, key bool, at time.Duration) ([]record, 
 				t.baseOK = true
 			case t.inDelta:
 				t.inDelta = false
-				if err := t.keyChanges(); err != nil {
+				err := t.keyChanges()
+				t.prev = nil // 4 bytes a pixel, kept only while a delta key frame comes
+				if err != nil {
 					return err
 				}
 				if err := t.endDelta(m, at); err != nil {
@@ -179,8 +183,9 @@ func (t *transcoder) message(msg []byte, key bool, at time.Duration) ([]record, 
 		return fmt.Errorf("recording: cannot write a %T", m)
 	})
 	if err == nil {
-		err = t.flush()
+		err = t.endRun()
 	}
+	t.trim()
 	if err != nil {
 		return nil, fmt.Errorf("recording: re-coding the viewer's images: %w", err)
 	}
@@ -201,6 +206,18 @@ func (t *transcoder) message(msg []byte, key bool, at time.Duration) ([]record, 
 		t.recs = append(t.recs, record{KindDelta, t.delta})
 	}
 	return t.recs, nil
+}
+
+// trim lets go of scratch buffers a big frame grew: a session's memory is what its
+// frames usually need, not the most one ever did (a frame of changes over the budget
+// keeps none).
+func (t *transcoder) trim() {
+	const keep = 1 << 20
+	for _, b := range []*[]byte{&t.gOld, &t.gData, &t.old, &t.pix, &t.part} {
+		if cap(*b) > keep {
+			*b = nil
+		}
+	}
 }
 
 // record is a record message makes: its kind and payload.
@@ -344,24 +361,25 @@ func (t *transcoder) keyImage(m wire.Image) error {
 	if err := t.screen.Apply(m); err != nil {
 		return err
 	}
-	t.pix = t.asCame(t.pix[:0], m)
-	t.writeImage(m, t.pix)
+	t.writeImage(m, t.came(m))
 	return nil
 }
 
-// asCame appends to dst what writeImage takes of m, just drawn: the inflated layout of
-// ZRGB and ZPALETTE, a one-shot image's data, the RGB pixels of JPEG and PNG.
-func (t *transcoder) asCame(dst []byte, m wire.Image) []byte {
+// came is what writeImage takes of m, just drawn: the canvas's inflated layout of ZRGB
+// and ZPALETTE (until the next image), a one-shot image's data, the RGB pixels of JPEG
+// and PNG (in t.pix).
+func (t *transcoder) came(m wire.Image) []byte {
 	switch m.Encoding {
 	case wire.ZRGB, wire.ZPalette:
-		return append(dst, t.screen.Layout()...)
+		return t.screen.Layout()
 	case wire.ZRGB1, wire.ZPalette1:
-		return append(dst, m.Data...)
+		return m.Data
 	}
-	return rgb(dst, t.screen.Image(), image.Rect(m.X, m.Y, m.X+m.W, m.Y+m.H))
+	t.pix = rgb(t.pix[:0], t.screen.Image(), image.Rect(m.X, m.Y, m.X+m.W, m.Y+m.H))
+	return t.pix
 }
 
-// writeImage writes m as it came, data being asCame's: ZRGB and ZPALETTE as a piece of
+// writeImage writes m as it came, data being came's: ZRGB and ZPALETTE as a piece of
 // the file's deflate stream, one-shot images as they were, JPEG and PNG as ZRGB of the
 // pixels Go decoded (a browser's JPEG decoder may round differently, and the next images
 // are predicted from the transcoder's screen).

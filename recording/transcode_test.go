@@ -472,14 +472,31 @@ func TestTranscoderGroups(t *testing.T) {
 	text(rng, src, r)
 	msg = vs.rgb(src, image.Rect(40, 60, 60, 90)).Append(msg)
 	send("overlapping", msg, false)
-	// A cluster past what is left of the budget: as it came; the one that fits, predicted.
+	// A cluster that fits, predicted; one past what is left of the budget then, as it
+	// came, and the budget is spent: the next, small as it is, as it came too.
 	tc.perKey = tc.work + 1000
-	text(rng, src, image.Rect(0, 0, 64, 64))
 	text(rng, src, image.Rect(200, 100, 202, 102))
-	msg = append(tiles(image.Rect(0, 0, 64, 64)), tiles(image.Rect(192, 96, 208, 112))...)
-	if images, predicted, _ := count(send("a cluster past the budget", msg, false)); images != 17 || predicted != 1 {
-		t.Fatalf("a cluster past the budget: %d images, %d predicted; want the 16 tiles and one", images, predicted)
+	text(rng, src, image.Rect(0, 0, 64, 64))
+	for y := 100; y < 104; y++ {
+		for x := 100; x < 104; x++ {
+			src.SetRGBA(x, y, color.RGBA{250, 1, 2, 255}) // a colour text never has: a change
+		}
 	}
+	msg = append(tiles(image.Rect(192, 96, 208, 112)), tiles(image.Rect(0, 0, 64, 64))...)
+	msg = append(msg, tiles(image.Rect(96, 96, 112, 112))...)
+	if images, predicted, _ := count(send("a cluster past the budget", msg, false)); images != 18 || predicted != 1 || tc.work != tc.perKey {
+		t.Fatalf("a cluster past the budget: %d images, %d predicted, %d of %d units; want the first predicted, the 16 tiles and the last as they came, the budget spent",
+			images, predicted, tc.work, tc.perKey)
+	}
+	// More tiles than may be predicted now: those within the rate are, together; the
+	// rest are written as they came.
+	tc.perKey, tc.rate = 1<<40, 1000
+	text(rng, src, image.Rect(128, 64, 256, 80))
+	tc.tokens = 1000 // three tiles
+	if images, predicted, _ := count(send("past the rate", tiles(image.Rect(128, 64, 256, 80)), false)); predicted != 1 || images != 1+5 {
+		t.Fatalf("8 tiles past the rate: %d images, %d predicted; want the first 3 predicted as one, 5 as they came", images, predicted)
+	}
+	tc.rate = 1e9
 	// Past the budget: as they came.
 	tc.perKey = tc.work
 	text(rng, src, image.Rect(0, 0, 64, 64))
