@@ -27,7 +27,7 @@ type change struct {
 	old     int          // offset in gOld
 	msg     wire.Message // a FILL, or an IMAGE whose data to write is gData[data:data+n]
 	data, n int
-	done    bool // written, or taken into a cluster
+	done    bool // taken into a cluster
 }
 
 // change takes m, an IMAGE or a FILL outside a full key frame, into the group.
@@ -61,11 +61,11 @@ func (t *transcoder) change(m wire.Message) error {
 		if err := t.screen.Apply(m); err != nil {
 			return err
 		}
+		var data []byte
 		if im, ok := m.(wire.Image); ok {
-			t.writeImage(im, t.came(im))
-			return nil
+			data = t.came(im)
 		}
-		t.out = m.(wire.Fill).Append(t.out)
+		t.write(m, data)
 		return nil
 	}
 	c := change{r: r, old: len(t.gOld), msg: m, data: len(t.gData)}
@@ -105,19 +105,16 @@ func (t *transcoder) flush() error {
 		}
 		t.pix = crop(t.pix[:0], img, box)
 		t.parts = changedParts(t.parts[:0], t.old, t.pix, box)
-		area, work := 0, 0
-		for _, p := range t.parts {
-			area += p.Dx() * p.Dy()
-			work += decodeWork(t.old, t.pix, box, p)
-		}
-		if float64(area) > t.tokens || t.work+work > t.perKey {
-			if t.work+work > t.perKey {
-				// The segment's budget is spent: until the next key frame, nothing is
-				// grouped (nor cropped) to be predicted.
+		area, work := cost(t.old, t.pix, box, t.parts)
+		if spent := t.work+work > t.perKey; spent || float64(area) > t.tokens {
+			if spent {
+				// Until the next key frame, nothing is grouped (nor cropped) to be
+				// predicted.
 				t.work = t.perKey
 			}
 			for _, i := range members {
-				t.write(&t.group[i])
+				c := &t.group[i]
+				t.write(c.msg, t.gData[c.data:c.data+c.n])
 			}
 			continue
 		}
@@ -133,9 +130,6 @@ func (t *transcoder) flush() error {
 			}
 			t.out = wire.Image{X: p.Min.X, Y: p.Min.Y, W: p.Dx(), H: p.Dy(), Encoding: wire.Predict, Data: data}.Append(t.out)
 			t.predicted += len(data)
-		}
-		for _, i := range members {
-			t.group[i].done = true
 		}
 	}
 	return nil
@@ -167,14 +161,13 @@ func (t *transcoder) cluster(first int) ([]int, image.Rectangle) {
 	return t.members, box
 }
 
-// write writes c as it came: a FILL, or an IMAGE (writeImage).
-func (t *transcoder) write(c *change) {
-	c.done = true
-	if im, ok := c.msg.(wire.Image); ok {
-		t.writeImage(im, t.gData[c.data:c.data+c.n])
+// write writes m as it came: a FILL, or an IMAGE (writeImage, data being came's).
+func (t *transcoder) write(m wire.Message, data []byte) {
+	if im, ok := m.(wire.Image); ok {
+		t.writeImage(im, data)
 		return
 	}
-	t.out = c.msg.(wire.Fill).Append(t.out)
+	t.out = m.(wire.Fill).Append(t.out)
 }
 
 // splitGap and rowGap are the fewest unchanged columns and rows at which changedParts
@@ -285,6 +278,16 @@ func decodeWork(old, pix []byte, r, p image.Rectangle) int {
 		}
 	}
 	return work
+}
+
+// cost is the area of parts, within r (old and pix its pixels before and after, RGBA
+// rows packed), and their decoding work.
+func cost(old, pix []byte, r image.Rectangle, parts []image.Rectangle) (area, work int) {
+	for _, p := range parts {
+		area += p.Dx() * p.Dy()
+		work += decodeWork(old, pix, r, p)
+	}
+	return area, work
 }
 
 // The weights of decodeWork.

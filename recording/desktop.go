@@ -121,6 +121,10 @@ func (d *Desktop) Input(msg []byte) error { return d.write(KindInput, msg) }
 func (d *Desktop) state() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	return d.stateLocked()
+}
+
+func (d *Desktop) stateLocked() error {
 	if d.err != nil {
 		return d.err
 	}
@@ -136,11 +140,8 @@ func (d *Desktop) write(kind byte, payload []byte) error {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.err != nil {
-		return d.err
-	}
-	if d.closed {
-		return errClosed
+	if err := d.stateLocked(); err != nil {
+		return err
 	}
 	// One write per record: a process killed mid-way leaves whole records and at most one
 	// torn one at the end, which readers ignore.

@@ -109,24 +109,20 @@ func (t *transcoder) message(msg []byte, key bool, at time.Duration) ([]record, 
 		begins := first
 		first = false
 		switch m := m.(type) {
+		case wire.Image, wire.Fill, wire.Copy:
+			if t.inDelta {
+				return t.screen.Apply(m) // written at its FRAME, as what differs
+			}
+		}
+		switch m := m.(type) {
 		case wire.Image:
-			switch {
-			case t.inDelta:
-				return t.screen.Apply(m)
-			case t.inKey:
+			if t.inKey {
 				return t.keyImage(m)
 			}
 			return t.change(m)
 		case wire.Fill:
-			switch {
-			case t.inDelta:
-				return t.screen.Apply(m)
-			case !t.inKey:
+			if !t.inKey {
 				return t.change(m)
-			}
-		case wire.Copy:
-			if t.inDelta {
-				return t.screen.Apply(m)
 			}
 		}
 		if err := t.endRun(); err != nil {
@@ -248,12 +244,7 @@ func (t *transcoder) deltaWorth(w, h int) bool {
 	if !t.baseOK || r.Dx() != w || r.Dy() != h || len(t.base) != len(img.Pix) {
 		return false
 	}
-	t.parts = changedParts(t.parts[:0], t.base, img.Pix, r)
-	area, work := 0, 0
-	for _, p := range t.parts {
-		area += p.Dx() * p.Dy()
-		work += decodeWork(t.base, img.Pix, r, p)
-	}
+	area, work := t.diff(t.base)
 	return 2*area <= w*h && 4*work <= t.perKey
 }
 
@@ -296,13 +287,7 @@ func (t *transcoder) endDelta(f wire.Frame, at time.Duration) error {
 // deflated. It returns dst and the work of what it predicted.
 func (t *transcoder) codeDiff(dst, ref []byte, predict func(area, work int) bool) ([]byte, int, error) {
 	img := t.screen.Image()
-	r := img.Rect
-	t.parts = changedParts(t.parts[:0], ref, img.Pix, r)
-	area, work := 0, 0
-	for _, p := range t.parts {
-		area += p.Dx() * p.Dy()
-		work += decodeWork(ref, img.Pix, r, p)
-	}
+	area, work := t.diff(ref)
 	if !predict(area, work) {
 		for _, p := range t.parts {
 			t.pix = rgb(t.pix[:0], img, p)
@@ -329,6 +314,14 @@ func (t *transcoder) codeDiff(dst, ref []byte, predict func(area, work int) bool
 		dst = wire.Image{X: p.Min.X, Y: p.Min.Y, W: p.Dx(), H: p.Dy(), Encoding: wire.Predict, Data: data}.Append(dst)
 	}
 	return dst, work, nil
+}
+
+// diff sets t.parts to the parts of the screen that differ from ref (the whole screen's
+// pixels, RGBA rows packed) and returns their area and decoding work.
+func (t *transcoder) diff(ref []byte) (area, work int) {
+	img := t.screen.Image()
+	t.parts = changedParts(t.parts[:0], ref, img.Pix, img.Rect)
+	return cost(ref, img.Pix, img.Rect, t.parts)
 }
 
 // keyDue reports, at now, whether a key frame is worth making, at most once per key
