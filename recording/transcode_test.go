@@ -559,3 +559,42 @@ func FuzzTranscoder(f *testing.F) {
 		}
 	})
 }
+
+// Before the interval, from half of it, a key frame is due only once the budget is
+// nearly spent and it would be a delta: a screen changed in most places waits for the
+// interval.
+func TestKeyDueDelta(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 13))
+	const W, H, perKey = 200, 120, 60_000
+	const interval = 2 * time.Second
+	for _, whole := range []bool{false, true} {
+		src := image.NewRGBA(image.Rect(0, 0, W, H))
+		var vs viewerStream
+		vs.restart()
+		text(rng, src, src.Rect)
+		tc := newTranscoder(1e9, perKey)
+		msg := wire.Frame{ID: 1}.Append(vs.rgb(src, src.Rect).Append(wire.Resize{Width: W, Height: H}.Append(nil)))
+		if _, err := recode(tc, msg, true, 0); err != nil {
+			t.Fatal(err)
+		}
+		if whole { // most of the screen changes: no delta
+			text(rng, src, image.Rect(0, 0, W, H*3/4))
+			if _, err := recode(tc, wire.Frame{ID: 2}.Append(vs.rgb(src, image.Rect(0, 0, W, H*3/4)).Append(nil)), false, time.Millisecond); err != nil {
+				t.Fatal(err)
+			}
+		}
+		tc.work = perKey // spent
+		if tc.keyDue(interval/2-time.Millisecond, interval) {
+			t.Fatalf("whole %v: due before half the interval", whole)
+		}
+		if due := tc.keyDue(interval/2, interval); due == whole {
+			t.Fatalf("whole %v: due %v at half the interval, the budget spent", whole, due)
+		}
+		if !whole {
+			continue
+		}
+		if !tc.keyDue(interval, interval) {
+			t.Fatal("not due at the interval, the budget spent")
+		}
+	}
+}
