@@ -12,22 +12,20 @@ import (
 // transcoder takes the drawing messages that come one after another into a group,
 // draws them on its screen, and codes the group's changes at once (flush): the group is
 // split into clusters, changes near each other, and each cluster's changed parts are
-// predicted together, or, past the budget, the cluster's messages are written as they
-// came.
+// predicted together, or, past the budget, its changed parts are coded from the screen
+// at the run's end (recode.go).
 
 // clusterGap is the fewest pixels between two clusters: more than PREDICT's context
 // reaches (5 columns to the left, 3 to the right, 3 rows up and 1 down), so that a
 // cluster is coded against the screen a player has, whichever cluster comes first.
 const clusterGap = 8
 
-// change is a drawing message of the group: its rectangle, where its old pixels are in
-// the group's buffer, and what to write if it is not predicted.
+// change is a drawing message of the group: its rectangle, and where its old pixels
+// are in the group's buffer.
 type change struct {
-	r       image.Rectangle
-	old     int          // offset in gOld
-	msg     wire.Message // a FILL, or an IMAGE whose data to write is gData[data:data+n]
-	data, n int
-	done    bool // taken into a cluster
+	r    image.Rectangle
+	old  int  // offset in gOld
+	done bool // taken into a cluster
 }
 
 // change takes m, an IMAGE or a FILL outside a full key frame, into the group.
@@ -48,7 +46,8 @@ func (t *transcoder) change(m wire.Message) error {
 	}
 	if a := float64(r.Dx()) * float64(r.Dy()); t.grouping && t.gArea+a > t.tokens {
 		// More than may be predicted now (a busy screen's every frame): what was taken is
-		// coded, the rest written as it comes; no crops of what cannot be predicted.
+		// coded, the rest coded from the screen at the run's end; no crops of what cannot
+		// be predicted.
 		if err := t.flush(); err != nil {
 			return err
 		}
@@ -57,39 +56,39 @@ func (t *transcoder) change(m wire.Message) error {
 		t.gArea += a
 	}
 	if !t.grouping {
-		// Past the budget: written as it comes, nothing kept.
+		// Past the budget: coded from the screen at the run's end, nothing kept.
 		if err := t.screen.Apply(m); err != nil {
 			return err
 		}
-		var data []byte
-		if im, ok := m.(wire.Image); ok {
-			data = t.came(im)
-		}
-		t.write(m, data)
+		t.drawn = append(t.drawn, r)
 		return nil
 	}
-	c := change{r: r, old: len(t.gOld), msg: m, data: len(t.gData)}
+	c := change{r: r, old: len(t.gOld)}
 	t.gOld = crop(t.gOld, img, r)
 	if err := t.screen.Apply(m); err != nil {
 		return err
 	}
-	if im, ok := m.(wire.Image); ok {
-		t.gData = append(t.gData, t.came(im)...)
-	}
-	c.n = len(t.gData) - c.data
 	t.group = append(t.group, c)
 	return nil
 }
 
-// endRun ends a run of drawing messages: the group's changes are coded.
+// endRun ends a run of drawing messages: the group's changes are coded, and what was
+// drawn past the budget.
 func (t *transcoder) endRun() error {
 	t.inRun = false
-	return t.flush()
+	if err := t.flush(); err != nil {
+		return err
+	}
+	if len(t.drawn) > 0 {
+		t.out = t.codeRects(t.out, t.drawn)
+		t.drawn = t.drawn[:0]
+	}
+	return nil
 }
 
 // flush codes the group's changes and empties it.
 func (t *transcoder) flush() error {
-	defer func() { t.group, t.gOld, t.gData = t.group[:0], t.gOld[:0], t.gData[:0] }()
+	defer func() { t.group, t.gOld = t.group[:0], t.gOld[:0] }()
 	img := t.screen.Image()
 	for first := range t.group {
 		if t.group[first].done {
@@ -112,10 +111,7 @@ func (t *transcoder) flush() error {
 				// predicted.
 				t.work = t.perKey
 			}
-			for _, i := range members {
-				c := &t.group[i]
-				t.write(c.msg, t.gData[c.data:c.data+c.n])
-			}
+			t.drawn = append(t.drawn, t.parts...) // coded from the screen at the run's end
 			continue
 		}
 		// Only the parts that changed are coded; the player's screen already has the
@@ -159,15 +155,6 @@ func (t *transcoder) cluster(first int) ([]int, image.Rectangle) {
 		}
 	}
 	return t.members, box
-}
-
-// write writes m as it came: a FILL, or an IMAGE (writeImage, data being came's).
-func (t *transcoder) write(m wire.Message, data []byte) {
-	if im, ok := m.(wire.Image); ok {
-		t.writeImage(im, data)
-		return
-	}
-	t.out = m.(wire.Fill).Append(t.out)
 }
 
 // splitGap and rowGap are the fewest unchanged columns and rows at which changedParts

@@ -27,11 +27,12 @@ const (
 
 // transcoder re-codes the images of a recording viewer's messages for the file: it
 // decodes them onto a screen (what a player will show) and writes what each frame
-// changed again (changes.go), as PREDICT against that screen or as the viewer's images,
-// each a piece of the file's own deflate stream at the best level; and it makes key
-// frames whole or as deltas. The viewer's own stream is cheap to make and to inflate
-// (Huffman only); JPEG and PNG images are written losslessly from the pixels Go decoded,
-// so that a player's screen is, pixel for pixel, the one images are predicted from.
+// changed again (changes.go), as PREDICT against that screen or, past the budget, as
+// FILL, ZPALETTE or ZRGB of the screen's pixels (recode.go), each a piece of the file's
+// own deflate stream at the best level; and it makes key frames whole or as deltas. The
+// viewer's own stream is cheap to make and to inflate (Huffman only); JPEG and PNG
+// images are written losslessly from the pixels Go decoded, so that a player's screen
+// is, pixel for pixel, the one images are predicted from.
 type transcoder struct {
 	screen *wire.Canvas
 	pred   *predict.Encoder
@@ -57,16 +58,16 @@ type transcoder struct {
 	base   []byte
 	baseOK bool
 
-	// The group of drawing messages being taken (changes.go): each one's rectangle,
-	// old pixels and what to write if not predicted; whether its changes are to be
-	// predicted; a cluster of it.
+	// The group of drawing messages being taken (changes.go): each one's rectangle and
+	// old pixels; whether its changes are to be predicted; a cluster of it.
 	group    []change
 	gOld     []byte
-	gData    []byte
 	gArea    float64 // its pixels, drawn
 	inRun    bool    // drawing messages are coming one after another
 	grouping bool
 	members  []int
+	drawn    []image.Rectangle // drawn in the run, to be coded from the screen at its end
+	coder    coder             // codes them (recode.go)
 
 	old, pix []byte            // a cluster's box before and after it
 	parts    []image.Rectangle // the parts of it that changed
@@ -209,7 +210,7 @@ func (t *transcoder) message(msg []byte, key bool, at time.Duration) ([]record, 
 // keeps none).
 func (t *transcoder) trim() {
 	const keep = 1 << 20
-	for _, b := range []*[]byte{&t.gOld, &t.gData, &t.old, &t.pix, &t.part} {
+	for _, b := range []*[]byte{&t.gOld, &t.old, &t.pix, &t.part} {
 		if cap(*b) > keep {
 			*b = nil
 		}
@@ -289,11 +290,7 @@ func (t *transcoder) codeDiff(dst, ref []byte, predict func(area, work int) bool
 	img := t.screen.Image()
 	area, work := t.diff(ref)
 	if !predict(area, work) {
-		for _, p := range t.parts {
-			t.pix = rgb(t.pix[:0], img, p)
-			dst = wire.Image{X: p.Min.X, Y: p.Min.Y, W: p.Dx(), H: p.Dy(), Encoding: wire.ZRGB, Data: t.deflate(t.pix)}.Append(dst)
-		}
-		return dst, 0, nil
+		return t.codeRects(dst, t.parts), 0, nil
 	}
 	// Encode draws each part over ref's pixels, as a player's screen has them (outside
 	// the parts, the screen is ref), and leaves the screen as it was.
@@ -349,50 +346,14 @@ func (t *transcoder) keyDue(now, interval time.Duration) bool {
 	return t.asked
 }
 
-// keyImage writes m, an image of a full key frame, as it came (writeImage).
+// keyImage draws m, an image of a full key frame, to be coded from the screen at the
+// run's end (recode.go).
 func (t *transcoder) keyImage(m wire.Image) error {
 	if err := t.screen.Apply(m); err != nil {
 		return err
 	}
-	t.writeImage(m, t.came(m))
+	if r := image.Rect(m.X, m.Y, m.X+m.W, m.Y+m.H); !r.Empty() {
+		t.drawn = append(t.drawn, r)
+	}
 	return nil
-}
-
-// came is what writeImage takes of m, just drawn: the canvas's inflated layout of ZRGB
-// and ZPALETTE (until the next image), a one-shot image's data, the RGB pixels of JPEG
-// and PNG (in t.pix).
-func (t *transcoder) came(m wire.Image) []byte {
-	switch m.Encoding {
-	case wire.ZRGB, wire.ZPalette:
-		return t.screen.Layout()
-	case wire.ZRGB1, wire.ZPalette1:
-		return m.Data
-	}
-	t.pix = rgb(t.pix[:0], t.screen.Image(), image.Rect(m.X, m.Y, m.X+m.W, m.Y+m.H))
-	return t.pix
-}
-
-// writeImage writes m as it came, data being came's: ZRGB and ZPALETTE as a piece of
-// the file's deflate stream, one-shot images as they were, JPEG and PNG as ZRGB of the
-// pixels Go decoded (a browser's JPEG decoder may round differently, and the next images
-// are predicted from the transcoder's screen).
-func (t *transcoder) writeImage(m wire.Image, data []byte) {
-	out := wire.Image{X: m.X, Y: m.Y, W: m.W, H: m.H, Encoding: m.Encoding}
-	switch m.Encoding {
-	case wire.ZRGB1, wire.ZPalette1:
-		out.Data = data
-	case wire.ZRGB, wire.ZPalette:
-		out.Data = t.deflate(data)
-	default:
-		out.Encoding, out.Data = wire.ZRGB, t.deflate(data)
-	}
-	t.out = out.Append(t.out)
-}
-
-// deflate writes b as the next piece of the file's stream, ending in a sync flush.
-func (t *transcoder) deflate(b []byte) []byte {
-	t.zbuf.Reset()
-	t.zw.Write(b) // into a bytes.Buffer: no error
-	t.zw.Flush()
-	return t.zbuf.Bytes()
 }

@@ -144,8 +144,8 @@ func TestTranscoder(t *testing.T) {
 			t.Fatalf("message %d: the player's screen differs from the viewer's", i)
 		}
 	}
-	if counts[wire.Predict] == 0 || counts[wire.ZRGB] == 0 || counts[wire.JPEG] != 0 {
-		t.Errorf("images after key frames by encoding: %v; want PREDICT and ZRGB (over budget), no JPEG", counts)
+	if counts[wire.Predict] == 0 || counts[wire.ZPalette] == 0 || counts[wire.JPEG] != 0 {
+		t.Errorf("images after key frames by encoding: %v; want PREDICT and ZPALETTE (over budget), no JPEG", counts)
 	}
 }
 
@@ -214,7 +214,7 @@ func TestTranscoderPerKey(t *testing.T) {
 					t.Fatalf("segment %d image %d: predicted past the limit", seg, i)
 				}
 				done += w
-			case 1 << wire.ZRGB:
+			case 1 << wire.ZPalette:
 				if done+w <= perKey {
 					t.Fatalf("segment %d image %d: deflated with %d of %d units left", seg, i, perKey-done, perKey)
 				}
@@ -338,6 +338,9 @@ func work(old, pix []byte, r image.Rectangle) int {
 }
 
 // encodings is a bit set of the encodings of msg's images.
+// deflatedEncodings are encodings' bits of images in the file's deflate stream.
+const deflatedEncodings = 1<<wire.ZRGB | 1<<wire.ZPalette
+
 func encodings(msg []byte) int {
 	set := 0
 	wire.Decode(msg, func(m wire.Message) error {
@@ -472,8 +475,9 @@ func TestTranscoderGroups(t *testing.T) {
 	text(rng, src, r)
 	msg = vs.rgb(src, image.Rect(40, 60, 60, 90)).Append(msg)
 	send("overlapping", msg, false)
-	// A cluster that fits, predicted; one past what is left of the budget then, as it
-	// came, and the budget is spent: the next, small as it is, as it came too.
+	// A cluster that fits, predicted; one past what is left of the budget then, coded
+	// from the screen, and the budget is spent: the next, small as it is, too (one
+	// colour: a FILL).
 	tc.perKey = tc.work + 1000
 	text(rng, src, image.Rect(200, 100, 202, 102))
 	text(rng, src, image.Rect(0, 0, 64, 64))
@@ -484,25 +488,26 @@ func TestTranscoderGroups(t *testing.T) {
 	}
 	msg = append(tiles(image.Rect(192, 96, 208, 112)), tiles(image.Rect(0, 0, 64, 64))...)
 	msg = append(msg, tiles(image.Rect(96, 96, 112, 112))...)
-	if images, predicted, _ := count(send("a cluster past the budget", msg, false)); images != 18 || predicted != 1 || tc.work != tc.perKey {
-		t.Fatalf("a cluster past the budget: %d images, %d predicted, %d of %d units; want the first predicted, the 16 tiles and the last as they came, the budget spent",
-			images, predicted, tc.work, tc.perKey)
+	if images, predicted, fills := count(send("a cluster past the budget", msg, false)); images != 2 || predicted != 1 || fills != 1 || tc.work != tc.perKey {
+		t.Fatalf("a cluster past the budget: %d images, %d predicted, %d FILLs, %d of %d units; want the first predicted, the 16 tiles as one image and the last as a FILL, the budget spent",
+			images, predicted, fills, tc.work, tc.perKey)
 	}
 	// More tiles than may be predicted now: those within the rate are, together; the
-	// rest are written as they came.
+	// rest, side by side, are coded as one.
 	tc.perKey, tc.rate = 1<<40, 1000
 	text(rng, src, image.Rect(128, 64, 256, 80))
 	tc.tokens = 1000 // three tiles
-	if images, predicted, _ := count(send("past the rate", tiles(image.Rect(128, 64, 256, 80)), false)); predicted != 1 || images != 1+5 {
-		t.Fatalf("8 tiles past the rate: %d images, %d predicted; want the first 3 predicted as one, 5 as they came", images, predicted)
+	if images, predicted, _ := count(send("past the rate", tiles(image.Rect(128, 64, 256, 80)), false)); predicted != 1 || images != 1+1 {
+		t.Fatalf("8 tiles past the rate: %d images, %d predicted; want the first 3 predicted as one, 5 as one", images, predicted)
 	}
 	tc.rate = 1e9
-	// Past the budget: as they came.
+	// Past the budget: coded from the screen, each row of tiles as one image, and the
+	// FILL.
 	tc.perKey = tc.work
 	text(rng, src, image.Rect(0, 0, 64, 64))
 	msg = wire.Fill{X: 100, Y: 100, W: 8, H: 8, G: 99}.Append(tiles(image.Rect(0, 0, 64, 64)))
-	if images, predicted, fills := count(send("past the budget", msg, false)); images != 16 || predicted != 0 || fills != 1 {
-		t.Fatalf("past the budget: %d images, %d predicted, %d FILLs; want the 16 tiles and the FILL", images, predicted, fills)
+	if images, predicted, fills := count(send("past the budget", msg, false)); images != 4 || predicted != 0 || fills != 1 {
+		t.Fatalf("past the budget: %d images, %d predicted, %d FILLs; want the 4 rows of tiles and the FILL", images, predicted, fills)
 	}
 }
 

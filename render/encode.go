@@ -8,6 +8,7 @@ import (
 
 	"github.com/klauspost/compress/zlib"
 
+	"github.com/racgate/racgate/render/palette"
 	"github.com/racgate/racgate/render/wire"
 )
 
@@ -61,7 +62,7 @@ type encoder struct {
 type work struct {
 	raw     []byte // inflated ZRGB / ZPALETTE bytes
 	idx     []uint8
-	pal     paletteTable
+	pal     palette.Table
 	oneShot *zlib.Writer // reset for every ZRGB1 / ZPALETTE1; made on first use
 	level   int
 	sink    appendWriter // what oneShot and JPEG append to
@@ -307,122 +308,25 @@ func uniform(pix []byte, w, h, stride int) (uint32, bool) {
 	return c, true
 }
 
-// paletteTable is an open-addressing set of up to 256 colours. Its size is fixed and
-// it is cleared per region, so counting colours allocates nothing.
-type paletteTable struct {
-	keys   [1024]uint32 // colour | 1<<24, 0 = free
-	index  [1024]uint8
-	colors [256]uint32
-	n      int
-}
-
-func (t *paletteTable) reset() {
-	clear(t.keys[:])
-	t.n = 0
-}
-
-// lookup returns the colour's index, adding it; ok is false when a 257th colour arrives.
-func (t *paletteTable) lookup(c uint32) (uint8, bool) {
-	k := c | 1<<24
-	h := (c * 0x9E3779B1) >> 22 // Fibonacci hashing to 10 bits
-	for {
-		switch t.keys[h] {
-		case k:
-			return t.index[h], true
-		case 0:
-			if t.n == 256 {
-				return 0, false
-			}
-			t.keys[h], t.index[h] = k, uint8(t.n)
-			t.colors[t.n] = c
-			t.n++
-			return uint8(t.n - 1), true
-		}
-		h = (h + 1) & 1023
-	}
-}
-
-// palette indexes the region's pixels into wk.idx if it has at most 256 colours.
-// Runs of one colour (most of text and UI) skip the table.
+// palette indexes the region's pixels into wk.idx if it has at most palette.Max
+// colours, and returns how many.
 func (wk *work) palette(pix []byte, w, h, stride int) (int, bool) {
-	wk.pal.reset()
-	idx := grow(wk.idx, w*h)
-	wk.idx = idx
-	// The last two colours seen skip the table: text alternates between two.
-	prev, pi := uint32(1<<31), uint8(0)
-	other, oi := uint32(1<<31), uint8(0)
-	o := 0
-	for y := 0; y < h; y++ {
-		row := pix[y*stride : y*stride+w*BytesPerPixel]
-		out := idx[o : o+w]
-		for x := range out {
-			c := binary.LittleEndian.Uint32(row[x*BytesPerPixel:]) & 0xffffff
-			if c != prev {
-				if c == other {
-					other, oi, prev, pi = prev, pi, other, oi
-				} else {
-					ci, ok := wk.pal.lookup(c)
-					if !ok {
-						return 0, false
-					}
-					other, oi, prev, pi = prev, pi, c, ci
-				}
-			}
-			out[x] = pi
-		}
-		o += w
-	}
-	return wk.pal.n, true
+	wk.pal.Reset()
+	wk.idx = grow(wk.idx, w*h)
+	ok := wk.pal.Index(wk.idx, pix, w, h, stride)
+	return wk.pal.Len(), ok
 }
 
-// packPalette lays out ZPALETTE's inflated bytes (§ IMAGE, 1 ZPALETTE): n−1, the
-// colours, then rows of indices packed most significant bits first.
+// packPalette lays out ZPALETTE's inflated bytes (§ IMAGE, 1 ZPALETTE) of the indexed
+// region: n−1, the colours, then rows of indices packed most significant bits first.
 func (wk *work) packPalette(n, w, h int) []byte {
-	bits := wire.PaletteBits(n)
-	stride := (w*bits + 7) / 8
-	size := 1 + 3*n + stride*h
-	raw := grow(wk.raw, size)
+	head := 1 + 3*n
+	stride := palette.RowBytes(w, n)
+	raw := grow(wk.raw, head+stride*h)
 	wk.raw = raw
-	raw[0] = byte(n - 1)
-	for i := 0; i < n; i++ {
-		c := wk.pal.colors[i]
-		raw[1+3*i], raw[2+3*i], raw[3+3*i] = byte(c), byte(c>>8), byte(c>>16)
-	}
-	body := raw[1+3*n:]
-	if bits == 8 {
-		copy(body, wk.idx[:w*h])
-		return raw
-	}
-	per := 8 / bits // indices per byte
-	for y := 0; y < h; y++ {
-		src := wk.idx[y*w : y*w+w]
-		dst := body[y*stride : y*stride+stride]
-		full := w / per
-		// Whole bytes at a time, most significant index first.
-		switch bits {
-		case 1:
-			for j := range dst[:full] {
-				s := src[j*8 : j*8+8]
-				dst[j] = s[0]<<7 | s[1]<<6 | s[2]<<5 | s[3]<<4 | s[4]<<3 | s[5]<<2 | s[6]<<1 | s[7]
-			}
-		case 2:
-			for j := range dst[:full] {
-				s := src[j*4 : j*4+4]
-				dst[j] = s[0]<<6 | s[1]<<4 | s[2]<<2 | s[3]
-			}
-		case 4:
-			for j := range dst[:full] {
-				s := src[j*2 : j*2+2]
-				dst[j] = s[0]<<4 | s[1]
-			}
-		}
-		if full < stride { // the row's last, partial byte
-			var b byte
-			for x := full * per; x < w; x++ {
-				b |= src[x] << (8 - bits - (x*bits)&7)
-			}
-			dst[full] = b
-		}
+	wk.pal.AppendHeader(raw[:0])
+	for y := range h {
+		palette.Pack(raw[head+y*stride:head+(y+1)*stride], wk.idx[y*w:(y+1)*w], n)
 	}
 	return raw
 }
