@@ -61,6 +61,11 @@ export class TerminalView {
   private resizeTimer: ReturnType<typeof setTimeout> | undefined;
   private searchBar: SearchBar | null = null;
   private renderer = "none";
+  // Input behind a paste whose clipboard text is still being read, and the paste itself
+  // (pasteFromClipboard); pasting: the pasted text itself is going out.
+  private held: (Uint8Array | Promise<string>)[] = [];
+  private releasing: Promise<void> = Promise.resolve();
+  private pasting = false;
 
   /** searchBar is the page's #terminal-search; without it Ctrl+Shift+F does nothing. */
   constructor(private box: HTMLElement, private hooks: TerminalHooks, searchBar?: HTMLElement) {
@@ -135,11 +140,11 @@ export class TerminalView {
     this.useWebGL(term);
     this.box.dataset.renderer = this.renderer;
 
-    term.onData((s) => this.hooks.input(utf8.encode(s)));
+    term.onData((s) => this.input(utf8.encode(s)));
     term.onBinary((s) => {
       const b = new Uint8Array(s.length);
       for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i) & 0xff;
-      this.hooks.input(b);
+      this.input(b);
     });
     term.onResize(() => this.scheduleResize());
     // Copy on select, as terminals on X do; once the selection settles, not per mouse move.
@@ -225,16 +230,48 @@ export class TerminalView {
     return true;
   }
 
-  async pasteFromClipboard(): Promise<void> {
+  /**
+   * pasteFromClipboard pastes the browser clipboard's text. The browser reads it
+   * asynchronously; what is typed meanwhile (Enter, most often) waits behind it, so that
+   * the remote gets both in the order they were typed.
+   */
+  pasteFromClipboard(): Promise<void> {
     if (!this.hooks.pasteAllowed()) {
       this.hooks.note("paste is disabled for this connection");
-      return;
+      return Promise.resolve();
     }
-    try {
-      const text = await navigator.clipboard.readText();
-      if (text) this.term?.paste(text); // bracketed paste if the remote asked for it
-    } catch {
-      this.hooks.note("paste: the browser refused clipboard access (use the browser's paste)");
+    this.held.push(navigator.clipboard.readText());
+    if (this.held.length === 1) this.releasing = this.release();
+    return this.releasing;
+  }
+
+  /** input sends the terminal's input, or holds it behind a paste still being read. */
+  private input(b: Uint8Array): void {
+    if (this.held.length > 0 && !this.pasting) this.held.push(b);
+    else this.hooks.input(b);
+  }
+
+  /** release sends what is held, in order, each paste once its text is read. */
+  private async release(): Promise<void> {
+    while (this.held.length > 0) {
+      const h = this.held[0];
+      if (h instanceof Uint8Array) {
+        this.hooks.input(h);
+      } else {
+        let text = "";
+        try {
+          text = await h;
+        } catch {
+          this.hooks.note("paste: the browser refused clipboard access (use the browser's paste)");
+        }
+        this.pasting = true;
+        try {
+          if (text) this.term?.paste(text); // bracketed paste if the remote asked for it
+        } finally {
+          this.pasting = false;
+        }
+      }
+      this.held.shift();
     }
   }
 

@@ -821,6 +821,29 @@ test("terminal endpoint: xterm.js shows TERMINAL bytes, sends input, paste and i
     await t.run({ writeClipboard: "pasted ✓" });
     await t.run({ press: "Control+Shift+V" });
     await waitMsg(conn, (m) => m.type === "TERMINAL_INPUT" && new TextDecoder().decode(m.data) === "pasted ✓", "paste");
+    // Enter right after Ctrl+Shift+V waits for the clipboard's text, however slowly the
+    // browser reads it: the remote gets them in the order they were typed.
+    await t.page.evaluate(() => {
+      const read = (window.realReadText = navigator.clipboard.readText.bind(navigator.clipboard));
+      navigator.clipboard.readText = () => new Promise((r) => setTimeout(r, 300)).then(read);
+    });
+    const inputs = (msgs) => msgs.flatMap(decode).filter((m) => m.type === "TERMINAL_INPUT").map((m) => new TextDecoder().decode(m.data));
+    const before = inputs(conn.messages).length;
+    await t.run({ press: "Control+Shift+V" });
+    await t.run({ press: "Enter" });
+    await t.run({ press: "KeyA" });
+    await conn.next((msgs) => inputs(msgs).length >= before + 3, 5000, "the paste, Enter and a");
+    assert.deepEqual(inputs(conn.messages).slice(before), ["pasted ✓", "\r", "a"]);
+    // A clipboard the browser refuses holds nothing up: what was typed behind it goes.
+    await t.page.evaluate(() => {
+      navigator.clipboard.readText = () => new Promise((_, reject) => setTimeout(() => reject(new Error("denied")), 200));
+    });
+    await t.run({ press: "Control+Shift+V" });
+    await t.run({ press: "KeyB" });
+    await conn.next((msgs) => inputs(msgs).length >= before + 4, 5000, "b after a refused paste");
+    assert.deepEqual(inputs(conn.messages).slice(before + 3), ["b"]);
+    assert.match((await t.run({ noticeText: true })).text, /refused clipboard access/);
+    await t.page.evaluate(() => (navigator.clipboard.readText = window.realReadText));
     // A smaller window: fewer cells, sent once the size settles.
     await t.run({ setViewport: { width: 500, height: 300 } });
     await waitMsg(conn, (m) => m.type === "TERMINAL_RESIZE" && m.cols < first.cols && m.rows < first.rows, "TERMINAL_RESIZE smaller");
