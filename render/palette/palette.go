@@ -18,12 +18,16 @@ type Table struct {
 	keys   [1024]uint32 // colour | 1<<24, 0 = free
 	index  [1024]uint8
 	colors [Max]uint32
+	slots  [Max]uint16 // where each colour's key is
 	n      int
 }
 
-// Reset empties the table.
+// Reset empties the table. It clears the slots in use only: a region of one colour (a
+// FILL's) costs one, not the whole table.
 func (t *Table) Reset() {
-	clear(t.keys[:])
+	for _, h := range t.slots[:t.n] {
+		t.keys[h] = 0
+	}
 	t.n = 0
 }
 
@@ -58,7 +62,7 @@ func (t *Table) Lookup(c uint32) (uint8, bool) {
 				return 0, false
 			}
 			t.keys[h], t.index[h] = k, uint8(t.n)
-			t.colors[t.n] = c
+			t.colors[t.n], t.slots[t.n] = c, uint16(h)
 			t.n++
 			return uint8(t.n - 1), true
 		}

@@ -35,6 +35,17 @@ func TestTable(t *testing.T) {
 	if ci, _ := tb.Lookup(200 * 0x010305); ci != 10 {
 		t.Fatalf("after Truncate, a dropped colour came back at %d, want 10", ci)
 	}
+	// Reset forgets every colour: each comes back as new.
+	tb.Reset()
+	for i := range 11 {
+		c := uint32(10-i) * 0x010305
+		if i == 10 {
+			c = 200 * 0x010305
+		}
+		if ci, _ := tb.Lookup(c); int(ci) != i || tb.Len() != i+1 {
+			t.Fatalf("after Reset, colour %06x at %d of %d, want %d of %d", c, ci, tb.Len(), i, i+1)
+		}
+	}
 }
 
 // Index and Pack lay out what ZPALETTE's reader (the wire canvas) draws back, for every
