@@ -184,7 +184,7 @@ func (t *transcoder) message(msg []byte, key bool, at time.Duration) ([]record, 
 	}
 	t.trim()
 	if err != nil {
-		return nil, fmt.Errorf("recording: re-coding the viewer's images: %w", err)
+		return nil, fmt.Errorf("recording: re-coding the viewer's messages: %w", err)
 	}
 	switch {
 	case keyMsg:
