@@ -50,13 +50,22 @@ func TestXRDPDrive(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(dir, "made", "moved.txt")); err != nil || string(b) != "written in the session" {
 		t.Fatalf("the folder's made/moved.txt: %q %v", b, err)
 	}
+	// A delete takes effect when the file is closed (FileDispositionInformation marks it
+	// for deletion when its last handle closes, MS-FSCC), and chansrv sends that close
+	// after rm has returned: wait for it.
 	var names []string
-	es, _ := os.ReadDir(dir)
-	for _, e := range es {
-		names = append(names, e.Name())
-	}
-	if strings.Join(names, " ") != "made" {
-		t.Fatalf("the folder holds %v", names)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		names = names[:0]
+		es, _ := os.ReadDir(dir)
+		for _, e := range es {
+			names = append(names, e.Name())
+		}
+		if strings.Join(names, " ") == "made" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the folder holds %v", names)
+		}
 	}
 	if out, err := as("ls " + share + "/made"); err != nil || strings.TrimSpace(out) != "moved.txt" {
 		t.Fatalf("listing in the session: %q %v", out, err)
