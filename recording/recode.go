@@ -124,17 +124,13 @@ func (t *transcoder) code(dst []byte) []byte {
 	enc := uint8(wire.ZRGB)
 	if c.curPal {
 		enc = wire.ZPalette
-		n, stride := pal.Len(), palette.RowBytes(w, pal.Len())
 		c.band = pal.AppendHeader(c.band[:0])
 		t.zw.Write(c.band) // into a bytes.Buffer: no error
 		for y := r.Min.Y; y < r.Max.Y; y += rows {
 			h := min(rows, r.Max.Y-y)
 			c.idx = grow(c.idx, w*h)
 			pal.Index(c.idx, img.Pix[img.PixOffset(r.Min.X, y):], w, h, img.Stride) // every colour is in it
-			c.band = grow(c.band, stride*h)
-			for i := range h {
-				palette.Pack(c.band[i*stride:(i+1)*stride], c.idx[i*w:(i+1)*w], n)
-			}
+			c.band = palette.AppendRows(c.band[:0], c.idx, w, pal.Len())
 			t.zw.Write(c.band)
 		}
 	} else {

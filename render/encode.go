@@ -320,15 +320,8 @@ func (wk *work) palette(pix []byte, w, h, stride int) (int, bool) {
 // packPalette lays out ZPALETTE's inflated bytes (§ IMAGE, 1 ZPALETTE) of the indexed
 // region: n−1, the colours, then rows of indices packed most significant bits first.
 func (wk *work) packPalette(n, w, h int) []byte {
-	head := 1 + 3*n
-	stride := palette.RowBytes(w, n)
-	raw := grow(wk.raw, head+stride*h)
-	wk.raw = raw
-	wk.pal.AppendHeader(raw[:0])
-	for y := range h {
-		palette.Pack(raw[head+y*stride:head+(y+1)*stride], wk.idx[y*w:(y+1)*w], n)
-	}
-	return raw
+	wk.raw = palette.AppendRows(wk.pal.AppendHeader(wk.raw[:0]), wk.idx[:w*h], w, n)
+	return wk.raw
 }
 
 // photoLike guesses whether lossy JPEG suits a region with many colours: in photos

@@ -5,6 +5,7 @@ package palette
 
 import (
 	"encoding/binary"
+	"slices"
 
 	"github.com/racgate/racgate/render/wire"
 )
@@ -143,12 +144,21 @@ func (t *Table) AppendHeader(dst []byte) []byte {
 	return dst
 }
 
-// RowBytes is the bytes of a row of w indices into a palette of n colours.
-func RowBytes(w, n int) int { return (w*wire.PaletteBits(n) + 7) / 8 }
+// AppendRows appends ZPALETTE's rows of the indices idx (rows of w, packed) into a
+// palette of n colours: each row starts on a new byte, most significant bits first.
+func AppendRows(dst, idx []byte, w, n int) []byte {
+	stride := (w*wire.PaletteBits(n) + 7) / 8
+	dst = slices.Grow(dst, len(idx)/w*stride)
+	for y := 0; y+w <= len(idx); y += w {
+		k := len(dst)
+		dst = dst[:k+stride]
+		packRow(dst[k:], idx[y:y+w], n)
+	}
+	return dst
+}
 
-// Pack writes a row of indices into a palette of n colours to dst (RowBytes long),
-// most significant bits first.
-func Pack(dst, src []byte, n int) {
+// packRow writes a row of indices into a palette of n colours to dst.
+func packRow(dst, src []byte, n int) {
 	bits := wire.PaletteBits(n)
 	if bits == 8 {
 		copy(dst, src)

@@ -48,7 +48,7 @@ func TestTable(t *testing.T) {
 	}
 }
 
-// Index and Pack lay out what ZPALETTE's reader (the wire canvas) draws back, for every
+// Index and AppendRows lay out what ZPALETTE's reader (the wire canvas) draws back, for every
 // width of row and bits per index.
 func TestIndexPack(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -65,13 +65,7 @@ func TestIndexPack(t *testing.T) {
 			if !tb.Index(idx, pix, w, h, w*4) {
 				t.Fatalf("%d colours, width %d: refused", n, w)
 			}
-			layout := tb.AppendHeader(nil)
-			stride := RowBytes(w, tb.Len())
-			for y := range h {
-				row := make([]byte, stride)
-				Pack(row, idx[y*w:(y+1)*w], tb.Len())
-				layout = append(layout, row...)
-			}
+			layout := AppendRows(tb.AppendHeader(nil), idx, w, tb.Len())
 			c := wire.NewCanvas()
 			if err := c.Apply(wire.Resize{Width: w, Height: h}); err != nil {
 				t.Fatal(err)

@@ -31,7 +31,6 @@ type Canvas struct {
 	predict   *predict.Decoder // a recording's PREDICT images, made on first use
 	oneSrc    bytes.Reader
 	buf       []byte
-	layout    []byte      // what the last ZRGB or ZPALETTE inflated to
 	CursorImg *image.RGBA // nil when hidden
 	CursorHot image.Point
 	// MaxPixels bounds RESIZE; 0 means MaxCanvasPixels.
@@ -150,19 +149,12 @@ func (c *Canvas) inflate(piece []byte, n int) ([]byte, error) {
 		}
 		c.zr = zr
 	}
-	k := len(c.layout)
-	c.layout = append(c.layout, make([]byte, n)...)
-	out := c.layout[k:]
+	out := c.scratch(n)
 	if _, err := io.ReadFull(c.zr, out); err != nil {
 		return nil, canvasErr("deflate stream: %v", err)
 	}
 	return out, nil
 }
-
-// Layout is what the last IMAGE applied inflated to, when it was a ZRGB or ZPALETTE: its
-// layout (§ IMAGE), valid until the next Apply. A recording re-deflates it into a
-// stream of its own.
-func (c *Canvas) Layout() []byte { return c.layout }
 
 // inflater returns how to read m's inflated bytes in order: from the connection's
 // stream (ZRGB, ZPALETTE) or from m.Data alone (ZRGB1, ZPALETTE1); done then checks
@@ -216,10 +208,9 @@ func (c *Canvas) scratch(n int) []byte {
 }
 
 func (c *Canvas) image(r image.Rectangle, m Image) error {
-	if cap(c.layout) > 1<<20 && len(c.layout) < 1<<18 {
-		c.layout = nil // a big image's buffer is not kept for small ones
+	if cap(c.buf) > 1<<20 && r.Dx()*r.Dy()*3 < 1<<18 {
+		c.buf = nil // a big image's buffer is not kept for small ones
 	}
-	c.layout = c.layout[:0]
 	switch m.Encoding {
 	case ZRGB, ZPalette, ZRGB1, ZPalette1:
 		read, done, err := c.inflater(m)
