@@ -64,7 +64,6 @@ export class TerminalView {
   // Input behind a paste whose clipboard text is still being read, and the paste itself
   // (pasteFromClipboard); pasting: the pasted text itself is going out.
   private held: (Uint8Array | Promise<string>)[] = [];
-  private releasing: Promise<void> = Promise.resolve();
   private pasting = false;
 
   /** searchBar is the page's #terminal-search; without it Ctrl+Shift+F does nothing. */
@@ -214,7 +213,7 @@ export class TerminalView {
         // and xterm.js pastes it.
         if (!navigator.clipboard?.readText) return false;
         e.preventDefault(); // no native paste event as well
-        void this.pasteFromClipboard();
+        this.pasteFromClipboard();
         return false;
       case "KeyC": {
         e.preventDefault();
@@ -235,14 +234,13 @@ export class TerminalView {
    * asynchronously; what is typed meanwhile (Enter, most often) waits behind it, so that
    * the remote gets both in the order they were typed.
    */
-  pasteFromClipboard(): Promise<void> {
+  private pasteFromClipboard(): void {
     if (!this.hooks.pasteAllowed()) {
       this.hooks.note("paste is disabled for this connection");
-      return Promise.resolve();
+      return;
     }
     this.held.push(navigator.clipboard.readText());
-    if (this.held.length === 1) this.releasing = this.release();
-    return this.releasing;
+    if (this.held.length === 1) void this.release();
   }
 
   /** input sends the terminal's input, or holds it behind a paste still being read. */
