@@ -76,14 +76,52 @@ func (t *Table) Lookup(c uint32) (uint8, bool) {
 // reports false when a colour past Max comes; the table then holds Max colours and idx
 // is partly written.
 func (t *Table) Index(idx, pix []byte, w, h, stride int) bool {
+	y := 0
+	if t.n == 0 {
+		y = t.index2(idx, pix, w, h, stride)
+	}
 	var s recent
 	s.reset()
-	for y := range h {
+	for ; y < h; y++ {
 		if !t.indexRow(idx[y*w:y*w+w], pix[y*stride:], &s) {
 			return false
 		}
 	}
 	return true
+}
+
+// index2 indexes rows of an empty table's region while they hold at most two colours
+// (a terminal's text, most of a UI's), two pixels at a time and without branching on
+// the pixels, and returns the first row it did not index: h if it did them all. The
+// colours get the indices Index's general path gives them: the first pixel's 0, the
+// first that differs 1.
+func (t *Table) index2(idx, pix []byte, w, h, stride int) int {
+	c0 := binary.LittleEndian.Uint32(pix) & 0xffffff
+	c1 := c0
+	for y := 0; y < h && c1 == c0; y++ {
+		row := pix[y*stride:][:w*4]
+		for x := 0; x < len(row); x += 4 {
+			if c := binary.LittleEndian.Uint32(row[x:]) & 0xffffff; c != c0 {
+				c1 = c
+				break
+			}
+		}
+	}
+	t.Lookup(c0)
+	if c1 == c0 { // one colour
+		for y := range h {
+			clear(idx[y*w : y*w+w])
+		}
+		return h
+	}
+	t.Lookup(c1)
+	p0, p1 := uint64(c0)|uint64(c0)<<32, uint64(c1)|uint64(c1)<<32
+	for y := range h {
+		if pairs(idx[y*w:][:w], pix[y*stride:][:w*4], p0, p1)&bit24 != 0 {
+			return y
+		}
+	}
+	return h
 }
 
 // Count adds the colours of pixels as Index does, writing no indices.
@@ -100,6 +138,37 @@ func (t *Table) Count(pix []byte, w, h, stride int) bool {
 		}
 	}
 	return true
+}
+
+// Two pixels a uint64, each a 32-bit lane of 24 colour bits (the unused byte masked
+// off): a lane plus 0xffffff carries into its bit 24 exactly when it is not zero, and
+// never into the next lane.
+const lanes, bit24 = 0x00ffffff_00ffffff, 0x01000000_01000000
+
+// pairs writes out's indices (1 where a pixel of row is colour 1, else 0) for two
+// colours, each twice in p0 and p1's lanes, and returns bit24 set in some lane if a pixel
+// is neither.
+func pairs(out, row []byte, p0, p1 uint64) uint64 {
+	var bad uint64
+	for len(out) >= 4 && len(row) >= 16 {
+		a := binary.LittleEndian.Uint64(row) & lanes
+		b := binary.LittleEndian.Uint64(row[8:]) & lanes
+		na := (a ^ p1 + lanes) & bit24 // bit 24 of each lane: not colour 1
+		nb := (b ^ p1 + lanes) & bit24
+		bad |= na&(a^p0+lanes) | nb&(b^p0+lanes) // neither colour
+		// Colour 1's flags at bits 24 and 56 of a and b, gathered into bytes 0 to 3.
+		f := (na^bit24)>>24 | (nb^bit24)>>8
+		binary.LittleEndian.PutUint32(out, uint32(f|f>>24))
+		out, row = out[4:], row[16:]
+	}
+	for len(out) > 0 && len(row) >= 4 {
+		c := uint64(binary.LittleEndian.Uint32(row) & 0xffffff)
+		n := (c ^ p1&0xffffff + 0xffffff) & (1 << 24)
+		bad |= n & (c ^ p0&0xffffff + 0xffffff)
+		out[0] = byte(n>>24) ^ 1
+		out, row = out[1:], row[4:]
+	}
+	return bad
 }
 
 // recent are the last two colours indexed, which skip the table: runs of one colour
@@ -169,9 +238,10 @@ func packRow(dst, src []byte, n int) {
 	// Whole bytes at a time, most significant index first.
 	switch bits {
 	case 1:
+		// Eight indices, each 0 or 1, as the bytes of a uint64: the multiply gathers
+		// byte i's bit into bit 63−i, so the top byte is them, the first most significant.
 		for j := range dst[:full] {
-			s := src[j*8 : j*8+8]
-			dst[j] = s[0]<<7 | s[1]<<6 | s[2]<<5 | s[3]<<4 | s[4]<<3 | s[5]<<2 | s[6]<<1 | s[7]
+			dst[j] = byte(binary.LittleEndian.Uint64(src[j*8:]) * 0x80402010_08040201 >> 56)
 		}
 	case 2:
 		for j := range dst[:full] {
