@@ -109,7 +109,8 @@ func (dm *damage) removeWithin(r image.Rectangle) {
 // adjacent dirty boxes that meet at a tile edge become one rectangle when that does
 // not add much area, up to maxW pixels wide: one message and one deflate flush instead
 // of several.
-func (dm *damage) rects(out []image.Rectangle, merge bool, maxW int) []image.Rectangle {
+func (dm *damage) rects(out []image.Rectangle, merge bool, maxW, maxPix int) []image.Rectangle {
+	start := len(out)
 	if dm.allDirty {
 		// Whole rows of tiles, cut at maxW.
 		for y := dm.bounds.Min.Y; y < dm.bounds.Max.Y; y += dm.tile {
@@ -152,7 +153,34 @@ func (dm *damage) rects(out []image.Rectangle, merge bool, maxW int) []image.Rec
 			out = append(out, cur)
 		}
 	}
+	if merge && maxPix > 0 {
+		out = out[:start+stack(out[start:], maxPix)]
+	}
 	return out
+}
+
+// stack joins each rectangle of rs (in rows of tiles, top to bottom) to one above it
+// that spans the same columns and ends where it starts, while the join holds at most
+// maxPix pixels: a band of text redrawn row after row of tiles is one image, one palette
+// and one deflate flush, not one per row. It compacts rs and returns how many are left.
+func stack(rs []image.Rectangle, maxPix int) int {
+	n := 0
+	for _, r := range rs {
+		joined := false
+		for j := n - 1; j >= 0; j-- {
+			k := &rs[j]
+			if k.Max.Y == r.Min.Y && k.Min.X == r.Min.X && k.Max.X == r.Max.X && k.Dx()*(r.Max.Y-k.Min.Y) <= maxPix {
+				k.Max.Y = r.Max.Y
+				joined = true
+				break
+			}
+		}
+		if !joined {
+			rs[n] = r
+			n++
+		}
+	}
+	return n
 }
 
 // union adds every dirty box of o, which has the same geometry.

@@ -109,7 +109,7 @@ func (d *Display) takeRectsLocked(v *Viewer, vers bool) {
 	if !st.dmg.empty() || !l.cur.empty() {
 		d.materializeLocked(v)
 		st.dmg.union(&l.cur)
-		v.rects = st.dmg.rects(v.rects[:0], merge, maxW)
+		v.rects = st.dmg.rects(v.rects[:0], merge, maxW, maxStackPixels)
 		st.dmg.clear()
 		if vers {
 			v.vers = d.appendVersionsLocked(v.vers, v.rects)
@@ -131,7 +131,7 @@ func (d *Display) takeRectsLocked(v *Viewer, vers bool) {
 				dm.union(l.seg(s))
 			}
 		}
-		m.rects = dm.rects(m.rects[:0], merge, maxW)
+		m.rects = dm.rects(m.rects[:0], merge, maxW, maxStackPixels)
 		m.versions = m.versions[:0]
 		if vers {
 			m.versions = d.appendVersionsLocked(m.versions, m.rects)

@@ -113,7 +113,7 @@ func checkDamageLog(t *testing.T, seed uint64) {
 				v.takeLocked()
 				got := slices.Clone(v.rects)
 				d.mu.Unlock()
-				want := refs[i].rects(nil, true, maxRegionPixels/tile)
+				want := refs[i].rects(nil, true, maxRegionPixels/tile, maxStackPixels)
 				refs[i].clear()
 				if !slices.Equal(got, want) {
 					t.Fatalf("step %d, viewer %d: took %v, want %v", step, i, got, want)

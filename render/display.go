@@ -61,6 +61,8 @@ const (
 	// maxRegionPixels bounds one IMAGE so that its worst case (ZRGB of noise, about
 	// 3 bytes a pixel) stays far below the 4 MiB websocket message limit.
 	maxRegionPixels = 64 * 1024
+	// maxStackPixels bounds a region joined from rows of tiles (damage.go, stack).
+	maxStackPixels = 128 * 1024
 	// chunkBytes is where a viewer sends what it has encoded so far of a frame.
 	chunkBytes = 1 << 20
 	// maxCursor bounds the cursor image's side; larger ones are cropped.

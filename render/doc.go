@@ -67,9 +67,13 @@
 // Encoding per region, by content: one colour → FILL; at most 256 colours (counted with
 // a fixed hash table and an early exit) → ZPALETTE; otherwise ZRGB, or JPEG when
 // JPEGQuality > 0 and the region is large and photo-like (most pixels differ from their
-// left neighbour). A merged run of tiles that is neither is encoded tile by tile. Dirty
-// tiles that meet along a row are merged into one rectangle when that adds little area.
-// Each choice can be switched off in Options for the benchmark.
+// left neighbour). A merged region that is neither is encoded row of tiles by row, and
+// each row tile by tile. Dirty tiles that meet along a row are merged into one rectangle
+// when that adds little area, and such runs over the same columns in consecutive rows of
+// tiles, each dirty to the edge it shares with the next, are stacked into one while it
+// holds at most 128K pixels: one palette and one deflate flush for a band of text, not
+// one per row (a piece's block header is a fixed cost of every flush). Each choice can
+// be switched off in Options for the benchmark (stacking with merging).
 //
 // Alone on its display, a viewer writes ZRGB and ZPALETTE into one zlib stream of its
 // own with a sync flush after each IMAGE: later pieces refer back to earlier ones and

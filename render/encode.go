@@ -194,18 +194,32 @@ func (e *encoder) encode(out []byte, r image.Rectangle, pix []byte, stride int) 
 		e.counts.JPEG++
 		return e.jpeg(out, r, pix, stride), true
 	}
-	if t := e.opts.TileSize; r.Min.X/t != (r.Max.X-1)/t && !(e.opts.DisablePalette && e.opts.DisableFill) {
-		// A merged run of tiles with many colours: most of its tiles may still be
-		// uniform or few-coloured (text beside an icon), so encode tile by tile.
-		lossy := false
-		for x := r.Min.X; x < r.Max.X; {
-			next := min((x/t+1)*t, r.Max.X)
-			var l bool
-			out, l = e.encode(out, image.Rect(x, r.Min.Y, next, r.Max.Y), pix[(x-r.Min.X)*BytesPerPixel:], stride)
-			lossy = lossy || l
-			x = next
+	if t := e.opts.TileSize; !(e.opts.DisablePalette && e.opts.DisableFill) {
+		// A merged region with many colours: most of its tiles may still be uniform or
+		// few-coloured (text beside an icon), so encode it row of tiles by row (as it was
+		// stacked, damage.go), each row tile by tile.
+		if r.Min.Y/t != (r.Max.Y-1)/t {
+			lossy := false
+			for y := r.Min.Y; y < r.Max.Y; {
+				next := min((y/t+1)*t, r.Max.Y)
+				var l bool
+				out, l = e.encode(out, image.Rect(r.Min.X, y, r.Max.X, next), pix[(y-r.Min.Y)*stride:], stride)
+				lossy = lossy || l
+				y = next
+			}
+			return out, lossy
 		}
-		return out, lossy
+		if r.Min.X/t != (r.Max.X-1)/t {
+			lossy := false
+			for x := r.Min.X; x < r.Max.X; {
+				next := min((x/t+1)*t, r.Max.X)
+				var l bool
+				out, l = e.encode(out, image.Rect(x, r.Min.Y, next, r.Max.Y), pix[(x-r.Min.X)*BytesPerPixel:], stride)
+				lossy = lossy || l
+				x = next
+			}
+			return out, lossy
+		}
 	}
 	e.counts.ZRGB++
 	raw := grow(wk.raw, w*h*3)

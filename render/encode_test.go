@@ -5,6 +5,7 @@ import (
 	"context"
 	"image"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/racgate/racgate/render/wire"
@@ -215,5 +216,42 @@ func TestMergedRunSplitsOnManyColours(t *testing.T) {
 	checkRegion(t, c, r, pix, w*4, 0)
 	if e.counts.ZPalette != 3 || e.counts.ZRGB != 1 {
 		t.Fatalf("counts %+v, want 3 ZPALETTE tiles and 1 ZRGB", e.counts)
+	}
+}
+
+// A region stacked from rows of tiles (damage.go) that fails the palette is taken row by
+// row, then tile by tile: a row without the many-coloured tile is one ZPALETTE, and no
+// ZRGB spans more than its tile.
+func TestStackedRegionSplitsByRows(t *testing.T) {
+	o := DefaultOptions().withDefaults() // TileSize 64
+	e := newEncoder(&o)
+	rng := rand.New(rand.NewPCG(6, 6))
+	const w, h = 128, 128
+	pix := textTile(w, h, rng)
+	noise := photoTile(64, 64, rng)
+	for y := range 64 {
+		copy(pix[(y*w+64)*4:][:64*4], noise[y*64*4:][:64*4]) // the top right tile
+	}
+	c := wire.NewCanvas()
+	c.Apply(wire.Resize{Width: w, Height: h})
+	r := image.Rect(0, 0, w, h)
+	out, _ := e.region(nil, r, pix, w*4, 0)
+	var images []wire.Image
+	if err := wire.Decode(out, func(m wire.Message) error {
+		if im, ok := m.(wire.Image); ok {
+			images = append(images, im)
+		}
+		return c.Apply(m)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	checkRegion(t, c, r, pix, w*4, 0)
+	want := []image.Rectangle{image.Rect(0, 0, 64, 64), image.Rect(64, 0, 128, 64), image.Rect(0, 64, 128, 128)}
+	var got []image.Rectangle
+	for _, im := range images {
+		got = append(got, image.Rect(im.X, im.Y, im.X+im.W, im.Y+im.H))
+	}
+	if !slices.Equal(got, want) || e.counts.ZPalette != 2 || e.counts.ZRGB != 1 {
+		t.Fatalf("images %v, counts %+v; want %v as 2 ZPALETTE and 1 ZRGB", got, e.counts, want)
 	}
 }
