@@ -7,6 +7,7 @@ import (
 	"image/color"
 	"image/jpeg"
 	"io"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/racgate/racgate/render"
@@ -156,6 +157,40 @@ func TestZlibAcrossRectangles(t *testing.T) {
 	stream := serverHello(w, h)
 	stream = append(stream, fbUpdate(rect(0, 0, w, 4, EncodingZlib, withLen32(z[0])))...)
 	stream = append(stream, fbUpdate(rect(0, 4, w, 4, EncodingZlib, withLen32(z[1])))...)
+	_, fb, _ := mustRun(t, stream, Config{})
+	e.check(t, fb)
+}
+
+// A rectangle's compressed bytes are inflated from the read buffer when they fit in it
+// and streamed from the connection when they do not; one stream runs through both, each
+// rectangle's data referring back into the window the others left.
+func TestZlibPeekedAndStreamed(t *testing.T) {
+	const w = 128
+	rng := rand.New(rand.NewPCG(9, 9))
+	small, big := make([]byte, w*4*4), make([]byte, w*4*160) // big: noise, > readBufferSize compressed
+	for i := range small {
+		small[i] = byte(i / 7)
+	}
+	for i := range big {
+		big[i] = byte(rng.IntN(256))
+	}
+	z := zlibStream(small, big, small) // the third refers back past the second
+	if len(z[0]) > readBufferSize || len(z[1]) <= readBufferSize || len(z[2]) > readBufferSize {
+		t.Fatalf("pieces of %d, %d and %d bytes: not small, big, small", len(z[0]), len(z[1]), len(z[2]))
+	}
+	e := newWant(w, 168)
+	put := func(y0 int, data []byte) {
+		for i := 0; i < len(data); i += 4 {
+			e.set(i/4%w, y0+i/4/w, data[i:i+4])
+		}
+	}
+	put(0, small)
+	put(4, big)
+	put(164, small)
+	stream := serverHello(w, 168)
+	stream = append(stream, fbUpdate(rect(0, 0, w, 4, EncodingZlib, withLen32(z[0])))...)
+	stream = append(stream, fbUpdate(rect(0, 4, w, 160, EncodingZlib, withLen32(z[1])))...)
+	stream = append(stream, fbUpdate(rect(0, 164, w, 4, EncodingZlib, withLen32(z[2])))...)
 	_, fb, _ := mustRun(t, stream, Config{})
 	e.check(t, fb)
 }

@@ -29,7 +29,15 @@ func hostileCases() map[string][]byte {
 		zw.Close()
 		return extClip(clipProvide|clipText, z.Bytes())
 	}
+	closed := func(n int) []byte { // a whole zlib stream: final block, then its checksum
+		var z bytes.Buffer
+		zw := zlib.NewWriter(&z)
+		zw.Write(make([]byte, n))
+		zw.Close()
+		return z.Bytes()
+	}
 	return map[string][]byte{
+		"zlib bytes past the end":    fbUpdate(rect(0, 0, 4, 4, EncodingZlib, withLen32(closed(64)))),
 		"raw beyond framebuffer":     fbUpdate(rect(10, 10, 10, 10, EncodingRaw, nil)),
 		"raw width overflow":         fbUpdate(rect(0xffff, 0, 0xffff, 1, EncodingRaw, nil)),
 		"copyrect source outside":    fbUpdate(rect(0, 0, 8, 8, EncodingCopyRect, append(u16be(12), u16be(12)...))),

@@ -203,9 +203,18 @@ func tightCopy(out, data []byte, w, h int) {
 // tightPalette1 undoes the palette filter with two colours: 1 bit a pixel,
 // most significant first, each row padded to a byte.
 func tightPalette1(out, data []byte, w, h int, p0, p1 uint32) {
-	// Branch-free: p0 ^ (p0^p1)&-bit picks p1 where the bit is set.
-	diff := p0 ^ p1
-	pick := func(b uint8, k uint) uint32 { return p0 ^ diff&-uint32(b>>k&1) }
+	// Each half of a byte is four pixels: 16 bytes, looked up as two uint64s in a table
+	// made for this rectangle's colours.
+	var quads [16][2]uint64
+	for n := range quads {
+		px := func(bit int) uint64 {
+			if n>>(3-bit)&1 == 1 {
+				return uint64(p1)
+			}
+			return uint64(p0)
+		}
+		quads[n] = [2]uint64{px(0) | px(1)<<32, px(2) | px(3)<<32}
+	}
 	rowSize := (w + 7) / 8
 	full := w / 8
 	for y := range h {
@@ -213,17 +222,18 @@ func tightPalette1(out, data []byte, w, h int, p0, p1 uint32) {
 		dst := out[y*w*4 : (y+1)*w*4]
 		for i, b := range row[:full] {
 			d := dst[i*32 : i*32+32]
-			binary.LittleEndian.PutUint32(d[0:], pick(b, 7))
-			binary.LittleEndian.PutUint32(d[4:], pick(b, 6))
-			binary.LittleEndian.PutUint32(d[8:], pick(b, 5))
-			binary.LittleEndian.PutUint32(d[12:], pick(b, 4))
-			binary.LittleEndian.PutUint32(d[16:], pick(b, 3))
-			binary.LittleEndian.PutUint32(d[20:], pick(b, 2))
-			binary.LittleEndian.PutUint32(d[24:], pick(b, 1))
-			binary.LittleEndian.PutUint32(d[28:], pick(b, 0))
+			hi, lo := &quads[b>>4], &quads[b&15]
+			binary.LittleEndian.PutUint64(d[0:], hi[0])
+			binary.LittleEndian.PutUint64(d[8:], hi[1])
+			binary.LittleEndian.PutUint64(d[16:], lo[0])
+			binary.LittleEndian.PutUint64(d[24:], lo[1])
 		}
 		for x := full * 8; x < w; x++ { // the last, partial byte
-			binary.LittleEndian.PutUint32(dst[x*4:], pick(row[x/8], uint(7-x%8)))
+			p := p0
+			if row[x/8]>>(7-x%8)&1 == 1 {
+				p = p1
+			}
+			binary.LittleEndian.PutUint32(dst[x*4:], p)
 		}
 	}
 }

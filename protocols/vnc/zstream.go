@@ -1,6 +1,7 @@
 package vnc
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +21,7 @@ type zstream struct {
 	window []byte        // last up to 32 KiB of output
 	header bool          // the 2-byte zlib header has been read
 	src    limitedSource
+	peeked bytes.Reader // a rectangle's compressed bytes, when they fit in the read buffer
 	out    []byte
 }
 
@@ -65,16 +67,34 @@ var errInflateTooLong = errors.New("inflated data longer than the rectangle allo
 // inflate reads n compressed bytes from r and returns their output, which must
 // not exceed limit bytes. The slice is valid until the next inflate.
 func (z *zstream) inflate(r *reader, n, limit int) ([]byte, error) {
+	// A rectangle's compressed bytes that fit in the connection's read buffer are read
+	// there, through a bytes.Reader, for which flate has a fast path; more stream
+	// through, a byte at a time.
+	var src interface {
+		io.Reader
+		io.ByteReader
+	} = &z.src
 	z.src = limitedSource{r: r, n: n}
+	z.peeked.Reset(nil)
+	if n <= readBufferSize {
+		z.src.n = 0
+		b, err := r.br.Peek(n)
+		if err != nil {
+			return nil, eof(err)
+		}
+		z.peeked.Reset(b)
+		src = &z.peeked
+		defer r.br.Discard(n) // b stays valid until then: nothing else reads r meanwhile
+	}
 	if !z.header {
 		// RFC 1950: CMF, FLG; deflate with no preset dictionary.
-		cmf, err := z.src.ReadByte()
+		cmf, err := src.ReadByte()
 		if err != nil {
-			return nil, err
+			return nil, eof(err)
 		}
-		flg, err := z.src.ReadByte()
+		flg, err := src.ReadByte()
 		if err != nil {
-			return nil, err
+			return nil, eof(err)
 		}
 		if cmf&0x0f != 8 || (uint16(cmf)<<8|uint16(flg))%31 != 0 || flg&0x20 != 0 {
 			return nil, fmt.Errorf("bad zlib header %#02x %#02x", cmf, flg)
@@ -82,8 +102,8 @@ func (z *zstream) inflate(r *reader, n, limit int) ([]byte, error) {
 		z.header = true
 	}
 	if z.fr == nil {
-		z.fr = flate.NewReaderDict(&z.src, z.window)
-	} else if err := z.fr.(flate.Resetter).Reset(&z.src, z.window); err != nil {
+		z.fr = flate.NewReaderDict(src, z.window)
+	} else if err := z.fr.(flate.Resetter).Reset(src, z.window); err != nil {
 		return nil, err
 	}
 	out := z.out[:0]
@@ -100,7 +120,7 @@ func (z *zstream) inflate(r *reader, n, limit int) ([]byte, error) {
 		out = out[:len(out)+m]
 		if err != nil {
 			// The compressed bytes ran out: a normal end after a sync flush.
-			if (errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)) && z.src.n == 0 {
+			if (errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)) && z.src.n == 0 && z.peeked.Len() == 0 {
 				break
 			}
 			return nil, err

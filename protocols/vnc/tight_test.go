@@ -1,0 +1,48 @@
+package vnc
+
+import (
+	"encoding/binary"
+	"math/rand/v2"
+	"testing"
+)
+
+// tightPalette1 against the plain reading of the filter: bit x%8 of byte x/8 of the
+// row, most significant first, picks the second colour; every width up to 40 (the
+// partial last byte included), and colours that differ in any byte.
+func TestTightPalette1(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	for _, pal := range [][2]uint32{{0x1e1e28, 0xe5e5e5}, {0, 0xffffff}, {0x010203, 0x010202}, {0xabcdef, 0xabcdef}} {
+		for w := 1; w <= 40; w++ {
+			const h = 3
+			rowSize := (w + 7) / 8
+			data := make([]byte, rowSize*h)
+			for i := range data {
+				data[i] = byte(rng.IntN(256))
+			}
+			out := make([]byte, w*h*4)
+			tightPalette1(out, data, w, h, pal[0], pal[1])
+			for y := range h {
+				for x := range w {
+					want := pal[data[y*rowSize+x/8]>>(7-x%8)&1]
+					if got := binary.LittleEndian.Uint32(out[(y*w+x)*4:]); got != want {
+						t.Fatalf("palette %06x, width %d: pixel (%d,%d) %08x, want %08x", pal, w, x, y, got, want)
+					}
+				}
+			}
+		}
+	}
+}
+
+func BenchmarkTightPalette1(b *testing.B) {
+	const w, h = 1024, 64
+	data := make([]byte, w/8*h)
+	rng := rand.New(rand.NewPCG(1, 1))
+	for i := range data {
+		data[i] = byte(rng.IntN(256))
+	}
+	out := make([]byte, w*h*4)
+	b.SetBytes(int64(len(out)))
+	for b.Loop() {
+		tightPalette1(out, data, w, h, 0x1e1e28, 0xe5e5e5)
+	}
+}
