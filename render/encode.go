@@ -199,26 +199,10 @@ func (e *encoder) encode(out []byte, r image.Rectangle, pix []byte, stride int) 
 		// few-coloured (text beside an icon), so encode it row of tiles by row (as it was
 		// stacked, damage.go), each row tile by tile.
 		if r.Min.Y/t != (r.Max.Y-1)/t {
-			lossy := false
-			for y := r.Min.Y; y < r.Max.Y; {
-				next := min((y/t+1)*t, r.Max.Y)
-				var l bool
-				out, l = e.encode(out, image.Rect(r.Min.X, y, r.Max.X, next), pix[(y-r.Min.Y)*stride:], stride)
-				lossy = lossy || l
-				y = next
-			}
-			return out, lossy
+			return e.encodeParts(out, r, pix, stride, true)
 		}
 		if r.Min.X/t != (r.Max.X-1)/t {
-			lossy := false
-			for x := r.Min.X; x < r.Max.X; {
-				next := min((x/t+1)*t, r.Max.X)
-				var l bool
-				out, l = e.encode(out, image.Rect(x, r.Min.Y, next, r.Max.Y), pix[(x-r.Min.X)*BytesPerPixel:], stride)
-				lossy = lossy || l
-				x = next
-			}
-			return out, lossy
+			return e.encodeParts(out, r, pix, stride, false)
 		}
 	}
 	e.counts.ZRGB++
@@ -233,6 +217,27 @@ func (e *encoder) encode(out []byte, r image.Rectangle, pix []byte, stride int) 
 		}
 	}
 	return e.deflate(out, r, wire.ZRGB, raw), false
+}
+
+// encodeParts encodes r cut at the tile grid: into rows of tiles, or into columns.
+func (e *encoder) encodeParts(out []byte, r image.Rectangle, pix []byte, stride int, rows bool) ([]byte, bool) {
+	t, lossy := e.opts.TileSize, false
+	lo, hi := r.Min.X, r.Max.X
+	if rows {
+		lo, hi = r.Min.Y, r.Max.Y
+	}
+	for at := lo; at < hi; {
+		next := min((at/t+1)*t, hi)
+		part, off := image.Rect(at, r.Min.Y, next, r.Max.Y), (at-lo)*BytesPerPixel
+		if rows {
+			part, off = image.Rect(r.Min.X, at, r.Max.X, next), (at-lo)*stride
+		}
+		var l bool
+		out, l = e.encode(out, part, pix[off:], stride)
+		lossy = lossy || l
+		at = next
+	}
+	return out, lossy
 }
 
 func (e *encoder) fill(out []byte, r image.Rectangle, c uint32) []byte {

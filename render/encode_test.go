@@ -197,18 +197,23 @@ func BenchmarkDisplayScroll(b *testing.B) {
 	b.ReportMetric(float64(st.Frames)/float64(b.N), "frames/op")
 }
 
+// textWithNoise is w×h pixels of text with a 64×64 tile of noise at at.
+func textWithNoise(w, h int, at image.Point, rng *rand.Rand) []byte {
+	pix := textTile(w, h, rng)
+	noise := photoTile(64, 64, rng)
+	for y := range 64 {
+		copy(pix[((at.Y+y)*w+at.X)*4:][:64*4], noise[y*64*4:][:64*4])
+	}
+	return pix
+}
+
 // A merged run of tiles that fails the palette as a whole is encoded tile by tile, so
 // that its text tiles still get ZPALETTE.
 func TestMergedRunSplitsOnManyColours(t *testing.T) {
 	o := DefaultOptions().withDefaults() // TileSize 64
 	e := newEncoder(&o)
-	rng := rand.New(rand.NewPCG(5, 5))
 	const w, h = 256, 64
-	pix := textTile(w, h, rng)
-	noise := photoTile(64, 64, rng)
-	for y := 0; y < 64; y++ {
-		copy(pix[(y*w+192)*4:][:64*4], noise[y*64*4:][:64*4])
-	}
+	pix := textWithNoise(w, h, image.Pt(192, 0), rand.New(rand.NewPCG(5, 5)))
 	c := wire.NewCanvas()
 	c.Apply(wire.Resize{Width: w, Height: h})
 	r := image.Rect(0, 0, w, h)
@@ -225,13 +230,8 @@ func TestMergedRunSplitsOnManyColours(t *testing.T) {
 func TestStackedRegionSplitsByRows(t *testing.T) {
 	o := DefaultOptions().withDefaults() // TileSize 64
 	e := newEncoder(&o)
-	rng := rand.New(rand.NewPCG(6, 6))
 	const w, h = 128, 128
-	pix := textTile(w, h, rng)
-	noise := photoTile(64, 64, rng)
-	for y := range 64 {
-		copy(pix[(y*w+64)*4:][:64*4], noise[y*64*4:][:64*4]) // the top right tile
-	}
+	pix := textWithNoise(w, h, image.Pt(64, 0), rand.New(rand.NewPCG(6, 6))) // the top right tile
 	c := wire.NewCanvas()
 	c.Apply(wire.Resize{Width: w, Height: h})
 	r := image.Rect(0, 0, w, h)
