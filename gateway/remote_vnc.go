@@ -268,6 +268,15 @@ func (f *firstFrameSink) SetPixels(r image.Rectangle, pix []byte, stride int) {
 	f.Sink.SetPixels(r, pix, stride)
 }
 
+func (f *firstFrameSink) WritePixels(r image.Rectangle, write func(dst []byte, stride int)) bool {
+	pw, ok := f.Sink.(render.PixelWriter)
+	if !ok || !pw.WritePixels(r, write) {
+		return false
+	}
+	f.drawn = true
+	return true
+}
+
 func (f *firstFrameSink) Fill(r image.Rectangle, c color.RGBA) {
 	f.drawn = true
 	f.Sink.Fill(r, c)

@@ -196,3 +196,40 @@ func TestFirstFrameSinkWaitsForPixels(t *testing.T) {
 	fs.Copy(image.Rect(0, 0, 8, 8), image.Pt(8, 8))
 	fs.EndFrame() // once only: a second close would panic
 }
+
+// Pixels decoded straight into the display (render.PixelWriter) count as drawn; a
+// rectangle the display refuses (outside it) does not, and reaches nothing.
+func TestFirstFrameSinkWritePixels(t *testing.T) {
+	d := render.NewDisplay(render.DefaultOptions())
+	defer d.Close()
+	fs := &firstFrameSink{Sink: d, ready: make(chan struct{})}
+	fs.Resize(32, 16)
+	called := false
+	if fs.WritePixels(image.Rect(30, 0, 40, 4), func([]byte, int) { called = true }) || called {
+		t.Fatal("a rectangle outside the display was written")
+	}
+	fs.EndFrame()
+	select {
+	case <-fs.ready:
+		t.Fatal("ready after a frame whose only rectangle was refused")
+	default:
+	}
+	if !fs.WritePixels(image.Rect(0, 0, 4, 2), func(dst []byte, stride int) {
+		for y := range 2 {
+			for x := range 4 {
+				copy(dst[y*stride+x*4:], []byte{9, 8, 7, 0})
+			}
+		}
+	}) {
+		t.Fatal("WritePixels refused a rectangle inside the display")
+	}
+	fs.EndFrame()
+	select {
+	case <-fs.ready:
+	default:
+		t.Fatal("not ready after a frame drawn through WritePixels")
+	}
+	if c := d.Snapshot().At(3, 1); c.R != 9 || c.G != 8 || c.B != 7 {
+		t.Fatalf("pixel (3,1) is %v after WritePixels", c)
+	}
+}

@@ -230,6 +230,21 @@ func (d *Display) SetPixels(r image.Rectangle, pix []byte, stride int) {
 	d.addLocked(r)
 }
 
+var _ PixelWriter = (*Display)(nil)
+
+// WritePixels implements PixelWriter.
+func (d *Display) WritePixels(r image.Rectangle, write func(dst []byte, stride int)) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.fb.WritePixels(r, write) {
+		return false
+	}
+	d.midFrame = true
+	d.touchLocked(r)
+	d.addLocked(r)
+	return true
+}
+
 // Fill implements Sink.
 func (d *Display) Fill(r image.Rectangle, c color.RGBA) {
 	d.mu.Lock()

@@ -227,6 +227,14 @@ func (r *randOps) step(t *testing.T, d *Display, size *image.Point) bool {
 				pix[i], pix[i+1], pix[i+2] = uint8(i), uint8(i>>3), uint8(i>>6)
 			}
 		}
+		// Half the time decoded in place (PixelWriter), where the rectangle fits.
+		if r.rng.IntN(2) == 0 && d.WritePixels(rc, func(dst []byte, stride int) {
+			for y := range rc.Dy() {
+				copy(dst[y*stride:][:rc.Dx()*4], pix[y*rc.Dx()*4:])
+			}
+		}) {
+			break
+		}
 		d.SetPixels(rc, pix, rc.Dx()*4)
 	case k < 40:
 		d.Fill(r.rect(fb), r.colour())

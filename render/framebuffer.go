@@ -71,6 +71,17 @@ func (fb *Framebuffer) SetPixels(r image.Rectangle, pix []byte, stride int) {
 	}
 }
 
+// WritePixels implements PixelWriter.
+func (fb *Framebuffer) WritePixels(r image.Rectangle, write func(dst []byte, stride int)) bool {
+	if r.Empty() || !r.In(fb.Bounds()) {
+		return false
+	}
+	start := r.Min.Y*fb.Stride + r.Min.X*BytesPerPixel
+	end := (r.Max.Y-1)*fb.Stride + r.Max.X*BytesPerPixel
+	write(fb.Pix[start:end:end], fb.Stride)
+	return true
+}
+
 // Fill implements Sink.
 func (fb *Framebuffer) Fill(r image.Rectangle, c color.RGBA) {
 	r = r.Intersect(fb.Bounds())

@@ -36,3 +36,14 @@ type Sink interface {
 	// EndFrame marks a consistent picture: viewers may be sent what changed so far.
 	EndFrame()
 }
+
+// PixelWriter is a Sink that lets a protocol client decode straight into its
+// framebuffer, saving a copy of every pixel it draws.
+type PixelWriter interface {
+	// WritePixels calls write once with r's pixels in the framebuffer (rows of r.Dx()
+	// pixels, stride bytes apart), for it to fill in whole, and takes r as drawn, as
+	// SetPixels would. write runs under the sink's lock: it must not call the sink. It
+	// reports false, calling nothing, when r is empty or not wholly inside the
+	// framebuffer; the client then draws through SetPixels, which clips.
+	WritePixels(r image.Rectangle, write func(dst []byte, stride int)) bool
+}

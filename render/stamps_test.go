@@ -81,9 +81,20 @@ func TestStampsEveryTileMet(t *testing.T) {
 			rects = append(rects, image.Rect(sz.w-1, sz.h-1, sz.w, sz.h), screen, image.Rect(sz.w, 0, sz.w+5, 5))
 			for i, r := range rects {
 				changed := r.Intersect(screen)
-				switch i % 3 {
+				switch i % 4 {
 				case 0:
 					d.Fill(r, color.RGBA{R: uint8(i), A: 255})
+				case 3:
+					// Decoded in place: only inside the screen, else nothing changes.
+					if !d.WritePixels(r, func(dst []byte, stride int) {
+						for y := range r.Dy() {
+							for x := range r.Dx() * BytesPerPixel {
+								dst[y*stride+x] = uint8(i + x)
+							}
+						}
+					}) {
+						changed = image.Rectangle{}
+					}
 				case 1:
 					pix := make([]byte, r.Dx()*r.Dy()*BytesPerPixel)
 					for j := range pix {

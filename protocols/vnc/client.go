@@ -90,9 +90,11 @@ type Client struct {
 	zlib          zstream
 	zrle          zstream
 	tight         [4]zstream
-	pix           []byte // decoded pixels for one rectangle or tile
-	cuSeen        bool   // the server announced ContinuousUpdates
-	continuous    bool   // continuous updates are enabled
+	tightRect     tightExpand             // the Tight rectangle being drawn
+	tightWrite    func(dst []byte, s int) // tightRect.write, bound once: passed on, a closure would escape per rectangle
+	pix           []byte                  // decoded pixels for one rectangle or tile
+	cuSeen        bool                    // the server announced ContinuousUpdates
+	continuous    bool                    // continuous updates are enabled
 	pendingResize bool
 	stats         decodeStats
 	closeOnce     sync.Once

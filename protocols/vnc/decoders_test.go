@@ -2,6 +2,7 @@ package vnc
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"image"
 	"image/color"
@@ -412,18 +413,33 @@ func TestTight(t *testing.T) {
 	body = append([]byte{tightJPEG << 4}, compactLen(jb.Len())...)
 	body = append(body, jb.Bytes()...)
 	stream = append(stream, fbUpdate(rect(16, 16, 16, 8, EncodingTight, body))...)
-	_, fb, _ := mustRun(t, stream, Config{})
-	// Check JPEG area with tolerance, then paint it into want.
-	for y := 16; y < 24; y++ {
-		for x := 16; x < 32; x++ {
-			c := fb.At(x, y)
-			if absd(c.R, 40) > 3 || absd(c.G, 120) > 3 || absd(c.B, 200) > 3 {
-				t.Fatalf("JPEG pixel (%d,%d) = %v", x, y, c)
-			}
-			e.set(x, y, []byte{c.R, c.G, c.B})
+	// Decoded straight into the framebuffer (render.PixelWriter), and through SetPixels
+	// from a buffer of the rectangle's own, for a sink without WritePixels.
+	for _, direct := range []bool{true, false} {
+		fb := render.NewFramebuffer(0, 0)
+		var sink render.Sink = fb
+		if !direct {
+			sink = struct{ render.Sink }{fb} // hides WritePixels
 		}
+		c, err := NewClient(context.Background(), newFakeConn(stream), Config{}, sink)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Run(context.Background()); !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Fatalf("direct %v: Run: %v, want the stream's end", direct, err)
+		}
+		// Check JPEG area with tolerance, then paint it into want.
+		for y := 16; y < 24; y++ {
+			for x := 16; x < 32; x++ {
+				c := fb.At(x, y)
+				if absd(c.R, 40) > 3 || absd(c.G, 120) > 3 || absd(c.B, 200) > 3 {
+					t.Fatalf("JPEG pixel (%d,%d) = %v", x, y, c)
+				}
+				e.set(x, y, []byte{c.R, c.G, c.B})
+			}
+		}
+		e.check(t, fb)
 	}
-	e.check(t, fb)
 }
 
 func absd(a, b uint8) int {

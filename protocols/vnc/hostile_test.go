@@ -59,6 +59,7 @@ func hostileCases() map[string][]byte {
 		"tight bad filter":           fbUpdate(rect(0, 0, 4, 4, EncodingTight, []byte{0x40, 9})),
 		"tight bad jpeg":             fbUpdate(rect(0, 0, 4, 4, EncodingTight, []byte{0x90, 3, 1, 2, 3})),
 		"tight palette index":        fbUpdate(rect(0, 0, 4, 1, EncodingTight, []byte{0x40, 1, 2, 1, 1, 1, 2, 2, 2, 3, 3, 3, 0, 1, 2, 7})),
+		"tight palette index n":      fbUpdate(rect(0, 0, 4, 1, EncodingTight, []byte{0x40, 1, 2, 1, 1, 1, 2, 2, 2, 3, 3, 3, 3, 0, 1, 2})),
 		"tight inflate too long":     fbUpdate(rect(0, 0, 16, 16, EncodingTight, append([]byte{0x00, 0xff, 0xff, 0x7f}, bigZeros...))),
 		"cut text huge":              append([]byte{msgServerCutText, 0, 0, 0}, be32(nil, 0x7fffffff)...),
 		"ext clipboard huge":         append([]byte{msgServerCutText, 0, 0, 0}, be32(nil, 0x80000000)...),

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"image"
 	"image/color"
+
+	"github.com/racgate/racgate/render"
 )
 
 // Tight compression control (rfbproto "Tight Encoding").
@@ -114,14 +116,14 @@ func (c *Client) readTightBasic(r image.Rectangle, kind uint8) error {
 		filter = int(f)
 	}
 	w, h := r.Dx(), r.Dy()
-	var palette [256]uint32 // R, G, B, 0 as a little-endian word: one store a pixel
+	x := &c.tightRect
 	ncolors := 0
 	rowSize := w * 3
 	switch filter {
 	case tightFilterCopy, tightFilterGradient:
 	case tightFilterPalette:
 		var err error
-		if ncolors, err = c.readTightPalette(&palette); err != nil {
+		if ncolors, err = c.readTightPalette(&x.palette); err != nil {
 			return err
 		}
 		rowSize = w
@@ -137,21 +139,47 @@ func (c *Client) readTightBasic(r image.Rectangle, kind uint8) error {
 	if err != nil || size == 0 {
 		return err
 	}
-	out := c.pixBuf(w * h * 4)
-	switch filter {
-	case tightFilterCopy:
-		tightCopy(out, data, w, h)
-	case tightFilterGradient:
-		tightGradient(out, data, w, h)
-	case tightFilterPalette:
-		if ncolors == 2 {
-			tightPalette1(out, data, w, h, palette[0], palette[1])
-		} else if err := tightPalette8(out, data[:w*h], &palette, ncolors); err != nil {
-			return err
+	if filter == tightFilterPalette && ncolors > 2 {
+		if err := checkIndices(data[:w*h], ncolors); err != nil {
+			return err // before anything is drawn
 		}
 	}
+	x.filter, x.ncolors, x.w, x.h, x.data = filter, ncolors, w, h, data
+	// Straight into the framebuffer where the sink allows it: one copy of every pixel
+	// less, and no buffer of the rectangle's size kept here.
+	if c.tightWrite == nil {
+		c.tightWrite = x.write
+	}
+	if pw, ok := c.sink.(render.PixelWriter); ok && pw.WritePixels(r, c.tightWrite) {
+		return nil
+	}
+	out := c.pixBuf(w * h * 4)
+	x.write(out, w*4)
 	c.sink.SetPixels(r, out, w*4)
 	return nil
+}
+
+// tightExpand is a BasicCompression rectangle's filtered pixels, to be written out.
+type tightExpand struct {
+	filter, ncolors, w, h int
+	data                  []byte
+	palette               [256]uint32 // R, G, B, 0 as a little-endian word: one store a pixel
+}
+
+// write undoes the filter into out, whose rows are stride bytes apart.
+func (x *tightExpand) write(out []byte, stride int) {
+	switch x.filter {
+	case tightFilterCopy:
+		tightCopy(out, x.data, x.w, x.h, stride)
+	case tightFilterGradient:
+		tightGradient(out, x.data, x.w, x.h, stride)
+	case tightFilterPalette:
+		if x.ncolors == 2 {
+			tightPalette1(out, x.data, x.w, x.h, stride, x.palette[0], x.palette[1])
+		} else {
+			tightPalette8(out, x.data, x.w, x.h, stride, &x.palette)
+		}
+	}
 }
 
 // readTightPalette reads the palette filter's parameters: the number of
@@ -192,17 +220,20 @@ func (c *Client) readTightData(stream, size int) ([]byte, error) {
 	return data, nil
 }
 
-// tightCopy undoes the copy filter: TPIXELs (R, G, B) to R, G, B, 0.
-func tightCopy(out, data []byte, w, h int) {
-	src, dst := data[:w*h*3], out[:w*h*4]
-	for i, j := 0, 0; i+2 < len(src) && j+3 < len(dst); i, j = i+3, j+4 {
-		dst[j], dst[j+1], dst[j+2], dst[j+3] = src[i], src[i+1], src[i+2], 0
+// tightCopy undoes the copy filter: TPIXELs (R, G, B) to R, G, B, 0, into rows stride
+// bytes apart.
+func tightCopy(out, data []byte, w, h, stride int) {
+	for y := range h {
+		src, dst := data[y*w*3:][:w*3], out[y*stride:][:w*4]
+		for i, j := 0, 0; i+2 < len(src) && j+3 < len(dst); i, j = i+3, j+4 {
+			dst[j], dst[j+1], dst[j+2], dst[j+3] = src[i], src[i+1], src[i+2], 0
+		}
 	}
 }
 
 // tightPalette1 undoes the palette filter with two colours: 1 bit a pixel,
-// most significant first, each row padded to a byte.
-func tightPalette1(out, data []byte, w, h int, p0, p1 uint32) {
+// most significant first, each row padded to a byte; out's rows are stride bytes apart.
+func tightPalette1(out, data []byte, w, h, stride int, p0, p1 uint32) {
 	// Each half of a byte is four pixels: 16 bytes, looked up as two uint64s in a table
 	// made for this rectangle's colours.
 	var quads [16][2]uint64
@@ -219,7 +250,7 @@ func tightPalette1(out, data []byte, w, h int, p0, p1 uint32) {
 	full := w / 8
 	for y := range h {
 		row := data[y*rowSize : (y+1)*rowSize]
-		dst := out[y*w*4 : (y+1)*w*4]
+		dst := out[y*stride:][:w*4]
 		for i, b := range row[:full] {
 			d := dst[i*32 : i*32+32]
 			hi, lo := &quads[b>>4], &quads[b&15]
@@ -238,34 +269,45 @@ func tightPalette1(out, data []byte, w, h int, p0, p1 uint32) {
 	}
 }
 
-// tightPalette8 undoes the palette filter with 3 to 256 colours: one index
-// byte a pixel.
-func tightPalette8(out, idx []byte, palette *[256]uint32, ncolors int) error {
-	for i, x := range idx {
-		if int(x) >= ncolors {
-			return protoErr(tightMsg, "palette index %d of %d", x, ncolors)
-		}
-		binary.LittleEndian.PutUint32(out[i*4:], palette[x])
+// checkIndices reports an index of the palette filter past its ncolors colours.
+func checkIndices(idx []byte, ncolors int) error {
+	var top byte
+	for _, x := range idx {
+		top = max(top, x)
+	}
+	if int(top) >= ncolors {
+		return protoErr(tightMsg, "palette index %d of %d", top, ncolors)
 	}
 	return nil
 }
 
+// tightPalette8 undoes the palette filter with 3 to 256 colours: one index byte a
+// pixel, each checked by checkIndices; out's rows are stride bytes apart.
+func tightPalette8(out, idx []byte, w, h, stride int, palette *[256]uint32) {
+	for y := range h {
+		row, dst := idx[y*w:][:w], out[y*stride:][:w*4]
+		for i, x := range row {
+			binary.LittleEndian.PutUint32(dst[i*4:], palette[x])
+		}
+	}
+}
+
 // tightGradient undoes the gradient filter: each component was sent as the
 // difference from left + above - above-left, clamped to 0..255 (outside the
-// rectangle counts as 0).
-func tightGradient(out, data []byte, w, h int) {
+// rectangle counts as 0). out's rows are stride bytes apart.
+func tightGradient(out, data []byte, w, h, stride int) {
 	for y := range h {
 		for x := range w {
-			o, d := (y*w+x)*4, (y*w+x)*3
+			o, d := y*stride+x*4, (y*w+x)*3
 			for c := range 3 {
 				var left, above, aboveLeft int
 				if x > 0 {
 					left = int(out[o-4+c])
 				}
 				if y > 0 {
-					above = int(out[o-w*4+c])
+					above = int(out[o-stride+c])
 					if x > 0 {
-						aboveLeft = int(out[o-w*4-4+c])
+						aboveLeft = int(out[o-stride-4+c])
 					}
 				}
 				p := max(0, min(255, left+above-aboveLeft))

@@ -19,13 +19,22 @@ func TestTightPalette1(t *testing.T) {
 			for i := range data {
 				data[i] = byte(rng.IntN(256))
 			}
-			out := make([]byte, w*h*4)
-			tightPalette1(out, data, w, h, pal[0], pal[1])
+			stride := w*4 + 8 // a framebuffer's rows are wider than the rectangle
+			out := make([]byte, stride*h)
+			for i := range out {
+				out[i] = 0x5a
+			}
+			tightPalette1(out, data, w, h, stride, pal[0], pal[1])
 			for y := range h {
 				for x := range w {
 					want := pal[data[y*rowSize+x/8]>>(7-x%8)&1]
-					if got := binary.LittleEndian.Uint32(out[(y*w+x)*4:]); got != want {
+					if got := binary.LittleEndian.Uint32(out[y*stride+x*4:]); got != want {
 						t.Fatalf("palette %06x, width %d: pixel (%d,%d) %08x, want %08x", pal, w, x, y, got, want)
+					}
+				}
+				for i, b := range out[y*stride+w*4 : y*stride+stride] {
+					if b != 0x5a {
+						t.Fatalf("palette %06x, width %d: row %d written past its end, byte %d", pal, w, y, i)
 					}
 				}
 			}
@@ -43,6 +52,6 @@ func BenchmarkTightPalette1(b *testing.B) {
 	out := make([]byte, w*h*4)
 	b.SetBytes(int64(len(out)))
 	for b.Loop() {
-		tightPalette1(out, data, w, h, 0x1e1e28, 0xe5e5e5)
+		tightPalette1(out, data, w, h, w*4, 0x1e1e28, 0xe5e5e5)
 	}
 }
