@@ -7,7 +7,8 @@
 //
 // A Display is the Sink a protocol client draws into, from one goroutine, and the
 // source any number of Viewers read from. It owns one Framebuffer behind a mutex. Every
-// Sink call updates the framebuffer and records what each viewer still lacks:
+// Sink call (and PixelWriter's WritePixels, a client decoding in place under the mutex)
+// updates the framebuffer and records what each viewer still lacks:
 //
 //   - damage: per tile (Options.TileSize) a bounding box of changed pixels. Its memory
 //     is fixed by the framebuffer size, however many updates arrive. Changes every
