@@ -139,22 +139,23 @@ func (c *Client) readTightBasic(r image.Rectangle, kind uint8) error {
 	if err != nil || size == 0 {
 		return err
 	}
-	if filter == tightFilterPalette && ncolors > 2 {
-		if err := checkIndices(data[:w*h], ncolors); err != nil {
-			return err // before anything is drawn
-		}
-	}
-	x.filter, x.ncolors, x.w, x.h, x.data = filter, ncolors, w, h, data
-	// Straight into the framebuffer where the sink allows it: one copy of every pixel
-	// less, and no buffer of the rectangle's size kept here.
+	x.filter, x.ncolors, x.w, x.h, x.data, x.bad = filter, ncolors, w, h, data, false
+	// Two colours (text) go straight into the framebuffer where the sink allows it: one
+	// copy of every pixel less, and no buffer of the rectangle's size kept here. Many
+	// colours are expanded into that buffer and copied: written a pixel at a time into the
+	// framebuffer, which the cache does not hold, they cost more than the copy
+	// (docs/benchmarks.md § Third round).
 	if c.tightWrite == nil {
 		c.tightWrite = x.write
 	}
-	if pw, ok := c.sink.(render.PixelWriter); ok && pw.WritePixels(r, c.tightWrite) {
+	if pw, ok := c.sink.(render.PixelWriter); ok && ncolors == 2 && pw.WritePixels(r, c.tightWrite) {
 		return nil
 	}
 	out := c.pixBuf(w * h * 4)
 	x.write(out, w*4)
+	if x.bad {
+		return protoErr(tightMsg, "palette index past its %d colours", ncolors) // nothing drawn
+	}
 	c.sink.SetPixels(r, out, w*4)
 	return nil
 }
@@ -164,6 +165,7 @@ type tightExpand struct {
 	filter, ncolors, w, h int
 	data                  []byte
 	palette               [256]uint32 // R, G, B, 0 as a little-endian word: one store a pixel
+	bad                   bool        // write met a palette index past ncolors
 }
 
 // write undoes the filter into out, whose rows are stride bytes apart.
@@ -177,7 +179,7 @@ func (x *tightExpand) write(out []byte, stride int) {
 		if x.ncolors == 2 {
 			tightPalette1(out, x.data, x.w, x.h, stride, x.palette[0], x.palette[1])
 		} else {
-			tightPalette8(out, x.data, x.w, x.h, stride, &x.palette)
+			x.bad = !tightPalette8(out, x.data, x.w, x.h, stride, &x.palette, x.ncolors)
 		}
 	}
 }
@@ -269,27 +271,32 @@ func tightPalette1(out, data []byte, w, h, stride int, p0, p1 uint32) {
 	}
 }
 
-// checkIndices reports an index of the palette filter past its ncolors colours.
-func checkIndices(idx []byte, ncolors int) error {
-	var top byte
-	for _, x := range idx {
-		top = max(top, x)
-	}
-	if int(top) >= ncolors {
-		return protoErr(tightMsg, "palette index %d of %d", top, ncolors)
-	}
-	return nil
-}
-
 // tightPalette8 undoes the palette filter with 3 to 256 colours: one index byte a
-// pixel, each checked by checkIndices; out's rows are stride bytes apart.
-func tightPalette8(out, idx []byte, w, h, stride int, palette *[256]uint32) {
+// pixel; out's rows are stride bytes apart. It reports false if an index is past the
+// ncolors colours, having written what such an index names: out must then be dropped.
+func tightPalette8(out, idx []byte, w, h, stride int, palette *[256]uint32, ncolors int) bool {
+	// Indices past the palette name a colour with the unused byte set, which no colour
+	// has: the rows are written without a branch, and their colours ORed tell.
+	const past = 0xff << 24
+	for i := ncolors; i < len(palette); i++ {
+		palette[i] = past
+	}
+	var seen uint64
 	for y := range h {
 		row, dst := idx[y*w:][:w], out[y*stride:][:w*4]
-		for i, x := range row {
-			binary.LittleEndian.PutUint32(dst[i*4:], palette[x])
+		x := 0
+		for ; x+2 <= w; x += 2 { // two pixels a store
+			v := uint64(palette[row[x]]) | uint64(palette[row[x+1]])<<32
+			seen |= v
+			binary.LittleEndian.PutUint64(dst[x*4:], v)
+		}
+		if x < w {
+			v := palette[row[x]]
+			seen |= uint64(v)
+			binary.LittleEndian.PutUint32(dst[x*4:], v)
 		}
 	}
+	return seen&(past|past<<32) == 0
 }
 
 // tightGradient undoes the gradient filter: each component was sent as the

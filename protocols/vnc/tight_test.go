@@ -55,3 +55,46 @@ func BenchmarkTightPalette1(b *testing.B) {
 		tightPalette1(out, data, w, h, w*4, 0x1e1e28, 0xe5e5e5)
 	}
 }
+
+// tightPalette8 writes each index's colour, and reports an index past the palette
+// wherever it is (either pixel of a pair, or the odd last one), for every palette size
+// the filter allows.
+func TestTightPalette8(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	for n := 3; n <= 256; n++ {
+		var pal [256]uint32
+		for i := range n {
+			pal[i] = uint32(rng.IntN(1 << 24))
+		}
+		for _, w := range []int{1, 2, 7, 8, 33} {
+			const h = 2
+			idx := make([]byte, w*h)
+			for i := range idx {
+				idx[i] = byte(rng.IntN(n))
+			}
+			stride := w*4 + 4
+			out := make([]byte, stride*h)
+			p := pal // tightPalette8 marks the entries past n
+			if !tightPalette8(out, idx, w, h, stride, &p, n) {
+				t.Fatalf("%d colours, width %d, every index in range: refused", n, w)
+			}
+			for i, x := range idx {
+				if got := binary.LittleEndian.Uint32(out[i/w*stride+i%w*4:]); got != pal[x] {
+					t.Fatalf("%d colours, width %d: pixel %d is %08x, want %08x", n, w, i, got, pal[x])
+				}
+			}
+			if n == 256 {
+				continue // no index is past 256 colours
+			}
+			for _, bad := range []int{n, n + rng.IntN(256-n)} { // the count, and past it
+				at := rng.IntN(len(idx))
+				was := idx[at]
+				idx[at] = byte(bad)
+				if tightPalette8(out, idx, w, h, stride, &p, n) {
+					t.Fatalf("%d colours, width %d: index %d at %d passed", n, w, bad, at)
+				}
+				idx[at] = was
+			}
+		}
+	}
+}
