@@ -12,6 +12,8 @@ type damage struct {
 	boxes    []image.Rectangle // per tile, row-major; empty = clean
 	nDirty   int
 	allDirty bool // shortcut for a full update, boxes not maintained
+
+	above, below []int32 // scratch for stack
 }
 
 func (dm *damage) reset(bounds image.Rectangle, tile int) {
@@ -154,32 +156,44 @@ func (dm *damage) rects(out []image.Rectangle, merge bool, maxW, maxPix int) []i
 		}
 	}
 	if merge && maxPix > 0 {
-		out = out[:start+stack(out[start:], maxPix)]
+		out = out[:start+dm.stack(out[start:], maxPix)]
 	}
 	return out
 }
 
-// stack joins each rectangle of rs (in rows of tiles, top to bottom) to one above it
-// that spans the same columns and ends where it starts, while the join holds at most
-// maxPix pixels: a band of text redrawn row after row of tiles is one image, one palette
-// and one deflate flush, not one per row. It compacts rs and returns how many are left.
-func stack(rs []image.Rectangle, maxPix int) int {
-	n := 0
+// stack joins each rectangle of rs (in rows of tiles, top to bottom, each row left to
+// right) to one above it that spans the same columns and ends where it starts, while the
+// join holds at most maxPix pixels: a band of text redrawn row after row of tiles is one
+// image, one palette and one deflate flush, not one per row. It compacts rs and returns
+// how many are left. A rectangle can only join one that ended in the row of tiles just
+// above, so those are all it looks at, in step with it from left to right: one pass,
+// however many rectangles a frame has.
+func (dm *damage) stack(rs []image.Rectangle, maxPix int) int {
+	above, below := dm.above[:0], dm.below[:0] // indices into rs of the kept rectangles that end in the row above, and in this row
+	n, row, a := 0, -1, 0
 	for _, r := range rs {
-		joined := false
-		for j := n - 1; j >= 0; j-- {
-			k := &rs[j]
-			if k.Max.Y == r.Min.Y && k.Min.X == r.Min.X && k.Max.X == r.Max.X && k.Dx()*(r.Max.Y-k.Min.Y) <= maxPix {
+		if ry := r.Min.Y / dm.tile; ry != row {
+			// After a row with no rectangles, above holds an older row's: none of them
+			// ends where this row starts, so none joins.
+			above, below = below, above[:0]
+			row, a = ry, 0
+		}
+		for a < len(above) && rs[above[a]].Min.X < r.Min.X {
+			a++
+		}
+		if a < len(above) {
+			if k := &rs[above[a]]; k.Max.Y == r.Min.Y && k.Max.X == r.Max.X && k.Min.X == r.Min.X && k.Dx()*(r.Max.Y-k.Min.Y) <= maxPix {
 				k.Max.Y = r.Max.Y
-				joined = true
-				break
+				below = append(below, above[a])
+				a++
+				continue
 			}
 		}
-		if !joined {
-			rs[n] = r
-			n++
-		}
+		rs[n] = r
+		below = append(below, int32(n))
+		n++
 	}
+	dm.above, dm.below = above, below
 	return n
 }
 

@@ -34,7 +34,8 @@ func TestStack(t *testing.T) {
 			[]image.Rectangle{r(0, 0, 64, 64), r(0, 64, 64, 128)}},
 	} {
 		got := slices.Clone(c.in)
-		got = got[:stack(got, c.max)]
+		dm := damage{tile: 64}
+		got = got[:dm.stack(got, c.max)]
 		if !slices.Equal(got, c.want) {
 			t.Errorf("%s: %v, want %v", c.name, got, c.want)
 		}
