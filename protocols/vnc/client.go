@@ -90,8 +90,8 @@ type Client struct {
 	zlib          zstream
 	zrle          zstream
 	tight         [4]zstream
-	tightRect     tightExpand             // the Tight rectangle being drawn
-	tightWrite    func(dst []byte, s int) // tightRect.write, bound once: passed on, a closure would escape per rectangle
+	text          tightText               // the two-colour Tight rectangle being drawn in place
+	textWrite     func(dst []byte, s int) // text.write, bound once: passed on, a closure would escape per rectangle
 	pix           []byte                  // decoded pixels for one rectangle or tile
 	cuSeen        bool                    // the server announced ContinuousUpdates
 	continuous    bool                    // continuous updates are enabled

@@ -116,14 +116,14 @@ func (c *Client) readTightBasic(r image.Rectangle, kind uint8) error {
 		filter = int(f)
 	}
 	w, h := r.Dx(), r.Dy()
-	x := &c.tightRect
+	var palette [256]uint32 // R, G, B, 0 as a little-endian word: one store a pixel
 	ncolors := 0
 	rowSize := w * 3
 	switch filter {
 	case tightFilterCopy, tightFilterGradient:
 	case tightFilterPalette:
 		var err error
-		if ncolors, err = c.readTightPalette(&x.palette); err != nil {
+		if ncolors, err = c.readTightPalette(&palette); err != nil {
 			return err
 		}
 		rowSize = w
@@ -139,49 +139,52 @@ func (c *Client) readTightBasic(r image.Rectangle, kind uint8) error {
 	if err != nil || size == 0 {
 		return err
 	}
-	x.filter, x.ncolors, x.w, x.h, x.data, x.bad = filter, ncolors, w, h, data, false
-	// Two colours (text) go straight into the framebuffer where the sink allows it: one
-	// copy of every pixel less, and no buffer of the rectangle's size kept here. Many
-	// colours are expanded into that buffer and copied: written a pixel at a time into the
-	// framebuffer, which the cache does not hold, they cost more than the copy
-	// (docs/benchmarks.md § Third round).
-	if c.tightWrite == nil {
-		c.tightWrite = x.write
-	}
-	if pw, ok := c.sink.(render.PixelWriter); ok && ncolors == 2 && pw.WritePixels(r, c.tightWrite) {
+	if filter == tightFilterPalette && ncolors == 2 && c.writeText(r, data, palette[0], palette[1]) {
 		return nil
 	}
 	out := c.pixBuf(w * h * 4)
-	x.write(out, w*4)
-	if x.bad {
-		return protoErr(tightMsg, "palette index past its %d colours", ncolors) // nothing drawn
+	switch filter {
+	case tightFilterCopy:
+		tightCopy(out, data, w, h)
+	case tightFilterGradient:
+		tightGradient(out, data, w, h)
+	case tightFilterPalette:
+		if ncolors == 2 {
+			tightPalette1(out, data, w, h, w*4, palette[0], palette[1])
+		} else if !tightPalette8(out, data[:w*h], &palette, ncolors) {
+			return protoErr(tightMsg, "palette index past its %d colours", ncolors) // nothing drawn
+		}
 	}
 	c.sink.SetPixels(r, out, w*4)
 	return nil
 }
 
-// tightExpand is a BasicCompression rectangle's filtered pixels, to be written out.
-type tightExpand struct {
-	filter, ncolors, w, h int
-	data                  []byte
-	palette               [256]uint32 // R, G, B, 0 as a little-endian word: one store a pixel
-	bad                   bool        // write met a palette index past ncolors
+// writeText draws a two-colour rectangle (text) straight into the framebuffer, if the
+// sink allows it (render.PixelWriter) and takes r: one copy of every pixel less, and no
+// buffer of the rectangle's size kept here. Many colours are expanded into that buffer
+// and copied: written a pixel at a time into the framebuffer, which the cache does not
+// hold, they cost more than the copy (docs/benchmarks.md § Third round).
+func (c *Client) writeText(r image.Rectangle, data []byte, p0, p1 uint32) bool {
+	pw, ok := c.sink.(render.PixelWriter)
+	if !ok {
+		return false
+	}
+	c.text = tightText{data: data, w: r.Dx(), h: r.Dy(), p0: p0, p1: p1}
+	if c.textWrite == nil {
+		c.textWrite = c.text.write
+	}
+	return pw.WritePixels(r, c.textWrite)
 }
 
-// write undoes the filter into out, whose rows are stride bytes apart.
-func (x *tightExpand) write(out []byte, stride int) {
-	switch x.filter {
-	case tightFilterCopy:
-		tightCopy(out, x.data, x.w, x.h, stride)
-	case tightFilterGradient:
-		tightGradient(out, x.data, x.w, x.h, stride)
-	case tightFilterPalette:
-		if x.ncolors == 2 {
-			tightPalette1(out, x.data, x.w, x.h, stride, x.palette[0], x.palette[1])
-		} else {
-			x.bad = !tightPalette8(out, x.data, x.w, x.h, stride, &x.palette, x.ncolors)
-		}
-	}
+// tightText is a two-colour rectangle's bits, for WritePixels.
+type tightText struct {
+	data   []byte
+	w, h   int
+	p0, p1 uint32
+}
+
+func (t *tightText) write(dst []byte, stride int) {
+	tightPalette1(dst, t.data, t.w, t.h, stride, t.p0, t.p1)
 }
 
 // readTightPalette reads the palette filter's parameters: the number of
@@ -222,14 +225,11 @@ func (c *Client) readTightData(stream, size int) ([]byte, error) {
 	return data, nil
 }
 
-// tightCopy undoes the copy filter: TPIXELs (R, G, B) to R, G, B, 0, into rows stride
-// bytes apart.
-func tightCopy(out, data []byte, w, h, stride int) {
-	for y := range h {
-		src, dst := data[y*w*3:][:w*3], out[y*stride:][:w*4]
-		for i, j := 0, 0; i+2 < len(src) && j+3 < len(dst); i, j = i+3, j+4 {
-			dst[j], dst[j+1], dst[j+2], dst[j+3] = src[i], src[i+1], src[i+2], 0
-		}
+// tightCopy undoes the copy filter: TPIXELs (R, G, B) to R, G, B, 0.
+func tightCopy(out, data []byte, w, h int) {
+	src, dst := data[:w*h*3], out[:w*h*4]
+	for i, j := 0, 0; i+2 < len(src) && j+3 < len(dst); i, j = i+3, j+4 {
+		dst[j], dst[j+1], dst[j+2], dst[j+3] = src[i], src[i+1], src[i+2], 0
 	}
 }
 
@@ -272,49 +272,46 @@ func tightPalette1(out, data []byte, w, h, stride int, p0, p1 uint32) {
 }
 
 // tightPalette8 undoes the palette filter with 3 to 256 colours: one index byte a
-// pixel; out's rows are stride bytes apart. It reports false if an index is past the
-// ncolors colours, having written what such an index names: out must then be dropped.
-func tightPalette8(out, idx []byte, w, h, stride int, palette *[256]uint32, ncolors int) bool {
+// pixel. It reports false if an index is past the ncolors colours, having written what
+// such an index names: out must then be dropped.
+func tightPalette8(out, idx []byte, palette *[256]uint32, ncolors int) bool {
 	// Indices past the palette name a colour with the unused byte set, which no colour
-	// has: the rows are written without a branch, and their colours ORed tell.
+	// has: the pixels are written without a branch, and their colours ORed tell.
 	const past = 0xff << 24
 	for i := ncolors; i < len(palette); i++ {
 		palette[i] = past
 	}
 	var seen uint64
-	for y := range h {
-		row, dst := idx[y*w:][:w], out[y*stride:][:w*4]
-		x := 0
-		for ; x+2 <= w; x += 2 { // two pixels a store
-			v := uint64(palette[row[x]]) | uint64(palette[row[x+1]])<<32
-			seen |= v
-			binary.LittleEndian.PutUint64(dst[x*4:], v)
-		}
-		if x < w {
-			v := palette[row[x]]
-			seen |= uint64(v)
-			binary.LittleEndian.PutUint32(dst[x*4:], v)
-		}
+	i := 0
+	for ; i+2 <= len(idx); i += 2 { // two pixels a store
+		v := uint64(palette[idx[i]]) | uint64(palette[idx[i+1]])<<32
+		seen |= v
+		binary.LittleEndian.PutUint64(out[i*4:], v)
+	}
+	if i < len(idx) {
+		v := palette[idx[i]]
+		seen |= uint64(v)
+		binary.LittleEndian.PutUint32(out[i*4:], v)
 	}
 	return seen&(past|past<<32) == 0
 }
 
 // tightGradient undoes the gradient filter: each component was sent as the
 // difference from left + above - above-left, clamped to 0..255 (outside the
-// rectangle counts as 0). out's rows are stride bytes apart.
-func tightGradient(out, data []byte, w, h, stride int) {
+// rectangle counts as 0).
+func tightGradient(out, data []byte, w, h int) {
 	for y := range h {
 		for x := range w {
-			o, d := y*stride+x*4, (y*w+x)*3
+			o, d := (y*w+x)*4, (y*w+x)*3
 			for c := range 3 {
 				var left, above, aboveLeft int
 				if x > 0 {
 					left = int(out[o-4+c])
 				}
 				if y > 0 {
-					above = int(out[o-stride+c])
+					above = int(out[o-w*4+c])
 					if x > 0 {
-						aboveLeft = int(out[o-stride-4+c])
+						aboveLeft = int(out[o-w*4-4+c])
 					}
 				}
 				p := max(0, min(255, left+above-aboveLeft))
