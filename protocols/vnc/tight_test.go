@@ -1,9 +1,15 @@
 package vnc
 
 import (
+	"context"
 	"encoding/binary"
+	"errors"
+	"image"
+	"io"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/racgate/racgate/render"
 )
 
 // tightPalette1 against the plain reading of the filter: bit x%8 of byte x/8 of the
@@ -96,5 +102,52 @@ func TestTightPalette8(t *testing.T) {
 				idx[at] = was
 			}
 		}
+	}
+}
+
+// countingSink counts how pixels reach a framebuffer: in place or through SetPixels.
+type countingSink struct {
+	*render.Framebuffer
+	written, set int
+}
+
+func (s *countingSink) WritePixels(r image.Rectangle, write func([]byte, int)) bool {
+	ok := s.Framebuffer.WritePixels(r, write)
+	if ok {
+		s.written++
+	}
+	return ok
+}
+
+func (s *countingSink) SetPixels(r image.Rectangle, pix []byte, stride int) {
+	s.set++
+	s.Framebuffer.SetPixels(r, pix, stride)
+}
+
+// Two-colour rectangles (text) are decoded in place, many colours through SetPixels (in
+// place they cost churn more CPU than the copy).
+func TestTightTextInPlace(t *testing.T) {
+	const w, h = 16, 8
+	two := []byte{tightFilterOn << 4, tightFilterPalette, 1, 1, 1, 1, 9, 9, 9} // two colours
+	two = append(two, 0xa5, 0x5a)                                              // 16x1: two bytes of bits, too few to compress
+	three := []byte{tightFilterOn << 4, tightFilterPalette, 2, 1, 1, 1, 2, 2, 2, 3, 3, 3}
+	three = append(three, 0, 1, 2, 0, 1, 2, 0, 1) // 8x1: one index a pixel, uncompressed
+	stream := serverHello(w, h)
+	stream = append(stream, fbUpdate(rect(0, 0, 16, 1, EncodingTight, two))...)
+	stream = append(stream, fbUpdate(rect(0, 1, 8, 1, EncodingTight, three))...)
+	sink := &countingSink{Framebuffer: render.NewFramebuffer(0, 0)}
+	c, err := NewClient(context.Background(), newFakeConn(stream), Config{}, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Run(context.Background()); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("Run: %v, want the stream's end", err)
+	}
+	if sink.written != 1 || sink.set != 1 {
+		t.Fatalf("%d rectangles in place, %d through SetPixels; want 1 and 1", sink.written, sink.set)
+	}
+	// 0xa5: the first pixel's bit is set (the second colour), the second's is not.
+	if p0, p1 := sink.At(0, 0), sink.At(1, 0); p0.R != 9 || p1.R != 1 {
+		t.Fatalf("in place: pixels %v %v, want colours 9 and 1", p0, p1)
 	}
 }
