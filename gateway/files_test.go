@@ -234,7 +234,10 @@ func TestDailyQuota(t *testing.T) {
 		return st
 	}
 	ctx := context.Background()
-	day := time.Date(2026, 12, 6, 23, 0, 0, 0, time.UTC)
+	// The day under test is today's (UTC), late: the store expires the figure by the
+	// real clock, so a fixed date would expire as soon as the calendar passed it.
+	today := time.Now().UTC()
+	day := time.Date(today.Year(), today.Month(), today.Day(), 23, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return day }
 	for name, stores := range map[string][2]store.Store{
 		"redis":  {newRedis("gw1"), newRedis("gw2")},
