@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"testing"
@@ -231,5 +232,25 @@ func TestServeMetricsListen(t *testing.T) {
 	}
 	if code, _ := status("http://" + maddr + "/login"); code != http.StatusNotFound {
 		t.Fatalf("metrics.listen serves more than /metrics: %d", code)
+	}
+}
+
+// TestSetGCPercent: without GOGC racgate collects at gcPercent; with GOGC set, the
+// runtime's own reading of it stands.
+func TestSetGCPercent(t *testing.T) {
+	old := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(old)
+	setGCPercent(func(string) string { return "" })
+	if got := debug.SetGCPercent(100); got != gcPercent {
+		t.Fatalf("without GOGC: GC percent %d, want %d", got, gcPercent)
+	}
+	setGCPercent(func(k string) string {
+		if k == "GOGC" {
+			return "80"
+		}
+		return ""
+	})
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Fatalf("with GOGC set: GC percent %d, want it left alone (100)", got)
 	}
 }
