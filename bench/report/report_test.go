@@ -18,9 +18,9 @@ func sampleRun() *Run {
 	lat.Samples = len(lat.TotalRaw)
 	lat.Total, lat.Gateway = QuantilesOf(lat.TotalRaw), QuantilesOf(lat.GatewayRaw)
 	rs := []Result{
-		{Scenario: "busy", Gateway: "racgate", Sessions: 1, BytesPerSec: 200e3, CPUPerSession10s: 1, CPUTotal10s: 1.25, RSSPerSession: 8e6, RecordingBytesPerHour: 360e6,
+		{Scenario: "busy", Gateway: "racgate", Sessions: 1, BytesPerSec: 200e3, CPUPerSession10s: 1, CPUTotal10s: 1.25, RSSPerSession: 8e6, USSPerSession: 8e6, PSSPerSession: 9e6, RecordingBytesPerHour: 360e6,
 			LoadStart: 1.5, LoadEnd: 2.25},
-		{Scenario: "busy", Gateway: "guacd", Sessions: 1, BytesPerSec: 1000e3, CPUPerSession10s: 4, RSSPerSession: 32e6, RecordingBytesPerHour: 3600e6},
+		{Scenario: "busy", Gateway: "guacd", Sessions: 1, BytesPerSec: 1000e3, CPUPerSession10s: 4, RSSPerSession: 32e6, USSPerSession: 16e6, PSSPerSession: 20e6, RecordingBytesPerHour: 3600e6},
 		{Scenario: "typing <&>", Gateway: "racgate", Sessions: 1, Latency: lat},
 		{Scenario: "ssh-idle", Gateway: "racgate", Skipped: "no SSH yet"},
 		{Scenario: "scale", Variant: "1 sessions", Gateway: "racgate", Sessions: 1, CPUTotal10s: 0.01, RSSBytes: 20e6},
@@ -89,6 +89,7 @@ func TestWriteSVG(t *testing.T) {
 		CPUSVG:     {"busy", "4.0"},
 		LatencySVG: {"racgate total", "racgate gateway share"},
 		ScalingSVG: {"sessions (log scale)", ">100<"},
+		MemorySVG:  {"busy", "USS", ">8.0<", ">16.0<"},
 	} {
 		b, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {
@@ -114,6 +115,12 @@ func TestWriteSVG(t *testing.T) {
 	b, _ := os.ReadFile(filepath.Join(dir, BytesSVG))
 	if !strings.Contains(string(b), `width="500.0" height="12.0" fill="#e08a1e"`) || !strings.Contains(string(b), `width="100.0" height="12.0" fill="#2b7bba"`) {
 		t.Errorf("bar widths not proportional:\n%s", b)
+	}
+	// The memory chart is USS, not PSS or RSS: guacd's 16 MB is the axis's 20 MB less a
+	// fifth, racgate's 8 MB two fifths of it.
+	b, _ = os.ReadFile(filepath.Join(dir, MemorySVG))
+	if !strings.Contains(string(b), `width="400.0" height="12.0" fill="#e08a1e"`) || !strings.Contains(string(b), `width="200.0" height="12.0" fill="#2b7bba"`) {
+		t.Errorf("memory bars not USS:\n%s", b)
 	}
 }
 

@@ -16,6 +16,7 @@ const (
 	CPUSVG     = "cpu.svg"     // gateway CPU per session per scenario
 	LatencySVG = "latency.svg" // latency distribution (CDF)
 	ScalingSVG = "scaling.svg" // CPU and memory against idle sessions
+	MemorySVG  = "memory.svg"  // private memory (USS) per session per scenario
 )
 
 // Colours per gateway.
@@ -43,6 +44,17 @@ func WriteSVG(dir string, run *Run) error {
 	if len(measured) > 0 {
 		charts[BytesSVG] = bars("Bytes to the client per session (KB/s)", measured, func(r Result) float64 { return r.BytesPerSec / 1e3 })
 		charts[CPUSVG] = bars("Gateway CPU seconds per session per 10 s", measured, func(r Result) float64 { return r.CPUPerSession10s })
+	}
+	// Private memory where the run read it (smaps_rollup): what a session costs the
+	// machine, without the shared pages RSS counts once per process.
+	var uss []Result
+	for _, r := range measured {
+		if r.USSPerSession > 0 {
+			uss = append(uss, r)
+		}
+	}
+	if len(uss) > 0 {
+		charts[MemorySVG] = bars("Private memory (USS) per session (MB)", uss, func(r Result) float64 { return r.USSPerSession / 1e6 })
 	}
 	if s := latencyCDF(run.Results); s != "" {
 		charts[LatencySVG] = s
