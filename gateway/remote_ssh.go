@@ -440,8 +440,12 @@ func (ss *session) terminalConnected(t terminal, wctx context.Context, wg *sync.
 	wg.Go(func() { tb.out.Fill(ss.ctx, ownerOutput{t, ss}) })
 	wg.Go(func() {
 		err := tb.out.Run(ss.ctx, func(msg []byte) error {
+			// Output, each message with its FRAME (§ TERMINAL), answers the key waiting
+			// before it goes: a key the browser sends once it has this output waits for
+			// the next, not for this send to return.
+			at := ss.keyAt.Swap(0)
 			err := ss.send(wctx, msg)
-			ss.answered() // output, each message with its FRAME (§ TERMINAL)
+			ss.observeKey(at)
 			return err
 		})
 		switch {

@@ -111,7 +111,7 @@ type dialFunc func(ctx context.Context, ep *config.Endpoint, set config.Settings
 // display is the picture a session's viewer streams (render.Display through an adapter).
 type display interface {
 	render.Sink
-	// NewViewer adds a browser's viewer; onFrame is called after each frame it sent,
+	// NewViewer adds a browser's viewer; onFrame is called as each frame goes out,
 	// with the time spent encoding it.
 	NewViewer(send func(msg []byte) error, onFrame func(encode time.Duration)) viewer
 	// NewRecordingViewer adds a viewer for a recording (recording.go), with at least
@@ -346,8 +346,9 @@ func (ss *session) helloGoing() {
 // modifier draws nothing; the next frame may be a clock's tick a minute on).
 const maxInputToFrame = 5 * time.Second
 
-// frameSent is the viewer's OnFrame: the frame's encode time, and a key press's time to
-// it.
+// frameSent is the viewer's OnFrame, as the frame goes out: the frame's encode time,
+// and a key press's time to it (a key the browser sends once it has the frame waits
+// for the next).
 func (ss *session) frameSent(encode time.Duration) {
 	ss.srv.metrics.frameEncode.Observe(encode.Seconds())
 	ss.answered()
@@ -358,8 +359,11 @@ func (ss *session) frameSent(encode time.Duration) {
 func (ss *session) keyPressed() { ss.keyAt.CompareAndSwap(0, time.Now().UnixNano()) }
 
 // answered counts the time from the waiting key press to now, when a frame went out.
-func (ss *session) answered() {
-	if at := ss.keyAt.Swap(0); at != 0 {
+func (ss *session) answered() { ss.observeKey(ss.keyAt.Swap(0)) }
+
+// observeKey counts the time from a key press at (UnixNano; 0: none) to now.
+func (ss *session) observeKey(at int64) {
+	if at != 0 {
 		if d := time.Since(time.Unix(0, at)); d <= maxInputToFrame {
 			ss.srv.metrics.inputToFrame.Observe(d.Seconds())
 		}

@@ -134,8 +134,9 @@ type ViewerOptions struct {
 	// ZlibLevel, when not 0, is this viewer's deflate level instead of the display's
 	// Options.ZlibLevel: a recording, written once and kept, is worth the best.
 	ZlibLevel int
-	// OnFrame, if set, is called after each frame's FRAME was sent, with the time spent
-	// encoding that frame (for a histogram of it).
+	// OnFrame, if set, is called with the time spent encoding each frame (for a
+	// histogram of it) as the frame's last message, the one with FRAME, is about to be
+	// sent: what the client does once it has the frame comes after it.
 	OnFrame func(encode time.Duration)
 }
 
@@ -687,14 +688,14 @@ func (v *Viewer) sendFrame(ctx context.Context) error {
 		}
 		c := v.enc.counts
 		v.countsPtr.Store(&c)
+		if done && v.onFrame != nil {
+			v.onFrame(spent)
+		}
 		if err := v.flush(); err != nil {
 			return err
 		}
 		if done {
 			v.stats.frames.Add(1)
-			if v.onFrame != nil {
-				v.onFrame(spent)
-			}
 			return nil
 		}
 	}

@@ -762,3 +762,54 @@ func TestViewerMinFrameInterval(t *testing.T) {
 		t.Errorf("the unpaced viewer took %d frames, the paced one %d", nf, ns)
 	}
 }
+
+// TestOnFrameBeforeFrameSent: OnFrame runs before the message holding FRAME is sent,
+// for a one-message frame and for one sent in chunks, so that whatever a client does on
+// receiving the frame (the next key press, for racgate_input_to_frame_seconds) comes
+// after it.
+func TestOnFrameBeforeFrameSent(t *testing.T) {
+	d := NewDisplay(DefaultOptions())
+	defer d.Close()
+	d.Resize(1200, 900)
+	d.EndFrame()
+	var mu sync.Mutex
+	calls, frames, early := 0, 0, 0
+	var v *Viewer
+	v = d.NewViewerWith(func(msg []byte) error {
+		n := 0
+		wire.Decode(msg, func(m wire.Message) error {
+			if _, ok := m.(wire.Frame); ok {
+				n++
+			}
+			return nil
+		})
+		mu.Lock()
+		frames += n
+		if n > 0 && calls < frames {
+			early++ // a FRAME out before its OnFrame
+		}
+		mu.Unlock()
+		for range n {
+			v.Ack(uint32(frames))
+		}
+		return nil
+	}, ViewerOptions{OnFrame: func(time.Duration) { mu.Lock(); calls++; mu.Unlock() }})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go v.Run(ctx)
+	rng := rand.New(rand.NewPCG(3, 4))
+	pix := make([]byte, 1200*900*4)
+	for i := range pix {
+		pix[i] = uint8(rng.Uint32())
+	}
+	for i := range 4 {
+		d.SetPixels(image.Rect(0, 0, 1200, 900/(1+i*3)), pix, 1200*4) // the first a screen of noise: chunks
+		d.EndFrame()
+		waitFor(t, "a frame", func() bool { return v.Stats().Frames >= uint64(i+2) })
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if early != 0 || calls != frames || frames < 5 {
+		t.Fatalf("%d frames, %d OnFrame calls, %d FRAMEs sent before their call", frames, calls, early)
+	}
+}
