@@ -440,13 +440,11 @@ func (ss *session) terminalConnected(t terminal, wctx context.Context, wg *sync.
 	wg.Go(func() { tb.out.Fill(ss.ctx, ownerOutput{t, ss}) })
 	wg.Go(func() {
 		err := tb.out.Run(ss.ctx, func(msg []byte) error {
-			// Output, each message with its FRAME (§ TERMINAL), answers the key waiting
-			// before it goes: a key the browser sends once it has this output waits for
-			// the next, not for this send to return.
-			at := ss.keyAt.Swap(0)
-			err := ss.send(wctx, msg)
-			ss.observeKey(at)
-			return err
+			// Output, each message with its FRAME (§ TERMINAL), answers the waiting key
+			// as it goes, as a desktop's frame does (frameSent): a key the browser sends
+			// once it has this output waits for the next.
+			ss.answered()
+			return ss.send(wctx, msg)
 		})
 		switch {
 		case ss.ctx.Err() != nil: // the session ended: the reader or a send stopped for it

@@ -358,12 +358,9 @@ func (ss *session) frameSent(encode time.Duration) {
 // is already waiting for its frame.
 func (ss *session) keyPressed() { ss.keyAt.CompareAndSwap(0, time.Now().UnixNano()) }
 
-// answered counts the time from the waiting key press to now, when a frame went out.
-func (ss *session) answered() { ss.observeKey(ss.keyAt.Swap(0)) }
-
-// observeKey counts the time from a key press at (UnixNano; 0: none) to now.
-func (ss *session) observeKey(at int64) {
-	if at != 0 {
+// answered counts the time from the waiting key press to now, when a frame goes out.
+func (ss *session) answered() {
+	if at := ss.keyAt.Swap(0); at != 0 {
 		if d := time.Since(time.Unix(0, at)); d <= maxInputToFrame {
 			ss.srv.metrics.inputToFrame.Observe(d.Seconds())
 		}

@@ -225,9 +225,7 @@ func (d *Display) SetPixels(r image.Rectangle, pix []byte, stride int) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.fb.SetPixels(r, pix, stride)
-	d.midFrame = true
-	d.touchLocked(r)
-	d.addLocked(r)
+	d.drawnLocked(r)
 }
 
 var _ PixelWriter = (*Display)(nil)
@@ -239,9 +237,7 @@ func (d *Display) WritePixels(r image.Rectangle, write func(dst []byte, stride i
 	if !d.fb.WritePixels(r, write) {
 		return false
 	}
-	d.midFrame = true
-	d.touchLocked(r)
-	d.addLocked(r)
+	d.drawnLocked(r)
 	return true
 }
 
@@ -250,6 +246,12 @@ func (d *Display) Fill(r image.Rectangle, c color.RGBA) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.fb.Fill(r, c)
+	d.drawnLocked(r)
+}
+
+// drawnLocked records that the framebuffer's pixels in r were drawn: mid-frame, a
+// change for the stamps and for every viewer's damage.
+func (d *Display) drawnLocked(r image.Rectangle) {
 	d.midFrame = true
 	d.touchLocked(r)
 	d.addLocked(r)
